@@ -27,7 +27,12 @@ from tokenfab.catalog import Accelerator, Catalog, Model, default_catalog
 from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.perf.calibration import EngineChoice, choose_engine, hardware
 from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence, weight_bytes
-from tokenfab.perf.precision import BYTES_PER_ELEMENT, check_kv_precision, peak_flops_per_s
+from tokenfab.perf.precision import (
+    BYTES_PER_ELEMENT,
+    check_kv_precision,
+    default_kv_precision,
+    peak_flops_per_s,
+)
 from tokenfab.perf.serving import (
     Hardware,
     Layout,
@@ -93,11 +98,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     work = cat.workload(scenario.workload) if scenario.workload else None
     precision = scenario.precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    kv = scenario.kv_precision or (
-        "fp8"
-        if precision in ("fp8", "fp4", "mxfp4") and acc.fp8_dense_tflops is not None
-        else "bf16"
-    )
+    kv = scenario.kv_precision or default_kv_precision(acc, precision)
     check_kv_precision(acc, kv)
     i = scenario.input_tokens or (work.input_tokens if work else DEFAULT_INPUT_TOKENS)
     o = scenario.output_tokens or (work.output_tokens if work else DEFAULT_OUTPUT_TOKENS)

@@ -1,15 +1,19 @@
 """Number formats: bytes per stored element and which peak-throughput column a format computes at.
 
-A weight format is named by what is stored (``bf16``, ``fp8``, ``fp4`` …). Quantised formats
-carry block scales, which count in the bytes:
+The formats are one sourced table, ``data/precisions.csv`` (one row a format):
 
-* ``fp4`` is NVFP4: 4-bit E2M1 values with one FP8 scale per 16 values, 4.5 bits a value [1]_.
-* ``mxfp4`` is OCP MXFP4: 4-bit values with one 8-bit scale per 32 values, 4.25 bits [2]_.
-* ``int4`` is weight-only W4A16 (AWQ/GPTQ style, group 128 with an FP16 scale), 4.125 bits;
-  its matrix products run at the BF16 rate because activations stay in 16 bits [3]_.
-* ``fp8`` and ``int8`` (W8A8) compute at their own peak; ``fp4`` and ``mxfp4`` at the FP4 peak.
-  On a chip without FP4 units ``mxfp4`` runs weight-only, at the BF16 rate (as gpt-oss's MXFP4
-  checkpoints run on Hopper GPUs); NVFP4 ``fp4`` has no such fallback.
+* ``bits_per_element`` -- stored bits per value *including* block scales: NVFP4 ``fp4`` is
+  4-bit E2M1 values with one FP8 scale per 16 values, 4.5 bits [1]_; OCP ``mxfp4`` one 8-bit
+  scale per 32 values, 4.25 bits [2]_; ``int4`` weight-only W4A16 with an FP16 scale per group
+  of 128, 4.125 bits [3]_;
+* ``peak_column`` -- the :class:`~tokenfab.catalog.Accelerator` column giving the matrix peak
+  (``int4`` computes at the 16-bit rate: activations stay in 16 bits); blank for a storage-only
+  format (``fp32``);
+* ``fallback_peak_column`` -- the column used on a chip without ``peak_column`` (``mxfp4`` runs
+  weight-only at the BF16 rate on Hopper, as gpt-oss's checkpoints do); blank: unsupported;
+* ``kv_capable`` -- whether engines store a KV cache in the format;
+* ``default_kv_precision`` -- the KV format that goes with these weights when the scenario names
+  none (16 bits where the chip lacks the format).
 
 References
 ----------
@@ -23,41 +27,75 @@ References
 
 from __future__ import annotations
 
-from tokenfab.catalog import Accelerator
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from tokenfab.catalog import Accelerator, Id, Record, builtin_dir, read_records
 from tokenfab.errors import ScenarioError
 
-BYTES_PER_ELEMENT: dict[str, float] = {
-    "fp32": 4.0,
-    "bf16": 2.0,
-    "fp16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "fp4": 4.5 / 8,
-    "mxfp4": 4.25 / 8,
-    "int4": 4.125 / 8,
-}
+PeakColumn = Literal["bf16_dense_tflops", "fp8_dense_tflops", "int8_dense_tops", "fp4_dense_tflops"]
 
-# Which Accelerator column gives the matmul peak for a weight format.
-COMPUTE_COLUMN: dict[str, str] = {
-    "bf16": "bf16_dense_tflops",
-    "fp16": "bf16_dense_tflops",
-    "fp8": "fp8_dense_tflops",
-    "int8": "int8_dense_tops",
-    "fp4": "fp4_dense_tflops",
-    "mxfp4": "fp4_dense_tflops",
-    "int4": "bf16_dense_tflops",
+
+class Precision(Record):
+    """One number format (a row of ``data/precisions.csv``)."""
+
+    bits_per_element: Annotated[float, Field(gt=0, le=64)] = Field(
+        description="stored bits per value including block scales"
+    )
+    peak_column: PeakColumn | None = Field(
+        None, description="accelerator column of the matrix peak; blank: storage only"
+    )
+    fallback_peak_column: PeakColumn | None = Field(
+        None, description="column used where the chip lacks peak_column; blank: unsupported"
+    )
+    kv_capable: bool = Field(description="engines can store the KV cache in this format")
+    default_kv_precision: Id = Field(description="KV format that goes with these weights")
+
+    @property
+    def bytes_per_element(self) -> float:
+        return self.bits_per_element / 8
+
+
+@cache
+def precision_table() -> dict[str, Precision]:
+    """The formats of ``data/precisions.csv`` by id (read once)."""
+    rows = read_records(builtin_dir() / "precisions.csv", Precision)
+    table: dict[str, Precision] = {rec.id: rec for _, rec in rows}  # type: ignore[misc]
+    for rec in table.values():
+        if rec.default_kv_precision not in table or not table[rec.default_kv_precision].kv_capable:
+            raise ScenarioError(
+                f"precisions.csv: {rec.id}: default_kv_precision {rec.default_kv_precision!r} "
+                "is not a KV-capable format of the table"
+            )
+    return table
+
+
+BYTES_PER_ELEMENT: dict[str, float] = {
+    p.id: p.bytes_per_element for p in precision_table().values()
 }
+"""Bytes per stored value of each format (scales included)."""
+
+COMPUTE_COLUMN: dict[str, str] = {
+    p.id: p.peak_column for p in precision_table().values() if p.peak_column is not None
+}
+"""Which Accelerator column gives the matmul peak for a weight format."""
 
 PRECISIONS: tuple[str, ...] = tuple(COMPUTE_COLUMN)
-KV_PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp8", "int8", "fp4")
+KV_PRECISIONS: tuple[str, ...] = tuple(p.id for p in precision_table().values() if p.kv_capable)
+
+
+def _peak_tflops(acc: Accelerator, fmt: Precision) -> float | None:
+    for column in (fmt.peak_column, fmt.fallback_peak_column):
+        if column is not None and getattr(acc, column) is not None:
+            return float(getattr(acc, column))
+    return None
 
 
 def supported_precisions(acc: Accelerator) -> list[str]:
-    """Weight formats the accelerator computes natively (its datasheet lists the peak)."""
-    native = [p for p, col in COMPUTE_COLUMN.items() if getattr(acc, col) is not None]
-    if "mxfp4" not in native and acc.bf16_dense_tflops is not None:
-        native.append("mxfp4")
-    return native
+    """Weight formats the accelerator computes (its datasheet lists the peak, or a fallback's)."""
+    return [p for p in PRECISIONS if _peak_tflops(acc, precision_table()[p]) is not None]
 
 
 def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
@@ -78,26 +116,47 @@ def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
         raise ScenarioError(
             f"precision: unknown format {precision!r}; allowed: {', '.join(PRECISIONS)}"
         )
-    tflops = getattr(acc, COMPUTE_COLUMN[precision])
-    if tflops is None and precision == "mxfp4":
-        tflops = acc.bf16_dense_tflops  # weight-only MXFP4: dequantise to 16 bits in the kernel
+    tflops = _peak_tflops(acc, precision_table()[precision])
     if tflops is None:
         allowed = ", ".join(supported_precisions(acc)) or "none"
         raise ScenarioError(
             f"precision: {precision} is not supported on {acc.id} (supported: {allowed})"
         )
-    return float(tflops) * 1e12
+    return tflops * 1e12
 
 
 def check_kv_precision(acc: Accelerator, kv_precision: str) -> float:
-    """Bytes per KV element; FP8/FP4 KV needs the chip to support that format."""
+    """Bytes per KV element; a KV format with its own peak column needs the chip to support it."""
     if kv_precision not in KV_PRECISIONS:
         raise ScenarioError(
             f"kv_precision: unknown format {kv_precision!r}; allowed: {', '.join(KV_PRECISIONS)}"
         )
-    if kv_precision in ("fp8", "fp4", "int8"):
+    fmt = precision_table()[kv_precision]
+    if fmt.peak_column not in (None, "bf16_dense_tflops"):
         try:
             peak_flops_per_s(acc, kv_precision)
         except ScenarioError as exc:
             raise ScenarioError("kv_" + str(exc)) from None
     return BYTES_PER_ELEMENT[kv_precision]
+
+
+def default_kv_precision(acc: Accelerator, precision: str) -> str:
+    """KV format for weights in ``precision`` when the scenario names none.
+
+    The table's ``default_kv_precision`` where the chip supports it, else ``bf16``.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> cat = default_catalog()
+    >>> default_kv_precision(cat.accelerator("h100-sxm"), "fp8")
+    'fp8'
+    >>> default_kv_precision(cat.accelerator("a100-sxm-80gb"), "mxfp4")  # no FP8 on Ampere
+    'bf16'
+    """
+    kv = precision_table()[precision].default_kv_precision
+    try:
+        check_kv_precision(acc, kv)
+    except ScenarioError:
+        return "bf16"
+    return kv
