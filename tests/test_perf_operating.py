@@ -190,11 +190,33 @@ def test_tpot_slo_is_met_and_costs_throughput():
     assert op.output_tok_s_total <= offline.output_tok_s_total
 
 
-def test_ttft_slo_is_met_including_queueing():
-    op = estimate(LLAMA70B_FP8_8XH100.with_(ttft_slo_s=0.5))
+def test_ttft_slo_is_met_including_queueing_at_a_stated_load():
+    offline = estimate(LLAMA70B_FP8_8XH100)
+    rate = 0.8 * offline.requests_per_second  # 80 % of the offline capacity
+    op = estimate(LLAMA70B_FP8_8XH100.with_(ttft_slo_s=0.5, requests_per_second=rate))
     assert op.ttft_s <= 0.5
-    assert op.queue_wait_s > 0  # Poisson arrivals at that throughput wait for a slot
-    assert op.output_tok_s_total <= estimate(LLAMA70B_FP8_8XH100).output_tok_s_total
+    assert op.queue_wait_s > 0  # Poisson arrivals at that load wait for a slot
+
+
+def test_a_latency_target_that_does_not_bind_changes_nothing():
+    # Issue 8: --ttft-slo-s 1000 moved TTFT from 43 ms to 2.4 s (queueing at saturation was
+    # added only when a target was set). With no stated load TTFT is the prompt's own time, so
+    # a target far above it selects the same point as no target.
+    offline = estimate(LLAMA70B_FP8_8XH100)
+    loose = estimate(LLAMA70B_FP8_8XH100.with_(ttft_slo_s=1000.0, tpot_slo_s=1000.0))
+    assert loose.as_dict() == offline.as_dict()
+
+
+def test_missed_ttft_is_reported_as_ttft():
+    # a prompt of 1,000 tokens cannot be prefilled in 1 microsecond; TPOT has no target here
+    with pytest.raises(InfeasibleError, match=r"^ttft_slo_s: .*TTFT <= 1e-06 s"):
+        estimate(LLAMA70B_FP8_8XH100.with_(ttft_slo_s=1e-6))
+
+
+def test_both_targets_missed_name_both():
+    fast = estimate(LLAMA70B_FP8_8XH100.with_(objective="min-latency"))
+    with pytest.raises(InfeasibleError, match=r"^tpot_slo_s: .*; ttft_slo_s: "):
+        estimate(LLAMA70B_FP8_8XH100.with_(tpot_slo_s=fast.tpot_s * 0.5, ttft_slo_s=1e-6))
 
 
 def test_impossible_tpot_slo_is_infeasible():
@@ -266,8 +288,9 @@ def test_operating_point_is_self_consistent(scenario):
     ranks = max(op.tensor_parallel, op.expert_parallel)
     assert op.replicas * op.pipeline_parallel * ranks == op.accelerators
     assert 1 <= op.batch_size <= op.max_batch_size
-    # each replica's round moves batch_size tokens in tpot_s
-    assert_allclose(op.output_tok_s_total, op.replicas * op.batch_size / op.tpot_s, rtol=1e-9)
+    # each replica's round moves batch_size tokens in at least tpot_s (a round also carries the
+    # prompt a sequence's own TPOT leaves out)
+    assert op.output_tok_s_total <= op.replicas * op.batch_size / op.tpot_s * (1 + 1e-9)
     assert_allclose(
         d["output_tok_s_per_accelerator"], op.output_tok_s_total / op.accelerators, rtol=1e-12
     )

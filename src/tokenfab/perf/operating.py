@@ -6,8 +6,9 @@ size on a log grid as a single NumPy grid, then applies the objective:
 * ``max-throughput`` with no latency target: the most output tokens per second per accelerator
   (MLPerf "Offline");
 * ``max-throughput`` with ``ttft_slo_s`` / ``tpot_slo_s``: the most throughput whose time per
-  output token and whose time to first token -- including the M/D/1 queueing delay of Poisson
-  arrivals at that throughput -- meet the targets (MLPerf "Server"-like);
+  output token and whose time to first token meet the targets. With no request rate there is
+  no load to queue behind, so TTFT is the prompt's own time, as without a target: a target
+  that does not bind leaves the answer unchanged;
 * ``min-latency``: the shortest request latency (first token plus all output tokens) at batch 1;
 * a given ``requests_per_second``: the smallest batch on the grid whose capacity carries the
   load, per replica; the point reports that batch's capacity (at most one grid step, about
@@ -408,8 +409,8 @@ def _server_metrics(setup: Setup, grid: Grid) -> tuple[NDArray, NDArray, NDArray
 def choose(setup: Setup, grid: Grid, scenario: Scenario) -> tuple[int, int, float]:
     """Index (layout, batch) of the chosen point and its queueing wait [s]."""
     rate, wait, ttft = _server_metrics(setup, grid)
-    if scenario.ttft_slo_s is None and scenario.requests_per_second is None:
-        # Offline: all requests are queued from the start; TTFT is the prompt's own time.
+    if scenario.requests_per_second is None:
+        # No stated load: TTFT is the prompt's own time, whether or not a target is set.
         wait = np.zeros_like(wait)
         ttft = grid.ttft_service_s
     ok = grid.valid.copy()
@@ -427,17 +428,11 @@ def choose(setup: Setup, grid: Grid, scenario: Scenario) -> tuple[int, int, floa
         wait = md1_wait_s(need, 1.0 / np.max(np.where(ok, rate, 0.0), axis=1, keepdims=True))
         ttft = grid.ttft_service_s + wait
         ok = reach & (np.cumsum(reach, axis=1) == 1)
-    if scenario.tpot_slo_s is not None:
-        ok &= grid.tpot_s <= scenario.tpot_slo_s
-    if scenario.ttft_slo_s is not None:
-        ok &= ttft <= scenario.ttft_slo_s
-    if not ok.any():
-        best_tpot = float(np.min(np.where(grid.valid, grid.tpot_s, np.inf)))
-        best_ttft = float(np.min(np.where(grid.valid, grid.ttft_service_s, np.inf)))
-        raise InfeasibleError(
-            f"tpot_slo_s: no operating point meets the targets (best possible here: TPOT "
-            f"{best_tpot * 1e3:.1f} ms, TTFT {best_ttft:.3f} s); relax them or change the hardware"
-        )
+    tpot_ok = grid.tpot_s <= (scenario.tpot_slo_s or np.inf)
+    ttft_ok = ttft <= (scenario.ttft_slo_s or np.inf)
+    if not (ok & tpot_ok & ttft_ok).any():
+        _raise_missed_targets(scenario, grid, ok, tpot_ok, ttft_ok, ttft)
+    ok &= tpot_ok & ttft_ok
     if scenario.objective == "min-latency" or scenario.requests_per_second is not None:
         # with a given load the throughput is the load: prefer the fastest layout that carries it
         latency = ttft + (setup.output_tokens - 1) * grid.tpot_s
@@ -446,6 +441,37 @@ def choose(setup: Setup, grid: Grid, scenario: Scenario) -> tuple[int, int, floa
         score = np.where(ok, grid.output_tok_s_per_accelerator, -np.inf)
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
     return int(i), int(j), float(wait[i, j])
+
+
+def _raise_missed_targets(
+    scenario: Scenario,
+    grid: Grid,
+    ok: NDArray,
+    tpot_ok: NDArray,
+    ttft_ok: NDArray,
+    ttft: NDArray,
+) -> None:
+    """Name the latency target(s) no point meets, with the best value each can reach here."""
+    best_tpot = float(np.min(np.where(ok, grid.tpot_s, np.inf)))
+    best_ttft = float(np.min(np.where(ok, ttft, np.inf)))
+    missed = []
+    if not (ok & tpot_ok).any():
+        missed.append(
+            f"tpot_slo_s: no operating point reaches TPOT <= {scenario.tpot_slo_s * 1e3:.3g} ms "
+            f"(best here {best_tpot * 1e3:.1f} ms)"
+        )
+    if not (ok & ttft_ok).any():
+        missed.append(
+            f"ttft_slo_s: no operating point reaches TTFT <= {scenario.ttft_slo_s:.3g} s "
+            f"(best here {best_ttft:.3g} s)"
+        )
+    if not missed:  # each alone is reachable, not both at once
+        missed.append(
+            f"ttft_slo_s: no operating point meets TTFT <= {scenario.ttft_slo_s:.3g} s and TPOT "
+            f"<= {scenario.tpot_slo_s * 1e3:.3g} ms together (best here: TTFT {best_ttft:.3g} s, "
+            f"TPOT {best_tpot * 1e3:.1f} ms, not at one point)"
+        )
+    raise InfeasibleError("; ".join(missed) + "; relax the target or change the hardware")
 
 
 def with_workload_targets(scenario: Scenario, catalog: Catalog) -> Scenario:

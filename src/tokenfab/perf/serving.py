@@ -210,7 +210,9 @@ def max_batch_size(
       (``share = 1`` for a no-eviction scheduler such as TensorRT-LLM's default, 0.5 for a
       preempting one such as vLLM's);
     * the engine's token budget per step, which must carry each sequence's decode token and
-      its share of prefill, ``input / output`` tokens;
+      its share of prefill, ``input / output`` tokens -- but never fewer than one sequence:
+      chunked prefill spreads a prompt longer than the budget over several steps, so a long
+      prompt with a short output runs whenever the weights and one sequence's KV fit;
     * the engine's maximum batch size.
     """
     i = np.asarray(input_tokens, dtype=float)
@@ -221,7 +223,8 @@ def max_batch_size(
     per_seq = kv_bytes_per_sequence_per_accelerator(shape, lay, reserve_ctx, kv_bytes_per_element)
     groups = lay.attention_data_parallel
     by_kv = np.floor(np.maximum(budget, 0.0) / per_seq) * groups
-    by_tokens = np.floor(eng.max_num_tokens / (1.0 + p / o)) * groups * lay.pipeline_parallel
+    per_step = np.maximum(np.floor(eng.max_num_tokens / (1.0 + p / o)), 1.0)
+    by_tokens = per_step * groups * lay.pipeline_parallel
     by_engine = eng.max_batch_size * groups
     return np.maximum(np.minimum(np.minimum(by_kv, by_tokens), by_engine), 0.0)
 
@@ -384,7 +387,7 @@ class SteadyState:
     """A replica's operating point at a given number of sequences in flight."""
 
     batch_size: NDArray
-    tpot_s: NDArray  # time per output token of each sequence (one round)
+    tpot_s: NDArray  # time per output token after the first, as one sequence sees it
     ttft_service_s: NDArray  # first-token time without queueing: the prompt's chunks
     output_tok_s: NDArray  # output tokens per second of the replica
     input_tok_s: NDArray  # prompt tokens per second of the replica
@@ -427,7 +430,12 @@ def steady_state(
     Notes
     -----
     Continuous batching: a round carries ``B`` decode tokens and ``B x new_input / output``
-    prefill tokens; sequences attend on average to ``input + output/2`` tokens. The prefill
+    prefill tokens; sequences attend on average to ``input + output/2`` tokens. Throughput is
+    ``B`` tokens a round. TPOT is the time per output token *after the first*, as the vLLM,
+    SGLang and TensorRT-LLM benchmarks report it: a sequence's own prompt is prefilled once,
+    before its first token (in TTFT), so the rounds it decodes in carry only the prompts of the
+    ``B - 1`` others, ``(B - 1) x new_input / output`` prefill tokens (at ``B = 1``: one pure
+    decode step). The prefill
     time share, the basis of the input/output cost split, is the time the prompts add to a
     round, ``(t_mixed - t_decode) / t_mixed``, or -- where a memory-bound round hides their
     arithmetic -- their share of the compute time the round uses, whichever is larger. The
@@ -488,6 +496,9 @@ def steady_state(
     chunks = np.ceil(new / chunk)
     with_chunk = round_time(*args, bsz, ctx, chunk * groups_pp, pre_ctx, q)
     out_tok_s = bsz * per_step / mixed_s
+    # what one sequence sees between its tokens: the others' prompts, never its own
+    others = np.maximum(bsz - 1.0, 0.0)
+    seen = round_time(*args, bsz, ctx, others * per_step * new / o, pre_ctx, q)
     # Prompts are charged the time they add to a round, or -- where a memory-bound round hides
     # their arithmetic -- their share of the compute time the round actually uses.
     marginal = (mixed_s - decode.time_s) / mixed_s
@@ -497,7 +508,7 @@ def steady_state(
     share = np.clip(np.maximum(marginal, occupancy), 0.0, 1.0)
     return SteadyState(
         bsz,
-        mixed_s / per_step,
+        (seen.time_s + draft) / per_step,
         chunks * (with_chunk.time_s + draft),
         out_tok_s,
         out_tok_s * new / o,
