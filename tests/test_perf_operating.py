@@ -127,7 +127,10 @@ def test_candidate_layouts_moe_on_eight():
 
 
 def test_layout_that_does_not_divide_the_count_is_a_scenario_error():
-    with pytest.raises(ScenarioError, match="tensor_parallel"):
+    # a TP2 replica cannot tile 3 accelerators
+    with pytest.raises(
+        ScenarioError, match=r"^accelerators: a replica of 2 .* does not divide the 3"
+    ):
         estimate(
             Scenario(
                 model="llama-3.1-8b", accelerator="h100-sxm", accelerators=3, tensor_parallel=2

@@ -75,6 +75,14 @@ class Accelerator(Record):
     scaleup_domain_size: Annotated[int, Field(ge=1)] | None = Field(
         None, description="accelerators in one scale-up domain"
     )
+    scaleout_bandwidth_gb_s: Positive | None = Field(
+        None,
+        description="link per accelerator beyond its scale-up domain (NIC or PCIe), each "
+        "direction [GB/s] (empty: not public; layouts beyond one domain are then not offered)",
+    )
+    scaleout_source: str | None = Field(
+        None, description="where the scale-out figure comes from, or why it is empty"
+    )
     tdp_w: Positive | None = Field(
         None, description="maximum board/module power [W] (empty: unpublished)"
     )
@@ -88,6 +96,8 @@ class Accelerator(Record):
     def _price_is_sourced(self) -> Accelerator:
         if self.price_usd is not None and not (self.price_source and self.price_as_of):
             raise ValueError("price_usd needs price_source and price_as_of")
+        if self.scaleout_bandwidth_gb_s is not None and not self.scaleout_source:
+            raise ValueError("scaleout_bandwidth_gb_s needs scaleout_source")
         return self
 
 
@@ -274,6 +284,29 @@ class ServingSoftware(Record):
         description="share of the output length a sequence reserves in KV up front"
     )
     comm_latency_us: NonNegative = Field(description="latency of one small collective [us]")
+    vendors: str | None = Field(
+        None,
+        description="accelerator vendors the engine runs on, ';'-separated (empty: any)",
+    )
+    expert_parallel_uneven: bool = Field(
+        False,
+        description="expert parallelism may split the routed experts unevenly over its ranks",
+    )
+    kv_head_rule: Literal["divide_or_replicate", "ceil"] = Field(
+        "divide_or_replicate",
+        description="how tensor parallelism shares KV heads: divide_or_replicate (KV heads "
+        "divide over TP ranks, or TP ranks over KV heads, which are then replicated) or ceil "
+        "(each rank holds ceil(KV heads / TP))",
+    )
+    layout_source: str | None = Field(
+        None, description="engine code or docs the vendor and layout rules come from"
+    )
+
+    def runs_on(self, vendor: str) -> bool:
+        """Whether the engine supports accelerators of ``vendor`` (case-insensitive)."""
+        if not self.vendors:
+            return True
+        return vendor.lower() in {v.strip().lower() for v in self.vendors.split(";")}
 
 
 class Efficiency(Record):

@@ -20,7 +20,7 @@ PositiveInt = Annotated[int, Field(ge=1)]
 
 Objective = Literal["max-throughput", "min-latency"]
 Ownership = Literal["buy", "rent", "api"]
-Software = Literal["trtllm", "trtllm-engine", "vllm"]
+EngineId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 
 
 class Scenario(BaseModel):
@@ -32,13 +32,33 @@ class Scenario(BaseModel):
     accelerator: str = Field(description="accelerator id from the accelerators catalog")
     accelerators: PositiveInt = Field(1, description="total accelerators in the deployment")
     tensor_parallel: PositiveInt | None = Field(
-        None, description="tensor-parallel degree (chosen if omitted)"
+        None,
+        description="tensor-parallel degree of attention and dense layers (vLLM/SGLang --tp; "
+        "chosen if omitted)",
     )
     pipeline_parallel: PositiveInt | None = Field(
         None, description="pipeline stages (chosen if omitted)"
     )
+    attention_data_parallel: PositiveInt | None = Field(
+        None,
+        description="attention data-parallel groups of tensor_parallel ranks, each with its own "
+        "sequences (vLLM --data-parallel-size, SGLang --dp with --enable-dp-attention); a "
+        "pipeline stage spans tensor_parallel x attention_data_parallel ranks",
+    )
     expert_parallel: PositiveInt | None = Field(
-        None, description="expert-parallel degree for MoE models"
+        None,
+        description="MoE expert-parallel degree: ranks the routed experts are split over by "
+        "expert (vLLM --enable-expert-parallel makes it TP x DP; SGLang --ep-size)",
+    )
+    moe_tensor_parallel: PositiveInt | None = Field(
+        None,
+        description="MoE tensor-parallel degree: ways each routed expert is split; "
+        "moe_tensor_parallel x expert_parallel = tensor_parallel x attention_data_parallel",
+    )
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        description="share of each accelerator's memory the engine may use, as vLLM's "
+        "--gpu-memory-utilization (0-1; default: the engine's, vLLM 0.9)",
     )
     precision: str | None = Field(
         None,
@@ -48,8 +68,10 @@ class Scenario(BaseModel):
         None,
         description=f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (default: fp8 with fp8 weights, else bf16)",
     )
-    software: Software | None = Field(
-        None, description="serving-software class (default: the vendor's stack)"
+    software: EngineId | None = Field(
+        None,
+        description="serving engine id from the software catalog, e.g. trtllm, trtllm-engine, "
+        "vllm (default: the vendor's stack)",
     )
     workload: str | None = Field(
         None, description="workload id; sets token lengths and targets not given"
@@ -121,6 +143,21 @@ class Scenario(BaseModel):
         if self.speculative_tokens and self.acceptance_rate is None:
             raise ValueError(
                 "acceptance_rate: speculative_tokens needs an acceptance rate (0-1), e.g. 0.7"
+            )
+        ranks = (
+            self.tensor_parallel * self.attention_data_parallel
+            if self.tensor_parallel and self.attention_data_parallel
+            else None
+        )
+        moe = (
+            self.expert_parallel * self.moe_tensor_parallel
+            if self.expert_parallel and self.moe_tensor_parallel
+            else None
+        )
+        if ranks and moe and ranks != moe:
+            raise ValueError(
+                f"moe_tensor_parallel: moe_tensor_parallel x expert_parallel ({moe}) must equal "
+                f"tensor_parallel x attention_data_parallel ({ranks}), the ranks of a stage"
             )
         if self.tokens_per_day is not None and self.requests_per_second is not None:
             raise ValueError(

@@ -37,7 +37,7 @@ GIB = 2**30
 
 PCIE_BIDIR_GB_S = 64.0
 """PCIe 4.0 x16, both directions (16 GT/s x 16 lanes, 128b/130b: 31.5 GB/s each way; PCI-SIG):
-the link between accelerators outside a scale-up domain or without one."""
+the link between accelerators of a chip with no scale-up link in the catalog."""
 
 VENDOR_SOFTWARE = {"nvidia": "trtllm"}
 """Default software class by vendor: the stack the vendor publishes its results with."""
@@ -55,19 +55,28 @@ class EngineChoice:
     software: str
     efficiency_id: str | None  # None: median of other families (uncalibrated)
     calibrated: bool
+    record: ServingSoftware | None = None  # the engine's catalog row: vendors and layout rules
 
 
 def _median_efficiency(rows: list[Efficiency]) -> dict[str, float]:
     return {k: float(np.median([getattr(r, k) for r in rows])) for k in FACTORS}
 
 
-def choose_engine(catalog: Catalog, acc: Accelerator, software: str | None = None) -> EngineChoice:
+def choose_engine(
+    catalog: Catalog,
+    acc: Accelerator,
+    software: str | None = None,
+    gpu_memory_utilization: float | None = None,
+) -> EngineChoice:
     """The :class:`~tokenfab.perf.serving.Engine` for an accelerator and software class.
+
+    ``gpu_memory_utilization`` (vLLM's ``--gpu-memory-utilization``: the share of the
+    accelerator's memory the engine may use) replaces the engine's default from the catalog.
 
     Raises
     ------
     ScenarioError
-        For an unknown software class.
+        For an unknown software class, or one that does not run on the accelerator's vendor.
     """
     software = software or default_software(acc)
     softwares = catalog.table("software")
@@ -76,6 +85,12 @@ def choose_engine(catalog: Catalog, acc: Accelerator, software: str | None = Non
             f"software: unknown class {software!r}; allowed: {', '.join(softwares)}"
         )
     sw: ServingSoftware = softwares[software]
+    if not sw.runs_on(acc.vendor):
+        fits = [k for k, r in softwares.items() if r.runs_on(acc.vendor)]
+        raise ScenarioError(
+            f"software: {software} runs on {sw.vendors} accelerators only; {acc.id} is "
+            f"{acc.vendor} (allowed here: {', '.join(fits) or 'none'})"
+        )
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
     exact = [r for r in fitted if r.family == acc.family]
     if exact:
@@ -99,14 +114,16 @@ def choose_engine(catalog: Catalog, acc: Accelerator, software: str | None = Non
         overhead_s=np.asarray(factors["overhead_ms"] / 1e3),
         overhead_per_sequence_s=np.asarray(factors["overhead_per_sequence_us"] / 1e6),
         comm_latency_s=np.asarray(sw.comm_latency_us / 1e6),
-        memory_utilization=np.asarray(sw.memory_utilization),
+        memory_utilization=np.asarray(
+            sw.memory_utilization if gpu_memory_utilization is None else gpu_memory_utilization
+        ),
         kv_memory_fraction=np.asarray(sw.kv_memory_fraction),
         runtime_reserve_bytes=np.asarray(sw.runtime_reserve_gb * 1e9),
         max_num_tokens=np.asarray(float(sw.max_num_tokens)),
         max_batch_size=np.asarray(float(sw.max_batch_size)),
         kv_reserve_output_share=np.asarray(sw.kv_reserve_output_share),
     )
-    return EngineChoice(engine, software, eff_id, eff_id is not None)
+    return EngineChoice(engine, software, eff_id, eff_id is not None, sw)
 
 
 def attention_peak_flops_per_s(acc: Accelerator, precision: str) -> float:
@@ -132,7 +149,12 @@ def hardware(acc: Accelerator, precision: str) -> Hardware:
         memory_bytes=np.asarray(acc.memory_gb * GIB),
         link_bytes_per_s=np.asarray((acc.scaleup_bandwidth_gb_s or PCIE_BIDIR_GB_S) * 1e9),
         domain_size=np.asarray(float(acc.scaleup_domain_size or 1)),
-        scaleout_bytes_per_s=np.asarray(PCIE_BIDIR_GB_S * 1e9),
+        # catalogued per direction; the comm model takes bidirectional figures; NaN: not public
+        scaleout_bytes_per_s=np.asarray(
+            2.0 * acc.scaleout_bandwidth_gb_s * 1e9
+            if acc.scaleout_bandwidth_gb_s is not None
+            else np.nan
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from tokenfab.catalog import Catalog
 from tokenfab.errors import TokenfabError
-from tokenfab.perf.operating import candidate_layouts, evaluate_grid, resolve
+from tokenfab.perf.operating import evaluate_grid, resolve, scenario_layouts
 from tokenfab.scenario import Scenario
 
 
@@ -93,13 +93,7 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     """The Pareto frontier of the scenario's model on its accelerator, over all layouts that
     fit in ``scenario.accelerators`` and all batch sizes."""
     setup = resolve(scenario, catalog)
-    lay = candidate_layouts(
-        setup,
-        scenario.accelerators,
-        scenario.tensor_parallel,
-        scenario.pipeline_parallel,
-        scenario.expert_parallel,
-    )
+    lay = scenario_layouts(setup, scenario.accelerators)
     grid = evaluate_grid(setup, lay)
     if not grid.valid.any():
         raise TokenfabError(

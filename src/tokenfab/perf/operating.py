@@ -123,7 +123,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         acc,
         ModelShape.from_record(model),
         hardware(acc, precision),
-        choose_engine(cat, acc, scenario.software),
+        choose_engine(cat, acc, scenario.software, scenario.gpu_memory_utilization),
         precision,
         kv,
         i,
@@ -137,58 +137,170 @@ def _powers_of_two(limit: int) -> list[int]:
     return [2**k for k in range(int(math.log2(max(limit, 1))) + 1)]
 
 
+def layout_problem(
+    setup: Setup,
+    tp: int,
+    pp: int,
+    ep: int,
+    adp: int,
+    moe_tp: int | None = None,
+    accelerators: int | None = None,
+) -> str | None:
+    """Why the scenario's engine cannot run a layout, as one line naming the field; ``None``
+    when it can.
+
+    Rules, each from the engine's code (``layout_source`` in ``data/serving_software.csv``):
+
+    * tensor parallelism divides the attention heads (vLLM ``verify_with_parallel_config``;
+      TensorRT-LLM ``Attention``: ``num_heads % tp_size == 0``);
+    * KV heads: vLLM splits them evenly when there are at least as many as TP ranks and
+      replicates them when TP is a multiple of them (``QKVParallelLinear``); TensorRT-LLM gives
+      each rank ``ceil(n_kv / tp)`` (rule ``ceil``, no constraint);
+    * expert parallelism needs routed experts, at most one rank per expert, and -- for an
+      engine without ``expert_parallel_uneven`` (TensorRT-LLM asserts ``num_experts % ep_size
+      == 0``) -- an even split; it divides the ranks of a stage, the rest being MoE tensor
+      parallelism, which divides each expert's width;
+    * pipeline stages number at most the layers;
+    * a replica beyond one scale-up domain needs the accelerator's scale-out bandwidth.
+    """
+    m, acc = setup.model, setup.accelerator
+    rec = setup.engine.record
+    name = setup.engine.software
+    rule = rec.kv_head_rule if rec else "divide_or_replicate"
+    uneven = rec.expert_parallel_uneven if rec else True
+    if m.num_attention_heads % tp:
+        return (
+            f"tensor_parallel: {tp} does not divide {m.id}'s {m.num_attention_heads} attention "
+            f"heads ({name} needs num_attention_heads % tensor_parallel == 0)"
+        )
+    kv = m.num_kv_heads
+    if m.attention != "mla" and rule == "divide_or_replicate":
+        if kv >= tp and kv % tp:
+            return (
+                f"tensor_parallel: {tp} does not divide {m.id}'s {kv} KV heads ({name} splits "
+                f"KV heads evenly, or replicates them when tensor_parallel is a multiple of them)"
+            )
+        if kv < tp and tp % kv:
+            return (
+                f"tensor_parallel: {tp} is not a multiple of {m.id}'s {kv} KV heads ({name} "
+                f"replicates KV heads only when tensor_parallel is a multiple of them)"
+            )
+    if ep > 1 and m.kind != "moe":
+        return f"expert_parallel: {m.id} is dense; expert parallelism needs routed experts (use 1)"
+    if ep > 1 and ep > m.num_experts:
+        return f"expert_parallel: {ep} exceeds {m.id}'s {m.num_experts} routed experts"
+    if ep > 1 and m.num_experts % ep and not uneven:
+        return (
+            f"expert_parallel: {ep} does not divide {m.id}'s {m.num_experts} routed experts; "
+            f"{name} needs an even split (allowed: divisors of {m.num_experts})"
+        )
+    ranks = tp * adp
+    if ranks % ep:
+        return (
+            f"expert_parallel: {ep} does not divide the {ranks} ranks of a stage "
+            f"(tensor_parallel {tp} x attention_data_parallel {adp})"
+        )
+    if moe_tp is not None and moe_tp * ep != ranks:
+        return (
+            f"moe_tensor_parallel: {moe_tp} x expert_parallel {ep} must equal the {ranks} ranks "
+            f"of a stage (tensor_parallel {tp} x attention_data_parallel {adp})"
+        )
+    width = m.moe_intermediate_size
+    if m.kind == "moe" and width and width % (ranks // ep):
+        return f"moe_tensor_parallel: {ranks // ep} does not divide {m.id}'s expert width {width}"
+    if pp > m.num_layers:
+        return f"pipeline_parallel: {pp} stages exceed {m.id}'s {m.num_layers} layers"
+    size = pp * ranks
+    domain = acc.scaleup_domain_size or 1
+    if size > domain and acc.scaleout_bandwidth_gb_s is None:
+        return (
+            f"accelerators: a replica of {size} x {acc.id} spans more than one scale-up domain of "
+            f"{domain}, and {acc.id}'s scale-out bandwidth is {acc.scaleout_source or 'not public'}; "
+            f"keep replicas within {domain}"
+        )
+    if accelerators is not None and (size > accelerators or accelerators % size):
+        return (
+            f"accelerators: a replica of {size} (pipeline {pp} x tensor {tp} x attention data "
+            f"{adp}) does not divide the {accelerators} accelerators"
+        )
+    return None
+
+
 def candidate_layouts(
     setup: Setup,
     accelerators: int,
     tp: int | None = None,
     pp: int | None = None,
     ep: int | None = None,
+    adp: int | None = None,
+    moe_tp: int | None = None,
 ) -> Layout:
-    """Every valid layout whose replica divides ``accelerators``.
+    """Every layout the engine can run whose replica divides ``accelerators``.
 
-    Tensor and expert parallelism stay inside one scale-up domain unless a tensor-parallel
-    degree is given explicitly (it then runs over the scale-out link); tensor parallelism divides
-    the attention heads, expert parallelism the routed experts; pipeline stages number at most
-    the layers (uneven stages are allowed, as serving stacks split 61 layers 31/30).
+    Degrees given are kept; the others are searched over powers of two: tensor parallelism up
+    to ``max(domain, 16)`` ranks (SGLang serves DeepSeek-V3 with TP16 over two 8-GPU nodes),
+    expert parallelism up to the routed experts, pipeline stages up to 64 and the layers.
+    Without ``attention_data_parallel`` a stage spans ``max(tp, ep)`` ranks (vLLM's EP = TP x
+    DP). Replicas may span several scale-up domains where the accelerator's scale-out
+    bandwidth is known. Each layout is checked by :func:`layout_problem`.
+
+    Raises
+    ------
+    ScenarioError
+        When no layout is left; with every degree given, the one-line reason of
+        :func:`layout_problem`.
     """
     m, acc = setup.model, setup.accelerator
     domain = acc.scaleup_domain_size or 1
-    tps = (
-        [tp]
-        if tp
-        else [
-            t for t in _powers_of_two(min(domain, accelerators)) if m.num_attention_heads % t == 0
-        ]
-    )
+    tps = [tp] if tp else _powers_of_two(min(accelerators, max(domain, 16)))
     pps = [pp] if pp else [p for p in _powers_of_two(min(accelerators, 64)) if p <= m.num_layers]
     if ep:
         eps = [ep]
+    elif moe_tp and tp and adp:
+        eps = [tp * adp // moe_tp] if (tp * adp) % moe_tp == 0 else [0]
     elif m.kind == "moe":
-        eps = [1] + [
-            e for e in _powers_of_two(min(domain, accelerators)) if e > 1 and m.num_experts % e == 0
-        ]
+        eps = _powers_of_two(min(accelerators, m.num_experts))
     else:
         eps = [1]
     rows = []
+    first: str | None = None
     for t in tps:
         for p in pps:
             for e in eps:
-                ranks = max(t, e)
-                size = p * ranks
-                if ranks > domain and not (tp and ranks == tp):
-                    continue  # beyond the domain only when asked for: it runs over scale-out
-                if e > 1 and e < t:
+                if e < 1:
                     continue
-                if size <= accelerators and accelerators % size == 0:
-                    rows.append((t, p, e))
+                a = adp or (max(t, e) // t if e % t == 0 or e == 1 else 0)
+                if a < 1:
+                    continue
+                problem = layout_problem(setup, t, p, e, a, moe_tp, accelerators)
+                if problem is None:
+                    rows.append((t, p, e, a))
+                elif first is None:
+                    first = problem
     if not rows:
+        if first and (tp or pp or ep or adp or moe_tp):
+            raise ScenarioError(first)
         raise ScenarioError(
-            f"tensor_parallel: no valid layout of {accelerators} x {acc.id} with "
-            f"tp={tp or 'any'}, pp={pp or 'any'}, ep={ep or 'any'} (scale-up domain {domain}, "
-            f"{m.num_attention_heads} heads); the replica size must divide the accelerator count"
+            f"tensor_parallel: no layout of {accelerators} x {acc.id} that {setup.engine.software} "
+            f"can run with tp={tp or 'any'}, pp={pp or 'any'}, ep={ep or 'any'}, "
+            f"attention_data_parallel={adp or 'any'} ({first or 'none searched'})"
         )
     arr = np.array(rows, dtype=float)
-    return layout(arr[:, 0], arr[:, 1], arr[:, 2])
+    return layout(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+def scenario_layouts(setup: Setup, accelerators: int) -> Layout:
+    """:func:`candidate_layouts` with the degrees the scenario fixes."""
+    s = setup.scenario
+    return candidate_layouts(
+        setup,
+        accelerators,
+        s.tensor_parallel,
+        s.pipeline_parallel,
+        s.expert_parallel,
+        s.attention_data_parallel,
+        s.moe_tensor_parallel,
+    )
 
 
 def _args(setup: Setup) -> tuple[Any, ...]:
@@ -232,6 +344,14 @@ def _raise_does_not_fit(setup: Setup, accelerators: int) -> None:
         )
         / 1e9
     )
+    acc = setup.accelerator
+    if need is None and acc.scaleout_bandwidth_gb_s is None:
+        raise InfeasibleError(
+            f"accelerators: {setup.model.id} in {setup.precision} ({w:.0f} GB of weights) does not "
+            f"fit in one scale-up domain of {acc.scaleup_domain_size or 1} x {acc.id}, and layouts "
+            f"across domains need its scale-out bandwidth, which is "
+            f"{acc.scaleout_source or 'not public'}; got {accelerators}"
+        )
     hint = f"needs at least {need}" if need else "does not fit on any number of"
     raise InfeasibleError(
         f"accelerators: {setup.model.id} in {setup.precision} ({w:.0f} GB of weights, {kv:.2f} GB of KV a "
@@ -290,7 +410,15 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
         else np.broadcast_to(np.asarray(batch, dtype=float), (bmax.size, np.size(batch)))
     )
     col = Layout(
-        *(v[:, None] for v in (lay.tensor_parallel, lay.pipeline_parallel, lay.expert_parallel))
+        *(
+            v[:, None]
+            for v in (
+                lay.tensor_parallel,
+                lay.pipeline_parallel,
+                lay.expert_parallel,
+                lay.attention_data_parallel,
+            )
+        )
     )
     common = (setup.weight_bytes_per_param, setup.kv_bytes_per_element)
     kw = dict(
@@ -329,6 +457,8 @@ class OperatingPoint:
     tensor_parallel: int
     pipeline_parallel: int
     expert_parallel: int
+    attention_data_parallel: int
+    moe_tensor_parallel: int
     replicas: int
     batch_size: int
     max_batch_size: int
@@ -367,6 +497,8 @@ class OperatingPoint:
             "tensor_parallel": self.tensor_parallel,
             "pipeline_parallel": self.pipeline_parallel,
             "expert_parallel": self.expert_parallel,
+            "attention_data_parallel": self.attention_data_parallel,
+            "moe_tensor_parallel": self.moe_tensor_parallel,
             "replicas": self.replicas,
             "precision": s.precision,
             "kv_precision": s.kv_precision,
@@ -506,9 +638,7 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
     scenario = with_workload_targets(scenario, catalog or default_catalog())
     setup = resolve(scenario, catalog)
     n = scenario.accelerators
-    lay = candidate_layouts(
-        setup, n, scenario.tensor_parallel, scenario.pipeline_parallel, scenario.expert_parallel
-    )
+    lay = scenario_layouts(setup, n)
     bmax = max_batches(setup, lay)
     if not np.any(bmax >= 1):
         _raise_does_not_fit(setup, n)
@@ -533,7 +663,7 @@ def _point(
     lay = grid.layouts
     per_replica = int(lay.accelerators[i])
     replicas = accelerators // per_replica
-    one = Layout(lay.tensor_parallel[i], lay.pipeline_parallel[i], lay.expert_parallel[i])
+    one = lay.row(i)
     w = float(weight_bytes_per_accelerator(setup.shape, one, setup.weight_bytes_per_param))
     kv = float(
         kv_budget_bytes(
@@ -547,6 +677,8 @@ def _point(
         tensor_parallel=int(lay.tensor_parallel[i]),
         pipeline_parallel=int(lay.pipeline_parallel[i]),
         expert_parallel=int(lay.expert_parallel[i]),
+        attention_data_parallel=int(lay.attention_data_parallel[i]),
+        moe_tensor_parallel=int(lay.moe_tensor_parallel[i]),
         replicas=replicas,
         batch_size=int(grid.batch[i, j]),
         max_batch_size=int(grid.max_batch[i]),

@@ -1,7 +1,14 @@
-"""Communication time of tensor, expert and pipeline parallelism inside a scale-up domain.
+"""Communication time of tensor, expert and pipeline parallelism, inside a scale-up domain and
+across domains.
 
-Link bandwidths in the catalog are bidirectional per accelerator (as vendors quote NVLink);
-a collective moves data one way at half of that.
+Scale-up bandwidths in the catalog are bidirectional per accelerator (as vendors quote NVLink);
+a collective moves data one way at half of that. Scale-out bandwidths (the NIC, or PCIe for
+cards outside a bridge pair) are catalogued per direction and converted to the same
+bidirectional convention by :func:`tokenfab.perf.calibration.hardware`.
+
+A group of ``n`` ranks larger than the scale-up domain ``d`` is placed as ``ceil(n / d)`` full
+domains (a node of 8 GPUs, an NVL72 rack); its collectives run hierarchically: inside each
+domain over the scale-up link, between domains over the scale-out link.
 
 References
 ----------
@@ -12,6 +19,10 @@ References
        forward pass of a tensor-parallel transformer. https://arxiv.org/abs/1909.08053
 .. [3] Lepikhin et al., "GShard", 2020: expert parallelism dispatches and combines tokens with
        two all-to-alls per MoE layer. https://arxiv.org/abs/2006.16668
+.. [4] NCCL's hierarchical (tree/"NVLS+tree") all-reduce: reduce-scatter inside the node,
+       all-reduce of the shard across nodes, all-gather inside the node. Jeaugey, "Massively
+       Scale Your Deep Learning Training with NCCL 2.4", NVIDIA blog, 2019.
+       https://developer.nvidia.com/blog/massively-scale-deep-learning-training-nccl-2-4/
 """
 
 from __future__ import annotations
@@ -23,14 +34,48 @@ ACTIVATION_BYTES = 2.0
 """Activations cross links in 16 bits."""
 
 
+def _levels(ranks: ArrayLike, domain_size: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+    """Ranks, ranks inside one domain, and domains a group of ``ranks`` spans."""
+    n = np.asarray(ranks, dtype=float)
+    d = np.minimum(n, np.asarray(domain_size, dtype=float))
+    return n, d, np.ceil(n / d)
+
+
 def allreduce_time_s(
-    message_bytes: ArrayLike, ranks: ArrayLike, link_bytes_per_s: ArrayLike, latency_s: ArrayLike
+    message_bytes: ArrayLike,
+    ranks: ArrayLike,
+    link_bytes_per_s: ArrayLike,
+    latency_s: ArrayLike,
+    domain_size: ArrayLike = np.inf,
+    scaleout_bytes_per_s: ArrayLike = np.nan,
 ) -> NDArray:
-    """Time of one ring all-reduce [s]; zero for a single rank.
+    """Time of one all-reduce [s]; zero for a single rank.
+
+    Parameters
+    ----------
+    message_bytes : array_like
+        Bytes each rank contributes [byte].
+    ranks : array_like
+        Ranks taking part.
+    link_bytes_per_s, scaleout_bytes_per_s : array_like
+        Scale-up and scale-out bandwidth per accelerator, bidirectional [byte/s].
+    latency_s : array_like
+        Latency of one collective [s].
+    domain_size : array_like
+        Accelerators one scale-up domain joins.
 
     Notes
     -----
-    .. math:: t = \\frac{2 (n-1)}{n} \\frac{M}{b_{uni}} + \\alpha, \\quad b_{uni} = b_{bidir}/2
+    Inside one domain, a ring [1]_:
+
+    .. math:: t = \\frac{2 (n-1)}{n} \\frac{M}{b_{up}/2} + \\alpha
+
+    Across :math:`g = \\lceil n/d \\rceil` domains, hierarchically [4]_: a reduce-scatter and an
+    all-gather inside each domain, and an all-reduce of each rank's :math:`M/d` shard across
+    the domains:
+
+    .. math:: t = \\frac{2 (d-1)}{d} \\frac{M}{b_{up}/2}
+              + \\frac{2 (g-1)}{g} \\frac{M/d}{b_{out}/2} + \\alpha
 
     Examples
     --------
@@ -39,27 +84,91 @@ def allreduce_time_s(
 
     >>> round(float(allreduce_time_s(16.777216e6, 8, 900e9, 10e-6)) * 1e6, 1)
     75.2
+
+    The same over 16 H100s in two DGX nodes (50 GB/s a GPU each way, 100e9 bidirectional):
+    65.2 us + 2 x 1/2 x (16.78e6 / 8) / 50e9 = 65.2 + 41.9 us, plus 10 us.
+
+    >>> round(float(allreduce_time_s(16.777216e6, 16, 900e9, 10e-6, 8, 100e9)) * 1e6, 1)
+    117.2
     """
-    n = np.asarray(ranks, dtype=float)
-    uni = np.asarray(link_bytes_per_s, dtype=float) / 2.0
-    t = 2.0 * (n - 1.0) / n * np.asarray(message_bytes, dtype=float) / uni + latency_s
-    return np.where(n > 1, t, 0.0)
+    n, d, g = _levels(ranks, domain_size)
+    m = np.asarray(message_bytes, dtype=float)
+    up = np.asarray(link_bytes_per_s, dtype=float) / 2.0
+    out = np.asarray(scaleout_bytes_per_s, dtype=float) / 2.0
+    inside = 2.0 * (d - 1.0) / d * m / up
+    across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
+    return np.where(n > 1, inside + across + latency_s, 0.0)
 
 
 def alltoall_time_s(
-    bytes_per_rank: ArrayLike, ranks: ArrayLike, link_bytes_per_s: ArrayLike, latency_s: ArrayLike
+    bytes_per_rank: ArrayLike,
+    ranks: ArrayLike,
+    link_bytes_per_s: ArrayLike,
+    latency_s: ArrayLike,
+    domain_size: ArrayLike = np.inf,
+    scaleout_bytes_per_s: ArrayLike = np.nan,
 ) -> NDArray:
     """Time of one all-to-all where each rank sends ``bytes_per_rank`` spread evenly [s].
 
     Notes
     -----
-    A rank keeps :math:`1/n` of its data and sends the rest: :math:`t = \\frac{n-1}{n}
-    \\frac{M}{b_{uni}} + \\alpha`.
+    A rank keeps :math:`1/n` of its data and sends the rest; :math:`(d-1)/n` of it stays in
+    its domain and :math:`(n-d)/n` leaves over the scale-out link. The two links work at once,
+    so the slower sets the time:
+
+    .. math:: t = \\max\\left(\\frac{d-1}{n} \\frac{M}{b_{up}/2},
+              \\frac{n-d}{n} \\frac{M}{b_{out}/2}\\right) + \\alpha
+
+    Examples
+    --------
+    Expert-parallel dispatch of 1 MB a rank over 16 H100s in two nodes: half of it leaves the
+    node at 50 GB/s (10 us) while 7/16 crosses NVLink at 450 GB/s (0.97 us).
+
+    >>> round(float(alltoall_time_s(1e6, 16, 900e9, 0.0, 8, 100e9)) * 1e6, 2)
+    10.0
     """
-    n = np.asarray(ranks, dtype=float)
-    uni = np.asarray(link_bytes_per_s, dtype=float) / 2.0
-    t = (n - 1.0) / n * np.asarray(bytes_per_rank, dtype=float) / uni + latency_s
-    return np.where(n > 1, t, 0.0)
+    n, d, g = _levels(ranks, domain_size)
+    m = np.asarray(bytes_per_rank, dtype=float)
+    up = np.asarray(link_bytes_per_s, dtype=float) / 2.0
+    out = np.asarray(scaleout_bytes_per_s, dtype=float) / 2.0
+    inside = (d - 1.0) / n * m / up
+    across = np.where(g > 1, (n - d) / n * m / np.where(g > 1, out, 1.0), 0.0)
+    return np.where(n > 1, np.maximum(inside, across) + latency_s, 0.0)
+
+
+def experts_on_busiest_rank(experts: ArrayLike, expert_parallel: ArrayLike) -> NDArray:
+    """Routed experts of one MoE layer the busiest expert-parallel rank holds.
+
+    Notes
+    -----
+    vLLM gives each rank ``E // ep`` experts and one more to the first ``E % ep`` ranks
+    (``determine_expert_map`` in ``vllm/model_executor/layers/fused_moe/layer.py``), so the
+    busiest holds :math:`\\lceil E / ep \\rceil`; an engine that needs an even split refuses
+    the others before this is used.
+
+    Examples
+    --------
+    >>> float(experts_on_busiest_rank(256, 3))  # 86 / 85 / 85
+    86.0
+    """
+    e = np.asarray(experts, dtype=float)
+    return np.ceil(e / np.asarray(expert_parallel, dtype=float))
+
+
+def expert_imbalance(experts: ArrayLike, expert_parallel: ArrayLike) -> NDArray:
+    """Busiest rank's routed-expert work over the mean rank's [-]: 1 for an even split.
+
+    With uniform routing a rank's tokens are proportional to the experts it holds, so the step
+    waits for :math:`\\lceil E/ep \\rceil \\, ep / E` times the mean (1.0078 for 256 experts at
+    EP3). Skew in the router's choices adds to this and is not modelled (docs/method.md).
+
+    >>> round(float(expert_imbalance(256, 3)), 4)
+    1.0078
+    """
+    e = np.asarray(experts, dtype=float)
+    ep = np.asarray(expert_parallel, dtype=float)
+    safe = np.where(e > 0, e, 1.0)
+    return np.where(e > 0, experts_on_busiest_rank(safe, ep) * ep / safe, 1.0)
 
 
 def layer_comm_time_s(
@@ -73,27 +182,50 @@ def layer_comm_time_s(
     pipeline_parallel: ArrayLike,
     link_bytes_per_s: ArrayLike,
     latency_s: ArrayLike,
+    domain_size: ArrayLike = np.inf,
+    scaleout_bytes_per_s: ArrayLike = np.nan,
+    moe_tensor_parallel: ArrayLike | None = None,
+    replica_accelerators: ArrayLike | None = None,
 ) -> NDArray:
     """Communication of one pipeline stage's forward step for ``tokens`` tokens on a rank [s].
 
     Tensor parallelism: two all-reduces of ``tokens x hidden`` activations per layer.
     Expert parallelism: a dispatch and a combine all-to-all per MoE layer, each moving the
-    rank's tokens times their top-k copies. Pipeline parallelism: one point-to-point send of
-    the activations to the next stage. Layers are divided among the stages.
+    rank's tokens times their top-k copies. MoE tensor parallelism wider than the attention's
+    (attention data-parallel without expert parallelism, vLLM's default for MoE with
+    ``--data-parallel-size``): the MoE group gathers the tokens of its attention groups and
+    reduces them, one all-reduce of the gathered activations per MoE layer. Pipeline
+    parallelism: one point-to-point send of the activations to the next stage, over the
+    scale-out link when the replica spans more than one domain. Layers are divided among the
+    stages.
     """
     tp = np.asarray(tensor_parallel, dtype=float)
     ep = np.asarray(expert_parallel, dtype=float)
     pp = np.asarray(pipeline_parallel, dtype=float)
+    moe_tp = tp if moe_tensor_parallel is None else np.asarray(moe_tensor_parallel, dtype=float)
     act = np.asarray(tokens, dtype=float) * np.asarray(hidden, dtype=float) * ACTIVATION_BYTES
     stage_layers = np.asarray(layers, dtype=float) / pp
     stage_moe = np.asarray(moe_layers, dtype=float) / pp
-    tp_s = 2.0 * stage_layers * allreduce_time_s(act, tp, link_bytes_per_s, latency_s)
+    net = (link_bytes_per_s, latency_s, domain_size, scaleout_bytes_per_s)
+    tp_s = 2.0 * stage_layers * allreduce_time_s(act, tp, *net)
     ep_s = (
         2.0
         * stage_moe
-        * alltoall_time_s(
-            act * np.asarray(experts_per_token, dtype=float), ep, link_bytes_per_s, latency_s
-        )
+        * alltoall_time_s(act * np.asarray(experts_per_token, dtype=float), ep, *net)
     )
-    pp_s = np.where(pp > 1, act / (np.asarray(link_bytes_per_s, dtype=float) / 2.0), 0.0)
-    return tp_s + ep_s + pp_s
+    wider = moe_tp > tp
+    gathered = act * moe_tp / tp
+    moe_tp_s = np.where(
+        wider & (np.asarray(moe_layers, dtype=float) > 0),
+        stage_moe * allreduce_time_s(gathered, moe_tp, *net),
+        0.0,
+    )
+    if replica_accelerators is None:
+        crosses = np.zeros_like(pp, dtype=bool)
+    else:
+        crosses = np.asarray(replica_accelerators, dtype=float) > np.asarray(
+            domain_size, dtype=float
+        )
+    send_link = np.where(crosses, scaleout_bytes_per_s, link_bytes_per_s)
+    pp_s = np.where(pp > 1, act / (np.asarray(send_link, dtype=float) / 2.0), 0.0)
+    return tp_s + ep_s + moe_tp_s + pp_s

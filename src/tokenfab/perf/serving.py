@@ -6,11 +6,14 @@ the prompts of newly admitted requests are prefilled in chunks inside the same s
 steady state each request brings ``input_tokens`` of prefill per ``output_tokens`` of decode,
 so a round of ``B`` decoding sequences carries ``B * input / output`` prefill tokens.
 
-A replica spans ``pipeline_parallel x max(tensor_parallel, expert_parallel)`` accelerators.
-Attention and dense layers are split ``tensor_parallel`` ways; when ``expert_parallel`` is
-larger, the attention runs data-parallel across the extra ranks (DeepSeek's "DEP" layout [3]_)
-and routed experts are spread over all ranks of a stage. Pipeline stages each hold
-``1/pipeline_parallel`` of the layers and work on as many micro-batches.
+A replica spans ``pipeline_parallel x tensor_parallel x attention_data_parallel``
+accelerators. Attention and dense layers are split ``tensor_parallel`` ways and replicated over
+``attention_data_parallel`` groups, each with its own sequences (DeepSeek's "DEP" layout [3]_,
+vLLM's ``--data-parallel-size``, SGLang's ``--enable-dp-attention``). The routed experts of a
+stage are split over all its ranks: ``expert_parallel`` ways by expert and
+``moe_tensor_parallel = ranks / expert_parallel`` ways inside each expert (vLLM: EP = TP x DP
+with ``--enable-expert-parallel``, else the experts are tensor-parallel over TP x DP). Pipeline
+stages each hold ``1/pipeline_parallel`` of the layers and work on as many micro-batches.
 
 Everything broadcasts: each argument may be a scalar or an array, and the result has the
 broadcast shape.
@@ -40,7 +43,7 @@ from tokenfab.perf.memory import (
     kv_bytes_per_sequence,
     weight_bytes,
 )
-from tokenfab.perf.parallel import layer_comm_time_s
+from tokenfab.perf.parallel import expert_imbalance, experts_on_busiest_rank, layer_comm_time_s
 from tokenfab.perf.roofline import attention_flops_per_token, step_time_s
 
 
@@ -58,7 +61,7 @@ class Hardware:
     memory_bytes: NDArray
     link_bytes_per_s: NDArray  # scale-up, bidirectional per accelerator
     domain_size: NDArray  # accelerators one scale-up domain joins
-    scaleout_bytes_per_s: NDArray  # link used beyond the domain (PCIe / network), bidirectional
+    scaleout_bytes_per_s: NDArray  # beyond the domain (NIC / PCIe), bidirectional; NaN: unknown
 
     def take(self, index: ArrayLike) -> Self:
         return type(self)(**{k: np.asarray(v)[index] for k, v in _arrays(self).items()})
@@ -114,15 +117,22 @@ class Engine:
 
 @dataclass(frozen=True)
 class Layout:
-    """Parallelism of one replica (arrays broadcast)."""
+    """Parallelism of one replica (arrays broadcast).
+
+    ``tensor_parallel`` splits attention and dense layers; ``attention_data_parallel`` groups
+    of that size each serve their own sequences; ``expert_parallel`` splits the routed experts
+    of a stage's ``tensor_parallel x attention_data_parallel`` ranks by expert, and the rest,
+    ``moe_tensor_parallel``, splits each expert's matrices.
+    """
 
     tensor_parallel: NDArray
     pipeline_parallel: NDArray
     expert_parallel: NDArray
+    attention_data_parallel: NDArray
 
     @property
     def ranks_per_stage(self) -> NDArray:
-        return np.maximum(self.tensor_parallel, self.expert_parallel)
+        return self.tensor_parallel * self.attention_data_parallel
 
     @property
     def accelerators(self) -> NDArray:
@@ -130,17 +140,39 @@ class Layout:
         return self.pipeline_parallel * self.ranks_per_stage
 
     @property
-    def attention_data_parallel(self) -> NDArray:
-        return self.ranks_per_stage / self.tensor_parallel
+    def moe_tensor_parallel(self) -> NDArray:
+        """Ways each routed expert's matrices are split: the stage's ranks over ``expert_parallel``."""
+        return self.ranks_per_stage / self.expert_parallel
+
+    def row(self, index: int) -> Layout:
+        """One layout of a stacked set."""
+        return type(self)(
+            **{k: np.asarray(v)[index] for k, v in _arrays(self).items()}  # type: ignore[arg-type]
+        )
 
 
 def layout(
-    tensor_parallel: ArrayLike = 1, pipeline_parallel: ArrayLike = 1, expert_parallel: ArrayLike = 1
+    tensor_parallel: ArrayLike = 1,
+    pipeline_parallel: ArrayLike = 1,
+    expert_parallel: ArrayLike = 1,
+    attention_data_parallel: ArrayLike | None = None,
 ) -> Layout:
-    """A :class:`Layout` from integers or arrays of them."""
-    return Layout(
-        *(np.asarray(v, dtype=float) for v in (tensor_parallel, pipeline_parallel, expert_parallel))
+    """A :class:`Layout` from integers or arrays of them.
+
+    Without ``attention_data_parallel``, a stage spans ``max(tensor_parallel,
+    expert_parallel)`` ranks and the attention runs data-parallel over the extra ones (an
+    expert-parallel degree above the tensor-parallel one means DP attention, as vLLM's EP =
+    TP x DP).
+    """
+    tp, pp, ep = (
+        np.asarray(v, dtype=float) for v in (tensor_parallel, pipeline_parallel, expert_parallel)
     )
+    adp = (
+        np.maximum(tp, ep) / tp
+        if attention_data_parallel is None
+        else np.asarray(attention_data_parallel, dtype=float)
+    )
+    return Layout(tp, pp, ep, adp)
 
 
 def weight_bytes_per_accelerator(
@@ -149,15 +181,22 @@ def weight_bytes_per_accelerator(
     """Weight bytes one accelerator of the replica holds [byte].
 
     Attention, dense layers, shared experts and the embeddings are split ``tp x pp`` ways
-    (replicated across attention data-parallel ranks); routed experts are split over all
-    ``pp x max(tp, ep)`` accelerators.
+    (replicated across attention data-parallel groups); routed experts are split over all
+    ``pp x tp x adp`` accelerators: the busiest expert-parallel rank holds
+    ``ceil(E / ep)`` experts of each MoE layer (:func:`~tokenfab.perf.parallel.experts_on_busiest_rank`),
+    each split ``moe_tensor_parallel`` ways.
     """
     bpp = np.asarray(weight_bytes_per_param, dtype=float)
     total = weight_bytes(shape, bpp)
     routed = shape.params_routed_total * bpp
-    return (total - routed) / (
-        lay.tensor_parallel * lay.pipeline_parallel
-    ) + routed / lay.accelerators
+    busiest = (
+        experts_on_busiest_rank(shape.experts, lay.expert_parallel)
+        * shape.params_expert
+        * shape.moe_layers
+        * bpp
+        / (lay.moe_tensor_parallel * lay.pipeline_parallel)
+    )
+    return (total - routed) / (lay.tensor_parallel * lay.pipeline_parallel) + busiest
 
 
 def kv_budget_bytes(
@@ -180,12 +219,16 @@ def kv_bytes_per_sequence_per_accelerator(
 ) -> NDArray:
     """KV bytes one sequence occupies on each accelerator of its attention group [byte].
 
-    Tensor parallelism splits the cache by KV head, up to the number of KV heads (beyond that
-    heads are replicated; an MLA latent is replicated on every tensor rank).
+    Tensor parallelism splits the cache by KV head: each rank holds ``ceil(n_kv / tp)`` of
+    the ``n_kv`` heads, so beyond ``n_kv`` ranks the heads are replicated (vLLM and
+    TensorRT-LLM alike); an MLA latent is replicated on every tensor rank.
     """
-    split = np.minimum(lay.tensor_parallel, shape.kv_shards_max)
-    return kv_bytes_per_sequence(shape, context_tokens, kv_bytes_per_element) / (
-        lay.pipeline_parallel * split
+    heads = shape.kv_shards_max
+    share = np.ceil(heads / lay.tensor_parallel) / heads
+    return (
+        kv_bytes_per_sequence(shape, context_tokens, kv_bytes_per_element)
+        * share
+        / lay.pipeline_parallel
     )
 
 
@@ -291,6 +334,7 @@ def round_time(
     """
     tp, pp, ep = lay.tensor_parallel, lay.pipeline_parallel, lay.expert_parallel
     ranks = lay.ranks_per_stage
+    imbalance = expert_imbalance(shape.experts, ep)  # the busiest rank sets the step
     groups = lay.attention_data_parallel
     bpp = np.asarray(weight_bytes_per_param, dtype=float)
     seqs = np.asarray(decode_sequences, dtype=float)
@@ -308,7 +352,13 @@ def round_time(
     touched = expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
     # grouped expert GEMMs and uneven expert loads reach less of the peaks than dense GEMMs
     expert_bytes = (
-        touched * shape.params_expert * bpp * moe_stage_layers / ranks / eng.moe_efficiency
+        touched
+        * shape.params_expert
+        * bpp
+        * moe_stage_layers
+        / ranks
+        * imbalance
+        / eng.moe_efficiency
     )
     # paged-attention kernels gather the cache at a lower share of the bandwidth than GEMMs
     kv_bytes = (
@@ -328,6 +378,7 @@ def round_time(
         * shape.params_expert
         * moe_stage_layers
         / ranks
+        * imbalance
     ) / eng.moe_efficiency
     window = shape.window_layer_share
     dec_ctx = np.asarray(decode_context_tokens, dtype=float)
@@ -352,7 +403,6 @@ def round_time(
     # attention runs at the 16-bit rate; express it in FLOPs at the matmul peak
     flops = dense_flops + expert_flops + attn_flops * hw.peak_flops_per_s / hw.attention_flops_per_s
 
-    link = np.where(ranks <= hw.domain_size, hw.link_bytes_per_s, hw.scaleout_bytes_per_s)
     comm = (
         layer_comm_time_s(
             b * q + c,
@@ -363,8 +413,12 @@ def round_time(
             tp,
             ep,
             pp,
-            link,
+            hw.link_bytes_per_s,
             eng.comm_latency_s,
+            hw.domain_size,
+            hw.scaleout_bytes_per_s,
+            lay.moe_tensor_parallel,
+            lay.accelerators,
         )
         / eng.comm_efficiency
     )
@@ -627,8 +681,9 @@ def disaggregated_state(
     x = 1.0 / (1.0 / x_d + (new / o) / x_p)
     share = (new / o) / x_p * x
     one_prompt = round_time(*args, 0.0, 0.0, new * groups_pp, i - new + new / 2.0)
-    transfer = kv_bytes_per_sequence(shape, i, kv_bytes_per_element) / (
-        hw.scaleout_bytes_per_s / 2.0
-    )
+    # pools in separate domains send the cache over the scale-out link; where that is not
+    # public the pools share a domain (the layout search allows no more) and use scale-up
+    link = np.where(np.isnan(hw.scaleout_bytes_per_s), hw.link_bytes_per_s, hw.scaleout_bytes_per_s)
+    transfer = kv_bytes_per_sequence(shape, i, kv_bytes_per_element) / (link / 2.0)
     ttft = np.broadcast_to(one_prompt.time_s + transfer, np.shape(x))
     return SteadyState(bsz, decode_s / per_step, ttft, x, x * new / o, share, verify.memory_bound)

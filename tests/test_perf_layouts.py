@@ -1,0 +1,320 @@
+"""Layouts engines can run (tokenfab.perf.operating.layout_problem / candidate_layouts), the
+engine catalog, and the scale-up / scale-out communication model (tokenfab.perf.parallel).
+
+Each refusal is a break-one-thing test: a valid scenario with one field changed, and the exact
+message. The rule's engine source is in the comment (and in ``layout_source`` of
+``data/serving_software.csv``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.catalog import default_catalog
+from tokenfab.errors import InfeasibleError, ScenarioError
+from tokenfab.perf import serving as sv
+from tokenfab.perf.calibration import GIB
+from tokenfab.perf.memory import weight_bytes
+from tokenfab.perf.operating import candidate_layouts, estimate, resolve, scenario_layouts
+from tokenfab.perf.parallel import (
+    allreduce_time_s,
+    alltoall_time_s,
+    expert_imbalance,
+    experts_on_busiest_rank,
+    layer_comm_time_s,
+)
+from tokenfab.scenario import Scenario
+
+
+def refused(message: str, **fields) -> None:
+    """The scenario fails with exactly ``message``."""
+    with pytest.raises(ScenarioError, match="^" + re.escape(message) + "$"):
+        estimate(Scenario(**fields))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor parallelism and heads
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gemma3_27b_tp3_refused():
+    # vLLM ModelConfig.verify_with_parallel_config: num_attention_heads % tp == 0; Gemma 3 27B
+    # has 32 heads (config.json), 32 % 3 = 2. Before this rule it got a batch of 287.
+    refused(
+        "tensor_parallel: 3 does not divide gemma-3-27b's 32 attention heads "
+        "(vllm needs num_attention_heads % tensor_parallel == 0)",
+        model="gemma-3-27b",
+        accelerator="h100-sxm",
+        accelerators=3,
+        tensor_parallel=3,
+        software="vllm",
+    )
+
+
+def test_llama4_scout_tp16_refused():
+    # Llama 4 Scout has 40 attention heads (config.json text_config); 40 % 16 = 8. TensorRT-LLM
+    # asserts num_heads % tp_size == 0 (tensorrt_llm/_torch/modules/attention.py).
+    refused(
+        "tensor_parallel: 16 does not divide llama-4-scout's 40 attention heads "
+        "(trtllm needs num_attention_heads % tensor_parallel == 0)",
+        model="llama-4-scout",
+        accelerator="h100-sxm",
+        accelerators=16,
+        tensor_parallel=16,
+    )
+
+
+def test_vllm_kv_heads_must_divide_or_be_divided():
+    # Llama 4 Scout TP5: 40 heads divide, but its 8 KV heads neither divide over 5 ranks nor
+    # does 5 divide into whole replicas of them (vLLM QKVParallelLinear).
+    refused(
+        "tensor_parallel: 5 does not divide llama-4-scout's 8 KV heads (vllm splits KV heads "
+        "evenly, or replicates them when tensor_parallel is a multiple of them)",
+        model="llama-4-scout",
+        accelerator="h100-sxm",
+        accelerators=5,
+        tensor_parallel=5,
+        software="vllm",
+    )
+
+
+def test_tensorrt_llm_rounds_kv_heads_up_per_rank():
+    # TensorRT-LLM gives each rank ceil(n_kv / tp) KV heads (attention.py): Llama-3.1-70B's 8
+    # KV heads at TP16 (two nodes) leave ceil(8/16) = 1 head = 1/8 of the cache on each rank.
+    setup = resolve(Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=16))
+    lay = candidate_layouts(setup, 16, tp=16, pp=1, ep=1)
+    per_rank = sv.kv_bytes_per_sequence_per_accelerator(setup.shape, lay, 1000, 2.0)
+    whole = sv.kv_bytes_per_sequence_per_accelerator(setup.shape, sv.layout(), 1000, 2.0)
+    assert_allclose(per_rank, whole / 8, rtol=1e-12)
+
+
+def test_vllm_replicates_kv_heads_beyond_their_count():
+    # Qwen3-235B-A22B: 64 heads, 4 KV heads. vLLM TP8 replicates each KV head on 2 ranks, so a
+    # rank holds 1 head = 1/4 of the cache, not 1/8.
+    setup = resolve(
+        Scenario(model="qwen3-235b-a22b", accelerator="h200-sxm", accelerators=8, software="vllm")
+    )
+    lay = candidate_layouts(setup, 8, tp=8, pp=1, ep=1)
+    per_rank = sv.kv_bytes_per_sequence_per_accelerator(setup.shape, lay, 1000, 2.0)
+    whole = sv.kv_bytes_per_sequence_per_accelerator(setup.shape, sv.layout(), 1000, 2.0)
+    assert_allclose(per_rank, whole / 4, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Expert parallelism
+# ---------------------------------------------------------------------------------------------
+
+
+def test_expert_parallel_on_dense_refused():
+    refused(
+        "expert_parallel: llama-3.1-8b is dense; expert parallelism needs routed experts (use 1)",
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        accelerators=2,
+        expert_parallel=2,
+    )
+
+
+def test_tensorrt_llm_needs_an_even_expert_split():
+    # TensorRT-LLM fused_moe/interface.py: assert num_experts % ep_size == 0 (no load balancer);
+    # DeepSeek-R1 has 256 routed experts, 256 % 3 = 1.
+    refused(
+        "expert_parallel: 3 does not divide deepseek-r1's 256 routed experts; trtllm needs an "
+        "even split (allowed: divisors of 256)",
+        model="deepseek-r1",
+        accelerator="b300",
+        accelerators=3,
+        expert_parallel=3,
+    )
+
+
+def test_vllm_splits_experts_86_85_85_and_the_busiest_rank_holds_86():
+    # vLLM determine_expert_map: 256 // 3 = 85 a rank, the first 256 % 3 = 1 rank gets one
+    # more. The busiest rank holds 86 experts of each of the 58 MoE layers, plus all of the
+    # non-routed weights (attention data-parallel, tp 1).
+    assert float(experts_on_busiest_rank(256, 3)) == 86.0
+    assert_allclose(expert_imbalance(256, 3), 86 * 3 / 256, rtol=1e-12)
+    setup = resolve(
+        Scenario(
+            model="deepseek-r1",
+            accelerator="b300",
+            accelerators=3,
+            expert_parallel=3,
+            software="vllm",
+        )
+    )
+    lay = scenario_layouts(setup, 3)
+    assert (float(lay.ranks_per_stage[0]), float(lay.attention_data_parallel[0])) == (3.0, 3.0)
+    s = setup.shape
+    bpp = setup.weight_bytes_per_param
+    routed_one_expert_all_layers = float(s.params_expert * s.moe_layers) * bpp
+    non_routed = float(weight_bytes(s, bpp)) - 256 * routed_one_expert_all_layers
+    got = sv.weight_bytes_per_accelerator(s, lay.row(0), bpp)
+    assert_allclose(got, non_routed + 86 * routed_one_expert_all_layers, rtol=1e-12)
+
+
+def test_expert_parallel_must_divide_the_stage_ranks():
+    # tp 2 x attention data-parallel 2 = 4 ranks a stage; EP 8 cannot split them.
+    refused(
+        "expert_parallel: 8 does not divide the 4 ranks of a stage "
+        "(tensor_parallel 2 x attention_data_parallel 2)",
+        model="mixtral-8x7b",
+        accelerator="h100-sxm",
+        accelerators=4,
+        tensor_parallel=2,
+        attention_data_parallel=2,
+        expert_parallel=8,
+    )
+
+
+def test_moe_tensor_parallel_is_the_rest_of_the_stage():
+    # SGLang-style tp 8 with ep 4: each expert split 8 / 4 = 2 ways.
+    setup = resolve(Scenario(model="mixtral-8x7b", accelerator="h100-sxm", accelerators=8))
+    lay = candidate_layouts(setup, 8, tp=8, pp=1, ep=4, adp=1)
+    assert float(lay.moe_tensor_parallel[0]) == 2.0
+    assert float(lay.accelerators[0]) == 8.0
+
+
+def test_scenario_moe_degrees_must_tile_the_stage():
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
+            "moe_tensor_parallel: moe_tensor_parallel x expert_parallel (8) must equal "
+            "tensor_parallel x attention_data_parallel (4), the ranks of a stage"
+        ),
+    ):
+        Scenario.parse(
+            dict(
+                model="mixtral-8x7b",
+                accelerator="h100-sxm",
+                tensor_parallel=2,
+                attention_data_parallel=2,
+                expert_parallel=4,
+                moe_tensor_parallel=2,
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines and vendors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_tensorrt_llm_on_mi300x_refused():
+    # TensorRT-LLM is CUDA-only (its installation docs); vLLM has a ROCm backend.
+    refused(
+        "software: trtllm runs on NVIDIA accelerators only; mi300x is AMD (allowed here: vllm)",
+        model="llama-3.1-8b",
+        accelerator="mi300x",
+        software="trtllm",
+    )
+
+
+def test_unknown_engine_names_the_catalog():
+    refused(
+        "software: unknown class 'tgi'; allowed: trtllm, trtllm-engine, vllm",
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        software="tgi",
+    )
+
+
+def test_every_engine_row_states_vendors_and_layout_source():
+    for row in default_catalog().table("software").values():
+        assert row.vendors and row.layout_source, row.id
+
+
+def test_gpu_memory_utilization_sets_the_vllm_budget():
+    # vLLM: KV budget = utilization x memory - reserve - weights. Llama-3.1-8B bf16 on H100
+    # (80 GiB), vLLM reserve 3 GB: 0.8 x 85.90e9 - 3e9 - 16.06e9 = 49.66e9 B.
+    base = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", software="vllm")
+    setup = resolve(base.with_(gpu_memory_utilization=0.8))
+    got = sv.kv_budget_bytes(
+        setup.shape, setup.hw, setup.engine.engine, sv.layout(), setup.weight_bytes_per_param
+    )
+    expected = 0.8 * 80 * GIB - 3e9 - 16_060_522_496
+    assert_allclose(got, expected, rtol=1e-12)
+    default = resolve(base)
+    assert float(default.engine.engine.memory_utilization) == 0.9  # vLLM's documented default
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-node layouts and the scale-out link
+# ---------------------------------------------------------------------------------------------
+
+
+def test_deepseek_r1_on_16_h100_runs_across_two_nodes():
+    # 671B in FP8 (~690 GB with bf16 parts) exceeds 8 x 80 GiB less reserves, so the replica
+    # must span both 8-GPU nodes over the 50 GB/s-a-GPU ConnectX-7 scale-out.
+    with pytest.raises(InfeasibleError, match="needs at least 16 x h100-sxm"):
+        estimate(Scenario(model="deepseek-r1", accelerator="h100-sxm", accelerators=8))
+    op = estimate(Scenario(model="deepseek-r1", accelerator="h100-sxm", accelerators=16))
+    assert op.accelerators // op.replicas == 16
+
+
+def test_replica_beyond_the_domain_needs_a_published_scale_out():
+    # H20: NVIDIA publishes no reference network (accelerators.csv scaleout_source).
+    acc = default_catalog().accelerator("h20")
+    refused(
+        "accelerators: a replica of 16 x h20 spans more than one scale-up domain of 8, and "
+        f"h20's scale-out bandwidth is {acc.scaleout_source}; keep replicas within 8",
+        model="llama-3.1-70b",
+        accelerator="h20",
+        accelerators=16,
+        tensor_parallel=16,
+    )
+
+
+def test_model_too_big_for_one_domain_without_scale_out_says_why():
+    with pytest.raises(InfeasibleError, match="does not fit in one scale-up domain of 8 x h20"):
+        estimate(Scenario(model="llama-3.1-405b", accelerator="h20", accelerators=16))
+
+
+def test_scale_out_figures_are_sourced():
+    # DGX H100 user guide: one 400 Gb/s ConnectX-7 a GPU = 50 GB/s each way.
+    cat = default_catalog()
+    assert cat.accelerator("h100-sxm").scaleout_bandwidth_gb_s == 50.0
+    assert cat.accelerator("gb200").scaleup_domain_size == 72
+    for acc in cat.table("accelerators").values():
+        assert acc.scaleout_source, f"{acc.id}: scale-out figure or the reason it is empty"
+
+
+def test_collectives_within_a_domain_ignore_the_scale_out_link():
+    inside = allreduce_time_s(1e7, 8, 900e9, 0.0)
+    assert_allclose(allreduce_time_s(1e7, 8, 900e9, 0.0, 8, 1e9), inside, rtol=1e-12)
+    assert_allclose(alltoall_time_s(1e7, 8, 900e9, 0.0, 8, 1e9), 7 / 8 * 1e7 / 450e9, rtol=1e-12)
+
+
+def test_pipeline_send_crosses_nodes_over_scale_out():
+    # pp 2 x tp 8 on H100: the stage boundary sits between the two nodes; one send of
+    # 100 tokens x 8192 x 2 B = 1.6384 MB at 50 GB/s one way = 32.8 us. Compare without tp
+    # traffic by taking the difference of pp 2 spanning 16 and the same inside one domain.
+    kw = dict(
+        tokens=100,
+        hidden=8192,
+        layers=80,
+        moe_layers=0,
+        experts_per_token=0,
+        tensor_parallel=1,
+        expert_parallel=1,
+        pipeline_parallel=2,
+        link_bytes_per_s=900e9,
+        latency_s=0.0,
+        domain_size=8,
+        scaleout_bytes_per_s=100e9,
+    )
+    across = layer_comm_time_s(**kw, replica_accelerators=16)
+    inside = layer_comm_time_s(**kw, replica_accelerators=8)
+    assert_allclose(across, 1.6384e6 / 50e9, rtol=1e-12)
+    assert_allclose(inside, 1.6384e6 / 450e9, rtol=1e-12)
+
+
+def test_search_offers_multi_node_layouts_only_with_scale_out():
+    h100 = resolve(Scenario(model="deepseek-r1", accelerator="h100-sxm", accelerators=16))
+    assert np.any(candidate_layouts(h100, 16).accelerators == 16)
+    mi = resolve(Scenario(model="deepseek-r1", accelerator="mi300x", accelerators=16))
+    assert np.all(candidate_layouts(mi, 16).accelerators <= 8)
