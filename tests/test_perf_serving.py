@@ -269,7 +269,7 @@ def test_continuous_round_is_a_mixed_round():
     # TPOT: the rounds one sequence decodes in carry the other 63 prompts' chunks, 63 x 2 tokens
     seen = sv.round_time(shape, hw, eng, sv.layout(), 2.0, 2.0, 64, 1250, 126, 500)
     assert_allclose(st.tpot_s, seen.time_s, rtol=1e-12)
-    assert_allclose(st.input_tok_s, 2 * 64 / r.time_s, rtol=1e-12)
+    assert_allclose(st.prefill_tok_s, 2 * 64 / r.time_s, rtol=1e-12)
 
 
 def test_static_batching_hand_composition():

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from tokenfab.catalog import Catalog, builtin_dir
-from tokenfab.cost import cheapest_rental
+from tokenfab.cost import api_cost_usd_per_request, cheapest_rental
 from tokenfab.errors import InfeasibleError
 from tokenfab.planning import cheapest_api, evaluate, plan
 from tokenfab.scenario import Scenario
@@ -212,3 +212,62 @@ def test_cheapest_api_none_without_prices(cat):
     if not unpriced:
         pytest.skip("every catalog model has an API price")
     assert cheapest_api(cat, unpriced[0], 1000, 1000) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Token basis and API prices (issue 8)
+
+
+def test_api_cost_uses_the_cached_input_price_deepseek_r1(cat):
+    # Pinned row deepseek-r1-2025-01 (https://api-docs.deepseek.com/news/news250120):
+    # $0.55 / Mtok input (cache miss), $0.14 cached, $2.19 output (chain of thought included).
+    row = cat.table("api-prices")["deepseek-r1-2025-01"]
+    assert (row.input_usd_per_mtok, row.cached_input_usd_per_mtok, row.output_usd_per_mtok) == (
+        0.55,
+        0.14,
+        2.19,
+    )
+    # 2,006 prompt tokens of which 1,920 cached, 300 output (reasoning billed as output):
+    # (86 x 0.55 + 1,920 x 0.14 + 300 x 2.19) / 1e6 = (47.3 + 268.8 + 657) / 1e6 = $0.0009731
+    usd = api_cost_usd_per_request(2006, 1920, 300, 0.55, 0.14, 2.19)
+    assert_allclose(usd, 0.0009731, rtol=1e-12)
+    # blended over the 2,306 served tokens: 973.1 / 2,306 = $0.422 / Mtok (was $0.763 when the
+    # cached share was billed at the full input price: (2006 x 0.55 + 300 x 2.19) / 2306)
+    assert_allclose(usd / 2306 * 1e6, 0.42199, atol=1e-5)
+
+
+def test_cheapest_api_bills_the_cached_share_at_the_cached_price(tmp_path):
+    # one provider for a model the built-in catalog has no API price for (gemma-3-27b):
+    # $1 input, $0.10 cached, $2 output; 1,000 in at a 90 % hit rate, 100 out:
+    # (100 x 1 + 900 x 0.1 + 100 x 2) / 1e6 = $0.00039 a request, / 1,100 served tokens
+    src = "https://example.com/prices"
+    (tmp_path / "api_prices.csv").write_text(
+        "id,provider,model_name,model_id,input_usd_per_mtok,output_usd_per_mtok,"
+        "cached_input_usd_per_mtok,effective_date,source,as_of\n"
+        f"x,Provider X,Gemma,gemma-3-27b,1.0,2.0,0.1,2025-01-01,{src},2025-01-01\n",
+        encoding="utf-8",
+    )
+    cat = Catalog([tmp_path])
+    warm = cheapest_api(cat, "gemma-3-27b", 1000, 100, 0.9)
+    assert_allclose(warm.usd_per_request, 0.00039, rtol=1e-12)
+    assert_allclose(warm.blended_usd_per_mtok, 0.00039 / 1100 * 1e6, rtol=1e-12)
+    # no hit: (1,000 x 1 + 100 x 2) / 1e6 = $0.0012
+    assert_allclose(cheapest_api(cat, "gemma-3-27b", 1000, 100).usd_per_request, 0.0012)
+
+
+def test_prefix_cache_hit_lowers_the_blended_cost(cat):
+    # Issue 8: a 90 % hit rate raised the blended cost ($0.128 -> $0.249 on one case) because
+    # $/Mtok was divided by the *prefilled* prompt tokens only. Served prompt tokens are the
+    # same with or without the cache (8,000 a request), and the cache only saves work, so the
+    # cost of a served token can only fall.
+    sc = Scenario(
+        model="llama-3.1-8b", accelerator="h100-sxm", input_tokens=8000, output_tokens=200
+    )
+    cold = evaluate(sc, cat)
+    warm = evaluate(sc.with_(prefix_cache_hit_rate=0.9), cat)
+    assert float(warm.kpis.cost_usd_per_mtok_blended) < float(cold.kpis.cost_usd_per_mtok_blended)
+    # served prompt tokens per output token are 8,000 / 200 = 40 at any hit rate; prefilled
+    # ones 40 x (1 - 0.9) = 4 with the cache
+    d = warm.as_dict()
+    assert_allclose(d["input_tok_s"] / d["output_tok_s_total"], 40.0, rtol=1e-12)
+    assert_allclose(d["prefill_tok_s"] / d["output_tok_s_total"], 4.0, rtol=1e-12)

@@ -62,6 +62,7 @@ __all__ = [
     "RentalQuote",
     "TokenCost",
     "accelerator_power_w",
+    "api_cost_usd_per_request",
     "capital_recovery_factor",
     "cheapest_rental",
     "cost_usd_per_mtok",
@@ -685,7 +686,9 @@ def token_cost_usd_per_mtok(
     cost_usd_per_hour : array_like
         Cost of the deployment [USD/h], ≥ 0.
     input_tok_s : array_like
-        Prompt tokens served per second at the operating point [token/s], > 0.
+        Prompt tokens *served* per second at the operating point [token/s], > 0: every prompt
+        token a request brings, prefix-cache hits included (they are served, not computed),
+        so a cache hit lowers the cost of a served token.
     output_tok_s : array_like
         Output tokens generated per second at the operating point [token/s], > 0.
     prefill_time_share : array_like
@@ -739,6 +742,65 @@ def token_cost_usd_per_mtok(
         _out(cost * (1.0 - share) / (t_out * served_s_per_hour) * TOKENS_PER_MTOK),
         _out(cost / ((t_in + t_out) * served_s_per_hour) * TOKENS_PER_MTOK),
     )
+
+
+def api_cost_usd_per_request(
+    input_tokens: ArrayLike,
+    cached_input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    input_usd_per_mtok: ArrayLike,
+    cached_input_usd_per_mtok: ArrayLike,
+    output_usd_per_mtok: ArrayLike,
+) -> NDArray[np.float64]:
+    r"""What an API bills for one request [USD].
+
+    Parameters
+    ----------
+    input_tokens : array_like
+        Prompt tokens of the request, cached ones included [token], ≥ 0.
+    cached_input_tokens : array_like
+        Of those, the tokens the provider's prefix cache serves [token], in [0, input_tokens].
+    output_tokens : array_like
+        Generated tokens, reasoning tokens included (billed as output) [token], ≥ 0.
+    input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok : array_like
+        List prices [USD/Mtok], ≥ 0; give the input price as the cached price where the
+        provider lists none.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cost of the request [USD].
+
+    Notes
+    -----
+    .. math:: c = \frac{(i - i_c)\,p_\mathrm{in} + i_c\,p_\mathrm{cached} + o\,p_\mathrm{out}}{10^6}
+
+    Reasoning (chain-of-thought) tokens are billed at the output price [1]_.
+
+    References
+    ----------
+    .. [1] DeepSeek API docs, "Models & Pricing" and the 2025-01-20 release note,
+       https://api-docs.deepseek.com/news/news250120 (deepseek-reasoner: $0.14 per 1M input
+       tokens on a cache hit, $0.55 on a miss, $2.19 per 1M output tokens, "output includes
+       chain-of-thought tokens").
+
+    Examples
+    --------
+    2,006 prompt tokens of which 1,920 cached, 300 output, at DeepSeek-R1's January 2025
+    prices: (86 x 0.55 + 1920 x 0.14 + 300 x 2.19) / 1e6 = $0.000973.
+
+    >>> round(float(api_cost_usd_per_request(2006, 1920, 300, 0.55, 0.14, 2.19)), 7)
+    0.0009731
+    """
+    i = _check_range("input_tokens", input_tokens, 0.0)
+    cached = _check_range("cached_input_tokens", cached_input_tokens, 0.0)
+    if np.any(cached > i):
+        raise ScenarioError("cached_input_tokens: more cached tokens than prompt tokens")
+    o = _check_range("output_tokens", output_tokens, 0.0)
+    p_in = _check_range("input_usd_per_mtok", input_usd_per_mtok, 0.0)
+    p_cached = _check_range("cached_input_usd_per_mtok", cached_input_usd_per_mtok, 0.0)
+    p_out = _check_range("output_usd_per_mtok", output_usd_per_mtok, 0.0)
+    return _out(((i - cached) * p_in + cached * p_cached + o * p_out) / TOKENS_PER_MTOK)
 
 
 # -- defaults from the catalog -----------------------------------------------------------------

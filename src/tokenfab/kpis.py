@@ -115,7 +115,8 @@ def compute_kpis(
         Output tokens generated per second by the whole deployment while serving
         [token/s], > 0.
     input_tok_s_total : array_like
-        Prompt tokens served per second by the whole deployment while serving [token/s], > 0.
+        Prompt tokens served per second by the whole deployment while serving [token/s], > 0,
+        prefix-cache hits included (see :func:`tokenfab.cost.token_cost_usd_per_mtok`).
     output_tok_s_per_user : array_like
         Output tokens per second each request sees (1 / TPOT) [token/s], > 0.
     accelerators : array_like

@@ -20,6 +20,7 @@ from tokenfab.catalog import Accelerator, ApiPrice, Catalog, Region, default_cat
 from tokenfab.cost import (
     CostInputs,
     accelerator_power_w,
+    api_cost_usd_per_request,
     cheapest_rental,
     default_cost_inputs,
     ownership_cost_from_inputs,
@@ -48,9 +49,14 @@ class HourlyCost:
 
 @dataclass(frozen=True)
 class ApiQuote:
-    """The cheapest current API offer for the model, blended for the workload's token mix."""
+    """The cheapest current API offer for the model, for the workload's token mix.
+
+    ``blended_usd_per_mtok`` is per million *served* tokens (prompt, cached prompt and
+    output alike), the basis of the self-hosted blended cost it is compared with.
+    """
 
     price: ApiPrice
+    usd_per_request: float
     blended_usd_per_mtok: float
 
 
@@ -137,9 +143,18 @@ def hourly_cost(
 
 
 def cheapest_api(
-    catalog: Catalog, model_id: str, input_tokens: float, output_tokens: float
+    catalog: Catalog,
+    model_id: str,
+    input_tokens: float,
+    output_tokens: float,
+    prefix_cache_hit_rate: float = 0.0,
 ) -> ApiQuote | None:
-    """The cheapest current API offer of the model (latest price per provider), blended."""
+    """The cheapest current API offer of the model (latest price per provider).
+
+    The cached share of the prompt is billed at the provider's cached-input price where it
+    lists one (else at the input price); output tokens include reasoning tokens, which APIs
+    bill as output (:func:`tokenfab.cost.api_cost_usd_per_request`).
+    """
     latest: dict[str, ApiPrice] = {}
     for p in catalog.table("api-prices").values():
         if p.model_id != model_id:
@@ -150,13 +165,35 @@ def cheapest_api(
     if not latest:
         return None
 
-    def blended(p: ApiPrice) -> float:
-        return (p.input_usd_per_mtok * input_tokens + p.output_usd_per_mtok * output_tokens) / (
-            input_tokens + output_tokens
+    cached = input_tokens * prefix_cache_hit_rate
+
+    def per_request(p: ApiPrice) -> float:
+        cached_price = p.cached_input_usd_per_mtok
+        return float(
+            api_cost_usd_per_request(
+                input_tokens,
+                cached,
+                output_tokens,
+                p.input_usd_per_mtok,
+                p.input_usd_per_mtok if cached_price is None else cached_price,
+                p.output_usd_per_mtok,
+            )
         )
 
-    best = min(latest.values(), key=blended)
-    return ApiQuote(best, blended(best))
+    best = min(latest.values(), key=per_request)
+    usd = per_request(best)
+    return ApiQuote(best, usd, usd / (input_tokens + output_tokens) * 1e6)
+
+
+def _api(catalog: Catalog, setup: Any) -> ApiQuote | None:
+    """The cheapest API for a resolved scenario, its prefix-cache hit rate applied to the API."""
+    return cheapest_api(
+        catalog,
+        setup.model.id,
+        setup.input_tokens,
+        setup.output_tokens,
+        setup.prefix_cache_hit_rate,
+    )
 
 
 def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
@@ -192,7 +229,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
             None,
             accelerators,
             utilization,
-            cheapest_api(cat, op.setup.model.id, op.setup.input_tokens, op.setup.output_tokens),
+            _api(cat, op.setup),
             str(exc),
         )
 
@@ -208,7 +245,7 @@ def scaled(op: OperatingPoint, accelerators: int) -> OperatingPoint:
         accelerators=accelerators,
         replicas=accelerators // (op.accelerators // op.replicas),
         output_tok_s_total=op.output_tok_s_total * k,
-        input_tok_s_total=op.input_tok_s_total * k,
+        prefill_tok_s_total=op.prefill_tok_s_total * k,
         roofline_output_tok_s_total=op.roofline_output_tok_s_total * k,
         requests_per_second=op.requests_per_second * k,
     )
@@ -261,7 +298,7 @@ def price(
         cost, cost_error = None, str(exc)
     kpis = compute_kpis(
         output_tok_s_total=op.output_tok_s_total * scale,
-        input_tok_s_total=max(op.input_tok_s_total * scale, 1e-12),
+        input_tok_s_total=op.input_tok_s_total * scale,
         output_tok_s_per_user=op.output_tok_s_per_user,
         accelerators=accelerators,
         power_w=_power_w(acc, inputs),
@@ -275,7 +312,7 @@ def price(
     )
     if cost is None:
         kpis = replace(kpis, **{f: np.asarray(np.nan) for f in COST_FIELDS})
-    api = cheapest_api(catalog, setup.model.id, setup.input_tokens, setup.output_tokens)
+    api = _api(catalog, setup)
     return Estimate(scenario, op, region, cost, kpis, accelerators, utilization, api, cost_error)
 
 

@@ -182,7 +182,10 @@ def operating_point(op: Any) -> Panel:
             ("output tok/s (total)", fmt(d["output_tok_s_total"])),
             ("output tok/s per accelerator", fmt(d["output_tok_s_per_accelerator"])),
             ("output tok/s per user", fmt(d["output_tok_s_per_user"])),
-            ("prompt tok/s (total)", fmt(d["prefill_tok_s"])),
+            (
+                "prompt tok/s served / prefilled",
+                f"{fmt(d['input_tok_s'])} / {fmt(d['prefill_tok_s'])}",
+            ),
             ("time to first token", f"{d['ttft_s'] * 1e3:,.0f} ms"),
             ("time per output token", f"{d['tpot_s'] * 1e3:.1f} ms"),
             ("requests/s", fmt(d["requests_per_second"])),

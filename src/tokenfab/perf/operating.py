@@ -370,7 +370,7 @@ class Grid:
     tpot_s: NDArray
     ttft_service_s: NDArray
     output_tok_s_replica: NDArray
-    input_tok_s_replica: NDArray
+    prefill_tok_s_replica: NDArray  # uncached prompt tokens computed per second
     prefill_time_share: NDArray
     memory_bound: NDArray
     roofline_output_tok_s_replica: NDArray
@@ -440,7 +440,7 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
         st.tpot_s,
         st.ttft_service_s,
         st.output_tok_s,
-        st.input_tok_s,
+        st.prefill_tok_s,
         st.prefill_time_share,
         st.memory_bound,
         roof.output_tok_s,
@@ -466,7 +466,7 @@ class OperatingPoint:
     queue_wait_s: float
     tpot_s: float
     output_tok_s_total: float
-    input_tok_s_total: float
+    prefill_tok_s_total: float  # uncached prompt tokens computed per second
     roofline_output_tok_s_total: float
     prefill_time_share: float
     bound: str
@@ -478,6 +478,15 @@ class OperatingPoint:
     @property
     def output_tok_s_per_accelerator(self) -> float:
         return self.output_tok_s_total / self.accelerators
+
+    @property
+    def input_tok_s_total(self) -> float:
+        """Prompt tokens *served* per second, prefix-cache hits included [token/s].
+
+        Every request brings ``input_tokens`` prompt tokens per ``output_tokens``; only the
+        uncached share is computed (:attr:`prefill_tok_s_total`).
+        """
+        return self.output_tok_s_total * self.setup.input_tokens / self.setup.output_tokens
 
     @property
     def output_tok_s_per_user(self) -> float:
@@ -508,7 +517,9 @@ class OperatingPoint:
             "max_batch_size": self.max_batch_size,
             "input_tokens": s.input_tokens,
             "output_tokens": s.output_tokens,
-            "prefill_tok_s": self.input_tok_s_total,
+            "input_tok_s": self.input_tok_s_total,
+            "prefill_tok_s": self.prefill_tok_s_total,
+            "prefix_cache_hit_rate": s.prefix_cache_hit_rate,
             "output_tok_s_total": self.output_tok_s_total,
             "output_tok_s_per_accelerator": self.output_tok_s_per_accelerator,
             "output_tok_s_per_user": self.output_tok_s_per_user,
@@ -686,7 +697,7 @@ def _point(
         queue_wait_s=wait,
         tpot_s=float(grid.tpot_s[i, j]),
         output_tok_s_total=out,
-        input_tok_s_total=float(grid.input_tok_s_replica[i, j]) * replicas,
+        prefill_tok_s_total=float(grid.prefill_tok_s_replica[i, j]) * replicas,
         roofline_output_tok_s_total=float(grid.roofline_output_tok_s_replica[i, j]) * replicas,
         prefill_time_share=float(grid.prefill_time_share[i, j]),
         bound="memory" if bool(grid.memory_bound[i, j]) else "compute",

@@ -444,7 +444,7 @@ class SteadyState:
     tpot_s: NDArray  # time per output token after the first, as one sequence sees it
     ttft_service_s: NDArray  # first-token time without queueing: the prompt's chunks
     output_tok_s: NDArray  # output tokens per second of the replica
-    input_tok_s: NDArray  # prompt tokens per second of the replica
+    prefill_tok_s: NDArray  # prompt tokens prefilled (not found in the prefix cache) per second
     prefill_time_share: NDArray  # share of accelerator time the prompts take
     memory_bound: NDArray
 
