@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from tokenfab import render
+from tokenfab import cli_econ, render
 from tokenfab.catalog import TABLES, default_catalog
 from tokenfab.errors import TokenfabError
 from tokenfab.scenario import Scenario
@@ -82,9 +82,20 @@ ScenarioFile = Annotated[
 ]
 
 
-def scenario_from(file: Path | None, **flags: Any) -> Scenario:
-    """A Scenario from an optional YAML file and the flags that were given."""
+DemandFile = Annotated[
+    Path | None,
+    typer.Option("--demand", help="demand YAML (tokenfab demand); sets tokens_per_day and lengths"),
+]
+
+
+def scenario_from(file: Path | None, demand: Path | None = None, **flags: Any) -> Scenario:
+    """A Scenario from an optional YAML file, an optional demand file and the flags given."""
     base = Scenario.from_yaml(file).model_dump(exclude_none=True) if file else {}
+    if demand is not None:
+        from tokenfab.demand import load_demand
+
+        base = {**base, **load_demand(demand).scenario_fields()}
+        base.pop("requests_per_second", None)
     given = {k: v for k, v in flags.items() if v is not None}
     return Scenario.parse({**base, **given})
 
@@ -127,6 +138,7 @@ def estimate(
     ownership: Annotated[str | None, typer.Option(help=_help("ownership"))] = None,
     utilization: Annotated[float | None, typer.Option(help=_help("utilization"))] = None,
     scenario: ScenarioFile = None,
+    demand: DemandFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one flat JSON object")] = False,
 ) -> None:
     """Estimate a deployment: TTFT, TPOT, tokens per second, and the eight cost/energy/carbon KPIs."""
@@ -134,6 +146,7 @@ def estimate(
 
     sc = scenario_from(
         scenario,
+        demand,
         model=model,
         accelerator=accelerator,
         accelerators=accelerators,
@@ -241,6 +254,7 @@ def plan_cmd(
     ownership: Annotated[str | None, typer.Option(help="buy, rent or buy,rent (default)")] = None,
     top: Annotated[int, typer.Option(help="feasible options to show")] = 15,
     scenario: ScenarioFile = None,
+    demand: DemandFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="print all options as JSON")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="print all options as CSV")] = False,
 ) -> None:
@@ -251,6 +265,7 @@ def plan_cmd(
     regions = split(region)
     sc = scenario_from(
         scenario,
+        demand,
         model=model,
         accelerator="h100-sxm",
         tokens_per_day=tokens_per_day,
@@ -403,6 +418,9 @@ def breakeven_cmd(
         )
         if not as_json:
             console.print(f"wrote {html} and {png}", style="dim")
+
+
+cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
 
 
 def main() -> None:

@@ -79,6 +79,9 @@ class Estimate:
         out = self.op.as_dict()
         if self.kpis is not None:
             out.update({k: None if v != v else v for k, v in self.kpis.as_dict().items()})
+        from tokenfab.carbon import embodied_kpis  # manufacturing carbon beside operational
+
+        out.update(embodied_kpis(self))
         lines = self.cost.lines.items() if self.cost else ()
         out.update(
             {

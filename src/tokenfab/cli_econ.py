@@ -1,0 +1,430 @@
+"""CLI commands of the wider economics: ``market``, ``demand``, ``route``, ``viability``.
+
+Parse, call the core (market.py, demand.py, routing.py, viability.py), render. No formula
+lives here. :func:`register` adds the commands to the main app.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenfab.errors import ScenarioError
+
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _catalog():
+    from tokenfab.cli import _catalog as main_catalog
+
+    return main_catalog()
+
+
+def _b(x: float) -> str:
+    return f"{x / 1e9:,.1f}"
+
+
+def market(
+    scenario: Annotated[str, typer.Option(help="scenario name (see --list)")] = "analyst-consensus",
+    list_: Annotated[bool, typer.Option("--list", help="name the scenarios and exit")] = False,
+    elasticity: Annotated[
+        float | None, typer.Option(help="price elasticity of volume, 0-3 (overrides the scenario)")
+    ] = None,
+    price_decline: Annotated[
+        float | None,
+        typer.Option(help="yearly price decline for every segment, 0-1 (default: fitted chains)"),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Monte Carlo samples for the fan (0: none)")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed of the Monte Carlo")] = 0,
+    energy_model: Annotated[
+        str, typer.Option(help="model id whose tokens per joule convert volume to GW")
+    ] = "llama-3.1-70b",
+    out: Annotated[
+        Path | None, typer.Option(help="write the fan chart as HTML (and a PNG beside it)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Market value = token volume x blended price by segment, to 2030, with GW and a fan."""
+    from tokenfab import market as mk
+
+    data = mk.load_market_data()
+    if list_:
+        rows = [
+            {"name": n, "kind": s.kind, "description": " ".join(s.description.split())}
+            for n, s in data.scenarios.items()
+        ]
+        if as_json:
+            _emit(rows)
+            return
+        t = Table("scenario", "kind", "description", show_lines=True)
+        for r in rows:
+            t.add_row(r["name"], r["kind"], r["description"])
+        console.print(t)
+        return
+    cat = _catalog()
+    proj = mk.project(
+        scenario,
+        elasticity=elasticity,
+        price_decline_per_year=price_decline,
+        samples=samples,
+        seed=seed,
+        catalog=cat,
+    )
+    mk.add_energy(proj, model=energy_model, catalog=cat)
+    doc = proj.as_dict()
+    if as_json:
+        _emit(doc)
+    else:
+        _print_market(proj, doc)
+    if out is not None:
+        from tokenfab import charts
+
+        series = [
+            {
+                "name": "model",
+                "x": proj.years,
+                "y": proj.market_usd / 1e9,
+                "color": charts.COLORS[0],
+            }
+        ]
+        for _k, (name, dash) in enumerate(
+            (("p5", "dot"), ("p25", "dash"), ("p50", "solid"), ("p75", "dash"), ("p95", "dot"))
+        ):
+            if name in proj.fan:
+                series.append(
+                    {
+                        "name": f"Monte Carlo {name}",
+                        "x": proj.years,
+                        "y": proj.fan[name] / 1e9,
+                        "color": charts.COLORS[1],
+                        "dash": dash,
+                        "style": {"dot": ":", "dash": "--", "solid": "-"}[dash],
+                    }
+                )
+        html, png = charts.line_chart(
+            out, series, f"Inference market: {scenario}", "year", "USD billion a year", logy=True
+        )
+        if not as_json:
+            console.print(f"wrote {html} and {png}", style="dim")
+
+
+def _print_market(proj, doc: dict[str, Any]) -> None:
+    accs = list(proj.energy.get("gw_by_accelerator", {}))
+    t = Table(title=f"Market: {proj.name} ({proj.scenario.kind})")
+    for col in (
+        "year",
+        "tokens/yr",
+        "$/Mtok",
+        "market $B",
+        "p5-p95 $B",
+        *[f"GW {a}" for a in accs],
+    ):
+        t.add_column(col, justify="right")
+    for row in doc["years"]:
+        pct = row.get("market_usd_percentiles")
+        band = f"{_b(pct['p5'])}-{_b(pct['p95'])}" if pct else ""
+        gw = [f"{row['inference_gw'][a]:,.1f}" for a in accs]
+        t.add_row(
+            str(row["year"]),
+            f"{row['tokens_per_year']:.3g}",
+            f"{row['usd_per_mtok']:.3g}",
+            _b(row["market_usd"]),
+            band,
+            *gw,
+        )
+    console.print(t)
+    s = Table(title="segments (base-year price, price chain decline, volume growth)")
+    for col in (
+        "segment",
+        "$/Mtok base",
+        "price decline/yr",
+        "chain",
+        "volume growth/yr",
+        "2030 $B",
+    ):
+        s.add_column(col, justify="right")
+    for seg in doc["segments"]:
+        s.add_row(
+            seg["name"],
+            f"{seg['usd_per_mtok_base']:.3g}",
+            f"{seg['price_decline_per_year']:.0%}",
+            seg["price_chain"],
+            f"{seg['volume_growth_per_year']:+.0%}",
+            _b(seg["years"][-1]["market_usd"]),
+        )
+    console.print(s)
+    for n in doc["notes"]:
+        console.print(f"- {n}")
+    for r in doc["consistency"].get("rows", []):
+        console.print(
+            f"- {r['year']}: stated ${_b(r['stated_market_usd'])}B; the table's own volume x price "
+            f"columns give ${_b(r['columns_market_usd_reading_2024_base'])}B (as multiples of 2024) "
+            f"or ${_b(r['columns_market_usd_reading_2025_base'])}B (of 2025); the totals need "
+            f"volume x{r['volume_multiple_the_totals_need']:.1f} of 2025, the table says "
+            f"x{r['volume_multiple_stated_vs_base_year']:.1f}"
+        )
+    if doc["consistency"]:
+        console.print(f"- verdict: {doc['consistency']['verdict']}")
+    for p in doc["seed_power"]:
+        console.print(f"- seed: {p['label']}: {p['gw']} GW", style="dim")
+    console.print(f"- energy: {doc['energy'].get('basis', '')}", style="dim")
+    for a in doc["assumed"]:
+        console.print(f"- assumed: {a}", style="dim")
+
+
+def demand(
+    file: Annotated[Path | None, typer.Argument(help="demand YAML with an archetypes list")] = None,
+    archetype: Annotated[
+        str | None, typer.Option(help="one archetype instead of a file (with --users)")
+    ] = None,
+    users: Annotated[float | None, typer.Option(help="users of --archetype")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="show the archetypes and exit")] = False,
+    write_scenario: Annotated[
+        Path | None, typer.Option(help="write the Scenario demand fields as YAML")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Demand from usage: users x sessions x requests x tokens, by archetype."""
+    import yaml
+
+    from tokenfab import demand as dm
+
+    if list_:
+        arch = dm.archetypes()
+        if as_json:
+            _emit(arch)
+            return
+        t = Table("archetype", "parameter", "value", "basis", show_lines=False)
+        for name, a in arch.items():
+            for p in dm.PARAMETERS:
+                e = a[p]
+                basis = f"source: {e['source']}" if "source" in e else f"assumed: {e['assumed']}"
+                t.add_row(name, p, f"{e['value']:g}", basis)
+        console.print(t)
+        return
+    if (file is None) == (archetype is None):
+        raise ScenarioError("demand: give a demand FILE or --archetype NAME --users N, not both")
+    if archetype is not None:
+        if users is None:
+            raise ScenarioError("users: --archetype needs --users N (> 0)")
+        d = dm.build([{"archetype": archetype, "users": users}])
+    else:
+        d = dm.load_demand(file)
+    doc = d.as_dict()
+    if write_scenario is not None:
+        write_scenario.parent.mkdir(parents=True, exist_ok=True)
+        write_scenario.write_text(yaml.safe_dump(d.scenario_fields(), sort_keys=False))
+    if as_json:
+        _emit(doc)
+        return
+    t = Table(title="demand by archetype")
+    for col in (
+        "archetype",
+        "users",
+        "calls/day",
+        "input tok/call",
+        "output tok/call",
+        "input tok/day",
+        "output tok/day",
+        "peak req/s",
+    ):
+        t.add_column(col, justify="right")
+    for p in d.parts:
+        t.add_row(
+            p.archetype,
+            f"{p.users:,.0f}",
+            f"{p.calls_per_day:,.0f}",
+            f"{p.input_tokens_per_call:,.0f}",
+            f"{p.output_tokens_per_call:,.0f}",
+            f"{p.input_tokens_per_day:.3g}",
+            f"{p.output_tokens_per_day:.3g}",
+            f"{p.peak_requests_per_s:,.2f}",
+        )
+    t.add_row(
+        "total",
+        "",
+        f"{d.calls_per_day:,.0f}",
+        "",
+        "",
+        f"{d.input_tokens_per_day:.3g}",
+        f"{d.tokens_per_day:.3g}",
+        f"{d.peak_requests_per_s:,.2f}",
+        style="bold",
+    )
+    console.print(t)
+    for p in d.parts:
+        for k, basis in p.provenance.items():
+            console.print(f"- {p.archetype}.{k} = {p.params[k]:g}: {basis}", style="dim")
+    console.print(f"scenario fields: {d.scenario_fields()}")
+
+
+def route(
+    big: Annotated[str, typer.Option(help="API price id of the big model")] = (
+        "anthropic-claude-opus-4-1-2025-08"
+    ),
+    small: Annotated[str, typer.Option(help="API price id of the small model")] = (
+        "anthropic-claude-haiku-4-5-2025-10"
+    ),
+    input_tokens: Annotated[int, typer.Option(help="prompt tokens per request")] = 6000,
+    output_tokens: Annotated[int, typer.Option(help="output tokens per request")] = 300,
+    cache_hit_rate: Annotated[
+        float, typer.Option(help="share of prompt tokens read from the provider's cache, 0-1")
+    ] = 0.0,
+    routed_share: Annotated[
+        float, typer.Option(help="share of requests sent to the small model first, 0-1")
+    ] = 0.7,
+    success_small: Annotated[
+        float, typer.Option(help="share of routed requests the small model gets right, 0-1")
+    ] = 0.85,
+    success_big: Annotated[float, typer.Option(help="success rate of the big model, (0-1]")] = 0.95,
+    failure_detection: Annotated[
+        float, typer.Option(help="share of small-model failures detected and escalated, 0-1")
+    ] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Cost per successful outcome with a router/cascade, before and after, and where routing
+    saves 40-70%."""
+    from tokenfab import routing as rt
+
+    prices = _catalog().table("api-prices")
+    for field, pid in (("big", big), ("small", small)):
+        if pid not in prices:
+            from tokenfab.catalog import nearest
+
+            raise ScenarioError(
+                f"{field}: unknown API price {pid!r}; nearest: {', '.join(nearest(pid, prices))}"
+            )
+    c_big = rt.request_cost_from_price(prices[big], input_tokens, output_tokens, cache_hit_rate)
+    c_small = rt.request_cost_from_price(prices[small], input_tokens, output_tokens, cache_hit_rate)
+    kw = {"success_big": success_big, "failure_detection": failure_detection}
+    c = rt.cascade(c_big, c_small, routed_share, success_small, **kw)
+    shares, rates, grid = rt.savings_grid(c_big, c_small, **kw)
+    doc = {
+        "big": big,
+        "small": small,
+        "cost_usd_per_request_big": c_big,
+        "cost_usd_per_request_small": c_small,
+        "cost_usd_per_request_before": float(c.cost_usd_before),
+        "cost_usd_per_request_after": float(c.cost_usd_after),
+        "success_rate_before": float(c.success_before),
+        "success_rate_after": float(c.success_after),
+        "cost_per_success_usd_before": float(c.cost_per_success_usd_before),
+        "cost_per_success_usd_after": float(c.cost_per_success_usd_after),
+        "savings_per_success": float(c.savings),
+        "assumed": "routed share and success rates are user inputs (defaults assumed); published "
+        "routers: RouteLLM (arXiv:2406.18665) reports over 2x cost reduction at unchanged quality",
+        "grid": {
+            "routed_share": shares.tolist(),
+            "success_small": rates.tolist(),
+            "savings_per_success": grid.tolist(),
+        },
+    }
+    if as_json:
+        _emit(doc)
+        return
+    t = Table(title=f"routing {small} in front of {big}")
+    for col in ("", "cost/request $", "success", "cost/success $"):
+        t.add_column(col, justify="right")
+    t.add_row(
+        "before",
+        f"{c_big:.5f}",
+        f"{float(c.success_before):.3f}",
+        f"{float(c.cost_per_success_usd_before):.5f}",
+    )
+    t.add_row(
+        "after",
+        f"{float(c.cost_usd_after):.5f}",
+        f"{float(c.success_after):.3f}",
+        f"{float(c.cost_per_success_usd_after):.5f}",
+    )
+    console.print(t)
+    console.print(f"saving per successful outcome: {float(c.savings):.1%}")
+    g = Table(
+        title="saving per success by routed share (rows) x small-model success (columns); * = 40-70%"
+    )
+    g.add_column("routed", justify="right")
+    for q in rates:
+        g.add_column(f"{q:.0%}", justify="right")
+    for i, s in enumerate(shares):
+        cells = [f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''}" for v in grid[i]]
+        g.add_row(f"{s:.0%}", *cells)
+    console.print(g)
+
+
+def viability(
+    cost_per_request: Annotated[
+        float | None, typer.Option(help="inference cost per request [USD]")
+    ] = None,
+    revenue_per_request: Annotated[
+        float | None, typer.Option(help="revenue per request [USD]")
+    ] = None,
+    revenue_per_user_month: Annotated[
+        float | None, typer.Option(help="revenue per user-month [USD]")
+    ] = None,
+    requests_per_user_month: Annotated[
+        float | None, typer.Option(help="requests a user makes a month")
+    ] = None,
+    target_margin: Annotated[
+        float | None, typer.Option(help="gross margin called viable, 0-1 (default 0.4)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Margin, verdict and break-even price of a product; without a cost, seed 003's table."""
+    from tokenfab import viability as vb
+
+    if cost_per_request is None:
+        rows = vb.seed_products(target_margin)
+    else:
+        rows = [
+            vb.viability(
+                "product",
+                cost_per_request,
+                revenue_usd_per_request=revenue_per_request,
+                revenue_usd_per_user_month=revenue_per_user_month,
+                requests_per_user_month=requests_per_user_month,
+                target_margin=0.4 if target_margin is None else target_margin,
+            ).as_dict()
+        ]
+    if as_json:
+        _emit(rows)
+        return
+    t = Table(title="viability (per request)")
+    cols = ("product", "revenue $", "cost $", "margin", "verdict", "break-even $", "seed")
+    for col in cols:
+        t.add_column(col, justify="right")
+    for r in rows:
+        m = r["margin"]
+        t.add_row(
+            r["name"],
+            f"{r['revenue_usd_per_request']:.4g}",
+            f"{r['cost_usd_per_request']:.4g}",
+            "-inf" if m is None else f"{m:.0%}",
+            r["verdict"],
+            f"{r['breakeven_usd_per_request']:.4g}",
+            f"{r.get('seed_margin', '')} {r.get('seed_verdict', '')}".strip(),
+        )
+    console.print(t)
+    if cost_per_request is None:
+        console.print(
+            "seed rows at the geometric middle of the seed's revenue and cost ranges; "
+            "`--json` adds the margin range the columns allow",
+            style="dim",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the economics commands to the main app."""
+    app.command("market")(market)
+    app.command("demand")(demand)
+    app.command("route")(route)
+    app.command("viability")(viability)

@@ -1,0 +1,193 @@
+"""Is an AI product viable? Revenue against inference cost per request → margin and verdict.
+
+A product earns revenue per request (or per user-month, over the requests a user makes in a
+month) and pays an inference cost per request (from :func:`tokenfab.planning.evaluate` for
+self-hosting, or an API price via :func:`tokenfab.routing.request_cost_usd`). The gross
+margin on inference, its verdict and the break-even price follow; :func:`seed_products` runs
+seed 003's table of business models through the same arithmetic and says where the table's
+own margins disagree with its revenue and cost columns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import ArrayLike, NDArray
+
+from tokenfab.cost import _check_range, _out
+from tokenfab.errors import ScenarioError
+
+__all__ = [
+    "VERDICTS",
+    "Viability",
+    "breakeven_price_usd",
+    "seed_products",
+    "verdict",
+    "viability",
+]
+
+VERDICTS = ("not viable", "marginal", "viable")
+
+
+def breakeven_price_usd(
+    cost_usd_per_request: ArrayLike, target_margin: ArrayLike = 0.0
+) -> NDArray[np.float64]:
+    """Revenue per request at which the gross margin on inference equals ``target_margin``.
+
+    Notes
+    -----
+    Margin :math:`m = (R - C)/R`, so :math:`R^* = C / (1 - m^*)`; with :math:`m^* = 0` the
+    break-even price is the cost itself.
+
+    Examples
+    --------
+    $0.02 of inference per request, 40 % target margin: 0.02 / 0.6 = $0.0333.
+
+    >>> round(float(breakeven_price_usd(0.02, 0.4)), 4)
+    0.0333
+    """
+    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0)
+    m = _check_range("target_margin", target_margin, 0.0, 1.0, high_open=True)
+    return _out(c / (1.0 - m))
+
+
+def verdict(
+    revenue_usd_per_request: ArrayLike, cost_usd_per_request: ArrayLike, target_margin: float
+) -> NDArray[np.str_]:
+    """``not viable`` below break-even, ``viable`` at or above the target margin, else
+    ``marginal``.
+
+    The comparisons are on revenue against :func:`breakeven_price_usd`, so the verdict flips
+    exactly at the break-even price (no rounding of a margin in between).
+
+    Examples
+    --------
+    >>> [str(v) for v in verdict([0.009, 0.01, 0.02], 0.01, 0.4)]
+    ['not viable', 'marginal', 'viable']
+    """
+    r = _check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0)
+    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0)
+    target = breakeven_price_usd(c, target_margin)
+    index = np.where(r < c, 0, np.where(r >= target, 2, 1))
+    return _out(np.asarray(VERDICTS)[index])
+
+
+@dataclass(frozen=True)
+class Viability:
+    """Unit economics of one product per request."""
+
+    name: str
+    revenue_usd_per_request: float
+    cost_usd_per_request: float
+    target_margin: float
+
+    @property
+    def margin(self) -> float:
+        """Gross margin on inference, (R - C) / R; -inf for a free product with a cost."""
+        r, c = self.revenue_usd_per_request, self.cost_usd_per_request
+        if r == 0:
+            return -math.inf if c > 0 else 0.0
+        return (r - c) / r
+
+    @property
+    def verdict(self) -> str:
+        return str(
+            verdict(self.revenue_usd_per_request, self.cost_usd_per_request, self.target_margin)
+        )
+
+    @property
+    def breakeven_usd_per_request(self) -> float:
+        return float(breakeven_price_usd(self.cost_usd_per_request))
+
+    @property
+    def target_price_usd_per_request(self) -> float:
+        return float(breakeven_price_usd(self.cost_usd_per_request, self.target_margin))
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.margin
+        return {
+            "name": self.name,
+            "revenue_usd_per_request": self.revenue_usd_per_request,
+            "cost_usd_per_request": self.cost_usd_per_request,
+            "margin": None if math.isinf(m) else m,
+            "verdict": self.verdict,
+            "breakeven_usd_per_request": self.breakeven_usd_per_request,
+            "target_margin": self.target_margin,
+            "target_price_usd_per_request": self.target_price_usd_per_request,
+        }
+
+
+def viability(
+    name: str,
+    cost_usd_per_request: float,
+    *,
+    revenue_usd_per_request: float | None = None,
+    revenue_usd_per_user_month: float | None = None,
+    requests_per_user_month: float | None = None,
+    target_margin: float = 0.4,
+) -> Viability:
+    """A product's margin and verdict from revenue per request or per user-month.
+
+    Raises
+    ------
+    ScenarioError
+        Neither or both revenue forms given, a per-user-month revenue without requests per
+        user-month, or any value out of range.
+    """
+    per_user = revenue_usd_per_user_month is not None
+    if (revenue_usd_per_request is None) == (not per_user):
+        raise ScenarioError(
+            "revenue_usd_per_request: give either a revenue per request or a revenue per "
+            "user-month (with requests per user-month), not both or neither"
+        )
+    if per_user:
+        if requests_per_user_month is None:
+            raise ScenarioError("requests_per_user_month: needed with revenue_usd_per_user_month")
+        n = float(
+            _check_range("requests_per_user_month", requests_per_user_month, 0.0, low_open=True)
+        )
+        rev = float(_check_range("revenue_usd_per_user_month", revenue_usd_per_user_month, 0.0)) / n
+    else:
+        rev = float(_check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0))
+    c = float(_check_range("cost_usd_per_request", cost_usd_per_request, 0.0))
+    m = float(_check_range("target_margin", target_margin, 0.0, 1.0, high_open=True))
+    return Viability(name, rev, c, m)
+
+
+@cache
+def _seed_table() -> dict[str, Any]:
+    text = resources.files("tokenfab").joinpath("data/viability.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def seed_products(target_margin: float | None = None) -> list[dict[str, Any]]:
+    """Seed 003's business-model table: each row at the geometric midpoints of its revenue and
+    cost ranges, plus the margin range its columns allow (worst: low revenue, high cost;
+    best: high revenue, low cost) beside the margin and verdict the seed printed."""
+    table = _seed_table()
+    m = table["target_margin"]["value"] if target_margin is None else target_margin
+    rows = []
+    for p in table["products"]:
+        r_lo, r_hi = p["revenue_usd_per_request"]
+        c_lo, c_hi = p["cost_usd_per_request"]
+        mid = lambda lo, hi: math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2  # noqa: E731
+        v = viability(
+            p["name"], mid(c_lo, c_hi), revenue_usd_per_request=mid(r_lo, r_hi), target_margin=m
+        )
+        worst = (r_lo - c_hi) / r_lo if r_lo > 0 else None
+        best = (r_hi - c_lo) / r_hi if r_hi > 0 else None
+        rows.append(
+            {
+                **v.as_dict(),
+                "margin_range_from_columns": [worst, best],
+                "seed_margin": p["seed_margin"],
+                "seed_verdict": p["seed_verdict"],
+            }
+        )
+    return rows

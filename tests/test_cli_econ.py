@@ -1,0 +1,122 @@
+"""The economics commands (market, demand, route, viability) as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+TOKENFAB = Path(sys.executable).parent / "tokenfab"
+ENV = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
+FIXTURE = Path(__file__).parent / "fixtures" / "demand_mix.yaml"
+
+RUNS = {
+    "market": ("market", "--json", "--samples", "200"),
+    "market_list": ("market", "--list", "--json"),
+    "market_bad_elasticity": ("market", "--scenario", "jevons", "--elasticity", "4"),
+    "demand": ("demand", str(FIXTURE), "--json"),
+    "demand_bad": ("demand", "--archetype", "chatbot", "--users", "10"),
+    "route": ("route", "--json", "--routed-share", "0"),
+    "route_bad": ("route", "--routed-share", "1.5"),
+    "viability": ("viability", "--json"),
+    "viability_one": (
+        "viability",
+        "--cost-per-request",
+        "0.01",
+        "--revenue-per-request",
+        "0.0099",
+        "--json",
+    ),
+    "plan_demand": (
+        "plan",
+        "--model",
+        "llama-3.1-8b",
+        "--demand",
+        str(FIXTURE),
+        "--accelerator",
+        "h100-sxm",
+        "--region",
+        "us",
+        "--ownership",
+        "rent",
+        "--json",
+    ),
+}
+
+
+def _run(args):
+    return subprocess.run(
+        [str(TOKENFAB), *args], capture_output=True, text=True, env=ENV, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def out():
+    with ThreadPoolExecutor(4) as pool:
+        return dict(zip(RUNS, pool.map(_run, RUNS.values()), strict=True))
+
+
+def test_market_json_shape(out):
+    r = out["market"]
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert {"year", "tokens_per_year", "usd_per_mtok", "market_usd"} <= set(doc["years"][0])
+    assert [s["name"] for s in doc["segments"]] == ["chat", "api", "agents", "reasoning"]
+    # usd_per_mtok is spend over volume in Mtok, every year
+    for y in doc["years"]:
+        assert_allclose(y["usd_per_mtok"] * y["tokens_per_year"] / 1e6, y["market_usd"], rtol=1e-9)
+
+
+def test_market_list(out):
+    names = [s["name"] for s in json.loads(out["market_list"].stdout)]
+    assert {"analyst-consensus", "seed-000-revised", "jevons"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("run", "field"),
+    [
+        ("market_bad_elasticity", "elasticity"),
+        ("demand_bad", r"archetypes\[0\]\.archetype"),
+        ("route_bad", "routed_share"),
+    ],
+)
+def test_bad_input_one_line(out, run, field):
+    r = out[run]
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    import re
+
+    assert re.search(f"error: {field}:", lines[0])
+
+
+def test_demand_file(out):
+    doc = json.loads(out["demand"].stdout)
+    # chat 1,000 x 2.8 x 300 = 840,000; batch 10,000 x 200 = 2,000,000 output tokens a day
+    assert_allclose(doc["tokens_per_day"], 2_840_000)
+
+
+def test_route_with_nothing_routed_equals_no_routing(out):
+    doc = json.loads(out["route"].stdout)
+    assert doc["cost_usd_per_request_after"] == doc["cost_usd_per_request_before"]
+    assert doc["savings_per_success"] == 0.0
+
+
+def test_viability_table_and_one_product(out):
+    rows = json.loads(out["viability"].stdout)
+    assert len(rows) == 8
+    one = json.loads(out["viability_one"].stdout)[0]
+    assert one["verdict"] == "not viable" and one["breakeven_usd_per_request"] == 0.01
+
+
+def test_plan_takes_the_demand_file(out):
+    r = out["plan_demand"]
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert rows, "no options"

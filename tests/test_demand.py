@@ -1,0 +1,76 @@
+"""Demand builder (tokenfab.demand)."""
+
+from __future__ import annotations
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import demand as dm
+from tokenfab.errors import ScenarioError
+
+
+def test_coding_agent_hand_check():
+    # 100 developers x 5 tasks x 30 steps = 15,000 calls a day
+    # input per call: 20,000 + 1,000 x (30 - 1) / 2 = 34,500; output 300 + 10,000 reasoning
+    d = dm.build([{"archetype": "coding-agent", "users": 100}])
+    a = d.parts[0]
+    assert_allclose(a.calls_per_day, 15_000)
+    assert_allclose(a.input_tokens_per_call, 34_500)
+    assert_allclose(d.tokens_per_day, 15_000 * 10_300)
+    # peak: 15,000 / 86,400 x 1.5 = 0.2604 calls/s
+    assert_allclose(d.peak_requests_per_s, 15_000 / 86_400 * 1.5, rtol=1e-12)
+
+
+def test_mix_scenario_fields_are_call_weighted():
+    # chat 1,000 users: 2,800 calls of 6,000 in / 300 out; rag 100 users: 1,000 calls of
+    # 6,000 in / 300 out (2 calls x 5 questions); batch 1 pipeline: 100,000 calls of 2,000/200
+    d = dm.build(
+        [
+            {"archetype": "chat", "users": 1000},
+            {"archetype": "rag", "users": 100},
+            {"archetype": "batch", "users": 1},
+        ]
+    )
+    n = 2_800 + 1_000 + 100_000
+    f = d.scenario_fields()
+    assert f["input_tokens"] == round((3_800 * 6_000 + 100_000 * 2_000) / n)
+    assert f["output_tokens"] == round((3_800 * 300 + 100_000 * 200) / n)
+    # output tokens a day: 3,800 x 300 + 100,000 x 200 = 21,140,000
+    assert_allclose(f["tokens_per_day"], 21_140_000)
+    # peak over average of output tokens: (1,140,000 x 2 + 20,000,000 x 1) / 21,140,000
+    assert_allclose(f["peak_to_average"], (1_140_000 * 2 + 20_000_000) / 21_140_000, rtol=1e-12)
+
+
+def test_every_default_is_sourced_or_assumed():
+    for name, arch in dm.archetypes().items():
+        for p in dm.PARAMETERS:
+            assert ("source" in arch[p]) != ("assumed" in arch[p]), (name, p)
+
+
+def test_override_is_labelled_given():
+    d = dm.build([{"archetype": "chat", "users": 10, "output_tokens": 1000}])
+    assert d.parts[0].provenance["output_tokens"] == "given"
+    assert d.parts[0].provenance["input_tokens"].startswith("source:")
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"archetype": "chatt", "users": 1}, r"archetypes\[0\]\.archetype"),
+        ({"archetype": "chat"}, r"archetypes\[0\]\.users"),
+        ({"archetype": "chat", "users": -5}, r"archetypes\[0\]\.users"),
+        (
+            {"archetype": "chat", "users": 1, "requests_per_session": 0.5},
+            r"archetypes\[0\]\.requests_per_session",
+        ),
+        ({"archetype": "chat", "users": 1, "colour": 1}, r"archetypes\[0\]\.colour"),
+    ],
+)
+def test_bad_input_names_the_field(entry, field):
+    with pytest.raises(ScenarioError, match=f"^{field}:"):
+        dm.build([entry])
+
+
+def test_unknown_archetype_suggests_the_nearest():
+    with pytest.raises(ScenarioError, match="did you mean chat"):
+        dm.build([{"archetype": "chatt", "users": 1}])

@@ -1,0 +1,148 @@
+"""Market model: volume x price by segment (tokenfab.market)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import market as mk
+from tokenfab.errors import ScenarioError
+
+
+def test_zero_growth_unit_elasticity_keeps_spend_constant_while_prices_fall():
+    # M(t) = M0 (1+g)^t (1-d)^(t(1-eps)); g = 0 and eps = 1 give M0 for every t while
+    # P(t) = 2 x 0.4^t falls: 2, 0.8, 0.32, ...
+    t = np.arange(6)
+    p = mk.market_path(t, 100e9, 2.0, 0.0, 0.6, 1.0)
+    assert_allclose(p.market_usd, 100e9, rtol=1e-12)
+    assert_allclose(p.usd_per_mtok, 2.0 * 0.4**t, rtol=1e-12)
+    assert np.all(np.diff(p.usd_per_mtok) < 0)
+
+
+def test_zero_growth_zero_elasticity_keeps_volume_and_spend_falls_with_price():
+    # eps = 0: volume is M0/P0 = 50e9 Mtok every year; spend = volume x price = 100e9 x 0.4^t
+    t = np.arange(4)
+    p = mk.market_path(t, 100e9, 2.0, 0.0, 0.6, 0.0)
+    assert_allclose(p.volume_mtok, 50e9, rtol=1e-12)
+    assert_allclose(p.market_usd, 100e9 * 0.4**t, rtol=1e-12)
+
+
+def test_jevons_sign_of_spend_change_turns_at_elasticity_one():
+    # spend ratio after one year with g = 0 is (1-d)^(1-eps): > 1 iff eps > 1 (prices falling)
+    eps = np.array([0.5, 0.99, 1.0, 1.01, 1.5])
+    m1 = mk.market_path(1, 1.0, 1.0, 0.0, 0.5, eps).market_usd
+    assert list(m1 > 1.0 + 1e-12) == [False, False, False, True, True]
+    assert list(m1 < 1.0 - 1e-12) == [True, True, False, False, False]
+
+
+def test_vector_equals_scalar():
+    g = np.array([0.1, 0.5, 1.0])
+    vec = mk.market_path(3, 10.0, 1.5, g, 0.3, 0.7).market_usd
+    for i, gi in enumerate(g):
+        assert_allclose(vec[i], mk.market_path(3, 10.0, 1.5, gi, 0.3, 0.7).market_usd, rtol=1e-14)
+
+
+def test_implied_growth_reproduces_stated_market_growth():
+    # (1+g)(1-d)^(1-eps) must equal 1.192 for any d, eps
+    d, eps = 0.64, 0.3
+    g = float(mk.implied_growth_per_year(0.192, d, eps))
+    assert_allclose((1 + g) * (1 - d) ** (1 - eps), 1.192, rtol=1e-12)
+
+
+def test_analyst_scenario_reproduces_its_source_within_5_percent():
+    # MarketsandMarkets: USD 106.15B (2025) -> USD 254.98B (2030), CAGR 19.2%
+    # 106.15 x 1.192^5 = 255.5 (the CAGR is rounded), +0.2% off the stated 254.98
+    proj = mk.project("analyst-consensus")
+    years = list(proj.years)
+    assert_allclose(proj.market_usd[years.index(2025)], 106.15e9, rtol=0.05)
+    assert_allclose(proj.market_usd[years.index(2030)], 254.98e9, rtol=0.05)
+
+
+def test_seed_000_stated_totals_are_reproduced_and_the_contradiction_shown():
+    # seed 000 revised model: $150B (2025), $350-500B (2028), $500-700B (2030); midpoints
+    proj = mk.project("seed-000-revised")
+    years = list(proj.years)
+    for y, v in ((2025, 150e9), (2028, 425e9), (2030, 600e9)):
+        assert_allclose(proj.market_usd[years.index(y)], v, rtol=1e-9)
+    rows = {r["year"]: r for r in proj.consistency["rows"]}
+    # columns as multiples of a 2024 base: 150B / (2.5 x 0.5) x (21 x 0.08) = 120 x 1.68 = 201.6B
+    assert_allclose(rows[2030]["columns_market_usd_reading_2024_base"], 201.6e9, rtol=1e-9)
+    # read as multiples of 2025 (the issue's reading): 150 x 21 x 0.08 = 252B (x1.68)
+    assert_allclose(rows[2030]["columns_market_usd_reading_2025_base"], 252e9, rtol=1e-9)
+    # totals need volume (600/150) / (0.08/0.5) = 4 / 0.16 = 25x of 2025; the table says 21/2.5
+    assert_allclose(rows[2030]["volume_multiple_the_totals_need"], 25.0, rtol=1e-9)
+    assert_allclose(rows[2030]["volume_multiple_stated_vs_base_year"], 8.4, rtol=1e-9)
+
+
+def test_segments_sum_to_total_and_price_is_spend_over_volume():
+    proj = mk.project("jevons")
+    total = sum(p.market_usd for p in proj.segments.values())
+    assert_allclose(proj.market_usd, total, rtol=1e-12)
+    assert_allclose(proj.usd_per_mtok * proj.tokens_per_year / 1e6, proj.market_usd, rtol=1e-12)
+    assert np.all(proj.output_tokens_per_year < proj.tokens_per_year)
+
+
+def test_chain_decline_fits_an_exact_exponential():
+    # 100 -> 25 -> 6.25 over two years: x0.25 a year, decline 0.75, R^2 = 1
+    d, r2 = mk.chain_decline_per_year([2023.0, 2024.0, 2025.0], [100.0, 25.0, 6.25])
+    assert_allclose((d, r2), (0.75, 1.0), rtol=1e-12)
+
+
+def test_catalog_chain_declines_are_fractions_and_flagship_falls():
+    # GPT-4 (3:1 blend $37.50, Mar 2023) -> GPT-5 ($3.44, Aug 2025): roughly 10x in 2.4 years,
+    # so the fitted decline lies between 50% and 80% a year
+    d, r2 = mk.chain_decline("openai-flagship")
+    assert 0.5 < d < 0.8 and r2 > 0.8
+
+
+def test_monte_carlo_percentiles_are_ordered_and_reproducible():
+    a = mk.project("jevons", samples=400, seed=7).fan
+    b = mk.project("jevons", samples=400, seed=7).fan
+    assert_allclose(a["p50"], b["p50"])
+    stack = np.stack([a[k] for k in ("p5", "p25", "p50", "p75", "p95")])
+    assert np.all(np.diff(stack, axis=0) >= 0)
+
+
+def test_inference_gw_hand_check():
+    # 1e17 tokens/year at 2 tokens/J: 5e16 J / 31,536,000 s = 1.5855e9 W
+    assert_allclose(mk.inference_gw(1e17, 2.0), 5e16 / 31_536_000 / 1e9, rtol=1e-12)
+
+
+def test_energy_gw_falls_with_newer_hardware():
+    proj = mk.project("analyst-consensus")
+    mk.add_energy(proj, accelerators=("h100-sxm", "b200"))
+    gw = proj.energy["gw_by_accelerator"]
+    assert np.all(gw["b200"] < gw["h100-sxm"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"elasticity": 3.5}, "elasticity"),
+        ({"elasticity": -0.1}, "elasticity"),
+        ({"price_decline_per_year": 1.0}, "price_decline_per_year"),
+        ({"samples": -1}, "samples"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, field):
+    with pytest.raises(ScenarioError, match=f"^{field}:"):
+        mk.project("jevons", **kwargs)
+
+
+def test_unknown_scenario_and_stated_totals_override():
+    with pytest.raises(ScenarioError, match=r"^scenario: unknown"):
+        mk.project("nope")
+    with pytest.raises(ScenarioError, match=r"^elasticity:"):
+        mk.project("seed-000-revised", elasticity=1.0)
+
+
+def test_shares_must_sum_to_one():
+    with pytest.raises(ValueError, match=r"sum to 0\.9"):
+        mk.Shares(values={"chat": 0.5, "api": 0.4})
+
+
+def test_historic_annualised():
+    # Google 1.3 quadrillion tokens a month (Oct 2025) -> 1.56e16 a year
+    rows = [r for r in mk.historic_series() if r["tokens"] == 1.3e15]
+    assert_allclose(rows[0]["tokens_per_year_annualised"], 1.56e16, rtol=1e-12)

@@ -1,0 +1,72 @@
+"""Routing and cascades: cost per successful outcome (tokenfab.routing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import routing as rt
+from tokenfab.catalog import Catalog
+from tokenfab.errors import ScenarioError
+
+
+def test_router_sending_everything_to_the_big_model_equals_no_routing():
+    c = rt.cascade(0.02, 0.001, 0.0, np.array([0.0, 0.5, 1.0]), success_big=0.9)
+    assert_allclose(c.cost_usd_after, c.cost_usd_before, rtol=0)
+    assert_allclose(c.success_after, c.success_before, rtol=0)
+    assert_allclose(c.savings, 0.0, atol=0)
+
+
+def test_closed_form_saving_with_perfect_big_model_and_detection():
+    # saving = s (q - r) with r = c_small / c_big = 0.1: 0.7 x (0.9 - 0.1) = 0.56
+    c = rt.cascade(0.01, 0.001, 0.7, 0.9)
+    assert_allclose(c.savings, 0.56, rtol=1e-12)
+
+
+def test_undetected_failures_lower_success_and_raise_cost_per_success():
+    # no detection: success = 0.3 + 0.7 x 0.8 = 0.86; cost = 0.3 x 0.01 + 0.7 x 0.001 = 0.0037
+    c = rt.cascade(0.01, 0.001, 0.7, 0.8, failure_detection=0.0)
+    assert_allclose(c.success_after, 0.86, rtol=1e-12)
+    assert_allclose(c.cost_usd_after, 0.0037, rtol=1e-12)
+    assert_allclose(c.cost_per_success_usd_after, 0.0037 / 0.86, rtol=1e-12)
+
+
+def test_grid_marks_where_40_to_70_percent_holds():
+    # r = 0.1: s = 0.5, q = 0.9 -> 0.40 (holds); s = 0.3, q = 0.95 -> 0.255 (does not)
+    _s, _q, g = rt.savings_grid(1.0, 0.1, (0.3, 0.5), (0.9, 0.95))
+    assert_allclose(g, [[0.24, 0.255], [0.40, 0.425]], rtol=1e-12)
+
+
+def test_prompt_caching_discount_from_the_catalog():
+    # GPT-4o with caching: $2.50 in, $1.25 cached, $10 out (api_prices.csv)
+    p = Catalog().table("api-prices")["openai-gpt-4o-cached-2024-10"]
+    full = rt.request_cost_from_price(p, 10_000, 500)
+    half = rt.request_cost_from_price(p, 10_000, 500, cache_hit_rate=0.5)
+    assert_allclose(full, (10_000 * 2.5 + 500 * 10) / 1e6, rtol=1e-12)  # 0.030
+    assert_allclose(half, (5_000 * 2.5 + 5_000 * 1.25 + 500 * 10) / 1e6, rtol=1e-12)  # 0.02375
+
+
+def test_cache_without_a_cached_price_is_refused():
+    with pytest.raises(ScenarioError, match=r"^cache_hit_rate:"):
+        rt.request_cost_usd(1000, 10, 1.0, 2.0, None, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("routed_share", {"routed_share": 1.2}),
+        ("success_small", {"success_small": -0.1}),
+        ("success_big", {"success_big": 0.0}),
+        ("cost_usd_big", {"cost_usd_big": 0.0}),
+    ],
+)
+def test_bad_input_names_the_field(field, kwargs):
+    args = {
+        "cost_usd_big": 0.01,
+        "cost_usd_small": 0.001,
+        "routed_share": 0.5,
+        "success_small": 0.8,
+    }
+    with pytest.raises(ScenarioError, match=f"^{field}:"):
+        rt.cascade(**{**args, **kwargs})

@@ -1,0 +1,64 @@
+"""Viability: margin, verdict and break-even price (tokenfab.viability)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import viability as vb
+from tokenfab.errors import ScenarioError
+
+
+def test_verdict_flips_exactly_at_the_breakeven_price():
+    cost = 0.0123
+    be = float(vb.breakeven_price_usd(cost))
+    below = math.nextafter(be, 0.0)
+    assert str(vb.verdict(below, cost, 0.4)) == "not viable"
+    assert str(vb.verdict(be, cost, 0.4)) == "marginal"
+
+
+def test_viable_flips_exactly_at_the_target_price():
+    # cost 0.03, target margin 0.4: target price 0.03 / 0.6 = 0.05
+    target = float(vb.breakeven_price_usd(0.03, 0.4))
+    assert_allclose(target, 0.05, rtol=1e-12)
+    assert str(vb.verdict(math.nextafter(target, 0.0), 0.03, 0.4)) == "marginal"
+    assert str(vb.verdict(target, 0.03, 0.4)) == "viable"
+
+
+def test_per_user_month_revenue():
+    # $20 a month over 1,000 requests = $0.02 a request; cost $0.005 -> margin 75%
+    v = vb.viability("tutor", 0.005, revenue_usd_per_user_month=20.0, requests_per_user_month=1000)
+    assert_allclose(v.revenue_usd_per_request, 0.02, rtol=1e-12)
+    assert_allclose(v.margin, 0.75, rtol=1e-12)
+    assert v.verdict == "viable"
+
+
+def test_seed_003_rows_and_the_free_tier():
+    rows = {r["name"]: r for r in vb.seed_products()}
+    free = rows["Consumer chatbot (free tier)"]
+    assert free["margin"] is None and free["verdict"] == "not viable"
+    # Enterprise SaaS + AI: sqrt(0.05 x 0.5) = 0.1581 revenue, sqrt(0.005 x 0.05) = 0.01581
+    # cost -> margin 90%, above the seed's printed 60-85%
+    assert_allclose(rows["Enterprise SaaS + AI"]["margin"], 0.9, rtol=1e-12)
+    # AI search: worst (0.001 - 0.05) / 0.001 = -49, best (0.01 - 0.008) / 0.01 = +20%
+    assert_allclose(rows["AI search (Perplexity-type)"]["margin_range_from_columns"], [-49.0, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({}, "revenue_usd_per_request"),
+        (
+            {"revenue_usd_per_request": 1.0, "revenue_usd_per_user_month": 5.0},
+            "revenue_usd_per_request",
+        ),
+        ({"revenue_usd_per_user_month": 5.0}, "requests_per_user_month"),
+        ({"revenue_usd_per_request": -1.0}, "revenue_usd_per_request"),
+        ({"revenue_usd_per_request": 1.0, "target_margin": 1.0}, "target_margin"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, field):
+    with pytest.raises(ScenarioError, match=f"^{field}:"):
+        vb.viability("x", 0.01, **kwargs)
