@@ -318,3 +318,39 @@ def test_search_offers_multi_node_layouts_only_with_scale_out():
     assert np.any(candidate_layouts(h100, 16).accelerators == 16)
     mi = resolve(Scenario(model="deepseek-r1", accelerator="mi300x", accelerators=16))
     assert np.all(candidate_layouts(mi, 16).accelerators <= 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Disaggregated prefill and decode
+# ---------------------------------------------------------------------------------------------
+
+
+def test_disaggregation_needs_two_replicas():
+    refused(
+        "disaggregated: a prefill and a decode pool need at least 2 replicas; the smallest "
+        "replica trtllm can run here spans 1 of the 1 accelerators",
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        accelerators=1,
+        disaggregated=True,
+    )
+
+
+def test_disaggregated_point_shows_whole_pools():
+    op = estimate(
+        Scenario(model="llama-3.1-8b", accelerator="h100-sxm", accelerators=4, disaggregated=True)
+    )
+    assert op.prefill_replicas >= 1 and op.decode_replicas >= 1
+    assert op.prefill_replicas + op.decode_replicas == op.replicas
+    assert op.prefill_time_share == op.prefill_replicas / op.replicas
+
+
+def test_whole_pools_carry_the_slower_pool():
+    # 4 replicas at 1,000 tok/s each with fractional pools, a third prefilling: a decode
+    # replica makes 1000 / (2/3) = 1,500 tok/s, a prefill replica feeds 1000 / (1/3) = 3,000.
+    # 1 + 3: min(4,500, 3,000) = 3,000; 2 + 2: min(3,000, 6,000) = 3,000; the first wins.
+    assert sv.disaggregated_split(4, 1000.0, 1 / 3) == (1, 3, 3000.0)
+    # never more than fractional pools would carry
+    for r in range(2, 9):
+        for s in (0.1, 0.3, 0.5, 0.8):
+            assert sv.disaggregated_split(r, 100.0, s)[2] <= r * 100.0 * (1 + 1e-12)

@@ -171,9 +171,16 @@ def operating_point(op: Any) -> Panel:
         f"{d['kv_precision']} KV, {d['software']}"
         + ("" if d["calibrated"] else " (uncalibrated family: median efficiencies)")
     )
+    dp = d.get("attention_data_parallel", 1)
+    pools = (
+        f" ({d['prefill_replicas']} prefill + {d['decode_replicas']} decode)"
+        if d.get("prefill_replicas")
+        else ""
+    )
     layout = (
-        f"TP {d['tensor_parallel']} x PP {d['pipeline_parallel']} x EP {d['expert_parallel']}, "
-        f"{d['replicas']} replica(s), batch {d['batch_size']} of max {d['max_batch_size']}"
+        f"TP {d['tensor_parallel']} x PP {d['pipeline_parallel']} x EP {d['expert_parallel']}"
+        + (f" (attention DP {dp})" if dp > 1 else "")
+        + f", {d['replicas']} replica(s){pools}, batch {d['batch_size']} of max {d['max_batch_size']}"
     )
     perf = _kv_table(
         [

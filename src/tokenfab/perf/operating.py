@@ -37,6 +37,7 @@ from tokenfab.perf.precision import (
 from tokenfab.perf.serving import (
     Hardware,
     Layout,
+    disaggregated_split,
     disaggregated_state,
     kv_budget_bytes,
     layout,
@@ -292,7 +293,7 @@ def candidate_layouts(
 def scenario_layouts(setup: Setup, accelerators: int) -> Layout:
     """:func:`candidate_layouts` with the degrees the scenario fixes."""
     s = setup.scenario
-    return candidate_layouts(
+    lay = candidate_layouts(
         setup,
         accelerators,
         s.tensor_parallel,
@@ -301,6 +302,17 @@ def scenario_layouts(setup: Setup, accelerators: int) -> Layout:
         s.attention_data_parallel,
         s.moe_tensor_parallel,
     )
+    if not s.disaggregated:
+        return lay
+    # DistServe / Dynamo: a prefill pool and a decode pool, each at least one replica
+    two = accelerators // lay.accelerators >= 2
+    if not np.any(two):
+        raise ScenarioError(
+            f"disaggregated: a prefill and a decode pool need at least 2 replicas; the smallest "
+            f"replica {setup.engine.software} can run here spans {int(np.min(lay.accelerators))} "
+            f"of the {accelerators} accelerators"
+        )
+    return lay.row(two)
 
 
 def _args(setup: Setup) -> tuple[Any, ...]:
@@ -460,6 +472,8 @@ class OperatingPoint:
     attention_data_parallel: int
     moe_tensor_parallel: int
     replicas: int
+    prefill_replicas: int  # disaggregated: replicas in the prefill pool (0 when not split)
+    decode_replicas: int  # disaggregated: replicas in the decode pool (0 when not split)
     batch_size: int
     max_batch_size: int
     ttft_s: float
@@ -509,6 +523,8 @@ class OperatingPoint:
             "attention_data_parallel": self.attention_data_parallel,
             "moe_tensor_parallel": self.moe_tensor_parallel,
             "replicas": self.replicas,
+            "prefill_replicas": self.prefill_replicas,
+            "decode_replicas": self.decode_replicas,
             "precision": s.precision,
             "kv_precision": s.kv_precision,
             "software": s.engine.software,
@@ -682,6 +698,15 @@ def _point(
         )
     )
     out = float(grid.output_tok_s_replica[i, j]) * replicas
+    share = float(grid.prefill_time_share[i, j])
+    n_prefill = n_decode = 0
+    scale = 1.0
+    if setup.scenario.disaggregated:
+        n_prefill, n_decode, split_out = disaggregated_split(
+            replicas, float(grid.output_tok_s_replica[i, j]), share
+        )
+        scale = split_out / out  # whole pools carry at most what continuous ones would
+        out, share = split_out, n_prefill / replicas
     return OperatingPoint(
         setup=setup,
         accelerators=accelerators,
@@ -691,15 +716,17 @@ def _point(
         attention_data_parallel=int(lay.attention_data_parallel[i]),
         moe_tensor_parallel=int(lay.moe_tensor_parallel[i]),
         replicas=replicas,
+        prefill_replicas=n_prefill,
+        decode_replicas=n_decode,
         batch_size=int(grid.batch[i, j]),
         max_batch_size=int(grid.max_batch[i]),
         ttft_s=float(grid.ttft_service_s[i, j]) + wait,
         queue_wait_s=wait,
         tpot_s=float(grid.tpot_s[i, j]),
         output_tok_s_total=out,
-        prefill_tok_s_total=float(grid.prefill_tok_s_replica[i, j]) * replicas,
+        prefill_tok_s_total=float(grid.prefill_tok_s_replica[i, j]) * replicas * scale,
         roofline_output_tok_s_total=float(grid.roofline_output_tok_s_replica[i, j]) * replicas,
-        prefill_time_share=float(grid.prefill_time_share[i, j]),
+        prefill_time_share=share,
         bound="memory" if bool(grid.memory_bound[i, j]) else "compute",
         weights_gb_per_accelerator=w / 1e9,
         kv_gb_per_accelerator=max(kv, 0.0) / 1e9,

@@ -144,8 +144,8 @@ class Layout:
         """Ways each routed expert's matrices are split: the stage's ranks over ``expert_parallel``."""
         return self.ranks_per_stage / self.expert_parallel
 
-    def row(self, index: int) -> Layout:
-        """One layout of a stacked set."""
+    def row(self, index: ArrayLike) -> Layout:
+        """One layout of a stacked set, or several with an index array or a mask."""
         return type(self)(
             **{k: np.asarray(v)[index] for k, v in _arrays(self).items()}  # type: ignore[arg-type]
         )
@@ -687,3 +687,47 @@ def disaggregated_state(
     transfer = kv_bytes_per_sequence(shape, i, kv_bytes_per_element) / (link / 2.0)
     ttft = np.broadcast_to(one_prompt.time_s + transfer, np.shape(x))
     return SteadyState(bsz, decode_s / per_step, ttft, x, x * new / o, share, verify.memory_bound)
+
+
+def disaggregated_split(
+    replicas: int, output_tok_s_replica: float, prefill_time_share: float
+) -> tuple[int, int, float]:
+    r"""Whole replicas for the prefill and decode pools, and the output rate they carry.
+
+    Parameters
+    ----------
+    replicas : int
+        Replicas in the deployment, at least 2.
+    output_tok_s_replica : float
+        Output tokens a second per replica with continuously sized pools
+        (:func:`disaggregated_state`) [token/s].
+    prefill_time_share : float
+        Share of the replicas prefilling in that continuous split [0-1].
+
+    Returns
+    -------
+    tuple
+        ``(prefill_replicas, decode_replicas, output_tok_s)``: the split of ``replicas`` into
+        two non-empty pools that carries the most output, and that output [token/s].
+
+    Notes
+    -----
+    With continuous pools, a replica decodes :math:`X/(1-s)` output tokens a second and a
+    prefill replica feeds :math:`X/s` of them. Whole pools of :math:`n_p` and
+    :math:`n_d = R - n_p` replicas carry :math:`\min(n_d X/(1-s),\ n_p X/s)`.
+
+    Examples
+    --------
+    Four replicas, 1,000 tok/s each when pools may be fractional, a third of them prefilling:
+    one prefill replica feeds 3,000 tok/s, three decode replicas make 4,500: 3,000 carried.
+
+    >>> disaggregated_split(4, 1000.0, 1 / 3)
+    (1, 3, 3000.0)
+    """
+    n_p = np.arange(1, replicas)
+    s = min(max(prefill_time_share, 1e-12), 1 - 1e-12)
+    carried = np.minimum(
+        (replicas - n_p) * output_tok_s_replica / (1 - s), n_p * output_tok_s_replica / s
+    )
+    k = int(np.argmax(carried))
+    return int(n_p[k]), int(replicas - n_p[k]), float(carried[k])
