@@ -10,8 +10,8 @@ from numpy.testing import assert_allclose
 
 from tokenfab.catalog import Catalog, builtin_dir
 from tokenfab.cost import api_cost_usd_per_request, cheapest_rental
-from tokenfab.errors import InfeasibleError
-from tokenfab.planning import cheapest_api, evaluate, plan
+from tokenfab.errors import CatalogError, InfeasibleError
+from tokenfab.planning import cheapest_api, evaluate, licence_usd_per_accelerator_year, plan
 from tokenfab.scenario import Scenario
 
 SECONDS_PER_DAY = 86_400.0
@@ -271,3 +271,59 @@ def test_prefix_cache_hit_lowers_the_blended_cost(cat):
     d = warm.as_dict()
     assert_allclose(d["input_tok_s"] / d["output_tok_s_total"], 40.0, rtol=1e-12)
     assert_allclose(d["prefill_tok_s"] / d["output_tok_s_total"], 4.0, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Software licences (issue 8)
+
+
+@pytest.mark.parametrize("acc", ["h100-sxm", "mi300x", "rtx-4090"])
+def test_no_licence_by_default(cat, acc):
+    # open-source engines cost nothing; the old flat $4,500 a year was 72 % of an RTX 4090's
+    # hourly cost ($0.514 of $0.71)
+    est = evaluate(Scenario(model="llama-3.1-8b", accelerator=acc), cat)
+    assert est.cost.lines["software"] == 0.0
+
+
+def test_nvidia_ai_enterprise_when_chosen_on_covered_hardware(cat):
+    # $4,500 per GPU-year (NVIDIA Q3 FY2024 earnings call, 2023-11-21) / 8,760 h = $0.51370/h
+    sc = Scenario(
+        model="llama-3.1-8b", accelerator="h100-sxm", software_licence="nvidia-ai-enterprise"
+    )
+    with_licence = evaluate(sc, cat)
+    without = evaluate(sc.with_(software_licence=None), cat)
+    assert_allclose(with_licence.cost.lines["software"], 4500 / 8760, rtol=1e-12)
+    assert_allclose(
+        with_licence.cost.total_usd_per_hour - without.cost.total_usd_per_hour,
+        4500 / 8760,
+        rtol=1e-9,
+    )
+    rented = evaluate(sc.with_(ownership="rent"), cat)
+    assert_allclose(rented.cost.lines["software"], 4500 / 8760, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("acc", "software", "ownership", "usd", "why"),
+    [
+        # H100 PCIe product brief PB-11133-001_v02: five years of NVIDIA AI Enterprise included
+        ("h100-pcie", "trtllm", "buy", 0.0, "bundled"),
+        ("h100-pcie", "trtllm", "rent", 4500.0, "4,500"),  # the bundle comes with a bought card
+        ("mi300x", "vllm", "buy", 0.0, "does not cover mi300x"),
+        ("rtx-4090", "trtllm", "buy", 0.0, "does not cover rtx-4090"),
+        ("h100-sxm", "vllm", "buy", 0.0, "does not cover the vllm engine"),
+        ("b200", "trtllm", "buy", 4500.0, "4,500"),
+    ],
+)
+def test_licence_applies_only_where_it_covers(cat, acc, software, ownership, usd, why):
+    got, note = licence_usd_per_accelerator_year(
+        cat, "nvidia-ai-enterprise", acc, software, ownership
+    )
+    assert got == usd
+    assert why in note
+
+
+def test_unknown_licence_is_refused(cat):
+    with pytest.raises(CatalogError, match="nvidia-ai-enterprise"):
+        evaluate(
+            Scenario(model="llama-3.1-8b", accelerator="h100-sxm", software_licence="nvaie"), cat
+        )

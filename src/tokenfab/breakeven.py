@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tokenfab.cost import TOKENS_PER_MTOK, _check_range, cheapest_rental, default_cost_inputs
+from tokenfab.cost import TOKENS_PER_MTOK, _check_range, default_cost_inputs
 from tokenfab.errors import CatalogError, ScenarioError
 from tokenfab.kpis import HOURS_PER_MONTH, SECONDS_PER_DAY, accelerators_for_demand
 
@@ -430,15 +430,25 @@ def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
     -------
     BreakEvenRates
     """
-    from tokenfab.planning import hourly_cost
+    from tokenfab.planning import hourly_cost, licence_usd_per_accelerator_year
 
     op = estimate.op
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
     missing: dict[str, str] = {}
+
+    def licence(ownership: str) -> float:
+        return licence_usd_per_accelerator_year(
+            catalog,
+            estimate.scenario.software_licence,
+            acc.id,
+            op.setup.engine.software,
+            ownership,
+        )
+
     buy = operating = upfront = None
     try:
-        cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs)
+        cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"))
         buy = cost.total_usd_per_hour
         operating = sum(cost.lines[k] for k in OPERATING_LINES)
         upfront = float(
@@ -452,10 +462,10 @@ def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
         missing["buy"] = str(exc)
     rent = rent_basis = None
     try:
-        quote = cheapest_rental(catalog, acc.id)
-        rent = quote.usd_per_accelerator_hour
-        rent_basis = f"{quote.rental.provider} {quote.rental.instance_type} {quote.term}"
-    except CatalogError as exc:
+        rented = hourly_cost(acc, estimate.region, "rent", catalog, inputs, licence("rent"))
+        rent = rented.total_usd_per_hour
+        rent_basis = rented.basis
+    except (CatalogError, ScenarioError) as exc:
         missing["rent"] = str(exc)
     if estimate.api is None:
         missing["api"] = f"api-prices: no API price for model {op.setup.model.id!r}"

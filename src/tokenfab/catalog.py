@@ -247,6 +247,42 @@ class CostAssumption(Record):
     description: Text
 
 
+def _id_list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(";") if v.strip())
+
+
+class SoftwareLicence(Record):
+    """A paid software licence per accelerator-year, what it covers and where it is bundled."""
+
+    vendor: Text
+    product: Text
+    usd_per_accelerator_year: NonNegative
+    accelerators: str | None = Field(
+        None, description="accelerator ids the licence covers, ';'-separated (empty: any)"
+    )
+    engines: str | None = Field(
+        None, description="serving-software ids the licence covers, ';'-separated (empty: any)"
+    )
+    bundled_with: str | None = Field(
+        None,
+        description="accelerator ids sold with the licence included, ';'-separated",
+    )
+    bundled_years: Positive | None = Field(
+        None, description="years of subscription the bundle includes [year]"
+    )
+
+    def covers_accelerator(self, accelerator_id: str) -> bool:
+        ids = _id_list(self.accelerators)
+        return not ids or accelerator_id in ids
+
+    def covers_engine(self, software_id: str) -> bool:
+        ids = _id_list(self.engines)
+        return not ids or software_id in ids
+
+    def bundled(self, accelerator_id: str) -> bool:
+        return accelerator_id in _id_list(self.bundled_with)
+
+
 class GpuMeasurement(Record):
     """A measurement taken on an accelerator with bench/gpu_measure.py."""
 
@@ -365,6 +401,7 @@ TABLES: dict[str, Table] = {
             "cost-assumptions", "cost_assumptions.csv", CostAssumption, "Ownership-cost defaults"
         ),
         Table("software", "serving_software.csv", ServingSoftware, "Serving software"),
+        Table("licences", "software_licences.csv", SoftwareLicence, "Software licences"),
         Table(
             "efficiency",
             "efficiency.csv",

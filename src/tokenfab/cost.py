@@ -816,10 +816,12 @@ class CostInputs:
     facility_capex_usd_per_mw: float
     facility_life_years: float
     operations_share_per_year: float
-    software_usd_per_accelerator_year: float
     default_utilization: float
     power_draw_share_of_tdp: float
     network_share_of_cluster_capex: float = 0.0
+    # software paid on every accelerator whatever the scenario (a user's own override; none is
+    # shipped); a chosen licence (``data/software_licences.csv``) is added by the planner
+    software_usd_per_accelerator_year: float = 0.0
 
 
 # field -> (catalog id, allowed units, required)
@@ -845,7 +847,7 @@ _ASSUMPTIONS: dict[str, tuple[str, frozenset[str], bool]] = {
     "software_usd_per_accelerator_year": (
         "software_usd_per_accelerator_year",
         frozenset({"usd_per_accelerator_year"}),
-        True,
+        False,
     ),
     "default_utilization": ("default_utilization", frozenset({"fraction", "ratio"}), True),
     "power_draw_share_of_tdp": ("power_draw_share_of_tdp", frozenset({"fraction", "ratio"}), True),
@@ -929,7 +931,7 @@ def ownership_cost_from_inputs(
 
     Examples
     --------
-    >>> ci = CostInputs(5, 0.08, 0.5, 10e6, 15, 0.05, 0.0, 0.6, 0.7)
+    >>> ci = CostInputs(5, 0.08, 0.5, 10e6, 15, 0.05, 0.6, 0.7)
     >>> c = ownership_cost_from_inputs(ci, price_usd=25_000, tdp_w=700, power_w=490, pue=1.3,
     ...                                electricity_usd_per_kwh=0.08)
     >>> round(float(c.total_usd_per_hour), 4)

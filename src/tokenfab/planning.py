@@ -108,17 +108,65 @@ def _power_w(acc: Accelerator, inputs: CostInputs) -> float:
     return float(accelerator_power_w(acc.tdp_w, inputs.power_draw_share_of_tdp))
 
 
+def licence_usd_per_accelerator_year(
+    catalog: Catalog,
+    licence_id: str | None,
+    accelerator_id: str,
+    software_id: str,
+    ownership: str,
+) -> tuple[float, str]:
+    """Yearly cost of the chosen software licence for one accelerator [USD/year], and why.
+
+    No licence chosen: 0 (open-source engines -- vLLM, SGLang, TensorRT-LLM -- cost nothing).
+    A chosen licence costs its list price only on the accelerators and engines it covers (a
+    plan over many vendors keeps its AMD or Google options, at no licence cost, and says so),
+    and nothing on bought hardware the vendor sells with it included (``bundled_with``:
+    NVIDIA's H100 PCIe product brief bundles five years of NVIDIA AI Enterprise).
+
+    Raises
+    ------
+    CatalogError
+        An unknown licence id.
+    """
+    if licence_id is None:
+        return 0.0, "no licence (open-source engine)"
+    lic = catalog.get("licences", licence_id)
+    if not lic.covers_accelerator(accelerator_id):
+        return 0.0, f"{lic.id} does not cover {accelerator_id}: not charged"
+    if not lic.covers_engine(software_id):
+        return 0.0, f"{lic.id} does not cover the {software_id} engine: not charged"
+    if ownership == "buy" and lic.bundled(accelerator_id):
+        return 0.0, f"{lic.id} bundled with {accelerator_id} ({lic.bundled_years:g} years)"
+    return float(
+        lic.usd_per_accelerator_year
+    ), f"{lic.id} ${lic.usd_per_accelerator_year:,.0f}/year"
+
+
 def hourly_cost(
-    acc: Accelerator, region: Region, ownership: str, catalog: Catalog, inputs: CostInputs
+    acc: Accelerator,
+    region: Region,
+    ownership: str,
+    catalog: Catalog,
+    inputs: CostInputs,
+    licence: tuple[float, str] = (0.0, ""),
 ) -> HourlyCost:
-    """Cost of one accelerator-hour, bought (with every line) or rented (the cheapest offer)."""
+    """Cost of one accelerator-hour, bought (with every line) or rented (the cheapest offer).
+
+    ``licence`` is the chosen software licence's yearly cost and its note
+    (:func:`licence_usd_per_accelerator_year`), added to either.
+    """
+    licence_usd_per_year, licence_note = licence
+    note = f"; licence: {licence_note}" if licence_note else ""
     if ownership == "rent":
         quote = cheapest_rental(catalog, acc.id)
+        software = (licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
         return HourlyCost(
             "rent",
-            quote.usd_per_accelerator_hour,
-            {"rental": quote.usd_per_accelerator_hour},
-            f"{quote.rental.provider} {quote.rental.instance_type} {quote.term} ({quote.rental.as_of})",
+            quote.usd_per_accelerator_hour + software,
+            {"rental": quote.usd_per_accelerator_hour}
+            | ({"software": software} if software else {}),
+            f"{quote.rental.provider} {quote.rental.instance_type} {quote.term} "
+            f"({quote.rental.as_of}){note}",
         )
     if ownership != "buy":
         raise ScenarioError(f"ownership: {ownership!r} is not allowed here; allowed: buy, rent")
@@ -127,6 +175,11 @@ def hourly_cost(
             f"ownership: {acc.id} has no sourced purchase price; use --ownership rent or add "
             "price_usd in a catalog override (--catalog DIR)"
         )
+    inputs = replace(
+        inputs,
+        software_usd_per_accelerator_year=inputs.software_usd_per_accelerator_year
+        + licence_usd_per_year,
+    )
     lines = ownership_cost_from_inputs(
         inputs,
         price_usd=acc.price_usd,
@@ -141,7 +194,7 @@ def hourly_cost(
         float(lines.total_usd_per_hour),
         parts,
         f"{acc.price_kind} price ${acc.price_usd:,.0f} as of {acc.price_as_of} "
-        f"(`tokenfab catalog accelerators --sources`)",
+        f"(`tokenfab catalog accelerators --sources`){note}",
     )
 
 
@@ -293,8 +346,13 @@ def price(
     op = scaled(op, accelerators)
     scale = 1.0
     cost_error = None
+    licence = licence_usd_per_accelerator_year(  # an unknown licence id fails here, loudly
+        catalog, scenario.software_licence, acc.id, setup.engine.software, scenario.ownership
+    )
     try:
-        cost: HourlyCost | None = hourly_cost(acc, region, scenario.ownership, catalog, inputs)
+        cost: HourlyCost | None = hourly_cost(
+            acc, region, scenario.ownership, catalog, inputs, licence
+        )
     except (ScenarioError, CatalogError) as exc:
         if strict:
             raise

@@ -73,6 +73,11 @@ class Scenario(BaseModel):
         description="serving engine id from the software catalog, e.g. trtllm, trtllm-engine, "
         "vllm (default: the vendor's stack)",
     )
+    software_licence: str | None = Field(
+        None,
+        description="paid licence id from the licences catalog, e.g. nvidia-ai-enterprise "
+        "(default: none; open-source engines need none)",
+    )
     workload: str | None = Field(
         None, description="workload id; sets token lengths and targets not given"
     )
