@@ -6,7 +6,8 @@ lazily, validated strictly and cached. A bad row raises :class:`~tokenfab.errors
 whose one-line message names the file, the line, the field and what is allowed.
 
 Users add or override records with their own directories (``Catalog(dirs=...)``, the CLI's
-``--catalog DIR`` or the ``TOKENFAB_CATALOG`` environment variable, ``os.pathsep``-separated):
+``--catalog DIR`` or the ``TOKENFAB_CATALOG`` environment variable, ``os.pathsep``-separated,
+else the per-user directory :func:`user_catalog_dir` when it exists):
 a file there with the same name as a built-in catalog is validated the same way; a row whose
 ``id`` exists replaces the built-in row, any other row is added.
 """
@@ -24,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -41,6 +43,7 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
+LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
 
 
 class Record(BaseModel):
@@ -51,6 +54,10 @@ class Record(BaseModel):
     id: Id = Field(description="stable lowercase identifier")
     source: Text = Field(description="URL or document (with publisher) the row's figures come from")
     as_of: date = Field(description="date of the source (ISO 8601)")
+    retrieved: date | None = Field(
+        default=None,
+        description="date the row's figures were read from the source (blank: the notes say why)",
+    )
     notes: str | None = Field(default=None, description="free-text remarks")
 
 
@@ -134,11 +141,103 @@ class Model(Record):
     ffn_gated: bool = Field(True, description="FFN with gate, up and down matrices (SwiGLU/GeGLU)")
     ffn_bias: bool = Field(False, description="FFN matrices carry biases")
     attention_sinks: bool = Field(False, description="learned per-head attention-sink logits")
+    attention_output_gate: bool = Field(
+        False,
+        description="full-attention layers gate their output (query projection twice as wide)",
+    )
+    layer_types: LayerTypes | None = Field(
+        None,
+        description="attention of each layer, one letter a layer: F full, S sliding window, "
+        "L linear (constant-size state); blank: every layer full, or sliding_window_layers",
+    )
+    linear_attention: Literal["gated_deltanet"] | None = Field(
+        None, description="kind of the linear-attention layers (L in layer_types)"
+    )
+    linear_num_key_heads: Count | None = None
+    linear_num_value_heads: Count | None = None
+    linear_key_head_dim: Count | None = None
+    linear_value_head_dim: Count | None = None
+    linear_conv_kernel_dim: Count | None = None
+    sparse_attention: Literal["dsa"] | None = Field(
+        None,
+        description="sparse attention: each query attends to the top-k tokens an indexer picks",
+    )
+    sparse_attention_topk_tokens: Count | None = Field(
+        None, description="tokens each query attends to under sparse attention"
+    )
+    indexer_num_heads: Count | None = None
+    indexer_head_dim: Count | None = None
     max_context_tokens: Annotated[int, Field(ge=1)]
     native_precision: Literal["bf16", "fp16", "fp8", "mxfp4", "fp32"]
+    released: date | None = Field(None, description="date the weights were published")
     total_params_b: Positive = Field(description="published total parameters [billions]")
     active_params_b: Positive = Field(description="published active parameters [billions]")
+    active_params_basis: Literal[
+        "with_embeddings", "without_input_embedding", "without_embeddings"
+    ] = Field(
+        "with_embeddings",
+        description="what the published active count includes: the embedding table and the "
+        "output head, the head only, or neither",
+    )
+    params_rounding_b: NonNegative | None = Field(
+        None,
+        description="half the rounding step of published counts given as rounded names "
+        "(0.5 for 'A3B') [billions]; empty: the counts are exact or rounded to 3 %",
+    )
     params_source: Text
+
+    @property
+    def linear_attention_layers(self) -> int:
+        """Layers with linear attention (a state of constant size per sequence)."""
+        return (self.layer_types or "").count("L")
+
+    @property
+    def window_layers(self) -> int:
+        """Layers with sliding-window attention."""
+        if self.layer_types:
+            return self.layer_types.count("S")
+        return self.sliding_window_layers or 0
+
+    @model_validator(mode="after")
+    def _layers_are_consistent(self) -> Model:
+        types = self.layer_types
+        if types is not None:
+            if len(types) != self.num_layers:
+                raise ValueError(
+                    f"layer_types has {len(types)} letters; num_layers is {self.num_layers}"
+                )
+            if "S" in types and not self.sliding_window:
+                raise ValueError("layer_types has sliding (S) layers but sliding_window is empty")
+            if self.sliding_window_layers is not None and (
+                self.sliding_window_layers != types.count("S")
+            ):
+                raise ValueError(
+                    f"sliding_window_layers={self.sliding_window_layers} but layer_types has "
+                    f"{types.count('S')} S layers"
+                )
+        if self.linear_attention_layers:
+            missing = [
+                f
+                for f in (
+                    "linear_attention",
+                    "linear_num_key_heads",
+                    "linear_num_value_heads",
+                    "linear_key_head_dim",
+                    "linear_value_head_dim",
+                    "linear_conv_kernel_dim",
+                )
+                if not getattr(self, f)
+            ]
+            if missing:
+                raise ValueError(f"linear-attention layers (L) need {', '.join(missing)}")
+        if self.sparse_attention and not (
+            self.sparse_attention_topk_tokens and self.indexer_num_heads and self.indexer_head_dim
+        ):
+            raise ValueError(
+                "sparse_attention needs sparse_attention_topk_tokens, indexer_num_heads, "
+                "indexer_head_dim"
+            )
+        return self
 
     @model_validator(mode="after")
     def _moe_is_complete(self) -> Model:
@@ -179,9 +278,26 @@ class ApiPrice(Record):
     )
     input_usd_per_mtok: NonNegative
     output_usd_per_mtok: NonNegative
-    cached_input_usd_per_mtok: NonNegative | None = None
+    cached_input_usd_per_mtok: NonNegative | None = Field(
+        None, description="price of input tokens read from the provider's prompt cache"
+    )
+    cache_write_usd_per_mtok: NonNegative | None = Field(
+        None, description="price of input tokens written to the prompt cache"
+    )
+    reasoning_usd_per_mtok: NonNegative | None = Field(
+        None, description="price of reasoning tokens where it differs from output"
+    )
+    batch_input_usd_per_mtok: NonNegative | None = Field(
+        None, description="input price through the provider's batch (asynchronous) API"
+    )
+    batch_output_usd_per_mtok: NonNegative | None = Field(
+        None, description="output price through the provider's batch API"
+    )
     context_tokens: Annotated[int, Field(ge=1)] | None = None
-    effective_date: date
+    effective_date: date = Field(
+        description="date the price took effect; the latest row per provider and model is "
+        "current, earlier ones are history"
+    )
 
 
 class CloudRental(Record):
@@ -586,10 +702,26 @@ class Catalog:
         return self.get("workloads", record_id)
 
 
+def user_catalog_dir() -> Path:
+    """The per-user catalog directory that every command reads when it exists.
+
+    ``platformdirs.user_data_dir("tokenfab") / "catalog"`` (on Linux
+    ``$XDG_DATA_HOME/tokenfab/catalog``, by default ``~/.local/share/tokenfab/catalog``).
+    ``tokenfab catalog import-model`` and ``import-prices`` write there unless ``--catalog``
+    or ``TOKENFAB_CATALOG`` names another directory.
+    """
+    return Path(platformdirs.user_data_dir("tokenfab", appauthor=False)) / "catalog"
+
+
 def user_dirs_from_env() -> tuple[str, ...]:
-    """Directories named by ``TOKENFAB_CATALOG`` (``os.pathsep``-separated)."""
+    """Directories named by ``TOKENFAB_CATALOG`` (``os.pathsep``-separated), else the per-user
+    catalog directory when it exists."""
     value = os.environ.get("TOKENFAB_CATALOG", "")
-    return tuple(p for p in value.split(os.pathsep) if p)
+    named = tuple(p for p in value.split(os.pathsep) if p)
+    if named:
+        return named
+    default = user_catalog_dir()
+    return (str(default),) if default.is_dir() else ()
 
 
 @cache
@@ -600,3 +732,75 @@ def _cached_catalog(dirs: tuple[str, ...]) -> Catalog:
 def default_catalog(dirs: Sequence[str] = ()) -> Catalog:
     """The catalog with ``dirs`` (or ``TOKENFAB_CATALOG``) as overrides, cached per directory set."""
     return _cached_catalog(tuple(dirs) or user_dirs_from_env())
+
+
+def months_between(earlier: date, later: date) -> float:
+    """Whole and partial months from ``earlier`` to ``later`` (30.44-day months)."""
+    return (later - earlier).days / 30.4375
+
+
+def record_date(record: Record) -> date:
+    """The date a row's figures hold for: a price's own date where the row has one."""
+    return getattr(record, "price_as_of", None) or record.as_of
+
+
+@dataclass(frozen=True)
+class StaleRow:
+    """One catalog row whose source is older than a limit."""
+
+    table: str
+    id: str
+    as_of: date
+    retrieved: date | None
+    age_months: float
+
+
+def stale_rows(
+    catalog: Catalog, months: float, today: date, tables: Iterable[str] | None = None
+) -> list[StaleRow]:
+    """Rows whose ``as_of`` is more than ``months`` before ``today``, oldest first.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    months : float
+        Age limit [months of 30.44 days]; must be positive.
+    today : date
+        The clock (injected, so tests and reports are reproducible).
+    tables : iterable of str, optional
+        Catalog names; default: every catalog.
+    """
+    if not months > 0:
+        raise CatalogError(f"stale: months must be positive, got {months!r}")
+    out: list[StaleRow] = []
+    for name in tables or TABLES:
+        for rec in catalog.table(name).values():
+            age = months_between(rec.as_of, today)
+            if age > months:
+                out.append(StaleRow(name, rec.id, rec.as_of, rec.retrieved, round(age, 1)))
+    return sorted(out, key=lambda r: (r.as_of, r.table, r.id))
+
+
+PRICE_STALE_MONTHS = 12.0
+"""A price older than this is flagged wherever an estimate uses it."""
+
+
+def stale_price_warning(what: str, priced_on: date | None, today: date) -> str | None:
+    """One line when a price used by an estimate is older than :data:`PRICE_STALE_MONTHS`.
+
+    Examples
+    --------
+    >>> stale_price_warning("h100-sxm price", date(2023, 2, 23), date(2026, 11, 30))
+    'h100-sxm price is from 2023-02-23, 45.2 months old (over 12): check a current source'
+    >>> stale_price_warning("x", date(2026, 6, 1), date(2026, 11, 30)) is None
+    True
+    """
+    if priced_on is None:
+        return None
+    age = months_between(priced_on, today)
+    if age <= PRICE_STALE_MONTHS:
+        return None
+    return (
+        f"{what} is from {priced_on.isoformat()}, {age:.1f} months old "
+        f"(over {PRICE_STALE_MONTHS:.0f}): check a current source"
+    )

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from tokenfab import cli_econ, render
-from tokenfab.catalog import TABLES, default_catalog
+from tokenfab.catalog import (
+    TABLES,
+    _cached_catalog,
+    default_catalog,
+    stale_rows,
+    user_catalog_dir,
+    user_dirs_from_env,
+)
 from tokenfab.errors import TokenfabError
+from tokenfab.perf.params import parameter_breakdown
 from tokenfab.scenario import Scenario
 
 app = typer.Typer(
@@ -54,16 +64,77 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-@app.command("catalog")
+class _CatalogGroup(TyperGroup):
+    """``catalog NAME`` shows a catalog; ``catalog import-model`` etc. are subcommands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = list(args)
+        # `--stale` with no number means 12 months
+        for i, a in enumerate(args):
+            if a == "--stale" and (i + 1 == len(args) or not _is_number(args[i + 1])):
+                args[i] = "--stale=12"
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+catalog_app = typer.Typer(
+    cls=_CatalogGroup,
+    help="Show the catalogs, list stale rows, import model configs and price lists.",
+)
+app.add_typer(catalog_app, name="catalog")
+
+
+def _write_dir() -> Path:
+    """Where importers write: the first --catalog, else TOKENFAB_CATALOG, else the user dir."""
+    dirs = STATE["catalog_dirs"] or user_dirs_from_env()
+    return Path(dirs[0]) if dirs else user_catalog_dir()
+
+
+def _date_option(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise TokenfabError(f"{name}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+@catalog_app.command("show")
 def catalog_cmd(
     name: Annotated[str | None, typer.Argument(help=f"one of: {', '.join(TABLES)}")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
     sources: Annotated[
         bool, typer.Option("--sources", help="show each row's source and date")
     ] = False,
+    stale: Annotated[
+        float | None,
+        typer.Option(
+            "--stale", help="list rows whose as_of is older than this many months (default 12)"
+        ),
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option("--today", help="the date to measure age from (YYYY-MM-DD)")
+    ] = None,
 ) -> None:
     """Show the catalogs: an overview, or one catalog as a table."""
     cat = _catalog()
+    if stale is not None:
+        now = _date_option(today, "--today") or date.today()
+        rows = stale_rows(cat, stale, now, [name] if name else None)
+        if as_json:
+            _emit_json([r.__dict__ for r in rows])
+            return
+        console.print(render.stale_table(rows, stale, now))
+        return
     if name is None:
         if as_json:
             _emit_json({n: len(cat.table(n)) for n in TABLES})
@@ -75,6 +146,122 @@ def catalog_cmd(
         _emit_json([r.model_dump(mode="json") for r in records.values()])
         return
     console.print(render.catalog_table(name, list(records.values()), sources))
+
+
+@catalog_app.command("import-model")
+def import_model_cmd(
+    config: Annotated[Path, typer.Argument(help="a Hugging Face config.json")],
+    model_id: Annotated[str | None, typer.Option("--id", help="catalog id for the model")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    developer: Annotated[str | None, typer.Option(help="developer of the model")] = None,
+    total_params_b: Annotated[
+        float | None, typer.Option(help="published total parameters [billions]")
+    ] = None,
+    active_params_b: Annotated[
+        float | None, typer.Option(help="published active parameters [billions]")
+    ] = None,
+    params_source: Annotated[
+        str | None, typer.Option(help="where the published counts come from")
+    ] = None,
+    released: Annotated[
+        str | None, typer.Option(help="date the weights were published (YYYY-MM-DD)")
+    ] = None,
+    active_basis: Annotated[
+        str,
+        typer.Option(
+            help="what the published active count includes: with_embeddings, "
+            "without_input_embedding or without_embeddings"
+        ),
+    ] = "with_embeddings",
+    source: Annotated[
+        str | None, typer.Option(help="URL of the config.json (default: the file's path)")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="date of the config (default: today, as read)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the row as JSON")] = False,
+) -> None:
+    """Add a model to the user catalog from its Hugging Face config.json."""
+    from tokenfab.importers import model_from_config, read_json, write_rows
+
+    read_on = date.today()
+    result = model_from_config(
+        read_json(config),
+        model_id=model_id,
+        source=source or str(config),
+        as_of=_date_option(as_of, "--as-of") or read_on,
+        retrieved=read_on,
+        name=name,
+        developer=developer,
+        total_params_b=total_params_b,
+        active_params_b=active_params_b,
+        params_source=params_source,
+        released=_date_option(released, "--released"),
+        active_params_basis=active_basis,
+        where=str(config),
+    )
+    path = write_rows(_write_dir(), "models", result.rows)
+    _cached_catalog.cache_clear()
+    row = result.rows[0]
+    record = _catalog().model(row["id"])
+    counts = parameter_breakdown(record)
+    computed = {
+        "total_params_b": counts.total / 1e9,
+        "active_params_b": counts.active_as(record.active_params_basis) / 1e9,
+    }
+    published = {"total_params_b": total_params_b, "active_params_b": active_params_b}
+    if as_json:
+        _emit_json({"row": row, "computed": computed, "file": str(path), "notes": result.notes})
+        return
+    console.print(f"added model {row['id']!r} to {path}")
+    for key, label in (("total_params_b", "total"), ("active_params_b", "active")):
+        given = published[key]
+        shown = f"{given:g} B published" if given else "none published"
+        console.print(f"  {label} parameters: {computed[key]:.2f} B computed, {shown}")
+    for note in result.notes:
+        console.print(f"  note: {note}", style="dim")
+
+
+@catalog_app.command("import-prices")
+def import_prices_cmd(
+    file: Annotated[Path, typer.Argument(help="a saved price list (JSON)")],
+    fmt: Annotated[str, typer.Option("--format", help="openrouter or litellm")],
+    as_of: Annotated[str, typer.Option("--as-of", help="date of the price list (YYYY-MM-DD)")],
+    source: Annotated[
+        str | None, typer.Option(help="URL the list was saved from (default: the file's path)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+) -> None:
+    """Add API price rows to the user catalog from an OpenRouter or LiteLLM price list."""
+    from tokenfab.importers import (
+        prices_from_litellm,
+        prices_from_openrouter,
+        read_json,
+        write_rows,
+    )
+
+    readers = {"openrouter": prices_from_openrouter, "litellm": prices_from_litellm}
+    if fmt not in readers:
+        raise TokenfabError(f"--format: unknown format {fmt!r}; allowed: openrouter, litellm")
+    when = _date_option(as_of, "--as-of")
+    assert when is not None  # a required option
+    result = readers[fmt](
+        read_json(file),
+        as_of=when,
+        source=source or str(file),
+        retrieved=date.today(),
+        where=str(file),
+    )
+    if not result.rows:
+        raise TokenfabError(f"{file}: no priced model in the list")
+    path = write_rows(_write_dir(), "api-prices", result.rows)
+    _cached_catalog.cache_clear()
+    if as_json:
+        _emit_json({"rows": result.rows, "file": str(path), "notes": result.notes})
+        return
+    console.print(f"added {len(result.rows)} API price rows to {path}")
+    for note in result.notes:
+        console.print(f"  note: {note}", style="dim")
 
 
 ScenarioFile = Annotated[

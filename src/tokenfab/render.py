@@ -154,6 +154,19 @@ def catalog_table(name: str, records: list[Record], sources: bool) -> Table:
     return t
 
 
+def stale_table(rows: list[Any], months: float, today: Any) -> Table:
+    """Rows older than ``months`` at ``today`` (from :func:`tokenfab.catalog.stale_rows`)."""
+    t = Table(
+        title=f"Rows with as_of more than {months:g} months before {today}: {len(rows)}",
+        title_justify="left",
+    )
+    for col in ("catalog", "id", "as_of", "retrieved", "age (months)"):
+        t.add_column(col, justify="right" if col == "age (months)" else "left")
+    for r in rows:
+        t.add_row(r.table, r.id, str(r.as_of), str(r.retrieved or ""), f"{r.age_months:.1f}")
+    return t
+
+
 def _kv_table(rows: list[tuple[str, str]], title: str) -> Table:
     t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     t.add_column("", style="bold")

@@ -40,6 +40,8 @@ class ModelShape:
     kv_shards_max: NDArray  # KV heads: how far tensor parallelism can split the cache
     window_tokens: NDArray  # sliding-window length (inf where none)
     window_layer_share: NDArray  # share of layers that use the window
+    linear_layer_share: NDArray  # share of layers with linear attention (no growing KV)
+    linear_state_elements: NDArray  # constant state of one sequence in one linear layer
     params_attention: NDArray
     params_dense: NDArray  # dense FFN layers, norms and router gates
     params_shared: NDArray  # shared experts, all layers
@@ -67,9 +69,17 @@ class ModelShape:
             kv_elems = 2 * model.num_kv_heads * model.head_dim
             shards = model.num_kv_heads
         window = float(model.sliding_window) if model.sliding_window else np.inf
-        window_share = (
-            (model.sliding_window_layers or 0) / model.num_layers if model.sliding_window else 0.0
-        )
+        window_share = model.window_layers / model.num_layers if model.sliding_window else 0.0
+        linear_share = model.linear_attention_layers / model.num_layers
+        linear_state = 0.0
+        if model.linear_attention_layers:
+            # Gated DeltaNet keeps, per sequence and layer, one d_k x d_v matrix a value head
+            # and the last (w - 1) inputs of its causal convolution (Yang et al., ICLR 2025)
+            key = (model.linear_num_key_heads or 0) * (model.linear_key_head_dim or 0)
+            value = (model.linear_num_value_heads or 0) * (model.linear_value_head_dim or 0)
+            linear_state = value * (model.linear_key_head_dim or 0) + (
+                (model.linear_conv_kernel_dim or 1) - 1
+            ) * (2 * key + value)
         values = dict(
             layers=model.num_layers,
             hidden=model.hidden_size,
@@ -82,6 +92,8 @@ class ModelShape:
             kv_shards_max=shards,
             window_tokens=window,
             window_layer_share=window_share,
+            linear_layer_share=linear_share,
+            linear_state_elements=linear_state,
             params_attention=p.attention,
             params_dense=p.dense_ffn + p.norms_and_router,
             params_shared=p.shared_experts,
@@ -183,13 +195,17 @@ def kv_bytes_per_sequence(
 ) -> NDArray:
     """KV-cache bytes of one sequence holding ``context_tokens`` [byte].
 
-    Sliding-window layers keep at most the window; the others keep every token.
+    Sliding-window layers keep at most the window; linear-attention layers keep a state of
+    constant size (``linear_state_elements`` a layer, stored at the KV precision) whatever
+    the context; the others keep every token.
     """
     c = np.asarray(context_tokens, dtype=float)
-    effective = (1.0 - shape.window_layer_share) * c + shape.window_layer_share * np.minimum(
-        c, shape.window_tokens
+    full_share = 1.0 - shape.window_layer_share - shape.linear_layer_share
+    effective = full_share * c + shape.window_layer_share * np.minimum(c, shape.window_tokens)
+    state = shape.layers * shape.linear_layer_share * shape.linear_state_elements
+    return kv_bytes_per_token(shape, kv_bytes_per_element) * effective + state * np.asarray(
+        kv_bytes_per_element, dtype=float
     )
-    return kv_bytes_per_token(shape, kv_bytes_per_element) * effective
 
 
 def expected_distinct_experts(

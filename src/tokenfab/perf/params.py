@@ -25,6 +25,10 @@ Conventions
 - Multi-token-prediction (MTP) modules are not counted: DeepSeek-V3's published 671B excludes
   its 14B MTP module, which the Hugging Face checkpoint (685B) includes; GLM-4.5's
   ``num_hidden_layers`` (92) likewise excludes its MTP layer.
+- Hybrid models count each layer's own token mixer: a linear-attention (Gated DeltaNet) layer,
+  marked ``L`` in ``layer_types``, has :func:`linear_attention_params` in place of attention;
+  sparse attention (DeepSeek Sparse Attention) adds its indexer, :func:`indexer_params`, to
+  every attention layer.
 - Vision encoders of multimodal models (Llama 4, Gemma 3, Mistral Small 3.1) are not counted;
   the catalog describes the text model only.
 
@@ -38,7 +42,14 @@ from typing import Any
 
 from tokenfab.errors import CatalogError
 
-__all__ = ["ParamBreakdown", "attention_params", "ffn_params", "parameter_breakdown"]
+__all__ = [
+    "ParamBreakdown",
+    "attention_params",
+    "ffn_params",
+    "indexer_params",
+    "linear_attention_params",
+    "parameter_breakdown",
+]
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,24 @@ class ParamBreakdown:
         """
         unused = self.routed_expert * (self.num_experts - self.experts_per_token)
         return self.total - unused * self.num_moe_layers
+
+    def active_as(self, basis: str) -> float:
+        """``active`` counted as a publisher does [parameters].
+
+        ``with_embeddings`` is :attr:`active`; ``without_input_embedding`` is
+        :attr:`per_token_matmul`; ``without_embeddings`` leaves out the embedding table and
+        the output head.
+        """
+        if basis == "with_embeddings":
+            return self.active
+        if basis == "without_input_embedding":
+            return self.per_token_matmul
+        if basis == "without_embeddings":
+            return self.active - self.embedding - self.lm_head
+        raise CatalogError(
+            f"models: active_params_basis: unknown basis {basis!r}; allowed: with_embeddings, "
+            "without_input_embedding, without_embeddings"
+        )
 
     @property
     def per_token_matmul(self) -> float:
@@ -226,9 +255,96 @@ def attention_params(model: Any) -> float:
     hd = model.head_dim or d // h
     q_width = h * hd
     kv_width = model.num_kv_heads * hd
-    weights = 2 * d * q_width + 2 * d * kv_width
-    bias = (q_width + 2 * kv_width) if model.attention_bias else 0
+    # an output gate doubles the query projection (query and gate from one matrix)
+    gate = 2 if getattr(model, "attention_output_gate", False) else 1
+    weights = (gate + 1) * d * q_width + 2 * d * kv_width
+    bias = (gate * q_width + 2 * kv_width) if model.attention_bias else 0
     return weights + bias + sinks
+
+
+def linear_attention_params(model: Any) -> float:
+    """Parameters of one linear-attention (Gated DeltaNet) layer's token mixer.
+
+    Parameters
+    ----------
+    model : object
+        With ``hidden_size``, ``linear_num_key_heads`` :math:`n_k`, ``linear_num_value_heads``
+        :math:`n_v`, ``linear_key_head_dim`` :math:`d_k`, ``linear_value_head_dim`` :math:`d_v`
+        and ``linear_conv_kernel_dim`` :math:`w`.
+
+    Returns
+    -------
+    float
+        Parameters [parameters].
+
+    Notes
+    -----
+    Gated DeltaNet [1]_ as Qwen3-Next implements it [2]_: projections of the input to
+    queries and keys (:math:`2 n_k d_k`), values and output gate (:math:`2 n_v d_v`) and the
+    per-head decay and beta (:math:`2 n_v`); a depthwise causal convolution of width :math:`w`
+    over the :math:`2 n_k d_k + n_v d_v` query, key and value channels; per-head ``A_log`` and
+    ``dt_bias``; a gated RMSNorm of width :math:`d_v`; and the output projection:
+
+    .. math:: d (2 n_k d_k + 2 n_v d_v + 2 n_v) + w (2 n_k d_k + n_v d_v) + 2 n_v + d_v
+              + n_v d_v d
+
+    References
+    ----------
+    .. [1] S. Yang, J. Kautz, A. Hatamizadeh, "Gated Delta Networks: Improving Mamba2 with
+       Delta Rule", ICLR 2025, arXiv:2412.06464.
+    .. [2] Hugging Face ``transformers``, ``models/qwen3_next/modeling_qwen3_next.py``
+       (``Qwen3NextGatedDeltaNet``: ``in_proj_qkvz``, ``in_proj_ba``, ``conv1d``, ``A_log``,
+       ``dt_bias``, ``norm``, ``out_proj``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> qwen3_next = SimpleNamespace(hidden_size=2048, linear_num_key_heads=16,
+    ...     linear_num_value_heads=32, linear_key_head_dim=128, linear_value_head_dim=128,
+    ...     linear_conv_kernel_dim=4)
+    >>> linear_attention_params(qwen3_next)  # 2048*12352 + 4*8192 + 64 + 128 + 4096*2048
+    33718464
+    """
+    d = model.hidden_size
+    key = _need(model, "linear_num_key_heads") * _need(model, "linear_key_head_dim")
+    heads_v = _need(model, "linear_num_value_heads")
+    value = heads_v * _need(model, "linear_value_head_dim")
+    kernel = _need(model, "linear_conv_kernel_dim")
+    projections = d * (2 * key + 2 * value + 2 * heads_v) + value * d
+    conv = kernel * (2 * key + value)
+    return projections + conv + 2 * heads_v + model.linear_value_head_dim
+
+
+def indexer_params(model: Any) -> float:
+    """Parameters of one layer's lightning indexer (DeepSeek Sparse Attention).
+
+    Notes
+    -----
+    The indexer of DeepSeek-V3.2 [1]_ projects the compressed query (rank :math:`r_q`) to
+    :math:`n_I` heads of width :math:`d_I`, the hidden state to one key of width :math:`d_I`
+    (with a LayerNorm, weight and bias) and to :math:`n_I` head weights:
+
+    .. math:: r_q n_I d_I + d d_I + 2 d_I + d n_I
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, DeepSeek-V3.2-Exp inference code, ``inference/model.py`` class
+       ``Indexer`` (github.com/deepseek-ai/DeepSeek-V3.2-Exp), and "DeepSeek-V3.2-Exp:
+       Boosting Long-Context Efficiency with DeepSeek Sparse Attention" (2025).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> v32 = SimpleNamespace(hidden_size=7168, q_lora_rank=1536, indexer_num_heads=64,
+    ...                       indexer_head_dim=128)
+    >>> indexer_params(v32)  # 1536*8192 + 7168*128 + 256 + 7168*64
+    13959424
+    """
+    d = model.hidden_size
+    heads = _need(model, "indexer_num_heads")
+    width = _need(model, "indexer_head_dim")
+    q_in = model.q_lora_rank or d
+    return q_in * heads * width + d * width + 2 * width + d * heads
 
 
 def parameter_breakdown(model: Any) -> ParamBreakdown:
@@ -302,7 +418,12 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
     embedding = float(model.vocab_size * d)
     tied = bool(model.tie_word_embeddings)
     lm_head = 0.0 if tied else embedding
-    attention = float(attention_params(model) * layers)
+    linear_layers = (getattr(model, "layer_types", None) or "").count("L")
+    attention = float(attention_params(model) * (layers - linear_layers))
+    if linear_layers:
+        attention += float(linear_attention_params(model) * linear_layers)
+    if getattr(model, "sparse_attention", None):
+        attention += float(indexer_params(model) * (layers - linear_layers))
     norms = float((2 * layers + 1) * d)
     if model.attention == "mla":
         norms += layers * ((model.q_lora_rank or 0) + _need(model, "kv_lora_rank"))

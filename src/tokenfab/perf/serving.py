@@ -383,8 +383,9 @@ def round_time(
     window = shape.window_layer_share
     dec_ctx = np.asarray(decode_context_tokens, dtype=float)
     pre_ctx = np.asarray(prefill_context_tokens, dtype=float)
-    dec_attended = (1 - window) * dec_ctx + window * np.minimum(dec_ctx, shape.window_tokens)
-    pre_attended = (1 - window) * pre_ctx + window * np.minimum(pre_ctx, shape.window_tokens)
+    full = 1 - window - shape.linear_layer_share  # linear-attention layers attend to no context
+    dec_attended = full * dec_ctx + window * np.minimum(dec_ctx, shape.window_tokens)
+    pre_attended = full * pre_ctx + window * np.minimum(pre_ctx, shape.window_tokens)
     attn_flops = (
         b
         * q

@@ -1,0 +1,295 @@
+"""Importers (tokenfab.importers): config.json -> model row, price lists -> API price rows.
+
+Fixture configs in tests/fixtures/configs/ copy the fields of the real Hugging Face configs
+(sources in tests/fixtures/configs/README.md); each must reproduce its developer's published
+total and active parameter counts within 3 % (or within the rounding of a rounded name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.catalog import Catalog, stale_price_warning, stale_rows
+from tokenfab.errors import CatalogError
+from tokenfab.importers import (
+    model_from_config,
+    prices_from_litellm,
+    prices_from_openrouter,
+    read_json,
+    write_rows,
+)
+from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence
+from tokenfab.perf.params import parameter_breakdown
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONFIGS = FIXTURES / "configs"
+PRICES = FIXTURES / "prices"
+DAY = date(2026, 11, 30)
+TOKENFAB = Path(sys.executable).with_name("tokenfab")
+
+# fixture -> (published total [B], published active [B], basis, rounding [B], where published)
+PUBLISHED = {
+    # DeepSeek-V3 report arXiv:2412.19437: 671B total, 37B activated (V3.2 adds the indexer)
+    "deepseek-v3.2": (671, 37, "with_embeddings", None, "arXiv:2412.19437"),
+    # Kimi K2.5 model card: 1T total, 32B activated (text model; MoonViT not counted)
+    "kimi-k2.5": (1000, 32, "with_embeddings", None, "huggingface.co/moonshotai/Kimi-K2.5"),
+    # Qwen3-Next-80B-A3B model card: 80B total, 3B activated (a rounded name)
+    "qwen3-next-80b-a3b": (80, 3, "without_embeddings", 0.5, "Qwen/Qwen3-Next-80B-A3B"),
+    # GLM-5 technical report arXiv:2602.15763 (table: 744B total, 40B activated)
+    "glm-5": (744, 40, "without_embeddings", None, "arXiv:2602.15763"),
+    # MiniMax-M2 model card: 230B total, 10B active
+    "minimax-m2": (230, 10, "without_embeddings", None, "MiniMaxAI/MiniMax-M2"),
+    # gpt-oss model card arXiv:2508.10925: 116.83B total, 5.13B active
+    "gpt-oss-120b": (116.83, 5.13, "without_input_embedding", None, "arXiv:2508.10925"),
+    # Gemma 3 report arXiv:2503.19786 Table 1: 1,416M embedding + 25,600M non-embedding
+    "gemma-3-27b": (27.016, 27.016, "with_embeddings", None, "arXiv:2503.19786"),
+    # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
+    "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
+}
+
+
+def _import(name: str, **kw):
+    total, active, basis, _rounding, where = PUBLISHED[name]
+    return model_from_config(
+        read_json(CONFIGS / f"{name}.json"),
+        model_id=name,
+        source=f"tests/fixtures/configs/{name}.json",
+        as_of=DAY,
+        total_params_b=total,
+        active_params_b=active,
+        params_source=where,
+        active_params_basis=basis,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_fixture_reproduces_published_counts(name: str) -> None:
+    total, active, basis, rounding, _ = PUBLISHED[name]
+    row = _import(name).rows[0]
+    from tokenfab.catalog import Model
+
+    p = parameter_breakdown(Model.model_validate(row))
+    assert_allclose(p.total / 1e9, total, rtol=0.03)
+    tol = max(0.03 * active, rounding or 0.0)
+    if name == "deepseek-v3.2":
+        # the 37B is DeepSeek-V3's count; V3.2 adds 61 indexers of 13.96M (0.85B, see
+        # test_indexer_params_deepseek_v32), so allow that on top of 3 %
+        tol += 61 * 13_959_424 / 1e9
+    assert abs(p.active_as(basis) / 1e9 - active) <= tol
+
+
+def test_layer_types_from_interval_pattern_and_list() -> None:
+    # Qwen3-Next full_attention_interval 4: layers 3, 7, ... are full, 36 of 48 linear
+    qn = _import("qwen3-next-80b-a3b").rows[0]
+    assert qn["layer_types"] == "LLLF" * 12
+    assert qn["linear_attention"] == "gated_deltanet"
+    # Gemma 3 sliding_window_pattern 6: 52 of 62 layers local (Gemma 3 report, 5:1)
+    gemma = _import("gemma-3-27b").rows[0]
+    assert gemma["layer_types"].count("S") == 52 and gemma["sliding_window_layers"] == 52
+    assert gemma["tie_word_embeddings"] is True  # Gemma default, not in the fixture config
+    # gpt-oss layer_types list: alternating sliding (128) and full, 18 of 36
+    oss = _import("gpt-oss-120b").rows[0]
+    assert oss["layer_types"] == "SF" * 18 and oss["sliding_window"] == 128
+
+
+def test_sparse_attention_and_mla_are_described() -> None:
+    row = _import("deepseek-v3.2").rows[0]
+    assert (row["attention"], row["sparse_attention"]) == ("mla", "dsa")
+    assert row["sparse_attention_topk_tokens"] == 2048  # index_topk
+    assert row["head_dim"] == 192  # qk_nope 128 + qk_rope 64
+    assert row["native_precision"] == "fp8"  # quantization_config.quant_method
+
+
+def test_dense_model_row() -> None:
+    row = _import("llama-3.1-8b").rows[0]
+    assert (row["kind"], row["attention"], row["head_dim"]) == ("dense", "gqa", 128)
+    assert row["intermediate_size"] == 14336 and row["num_experts"] == 0
+
+
+def test_linear_attention_state_is_constant_per_sequence() -> None:
+    from tokenfab.catalog import Model
+
+    shape = ModelShape.from_record(Model.model_validate(_import("qwen3-next-80b-a3b").rows[0]))
+    kv = [float(kv_bytes_per_sequence(shape, c, 2.0)) for c in (1000, 2000)]
+    # only the 12 full-attention layers grow: 12 layers x 2 (K,V) x 2 heads x 256 x 2 bytes
+    assert_allclose(kv[1] - kv[0], 1000 * 12 * 2 * 2 * 256 * 2)
+    # the 36 linear layers hold 32 x 128 x 128 state + 3 x 8192 conv inputs each, at 2 bytes
+    state = 36 * (32 * 128 * 128 + 3 * (2 * 2048 + 4096)) * 2
+    assert_allclose(kv[0], 1000 * 12 * 2 * 2 * 256 * 2 + state)
+
+
+def test_malformed_configs_give_one_line() -> None:
+    cases = {
+        "truncated.json": "not valid JSON",
+        "missing-layers.json": "num_hidden_layers: missing",
+        "nemotron-h.json": "hybrid_override_pattern",
+    }
+    for name, words in cases.items():
+        with pytest.raises(CatalogError, match=words) as err:
+            model_from_config(read_json(CONFIGS / name), source="x", as_of=DAY, where=name)
+        assert "\n" not in str(err.value)
+    with pytest.raises(CatalogError, match="expected a JSON object"):
+        model_from_config([1, 2], source="x", as_of=DAY)
+    bad = json.loads((CONFIGS / "llama-3.1-8b.json").read_text())
+    bad["num_hidden_layers"] = "32"
+    with pytest.raises(CatalogError, match="num_hidden_layers: expected a whole number"):
+        model_from_config(bad, source="x", as_of=DAY)
+
+
+def test_openrouter_prices() -> None:
+    result = prices_from_openrouter(
+        read_json(PRICES / "openrouter.json"), as_of=DAY, source="openrouter.ai/api/v1/models"
+    )
+    rows = {r["model_name"]: r for r in result.rows}
+    # pricing.prompt "0.00000028" USD/token = 0.28 USD/Mtok; completion 0.00000042 -> 0.42
+    v32 = rows["DeepSeek: DeepSeek V3.2"]
+    assert_allclose(
+        [v32["input_usd_per_mtok"], v32["output_usd_per_mtok"], v32["cached_input_usd_per_mtok"]],
+        [0.28, 0.42, 0.028],
+    )
+    # input_cache_write 0.00000375 -> 3.75; internal_reasoning 0.000015 -> 15
+    claude = rows["Anthropic: Claude Sonnet 4.5"]
+    assert_allclose(claude["cache_write_usd_per_mtok"], 3.75)
+    assert_allclose(claude["reasoning_usd_per_mtok"], 15.0)
+    # the variable-priced router (-1) is skipped and reported
+    assert len(result.rows) == 2 and "1 entries" in result.notes[0]
+
+
+def test_litellm_prices() -> None:
+    result = prices_from_litellm(read_json(PRICES / "litellm.json"), as_of=DAY, source="litellm")
+    rows = {r["model_name"]: r for r in result.rows}
+    gpt = rows["gpt-5"]
+    # 1.25e-06 -> 1.25; 1e-05 -> 10; cache read 1.25e-07 -> 0.125; batches half price
+    assert_allclose(
+        [
+            gpt["input_usd_per_mtok"],
+            gpt["output_usd_per_mtok"],
+            gpt["cached_input_usd_per_mtok"],
+            gpt["batch_input_usd_per_mtok"],
+            gpt["batch_output_usd_per_mtok"],
+        ],
+        [1.25, 10.0, 0.125, 0.625, 5.0],
+    )
+    assert gpt["provider"] == "openai" and gpt["context_tokens"] == 272000
+    # sample_spec and the embedding model are not chat prices
+    assert set(rows) == {"gpt-5", "claude-sonnet-4-5"}
+
+
+def test_malformed_price_lists() -> None:
+    with pytest.raises(CatalogError, match="expected an OpenRouter models list"):
+        prices_from_openrouter({"models": []}, as_of=DAY, source="x")
+    with pytest.raises(CatalogError, match=r"data\[0\] \(a/b\): pricing.prompt: expected a price"):
+        prices_from_openrouter(
+            {"data": [{"id": "a/b", "pricing": {"prompt": "cheap", "completion": "0"}}]},
+            as_of=DAY,
+            source="x",
+        )
+    with pytest.raises(CatalogError, match="m: expected an object of prices"):
+        prices_from_litellm({"m": 3}, as_of=DAY, source="x")
+
+
+def test_written_rows_are_read_by_the_catalog(tmp_path: Path) -> None:
+    write_rows(tmp_path, "models", _import("glm-5").rows)
+    write_rows(tmp_path, "models", _import("glm-5").rows)  # same id again: replaced, not doubled
+    result = prices_from_openrouter(read_json(PRICES / "openrouter.json"), as_of=DAY, source="x")
+    write_rows(tmp_path, "api-prices", result.rows)
+    cat = Catalog([tmp_path])
+    assert cat.model("glm-5").sparse_attention == "dsa"
+    assert cat.where("models", "glm-5").endswith("models.csv:2")
+    assert any(p.provider.startswith("OpenRouter") for p in cat.table("api-prices").values())
+
+
+def test_every_builtin_row_has_source_and_as_of() -> None:
+    cat = Catalog()
+    from tokenfab.catalog import TABLES
+
+    for name in TABLES:
+        for rec in cat.table(name).values():
+            assert rec.source and rec.as_of
+
+
+def test_stale_rows_with_an_injected_clock() -> None:
+    cat = Catalog()
+    # every row listed is older than the limit, and no row older than it is left out
+    rows = stale_rows(cat, 12, DAY)
+    listed = {(r.table, r.id) for r in rows}
+    for name in ("accelerators", "models", "regions"):
+        for rec in cat.table(name).values():
+            old = (DAY - rec.as_of).days / 30.4375 > 12
+            assert ((name, rec.id) in listed) == old
+    # a later clock never lists fewer rows (monotone in time)
+    assert len(stale_rows(cat, 12, date(2030, 1, 1))) >= len(rows)
+    with pytest.raises(CatalogError, match="months must be positive"):
+        stale_rows(cat, 0, DAY)
+
+
+def test_stale_price_warning() -> None:
+    # 2025-11-29 to 2026-11-30 is 366 days = 12.02 months: flagged; 2025-12-01 is 11.97
+    assert stale_price_warning("p", date(2025, 11, 29), DAY) is not None
+    assert stale_price_warning("p", date(2025, 12, 1), DAY) is None
+
+
+def _cli(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
+    env["XDG_DATA_HOME"] = str(env_dir)
+    return subprocess.run(
+        [str(TOKENFAB), *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_cli_import_model_into_the_user_directory(tmp_path: Path) -> None:
+    r = _cli(
+        "catalog",
+        "import-model",
+        str(CONFIGS / "minimax-m2.json"),
+        "--id",
+        "minimax-m2-test",
+        "--total-params-b",
+        "230",
+        "--active-params-b",
+        "10",
+        "--active-basis",
+        "without_embeddings",
+        env_dir=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    # computed 228.69B total printed next to the published 230
+    assert "228.69 B computed, 230 B published" in r.stdout
+    user_file = tmp_path / "tokenfab" / "catalog" / "models.csv"
+    assert user_file.exists()
+    # every command now finds the model without --catalog
+    shown = _cli("catalog", "models", "--json", env_dir=tmp_path)
+    assert "minimax-m2-test" in {m["id"] for m in json.loads(shown.stdout)}
+
+
+def test_cli_import_errors_are_one_line(tmp_path: Path) -> None:
+    r = _cli("catalog", "import-model", str(CONFIGS / "truncated.json"), env_dir=tmp_path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "not valid JSON" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = _cli(
+        "catalog",
+        "import-prices",
+        str(PRICES / "litellm.json"),
+        "--format",
+        "csv",
+        "--as-of",
+        "2026-11-30",
+        env_dir=tmp_path,
+    )
+    assert r.returncode != 0 and "allowed: openrouter, litellm" in r.stderr
+
+
+def test_cli_stale_lists_old_rows(tmp_path: Path) -> None:
+    r = _cli("catalog", "--stale", "--today", "2026-11-30", "--json", env_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert rows and all(row["age_months"] > 12 for row in rows)
