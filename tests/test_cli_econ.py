@@ -33,6 +33,15 @@ RUNS = {
         "0.0099",
         "--json",
     ),
+    "factory": ("factory", "--accelerator", "h100-sxm", "--power-mw", "10", "--json"),
+    "factory_bad_shares": (
+        "factory",
+        "--accelerator",
+        "h100-sxm",
+        "--shares",
+        "free=0.5,premium=0.4",
+    ),
+    "factory_bad_power": ("factory", "--accelerator", "h100-sxm", "--power-mw", "-1"),
     "plan_demand": (
         "plan",
         "--model",
@@ -84,6 +93,8 @@ def test_market_list(out):
         ("market_bad_elasticity", "elasticity"),
         ("demand_bad", r"archetypes\[0\]\.archetype"),
         ("route_bad", "routed_share"),
+        ("factory_bad_shares", "shares"),
+        ("factory_bad_power", "power_mw"),
     ],
 )
 def test_bad_input_one_line(out, run, field):
@@ -120,3 +131,24 @@ def test_plan_takes_the_demand_file(out):
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert rows, "no options"
+
+
+def test_factory_json(out):
+    r = out["factory"]
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for key in (
+        "revenue_usd_per_year",
+        "cost_usd_per_year",
+        "tokens_per_year",
+        "output_tok_s_per_mw",
+    ):
+        assert key in d
+    assert {
+        "name",
+        "usd_per_mtok",
+        "share_of_power",
+        "tokens_per_year",
+        "revenue_usd_per_year",
+    } <= set(d["tiers"][0])
+    assert_allclose(d["tokens_per_year"], sum(t["tokens_per_year"] for t in d["tiers"]), rtol=1e-12)

@@ -1,4 +1,5 @@
-"""CLI commands of the wider economics: ``market``, ``demand``, ``route``, ``viability``.
+"""CLI commands of the wider economics: ``market``, ``demand``, ``route``, ``viability``,
+``factory``.
 
 Parse, call the core (market.py, demand.py, routing.py, viability.py), render. No formula
 lives here. :func:`register` adds the commands to the main app.
@@ -422,9 +423,132 @@ def viability(
         )
 
 
+def factory(
+    power_mw: Annotated[float, typer.Option(help="facility power [MW], PUE included")] = 1000.0,
+    accelerator: Annotated[
+        str, typer.Option(help="accelerator id; comma-separated ids compare generations")
+    ] = "gb300",
+    model: Annotated[str, typer.Option(help="model id from the models catalog")] = "llama-3.1-70b",
+    workload: Annotated[str, typer.Option(help="workload id (token lengths)")] = "chat",
+    precision: Annotated[
+        str | None, typer.Option(help="weight format (default: fp8, else fp4, else bf16)")
+    ] = None,
+    region: Annotated[str, typer.Option(help="region id (PUE, electricity)")] = "us",
+    shares: Annotated[
+        str | None,
+        typer.Option(
+            help="tier shares of power, e.g. free=0.25,medium=0.25,high=0.25,premium=0.25"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="write tok/s per MW vs interactivity as HTML (and a PNG beside it)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """AI factory: a power budget split across price tiers, revenue and cost per year."""
+    from tokenfab import factory as fc
+
+    share_map = None
+    if shares:
+        share_map = {}
+        for part in shares.split(","):
+            key, sep, value = part.partition("=")
+            try:
+                share_map[key.strip()] = float(value)
+            except ValueError:
+                raise ScenarioError(
+                    f"shares: {part!r} is not tier=share (e.g. premium=0.25)"
+                ) from None
+            if not sep:
+                raise ScenarioError(f"shares: {part!r} is not tier=share (e.g. premium=0.25)")
+    ids = [a.strip() for a in accelerator.split(",") if a.strip()]
+    cat = _catalog()
+    results = [
+        fc.factory(
+            power_mw,
+            a,
+            model,
+            workload=workload,
+            precision=precision,
+            region=region,
+            shares=share_map,
+            catalog=cat,
+        )
+        for a in ids
+    ]
+    docs = [f.as_dict() for f in results]
+    if as_json:
+        _emit(docs[0] if len(docs) == 1 else docs)
+    else:
+        for d in docs:
+            t = Table(
+                title=f"{d['power_mw']:g} MW of {d['accelerator']} ({d['precision']}) serving "
+                f"{d['model']}: {d['accelerators']:,.0f} accelerators"
+            )
+            for col in (
+                "tier",
+                "$/Mtok out",
+                "power",
+                "tok/s/user",
+                "tok/s/acc",
+                "tokens/yr",
+                "revenue $B/yr",
+            ):
+                t.add_column(col, justify="right")
+            for tier in d["tiers"]:
+                t.add_row(
+                    tier["name"],
+                    f"{tier['usd_per_mtok']:g}",
+                    f"{tier['share_of_power']:.0%}",
+                    "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
+                    f"{tier['output_tok_s_per_accelerator']:,.0f}",
+                    f"{tier['tokens_per_year']:.3g}",
+                    _b(tier["revenue_usd_per_year"]),
+                )
+            console.print(t)
+            cost = d["cost_usd_per_year"]
+            console.print(
+                f"revenue ${_b(d['revenue_usd_per_year'])}B/yr, cost "
+                + ("not priced" if cost is None else f"${_b(cost)}B/yr")
+                + (f", margin {d['margin']:.0%}" if d["margin"] is not None else "")
+                + ("" if d["capex_usd"] is None else f"; capex ${_b(d['capex_usd'])}B")
+                + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW, "
+                f"{d['tokens_per_joule']:.3g} output tokens/J"
+            )
+            for n in d["notes"]:
+                console.print(f"- {n}", style="dim")
+    if out is not None:
+        from tokenfab import charts
+
+        series = []
+        for k, f in enumerate(results):
+            x, y = f.tok_s_per_mw_curve()
+            series.append(
+                {
+                    "name": f"{f.accelerator} ({f.precision})",
+                    "x": x,
+                    "y": y,
+                    "color": charts.COLORS[k % 8],
+                }
+            )
+        html, png = charts.line_chart(
+            out,
+            series,
+            f"Throughput per MW vs interactivity: {model}",
+            "output tok/s per user",
+            "output tok/s per MW (facility)",
+            logx=True,
+            logy=True,
+        )
+        if not as_json:
+            console.print(f"wrote {html} and {png}", style="dim")
+
+
 def register(app: typer.Typer) -> None:
     """Add the economics commands to the main app."""
     app.command("market")(market)
     app.command("demand")(demand)
     app.command("route")(route)
     app.command("viability")(viability)
+    app.command("factory")(factory)

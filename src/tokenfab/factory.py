@@ -1,0 +1,323 @@
+"""The AI factory: a power budget split across price tiers, read off the Pareto frontier.
+
+A facility of P MW (facility power capacity, PUE included) holds P / PUE of IT power, which
+is provisioned for ``IT power / TDP`` accelerators (capacity is built for the peak draw, as the
+cost model's facility line is; energy is charged at the average draw). Each price tier of ``price_tiers.csv`` gets
+its share of the power and runs at the best point of the throughput–interactivity frontier
+(:func:`tokenfab.perf.frontier.frontier`) inside its interactivity band (output tok/s per
+user); a tier whose band lies beyond what the hardware reaches earns nothing and the output
+says so. Tokens a year, revenue per tier at the tier's price, cost from the ownership cost
+model (:func:`tokenfab.planning.hourly_cost`), margin and tokens per joule follow. This is the
+revenue-per-gigawatt model of seed 002 (NVIDIA GTC 2026: 25 % of a 1 GW factory's power to
+each of four tiers).
+
+Price basis: a tier's ``usd_per_mtok`` is applied to output tokens (the tier catalog states no
+basis yet); input tokens are served but not billed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from tokenfab.catalog import Catalog, default_catalog
+from tokenfab.cost import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MTOK, _check_range, _out
+from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
+
+__all__ = ["Factory", "TierResult", "factory", "tier_point", "tier_revenue_usd_per_year"]
+
+SECONDS_PER_YEAR = HOURS_PER_YEAR * SECONDS_PER_HOUR
+
+
+def tier_revenue_usd_per_year(
+    accelerators: ArrayLike,
+    output_tok_s_per_accelerator: ArrayLike,
+    utilization: ArrayLike,
+    usd_per_mtok: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Output tokens a year and revenue of one tier.
+
+    Notes
+    -----
+    .. math:: V = N \\, T \\, u \\, 31{,}536{,}000 \\ \\mathrm{s}, \\qquad R = V p / 10^6
+
+    Examples
+    --------
+    1,000 accelerators at 500 output tok/s, 80 % busy, $3/Mtok: 1.2614e13 tokens, $37.8M.
+
+    >>> v, r = tier_revenue_usd_per_year(1000, 500.0, 0.8, 3.0)
+    >>> f"{float(v):.4e}", round(float(r) / 1e6, 2)
+    ('1.2614e+13', 37.84)
+    """
+    n = _check_range("accelerators", accelerators, 0.0)
+    t = _check_range("output_tok_s_per_accelerator", output_tok_s_per_accelerator, 0.0)
+    u = _check_range("utilization", utilization, 0.0, 1.0, low_open=True)
+    p = _check_range("usd_per_mtok", usd_per_mtok, 0.0)
+    tokens = n * t * u * SECONDS_PER_YEAR
+    return _out(tokens), _out(tokens * p / TOKENS_PER_MTOK)
+
+
+def tier_point(
+    tok_s_per_user: ArrayLike,
+    tok_s_per_accelerator: ArrayLike,
+    min_tok_s_per_user: float | None,
+    max_tok_s_per_user: float | None,
+) -> int | None:
+    """Index of the frontier point with the most tok/s per accelerator inside the band, or
+    None when no point lies in it.
+
+    Examples
+    --------
+    >>> tier_point([10, 50, 100], [900, 600, 200], 40, None)
+    1
+    >>> tier_point([10, 50, 100], [900, 600, 200], 1000, None) is None
+    True
+    """
+    x = np.asarray(tok_s_per_user, float)
+    y = np.asarray(tok_s_per_accelerator, float)
+    ok = np.ones(x.shape, bool)
+    if min_tok_s_per_user is not None:
+        ok &= x >= min_tok_s_per_user
+    if max_tok_s_per_user is not None:
+        ok &= x <= max_tok_s_per_user
+    if not ok.any():
+        return None
+    return int(np.flatnonzero(ok)[np.argmax(y[ok])])
+
+
+@dataclass(frozen=True)
+class TierResult:
+    name: str
+    usd_per_mtok: float
+    share_of_power: float
+    band: tuple[float | None, float | None]
+    accelerators: float
+    tok_s_per_user: float | None
+    output_tok_s_per_accelerator: float
+    tokens_per_year: float
+    revenue_usd_per_year: float
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "usd_per_mtok": self.usd_per_mtok,
+            "price_basis": "output tokens",
+            "share_of_power": self.share_of_power,
+            "output_tok_s_per_user_min": self.band[0],
+            "output_tok_s_per_user_max": self.band[1],
+            "accelerators": self.accelerators,
+            "tok_s_per_user": self.tok_s_per_user,
+            "output_tok_s_per_accelerator": self.output_tok_s_per_accelerator,
+            "tokens_per_year": self.tokens_per_year,
+            "revenue_usd_per_year": self.revenue_usd_per_year,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Factory:
+    power_mw: float
+    accelerator: str
+    model: str
+    region: str
+    pue: float
+    power_w_per_accelerator: float
+    accelerators: float
+    utilization: float
+    tiers: list[TierResult]
+    cost_usd_per_year: float | None
+    cost_basis: str
+    notes: list[str] = field(default_factory=list)
+    precision: str = ""
+    frontier: Any = None
+    average_w_per_accelerator: float = 0.0
+    capex_usd: float | None = None
+
+    def tok_s_per_mw_curve(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The frontier in factory units: output tok/s per user against output tok/s per MW
+        of facility capacity (utilisation included)."""
+        per_mw = (
+            self.frontier.tok_s_per_accelerator
+            * self.utilization
+            / (self.power_w_per_accelerator * self.pue / 1e6)
+        )
+        return np.asarray(self.frontier.tok_s_per_user), np.asarray(per_mw)
+
+    @property
+    def revenue_usd_per_year(self) -> float:
+        return sum(t.revenue_usd_per_year for t in self.tiers)
+
+    @property
+    def tokens_per_year(self) -> float:
+        return sum(t.tokens_per_year for t in self.tiers)
+
+    @property
+    def output_tok_s_per_mw(self) -> float:
+        """Average output tokens per second per MW of facility capacity (utilisation included)."""
+        return self.tokens_per_year / SECONDS_PER_YEAR / self.power_mw
+
+    def as_dict(self) -> dict[str, Any]:
+        cost = self.cost_usd_per_year
+        rev = self.revenue_usd_per_year
+        return {
+            "power_mw": self.power_mw,
+            "accelerator": self.accelerator,
+            "model": self.model,
+            "region": self.region,
+            "precision": self.precision,
+            "pue": self.pue,
+            "power_w_per_accelerator": self.power_w_per_accelerator,
+            "accelerators": self.accelerators,
+            "utilization": self.utilization,
+            "tokens_per_year": self.tokens_per_year,
+            "output_tok_s_per_mw": self.output_tok_s_per_mw,
+            "output_tok_s_per_gw": self.output_tok_s_per_mw * 1e3,
+            "average_w_per_accelerator": self.average_w_per_accelerator,
+            "tokens_per_joule": self.tokens_per_year
+            / SECONDS_PER_YEAR
+            / (self.accelerators * self.average_w_per_accelerator * self.pue),
+            "revenue_usd_per_year": rev,
+            "cost_usd_per_year": cost,
+            "capex_usd": self.capex_usd,
+            "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
+            "cost_basis": self.cost_basis,
+            "tiers": [t.as_dict() for t in self.tiers],
+            "notes": self.notes,
+        }
+
+
+def factory(
+    power_mw: float,
+    accelerator: str,
+    model: str = "llama-3.1-70b",
+    *,
+    workload: str = "chat",
+    precision: str | None = None,
+    region: str = "us",
+    shares: dict[str, float] | None = None,
+    replica_accelerators: int | None = None,
+    catalog: Catalog | None = None,
+) -> Factory:
+    """Revenue, cost and tokens of a factory of ``power_mw`` MW (facility power).
+
+    ``shares`` maps tier id to share of power (default: the catalog's ``share_of_power``);
+    they must sum to 1. ``replica_accelerators`` bounds the layouts of the frontier (default:
+    the accelerator's scale-up domain, at least 8).
+    """
+    from tokenfab.cost import default_cost_inputs
+    from tokenfab.perf.frontier import frontier
+    from tokenfab.planning import _power_w, hourly_cost
+    from tokenfab.scenario import Scenario
+
+    p_mw = float(_check_range("power_mw", power_mw, 0.0, low_open=True))
+    cat = catalog or default_catalog()
+    tiers = cat.table("tiers")
+    share = {t.id: t.share_of_power for t in tiers.values()} if shares is None else dict(shares)
+    unknown = sorted(set(share) - set(tiers))
+    if unknown:
+        raise ScenarioError(f"shares: unknown tier {unknown[0]!r}; allowed: {', '.join(tiers)}")
+    for k, v in share.items():
+        _check_range(f"shares.{k}", v, 0.0, 1.0)
+    total = sum(share.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ScenarioError(
+            f"shares: the tier shares of power sum to {total:g}; they must sum to 1"
+        )
+    acc = cat.accelerator(accelerator)
+    reg = cat.region(region)
+    inputs = default_cost_inputs(cat)
+    average_w = _power_w(acc, inputs)  # also checks that a TDP is published
+    tdp_w = float(acc.tdp_w)
+    it_w = p_mw * 1e6 / reg.pue
+    n_total = it_w / tdp_w
+    u = inputs.default_utilization
+    domain = replica_accelerators or max(8, acc.scaleup_domain_size or 1)
+    if precision is None:  # the densest format the chip lists: what a factory would run
+        precision = next(
+            (f for f in ("fp8", "fp4") if getattr(acc, f"{f}_dense_tflops", None)), "bf16"
+        )
+    sc = Scenario.parse(
+        {
+            "model": model,
+            "accelerator": accelerator,
+            "accelerators": domain,
+            "workload": workload,
+            "region": region,
+            "precision": precision,
+        }
+    )
+    try:
+        front = frontier(sc, cat)
+    except TokenfabError as exc:
+        raise ScenarioError(
+            f"accelerator: {accelerator}: no frontier for {model} ({exc})"
+        ) from None
+    results, notes = [], []
+    for tid, tier in tiers.items():
+        s = share.get(tid, 0.0)
+        band = (tier.output_tok_s_per_user_min, tier.output_tok_s_per_user_max)
+        n = n_total * s
+        i = tier_point(front.tok_s_per_user, front.tok_s_per_accelerator, *band)
+        if i is None:
+            best = float(np.max(front.tok_s_per_user))
+            note = (
+                f"no revenue: the tier needs {band[0]:g}+ tok/s per user; {accelerator} reaches "
+                f"{best:.0f} on {model}"
+            )
+            if s > 0:
+                notes.append(f"{tid}: {note}")
+            results.append(
+                TierResult(tid, tier.usd_per_mtok, s, band, n, None, 0.0, 0.0, 0.0, note)
+            )
+            continue
+        t_acc = float(front.tok_s_per_accelerator[i])
+        v, r = tier_revenue_usd_per_year(n, t_acc, u, tier.usd_per_mtok)
+        results.append(
+            TierResult(
+                tid,
+                tier.usd_per_mtok,
+                s,
+                band,
+                n,
+                float(front.tok_s_per_user[i]),
+                t_acc,
+                float(v),
+                float(r),
+            )
+        )
+    capex = None
+    if acc.price_usd is not None:
+        # what the cost model amortises, paid up front: chips, their systems, the scale-out
+        # network as a share of all cluster hardware, the building per MW of TDP
+        hardware = acc.price_usd * (1 + inputs.system_share_of_accelerator_price)
+        hardware /= 1 - inputs.network_share_of_cluster_capex
+        capex = n_total * (hardware + inputs.facility_capex_usd_per_mw * tdp_w / 1e6)
+    try:
+        hc = hourly_cost(acc, reg, "buy", cat, inputs)
+        cost: float | None = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
+        basis = f"bought, every line of the cost model: {hc.basis}"
+    except (ScenarioError, CatalogError) as exc:
+        cost, basis = None, f"not priced: {exc}"
+        notes.append(f"cost: {exc}")
+    return Factory(
+        p_mw,
+        accelerator,
+        model,
+        region,
+        reg.pue,
+        tdp_w,
+        n_total,
+        u,
+        results,
+        cost,
+        basis,
+        notes,
+        precision,
+        front,
+        average_w,
+        capex,
+    )

@@ -1,0 +1,87 @@
+"""AI factory (tokenfab.factory)."""
+
+from __future__ import annotations
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import factory as fc
+from tokenfab.errors import ScenarioError
+
+
+@pytest.fixture(scope="module")
+def h100():
+    return fc.factory(100.0, "h100-sxm")
+
+
+def test_revenue_is_the_sum_over_tiers_of_tokens_times_price(h100):
+    d = h100.as_dict()
+    assert_allclose(
+        d["revenue_usd_per_year"],
+        sum(t["tokens_per_year"] * t["usd_per_mtok"] / 1e6 for t in d["tiers"]),
+        rtol=1e-12,
+    )
+
+
+def test_one_tier_by_hand(h100):
+    # medium: 25 % of (100 MW / PUE 1.56) / 700 W TDP accelerators, at its frontier point,
+    # 80 % busy, 31,536,000 s a year, $3 per million output tokens
+    d = h100.as_dict()
+    medium = next(t for t in d["tiers"] if t["name"] == "medium")
+    n = 0.25 * 100e6 / d["pue"] / d["power_w_per_accelerator"]
+    assert_allclose(medium["accelerators"], n, rtol=1e-12)
+    assert d["power_w_per_accelerator"] == 700.0  # H100 SXM TDP, accelerators.csv
+    tokens = n * medium["output_tok_s_per_accelerator"] * d["utilization"] * 31_536_000
+    assert_allclose(medium["tokens_per_year"], tokens, rtol=1e-12)
+    assert_allclose(medium["revenue_usd_per_year"], tokens * 3.0 / 1e6, rtol=1e-12)
+
+
+def test_tier_beyond_the_hardware_earns_nothing_and_says_so(h100):
+    # premium needs 1,000+ tok/s per user (price_tiers.csv); a GPU frontier of a 70B model
+    # stays far below (seed 002: GPUs alone run out of bandwidth above ~1,000 tok/s per user)
+    premium = next(t for t in h100.tiers if t.name == "premium")
+    assert premium.revenue_usd_per_year == 0.0 and "no revenue" in premium.note
+    assert any(n.startswith("premium:") for n in h100.notes)
+
+
+def test_power_scales_everything_linearly(h100):
+    # twice the power, twice the accelerators, tokens and revenue
+    big = fc.factory(200.0, "h100-sxm").as_dict()
+    d = h100.as_dict()
+    for key in ("accelerators", "tokens_per_year", "revenue_usd_per_year", "cost_usd_per_year"):
+        assert_allclose(big[key], 2 * d[key], rtol=1e-12)
+    assert_allclose(big["output_tok_s_per_mw"], d["output_tok_s_per_mw"], rtol=1e-12)
+
+
+def test_tokens_per_joule_uses_the_average_draw(h100):
+    # energy at 0.75 x TDP (cost_assumptions power-draw-share-of-tdp) x PUE
+    d = h100.as_dict()
+    watts = d["accelerators"] * 700.0 * 0.75 * d["pue"]
+    assert_allclose(d["tokens_per_joule"], d["tokens_per_year"] / 31_536_000 / watts, rtol=1e-12)
+
+
+def test_capex_of_the_h100_factory(h100):
+    # per GPU: $27,500 x 1.64 (systems) / 0.81 (network 19 % of hardware) = $55,679
+    # + facility $11.7M/MW x 0.0007 MW = $8,190; x (100 MW / 1.56 / 700 W) GPUs
+    n = 100e6 / 1.56 / 700.0
+    per_gpu = 27_500 * 1.64 / 0.81 + 11.7e6 * 700e-6
+    assert_allclose(h100.capex_usd, n * per_gpu, rtol=1e-12)
+
+
+def test_tier_point_picks_the_most_throughput_in_band():
+    assert fc.tier_point([5, 20, 60], [900, 700, 300], 10, 50) == 1
+    assert fc.tier_point([5, 20, 60], [900, 700, 300], None, None) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"power_mw": -5.0}, "power_mw"),
+        ({"shares": {"free": 0.5, "premium": 0.4}}, "shares"),
+        ({"shares": {"free": 1.0, "gold": 0.0}}, "shares"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, field):
+    args = {"power_mw": 10.0, "accelerator": "h100-sxm", **kwargs}
+    with pytest.raises(ScenarioError, match=rf"^{field}:"):
+        fc.factory(**args)
