@@ -1,0 +1,187 @@
+"""The one place the calibration calls the performance model.
+
+:func:`prepare` turns :class:`~tokenfab.calibrate.records.Measurement` records into the perf
+model's stacked arrays (one *target* a measured metric: TTFT, TPOT or output throughput) and
+says which records today's model cannot express; :func:`predict` evaluates every target for
+given efficiency factors, vectorised over rows. When the serving model's semantics change
+(closed-loop concurrency, attention-DP and MoE layouts, disaggregation), only this module
+changes.
+
+What today's model expresses (``tokenfab.perf.calibration.predict_measurements``):
+aggregated serving with a tensor-parallel degree and an expert-parallel width (attention-DP
+ranks = ``max(tp, ep) / tp``); a fixed batch or closed-loop concurrency taken as the batch;
+static batching; offline max-load. TTFT is compared only at a fixed batch (under concurrency it
+is mostly queueing, which today's model does not have). Disaggregated runs are not expressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from tokenfab.calibrate.records import Measurement
+from tokenfab.catalog import Catalog
+from tokenfab.perf import calibration as pc
+from tokenfab.perf.precision import default_kv_precision
+
+FACTORS = pc.FACTORS
+"""Names of the fitted factors, in the order of :data:`tokenfab.perf.calibration.FACTORS`."""
+
+METRICS = ("ttft_s", "tpot_s", "output_tok_s")
+
+
+def software_class(m: Measurement) -> str:
+    """Serving-software class of today's model: TensorRT-LLM's C++ engine runtime (<= v0.14,
+    NIM 1.x), TensorRT-LLM (PyTorch backend, v0.15 on), or the vLLM/SGLang class."""
+    if m.engine == "trtllm":
+        old = m.era != "unknown" and tuple(map(int, m.era.split("."))) < (0, 15)
+        return "trtllm-engine" if old or m.notes.startswith("NIM") else "trtllm"
+    return "vllm"
+
+
+def _layout(m: Measurement) -> tuple[int, int]:
+    """(tensor parallel, expert-parallel width) of today's layout for a record."""
+    lay = m.layout
+    ranks = max(lay.tp * lay.attention_dp, lay.moe_tp * lay.moe_ep)
+    if lay.attention_dp > 1 or lay.moe_ep > 1:
+        return lay.tp, ranks
+    return lay.tp, 1
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Targets in the perf model's arrays, and the records it cannot express."""
+
+    arrays: pc.MeasurementArrays
+    record: NDArray  # index into the measurements of each target
+    metric: NDArray  # "ttft_s" | "tpot_s" | "output_tok_s" of each target
+    measured: NDArray
+    skipped: list[tuple[int, str]]  # (measurement index, reason): not expressible today
+
+    @property
+    def size(self) -> int:
+        return int(self.measured.size)
+
+    def subset(self, rows: NDArray) -> Prepared:
+        """The targets ``rows`` only."""
+        return Prepared(
+            pc._subset(self.arrays, rows),
+            self.record[rows],
+            self.metric[rows],
+            self.measured[rows],
+            [],
+        )
+
+
+def _why_not(m: Measurement, catalog: Catalog) -> str | None:
+    if m.mode != "agg":
+        return "disaggregated serving is not expressed by today's calibration model"
+    if m.layout.pp > 1:
+        return "pipeline parallelism is not expressed by today's calibration model"
+    acc = catalog.accelerator(m.accelerator)
+    try:
+        pc.hardware(acc, m.precision)
+        pc.choose_engine(catalog, acc, software_class(m))
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
+    """Stack every measured metric the model can express; list the records it cannot."""
+    items: list[pc.Measurement] = []
+    record: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    for i, m in enumerate(measurements):
+        why = _why_not(m, catalog)
+        if why:
+            skipped.append((i, why))
+            continue
+        acc = catalog.accelerator(m.accelerator)
+        tp, ep = _layout(m)
+        load = m.extra.get("load", "concurrency")
+        size = m.concurrency or m.batch
+        if load == "offline":
+            mode, batch = "offline", float(m.extra.get("load_size") or 1e9)
+        elif size == 1:
+            mode, batch = "single", 1.0
+        elif load in ("static", "batch"):
+            mode, batch = "static", float(size or 1)
+        else:
+            mode, batch = "concurrent", float(size or 1)
+        base = dict(
+            row=i,
+            model=m.model,
+            accelerator=m.accelerator,
+            accelerators=m.accelerators,
+            tensor_parallel=tp,
+            expert_parallel=ep,
+            precision=m.precision,
+            kv_precision=m.kv_precision or default_kv_precision(acc, m.precision),
+            input_tokens=round(m.isl),
+            output_tokens=max(round(m.osl), 1),
+            mode=mode,
+            batch=batch,
+            software=software_class(m),
+            label=m.source,
+        )
+        for metric, value, old in (
+            ("output_tok_s", m.output_tok_s, "output_tok_s_total"),
+            ("ttft_s", m.ttft_s, "ttft_s"),
+            ("tpot_s", m.tpot_s, "tpot_s"),
+        ):
+            if value is None:
+                continue
+            if metric == "ttft_s" and mode not in ("single", "static"):
+                skipped.append((i, "TTFT under concurrency (queueing) is not modelled today"))
+                continue
+            items.append(pc.Measurement(metric=old, measured=float(value), **base))
+            record.append(i)
+    if not items:
+        raise ValueError("prepare: no measurement can be expressed by today's model")
+    arrays = pc.stack_measurements(items, catalog)
+    names = {"output_tok_s_total": "output_tok_s", "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
+    return Prepared(
+        arrays,
+        np.array(record, dtype=int),
+        np.array([names[it.metric] for it in items]),
+        arrays.measured.copy(),
+        skipped,
+    )
+
+
+def predict(prep: Prepared, factors: dict[str, ArrayLike]) -> NDArray:
+    """Predicted value of every target for the factors (each a scalar or one value a target).
+
+    ``overhead_ms`` is in milliseconds and ``overhead_per_sequence_us`` in microseconds, as in
+    ``data/efficiency.csv``.
+    """
+    f = {k: np.asarray(v, dtype=float) for k, v in factors.items()}
+    return pc.predict_measurements(
+        prep.arrays,
+        compute_efficiency=f["compute_efficiency"],
+        bw_efficiency=f["bw_efficiency"],
+        overhead_s=f["overhead_ms"] / 1e3,
+        comm_efficiency=f["comm_efficiency"],
+        overhead_per_sequence_s=f["overhead_per_sequence_us"] / 1e6,
+        moe_efficiency=f["moe_efficiency"],
+        kv_efficiency=f["kv_efficiency"],
+    )
+
+
+def stored_factors(prep: Prepared, catalog: Catalog) -> dict[str, NDArray]:
+    """The factors the run path would use for each target (catalog rows, or the median)."""
+    out = {k: np.empty(prep.size) for k in FACTORS}
+    for i in range(prep.size):
+        acc = catalog.accelerator(prep.arrays.items[i].accelerator)
+        eng = pc.choose_engine(catalog, acc, str(prep.arrays.software[i])).engine
+        out["compute_efficiency"][i] = eng.compute_efficiency
+        out["bw_efficiency"][i] = eng.bw_efficiency
+        out["overhead_ms"][i] = eng.overhead_s * 1e3
+        out["comm_efficiency"][i] = eng.comm_efficiency
+        out["overhead_per_sequence_us"][i] = eng.overhead_per_sequence_s * 1e6
+        out["moe_efficiency"][i] = eng.moe_efficiency
+        out["kv_efficiency"][i] = eng.kv_efficiency
+    return out

@@ -1,0 +1,242 @@
+"""Bounded fit of the efficiency factors and grouped cross-validation.
+
+The factors (:data:`~tokenfab.calibrate.adapter.FACTORS`) are fitted per *factor group* --
+accelerator family × engine × version era by default -- with a bounded trust-region
+least-squares (``scipy.optimize.least_squares``, method ``trf``) on the log errors
+``log(predicted / measured)``, robust (``soft_l1``: quadratic within ~10 %, linear beyond, so one
+outlying run does not drag a group). Each group is shrunk towards the pooled fit of all training
+rows (a weak quadratic penalty on the log of each factor), so a group with few rows keeps
+plausible values and a group with none gets the pooled fit -- which says so.
+
+Bounds are physical: no efficiency above 1 (or above what was measured on the hardware:
+``data/gpu_measurements.csv`` holds H100 GEMM and HBM microbenchmarks), non-negative overheads.
+
+Cross-validation refits everything per fold (no leave-one-out shortcut): each fold's rows are
+predicted by factors fitted without them; folds hold out whole groups (see ``groups``).
+
+References
+----------
+.. [1] Branch, Coleman and Li, "A Subspace, Interior, and Conjugate Gradient Method for
+       Large-Scale Bound-Constrained Minimization Problems", SIAM J. Sci. Comput. 21(1), 1999
+       (the ``trf`` method). https://doi.org/10.1137/S1064827595289108
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import least_squares
+
+from tokenfab.calibrate import adapter
+from tokenfab.calibrate.groups import grouped_folds
+from tokenfab.calibrate.records import Measurement
+from tokenfab.catalog import Catalog
+
+FACTORS = adapter.FACTORS
+
+LOWER = {
+    "compute_efficiency": 0.05,
+    "bw_efficiency": 0.2,
+    "overhead_ms": 0.0,
+    "comm_efficiency": 0.2,
+    "overhead_per_sequence_us": 0.0,
+    "moe_efficiency": 0.1,
+    "kv_efficiency": 0.2,
+}
+UPPER = {
+    "compute_efficiency": 1.0,
+    "bw_efficiency": 1.0,
+    "overhead_ms": 30.0,  # a CUDA-graph decode step's fixed cost is ~1-5 ms (H100 measured)
+    "comm_efficiency": 2.0,  # in-switch reduction (NVLink SHARP) halves the ring's bytes
+    "overhead_per_sequence_us": 200.0,
+    "moe_efficiency": 1.0,
+    "kv_efficiency": 1.0,
+}
+START = {
+    # centre of the plausible range: where an unfitted optimisation starts
+    "compute_efficiency": 0.5,
+    "bw_efficiency": 0.75,
+    "overhead_ms": 2.0,
+    "comm_efficiency": 0.8,
+    "overhead_per_sequence_us": 10.0,
+    "moe_efficiency": 0.6,
+    "kv_efficiency": 0.75,
+}
+SCALE = {k: (1.0 if k.endswith(("_ms", "_us")) else 0.1) for k in FACTORS}
+SHRINK = 0.05
+"""Weight of the pull towards the pooled factors, per factor, relative to one row's log error."""
+
+
+def measured_bounds(catalog: Catalog) -> dict[str, dict[str, float]]:
+    """Upper bounds per accelerator family from microbenchmarks on the hardware.
+
+    The largest share of the datasheet dense peak reached by a GEMM, and of the datasheet
+    bandwidth by a device copy or reduction, in ``data/gpu_measurements.csv`` (H100 today).
+    """
+    out: dict[str, dict[str, float]] = {}
+    rows = list(catalog.table("gpu-measurements").values())
+    for acc_id in sorted({r.accelerator_id for r in rows}):
+        acc = catalog.accelerator(acc_id)
+        share = [
+            r.achieved_tflops
+            / (acc.fp8_dense_tflops if (r.dtype or "").startswith("fp8") else acc.bf16_dense_tflops)
+            for r in rows
+            if r.accelerator_id == acc_id and r.kind == "gemm" and r.achieved_tflops
+        ]
+        hbm = [
+            r.achieved_tb_s
+            for r in rows
+            if r.accelerator_id == acc_id and r.kind == "hbm_bandwidth" and r.achieved_tb_s
+        ]
+        b = out.setdefault(acc.family, {})
+        if share:
+            b["compute_efficiency"] = min(1.0, float(max(share)))
+        if hbm:
+            b["bw_efficiency"] = min(1.0, float(max(hbm)) / acc.memory_bandwidth_tb_s)
+    return out
+
+
+def factor_key_family_engine_era(m: Measurement, catalog: Catalog) -> tuple[str, str, str]:
+    """Default factor group: (accelerator family, engine, era)."""
+    return (catalog.accelerator(m.accelerator).family, m.engine, m.era)
+
+
+def factor_key_family_software(m: Measurement, catalog: Catalog) -> tuple[str, str]:
+    """Factor group the run path can use: (accelerator family, software class)."""
+    return (catalog.accelerator(m.accelerator).family, adapter.software_class(m))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted factors of every group seen in training, and the pooled fallback."""
+
+    groups: dict[Hashable, dict[str, float]]
+    pooled: dict[str, float]
+    rows: dict[Hashable, int]
+
+    def factors_for(self, keys: Sequence[Hashable]) -> dict[str, NDArray]:
+        """Per-target factor arrays; a group not fitted takes the pooled factors."""
+        return {
+            k: np.array([self.groups.get(g, self.pooled)[k] for g in keys], dtype=float)
+            for k in FACTORS
+        }
+
+
+def _bounds_for(family: str | None, measured: dict[str, dict[str, float]]):
+    lo = np.array([LOWER[k] for k in FACTORS])
+    hi = np.array([measured.get(family or "", {}).get(k, UPPER[k]) for k in FACTORS])
+    hi = np.maximum(hi, lo + 1e-6)
+    return lo, hi
+
+
+def _solve(
+    prep: adapter.Prepared,
+    rows: NDArray,
+    x0: NDArray,
+    lo: NDArray,
+    hi: NDArray,
+    prior: NDArray | None,
+) -> NDArray:
+    sub = prep.subset(rows)
+    log_meas = np.log(sub.measured)
+    scale = np.array([SCALE[k] for k in FACTORS])
+    weight = np.sqrt(SHRINK * rows.size) if prior is not None else 0.0
+
+    def residuals(x: NDArray) -> NDArray:
+        pred = adapter.predict(sub, dict(zip(FACTORS, x, strict=True)))
+        r = np.log(np.maximum(pred, 1e-30)) - log_meas
+        if prior is None:
+            return r
+        return np.concatenate([r, weight * (x - prior) / (scale * 10)])
+
+    x0 = np.clip(x0, lo, hi)
+    sol = least_squares(
+        residuals,
+        x0,
+        bounds=(lo, hi),
+        method="trf",
+        loss="soft_l1",
+        f_scale=0.1,
+        x_scale=scale,
+        diff_step=1e-3,
+        max_nfev=200,
+    )
+    return sol.x
+
+
+def fit(
+    prep: adapter.Prepared,
+    keys: Sequence[Hashable],
+    rows: NDArray | None = None,
+    measured: dict[str, dict[str, float]] | None = None,
+    family_of: Callable[[Hashable], str] | None = None,
+) -> Fit:
+    """Fit the factors of every group on the targets ``rows`` (all by default).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The targets (:func:`~tokenfab.calibrate.adapter.prepare`).
+    keys : sequence
+        Factor-group key of every target.
+    measured : dict, optional
+        Upper bounds per accelerator family (:func:`measured_bounds`).
+    family_of : callable, optional
+        Accelerator family of a group key (default: its first element).
+    """
+    rows = np.arange(prep.size) if rows is None else np.asarray(rows)
+    measured = measured or {}
+    family_of = family_of or (lambda g: str(g[0]) if isinstance(g, tuple) else str(g))
+    x_start = np.array([START[k] for k in FACTORS])
+    lo, hi = _bounds_for(None, {})
+    pooled = _solve(prep, rows, x_start, lo, hi, None)
+    by: dict[Hashable, list[int]] = {}
+    for r in rows:
+        by.setdefault(keys[r], []).append(int(r))
+    groups: dict[Hashable, dict[str, float]] = {}
+    for g, idx in by.items():
+        lo, hi = _bounds_for(family_of(g), measured)
+        x = _solve(prep, np.array(idx), pooled, lo, hi, np.clip(pooled, lo, hi))
+        groups[g] = dict(zip(FACTORS, map(float, x), strict=True))
+    return Fit(
+        groups,
+        dict(zip(FACTORS, map(float, pooled), strict=True)),
+        {g: len(v) for g, v in by.items()},
+    )
+
+
+def cross_validate(
+    prep: adapter.Prepared,
+    keys: Sequence[Hashable],
+    holdout: NDArray,
+    k: int | None = 5,
+    measured: dict[str, dict[str, float]] | None = None,
+) -> NDArray:
+    """Held-out prediction of every target, folds holding out whole ``holdout`` groups.
+
+    ``k`` folds (grouped, balanced); ``k=None``: one fold per holdout group (leave one group
+    out). Each fold refits every factor group on the other folds' targets.
+    """
+    holdout = np.asarray(holdout)
+    if k is None:
+        folds = [np.flatnonzero(holdout == g) for g in np.unique(holdout)]
+    else:
+        folds = grouped_folds(holdout, k)
+    out = np.full(prep.size, np.nan)
+    everything = np.arange(prep.size)
+    for test in folds:
+        train = np.setdiff1d(everything, test)
+        if train.size == 0:
+            continue
+        f = fit(prep, keys, train, measured)
+        factors = f.factors_for([keys[i] for i in test])
+        out[test] = adapter.predict(prep.subset(test), factors)
+    return out
+
+
+def abs_error(predicted: NDArray, measured: NDArray) -> NDArray:
+    """|predicted / measured - 1| of each target."""
+    return np.abs(np.asarray(predicted) / np.asarray(measured) - 1.0)
