@@ -1,0 +1,204 @@
+"""Importers of measured serving results: each format's fixture with its known answer, and bad
+records reported with file:line (tests/fixtures/calibrate/README.md says where each came from)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.calibrate.importers import (
+    GENERIC_COLUMNS,
+    build,
+    detect_format,
+    read_files,
+)
+from tokenfab.calibrate.records import Layout, MeasurementFileError
+from tokenfab.catalog import default_catalog
+
+FIX = Path(__file__).parent / "fixtures" / "calibrate"
+CAT = default_catalog()
+
+
+def read(name: str, **defaults):
+    return read_files([FIX / name], CAT, defaults=defaults or None)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("vllm_bench.json", "vllm"),
+        ("sglang_bench.jsonl", "sglang"),
+        ("genai_perf.json", "genai-perf"),
+        ("aiperf.json", "genai-perf"),
+        ("aic_sample.csv", "aic"),
+        ("measured.csv", "measured"),
+        ("generic.csv", "generic"),
+    ],
+)
+def test_format_is_detected(name, fmt):
+    assert detect_format(FIX / name) == fmt
+
+
+def test_vllm_result_json():
+    (m,), issues = read("vllm_bench.json")
+    assert issues == []
+    # isl = total_input_tokens / completed = 204800 / 200 = 1024; osl = 25600 / 200 = 128
+    assert (m.isl, m.osl) == (1024.0, 128.0)
+    # --metadata accelerator=h100-sxm tp=1 precision=bf16 engine_version=0.10.1.1
+    assert (m.model, m.accelerator, m.precision, m.layout.tp) == (
+        "llama-3.1-8b",
+        "h100-sxm",
+        "bf16",
+        1,
+    )
+    assert (m.engine, m.engine_version, m.era) == ("vllm", "0.10.1.1", "0.10")
+    assert m.concurrency == 16  # max_concurrency
+    assert_allclose([m.ttft_s, m.tpot_s, m.output_tok_s], [0.085, 0.0125, 1190.5])  # ms -> s
+
+
+def test_sglang_jsonl_reports_broken_and_open_loop_lines():
+    kept, issues = read(
+        "sglang_bench.jsonl", model="llama-3.1-8b", accelerator="h200-sxm", precision="fp8"
+    )
+    (m,) = kept
+    # isl = 655360 / 320 = 2048, osl = 81920 / 320 = 256; the file's backend names the engine
+    assert (m.isl, m.osl, m.concurrency, m.engine, m.era) == (2048, 256, 32, "sglang", "unknown")
+    assert_allclose([m.ttft_s, m.tpot_s, m.output_tok_s], [0.42, 0.0219, 1360.8])
+    assert [str(i).split(": ", 1)[0] for i in issues] == [
+        f"{FIX / 'sglang_bench.jsonl'}:2",
+        f"{FIX / 'sglang_bench.jsonl'}:3",
+    ]
+    assert "not JSON" in issues[0].reason
+    assert "open-loop" in issues[1].reason and "--max-concurrency" in issues[1].reason
+
+
+def test_missing_field_without_default_is_an_issue_not_a_guess():
+    kept, issues = read("sglang_bench.jsonl", model="llama-3.1-8b", precision="fp8")
+    assert kept == []
+    assert issues[0].reason.startswith("accelerator: not stated")
+
+
+def test_genai_perf_export():
+    (m,), issues = read(
+        "genai_perf.json", accelerator="h100-sxm", tp=4, precision="fp8", engine="trtllm"
+    )
+    assert issues == []
+    # input_config.model[0], input_config.concurrency; *.avg of each metric, ms -> s
+    assert (m.model, m.concurrency, m.isl, m.osl) == ("llama-3.1-70b", 8, 550.0, 128.0)
+    assert_allclose([m.ttft_s, m.tpot_s, m.output_tok_s], [0.310, 0.024, 312.4])
+    assert m.accelerators == 4  # the layout's: tp 4
+
+
+def test_aiperf_export():
+    (m,), _ = read("aiperf.json", accelerator="h100-sxm", precision="mxfp4", engine="vllm")
+    # input_config.endpoint.model_names[0], input_config.loadgen.concurrency
+    assert (m.model, m.concurrency, m.osl) == ("gpt-oss-20b", 100, 96.85)
+    assert_allclose([m.ttft_s, m.tpot_s], [1.5888, 0.05176])
+
+
+def test_aic_rows_layouts_and_bad_value():
+    kept, issues = read("aic_sample.csv")
+    disagg, agg = kept
+    # line 2: DeepSeek-V3 disagg on GB200, prefill 1 worker x (attention-DP 8, EP 8), decode
+    # 1 worker x (attention-DP 32, EP 32): 8 + 32 = 40 GPUs; concurrency from the source field
+    assert disagg.mode == "disagg" and disagg.accelerators == 40
+    assert disagg.prefill_layout == Layout(tp=1, pp=1, attention_dp=8, moe_tp=1, moe_ep=8)
+    assert disagg.layout == Layout(tp=1, pp=1, attention_dp=32, moe_tp=1, moe_ep=32)
+    assert (disagg.concurrency, disagg.era, disagg.precision) == (2048, "0.8", "fp8")
+    assert_allclose([disagg.ttft_s, disagg.tpot_s], [1.8771552708941047, 0.024497003443363074])
+    # line 3: Llama-3.1-70B vLLM (blank version) on 4 x H100, TP4, concurrency 16
+    assert (agg.model, agg.accelerators, agg.layout.tp, agg.era) == (
+        "llama-3.1-70b",
+        4,
+        4,
+        "unknown",
+    )
+    assert agg.concurrency == 16
+    (issue,) = issues
+    assert str(issue) == f"{FIX / 'aic_sample.csv'}:4: tpot_s: not a number (got 'n/a')"
+
+
+def test_measured_throughput_layout():
+    kept, issues = read("measured.csv")
+    tp4, dep4 = kept
+    assert (tp4.accelerator, tp4.layout.tp, tp4.offline, tp4.output_tok_s) == (
+        "h100-sxm",
+        4,
+        True,
+        6932.8808,
+    )
+    assert (tp4.engine, tp4.era) == ("trtllm", "0.14")
+    # DEP4: attention-DP 4 + EP 4 on 4 GPUs; per-GPU 6463 x 4 GPUs = 25852 tok/s total
+    assert dep4.layout == Layout(tp=1, pp=1, attention_dp=4, moe_tp=1, moe_ep=4)
+    assert dep4.output_tok_s == 25852.0
+    assert dep4.era == "unknown"  # "post-v1.0": no version stated
+    (issue,) = issues
+    assert issue.source.endswith("measured.csv:3") and "MTP" in issue.reason
+
+
+def test_generic_csv():
+    kept, issues = read("generic.csv")
+    llama, dsr1 = kept
+    assert (llama.era, llama.concurrency, llama.tpot_s) == ("0.11", 16, 0.0132)
+    assert dsr1.layout.attention_dp == 8 and dsr1.accelerators == 8  # max(1 x 8, 1 x 8)
+    (issue,) = issues
+    assert issue.source.endswith("generic.csv:4")
+    assert issue.reason.startswith("precision: 'fp6' is not a known format")
+
+
+def test_generic_unknown_column_stops_the_read(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("model,accelerator,ttft_ms\nllama-3.1-8b,h100-sxm,50\n")
+    with pytest.raises(MeasurementFileError, match=r"m.csv:1: unknown column 'ttft_ms'"):
+        read_files([bad], CAT)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(MeasurementFileError, match="no such file"):
+        read_files([tmp_path / "none.json"], CAT)
+    with pytest.raises(MeasurementFileError, match="format: unknown 'csv2'"):
+        read_files([FIX / "generic.csv"], CAT, fmt="csv2")
+
+
+VALID = dict(
+    model="llama-3.1-8b",
+    accelerator="h100-sxm",
+    engine="vllm",
+    precision="bf16",
+    isl=1000,
+    osl=100,
+    load_size=8,
+    tpot_s=0.01,
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("model", "no-such-model-9b", "model: 'no-such-model-9b' is not in the model catalog"),
+        ("accelerator", "tpu-v9", "accelerator: 'tpu-v9' is not in the accelerator catalog"),
+        ("isl", "-5", "isl: must be a positive number"),
+        ("osl", "", "osl: mean tokens a request not stated"),
+        ("load", "poisson", "load: 'poisson'; allowed: concurrency, batch, static, offline"),
+        ("load_size", "", "load_size: the concurrency is not stated"),
+        ("tp", "1.5", "tp: must be a whole number >= 1"),
+        ("mode", "split", "mode: 'split'; allowed: agg, disagg"),
+        ("kv_precision", "int4", "kv_precision: 'int4'; allowed:"),
+        ("tpot_s", "", "ttft_s: no measured value"),
+        ("accelerators", "3", "accelerators: 3 is not a multiple of the layout's 2"),
+    ],
+)
+def test_each_bad_field_is_named(field, value, message):
+    raw = {**VALID, "tp": 2 if field == "accelerators" else 1, field: value}
+    out = build(raw, "x.csv:7", CAT)
+    assert str(out).startswith(f"x.csv:7: {message}")
+
+
+def test_valid_record_and_columns_documented():
+    m = build(VALID, "x.csv:2", CAT)
+    assert m.accelerators == 1 and m.kv_precision is None and m.era == "unknown"
+    doc = (Path(__file__).parents[1] / "docs" / "calibration.md").read_text()
+    for column in GENERIC_COLUMNS:
+        assert f"`{column}`" in doc
