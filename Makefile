@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean java
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ run: $(STAMP)
 	$(BIN)/tokenfab estimate --model llama-3.1-70b --accelerator h100-sxm --accelerators 8 --precision fp8
 	$(BIN)/tokenfab plan --model llama-3.1-70b --tokens-per-day 2e9 --ttft-slo-s 2 --tpot-slo-s 0.1 --top 8
 
-test: $(STAMP)
+test: $(STAMP) java
 	$(BIN)/python -m pytest src tests
+
+# A JVM for the PySpark portability tests (Spark 4 needs Java 17+): installed only when java is
+# missing and we are root; otherwise those tests are skipped and say why.
+java:
+	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq openjdk-17-jre-headless >/dev/null) || \
+	  echo "java: not installed; the Spark tests will be skipped"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

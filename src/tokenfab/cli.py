@@ -28,6 +28,7 @@ from tokenfab.catalog import (
 from tokenfab.errors import TokenfabError
 from tokenfab.perf.params import parameter_breakdown
 from tokenfab.scenario import Scenario
+from tokenfab.usage import cli as usage_cli
 
 app = typer.Typer(
     name="tokenfab",
@@ -612,6 +613,7 @@ def breakeven_cmd(
 
 
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
+usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
 
 
 def main() -> None:

@@ -1,0 +1,148 @@
+"""Provider model names ("gpt-4o-2024-08-06", "anthropic/claude-3.5-sonnet") to catalog prices.
+
+A name and a catalog row match on a key: lower case, any ``provider/`` prefix and ``-latest``
+dropped, dots and spaces as dashes, a trailing snapshot date (``-2024-08-06`` or
+``-20241022``) set aside. A catalog row's key is its ``model_name`` outside parentheses; a
+model id written inside them (``DeepSeek-V3 (deepseek-chat)``) is a second key. Among the
+rows of a key, a snapshot date written in the row's name wins; otherwise the row in effect at
+the log's last day (latest ``effective_date`` on or before it). A row without a cached-input
+price borrows it from a row of the same key with the same input and output prices (OpenAI
+listed caching as its own row). A name with no row is priced "unknown" and listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from tokenfab.catalog import ApiPrice, Catalog
+
+_DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
+_PAREN = re.compile(r"\(([^)]*)\)")
+
+
+@dataclass(frozen=True)
+class Price:
+    """One model's list prices [USD per million tokens] and the catalog row they come from."""
+
+    model: str
+    price_id: str
+    provider: str
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    cached_input_usd_per_mtok: float  # the input price where the row lists none
+    tokenfab_model: str | None
+
+
+def _dashes(text: str) -> str:
+    return re.sub(r"[\s._]+", "-", text.strip().lower()).strip("-")
+
+
+def name_key(name: str) -> tuple[str, str | None]:
+    """(key, snapshot date) of a provider model name.
+
+    >>> name_key("openai/gpt-4o-2024-08-06")
+    ('gpt-4o', '2024-08-06')
+    >>> name_key("claude-3-5-sonnet-20241022")
+    ('claude-3-5-sonnet', '2024-10-22')
+    """
+    base = name.strip().lower().rsplit("/", 1)[-1].removesuffix("-latest")
+    snap = None
+    m = _DATE.search(base)
+    if m:
+        raw = m.group(1).replace("-", "")
+        snap = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+        base = base[: m.start()]
+    return _dashes(base), snap
+
+
+def row_keys(p: ApiPrice) -> tuple[list[str], str | None]:
+    """Keys of a catalog row, and the snapshot date its name states, if any."""
+    keys = [_dashes(_PAREN.sub("", p.model_name))]
+    snap = None
+    for inner in _PAREN.findall(p.model_name):
+        for part in inner.split(","):
+            part = part.strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+                snap = part
+            elif re.fullmatch(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]", part) and "-" in part:
+                keys.append(_dashes(part))
+    return keys, snap
+
+
+def resolve(
+    names: list[str],
+    catalog: Catalog,
+    as_of: date | None = None,
+    providers: dict[str, str] | None = None,
+) -> tuple[dict[str, Price], list[str]]:
+    """Prices of the names that match a catalog row, and the names that match none."""
+    rows = list(catalog.table("api-prices").values())
+    by_key: dict[str, list[tuple[ApiPrice, str | None]]] = {}
+    for p in rows:
+        keys, snap = row_keys(p)
+        for k in keys:
+            by_key.setdefault(k, []).append((p, snap))
+    found: dict[str, Price] = {}
+    unknown: list[str] = []
+    for name in names:
+        key, snap = name_key(name)
+        cands = by_key.get(key, [])
+        prov = (providers or {}).get(name)
+        if prov:
+            same = [c for c in cands if c[0].provider.lower().startswith(prov.lower()[:4])]
+            cands = same or cands
+        if not cands:
+            unknown.append(name)
+            continue
+        dated = [c for c in cands if snap and c[1] == snap]
+        if dated:
+            best = dated[0][0]
+        else:
+            live = [c[0] for c in cands if as_of is None or c[0].effective_date <= as_of]
+            pool = live or [min((c[0] for c in cands), key=lambda p: p.effective_date)]
+            best = max(pool, key=lambda p: p.effective_date)
+        cached = best.cached_input_usd_per_mtok
+        if cached is None:
+            twins = [
+                c[0]
+                for c in cands
+                if c[0].cached_input_usd_per_mtok is not None
+                and c[0].input_usd_per_mtok == best.input_usd_per_mtok
+                and c[0].output_usd_per_mtok == best.output_usd_per_mtok
+            ]
+            cached = twins[0].cached_input_usd_per_mtok if twins else best.input_usd_per_mtok
+        found[name] = Price(
+            name,
+            best.id,
+            best.provider,
+            best.input_usd_per_mtok,
+            best.output_usd_per_mtok,
+            float(cached),
+            best.model_id,
+        )
+    return found, unknown
+
+
+def list_cost_usd(
+    input_tokens,
+    cached_input_tokens,
+    output_tokens,
+    input_usd_per_mtok,
+    cached_usd_per_mtok,
+    output_usd_per_mtok,
+):
+    """List cost of requests [USD]; works on numbers, NumPy arrays and Ibis columns alike.
+
+    Cached prompt tokens are billed at the cached price and the rest of the prompt at the
+    input price; reasoning tokens are part of the output tokens and billed at the output price.
+
+    >>> list_cost_usd(1000, 400, 500, 2.5, 1.25, 10.0)
+    0.007
+    """
+    return (
+        (input_tokens - cached_input_tokens) * input_usd_per_mtok
+        + cached_input_tokens * cached_usd_per_mtok
+        + output_tokens * output_usd_per_mtok
+    ) / 1e6

@@ -1,0 +1,185 @@
+"""Reading request logs (Parquet, CSV, JSON Lines; paths or globs) into an Ibis table.
+
+Structural problems are counted and kept with examples: a CSV line with the wrong number of
+fields (DuckDB's reject table gives its line) or a JSON Lines line that is not valid JSON.
+Every row read carries ``_file`` and ``_row`` (the line of a CSV or JSON Lines file, the
+1-based row of a Parquet file) so a malformed value can be reported where it is.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from tokenfab.usage.schema import UsageLogError
+
+SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+EXAMPLES = 5
+
+
+@dataclass
+class Raw:
+    """Rows as read, flat (nested fields joined with dots), and the lines that could not be."""
+
+    table: ir.Table
+    kind: str
+    files: list[str]
+    bad_lines: int = 0
+    bad_examples: list[dict[str, Any]] = field(default_factory=list)
+    row_unit: str = "line"
+
+
+def expand(paths: list[str]) -> tuple[list[str], str]:
+    """Files named by paths or globs, sorted, and their one format.
+
+    Raises
+    ------
+    UsageLogError
+        A pattern matches nothing, a file is empty, a suffix is unknown or formats are mixed.
+    """
+    files: list[str] = []
+    for p in paths:
+        hits = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else [p]
+        if not hits:
+            raise UsageLogError(f"LOGS: no file matches {p!r}")
+        for h in hits:
+            if not os.path.isfile(h):
+                raise UsageLogError(f"LOGS: {h} is not a file")
+            if os.path.getsize(h) == 0:
+                raise UsageLogError(f"LOGS: {h} is empty (0 bytes); a log needs a header or rows")
+            files.append(h)
+    kinds = set()
+    for f in files:
+        suffix = os.path.splitext(f)[1].lower()
+        if suffix not in SUFFIXES:
+            raise UsageLogError(
+                f"LOGS: {f}: unknown file type {suffix or '(none)'}; allowed: {', '.join(SUFFIXES)}"
+            )
+        kinds.add(SUFFIXES[suffix])
+    if len(kinds) > 1:
+        raise UsageLogError(f"LOGS: mixed file types ({', '.join(sorted(kinds))}); give one type")
+    return files, kinds.pop()
+
+
+def _sql_list(files: list[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def flatten(t: ir.Table) -> ir.Table:
+    """Struct columns become one column per leaf field, named ``a.b.c``; a ``data.`` wrapper
+    (OpenRouter's generation response) is dropped."""
+    cols: dict[str, ir.Value] = {}
+
+    def walk(name: str, value: ir.Value) -> None:
+        if value.type().is_struct():
+            for sub in value.type().names:
+                walk(f"{name}.{sub}", value[sub])
+        else:
+            cols[name] = value
+
+    for name in t.columns:
+        walk(name, t[name])
+    data = [c for c in cols if not c.startswith("_")]
+    if data and all(c.startswith("data.") for c in data):
+        cols = {c.removeprefix("data."): v for c, v in cols.items()}
+    return t.select(**cols)
+
+
+def read(con: Any, paths: list[str]) -> Raw:
+    """Read the files into one flat table with ``_file`` and ``_row``."""
+    files, kind = expand(paths)
+    if con.name == "duckdb":
+        return _read_duckdb(con, files, kind)
+    reader = {"parquet": con.read_parquet, "csv": con.read_csv, "jsonl": con.read_json}[kind]
+    t = reader(files if len(files) > 1 else files[0])
+    label = files[0] if len(files) == 1 else f"{len(files)} files"
+    t = t.mutate(_file=ibis.literal(label), _row=ibis.row_number() + 1)
+    return Raw(flatten(t), kind, files, row_unit="row")
+
+
+def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
+    lst = _sql_list(files)
+    if kind == "parquet":
+        t = con.sql(
+            f"SELECT *, filename AS _file, file_row_number + 1 AS _row "
+            f"FROM read_parquet({lst}, filename = true, file_row_number = true)"
+        ).drop("filename", "file_row_number")
+        return Raw(flatten(t), kind, files, row_unit="row")
+    if kind == "csv":
+        con.raw_sql(
+            f"CREATE OR REPLACE TEMP TABLE _usage_csv AS SELECT *, "
+            f"row_number() OVER (PARTITION BY filename) AS _n FROM read_csv({lst}, "
+            f"all_varchar = true, header = true, filename = true, store_rejects = true)"
+        )
+        rejects = (
+            con.sql(
+                "SELECT s.file_path AS file, e.line AS line, e.error_type AS type, "
+                "e.error_message AS message FROM reject_errors e JOIN reject_scans s "
+                "USING (scan_id, file_id) ORDER BY s.file_path, e.line"
+            )
+            .to_pyarrow()
+            .to_pylist()
+        )
+        bad_by_file: dict[str, list[int]] = {}
+        for r in rejects:
+            bad_by_file.setdefault(r["file"], []).append(int(r["line"]))
+        # line of the n-th good row: header + n + the bad lines before it
+        t = con.table("_usage_csv")
+        line = t["_n"] + 1
+        for f, lines in bad_by_file.items():
+            for bad in sorted(set(lines)):
+                line = line + ((t["filename"] == f) & (line >= bad)).cast("int64")
+        t = t.mutate(_file=t["filename"], _row=line).drop("filename", "_n")
+        examples = [
+            {"file": r["file"], "line": int(r["line"]), "reason": f"{r['type']}: {r['message']}"}
+            for r in rejects[:EXAMPLES]
+        ]
+        n_bad = len({(r["file"], r["line"]) for r in rejects})
+        return Raw(flatten(t), kind, files, n_bad, examples)
+    # JSON Lines: every line as text first, to count and place the ones that are not JSON
+    con.raw_sql(
+        f"CREATE OR REPLACE TEMP TABLE _usage_lines AS SELECT filename AS file, "
+        f"row_number() OVER (PARTITION BY filename) AS line, text FROM read_csv({lst}, "
+        f"columns = {{'text': 'VARCHAR'}}, header = false, delim = '\\x1f', quote = '', "
+        f"escape = '', filename = true, auto_detect = false, strict_mode = false)"
+    )
+    bad = con.sql(
+        "SELECT file, line, text FROM _usage_lines WHERE trim(coalesce(text, '')) <> '' "
+        "AND NOT coalesce(json_valid(text), false) ORDER BY file, line"
+    )
+    n_bad = int(bad.count().execute())
+    examples = [
+        {"file": r["file"], "line": int(r["line"]), "reason": f"not valid JSON: {r['text'][:60]!r}"}
+        for r in bad.limit(EXAMPLES).to_pyarrow().to_pylist()
+    ]
+    good = "trim(coalesce(text, '')) <> '' AND coalesce(json_valid(text), false)"
+    structure = con.raw_sql(
+        f"SELECT json_group_structure(text::JSON) FROM _usage_lines WHERE {good}"
+    ).fetchone()[0]
+    if structure is None:
+        if n_bad:
+            raise UsageLogError(
+                f"LOGS: no line is valid JSON ({n_bad} lines; e.g. {examples[0]['file']}:"
+                f"{examples[0]['line']})"
+            )
+        raise UsageLogError(f"LOGS: {', '.join(files)} holds no records")
+    if not str(structure).startswith("{"):
+        raise UsageLogError("LOGS: JSON Lines records must be objects, one per line")
+    structure = str(structure).replace("'", "''")
+    t = con.sql(
+        f"SELECT unnest(json_transform(text, '{structure}')), file AS _file, line AS _row "
+        f"FROM _usage_lines WHERE {good}"
+    )
+    return Raw(flatten(t), kind, files, n_bad, examples)

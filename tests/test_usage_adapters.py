@@ -1,0 +1,218 @@
+"""Adapters and bad input: each documented log format maps onto the generic schema, and every
+problem row is counted and placed, never dropped silently."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tokenfab.usage import analyses, engines
+from tokenfab.usage.prices import name_key
+from tokenfab.usage.schema import UsageLogError
+
+
+@pytest.fixture(scope="module")
+def con():
+    return engines.connect()
+
+
+def _jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def _generic(ld):
+    return ld.table.order_by("_row").to_pyarrow().to_pylist()
+
+
+def test_openai_usage_records(con, tmp_path):
+    # field names from the OpenAI chat completion object (usage block with details)
+    rec = {
+        "id": "chatcmpl-1",
+        "created": 1735725600,  # 2025-01-01T10:00:00Z
+        "model": "gpt-4o-2024-08-06",
+        "usage": {
+            "prompt_tokens": 100,
+            "completion_tokens": 50,
+            "prompt_tokens_details": {"cached_tokens": 40},
+            "completion_tokens_details": {"reasoning_tokens": 10},
+        },
+    }
+    ld = analyses.load(con, [_jsonl(tmp_path / "o.jsonl", [rec])])
+    assert ld.adapter.name == "openai"
+    r = _generic(ld)[0]
+    assert (r["input_tokens"], r["cached_input_tokens"]) == (100, 40)
+    assert (r["output_tokens"], r["reasoning_tokens"]) == (50, 10)
+    assert r["timestamp"].isoformat() == "2025-01-01T10:00:00+00:00"
+    assert r["request_id"] == "chatcmpl-1" and r["_ok"]
+
+
+def test_litellm_spend_logs(con, tmp_path):
+    # LiteLLM_SpendLogs columns (BerriAI/litellm schema.prisma); latency = endTime - startTime
+    p = tmp_path / "spend.csv"
+    p.write_text(
+        "request_id,call_type,spend,prompt_tokens,completion_tokens,startTime,endTime,"
+        "completionStartTime,model,custom_llm_provider,team_id,end_user,session_id,status\n"
+        "r1,acompletion,0.0012,300,40,2025-03-01T12:00:00Z,2025-03-01T12:00:02.5Z,"
+        "2025-03-01T12:00:00.4Z,gpt-4o-mini,openai,team-a,u1,s1,success\n"
+        "r2,acompletion,0.0001,10,5,2025-03-01T12:01:00Z,2025-03-01T12:01:01Z,,gpt-4o-mini,openai,team-a,u2,s1,failure\n",
+        encoding="utf-8",
+    )
+    ld = analyses.load(con, [str(p)])
+    assert ld.adapter.name == "litellm"
+    r1, r2 = _generic(ld)
+    assert r1["latency_s"] == pytest.approx(2.5)  # 12:00:02.5 - 12:00:00
+    assert r1["ttft_s"] == pytest.approx(0.4)
+    assert (r1["provider"], r1["app"], r1["user"], r1["task_id"]) == (
+        "openai",
+        "team-a",
+        "u1",
+        "s1",
+    )
+    assert r1["cost_usd"] == pytest.approx(0.0012)
+    assert (r1["status"], r2["status"]) == ("success", "error")
+
+
+def test_langfuse_observations(con, tmp_path):
+    # Langfuse Observation fields (OpenAPI spec): latency in seconds, level ERROR = failed
+    rec = {
+        "id": "obs-1",
+        "traceId": "trace-9",
+        "type": "GENERATION",
+        "name": "summarise",
+        "startTime": "2025-05-02T08:00:00.000Z",
+        "endTime": "2025-05-02T08:00:03.000Z",
+        "model": "claude-3-5-sonnet-20241022",
+        "usageDetails": {"input": 1200, "output": 300, "total": 1500},
+        "calculatedTotalCost": 0.0081,
+        "level": "ERROR",
+    }
+    ld = analyses.load(con, [_jsonl(tmp_path / "lf.jsonl", [rec])])
+    assert ld.adapter.name == "langfuse"
+    r = _generic(ld)[0]
+    assert (r["input_tokens"], r["output_tokens"]) == (1200, 300)
+    assert r["latency_s"] == pytest.approx(3.0)  # endTime - startTime
+    assert (r["task_id"], r["app"], r["status"]) == ("trace-9", "summarise", "error")
+
+
+def test_openrouter_generation_records(con, tmp_path):
+    # GET /api/v1/generation returns {"data": {...}}; latency in ms, native token counts billed
+    rec = {
+        "data": {
+            "id": "gen-1",
+            "created_at": "2024-07-15T23:33:19.433273+00:00",
+            "model": "deepseek/deepseek-r1",
+            "provider_name": "DeepSeek",
+            "total_cost": 0.0015,
+            "latency": 1250,
+            "tokens_prompt": 10,
+            "tokens_completion": 25,
+            "native_tokens_prompt": 12,
+            "native_tokens_completion": 30,
+            "native_tokens_reasoning": 5,
+            "native_tokens_cached": 3,
+            "cancelled": False,
+        }
+    }
+    ld = analyses.load(con, [_jsonl(tmp_path / "or.jsonl", [rec])])
+    assert ld.adapter.name == "openrouter"
+    r = _generic(ld)[0]
+    assert (r["input_tokens"], r["output_tokens"]) == (12, 30)  # native counts win
+    assert (r["cached_input_tokens"], r["reasoning_tokens"]) == (3, 5)
+    assert r["latency_s"] == pytest.approx(1.25)  # 1250 ms
+    assert r["status"] == "success"
+
+
+def test_missing_columns_name_the_mapping_tried(con, tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("timestamp,model,prompt\n2025-01-01,gpt-4o,5\n", encoding="utf-8")
+    with pytest.raises(
+        UsageLogError, match=r"closest is generic, which misses input_tokens .*output_tokens"
+    ):
+        analyses.load(con, [str(p)])
+    with pytest.raises(UsageLogError, match=r"tried litellm; closest is litellm"):
+        analyses.load(con, [str(p)], "litellm")
+
+
+def test_bad_rows_are_counted_with_lines_and_reasons(con, tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"  # line 1
+        "2025-01-01T10:00:00Z,gpt-4o,100,20\n"  # 2 good
+        "2025-01-01T10:00:01Z,gpt-4o,abc,20\n"  # 3 not a number
+        "2025-01-01T10:00:02Z,gpt-4o,100,20,extra\n"  # 4 too many fields
+        "2025-01-01T10:00:03Z,gpt-4o,-5,20\n"  # 5 negative
+        "not-a-time,gpt-4o,1,1\n"  # 6 bad timestamp
+        "2025-01-01T10:00:05Z,,1,1\n",  # 7 empty model
+        encoding="utf-8",
+    )
+    ld = analyses.load(con, [str(p)])
+    q = analyses.quality(ld)
+    assert q["unreadable_lines"] == 1 and q["unreadable_examples"][0]["line"] == 4
+    assert (q["rows_read"], q["malformed_rows"], q["valid_rows"]) == (5, 4, 1)
+    lines = {e["line"]: e["reason"] for e in q["malformed_examples"]}
+    assert lines == {
+        3: "input_tokens: not a number (abc)",
+        5: "input_tokens: negative (-5)",
+        6: "timestamp: not a date-time (not-a-time)",
+        7: "model: empty",
+    }
+
+
+def test_bad_json_lines_are_counted(con, tmp_path):
+    p = tmp_path / "b.jsonl"
+    p.write_text(
+        '{"timestamp": "2025-01-01T00:00:00Z", "model": "m", "input_tokens": 1, "output_tokens": 1}\n'
+        "{oops\n\n"
+        '{"timestamp": "2025-01-01T00:00:01Z", "model": "m", "input_tokens": 2, "output_tokens": 2}\n',
+        encoding="utf-8",
+    )
+    ld = analyses.load(con, [str(p)])
+    assert ld.raw.bad_lines == 1 and ld.raw.bad_examples[0]["line"] == 2
+    assert [r["_row"] for r in _generic(ld)] == [1, 4]  # the blank line 3 is not a record
+
+
+def test_mixed_zones_become_utc_and_are_reported(con, tmp_path):
+    p = tmp_path / "z.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"
+        "2025-01-01T10:00:00+02:00,m,1,1\n"  # 08:00 UTC
+        "2025-01-01T09:00:00Z,m,1,1\n"  # 09:00 UTC, but after a later local time: out of order? no
+        "2025-01-01 07:00:00,m,1,1\n",  # naive: read as UTC, earlier than the row before
+        encoding="utf-8",
+    )
+    ld = analyses.load(con, [str(p)])
+    hours = [r["timestamp"].hour for r in _generic(ld)]
+    assert hours == [8, 9, 7]
+    q = analyses.quality(ld)
+    tz = q["time_zones"]
+    assert tz["mixed"] and tz["rows_without_offset_read_as_utc"] == 1
+    assert {o["offset"] for o in tz["offsets"]} == {"+02:00", "Z"}
+    assert q["out_of_order_rows"] == 1  # 07:00 after 09:00
+
+
+def test_empty_and_missing_files(con, tmp_path):
+    empty = tmp_path / "e.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(UsageLogError, match="is empty"):
+        analyses.load(con, [str(empty)])
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("timestamp,model,input_tokens,output_tokens\n", encoding="utf-8")
+    with pytest.raises(UsageLogError, match="holds no records"):
+        analyses.report(con, [str(header_only)])
+    with pytest.raises(UsageLogError, match="no file matches"):
+        analyses.load(con, [str(tmp_path / "*.parquet")])
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("gpt-4o-2024-08-06", ("gpt-4o", "2024-08-06")),
+        ("anthropic/claude-3.5-haiku", ("claude-3-5-haiku", None)),
+        ("claude-sonnet-4-5-20250929", ("claude-sonnet-4-5", "2025-09-29")),
+        ("gemini-2.5-flash-latest", ("gemini-2-5-flash", None)),
+    ],
+)
+def test_model_name_keys(name, key):
+    assert name_key(name) == key

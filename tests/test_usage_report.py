@@ -1,0 +1,149 @@
+"""Known answers: the report of a six-row hand-built log, every figure summed by hand.
+
+Prices are the catalog's list prices (src/tokenfab/data/api_prices.csv):
+gpt-4o-2024-08-06 $2.50 in / $10 out per Mtok, cached $1.25 (OpenAI's prompt-caching row for
+the same prices); o3-mini $1.10 / $4.40 (cached $0.55); deepseek-reasoner (DeepSeek-R1)
+$0.55 / $2.19 (cached $0.14). Reasoning tokens are part of the output tokens.
+
+row  model              in    cached  out   reason  task  status   logged cost   list cost
+1    gpt-4o-2024-08-06  1000  400     500   0       a     success  0.007         (600*2.5+400*1.25+500*10)/1e6 = 0.007
+2    gpt-4o-2024-08-06  2000  0       100   0       a     success  0.006         (2000*2.5+100*10)/1e6 = 0.006
+3    o3-mini            1000  0       3000  2500    b     success  0.0143        (1000*1.1+3000*4.4)/1e6 = 0.0143
+4    deepseek-reasoner  4000  1000    2000  1500    -     success  0.00617       (3000*0.55+1000*0.14+2000*2.19)/1e6 = 0.00617
+5    my-finetune        500   0       100   0       -     success  -             unknown
+6    gpt-4o-2024-08-06  100   0       10    0       b     error    0.02          (100*2.5+10*10)/1e6 = 0.00035
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenfab.usage import analyses, engines
+
+ROWS = [
+    # timestamp, model, in, cached, out, reasoning, cost, latency, task, status, app
+    (
+        "2025-06-02T10:00:00Z",
+        "gpt-4o-2024-08-06",
+        1000,
+        400,
+        500,
+        0,
+        0.007,
+        1,
+        "a",
+        "success",
+        "chat",
+    ),
+    (
+        "2025-06-02T10:00:05Z",
+        "gpt-4o-2024-08-06",
+        2000,
+        0,
+        100,
+        0,
+        0.006,
+        2,
+        "a",
+        "success",
+        "chat",
+    ),
+    ("2025-06-02T11:00:00Z", "o3-mini", 1000, 0, 3000, 2500, 0.0143, 3, "b", "success", "agent"),
+    (
+        "2025-06-03T09:00:00Z",
+        "deepseek-reasoner",
+        4000,
+        1000,
+        2000,
+        1500,
+        0.00617,
+        4,
+        "",
+        "success",
+        "agent",
+    ),
+    ("2025-06-03T09:30:00Z", "my-finetune", 500, 0, 100, 0, "", 5, "", "success", "chat"),
+    ("2025-06-03T12:00:00Z", "gpt-4o-2024-08-06", 100, 0, 10, 0, 0.02, 6, "b", "error", "agent"),
+]
+HEADER = "timestamp,model,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd,latency_s,task_id,status,app"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    p = tmp_path_factory.mktemp("usage") / "hand.csv"
+    p.write_text(
+        HEADER + "\n" + "\n".join(",".join(map(str, r)) for r in ROWS) + "\n", encoding="utf-8"
+    )
+    return analyses.report(engines.connect(), [str(p)])
+
+
+def test_totals_and_shares(report):
+    s = report["summary"]
+    assert s["requests"] == 6
+    assert s["input_tokens"] == 8600  # 1000+2000+1000+4000+500+100
+    assert s["cached_input_tokens"] == 1400  # 400+1000
+    assert s["output_tokens"] == 5710  # 500+100+3000+2000+100+10
+    assert s["reasoning_tokens"] == 4000  # 2500+1500
+    # spend = logged cost where there is one: 0.007+0.006+0.0143+0.00617+0.02 (row 5 unknown)
+    assert s["spend_usd"] == pytest.approx(0.05347, rel=1e-9)
+    # list cost of the priced rows: 0.007+0.006+0.0143+0.00617+0.00035
+    assert s["list_cost_usd"] == pytest.approx(0.03382, rel=1e-9)
+    # shares of 8600+5710 = 14310 tokens: reasoning 4000/14310, cached 1400/14310
+    assert s["shares"]["output_reasoning"] == pytest.approx(4000 / 14310, rel=1e-12)
+    assert s["shares"]["input_cached"] == pytest.approx(1400 / 14310, rel=1e-12)
+
+
+def test_spend_per_model(report):
+    by = {r["model"]: r for r in report["by"]["model"]}
+    assert by["gpt-4o-2024-08-06"]["spend_usd"] == pytest.approx(0.033, rel=1e-9)  # .007+.006+.02
+    assert by["o3-mini"]["spend_usd"] == pytest.approx(0.0143, rel=1e-9)
+    assert by["deepseek-reasoner"]["spend_usd"] == pytest.approx(0.00617, rel=1e-9)
+    assert by["my-finetune"]["spend_usd"] is None  # unknown model, no logged cost
+    assert next(r["model"] for r in report["by"]["model"]) == "gpt-4o-2024-08-06"  # largest first
+
+
+def test_reconciliation_prices_cached_and_reasoning_tokens(report):
+    rec = report["reconciliation"]
+    # rows 1-4 match their list cost to the cent (cached at the cached price, reasoning as output);
+    # row 6 logs 0.02 against 0.00035
+    assert rec["rows_off"] == 1
+    gpt = next(r for r in rec["by_model"] if r["model"] == "gpt-4o-2024-08-06")
+    assert gpt["list_cost_usd"] == pytest.approx(0.01335, rel=1e-9)  # .007+.006+.00035
+    assert gpt["difference_usd"] == pytest.approx(0.033 - 0.01335, rel=1e-9)
+    assert [u["model"] for u in rec["unknown_models"]] == ["my-finetune"]
+    assert rec["unknown_models"][0]["requests"] == 1
+
+
+def test_cost_per_successful_outcome(report):
+    o = report["outcomes"]
+    # tasks: a (rows 1, 2; last succeeded), b (rows 3, 6; last failed), row 4, row 5 alone
+    assert (o["tasks"], o["successful_tasks"]) == (4, 3)
+    assert o["requests_per_task"] == pytest.approx(6 / 4)
+    # all spend over successful tasks: 0.05347 / 3
+    assert o["cost_per_successful_outcome_usd"] == pytest.approx(0.05347 / 3, rel=1e-9)
+
+
+def test_latency_percentiles_type7(report):
+    lat = report["latency_s"]["all"]
+    # latencies 1..6: h = 5p + 1; p50 -> 3.5, p90 -> h=5.5 -> 5.5, p95 -> 5.75, p99 -> 5.95
+    assert lat["p50"] == pytest.approx(3.5)
+    assert lat["p90"] == pytest.approx(5.5)
+    assert lat["p95"] == pytest.approx(5.75)
+    assert lat["p99"] == pytest.approx(5.95)
+
+
+def test_by_day_and_prompt_histogram(report):
+    days = [(str(d["period"])[:10], d["requests"]) for d in report["daily"]]
+    assert days == [("2025-06-02", 3), ("2025-06-03", 3)]
+    hist = {h["from_tokens"]: h["requests"] for h in report["prompt_length"]["histogram"]}
+    # bins [2^k - 1, 2^(k+1) - 1): 100 -> [63,127), 500 -> [255,511), 1000 x2 -> [511,1023),
+    # 2000 -> [1023,2047), 4000 -> [2047,4095)
+    assert hist == {63: 1, 255: 1, 511: 2, 1023: 1, 2047: 1}
+    assert report["prompt_length"]["percentiles"]["p50"] == pytest.approx(1000.0)
+
+
+def test_top_cost_driver(report):
+    top = report["top_cost_drivers"][0]
+    # agent x gpt-4o: row 6 at 0.02 of 0.05347
+    assert (top["app"], top["model"]) == ("agent", "gpt-4o-2024-08-06")
+    assert top["share"] == pytest.approx(0.02 / 0.05347, rel=1e-9)
