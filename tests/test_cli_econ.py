@@ -152,3 +152,13 @@ def test_factory_json(out):
         "revenue_usd_per_year",
     } <= set(d["tiers"][0])
     assert_allclose(d["tokens_per_year"], sum(t["tokens_per_year"] for t in d["tiers"]), rtol=1e-12)
+
+
+def test_market_and_factory_charts(tmp_path):
+    r = _run(("market", "--samples", "100", "--out", str(tmp_path / "m.html")))
+    assert r.returncode == 0, r.stderr
+    for name in ("m.html", "m.png", "m-tokens.html", "m-tokens.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    r = _run(("factory", "--accelerator", "h100-sxm,b200", "--out", str(tmp_path / "f.html")))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -68,6 +68,18 @@ def test_capex_of_the_h100_factory(h100):
     assert_allclose(h100.capex_usd, n * per_gpu, rtol=1e-12)
 
 
+def test_carbon_per_mtok_by_hand(h100):
+    # operational: N x 525 W x PUE x 8,760 h x 383.8 g/kWh (us grid) over the year's Mtok;
+    # embodied: N x (164 + 190) kg / 5 years over the same Mtok (data/embodied_carbon.csv)
+    d = h100.as_dict()
+    mtok = d["tokens_per_year"] / 1e6
+    kwh = d["accelerators"] * 525.0 * d["pue"] * 8760 / 1000
+    assert_allclose(d["co2e_g_per_mtok"], kwh * 383.8 / mtok, rtol=1e-9)
+    assert_allclose(
+        d["embodied_co2e_g_per_mtok"], d["accelerators"] * 354e3 / 5.0 / mtok, rtol=1e-9
+    )
+
+
 def test_tier_point_picks_the_most_throughput_in_band():
     assert fc.tier_point([5, 20, 60], [900, 700, 300], 10, 50) == 1
     assert fc.tier_point([5, 20, 60], [900, 700, 300], None, None) == 0

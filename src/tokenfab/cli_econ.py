@@ -115,8 +115,42 @@ def market(
         html, png = charts.line_chart(
             out, series, f"Inference market: {scenario}", "year", "USD billion a year", logy=True
         )
+        # tokens a year: the projection beside providers' annualised token counts
+        tok_series = [
+            {
+                "name": "projection",
+                "x": proj.years,
+                "y": proj.tokens_per_year,
+                "color": charts.COLORS[0],
+            }
+        ]
+        hist: dict[str, list[tuple[float, float]]] = {}
+        for h in doc["historic"]:
+            d = h["date"]
+            year = int(d[:4]) + (int(d[5:7]) - 0.5) / 12
+            hist.setdefault(h["series"], []).append((year, h["tokens_per_year_annualised"]))
+        for k, (name, pts) in enumerate(hist.items(), start=2):
+            tok_series.append(
+                {
+                    "name": f"{name} (annualised)",
+                    "x": [p[0] for p in pts],
+                    "y": [p[1] for p in pts],
+                    "color": charts.COLORS[k % len(charts.COLORS)],
+                    "style": "o--",
+                    "dash": "dash",
+                }
+            )
+        tout = Path(str(Path(out).with_suffix("")) + "-tokens.html")
+        html2, png2 = charts.line_chart(
+            tout,
+            tok_series,
+            f"Tokens a year: {scenario} and providers",
+            "year",
+            "tokens a year",
+            logy=True,
+        )
         if not as_json:
-            console.print(f"wrote {html} and {png}", style="dim")
+            console.print(f"wrote {html}, {png}, {html2} and {png2}", style="dim")
 
 
 def _print_market(proj, doc: dict[str, Any]) -> None:
@@ -516,6 +550,12 @@ def factory(
                 + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW, "
                 f"{d['tokens_per_joule']:.3g} output tokens/J"
             )
+            if d["co2e_g_per_mtok"] is not None:
+                emb = d["embodied_co2e_g_per_mtok"]
+                console.print(
+                    f"carbon: {d['co2e_g_per_mtok']:.3g} gCO2e/Mtok operational, "
+                    + ("embodied not known" if emb is None else f"{emb:.3g} embodied")
+                )
             for n in d["notes"]:
                 console.print(f"- {n}", style="dim")
     if out is not None:

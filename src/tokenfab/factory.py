@@ -136,6 +136,27 @@ class Factory:
     frontier: Any = None
     average_w_per_accelerator: float = 0.0
     capex_usd: float | None = None
+    grid_co2e_g_per_kwh: float = 0.0
+    embodied_kgco2e_per_accelerator: float | None = None
+    life_years: float = 0.0
+
+    @property
+    def co2e_g_per_mtok(self) -> float | None:
+        """Operational gCO2e per million output tokens: facility energy x grid intensity."""
+        if self.tokens_per_year == 0:
+            return None
+        kwh = self.accelerators * self.average_w_per_accelerator * self.pue * HOURS_PER_YEAR / 1e3
+        return kwh * self.grid_co2e_g_per_kwh / (self.tokens_per_year / TOKENS_PER_MTOK)
+
+    @property
+    def embodied_co2e_g_per_mtok(self) -> float | None:
+        """Manufacturing gCO2e per million output tokens (:mod:`tokenfab.carbon`)."""
+        if self.embodied_kgco2e_per_accelerator is None or self.tokens_per_year == 0:
+            return None
+        per_year_g = (
+            self.accelerators * self.embodied_kgco2e_per_accelerator * 1e3 / self.life_years
+        )
+        return per_year_g / (self.tokens_per_year / TOKENS_PER_MTOK)
 
     def tok_s_per_mw_curve(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The frontier in factory units: output tok/s per user against output tok/s per MW
@@ -183,6 +204,8 @@ class Factory:
             "revenue_usd_per_year": rev,
             "cost_usd_per_year": cost,
             "capex_usd": self.capex_usd,
+            "co2e_g_per_mtok": self.co2e_g_per_mtok,
+            "embodied_co2e_g_per_mtok": self.embodied_co2e_g_per_mtok,
             "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
             "cost_basis": self.cost_basis,
             "tiers": [t.as_dict() for t in self.tiers],
@@ -320,4 +343,14 @@ def factory(
         front,
         average_w,
         capex,
+        reg.grid_co2e_g_per_kwh,
+        _embodied_kg(accelerator),
+        inputs.useful_life_years,
     )
+
+
+def _embodied_kg(accelerator: str) -> float | None:
+    from tokenfab.carbon import embodied_table
+
+    row = embodied_table().get(accelerator)
+    return None if row is None else row.accelerator_kgco2e + row.host_kgco2e
