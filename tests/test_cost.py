@@ -19,7 +19,7 @@ from tokenfab.catalog import Catalog, CloudRental, CostAssumption
 from tokenfab.cost import (
     CostInputs,
     OwnershipCost,
-    accelerator_power_w,
+    average_power_w,
     capital_recovery_factor,
     cheapest_rental,
     cost_usd_per_mtok,
@@ -28,6 +28,7 @@ from tokenfab.cost import (
     ownership_cost_usd_per_hour,
     rental_cost_usd_per_hour,
     rental_rate_usd_per_accelerator_hour,
+    serving_power_w,
     token_cost_usd_per_mtok,
 )
 from tokenfab.errors import CatalogError, ScenarioError
@@ -83,7 +84,8 @@ ALL_ASSUMPTIONS = {
     "software-usd-per-accelerator-year": (4500, "usd_per_accelerator_year"),
     "network-share-of-cluster-capex": (0.19, "fraction"),
     "default-utilization": (0.8, "fraction"),
-    "power-draw-share-of-tdp": (0.75, "fraction"),
+    "idle-power-share-of-tdp": (0.115, "fraction"),
+    "memory-power-share": (0.88, "fraction"),
 }
 
 
@@ -283,11 +285,26 @@ def test_network_share_zero_means_no_network_line():
     assert_allclose(c.operations_usd_per_hour, 0.234018, atol=5e-7)
 
 
-def test_accelerator_power_w():
-    # 700 W x 0.75 = 525 W
-    assert accelerator_power_w(700.0, 0.75) == 525.0
-    with pytest.raises(ScenarioError, match="power_draw_share_of_tdp"):
-        accelerator_power_w(700.0, -0.1)
+def test_serving_power_idle_compute_and_memory_bound():
+    # idle floor 0.115 x 700 = 80.5 W with nothing busy
+    assert_allclose(serving_power_w(700.0, 0.115, 0.0, 0.0, 0.88), 80.5)
+    # a compute-bound step (matrix units busy all the step) draws the vendor's maximum, TDP
+    assert_allclose(serving_power_w(700.0, 0.115, 0.3, 1.0, 0.88), 700.0)
+    # a memory-bound step streaming HBM at peak with idle matrix units draws less:
+    # 700 (0.115 + 0.885 x 0.88) = 700 x 0.8938 = 625.66 W
+    assert_allclose(serving_power_w(700.0, 0.115, 1.0, 0.0, 0.88), 625.66)
+    # power never falls as either unit gets busier (invariant)
+    share = np.linspace(0, 1, 11)
+    assert np.all(np.diff(serving_power_w(700.0, 0.115, share, 0.1, 0.88)) >= 0)
+    assert np.all(np.diff(serving_power_w(700.0, 0.115, 0.5, share, 0.88)) >= 0)
+    with pytest.raises(ScenarioError, match="hbm_busy_share"):
+        serving_power_w(700.0, 0.115, 1.5, 0.0, 0.88)
+
+
+def test_average_power_mixes_serving_and_idle_hours():
+    # 25 % of hours at 500 W, the rest idle at 80 W: 0.25 x 500 + 0.75 x 80 = 185 W
+    assert_allclose(average_power_w(500.0, 80.0, 0.25), 185.0)
+    assert_allclose(average_power_w(500.0, 80.0, 1.0), 500.0)
 
 
 @pytest.mark.parametrize(
@@ -453,7 +470,8 @@ def test_default_cost_inputs_reads_every_id():
         operations_share_per_year=0.05,
         software_usd_per_accelerator_year=4500,
         default_utilization=0.8,
-        power_draw_share_of_tdp=0.75,
+        idle_power_share_of_tdp=0.115,
+        memory_power_share=0.88,
         network_share_of_cluster_capex=0.19,
     )
     # wired through, the defaults reproduce the worked buy case: 2.3996296 $/h
@@ -461,7 +479,7 @@ def test_default_cost_inputs_reads_every_id():
         ci,
         price_usd=25_000,
         tdp_w=700,
-        power_w=accelerator_power_w(700, ci.power_draw_share_of_tdp),
+        power_w=525.0,  # 0.75 x 700 W
         pue=1.3,
         electricity_usd_per_kwh=0.08,
     )
@@ -502,4 +520,5 @@ def test_default_cost_inputs_from_the_shipped_catalog(tmp_path: Path):
     ci = default_cost_inputs(Catalog([tmp_path]))
     assert ci.useful_life_years == shipped["useful-life-years"].value
     assert 0 < ci.default_utilization <= 1
-    assert 0 < ci.power_draw_share_of_tdp <= 1
+    assert 0 < ci.idle_power_share_of_tdp < 1
+    assert 0 < ci.memory_power_share <= 1

@@ -65,13 +65,14 @@ def test_rent_is_one_line_at_the_cheapest_rental(cat, base):
 
 
 def test_higher_utilization_lowers_cost_per_mtok(cat, base):
-    costs = [
-        float(evaluate(base.with_(utilization=u), cat).kpis.cost_usd_per_mtok_blended)
-        for u in (0.2, 0.4, 0.8, 1.0)
-    ]
+    ests = [evaluate(base.with_(utilization=u), cat) for u in (0.2, 0.4, 0.8, 1.0)]
+    costs = [float(e.kpis.cost_usd_per_mtok_blended) for e in ests]
     assert costs == sorted(costs, reverse=True)
-    # the hour costs the same at any utilisation, so cost per token is 1/u: 0.2 -> 1.0 is 5x
-    assert_allclose(costs[0] / costs[3], 5.0, rtol=1e-9)
+    # cost per token is C(u) / u; the hour costs the same at any utilisation but for its power
+    # line (idle hours draw less), so 0.2 -> 1.0 is 5 x C(0.2) / C(1)
+    hourly = [e.cost.total_usd_per_hour for e in ests]
+    assert hourly == sorted(hourly)
+    assert_allclose(costs[0] / costs[3], 5.0 * hourly[0] / hourly[3], rtol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -327,3 +328,58 @@ def test_unknown_licence_is_refused(cat):
         evaluate(
             Scenario(model="llama-3.1-8b", accelerator="h100-sxm", software_licence="nvaie"), cat
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Power at the operating point (issue 8)
+
+
+def test_gpu_energy_per_token_anchor_llama8b_h100_batch64(cat):
+    # ML.ENERGY, "LLM Inference Energy: A Longitudinal Analysis": Llama-3.1-8B bf16 on one
+    # H100, batch 64, conversational task: 0.12 J per output token of GPU energy with vLLM
+    # 0.11.1 (0.20 with vLLM 0.5.4). Compare like with like: GPU energy while serving, before
+    # PUE and idle hours. The flat 0.75 x TDP draw gave 0.19 here; 25 % tolerance.
+    est = evaluate(
+        Scenario(
+            model="llama-3.1-8b",
+            accelerator="h100-sxm",
+            precision="bf16",
+            software="vllm",
+            batch_size=64,
+            input_tokens=500,
+            output_tokens=700,  # ML.ENERGY v3 Text Conversation: mean output 717 tokens
+        ),
+        cat,
+    )
+    assert_allclose(float(est.kpis.gpu_joules_per_output_token), 0.12, rtol=0.25)
+
+
+def test_power_depends_on_the_operating_point(cat):
+    # batch 1 leaves the matrix units idle and HBM partly used: the draw is far below TDP and
+    # energy per token far above a big batch's; a long prompt is led by compute, not memory
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", precision="bf16", batch_size=1)
+    one = evaluate(sc, cat)
+    big = evaluate(sc.with_(batch_size=128), cat)
+    prompt = evaluate(sc.with_(batch_size=32, input_tokens=8000, output_tokens=50), cat)
+    tdp = cat.accelerator("h100-sxm").tdp_w
+    serving = [
+        float(e.kpis.gpu_joules_per_output_token * e.op.output_tok_s_total)
+        for e in (one, big, prompt)
+    ]
+    assert tdp * 0.115 < serving[0] < min(serving[1], serving[2])
+    assert max(serving) <= tdp
+    assert prompt.op.compute_busy_share > prompt.op.hbm_busy_share
+    assert big.op.hbm_busy_share > big.op.compute_busy_share
+    assert one.kpis.gpu_joules_per_output_token > 10 * big.kpis.gpu_joules_per_output_token
+
+
+def test_idle_hours_draw_idle_power(cat):
+    # a demand of 1e6 tokens/day keeps one accelerator busy a few % of hours: the average draw
+    # is near the idle floor (0.115 x 700 = 80.5 W), not 0.75 x TDP (525 W) as before
+    est = evaluate(
+        Scenario(model="llama-3.1-8b", accelerator="h100-sxm", tokens_per_day=1e6, accelerators=1),
+        cat,
+    )
+    assert est.utilization < 0.05
+    per_acc = float(est.kpis.power_w) / est.accelerators_needed
+    assert 80.5 <= per_acc < 80.5 + 0.05 * (700 - 80.5)

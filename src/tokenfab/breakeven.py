@@ -448,7 +448,9 @@ def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
 
     buy = operating = upfront = None
     try:
-        cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"))
+        # power at the estimate's operating point and utilisation (not re-evaluated per volume)
+        avg_w = float(estimate.kpis.power_w) / estimate.accelerators_needed
+        cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"), avg_w)
         buy = cost.total_usd_per_hour
         operating = sum(cost.lines[k] for k in OPERATING_LINES)
         upfront = float(

@@ -61,8 +61,8 @@ __all__ = [
     "OwnershipCost",
     "RentalQuote",
     "TokenCost",
-    "accelerator_power_w",
     "api_cost_usd_per_request",
+    "average_power_w",
     "capital_recovery_factor",
     "cheapest_rental",
     "cost_usd_per_mtok",
@@ -71,6 +71,7 @@ __all__ = [
     "ownership_cost_usd_per_hour",
     "rental_cost_usd_per_hour",
     "rental_rate_usd_per_accelerator_hour",
+    "serving_power_w",
     "token_cost_usd_per_mtok",
 ]
 
@@ -181,44 +182,107 @@ def capital_recovery_factor(rate_per_year: ArrayLike, years: ArrayLike) -> NDArr
 # -- owning ------------------------------------------------------------------------------------
 
 
-def accelerator_power_w(
-    tdp_w: ArrayLike, power_draw_share_of_tdp: ArrayLike
+def serving_power_w(
+    tdp_w: ArrayLike,
+    idle_power_share_of_tdp: ArrayLike,
+    hbm_busy_share: ArrayLike,
+    compute_busy_share: ArrayLike,
+    memory_power_share: ArrayLike,
+    compute_power_share: ArrayLike = 1.0,
 ) -> NDArray[np.float64]:
-    """Average electrical draw of one accelerator while serving [W].
+    r"""Electrical draw of one accelerator while it serves at an operating point [W].
 
     Parameters
     ----------
     tdp_w : array_like
         Thermal design power (maximum board power) [W], > 0.
-    power_draw_share_of_tdp : array_like
-        Average draw at the operating point as a share of TDP [-], in [0, 2] (above 1 when
-        it also carries the host's share of server power).
+    idle_power_share_of_tdp : array_like
+        Draw of a powered, idle accelerator as a share of TDP [-], in [0, 1].
+    hbm_busy_share : array_like
+        Share of the step time the memory would need at its peak bandwidth [-], in [0, 1]
+        (:func:`tokenfab.perf.serving.busy_shares`).
+    compute_busy_share : array_like
+        Share of the step time the matrix units would need at their peak [-], in [0, 1].
+    memory_power_share : array_like
+        Dynamic power (TDP minus idle) that streaming memory at its peak bandwidth alone draws
+        [-], in [0, 1].
+    compute_power_share : array_like, optional
+        Dynamic power per unit of ``compute_busy_share`` [-], ≥ 1: the inverse of the share of
+        the datasheet matrix peak at which dense GEMMs already run at full board power
+        (default 1: only at the peak itself).
 
     Returns
     -------
     numpy.ndarray
-        Average power [W].
+        Power while serving [W], between the idle draw and TDP.
 
     Notes
     -----
-    .. math:: P = \\mathrm{TDP} \\cdot s_\\mathrm{draw}
+    .. math:: P = \mathrm{TDP} \left[s_0 + (1 - s_0)\,
+              \min\left(1,\ k\,u_c + m\,u_h\right)\right]
 
-    Inference rarely holds an accelerator at TDP: decode is memory-bound and leaves the
-    tensor cores idle much of each step. Measured averages in [1]_ are 60-80 % of TDP.
+    An idle floor plus a load part: matrix units as busy as dense GEMMs can keep them
+    (:math:`k\,u_c = 1`, a compute-bound prefill) reach the vendor's maximum board power,
+    TDP; a memory-bound
+    decode step that streams HBM at its peak and leaves the matrix units mostly idle draws
+    only the share :math:`m` of the dynamic range. So power depends on the operating point:
+    small memory-bound batches draw little above idle, large batches and long prompts
+    approach TDP, and tokens per joule vary along the throughput-latency frontier, as the
+    ML.ENERGY measurements show [1]_ [2]_.
 
     References
     ----------
-    .. [1] Patel, P. et al., "Characterizing Power Management Opportunities for LLMs in the
-       Cloud", ASPLOS 2024, https://doi.org/10.1145/3620666.3651329
+    .. [1] Chung, J.-W. et al., "Where Do the Joules Go? Diagnosing Inference Energy
+       Consumption", arXiv:2601.22076, 2026 (ML.ENERGY Leaderboard v3.0 data on H100 and B200).
+    .. [2] ML.ENERGY, "LLM Inference Energy: A Longitudinal Analysis",
+       https://ml.energy/blog/measurement/energy/llm-inference-energy-a-longitudinal-analysis
+       (Llama-3.1-8B, H100, batch 64: 0.20 J per output token with vLLM 0.5.4, 0.12 with 0.11.1).
 
     Examples
     --------
-    >>> float(accelerator_power_w(700.0, 0.7))
-    490.0
+    A 700 W accelerator idling at 11.5 % of TDP, memory 60 % busy, matrix units 10 %, memory
+    drawing 45 % of the dynamic range: 700 (0.115 + 0.885 (0.1 + 0.45 x 0.6)) = 309.7 W.
+
+    >>> round(float(serving_power_w(700.0, 0.115, 0.6, 0.1, 0.45)), 1)
+    309.7
     """
     tdp = _check_range("tdp_w", tdp_w, 0.0, low_open=True)
-    share = _check_range("power_draw_share_of_tdp", power_draw_share_of_tdp, 0.0, 2.0)
-    return _out(tdp * share)
+    idle = _check_range("idle_power_share_of_tdp", idle_power_share_of_tdp, 0.0, 1.0)
+    hbm = _check_range("hbm_busy_share", hbm_busy_share, 0.0, 1.0)
+    comp = _check_range("compute_busy_share", compute_busy_share, 0.0, 1.0)
+    mem = _check_range("memory_power_share", memory_power_share, 0.0, 1.0)
+    k = _check_range("compute_power_share", compute_power_share, 1.0)
+    return _out(tdp * (idle + (1.0 - idle) * np.minimum(1.0, k * comp + mem * hbm)))
+
+
+def average_power_w(
+    busy_power_w: ArrayLike, idle_power_w: ArrayLike, utilization: ArrayLike
+) -> NDArray[np.float64]:
+    r"""Average draw of an accelerator that serves a share of its hours and idles the rest [W].
+
+    Parameters
+    ----------
+    busy_power_w : array_like
+        Draw while serving at the operating point [W], ≥ 0 (:func:`serving_power_w`).
+    idle_power_w : array_like
+        Draw while idle [W], ≥ 0.
+    utilization : array_like
+        Share of installed hours spent serving [-], in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`P = u P_\mathrm{serve} + (1 - u) P_\mathrm{idle}` [W].
+
+    Examples
+    --------
+    >>> float(average_power_w(500.0, 80.0, 0.25))
+    185.0
+    """
+    busy = _check_range("busy_power_w", busy_power_w, 0.0)
+    idle = _check_range("idle_power_w", idle_power_w, 0.0)
+    u = _check_range("utilization", utilization, 0.0, 1.0)
+    return _out(u * busy + (1.0 - u) * idle)
 
 
 @dataclass(frozen=True)
@@ -283,7 +347,7 @@ def ownership_cost_usd_per_hour(
         capacity is sized for it.
     power_w : array_like
         Average IT draw of one accelerator at the operating point [W], ≥ 0
-        (see :func:`accelerator_power_w`).
+        (see :func:`serving_power_w` and :func:`average_power_w`).
     pue : array_like
         Power usage effectiveness of the data centre [-], ≥ 1; applied to the electricity.
     electricity_usd_per_kwh : array_like
@@ -817,8 +881,10 @@ class CostInputs:
     facility_life_years: float
     operations_share_per_year: float
     default_utilization: float
-    power_draw_share_of_tdp: float
+    idle_power_share_of_tdp: float
+    memory_power_share: float
     network_share_of_cluster_capex: float = 0.0
+    compute_power_share: float = 1.0
     # software paid on every accelerator whatever the scenario (a user's own override; none is
     # shipped); a chosen licence (``data/software_licences.csv``) is added by the planner
     software_usd_per_accelerator_year: float = 0.0
@@ -850,7 +916,9 @@ _ASSUMPTIONS: dict[str, tuple[str, frozenset[str], bool]] = {
         False,
     ),
     "default_utilization": ("default_utilization", frozenset({"fraction", "ratio"}), True),
-    "power_draw_share_of_tdp": ("power_draw_share_of_tdp", frozenset({"fraction", "ratio"}), True),
+    "idle_power_share_of_tdp": ("idle_power_share_of_tdp", frozenset({"fraction", "ratio"}), True),
+    "memory_power_share": ("memory_power_share", frozenset({"fraction", "ratio"}), True),
+    "compute_power_share": ("compute_power_share", frozenset({"ratio"}), False),
     "network_share_of_cluster_capex": (
         "network_share_of_cluster_capex",
         frozenset({"fraction", "ratio"}),
@@ -931,7 +999,7 @@ def ownership_cost_from_inputs(
 
     Examples
     --------
-    >>> ci = CostInputs(5, 0.08, 0.5, 10e6, 15, 0.05, 0.6, 0.7)
+    >>> ci = CostInputs(5, 0.08, 0.5, 10e6, 15, 0.05, 0.6, 0.115, 0.45)
     >>> c = ownership_cost_from_inputs(ci, price_usd=25_000, tdp_w=700, power_w=490, pue=1.3,
     ...                                electricity_usd_per_kwh=0.08)
     >>> round(float(c.total_usd_per_hour), 4)

@@ -71,6 +71,7 @@ class Kpis:
     energy_kwh_per_month: NDArray[np.float64]
     co2e_kg_per_month: NDArray[np.float64]
     co2e_g_per_mtok: NDArray[np.float64]
+    gpu_joules_per_output_token: NDArray[np.float64]
 
     def as_dict(self) -> dict[str, float]:
         """Flat ``{name: value}`` of a scalar point, units in the keys.
@@ -106,6 +107,7 @@ def compute_kpis(
     utilization: ArrayLike,
     output_tokens: ArrayLike,
     steps_per_task: ArrayLike = 1.0,
+    busy_power_w: ArrayLike | None = None,
 ) -> Kpis:
     """The eight KPIs of a deployment at an operating point.
 
@@ -137,6 +139,11 @@ def compute_kpis(
         Tokens generated per request, reasoning tokens included [token], > 0.
     steps_per_task : array_like, optional
         Requests (model calls) per agent task [-], ≥ 1; default 1.
+    busy_power_w : array_like, optional
+        IT power of one accelerator while serving at the operating point [W], ≥ 0 (default
+        ``power_w``): the basis of ``gpu_joules_per_output_token``, accelerator energy per
+        output token before PUE and idle hours, the figure energy benchmarks such as
+        ML.ENERGY report.
 
     Returns
     -------
@@ -209,6 +216,7 @@ def compute_kpis(
     u = _check_range("utilization", utilization, 0.0, 1.0, low_open=True)
     l_out = _check_range("output_tokens", output_tokens, 0.0, low_open=True)
     steps = _check_range("steps_per_task", steps_per_task, 1.0)
+    busy = p if busy_power_w is None else _check_range("busy_power_w", busy_power_w, 0.0)
 
     cost_usd_per_hour = n * c
     split = token_cost_usd_per_mtok(cost_usd_per_hour, t_in, t_out, share, u)
@@ -242,6 +250,7 @@ def compute_kpis(
         energy_kwh_per_month,
         co2e_g_per_month / 1000.0,
         co2e_g_per_month / mtok_per_month,
+        n * busy / t_out,
     )
     shape = np.broadcast_shapes(*(np.shape(v) for v in values))
     return Kpis(*(_out(np.broadcast_to(np.asarray(v, float), shape).copy()) for v in values))

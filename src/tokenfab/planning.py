@@ -19,11 +19,12 @@ import numpy as np
 from tokenfab.catalog import Accelerator, ApiPrice, Catalog, Region, default_catalog
 from tokenfab.cost import (
     CostInputs,
-    accelerator_power_w,
     api_cost_usd_per_request,
+    average_power_w,
     cheapest_rental,
     default_cost_inputs,
     ownership_cost_from_inputs,
+    serving_power_w,
 )
 from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 from tokenfab.kpis import (
@@ -99,13 +100,30 @@ class Estimate:
         return out
 
 
-def _power_w(acc: Accelerator, inputs: CostInputs) -> float:
+def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple[float, float]:
+    """Average and serving draw of one accelerator at an operating point [W].
+
+    Serving: :func:`tokenfab.cost.serving_power_w` of the point's memory and compute
+    activity; average: serving for the ``utilization`` share of hours, idle for the rest.
+    """
+    acc = op.setup.accelerator
     if acc.tdp_w is None:
         raise ScenarioError(
             f"accelerator: {acc.id} has no published power (tdp_w), which energy, carbon and the "
             "buy cost need; add tdp_w in a catalog override (--catalog DIR)"
         )
-    return float(accelerator_power_w(acc.tdp_w, inputs.power_draw_share_of_tdp))
+    busy = float(
+        serving_power_w(
+            acc.tdp_w,
+            inputs.idle_power_share_of_tdp,
+            op.hbm_busy_share,
+            op.compute_busy_share,
+            inputs.memory_power_share,
+            inputs.compute_power_share,
+        )
+    )
+    idle = acc.tdp_w * inputs.idle_power_share_of_tdp
+    return float(average_power_w(busy, idle, utilization)), busy
 
 
 def licence_usd_per_accelerator_year(
@@ -149,11 +167,13 @@ def hourly_cost(
     catalog: Catalog,
     inputs: CostInputs,
     licence: tuple[float, str] = (0.0, ""),
+    power_w: float | None = None,
 ) -> HourlyCost:
     """Cost of one accelerator-hour, bought (with every line) or rented (the cheapest offer).
 
     ``licence`` is the chosen software licence's yearly cost and its note
-    (:func:`licence_usd_per_accelerator_year`), added to either.
+    (:func:`licence_usd_per_accelerator_year`), added to either; ``power_w`` the average draw
+    of a bought accelerator (:func:`power_w`; default its TDP, the most it can draw).
     """
     licence_usd_per_year, licence_note = licence
     note = f"; licence: {licence_note}" if licence_note else ""
@@ -166,7 +186,8 @@ def hourly_cost(
             {"rental": quote.usd_per_accelerator_hour}
             | ({"software": software} if software else {}),
             f"{quote.rental.provider} {quote.rental.instance_type} {quote.term} "
-            f"({quote.rental.as_of}){note}",
+            f"({quote.rental.as_of}, {quote.rental.location or 'location not stated'}); "
+            f"not regional: the cheapest offer anywhere, whatever the region{note}",
         )
     if ownership != "buy":
         raise ScenarioError(f"ownership: {ownership!r} is not allowed here; allowed: buy, rent")
@@ -184,7 +205,7 @@ def hourly_cost(
         inputs,
         price_usd=acc.price_usd,
         tdp_w=acc.tdp_w or 0.0,
-        power_w=_power_w(acc, inputs),
+        power_w=acc.tdp_w if power_w is None else power_w,
         pue=region.pue,
         electricity_usd_per_kwh=region.electricity_usd_per_kwh,
     )
@@ -349,9 +370,10 @@ def price(
     licence = licence_usd_per_accelerator_year(  # an unknown licence id fails here, loudly
         catalog, scenario.software_licence, acc.id, setup.engine.software, scenario.ownership
     )
+    avg_power_w, busy_power_w = power_w(op, inputs, utilization)
     try:
         cost: HourlyCost | None = hourly_cost(
-            acc, region, scenario.ownership, catalog, inputs, licence
+            acc, region, scenario.ownership, catalog, inputs, licence, avg_power_w
         )
     except (ScenarioError, CatalogError) as exc:
         if strict:
@@ -362,7 +384,8 @@ def price(
         input_tok_s_total=op.input_tok_s_total * scale,
         output_tok_s_per_user=op.output_tok_s_per_user,
         accelerators=accelerators,
-        power_w=_power_w(acc, inputs),
+        power_w=avg_power_w,
+        busy_power_w=busy_power_w,
         prefill_time_share=op.prefill_time_share,
         cost_usd_per_accelerator_hour=cost.total_usd_per_hour if cost else 0.0,
         grid_co2e_g_per_kwh=region.grid_co2e_g_per_kwh,

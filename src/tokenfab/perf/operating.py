@@ -387,6 +387,8 @@ class Grid:
     memory_bound: NDArray
     roofline_output_tok_s_replica: NDArray
     roofline_tpot_s: NDArray
+    hbm_busy_share: NDArray  # activity of memory and matrix units, for the power model
+    compute_busy_share: NDArray
 
     @property
     def accelerators_per_replica(self) -> NDArray:
@@ -457,6 +459,8 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
         st.memory_bound,
         roof.output_tok_s,
         roof.tpot_s,
+        st.hbm_busy_share,
+        st.compute_busy_share,
     )
 
 
@@ -488,6 +492,8 @@ class OperatingPoint:
     kv_gb_per_accelerator: float
     reserve_gb_per_accelerator: float
     requests_per_second: float
+    hbm_busy_share: float = 0.0  # share of serving time memory streams at peak (power model)
+    compute_busy_share: float = 0.0  # share of serving time matrix units run at peak
 
     @property
     def output_tok_s_per_accelerator(self) -> float:
@@ -547,6 +553,8 @@ class OperatingPoint:
             "roofline_output_tok_s_total": self.roofline_output_tok_s_total,
             "roofline_fraction": self.output_tok_s_total / self.roofline_output_tok_s_total,
             "bound": self.bound,
+            "hbm_busy_share": self.hbm_busy_share,
+            "compute_busy_share": self.compute_busy_share,
             "prefill_time_share": self.prefill_time_share,
             "weights_gb_per_accelerator": self.weights_gb_per_accelerator,
             "kv_gb_per_accelerator": self.kv_gb_per_accelerator,
@@ -732,4 +740,6 @@ def _point(
         kv_gb_per_accelerator=max(kv, 0.0) / 1e9,
         reserve_gb_per_accelerator=float(setup.engine.engine.runtime_reserve_bytes) / 1e9,
         requests_per_second=out / setup.output_tokens,
+        hbm_busy_share=float(grid.hbm_busy_share[i, j]),
+        compute_busy_share=float(grid.compute_busy_share[i, j]),
     )

@@ -448,6 +448,21 @@ class SteadyState:
     prefill_tok_s: NDArray  # prompt tokens prefilled (not found in the prefix cache) per second
     prefill_time_share: NDArray  # share of accelerator time the prompts take
     memory_bound: NDArray
+    hbm_busy_share: NDArray  # share of serving time the memory streams at its peak (power model)
+    compute_busy_share: NDArray  # share of serving time the matrix units run at their peak
+
+
+def busy_shares(r: Round, hw: Hardware, pipeline_parallel: ArrayLike) -> tuple[NDArray, NDArray]:
+    """Shares of a round's time that memory and matrix units would need at their peaks [-].
+
+    ``bytes / peak bandwidth`` and ``FLOPs / peak FLOP/s`` of one step over the step's time
+    (a round is ``pipeline_parallel`` steps), each in [0, 1]: the activity the power model
+    (:func:`tokenfab.cost.serving_power_w`) turns into watts.
+    """
+    step_s = r.time_s / np.asarray(pipeline_parallel, dtype=float)
+    hbm = r.bytes_per_accelerator / hw.hbm_bytes_per_s / step_s
+    comp = r.flops_per_accelerator / hw.peak_flops_per_s / step_s
+    return np.clip(hbm, 0.0, 1.0), np.clip(comp, 0.0, 1.0)
 
 
 def steady_state(
@@ -534,14 +549,19 @@ def steady_state(
         prefill = round_time(*args, 0.0, 0.0, bsz * new, pre_ctx)
         total = prefill.time_s + (o - 1.0) / per_step * decode.time_s
         out_tok_s = bsz * o / total
+        p_share = prefill.time_s / total
+        hbm_p, comp_p = busy_shares(prefill, hw, lay.pipeline_parallel)
+        hbm_d, comp_d = busy_shares(decode, hw, lay.pipeline_parallel)
         return SteadyState(
             bsz,
             decode.time_s / per_step,
             prefill.time_s,
             out_tok_s,
             out_tok_s * new / o,
-            prefill.time_s / total,
+            p_share,
             decode.memory_bound,
+            p_share * hbm_p + (1.0 - p_share) * hbm_d,
+            p_share * comp_p + (1.0 - p_share) * comp_d,
         )
     q = gamma + 1.0
     mixed = round_time(*args, bsz, ctx, bsz * per_step * new / o, pre_ctx, q)
@@ -561,6 +581,7 @@ def steady_state(
     busy = mixed.flops_per_accelerator / (hw.peak_flops_per_s * eng.compute_efficiency) / mixed_s
     occupancy = prompt_flops / mixed.flops_per_accelerator * np.minimum(busy, 1.0)
     share = np.clip(np.maximum(marginal, occupancy), 0.0, 1.0)
+    hbm, comp = busy_shares(mixed, hw, lay.pipeline_parallel)
     return SteadyState(
         bsz,
         (seen.time_s + draft) / per_step,
@@ -569,6 +590,8 @@ def steady_state(
         out_tok_s * new / o,
         share,
         mixed.memory_bound,
+        hbm,
+        comp,
     )
 
 
@@ -687,7 +710,19 @@ def disaggregated_state(
     link = np.where(np.isnan(hw.scaleout_bytes_per_s), hw.link_bytes_per_s, hw.scaleout_bytes_per_s)
     transfer = kv_bytes_per_sequence(shape, i, kv_bytes_per_element) / (link / 2.0)
     ttft = np.broadcast_to(one_prompt.time_s + transfer, np.shape(x))
-    return SteadyState(bsz, decode_s / per_step, ttft, x, x * new / o, share, verify.memory_bound)
+    hbm_p, comp_p = busy_shares(prefill, hw, lay.pipeline_parallel)
+    hbm_d, comp_d = busy_shares(verify, hw, lay.pipeline_parallel)
+    return SteadyState(
+        bsz,
+        decode_s / per_step,
+        ttft,
+        x,
+        x * new / o,
+        share,
+        verify.memory_bound,
+        share * hbm_p + (1.0 - share) * hbm_d,
+        share * comp_p + (1.0 - share) * comp_d,
+    )
 
 
 def disaggregated_split(
