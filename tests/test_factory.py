@@ -54,9 +54,10 @@ def test_power_scales_everything_linearly(h100):
 
 
 def test_tokens_per_joule_uses_the_average_draw(h100):
-    # energy at 0.75 x TDP (cost_assumptions power-draw-share-of-tdp) x PUE
+    # serving hours (default utilisation 0.8) at up to TDP, idle hours at the idle floor
+    # (cost_assumptions idle-power-share-of-tdp 0.115): 700 (0.8 + 0.2 x 0.115) = 576.1 W, x PUE
     d = h100.as_dict()
-    watts = d["accelerators"] * 700.0 * 0.75 * d["pue"]
+    watts = d["accelerators"] * 700.0 * (0.8 + 0.2 * 0.115) * d["pue"]
     assert_allclose(d["tokens_per_joule"], d["tokens_per_year"] / 31_536_000 / watts, rtol=1e-12)
 
 

@@ -231,9 +231,9 @@ def factory(
     they must sum to 1. ``replica_accelerators`` bounds the layouts of the frontier (default:
     the accelerator's scale-up domain, at least 8).
     """
-    from tokenfab.cost import default_cost_inputs
+    from tokenfab.cost import average_power_w, default_cost_inputs
     from tokenfab.perf.frontier import frontier
-    from tokenfab.planning import _power_w, hourly_cost
+    from tokenfab.planning import hourly_cost
     from tokenfab.scenario import Scenario
 
     p_mw = float(_check_range("power_mw", power_mw, 0.0, low_open=True))
@@ -253,8 +253,17 @@ def factory(
     acc = cat.accelerator(accelerator)
     reg = cat.region(region)
     inputs = default_cost_inputs(cat)
-    average_w = _power_w(acc, inputs)  # also checks that a TDP is published
+    if acc.tdp_w is None:
+        raise ScenarioError(
+            f"accelerator: {acc.id} has no published power (tdp_w), which a factory's size "
+            "needs; add tdp_w in a catalog override (--catalog DIR)"
+        )
     tdp_w = float(acc.tdp_w)
+    # serving hours at up to TDP (the budget the factory is sized for), idle hours at the idle
+    # floor: an upper bound, since the frontier's points draw TDP only when compute-bound
+    average_w = float(
+        average_power_w(tdp_w, tdp_w * inputs.idle_power_share_of_tdp, inputs.default_utilization)
+    )
     it_w = p_mw * 1e6 / reg.pue
     n_total = it_w / tdp_w
     u = inputs.default_utilization
@@ -320,7 +329,7 @@ def factory(
         hardware /= 1 - inputs.network_share_of_cluster_capex
         capex = n_total * (hardware + inputs.facility_capex_usd_per_mw * tdp_w / 1e6)
     try:
-        hc = hourly_cost(acc, reg, "buy", cat, inputs)
+        hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=average_w)
         cost: float | None = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
         basis = f"bought, every line of the cost model: {hc.basis}"
     except (ScenarioError, CatalogError) as exc:
