@@ -42,6 +42,17 @@ RUNS = {
         "free=0.5,premium=0.4",
     ),
     "factory_bad_power": ("factory", "--accelerator", "h100-sxm", "--power-mw", "-1"),
+    "viability_api": (
+        "viability",
+        "--api-price",
+        "openai-gpt-4o-mini-2024-07",
+        "--revenue-per-user-month",
+        "1",
+        "--requests-per-user-month",
+        "1000",
+        "--json",
+    ),
+    "viability_no_cost": ("viability", "--revenue-per-request", "0.01"),
     "plan_demand": (
         "plan",
         "--model",
@@ -95,6 +106,7 @@ def test_market_list(out):
         ("route_bad", "routed_share"),
         ("factory_bad_shares", "shares"),
         ("factory_bad_power", "power_mw"),
+        ("viability_no_cost", "cost_per_request"),
     ],
 )
 def test_bad_input_one_line(out, run, field):
@@ -162,3 +174,12 @@ def test_market_and_factory_charts(tmp_path):
     r = _run(("factory", "--accelerator", "h100-sxm,b200", "--out", str(tmp_path / "f.html")))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_viability_from_an_api_price(out):
+    # GPT-4o mini $0.15 in / $0.60 out: 6,000 x 0.15 + 300 x 0.60 = $0.00108 a request;
+    # $1 a user-month over 1,000 requests = $0.001 a request < cost -> not viable
+    one = json.loads(out["viability_api"].stdout)[0]
+    assert_allclose(one["cost_usd_per_request"], 0.00108, rtol=1e-12)
+    assert_allclose(one["revenue_usd_per_request"], 0.001, rtol=1e-12)
+    assert one["verdict"] == "not viable"

@@ -412,10 +412,47 @@ def viability(
     target_margin: Annotated[
         float | None, typer.Option(help="gross margin called viable, 0-1 (default 0.4)")
     ] = None,
+    api_price: Annotated[
+        str | None,
+        typer.Option(
+            help="API price id whose request price is the cost (instead of --cost-per-request)"
+        ),
+    ] = None,
+    input_tokens: Annotated[
+        int, typer.Option(help="prompt tokens per request (with --api-price)")
+    ] = 6000,
+    output_tokens: Annotated[
+        int, typer.Option(help="output tokens per request, reasoning included (with --api-price)")
+    ] = 300,
+    cache_hit_rate: Annotated[
+        float, typer.Option(help="share of prompt tokens read from the cache (with --api-price)")
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Margin, verdict and break-even price of a product; without a cost, seed 003's table."""
     from tokenfab import viability as vb
+
+    if api_price is not None:
+        from tokenfab.catalog import nearest
+        from tokenfab.routing import request_cost_from_price
+
+        if cost_per_request is not None:
+            raise ScenarioError("api_price: give --api-price or --cost-per-request, not both")
+        prices = _catalog().table("api-prices")
+        if api_price not in prices:
+            raise ScenarioError(
+                f"api_price: unknown API price {api_price!r}; nearest: "
+                f"{', '.join(nearest(api_price, prices))}"
+            )
+        cost_per_request = request_cost_from_price(
+            prices[api_price], input_tokens, output_tokens, cache_hit_rate
+        )
+    elif cost_per_request is None and (
+        revenue_per_request is not None or revenue_per_user_month is not None
+    ):
+        raise ScenarioError(
+            "cost_per_request: a revenue needs a cost: --cost-per-request or --api-price"
+        )
 
     if cost_per_request is None:
         rows = vb.seed_products(target_margin)
