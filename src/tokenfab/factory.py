@@ -204,6 +204,9 @@ class Factory:
             "revenue_usd_per_year": rev,
             "cost_usd_per_year": cost,
             "capex_usd": self.capex_usd,
+            "cost_usd_per_mtok": None
+            if cost is None or self.tokens_per_year == 0
+            else cost / (self.tokens_per_year / TOKENS_PER_MTOK),
             "co2e_g_per_mtok": self.co2e_g_per_mtok,
             "embodied_co2e_g_per_mtok": self.embodied_co2e_g_per_mtok,
             "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
