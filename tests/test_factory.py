@@ -70,11 +70,12 @@ def test_capex_of_the_h100_factory(h100):
 
 
 def test_carbon_per_mtok_by_hand(h100):
-    # operational: N x 525 W x PUE x 8,760 h x 383.8 g/kWh (us grid) over the year's Mtok;
+    # operational: N x 576.1 W (700 x (0.8 + 0.2 x 0.115), as in the test above) x PUE x
+    # 8,760 h x 383.8 g/kWh (us grid) over the year's Mtok;
     # embodied: N x (164 + 190) kg / 5 years over the same Mtok (data/embodied_carbon.csv)
     d = h100.as_dict()
     mtok = d["tokens_per_year"] / 1e6
-    kwh = d["accelerators"] * 525.0 * d["pue"] * 8760 / 1000
+    kwh = d["accelerators"] * 700.0 * (0.8 + 0.2 * 0.115) * d["pue"] * 8760 / 1000
     assert_allclose(d["co2e_g_per_mtok"], kwh * 383.8 / mtok, rtol=1e-9)
     assert_allclose(
         d["embodied_co2e_g_per_mtok"], d["accelerators"] * 354e3 / 5.0 / mtok, rtol=1e-9
