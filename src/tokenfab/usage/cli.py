@@ -179,7 +179,10 @@ def export_prices_cmd(
 
     if out is not None:
         _check_out(out, (".json",))
-    doc = export.export_prices(fmt, deployment or [], region, tokens_per_day)
+    doc, skipped = export.export_prices(fmt, deployment or [], region, tokens_per_day)
+    err = Console(stderr=True)
+    for line in skipped:
+        err.print(f"left out {line}", highlight=False, soft_wrap=True)
     text = json.dumps(doc, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)

@@ -1,0 +1,187 @@
+"""What-if: the same traffic repriced on other API models, or self-hosted through the cost model.
+
+Repricing is linear in the token sums, so one pass over the log gives every API option:
+``(input - cached) x input price + cached x cached price + output x output price`` (reasoning
+tokens are output tokens). Self-hosting runs :func:`tokenfab.planning.plan` for the named
+model, accelerator, region and ownership with a Scenario built from the log: mean prompt,
+visible and reasoning tokens per request, the cached share of prompt tokens as the prefix-cache
+hit rate, the output tokens a day as the demand, and the busiest hour over the average hour
+as ``peak_to_average``, so capacity is sized for the log's own peak load. Monthly figures
+scale the log's span to 30.44 days (365.25 / 12).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from tokenfab.catalog import Catalog, default_catalog
+from tokenfab.errors import TokenfabError
+from tokenfab.planning import plan
+from tokenfab.scenario import Scenario
+from tokenfab.usage import analyses
+from tokenfab.usage.prices import list_cost_usd, resolve
+from tokenfab.usage.schema import UsageLogError
+
+DAYS_PER_MONTH = 365.25 / 12
+MIN_SPAN_S = 3600.0  # a log shorter than an hour is scaled as one hour
+
+
+def traffic(t: ibis.Table) -> dict[str, Any]:
+    """Token sums, spend, span and the peak-hour factor of priced rows ``t``."""
+    r = analyses._rows(
+        t.aggregate(
+            requests=t.count(),
+            input_tokens=t.input_tokens.sum(),
+            cached_input_tokens=t.cached_input_tokens.sum(),
+            output_tokens=t.output_tokens.sum(),
+            reasoning_tokens=t.reasoning_tokens.sum(),
+            spend_usd=t.spend_usd.sum(),
+            list_cost_usd=t.list_cost_usd.sum(),
+            first=t.timestamp.min(),
+            last=t.timestamp.max(),
+        )
+    )[0]
+    hourly = t.group_by(hour=t.timestamp.truncate("h")).aggregate(out=t.output_tokens.sum())
+    peak = analyses._scalar(hourly.out.max()) or 0
+    span_s = max((r["last"] - r["first"]).total_seconds(), MIN_SPAN_S)
+    hours = max(span_s / 3600.0, 1.0)
+    mean_hour = r["output_tokens"] / hours if hours else 0.0
+    r["days"] = span_s / 86400.0
+    r["monthly_factor"] = DAYS_PER_MONTH / r["days"]
+    r["peak_to_average"] = max(1.0, peak / mean_hour) if mean_hour else 1.0
+    r["monthly_cost_usd"] = (r["spend_usd"] or 0.0) * r["monthly_factor"]
+    return r
+
+
+def reprice(tr: dict[str, Any], p_in: float, p_cached: float, p_out: float) -> float:
+    """Cost of the whole log at one model's prices [USD]."""
+    return float(
+        list_cost_usd(
+            tr["input_tokens"],
+            tr["cached_input_tokens"],
+            tr["output_tokens"],
+            p_in,
+            p_cached,
+            p_out,
+        )
+    )
+
+
+def _api_price(catalog: Catalog, name: str, as_of):
+    table = catalog.table("api-prices")
+    if name in table:
+        p = table[name]
+        return (
+            p.id,
+            p.input_usd_per_mtok,
+            p.cached_input_usd_per_mtok or p.input_usd_per_mtok,
+            p.output_usd_per_mtok,
+        )
+    found, _ = resolve([name], catalog, as_of)
+    if name not in found:
+        raise UsageLogError(
+            f"--api: {name!r} is neither a catalog price id nor a model name with a price "
+            "(list them with `tokenfab catalog api-prices`)"
+        )
+    p = found[name]
+    return p.price_id, p.input_usd_per_mtok, p.cached_input_usd_per_mtok, p.output_usd_per_mtok
+
+
+def parse_deployment(
+    text: str, region: str = "us", ownership: str = "buy"
+) -> tuple[str, str, str, str]:
+    """``MODEL:ACCELERATOR[:REGION[:OWNERSHIP]]`` -> its four parts."""
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 4 or not all(parts):
+        raise UsageLogError(
+            f"deployment: {text!r} is not MODEL:ACCELERATOR[:REGION[:OWNERSHIP]], "
+            "e.g. llama-3.3-70b:h100-sxm:eu:rent"
+        )
+    parts += [region, ownership][len(parts) - 2 :]
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def self_hosted(tr: dict[str, Any], deployment: str, catalog: Catalog) -> dict[str, Any]:
+    """Monthly cost, fleet and carbon of serving the log's traffic on one deployment."""
+    model, acc, region, ownership = parse_deployment(deployment)
+    n = max(int(tr["requests"]), 1)
+    visible = (tr["output_tokens"] - tr["reasoning_tokens"]) / n
+    hit = tr["cached_input_tokens"] / tr["input_tokens"] if tr["input_tokens"] else 0.0
+    sc = Scenario.parse(
+        {
+            "model": model,
+            "accelerator": acc,
+            "region": region,
+            "ownership": ownership,
+            "input_tokens": max(1, round(tr["input_tokens"] / n)),
+            "output_tokens": max(1, round(visible)),
+            "reasoning_tokens": round(tr["reasoning_tokens"] / n),
+            "prefix_cache_hit_rate": min(hit, 0.99),
+            "tokens_per_day": max(tr["output_tokens"] / tr["days"], 1.0),
+            "peak_to_average": tr["peak_to_average"],
+        }
+    )
+    options = plan(
+        sc, accelerators=[acc], regions=[region], ownerships=[ownership], catalog=catalog
+    )
+    best = options[0]
+    if best.estimate is None:
+        raise UsageLogError(f"self-host {deployment}: {best.reason}")
+    k = best.estimate.kpis
+    return {
+        "option": f"self-host {model} on {acc} ({region}, {ownership})",
+        "monthly_cost_usd": float(k.monthly_cost_usd),
+        "accelerators": int(best.estimate.accelerators_needed),
+        "utilization": float(best.estimate.utilization),
+        "co2e_kg_per_month": float(k.co2e_kg_per_month),
+        "cost_usd_per_mtok_blended": float(k.cost_usd_per_mtok_blended),
+        "scenario": sc.model_dump(exclude_none=True),
+        "note": "a different model: the saving holds only if its quality suffices",
+    }
+
+
+def whatif(
+    con: Any,
+    paths: list[str],
+    api: list[str],
+    self_host: list[str],
+    fmt: str | None = None,
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """Baseline monthly cost of the log and each option's monthly cost, saving and carbon."""
+    cat = catalog or default_catalog()
+    if not api and not self_host:
+        raise UsageLogError("whatif: name at least one --api price or --self-host deployment")
+    ld = analyses.load(con, paths, fmt)
+    t, _, unknown = analyses.priced(ld, cat)
+    tr = traffic(t)
+    if not tr["requests"]:
+        raise UsageLogError(f"LOGS: {', '.join(ld.raw.files)} holds no valid rows")
+    base = tr["monthly_cost_usd"]
+    options: list[dict[str, Any]] = []
+    as_of = tr["last"].date()
+    for name in api:
+        pid, p_in, p_cached, p_out = _api_price(cat, name, as_of)
+        cost = reprice(tr, p_in, p_cached, p_out) * tr["monthly_factor"]
+        options.append(
+            {
+                "option": f"API {pid}",
+                "monthly_cost_usd": cost,
+                "monthly_saving_usd": base - cost,
+                "co2e_kg_per_month": None,  # providers publish no per-token carbon
+            }
+        )
+    for d in self_host:
+        try:
+            o = self_hosted(tr, d, cat)
+        except TokenfabError as exc:
+            options.append({"option": f"self-host {d}", "error": str(exc)})
+            continue
+        o["monthly_saving_usd"] = base - o["monthly_cost_usd"]
+        options.append(o)
+    baseline = {k: v for k, v in tr.items() if k not in ("first", "last")}
+    baseline["first"], baseline["last"] = str(tr["first"]), str(tr["last"])
+    baseline["unknown_models"] = unknown
+    return {"baseline": baseline, "options": options}

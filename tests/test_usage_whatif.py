@@ -1,0 +1,75 @@
+"""What-if: repricing is exact and linear; self-hosting is sized from the log's own peak."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenfab.usage import engines, whatif
+from tokenfab.usage.schema import UsageLogError
+
+HEADER = "timestamp,model,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,cost_usd"
+# gpt-4o-mini: $0.15 in, $0.075 cached, $0.60 out per Mtok (catalog, OpenAI prompt-caching row)
+# row 1: (1000-200)*0.15 + 200*0.075 + 300*0.6 = 120 + 15 + 180 = 315 -> $0.000315
+# row 2: 2000*0.15 + 100*0.6 = 300 + 60 = 360 -> $0.00036
+# row 3: (4000-1000)*0.15 + 1000*0.075 + 100*0.6 = 450 + 75 + 60 = 585 -> $0.000585
+ROWS = [
+    "2025-07-01T00:00:00Z,gpt-4o-mini,1000,200,300,0,0.000315",
+    "2025-07-01T01:00:00Z,gpt-4o-mini,2000,0,100,0,0.00036",
+    "2025-07-01T02:00:00Z,gpt-4o-mini,4000,1000,100,0,0.000585",
+]
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    p = tmp_path_factory.mktemp("whatif") / "log.csv"
+    p.write_text(HEADER + "\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
+    return str(p)
+
+
+def test_repricing_on_its_own_prices_reproduces_its_cost(log):
+    res = whatif.whatif(engines.connect(), [log], ["gpt-4o-mini"], [])
+    b, opt = res["baseline"], res["options"][0]
+    assert b["spend_usd"] == pytest.approx(0.00126, rel=1e-12)  # 0.000315 + 0.00036 + 0.000585
+    assert opt["monthly_cost_usd"] == pytest.approx(b["monthly_cost_usd"], rel=1e-12)
+    assert opt["monthly_saving_usd"] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_repricing_on_another_model(log):
+    # GPT-4.1 nano $0.10 in / $0.025 cached / $0.40 out per Mtok, on the log's
+    # sums in 7000, cached 1200, out 500 -> (5800*0.1 + 1200*0.025 + 500*0.4)/1e6 = 0.00081
+    res = whatif.whatif(engines.connect(), [log], ["openai-gpt-4-1-nano-2025-04"], [])
+    b, opt = res["baseline"], res["options"][0]
+    # span 2 h -> monthly factor 30.4375 days / (2/24 days) = 365.25
+    assert b["monthly_factor"] == pytest.approx(365.25)
+    assert opt["monthly_cost_usd"] == pytest.approx(0.00081 * 365.25, rel=1e-12)
+    assert opt["monthly_saving_usd"] == pytest.approx((0.00126 - 0.00081) * 365.25, rel=1e-12)
+
+
+def test_peak_to_average_from_the_log(log):
+    tr = whatif.traffic(whatif.analyses.priced(whatif.analyses.load(engines.connect(), [log]))[0])
+    # output 300 + 100 + 100 = 500 over a 2-hour span: 250 an hour; busiest hour 300 -> 1.2
+    assert tr["peak_to_average"] == pytest.approx(1.2)
+
+
+def test_self_hosted_is_sized_from_the_log(log):
+    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm:us:rent"])
+    o = res["options"][0]
+    sc = o["scenario"]
+    # 500 output tokens in 2 h -> 6000 a day; prompt mean 7000/3 -> 2333; cached share 1200/7000
+    assert sc["tokens_per_day"] == pytest.approx(6000.0)
+    assert sc["input_tokens"] == 2333
+    assert sc["prefix_cache_hit_rate"] == pytest.approx(1200 / 7000)
+    assert sc["peak_to_average"] == pytest.approx(1.2)
+    assert o["accelerators"] >= 1 and o["monthly_cost_usd"] > 0 and o["co2e_kg_per_month"] > 0
+    assert o["monthly_saving_usd"] == pytest.approx(
+        res["baseline"]["monthly_cost_usd"] - o["monthly_cost_usd"], rel=1e-12
+    )
+
+
+def test_bad_options(log):
+    with pytest.raises(UsageLogError, match="--api: 'no-such-model'"):
+        whatif.whatif(engines.connect(), [log], ["no-such-model"], [])
+    with pytest.raises(UsageLogError, match=r"MODEL:ACCELERATOR\[:REGION\[:OWNERSHIP\]\]"):
+        whatif.parse_deployment("llama-3.1-8b")
+    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-8b:no-such-chip"])
+    assert "unknown id 'no-such-chip'" in res["options"][0]["error"]
