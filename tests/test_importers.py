@@ -293,3 +293,21 @@ def test_cli_stale_lists_old_rows(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert rows and all(row["age_months"] > 12 for row in rows)
+
+
+def test_estimate_names_its_old_prices() -> None:
+    from tokenfab.catalog import estimate_price_dates, stale_price_warnings
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = Catalog()
+    est = evaluate(Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm"}), cat)
+    dates = estimate_price_dates(est, cat)
+    acc = cat.accelerator("h100-sxm")
+    assert dates["purchase price of h100-sxm"] == acc.price_as_of
+    # on the day of the purchase price nothing about it is stale; 13 months later it is
+    assert not any("h100-sxm" in w for w in stale_price_warnings(dates, acc.price_as_of))
+    later = date(acc.price_as_of.year + 1, acc.price_as_of.month, 28)
+    later = date(later.year, later.month % 12 + 1, 28) if later.month < 12 else later
+    warned = stale_price_warnings(dates, date(acc.price_as_of.year + 2, 1, 1))
+    assert any(w.startswith("purchase price of h100-sxm is from") for w in warned)

@@ -804,3 +804,33 @@ def stale_price_warning(what: str, priced_on: date | None, today: date) -> str |
         f"{what} is from {priced_on.isoformat()}, {age:.1f} months old "
         f"(over {PRICE_STALE_MONTHS:.0f}): check a current source"
     )
+
+
+def estimate_price_dates(estimate: Any, catalog: Catalog) -> dict[str, date | None]:
+    """The dates of the prices an estimate used, by what they price.
+
+    The purchase price of the accelerator (``buy``) or the rental offer it was costed at
+    (``rent``), the region's electricity price (the region row's ``as_of``), and the API
+    price it is compared with.
+    """
+    setup = estimate.op.setup
+    acc = setup.accelerator
+    dates: dict[str, date | None] = {}
+    if estimate.cost is not None:
+        if estimate.scenario.ownership == "rent":
+            from tokenfab.cost import cheapest_rental
+
+            rental = cheapest_rental(catalog, acc.id).rental
+            dates[f"rental price of {acc.id} ({rental.id})"] = rental.as_of
+        else:
+            dates[f"purchase price of {acc.id}"] = acc.price_as_of
+        dates[f"electricity price of region {estimate.region.id}"] = estimate.region.as_of
+    if estimate.api is not None:
+        dates[f"API price {estimate.api.price.id}"] = estimate.api.price.effective_date
+    return dates
+
+
+def stale_price_warnings(dates: dict[str, date | None], today: date) -> list[str]:
+    """One line for each price older than :data:`PRICE_STALE_MONTHS` at ``today``."""
+    lines = (stale_price_warning(what, when, today) for what, when in dates.items())
+    return [line for line in lines if line]

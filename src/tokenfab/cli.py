@@ -22,6 +22,8 @@ from tokenfab.catalog import (
     TABLES,
     _cached_catalog,
     default_catalog,
+    estimate_price_dates,
+    stale_price_warnings,
     stale_rows,
     user_catalog_dir,
     user_dirs_from_env,
@@ -366,11 +368,15 @@ def estimate(
         ownership=ownership,
         utilization=utilization,
     )
-    est = evaluate(sc, _catalog())
+    cat = _catalog()
+    est = evaluate(sc, cat)
+    warnings = stale_price_warnings(estimate_price_dates(est, cat), date.today())
     if as_json:
-        _emit_json(est.as_dict())
+        _emit_json({**est.as_dict(), "stale_prices": "; ".join(warnings) or None})
         return
     console.print(render.estimate(est))
+    for line in warnings:
+        console.print(f"stale price: {line}", style="yellow", highlight=False)
 
 
 @app.command("frontier")
