@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ from pydantic import (
     model_validator,
 )
 
-from tokenfab.errors import CatalogError
+from tokenfab.errors import CatalogError, FileInputError
+from tokenfab.fileio import CATALOG_MAX_BYTES, read_text
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -49,7 +51,9 @@ LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
 class Record(BaseModel):
     """A catalog row: immutable, strictly typed, with its provenance."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
 
     id: Id = Field(description="stable lowercase identifier")
     source: Text = Field(description="URL or document (with publisher) the row's figures come from")
@@ -573,38 +577,43 @@ def read_records(path: Path, record: type[Record]) -> list[tuple[int, Record]]:
     fields = record.model_fields
     required = {n for n, f in fields.items() if f.is_required()}
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read catalog file ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        unknown = [c for c in header if c not in fields]
-        if unknown:
-            raise CatalogError(
-                f"{path}:1: unknown column {unknown[0]!r} (a field name with an unknown unit?); "
-                f"allowed: {', '.join(fields)}"
-            )
-        missing = sorted(required - set(header))
-        if missing:
-            raise CatalogError(f"{path}:1: missing column {missing[0]!r}")
-        rows: list[tuple[int, Record]] = []
-        seen: dict[str, int] = {}
-        for row in reader:
-            line = reader.line_num
-            if None in row or any(v is None for v in row.values()):
-                raise CatalogError(f"{path}:{line}: row has {len(header)} columns expected")
-            values = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
-            try:
-                rec = record.model_validate(values)
-            except ValidationError as exc:
-                raise CatalogError(f"{path}:{line}: {_describe_error(exc.errors()[0])}") from None
-            if rec.id in seen:
+        text = read_text(path, what="catalog file", max_bytes=CATALOG_MAX_BYTES)
+    except FileInputError as exc:
+        raise CatalogError(str(exc)) from None
+    try:
+        with io.StringIO(text, newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            unknown = [c for c in header if c not in fields]
+            if unknown:
                 raise CatalogError(
-                    f"{path}:{line}: id: duplicate id {rec.id!r} (first at line {seen[rec.id]})"
+                    f"{path}:1: unknown column {unknown[0]!r} (a field name with an unknown unit?); "
+                    f"allowed: {', '.join(fields)}"
                 )
-            seen[rec.id] = line
-            rows.append((line, rec))
+            missing = sorted(required - set(header))
+            if missing:
+                raise CatalogError(f"{path}:1: missing column {missing[0]!r}")
+            rows: list[tuple[int, Record]] = []
+            seen: dict[str, int] = {}
+            for row in reader:
+                line = reader.line_num
+                if None in row or any(v is None for v in row.values()):
+                    raise CatalogError(f"{path}:{line}: row has {len(header)} columns expected")
+                values = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
+                try:
+                    rec = record.model_validate(values)
+                except ValidationError as exc:
+                    raise CatalogError(
+                        f"{path}:{line}: {_describe_error(exc.errors()[0])}"
+                    ) from None
+                if rec.id in seen:
+                    raise CatalogError(
+                        f"{path}:{line}: id: duplicate id {rec.id!r} (first at line {seen[rec.id]})"
+                    )
+                seen[rec.id] = line
+                rows.append((line, rec))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise CatalogError(f"{path}: not valid CSV ({exc})") from None
     return rows
 
 

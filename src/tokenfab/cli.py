@@ -6,8 +6,8 @@ library and the HTTP API describe each field the same way.
 
 from __future__ import annotations
 
-import json
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,8 +29,9 @@ from tokenfab.catalog import (
     user_dirs_from_env,
 )
 from tokenfab.errors import TokenfabError
+from tokenfab.fileio import check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
-from tokenfab.scenario import Scenario
+from tokenfab.scenario import Scenario, id_list
 from tokenfab.usage import cli as usage_cli
 
 app = typer.Typer(
@@ -65,7 +66,12 @@ def _main(
 
 
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def _note(text: str) -> None:
+    """A side note ("wrote chart.html") on stderr, so stdout holds only the answer."""
+    Console(stderr=True).print(text, style="dim", markup=False, highlight=False)
 
 
 class _CatalogGroup(TyperGroup):
@@ -401,7 +407,9 @@ def frontier_cmd(
     """The Pareto frontier of tokens/s per accelerator against tokens/s per user."""
     from tokenfab.perf.frontier import frontiers
 
-    ids = [a.strip() for a in accelerator.split(",") if a.strip()]
+    if out is not None:
+        check_output_path(out)
+    ids = id_list(accelerator, "accelerator") or []
     sc = scenario_from(
         None,
         model=model,
@@ -423,7 +431,7 @@ def frontier_cmd(
         from tokenfab import charts
 
         html, png = charts.frontier_chart(model, fronts, out)
-        console.print(f"wrote {html} and {png}", style="dim")
+        _note(f"wrote {html} and {png}")
 
 
 @app.command("plan")
@@ -450,7 +458,7 @@ def plan_cmd(
         str | None, typer.Option(help="region ids to consider, comma-separated (default: us)")
     ] = None,
     ownership: Annotated[str | None, typer.Option(help="buy, rent or buy,rent (default)")] = None,
-    top: Annotated[int, typer.Option(help="feasible options to show")] = 15,
+    top: Annotated[int, typer.Option(min=1, help="feasible options to show")] = 15,
     scenario: ScenarioFile = None,
     demand: DemandFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="print all options as JSON")] = False,
@@ -459,8 +467,7 @@ def plan_cmd(
     """Capacity plan: every accelerator x region x ownership for a demand and latency targets, cheapest first."""
     from tokenfab.planning import options_table, plan
 
-    split = lambda v: [x.strip() for x in v.split(",") if x.strip()] if v else None  # noqa: E731
-    regions = split(region)
+    regions = id_list(region, "region")
     sc = scenario_from(
         scenario,
         demand,
@@ -479,7 +486,13 @@ def plan_cmd(
         tpot_slo_s=tpot_slo_s,
         region=regions[0] if regions else None,
     )
-    options = plan(sc, split(accelerator), regions, split(ownership), _catalog())
+    options = plan(
+        sc,
+        id_list(accelerator, "accelerator"),
+        regions,
+        id_list(ownership, "ownership", ("buy", "rent")),
+        _catalog(),
+    )
     rows = options_table(options)
     if as_json:
         _emit_json(rows)
@@ -524,6 +537,8 @@ def breakeven_cmd(
     from tokenfab.errors import ScenarioError
     from tokenfab.planning import evaluate
 
+    if out is not None:
+        check_output_path(out)
     sc = scenario_from(
         None,
         model=model,
@@ -616,7 +631,10 @@ def breakeven_cmd(
             logy=True,
         )
         if not as_json:
-            console.print(f"wrote {html} and {png}", style="dim")
+            _note(f"wrote {html} and {png}")
+
+
+BUG_EXIT_CODE = 3
 
 
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
@@ -625,9 +643,34 @@ calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads 
 
 
 def main() -> None:
-    """Entry point: run the app; a tokenfab error prints one line and exits 2."""
-    try:
-        app()
-    except TokenfabError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+    """Entry point: a tokenfab error prints one line and exits 2; any other exception is a bug,
+    printed as one line asking for a report, with exit code 3."""
+    err = Console(stderr=True, soft_wrap=True)
+    with warnings.catch_warnings():
+        # Inputs are range-checked before they reach NumPy, so a floating-point warning here
+        # would be noise in front of the answer; the test suite runs with warnings shown.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            app()
+        except TokenfabError as exc:
+            err.print(f"error: {exc}", style="bold red", markup=False, highlight=False)
+            raise SystemExit(2) from None
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise SystemExit(130) from None
+        except Exception as exc:  # the last line of defence: one line to report, no traceback
+            where = exc.__traceback__
+            while where is not None and where.tb_next is not None:
+                where = where.tb_next
+            at = (
+                f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}"
+                if where
+                else ""
+            )
+            err.print(
+                f"bug: {type(exc).__name__}: {exc}{at} -- this is a tokenfab bug; please "
+                "report it with the command you ran",
+                style="bold red",
+                markup=False,
+                highlight=False,
+            )
+            raise SystemExit(BUG_EXIT_CODE) from None

@@ -17,3 +17,8 @@ class ScenarioError(TokenfabError):
 
 class InfeasibleError(TokenfabError):
     """The scenario cannot run: the model does not fit, or no operating point meets the targets."""
+
+
+class FileInputError(TokenfabError):
+    """A file given to tokenfab cannot be read or written: missing, too large, not UTF-8 text,
+    not a regular file, or an output path whose folder is missing or not writable."""

@@ -11,7 +11,7 @@ returns every option ranked by cost, with the reason each rejected one failed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from tokenfab.catalog import Accelerator, ApiPrice, Catalog, Region, default_catalog
 from tokenfab.cost import (
     CostInputs,
+    OwnershipCost,
     api_cost_usd_per_request,
     average_power_w,
     cheapest_rental,
@@ -92,12 +93,21 @@ class Estimate:
                 "accelerators_needed": self.accelerators_needed,
                 "cost_error": self.cost_error,
                 "cost_basis": self.cost.basis if self.cost else None,
-                **{f"cost_{k}_usd_per_hour": v for k, v in lines},
+                # every cost line for buy and rent alike (null where it does not apply), so
+                # that records of both ownerships share one set of keys
+                **{f"cost_{k}_usd_per_hour": dict(lines).get(k) for k in COST_LINES},
                 "api_provider": self.api.price.provider if self.api else None,
                 "api_usd_per_mtok_blended": self.api.blended_usd_per_mtok if self.api else None,
             }
         )
         return out
+
+
+COST_LINES = (
+    *(f.name.removesuffix("_usd_per_hour") for f in fields(OwnershipCost)),
+    "rental",
+)
+"""Names of the cost lines of an accelerator-hour: the buy lines, then the rental."""
 
 
 def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple[float, float]:
@@ -484,14 +494,12 @@ def options_table(options: list[Option]) -> list[dict[str, Any]]:
             "region": o.region,
             "ownership": o.ownership,
         }
-        if o.estimate is not None:
-            d = o.estimate.as_dict()
-            row.update({k: d[k] for k in PLAN_KEYS if k in d})
-            row["feasible"] = True
-            row["reason"] = ""
-        else:
-            row["feasible"] = False
-            row["reason"] = o.reason
+        # every row has every key (null where a rejected option has no figure), so JSON and
+        # CSV consumers see one schema
+        d = o.estimate.as_dict() if o.estimate is not None else {}
+        row.update({k: d.get(k) for k in PLAN_KEYS})
+        row["feasible"] = o.estimate is not None
+        row["reason"] = "" if o.estimate is not None else o.reason
         rows.append(row)
     return rows
 

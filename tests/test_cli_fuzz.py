@@ -1,0 +1,99 @@
+"""Fuzz the CLI: Hypothesis-generated argument lists must end in a clean exit, a usage error or
+a TokenfabError (which ``main`` prints as one line), never any other exception."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import typer.main
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.core import TyperOption
+from typer.testing import CliRunner
+
+from tokenfab.cli import app
+from tokenfab.errors import TokenfabError
+
+COMMAND = typer.main.get_command(app)
+COMMANDS = {"estimate", "plan", "frontier", "breakeven", "catalog"}
+
+IDS = ["llama-3.1-8b", "llama-3.1-70b", "deepseek-r1", "h100-sxm", "b200", "a100-sxm-80gb", "us"]
+NUMBERS = [
+    "0", "-1", "1", "2", "8", "0.5", "1e-300", "1e30", "1e308", "inf", "-inf", "nan", "NaN",
+    "9223372036854775808", "-9223372036854775808", "99999999999999999999", "1e6", "0.999999",
+]  # fmt: skip
+TEXT = ["", " ", "[bold]x[/]", "'^*$'", "[", "é", "x" * 300, "--", "a,b,,", ",", "buy,rent"]
+PATHS = ["/dev/urandom", "/dev/null", "/nonexistent/x.yaml", "/", "/tmp"]
+
+
+def _options(name: str) -> list[TyperOption]:
+    return [p for p in COMMAND.commands[name].params if isinstance(p, TyperOption)]
+
+
+BASE = {  # a valid call of each command, which the fuzz then breaks or extends
+    "estimate": ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm"],
+    "plan": [
+        "--model",
+        "llama-3.1-8b",
+        "--tokens-per-day",
+        "1e9",
+        "--accelerator",
+        "h100-sxm,b200",
+    ],
+    "frontier": ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm"],
+    "breakeven": ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--region", "us"],
+    "catalog": [],
+}
+
+
+def _value(draw, opt: TyperOption) -> str:
+    # the option's Python type (typer's descriptor; click's type name on older typer)
+    kind = str(getattr(getattr(opt, "type_descriptor", None), "annotation", None))
+    kind += str(getattr(getattr(opt, "type", None), "name", ""))
+    numbers = st.sampled_from(NUMBERS)
+    if "int" in kind:
+        typed = st.integers(min_value=-(2**70), max_value=2**70).map(str)
+    elif "float" in kind:
+        typed = st.floats(allow_nan=True, allow_infinity=True).map(repr)
+    else:
+        typed = st.sampled_from(IDS + TEXT + PATHS)
+    return draw(st.one_of(numbers, typed, typed, st.sampled_from(TEXT), st.text(max_size=12)))
+
+
+@st.composite
+def argv(draw) -> list[str]:
+    name = draw(st.sampled_from(sorted(COMMANDS)))
+    args = [name]
+    if name == "catalog":
+        args.append(draw(st.sampled_from([*TEXT, "models", "accelerators", "regions"])))
+    if draw(st.booleans()):
+        args += BASE[name]  # later options override these
+    for opt in draw(st.lists(st.sampled_from(_options(name)), max_size=4)):
+        flag = opt.opts[0]
+        if opt.is_flag:
+            args.append(flag)
+        elif flag == "--out":  # only paths that are refused: the fuzz writes nothing
+            args += [flag, draw(st.sampled_from(["/nonexistent/f.html", "", "/"]))]
+        else:
+            args += [flag, _value(draw, opt)]
+    return args
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,  # the same examples every run: a failure here is reproducible
+)
+@given(argv())
+def test_no_exception_but_tokenfab_errors_escapes_the_cli(args):
+    runner = CliRunner()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a NumPy overflow is a bug too
+        result = runner.invoke(app, args, catch_exceptions=True)
+    exc = result.exception
+    if exc is None or isinstance(exc, SystemExit | TokenfabError):
+        return
+    raise AssertionError(f"tokenfab {' '.join(map(repr, args))} raised {exc!r}") from exc

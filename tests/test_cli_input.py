@@ -1,0 +1,143 @@
+"""Bad input through the installed CLI: one line on stderr, a non-zero exit, nothing on stdout,
+and no NumPy warning or traceback; output checks happen before any work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tokenfab import cli
+
+TOKENFAB = [sys.executable, "-c", "from tokenfab.cli import main; main()"]
+EST = ["estimate", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TOKENFAB, *args], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+    )
+
+
+def one_line_error(r: subprocess.CompletedProcess[str]) -> str:
+    assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr  # no warning lines, no traceback
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        (
+            "--tokens-per-day",
+            "inf",
+            "tokens_per_day: inf is not a finite number; allowed: 1 to 1e+16",
+        ),
+        ("--tokens-per-day", "1e30", "tokens_per_day: 1e+30 is out of range; allowed: 1 to 1e+16"),
+        ("--tokens-per-day", "1e-300", "tokens_per_day: 1e-300 is out of range"),
+        ("--ttft-slo-s", "nan", "ttft_slo_s: nan is not a finite number"),
+        (
+            "--accelerators",
+            "99999999999999999999",
+            "accelerators: 99999999999999999999 is out of range",
+        ),
+        ("--utilization", "1e-300", "utilization: 1e-300 is out of range; allowed: 0.001 to 1"),
+    ],
+)
+def test_a_number_out_of_range_is_one_line(flag, value, expected):
+    # before: "-9223372036854775808 x H100", exit 0, RuntimeWarnings with source paths
+    assert expected in one_line_error(run(*EST, flag, value))
+
+
+def test_rich_markup_in_an_error_is_printed_as_typed():
+    # an id like "[bold]x[/]" was eaten by Rich markup and printed as "x"
+    line = one_line_error(run("catalog", "[bold]x[/]"))
+    assert "'[bold]x[/]'" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("model: x\n".encode("utf-16"), "scenario file is UTF-16 text; save it as UTF-8"),
+        (b"model: \xe9\n", "scenario file is not UTF-8 text"),
+        (b"\x00\x01\x02", "scenario file is binary"),
+        (b'a: &a ["x","x"]\nb: [*a,*a]\n', "YAML aliases (*name) are not allowed"),
+        (b"# pad\n" * 200_000, "scenario file is larger than the 1.0 MB limit"),
+    ],
+    ids=["utf16", "latin1", "binary", "alias", "too-large"],
+)
+def test_a_bad_scenario_file_is_one_line_naming_it(tmp_path, content, problem):
+    p = tmp_path / "s.yaml"
+    p.write_bytes(content)
+    line = one_line_error(run("estimate", "--scenario", str(p)))
+    assert str(p) in line and problem in line
+
+
+def test_dev_urandom_as_a_scenario_is_refused_at_once():
+    line = one_line_error(run("estimate", "--scenario", "/dev/urandom"))
+    assert "/dev/urandom: not a regular file" in line
+
+
+@pytest.mark.parametrize(
+    ("out", "problem"),
+    [("missing/f.html", "folder missing does not exist"), (".", "is a folder")],
+)
+@pytest.mark.parametrize("command", ["frontier", "breakeven"])
+def test_out_is_checked_before_any_work(tmp_path, command, out, problem):
+    args = ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+    if command == "breakeven":
+        args += ["--region", "us"]
+    line = one_line_error(run(command, *args, "--out", out, cwd=tmp_path))  # nothing printed
+    assert problem in line
+
+
+def test_json_is_pure_and_has_the_same_keys_for_buy_and_rent():
+    keys = []
+    for ownership in ("buy", "rent"):
+        r = run(*EST, "--ownership", ownership, "--json")
+        assert r.returncode == 0, r.stderr
+        data = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+        keys.append(list(data))
+    assert keys[0] == keys[1]
+
+
+def test_plan_json_rows_share_one_schema():
+    r = run("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--json")
+    rows = json.loads(r.stdout)
+    assert {x["feasible"] for x in rows} == {True, False}  # both kinds are present
+    assert len({tuple(x) for x in rows}) == 1
+
+
+def test_an_unexpected_exception_is_a_one_line_bug_report(monkeypatch, capsys):
+    def boom(*_a, **_k):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "app", boom)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == cli.BUG_EXIT_CODE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("bug: ZeroDivisionError: division by zero at test_cli_input.py:")
+
+
+@pytest.mark.parametrize("ids", [",,,", " , "])
+def test_a_list_flag_naming_no_id_is_refused(ids):
+    # ",,," was read as "no list given", so `plan` silently searched every accelerator
+    line = one_line_error(
+        run("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--accelerator", ids)
+    )
+    assert "accelerator: " in line and "names no id" in line
+
+
+def test_plan_refuses_an_unknown_ownership():
+    line = one_line_error(
+        run("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--ownership", "lease")
+    )
+    assert line == "error: ownership: 'lease' is not allowed; allowed: buy, rent"

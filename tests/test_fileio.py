@@ -1,0 +1,173 @@
+"""Bounded file reading, safe YAML, output-path checks and strict JSON: one test per bad kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tokenfab.catalog import Accelerator, Region, builtin_dir, read_records
+from tokenfab.errors import CatalogError, FileInputError
+from tokenfab.fileio import (
+    check_output_path,
+    json_text,
+    load_yaml,
+    read_text,
+)
+
+CAP = 1000  # bytes, small so the tests stay small
+
+
+def write(tmp_path: Path, data: bytes, name: str = "s.yaml") -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def test_a_valid_utf8_file_is_read(tmp_path):
+    p = write(tmp_path, "model: llama\nregion: eu  # café\n".encode())
+    assert read_text(p, what="scenario file", max_bytes=CAP).endswith("café\n")
+
+
+def test_a_utf8_byte_order_mark_is_dropped(tmp_path):
+    p = write(tmp_path, b"\xef\xbb\xbfmodel: x\n")
+    assert read_text(p, what="scenario file", max_bytes=CAP) == "model: x\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("model: x\n".encode("utf-16"), "UTF-16"),  # starts with the UTF-16 byte-order mark
+        (b"model: \xe9t\xe9\n", "not UTF-8 text (byte 0xe9 at offset 7)"),  # Latin-1 é
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary (holds NUL bytes)"),
+    ],
+    ids=["utf16", "latin1", "binary"],
+)
+def test_text_that_is_not_utf8_is_named(tmp_path, data, problem):
+    p = write(tmp_path, data)
+    with pytest.raises(FileInputError, match=r"^\S+s\.yaml(:\d+)?: ") as exc:
+        read_text(p, what="scenario file", max_bytes=CAP)
+    assert problem in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_file_over_the_cap_is_refused_by_its_size(tmp_path):
+    p = write(tmp_path, b"a" * (CAP + 1))
+    with pytest.raises(FileInputError, match=r"larger than the 1\.0 kB limit \(1\.0 kB\)"):
+        read_text(p, what="scenario file", max_bytes=CAP)
+
+
+def test_a_file_at_the_cap_is_read(tmp_path):
+    p = write(tmp_path, b"a" * CAP)
+    assert len(read_text(p, what="scenario file", max_bytes=CAP)) == CAP
+
+
+@pytest.mark.parametrize("device", ["/dev/urandom", "/dev/zero"])
+def test_a_device_is_refused_without_reading(device):
+    if not os.path.exists(device):
+        pytest.skip(f"{device} not on this system")
+    t0 = time.perf_counter()
+    with pytest.raises(FileInputError, match=f"^{device}: not a regular file"):
+        read_text(device, what="scenario file", max_bytes=CAP)
+    assert time.perf_counter() - t0 < 1.0  # refused from its type, not after a read
+
+
+def test_a_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    with pytest.raises(FileInputError, match=r"not a regular file \(a pipe\)"):
+        read_text(fifo, what="scenario file", max_bytes=CAP)
+
+
+def test_a_folder_and_a_missing_file_are_named(tmp_path):
+    with pytest.raises(FileInputError, match="is a folder"):
+        read_text(tmp_path, what="scenario file", max_bytes=CAP)
+    with pytest.raises(FileInputError, match=r"nope\.yaml: no such scenario file"):
+        read_text(tmp_path / "nope.yaml", what="scenario file", max_bytes=CAP)
+
+
+def test_yaml_aliases_are_refused():
+    # the "billion laughs": nine levels of nine aliases expand to 9**9 items
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    t0 = time.perf_counter()
+    with pytest.raises(FileInputError, match=r"^bomb\.yaml:2: YAML aliases"):
+        load_yaml(bomb, "bomb.yaml")
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_deep_yaml_nesting_is_refused():
+    with pytest.raises(FileInputError, match="nested deeper than 50 levels"):
+        load_yaml("[" * 10_000, "deep.yaml")
+
+
+def test_invalid_yaml_names_file_and_line():
+    with pytest.raises(FileInputError, match=r"^s\.yaml:2: not valid YAML"):
+        load_yaml("model: x\n  bad: [\n", "s.yaml")
+
+
+def test_output_path_checks(tmp_path):
+    assert check_output_path(tmp_path / "chart.html") == tmp_path / "chart.html"
+    assert not (tmp_path / "chart.html").exists()  # the probe leaves nothing behind
+    with pytest.raises(FileInputError, match="empty path"):
+        check_output_path("")
+    with pytest.raises(FileInputError, match=r"folder \S+missing does not exist"):
+        check_output_path(tmp_path / "missing" / "chart.html")
+    with pytest.raises(FileInputError, match="is a folder"):
+        check_output_path(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileInputError, match=r"file is not a folder"):
+        check_output_path(tmp_path / "file" / "chart.html")
+
+
+def test_an_existing_output_file_is_kept_by_the_check(tmp_path):
+    p = tmp_path / "chart.html"
+    p.write_text("old")
+    check_output_path(p)
+    assert p.read_text() == "old"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to a read-only folder")
+def test_an_unwritable_output_folder_is_refused(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(FileInputError, match="cannot write"):
+            check_output_path(ro / "chart.html")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_json_text_is_strict_and_names_each_null():
+    data = {"a": float("inf"), "b": [1.0, float("nan")], "c": {"d": float("-inf"), "e": 2}}
+    text = json_text(data)
+    back = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard {c}"))
+    assert back["a"] is None and back["b"] == [1.0, None] and back["c"]["d"] is None
+    assert back["null_reasons"] == {"a": "not a finite number (infinite)"}
+    assert back["c"]["null_reasons"] == {"d": "not a finite number (infinite)"}
+
+
+def test_a_catalog_file_in_utf16_is_a_catalog_error(tmp_path):
+    p = write(tmp_path, "id,vendor\nx,y\n".encode("utf-16"), "accelerators.csv")
+    with pytest.raises(CatalogError, match=r"accelerators\.csv: catalog file is UTF-16"):
+        read_records(p, Accelerator)
+
+
+def test_a_catalog_number_that_is_not_finite_is_refused(tmp_path):
+    lines = (builtin_dir() / "regions.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    i = header.index("pue")
+    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    rows[1][i] = "inf"  # break one field of the first row
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:2])
+    p = write(tmp_path, buf.getvalue().encode(), "regions.csv")
+    with pytest.raises(CatalogError, match=r"regions\.csv:2: pue: .*finite"):
+        read_records(p, Region)
