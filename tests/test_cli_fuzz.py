@@ -16,7 +16,8 @@ from tokenfab.cli import app
 from tokenfab.errors import TokenfabError
 
 COMMAND = typer.main.get_command(app)
-COMMANDS = {"estimate", "plan", "frontier", "breakeven", "catalog"}
+COMMANDS = set(COMMAND.commands)  # every command; catalog only through `show` (no imports)
+WRITES = {"--out", "--write-scenario"}  # given only paths that are refused: the fuzz writes nothing
 
 IDS = ["llama-3.1-8b", "llama-3.1-70b", "deepseek-r1", "h100-sxm", "b200", "a100-sxm-80gb", "us"]
 NUMBERS = [
@@ -28,7 +29,17 @@ PATHS = ["/dev/urandom", "/dev/null", "/nonexistent/x.yaml", "/", "/tmp"]
 
 
 def _options(name: str) -> list[TyperOption]:
-    return [p for p in COMMAND.commands[name].params if isinstance(p, TyperOption)]
+    cmd = COMMAND.commands[name]
+    if name == "catalog":
+        cmd = cmd.commands["show"]
+    return [p for p in cmd.params if isinstance(p, TyperOption)]
+
+
+def _arguments(name: str) -> list[str]:
+    cmd = COMMAND.commands[name]
+    return (
+        [] if name == "catalog" else [p.name for p in cmd.params if not isinstance(p, TyperOption)]
+    )
 
 
 BASE = {  # a valid call of each command, which the fuzz then breaks or extends
@@ -43,7 +54,8 @@ BASE = {  # a valid call of each command, which the fuzz then breaks or extends
     ],
     "frontier": ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm"],
     "breakeven": ["--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--region", "us"],
-    "catalog": [],
+    "factory": ["--power-mw", "100", "--accelerator", "h100-sxm", "--model", "llama-3.1-8b"],
+    "route": ["--big", "llama-3.1-70b", "--small", "llama-3.1-8b"],
 }
 
 
@@ -67,13 +79,16 @@ def argv(draw) -> list[str]:
     args = [name]
     if name == "catalog":
         args.append(draw(st.sampled_from([*TEXT, "models", "accelerators", "regions"])))
+    for _ in _arguments(name):
+        if draw(st.booleans()):
+            args.append(draw(st.sampled_from(TEXT + PATHS)))
     if draw(st.booleans()):
-        args += BASE[name]  # later options override these
+        args += BASE.get(name, [])  # later options override these
     for opt in draw(st.lists(st.sampled_from(_options(name)), max_size=4)):
         flag = opt.opts[0]
         if opt.is_flag:
             args.append(flag)
-        elif flag == "--out":  # only paths that are refused: the fuzz writes nothing
+        elif flag in WRITES:
             args += [flag, draw(st.sampled_from(["/nonexistent/f.html", "", "/"]))]
         else:
             args += [flag, _value(draw, opt)]

@@ -141,3 +141,15 @@ def test_plan_refuses_an_unknown_ownership():
         run("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--ownership", "lease")
     )
     assert line == "error: ownership: 'lease' is not allowed; allowed: buy, rent"
+
+
+def test_a_demand_file_is_read_bounded():
+    line = one_line_error(run("demand", "/dev/urandom"))
+    assert line == "error: /dev/urandom: not a regular file (a device); give a demand file"
+
+
+def test_an_import_of_deeply_nested_json_is_one_line(tmp_path):
+    p = tmp_path / "config.json"
+    p.write_text("[" * 100_000)  # json.loads recursed past Python's limit: RecursionError
+    line = one_line_error(run("catalog", "import-model", str(p)))
+    assert line == f"error: {p}: JSON nested too deeply to be a price list or config"

@@ -7,7 +7,6 @@ lives here. :func:`register` adds the commands to the main app.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,12 +16,19 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenfab.errors import ScenarioError
+from tokenfab.fileio import check_output_path, json_text
+from tokenfab.scenario import id_list
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def _note(text: str) -> None:
+    """A side note ("wrote chart.html") on stderr, so stdout holds only the answer."""
+    Console(stderr=True).print(text, style="dim", markup=False, highlight=False)
 
 
 def _catalog():
@@ -58,6 +64,8 @@ def market(
     """Market value = token volume x blended price by segment, to 2030, with GW and a fan."""
     from tokenfab import market as mk
 
+    if out is not None:
+        check_output_path(out)
     data = mk.load_market_data()
     if list_:
         rows = [
@@ -149,8 +157,7 @@ def market(
             "tokens a year",
             logy=True,
         )
-        if not as_json:
-            console.print(f"wrote {html}, {png}, {html2} and {png2}", style="dim")
+        _note(f"wrote {html}, {png}, {html2} and {png2}")
 
 
 def _print_market(proj, doc: dict[str, Any]) -> None:
@@ -520,6 +527,8 @@ def factory(
     """AI factory: a power budget split across price tiers, revenue and cost per year."""
     from tokenfab import factory as fc
 
+    if out is not None:
+        check_output_path(out)
     share_map = None
     if shares:
         share_map = {}
@@ -533,7 +542,7 @@ def factory(
                 ) from None
             if not sep:
                 raise ScenarioError(f"shares: {part!r} is not tier=share (e.g. premium=0.25)")
-    ids = [a.strip() for a in accelerator.split(",") if a.strip()]
+    ids = id_list(accelerator, "accelerator") or []
     cat = _catalog()
     results = [
         fc.factory(
@@ -618,8 +627,7 @@ def factory(
             logx=True,
             logy=True,
         )
-        if not as_json:
-            console.print(f"wrote {html} and {png}", style="dim")
+        _note(f"wrote {html} and {png}")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ import yaml
 
 from tokenfab.catalog import nearest
 from tokenfab.errors import ScenarioError
+from tokenfab.fileio import SCENARIO_MAX_BYTES, load_yaml, read_text
 from tokenfab.kpis import SECONDS_PER_DAY
 
 __all__ = ["PARAMETERS", "ArchetypeDemand", "Demand", "archetypes", "build", "load_demand"]
@@ -257,14 +258,8 @@ def build(entries: list[dict[str, Any]]) -> Demand:
 
 def load_demand(path: str | Path) -> Demand:
     """A demand file (YAML with an ``archetypes`` list), built."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"demand: cannot read {path} ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{path}{where}: not valid YAML") from None
+    text = read_text(path, what="demand file", max_bytes=SCENARIO_MAX_BYTES)
+    data = load_yaml(text, path)  # UTF-8, at most 1 MB, no YAML aliases
     if not isinstance(data, dict) or not isinstance(data.get("archetypes"), list):
         raise ScenarioError(f"{path}: a demand file is a mapping with an 'archetypes' list")
     extra = sorted(set(data) - {"archetypes"})

@@ -25,7 +25,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from tokenfab.catalog import TABLES, ApiPrice, Model, Record, _describe_error
-from tokenfab.errors import CatalogError
+from tokenfab.errors import CatalogError, FileInputError
+from tokenfab.fileio import read_text
 from tokenfab.perf.params import parameter_breakdown
 
 __all__ = [
@@ -67,20 +68,24 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
 
 
+IMPORT_MAX_BYTES = 50_000_000
+"""A model's config.json is a few kB and LiteLLM's price map about 1 MB; 50 MB bounds the read."""
+
+
 def read_json(path: Path) -> Any:
     """A JSON file, or one :class:`CatalogError` line naming the file and what is wrong."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise CatalogError(f"{path}: not UTF-8 text; a JSON file is expected") from None
+        text = read_text(path, what="JSON file", max_bytes=IMPORT_MAX_BYTES)
+    except FileInputError as exc:
+        raise CatalogError(str(exc)) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CatalogError(
             f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise CatalogError(f"{path}: JSON nested too deeply to be a price list or config") from None
 
 
 def _get(cfg: dict[str, Any], *keys: str) -> Any:
