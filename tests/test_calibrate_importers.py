@@ -156,7 +156,7 @@ def test_generic_unknown_column_stops_the_read(tmp_path):
 
 
 def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(MeasurementFileError, match="no such file"):
+    with pytest.raises(MeasurementFileError, match="no such measurement file"):
         read_files([tmp_path / "none.json"], CAT)
     with pytest.raises(MeasurementFileError, match="format: unknown 'csv2'"):
         read_files([FIX / "generic.csv"], CAT, fmt="csv2")

@@ -153,3 +153,15 @@ def test_an_import_of_deeply_nested_json_is_one_line(tmp_path):
     p.write_text("[" * 100_000)  # json.loads recursed past Python's limit: RecursionError
     line = one_line_error(run("catalog", "import-model", str(p)))
     assert line == f"error: {p}: JSON nested too deeply to be a price list or config"
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["calibrate"], "measurement file"),
+        (["catalog", "import-prices", "--format", "litellm", "--as-of", "2026-01-01"], "JSON file"),
+    ],
+)
+def test_other_input_files_are_read_bounded(args, what):
+    line = one_line_error(run(*args, "/dev/urandom"))
+    assert line == f"error: /dev/urandom: not a regular file (a device); give a {what}"

@@ -62,6 +62,8 @@ from tokenfab.calibrate.records import (
     precision_of,
 )
 from tokenfab.catalog import Catalog
+from tokenfab.errors import FileInputError
+from tokenfab.fileio import read_text
 from tokenfab.perf.precision import KV_PRECISIONS, PRECISIONS
 
 GENERIC_COLUMNS: dict[str, str] = {
@@ -675,6 +677,10 @@ def detect_format(path: Path) -> str:
     )
 
 
+MEASUREMENT_MAX_BYTES = 100_000_000
+"""A benchmark run's result file is kB to a few MB; 100 MB bounds a mistaken read."""
+
+
 def read_files(
     paths: Iterable[str | Path],
     catalog: Catalog,
@@ -688,8 +694,10 @@ def read_files(
     issues: list[Issue] = []
     for p in paths:
         path = Path(p)
-        if not path.is_file():
-            raise MeasurementFileError(f"{path}: no such file")
+        try:  # a regular UTF-8 file under the cap: the readers below then read it bounded
+            read_text(path, what="measurement file", max_bytes=MEASUREMENT_MAX_BYTES)
+        except FileInputError as exc:
+            raise MeasurementFileError(str(exc)) from None
         reader = READERS[fmt or detect_format(path)]
         k, i = reader(path, catalog, defaults)
         kept += k
