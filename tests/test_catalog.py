@@ -131,8 +131,10 @@ def test_accelerator_is_physically_sane(cat: Catalog, rid: str) -> None:
     if a.fp8_dense_tflops is not None and a.fp4_dense_tflops is not None:
         assert a.fp4_dense_tflops >= a.fp8_dense_tflops
     # ranges that bracket every device from a Jetson (0.2 TB/s, 60 W) to Groq's on-chip SRAM
-    # (80 TB/s, 0.23 GB) and a 2.3 kW Rubin package; a value outside is a unit slip (GB/s as TB/s)
-    assert 0.1 <= a.memory_bandwidth_tb_s <= 100
+    # (80 TB/s, 0.23 GB) and a 2.3 kW Rubin package; a value outside is a unit slip (GB/s as TB/s).
+    # Wafer-scale SRAM is the one exception: Cerebras WSE-3, 44 GB at 21 PB/s (press release
+    # 2024-03-13), so devices whose whole memory is on-chip (< 64 GB) may reach 30,000 TB/s
+    assert 0.1 <= a.memory_bandwidth_tb_s <= (30_000 if a.memory_gb < 64 else 100)
     assert 0.1 <= a.memory_gb <= 1000
     if a.tdp_w is not None:
         assert 10 <= a.tdp_w <= 3000
@@ -171,7 +173,7 @@ def test_b200_fp4_matches_hgx_spec(cat: Catalog) -> None:
 @pytest.mark.parametrize("rid", _builtin_ids("regions.csv"))
 def test_region_is_physically_sane(cat: Catalog, rid: str) -> None:
     r = cat.region(rid)
-    assert 0 <= r.renewable_share <= 1  # a share of generation
+    assert r.renewable_share is None or 0 <= r.renewable_share <= 1  # a share of generation
     assert 1 <= r.pue <= 3  # PUE >= 1 by definition; Uptime 2024 survey average is 1.56
     # lifecycle intensity: 0 for an all-clean grid; coal-only generation is ~1,000 g/kWh (IPCC
     # AR5 WGIII Annex III median 820 g/kWh, range to ~1,050), so 1,200 is a generous ceiling
@@ -189,6 +191,38 @@ def test_region_spot_values_match_their_sources(cat: Catalog) -> None:
     assert eu.grid_co2e_year == 2024
     # row source: EIA average retail price to industrial customers, US, 2023: 8.06 cents/kWh
     assert_allclose(cat.region("us").electricity_usd_per_kwh, 0.0806, rtol=1e-9)
+    # row source: Eurostat EU-27 non-household average, H2 2024, EUR 0.1899/kWh excluding VAT,
+    # at the ECB 2024 average 1.0824 USD/EUR: 0.1899 * 1.0824 = 0.20555 -> 0.2055
+    assert_allclose(eu.electricity_usd_per_kwh, 0.1899 * 1.0824, atol=1e-4)
+
+
+def test_us_state_rows_match_eia_and_egrid(cat: Catalog) -> None:
+    # EIA Electric Power Annual 2023, industrial average revenue: Virginia 8.92 c/kWh, Texas 6.60
+    assert_allclose(cat.region("us-va").electricity_usd_per_kwh, 0.0892, rtol=1e-9)
+    assert_allclose(cat.region("us-tx").electricity_usd_per_kwh, 0.0660, rtol=1e-9)
+    # eGRID2022 subregion rates: SRVC 283.9 kg/MWh, ERCT 351.2 kg/MWh (= g/kWh)
+    assert_allclose(cat.region("us-va").grid_co2e_g_per_kwh, 283.9, rtol=1e-9)
+    assert_allclose(cat.region("us-tx").grid_co2e_g_per_kwh, 351.2, rtol=1e-9)
+    # every state row sits under the US row and says which year its intensity is for
+    for r in cat.table("regions").values():
+        if r.id.startswith("us-"):
+            assert r.parent == "us" and r.grid_co2e_year == 2022
+
+
+def test_memory_quoted_in_gib_is_stored_in_gb(cat: Catalog) -> None:
+    # AWS Neuron docs: Trainium2 96 GiB, Trainium3 144 GiB; Google: TPU7x 192 GiB (1 GiB = 1.073741824 GB)
+    for rid, gib in (("trainium2", 96), ("trainium3", 144), ("tpu-v7", 192)):
+        assert_allclose(cat.accelerator(rid).memory_gb, gib * 1.073741824, atol=0.05)
+
+
+def test_price_ranges_bracket_the_price(cat: Catalog) -> None:
+    ranged = [a for a in cat.table("accelerators").values() if a.price_usd_low is not None]
+    assert ranged  # CNBC's B200 '$30,000 to $40,000', Citi's MI300X $10,000-15,000, ...
+    for a in ranged:
+        assert a.price_usd_low <= a.price_usd <= a.price_usd_high
+    # Jensen Huang to CNBC (2024-03-19): Blackwell '$30,000 to $40,000'
+    b200 = cat.accelerator("b200")
+    assert (b200.price_usd_low, b200.price_usd_high) == (30000, 40000)
 
 
 # --- API price history -------------------------------------------------------------------------

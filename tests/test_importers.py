@@ -311,3 +311,41 @@ def test_estimate_names_its_old_prices() -> None:
     later = date(later.year, later.month % 12 + 1, 28) if later.month < 12 else later
     warned = stale_price_warnings(dates, date(acc.price_as_of.year + 2, 1, 1))
     assert any(w.startswith("purchase price of h100-sxm is from") for w in warned)
+
+
+def test_price_range_must_bracket_the_price() -> None:
+    from pydantic import ValidationError
+
+    from tokenfab.catalog import Accelerator
+
+    b200 = Catalog().accelerator("b200").model_dump()  # 35,000 within 30,000-40,000
+    with pytest.raises(ValidationError, match="must lie within"):
+        Accelerator.model_validate({**b200, "price_usd_low": 36000})
+    with pytest.raises(ValidationError, match="come together"):
+        Accelerator.model_validate({**b200, "price_usd_high": None})
+
+
+def test_new_hybrid_and_sparse_rows_are_described() -> None:
+    cat = Catalog()
+    # Qwen3.6-35B-A3B card: 10 x (3 Gated DeltaNet + 1 Gated Attention) over 40 layers
+    q36 = cat.model("qwen3.6-35b-a3b")
+    assert q36.layer_types == "LLLF" * 10 and q36.linear_attention_layers == 30
+    # GLM-5 report: DeepSeek Sparse Attention with a 32-head indexer, top-2048
+    glm5 = cat.model("glm-5")
+    assert (glm5.sparse_attention, glm5.sparse_attention_topk_tokens) == ("dsa", 2048)
+    # the open models released from September 2025 on, imported with the importer (the rows'
+    # notes give each release); gpt-oss (August 2025) was already in the catalog
+    new = {
+        "deepseek-v3.2",
+        "kimi-k2.5",
+        "qwen3-next-80b-a3b",
+        "qwen3.6-35b-a3b",
+        "glm-4.6",
+        "glm-5",
+        "minimax-m2",
+        "gpt-oss-120b",
+    }
+    assert new <= set(cat.table("models"))
+    for rid in new - {"gpt-oss-120b"}:
+        m = cat.model(rid)
+        assert m.retrieved is not None and "import-model" in (m.notes or "")

@@ -99,6 +99,12 @@ class Accelerator(Record):
     )
     release_year: Annotated[int, Field(ge=2015, le=2035)]
     price_usd: Positive | None = Field(None, description="price per accelerator [USD]")
+    price_usd_low: Positive | None = Field(
+        None, description="low end of a price published as a range [USD]"
+    )
+    price_usd_high: Positive | None = Field(
+        None, description="high end of a price published as a range [USD]"
+    )
     price_kind: Literal["list", "street", "estimate"] | None = None
     price_source: str | None = None
     price_as_of: date | None = None
@@ -109,6 +115,14 @@ class Accelerator(Record):
             raise ValueError("price_usd needs price_source and price_as_of")
         if self.scaleout_bandwidth_gb_s is not None and not self.scaleout_source:
             raise ValueError("scaleout_bandwidth_gb_s needs scaleout_source")
+        low, high = self.price_usd_low, self.price_usd_high
+        if (low is None) != (high is None) or (low is not None and self.price_usd is None):
+            raise ValueError("price_usd_low and price_usd_high come together, with price_usd")
+        if low is not None and high is not None and not low <= (self.price_usd or 0) <= high:
+            raise ValueError(
+                f"price_usd {self.price_usd} must lie within price_usd_low {low} and "
+                f"price_usd_high {high}"
+            )
         return self
 
 
@@ -267,7 +281,9 @@ class Region(Record):
     electricity_usd_per_kwh: Positive = Field(description="industrial electricity price [USD/kWh]")
     grid_co2e_g_per_kwh: NonNegative = Field(description="grid carbon intensity [gCO2e/kWh]")
     grid_co2e_year: Annotated[int, Field(ge=2000, le=2035)]
-    renewable_share: Fraction = Field(description="share of generation from renewables [0-1]")
+    renewable_share: Fraction | None = Field(
+        None, description="share of generation from renewables [0-1] (empty: not sourced)"
+    )
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = Field(description="power usage effectiveness")
     dc_capacity_gw: NonNegative | None = Field(None, description="data-centre capacity [GW]")
 
@@ -333,6 +349,10 @@ class PriceTier(Record):
     output_tok_s_per_user_min: NonNegative | None = None
     output_tok_s_per_user_max: NonNegative | None = None
     share_of_power: Fraction
+    price_basis: str | None = Field(
+        None, description="what usd_per_mtok prices: output tokens, blended, or not stated"
+    )
+    ttft_s_max: Positive | None = Field(None, description="time to first token the tier allows [s]")
     example_model: str | None = None
     context_tokens: Annotated[int, Field(ge=1)] | None = None
 
