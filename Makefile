@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean java
+.PHONY: run test lint bench install clean java docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The answer first (the estimate's headline line), then its details, a plan and the catalogs.
 run: $(STAMP)
-	$(BIN)/tokenfab catalog
-	$(BIN)/tokenfab estimate --model llama-3.1-70b --accelerator h100-sxm --accelerators 8 --precision fp8
-	$(BIN)/tokenfab plan --model llama-3.1-70b --tokens-per-day 2e9 --ttft-slo-s 2 --tpot-slo-s 0.1 --top 8
+	@$(BIN)/tokenfab estimate --model llama-3.1-70b --accelerator h100-sxm --accelerators 8 --precision fp8
+	@echo
+	@$(BIN)/tokenfab plan --model llama-3.1-70b --tokens-per-day 2e9 --ttft-slo-s 2 --tpot-slo-s 0.1 --top 8
+	@echo
+	@$(BIN)/tokenfab catalog
+	@echo
+	@echo "The tokenfab command is in $(BIN). For the README's commands, run:  . $(BIN)/activate"
+	@echo "(or: export PATH=\$$PWD/$(BIN):\$$PATH)"
 
 test: $(STAMP) java
 	$(BIN)/python -m pytest src tests
@@ -31,11 +37,19 @@ java:
 	  echo "java: not installed; the Spark tests will be skipped"; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/readme.py
+	$(BIN)/ruff format --check src tests bench docs/readme.py
 
+# Results go to out/bench/ (ignored); `python bench/calibrate.py --write` updates the stored fit.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The figures README.md quotes: `docs` rewrites them, `docs-check` fails when one is stale.
+docs: $(STAMP)
+	$(BIN)/python docs/readme.py
+
+docs-check: $(STAMP)
+	$(BIN)/python docs/readme.py --check
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

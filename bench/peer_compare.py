@@ -11,7 +11,9 @@ llm-analysis (https://pypi.org/project/llm-analysis/) lives in its own virtual e
 (``bench/peer_llm_analysis.py``), which times its own loop over the configs. If the venv cannot
 be installed (offline machine), this says so and exits 0 so that ``make bench`` goes on.
 
-Run: ``python bench/peer_compare.py`` (writes ``bench/results/peer_compare.md`` too).
+Run: ``python bench/peer_compare.py`` (writes ``out/bench/peer_compare.md`` too, an ignored
+folder, so ``make bench`` leaves the checkout unmodified); ``--write`` updates the stored
+``bench/results/peer_compare.md`` that README.md quotes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tokenfab.scenario import Scenario
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data" / "measured_throughput.csv"
 RESULT = BENCH / "results" / "peer_compare.md"
+SCRATCH = BENCH.parent / "out" / "bench" / "peer_compare.md"
 PEER_VENV = BENCH / ".peer-venv"
 PEER_PACKAGE = "llm-analysis==0.2.2"
 PEER_HELPER = BENCH / "peer_llm_analysis.py"
@@ -377,8 +380,10 @@ def main() -> int:
         f"{summary}\n\n{notes}\n"
     )
     print(text)
-    RESULT.parent.mkdir(exist_ok=True)
-    RESULT.write_text(f"# tokenfab vs llm-analysis {version}\n\n{text}", encoding="utf-8")
+    target = RESULT if "--write" in sys.argv[1:] else SCRATCH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"# tokenfab vs llm-analysis {version}\n\n{text}", encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
     return 0
 
 

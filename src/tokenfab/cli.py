@@ -380,6 +380,7 @@ def estimate(
     if as_json:
         _emit_json({**est.as_dict(), "stale_prices": "; ".join(warnings) or None})
         return
+    console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))
     for line in warnings:
         console.print(f"stale price: {line}", style="yellow", highlight=False)

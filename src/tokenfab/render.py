@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from tokenfab.catalog import TABLES, Catalog, Record
 
@@ -313,14 +315,39 @@ def energy_table(est: Any) -> Table:
     return _kv_table([_sizing_row(d), *_energy_rows(d)], "Energy and carbon")
 
 
+def _seconds(t: float) -> str:
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
+
+
+def headline(est: Any) -> str:
+    """The answer in one line: cost and carbon per 1M output tokens, the fleet, the latencies.
+
+    ``$0.208 per 1M output tokens on 8 x H100 SXM5 80GB in region us, 45.5 gCO2e per 1M
+    output tokens, at TTFT 185 ms, TPOT 66.4 ms`` -- or, without a price, what is missing.
+    """
+    d = est.as_dict()
+    s = est.op.setup
+    count = d.get("accelerators_needed") or d["accelerators"]
+    where = f"on {count:,} x {s.accelerator.name} in region {d['region']}"
+    latency = f"at TTFT {_seconds(d['ttft_s'])}, TPOT {_seconds(d['tpot_s'])}"
+    cost = d.get("cost_usd_per_mtok_output")
+    co2 = d.get("co2e_g_per_mtok")
+    money = f"${cost:.3g} per 1M output tokens" if cost is not None else "cost unavailable"
+    carbon = f"{co2:.3g} gCO2e per 1M output tokens" if co2 is not None else "carbon unavailable"
+    line = f"{money} {where}, {carbon}, {latency}"
+    return line if cost is not None else f"{line} ({est.cost_error})"
+
+
 def estimate(est: Any) -> Panel:
     panel = operating_point(est.op)
     group = panel.renderable
     if est.kpis is None:
-        note = f"[yellow]Cost, energy and carbon KPIs unavailable:[/] {est.cost_error}"
+        note = Text.assemble(
+            ("Cost, energy and carbon KPIs unavailable: ", "yellow"), est.cost_error
+        )
         return Panel(Group(group, "", note), title=panel.title, title_align="left")
     if est.cost is None:
-        note = f"[yellow]Money KPIs unavailable:[/] {est.cost_error}"
+        note = Text.assemble(("Money KPIs unavailable: ", "yellow"), est.cost_error)
         return Panel(
             Group(group, "", energy_table(est), "", note), title=panel.title, title_align="left"
         )
@@ -372,17 +399,45 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             "efficiencies of its software class (docs/method.md, section 6.1)"
         )
         t.caption_justify = "left"
-    why = Table(title=f"Rejected ({len(rejected)})", title_justify="left", show_header=True)
-    why.add_column("accelerator")
-    why.add_column("why", overflow="fold")
-    seen = set()
-    for r in rejected:
-        key = (r["accelerator"], r["reason"])
-        if key in seen:
-            continue
-        seen.add(key)
-        why.add_row(f"{r['accelerator']} ({r['ownership']})", r["reason"])
+    why = Table(
+        title=f"Rejected: {len(rejected)} options for {len(groups := rejection_groups(rejected))} reasons",
+        title_justify="left",
+    )
+    why.add_column("n", justify="right")
+    why.add_column("options")
+    why.add_column("why (first example)", overflow="fold")
+    for g in groups:
+        shown = ", ".join(g["options"][:4])
+        more = f" and {len(g['options']) - 4} more" if len(g["options"]) > 4 else ""
+        why.add_row(str(len(g["options"])), shown + more, Text(g["example"]))
     return Group(t, "", why)
+
+
+def rejection_groups(rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected plan options grouped by reason, largest group first.
+
+    Two reasons are one when they read the same once the option's own accelerator id and every
+    number are blanked and the hint after the first ``;`` is dropped: "h20 has no sourced
+    purchase price" and "b300 has no sourced purchase price" are one reason.
+
+    Examples
+    --------
+    >>> rows = [
+    ...     {"accelerator": "h20", "ownership": "buy", "reason": "ownership: h20 has no price; add one"},
+    ...     {"accelerator": "b300", "ownership": "buy", "reason": "ownership: b300 has no price; add one"},
+    ...     {"accelerator": "l4", "ownership": "rent", "reason": "accelerators: needs 16 x l4"},
+    ... ]
+    >>> [(len(g["options"]), g["example"]) for g in rejection_groups(rows)]
+    [(2, 'ownership: h20 has no price'), (1, 'accelerators: needs 16 x l4')]
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for r in rejected:
+        reason = str(r.get("reason") or "")
+        first = reason.split("; ")[0]
+        key = re.sub(r"\d+(\.\d+)?", "#", first.replace(str(r["accelerator"]), "\0"))
+        g = groups.setdefault(key, {"example": first, "options": []})
+        g["options"].append(f"{r['accelerator']} ({r['ownership']})")
+    return sorted(groups.values(), key=lambda g: -len(g["options"]))
 
 
 def breakeven_table(title: str, rows: list[dict[str, Any]], summary: dict[str, Any]) -> Group:

@@ -1,0 +1,258 @@
+"""The figures README.md quotes, regenerated from the code and the stored results.
+
+README.md holds blocks between ``<!-- begin: NAME ... -->`` and ``<!-- end: NAME -->``; each is
+written here by running the commands it shows (in-process, in a scratch folder) and formatting
+the figures they print, or, for the accuracy figures that need the long calibration fit, by
+reading its stored result (``bench/results/calibration.md``, ``bench/results/peer_compare.md``).
+
+    python docs/readme.py          # rewrite README.md  (make docs)
+    python docs/readme.py --check  # exit 1 and show the diff when a figure is stale  (make docs-check)
+
+``tests/test_readme.py`` runs the check, so a model change that moves a quoted figure fails the
+suite until ``make docs`` is run and the new README committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import io
+import json
+import os
+import re
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tokenfab.catalog import TABLES
+from tokenfab.cli import app
+from tokenfab.errors import TokenfabError
+from tokenfab.perf import calibration as cal
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+RESULTS = ROOT / "bench" / "results"
+BLOCK = re.compile(
+    r"(<!-- begin: (?P<name>[\w-]+)[^\n]*-->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S
+)
+
+
+def tokenfab(command: str) -> tuple[int, str, str]:
+    """Run ``tokenfab ARGS`` in-process: exit code, stdout, stderr (errors as ``main`` prints them)."""
+    args = shlex.split(command)
+    assert args[0] == "tokenfab", command
+    result = CliRunner().invoke(app, args[1:], catch_exceptions=True, color=False)
+    exc = result.exception
+    if isinstance(exc, TokenfabError):
+        return 2, result.stdout, f"error: {exc}\n"
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise RuntimeError(f"{command}: {exc!r}") from exc
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ok(command: str) -> str:
+    code, out, err = tokenfab(command)
+    if code != 0:
+        raise RuntimeError(f"README command failed ({code}): {command}\n{err}")
+    return out
+
+
+def g(x: float, digits: int = 3) -> str:
+    """A figure to ``digits`` significant figures, as the README quotes it."""
+    return f"{x:.{digits}g}"
+
+
+def usd(x: float) -> str:
+    return f"${x:.2f}" if x >= 1 else f"${x:.3g}"
+
+
+# -- blocks ------------------------------------------------------------------------------------
+
+RUN = "tokenfab estimate --model llama-3.1-70b --accelerator h100-sxm --accelerators 8 --precision fp8"
+EST_8B = "tokenfab estimate --model llama-3.1-8b --accelerator h100-sxm --batch 1 --precision bf16 --json"
+EST_R1 = (
+    "tokenfab estimate --model deepseek-r1 --accelerator h200-sxm --accelerators 8 "
+    "--workload reasoning --region eu --ownership rent"
+)
+EST_R1_MTP = f"{EST_R1} --speculative-tokens 2 --acceptance-rate 0.85 --ttft-slo-s 100"
+PLAN = "tokenfab plan --model llama-3.1-70b --tokens-per-day 2e9 --ttft-slo-s 2 --tpot-slo-s 0.1"
+FRONTIER = (
+    "tokenfab frontier --model llama-3.1-70b --accelerator h100-sxm,b200 --precision fp8 "
+    "--out frontier.html"
+)
+ERRORS = (
+    "tokenfab estimate --model llama-3.1-405b --accelerator h100-sxm",
+    "tokenfab estimate --model llama-3.1-8b --accelerator a100-sxm-80gb --precision fp8",
+    "tokenfab plan --model llama-3.1-8b --tokens-per-day 1e30",
+)
+
+
+def _wrap(command: str, width: int = 100) -> str:
+    """A long command split over lines with ``\\`` at about ``width`` characters."""
+    lines, line = [], ""
+    for word in re.split(r" (?=--)", command):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line + " \\")
+            line = "    " + word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join([*lines, line])
+
+
+def block_run() -> str:
+    first = ok(RUN).splitlines()[0]
+    return f"```text\n$ make run\n{first}\n...\n```\n"
+
+
+def block_tour() -> str:
+    d8 = json.loads(ok(EST_8B))
+    r1 = json.loads(ok(EST_R1 + " --json"))
+    mtp = json.loads(ok(EST_R1_MTP + " --json"))
+    rows = json.loads(ok(PLAN + " --json"))
+    feasible = [r for r in rows if r["feasible"]]
+    best = feasible[0]
+    ok(FRONTIER)
+    ok("tokenfab catalog accelerators --sources")
+    basis = r1["cost_basis"].split(" (")[0]
+    slo = r1.get("tpot_slo_s") or _workload_tpot("reasoning")
+    lines = [
+        f"tokenfab catalog                                   # {len(TABLES)} catalogs: accelerators, models, regions, prices ...",
+        "tokenfab catalog accelerators --sources            # every row with its source and date",
+        EST_8B,
+        f'#   "tpot_s": {g(d8["tpot_s"])}, "output_tok_s_per_user": {g(d8["output_tok_s_per_user"], 4)}, '
+        f'"roofline_output_tok_s_total": {g(d8["roofline_output_tok_s_total"], 4)},',
+        f'#   "bound": "{d8["bound"]}", "cost_usd_per_mtok_output": {g(d8["cost_usd_per_mtok_output"])}, '
+        f'"co2e_g_per_mtok": {g(d8["co2e_g_per_mtok"])} ...',
+        _wrap(EST_R1) + "   # operating point, memory budget, the eight KPIs",
+        f"#   TP {r1['tensor_parallel']} x EP {r1['expert_parallel']}, batch {r1['batch_size']}: "
+        f"TPOT {g(r1['tpot_s'] * 1e3)} ms against the reasoning workload's {g(slo * 1e3)} ms target;",
+        f"#   {usd(r1['cost_usd_per_accelerator_hour'])} per H200-hour ({basis}),",
+        f"#   {usd(r1['cost_usd_per_mtok_output'])} per 1M output tokens -- against "
+        f"{usd(r1['api_usd_per_mtok_blended'])} blended at {r1['api_provider']}'s own API",
+        _wrap(EST_R1_MTP),
+        f"#   with multi-token prediction: TP {mtp['tensor_parallel']} x EP {mtp['expert_parallel']}, "
+        f"batch {mtp['batch_size']}, {usd(mtp['cost_usd_per_mtok_output'])} per 1M output tokens",
+        PLAN,
+        f"#   {len(feasible)} of {len(rows)} accelerator x region x buy/rent options meet the targets; "
+        f"cheapest: {best['accelerator']} ({best['ownership']})",
+        f"#   at {usd(best['cost_usd_per_mtok_output'])} per 1M output tokens; the rest grouped by why they fail",
+        FRONTIER,
+        "#   the throughput-vs-interactivity Pareto frontier with its roofline, as a table, HTML and PNG",
+    ]
+    return "```sh\n" + "\n".join(lines) + "\n```\n"
+
+
+def _workload_tpot(workload: str) -> float:
+    from tokenfab.catalog import default_catalog
+
+    return float(default_catalog().workload(workload).tpot_slo_s)
+
+
+def block_scenarios() -> str:
+    commands = [
+        "tokenfab estimate --scenario examples/reasoning-deepseek-r1-h200.yaml --region us",
+        "tokenfab breakeven --model llama-3.1-70b --accelerator h100-sxm --region us --out breakeven.html",
+    ]
+    for c in commands:
+        ok(c)
+    return "```sh\n" + "\n".join(commands) + "\n```\n"
+
+
+def block_errors() -> str:
+    out = []
+    for c in ERRORS:
+        code, _, err = tokenfab(c)
+        if code == 0:
+            raise RuntimeError(f"README error example succeeded: {c}")
+        out += [f"$ {c}", err.strip()]
+    return "```text\n" + "\n".join(out) + "\n```\n"
+
+
+def _summary_row(text: str, label: str) -> list[str]:
+    """Cells of the Markdown table row whose first cell is ``label``."""
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == label:
+            return cells
+    raise RuntimeError(f"stored result has no {label!r} row")
+
+
+def block_accuracy() -> str:
+    calib = (RESULTS / "calibration.md").read_text(encoding="utf-8")
+    _, shared_n, _, _, shared_med, shared_max = _summary_row(calib, "shared table only")
+    _, all_n, _, _, all_med, all_max = _summary_row(calib, "all")
+    peer = (RESULTS / "peer_compare.md").read_text(encoding="utf-8")
+    version = peer.splitlines()[0].rsplit(" ", 1)[-1]  # "# tokenfab vs llm-analysis 0.2.2"
+    peer_median = _summary_row(peer, f"llm-analysis {version}")[2]
+    return (
+        f"`make bench` fits {len(cal.FACTORS)} efficiency factors per accelerator family and "
+        f"serving-software class\n(never per row) to {all_n} published measurements and prints "
+        "predicted vs measured for every row.\nLeave-one-out (each row predicted by a fit without "
+        f"it): median error {shared_med} and maximum {shared_max}\non the {shared_n}-row shared "
+        f"measurement table, {all_med} and {all_max} over all {all_n}\n(the stored fit, "
+        "`bench/results/calibration.md`). A peer roofline calculator with default settings is off by "
+        f"{float(peer_median):.0f} % (median) on the same dense rows\n(`bench/results/peer_compare.md`).\n"
+    )
+
+
+BLOCKS: dict[str, Callable[[], str]] = {
+    "run": block_run,
+    "tour": block_tour,
+    "scenarios": block_scenarios,
+    "errors": block_errors,
+    "accuracy": block_accuracy,
+}
+
+
+def render(text: str) -> str:
+    """README text with every generated block rewritten (commands run in a scratch folder)."""
+    names = [m["name"] for m in BLOCK.finditer(text)]
+    unknown = sorted(set(names) - set(BLOCKS))
+    if unknown:
+        raise RuntimeError(f"README.md: unknown generated block {unknown[0]!r}")
+    bodies = {}
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "examples").symlink_to(ROOT / "examples")
+        os.chdir(scratch)  # charts the commands write land here, not in the checkout
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                for name in names:
+                    bodies[name] = BLOCKS[name]()
+        finally:
+            os.chdir(here)
+    return BLOCK.sub(lambda m: m[1] + bodies[m["name"]] + m[4], text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare only; exit 1 if README is stale")
+    args = ap.parse_args()
+    old = README.read_text(encoding="utf-8")
+    new = render(old)
+    if args.check:
+        if new == old:
+            print("README.md: every generated figure is current")
+            return 0
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                old.splitlines(True), new.splitlines(True), "README.md", "README.md (regenerated)"
+            )
+        )
+        print("README.md is stale: run `make docs` and commit it", file=sys.stderr)
+        return 1
+    if new != old:
+        README.write_text(new, encoding="utf-8")
+        print("README.md: generated blocks rewritten")
+    else:
+        print("README.md: already current")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""README.md: every figure it quotes is regenerated and compared (docs/readme.py), and its
+Python and shell commands run as written."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location(
+        "tokenfab_docs_readme", ROOT / "docs" / "readme.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def regenerated() -> str:
+    # Runs every command the generated blocks show (each must exit 0) and reads the long-fit
+    # figures from the stored results.
+    return _generator().render(README.read_text(encoding="utf-8"))
+
+
+def test_readme_figures_are_current(regenerated):
+    # a stale figure fails here until `make docs` rewrites it
+    gen = _generator()
+    old = README.read_text(encoding="utf-8")
+    assert {m["name"] for m in gen.BLOCK.finditer(old)} == set(gen.BLOCKS)
+    new = regenerated
+    diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), n=0))
+    assert new == old, f"README.md is stale; run `make docs`:\n{diff}"
+
+
+def test_a_stale_figure_is_caught(regenerated):
+    # break one figure (the 8B TPOT the README once quoted): the regenerated text differs.
+    # Generated blocks depend only on the code, so regenerating `broken` gives `regenerated`.
+    old = README.read_text(encoding="utf-8")
+    broken = re.sub(r'"tpot_s": [0-9.e-]+', '"tpot_s": 0.0085', old, count=1)
+    assert broken != old
+    assert regenerated != broken
+
+
+def test_readme_python_blocks_run():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
+
+
+def test_every_shell_command_in_the_readme_is_generated_or_make():
+    # commands outside generated blocks are not run by the test, so only `make` and set-up
+    # lines may live there
+    gen = _generator()
+    text = gen.BLOCK.sub("", README.read_text(encoding="utf-8"))
+    for block in re.findall(r"```(?:sh|text)\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            assert not line.lstrip("$ ").startswith("tokenfab"), line
