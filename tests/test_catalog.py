@@ -203,6 +203,14 @@ def test_us_state_rows_match_eia_and_egrid(cat: Catalog) -> None:
     # eGRID2022 subregion rates: SRVC 283.9 kg/MWh, ERCT 351.2 kg/MWh (= g/kWh)
     assert_allclose(cat.region("us-va").grid_co2e_g_per_kwh, 283.9, rtol=1e-9)
     assert_allclose(cat.region("us-tx").grid_co2e_g_per_kwh, 351.2, rtol=1e-9)
+    # Eurostat H1 2024 non-household extremes: Ireland EUR 0.256/kWh, Finland EUR 0.0939/kWh, at
+    # 1.0824 USD/EUR; Ember 2023 lifecycle intensity via OWID: Ireland 291 g/kWh, Finland 79
+    assert_allclose(cat.region("eu-ie").electricity_usd_per_kwh, 0.256 * 1.0824, atol=1e-4)
+    assert_allclose(cat.region("eu-fi").electricity_usd_per_kwh, 0.0939 * 1.0824, atol=1e-4)
+    assert (cat.region("eu-ie").grid_co2e_g_per_kwh, cat.region("eu-fi").grid_co2e_g_per_kwh) == (
+        291,
+        79,
+    )
     # every state row sits under the US row and says which year its intensity is for
     for r in cat.table("regions").values():
         if r.id.startswith("us-"):
