@@ -99,7 +99,11 @@ def quality(ld: Loaded, check_order_max_rows: int = ORDER_CHECK_MAX_ROWS) -> dic
             for r in _rows(g.filter(bad).group_by(field=field).aggregate(n=ibis._.count()))
         }
         out["malformed_examples"] = [
-            {"file": r["_file"], ld.raw.row_unit: int(r["_row"]), "reason": r["_problem"]}
+            {
+                "file": r["_file"],
+                ld.raw.row_unit: None if r["_row"] is None else int(r["_row"]),
+                "reason": r["_problem"],
+            }
             for r in _rows(
                 g.filter(bad)
                 .order_by(["_file", "_row"])
@@ -124,15 +128,15 @@ def quality(ld: Loaded, check_order_max_rows: int = ORDER_CHECK_MAX_ROWS) -> dic
         "rows_without_offset_read_as_utc": int(head["without_zone"] or 0),
         "mixed": len(zones) + (1 if head["without_zone"] else 0) > 1,
     }
-    if rows <= check_order_max_rows:
-        w = ibis.window(group_by="_file", order_by="_row")
-        ts = g.filter(~bad)
-        earlier = ts.mutate(prev=ts.timestamp.lag().over(w))
-        out["out_of_order_rows"] = int(
-            _scalar((earlier.timestamp < earlier.prev).fill_null(False).sum()) or 0
-        )
+    if rows <= check_order_max_rows and ld.raw.row_unit:
+        # each row against the row before it in its file: a join, which spills to disk under
+        # a memory limit where a window over the whole log would not
+        a = g.filter(g.timestamp.notnull() & g._row.notnull()).select("_file", "_row", "timestamp")
+        b = a.select(_file2="_file", _next=a._row + 1, prev="timestamp")
+        j = a.join(b, (a._file == b._file2) & (a._row == b._next))
+        out["out_of_order_rows"] = int(_scalar((j.timestamp < j.prev).cast("int64").sum()) or 0)
     else:
-        out["out_of_order_rows"] = None  # not checked: needs a sort of the whole log
+        out["out_of_order_rows"] = None  # not checked: too many rows, or no row numbers
     return out
 
 
@@ -258,12 +262,16 @@ def _quantiles(
     t: ir.Table, col: str, ps: tuple[float, ...] = PERCENTILES, by: str | None = None
 ) -> list[dict[str, Any]]:
     c = t[col]
-    aggs = {f"p{round(p * 100):g}": c.quantile(p) for p in ps}
-    aggs["mean"] = c.mean()
-    aggs["n"] = c.count()
-    if by is None:
-        return _rows(t.filter(c.notnull()).aggregate(**aggs))
-    return _rows(t.filter(c.notnull()).group_by(by).aggregate(**aggs).order_by(by))
+    # one aggregate for every p: a single sorted state, not one copy of the column per p
+    aggs = {"_q": c.quantile(list(ps)), "mean": c.mean(), "n": c.count()}
+    f = t.filter(c.notnull())
+    rows = _rows(
+        f.aggregate(**aggs) if by is None else f.group_by(by).aggregate(**aggs).order_by(by)
+    )
+    for r in rows:
+        qs = r.pop("_q") or [None] * len(ps)
+        r.update({f"p{round(p * 100):g}": q for p, q in zip(ps, qs, strict=True)})
+    return rows
 
 
 def prompt_lengths(t: ir.Table, c: ir.Table) -> dict[str, Any]:
@@ -319,18 +327,18 @@ def outcomes(t: ir.Table, has_task: bool) -> dict[str, Any]:
     )[0]
     r["requests"] = r["tasks"]
     if has_task:
+        # plain aggregates and a join, which all spill to disk under a memory limit
         tt = t.filter(t.task_id.notnull())
         per = tt.group_by("task_id").aggregate(
-            n=tt.count(), spend=tt.spend_usd.sum(), last=tt.status.argmax(tt.timestamp)
+            n=tt.count(), spend=tt.spend_usd.sum(), last_ts=tt.timestamp.max()
         )
-        g = _rows(
-            per.aggregate(
-                tasks=per.count(),
-                ok=(per["last"] == "success").sum(),
-                spend=per.spend.sum(),
-                requests=per.n.sum(),
-            )
-        )[0]
+        g = _rows(per.aggregate(tasks=per.count(), spend=per.spend.sum(), requests=per.n.sum()))[0]
+        ends = per.select(tid="task_id", end_ts="last_ts")
+        last = tt.join(ends, [tt.task_id == ends.tid, tt.timestamp == ends.end_ts])
+        ok_task = last.group_by("task_id").aggregate(
+            ok=(last.status == "success").cast("int64").min()  # every latest request succeeded
+        )
+        g["ok"] = _scalar(ok_task.ok.sum())
         for k in ("tasks", "ok", "spend", "requests"):
             r[k] = (r[k] or 0) + (g[k] or 0)
     tasks, ok = int(r["tasks"]), int(r["ok"] or 0)

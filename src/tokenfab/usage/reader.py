@@ -105,7 +105,8 @@ def read(con: Any, paths: list[str]) -> Raw:
     reader = {"parquet": con.read_parquet, "csv": con.read_csv, "jsonl": con.read_json}[kind]
     t = reader(files if len(files) > 1 else files[0])
     label = files[0] if len(files) == 1 else f"{len(files)} files"
-    t = t.mutate(_file=ibis.literal(label), _row=ibis.row_number() + 1)
+    # no row number here: a global window would reorder (and slow) every distributed query
+    t = t.mutate(_file=ibis.literal(label), _row=ibis.null("int64"))
     return Raw(flatten(t), kind, files, row_unit="row")
 
 
