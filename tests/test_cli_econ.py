@@ -174,6 +174,7 @@ def test_market_and_factory_charts(tmp_path):
     r = _run(("factory", "--accelerator", "h100-sxm,b200", "--out", str(tmp_path / "f.html")))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "f.png").stat().st_size > 0
+    assert (tmp_path / "f-tiers.png").stat().st_size > 0
 
 
 def test_viability_from_an_api_price(out):

@@ -89,6 +89,13 @@ def test_cost_per_mtok_is_cost_over_output_mtok(h100):
     )
 
 
+def test_tier_costs_add_up_to_the_factory_cost(h100):
+    d = h100.as_dict()
+    assert_allclose(
+        sum(t["cost_usd_per_year"] for t in d["tiers"]), d["cost_usd_per_year"], rtol=1e-12
+    )
+
+
 def test_tier_point_picks_the_most_throughput_in_band():
     assert fc.tier_point([5, 20, 60], [900, 700, 300], 10, 50) == 1
     assert fc.tier_point([5, 20, 60], [900, 700, 300], None, None) == 0

@@ -122,3 +122,50 @@ def frontier_chart(model: str, fronts: list[Any], out: Path) -> tuple[Path, Path
         logx=True,
         logy=True,
     )
+
+
+def bar_chart(
+    out: Path,
+    categories: list[str],
+    bars: list[dict[str, Any]],
+    title: str,
+    ylabel: str,
+) -> tuple[Path, Path]:
+    """Grouped bars: ``out`` (HTML, Plotly) and ``out`` with ``.png`` (matplotlib).
+
+    Each bar series is a dict with ``name``, ``y`` (one value per category) and ``color``.
+    """
+    out = Path(out)
+    html = out if out.suffix == ".html" else out.with_suffix(".html")
+    png = html.with_suffix(".png")
+    html.parent.mkdir(parents=True, exist_ok=True)
+    fig = go.Figure()
+    for b in bars:
+        fig.add_trace(
+            go.Bar(
+                x=categories, y=list(map(float, b["y"])), name=b["name"], marker_color=b["color"]
+            )
+        )
+    fig.update_layout(title=title, yaxis_title=ylabel, barmode="group", template="plotly_white")
+    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig2, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    width = 0.8 / max(1, len(bars))
+    x = np.arange(len(categories))
+    for k, b in enumerate(bars):
+        ax.bar(x + k * width, b["y"], width, label=b["name"], color=b["color"])
+    ax.set_xticks(x + width * (len(bars) - 1) / 2, categories)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig2.tight_layout()
+    fig2.savefig(png)
+    plt.close(fig2)
+    return html, png

@@ -618,6 +618,28 @@ def factory(
                     "color": charts.COLORS[k % 8],
                 }
             )
+        tiers = [t["name"] for t in docs[0]["tiers"]]
+        bars = []
+        for k, d in enumerate(docs):
+            bars.append(
+                {
+                    "name": f"{d['accelerator']} revenue",
+                    "y": [t["revenue_usd_per_year"] / 1e9 for t in d["tiers"]],
+                    "color": charts.COLORS[(2 * k) % 8],
+                }
+            )
+            if d["cost_usd_per_year"] is not None:
+                bars.append(
+                    {
+                        "name": f"{d['accelerator']} cost",
+                        "y": [t["cost_usd_per_year"] / 1e9 for t in d["tiers"]],
+                        "color": charts.COLORS[(2 * k + 1) % 8],
+                    }
+                )
+        bout = Path(str(Path(out).with_suffix("")) + "-tiers.html")
+        bhtml, bpng = charts.bar_chart(
+            bout, tiers, bars, f"Revenue and cost per tier: {power_mw:g} MW", "USD billion a year"
+        )
         html, png = charts.line_chart(
             out,
             series,
@@ -627,7 +649,7 @@ def factory(
             logx=True,
             logy=True,
         )
-        _note(f"wrote {html} and {png}")
+        _note(f"wrote {html}, {png}, {bhtml} and {bpng}")
 
 
 def register(app: typer.Typer) -> None:

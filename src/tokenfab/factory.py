@@ -181,6 +181,12 @@ class Factory:
         """Average output tokens per second per MW of facility capacity (utilisation included)."""
         return self.tokens_per_year / SECONDS_PER_YEAR / self.power_mw
 
+    def tier_cost_usd_per_year(self, tier: TierResult) -> float | None:
+        """A tier's share of the cost: its share of the accelerators (of the power)."""
+        if self.cost_usd_per_year is None:
+            return None
+        return self.cost_usd_per_year * tier.share_of_power
+
     def as_dict(self) -> dict[str, Any]:
         cost = self.cost_usd_per_year
         rev = self.revenue_usd_per_year
@@ -211,7 +217,10 @@ class Factory:
             "embodied_co2e_g_per_mtok": self.embodied_co2e_g_per_mtok,
             "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
             "cost_basis": self.cost_basis,
-            "tiers": [t.as_dict() for t in self.tiers],
+            "tiers": [
+                {**t.as_dict(), "cost_usd_per_year": self.tier_cost_usd_per_year(t)}
+                for t in self.tiers
+            ],
             "notes": self.notes,
         }
 
