@@ -107,6 +107,8 @@ def test_sparse_attention_and_mla_are_described() -> None:
     assert row["sparse_attention_topk_tokens"] == 2048  # index_topk
     assert row["head_dim"] == 192  # qk_nope 128 + qk_rope 64
     assert row["native_precision"] == "fp8"  # quantization_config.quant_method
+    # Kimi K2.5 ships compressed-tensors INT4 weights (num_bits 4, type int, group 32)
+    assert _import("kimi-k2.5").rows[0]["native_precision"] == "int4"
 
 
 def test_dense_model_row() -> None:

@@ -186,7 +186,7 @@ class Model(Record):
     indexer_num_heads: Count | None = None
     indexer_head_dim: Count | None = None
     max_context_tokens: Annotated[int, Field(ge=1)]
-    native_precision: Literal["bf16", "fp16", "fp8", "mxfp4", "fp32"]
+    native_precision: Literal["bf16", "fp16", "fp8", "mxfp4", "int4", "fp32"]
     released: date | None = Field(None, description="date the weights were published")
     total_params_b: Positive = Field(description="published total parameters [billions]")
     active_params_b: Positive = Field(description="published active parameters [billions]")

@@ -105,6 +105,17 @@ def _int(cfg: dict[str, Any], where: str, *keys: str) -> int | None:
     return int(value)
 
 
+def _weight_only_int(quant: dict[str, Any]) -> str | None:
+    """``int4`` for a compressed-tensors checkpoint whose weights are 4-bit integers."""
+    if str(quant.get("quant_method", "")).lower() != "compressed-tensors":
+        return None
+    for group in (quant.get("config_groups") or {}).values():
+        weights = (group or {}).get("weights") or {}
+        if weights.get("num_bits") == 4 and weights.get("type") == "int":
+            return "int4"
+    return None
+
+
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9._\-]+", "-", text.lower()).strip("-._")
     return slug[:80] or "model"
@@ -292,7 +303,8 @@ def model_from_config(
 
     dtype = str(_get(cfg, "torch_dtype", "dtype") or "")
     quant = cfg.get("quantization_config") or {}
-    precision = _QUANT.get(str(quant.get("quant_method", "")).lower()) or _DTYPES.get(dtype)
+    precision = _QUANT.get(str(quant.get("quant_method", "")).lower()) or _weight_only_int(quant)
+    precision = precision or _DTYPES.get(dtype)
     if precision is None:
         precision = "bf16"
         notes.append(f"dtype {dtype or 'not given'}: stored as bf16")

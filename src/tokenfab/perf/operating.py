@@ -80,9 +80,11 @@ class Setup:
 
 
 def _default_precision(model: Model, acc: Accelerator) -> str:
-    wanted = {"mxfp4": ["mxfp4", "fp8", "bf16"], "fp8": ["fp8", "bf16"]}.get(
-        model.native_precision, ["bf16"]
-    )
+    wanted = {
+        "mxfp4": ["mxfp4", "fp8", "bf16"],
+        "fp8": ["fp8", "bf16"],
+        "int4": ["int4", "bf16"],  # weight-only INT4 checkpoints (Kimi K2 Thinking, K2.5)
+    }.get(model.native_precision, ["bf16"])
     for p in wanted:
         try:
             peak_flops_per_s(acc, p)
