@@ -624,3 +624,80 @@ def hybrid_case(
         "cloud_usd_per_mtok": cloud_price,
         "saving": float(hybrid_saving(edge_share, edge_price, cloud_price)),
     }
+
+
+# -- the analysis a command asks for -----------------------------------------------------------
+
+TABLE_GRID_TOKENS_PER_DAY = np.logspace(6.0, 11.0, 11)  # 1e6 .. 1e11 in half-decades
+PAYBACK_TOKENS_PER_DAY = np.array([1e7, 1e8, 1e9])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Break-even of one replica group: rates, the cost table, the fine curves, the summary."""
+
+    scenario: Scenario
+    rates: BreakEvenRates
+    grid: MonthlyCosts  # at TABLE_GRID_TOKENS_PER_DAY
+    fine: MonthlyCosts  # at FINE_GRID_TOKENS_PER_DAY, for crossovers and charts
+    crossover_buy_vs_api_tokens_per_day: float | None
+    crossover_buy_vs_api_sustained_tokens_per_day: float | None
+    crossover_buy_vs_rent_tokens_per_day: float | None
+    payback_vs_api_months: NDArray[np.float64]  # at PAYBACK_TOKENS_PER_DAY; NaN: never
+    payback_vs_rent_months: NDArray[np.float64]
+
+
+def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
+    """Monthly cost of buying, renting or an API from 1e6 to 1e11 output tokens a day.
+
+    Parameters
+    ----------
+    request : BreakevenRequest or mapping
+        :class:`tokenfab.schema.BreakevenRequest` (a mapping is validated into one). Without
+        ``accelerators`` a replica group is one node: the accelerator's scale-up domain, at
+        most 8, as ``plan`` sizes replicas.
+    catalog : Catalog, optional
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ScenarioError, CatalogError, InfeasibleError
+        One-line messages naming the field.
+    """
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.schema import BreakevenRequest
+
+    req = BreakevenRequest.parse(request)
+    cat = catalog or default_catalog()
+    count = req.accelerators
+    if count is None:
+        domain = cat.accelerator(req.accelerator).scaleup_domain_size or 1
+        count = max(1, min(domain, 8))
+    sc = req.scenario(count)
+    try:
+        est = evaluate(sc, cat)
+    except ScenarioError:  # no purchase price: the operating point is the same rented
+        est = evaluate(sc.with_(ownership="rent"), cat)
+    rates = breakeven_rates(est, cat)
+    fine = monthly_costs(rates, FINE_GRID_TOKENS_PER_DAY)
+    v = FINE_GRID_TOKENS_PER_DAY
+    at = monthly_costs(rates, PAYBACK_TOKENS_PER_DAY)
+    return Analysis(
+        scenario=sc,
+        rates=rates,
+        grid=monthly_costs(rates, TABLE_GRID_TOKENS_PER_DAY),
+        fine=fine,
+        crossover_buy_vs_api_tokens_per_day=crossover_tokens_per_day(v, fine.buy_usd, fine.api_usd),
+        crossover_buy_vs_api_sustained_tokens_per_day=crossover_tokens_per_day(
+            v, fine.buy_usd, fine.api_usd, sustained=True
+        ),
+        crossover_buy_vs_rent_tokens_per_day=crossover_tokens_per_day(
+            v, fine.buy_usd, fine.rent_usd
+        ),
+        payback_vs_api_months=payback_at(at, "api"),
+        payback_vs_rent_months=payback_at(at, "rent"),
+    )

@@ -14,10 +14,12 @@ without a row reports ``None`` rather than a guess.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,10 +44,10 @@ class EmbodiedCarbon(Record):
 
 
 @cache
-def embodied_table() -> dict[str, EmbodiedCarbon]:
-    """The built-in ``data/embodied_carbon.csv`` by accelerator id."""
+def embodied_table() -> Mapping[str, EmbodiedCarbon]:
+    """The built-in ``data/embodied_carbon.csv`` by accelerator id (read-only: it is cached)."""
     path = Path(str(resources.files("tokenfab").joinpath("data/embodied_carbon.csv")))
-    return {r.id: r for _, r in read_records(path, EmbodiedCarbon)}  # type: ignore[misc]
+    return MappingProxyType({r.id: r for _, r in read_records(path, EmbodiedCarbon)})  # type: ignore[misc]
 
 
 def embodied_co2e_g_per_mtok(

@@ -18,12 +18,13 @@ import csv
 import difflib
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import platformdirs
@@ -669,13 +670,18 @@ class Catalog:
         for d in self.dirs:
             if not d.is_dir():
                 raise CatalogError(f"catalog: {d} is not a directory")
-        self._tables: dict[str, dict[str, Record]] = {}
+        self._tables: dict[str, Mapping[str, Record]] = {}
         self._where: dict[str, dict[str, str]] = {}
 
-    def table(self, name: str) -> dict[str, Record]:
-        """All records of one catalog, by id, built-in first then user overrides."""
+    def table(self, name: str) -> Mapping[str, Record]:
+        """All records of one catalog, by id, built-in first then user overrides.
+
+        The mapping is read-only and its records are frozen: the catalog is cached and shared
+        (:func:`default_catalog`), so a caller cannot change what the next lookup returns.
+        Copy it (``dict(cat.table(name))``) to build a modified table.
+        """
         if name not in self._tables:
-            self._tables[name] = self._load(_table(name))
+            self._tables[name] = MappingProxyType(self._load(_table(name)))
         return self._tables[name]
 
     def _load(self, table: Table) -> dict[str, Record]:

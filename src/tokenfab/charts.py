@@ -19,12 +19,14 @@ def _png(
     logx: bool,
     logy: bool,
 ) -> None:
-    import matplotlib
+    # a Figure on its own Agg canvas: no pyplot, so the caller's backend and figures stay as
+    # they were (matplotlib "Embedding in a web application server" pattern)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    fig = Figure(figsize=(9, 5.5), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for s in series:
         ax.plot(
             s["x"],
@@ -44,7 +46,6 @@ def _png(
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def line_chart(

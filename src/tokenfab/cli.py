@@ -1,25 +1,33 @@
-"""The ``tokenfab`` command line: parse, build a Scenario, call the core, render.
+"""The ``tokenfab`` command line: parse, validate a request, call the core, render.
 
-No model logic lives here. Option help comes from the Scenario schema, so the CLI, the
-library and the HTTP API describe each field the same way.
+No model logic lives here. Each command's options are generated from its request model in
+:mod:`tokenfab.schema` (name, help text, unit, allowed values, default), so the CLI, the
+library and the HTTP API describe and validate each field the same way; options that only
+concern the terminal (``--json``, ``--csv``, ``--out``, ``--scenario``, ``--top``) are the
+only ones declared here.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from rich.console import Console
 from typer.core import TyperGroup
 
-from tokenfab import cli_econ, render
+from tokenfab import cli_econ, render, schema
 from tokenfab.calibrate import cli as calibrate_cli
 from tokenfab.catalog import (
     TABLES,
+    Catalog,
     _cached_catalog,
     default_catalog,
     estimate_price_dates,
@@ -31,7 +39,7 @@ from tokenfab.catalog import (
 from tokenfab.errors import TokenfabError
 from tokenfab.fileio import check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
-from tokenfab.scenario import Scenario, id_list
+from tokenfab.scenario import Scenario, describe_validation_error
 from tokenfab.usage import cli as usage_cli
 
 app = typer.Typer(
@@ -40,21 +48,39 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[s]" is a unit, not a markup tag
 )
-console = Console() if sys.stdout.isatty() else Console(width=140)
-STATE: dict[str, Any] = {"catalog_dirs": ()}
+
+ALIASES: dict[str, tuple[str, ...]] = {"batch_size": ("--batch",)}
+"""Older option names kept working beside the schema's name."""
 
 
-def _help(field: str) -> str:
-    return Scenario.model_fields[field].description or field
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=140)
 
 
-def _catalog():
-    return default_catalog(STATE["catalog_dirs"])
+def _current_context() -> Any:
+    try:  # typer >= 0.2x carries its own copy of click
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - older typer on click
+        from click import get_current_context
+    return get_current_context(silent=True)
+
+
+def _catalog_dirs(ctx: typer.Context | None = None) -> tuple[str, ...]:
+    """The ``--catalog`` directories of this invocation (held on the click context, not in a
+    module global)."""
+    ctx = ctx or _current_context()
+    return (ctx.find_root().obj if ctx is not None else None) or ()
+
+
+def _catalog(ctx: typer.Context | None = None) -> Catalog:
+    return default_catalog(_catalog_dirs(ctx))
 
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     catalog: Annotated[
         list[Path] | None,
         typer.Option(
@@ -62,16 +88,174 @@ def _main(
         ),
     ] = None,
 ) -> None:
-    STATE["catalog_dirs"] = tuple(str(p) for p in catalog or ())
+    ctx.obj = tuple(str(p) for p in catalog or ())
 
 
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(json_text(data))
+def _emit_json(data: BaseModel | Any) -> None:
+    """Strict JSON on stdout (a result model as its fields; NaN and inf become null)."""
+    sys.stdout.write(json_text(data.model_dump() if isinstance(data, BaseModel) else data))
 
 
 def _note(text: str) -> None:
     """A side note ("wrote chart.html") on stderr, so stdout holds only the answer."""
     Console(stderr=True).print(text, style="dim", markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------------------------------
+# Options generated from the request models
+# ------------------------------------------------------------------------------------------
+
+
+def flag(name: str) -> str:
+    """The CLI option of a field: ``tokens_per_day`` -> ``--tokens-per-day``."""
+    return "--" + name.replace("_", "-")
+
+
+def _metavar(field: FieldInfo) -> str:
+    allowed = schema.allowed_values(field)
+    if schema.is_list(field):
+        return "IDS" if not allowed else ",".join(allowed)
+    if allowed:
+        return "[" + "|".join(allowed) + "]"
+    t = schema.value_type(field)
+    return {int: "INTEGER", float: "FLOAT"}.get(t, "TEXT")
+
+
+def option_parameter(name: str, field: FieldInfo, argument: bool = False) -> inspect.Parameter:
+    """The Typer parameter of one request field.
+
+    Values reach the request model as given (text), so the model validates them: a bad value
+    is the same one-line message on the command line as in the HTTP API. Every option
+    defaults to "not given" (None); the model supplies its own default.
+    """
+    help_ = schema.help_text(field)
+    if argument:
+        info: Any = typer.Argument(help=help_, show_default=False)
+        return inspect.Parameter(
+            name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str | None, info],
+            default=None,
+        )
+    if schema.value_type(field) is bool:
+        info = typer.Option(flag(name), help=help_, show_default=False)
+        annotation: Any = Annotated[bool | None, info]
+    else:
+        info = typer.Option(
+            flag(name),
+            *ALIASES.get(name, ()),
+            help=help_,
+            metavar=_metavar(field),
+            show_default=False,
+        )
+        annotation = Annotated[str | None, info]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None
+    )
+
+
+def _number(field: FieldInfo, text: Any) -> Any:
+    """A numeric option's text as the number it spells ("1e9", "inf", "8"), so the model
+    reports a bad number as a number; text that spells none goes to the model as it is."""
+    t = schema.value_type(field)
+    if not isinstance(text, str) or t not in (int, float):
+        return text
+    for parse in (int, float) if t is int else (float,):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _extra(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+AS_JSON = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+SCENARIO = Annotated[
+    Path | None, typer.Option("--scenario", help="YAML scenario file; options override it")
+]
+OUT = Annotated[
+    Path | None, typer.Option("--out", help="write an interactive HTML chart (and a PNG beside it)")
+]
+
+DEMAND = Annotated[
+    Path | None,
+    typer.Option("--demand", help="demand YAML (tokenfab demand); sets tokens_per_day and lengths"),
+]
+
+INTERFACE_OPTIONS = {"--json", "--csv", "--out", "--scenario", "--demand", "--top", "--help"}
+"""Options that concern the terminal only; every other option is a request field."""
+
+
+def command(
+    name: str,
+    request: type[BaseModel],
+    extras: dict[str, tuple[Any, Any]],
+    arguments: tuple[str, ...] = (),
+    target: typer.Typer | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``run(ctx, given, **extras)`` as command ``name`` with one option per field of
+    ``request``; ``given`` holds the fields given on the command line."""
+
+    def register(run: Callable[..., None]) -> Callable[..., None]:
+        fields = request.model_fields
+        params = [
+            inspect.Parameter(
+                "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+            )
+        ]
+        params += [option_parameter(n, fields[n], argument=True) for n in arguments]
+        params += [option_parameter(n, f) for n, f in fields.items() if n not in arguments]
+        params += [_extra(k, ann, default) for k, (ann, default) in extras.items()]
+
+        def callback(ctx: typer.Context, **kwargs: Any) -> None:
+            given = {k: kwargs.pop(k) for k in list(kwargs) if k in fields}
+            given = {k: _number(fields[k], v) for k, v in given.items() if v is not None}
+            run(ctx, given, **kwargs)
+
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        callback.__annotations__ = {p.name: p.annotation for p in params}
+        callback.__doc__ = run.__doc__
+        callback.__name__ = run.__name__
+        (target or app).command(name)(callback)
+        return run
+
+    return register
+
+
+def request_from(
+    model: type[schema.Request] | type[Scenario],
+    given: dict[str, Any],
+    file: Path | None = None,
+    ignore_from_file: tuple[str, ...] = (),
+    demand: Path | None = None,
+) -> Any:
+    """The request from an optional scenario file, an optional demand file and the options
+    given (options win over the demand, the demand over the scenario file).
+
+    A scenario file describes a deployment; a command takes from it the fields it has.
+    """
+    base: dict[str, Any] = {}
+    if file is not None:
+        values = Scenario.from_yaml(file).model_dump(exclude_unset=True)
+        base = {
+            k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
+        }
+    if demand is not None:
+        from tokenfab.demand import load_demand
+
+        base = {**base, **load_demand(demand).scenario_fields()}
+        base.pop("requests_per_second", None)
+    return model.parse({**base, **given})
+
+
+# ------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------
 
 
 class _CatalogGroup(TyperGroup):
@@ -105,7 +289,7 @@ app.add_typer(catalog_app, name="catalog")
 
 def _write_dir() -> Path:
     """Where importers write: the first --catalog, else TOKENFAB_CATALOG, else the user dir."""
-    dirs = STATE["catalog_dirs"] or user_dirs_from_env()
+    dirs = _catalog_dirs() or user_dirs_from_env()
     return Path(dirs[0]) if dirs else user_catalog_dir()
 
 
@@ -118,44 +302,33 @@ def _date_option(text: str | None, name: str) -> date | None:
         raise TokenfabError(f"{name}: expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-@catalog_app.command("show")
-def catalog_cmd(
-    name: Annotated[str | None, typer.Argument(help=f"one of: {', '.join(TABLES)}")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
-    sources: Annotated[
-        bool, typer.Option("--sources", help="show each row's source and date")
-    ] = False,
-    stale: Annotated[
-        float | None,
-        typer.Option(
-            "--stale", help="list rows whose as_of is older than this many months (default 12)"
-        ),
-    ] = None,
-    today: Annotated[
-        str | None, typer.Option("--today", help="the date to measure age from (YYYY-MM-DD)")
-    ] = None,
-) -> None:
+@command(
+    "show", schema.CatalogRequest, {"as_json": (AS_JSON, False)}, ("name",), target=catalog_app
+)
+def catalog_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Show the catalogs: an overview, or one catalog as a table."""
-    cat = _catalog()
-    if stale is not None:
-        now = _date_option(today, "--today") or date.today()
-        rows = stale_rows(cat, stale, now, [name] if name else None)
+    req = schema.CatalogRequest.parse(given)
+    cat = _catalog(ctx)
+    console = _console()
+    if req.stale is not None:
+        now = req.today or date.today()
+        rows = stale_rows(cat, req.stale, now, [req.name] if req.name else None)
         if as_json:
             _emit_json([r.__dict__ for r in rows])
             return
-        console.print(render.stale_table(rows, stale, now))
+        console.print(render.stale_table(rows, req.stale, now))
         return
-    if name is None:
+    if req.name is None:
         if as_json:
             _emit_json({n: len(cat.table(n)) for n in TABLES})
             return
         console.print(render.catalog_overview(cat))
         return
-    records = cat.table(name)
+    records = cat.table(req.name)
     if as_json:
         _emit_json([r.model_dump(mode="json") for r in records.values()])
         return
-    console.print(render.catalog_table(name, list(records.values()), sources))
+    console.print(render.catalog_table(req.name, list(records.values()), req.sources))
 
 
 @catalog_app.command("import-model")
@@ -223,13 +396,13 @@ def import_model_cmd(
     if as_json:
         _emit_json({"row": row, "computed": computed, "file": str(path), "notes": result.notes})
         return
-    console.print(f"added model {row['id']!r} to {path}")
+    _console().print(f"added model {row['id']!r} to {path}")
     for key, label in (("total_params_b", "total"), ("active_params_b", "active")):
         given = published[key]
         shown = f"{given:g} B published" if given else "none published"
-        console.print(f"  {label} parameters: {computed[key]:.2f} B computed, {shown}")
+        _console().print(f"  {label} parameters: {computed[key]:.2f} B computed, {shown}")
     for note in result.notes:
-        console.print(f"  note: {note}", style="dim")
+        _console().print(f"  note: {note}", style="dim")
 
 
 @catalog_app.command("import-prices")
@@ -269,363 +442,158 @@ def import_prices_cmd(
     if as_json:
         _emit_json({"rows": result.rows, "file": str(path), "notes": result.notes})
         return
-    console.print(f"added {len(result.rows)} API price rows to {path}")
+    _console().print(f"added {len(result.rows)} API price rows to {path}")
     for note in result.notes:
-        console.print(f"  note: {note}", style="dim")
+        _console().print(f"  note: {note}", style="dim")
 
 
-ScenarioFile = Annotated[
-    Path | None, typer.Option("--scenario", help="YAML scenario file; flags override it")
-]
-
-
-DemandFile = Annotated[
-    Path | None,
-    typer.Option("--demand", help="demand YAML (tokenfab demand); sets tokens_per_day and lengths"),
-]
-
-
-def scenario_from(file: Path | None, demand: Path | None = None, **flags: Any) -> Scenario:
-    """A Scenario from an optional YAML file, an optional demand file and the flags given."""
-    base = Scenario.from_yaml(file).model_dump(exclude_none=True) if file else {}
-    if demand is not None:
-        from tokenfab.demand import load_demand
-
-        base = {**base, **load_demand(demand).scenario_fields()}
-        base.pop("requests_per_second", None)
-    given = {k: v for k, v in flags.items() if v is not None}
-    return Scenario.parse({**base, **given})
-
-
-@app.command()
+@command(
+    "estimate",
+    schema.EstimateRequest,
+    {"scenario": (SCENARIO, None), "demand": (DEMAND, None), "as_json": (AS_JSON, False)},
+)
 def estimate(
-    model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
-    accelerator: Annotated[str | None, typer.Option(help=_help("accelerator"))] = None,
-    accelerators: Annotated[int | None, typer.Option(help=_help("accelerators"))] = None,
-    tensor_parallel: Annotated[int | None, typer.Option(help=_help("tensor_parallel"))] = None,
-    pipeline_parallel: Annotated[int | None, typer.Option(help=_help("pipeline_parallel"))] = None,
-    expert_parallel: Annotated[int | None, typer.Option(help=_help("expert_parallel"))] = None,
-    precision: Annotated[str | None, typer.Option(help=_help("precision"))] = None,
-    kv_precision: Annotated[str | None, typer.Option(help=_help("kv_precision"))] = None,
-    software: Annotated[str | None, typer.Option(help=_help("software"))] = None,
-    software_licence: Annotated[str | None, typer.Option(help=_help("software_licence"))] = None,
-    workload: Annotated[str | None, typer.Option(help=_help("workload"))] = None,
-    input_tokens: Annotated[int | None, typer.Option(help=_help("input_tokens"))] = None,
-    output_tokens: Annotated[int | None, typer.Option(help=_help("output_tokens"))] = None,
-    reasoning_tokens: Annotated[int | None, typer.Option(help=_help("reasoning_tokens"))] = None,
-    prefix_cache_hit_rate: Annotated[
-        float | None, typer.Option(help=_help("prefix_cache_hit_rate"))
-    ] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help=_help("batch_size"))] = None,
-    disaggregated: Annotated[
-        bool | None, typer.Option("--disaggregated", help=_help("disaggregated"))
-    ] = None,
-    speculative_tokens: Annotated[
-        int | None, typer.Option(help=_help("speculative_tokens"))
-    ] = None,
-    acceptance_rate: Annotated[float | None, typer.Option(help=_help("acceptance_rate"))] = None,
-    objective: Annotated[str | None, typer.Option(help="max-throughput or min-latency")] = None,
-    ttft_slo_s: Annotated[float | None, typer.Option(help=_help("ttft_slo_s"))] = None,
-    tpot_slo_s: Annotated[float | None, typer.Option(help=_help("tpot_slo_s"))] = None,
-    requests_per_second: Annotated[
-        float | None, typer.Option(help=_help("requests_per_second"))
-    ] = None,
-    tokens_per_day: Annotated[float | None, typer.Option(help=_help("tokens_per_day"))] = None,
-    peak_to_average: Annotated[float | None, typer.Option(help=_help("peak_to_average"))] = None,
-    region: Annotated[str | None, typer.Option(help=_help("region"))] = None,
-    ownership: Annotated[str | None, typer.Option(help=_help("ownership"))] = None,
-    utilization: Annotated[float | None, typer.Option(help=_help("utilization"))] = None,
-    scenario: ScenarioFile = None,
-    demand: DemandFile = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one flat JSON object")] = False,
+    ctx: typer.Context,
+    given: dict[str, Any],
+    scenario: Path | None,
+    demand: Path | None,
+    as_json: bool,
 ) -> None:
     """Estimate a deployment: TTFT, TPOT, tokens per second, and the eight cost/energy/carbon KPIs."""
     from tokenfab.planning import evaluate
 
-    sc = scenario_from(
-        scenario,
-        demand,
-        model=model,
-        accelerator=accelerator,
-        accelerators=accelerators,
-        tensor_parallel=tensor_parallel,
-        pipeline_parallel=pipeline_parallel,
-        expert_parallel=expert_parallel,
-        precision=precision,
-        kv_precision=kv_precision,
-        software=software,
-        software_licence=software_licence,
-        workload=workload,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        reasoning_tokens=reasoning_tokens,
-        prefix_cache_hit_rate=prefix_cache_hit_rate,
-        batch_size=batch,
-        disaggregated=disaggregated,
-        speculative_tokens=speculative_tokens,
-        acceptance_rate=acceptance_rate,
-        objective=objective,
-        ttft_slo_s=ttft_slo_s,
-        tpot_slo_s=tpot_slo_s,
-        requests_per_second=requests_per_second,
-        tokens_per_day=tokens_per_day,
-        peak_to_average=peak_to_average,
-        region=region,
-        ownership=ownership,
-        utilization=utilization,
-    )
-    cat = _catalog()
-    est = evaluate(sc, cat)
+    req = request_from(schema.EstimateRequest, given, scenario, demand=demand)
+    cat = _catalog(ctx)
+    est = evaluate(req.scenario(), cat)
     warnings = stale_price_warnings(estimate_price_dates(est, cat), date.today())
     if as_json:
-        _emit_json({**est.as_dict(), "stale_prices": "; ".join(warnings) or None})
+        _emit_json(schema.EstimateResult.from_estimate(est, "; ".join(warnings) or None))
         return
+    console = _console()
     console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))
     for line in warnings:
         console.print(f"stale price: {line}", style="yellow", highlight=False)
 
 
-@app.command("frontier")
+@command("frontier", schema.FrontierRequest, {"out": (OUT, None), "as_json": (AS_JSON, False)})
 def frontier_cmd(
-    model: Annotated[str, typer.Option(help=_help("model"))],
-    accelerator: Annotated[str, typer.Option(help="accelerator ids, comma-separated")],
-    accelerators: Annotated[int, typer.Option(help=_help("accelerators"))] = 8,
-    precision: Annotated[str | None, typer.Option(help=_help("precision"))] = None,
-    input_tokens: Annotated[int | None, typer.Option(help=_help("input_tokens"))] = None,
-    output_tokens: Annotated[int | None, typer.Option(help=_help("output_tokens"))] = None,
-    workload: Annotated[str | None, typer.Option(help=_help("workload"))] = None,
-    disaggregated: Annotated[
-        bool | None, typer.Option("--disaggregated", help=_help("disaggregated"))
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="write an interactive HTML chart (and a PNG beside it)")
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print the frontier points as JSON")
-    ] = False,
+    ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool
 ) -> None:
     """The Pareto frontier of tokens/s per accelerator against tokens/s per user."""
-    from tokenfab.perf.frontier import frontiers
+    from tokenfab.perf.frontier import frontier
 
     if out is not None:
         check_output_path(out)
-    ids = id_list(accelerator, "accelerator") or []
-    sc = scenario_from(
-        None,
-        model=model,
-        accelerator=ids[0] if ids else "",
-        accelerators=accelerators,
-        precision=precision,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        workload=workload,
-        disaggregated=disaggregated,
-    )
-    fronts = frontiers(sc, ids, _catalog())
+    req = schema.FrontierRequest.parse(given)
+    cat = _catalog(ctx)
+    fronts = [frontier(sc, cat) for sc in req.scenarios()]
+    console = _console()
     if as_json:
-        _emit_json([row for f in fronts for row in f.rows()])
+        _emit_json(schema.FrontierResult.from_frontiers(fronts))
     else:
         for f in fronts:
-            console.print(render.frontier_table(model, f))
+            console.print(render.frontier_table(req.model, f))
     if out is not None:
         from tokenfab import charts
 
-        html, png = charts.frontier_chart(model, fronts, out)
+        html, png = charts.frontier_chart(req.model, fronts, out)
         _note(f"wrote {html} and {png}")
 
 
-@app.command("plan")
+@command(
+    "plan",
+    schema.PlanRequest,
+    {
+        "top": (Annotated[int, typer.Option("--top", min=1, help="feasible options to show")], 15),
+        "scenario": (SCENARIO, None),
+        "demand": (DEMAND, None),
+        "as_json": (AS_JSON, False),
+        "as_csv": (Annotated[bool, typer.Option("--csv", help="print all options as CSV")], False),
+    },
+)
 def plan_cmd(
-    model: Annotated[str | None, typer.Option(help=_help("model"))] = None,
-    tokens_per_day: Annotated[float | None, typer.Option(help=_help("tokens_per_day"))] = None,
-    requests_per_second: Annotated[
-        float | None, typer.Option(help=_help("requests_per_second"))
-    ] = None,
-    peak_to_average: Annotated[float | None, typer.Option(help=_help("peak_to_average"))] = None,
-    workload: Annotated[str | None, typer.Option(help=_help("workload"))] = None,
-    input_tokens: Annotated[int | None, typer.Option(help=_help("input_tokens"))] = None,
-    output_tokens: Annotated[int | None, typer.Option(help=_help("output_tokens"))] = None,
-    reasoning_tokens: Annotated[int | None, typer.Option(help=_help("reasoning_tokens"))] = None,
-    precision: Annotated[str | None, typer.Option(help=_help("precision"))] = None,
-    software_licence: Annotated[str | None, typer.Option(help=_help("software_licence"))] = None,
-    ttft_slo_s: Annotated[float | None, typer.Option(help=_help("ttft_slo_s"))] = None,
-    tpot_slo_s: Annotated[float | None, typer.Option(help=_help("tpot_slo_s"))] = None,
-    accelerator: Annotated[
-        str | None,
-        typer.Option(help="accelerator ids to consider, comma-separated (default: all shipping)"),
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option(help="region ids to consider, comma-separated (default: us)")
-    ] = None,
-    ownership: Annotated[str | None, typer.Option(help="buy, rent or buy,rent (default)")] = None,
-    top: Annotated[int, typer.Option(min=1, help="feasible options to show")] = 15,
-    scenario: ScenarioFile = None,
-    demand: DemandFile = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print all options as JSON")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="print all options as CSV")] = False,
+    ctx: typer.Context,
+    given: dict[str, Any],
+    top: int,
+    scenario: Path | None,
+    demand: Path | None,
+    as_json: bool,
+    as_csv: bool,
 ) -> None:
     """Capacity plan: every accelerator x region x ownership for a demand and latency targets, cheapest first."""
-    from tokenfab.planning import options_table, plan
+    from tokenfab.planning import plan_request
 
-    regions = id_list(region, "region")
-    sc = scenario_from(
-        scenario,
-        demand,
-        model=model,
-        accelerator="h100-sxm",
-        tokens_per_day=tokens_per_day,
-        requests_per_second=requests_per_second,
-        peak_to_average=peak_to_average,
-        workload=workload,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        reasoning_tokens=reasoning_tokens,
-        precision=precision,
-        software_licence=software_licence,
-        ttft_slo_s=ttft_slo_s,
-        tpot_slo_s=tpot_slo_s,
-        region=regions[0] if regions else None,
+    # a scenario file's accelerator and ownership describe one deployment; a plan weighs them all
+    req = request_from(
+        schema.PlanRequest, given, scenario, ("accelerator", "ownership"), demand=demand
     )
-    options = plan(
-        sc,
-        id_list(accelerator, "accelerator"),
-        regions,
-        id_list(ownership, "ownership", ("buy", "rent")),
-        _catalog(),
-    )
-    rows = options_table(options)
+    result = schema.PlanResult.from_options(plan_request(req, _catalog(ctx)))
+    rows = result.model_dump(mode="json")
     if as_json:
-        _emit_json(rows)
+        _emit_json(result)
         return
     if as_csv:
         import csv
 
-        keys = list(dict.fromkeys(k for r in rows for k in r))
+        keys = list(schema.PlanOption.model_fields)
         w = csv.DictWriter(sys.stdout, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
         return
-    console.print(render.plan_table(sc, rows, top))
+    _console().print(render.plan_table(req, rows, top))
 
 
-@app.command("breakeven")
+@command(
+    "breakeven",
+    schema.BreakevenRequest,
+    {"scenario": (SCENARIO, None), "out": (OUT, None), "as_json": (AS_JSON, False)},
+)
 def breakeven_cmd(
-    model: Annotated[str, typer.Option(help=_help("model"))],
-    accelerator: Annotated[str, typer.Option(help=_help("accelerator"))],
-    region: Annotated[str, typer.Option(help=_help("region"))],
-    accelerators: Annotated[
-        int | None, typer.Option(help="accelerators per replica group (default: one node, up to 8)")
-    ] = None,
-    precision: Annotated[str | None, typer.Option(help=_help("precision"))] = None,
-    workload: Annotated[str | None, typer.Option(help=_help("workload"))] = None,
-    input_tokens: Annotated[int | None, typer.Option(help=_help("input_tokens"))] = None,
-    output_tokens: Annotated[int | None, typer.Option(help=_help("output_tokens"))] = None,
-    peak_to_average: Annotated[float | None, typer.Option(help=_help("peak_to_average"))] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="write an HTML chart (and a PNG beside it)")
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print the table and summary as JSON")
-    ] = False,
+    ctx: typer.Context,
+    given: dict[str, Any],
+    scenario: Path | None,
+    out: Path | None,
+    as_json: bool,
 ) -> None:
     """Break-even: monthly cost of buying, renting or an API against output tokens a day."""
-    import math
-
-    import numpy as np
-
     from tokenfab import breakeven as be
-    from tokenfab.errors import ScenarioError
-    from tokenfab.planning import evaluate
 
     if out is not None:
         check_output_path(out)
-    sc = scenario_from(
-        None,
-        model=model,
-        accelerator=accelerator,
-        region=region,
-        accelerators=accelerators,
-        precision=precision,
-        workload=workload,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        peak_to_average=peak_to_average,
-    )
-    cat = _catalog()
-    if accelerators is None:  # a node: the scale-up domain, at most 8, as `plan` sizes replicas
-        domain = cat.accelerator(sc.accelerator).scaleup_domain_size or 1
-        sc = sc.with_(accelerators=max(1, min(domain, 8)))
-    try:
-        est = evaluate(sc, cat)
-    except ScenarioError:  # no purchase price: the operating point is the same rented
-        est = evaluate(sc.with_(ownership="rent"), cat)
-    rates = be.breakeven_rates(est, cat)
-    grid = np.logspace(6.0, 11.0, 11)
-    costs = be.monthly_costs(rates, grid)
-    fine = be.monthly_costs(rates, be.FINE_GRID_TOKENS_PER_DAY)
-    v = be.FINE_GRID_TOKENS_PER_DAY
-    num = lambda x: None if x is None or math.isnan(float(x)) else float(x)  # noqa: E731
-    summary: dict[str, Any] = {
-        "crossover_buy_vs_api_tokens_per_day": be.crossover_tokens_per_day(
-            v, fine.buy_usd, fine.api_usd
-        ),
-        "crossover_buy_vs_api_sustained_tokens_per_day": be.crossover_tokens_per_day(
-            v, fine.buy_usd, fine.api_usd, sustained=True
-        ),
-        "crossover_buy_vs_rent_tokens_per_day": be.crossover_tokens_per_day(
-            v, fine.buy_usd, fine.rent_usd
-        ),
-    }
-    at = be.monthly_costs(rates, np.array([1e7, 1e8, 1e9]))
-    for against in ("api", "rent"):
-        for volume, months in zip(("10M", "100M", "1B"), be.payback_at(at, against), strict=True):
-            summary[f"payback_vs_{against}_at_{volume}_tokens_per_day_months"] = num(months)
-    rows = [
-        {
-            "tokens_per_day": float(costs.tokens_per_day[i]),
-            "accelerators": int(costs.accelerators[i]),
-            "buy_usd_per_month": num(costs.buy_usd[i]),
-            "rent_usd_per_month": num(costs.rent_usd[i]),
-            "api_usd_per_month": num(costs.api_usd[i]),
-            "cheapest": cheapest,
-        }
-        for i, cheapest in enumerate(costs.cheapest())
-    ]
+    req = request_from(schema.BreakevenRequest, given, scenario)
+    analysis = be.analyse(req, _catalog(ctx))
+    result = schema.BreakevenResult.from_analysis(analysis)
+    console = _console()
     if as_json:
-        _emit_json(
-            {
-                "scenario": sc.model_dump(exclude_none=True),
-                "api_provider": rates.api_provider,
-                "api_usd_per_mtok_blended": rates.api_usd_per_mtok_blended,
-                "rent_basis": rates.rent_basis,
-                "missing": rates.missing,
-                "rows": rows,
-                **summary,
-            }
-        )
+        _emit_json(result)
     else:
-        console.print(
-            render.breakeven_table(
-                f"Break-even: {model} on {accelerator} ({region})", rows, summary
-            )
-        )
-        for option, why in rates.missing.items():
+        rows = [r.model_dump() for r in result.rows]
+        title = f"Break-even: {req.model} on {req.accelerator} ({req.region})"
+        console.print(render.breakeven_table(title, rows, result.summary()))
+        for option, why in result.missing.items():
             console.print(f"{option}: not priced ({why})", style="dim")
     if out is not None:
         from tokenfab import charts
 
+        fine = analysis.fine
         series = [
-            {"name": name, "x": v, "y": y, "color": charts.COLORS[k], "style": "-"}
+            {
+                "name": name,
+                "x": fine.tokens_per_day,
+                "y": y,
+                "color": charts.COLORS[k],
+                "style": "-",
+            }
             for k, (name, y) in enumerate(
                 (("buy", fine.buy_usd), ("rent", fine.rent_usd), ("API", fine.api_usd))
             )
-            if not np.isnan(y).all()
+            if not all(v != v for v in y)
         ]
         html, png = charts.line_chart(
             out,
             series,
-            f"Monthly cost vs volume: {model} on {accelerator}",
+            f"Monthly cost vs volume: {req.model} on {req.accelerator}",
             "output tokens/day",
             "USD/month",
             logx=True,
@@ -635,12 +603,12 @@ def breakeven_cmd(
             _note(f"wrote {html} and {png}")
 
 
-BUG_EXIT_CODE = 3
-
-
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
 usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
 calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads when run)
+
+
+BUG_EXIT_CODE = 3
 
 
 def main() -> None:
@@ -655,6 +623,10 @@ def main() -> None:
             app()
         except TokenfabError as exc:
             err.print(f"error: {exc}", style="bold red", markup=False, highlight=False)
+            raise SystemExit(2) from None
+        except ValidationError as exc:  # a model validated outside Request.parse
+            message = describe_validation_error(exc)
+            err.print(f"error: {message}", style="bold red", markup=False, highlight=False)
             raise SystemExit(2) from None
         except (KeyboardInterrupt, BrokenPipeError):
             raise SystemExit(130) from None

@@ -301,6 +301,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
     Without one, the deployment is ``scenario.accelerators`` at ``scenario.utilization`` (or
     the catalog default).
     """
+    scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
     op = estimate(scenario.with_(requests_per_second=None), cat)
     try:
@@ -450,9 +451,7 @@ def plan(
         raise ScenarioError(
             "tokens_per_day: a plan needs a demand: --tokens-per-day or --requests-per-second"
         )
-    acc_ids = accelerators or [
-        a.id for a in cat.table("accelerators").values() if a.status == "shipping"
-    ]
+    acc_ids = accelerators or shipping_accelerators(cat)
     region_ids = regions or [base.region]
     owners = ownerships or ["buy", "rent"]
     for r in region_ids:
@@ -483,6 +482,22 @@ def plan(
             f"tokens_per_day: no option meets the demand and targets; e.g. {reasons[0] if reasons else 'none'}"
         )
     return feasible + rejected
+
+
+def shipping_accelerators(catalog: Catalog) -> list[str]:
+    """The accelerators a plan considers by default: every one that ships."""
+    return [a.id for a in catalog.table("accelerators").values() if a.status == "shipping"]
+
+
+def plan_request(request: Any, catalog: Catalog | None = None) -> list[Option]:
+    """:func:`plan` for a :class:`tokenfab.schema.PlanRequest` (or a mapping validated into
+    one): a model and a demand, with optional candidate accelerators, regions, ownerships."""
+    from tokenfab.schema import PlanRequest
+
+    req = PlanRequest.parse(request)
+    cat = catalog or default_catalog()
+    ids = list(req.accelerator or shipping_accelerators(cat))
+    return plan(req.scenario(ids[0]), ids, list(req.region), list(req.ownership), cat)
 
 
 def options_table(options: list[Option]) -> list[dict[str, Any]]:
@@ -541,5 +556,7 @@ __all__ = [
     "hourly_cost",
     "options_table",
     "plan",
+    "plan_request",
     "price",
+    "shipping_accelerators",
 ]

@@ -220,8 +220,9 @@ class Scenario(BaseModel):
         return self
 
     @classmethod
-    def parse(cls, data: dict[str, Any]) -> Self:
-        """Validate a mapping; any problem raises one-line :class:`ScenarioError`."""
+    def parse(cls, data: Any) -> Self:
+        """Validate a mapping (a scenario passes as it is); any problem, a value that is not
+        a mapping included, raises one-line :class:`ScenarioError`."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

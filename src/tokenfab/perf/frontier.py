@@ -92,6 +92,7 @@ class Frontier:
 def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     """The Pareto frontier of the scenario's model on its accelerator, over all layouts that
     fit in ``scenario.accelerators`` and all batch sizes."""
+    scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     setup = resolve(scenario, catalog)
     lay = scenario_layouts(setup, scenario.accelerators)
     grid = evaluate_grid(setup, lay)

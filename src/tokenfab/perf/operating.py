@@ -96,6 +96,7 @@ def _default_precision(model: Model, acc: Accelerator) -> str:
 
 def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     """Look up the scenario's ids and fill the defaults it leaves open."""
+    scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
     model = cat.model(scenario.model)
     acc = cat.accelerator(scenario.accelerator)

@@ -1,0 +1,808 @@
+"""Request and result models: one typed schema for the CLI, the HTTP API and the web form.
+
+Every command has a request model and a result model:
+
+=========== ==================== ==================================================
+command     request              result
+=========== ==================== ==================================================
+estimate    :class:`EstimateRequest`  :class:`EstimateResult` (one flat object)
+plan        :class:`PlanRequest`      :class:`PlanResult` (a list of :class:`PlanOption`)
+frontier    :class:`FrontierRequest`  :class:`FrontierResult` (a list of :class:`FrontierPoint`)
+breakeven   :class:`BreakevenRequest` :class:`BreakevenResult`
+catalog     :class:`CatalogRequest`   the catalog records (:mod:`tokenfab.catalog`)
+=========== ==================== ==================================================
+
+The request models are built from the fields of :class:`~tokenfab.scenario.Scenario`: each
+command takes the Scenario's fields less the ones that do not apply to it, with the few that
+change shape replaced (``plan`` takes lists of candidate accelerators, regions and ownerships
+and no single accelerator; ``frontier`` a list of accelerators). A field added to the Scenario
+therefore appears in every command, its CLI option and its API schema without further code.
+
+Requests are JSON objects with the fields' snake_case names (the CLI's ``--kebab-case``
+options are the same names); results serialise to the JSON the CLI's ``--json`` prints. Each
+result field carries a description and a unit (``json_schema_extra["unit"]``); docs/outputs.md
+is generated from them (``python -m tokenfab.schema > docs/outputs.md``).
+
+Validation problems raise :class:`~tokenfab.errors.ScenarioError` with one line that names the
+field (``Request.parse``), ready to be a CLI error or an HTTP 422.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from dataclasses import fields as dataclass_fields
+from datetime import date
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+
+from tokenfab.breakeven import PAYBACK_TOKENS_PER_DAY
+from tokenfab.catalog import TABLES
+from tokenfab.cost import OwnershipCost
+from tokenfab.errors import ScenarioError
+from tokenfab.scenario import Scenario, describe_validation_error, id_list
+
+# ------------------------------------------------------------------------------------------
+# Field metadata: unit, allowed values, help text
+# ------------------------------------------------------------------------------------------
+
+_BRACKET_UNIT = re.compile(r"\[([^\[\]]+)\]\s*$")
+
+
+_RANGE = re.compile(r"^(above\s+)?[-+\d.e]+\)?\s*(to\b|-\s*[\d.])")
+
+
+def unit_of(field: FieldInfo) -> str | None:
+    """The unit of a field: ``json_schema_extra["unit"]``, else the unit in a trailing
+    ``[unit]`` or ``[unit, range]`` of its description (a bracket holding only a range, such
+    as ``[1 to 1e7]`` or ``[0-1)``, names none), else None (ids, text, flags and counts)."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and extra.get("unit"):
+        return str(extra["unit"])
+    match = _BRACKET_UNIT.search(field.description or "")
+    if not match:
+        match = re.search(r"\[([^\[\]]+)\)\s*$", field.description or "")  # "[0-1)"
+        if not match:
+            return None
+    head = match.group(1).split(",")[0].strip()
+    return None if _RANGE.match(head) else head
+
+
+def _strip_optional(annotation: Any) -> Any:
+    """``X | None`` -> ``X``; ``Annotated[X, ...]`` -> ``X``."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _strip_optional(args[0])
+    return annotation
+
+
+def value_type(field: FieldInfo) -> Any:
+    """The field's type without ``None`` and annotations (``list[str]`` stays a list)."""
+    return _strip_optional(field.annotation)
+
+
+def is_list(field: FieldInfo) -> bool:
+    return get_origin(value_type(field)) is list
+
+
+def allowed_values(field: FieldInfo) -> tuple[str, ...] | None:
+    """The values a Literal field (or a list of Literals) allows, else None."""
+    t = value_type(field)
+    if get_origin(t) is list:
+        t = _strip_optional(get_args(t)[0])
+    if get_origin(t) is Literal:
+        return tuple(str(v) for v in get_args(t))
+    return None
+
+
+def default_of(field: FieldInfo) -> Any:
+    """The default a request uses when the field is not given (None: none or required)."""
+    if field.is_required():
+        return None
+    return field.get_default(call_default_factory=True)
+
+
+def help_text(field: FieldInfo) -> str:
+    """The field's help: its description, the allowed values and the default.
+
+    The CLI option, the HTTP API's schema and docs/outputs.md all show this text.
+    """
+    text = field.description or ""
+    if field.is_required():
+        text += " (required)"
+    allowed = allowed_values(field)
+    if allowed and not all(v in text for v in allowed):
+        text += f"; one of: {', '.join(allowed)}"
+    default = default_of(field)
+    if default is not None and default is not False and "default" not in text:
+        shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
+        text += f" (default: {shown})"
+    return text
+
+
+def out(description: str, unit: str | None = None) -> Any:
+    """A result field: required (it may be ``None``), with a description and a unit."""
+    return Field(description=description, json_schema_extra={"unit": unit} if unit else None)
+
+
+# ------------------------------------------------------------------------------------------
+# Requests
+# ------------------------------------------------------------------------------------------
+
+
+class Request(BaseModel):
+    """Base of the request models: frozen, strict about unknown fields, one-line errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: Any) -> Any:
+        """A comma-separated string (a CLI option, a scalar in a YAML file) for a list field."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            if is_list(field) and isinstance(data.get(name), str):
+                data[name] = id_list(data[name], name, allowed_values(field) or ())
+        return data
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """Validate a mapping (or return a model as it is); a problem raises one-line
+        :class:`~tokenfab.errors.ScenarioError` that names the field."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise ScenarioError(
+                f"request: a {cls.__name__} is a mapping of field: value (got {type(data).__name__})"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(describe_validation_error(exc)) from None
+
+    def scenario_fields(self) -> dict[str, Any]:
+        """The request's values of the Scenario's fields, less those it holds as lists
+        (candidates: the caller sets one value of each)."""
+        return {
+            k: v
+            for k, v in self.model_dump().items()
+            if k in Scenario.model_fields and not is_list(type(self).model_fields[k])
+        }
+
+
+def _derive(
+    name: str,
+    doc: str,
+    exclude: set[str],
+    replace: dict[str, tuple[Any, FieldInfo]] | None = None,
+    base: type[Request] = Request,
+) -> Any:
+    """A request model with the Scenario's fields (in the Scenario's order) less ``exclude``;
+    ``replace`` swaps a field's type and definition in place or adds new fields at the end."""
+    replace = dict(replace or {})
+    spec: dict[str, Any] = {}
+    for field_name, field in Scenario.model_fields.items():
+        if field_name in replace:
+            spec[field_name] = replace.pop(field_name)
+        elif field_name not in exclude:
+            spec[field_name] = (field.annotation, FieldInfo.merge_field_infos(field))
+    spec.update(replace)
+    return create_model(name, __base__=base, __doc__=doc, __module__=__name__, **spec)
+
+
+class EstimateRequest(Scenario):
+    """``estimate``: one deployment; every field of the Scenario."""
+
+    def scenario(self) -> Scenario:
+        return Scenario.parse(self.model_dump(exclude_unset=True))
+
+
+NODE_HELP = "(default: one node: the scale-up domain, up to 8)"
+
+_FrontierBase = _derive(
+    "_FrontierBase",
+    "",
+    exclude={
+        "tokens_per_day",
+        "requests_per_second",
+        "peak_to_average",
+        "region",
+        "ownership",
+        "utilization",
+        "batch_size",
+        "objective",
+        "ttft_slo_s",
+        "tpot_slo_s",
+        "steps_per_task",
+    },
+    replace={
+        "accelerator": (
+            list[Annotated[str, Field(min_length=1)]],
+            Field(min_length=1, description="accelerator ids to compare, comma-separated"),
+        ),
+        "accelerators": (
+            Annotated[int, Field(ge=1)],
+            Field(8, description="accelerators each layout may use"),
+        ),
+    },
+)
+
+
+class FrontierRequest(_FrontierBase):  # type: ignore[misc, valid-type]
+    """``frontier``: the throughput-interactivity frontier of a model on each accelerator."""
+
+    def scenarios(self) -> list[Scenario]:
+        """One Scenario per accelerator, with the request's other fields."""
+        rest = self.scenario_fields()
+        return [Scenario.parse({**rest, "accelerator": a}) for a in self.accelerator]
+
+
+_PlanBase = _derive(
+    "_PlanBase",
+    "",
+    exclude={"utilization"},
+    replace={
+        "accelerator": (
+            list[Annotated[str, Field(min_length=1)]] | None,
+            Field(
+                None,
+                description="accelerator ids to consider, comma-separated (default: every "
+                "shipping accelerator)",
+            ),
+        ),
+        "accelerators": (
+            Annotated[int, Field(ge=1)],
+            Field(1, description=f"smallest accelerators per replica group {NODE_HELP}"),
+        ),
+        "region": (
+            list[Annotated[str, Field(min_length=1)]],
+            Field(["us"], min_length=1, description="region ids to consider, comma-separated"),
+        ),
+        "ownership": (
+            list[Literal["buy", "rent"]],
+            Field(["buy", "rent"], min_length=1, description="ownerships to consider"),
+        ),
+    },
+)
+
+
+class PlanRequest(_PlanBase):  # type: ignore[misc, valid-type]
+    """``plan``: a model and a demand; the candidates default to every shipping accelerator."""
+
+    @model_validator(mode="after")
+    def _needs_demand(self) -> Self:
+        if self.tokens_per_day is None and self.requests_per_second is None:
+            raise ValueError(
+                "tokens_per_day: a plan needs a demand: tokens_per_day or requests_per_second"
+            )
+        return self
+
+    def scenario(self, accelerator: str, region: str | None = None) -> Scenario:
+        """The base Scenario for one candidate accelerator (and region)."""
+        return Scenario.parse(
+            {
+                **self.scenario_fields(),
+                "accelerator": accelerator,
+                "region": region or self.region[0],
+            }
+        )
+
+
+_BreakevenBase = _derive(
+    "_BreakevenBase",
+    "",
+    exclude={"tokens_per_day", "requests_per_second", "ownership", "utilization"},
+    replace={
+        "accelerators": (
+            Annotated[int, Field(ge=1)] | None,
+            Field(None, description=f"accelerators per replica group {NODE_HELP}"),
+        ),
+    },
+)
+
+
+class BreakevenRequest(_BreakevenBase):  # type: ignore[misc, valid-type]
+    """``breakeven``: monthly cost of buying, renting or an API over daily output volume."""
+
+    def scenario(self, accelerators: int) -> Scenario:
+        """The Scenario of one replica group of ``accelerators``."""
+        return Scenario.parse({**self.scenario_fields(), "accelerators": accelerators})
+
+
+class CatalogRequest(Request):
+    """``catalog``: an overview of the catalogs, or one catalog's records."""
+
+    name: Literal[tuple(TABLES)] | None = Field(  # type: ignore[valid-type]
+        None, description="catalog to show (default: an overview of all)"
+    )
+    sources: bool = Field(False, description="show each row's source and date")
+    stale: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        description="list rows whose as_of is older than this many months (`--stale` alone: "
+        "12) [months]",
+    )
+    today: date | None = Field(None, description="the date to measure age from (YYYY-MM-DD)")
+
+
+REQUESTS: dict[str, type[BaseModel]] = {
+    "estimate": EstimateRequest,
+    "plan": PlanRequest,
+    "frontier": FrontierRequest,
+    "breakeven": BreakevenRequest,
+    "catalog": CatalogRequest,
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------
+
+
+class Result(BaseModel):
+    """Base of the result models: every field documented with a unit where it has one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="null")
+
+
+Num = float | None  # NaN and "not available" both serialise to null
+
+_COST_LINE_HELP = {
+    "accelerator_capex": "the accelerator's price, annuitised over its life",
+    "system_capex": "the server around the accelerators (CPUs, memory, chassis), annuitised",
+    "network_capex": "the scale-out network's share, annuitised",
+    "facility_capex": "the data-centre building and power plant per accelerator, annuitised",
+    "power": "electricity at the region's price, times PUE",
+    "operations": "operations and maintenance",
+    "software": "software licences and support",
+}
+
+
+def _cost_line_fields() -> dict[str, Any]:
+    """``cost_<line>_usd_per_hour`` for every line of the owned cost and for a rental."""
+    lines = [f.name.removesuffix("_usd_per_hour") for f in dataclass_fields(OwnershipCost)]
+    spec: dict[str, Any] = {}
+    for line in [*lines, "rental"]:
+        what = (
+            "the cheapest rental offer"
+            if line == "rental"
+            else _COST_LINE_HELP.get(line, line.replace("_", " "))
+        )
+        kind = "rented" if line == "rental" else "owned"
+        spec[f"cost_{line}_usd_per_hour"] = (
+            Num,
+            out(
+                f"cost line of one {kind} accelerator-hour: {what}; null if not this ownership",
+                "USD/h",
+            ),
+        )
+    return spec
+
+
+class _EstimateCore(Result):
+    model: str = out("model id")
+    accelerator: str = out("accelerator id")
+    accelerators: int = out(
+        "accelerators the operating point describes (the sized fleet when there is a demand)",
+        "accelerators",
+    )
+    tensor_parallel: int = out("tensor-parallel degree of one replica", "-")
+    pipeline_parallel: int = out("pipeline stages of one replica", "-")
+    expert_parallel: int = out("expert-parallel degree of one replica", "-")
+    attention_data_parallel: int = out(
+        "attention data-parallel groups of tensor-parallel ranks in one replica", "-"
+    )
+    moe_tensor_parallel: int = out("ways each routed expert is split in one replica", "-")
+    replicas: int = out("replicas (model copies) in the deployment", "-")
+    prefill_replicas: int = out(
+        "disaggregated serving: replicas in the prefill pool (0 when not split)", "-"
+    )
+    decode_replicas: int = out(
+        "disaggregated serving: replicas in the decode pool (0 when not split)", "-"
+    )
+    precision: str = out("weight format")
+    kv_precision: str = out("KV-cache format")
+    software: str = out("serving-software class")
+    calibrated: bool = out(
+        "whether the accelerator family has efficiencies fitted to measurements (else the "
+        "median of its software class)"
+    )
+    batch_size: int = out("sequences in flight per replica", "sequences")
+    max_batch_size: int = out("most sequences the KV-cache memory holds per replica", "sequences")
+    input_tokens: int = out("prompt tokens per request", "tokens")
+    output_tokens: int = out("generated tokens per request, visible plus reasoning", "tokens")
+    input_tok_s: float = out(
+        "prompt tokens served per second, whole deployment (cached ones included)", "token/s"
+    )
+    prefill_tok_s: float = out(
+        "prompt tokens prefilled per second, whole deployment (prefix-cache hits excluded)",
+        "token/s",
+    )
+    prefix_cache_hit_rate: float = out("share of prompt tokens served from the prefix cache", "-")
+    output_tok_s_total: float = out("output tokens per second, whole deployment", "token/s")
+    output_tok_s_per_accelerator: float = out("output tokens per second per accelerator", "token/s")
+    output_tok_s_per_user: float = out(
+        "output tokens per second one user sees (1 / TPOT)", "token/s"
+    )
+    ttft_s: float = out("time to first token, with the queueing wait", "s")
+    queue_wait_s: float = out("average wait before prefill starts", "s")
+    tpot_s: float = out("time per output token", "s")
+    request_latency_s: float = out("TTFT plus the remaining output tokens at TPOT", "s")
+    requests_per_second: float = out("requests completed per second, whole deployment", "1/s")
+    roofline_output_tok_s_total: float = out(
+        "output tokens per second at every efficiency 1 (the physical bound)", "token/s"
+    )
+    roofline_fraction: Num = out("estimate over roofline", "-")
+    bound: str = out("what limits a decode step: memory or compute")
+    hbm_busy_share: float = out(
+        "share of serving time the memory streams at its peak (input of the power model)", "-"
+    )
+    compute_busy_share: float = out(
+        "share of serving time the matrix units run at their peak (input of the power model)",
+        "-",
+    )
+    prefill_time_share: float = out("share of engine time spent on prefill", "-")
+    weights_gb_per_accelerator: float = out("weights held per accelerator", "GB")
+    kv_gb_per_accelerator: float = out("KV-cache budget per accelerator", "GB")
+    reserve_gb_per_accelerator: float = out("runtime reserve per accelerator", "GB")
+    cost_usd_per_accelerator_hour: Num = out(
+        "cost of one accelerator-hour, all lines (null: no price)", "USD/h"
+    )
+    cost_usd_per_mtok_input: Num = out("cost per million prompt tokens", "USD/Mtok")
+    cost_usd_per_mtok_output: Num = out("cost per million output tokens", "USD/Mtok")
+    cost_usd_per_mtok_blended: Num = out(
+        "cost per million tokens, prompt and output together", "USD/Mtok"
+    )
+    cost_usd_per_request: Num = out("cost of one request", "USD")
+    cost_usd_per_task: Num = out("cost of one agent task (steps_per_task requests)", "USD")
+    accelerators_needed: int = out(
+        "accelerators installed for the demand at its peak", "accelerators"
+    )
+    monthly_cost_usd: Num = out(
+        "cost of the installed accelerators for a 730-hour month", "USD/month"
+    )
+    power_w: Num = out("IT power of the installed accelerators", "W")
+    facility_power_w: Num = out("facility power: IT power times PUE", "W")
+    tokens_per_joule: Num = out("output tokens per joule of facility energy", "token/J")
+    output_tok_s_per_mw: Num = out(
+        "output tokens per second per MW of facility power", "token/s/MW"
+    )
+    energy_kwh_per_month: Num = out("facility energy in a 730-hour month", "kWh/month")
+    co2e_kg_per_month: Num = out(
+        "emissions of that energy at the region's grid intensity", "kg CO2e/month"
+    )
+    co2e_g_per_mtok: Num = out("emissions per million output tokens", "g CO2e/Mtok")
+    gpu_joules_per_output_token: Num = out(
+        "accelerator energy per output token while serving, before PUE and idle hours (as "
+        "ML.ENERGY reports it)",
+        "J/token",
+    )
+    embodied_co2e_g_per_mtok: Num = out(
+        "manufacturing emissions of the accelerators and hosts, spread over their life, per "
+        "million output tokens (null: no footprint figure)",
+        "g CO2e/Mtok",
+    )
+    total_co2e_g_per_mtok: Num = out("operational plus embodied emissions", "g CO2e/Mtok")
+    region: str = out("region id")
+    ownership: str = out("buy or rent")
+    utilization: float = out("average share of installed capacity used", "-")
+    cost_error: str | None = out("why the money KPIs are null, if they are")
+    cost_basis: str | None = out("where the accelerator-hour price comes from")
+
+
+_EstimateBase = create_model(
+    "_EstimateBase", __base__=_EstimateCore, __module__=__name__, **_cost_line_fields()
+)
+
+
+class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
+    """``estimate --json``: one flat object, performance then the eight KPIs."""
+
+    api_provider: str | None = out("provider of the cheapest API offer for the model")
+    api_usd_per_mtok_blended: Num = out(
+        "that API's price per million tokens, blended for the workload's token mix", "USD/Mtok"
+    )
+
+    stale_prices: str | None = out(
+        "each price used that is more than 12 months old, '; '-separated (null: none)"
+    )
+
+    @classmethod
+    def from_estimate(cls, est: Any, stale_prices: str | None = None) -> Self:
+        """From a :class:`tokenfab.planning.Estimate` (and the stale-price warnings); keys it
+        does not set are null."""
+        d = {**est.as_dict(), "stale_prices": stale_prices}
+        undocumented = [k for k in d if k not in cls.model_fields]
+        if undocumented:  # a programming error, caught by tests/test_schema.py
+            raise KeyError(
+                f"estimate key {undocumented[0]!r} is not in tokenfab.schema.EstimateResult; "
+                "add it there with a unit and a description"
+            )
+        return cls.model_validate({**dict.fromkeys(cls.model_fields), **d})
+
+
+class _PlanOptionHead(Result):
+    accelerator: str = out("accelerator id")
+    region: str = out("region id")
+    ownership: str = out("buy or rent")
+
+
+def _plan_option_fields() -> dict[str, Any]:
+    """The estimate keys a plan shows (``planning.PLAN_KEYS``), null for a rejected option,
+    then whether the option is feasible and why not."""
+    from tokenfab.planning import PLAN_KEYS
+
+    spec: dict[str, Any] = {}
+    for key in PLAN_KEYS:
+        field = EstimateResult.model_fields[key]
+        spec[key] = (
+            field.annotation | None,
+            out(f"{field.description} (null if rejected)", unit_of(field)),
+        )
+    spec["feasible"] = (bool, out("whether the option meets the demand and targets"))
+    spec["reason"] = (str, out("why the option was rejected (empty if feasible)"))
+    return spec
+
+
+PlanOption = create_model(
+    "PlanOption",
+    __base__=_PlanOptionHead,
+    __module__=__name__,
+    __doc__="One candidate of a plan: its KPIs if feasible, the reason if not.",
+    **_plan_option_fields(),
+)
+
+
+class PlanResult(RootModel[list[PlanOption]]):
+    """``plan --json``: every option, feasible ones cheapest first, then the rejected."""
+
+    @classmethod
+    def from_options(cls, options: list[Any]) -> Self:
+        """From :func:`tokenfab.planning.plan`'s options."""
+        from tokenfab.planning import options_table
+
+        keys = PlanOption.model_fields
+        return cls.model_validate(
+            [{**dict.fromkeys(keys), **row} for row in options_table(options)]
+        )
+
+
+class FrontierPoint(Result):
+    """One point of a throughput-interactivity frontier."""
+
+    accelerator: str = out("accelerator id")
+    precision: str = out("weight format")
+    tok_s_per_user: float = out("output tokens per second one user sees (1 / TPOT)", "token/s")
+    tok_s_per_accelerator: float = out("output tokens per second per accelerator", "token/s")
+    tensor_parallel: int = out("tensor-parallel degree", "-")
+    pipeline_parallel: int = out("pipeline stages", "-")
+    expert_parallel: int = out("expert-parallel degree", "-")
+    batch_size: int = out("sequences in flight per replica", "sequences")
+
+
+class FrontierResult(RootModel[list[FrontierPoint]]):
+    """``frontier --json``: the Pareto points of every accelerator, by accelerator then by
+    tokens per second per user."""
+
+    @classmethod
+    def from_frontiers(cls, fronts: list[Any]) -> Self:
+        """From :func:`tokenfab.perf.frontier.frontier` results."""
+        return cls.model_validate([row for f in fronts for row in f.rows()])
+
+
+class BreakevenRow(Result):
+    """Monthly cost of each option at one daily volume."""
+
+    tokens_per_day: float = out("output tokens a day", "token/day")
+    accelerators: int = out("accelerators installed for that volume at its peak", "accelerators")
+    buy_usd_per_month: Num = out("owning them (null: no purchase price)", "USD/month")
+    rent_usd_per_month: Num = out("renting them (null: no rental offer)", "USD/month")
+    api_usd_per_month: Num = out("the cheapest API instead (null: no API price)", "USD/month")
+    cheapest: Literal["buy", "rent", "api"] = out("the cheapest priced option")
+
+
+PAYBACK_VOLUMES = dict(zip(("10M", "100M", "1B"), PAYBACK_TOKENS_PER_DAY.tolist(), strict=True))
+"""Daily output volumes [token/day] of the payback keys."""
+
+
+def _payback_fields() -> dict[str, Any]:
+    return {
+        f"payback_vs_{against}_at_{label}_tokens_per_day_months": (
+            Num,
+            out(
+                f"months until buying pays back its up-front cost against "
+                f"{'the API' if against == 'api' else 'renting'} at {volume:.0e} output "
+                "tokens a day (null: never)",
+                "months",
+            ),
+        )
+        for against in ("api", "rent")
+        for label, volume in PAYBACK_VOLUMES.items()
+    }
+
+
+class _BreakevenCore(Result):
+    scenario: Scenario = out("the scenario of one replica group that was priced")
+    api_provider: str | None = out("provider of the cheapest API offer for the model")
+    api_usd_per_mtok_blended: Num = out("that API's blended price", "USD/Mtok")
+    rent_basis: str | None = out("the rental offer priced")
+    missing: dict[str, str] = out("options the catalog cannot price, with the reason")
+    rows: list[BreakevenRow] = out("monthly costs from 1e6 to 1e11 output tokens a day")
+    crossover_buy_vs_api_tokens_per_day: Num = out(
+        "daily volume above which buying is cheaper than the API (null: none in range)",
+        "token/day",
+    )
+    crossover_buy_vs_api_sustained_tokens_per_day: Num = out(
+        "daily volume above which buying stays cheaper than the API", "token/day"
+    )
+    crossover_buy_vs_rent_tokens_per_day: Num = out(
+        "daily volume above which buying is cheaper than renting", "token/day"
+    )
+
+
+_BreakevenBaseResult = create_model(
+    "_BreakevenBaseResult", __base__=_BreakevenCore, __module__=__name__, **_payback_fields()
+)
+
+
+class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
+    """``breakeven --json``: the volume table, the crossovers and the paybacks."""
+
+    @classmethod
+    def from_analysis(cls, a: Any) -> Self:
+        """From :func:`tokenfab.breakeven.analyse`."""
+        import math
+
+        def num(x: Any) -> float | None:
+            return None if x is None or math.isnan(float(x)) else float(x)
+
+        g = a.grid
+        rows = [
+            {
+                "tokens_per_day": float(g.tokens_per_day[i]),
+                "accelerators": int(g.accelerators[i]),
+                "buy_usd_per_month": num(g.buy_usd[i]),
+                "rent_usd_per_month": num(g.rent_usd[i]),
+                "api_usd_per_month": num(g.api_usd[i]),
+                "cheapest": cheapest,
+            }
+            for i, cheapest in enumerate(g.cheapest())
+        ]
+        payback = {
+            f"payback_vs_{against}_at_{label}_tokens_per_day_months": num(months)
+            for against, values in (
+                ("api", a.payback_vs_api_months),
+                ("rent", a.payback_vs_rent_months),
+            )
+            for label, months in zip(PAYBACK_VOLUMES, values, strict=True)
+        }
+        r = a.rates
+        return cls.model_validate(
+            {
+                "scenario": a.scenario,
+                "api_provider": r.api_provider,
+                "api_usd_per_mtok_blended": r.api_usd_per_mtok_blended,
+                "rent_basis": r.rent_basis,
+                "missing": dict(r.missing),
+                "rows": rows,
+                "crossover_buy_vs_api_tokens_per_day": num(a.crossover_buy_vs_api_tokens_per_day),
+                "crossover_buy_vs_api_sustained_tokens_per_day": num(
+                    a.crossover_buy_vs_api_sustained_tokens_per_day
+                ),
+                "crossover_buy_vs_rent_tokens_per_day": num(a.crossover_buy_vs_rent_tokens_per_day),
+                **payback,
+            }
+        )
+
+    def summary(self) -> dict[str, float | None]:
+        """The crossovers and paybacks, by key."""
+        return {
+            k: getattr(self, k)
+            for k in type(self).model_fields
+            if k.startswith(("crossover_", "payback_"))
+        }
+
+
+RESULTS: dict[str, type[BaseModel]] = {
+    "estimate": EstimateResult,
+    "plan": PlanOption,
+    "frontier": FrontierPoint,
+    "breakeven": BreakevenResult,
+    "breakeven rows": BreakevenRow,
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Documentation
+# ------------------------------------------------------------------------------------------
+
+
+def _type_name(field: FieldInfo) -> str:
+    allowed = allowed_values(field)
+    if allowed:
+        return " \\| ".join(allowed)
+    t = value_type(field)
+    if get_origin(t) is list:
+        inner = _strip_optional(get_args(t)[0])
+        return f"list of {getattr(inner, '__name__', str(inner))}"
+    return getattr(t, "__name__", str(t)).replace("NoneType", "null")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown() -> str:
+    """docs/outputs.md: every request field and every result key, with unit and meaning."""
+    lines = [
+        "# Inputs and outputs",
+        "",
+        "Generated from `tokenfab.schema` by `python -m tokenfab.schema > docs/outputs.md`;",
+        "`tests/test_schema.py` fails when this file is out of date. The CLI option of a",
+        "field is its name in kebab case (`tokens_per_day` -> `--tokens-per-day`); the HTTP API",
+        "takes the same names in snake case as a JSON body and returns the result objects below.",
+        "",
+        "## Outputs",
+        "",
+        "`null` marks a figure the catalog cannot give (no purchase price, no rental offer, no",
+        "API price) or an option that does not apply.",
+    ]
+    for command, model in RESULTS.items():
+        lines += ["", f"### {command}", "", (model.__doc__ or "").strip().splitlines()[0], ""]
+        lines += ["| key | type | unit | meaning |", "|---|---|---|---|"]
+        for name, field in model.model_fields.items():
+            lines.append(
+                f"| `{name}` | {_md_cell(_type_name(field))} | {unit_of(field) or ''} | "
+                f"{_md_cell(field.description or '')} |"
+            )
+    lines += ["", "## Inputs", ""]
+    for command, model in REQUESTS.items():
+        lines += ["", f"### {command}", "", (model.__doc__ or "").strip().splitlines()[0], ""]
+        lines += ["| field | type | unit | meaning |", "|---|---|---|---|"]
+        for name, field in model.model_fields.items():
+            lines.append(
+                f"| `{name}` | {_md_cell(_type_name(field))} | {unit_of(field) or ''} | "
+                f"{_md_cell(help_text(field))} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.stdout.write(markdown())
+
+
+__all__ = [
+    "REQUESTS",
+    "RESULTS",
+    "BreakevenRequest",
+    "BreakevenResult",
+    "BreakevenRow",
+    "CatalogRequest",
+    "EstimateRequest",
+    "EstimateResult",
+    "FrontierPoint",
+    "FrontierRequest",
+    "FrontierResult",
+    "PlanOption",
+    "PlanRequest",
+    "PlanResult",
+    "Request",
+    "help_text",
+    "unit_of",
+]

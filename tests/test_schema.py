@@ -1,0 +1,350 @@
+"""The shared schema: CLI options generated from the request models, result models that
+round-trip through JSON, read-only catalog tables, one-line TokenfabErrors.
+
+Expected values are invariants (the CLI has exactly the model's fields; a JSON round trip is
+the identity) or figures read from the catalogs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import fields as dataclass_fields
+from pathlib import Path
+
+import pytest
+import typer.main
+from numpy.testing import assert_allclose
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from tokenfab import schema
+from tokenfab.breakeven import analyse
+from tokenfab.catalog import Catalog, default_catalog
+from tokenfab.cli import ALIASES, INTERFACE_OPTIONS, app, flag
+from tokenfab.cost import OwnershipCost
+from tokenfab.errors import TokenfabError
+from tokenfab.perf.frontier import frontier
+from tokenfab.planning import PLAN_KEYS, evaluate, plan_request
+from tokenfab.scenario import MIN_TTFT_S, Scenario
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
+COMMAND = typer.main.get_command(app)
+E8B = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
+
+
+def _click_params(command: str) -> dict[str, object]:
+    cmd = COMMAND.commands[command]
+    cmd = getattr(cmd, "commands", {}).get("show", cmd)  # `catalog` is a group; `show` the view
+    return {p.name: p for p in cmd.params}
+
+
+# -- requests and the CLI ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", sorted(schema.REQUESTS))
+def test_cli_options_are_the_request_fields(command):
+    model = schema.REQUESTS[command]
+    params = _click_params(command)
+    names = {p.opts[0] for p in params.values() if p.opts[0].startswith("--")}
+    arguments = {n for n, p in params.items() if not p.opts[0].startswith("--")}
+    # every request field is an option (or the positional argument), and every other option
+    # is one of the few that concern only the terminal
+    assert {flag(n) for n in model.model_fields if n not in arguments} | INTERFACE_OPTIONS >= names
+    assert {flag(n) for n in model.model_fields if n not in arguments} <= names
+    for name, field in model.model_fields.items():
+        p = params[name]
+        assert p.help == schema.help_text(field), name
+        assert field.description in p.help, name
+        if name not in arguments:
+            assert tuple(p.opts) == (flag(name), *ALIASES.get(name, ())), name
+
+
+@pytest.mark.parametrize("command", ["estimate", "plan", "frontier", "breakeven"])
+def test_help_lists_every_field_with_its_allowed_values(command):
+    r = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"}, terminal_width=400)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())  # help wraps lines
+    for name, field in schema.REQUESTS[command].model_fields.items():
+        assert flag(name) in text, name
+        for value in schema.allowed_values(field) or ():
+            assert value in text, (name, value)
+        assert " ".join(schema.help_text(field).split()) in text, name
+
+
+EXCLUDED = {
+    "estimate": set(),
+    "frontier": {
+        "tokens_per_day",
+        "requests_per_second",
+        "peak_to_average",
+        "region",
+        "ownership",
+        "utilization",
+        "batch_size",
+        "objective",
+        "ttft_slo_s",
+        "tpot_slo_s",
+        "steps_per_task",
+    },
+    "plan": {"utilization"},
+    "breakeven": {"tokens_per_day", "requests_per_second", "ownership", "utilization"},
+}
+
+
+@pytest.mark.parametrize("command", sorted(EXCLUDED))
+def test_every_scenario_field_reaches_each_command_unless_excluded(command):
+    # a field added to the Scenario (e.g. gpu_memory_utilization) appears in every command
+    fields = set(schema.REQUESTS[command].model_fields)
+    assert set(Scenario.model_fields) - EXCLUDED[command] <= fields
+    assert not EXCLUDED[command] & fields
+
+
+def test_shared_fields_describe_themselves_alike():
+    # the same field in two commands has the same description unless its shape changed
+    own = {
+        "accelerator",
+        "accelerators",
+        "region",
+        "ownership",
+    }
+    for command in EXCLUDED:
+        for name, field in schema.REQUESTS[command].model_fields.items():
+            if name not in own:
+                assert field.description == Scenario.model_fields[name].description, name
+
+
+def test_plan_request_has_no_accelerator_and_needs_a_demand():
+    req = schema.PlanRequest.parse({"model": "llama-3.1-8b", "tokens_per_day": 1e8})
+    assert req.accelerator is None  # every shipping accelerator
+    assert req.region == ["us"] and req.ownership == ["buy", "rent"]
+    with pytest.raises(TokenfabError, match=r"^tokens_per_day: a plan needs a demand"):
+        schema.PlanRequest.parse({"model": "llama-3.1-8b"})
+
+
+def test_list_fields_take_comma_separated_text():
+    # a CLI option "h100-sxm, b200" and a JSON list give the same request
+    a = schema.FrontierRequest.parse({"model": "m", "accelerator": "h100-sxm, b200"})
+    b = schema.FrontierRequest.parse({"model": "m", "accelerator": ["h100-sxm", "b200"]})
+    assert a == b
+    assert [s.accelerator for s in a.scenarios()] == ["h100-sxm", "b200"]
+    assert all(s.accelerators == 8 for s in a.scenarios())  # frontier's own default
+
+
+def test_request_json_schema_carries_help_and_choices():
+    # what an HTTP API's OpenAPI schema would publish
+    props = schema.PlanRequest.model_json_schema()["properties"]
+    assert (
+        props["tokens_per_day"]["description"]
+        == Scenario.model_fields["tokens_per_day"].description
+    )
+    assert props["ownership"]["items"]["enum"] == ["buy", "rent"]
+    assert props["ttft_slo_s"]["anyOf"][0]["minimum"] == MIN_TTFT_S
+
+
+def test_software_is_checked_against_the_catalog(tmp_path):
+    # not a hard-coded list: a class added in a catalog override is accepted
+    with pytest.raises(TokenfabError, match=r"^software: unknown class 'sglang'; allowed: "):
+        evaluate(Scenario(**E8B, software="sglang"), Catalog())
+    base = Catalog().table("software")["vllm"]
+    row = base.model_dump(mode="json") | {"id": "sglang", "name": "SGLang"}
+    header = ",".join(row)
+    values = ",".join(f'"{v}"' if v is not None else "" for v in row.values())
+    (tmp_path / "serving_software.csv").write_text(f"{header}\n{values}\n", encoding="utf-8")
+    est = evaluate(Scenario(**E8B, software="sglang"), Catalog([tmp_path]))
+    assert est.op.setup.engine.software == "sglang"
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+BAD_REQUESTS = [
+    (schema.EstimateRequest, {"accelerator": "h100-sxm"}, "model: Field required"),
+    (schema.EstimateRequest, {**E8B, "accelerators": "abc"}, "accelerators: Input should be"),
+    (schema.EstimateRequest, {**E8B, "bogus": 1}, "bogus: Extra inputs are not permitted"),
+    (schema.EstimateRequest, ["llama-3.1-8b"], "Input should be a valid dictionary"),
+    (schema.PlanRequest, {"model": "m", "tokens_per_day": 1, "ownership": ["api"]}, "ownership.0"),
+    (schema.FrontierRequest, {"model": "m", "accelerator": []}, "accelerator: List should"),
+    (schema.FrontierRequest, {"model": "m", "accelerator": ",,"}, "accelerator: ',,' names no id"),
+    (
+        schema.PlanRequest,
+        {"model": "m", "tokens_per_day": 1, "ownership": "buy,lease"},
+        "ownership: 'lease' is not allowed; allowed: buy, rent",
+    ),
+    (schema.BreakevenRequest, {**E8B, "accelerators": 0}, "accelerators: 0 is out of range"),
+    (schema.CatalogRequest, {"name": "gpus"}, "name: Input should be 'accelerators'"),
+    (schema.PlanRequest, "model=m", "request: a PlanRequest is a mapping"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "message"), BAD_REQUESTS)
+def test_bad_requests_are_one_line_tokenfab_errors(model, data, message):
+    with pytest.raises(TokenfabError) as info:
+        model.parse(data)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_core_entry_points_take_mappings_and_reject_other_things():
+    # a mapping is validated into the request; anything else is a TokenfabError, never an
+    # AttributeError or a pydantic ValidationError
+    a = analyse({**E8B, "region": "us"})
+    assert a.scenario.accelerators == 8  # h100-sxm: an 8-GPU NVLink node (accelerators.csv)
+    for bad in (None, 42, "llama-3.1-8b", {**E8B, "ownership": "buy"}):
+        with pytest.raises(TokenfabError):
+            analyse(bad)
+    for bad in (None, {"model": "llama-3.1-8b"}, "x"):
+        with pytest.raises(TokenfabError):
+            evaluate(bad)
+    with pytest.raises(TokenfabError):
+        frontier({"model": "llama-3.1-8b"})
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, BaseModel]:
+    cat = default_catalog()
+    est = evaluate(Scenario(**E8B, accelerators=1), cat)
+    unpriced = evaluate(Scenario(model="llama-3.1-8b", accelerator="h200-sxm"), cat)
+    plan = plan_request(
+        {
+            "model": "llama-3.1-8b",
+            "tokens_per_day": 1e8,
+            "accelerator": "h100-sxm,b200,rtx-4090",
+            "tpot_slo_s": 0.05,
+        },
+        cat,
+    )
+    req = schema.FrontierRequest.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm"})
+    fronts = [frontier(s, cat) for s in req.scenarios()]
+    return {
+        "estimate": schema.EstimateResult.from_estimate(est),
+        "estimate_unpriced": schema.EstimateResult.from_estimate(unpriced),
+        "plan": schema.PlanResult.from_options(plan),
+        "frontier": schema.FrontierResult.from_frontiers(fronts),
+        "breakeven": schema.BreakevenResult.from_analysis(analyse({**E8B}, cat)),
+    }
+
+
+@pytest.mark.parametrize("name", ["estimate", "estimate_unpriced", "plan", "frontier", "breakeven"])
+def test_results_round_trip_through_json(results, name):
+    result = results[name]
+    text = result.model_dump_json()
+    again = type(result).model_validate_json(text)
+    assert again == result
+    assert again.model_dump_json() == text
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, not NaN
+
+
+def test_estimate_result_has_every_key_of_the_estimate(results):
+    est = evaluate(Scenario(**E8B, accelerators=1))
+    d = est.as_dict()
+    dumped = results["estimate"].model_dump()
+    assert set(d) <= set(dumped), set(d) - set(dumped)
+    # and the same values: a flat object, the estimate's own numbers
+    for k, v in d.items():
+        if isinstance(v, float):
+            assert_allclose(dumped[k], v, rtol=1e-12, err_msg=k)
+        else:
+            assert dumped[k] == v, k
+    # a rental line does not apply to an owned accelerator-hour
+    assert dumped["cost_rental_usd_per_hour"] is None
+    # the owned lines add up to the accelerator-hour (planning.hourly_cost)
+    lines = [
+        v
+        for k, v in dumped.items()
+        if k.startswith("cost_") and k.endswith("_usd_per_hour") and v is not None
+    ]
+    assert len(lines) == len(dataclass_fields(OwnershipCost))  # every owned line, no rental
+    assert_allclose(sum(lines), dumped["cost_usd_per_accelerator_hour"], rtol=1e-12)
+
+
+def test_unpriced_estimate_keeps_every_key_with_nulls(results):
+    d = json.loads(results["estimate_unpriced"].model_dump_json())
+    # accelerators.csv has no sourced purchase price for h200-sxm
+    assert d["cost_usd_per_mtok_blended"] is None and "price" in d["cost_error"]
+    assert d["co2e_kg_per_month"] > 0
+    assert set(d) == set(schema.EstimateResult.model_fields)
+
+
+def test_plan_option_keys_follow_the_planning_keys(results):
+    fields = list(schema.PlanOption.model_fields)
+    assert fields == ["accelerator", "region", "ownership", *PLAN_KEYS, "feasible", "reason"]
+    rows = results["plan"].root
+    feasible = [r for r in rows if r.feasible]
+    assert feasible and all(r.tpot_s <= 0.05 for r in feasible)
+    assert all(r.cost_usd_per_mtok_blended is None and r.reason for r in rows if not r.feasible)
+
+
+def test_breakeven_result_matches_its_rows(results):
+    b = results["breakeven"]
+    # the table grid: 1e6 .. 1e11 output tokens a day in half-decades
+    assert_allclose([r.tokens_per_day for r in b.rows], [10 ** (6 + k / 2) for k in range(11)])
+    for r in b.rows:
+        priced = {
+            k: getattr(r, f"{k}_usd_per_month")
+            for k in ("buy", "rent", "api")
+            if getattr(r, f"{k}_usd_per_month") is not None
+        }
+        assert r.cheapest == min(priced, key=priced.get)
+    for value in b.summary().values():
+        assert value is None or (math.isfinite(value) and value > 0)
+
+
+def test_every_result_field_is_described_and_numbers_have_units():
+    for command, model in schema.RESULTS.items():
+        for name, field in model.model_fields.items():
+            assert field.description, (command, name)
+            t = schema.value_type(field)
+            if t in (int, float):
+                assert schema.unit_of(field), (command, name)
+
+
+def test_docs_outputs_is_generated_from_the_schema():
+    assert DOCS.read_text(encoding="utf-8") == schema.markdown(), (
+        "docs/outputs.md is stale: python -m tokenfab.schema > docs/outputs.md"
+    )
+
+
+# -- catalog tables are read-only --------------------------------------------------------------
+
+
+def test_mutating_a_returned_table_does_not_change_the_next_lookup():
+    cat = default_catalog()
+    table = cat.table("accelerators")
+    before = cat.accelerator("h100-sxm")
+    with pytest.raises(TypeError):
+        table["h100-sxm"] = None  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del table["h100-sxm"]  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        table.clear()  # type: ignore[attr-defined]
+    with pytest.raises(ValueError):  # a frozen record (pydantic ValidationError)
+        before.memory_gb = 1.0  # type: ignore[misc]
+    # a copy is the caller's to change
+    mine = dict(table)
+    mine.pop("h100-sxm")
+    assert default_catalog().accelerator("h100-sxm") is before
+    assert before.memory_gb == 80  # accelerators.csv: H100 SXM 80 GB
+
+
+# -- charts ------------------------------------------------------------------------------------
+
+
+def test_charts_leave_the_callers_matplotlib_backend(tmp_path):
+    import matplotlib
+
+    from tokenfab import charts
+
+    original = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        series = [{"name": "a", "x": [1.0, 2.0], "y": [3.0, 4.0], "color": charts.COLORS[0]}]
+        html, png = charts.line_chart(tmp_path / "c.html", series, "t", "x", "y")
+        assert matplotlib.get_backend() == "svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the PNG signature (RFC 2083)
+        assert html.exists()
+    finally:
+        matplotlib.use(original)
