@@ -342,9 +342,13 @@ def test_charts_leave_the_callers_matplotlib_backend(tmp_path):
     matplotlib.use("svg")
     try:
         series = [{"name": "a", "x": [1.0, 2.0], "y": [3.0, 4.0], "color": charts.COLORS[0]}]
-        html, png = charts.line_chart(tmp_path / "c.html", series, "t", "x", "y")
-        assert matplotlib.get_backend() == "svg"
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the PNG signature (RFC 2083)
-        assert html.exists()
+        bars = [{"name": "a", "y": [1.0, 2.0], "color": charts.COLORS[0]}]
+        for html, png in (
+            charts.line_chart(tmp_path / "c.html", series, "t", "x", "y"),
+            charts.bar_chart(tmp_path / "b.html", ["p", "q"], bars, "t", "y"),
+        ):
+            assert matplotlib.get_backend() == "svg"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # PNG signature (RFC 2083)
+            assert html.exists()
     finally:
         matplotlib.use(original)

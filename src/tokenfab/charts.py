@@ -10,6 +10,17 @@ import plotly.graph_objects as go
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 
+def _figure() -> Any:
+    """A matplotlib Figure on its own Agg canvas. No pyplot: the caller's backend and open
+    figures stay as they were (matplotlib's "Embedding in a web application server" pattern)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 5.5), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _png(
     path: Path,
     series: list[dict[str, Any]],
@@ -19,13 +30,7 @@ def _png(
     logx: bool,
     logy: bool,
 ) -> None:
-    # a Figure on its own Agg canvas: no pyplot, so the caller's backend and figures stay as
-    # they were (matplotlib "Embedding in a web application server" pattern)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 5.5), dpi=110)
-    FigureCanvasAgg(fig)
+    fig = _figure()
     ax = fig.subplots()
     for s in series:
         ax.plot(
@@ -150,13 +155,10 @@ def bar_chart(
     fig.update_layout(title=title, yaxis_title=ylabel, barmode="group", template="plotly_white")
     fig.write_html(str(html), include_plotlyjs=True, full_html=True)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    fig2, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    fig2 = _figure()
+    ax = fig2.subplots()
     width = 0.8 / max(1, len(bars))
     x = np.arange(len(categories))
     for k, b in enumerate(bars):
@@ -168,5 +170,4 @@ def bar_chart(
     ax.legend(fontsize=8)
     fig2.tight_layout()
     fig2.savefig(png)
-    plt.close(fig2)
     return html, png
