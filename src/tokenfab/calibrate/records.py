@@ -188,6 +188,7 @@ ACCELERATOR_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"mi325x", "mi325x"),
     (r"mi300x", "mi300x"),
     (r"gaudi[- ]?3", "gaudi3"),
+    (r"gaudi[- ]?2", "gaudi2"),
 )
 
 
