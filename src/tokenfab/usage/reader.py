@@ -113,10 +113,17 @@ def read(con: Any, paths: list[str]) -> Raw:
 def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
     lst = _sql_list(files)
     if kind == "parquet":
-        t = con.sql(
-            f"SELECT *, filename AS _file, file_row_number + 1 AS _row "
-            f"FROM read_parquet({lst}, filename = true, file_row_number = true)"
-        ).drop("filename", "file_row_number")
+        if len(files) == 1:  # the name as a constant: no string column per row
+            name = files[0].replace("'", "''")
+            t = con.sql(
+                f"SELECT *, '{name}' AS _file, file_row_number + 1 AS _row "
+                f"FROM read_parquet({lst}, file_row_number = true)"
+            ).drop("file_row_number")
+        else:
+            t = con.sql(
+                f"SELECT *, filename AS _file, file_row_number + 1 AS _row "
+                f"FROM read_parquet({lst}, filename = true, file_row_number = true)"
+            ).drop("filename", "file_row_number")
         return Raw(flatten(t), kind, files, row_unit="row")
     if kind == "csv":
         con.raw_sql(

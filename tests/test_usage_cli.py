@@ -1,0 +1,82 @@
+"""``tokenfab usage ...`` and ``tokenfab export-prices`` run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+TOKENFAB = Path(sys.executable).parent / "tokenfab"
+ENV = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
+
+
+def tokenfab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOKENFAB), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("usage_cli")
+    first = tokenfab("usage", "synth", "--rows", "500", "--days", "7", "--out", "log.jsonl", cwd=d)
+    cmds = {
+        "report": ("usage", "report", "log.jsonl", "--json", "--out", "r.html"),
+        "text": ("usage", "report", "log.jsonl"),
+        "missing": ("usage", "report", "missing.csv"),
+        "bad_out": ("usage", "report", "log.jsonl", "--out", "r.txt"),
+        "whatif": ("usage", "whatif", "log.jsonl", "--api", "gpt-4o-mini", "--json"),
+        "export": (
+            "export-prices",
+            "--format",
+            "openlit",
+            "--deployment",
+            "qwen3-30b-a3b:h100-sxm:eu:rent",
+            "--out",
+            "p.json",
+        ),
+        "bad_format": ("export-prices", "--format", "yaml"),
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {k: pool.submit(tokenfab, *a, cwd=d) for k, a in cmds.items()}
+    return d, first, {k: f.result() for k, f in futures.items()}
+
+
+def test_synth_then_report(runs):
+    d, first, r = runs
+    assert first.returncode == 0, first.stderr
+    assert r["report"].returncode == 0, r["report"].stderr
+    rep = json.loads(r["report"].stdout)
+    assert rep["summary"]["requests"] == 500 and rep["quality"]["format"] == "generic"
+    assert "<table>" in (d / "r.html").read_text(encoding="utf-8")
+    assert r["text"].returncode == 0 and "by model" in r["text"].stdout
+
+
+def test_whatif_and_export(runs):
+    d, _, r = runs
+    assert r["whatif"].returncode == 0, r["whatif"].stderr
+    res = json.loads(r["whatif"].stdout)
+    assert res["options"][0]["option"].startswith("API ")
+    assert r["export"].returncode == 0, r["export"].stderr
+    prices = json.loads((d / "p.json").read_text(encoding="utf-8"))
+    assert set(prices["chat"]["qwen3-30b-a3b"]) == {"promptPrice", "completionPrice"}
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("missing", "LOGS: missing.csv is not a file"),
+        ("bad_out", "--out: r.txt: allowed file types .html"),
+        ("bad_format", "--format: 'yaml' is not allowed"),
+    ],
+)
+def test_bad_input_is_one_line(runs, name, needle):
+    r = runs[2][name]
+    assert r.returncode == 2
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
