@@ -146,3 +146,10 @@ def test_historic_annualised():
     # Google 1.3 quadrillion tokens a month (Oct 2025) -> 1.56e16 a year
     rows = [r for r in mk.historic_series() if r["tokens"] == 1.3e15]
     assert_allclose(rows[0]["tokens_per_year_annualised"], 1.56e16, rtol=1e-12)
+
+
+def test_uncertainty_ranges_are_checked():
+    with pytest.raises(ValueError, match=r"uncertainty\.elasticity: low 1\.5 is above high 0\.5"):
+        mk.Uncertainty(elasticity=(1.5, 0.5), assumed="x")
+    with pytest.raises(ValueError, match="exactly one of assumed or source"):
+        mk.Uncertainty(market_usd=(0.9, 1.1))

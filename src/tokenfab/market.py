@@ -267,6 +267,36 @@ class Shares(_Strict):
         return self
 
 
+class Uncertainty(_Strict):
+    """Ranges sampled uniformly by the Monte Carlo (each ``[low, high]``), with why."""
+
+    market_usd: tuple[float, float] | None = None  # multiplier on the base-year market
+    growth_shift_per_year: tuple[float, float] | None = None  # added to each segment's growth
+    price_decline_shift_per_year: tuple[float, float] | None = None  # added to each decline
+    elasticity: tuple[float, float] | None = None
+    market_usd_range: bool = False  # stated-totals: sample between the stated low and high
+    assumed: str | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uncertainty:
+        for name in (
+            "market_usd",
+            "growth_shift_per_year",
+            "price_decline_shift_per_year",
+            "elasticity",
+        ):
+            r = getattr(self, name)
+            if r is not None and r[0] > r[1]:
+                raise ValueError(f"uncertainty.{name}: low {r[0]:g} is above high {r[1]:g}")
+        e = self.elasticity
+        if e is not None and (e[0] < ELASTICITY_RANGE[0] or e[1] > ELASTICITY_RANGE[1]):
+            raise ValueError(f"uncertainty.elasticity: allowed within {ELASTICITY_RANGE}")
+        if (self.assumed is None) == (self.source is None):
+            raise ValueError("uncertainty: needs exactly one of assumed or source")
+        return self
+
+
 class MarketScenario(_Strict):
     description: str
     kind: Literal["market-growth", "stated-totals", "volume-price"]
@@ -285,7 +315,7 @@ class MarketScenario(_Strict):
     market_usd_range_by_year: dict[int, tuple[float, float]] = {}
     price_index_by_year: dict[int, float] = {}
     volume_index_by_year: dict[int, float] = {}
-    uncertainty: dict[str, Any] = {}
+    uncertainty: Uncertainty
 
     @model_validator(mode="after")
     def _complete(self) -> MarketScenario:
@@ -670,10 +700,10 @@ def _monte_carlo(sc: MarketScenario, years, basis, eps: float, n: int, seed: int
         logs = np.log(draws)
         total = np.exp(np.stack([np.interp(years, ay, logs[:, k]) for k in range(n)], axis=1))
     else:
-        m_lo, m_hi = u.get("market_usd", (1.0, 1.0))
-        g_lo, g_hi = u.get("growth_shift_per_year", (0.0, 0.0))
-        d_lo, d_hi = u.get("price_decline_shift_per_year", (0.0, 0.0))
-        e_lo, e_hi = u.get("elasticity", (eps, eps))
+        m_lo, m_hi = u.market_usd or (1.0, 1.0)
+        g_lo, g_hi = u.growth_shift_per_year or (0.0, 0.0)
+        d_lo, d_hi = u.price_decline_shift_per_year or (0.0, 0.0)
+        e_lo, e_hi = u.elasticity or (eps, eps)
         m_scale = rng.uniform(m_lo, m_hi, n)
         g_shift = rng.uniform(g_lo, g_hi, n)
         d_shift = rng.uniform(d_lo, d_hi, n)
