@@ -352,3 +352,53 @@ def test_charts_leave_the_callers_matplotlib_backend(tmp_path):
             assert html.exists()
     finally:
         matplotlib.use(original)
+
+
+def test_embodied_carbon_table_is_read_only():
+    from tokenfab.carbon import embodied_table
+
+    table = embodied_table()
+    with pytest.raises(TypeError):
+        table["h100-sxm"] = None  # type: ignore[index]
+    assert embodied_table()["h100-sxm"].accelerator_kgco2e > 0
+
+
+# -- interfaces --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model", [*schema.REQUESTS.values(), *schema.RESULTS.values()], ids=lambda m: m.__name__
+)
+def test_every_model_has_a_json_schema_with_every_field_described(model):
+    # what an HTTP API (FastAPI/OpenAPI) would publish for a JSON body or a response
+    props = model.model_json_schema()["properties"]
+    assert set(props) == set(model.model_fields)
+    assert all(p.get("description") for p in props.values()), [
+        k for k, p in props.items() if not p.get("description")
+    ]
+
+
+def test_catalog_directories_do_not_outlive_one_invocation(tmp_path):
+    # --catalog lives on the invocation's context, not in module state: a second command in
+    # the same process without --catalog sees the built-in catalog again
+    us = Catalog().region("us")
+    us_default = default_catalog().region("us")
+    row = us.model_dump(mode="json") | {"electricity_usd_per_kwh": 2 * us.electricity_usd_per_kwh}
+    header = ",".join(row)
+    values = ",".join(
+        "" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row.values()
+    )
+    (tmp_path / "regions.csv").write_text(f"{header}\n{values}\n", encoding="utf-8")
+    args = ["estimate", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--json"]
+    runner = CliRunner()
+    first = runner.invoke(app, args)
+    override = runner.invoke(app, ["--catalog", str(tmp_path), *args])
+    # nothing of it is left behind for code that runs outside an invocation
+    from tokenfab.cli import _catalog
+
+    assert _catalog().region("us") is us_default
+    again = runner.invoke(app, args)
+    power = [json.loads(r.stdout)["cost_power_usd_per_hour"] for r in (first, override, again)]
+    # the power line is proportional to the electricity price: twice the price, twice the line
+    assert_allclose(power[1], 2 * power[0], rtol=1e-12)
+    assert power[2] == power[0]

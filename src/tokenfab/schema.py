@@ -759,7 +759,9 @@ def markdown() -> str:
         "## Outputs",
         "",
         "`null` marks a figure the catalog cannot give (no purchase price, no rental offer, no",
-        "API price) or an option that does not apply.",
+        "API price) or an option that does not apply; an object in which a number came out",
+        "infinite or undefined shows it as `null` and gains `null_reasons` (`{key: why}`).",
+        "`plan --json` and `frontier --json` print a list of the objects described below.",
     ]
     for command, model in RESULTS.items():
         lines += ["", f"### {command}", "", (model.__doc__ or "").strip().splitlines()[0], ""]
