@@ -25,6 +25,13 @@ def tokenfab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("usage_cli")
     first = tokenfab("usage", "synth", "--rows", "500", "--days", "7", "--out", "log.jsonl", cwd=d)
+    (d / "cat").mkdir()
+    (d / "cat" / "api_prices.csv").write_text(
+        "id,provider,model_name,model_id,input_usd_per_mtok,output_usd_per_mtok,"
+        "cached_input_usd_per_mtok,context_tokens,effective_date,source,as_of,notes\n"
+        "own-gpt-4o-mini,OpenAI,gpt-4o-mini,,0.1,0.2,,8192,2025-09-01,negotiated price list,2025-09-01,\n",
+        encoding="utf-8",
+    )
     cmds = {
         "report": ("usage", "report", "log.jsonl", "--json", "--out", "r.html"),
         "text": ("usage", "report", "log.jsonl"),
@@ -41,6 +48,7 @@ def runs(tmp_path_factory):
             "p.json",
         ),
         "bad_format": ("export-prices", "--format", "yaml"),
+        "catalog": ("--catalog", "cat", "usage", "report", "log.jsonl", "--json"),
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {k: pool.submit(tokenfab, *a, cwd=d) for k, a in cmds.items()}
@@ -55,6 +63,19 @@ def test_synth_then_report(runs):
     assert rep["summary"]["requests"] == 500 and rep["quality"]["format"] == "generic"
     assert "<table>" in (d / "r.html").read_text(encoding="utf-8")
     assert r["text"].returncode == 0 and "by model" in r["text"].stdout
+
+
+def test_catalog_override_prices_the_log(runs):
+    r = runs[2]["catalog"]
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    # a --catalog row in effect from 2025-09-01 is the latest for the October 2025 log
+    p = rep["prices"]["gpt-4o-mini"]
+    assert (p["price_id"], p["input_usd_per_mtok"], p["output_usd_per_mtok"]) == (
+        "own-gpt-4o-mini",
+        0.1,
+        0.2,
+    )
 
 
 def test_whatif_and_export(runs):

@@ -43,6 +43,13 @@ Memory = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
+def _catalog(ctx: typer.Context) -> Any:
+    """The catalog with the main command's ``--catalog`` directories (on the root context)."""
+    from tokenfab.catalog import default_catalog
+
+    return default_catalog(tuple(ctx.find_root().obj or ()))
+
+
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -83,6 +90,7 @@ def params_cmd(as_json: AsJson = False) -> None:
 
 @app.command("report")
 def report_cmd(
+    ctx: typer.Context,
     logs: Logs,
     fmt: Fmt = None,
     as_json: AsJson = False,
@@ -98,7 +106,7 @@ def report_cmd(
     if out is not None:
         _check_out(out, (".html",))
     con = engines.connect(backend, memory_limit, threads)
-    rep = analyses.report(con, logs, fmt)
+    rep = analyses.report(con, logs, fmt, _catalog(ctx))
     if out is not None:
         out.write_text(render.html_page(rep), encoding="utf-8")
     if as_json:
@@ -111,6 +119,7 @@ def report_cmd(
 
 @app.command("whatif")
 def whatif_cmd(
+    ctx: typer.Context,
     logs: Logs,
     api: Annotated[
         list[str] | None,
@@ -133,7 +142,7 @@ def whatif_cmd(
     from tokenfab.usage import engines, whatif
 
     con = engines.connect(backend, memory_limit)
-    res = whatif.whatif(con, logs, api or [], self_host or [], fmt)
+    res = whatif.whatif(con, logs, api or [], self_host or [], fmt, _catalog(ctx))
     if as_json:
         _emit_json(res)
         return
@@ -157,6 +166,7 @@ def whatif_cmd(
 
 
 def export_prices_cmd(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="litellm, langfuse or openlit")],
     deployment: Annotated[
         list[str] | None,
@@ -179,7 +189,9 @@ def export_prices_cmd(
 
     if out is not None:
         _check_out(out, (".json",))
-    doc, skipped = export.export_prices(fmt, deployment or [], region, tokens_per_day)
+    doc, skipped = export.export_prices(
+        fmt, deployment or [], region, tokens_per_day, _catalog(ctx)
+    )
     err = Console(stderr=True)
     for line in skipped:
         err.print(f"left out {line}", highlight=False, soft_wrap=True)
