@@ -165,3 +165,15 @@ def test_an_import_of_deeply_nested_json_is_one_line(tmp_path):
 def test_other_input_files_are_read_bounded(args, what):
     line = one_line_error(run(*args, "/dev/urandom"))
     assert line == f"error: /dev/urandom: not a regular file (a device); give a {what}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["estimate", "--accelerators", "abc"], "error: Invalid value for '--accelerators'"),
+        (["estimate", "--bogus"], "error: No such option: --bogus"),
+    ],
+)
+def test_a_usage_error_is_one_line_not_a_panel(args, expected):
+    line = one_line_error(run(*args))
+    assert line.startswith(expected) and line.endswith("(see `tokenfab estimate --help`)")

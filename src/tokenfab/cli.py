@@ -603,12 +603,17 @@ def breakeven_cmd(
             _note(f"wrote {html} and {png}")
 
 
+BUG_EXIT_CODE = 3
+
+try:  # typer >= 0.20 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
 usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
 calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads when run)
-
-
-BUG_EXIT_CODE = 3
 
 
 def main() -> None:
@@ -620,7 +625,23 @@ def main() -> None:
         # would be noise in front of the answer; the test suite runs with warnings shown.
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            app()
+            code = app(standalone_mode=False, prog_name="tokenfab")
+        except NoArgsIsHelpError:  # bare `tokenfab`: the help was shown
+            raise SystemExit(0) from None
+        except UsageError as exc:  # one line, not a boxed panel
+            where = exc.ctx.command_path if exc.ctx else "tokenfab"
+            err.print(
+                f"error: {exc.format_message()} (see `{where} --help`)",
+                style="bold red",
+                markup=False,
+                highlight=False,
+            )
+            raise SystemExit(exc.exit_code) from None
+        except ClickException as exc:
+            err.print(f"error: {exc.format_message()}", style="bold red", markup=False)
+            raise SystemExit(exc.exit_code) from None
+        except typer.Abort:
+            raise SystemExit(1) from None
         except TokenfabError as exc:
             err.print(f"error: {exc}", style="bold red", markup=False, highlight=False)
             raise SystemExit(2) from None
@@ -647,3 +668,4 @@ def main() -> None:
                 highlight=False,
             )
             raise SystemExit(BUG_EXIT_CODE) from None
+        raise SystemExit(code if isinstance(code, int) else 0)

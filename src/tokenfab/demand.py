@@ -19,6 +19,7 @@ mean token lengths per call; :func:`scenario_fields` gives the Scenario fields t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -31,6 +32,7 @@ from tokenfab.catalog import nearest
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import SCENARIO_MAX_BYTES, load_yaml, read_text
 from tokenfab.kpis import SECONDS_PER_DAY
+from tokenfab.scenario import MAX_TOKENS_PER_DAY
 
 __all__ = ["PARAMETERS", "ArchetypeDemand", "Demand", "archetypes", "build", "load_demand"]
 
@@ -68,9 +70,15 @@ def archetypes() -> dict[str, dict[str, Any]]:
     return data
 
 
+MAX_USERS = 1e10
+"""More than the world's population (8.2 billion, UN World Population Prospects 2024)."""
+
+
 def _number(field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{field}: {value!r} is not a number")
+    if not math.isfinite(value):
+        raise ScenarioError(f"{field}: {value!r} is not a finite number")
     return float(value)
 
 
@@ -233,8 +241,10 @@ def build(entries: list[dict[str, Any]]) -> Demand:
         if "users" not in entry:
             raise ScenarioError(f"{where}.users: missing; give the number of users (> 0)")
         users = _number(f"{where}.users", entry["users"])
-        if not users > 0:
-            raise ScenarioError(f"{where}.users: {users:g} is not allowed; allowed: > 0")
+        if not 0 < users <= MAX_USERS:
+            raise ScenarioError(
+                f"{where}.users: {users:g} is not allowed; allowed: > 0 and <= {MAX_USERS:g}"
+            )
         params, provenance = {}, {}
         for p, (low, open_) in PARAMETERS.items():
             base = known[name][p]
@@ -253,7 +263,13 @@ def build(entries: list[dict[str, Any]]) -> Demand:
                 raise ScenarioError(f"{where}.{p}: {v:g} is not allowed; allowed: {rng}")
             params[p] = v
         parts.append(ArchetypeDemand(name, users, params, provenance))
-    return Demand(parts)
+    demand = Demand(parts)
+    if demand.tokens_per_day > MAX_TOKENS_PER_DAY:
+        raise ScenarioError(
+            f"archetypes: the demand comes to {demand.tokens_per_day:.3g} output tokens a day; "
+            f"allowed: at most {MAX_TOKENS_PER_DAY:g} (the Scenario's tokens_per_day bound)"
+        )
+    return demand
 
 
 def load_demand(path: str | Path) -> Demand:

@@ -225,6 +225,11 @@ class Factory:
         }
 
 
+MAX_POWER_MW = 100_000.0
+"""100 GW: twice the average draw of all the world's data centres (~415 TWh in 2024, IEA
+'Energy and AI', 2025, about 47 GW)."""
+
+
 def factory(
     power_mw: float,
     accelerator: str,
@@ -248,7 +253,7 @@ def factory(
     from tokenfab.planning import hourly_cost
     from tokenfab.scenario import Scenario
 
-    p_mw = float(_check_range("power_mw", power_mw, 0.0, low_open=True))
+    p_mw = float(_check_range("power_mw", power_mw, 0.0, MAX_POWER_MW, low_open=True))
     cat = catalog or default_catalog()
     tiers = cat.table("tiers")
     share = {t.id: t.share_of_power for t in tiers.values()} if shares is None else dict(shares)

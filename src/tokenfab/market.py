@@ -551,6 +551,11 @@ def _scenario(name: str) -> MarketScenario:
     return data.scenarios[name]
 
 
+MAX_SAMPLES = 1_000_000
+"""A million Monte Carlo paths put each percentile within ~0.1 % of its limit; more only costs
+memory (8 bytes x samples x years per array)."""
+
+
 def project(
     name: str = "analyst-consensus",
     *,
@@ -579,8 +584,8 @@ def project(
             f"elasticity: scenario {name} states its totals and prices; "
             "elasticity and price decline do not apply to it"
         )
-    if samples < 0:
-        raise ScenarioError(f"samples: {samples} is negative; allowed: 0 or more")
+    if not 0 <= samples <= MAX_SAMPLES:
+        raise ScenarioError(f"samples: {samples} is not allowed; allowed: 0 to {MAX_SAMPLES:,}")
     basis = segment_basis(cat)
     if price_decline_per_year is not None:
         basis = {

@@ -52,7 +52,7 @@ def breakeven_price_usd(
     >>> round(float(breakeven_price_usd(0.02, 0.4)), 4)
     0.0333
     """
-    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0)
+    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0, MAX_USD)
     m = _check_range("target_margin", target_margin, 0.0, 1.0, high_open=True)
     return _out(c / (1.0 - m))
 
@@ -71,8 +71,8 @@ def verdict(
     >>> [str(v) for v in verdict([0.009, 0.01, 0.02], 0.01, 0.4)]
     ['not viable', 'marginal', 'viable']
     """
-    r = _check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0)
-    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0)
+    r = _check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0, MAX_USD)
+    c = _check_range("cost_usd_per_request", cost_usd_per_request, 0.0, MAX_USD)
     target = breakeven_price_usd(c, target_margin)
     index = np.where(r < c, 0, np.where(r >= target, 2, 1))
     return _out(np.asarray(VERDICTS)[index])
@@ -123,6 +123,10 @@ class Viability:
         }
 
 
+MAX_USD = 1e9
+"""Upper bound of every money and count input here: finite, far above any product's figures."""
+
+
 def viability(
     name: str,
     cost_usd_per_request: float,
@@ -150,12 +154,19 @@ def viability(
         if requests_per_user_month is None:
             raise ScenarioError("requests_per_user_month: needed with revenue_usd_per_user_month")
         n = float(
-            _check_range("requests_per_user_month", requests_per_user_month, 0.0, low_open=True)
+            _check_range(
+                "requests_per_user_month", requests_per_user_month, 0.0, MAX_USD, low_open=True
+            )
         )
-        rev = float(_check_range("revenue_usd_per_user_month", revenue_usd_per_user_month, 0.0)) / n
+        rev = (
+            float(
+                _check_range("revenue_usd_per_user_month", revenue_usd_per_user_month, 0.0, MAX_USD)
+            )
+            / n
+        )
     else:
-        rev = float(_check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0))
-    c = float(_check_range("cost_usd_per_request", cost_usd_per_request, 0.0))
+        rev = float(_check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0, MAX_USD))
+    c = float(_check_range("cost_usd_per_request", cost_usd_per_request, 0.0, MAX_USD))
     m = float(_check_range("target_margin", target_margin, 0.0, 1.0, high_open=True))
     return Viability(name, rev, c, m)
 
