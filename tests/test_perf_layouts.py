@@ -229,14 +229,16 @@ def test_every_engine_row_states_vendors_and_layout_source():
 
 
 def test_gpu_memory_utilization_sets_the_vllm_budget():
-    # vLLM: KV budget = utilization x memory - reserve - weights. Llama-3.1-8B bf16 on H100
-    # (80 GiB), vLLM reserve 3 GB: 0.8 x 85.90e9 - 3e9 - 16.06e9 = 49.66e9 B.
+    # vLLM: KV budget = utilization x visible memory - weights - reserve. Llama-3.1-8B bf16 on
+    # H100 (80 GiB, 0.99 visible), reserve 0.14 x 16.06e9 of weights plus a profiled 8,192-token
+    # step (8192 x 16 x 4096 x 2 B = 1.074e9): 0.8 x 0.99 x 85.90e9 - 1.14 x 16.06e9 - 1.074e9.
     base = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", software="vllm")
     setup = resolve(base.with_(gpu_memory_utilization=0.8))
     got = sv.kv_budget_bytes(
         setup.shape, setup.hw, setup.engine.engine, sv.layout(), setup.weight_bytes_per_param
     )
-    expected = 0.8 * 80 * GIB - 3e9 - 16_060_522_496
+    weights = 16_060_522_496
+    expected = 0.8 * 0.99 * 80 * GIB - 1.14 * weights - 8192 * 16 * 4096 * 2
     assert_allclose(got, expected, rtol=1e-12)
     default = resolve(base)
     assert float(default.engine.engine.memory_utilization) == 0.9  # vLLM's documented default

@@ -1,7 +1,8 @@
 """Operating points (tokenfab.perf.operating): defaults, layouts, fit, targets and invariants.
 
-Capacities: H100 SXM has 80 GiB (85.9e9 B); TensorRT-LLM (NVIDIA's default software class)
-keeps 4 GB a GPU for its runtime (``data/serving_software.csv``), so 81.9e9 B a GPU hold weights.
+Capacities: H100 SXM has 80 GiB (85.9e9 B), of which 99 % is visible to the runtime
+(``perf.serving.VISIBLE_MEMORY_SHARE``); TensorRT-LLM (NVIDIA's default software class) keeps
+4 GB a GPU for its runtime (``data/serving_software.csv``), so 81.0e9 B a GPU hold weights.
 """
 
 from __future__ import annotations
@@ -141,22 +142,22 @@ def test_layout_that_does_not_divide_the_count_is_a_scenario_error():
 @pytest.mark.parametrize(
     ("model", "precision", "expected"),
     [
-        ("llama-3.1-8b", "bf16", 1),  # 16.1 GB on one 81.9 GB GPU
-        # 405B fp8: 410.1 GB; 4 GPUs hold 4 x 81.9 = 327.6 GB < 410.1, 8 hold 655 GB
+        ("llama-3.1-8b", "bf16", 1),  # 16.1 GB on one 81.0 GB GPU
+        # 405B fp8: 410.1 GB; 4 GPUs hold 4 x 81.0 = 324.2 GB < 410.1, 8 hold 648 GB
         ("llama-3.1-405b", "fp8", 8),
-        # 405B bf16: 811.7 GB; 8 GPUs hold 655 GB, the next power of two, 16, holds 1,310 GB
+        # 405B bf16: 811.7 GB; 8 GPUs hold 648 GB, the next power of two, 16, holds 1,297 GB
         ("llama-3.1-405b", "bf16", 16),
     ],
 )
 def test_minimum_accelerators(model, precision, expected):
     s = resolve(Scenario(model=model, accelerator="h100-sxm", precision=precision))
-    per_gpu = 80 * GIB - 4e9  # memory_utilization 1.0 minus the 4 GB reserve
-    assert_allclose(per_gpu, 81.9e9, rtol=1e-3)
+    per_gpu = 80 * GIB * 0.99 - 4e9  # visible memory at utilization 1.0 less the 4 GB reserve
+    assert_allclose(per_gpu, 81.04e9, rtol=1e-3)
     assert minimum_accelerators(s) == expected
 
 
 def test_405b_bf16_on_one_h100_names_the_minimum_count():
-    # 811.7 GB of weights need more than 811.7 / 81.9 = 9.9 GPUs; layouts are powers of two
+    # 811.7 GB of weights need more than 811.7 / 81.0 = 10.0 GPUs; layouts are powers of two
     # (tp within the 8-GPU NVLink domain x pp stages), so the message says 16.
     scenario = Scenario(model="llama-3.1-405b", accelerator="h100-sxm", precision="bf16")
     with pytest.raises(InfeasibleError) as exc:
@@ -164,7 +165,7 @@ def test_405b_bf16_on_one_h100_names_the_minimum_count():
     msg = str(exc.value)
     need = int(re.search(r"needs at least (\d+)", msg).group(1))
     assert need == minimum_accelerators(resolve(scenario)) == 16
-    assert need & (need - 1) == 0 and need >= 811.7e9 / 81.9e9
+    assert need & (need - 1) == 0 and need >= 811.7e9 / 81.04e9
     assert "llama-3.1-405b" in msg and "got 1" in msg
     # and 16 does serve it
     op = estimate(scenario.with_(accelerators=16))
@@ -172,11 +173,11 @@ def test_405b_bf16_on_one_h100_names_the_minimum_count():
 
 
 def test_batch_that_does_not_fit_is_infeasible():
-    # 226 sequences of 1,000 / 1,000 fit (test_perf_serving.py); 227 do not.
-    s = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", batch_size=227)
-    with pytest.raises(InfeasibleError, match="226"):
+    # 223 sequences of 1,000 / 1,000 fit (test_perf_serving.py); 224 do not.
+    s = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", batch_size=224)
+    with pytest.raises(InfeasibleError, match="223"):
         estimate(s)
-    assert estimate(s.with_(batch_size=226)).batch_size == 226
+    assert estimate(s.with_(batch_size=223)).batch_size == 223
 
 
 # ---------------------------------------------------------------------------------------------

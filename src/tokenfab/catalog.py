@@ -452,7 +452,17 @@ class ServingSoftware(Record):
     kv_memory_fraction: Fraction = Field(
         description="share of memory left after weights given to KV"
     )
-    runtime_reserve_gb: NonNegative = Field(description="context, workspaces and activations [GB]")
+    runtime_reserve_gb: NonNegative = Field(
+        description="fixed memory kept from the KV cache: context, workspaces [GB]"
+    )
+    reserve_weight_share: NonNegative = Field(
+        0.0, description="memory kept from the KV cache per byte of weights held [-]"
+    )
+    profiles_activations: bool = Field(
+        False,
+        description="the engine profiles a max_num_tokens forward step and keeps its "
+        "activations from the KV cache",
+    )
     max_num_tokens: Annotated[int, Field(ge=1)] = Field(
         description="tokens one engine step may carry"
     )
@@ -477,6 +487,15 @@ class ServingSoftware(Record):
     )
     layout_source: str | None = Field(
         None, description="engine code or docs the vendor and layout rules come from"
+    )
+    fp8_kv_as_storage: bool = Field(
+        False,
+        description="stores an FP8 KV cache on chips without FP8 math, converting it to 16 bits",
+    )
+    kv_default: Literal["model_dtype", "weights"] = Field(
+        "weights",
+        description="KV format when none is given: the model's 16-bit dtype (vLLM 'auto') or "
+        "the one that goes with the weight format",
     )
 
     def runs_on(self, vendor: str) -> bool:

@@ -119,6 +119,8 @@ def choose_engine(
         ),
         kv_memory_fraction=np.asarray(sw.kv_memory_fraction),
         runtime_reserve_bytes=np.asarray(sw.runtime_reserve_gb * 1e9),
+        reserve_weight_share=np.asarray(sw.reserve_weight_share),
+        profiles_activations=np.asarray(1.0 if sw.profiles_activations else 0.0),
         max_num_tokens=np.asarray(float(sw.max_num_tokens)),
         max_batch_size=np.asarray(float(sw.max_batch_size)),
         kv_reserve_output_share=np.asarray(sw.kv_reserve_output_share),
@@ -376,7 +378,7 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
     shapes, hws, engines, fams, sws = [], [], [], [], []
     for m in items:
         acc = catalog.accelerator(m.accelerator)
-        shapes.append(ModelShape.from_record(catalog.model(m.model)))
+        shapes.append(ModelShape.from_record(catalog.model(m.model), m.precision))
         hws.append(hardware(acc, m.precision))
         engines.append(choose_engine(catalog, acc, m.software).engine)
         fams.append(acc.family)

@@ -20,6 +20,13 @@ EMBEDDING_BYTES_PER_PARAM = 2.0
 """Embedding tables and the output head stay in 16 bits in quantised checkpoints (ModelOpt,
 llm-compressor and AWQ all leave ``lm_head`` unquantised by default)."""
 
+EXPERTS_ONLY_CHECKPOINTS = frozenset({"mxfp4"})
+"""Native checkpoint formats that quantise only the routed experts: gpt-oss's MXFP4 checkpoint
+stores the MoE weights in MXFP4 and every other tensor (attention, router, embeddings) in BF16
+(OpenAI, gpt-oss model card, arXiv:2508.10925, section 2: "we quantize the MoE weights to
+MXFP4"; Hugging Face config ``quantization_config.modules_to_not_convert`` lists the attention,
+router, embedding and unembedding modules)."""
+
 
 @dataclass(frozen=True)
 class ModelShape:
@@ -52,10 +59,16 @@ class ModelShape:
     params_embedding: NDArray
     params_lm_head: NDArray  # the output head's multiply (the embedding table when tied)
     head_tied: NDArray  # 1 where the output head shares the embedding table's storage
+    non_expert_bytes_per_param: NDArray  # format of the non-expert matrices; NaN: the weight format
 
     @classmethod
-    def from_record(cls, model: Model) -> Self:
-        """Numbers of one catalog model (see ``tokenfab.perf.params`` for the counting)."""
+    def from_record(cls, model: Model, precision: str | None = None) -> Self:
+        """Numbers of one catalog model (see ``tokenfab.perf.params`` for the counting).
+
+        ``precision`` is the weight format served. Served in its native format, a checkpoint
+        that quantises only the routed experts (:data:`EXPERTS_ONLY_CHECKPOINTS`: gpt-oss's
+        MXFP4) keeps its attention, dense and shared-expert matrices in 16 bits.
+        """
         p = parameter_breakdown(model)
         if model.attention == "mla":
             qk = (model.qk_nope_head_dim or 0) + (model.qk_rope_head_dim or 0)
@@ -104,6 +117,12 @@ class ModelShape:
             params_embedding=p.embedding,
             params_lm_head=p.lm_head if p.lm_head else p.embedding,
             head_tied=0.0 if p.lm_head else 1.0,
+            non_expert_bytes_per_param=(
+                2.0
+                if precision == model.native_precision
+                and model.native_precision in EXPERTS_ONLY_CHECKPOINTS
+                else np.nan
+            ),
         )
         return cls(**{k: np.asarray(v, dtype=float) for k, v in values.items()})
 
@@ -115,6 +134,15 @@ class ModelShape:
     def take(self, index: ArrayLike) -> Self:
         """Select entries of a stacked shape with an index array (fancy indexing)."""
         return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def non_expert_bytes(self, weight_bytes_per_param: ArrayLike) -> NDArray:
+        """Bytes of the attention, dense-FFN, norm/router and shared-expert matrices [byte]:
+        in the checkpoint's own format where it keeps them apart from the experts."""
+        bpp = np.asarray(weight_bytes_per_param, dtype=float)
+        own = np.where(
+            np.isnan(self.non_expert_bytes_per_param), bpp, self.non_expert_bytes_per_param
+        )
+        return (self.params_attention + self.params_dense + self.params_shared) * own
 
     @property
     def params_routed_total(self) -> NDArray:
@@ -141,7 +169,8 @@ def weight_bytes(shape: ModelShape, weight_bytes_per_param: ArrayLike) -> NDArra
     Notes
     -----
     Matrix weights are stored in the chosen format; the embedding table and the output head
-    stay in 16 bits (``EMBEDDING_BYTES_PER_PARAM``). A tied head is counted once.
+    stay in 16 bits (``EMBEDDING_BYTES_PER_PARAM``), and so do the non-expert matrices of a
+    checkpoint that quantises only its experts (gpt-oss). A tied head is counted once.
 
     Examples
     --------
@@ -151,14 +180,12 @@ def weight_bytes(shape: ModelShape, weight_bytes_per_param: ArrayLike) -> NDArra
     16.1
     """
     bpp = np.asarray(weight_bytes_per_param, dtype=float)
-    matrix = (
-        shape.params_attention
-        + shape.params_dense
-        + shape.params_shared
-        + shape.params_routed_total
-    )
     head = shape.params_lm_head * (1.0 - shape.head_tied)
-    return matrix * bpp + (shape.params_embedding + head) * EMBEDDING_BYTES_PER_PARAM
+    return (
+        shape.non_expert_bytes(bpp)
+        + shape.params_routed_total * bpp
+        + (shape.params_embedding + head) * EMBEDDING_BYTES_PER_PARAM
+    )
 
 
 def kv_bytes_per_token(shape: ModelShape, kv_bytes_per_element: ArrayLike) -> NDArray:

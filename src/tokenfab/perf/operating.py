@@ -43,6 +43,7 @@ from tokenfab.perf.serving import (
     layout,
     max_batch_size,
     md1_wait_s,
+    runtime_reserve_bytes,
     steady_state,
     weight_bytes_per_accelerator,
 )
@@ -94,6 +95,19 @@ def _default_precision(model: Model, acc: Accelerator) -> str:
     raise ScenarioError(f"precision: {acc.id} lists no matrix peak; give --precision explicitly")
 
 
+def engine_kv_default(engine: EngineChoice, model: Model, acc: Accelerator, precision: str) -> str:
+    """The KV format an engine uses for a checkpoint when told none.
+
+    vLLM's ``--kv-cache-dtype auto`` stores the cache in the model's dtype (16 bits) whatever
+    the weight format (``kv_default = model_dtype``); TensorRT-LLM's quantised checkpoints carry
+    their KV format, FP8 with FP8 weights (``kv_default = weights``, the weight format's
+    ``default_kv_precision`` in ``data/precisions.csv``).
+    """
+    if engine.record is not None and engine.record.kv_default == "model_dtype":
+        return model.native_precision if model.native_precision in ("bf16", "fp16") else "bf16"
+    return default_kv_precision(acc, precision)
+
+
 def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     """Look up the scenario's ids and fill the defaults it leaves open."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
@@ -103,8 +117,9 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     work = cat.workload(scenario.workload) if scenario.workload else None
     precision = scenario.precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    kv = scenario.kv_precision or default_kv_precision(acc, precision)
-    check_kv_precision(acc, kv)
+    engine = choose_engine(cat, acc, scenario.software, scenario.gpu_memory_utilization)
+    kv = scenario.kv_precision or engine_kv_default(engine, model, acc, precision)
+    check_kv_precision(acc, kv, as_storage=bool(engine.record and engine.record.fp8_kv_as_storage))
     i = scenario.input_tokens or (work.input_tokens if work else DEFAULT_INPUT_TOKENS)
     o = scenario.output_tokens or (work.output_tokens if work else DEFAULT_OUTPUT_TOKENS)
     r = (
@@ -125,9 +140,9 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         scenario,
         model,
         acc,
-        ModelShape.from_record(model),
+        ModelShape.from_record(model, precision),
         hardware(acc, precision),
-        choose_engine(cat, acc, scenario.software, scenario.gpu_memory_utilization),
+        engine,
         precision,
         kv,
         i,
@@ -741,7 +756,12 @@ def _point(
         bound="memory" if bool(grid.memory_bound[i, j]) else "compute",
         weights_gb_per_accelerator=w / 1e9,
         kv_gb_per_accelerator=max(kv, 0.0) / 1e9,
-        reserve_gb_per_accelerator=float(setup.engine.engine.runtime_reserve_bytes) / 1e9,
+        reserve_gb_per_accelerator=float(
+            runtime_reserve_bytes(
+                setup.shape, setup.engine.engine, one, setup.weight_bytes_per_param
+            )
+        )
+        / 1e9,
         requests_per_second=out / setup.output_tokens,
         hbm_busy_share=float(grid.hbm_busy_share[i, j]),
         compute_busy_share=float(grid.compute_busy_share[i, j]),

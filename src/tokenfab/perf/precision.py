@@ -125,13 +125,25 @@ def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
     return tflops * 1e12
 
 
-def check_kv_precision(acc: Accelerator, kv_precision: str) -> float:
-    """Bytes per KV element; a KV format with its own peak column needs the chip to support it."""
+STORAGE_ONLY_KV = frozenset({"fp8"})
+"""KV formats engines store on any chip with 16-bit matrix units and convert to 16 bits for the
+attention products: vLLM's FP8 KV cache runs on A100 ("the kv cache is quantized but upconverted
+to fp16 for computation", vllm-project/vllm#3965; first tested on A100 in vllm-project/vllm#2279).
+Half the bytes of a BF16 cache, no faster math: tokenfab computes attention at the 16-bit rate
+everywhere."""
+
+
+def check_kv_precision(acc: Accelerator, kv_precision: str, as_storage: bool = False) -> float:
+    """Bytes per KV element; a KV format with its own peak column needs the chip to support it,
+    except -- for an engine that stores it as such (``as_storage``) -- a storage-only one
+    (:data:`STORAGE_ONLY_KV`) on a chip with a 16-bit peak."""
     if kv_precision not in KV_PRECISIONS:
         raise ScenarioError(
             f"kv_precision: unknown format {kv_precision!r}; allowed: {', '.join(KV_PRECISIONS)}"
         )
     fmt = precision_table()[kv_precision]
+    if as_storage and kv_precision in STORAGE_ONLY_KV and acc.bf16_dense_tflops is not None:
+        return BYTES_PER_ELEMENT[kv_precision]
     if fmt.peak_column not in (None, "bf16_dense_tflops"):
         try:
             peak_flops_per_s(acc, kv_precision)

@@ -86,7 +86,9 @@ class Engine:
     comm_latency_s: NDArray
     memory_utilization: NDArray  # share of accelerator memory the engine may use
     kv_memory_fraction: NDArray  # share of memory left after weights and reserve given to KV
-    runtime_reserve_bytes: NDArray  # context, workspaces, activations, per accelerator
+    runtime_reserve_bytes: NDArray  # fixed part: context, workspaces, per accelerator
+    reserve_weight_share: NDArray  # part that grows with the weights an accelerator holds
+    profiles_activations: NDArray  # 1: reserves the activations of a max_num_tokens step
     max_num_tokens: NDArray  # tokens one engine step may carry
     max_batch_size: NDArray  # sequences one engine may hold
     kv_reserve_output_share: NDArray  # 1: reserve KV for the whole output up front; 0.5: average
@@ -199,16 +201,66 @@ def weight_bytes_per_accelerator(
     return (total - routed) / (lay.tensor_parallel * lay.pipeline_parallel) + busiest
 
 
+VISIBLE_MEMORY_SHARE = 0.99
+"""Share of the catalogued memory the CUDA runtime hands out: an "80 GB" H100 SXM (80 GiB of
+HBM) shows 79.2 GiB to PyTorch (``bench/results/gpu_device_info.txt``, measured); the same share
+is assumed for every accelerator."""
+
+ACTIVATION_WIDTHS = 16.0
+"""Hidden-size-wide 16-bit activation buffers alive per token at the peak of a profiled forward
+step (residual, norm output, QKV, attention output, the FFN's gate/up halves): a tokenfab
+estimate; it is small beside the weight-proportional reserve."""
+
+
+def runtime_reserve_bytes(
+    shape: ModelShape, eng: Engine, lay: Layout, weight_bytes_per_param: ArrayLike
+) -> NDArray:
+    r"""Memory an engine keeps out of the KV cache on each accelerator [byte].
+
+    Notes
+    -----
+    .. math:: R = R_0 + s\,W_{acc} + a\; N_\text{tok}\, w\, d \cdot 2 / t
+
+    with the engine's fixed reserve :math:`R_0` (CUDA context, communication buffers), a share
+    :math:`s` of the weights the accelerator holds (``reserve_weight_share``: the profiled peak
+    and the allocator's slack grow with the model; fitted to the KV budgets vLLM prints at
+    start-up, see ``data/serving_software.csv``), and, for an engine that profiles a forward
+    step of ``max_num_tokens`` tokens before sizing the cache (vLLM's
+    ``determine_available_memory``; :math:`a = 1`), that step's activations,
+    :data:`ACTIVATION_WIDTHS` hidden-wide 16-bit buffers a token, split over the tensor ranks.
+    """
+    w = weight_bytes_per_accelerator(shape, lay, weight_bytes_per_param)
+    act = (
+        eng.profiles_activations
+        * eng.max_num_tokens
+        * ACTIVATION_WIDTHS
+        * shape.hidden
+        * 2.0
+        / lay.tensor_parallel
+    )
+    return eng.runtime_reserve_bytes + eng.reserve_weight_share * w + act
+
+
 def kv_budget_bytes(
     shape: ModelShape, hw: Hardware, eng: Engine, lay: Layout, weight_bytes_per_param: ArrayLike
 ) -> NDArray:
-    """KV-cache bytes one accelerator may hold after weights and the runtime reserve [byte].
+    r"""KV-cache bytes one accelerator may hold after weights and the runtime reserve [byte].
 
     Negative where the weights alone do not fit.
+
+    Notes
+    -----
+    .. math:: KV = f_{kv}\,\big(u\, v\, M - W_{acc} - R\big)
+
+    with the engine's memory utilisation :math:`u` (vLLM ``--gpu-memory-utilization``), the
+    visible share :math:`v` (:data:`VISIBLE_MEMORY_SHARE`) of the memory :math:`M`, the weights
+    :math:`W_{acc}`, the reserve :math:`R` (:func:`runtime_reserve_bytes`) and the share
+    :math:`f_{kv}` of what is left that the engine gives the cache (TensorRT-LLM's
+    ``free_gpu_memory_fraction`` 0.9; vLLM 1).
     """
     free = (
-        hw.memory_bytes * eng.memory_utilization
-        - eng.runtime_reserve_bytes
+        hw.memory_bytes * VISIBLE_MEMORY_SHARE * eng.memory_utilization
+        - runtime_reserve_bytes(shape, eng, lay, weight_bytes_per_param)
         - weight_bytes_per_accelerator(shape, lay, weight_bytes_per_param)
     )
     return np.where(free > 0, free * eng.kv_memory_fraction, free)
@@ -346,9 +398,9 @@ def round_time(
     moe_stage_layers = shape.moe_layers / pp
 
     dense_params = shape.params_attention + shape.params_dense + shape.params_shared
-    dense_bytes = (dense_params * bpp + shape.params_lm_head * EMBEDDING_BYTES_PER_PARAM) / (
-        tp * pp
-    )
+    dense_bytes = (
+        shape.non_expert_bytes(bpp) + shape.params_lm_head * EMBEDDING_BYTES_PER_PARAM
+    ) / (tp * pp)
     touched = expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
     # grouped expert GEMMs and uneven expert loads reach less of the peaks than dense GEMMs
     expert_bytes = (
