@@ -60,3 +60,16 @@ def test_rejections_are_grouped_by_reason():
     assert len(price[0]["options"]) == sum(
         "no sourced purchase price" in r["reason"] for r in rejected
     )
+
+
+def test_catalog_text_is_printed_as_written_not_as_markup():
+    from rich.console import Console
+
+    from tokenfab.catalog import default_catalog
+    from tokenfab.render import catalog_table
+
+    rec = default_catalog().accelerator("h100-sxm")
+    odd = rec.model_copy(update={"source": "[bold]datasheet[/] p. [3]"})
+    console = Console(record=True, width=400)
+    console.print(catalog_table("accelerators", [odd], sources=True))
+    assert "[bold]datasheet[/] p. [3]" in console.export_text()

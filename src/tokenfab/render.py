@@ -151,8 +151,8 @@ def catalog_table(name: str, records: list[Record], sources: bool) -> Table:
         t.add_column(
             c, overflow="fold", justify="left" if c in ("id", "source", "name") else "right"
         )
-    for r in records:
-        t.add_row(*(fmt(getattr(r, c, None)) for c in cols))
+    for r in records:  # Text: a source such as "[PDF] p. [3]" is printed as written, not as markup
+        t.add_row(*(Text(fmt(getattr(r, c, None))) for c in cols))
     return t
 
 

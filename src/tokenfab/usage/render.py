@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def _fmt(v: Any) -> str:
@@ -85,7 +86,7 @@ def text(report: dict[str, Any], console: Console) -> None:
         for c in cols:
             tb.add_column(c, justify="left" if c == dim else "right")
         for r in rows:
-            tb.add_row(*[_fmt(r.get(c)) for c in cols])
+            tb.add_row(*[Text(_fmt(r.get(c))) for c in cols])  # log text is not markup
         console.print(tb)
     o = report["outcomes"]
     console.print(
