@@ -106,7 +106,7 @@ def test_market_list(out):
         ("route_bad", "routed_share"),
         ("factory_bad_shares", "shares"),
         ("factory_bad_power", "power_mw"),
-        ("viability_no_cost", "cost_per_request"),
+        ("viability_no_cost", "cost_usd_per_request"),
     ],
 )
 def test_bad_input_one_line(out, run, field):

@@ -18,7 +18,7 @@ from numpy.testing import assert_allclose
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from tokenfab import schema
+from tokenfab import routing, schema, viability
 from tokenfab.breakeven import analyse
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cli import ALIASES, INTERFACE_OPTIONS, app, flag
@@ -60,7 +60,7 @@ def test_cli_options_are_the_request_fields(command):
             assert tuple(p.opts) == (flag(name), *ALIASES.get(name, ())), name
 
 
-@pytest.mark.parametrize("command", ["estimate", "plan", "frontier", "breakeven"])
+@pytest.mark.parametrize("command", sorted(set(schema.REQUESTS) - {"catalog"}))
 def test_help_lists_every_field_with_its_allowed_values(command):
     r = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"}, terminal_width=400)
     assert r.exit_code == 0, r.output
@@ -173,6 +173,19 @@ BAD_REQUESTS = [
     (schema.BreakevenRequest, {**E8B, "accelerators": 0}, "accelerators: 0 is out of range"),
     (schema.CatalogRequest, {"name": "gpus"}, "name: Input should be 'accelerators'"),
     (schema.PlanRequest, "model=m", "request: a PlanRequest is a mapping"),
+    (schema.RouteRequest, {"routed_share": 1.5}, "routed_share: Input should be less than"),
+    (schema.RouteRequest, {"success_big": 0}, "success_big: Input should be greater than 0"),
+    (
+        schema.ViabilityRequest,
+        {"api_price": "x", "cost_usd_per_request": 0.01},
+        "api_price: give api_price or cost_usd_per_request, not both",
+    ),
+    (
+        schema.ViabilityRequest,
+        {"revenue_usd_per_request": 0.01},
+        "cost_usd_per_request: a revenue needs a cost",
+    ),
+    (schema.ViabilityRequest, {"cost_usd_per_request": float("nan")}, "cost_usd_per_request:"),
 ]
 
 
@@ -225,10 +238,36 @@ def results() -> dict[str, BaseModel]:
         "plan": schema.PlanResult.from_options(plan),
         "frontier": schema.FrontierResult.from_frontiers(fronts),
         "breakeven": schema.BreakevenResult.from_analysis(analyse({**E8B}, cat)),
+        "route": schema.RouteResult.model_validate(
+            routing.analyse(schema.RouteRequest.parse({}), cat)
+        ),
+        "viability_seed": schema.ViabilityResult.from_rows(
+            viability.analyse(schema.ViabilityRequest.parse({}), cat)
+        ),
+        "viability_api": schema.ViabilityResult.from_rows(
+            viability.analyse(
+                schema.ViabilityRequest.parse(
+                    {"api_price": "openai-gpt-4o-mini-2024-07", "revenue_usd_per_request": 0.01}
+                ),
+                cat,
+            )
+        ),
     }
 
 
-@pytest.mark.parametrize("name", ["estimate", "estimate_unpriced", "plan", "frontier", "breakeven"])
+ROUND_TRIPS = [
+    "estimate",
+    "estimate_unpriced",
+    "plan",
+    "frontier",
+    "breakeven",
+    "route",
+    "viability_seed",
+    "viability_api",
+]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPS)
 def test_results_round_trip_through_json(results, name):
     result = results[name]
     text = result.model_dump_json()
@@ -236,6 +275,22 @@ def test_results_round_trip_through_json(results, name):
     assert again == result
     assert again.model_dump_json() == text
     assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, not NaN
+
+
+def test_route_and_viability_results_carry_the_core_figures(results):
+    route = results["route"]
+    # without routing every request goes to the big model
+    assert route.cost_usd_per_request_before == route.cost_usd_per_request_big
+    assert len(route.grid.savings_per_success) == len(route.grid.routed_share)
+    (one,) = results["viability_api"].root
+    # GPT-4o mini $0.15 in / $0.60 out: 6,000 x 0.15e-6 + 300 x 0.60e-6 = $0.00108 a request;
+    # margin at $0.01 a request: (0.01 - 0.00108) / 0.01 = 0.892
+    assert_allclose(one.cost_usd_per_request, 0.00108, rtol=1e-12)
+    assert_allclose(one.margin, 0.892, rtol=1e-12)
+    assert one.seed_margin is None and one.margin_range_from_columns is None
+    # seed 003's table has eight products, each with the margin range its columns allow
+    seed = results["viability_seed"].root
+    assert len(seed) == 8 and all(len(r.margin_range_from_columns) == 2 for r in seed)
 
 
 def test_estimate_result_has_every_key_of_the_estimate(results):

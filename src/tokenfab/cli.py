@@ -51,7 +51,12 @@ app = typer.Typer(
     rich_markup_mode=None,  # help text is plain: "[s]" is a unit, not a markup tag
 )
 
-ALIASES: dict[str, tuple[str, ...]] = {"batch_size": ("--batch",)}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "batch_size": ("--batch",),
+    "cost_usd_per_request": ("--cost-per-request",),
+    "revenue_usd_per_request": ("--revenue-per-request",),
+    "revenue_usd_per_user_month": ("--revenue-per-user-month",),
+}
 """Older option names kept working beside the schema's name."""
 
 

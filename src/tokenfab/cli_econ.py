@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tokenfab import schema
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import check_output_path, json_text
 from tokenfab.scenario import id_list
@@ -310,190 +311,74 @@ def demand(
     console.print(f"scenario fields: {d.scenario_fields()}")
 
 
-def route(
-    big: Annotated[str, typer.Option(help="API price id of the big model")] = (
-        "anthropic-claude-opus-4-1-2025-08"
-    ),
-    small: Annotated[str, typer.Option(help="API price id of the small model")] = (
-        "anthropic-claude-haiku-4-5-2025-10"
-    ),
-    input_tokens: Annotated[int, typer.Option(help="prompt tokens per request")] = 6000,
-    output_tokens: Annotated[int, typer.Option(help="output tokens per request")] = 300,
-    cache_hit_rate: Annotated[
-        float, typer.Option(help="share of prompt tokens read from the provider's cache, 0-1")
-    ] = 0.0,
-    routed_share: Annotated[
-        float, typer.Option(help="share of requests sent to the small model first, 0-1")
-    ] = 0.7,
-    success_small: Annotated[
-        float, typer.Option(help="share of routed requests the small model gets right, 0-1")
-    ] = 0.85,
-    success_big: Annotated[float, typer.Option(help="success rate of the big model, (0-1]")] = 0.95,
-    failure_detection: Annotated[
-        float, typer.Option(help="share of small-model failures detected and escalated, 0-1")
-    ] = 1.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
+def route(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Cost per successful outcome with a router/cascade, before and after, and where routing
     saves 40-70%."""
     from tokenfab import routing as rt
+    from tokenfab.cli import _catalog as main_catalog
 
-    prices = _catalog().table("api-prices")
-    for field, pid in (("big", big), ("small", small)):
-        if pid not in prices:
-            from tokenfab.catalog import nearest
-
-            raise ScenarioError(
-                f"{field}: unknown API price {pid!r}; nearest: {', '.join(nearest(pid, prices))}"
-            )
-    c_big = rt.request_cost_from_price(prices[big], input_tokens, output_tokens, cache_hit_rate)
-    c_small = rt.request_cost_from_price(prices[small], input_tokens, output_tokens, cache_hit_rate)
-    kw = {"success_big": success_big, "failure_detection": failure_detection}
-    c = rt.cascade(c_big, c_small, routed_share, success_small, **kw)
-    shares, rates, grid = rt.savings_grid(c_big, c_small, **kw)
-    doc = {
-        "big": big,
-        "small": small,
-        "cost_usd_per_request_big": c_big,
-        "cost_usd_per_request_small": c_small,
-        "cost_usd_per_request_before": float(c.cost_usd_before),
-        "cost_usd_per_request_after": float(c.cost_usd_after),
-        "success_rate_before": float(c.success_before),
-        "success_rate_after": float(c.success_after),
-        "cost_per_success_usd_before": float(c.cost_per_success_usd_before),
-        "cost_per_success_usd_after": float(c.cost_per_success_usd_after),
-        "savings_per_success": float(c.savings),
-        "assumed": "routed share and success rates are user inputs (defaults assumed); published "
-        "routers: RouteLLM (arXiv:2406.18665) reports over 2x cost reduction at unchanged quality",
-        "grid": {
-            "routed_share": shares.tolist(),
-            "success_small": rates.tolist(),
-            "savings_per_success": grid.tolist(),
-        },
-    }
+    req = schema.RouteRequest.parse(given)
+    result = schema.RouteResult.model_validate(rt.analyse(req, main_catalog(ctx)))
     if as_json:
-        _emit(doc)
+        _emit(result.model_dump())
         return
-    t = Table(title=f"routing {small} in front of {big}")
+    r = result
+    t = Table(title=f"routing {r.small} in front of {r.big}")
     for col in ("", "cost/request $", "success", "cost/success $"):
         t.add_column(col, justify="right")
     t.add_row(
         "before",
-        f"{c_big:.5f}",
-        f"{float(c.success_before):.3f}",
-        f"{float(c.cost_per_success_usd_before):.5f}",
+        f"{r.cost_usd_per_request_before:.5f}",
+        f"{r.success_rate_before:.3f}",
+        f"{r.cost_per_success_usd_before:.5f}",
     )
     t.add_row(
         "after",
-        f"{float(c.cost_usd_after):.5f}",
-        f"{float(c.success_after):.3f}",
-        f"{float(c.cost_per_success_usd_after):.5f}",
+        f"{r.cost_usd_per_request_after:.5f}",
+        f"{r.success_rate_after:.3f}",
+        f"{r.cost_per_success_usd_after:.5f}",
     )
     console.print(t)
-    console.print(f"saving per successful outcome: {float(c.savings):.1%}")
+    console.print(f"saving per successful outcome: {r.savings_per_success:.1%}")
     g = Table(
         title="saving per success by routed share (rows) x small-model success (columns); * = 40-70%"
     )
     g.add_column("routed", justify="right")
-    for q in rates:
+    for q in r.grid.success_small:
         g.add_column(f"{q:.0%}", justify="right")
-    for i, s in enumerate(shares):
-        cells = [f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''}" for v in grid[i]]
+    for s, row in zip(r.grid.routed_share, r.grid.savings_per_success, strict=True):
+        cells = [f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''}" for v in row]
         g.add_row(f"{s:.0%}", *cells)
     console.print(g)
 
 
-def viability(
-    cost_per_request: Annotated[
-        float | None, typer.Option(help="inference cost per request [USD]")
-    ] = None,
-    revenue_per_request: Annotated[
-        float | None, typer.Option(help="revenue per request [USD]")
-    ] = None,
-    revenue_per_user_month: Annotated[
-        float | None, typer.Option(help="revenue per user-month [USD]")
-    ] = None,
-    requests_per_user_month: Annotated[
-        float | None, typer.Option(help="requests a user makes a month")
-    ] = None,
-    target_margin: Annotated[
-        float | None, typer.Option(help="gross margin called viable, 0-1 (default 0.4)")
-    ] = None,
-    api_price: Annotated[
-        str | None,
-        typer.Option(
-            help="API price id whose request price is the cost (instead of --cost-per-request)"
-        ),
-    ] = None,
-    input_tokens: Annotated[
-        int, typer.Option(help="prompt tokens per request (with --api-price)")
-    ] = 6000,
-    output_tokens: Annotated[
-        int, typer.Option(help="output tokens per request, reasoning included (with --api-price)")
-    ] = 300,
-    cache_hit_rate: Annotated[
-        float, typer.Option(help="share of prompt tokens read from the cache (with --api-price)")
-    ] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
+def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Margin, verdict and break-even price of a product; without a cost, seed 003's table."""
     from tokenfab import viability as vb
+    from tokenfab.cli import _catalog as main_catalog
 
-    if api_price is not None:
-        from tokenfab.catalog import nearest
-        from tokenfab.routing import request_cost_from_price
-
-        if cost_per_request is not None:
-            raise ScenarioError("api_price: give --api-price or --cost-per-request, not both")
-        prices = _catalog().table("api-prices")
-        if api_price not in prices:
-            raise ScenarioError(
-                f"api_price: unknown API price {api_price!r}; nearest: "
-                f"{', '.join(nearest(api_price, prices))}"
-            )
-        cost_per_request = request_cost_from_price(
-            prices[api_price], input_tokens, output_tokens, cache_hit_rate
-        )
-    elif cost_per_request is None and (
-        revenue_per_request is not None or revenue_per_user_month is not None
-    ):
-        raise ScenarioError(
-            "cost_per_request: a revenue needs a cost: --cost-per-request or --api-price"
-        )
-
-    if cost_per_request is None:
-        rows = vb.seed_products(target_margin)
-    else:
-        rows = [
-            vb.viability(
-                "product",
-                cost_per_request,
-                revenue_usd_per_request=revenue_per_request,
-                revenue_usd_per_user_month=revenue_per_user_month,
-                requests_per_user_month=requests_per_user_month,
-                target_margin=0.4 if target_margin is None else target_margin,
-            ).as_dict()
-        ]
+    req = schema.ViabilityRequest.parse(given)
+    result = schema.ViabilityResult.from_rows(vb.analyse(req, main_catalog(ctx)))
     if as_json:
-        _emit(rows)
+        _emit(result.model_dump())
         return
     t = Table(title="viability (per request)")
     cols = ("product", "revenue $", "cost $", "margin", "verdict", "break-even $", "seed")
     for col in cols:
         t.add_column(col, justify="right")
-    for r in rows:
-        m = r["margin"]
+    for r in result.root:
+        m = r.margin
         t.add_row(
-            r["name"],
-            f"{r['revenue_usd_per_request']:.4g}",
-            f"{r['cost_usd_per_request']:.4g}",
+            r.name,
+            f"{r.revenue_usd_per_request:.4g}",
+            f"{r.cost_usd_per_request:.4g}",
             "-inf" if m is None else f"{m:.0%}",
-            r["verdict"],
-            f"{r['breakeven_usd_per_request']:.4g}",
-            f"{r.get('seed_margin', '')} {r.get('seed_verdict', '')}".strip(),
+            r.verdict,
+            f"{r.breakeven_usd_per_request:.4g}",
+            f"{r.seed_margin or ''} {r.seed_verdict or ''}".strip(),
         )
     console.print(t)
-    if cost_per_request is None:
+    if req.cost_usd_per_request is None and req.api_price is None:
         console.print(
             "seed rows at the geometric middle of the seed's revenue and cost ranges; "
             "`--json` adds the margin range the columns allow",
@@ -656,6 +541,9 @@ def register(app: typer.Typer) -> None:
     """Add the economics commands to the main app."""
     app.command("market")(market)
     app.command("demand")(demand)
-    app.command("route")(route)
-    app.command("viability")(viability)
+    from tokenfab.cli import AS_JSON, command
+
+    as_json = {"as_json": (AS_JSON, False)}
+    command("route", schema.RouteRequest, as_json, target=app)(route)
+    command("viability", schema.ViabilityRequest, as_json, target=app)(viability)
     app.command("factory")(factory)

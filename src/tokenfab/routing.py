@@ -14,6 +14,7 @@ success rates seed 003's "routing reduces inference costs by 40-70%" holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -213,3 +214,61 @@ def savings_grid(
     q = np.asarray(small_success_rates, float)
     c = cascade(cost_usd_big, cost_usd_small, s[:, None], q[None, :], **kwargs)
     return s, q, np.asarray(c.savings)
+
+
+ROUTING_ASSUMED = (
+    "routed share and success rates are user inputs (defaults assumed); published routers: "
+    "RouteLLM (arXiv:2406.18665) reports over 2x cost reduction at unchanged quality"
+)
+
+
+def api_price(catalog: Any, field: str, price_id: str) -> ApiPrice:
+    """The API price row ``price_id``; an unknown id raises one line naming ``field`` and the
+    nearest ids."""
+    from tokenfab.catalog import nearest
+
+    prices = catalog.table("api-prices")
+    if price_id not in prices:
+        raise ScenarioError(
+            f"{field}: unknown API price {price_id!r}; nearest: "
+            f"{', '.join(nearest(price_id, prices))}"
+        )
+    return prices[price_id]
+
+
+def analyse(request: Any, catalog: Any) -> dict[str, Any]:
+    """The ``route`` result (:class:`tokenfab.schema.RouteResult`'s keys) of a
+    :class:`tokenfab.schema.RouteRequest`: one cascade at the request's routed share and
+    success rate, and the saving per success over a grid of both."""
+    r = request
+    costs = {
+        side: request_cost_from_price(
+            api_price(catalog, side, getattr(r, side)),
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_hit_rate,
+        )
+        for side in ("big", "small")
+    }
+    kw = {"success_big": r.success_big, "failure_detection": r.failure_detection}
+    c = cascade(costs["big"], costs["small"], r.routed_share, r.success_small, **kw)
+    shares, rates, grid = savings_grid(costs["big"], costs["small"], **kw)
+    return {
+        "big": r.big,
+        "small": r.small,
+        "cost_usd_per_request_big": costs["big"],
+        "cost_usd_per_request_small": costs["small"],
+        "cost_usd_per_request_before": float(c.cost_usd_before),
+        "cost_usd_per_request_after": float(c.cost_usd_after),
+        "success_rate_before": float(c.success_before),
+        "success_rate_after": float(c.success_after),
+        "cost_per_success_usd_before": float(c.cost_per_success_usd_before),
+        "cost_per_success_usd_after": float(c.cost_per_success_usd_after),
+        "savings_per_success": float(c.savings),
+        "assumed": ROUTING_ASSUMED,
+        "grid": {
+            "routed_share": shares.tolist(),
+            "success_small": rates.tolist(),
+            "savings_per_success": grid.tolist(),
+        },
+    }

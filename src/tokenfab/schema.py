@@ -50,7 +50,13 @@ from tokenfab.breakeven import PAYBACK_TOKENS_PER_DAY
 from tokenfab.catalog import TABLES
 from tokenfab.cost import OwnershipCost
 from tokenfab.errors import ScenarioError
-from tokenfab.scenario import Scenario, describe_validation_error, id_list
+from tokenfab.scenario import (
+    MAX_TOKENS_PER_REQUEST,
+    Scenario,
+    describe_validation_error,
+    id_list,
+)
+from tokenfab.viability import MAX_USD as VIABILITY_MAX_USD
 
 # ------------------------------------------------------------------------------------------
 # Field metadata: unit, allowed values, help text
@@ -717,12 +723,174 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
         }
 
 
+# ------------------------------------------------------------------------------------------
+# The economics commands: route, viability (requests and results)
+# ------------------------------------------------------------------------------------------
+
+Share = Annotated[float, Field(ge=0, le=1)]
+RequestTokens = Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)]
+
+
+class RouteRequest(Request):
+    """``route``: cost per successful outcome with a small model routed in front of a big one."""
+
+    big: str = Field(
+        "anthropic-claude-opus-4-1-2025-08",
+        min_length=1,
+        description="API price id of the big model",
+    )
+    small: str = Field(
+        "anthropic-claude-haiku-4-5-2025-10",
+        min_length=1,
+        description="API price id of the small model",
+    )
+    input_tokens: RequestTokens = Field(
+        6000, description="prompt tokens per request [tokens, 1 to 1e8]"
+    )
+    output_tokens: RequestTokens = Field(
+        300, description="output tokens per request [tokens, 1 to 1e8]"
+    )
+    cache_hit_rate: Share = Field(
+        0.0, description="share of prompt tokens read from the provider's cache [0 to 1]"
+    )
+    routed_share: Share = Field(
+        0.7, description="share of requests sent to the small model first [0 to 1]"
+    )
+    success_small: Share = Field(
+        0.85, description="share of routed requests the small model gets right [0 to 1]"
+    )
+    success_big: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.95, description="success rate of the big model [above 0 to 1]"
+    )
+    failure_detection: Share = Field(
+        1.0, description="share of small-model failures detected and escalated [0 to 1]"
+    )
+
+
+class RouteGrid(Result):
+    """The saving per success over routed share (rows) and small-model success (columns)."""
+
+    routed_share: list[float] = out("routed shares, the grid's rows", "-")
+    success_small: list[float] = out("small-model success rates, the grid's columns", "-")
+    savings_per_success: list[list[Num]] = out(
+        "saving per successful outcome at each routed share and success rate", "-"
+    )
+
+
+class RouteResult(Result):
+    """``route --json``: cost per request and per success before and after routing."""
+
+    big: str = out("API price id of the big model")
+    small: str = out("API price id of the small model")
+    cost_usd_per_request_big: float = out("one request to the big model", "USD")
+    cost_usd_per_request_small: float = out("one request to the small model", "USD")
+    cost_usd_per_request_before: float = out("a request without routing (the big model)", "USD")
+    cost_usd_per_request_after: float = out("a request with routing, escalations included", "USD")
+    success_rate_before: float = out("share of requests answered right without routing", "-")
+    success_rate_after: float = out("share of requests answered right with routing", "-")
+    cost_per_success_usd_before: Num = out("cost per successful outcome without routing", "USD")
+    cost_per_success_usd_after: Num = out("cost per successful outcome with routing", "USD")
+    savings_per_success: Num = out("share of the cost per success that routing saves", "-")
+    assumed: str = out("which inputs are assumptions, and the published routers to compare")
+    grid: RouteGrid = out("the saving per success over routed share and small-model success")
+
+
+Usd = Annotated[float, Field(ge=0, le=VIABILITY_MAX_USD, allow_inf_nan=False)]
+
+
+class ViabilityRequest(Request):
+    """``viability``: margin, verdict and break-even price of a product (without a cost: the
+    seed's business-model table)."""
+
+    cost_usd_per_request: Usd | None = Field(
+        None, description="inference cost per request [USD, 0 to 1e9]"
+    )
+    revenue_usd_per_request: Usd | None = Field(
+        None, description="revenue per request [USD, 0 to 1e9]"
+    )
+    revenue_usd_per_user_month: Usd | None = Field(
+        None, description="revenue per user-month [USD, 0 to 1e9]"
+    )
+    requests_per_user_month: (
+        Annotated[float, Field(gt=0, le=VIABILITY_MAX_USD, allow_inf_nan=False)] | None
+    ) = Field(None, description="requests a user makes a month [requests, above 0 to 1e9]")
+    target_margin: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        None, description="gross margin called viable [0 to 1) (default: 0.4, or the seed's)"
+    )
+    api_price: str | None = Field(
+        None,
+        min_length=1,
+        description="API price id whose request price is the cost (instead of "
+        "cost_usd_per_request)",
+    )
+    input_tokens: RequestTokens = Field(
+        6000, description="prompt tokens per request, with api_price [tokens, 1 to 1e8]"
+    )
+    output_tokens: RequestTokens = Field(
+        300,
+        description="output tokens per request, reasoning included, with api_price "
+        "[tokens, 1 to 1e8]",
+    )
+    cache_hit_rate: Share = Field(
+        0.0, description="share of prompt tokens read from the cache, with api_price [0 to 1]"
+    )
+
+    @model_validator(mode="after")
+    def _one_cost(self) -> Self:
+        if self.api_price is not None and self.cost_usd_per_request is not None:
+            raise ValueError("api_price: give api_price or cost_usd_per_request, not both")
+        revenue = (self.revenue_usd_per_request, self.revenue_usd_per_user_month)
+        no_cost = self.api_price is None and self.cost_usd_per_request is None
+        if no_cost and any(r is not None for r in revenue):
+            raise ValueError(
+                "cost_usd_per_request: a revenue needs a cost: cost_usd_per_request or api_price"
+            )
+        return self
+
+
+class ViabilityRow(Result):
+    """One product's margin and verdict (per request)."""
+
+    name: str = out("product")
+    revenue_usd_per_request: float = out("revenue per request", "USD")
+    cost_usd_per_request: float = out("inference cost per request", "USD")
+    margin: Num = out("gross margin: (revenue - cost) / revenue (null: no revenue)", "-")
+    verdict: str = out("the verdict at the target margin")
+    breakeven_usd_per_request: float = out("revenue per request at which margin is 0", "USD")
+    target_margin: float = out("gross margin called viable", "-")
+    target_price_usd_per_request: Num = out(
+        "revenue per request that reaches the target margin", "USD"
+    )
+    margin_range_from_columns: list[Num] | None = out(
+        "seed rows: worst and best margin the seed's revenue and cost ranges allow (null: "
+        "one product)",
+        "-",
+    )
+    seed_margin: str | None = out("seed rows: the margin the seed printed (null: one product)")
+    seed_verdict: str | None = out("seed rows: the verdict the seed printed (null: one product)")
+
+
+class ViabilityResult(RootModel[list[ViabilityRow]]):
+    """``viability --json``: one row per product."""
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Self:
+        keys = ViabilityRow.model_fields
+        return cls.model_validate([{**dict.fromkeys(keys), **row} for row in rows])
+
+
+REQUESTS.update({"route": RouteRequest, "viability": ViabilityRequest})
+
+
 RESULTS: dict[str, type[BaseModel]] = {
     "estimate": EstimateResult,
     "plan": PlanOption,
     "frontier": FrontierPoint,
     "breakeven": BreakevenResult,
     "breakeven rows": BreakevenRow,
+    "route": RouteResult,
+    "route grid": RouteGrid,
+    "viability": ViabilityRow,
 }
 
 

@@ -202,3 +202,29 @@ def seed_products(target_margin: float | None = None) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def analyse(request: Any, catalog: Any = None) -> list[dict[str, Any]]:
+    """The ``viability`` rows of a :class:`tokenfab.schema.ViabilityRequest`: one product
+    (its cost given, or an API price's cost of a request), or without a cost seed 003's
+    table."""
+    r = request
+    cost = r.cost_usd_per_request
+    if r.api_price is not None:
+        from tokenfab.catalog import default_catalog
+        from tokenfab.routing import api_price, request_cost_from_price
+
+        price = api_price(catalog or default_catalog(), "api_price", r.api_price)
+        cost = request_cost_from_price(price, r.input_tokens, r.output_tokens, r.cache_hit_rate)
+    if cost is None:
+        return seed_products(r.target_margin)
+    return [
+        viability(
+            "product",
+            cost,
+            revenue_usd_per_request=r.revenue_usd_per_request,
+            revenue_usd_per_user_month=r.revenue_usd_per_user_month,
+            requests_per_user_month=r.requests_per_user_month,
+            target_margin=0.4 if r.target_margin is None else r.target_margin,
+        ).as_dict()
+    ]
