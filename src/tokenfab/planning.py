@@ -30,13 +30,17 @@ from tokenfab.cost import (
 from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 from tokenfab.kpis import (
     Kpis,
-    accelerators_for_demand,
     compute_kpis,
-    output_tok_s_from_requests,
-    output_tok_s_from_tokens_per_day,
 )
-from tokenfab.perf.operating import OperatingPoint, estimate
+from tokenfab.perf.operating import OperatingPoint, resolve
 from tokenfab.scenario import Scenario
+from tokenfab.sizing import (
+    HourlyRate,
+    SizingGrid,
+    demand_output_tok_s,
+    sized_point,
+    sizing_grid,
+)
 
 
 @dataclass(frozen=True)
@@ -283,27 +287,56 @@ def _api(catalog: Catalog, setup: Any) -> ApiQuote | None:
     )
 
 
-def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
-    """Average output-token demand of the scenario [token/s], if it states one."""
-    if scenario.tokens_per_day is not None:
-        return float(output_tok_s_from_tokens_per_day(scenario.tokens_per_day))
-    if scenario.requests_per_second is not None:
-        return float(output_tok_s_from_requests(scenario.requests_per_second, output_tokens))
-    return None
+def hourly_rate(scenario: Scenario, setup: Any, catalog: Catalog, inputs: CostInputs) -> HourlyRate:
+    """The accelerator-hour of the scenario's ownership as a fixed part and a price per watt.
+
+    Where the catalog cannot price it, every accelerator-hour counts the same (the sizing then
+    minimises the count).
+    """
+    acc = setup.accelerator
+    region = catalog.region(scenario.region)
+    licence = licence_usd_per_accelerator_year(
+        catalog, scenario.software_licence, acc.id, setup.engine.software, scenario.ownership
+    )
+    try:
+        cost = hourly_cost(acc, region, scenario.ownership, catalog, inputs, licence, 0.0)
+    except (ScenarioError, CatalogError):
+        return HourlyRate(1.0, 0.0)
+    if scenario.ownership == "rent":
+        return HourlyRate(cost.total_usd_per_hour, 0.0)
+    return HourlyRate(cost.total_usd_per_hour, region.pue * region.electricity_usd_per_kwh / 1e3)
+
+
+def operating_point(
+    scenario: Scenario, catalog: Catalog, grid: SizingGrid | None = None
+) -> OperatingPoint:
+    """The one operating point of a scenario, whichever entry point asks.
+
+    With a demand and no ``accelerators``: the cheapest deployment that carries the demand's
+    peak and meets the latency targets (:mod:`tokenfab.sizing`). With a demand and
+    ``accelerators``: that count, at the batch the demand's peak reaches (refused if it cannot
+    carry it). Without a demand: :func:`tokenfab.perf.operating.estimate`.
+    """
+    inputs = default_cost_inputs(catalog)
+    setup = grid.setup if grid is not None else resolve(scenario, catalog)
+    return sized_point(
+        scenario, catalog, hourly_rate(scenario, setup, catalog, inputs), inputs, grid
+    )
 
 
 def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
     """Operating point, accelerators for the demand, hourly cost and the eight KPIs.
 
-    With a demand (``tokens_per_day`` or ``requests_per_second``) the operating point is the
-    per-replica capacity under the latency targets, the deployment is sized for the peak
-    (``peak_to_average``) and the utilisation is the average demand over installed capacity.
-    Without one, the deployment is ``scenario.accelerators`` at ``scenario.utilization`` (or
-    the catalog default).
+    With a demand (``tokens_per_day`` -- output tokens a day -- or ``requests_per_second``)
+    the deployment is the cheapest that carries the demand's peak (``peak_to_average``) and
+    meets the latency targets, or the ``accelerators`` given, at the batch the peak reaches;
+    the utilisation is the average demand over the installed capacity. Without one, the
+    deployment is ``scenario.accelerators`` (default 1) at ``scenario.utilization`` (or the
+    catalog default).
     """
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
-    op = estimate(scenario.with_(requests_per_second=None), cat)
+    op = operating_point(scenario, cat)
     try:
         return price(op, scenario, cat, strict=False)
     except ScenarioError as exc:
@@ -311,7 +344,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
         accelerators, utilization = _size(op, scenario, default_cost_inputs(cat))
         return Estimate(
             scenario,
-            scaled(op, accelerators),
+            op,
             cat.region(scenario.region),
             None,
             None,
@@ -340,15 +373,15 @@ def scaled(op: OperatingPoint, accelerators: int) -> OperatingPoint:
 
 
 def _size(op: OperatingPoint, scenario: Scenario, inputs: CostInputs) -> tuple[int, float]:
-    """Accelerators to install and their average utilisation for the scenario's demand."""
+    """Accelerators installed and their average utilisation for the scenario's demand.
+
+    The operating point already carries the demand's peak (:func:`operating_point`); the
+    utilisation is the average demand over its capacity.
+    """
     demand = demand_output_tok_s(scenario, op.setup.output_tokens)
     if demand is None:
         return op.accelerators, scenario.utilization or inputs.default_utilization
-    per_replica = op.output_tok_s_total / op.replicas
-    size = accelerators_for_demand(
-        demand, scenario.peak_to_average, per_replica, op.accelerators // op.replicas
-    )
-    return int(size.accelerators), float(size.utilization)
+    return op.accelerators, min(demand / op.output_tok_s_total, 1.0)
 
 
 COST_FIELDS = (
@@ -436,10 +469,11 @@ def plan(
 ) -> list[Option]:
     """Search accelerators x regions x ownership for the base scenario's demand and targets.
 
-    The performance search runs once per accelerator (it does not depend on region or
-    ownership); the cost and KPIs of each region and ownership follow from it. Returns the
-    feasible options cheapest first (blended cost per million tokens), then the rejected ones
-    with their reasons.
+    Each option is the deployment :func:`evaluate` gives for the same scenario (the cheapest
+    that carries the demand and meets the targets, unless the base fixes ``accelerators``);
+    the performance grid is computed once per accelerator and weight format (it does not
+    depend on region or ownership). Returns the feasible options cheapest first (monthly
+    cost), then one rejected row per accelerator, region and ownership with its own reason.
 
     Raises
     ------
@@ -458,29 +492,39 @@ def plan(
         cat.region(r)
     feasible: list[Option] = []
     rejected: list[Option] = []
+    sized = base.accelerators is None
     for acc_id in acc_ids:
-        acc = cat.accelerator(acc_id)
-        count = max(base.accelerators, min(acc.scaleup_domain_size or 1, 8))
-        sc = base.with_(accelerator=acc_id, accelerators=count)
-        try:
-            op = estimate(sc.with_(requests_per_second=None), cat)
-        except TokenfabError as exc:
-            rejected += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
-            continue
-        for r in region_ids:
-            for o in owners:
-                try:
-                    feasible.append(
-                        Option(acc_id, r, o, price(op, sc.with_(region=r, ownership=o), cat))
-                    )
-                except TokenfabError as exc:
-                    rejected.append(Option(acc_id, r, o, None, str(exc)))
-    feasible.sort(key=lambda opt: float(opt.estimate.kpis.cost_usd_per_mtok_blended))
+        cat.accelerator(acc_id)
+        found: list[Option] = []
+        failed: list[Option] = []
+        for precision in _precisions(base, acc_id, cat):
+            sc = base.with_(accelerator=acc_id, precision=precision)
+            try:
+                sg = sizing_grid(sc, cat) if sized else None
+            except TokenfabError as exc:
+                failed += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
+                continue
+            for r in region_ids:
+                for o in owners:
+                    scen = sc.with_(region=r, ownership=o)
+                    try:
+                        op = operating_point(scen, cat, sg)
+                        found.append(Option(acc_id, r, o, price(op, scen, cat)))
+                    except TokenfabError as exc:
+                        failed.append(Option(acc_id, r, o, None, str(exc)))
+        feasible += found
+        # a rejected row per region and ownership no format could serve, with its own reason
+        served = {(f.region, f.ownership) for f in found}
+        for f in failed:
+            if (f.region, f.ownership) not in served:
+                served.add((f.region, f.ownership))
+                rejected.append(f)
+    feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
     if not feasible:
-        reasons = sorted({(o.reason or "").split(";")[0] for o in rejected})
-        raise InfeasibleError(
-            f"tokens_per_day: no option meets the demand and targets; e.g. {reasons[0] if reasons else 'none'}"
+        reasons = "; ".join(
+            dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
         )
+        raise InfeasibleError(f"tokens_per_day: no option meets the demand and targets ({reasons})")
     return feasible + rejected
 
 
@@ -498,6 +542,19 @@ def plan_request(request: Any, catalog: Catalog | None = None) -> list[Option]:
     cat = catalog or default_catalog()
     ids = list(req.accelerator or shipping_accelerators(cat))
     return plan(req.scenario(ids[0]), ids, list(req.region), list(req.ownership), cat)
+
+
+def _precisions(base: Scenario, acc_id: str, catalog: Catalog) -> list[str | None]:
+    """Weight formats a plan compares: the one given; else the model's native one and, where
+    that is 16-bit and the accelerator has an FP8 peak, FP8 (as serving stacks commonly run
+    70B-class models)."""
+    if base.precision is not None:
+        return [base.precision]
+    model = catalog.model(base.model)
+    acc = catalog.accelerator(acc_id)
+    if model.native_precision in ("bf16", "fp16") and acc.fp8_dense_tflops:
+        return [None, "fp8"]
+    return [None]
 
 
 def options_table(options: list[Option]) -> list[dict[str, Any]]:

@@ -67,7 +67,11 @@ class Scenario(BaseModel):
 
     model: str = Field(description="model id from the models catalog")
     accelerator: str = Field(description="accelerator id from the accelerators catalog")
-    accelerators: Count = Field(1, description="total accelerators in the deployment [1 to 1e7]")
+    accelerators: Count | None = Field(
+        None,
+        description="total accelerators in the deployment (default: with a demand, the "
+        "cheapest count that meets it and the latency targets; without one, 1) [1 to 1e7]",
+    )
     tensor_parallel: Degree | None = Field(
         None,
         description="tensor-parallel degree of attention and dense layers (vLLM/SGLang --tp; "
@@ -217,6 +221,22 @@ class Scenario(BaseModel):
                     f"{self.output_tokens} output tokens is {per_day:.3g} output tokens a day; "
                     f"allowed: at most {MAX_TOKENS_PER_DAY:g}"
                 )
+        demand = self.tokens_per_day is not None or self.requests_per_second is not None
+        if self.acceptance_rate is not None and not self.speculative_tokens:
+            raise ValueError(
+                "acceptance_rate: only used with speculative_tokens (draft tokens a step); "
+                "give speculative_tokens too, or drop acceptance_rate"
+            )
+        if self.peak_to_average != 1.0 and not demand:
+            raise ValueError(
+                "peak_to_average: sizes capacity for a demand's peak; give tokens_per_day or "
+                "requests_per_second too, or drop peak_to_average"
+            )
+        if self.utilization is not None and demand:
+            raise ValueError(
+                "utilization: with a demand the utilisation is the demand over the installed "
+                "capacity; drop utilization, or drop the demand to set it yourself"
+            )
         return self
 
     @classmethod

@@ -94,11 +94,12 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     fit in ``scenario.accelerators`` and all batch sizes."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     setup = resolve(scenario, catalog)
-    lay = scenario_layouts(setup, scenario.accelerators)
+    lay = scenario_layouts(setup, scenario.accelerators or 1)
     grid = evaluate_grid(setup, lay)
     if not grid.valid.any():
         raise TokenfabError(
-            f"accelerators: {setup.model.id} does not fit on {scenario.accelerators} x {setup.accelerator.id}"
+            f"accelerators: {setup.model.id} does not fit on {scenario.accelerators or 1} x "
+            f"{setup.accelerator.id}"
         )
     per_acc = grid.accelerators_per_replica
     x = np.where(grid.valid, 1.0 / grid.tpot_s, np.nan)

@@ -600,14 +600,15 @@ def choose(setup: Setup, grid: Grid, scenario: Scenario) -> tuple[int, int, floa
         ttft = grid.ttft_service_s
     ok = grid.valid.copy()
     if scenario.requests_per_second is not None:
-        replicas = scenario.accelerators / grid.accelerators_per_replica
+        replicas = (scenario.accelerators or 1) / grid.accelerators_per_replica
         need = scenario.requests_per_second / replicas
         reach = ok & (rate >= need)
         if not reach.any():
             best = float(np.max(np.where(ok, rate * replicas, 0.0)))
             raise InfeasibleError(
                 f"requests_per_second: {scenario.requests_per_second:g}/s exceeds the {best:.3g}/s that "
-                f"{scenario.accelerators} x {setup.accelerator.id} can serve; add accelerators"
+                f"{scenario.accelerators or 1} x {setup.accelerator.id} can serve; add "
+                "accelerators, or omit --accelerators to size the deployment"
             )
         # the load settles at the smallest batch that carries it; queueing at that load
         wait = md1_wait_s(need, 1.0 / np.max(np.where(ok, rate, 0.0), axis=1, keepdims=True))
@@ -690,7 +691,7 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
     """
     scenario = with_workload_targets(scenario, catalog or default_catalog())
     setup = resolve(scenario, catalog)
-    n = scenario.accelerators
+    n = scenario.accelerators or 1
     lay = scenario_layouts(setup, n)
     bmax = max_batches(setup, lay)
     if not np.any(bmax >= 1):

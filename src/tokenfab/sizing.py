@@ -1,0 +1,273 @@
+"""Size a deployment for a demand: the cheapest one that carries it and meets the targets.
+
+"Cheapest" is the lowest monthly cost that carries the demand's peak and meets the latency
+targets (TPOT, and TTFT with the queueing of Poisson arrivals at that load). The search covers
+every layout the engine can run (:func:`tokenfab.perf.operating.candidate_layouts`, replicas
+of any size, across scale-up domains where the accelerator's scale-out bandwidth is known) and
+every batch on the grid, in one NumPy pass:
+
+* a layout ``l`` at grid batch ``j`` delivers ``X[l, j]`` output tokens/s per replica, so the
+  peak needs ``R = ceil(peak / X[l, j])`` replicas, ``N = R x a_l`` accelerators;
+* the fleet then runs at the smallest batch ``j'`` whose capacity carries ``peak / R`` -- the
+  batch that load reaches, whose TPOT and TTFT are what users see;
+* its monthly cost is ``N x (c0 + k x P_avg)``: the hourly cost of an accelerator without its
+  power, ``c0``, plus the power line at the average draw of that operating point and
+  utilisation (:func:`tokenfab.cost.serving_power_w`).
+
+The cheapest (layout, batch) wins; ties go to the shorter request latency. This replaces
+sizing whole replicas of the max-throughput layout of one 8-GPU group, which put
+Llama-3.1-70B at 1e6 tokens a day on 8 H100 ($13.2k a month) where one carries it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tokenfab.catalog import Catalog
+from tokenfab.cost import CostInputs, average_power_w, serving_power_w
+from tokenfab.errors import InfeasibleError
+from tokenfab.kpis import output_tok_s_from_requests, output_tok_s_from_tokens_per_day
+from tokenfab.perf.operating import (
+    Grid,
+    OperatingPoint,
+    Setup,
+    _point,
+    _raise_does_not_fit,
+    candidate_layouts,
+    evaluate_grid,
+    max_batches,
+    resolve,
+    with_workload_targets,
+)
+from tokenfab.perf.serving import md1_wait_s
+from tokenfab.scenario import Scenario
+
+# Replicas searched have at most this many accelerators (every power-of-two replica divides it).
+MAX_REPLICA_ACCELERATORS = 1024
+
+
+def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
+    """Average output-token demand of the scenario [token/s], if it states one."""
+    if scenario.tokens_per_day is not None:
+        return float(output_tok_s_from_tokens_per_day(scenario.tokens_per_day))
+    if scenario.requests_per_second is not None:
+        return float(output_tok_s_from_requests(scenario.requests_per_second, output_tokens))
+    return None
+
+
+@dataclass(frozen=True)
+class SizingGrid:
+    """The performance grid a sizing reads, computed once per model, accelerator and format."""
+
+    scenario: Scenario
+    setup: Setup
+    grid: Grid
+
+
+def sizing_grid(scenario: Scenario, catalog: Catalog) -> SizingGrid:
+    """Every layout the engine can run (any replica size) at every batch on the grid.
+
+    Raises
+    ------
+    InfeasibleError
+        The model and one sequence fit no layout.
+    """
+    scenario = with_workload_targets(scenario, catalog)
+    setup = resolve(scenario, catalog)
+    s = scenario
+    lay = candidate_layouts(
+        setup,
+        MAX_REPLICA_ACCELERATORS,
+        s.tensor_parallel,
+        s.pipeline_parallel,
+        s.expert_parallel,
+        s.attention_data_parallel,
+        s.moe_tensor_parallel,
+    )
+    bmax = max_batches(setup, lay)
+    if not np.any(bmax >= 1):
+        _raise_does_not_fit(setup, MAX_REPLICA_ACCELERATORS)
+    batch = None if s.batch_size is None else np.array([float(s.batch_size)])
+    if s.batch_size is not None and not np.any(bmax >= s.batch_size):
+        raise InfeasibleError(
+            f"batch_size: {s.batch_size} sequences do not fit; at most {int(np.max(bmax))} fit "
+            "in memory and the engine's limits of any layout"
+        )
+    return SizingGrid(scenario, setup, evaluate_grid(setup, lay, batch))
+
+
+@dataclass(frozen=True)
+class HourlyRate:
+    """Cost of an accelerator-hour as a fixed part and a price per watt of average draw."""
+
+    fixed_usd_per_hour: float
+    usd_per_watt_hour: float  # 0 when power is in the fixed part (rent) or unknown
+
+
+def cheapest_point(
+    sg: SizingGrid,
+    demand_output_tok_s_avg: float,
+    peak_to_average: float,
+    rate: HourlyRate,
+    inputs: CostInputs,
+) -> OperatingPoint:
+    """The operating point of the cheapest deployment carrying the demand (see module notes).
+
+    Raises
+    ------
+    InfeasibleError
+        No layout and batch meets the latency targets at the demand; the message names the
+        target and the best value reachable.
+    """
+    setup, grid, sc = sg.setup, sg.grid, sg.scenario
+    o = float(setup.output_tokens)
+    peak = demand_output_tok_s_avg * peak_to_average
+    ok = grid.valid & (grid.output_tok_s_replica > 0)
+    x = np.where(ok, grid.output_tok_s_replica, 0.0)
+    safe = np.where(ok, x, 1.0)
+    replicas = np.where(ok, np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0), 1.0)
+    if sc.disaggregated:  # a prefill and a decode pool
+        replicas = np.maximum(replicas, 2.0)
+    load = peak / replicas  # output tok/s each replica carries at the peak
+    # the batch that load reaches: the smallest valid batch of the row whose capacity carries it
+    carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
+    reached = np.argmax(carries, axis=2)
+    at = lambda a: np.take_along_axis(a, reached, axis=1)  # noqa: E731
+    x_at = np.where(ok, at(x), 1.0)
+    tpot = at(grid.tpot_s)
+    top = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300) / o  # requests/s of a replica
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        wait = np.where(ok, md1_wait_s(load / o, 1.0 / top), np.inf)
+    ttft = at(grid.ttft_service_s) + wait
+    tpot_ok = tpot <= (sc.tpot_slo_s or np.inf)
+    ttft_ok = ttft <= (sc.ttft_slo_s or np.inf)
+    feasible = ok & tpot_ok & ttft_ok
+    if not feasible.any():
+        _raise_missed(sc, ok, tpot, ttft, tpot_ok, ttft_ok)
+    accelerators = replicas * grid.layouts.accelerators[:, None]
+    utilization = np.clip(demand_output_tok_s_avg / (replicas * x_at), 0.0, 1.0)
+    acc = setup.accelerator
+    if rate.usd_per_watt_hour > 0 and acc.tdp_w:
+        busy = serving_power_w(
+            acc.tdp_w,
+            inputs.idle_power_share_of_tdp,
+            at(grid.hbm_busy_share),
+            at(grid.compute_busy_share),
+            inputs.memory_power_share,
+            inputs.compute_power_share,
+        )
+        avg = average_power_w(busy, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization)
+    else:
+        avg = np.zeros_like(utilization)
+    monthly = accelerators * (rate.fixed_usd_per_hour + rate.usd_per_watt_hour * avg)
+    latency = ttft + (o - 1.0) * tpot
+    cost = np.where(feasible, monthly, np.inf)
+    best = np.min(cost)
+    tied = feasible & (cost <= best * (1 + 1e-9))
+    i, j = np.unravel_index(int(np.argmin(np.where(tied, latency, np.inf))), cost.shape)
+    jp = int(reached[i, j])
+    n = int(accelerators[i, j])
+    op = _point(setup, grid, int(i), jp, float(wait[i, j]), n)
+    per_replica = int(grid.layouts.accelerators[i])
+    while sc.disaggregated and op.output_tok_s_total < peak * (1 - 1e-9):
+        # whole prefill and decode pools carry less than the continuous estimate: add replicas
+        n += per_replica
+        op = _point(setup, grid, int(i), jp, float(wait[i, j]), n)
+    return op
+
+
+def _raise_missed(
+    sc: Scenario,
+    ok: NDArray,
+    tpot: NDArray,
+    ttft: NDArray,
+    tpot_ok: NDArray,
+    ttft_ok: NDArray,
+) -> None:
+    missed = []
+    if not (ok & tpot_ok).any():
+        best = float(np.min(np.where(ok, tpot, np.inf)))
+        missed.append(
+            f"tpot_slo_s: no deployment reaches TPOT <= {sc.tpot_slo_s * 1e3:.3g} ms at this "
+            f"demand (best {best * 1e3:.1f} ms)"
+        )
+    if not (ok & ttft_ok).any():
+        best = float(np.min(np.where(ok, ttft, np.inf)))
+        missed.append(
+            f"ttft_slo_s: no deployment reaches TTFT <= {sc.ttft_slo_s:.3g} s at this demand "
+            f"(best {best:.3g} s)"
+        )
+    if not missed:
+        missed.append(
+            f"ttft_slo_s: no deployment meets TTFT <= {sc.ttft_slo_s:.3g} s and TPOT <= "
+            f"{sc.tpot_slo_s * 1e3:.3g} ms together at this demand"
+        )
+    raise InfeasibleError("; ".join(missed) + "; relax the target or change the hardware")
+
+
+def fixed_count_point(scenario: Scenario, catalog: Catalog) -> OperatingPoint:
+    """The operating point of ``scenario.accelerators`` carrying the scenario's demand.
+
+    The demand's peak becomes a request rate, so the batch is the one that load reaches, as
+    :func:`tokenfab.perf.operating.estimate` gives for the same rate.
+
+    Raises
+    ------
+    InfeasibleError
+        The accelerators cannot carry the peak (the message says how much they can).
+    """
+    from tokenfab.perf.operating import estimate
+
+    setup = resolve(scenario, catalog)
+    demand = demand_output_tok_s(scenario, setup.output_tokens)
+    if demand is None:
+        return estimate(scenario, catalog)
+    rate = demand * scenario.peak_to_average / setup.output_tokens
+    loaded = scenario.with_(tokens_per_day=None, requests_per_second=rate, peak_to_average=1.0)
+    try:
+        return estimate(loaded, catalog)
+    except InfeasibleError as exc:
+        if str(exc).startswith("requests_per_second"):
+            raise InfeasibleError(
+                f"accelerators: {scenario.accelerators} x {setup.accelerator.id} cannot carry "
+                f"the demand's peak ({str(exc).split(': ', 1)[1]})"
+            ) from None
+        raise
+
+
+def sized_point(
+    scenario: Scenario,
+    catalog: Catalog,
+    rate: HourlyRate,
+    inputs: CostInputs,
+    grid: SizingGrid | None = None,
+) -> OperatingPoint:
+    """The scenario's operating point: sized for its demand unless it fixes the count."""
+    from tokenfab.perf.operating import estimate
+
+    demand = None
+    if scenario.tokens_per_day is not None or scenario.requests_per_second is not None:
+        setup = grid.setup if grid is not None else resolve(scenario, catalog)
+        demand = demand_output_tok_s(scenario, setup.output_tokens)
+    if demand is None:
+        return estimate(scenario, catalog)
+    if scenario.accelerators is not None:
+        return fixed_count_point(scenario, catalog)
+    sg = grid or sizing_grid(scenario, catalog)
+    if sg.scenario.model_dump() != with_workload_targets(scenario, catalog).model_dump():
+        sg = replace(sg, scenario=with_workload_targets(scenario, catalog))
+    return cheapest_point(sg, demand, scenario.peak_to_average, rate, inputs)
+
+
+__all__ = [
+    "HourlyRate",
+    "SizingGrid",
+    "cheapest_point",
+    "demand_output_tok_s",
+    "fixed_count_point",
+    "sized_point",
+    "sizing_grid",
+]
