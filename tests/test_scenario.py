@@ -26,7 +26,8 @@ NUMERIC = _numeric_fields()
 
 
 def test_the_valid_fixture_is_valid():
-    assert Scenario.parse(VALID).accelerators == 1
+    # no count given: sized from a demand, else 1 (planning.operating_point)
+    assert Scenario.parse(VALID).accelerators is None
 
 
 def test_every_numeric_field_declares_a_finite_range():
@@ -68,7 +69,12 @@ def test_a_numeric_field_out_of_range_is_one_line(name, bad):
 @pytest.mark.parametrize("name", NUMERIC)
 def test_each_end_of_a_closed_range_is_accepted(name):
     low, high = allowed_range(name).split(" to ")
-    extra = {"acceptance_rate": 0.5} if name == "speculative_tokens" else {}
+    # the fields another one needs: a draft for its acceptance rate, a demand for its peak
+    extra = {
+        "speculative_tokens": {"acceptance_rate": 0.5},
+        "acceptance_rate": {"speculative_tokens": 1},
+        "peak_to_average": {"tokens_per_day": 1e6},
+    }.get(name, {})
     for end in (low, high):
         if end.startswith(("above", "below")):
             continue
@@ -79,7 +85,8 @@ def test_each_end_of_a_closed_range_is_accepted(name):
             value = int(value)
         if name == "requests_per_second" and value > 1:
             continue  # with the default output tokens the daily volume may exceed its own bound
-        assert getattr(Scenario.parse({**VALID, **extra, name: value}), name) == value
+        needs = extra if value or name != "speculative_tokens" else {}  # 0 drafts: no rate
+        assert getattr(Scenario.parse({**VALID, **needs, name: value}), name) == value
 
 
 def test_tokens_per_day_range_ends():
