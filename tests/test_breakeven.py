@@ -137,3 +137,28 @@ def test_from_catalog_estimate():
     # the API price is the catalog's cheapest for the model; buy is dearer per hour than 0
     assert r.api_usd_per_mtok_blended is not None and r.buy_usd_per_accelerator_hour > 0
     assert r.buy_operating_usd_per_accelerator_hour < r.buy_usd_per_accelerator_hour
+
+
+def test_breakeven_has_no_fixed_8_accelerator_minimum():
+    # Issue 8: crossovers rested on a replica group of one node (8 H100). Without a count, each
+    # volume takes the layout needing the fewest accelerators: Llama-3.1-70B in fp8 fits one
+    # H100 (~70 GB of weights in 80 GB), so 1e6 output tokens a day (11.6 tok/s) needs 1.
+    from tokenfab.breakeven import analyse
+
+    a = analyse(
+        {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us", "precision": "fp8"}
+    )
+    assert int(a.grid.accelerators[0]) == 1
+    # more volume never needs fewer accelerators
+    assert np.all(np.diff(a.fine.accelerators) >= 0)
+    # a given count is still honoured as the replica group
+    fixed = analyse(
+        {
+            "model": "llama-3.1-70b",
+            "accelerator": "h100-sxm",
+            "region": "us",
+            "precision": "fp8",
+            "accelerators": 8,
+        }
+    )
+    assert int(fixed.grid.accelerators[0]) % int(fixed.rates.accelerators_per_replica) == 0

@@ -392,8 +392,10 @@ class BreakEvenRates:
     price for the model); the reason is in ``missing``.
     """
 
-    capacity_output_tok_s_per_replica: float
-    accelerators_per_replica: int
+    # one layout (a fixed replica), or an array of layouts the volume axis picks the fewest
+    # accelerators from at each volume (no fixed 8-accelerator group)
+    capacity_output_tok_s_per_replica: float | NDArray[np.float64]
+    accelerators_per_replica: int | NDArray[np.float64]
     peak_to_average: float
     input_tokens: float
     output_tokens: float
@@ -415,7 +417,34 @@ class BreakEvenRates:
         return self.api_usd_per_mtok_blended * tokens / self.output_tokens
 
 
-def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
+def layout_capacities(scenario: Scenario, catalog: Catalog) -> tuple[NDArray, NDArray]:
+    """Best output tok/s a replica of each layout delivers within the latency targets, and its
+    accelerators: the choices a volume axis sizes from (:mod:`tokenfab.sizing`'s grid).
+
+    TTFT is the prompt's own time here (queueing depends on the volume); layouts with no point
+    meeting the targets are left out.
+    """
+    from tokenfab.sizing import sizing_grid
+
+    sg = sizing_grid(scenario, catalog)
+    g, sc = sg.grid, sg.scenario
+    ok = g.valid & (g.tpot_s <= (sc.tpot_slo_s or np.inf))
+    ok &= g.ttft_service_s <= (sc.ttft_slo_s or np.inf)
+    best = np.max(np.where(ok, g.output_tok_s_replica, 0.0), axis=1)
+    keep = best > 0
+    if not keep.any():
+        raise ScenarioError(
+            "tpot_slo_s: no layout meets the latency targets; relax them or change the hardware"
+        )
+    return best[keep], g.layouts.accelerators[keep]
+
+
+def breakeven_rates(
+    estimate: Estimate,
+    catalog: Catalog,
+    layouts: tuple[NDArray, NDArray] | None = None,
+    peak_to_average: float | None = None,
+) -> BreakEvenRates:
     """Per-replica capacity and the per-unit prices of buy, rent and API for an estimate.
 
     Parameters
@@ -472,9 +501,13 @@ def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
     if estimate.api is None:
         missing["api"] = f"api-prices: no API price for model {op.setup.model.id!r}"
     return BreakEvenRates(
-        capacity_output_tok_s_per_replica=op.output_tok_s_total / op.replicas,
-        accelerators_per_replica=op.accelerators // op.replicas,
-        peak_to_average=estimate.scenario.peak_to_average,
+        capacity_output_tok_s_per_replica=(
+            op.output_tok_s_total / op.replicas if layouts is None else layouts[0]
+        ),
+        accelerators_per_replica=op.accelerators // op.replicas if layouts is None else layouts[1],
+        peak_to_average=(
+            estimate.scenario.peak_to_average if peak_to_average is None else peak_to_average
+        ),
         input_tokens=float(op.setup.input_tokens),
         output_tokens=float(op.setup.output_tokens),
         buy_usd_per_accelerator_hour=buy,
@@ -536,12 +569,16 @@ def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> Mont
     10^6`.
     """
     v = _check_range("tokens_per_day", tokens_per_day_grid, 0.0, low_open=True)
-    n = accelerators_for_volume(
-        v,
-        rates.capacity_output_tok_s_per_replica,
-        rates.accelerators_per_replica,
-        rates.peak_to_average,
-    )
+    cap = np.asarray(rates.capacity_output_tok_s_per_replica, dtype=float)
+    if cap.ndim == 0:
+        n = accelerators_for_volume(v, cap, rates.accelerators_per_replica, rates.peak_to_average)
+    else:  # the layout needing the fewest accelerators at each volume
+        n = accelerators_for_volume(
+            np.asarray(v)[..., None],
+            cap,
+            np.asarray(rates.accelerators_per_replica, dtype=float),
+            rates.peak_to_average,
+        ).min(axis=-1)
     shape = np.shape(n)
 
     def fleet(rate: float | None) -> NDArray[np.float64]:
@@ -669,20 +706,25 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     """
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
     from tokenfab.schema import BreakevenRequest
 
     req = BreakevenRequest.parse(request)
     cat = catalog or default_catalog()
-    count = req.accelerators
-    if count is None:
-        domain = cat.accelerator(req.accelerator).scaleup_domain_size or 1
-        count = max(1, min(domain, 8))
-    sc = req.scenario(count)
+    fields = {**req.scenario_fields(), "peak_to_average": 1.0}
+    layouts = None
+    if req.accelerators is None:
+        # no fixed group: at each volume the layout needing the fewest accelerators; priced at
+        # the cheapest deployment of the grid's first volume
+        sc = Scenario.parse({**fields, "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0])})
+        layouts = layout_capacities(sc, cat)
+    else:
+        sc = Scenario.parse({**fields, "accelerators": req.accelerators})
     try:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
-    rates = breakeven_rates(est, cat)
+    rates = breakeven_rates(est, cat, layouts, req.peak_to_average)
     fine = monthly_costs(rates, FINE_GRID_TOKENS_PER_DAY)
     v = FINE_GRID_TOKENS_PER_DAY
     at = monthly_costs(rates, PAYBACK_TOKENS_PER_DAY)
