@@ -202,7 +202,10 @@ def test_core_entry_points_take_mappings_and_reject_other_things():
     # a mapping is validated into the request; anything else is a TokenfabError, never an
     # AttributeError or a pydantic ValidationError
     a = analyse({**E8B, "region": "us"})
-    assert a.scenario.accelerators == 8  # h100-sxm: an 8-GPU NVLink node (accelerators.csv)
+    # no fixed replica group (issue 8): each volume takes the layout needing the fewest
+    # accelerators; Llama-3.1-8B fits one H100, so the smallest volume needs one
+    assert a.scenario.accelerators is None
+    assert int(a.grid.accelerators[0]) == 1
     for bad in (None, 42, "llama-3.1-8b", {**E8B, "ownership": "buy"}):
         with pytest.raises(TokenfabError):
             analyse(bad)

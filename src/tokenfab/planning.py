@@ -582,6 +582,7 @@ PLAN_KEYS = (
     "tensor_parallel",
     "pipeline_parallel",
     "expert_parallel",
+    "attention_data_parallel",
     "batch_size",
     "accelerators_needed",
     "utilization",

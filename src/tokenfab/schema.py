@@ -272,8 +272,12 @@ _PlanBase = _derive(
             ),
         ),
         "accelerators": (
-            Annotated[int, Field(ge=1)],
-            Field(1, description=f"smallest accelerators per replica group {NODE_HELP}"),
+            Annotated[int, Field(ge=1)] | None,
+            Field(
+                None,
+                description="accelerators of each option (default: the cheapest count that "
+                "meets the demand and the latency targets, as estimate sizes it)",
+            ),
         ),
         "region": (
             list[Annotated[str, Field(min_length=1)]],
@@ -316,7 +320,11 @@ _BreakevenBase = _derive(
     replace={
         "accelerators": (
             Annotated[int, Field(ge=1)] | None,
-            Field(None, description=f"accelerators per replica group {NODE_HELP}"),
+            Field(
+                None,
+                description="accelerators of a fixed replica group (default: none; each volume "
+                "takes the layout needing the fewest accelerators)",
+            ),
         ),
     },
 )
