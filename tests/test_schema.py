@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields as dataclass_fields
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -278,6 +279,20 @@ def test_results_round_trip_through_json(results, name):
     assert again == result
     assert again.model_dump_json() == text
     assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, not NaN
+
+
+def test_estimate_result_carries_its_stale_price_warnings():
+    # the warnings are the core's: the result holds them, the CLI only prints them
+    cat = default_catalog()
+    est = evaluate(Scenario(**E8B, accelerators=1), cat)
+    bought = cat.accelerator("h100-sxm").price_as_of
+    fresh = schema.EstimateResult.from_estimate(est, cat, today=bought)
+    assert not any("h100-sxm" in line for line in fresh.stale_price_lines())
+    # two years on the purchase price is over 12 months old
+    later = date(bought.year + 2, bought.month, 1)
+    old = schema.EstimateResult.from_estimate(est, cat, today=later)
+    assert any(line.startswith("purchase price of h100-sxm") for line in old.stale_price_lines())
+    assert old.stale_prices == "; ".join(old.stale_price_lines())
 
 
 def test_route_and_viability_results_carry_the_core_figures(results):

@@ -30,8 +30,6 @@ from tokenfab.catalog import (
     Catalog,
     _cached_catalog,
     default_catalog,
-    estimate_price_dates,
-    stale_price_warnings,
     stale_rows,
     user_catalog_dir,
     user_dirs_from_env,
@@ -470,14 +468,14 @@ def estimate(
     req = request_from(schema.EstimateRequest, given, scenario, demand=demand)
     cat = _catalog(ctx)
     est = evaluate(req.scenario(), cat)
-    warnings = stale_price_warnings(estimate_price_dates(est, cat), date.today())
+    result = schema.EstimateResult.from_estimate(est, cat)
     if as_json:
-        _emit_json(schema.EstimateResult.from_estimate(est, "; ".join(warnings) or None))
+        _emit_json(result)
         return
     console = _console()
     console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))
-    for line in warnings:
+    for line in result.stale_price_lines():
         console.print(f"stale price: {line}", style="yellow", highlight=False)
 
 

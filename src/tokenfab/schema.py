@@ -536,10 +536,16 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
     )
 
     @classmethod
-    def from_estimate(cls, est: Any, stale_prices: str | None = None) -> Self:
-        """From a :class:`tokenfab.planning.Estimate` (and the stale-price warnings); keys it
-        does not set are null."""
-        d = {**est.as_dict(), "stale_prices": stale_prices}
+    def from_estimate(cls, est: Any, catalog: Any = None, today: date | None = None) -> Self:
+        """From a :class:`tokenfab.planning.Estimate` priced from ``catalog`` (default: the
+        built-in catalogs), with a warning for each price it used that is older than
+        :data:`tokenfab.catalog.PRICE_STALE_MONTHS` at ``today`` (default: today); keys the
+        estimate does not set are null."""
+        from tokenfab.catalog import default_catalog, estimate_price_dates, stale_price_warnings
+
+        dates = estimate_price_dates(est, catalog if catalog is not None else default_catalog())
+        stale = stale_price_warnings(dates, today or date.today())
+        d = {**est.as_dict(), "stale_prices": "; ".join(stale) or None}
         undocumented = [k for k in d if k not in cls.model_fields]
         if undocumented:  # a programming error, caught by tests/test_schema.py
             raise KeyError(
@@ -547,6 +553,10 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
                 "add it there with a unit and a description"
             )
         return cls.model_validate({**dict.fromkeys(cls.model_fields), **d})
+
+    def stale_price_lines(self) -> list[str]:
+        """The stale-price warnings, one a line (empty: every price is recent)."""
+        return self.stale_prices.split("; ") if self.stale_prices else []
 
 
 class _PlanOptionHead(Result):
