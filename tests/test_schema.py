@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from tokenfab import routing, schema, viability
+from tokenfab import demand, factory, routing, schema, viability
 from tokenfab.breakeven import analyse
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cli import ALIASES, INTERFACE_OPTIONS, app, flag
@@ -66,8 +66,10 @@ def test_help_lists_every_field_with_its_allowed_values(command):
     r = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"}, terminal_width=400)
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())  # help wraps lines
+    params = _click_params(command)
     for name, field in schema.REQUESTS[command].model_fields.items():
-        assert flag(name) in text, name
+        positional = not params[name].opts[0].startswith("--")  # `demand FILE`
+        assert (f"[{name}]" if positional else flag(name)) in text, name
         for value in schema.allowed_values(field) or ():
             assert value in text, (name, value)
         assert " ".join(schema.help_text(field).split()) in text, name
@@ -187,6 +189,11 @@ BAD_REQUESTS = [
         "cost_usd_per_request: a revenue needs a cost",
     ),
     (schema.ViabilityRequest, {"cost_usd_per_request": float("nan")}, "cost_usd_per_request:"),
+    (schema.FactoryRequest, {"power_mw": 0}, "power_mw: Input should be greater than 0"),
+    (schema.FactoryRequest, {"shares": "free"}, "shares: 'free' is not tier=share"),
+    (schema.FactoryRequest, {"shares": {"free": 2}}, "shares.free: Input should be less than"),
+    (schema.DemandRequest, {}, "file: give a demand file or an archetype"),
+    (schema.DemandRequest, {"archetype": "chat"}, "users: an archetype needs"),
 ]
 
 
@@ -248,6 +255,19 @@ def results() -> dict[str, BaseModel]:
         "viability_seed": schema.ViabilityResult.from_rows(
             viability.analyse(schema.ViabilityRequest.parse({}), cat)
         ),
+        "factory": schema.FactoryResult.model_validate(
+            factory.analyse(
+                schema.FactoryRequest.parse(
+                    {"accelerator": "h100-sxm", "power_mw": 10, "model": "llama-3.1-8b"}
+                ),
+                cat,
+            )[0].as_dict()
+        ),
+        "demand": schema.DemandResult.model_validate(
+            demand.analyse(
+                schema.DemandRequest.parse({"archetype": "chat", "users": 1000})
+            ).as_dict()
+        ),
         "viability_api": schema.ViabilityResult.from_rows(
             viability.analyse(
                 schema.ViabilityRequest.parse(
@@ -268,6 +288,8 @@ ROUND_TRIPS = [
     "route",
     "viability_seed",
     "viability_api",
+    "factory",
+    "demand",
 ]
 
 
@@ -309,6 +331,24 @@ def test_route_and_viability_results_carry_the_core_figures(results):
     # seed 003's table has eight products, each with the margin range its columns allow
     seed = results["viability_seed"].root
     assert len(seed) == 8 and all(len(r.margin_range_from_columns) == 2 for r in seed)
+
+
+def test_factory_and_demand_results_add_up(results):
+    f = results["factory"]
+    # the factory's output tokens are its tiers' (each tier a share of the power)
+    assert_allclose(f.tokens_per_year, sum(t.tokens_per_year for t in f.tiers), rtol=1e-12)
+    assert_allclose(sum(t.share_of_power for t in f.tiers), 1.0, rtol=1e-12)
+    assert_allclose(f.output_tok_s_per_gw, f.output_tok_s_per_mw * 1e3, rtol=1e-12)
+    d = results["demand"]
+    # 1,000 chat users x 1 session x 2.8 requests = 2,800 calls x 300 output tokens = 840,000
+    assert_allclose(d.calls_per_day, 2800, rtol=1e-12)
+    assert_allclose(d.tokens_per_day, 840_000, rtol=1e-12)
+    assert d.scenario["tokens_per_day"] == d.tokens_per_day
+
+
+def test_factory_shares_parse_from_text():
+    req = schema.FactoryRequest.parse({"shares": "free=0.25, premium=0.75"})
+    assert req.shares == {"free": 0.25, "premium": 0.75}
 
 
 def test_estimate_result_has_every_key_of_the_estimate(results):

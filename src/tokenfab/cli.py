@@ -190,7 +190,17 @@ DEMAND = Annotated[
     typer.Option("--demand", help="demand YAML (tokenfab demand); sets tokens_per_day and lengths"),
 ]
 
-INTERFACE_OPTIONS = {"--json", "--csv", "--out", "--scenario", "--demand", "--top", "--help"}
+INTERFACE_OPTIONS = {
+    "--json",
+    "--csv",
+    "--out",
+    "--scenario",
+    "--demand",
+    "--top",
+    "--list",
+    "--write-scenario",
+    "--help",
+}
 """Options that concern the terminal only; every other option is a request field."""
 
 

@@ -16,9 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenfab import schema
-from tokenfab.errors import ScenarioError
 from tokenfab.fileio import check_output_path, json_text
-from tokenfab.scenario import id_list
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -226,16 +224,11 @@ def _print_market(proj, doc: dict[str, Any]) -> None:
 
 
 def demand(
-    file: Annotated[Path | None, typer.Argument(help="demand YAML with an archetypes list")] = None,
-    archetype: Annotated[
-        str | None, typer.Option(help="one archetype instead of a file (with --users)")
-    ] = None,
-    users: Annotated[float | None, typer.Option(help="users of --archetype")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="show the archetypes and exit")] = False,
-    write_scenario: Annotated[
-        Path | None, typer.Option(help="write the Scenario demand fields as YAML")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    ctx: typer.Context,
+    given: dict[str, Any],
+    list_: bool,
+    write_scenario: Path | None,
+    as_json: bool,
 ) -> None:
     """Demand from usage: users x sessions x requests x tokens, by archetype."""
     import yaml
@@ -255,15 +248,8 @@ def demand(
                 t.add_row(name, p, f"{e['value']:g}", basis)
         console.print(t)
         return
-    if (file is None) == (archetype is None):
-        raise ScenarioError("demand: give a demand FILE or --archetype NAME --users N, not both")
-    if archetype is not None:
-        if users is None:
-            raise ScenarioError("users: --archetype needs --users N (> 0)")
-        d = dm.build([{"archetype": archetype, "users": users}])
-    else:
-        d = dm.load_demand(file)
-    doc = d.as_dict()
+    d = dm.analyse(schema.DemandRequest.parse(given))
+    doc = schema.DemandResult.model_validate(d.as_dict()).model_dump()
     if write_scenario is not None:
         write_scenario.parent.mkdir(parents=True, exist_ok=True)
         write_scenario.write_text(yaml.safe_dump(d.scenario_fields(), sort_keys=False))
@@ -386,66 +372,21 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
         )
 
 
-def factory(
-    power_mw: Annotated[float, typer.Option(help="facility power [MW], PUE included")] = 1000.0,
-    accelerator: Annotated[
-        str, typer.Option(help="accelerator id; comma-separated ids compare generations")
-    ] = "gb300",
-    model: Annotated[str, typer.Option(help="model id from the models catalog")] = "llama-3.1-70b",
-    workload: Annotated[str, typer.Option(help="workload id (token lengths)")] = "chat",
-    precision: Annotated[
-        str | None, typer.Option(help="weight format (default: fp8, else fp4, else bf16)")
-    ] = None,
-    region: Annotated[str, typer.Option(help="region id (PUE, electricity)")] = "us",
-    shares: Annotated[
-        str | None,
-        typer.Option(
-            help="tier shares of power, e.g. free=0.25,medium=0.25,high=0.25,premium=0.25"
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="write tok/s per MW vs interactivity as HTML (and a PNG beside it)"),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
+def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
     """AI factory: a power budget split across price tiers, revenue and cost per year."""
     from tokenfab import factory as fc
+    from tokenfab.cli import _catalog as main_catalog
 
     if out is not None:
         check_output_path(out)
-    share_map = None
-    if shares:
-        share_map = {}
-        for part in shares.split(","):
-            key, sep, value = part.partition("=")
-            try:
-                share_map[key.strip()] = float(value)
-            except ValueError:
-                raise ScenarioError(
-                    f"shares: {part!r} is not tier=share (e.g. premium=0.25)"
-                ) from None
-            if not sep:
-                raise ScenarioError(f"shares: {part!r} is not tier=share (e.g. premium=0.25)")
-    ids = id_list(accelerator, "accelerator") or []
-    cat = _catalog()
-    results = [
-        fc.factory(
-            power_mw,
-            a,
-            model,
-            workload=workload,
-            precision=precision,
-            region=region,
-            shares=share_map,
-            catalog=cat,
-        )
-        for a in ids
-    ]
-    docs = [f.as_dict() for f in results]
+    req = schema.FactoryRequest.parse(given)
+    power_mw, model = req.power_mw, req.model
+    results = fc.analyse(req, main_catalog(ctx))
+    typed = [schema.FactoryResult.model_validate(f.as_dict()) for f in results]
     if as_json:
-        _emit(docs[0] if len(docs) == 1 else docs)
-    else:
+        _emit(typed[0].model_dump() if len(typed) == 1 else [t.model_dump() for t in typed])
+    docs = [t.model_dump() for t in typed]
+    if not as_json:
         for d in docs:
             t = Table(
                 title=f"{d['power_mw']:g} MW of {d['accelerator']} ({d['precision']}) serving "
@@ -537,13 +478,34 @@ def factory(
         _note(f"wrote {html}, {png}, {bhtml} and {bpng}")
 
 
+LIST = Annotated[bool, typer.Option("--list", help="show the choices and exit")]
+
+
 def register(app: typer.Typer) -> None:
     """Add the economics commands to the main app."""
     app.command("market")(market)
-    app.command("demand")(demand)
-    from tokenfab.cli import AS_JSON, command
+    from tokenfab.cli import AS_JSON, OUT, command
 
     as_json = {"as_json": (AS_JSON, False)}
     command("route", schema.RouteRequest, as_json, target=app)(route)
     command("viability", schema.ViabilityRequest, as_json, target=app)(viability)
-    app.command("factory")(factory)
+    command(
+        "demand",
+        schema.DemandRequest,
+        {
+            "list_": (LIST, False),
+            "write_scenario": (
+                Annotated[
+                    Path | None,
+                    typer.Option(
+                        "--write-scenario", help="write the Scenario demand fields as YAML"
+                    ),
+                ],
+                None,
+            ),
+            **as_json,
+        },
+        arguments=("file",),
+        target=app,
+    )(demand)
+    command("factory", schema.FactoryRequest, {"out": (OUT, None), **as_json}, target=app)(factory)

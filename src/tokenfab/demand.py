@@ -282,3 +282,11 @@ def load_demand(path: str | Path) -> Demand:
     if extra:
         raise ScenarioError(f"{path}: {extra[0]}: unknown field; allowed: archetypes")
     return build(data["archetypes"])
+
+
+def analyse(request: Any) -> Demand:
+    """The demand of a :class:`tokenfab.schema.DemandRequest`: its file, or one archetype's
+    users."""
+    if request.archetype is not None:
+        return build([{"archetype": request.archetype, "users": request.users}])
+    return load_demand(request.file)

@@ -380,3 +380,21 @@ def _embodied_kg(accelerator: str) -> float | None:
 
     row = embodied_table().get(accelerator)
     return None if row is None else row.accelerator_kgco2e + row.host_kgco2e
+
+
+def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory]:
+    """One :func:`factory` per accelerator of a :class:`tokenfab.schema.FactoryRequest`."""
+    r = request
+    return [
+        factory(
+            r.power_mw,
+            accelerator,
+            r.model,
+            workload=r.workload,
+            precision=r.precision,
+            region=r.region,
+            shares=r.shares,
+            catalog=catalog,
+        )
+        for accelerator in r.accelerator
+    ]

@@ -42,6 +42,7 @@ from pydantic import (
     RootModel,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -50,6 +51,7 @@ from tokenfab.breakeven import PAYBACK_TOKENS_PER_DAY
 from tokenfab.catalog import TABLES
 from tokenfab.cost import OwnershipCost
 from tokenfab.errors import ScenarioError
+from tokenfab.factory import MAX_POWER_MW
 from tokenfab.scenario import (
     MAX_TOKENS_PER_REQUEST,
     Scenario,
@@ -897,7 +899,174 @@ class ViabilityResult(RootModel[list[ViabilityRow]]):
         return cls.model_validate([{**dict.fromkeys(keys), **row} for row in rows])
 
 
-REQUESTS.update({"route": RouteRequest, "viability": ViabilityRequest})
+class FactoryRequest(Request):
+    """``factory``: a power budget split across price tiers, with revenue and cost a year."""
+
+    power_mw: Annotated[float, Field(gt=0, le=MAX_POWER_MW, allow_inf_nan=False)] = Field(
+        1000.0, description="facility power, PUE included [MW, above 0 to 1e5]"
+    )
+    accelerator: list[Annotated[str, Field(min_length=1)]] = Field(
+        ["gb300"],
+        min_length=1,
+        description="accelerator ids, comma-separated; several compare generations",
+    )
+    model: str = Field(
+        "llama-3.1-70b", min_length=1, description="model id from the models catalog"
+    )
+    workload: str = Field("chat", min_length=1, description="workload id (token lengths)")
+    precision: str | None = Field(
+        None, min_length=1, description="weight format (default: fp8, else fp4, else bf16)"
+    )
+    region: str = Field("us", min_length=1, description="region id (PUE, electricity)")
+    shares: dict[str, Share] | None = Field(
+        None,
+        description="share of power per price tier, as tier=share,... (e.g. "
+        "free=0.25,medium=0.25,high=0.25,premium=0.25; default: the catalog's shares)",
+    )
+
+    @field_validator("shares", mode="before")
+    @classmethod
+    def _tier_shares(cls, value: Any) -> Any:
+        """``"free=0.25,premium=0.75"`` (a CLI option) -> ``{"free": 0.25, "premium": 0.75}``."""
+        if not isinstance(value, str):
+            return value
+        shares: dict[str, float] = {}
+        for part in value.split(","):
+            key, sep, number = part.partition("=")
+            try:
+                shares[key.strip()] = float(number)
+            except ValueError:
+                sep = ""
+            if not sep or not key.strip():
+                raise ValueError(f"{part!r} is not tier=share (e.g. premium=0.25)")
+        return shares
+
+
+class FactoryTier(Result):
+    """One price tier of an AI factory."""
+
+    name: str = out("tier id (data/price_tiers.csv)")
+    usd_per_mtok: float = out("the tier's price per million output tokens", "USD/Mtok")
+    price_basis: str = out("what the price counts")
+    share_of_power: float = out("share of the facility's power given to the tier", "-")
+    output_tok_s_per_user_min: Num = out("the tier's speed floor (null: none)", "token/s")
+    output_tok_s_per_user_max: Num = out("the tier's speed ceiling (null: none)", "token/s")
+    accelerators: float = out("accelerators serving the tier", "accelerators")
+    tok_s_per_user: Num = out(
+        "output tokens per second one user sees at the chosen point (null: none in the band)",
+        "token/s",
+    )
+    output_tok_s_per_accelerator: float = out(
+        "output tokens per second per accelerator at that point", "token/s"
+    )
+    tokens_per_year: float = out("output tokens the tier serves a year", "token/year")
+    revenue_usd_per_year: float = out("the tier's revenue a year", "USD/year")
+    note: str = out("why the tier serves nothing, if it does not (empty: it serves)")
+    cost_usd_per_year: Num = out("the tier's share of the cost (null: not priced)", "USD/year")
+
+
+class FactoryResult(Result):
+    """``factory --json``: one accelerator's factory (several accelerators: a list of them)."""
+
+    power_mw: float = out("facility power, PUE included", "MW")
+    accelerator: str = out("accelerator id")
+    model: str = out("model id")
+    region: str = out("region id")
+    precision: str = out("weight format served")
+    pue: float = out("the region's power usage effectiveness", "-")
+    power_w_per_accelerator: float = out(
+        "power budgeted per accelerator (its share of the facility's IT power)", "W"
+    )
+    accelerators: float = out("accelerators the power budget holds", "accelerators")
+    utilization: float = out("average share of capacity used", "-")
+    tokens_per_year: float = out("output tokens served a year, all tiers", "token/year")
+    output_tok_s_per_mw: float = out(
+        "output tokens per second per MW of facility power", "token/s/MW"
+    )
+    output_tok_s_per_gw: float = out("the same per GW", "token/s/GW")
+    average_w_per_accelerator: float = out("average power drawn per accelerator", "W")
+    tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
+    revenue_usd_per_year: float = out("revenue a year, all tiers", "USD/year")
+    cost_usd_per_year: Num = out("cost a year (null: not priced)", "USD/year")
+    capex_usd: Num = out("up-front cost of the accelerators (null: not priced)", "USD")
+    cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
+    co2e_g_per_mtok: Num = out("operational emissions per million output tokens", "g CO2e/Mtok")
+    embodied_co2e_g_per_mtok: Num = out(
+        "manufacturing emissions per million output tokens (null: no footprint figure)",
+        "g CO2e/Mtok",
+    )
+    margin: Num = out("(revenue - cost) / revenue (null: not priced or no revenue)", "-")
+    cost_basis: str = out("where the cost comes from")
+    tiers: list[FactoryTier] = out("the price tiers")
+    notes: list[str] = out("notes on the assumptions")
+
+
+class DemandRequest(Request):
+    """``demand``: output tokens a day and peak requests from users, by archetype."""
+
+    file: str | None = Field(None, min_length=1, description="demand YAML with an archetypes list")
+    archetype: str | None = Field(
+        None, min_length=1, description="one archetype instead of a file (with users)"
+    )
+    users: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="users of the archetype [users, above 0]"
+    )
+
+    @model_validator(mode="after")
+    def _file_or_archetype(self) -> Self:
+        if (self.file is None) == (self.archetype is None):
+            raise ValueError("file: give a demand file or an archetype with users (one of the two)")
+        if self.archetype is not None and self.users is None:
+            raise ValueError("users: an archetype needs its number of users (> 0)")
+        return self
+
+
+class DemandParameter(Result):
+    """One usage parameter of an archetype and where its value comes from."""
+
+    value: float = out("the parameter's value (unit: the parameter's name)", "-")
+    basis: str = out("its source, or 'assumed:' and why")
+
+
+class ArchetypeDemand(Result):
+    """The demand of one archetype."""
+
+    archetype: str = out("archetype id (data/demand_archetypes.yaml)")
+    users: float = out("users", "users")
+    parameters: dict[str, DemandParameter] = out("the usage parameters, by name")
+    calls_per_day: float = out("model calls a day", "requests/day")
+    input_tokens_per_call: float = out("prompt tokens per call, history included", "tokens")
+    output_tokens_per_call: float = out("output tokens per call", "tokens")
+    input_tokens_per_day: float = out("prompt tokens a day", "token/day")
+    tokens_per_day: float = out("output tokens a day", "token/day")
+    peak_requests_per_s: float = out("requests per second at the peak", "requests/s")
+
+
+class DemandResult(Result):
+    """``demand --json``: the demand of each archetype, their sum and the Scenario fields."""
+
+    archetypes: list[ArchetypeDemand] = out("the demand of each archetype")
+    calls_per_day: float = out("model calls a day, all archetypes", "requests/day")
+    input_tokens_per_day: float = out("prompt tokens a day, all archetypes", "token/day")
+    tokens_per_day: float = out("output tokens a day, all archetypes", "token/day")
+    peak_requests_per_s: float = out(
+        "sum of the archetypes' peaks (peaks assumed to coincide)", "requests/s"
+    )
+    peak_to_average: float = out("peak over average request rate", "-")
+    scenario: dict[str, Any] = out(
+        "the Scenario's demand fields (tokens_per_day, lengths, peak_to_average) for "
+        "estimate, plan or --demand"
+    )
+
+
+REQUESTS.update(
+    {
+        "route": RouteRequest,
+        "viability": ViabilityRequest,
+        "factory": FactoryRequest,
+        "demand": DemandRequest,
+    }
+)
 
 
 RESULTS: dict[str, type[BaseModel]] = {
@@ -909,6 +1078,11 @@ RESULTS: dict[str, type[BaseModel]] = {
     "route": RouteResult,
     "route grid": RouteGrid,
     "viability": ViabilityRow,
+    "factory": FactoryResult,
+    "factory tiers": FactoryTier,
+    "demand": DemandResult,
+    "demand archetypes": ArchetypeDemand,
+    "demand parameters": DemandParameter,
 }
 
 
