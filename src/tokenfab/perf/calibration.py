@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Accelerator, Catalog, Efficiency, ServingSoftware
 from tokenfab.errors import ScenarioError
-from tokenfab.perf.precision import peak_flops_per_s
+from tokenfab.perf.precision import dequant_elements_per_s, peak_flops_per_s
 from tokenfab.perf.serving import Engine, Hardware
 
 GIB = 2**30
@@ -148,6 +148,7 @@ def hardware(acc: Accelerator, precision: str) -> Hardware:
         hbm_bytes_per_s=np.asarray(acc.memory_bandwidth_tb_s * 1e12),
         peak_flops_per_s=np.asarray(peak_flops_per_s(acc, precision)),
         attention_flops_per_s=np.asarray(attention_peak_flops_per_s(acc, precision)),
+        dequant_elements_per_s=np.asarray(dequant_elements_per_s(acc, precision)),
         memory_bytes=np.asarray(acc.memory_gb * GIB),
         link_bytes_per_s=np.asarray((acc.scaleup_bandwidth_gb_s or PCIE_BIDIR_GB_S) * 1e9),
         domain_size=np.asarray(float(acc.scaleup_domain_size or 1)),

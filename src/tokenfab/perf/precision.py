@@ -125,6 +125,65 @@ def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
     return tflops * 1e12
 
 
+DEQUANT_TILE_ROWS = 128
+"""Token rows one dequantised weight tile serves in a weight-only GEMM: the largest thread-block
+tile M of CUTLASS's mixed-input (fpA_intB) GEMMs that TensorRT-LLM's weight-only kernels use;
+a step of ``M`` tokens dequantises each weight ``max(1, M / 128)`` times."""
+
+DEQUANT_FLOPS_PER_ELEMENT = 256.0
+"""16-bit matrix FLOPs the same SMs do in the time they dequantise one weight element on their
+CUDA cores. Hopper SM per clock: 4,096 dense FP16 tensor FLOPs (989.5 TFLOP/s = 132 SMs x
+1.83 GHz x 4,096) against 64 INT32 lanes (NVIDIA H100 whitepaper, SM architecture:
+https://resources.nvidia.com/en-us-tensor-core), i.e. 64 FLOPs per integer instruction; a
+4-bit weight takes about 4 instructions to unpack, subtract its zero point and apply its group
+scale (Kim et al., "Who Says Elephants Can't Run", fast INT4-to-FP16 conversion with LOP3:
+https://arxiv.org/abs/2211.10017), hence 4 x 64 = 256. tokenfab's estimate; the Hopper ratio is
+used for every chip."""
+
+
+def weight_only(acc: Accelerator, precision: str) -> bool:
+    """Whether weights in ``precision`` are stored narrower than they are computed: a format
+    below 16 bits whose products run at the 16-bit peak (``int4``; ``mxfp4`` on a chip without
+    FP4 units), so the kernel dequantises every weight it uses.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> cat = default_catalog()
+    >>> weight_only(cat.accelerator("h100-sxm"), "int4"), weight_only(cat.accelerator("h100-sxm"), "fp8")
+    (True, False)
+    >>> weight_only(cat.accelerator("h100-sxm"), "mxfp4"), weight_only(cat.accelerator("b200"), "mxfp4")
+    (True, False)
+    """
+    fmt = precision_table()[precision]
+    if fmt.bits_per_element >= 16:
+        return False
+    column = fmt.peak_column
+    if column is None or getattr(acc, column) is None:
+        column = fmt.fallback_peak_column
+    return column == "bf16_dense_tflops"
+
+
+def dequant_elements_per_s(acc: Accelerator, precision: str) -> float:
+    """Weight elements per second the accelerator dequantises for a weight-only format
+    (``inf`` for formats the matrix units take as stored) [1/s].
+
+    The 16-bit dense peak over :data:`DEQUANT_FLOPS_PER_ELEMENT`.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> h100 = default_catalog().accelerator("h100-sxm")
+    >>> round(dequant_elements_per_s(h100, "int4") / 1e12, 2)  # 989.5e12 / 256
+    3.87
+    >>> dequant_elements_per_s(h100, "fp8")
+    inf
+    """
+    if not weight_only(acc, precision):
+        return float("inf")
+    return peak_flops_per_s(acc, "bf16") / DEQUANT_FLOPS_PER_ELEMENT
+
+
 STORAGE_ONLY_KV = frozenset({"fp8"})
 """KV formats engines store on any chip with 16-bit matrix units and convert to 16 bits for the
 attention products: vLLM's FP8 KV cache runs on A100 ("the kv cache is quantized but upconverted

@@ -26,6 +26,7 @@ def step_time_s(
     compute_efficiency: ArrayLike = 1.0,
     comm_s: ArrayLike = 0.0,
     overhead_s: ArrayLike = 0.0,
+    dequant_s: ArrayLike = 0.0,
 ) -> tuple[NDArray, NDArray]:
     """Time of one forward step on one accelerator [s], and whether memory bounds it.
 
@@ -45,6 +46,10 @@ def step_time_s(
         Collective-communication time not overlapped with the step [s].
     overhead_s : array_like
         Fixed per-step cost: scheduling, kernel launches, sampling [s].
+    dequant_s : array_like
+        Time the CUDA cores take at their peak to dequantise the weights a weight-only format
+        (``int4``; ``mxfp4`` without FP4 units) uses in the step; 0 for formats the matrix
+        units take as stored [s].
 
     Returns
     -------
@@ -55,7 +60,12 @@ def step_time_s(
 
     Notes
     -----
-    .. math:: t = \\max\\left(\\frac{B}{\\eta_{bw} BW}, \\frac{F}{\\eta_c P}\\right) + t_{comm} + t_0
+    .. math:: t = \\max\\left(\\frac{B}{\\eta_{bw} BW}, \\frac{F}{\\eta_c P},
+              \\frac{t_{dq}}{\\eta_c}\\right) + t_{comm} + t_0
+
+    Memory, tensor cores and the CUDA cores that dequantise weight-only weights work
+    concurrently; the slowest sets the step. Dequantisation reaches the same achieved share
+    :math:`\\eta_c` of its peak as the matrix work (same SMs, same clock).
 
     Examples
     --------
@@ -66,6 +76,14 @@ def step_time_s(
     >>> t, mem = step_time_s(16.06e9, 2 * 8.03e9, 3.35e12, 989e12)
     >>> round(float(t) * 1e3, 2), bool(mem)
     (4.79, True)
+
+    The same weights in INT4 (4.14 GB) need 8.03e9 elements dequantised at 3.87e12 a second
+    (:func:`~tokenfab.perf.precision.dequant_elements_per_s`): 2.07 ms, longer than the
+    4.14 / 3350 s = 1.24 ms of reading them:
+
+    >>> t, mem = step_time_s(4.14e9, 2 * 8.03e9, 3.35e12, 989e12, dequant_s=8.03e9 / 3.87e12)
+    >>> round(float(t) * 1e3, 2), bool(mem)
+    (2.07, False)
     """
     memory_s = np.asarray(bytes_read, dtype=float) / (
         np.asarray(hbm_bytes_per_s, dtype=float) * np.asarray(bw_efficiency, dtype=float)
@@ -73,6 +91,10 @@ def step_time_s(
     compute_s = np.asarray(flops, dtype=float) / (
         np.asarray(peak_flops_per_s, dtype=float) * np.asarray(compute_efficiency, dtype=float)
     )
+    # CUDA-core dequantisation runs beside the tensor cores and the memory stream, at the same
+    # achieved share of its peak as the matrix work
+    dequant = np.asarray(dequant_s, dtype=float) / np.asarray(compute_efficiency, dtype=float)
+    compute_s = np.maximum(compute_s, dequant)
     return np.maximum(memory_s, compute_s) + comm_s + overhead_s, memory_s >= compute_s
 
 

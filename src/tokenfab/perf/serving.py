@@ -44,6 +44,7 @@ from tokenfab.perf.memory import (
     weight_bytes,
 )
 from tokenfab.perf.parallel import expert_imbalance, experts_on_busiest_rank, layer_comm_time_s
+from tokenfab.perf.precision import DEQUANT_TILE_ROWS
 from tokenfab.perf.roofline import attention_flops_per_token, step_time_s
 
 
@@ -58,6 +59,7 @@ class Hardware:
     hbm_bytes_per_s: NDArray
     peak_flops_per_s: NDArray  # matrix products at the weight format
     attention_flops_per_s: NDArray  # attention scores and sums, computed in 16 bits
+    dequant_elements_per_s: NDArray  # weight-only formats: weights dequantised a second; inf: none
     memory_bytes: NDArray
     link_bytes_per_s: NDArray  # scale-up, bidirectional per accelerator
     domain_size: NDArray  # accelerators one scale-up domain joins
@@ -475,6 +477,18 @@ def round_time(
         )
         / eng.comm_efficiency
     )
+    # weight-only formats dequantise each weight they use once per tile of token rows; a
+    # checkpoint keeping its non-expert matrices in their own format (gpt-oss: bf16) only
+    # dequantises its experts
+    dense_rows = b * q + c
+    dense_quantised = np.where(np.isnan(shape.non_expert_bytes_per_param), dense_params, 0.0)
+    expert_rows = stage_tokens * shape.experts_per_token / np.maximum(touched, 1e-300)
+    dequant_elements = dense_quantised / (tp * pp) * np.maximum(
+        1.0, dense_rows / DEQUANT_TILE_ROWS
+    ) + touched * shape.params_expert * moe_stage_layers / ranks * imbalance * np.maximum(
+        1.0, expert_rows / DEQUANT_TILE_ROWS
+    )
+    dequant_s = dequant_elements / hw.dequant_elements_per_s
     overhead = eng.overhead_s + eng.overhead_per_sequence_s * b
     step, memory_bound = step_time_s(
         bytes_read,
@@ -485,6 +499,7 @@ def round_time(
         eng.compute_efficiency,
         comm,
         overhead,
+        dequant_s,
     )
     return Round(pp * step, memory_bound, bytes_read, flops, comm)
 
