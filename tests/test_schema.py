@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from tokenfab import demand, factory, routing, schema, viability
+from tokenfab import demand, factory, market, routing, schema, viability
 from tokenfab.breakeven import analyse
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cli import ALIASES, INTERFACE_OPTIONS, app, flag
@@ -268,6 +268,9 @@ def results() -> dict[str, BaseModel]:
                 schema.DemandRequest.parse({"archetype": "chat", "users": 1000})
             ).as_dict()
         ),
+        "market": schema.MarketResult.model_validate(
+            market.analyse(schema.MarketRequest.parse({"samples": 50}), cat).as_dict()
+        ),
         "viability_api": schema.ViabilityResult.from_rows(
             viability.analyse(
                 schema.ViabilityRequest.parse(
@@ -290,6 +293,7 @@ ROUND_TRIPS = [
     "viability_api",
     "factory",
     "demand",
+    "market",
 ]
 
 
@@ -344,6 +348,15 @@ def test_factory_and_demand_results_add_up(results):
     assert_allclose(d.calls_per_day, 2800, rtol=1e-12)
     assert_allclose(d.tokens_per_day, 840_000, rtol=1e-12)
     assert d.scenario["tokens_per_day"] == d.tokens_per_day
+
+
+def test_market_result_sums_its_segments(results):
+    m = results["market"]
+    # a year's spend is its segments' spend, and spend over volume is the blended price
+    for i, year in enumerate(m.years):
+        assert_allclose(year.market_usd, sum(s.years[i].market_usd for s in m.segments), rtol=1e-9)
+        assert_allclose(year.usd_per_mtok * year.tokens_per_year / 1e6, year.market_usd, rtol=1e-9)
+        assert year.market_usd_percentiles is not None  # 50 samples: a fan
 
 
 def test_factory_shares_parse_from_text():

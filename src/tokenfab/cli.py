@@ -54,6 +54,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cost_usd_per_request": ("--cost-per-request",),
     "revenue_usd_per_request": ("--revenue-per-request",),
     "revenue_usd_per_user_month": ("--revenue-per-user-month",),
+    "price_decline_per_year": ("--price-decline",),
 }
 """Older option names kept working beside the schema's name."""
 

@@ -41,32 +41,16 @@ def _b(x: float) -> str:
 
 
 def market(
-    scenario: Annotated[str, typer.Option(help="scenario name (see --list)")] = "analyst-consensus",
-    list_: Annotated[bool, typer.Option("--list", help="name the scenarios and exit")] = False,
-    elasticity: Annotated[
-        float | None, typer.Option(help="price elasticity of volume, 0-3 (overrides the scenario)")
-    ] = None,
-    price_decline: Annotated[
-        float | None,
-        typer.Option(help="yearly price decline for every segment, 0-1 (default: fitted chains)"),
-    ] = None,
-    samples: Annotated[int, typer.Option(help="Monte Carlo samples for the fan (0: none)")] = 2000,
-    seed: Annotated[int, typer.Option(help="random seed of the Monte Carlo")] = 0,
-    energy_model: Annotated[
-        str, typer.Option(help="model id whose tokens per joule convert volume to GW")
-    ] = "llama-3.1-70b",
-    out: Annotated[
-        Path | None, typer.Option(help="write the fan chart as HTML (and a PNG beside it)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    ctx: typer.Context, given: dict[str, Any], list_: bool, out: Path | None, as_json: bool
 ) -> None:
     """Market value = token volume x blended price by segment, to 2030, with GW and a fan."""
     from tokenfab import market as mk
+    from tokenfab.cli import _catalog as main_catalog
 
     if out is not None:
         check_output_path(out)
-    data = mk.load_market_data()
     if list_:
+        data = mk.load_market_data()
         rows = [
             {"name": n, "kind": s.kind, "description": " ".join(s.description.split())}
             for n, s in data.scenarios.items()
@@ -79,17 +63,10 @@ def market(
             t.add_row(r["name"], r["kind"], r["description"])
         console.print(t)
         return
-    cat = _catalog()
-    proj = mk.project(
-        scenario,
-        elasticity=elasticity,
-        price_decline_per_year=price_decline,
-        samples=samples,
-        seed=seed,
-        catalog=cat,
-    )
-    mk.add_energy(proj, model=energy_model, catalog=cat)
-    doc = proj.as_dict()
+    req = schema.MarketRequest.parse(given)
+    scenario = req.scenario
+    proj = mk.analyse(req, main_catalog(ctx))
+    doc = schema.MarketResult.model_validate(proj.as_dict()).model_dump()
     if as_json:
         _emit(doc)
     else:
@@ -483,10 +460,15 @@ LIST = Annotated[bool, typer.Option("--list", help="show the choices and exit")]
 
 def register(app: typer.Typer) -> None:
     """Add the economics commands to the main app."""
-    app.command("market")(market)
     from tokenfab.cli import AS_JSON, OUT, command
 
     as_json = {"as_json": (AS_JSON, False)}
+    command(
+        "market",
+        schema.MarketRequest,
+        {"list_": (LIST, False), "out": (OUT, None), **as_json},
+        target=app,
+    )(market)
     command("route", schema.RouteRequest, as_json, target=app)(route)
     command("viability", schema.ViabilityRequest, as_json, target=app)(viability)
     command(

@@ -820,3 +820,19 @@ def add_energy(
         "skipped": skipped,
         "gw_by_accelerator": gw,
     }
+
+
+def analyse(request: Any, catalog: Catalog | None = None) -> Projection:
+    """The projection of a :class:`tokenfab.schema.MarketRequest`, with its energy."""
+    r = request
+    cat = catalog or default_catalog()
+    proj = project(
+        r.scenario,
+        elasticity=r.elasticity,
+        price_decline_per_year=r.price_decline_per_year,
+        samples=r.samples,
+        seed=r.seed,
+        catalog=cat,
+    )
+    add_energy(proj, model=r.energy_model, catalog=cat)
+    return proj

@@ -52,6 +52,8 @@ from tokenfab.catalog import TABLES
 from tokenfab.cost import OwnershipCost
 from tokenfab.errors import ScenarioError
 from tokenfab.factory import MAX_POWER_MW
+from tokenfab.market import ELASTICITY_RANGE
+from tokenfab.market import MAX_SAMPLES as MARKET_MAX_SAMPLES
 from tokenfab.scenario import (
     MAX_TOKENS_PER_REQUEST,
     Scenario,
@@ -1059,12 +1061,100 @@ class DemandResult(Result):
     )
 
 
+class MarketRequest(Request):
+    """``market``: market value = token volume x blended price by segment, to 2030."""
+
+    scenario: str = Field(
+        "analyst-consensus", min_length=1, description="market scenario name (see market --list)"
+    )
+    elasticity: Annotated[float, Field(ge=ELASTICITY_RANGE[0], le=ELASTICITY_RANGE[1])] | None = (
+        Field(None, description="price elasticity of volume, overrides the scenario's [0 to 3]")
+    )
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        None,
+        description="yearly price decline of every segment [0 to 1) (default: the fitted "
+        "price chains)",
+    )
+    samples: Annotated[int, Field(ge=0, le=MARKET_MAX_SAMPLES)] = Field(
+        2000, description="Monte Carlo samples of the fan, 0: none [samples, 0 to 1e6]"
+    )
+    seed: int = Field(0, description="random seed of the Monte Carlo")
+    energy_model: str = Field(
+        "llama-3.1-70b",
+        min_length=1,
+        description="model id whose tokens per joule convert volume to GW",
+    )
+
+
+class MarketYear(Result):
+    """One year of a market projection."""
+
+    year: int = out("calendar year", "year")
+    tokens_per_year: float = out("tokens a year, input and output", "token/year")
+    output_tokens_per_year: float = out("output tokens a year", "token/year")
+    usd_per_mtok: float = out("blended price: spend over volume", "USD/Mtok")
+    market_usd: float = out("inference spend that year", "USD/year")
+    inference_gw: dict[str, float] | None = Field(
+        None,
+        description="average power to serve the volume, by accelerator (null: no energy)",
+        json_schema_extra={"unit": "GW"},
+    )
+    market_usd_percentiles: dict[str, float] | None = Field(
+        None,
+        description="Monte Carlo percentiles of the spend (null: no samples)",
+        json_schema_extra={"unit": "USD/year"},
+    )
+
+
+class MarketSegmentYear(Result):
+    """One year of one segment."""
+
+    year: int = out("calendar year", "year")
+    tokens_per_year: float = out("the segment's tokens a year", "token/year")
+    usd_per_mtok: float = out("the segment's price", "USD/Mtok")
+    market_usd: float = out("the segment's spend", "USD/year")
+
+
+class MarketSegment(Result):
+    """One market segment (chat, api, agents, reasoning)."""
+
+    name: str = out("segment")
+    usd_per_mtok_base: float = out("the segment's price in the base year", "USD/Mtok")
+    price_decline_per_year: float = out("yearly price decline", "-")
+    price_chain: str = out("the price chain the decline is fitted to")
+    volume_growth_per_year: float = out("yearly volume growth", "-")
+    years: list[MarketSegmentYear] = out("the segment year by year")
+
+
+class MarketResult(Result):
+    """``market --json``: a projection year by year and by segment, with its sources."""
+
+    scenario: str = out("market scenario name")
+    kind: str = out("what the scenario states (growth, totals, Jevons)")
+    description: str = out("the scenario in words")
+    source: str = out("where the scenario's figures come from")
+    assumed: list[str] = out("the scenario's assumptions")
+    elasticity: float = out("price elasticity of volume used", "-")
+    tokens_basis: str = out("what tokens_per_year counts")
+    years: list[MarketYear] = out("the projection year by year")
+    segments: list[MarketSegment] = out("the projection by segment")
+    stated: dict[str, float] = out("the totals the scenario's source states, by year", "USD/year")
+    consistency: dict[str, Any] = out(
+        "a stated-totals scenario: whether its volume and price columns give its totals"
+    )
+    notes: list[str] = out("what the projection implies")
+    energy: dict[str, Any] = out("how volume converts to power (basis, tokens per joule)")
+    seed_power: list[dict[str, Any]] = out("power figures quoted by the seeds, for comparison")
+    historic: list[dict[str, Any]] = out("providers' published token counts, annualised")
+
+
 REQUESTS.update(
     {
         "route": RouteRequest,
         "viability": ViabilityRequest,
         "factory": FactoryRequest,
         "demand": DemandRequest,
+        "market": MarketRequest,
     }
 )
 
@@ -1083,6 +1173,10 @@ RESULTS: dict[str, type[BaseModel]] = {
     "demand": DemandResult,
     "demand archetypes": ArchetypeDemand,
     "demand parameters": DemandParameter,
+    "market": MarketResult,
+    "market years": MarketYear,
+    "market segments": MarketSegment,
+    "market segment years": MarketSegmentYear,
 }
 
 
