@@ -162,3 +162,16 @@ def test_breakeven_has_no_fixed_8_accelerator_minimum():
         }
     )
     assert int(fixed.grid.accelerators[0]) % int(fixed.rates.accelerators_per_replica) == 0
+
+
+def test_an_accelerator_without_power_leaves_buy_missing_not_a_crash():
+    """tpu-v6e lists no tdp_w: the estimate has no KPIs, so buy is missing, saying why."""
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "tpu-v6e"})
+    r = be.breakeven_rates(evaluate(sc, cat), cat)
+    assert r.buy_usd_per_accelerator_hour is None
+    assert "tpu-v6e has no published power (tdp_w)" in r.missing["buy"]

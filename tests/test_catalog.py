@@ -470,6 +470,15 @@ def test_unknown_id_names_the_nearest(cat: Catalog) -> None:
     assert "llama-3.1-8b" in message  # the id meant: one character added
 
 
+def test_unknown_id_with_nothing_near_offers_no_guess(cat: Catalog) -> None:
+    # "nope" is close to no model id: the message lists none rather than "did you mean: none?"
+    with pytest.raises(CatalogError) as info:
+        cat.get("models", "nope")
+    assert str(info.value) == (
+        "models: unknown id 'nope' in models (list them with `tokenfab catalog models`)"
+    )
+
+
 def test_nearest_ranks_the_closest_first() -> None:
     # difflib ratio 2M/T: "llama-3" + "-8b" match, M = 10 of T = 10 + 12 characters -> 0.91;
     # llama-3.1-405b: M = 9 ("llama-3" + "-" + "b"), T = 24 -> 0.75; gpt-j-6b lower still

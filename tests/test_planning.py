@@ -165,6 +165,13 @@ def test_plan_raises_when_nothing_is_feasible(cat):
         plan(demand, ["h100-sxm", "b200"], None, None, cat)
 
 
+def test_plan_of_an_unknown_model_names_the_model_not_the_demand(cat):
+    # not "tokens_per_day: no option meets ..., e.g. models: unknown id" once per option
+    demand = Scenario(model="nope", accelerator="h100-sxm", tokens_per_day=1e8)
+    with pytest.raises(CatalogError, match=r"^models: unknown id 'nope' in models"):
+        plan(demand, ["h100-sxm", "b200"], None, None, cat)
+
+
 def _latest_per_provider(rows: list[dict[str, str]], model_id: str) -> dict[str, dict[str, str]]:
     latest: dict[str, dict[str, str]] = {}
     for r in rows:

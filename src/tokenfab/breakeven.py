@@ -477,6 +477,8 @@ def breakeven_rates(
 
     buy = operating = upfront = None
     try:
+        if estimate.kpis is None:  # no power figure: the estimate says why
+            raise ScenarioError(estimate.cost_error or f"accelerator: {acc.id} has no power figure")
         # power at the estimate's operating point and utilisation (not re-evaluated per volume)
         avg_w = float(estimate.kpis.power_w) / estimate.accelerators_needed
         cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"), avg_w)

@@ -731,10 +731,11 @@ class Catalog:
         try:
             return records[record_id]
         except KeyError:
-            hint = ", ".join(nearest(record_id, records)) or "none"
+            near = nearest(record_id, records)
+            hint = f"; did you mean: {', '.join(near)}?" if near else ""
             singular = _table(name).title.lower()
             raise CatalogError(
-                f"{name}: unknown id {record_id!r} in {singular}; did you mean: {hint}? "
+                f"{name}: unknown id {record_id!r} in {singular}{hint} "
                 f"(list them with `tokenfab catalog {name}`)"
             ) from None
 

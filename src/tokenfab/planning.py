@@ -488,6 +488,7 @@ def plan(
     acc_ids = accelerators or shipping_accelerators(cat)
     region_ids = regions or [base.region]
     owners = ownerships or ["buy", "rent"]
+    cat.model(base.model)  # an unknown model fails once, naming it, not once per option
     for r in region_ids:
         cat.region(r)
     feasible: list[Option] = []
