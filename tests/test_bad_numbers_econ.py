@@ -79,3 +79,18 @@ def test_viability_money_must_be_finite(field, kwargs):
 def test_demand_numbers_are_finite_and_bounded(entry, message):
     with pytest.raises(ScenarioError, match=message):
         demand.build([entry])
+
+
+def test_market_seed_must_not_be_negative():
+    # -1 once reached NumPy's default_rng and came back as "bug: ValueError"
+    with pytest.raises(ScenarioError, match=r"^seed: -1 is negative; allowed: 0 or more$"):
+        market.project(samples=10, seed=-1)
+
+
+def test_market_energy_model_must_be_a_catalog_model():
+    # an unknown id was skipped per accelerator, leaving a market with no GW and exit 0
+    from tokenfab.errors import CatalogError
+
+    proj = market.project()
+    with pytest.raises(CatalogError, match=r"^models: unknown id 'nope' in models"):
+        market.add_energy(proj, model="nope")

@@ -177,3 +177,16 @@ def test_other_input_files_are_read_bounded(args, what):
 def test_a_usage_error_is_one_line_not_a_panel(args, expected):
     line = one_line_error(run(*args))
     assert line.startswith(expected) and line.endswith(" --help`)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("route", "--big", "nope"),
+        ("viability", "--api-price", "nope", "--revenue-per-request", "1"),
+    ],
+)
+def test_an_unknown_api_price_with_nothing_near_says_where_to_look(args):
+    # once "unknown API price 'nope'; nearest: " with nothing after the colon
+    line = one_line_error(run(*args))
+    assert line.endswith("unknown API price 'nope'; list them with `tokenfab catalog api-prices`")

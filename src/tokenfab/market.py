@@ -584,6 +584,8 @@ def project(
             f"elasticity: scenario {name} states its totals and prices; "
             "elasticity and price decline do not apply to it"
         )
+    if seed < 0:
+        raise ScenarioError(f"seed: {seed} is negative; allowed: 0 or more")
     if not 0 <= samples <= MAX_SAMPLES:
         raise ScenarioError(f"samples: {samples} is not allowed; allowed: 0 to {MAX_SAMPLES:,}")
     basis = segment_basis(cat)
@@ -801,6 +803,7 @@ def add_energy(
     catalog: Catalog | None = None,
 ) -> None:
     """Gigawatts of inference power by year if every token were served on each accelerator."""
+    (catalog or default_catalog()).model(model)  # an unknown model is an error, not a skip
     gw, per_acc, skipped = {}, {}, {}
     for a in accelerators:
         try:

@@ -229,10 +229,13 @@ def api_price(catalog: Any, field: str, price_id: str) -> ApiPrice:
 
     prices = catalog.table("api-prices")
     if price_id not in prices:
-        raise ScenarioError(
-            f"{field}: unknown API price {price_id!r}; nearest: "
-            f"{', '.join(nearest(price_id, prices))}"
+        near = nearest(price_id, prices)
+        where = (
+            f"nearest: {', '.join(near)}"
+            if near
+            else "list them with `tokenfab catalog api-prices`"
         )
+        raise ScenarioError(f"{field}: unknown API price {price_id!r}; {where}")
     return prices[price_id]
 
 

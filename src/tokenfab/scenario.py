@@ -56,7 +56,7 @@ Degree = Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)]
 Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)]
 
 Objective = Literal["max-throughput", "min-latency"]
-Ownership = Literal["buy", "rent", "api"]
+Ownership = Literal["buy", "rent"]
 EngineId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 
 
