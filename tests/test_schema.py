@@ -193,6 +193,17 @@ BAD_REQUESTS = [
     (schema.FactoryRequest, {"shares": "free"}, "shares: 'free' is not tier=share"),
     (schema.FactoryRequest, {"shares": {"free": 2}}, "shares.free: Input should be less than"),
     (schema.DemandRequest, {}, "file: give a demand file or an archetype"),
+    # a repeated id would list the same option twice in the plan
+    (
+        schema.PlanRequest,
+        {"model": "llama-3.1-8b", "tokens_per_day": 1e6, "accelerator": "h100-sxm,h100-sxm"},
+        "accelerator: h100-sxm given more than once",
+    ),
+    (
+        schema.PlanRequest,
+        {"model": "llama-3.1-8b", "tokens_per_day": 1e6, "region": ["us", "eu", "us"]},
+        "region: us given more than once",
+    ),
     (schema.DemandRequest, {"archetype": "chat"}, "users: an archetype needs"),
 ]
 
@@ -528,3 +539,12 @@ def test_catalog_directories_do_not_outlive_one_invocation(tmp_path):
     # the power line is proportional to the electricity price: twice the price, twice the line
     assert_allclose(power[1], 2 * power[0], rtol=1e-12)
     assert power[2] == power[0]
+
+
+def test_plan_refuses_two_output_formats():
+    # --json and --csv both write stdout; one must be chosen, not silently the first
+    r = CliRunner().invoke(
+        app, ["plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e6", "--json", "--csv"]
+    )
+    assert isinstance(r.exception, TokenfabError)
+    assert "--json, --csv: choose one output format" in str(r.exception)

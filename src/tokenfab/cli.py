@@ -34,7 +34,7 @@ from tokenfab.catalog import (
     user_catalog_dir,
     user_dirs_from_env,
 )
-from tokenfab.errors import TokenfabError
+from tokenfab.errors import ScenarioError, TokenfabError
 from tokenfab.fileio import check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
 from tokenfab.scenario import Scenario, describe_validation_error
@@ -537,6 +537,9 @@ def plan_cmd(
 ) -> None:
     """Capacity plan: every accelerator x region x ownership for a demand and latency targets, cheapest first."""
     from tokenfab.planning import plan_request
+
+    if as_json and as_csv:
+        raise ScenarioError("--json, --csv: choose one output format, not both")
 
     # a scenario file's accelerator and ownership describe one deployment; a plan weighs them all
     req = request_from(

@@ -402,6 +402,8 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             "efficiencies of its software class (docs/method.md, section 6.1)"
         )
         t.caption_justify = "left"
+    if not rejected:
+        return Group(t)
     why = Table(
         title=f"Rejected: {len(rejected)} options for {len(groups := rejection_groups(rejected))} reasons",
         title_justify="left",

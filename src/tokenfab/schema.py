@@ -304,6 +304,13 @@ class PlanRequest(_PlanBase):  # type: ignore[misc, valid-type]
             raise ValueError(
                 "tokens_per_day: a plan needs a demand: tokens_per_day or requests_per_second"
             )
+        for name in ("accelerator", "region", "ownership"):
+            ids = getattr(self, name) or []
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            if twice:
+                raise ValueError(
+                    f"{name}: {', '.join(twice)} given more than once; list each id once"
+                )
         return self
 
     def scenario(self, accelerator: str, region: str | None = None) -> Scenario:
