@@ -20,7 +20,7 @@ from tokenfab.errors import ScenarioError
 from tokenfab.perf import calibration as cal
 from tokenfab.perf import serving as sv
 from tokenfab.perf.calibration import GIB
-from tokenfab.perf.operating import candidate_layouts, estimate, resolve
+from tokenfab.perf.operating import candidate_layouts, estimate, layout_problem, resolve
 from tokenfab.scenario import Scenario
 
 BENCH_DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
@@ -196,3 +196,55 @@ def test_published_fixed_batches_fit():
         (m.row, m.model, m.batch, float(c)) for m, c in zip(fixed, cap, strict=True) if c < m.batch
     ]
     assert not short, short
+
+
+# ---------------------------------------------------------------------------------------------
+# SGLang: KV = mem_fraction_static x memory - weights - a fixed runtime reserve
+# ---------------------------------------------------------------------------------------------
+
+
+def sglang_kv_gib(model, accelerator, tp, precision, utilization=None):
+    s = resolve(
+        Scenario(
+            model=model,
+            accelerator=accelerator,
+            accelerators=tp,
+            tensor_parallel=tp,
+            precision=precision,
+            software="sglang",
+            gpu_memory_utilization=utilization,
+        )
+    )
+    lay = candidate_layouts(s, tp, tp=tp, pp=1, ep=1).row(0)
+    return float(sv.kv_budget_bytes(s.shape, s.hw, s.engine.engine, lay, s.weight_bytes_per_param))
+
+
+def test_sglang_qwen3_235b_fp8_on_four_h100():
+    # github.com/vllm-project/vllm/issues/21348: `sglang.launch_server --model
+    # Qwen3-235B-A22B-FP8 --tp 4 --mem-fraction-static 0.93` on 4x H100 logs "KV Cache is
+    # allocated. #tokens: 367404, K size: 8.23 GB, V size: 8.23 GB" (SGLang's GB are GiB):
+    # 16.46 GiB a GPU. By hand: 0.93 x 0.99 x 80 GiB - 55.03 GiB of FP8 weights a GPU - 2 GB
+    # = 73.66 - 55.03 - 1.86 = 16.77 GiB.
+    got = sglang_kv_gib("qwen3-235b-a22b", "h100-sxm", 4, "fp8", 0.93) / GIB
+    assert_allclose(got, 16.46, rtol=0.10)
+    assert_allclose(got, 0.93 * sv.VISIBLE_MEMORY_SHARE * 80 - 55.03 - 2e9 / GIB, rtol=1e-3)
+
+
+def test_sglang_default_fraction_is_the_tp1_value():
+    # sgl-project/sglang@python/sglang/srt/server_args.py: mem_fraction_static 0.88 at TP 1
+    acc = default_catalog().accelerator("h100-sxm")
+    eng = cal.choose_engine(default_catalog(), acc, "sglang").engine
+    assert float(eng.memory_utilization) == 0.88
+    assert float(eng.kv_memory_fraction) == 1.0
+
+
+def test_sglang_refuses_an_uneven_expert_split():
+    # sgl-project/sglang FusedMoE: assert num_experts % moe_ep_size == 0 (DeepSeek-V3's 256
+    # routed experts do not split over 3 ranks)
+    s = resolve(
+        Scenario(model="deepseek-v3", accelerator="h200-sxm", accelerators=3, software="sglang")
+    )
+    assert layout_problem(s, 1, 1, 3, 3) == (
+        "expert_parallel: 3 does not divide deepseek-v3's 256 routed experts; sglang needs an "
+        "even split (allowed: divisors of 256)"
+    )
