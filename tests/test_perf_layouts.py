@@ -207,7 +207,7 @@ def test_scenario_moe_degrees_must_tile_the_stage():
 def test_tensorrt_llm_on_mi300x_refused():
     # TensorRT-LLM is CUDA-only (its installation docs); vLLM has a ROCm backend.
     refused(
-        "software: trtllm runs on NVIDIA accelerators only; mi300x is AMD (allowed here: vllm)",
+        "software: trtllm runs on NVIDIA accelerators only; mi300x is AMD (allowed here: vllm, sglang)",
         model="llama-3.1-8b",
         accelerator="mi300x",
         software="trtllm",
@@ -216,7 +216,7 @@ def test_tensorrt_llm_on_mi300x_refused():
 
 def test_unknown_engine_names_the_catalog():
     refused(
-        "software: unknown class 'tgi'; allowed: trtllm, trtllm-engine, vllm",
+        "software: unknown class 'tgi'; allowed: trtllm, trtllm-engine, vllm, sglang",
         model="llama-3.1-8b",
         accelerator="h100-sxm",
         software="tgi",

@@ -147,15 +147,15 @@ def test_request_json_schema_carries_help_and_choices():
 
 def test_software_is_checked_against_the_catalog(tmp_path):
     # not a hard-coded list: a class added in a catalog override is accepted
-    with pytest.raises(TokenfabError, match=r"^software: unknown class 'sglang'; allowed: "):
-        evaluate(Scenario(**E8B, software="sglang"), Catalog())
+    with pytest.raises(TokenfabError, match=r"^software: unknown class 'lmdeploy'; allowed: "):
+        evaluate(Scenario(**E8B, software="lmdeploy"), Catalog())
     base = Catalog().table("software")["vllm"]
-    row = base.model_dump(mode="json") | {"id": "sglang", "name": "SGLang"}
+    row = base.model_dump(mode="json") | {"id": "lmdeploy", "name": "LMDeploy"}
     header = ",".join(row)
     values = ",".join(f'"{v}"' if v is not None else "" for v in row.values())
     (tmp_path / "serving_software.csv").write_text(f"{header}\n{values}\n", encoding="utf-8")
-    est = evaluate(Scenario(**E8B, software="sglang"), Catalog([tmp_path]))
-    assert est.op.setup.engine.software == "sglang"
+    est = evaluate(Scenario(**E8B, software="lmdeploy"), Catalog([tmp_path]))
+    assert est.op.setup.engine.software == "lmdeploy"
 
 
 # -- errors ------------------------------------------------------------------------------------
