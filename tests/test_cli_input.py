@@ -190,3 +190,17 @@ def test_an_unknown_api_price_with_nothing_near_says_where_to_look(args):
     # once "unknown API price 'nope'; nearest: " with nothing after the colon
     line = one_line_error(run(*args))
     assert line.endswith("unknown API price 'nope'; list them with `tokenfab catalog api-prices`")
+
+
+def test_an_echoed_input_is_not_turned_into_an_emoji():
+    # Rich read ":b:" in "a:b:c:d:e" as an emoji code and printed 'a\U0001f171c:d:e'
+    line = one_line_error(run("export-prices", "--format", "litellm", "--deployment", "a:b:c:d:e"))
+    assert "'a:b:c:d:e' is not MODEL:ACCELERATOR" in line
+
+
+@pytest.mark.parametrize("value", ["nan", "0.5", "1e30"])
+def test_export_prices_demand_out_of_range_is_an_error_not_an_empty_map(value):
+    # each once left every model out and printed {} with exit 0
+    line = one_line_error(run("export-prices", "--format", "litellm", "--tokens-per-day", value))
+    assert line.startswith("error: --tokens-per-day: ")
+    assert line.endswith("is out of range; allowed: 1 to 1e+16")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pytest
 
 from tokenfab.usage import analyses, engines
+from tokenfab.usage.schema import UsageLogError
 
 ROWS = [
     # timestamp, model, in, cached, out, reasoning, cost, latency, task, status, app
@@ -147,3 +148,28 @@ def test_top_cost_driver(report):
     # agent x gpt-4o: row 6 at 0.02 of 0.05347
     assert (top["app"], top["model"]) == ("agent", "gpt-4o-2024-08-06")
     assert top["share"] == pytest.approx(0.02 / 0.05347, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"memory_limit": "abc"}, "--memory-limit: 'abc' is not a size"),
+        ({"memory_limit": "1GB'; SET threads = 1; --"}, "--memory-limit: "),
+        ({"threads": -1}, "--threads: must be at least 1 (got -1)"),
+        ({"threads": 0}, "--threads: must be at least 1 (got 0)"),
+    ],
+)
+def test_engine_limits_are_checked_before_duckdb_sees_them(kwargs, message):
+    # DuckDB's own ParserException / SyntaxException once came back as "bug: ..."
+    from tokenfab.usage import engines
+
+    with pytest.raises(UsageLogError) as info:
+        engines.connect(None, **kwargs)
+    assert str(info.value).startswith(message)
+
+
+def test_engine_limits_in_the_documented_form_are_accepted():
+    from tokenfab.usage import engines
+
+    con = engines.connect(None, memory_limit="4GB", threads=1)
+    assert con.name == "duckdb"

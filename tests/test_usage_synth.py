@@ -88,3 +88,21 @@ def test_bad_arguments(tmp_path):
         synth_mod.synth(0, tmp_path / "x.parquet")
     with pytest.raises(UsageLogError, match=r"--out: .*allowed file types"):
         synth_mod.synth(10, tmp_path / "x.txt")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"days": float("nan")}, "--days: must be at least 1 and at most 36600 (got nan)"),
+        ({"days": float("inf")}, "--days: must be at least 1 and at most 36600 (got inf)"),
+        ({"seed": -1}, "--seed: must be 0 or more (got -1)"),
+        ({"rows": 10**12}, "--rows: must be at least 1 and at most 10,000,000,000"),
+    ],
+)
+def test_bad_numbers_are_refused_before_the_file_is_opened(tmp_path, kwargs, message):
+    # nan/inf days and a negative seed were bug reports; 1e12 rows ran for hours on a 0-byte file
+    out = tmp_path / "x.parquet"
+    with pytest.raises(UsageLogError) as info:
+        synth_mod.synth(**{"rows": 10, "out": out, **kwargs})
+    assert str(info.value).startswith(message)
+    assert not out.exists()

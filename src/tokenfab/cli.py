@@ -102,7 +102,7 @@ def _emit_json(data: BaseModel | Any) -> None:
 
 def _note(text: str) -> None:
     """A side note ("wrote chart.html") on stderr, so stdout holds only the answer."""
-    Console(stderr=True).print(text, style="dim", markup=False, highlight=False)
+    Console(stderr=True, emoji=False).print(text, style="dim", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------------------------------
@@ -636,7 +636,7 @@ calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads 
 def main() -> None:
     """Entry point: a tokenfab error prints one line and exits 2; any other exception is a bug,
     printed as one line asking for a report, with exit code 3."""
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True, emoji=False)
     with warnings.catch_warnings():
         # Inputs are range-checked before they reach NumPy, so a floating-point warning here
         # would be noise in front of the answer; the test suite runs with warnings shown.

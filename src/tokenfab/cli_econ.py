@@ -27,7 +27,7 @@ def _emit(data: Any) -> None:
 
 def _note(text: str) -> None:
     """A side note ("wrote chart.html") on stderr, so stdout holds only the answer."""
-    Console(stderr=True).print(text, style="dim", markup=False, highlight=False)
+    Console(stderr=True, emoji=False).print(text, style="dim", markup=False, highlight=False)
 
 
 def _catalog():

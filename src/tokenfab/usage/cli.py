@@ -192,9 +192,9 @@ def export_prices_cmd(
     doc, skipped = export.export_prices(
         fmt, deployment or [], region, tokens_per_day, _catalog(ctx)
     )
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False)
     for line in skipped:
-        err.print(f"left out {line}", highlight=False, soft_wrap=True)
+        err.print(f"left out {line}", markup=False, highlight=False, soft_wrap=True)
     text = json.dumps(doc, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)

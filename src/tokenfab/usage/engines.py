@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import ibis
@@ -33,6 +34,13 @@ def connect(
             raise UsageLogError(
                 f"--backend: cannot connect to {backend!r} ({type(exc).__name__}: {exc})"
             ) from None
+    if memory_limit and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit, re.IGNORECASE):
+        raise UsageLogError(
+            f"--memory-limit: {memory_limit!r} is not a size; allowed: a number and a unit "
+            "(KB, MB, GB, TB, KiB ... TiB), e.g. 4GB"
+        )
+    if threads is not None and threads < 1:
+        raise UsageLogError(f"--threads: must be at least 1 (got {threads})")
     if con.name == "duckdb":
         con.raw_sql("SET TimeZone = 'UTC'")
         con.raw_sql("SET enable_progress_bar = false")

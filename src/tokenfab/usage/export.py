@@ -30,7 +30,7 @@ from typing import Any
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import TokenfabError
 from tokenfab.planning import evaluate, plan
-from tokenfab.scenario import Scenario
+from tokenfab.scenario import MAX_TOKENS_PER_DAY, Scenario
 from tokenfab.usage.schema import UsageLogError
 from tokenfab.usage.whatif import parse_deployment
 
@@ -218,8 +218,11 @@ def export_prices(
     models left out with the reason."""
     if fmt not in FORMATS:
         raise UsageLogError(f"--format: {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
-    if tokens_per_day <= 0:
-        raise UsageLogError(f"--tokens-per-day: must be above 0 (got {tokens_per_day})")
+    if not 1 <= tokens_per_day <= MAX_TOKENS_PER_DAY:  # NaN fails too
+        raise UsageLogError(
+            f"--tokens-per-day: {tokens_per_day:g} is out of range; "
+            f"allowed: 1 to {MAX_TOKENS_PER_DAY:g}"
+        )
     cat = catalog or default_catalog()
     cat.region(region)
     rows: list[dict[str, Any]] = []

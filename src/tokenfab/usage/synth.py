@@ -211,6 +211,12 @@ def _chunk(
     return table, int(task[-1]) + 1
 
 
+MAX_ROWS = 10**10
+"""Ten billion requests, a few TB of Parquet; 1e12 once ran for hours on a 0-byte file."""
+MAX_DAYS = 36_600.0
+"""A century of traffic; inf and NaN once reached int() and came back as a bug report."""
+
+
 def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path:
     """Write ``rows`` synthetic requests over ``days`` days to a Parquet file.
 
@@ -219,10 +225,12 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
     UsageLogError
         ``rows`` below 1, ``days`` below 1, or an output path that is not ``.parquet``/``.csv``/``.jsonl``.
     """
-    if rows < 1:
-        raise UsageLogError(f"--rows: must be at least 1 (got {rows})")
-    if days < 1:
-        raise UsageLogError(f"--days: must be at least 1 (got {days})")
+    if not 1 <= rows <= MAX_ROWS:
+        raise UsageLogError(f"--rows: must be at least 1 and at most {MAX_ROWS:,} (got {rows})")
+    if not 1 <= days <= MAX_DAYS:  # NaN fails too
+        raise UsageLogError(f"--days: must be at least 1 and at most {MAX_DAYS:g} (got {days})")
+    if seed < 0:
+        raise UsageLogError(f"--seed: must be 0 or more (got {seed})")
     path = Path(out)
     kind = path.suffix.lower()
     if kind not in (".parquet", ".csv", ".jsonl"):
