@@ -548,3 +548,22 @@ def test_plan_refuses_two_output_formats():
     )
     assert isinstance(r.exception, TokenfabError)
     assert "--json, --csv: choose one output format" in str(r.exception)
+
+
+@pytest.mark.parametrize("model", [schema.EstimateRequest, Scenario])
+def test_a_yes_no_value_is_not_read_as_a_number(model):
+    # pydantic's lax mode turns `true` into 1; `batch_size: true` must not become batch 1
+    data = {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "batch_size": True}
+    with pytest.raises(TokenfabError, match="batch_size: true is a yes/no value"):
+        model.parse(data)
+
+
+def test_a_yaml_key_given_twice_is_refused(tmp_path):
+    # PyYAML keeps the last of two equal keys; which model was meant cannot be known
+    from tokenfab.fileio import load_yaml
+
+    text = "model: llama-3.1-8b\naccelerator: h100-sxm\nmodel: llama-3.1-70b\n"
+    with pytest.raises(
+        TokenfabError, match=r"s.yaml:3: key 'model' appears twice \(first on line 1\)"
+    ):
+        load_yaml(text, "s.yaml")

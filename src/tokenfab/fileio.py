@@ -127,6 +127,22 @@ class _NoAliasLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # PyYAML keeps the last of two equal keys; a scenario that says `model:` twice is
+        # ambiguous, so it is refused rather than silently half-read
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise FileInputError(
+                    f"{self.name}:{line}: key {key!r} appears twice (first on line "
+                    f"{seen[key]}); give each key once"
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
 
 def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
     """Parse YAML text read from ``path`` with the safe loader, refusing aliases.
@@ -144,6 +160,10 @@ def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
     Traceback (most recent call last):
     ...
     tokenfab.errors.FileInputError: s.yaml:2: YAML aliases (*name) are not allowed; write the value out
+    >>> load_yaml("model: a\\nmodel: b\\n", "s.yaml")
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.FileInputError: s.yaml:2: key 'model' appears twice (first on line 1); give each key once
     """
     loader = _NoAliasLoader(text)
     loader.name = str(path)

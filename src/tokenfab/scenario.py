@@ -60,10 +60,34 @@ Ownership = Literal["buy", "rent"]
 EngineId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 
 
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a field's type admits a yes/no value (``bool``, ``bool | None``)."""
+    return annotation is bool or any(_takes_bool(a) for a in get_args(annotation))
+
+
+def refuse_bools_for_numbers(fields: dict[str, FieldInfo], data: Any) -> Any:
+    """Refuse ``true``/``false`` given for a number: pydantic's lax mode would read
+    ``batch_size: true`` as batch 1, a silent change of meaning."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if (
+                isinstance(value, bool)
+                and name in fields
+                and not _takes_bool(fields[name].annotation)
+            ):
+                raise ValueError(f"{name}: {str(value).lower()} is a yes/no value; give a number")
+    return data
+
+
 class Scenario(BaseModel):
     """One deployment: model on accelerators, with its workload, targets and economics."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bools_for_numbers(cls.model_fields, data)
 
     model: str = Field(description="model id from the models catalog")
     accelerator: str = Field(description="accelerator id from the accelerators catalog")

@@ -59,6 +59,7 @@ from tokenfab.scenario import (
     Scenario,
     describe_validation_error,
     id_list,
+    refuse_bools_for_numbers,
 )
 from tokenfab.viability import MAX_USD as VIABILITY_MAX_USD
 
@@ -164,7 +165,7 @@ class Request(BaseModel):
         """A comma-separated string (a CLI option, a scalar in a YAML file) for a list field."""
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = dict(refuse_bools_for_numbers(cls.model_fields, data))
         for name, field in cls.model_fields.items():
             if is_list(field) and isinstance(data.get(name), str):
                 data[name] = id_list(data[name], name, allowed_values(field) or ())
