@@ -509,6 +509,18 @@ def prices_from_openrouter(
     return ImportResult(rows, notes)
 
 
+# LiteLLM's per-token price keys (model_prices_and_context_window.json) -> our per-Mtok columns
+LITELLM_FIELDS = {
+    "input_usd_per_mtok": "input_cost_per_token",
+    "output_usd_per_mtok": "output_cost_per_token",
+    "cached_input_usd_per_mtok": "cache_read_input_token_cost",
+    "cache_write_usd_per_mtok": "cache_creation_input_token_cost",
+    "reasoning_usd_per_mtok": "output_cost_per_reasoning_token",
+    "batch_input_usd_per_mtok": "input_cost_per_token_batches",
+    "batch_output_usd_per_mtok": "output_cost_per_token_batches",
+}
+
+
 def prices_from_litellm(
     data: Any, *, as_of: date, source: str, retrieved: date | None = None, where: str = "file"
 ) -> ImportResult:
@@ -535,27 +547,8 @@ def prices_from_litellm(
         if entry.get("mode", "chat") not in ("chat", "completion", "responses"):
             continue
         prices = {
-            "input_usd_per_mtok": _per_mtok(
-                entry.get("input_cost_per_token"), at, "input_cost_per_token"
-            ),
-            "output_usd_per_mtok": _per_mtok(
-                entry.get("output_cost_per_token"), at, "output_cost_per_token"
-            ),
-            "cached_input_usd_per_mtok": _per_mtok(
-                entry.get("cache_read_input_token_cost"), at, "cache_read_input_token_cost"
-            ),
-            "cache_write_usd_per_mtok": _per_mtok(
-                entry.get("cache_creation_input_token_cost"), at, "cache_creation_input_token_cost"
-            ),
-            "reasoning_usd_per_mtok": _per_mtok(
-                entry.get("output_cost_per_reasoning_token"), at, "output_cost_per_reasoning_token"
-            ),
-            "batch_input_usd_per_mtok": _per_mtok(
-                entry.get("input_cost_per_token_batches"), at, "input_cost_per_token_batches"
-            ),
-            "batch_output_usd_per_mtok": _per_mtok(
-                entry.get("output_cost_per_token_batches"), at, "output_cost_per_token_batches"
-            ),
+            ours: _per_mtok(entry.get(theirs), at, theirs)
+            for ours, theirs in LITELLM_FIELDS.items()
         }
         provider = str(entry.get("litellm_provider") or "unknown")
         row = _price_row(
