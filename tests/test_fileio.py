@@ -171,3 +171,13 @@ def test_a_catalog_number_that_is_not_finite_is_refused(tmp_path):
     p = write(tmp_path, buf.getvalue().encode(), "regions.csv")
     with pytest.raises(CatalogError, match=r"regions\.csv:2: pue: .*finite"):
         read_records(p, Region)
+
+
+def test_a_chart_output_of_another_file_type_is_refused(tmp_path):
+    # a chart is written as .html with a .png beside it; `--out x.txt` used to write x.html
+    from tokenfab.fileio import CHART_SUFFIXES, check_output_path
+
+    with pytest.raises(FileInputError, match=r"writes \.html or \.png files; got \.txt"):
+        check_output_path(tmp_path / "x.txt", suffixes=CHART_SUFFIXES)
+    assert check_output_path(tmp_path / "x.PNG", suffixes=CHART_SUFFIXES) == tmp_path / "x.PNG"
+    assert not (tmp_path / "x.txt").exists()

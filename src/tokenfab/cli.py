@@ -35,7 +35,7 @@ from tokenfab.catalog import (
     user_dirs_from_env,
 )
 from tokenfab.errors import ScenarioError, TokenfabError
-from tokenfab.fileio import check_output_path, json_text
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
 from tokenfab.scenario import Scenario, describe_validation_error
 from tokenfab.usage import cli as usage_cli
@@ -498,7 +498,7 @@ def frontier_cmd(
     from tokenfab.perf.frontier import frontier
 
     if out is not None:
-        check_output_path(out)
+        check_output_path(out, suffixes=CHART_SUFFIXES)
     req = schema.FrontierRequest.parse(given)
     cat = _catalog(ctx)
     fronts = [frontier(sc, cat) for sc in req.scenarios()]
@@ -577,7 +577,7 @@ def breakeven_cmd(
     from tokenfab import breakeven as be
 
     if out is not None:
-        check_output_path(out)
+        check_output_path(out, suffixes=CHART_SUFFIXES)
     req = request_from(schema.BreakevenRequest, given, scenario)
     analysis = be.analyse(req, _catalog(ctx))
     result = schema.BreakevenResult.from_analysis(analysis)

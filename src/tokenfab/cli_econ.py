@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenfab import schema
-from tokenfab.fileio import check_output_path, json_text
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -48,7 +48,7 @@ def market(
     from tokenfab.cli import _catalog as main_catalog
 
     if out is not None:
-        check_output_path(out)
+        check_output_path(out, suffixes=CHART_SUFFIXES)
     if list_:
         data = mk.load_market_data()
         rows = [
@@ -355,7 +355,7 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json
     from tokenfab.cli import _catalog as main_catalog
 
     if out is not None:
-        check_output_path(out)
+        check_output_path(out, suffixes=CHART_SUFFIXES)
     req = schema.FactoryRequest.parse(given)
     power_mw, model = req.power_mw, req.model
     results = fc.analyse(req, main_catalog(ctx))

@@ -180,7 +180,16 @@ def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
         loader.dispose()
 
 
-def check_output_path(path: str | os.PathLike[str], *, option: str = "--out") -> Path:
+# a chart is written as an interactive HTML page with a PNG beside it; --out names either
+CHART_SUFFIXES = (".html", ".png")
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    *,
+    option: str = "--out",
+    suffixes: tuple[str, ...] | None = None,
+) -> Path:
     """Check, before any work, that a file can be written at ``path``.
 
     A file that did not exist is created empty to prove it can be, then removed.
@@ -188,7 +197,8 @@ def check_output_path(path: str | os.PathLike[str], *, option: str = "--out") ->
     Raises
     ------
     FileInputError
-        ``--out PATH: problem``: empty, a folder, a missing folder, or not writable.
+        ``--out PATH: problem``: empty, a folder, a missing folder, not writable, or (with
+        ``suffixes``) a file type the command does not write.
 
     Examples
     --------
@@ -208,6 +218,10 @@ def check_output_path(path: str | os.PathLike[str], *, option: str = "--out") ->
         raise FileInputError(f"{option} {p}: {parent} is not a folder")
     if p.is_dir():
         raise FileInputError(f"{option} {p}: is a folder; give a file name")
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise FileInputError(
+            f"{option} {p}: writes {' or '.join(suffixes)} files; got {p.suffix or 'no extension'}"
+        )
     existed = p.exists()
     try:
         with p.open("a"):
