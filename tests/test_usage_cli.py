@@ -101,3 +101,11 @@ def test_bad_input_is_one_line(runs, name, needle):
     assert r.returncode == 2
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_synth_refuses_a_missing_folder_instead_of_creating_it(tmp_path):
+    # other commands refuse a missing --out folder; synth used to mkdir it silently
+    r = tokenfab("usage", "synth", "--rows", "10", "--out", "nope/log.jsonl", cwd=tmp_path)
+    assert r.returncode != 0
+    assert "folder nope does not exist" in r.stderr
+    assert not (tmp_path / "nope").exists()

@@ -69,8 +69,11 @@ def synth_cmd(
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
 ) -> None:
     """Write a realistic synthetic log; every parameter's source is in docs/usage.md."""
+    from tokenfab.fileio import check_output_path
     from tokenfab.usage.synth import synth
 
+    # like every --out: a missing folder is refused before any work, never created
+    check_output_path(out, suffixes=(".parquet", ".csv", ".jsonl"))
     path = synth(rows, out, days, seed)
     console.print(f"wrote {rows:,} requests to {path}", highlight=False)
 
