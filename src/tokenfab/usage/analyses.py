@@ -212,19 +212,26 @@ def cube(t: ir.Table, rel_tol: float = 0.01, abs_tol_usd: float = 1e-6) -> ir.Ta
         "prompt_bin": (t.input_tokens.cast("float64") + 1).log2().floor().cast("int64"),
     }
     return t.group_by(**keys).aggregate(
-        requests=t.count(),
-        input_tokens=t.input_tokens.sum(),
-        cached_input_tokens=t.cached_input_tokens.sum(),
-        output_tokens=t.output_tokens.sum(),
-        reasoning_tokens=t.reasoning_tokens.sum(),
-        spend_usd=t.spend_usd.sum(),
+        **traffic_sums(t),
         logged_cost_usd=t.cost_usd.sum(),
-        list_cost_usd=t.list_cost_usd.sum(),
         rows_off=off.fill_null(False).cast("int64").sum(),
         unpriced_requests=t.price_id.isnull().cast("int64").sum(),
-        first=t.timestamp.min(),
-        last=t.timestamp.max(),
     )
+
+
+def traffic_sums(t: ir.Table) -> dict[str, ir.Scalar]:
+    """Request count, token and spend sums, and the first and last timestamp of rows ``t``."""
+    return {
+        "requests": t.count(),
+        "input_tokens": t.input_tokens.sum(),
+        "cached_input_tokens": t.cached_input_tokens.sum(),
+        "output_tokens": t.output_tokens.sum(),
+        "reasoning_tokens": t.reasoning_tokens.sum(),
+        "spend_usd": t.spend_usd.sum(),
+        "list_cost_usd": t.list_cost_usd.sum(),
+        "first": t.timestamp.min(),
+        "last": t.timestamp.max(),
+    }
 
 
 def _sums(c: ir.Table) -> dict[str, ir.Scalar]:

@@ -30,19 +30,7 @@ MIN_SPAN_S = 3600.0  # a log shorter than an hour is scaled as one hour
 
 def traffic(t: ibis.Table) -> dict[str, Any]:
     """Token sums, spend, span and the peak-hour factor of priced rows ``t``."""
-    r = analyses._rows(
-        t.aggregate(
-            requests=t.count(),
-            input_tokens=t.input_tokens.sum(),
-            cached_input_tokens=t.cached_input_tokens.sum(),
-            output_tokens=t.output_tokens.sum(),
-            reasoning_tokens=t.reasoning_tokens.sum(),
-            spend_usd=t.spend_usd.sum(),
-            list_cost_usd=t.list_cost_usd.sum(),
-            first=t.timestamp.min(),
-            last=t.timestamp.max(),
-        )
-    )[0]
+    r = analyses._rows(t.aggregate(**analyses.traffic_sums(t)))[0]
     hourly = t.group_by(hour=t.timestamp.truncate("h")).aggregate(out=t.output_tokens.sum())
     peak = analyses._scalar(hourly.out.max()) or 0
     span_s = max((r["last"] - r["first"]).total_seconds(), MIN_SPAN_S)
