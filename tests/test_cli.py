@@ -75,12 +75,12 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "util_with_demand": (*EST_SIZED, "--tokens-per-day", "1e9", "--utilization", "0.5"),
     "peak_without_demand": (*EST, "--peak-to-average", "2"),
     "acceptance_without_draft": (*EST, "--acceptance-rate", "0.7"),
-    "h200_buy": (
+    "unpriced_buy": (
         "estimate",
         "--model",
         "llama-3.1-70b",
         "--accelerator",
-        "h200-sxm",
+        "b300",
         "--accelerators",
         "8",
         "--precision",
@@ -423,9 +423,9 @@ def test_estimate_json_invariants_hold_with_a_demand(runs):
 
 
 def test_missing_purchase_price_keeps_the_estimate_and_says_why(runs):
-    d = ok_json(runs, "h200_buy")
-    # accelerators.csv has no sourced price for h200-sxm
-    assert d["cost_error"] and "price" in d["cost_error"] and "h200-sxm" in d["cost_error"]
+    d = ok_json(runs, "unpriced_buy")
+    # accelerators.csv has no sourced purchase price for b300
+    assert d["cost_error"] and "price" in d["cost_error"] and "b300" in d["cost_error"]
     assert d["cost_usd_per_mtok_blended"] is None
     assert d["monthly_cost_usd"] is None
     # performance, energy and carbon do not need a price

@@ -113,3 +113,22 @@ def test_bad_input_names_the_field(kwargs, field):
     args = {"power_mw": 10.0, "accelerator": "h100-sxm", **kwargs}
     with pytest.raises(ScenarioError, match=rf"^{field}:"):
         fc.factory(**args)
+
+
+def test_a_tier_with_only_an_upper_speed_bound_says_so(tmp_path):
+    # a user tier that caps speed at 0.5 tok/s per user lies below every frontier point:
+    # no revenue, and the note names the cap (a ':g' of the missing floor crashed before)
+    from tokenfab.catalog import Catalog
+
+    (tmp_path / "price_tiers.csv").write_text(
+        "id,name,usd_per_mtok,output_tok_s_per_user_max,share_of_power,price_basis,source,as_of\n"
+        "capped,Capped,1,0.5,0,blended input and output,tokenfab test fixture,2026-01-01\n"
+    )
+    f = fc.factory(100.0, "h100-sxm", catalog=Catalog([tmp_path]))
+    capped = next(t for t in f.tiers if t.name == "capped")
+    assert capped.revenue_usd_per_year == 0.0
+    assert "needs <= 0.5 tok/s per user" in capped.note
+    # the output states each tier's price basis as the tier catalog gives it
+    tiers = {t["name"]: t for t in f.as_dict()["tiers"]}
+    assert tiers["capped"]["price_basis"] == "blended input and output"
+    assert tiers["premium"]["price_basis"].startswith("output tokens")

@@ -47,6 +47,7 @@ NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
 LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
+PueValue = Annotated[float, Field(ge=1.0, le=3.0)]
 
 
 class Record(BaseModel):
@@ -64,6 +65,63 @@ class Record(BaseModel):
         description="date the row's figures were read from the source (blank: the notes say why)",
     )
     notes: str | None = Field(default=None, description="free-text remarks")
+
+    @model_validator(mode="after")
+    def _ranges_bracket_their_values(self) -> Record:
+        for name in range_fields(type(self)):
+            low, high = getattr(self, f"{name}_low"), getattr(self, f"{name}_high")
+            mid = getattr(self, name)
+            if (low is None) != (high is None) or (low is not None and mid is None):
+                raise ValueError(f"{name}_low and {name}_high come together, with {name}")
+            if low is not None and not low <= mid <= high:
+                raise ValueError(
+                    f"{name} {mid} must lie within {name}_low {low} and {name}_high {high}"
+                )
+        return self
+
+
+@cache
+def range_fields(record: type[Record]) -> tuple[str, ...]:
+    """Fields of ``record`` that may carry a published range as ``<field>_low``/``<field>_high``.
+
+    Examples
+    --------
+    >>> range_fields(Region)
+    ('electricity_usd_per_kwh', 'pue')
+    """
+    names = record.model_fields
+    return tuple(
+        n for n in names if f"{n}_low" in names and f"{n}_high" in names and not n.endswith("_low")
+    )
+
+
+def published_range(record: Record, field: str) -> tuple[float, float, float] | None:
+    """``(low, value, high)`` of a field whose source gives a range, else None.
+
+    The catalog stores the value a source states (or the midpoint of the range it gives) in
+    ``field`` and the range's ends in ``field_low`` and ``field_high``; uncertainty analysis
+    takes them as a field's default distribution.
+
+    Raises
+    ------
+    CatalogError
+        ``field`` is not a field of the record that can carry a range.
+
+    Examples
+    --------
+    >>> published_range(Catalog().accelerator("b200"), "price_usd")
+    (30000.0, 35000.0, 40000.0)
+    """
+    allowed = range_fields(type(record))
+    if field not in allowed:
+        raise CatalogError(
+            f"{type(record).__name__.lower()}: {field!r} carries no range; allowed: "
+            f"{', '.join(allowed) or 'none'}"
+        )
+    low = getattr(record, f"{field}_low")
+    if low is None:
+        return None
+    return (low, getattr(record, field), getattr(record, f"{field}_high"))
 
 
 class Accelerator(Record):
@@ -116,14 +174,6 @@ class Accelerator(Record):
             raise ValueError("price_usd needs price_source and price_as_of")
         if self.scaleout_bandwidth_gb_s is not None and not self.scaleout_source:
             raise ValueError("scaleout_bandwidth_gb_s needs scaleout_source")
-        low, high = self.price_usd_low, self.price_usd_high
-        if (low is None) != (high is None) or (low is not None and self.price_usd is None):
-            raise ValueError("price_usd_low and price_usd_high come together, with price_usd")
-        if low is not None and high is not None and not low <= (self.price_usd or 0) <= high:
-            raise ValueError(
-                f"price_usd {self.price_usd} must lie within price_usd_low {low} and "
-                f"price_usd_high {high}"
-            )
         return self
 
 
@@ -285,7 +335,18 @@ class Region(Record):
     renewable_share: Fraction | None = Field(
         None, description="share of generation from renewables [0-1] (empty: not sourced)"
     )
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] = Field(description="power usage effectiveness")
+    electricity_usd_per_kwh_low: Positive | None = Field(
+        None, description="low end of the price where the source gives a range [USD/kWh]"
+    )
+    electricity_usd_per_kwh_high: Positive | None = Field(
+        None, description="high end of the price where the source gives a range [USD/kWh]"
+    )
+    pue: PueValue = Field(description="power usage effectiveness")
+    pue_low: PueValue | None = Field(None, description="low end of a published PUE range")
+    pue_high: PueValue | None = Field(None, description="high end of a published PUE range")
+    pue_source: str | None = Field(
+        None, description="where a regional PUE comes from (empty: the row's source)"
+    )
     dc_capacity_gw: NonNegative | None = Field(None, description="data-centre capacity [GW]")
 
 
@@ -329,7 +390,19 @@ class CloudRental(Record):
     instance_type: Text
     accelerators_per_instance: Annotated[int, Field(ge=1)]
     on_demand_usd_per_accelerator_hour: Positive | None = None
+    on_demand_usd_per_accelerator_hour_low: Positive | None = Field(
+        None, description="low end where the provider publishes a price range [USD/h]"
+    )
+    on_demand_usd_per_accelerator_hour_high: Positive | None = Field(
+        None, description="high end where the provider publishes a price range [USD/h]"
+    )
     reserved_usd_per_accelerator_hour: Positive | None = None
+    reserved_usd_per_accelerator_hour_low: Positive | None = Field(
+        None, description="low end of a published reserved-price range [USD/h]"
+    )
+    reserved_usd_per_accelerator_hour_high: Positive | None = Field(
+        None, description="high end of a published reserved-price range [USD/h]"
+    )
     reserved_term_months: Annotated[int, Field(ge=1)] | None = None
     location: str | None = None
 
@@ -347,6 +420,12 @@ class PriceTier(Record):
 
     name: Text
     usd_per_mtok: NonNegative
+    usd_per_mtok_low: NonNegative | None = Field(
+        None, description="low end where the source quotes the tier's price as a range"
+    )
+    usd_per_mtok_high: NonNegative | None = Field(
+        None, description="high end where the source quotes the tier's price as a range"
+    )
     output_tok_s_per_user_min: NonNegative | None = None
     output_tok_s_per_user_max: NonNegative | None = None
     share_of_power: Fraction
@@ -375,6 +454,8 @@ class CostAssumption(Record):
     """A default of the ownership cost model, with its unit."""
 
     value: NonNegative
+    value_low: NonNegative | None = Field(None, description="low end of a published range")
+    value_high: NonNegative | None = Field(None, description="high end of a published range")
     unit: Literal[
         "years",
         "fraction",

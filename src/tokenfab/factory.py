@@ -100,12 +100,13 @@ class TierResult:
     tokens_per_year: float
     revenue_usd_per_year: float
     note: str = ""
+    price_basis: str = "output tokens"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "usd_per_mtok": self.usd_per_mtok,
-            "price_basis": "output tokens",
+            "price_basis": self.price_basis,
             "share_of_power": self.share_of_power,
             "output_tok_s_per_user_min": self.band[0],
             "output_tok_s_per_user_max": self.band[1],
@@ -309,18 +310,23 @@ def factory(
     for tid, tier in tiers.items():
         s = share.get(tid, 0.0)
         band = (tier.output_tok_s_per_user_min, tier.output_tok_s_per_user_max)
+        basis = tier.price_basis or "output tokens"
         n = n_total * s
         i = tier_point(front.tok_s_per_user, front.tok_s_per_accelerator, *band)
         if i is None:
             best = float(np.max(front.tok_s_per_user))
+            need = " to ".join(f"{b:g}" for b in band if b is not None)
+            need = (
+                f"{need}+" if band[1] is None else (need if band[0] is not None else f"<= {need}")
+            )
             note = (
-                f"no revenue: the tier needs {band[0]:g}+ tok/s per user; {accelerator} reaches "
+                f"no revenue: the tier needs {need} tok/s per user; {accelerator} reaches "
                 f"{best:.0f} on {model}"
             )
             if s > 0:
                 notes.append(f"{tid}: {note}")
             results.append(
-                TierResult(tid, tier.usd_per_mtok, s, band, n, None, 0.0, 0.0, 0.0, note)
+                TierResult(tid, tier.usd_per_mtok, s, band, n, None, 0.0, 0.0, 0.0, note, basis)
             )
             continue
         t_acc = float(front.tok_s_per_accelerator[i])
@@ -336,6 +342,7 @@ def factory(
                 t_acc,
                 float(v),
                 float(r),
+                price_basis=basis,
             )
         )
     capex = None

@@ -1,0 +1,101 @@
+"""Catalog figures added for issue #17, pinned to the sources their rows cite.
+
+Invariants over the new columns (batch prices below list prices, a source for each, dated
+prices) and spot figures with the document in the comment above each check.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.catalog import Catalog
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return Catalog()
+
+
+# --- batch prices ------------------------------------------------------------------------------
+
+
+def test_batch_prices_are_below_list_and_sourced(cat: Catalog) -> None:
+    batch = [p for p in cat.table("api-prices").values() if p.batch_input_usd_per_mtok is not None]
+    assert len(batch) >= 20
+    for p in batch:
+        # input and output come together, never dearer than the synchronous price
+        assert p.batch_output_usd_per_mtok is not None, p.id
+        assert p.batch_input_usd_per_mtok <= p.input_usd_per_mtok, p.id
+        assert p.batch_output_usd_per_mtok <= p.output_usd_per_mtok, p.id
+        assert "batch" in p.source.lower(), p.id
+
+
+@pytest.mark.parametrize(
+    ("provider", "launched"),
+    # OpenAI's Batch API predates every row given one (GPT-4o onwards, 2024-05-13);
+    # Anthropic Message Batches API 2024-10-08; Gemini API Batch Mode 2025-07-07
+    [("OpenAI", date(2024, 5, 13)), ("Anthropic", date(2024, 10, 8)), ("Google", date(2025, 7, 7))],
+)
+def test_no_batch_price_before_the_batch_api(cat: Catalog, provider: str, launched: date) -> None:
+    for p in cat.table("api-prices").values():
+        if p.provider == provider and p.batch_input_usd_per_mtok is not None:
+            assert p.effective_date >= launched, p.id
+
+
+def test_batch_prices_pinned(cat: Catalog) -> None:
+    # OpenAI Batch API FAQ: 50% off; GPT-5 list $1.25 / $10 -> batch $0.625 / $5
+    gpt5 = cat.get("api-prices", "openai-gpt-5-2025-08")
+    assert (gpt5.batch_input_usd_per_mtok, gpt5.batch_output_usd_per_mtok) == (0.625, 5)
+    # Anthropic Message Batches: 50% less; Claude Sonnet 4.5 $3 / $15 -> $1.50 / $7.50
+    sonnet = cat.get("api-prices", "anthropic-claude-sonnet-4-5-2025-09")
+    assert (sonnet.batch_input_usd_per_mtok, sonnet.batch_output_usd_per_mtok) == (1.5, 7.5)
+    # Gemini Batch Mode (2025-07-07): 50% of Gemini 2.5 Pro's $1.25 / $10
+    pro = cat.get("api-prices", "google-gemini-2-5-pro-batch-2025-07")
+    assert (pro.batch_input_usd_per_mtok, pro.batch_output_usd_per_mtok) == (0.625, 5)
+
+
+# --- purchase prices ---------------------------------------------------------------------------
+
+
+def test_every_purchase_price_is_sourced_and_dated(cat: Catalog) -> None:
+    for a in cat.table("accelerators").values():
+        if a.price_usd is not None:
+            assert a.price_source and a.price_kind, a.id
+            assert date(2020, 1, 1) <= a.price_as_of <= date(2026, 12, 31), a.id
+
+
+def test_purchase_prices_pinned(cat: Catalog) -> None:
+    # Reuters (2025-12-31): NVIDIA indicated about $27,000 a chip for H200 sold in China
+    h200 = cat.accelerator("h200-sxm")
+    assert (h200.price_usd, h200.price_kind) == (27000, "street")
+    # Bernstein (late Oct 2025): GB200 NVL72 rack ~$5.9M all in, GPUs 39% of capex:
+    # 0.39 x 5.9e6 / 72 = 31,958 -> stored rounded to $32,000
+    gb200 = cat.accelerator("gb200")
+    assert_allclose(gb200.price_usd, 0.39 * 5.9e6 / 72, rtol=0.002)
+    assert gb200.price_kind == "estimate" and "Bernstein" in gb200.price_source
+
+
+# --- model release dates -----------------------------------------------------------------------
+
+
+def test_every_model_has_a_release_date_or_says_why(cat: Catalog) -> None:
+    for m in cat.table("models").values():
+        if m.released is None:
+            assert "released left blank" in (m.notes or ""), m.id
+        else:
+            assert date(2019, 1, 1) <= m.released <= date(2026, 12, 31), m.id
+    missing = [m.id for m in cat.table("models").values() if m.released is None]
+    assert len(missing) <= 4, missing
+
+
+def test_release_dates_pinned(cat: Catalog) -> None:
+    # Llama 2 paper and release, arXiv:2307.09288, 2023-07-18
+    assert cat.model("llama-2-70b").released == date(2023, 7, 18)
+    # DeepSeek API news 2024-12-26 'Introducing DeepSeek-V3'
+    assert cat.model("deepseek-v3").released == date(2024, 12, 26)
+    # Qwen blog 'Qwen3: Think Deeper, Act Faster', 2025-04-29 (all three Qwen3 rows)
+    for rid in ("qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b"):
+        assert cat.model(rid).released == date(2025, 4, 29)
