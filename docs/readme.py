@@ -113,7 +113,7 @@ def block_tour() -> str:
     d8 = json.loads(ok(EST_8B))
     r1 = json.loads(ok(EST_R1 + " --json"))
     mtp = json.loads(ok(EST_R1_MTP + " --json"))
-    rows = json.loads(ok(PLAN + " --json"))
+    rows = json.loads(ok(PLAN + " --json"))["options"]
     feasible = [r for r in rows if r["feasible"]]
     best = feasible[0]
     ok(FRONTIER)

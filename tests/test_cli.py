@@ -486,7 +486,7 @@ def test_unknown_flag_is_a_usage_error(runs):
 def test_plan_json_sorted_by_monthly_cost(runs):
     # "cheapest" is the lowest monthly cost meeting the demand and targets; at one demand the
     # blended cost per token orders the same way
-    rows = ok_json(runs, "plan_json")
+    rows = ok_json(runs, "plan_json")["options"]
     feasible = [r for r in rows if r["feasible"]]
     rejected = [r for r in rows if not r["feasible"]]
     assert feasible, "at least one option meets 1e8 tokens/day of llama-3.1-8b"
@@ -507,7 +507,7 @@ def test_plan_csv_parses(runs):
     r = runs["plan_csv"]
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    as_json = ok_json(runs, "plan_json")
+    as_json = ok_json(runs, "plan_json")["options"]
     assert len(rows) == len(as_json)
     assert [(x["accelerator"], x["region"], x["ownership"]) for x in rows] == [
         (x["accelerator"], x["region"], x["ownership"]) for x in as_json
@@ -534,7 +534,7 @@ def test_frontier_writes_html_and_png(runs, workdir):
 
 def test_frontier_points_are_non_dominated_per_accelerator(runs):
     r = runs["frontier"]
-    points = json.loads(r.stdout)  # pure JSON: the "wrote ..." note goes to stderr
+    points = json.loads(r.stdout)["points"]  # pure JSON: the "wrote ..." note goes to stderr
     assert "wrote" in r.stderr
     by_acc: dict[str, list[tuple[float, float]]] = {}
     for p in points:

@@ -132,16 +132,16 @@ def test_route_with_nothing_routed_equals_no_routing(out):
 
 
 def test_viability_table_and_one_product(out):
-    rows = json.loads(out["viability"].stdout)
+    rows = json.loads(out["viability"].stdout)["products"]
     assert len(rows) == 8
-    one = json.loads(out["viability_one"].stdout)[0]
+    one = json.loads(out["viability_one"].stdout)["products"][0]
     assert one["verdict"] == "not viable" and one["breakeven_usd_per_request"] == 0.01
 
 
 def test_plan_takes_the_demand_file(out):
     r = out["plan_demand"]
     assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)
+    rows = json.loads(r.stdout)["options"]
     assert rows, "no options"
 
 
@@ -180,7 +180,7 @@ def test_market_and_factory_charts(tmp_path):
 def test_viability_from_an_api_price(out):
     # GPT-4o mini $0.15 in / $0.60 out: 6,000 x 0.15 + 300 x 0.60 = $0.00108 a request;
     # $1 a user-month over 1,000 requests = $0.001 a request < cost -> not viable
-    one = json.loads(out["viability_api"].stdout)[0]
+    one = json.loads(out["viability_api"].stdout)["products"][0]
     assert_allclose(one["cost_usd_per_request"], 0.00108, rtol=1e-12)
     assert_allclose(one["revenue_usd_per_request"], 0.001, rtol=1e-12)
     assert one["verdict"] == "not viable"

@@ -109,7 +109,7 @@ def test_json_is_pure_and_has_the_same_keys_for_buy_and_rent():
 
 def test_plan_json_rows_share_one_schema():
     r = run("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--json")
-    rows = json.loads(r.stdout)
+    rows = json.loads(r.stdout)["options"]
     assert {x["feasible"] for x in rows} == {True, False}  # both kinds are present
     assert len({tuple(x) for x in rows}) == 1
 

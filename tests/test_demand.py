@@ -74,3 +74,40 @@ def test_bad_input_names_the_field(entry, field):
 def test_unknown_archetype_suggests_the_nearest():
     with pytest.raises(ScenarioError, match="did you mean chat"):
         dm.build([{"archetype": "chatt", "users": 1}])
+
+
+def test_request_takes_the_archetypes_list_inline(tmp_path):
+    # the HTTP API's body: the same list a demand file holds gives the same demand
+    entries = [
+        {"archetype": "chat", "users": 1000},
+        {"archetype": "coding-agent", "users": 100, "reasoning_tokens": 0},
+    ]
+    f = tmp_path / "d.yaml"
+    f.write_text(
+        "archetypes:\n  - archetype: chat\n    users: 1000\n"
+        "  - archetype: coding-agent\n    users: 100\n    reasoning_tokens: 0\n"
+    )
+    inline = dm.analyse({"archetypes": entries})
+    from_file = dm.analyse({"file": str(f)})
+    assert inline.as_dict() == from_file.as_dict()
+    # chat 2,800 calls x 300 + agent 15,000 calls x 300 (no reasoning) = 5,340,000 a day
+    assert_allclose(inline.tokens_per_day, 2_800 * 300 + 15_000 * 300)
+    # the command line's text form: archetype=users,...
+    text = dm.analyse({"archetypes": "chat=1000,coding-agent=100"})
+    assert_allclose(text.tokens_per_day, 2_800 * 300 + 15_000 * 10_300)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"archetypes": "chat"}, r"^archetypes: 'chat' is not archetype=users"),
+        ({"archetypes": [{"archetype": "chat"}]}, r"^archetypes\.0\.users: Field required"),
+        ({"archetypes": [{"archetype": "chat", "users": 1e11}]}, r"^archetypes\.0\.users:"),
+        ({"archetypes": [{"archetype": "chatt", "users": 1}]}, r"^archetypes\[0\]\.archetype"),
+        ({"archetypes": "chat=1", "file": "x.yaml"}, r"^file: give one of.*got file, archetypes"),
+        ({"archetypes": "chat=1", "users": 5}, r"^users: users go with --archetype"),
+    ],
+)
+def test_inline_archetypes_bad_input_names_the_field(data, message):
+    with pytest.raises(ScenarioError, match=message):
+        dm.analyse(data)

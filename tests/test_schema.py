@@ -192,7 +192,11 @@ BAD_REQUESTS = [
     (schema.FactoryRequest, {"power_mw": 0}, "power_mw: Input should be greater than 0"),
     (schema.FactoryRequest, {"shares": "free"}, "shares: 'free' is not tier=share"),
     (schema.FactoryRequest, {"shares": {"free": 2}}, "shares.free: Input should be less than"),
-    (schema.DemandRequest, {}, "file: give a demand file or an archetype"),
+    (
+        schema.DemandRequest,
+        {},
+        "file: give one of: a demand file, an archetype with users, or an archetypes list",
+    ),
     # a repeated id would list the same option twice in the plan
     (
         schema.PlanRequest,
@@ -337,14 +341,14 @@ def test_route_and_viability_results_carry_the_core_figures(results):
     # without routing every request goes to the big model
     assert route.cost_usd_per_request_before == route.cost_usd_per_request_big
     assert len(route.grid.savings_per_success) == len(route.grid.routed_share)
-    (one,) = results["viability_api"].root
+    (one,) = results["viability_api"].products
     # GPT-4o mini $0.15 in / $0.60 out: 6,000 x 0.15e-6 + 300 x 0.60e-6 = $0.00108 a request;
     # margin at $0.01 a request: (0.01 - 0.00108) / 0.01 = 0.892
     assert_allclose(one.cost_usd_per_request, 0.00108, rtol=1e-12)
     assert_allclose(one.margin, 0.892, rtol=1e-12)
     assert one.seed_margin is None and one.margin_range_from_columns is None
     # seed 003's table has eight products, each with the margin range its columns allow
-    seed = results["viability_seed"].root
+    seed = results["viability_seed"].products
     assert len(seed) == 8 and all(len(r.margin_range_from_columns) == 2 for r in seed)
 
 
@@ -409,7 +413,7 @@ def test_unpriced_estimate_keeps_every_key_with_nulls(results):
 def test_plan_option_keys_follow_the_planning_keys(results):
     fields = list(schema.PlanOption.model_fields)
     assert fields == ["accelerator", "region", "ownership", *PLAN_KEYS, "feasible", "reason"]
-    rows = results["plan"].root
+    rows = results["plan"].options
     feasible = [r for r in rows if r.feasible]
     assert feasible and all(r.tpot_s <= 0.05 for r in feasible)
     assert all(r.cost_usd_per_mtok_blended is None and r.reason for r in rows if not r.feasible)
@@ -567,3 +571,13 @@ def test_a_yaml_key_given_twice_is_refused(tmp_path):
         TokenfabError, match=r"s.yaml:3: key 'model' appears twice \(first on line 1\)"
     ):
         load_yaml(text, "s.yaml")
+
+
+def test_every_json_output_is_one_object_with_its_list_under_a_key(results):
+    # a reader can rely on an object at the top (a key can be added without breaking it):
+    # plan's options, frontier's points and viability's products are lists under a key
+    for name, key in (("plan", "options"), ("frontier", "points"), ("viability_seed", "products")):
+        doc = json.loads(results[name].model_dump_json())
+        assert isinstance(doc, dict) and isinstance(doc[key], list) and doc[key], name
+    plan = results["plan"]
+    assert plan.feasible_options == sum(o.feasible for o in plan.options)

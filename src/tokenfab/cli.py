@@ -117,6 +117,8 @@ def flag(name: str) -> str:
 
 def _metavar(field: FieldInfo) -> str:
     allowed = schema.allowed_values(field)
+    if schema.is_list(field) and schema._of_models(field):
+        return "NAME=NUMBER,..."
     if schema.is_list(field):
         return "IDS" if not allowed else ",".join(allowed)
     if allowed:
@@ -546,7 +548,7 @@ def plan_cmd(
         schema.PlanRequest, given, scenario, ("accelerator", "ownership"), demand=demand
     )
     result = schema.PlanResult.from_options(plan_request(req, _catalog(ctx)))
-    rows = result.model_dump(mode="json")
+    rows = [o.model_dump(mode="json") for o in result.options]
     if as_json:
         _emit_json(result)
         return

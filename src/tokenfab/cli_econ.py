@@ -329,7 +329,7 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     cols = ("product", "revenue $", "cost $", "margin", "verdict", "break-even $", "seed")
     for col in cols:
         t.add_column(col, justify="right")
-    for r in result.root:
+    for r in result.products:
         m = r.margin
         t.add_row(
             r.name,

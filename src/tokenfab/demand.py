@@ -285,8 +285,10 @@ def load_demand(path: str | Path) -> Demand:
 
 
 def analyse(request: Any) -> Demand:
-    """The demand of a :class:`tokenfab.schema.DemandRequest`: its file, or one archetype's
-    users."""
-    if request.archetype is not None:
-        return build([{"archetype": request.archetype, "users": request.users}])
-    return load_demand(request.file)
+    """The demand of a :class:`tokenfab.schema.DemandRequest` (or a mapping of its fields):
+    its archetypes list, one archetype's users, or its file."""
+    from tokenfab.schema import DemandRequest
+
+    req = DemandRequest.parse(request)
+    entries = req.entries()
+    return build(entries) if entries is not None else load_demand(req.file)

@@ -6,8 +6,8 @@ Every command has a request model and a result model:
 command     request              result
 =========== ==================== ==================================================
 estimate    :class:`EstimateRequest`  :class:`EstimateResult` (one flat object)
-plan        :class:`PlanRequest`      :class:`PlanResult` (a list of :class:`PlanOption`)
-frontier    :class:`FrontierRequest`  :class:`FrontierResult` (a list of :class:`FrontierPoint`)
+plan        :class:`PlanRequest`      :class:`PlanResult` (``options``: :class:`PlanOption`)
+frontier    :class:`FrontierRequest`  :class:`FrontierResult` (``points``: :class:`FrontierPoint`)
 breakeven   :class:`BreakevenRequest` :class:`BreakevenResult`
 catalog     :class:`CatalogRequest`   the catalog records (:mod:`tokenfab.catalog`)
 =========== ==================== ==================================================
@@ -39,7 +39,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    RootModel,
     ValidationError,
     create_model,
     field_validator,
@@ -50,6 +49,7 @@ from pydantic.fields import FieldInfo
 from tokenfab.breakeven import PAYBACK_TOKENS_PER_DAY
 from tokenfab.catalog import TABLES
 from tokenfab.cost import OwnershipCost
+from tokenfab.demand import MAX_USERS as DEMAND_MAX_USERS
 from tokenfab.errors import ScenarioError
 from tokenfab.factory import MAX_POWER_MW
 from tokenfab.market import ELASTICITY_RANGE
@@ -107,6 +107,12 @@ def value_type(field: FieldInfo) -> Any:
 
 def is_list(field: FieldInfo) -> bool:
     return get_origin(value_type(field)) is list
+
+
+def _of_models(field: FieldInfo) -> bool:
+    """A list of request models (its own validator reads the CLI's text form)."""
+    inner = _strip_optional(get_args(value_type(field))[0])
+    return isinstance(inner, type) and issubclass(inner, BaseModel)
 
 
 def allowed_values(field: FieldInfo) -> tuple[str, ...] | None:
@@ -167,7 +173,7 @@ class Request(BaseModel):
             return data
         data = dict(refuse_bools_for_numbers(cls.model_fields, data))
         for name, field in cls.model_fields.items():
-            if is_list(field) and isinstance(data.get(name), str):
+            if is_list(field) and isinstance(data.get(name), str) and not _of_models(field):
                 data[name] = id_list(data[name], name, allowed_values(field) or ())
         return data
 
@@ -603,8 +609,13 @@ PlanOption = create_model(
 )
 
 
-class PlanResult(RootModel[list[PlanOption]]):
+class PlanResult(Result):
     """``plan --json``: every option, feasible ones cheapest first, then the rejected."""
+
+    options: list[PlanOption] = out(
+        "every candidate: the feasible ones cheapest first, then the rejected with their reason"
+    )
+    feasible_options: int = out("how many options meet the demand and targets", "options")
 
     @classmethod
     def from_options(cls, options: list[Any]) -> Self:
@@ -612,8 +623,9 @@ class PlanResult(RootModel[list[PlanOption]]):
         from tokenfab.planning import options_table
 
         keys = PlanOption.model_fields
+        rows = [{**dict.fromkeys(keys), **row} for row in options_table(options)]
         return cls.model_validate(
-            [{**dict.fromkeys(keys), **row} for row in options_table(options)]
+            {"options": rows, "feasible_options": sum(bool(r["feasible"]) for r in rows)}
         )
 
 
@@ -630,14 +642,17 @@ class FrontierPoint(Result):
     batch_size: int = out("sequences in flight per replica", "sequences")
 
 
-class FrontierResult(RootModel[list[FrontierPoint]]):
-    """``frontier --json``: the Pareto points of every accelerator, by accelerator then by
-    tokens per second per user."""
+class FrontierResult(Result):
+    """``frontier --json``: the Pareto points of every accelerator."""
+
+    points: list[FrontierPoint] = out(
+        "the Pareto points, by accelerator then by output tokens per second per user"
+    )
 
     @classmethod
     def from_frontiers(cls, fronts: list[Any]) -> Self:
         """From :func:`tokenfab.perf.frontier.frontier` results."""
-        return cls.model_validate([row for f in fronts for row in f.rows()])
+        return cls.model_validate({"points": [row for f in fronts for row in f.rows()]})
 
 
 class BreakevenRow(Result):
@@ -900,13 +915,15 @@ class ViabilityRow(Result):
     seed_verdict: str | None = out("seed rows: the verdict the seed printed (null: one product)")
 
 
-class ViabilityResult(RootModel[list[ViabilityRow]]):
+class ViabilityResult(Result):
     """``viability --json``: one row per product."""
+
+    products: list[ViabilityRow] = out("one row per product")
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Self:
         keys = ViabilityRow.model_fields
-        return cls.model_validate([{**dict.fromkeys(keys), **row} for row in rows])
+        return cls.model_validate({"products": [{**dict.fromkeys(keys), **row} for row in rows]})
 
 
 class FactoryRequest(Request):
@@ -1011,6 +1028,41 @@ class FactoryResult(Result):
     notes: list[str] = out("notes on the assumptions")
 
 
+class DemandEntry(Request):
+    """One archetype of a demand: its users and any usage parameter overridden."""
+
+    archetype: str = Field(
+        min_length=1, description="archetype id (data/demand_archetypes.yaml; demand --list)"
+    )
+    users: Annotated[float, Field(gt=0, le=DEMAND_MAX_USERS, allow_inf_nan=False)] = Field(
+        description="users of the archetype [users, above 0 to 1e10]"
+    )
+    sessions_per_user_per_day: Annotated[float, Field(gt=0, le=1e4)] | None = Field(
+        None, description="sessions a user starts a day [sessions, above 0 to 1e4]"
+    )
+    requests_per_session: Annotated[float, Field(ge=1, le=1e5)] | None = Field(
+        None, description="requests a session makes [requests, 1 to 1e5]"
+    )
+    calls_per_request: Annotated[float, Field(ge=1, le=1e4)] | None = Field(
+        None, description="model calls per request (agent steps, RAG passes) [calls, 1 to 1e4]"
+    )
+    input_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None, description="prompt tokens of a session's first call [tokens, 0 to 1e7]"
+    )
+    context_growth_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None, description="prompt tokens added per request of a session [tokens, 0 to 1e7]"
+    )
+    output_tokens: Annotated[float, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None, description="visible output tokens per call [tokens, 1 to 1e7]"
+    )
+    reasoning_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None, description="reasoning tokens per call [tokens, 0 to 1e7]"
+    )
+    peak_to_average: Annotated[float, Field(ge=1, le=1e3)] | None = Field(
+        None, description="peak over average request rate [ratio, 1 to 1e3]"
+    )
+
+
 class DemandRequest(Request):
     """``demand``: output tokens a day and peak requests from users, by archetype."""
 
@@ -1018,17 +1070,54 @@ class DemandRequest(Request):
     archetype: str | None = Field(
         None, min_length=1, description="one archetype instead of a file (with users)"
     )
-    users: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
-        None, description="users of the archetype [users, above 0]"
+    users: Annotated[float, Field(gt=0, le=DEMAND_MAX_USERS, allow_inf_nan=False)] | None = Field(
+        None, description="users of the archetype [users, above 0 to 1e10]"
+    )
+    archetypes: list[DemandEntry] | None = Field(
+        None,
+        description="the demand file's archetypes list given inline: a list of {archetype, "
+        "users, parameter overrides} (on the command line: archetype=users,... e.g. "
+        "chat=200000,coding-agent=2000)",
     )
 
+    @field_validator("archetypes", mode="before")
+    @classmethod
+    def _archetype_users(cls, value: Any) -> Any:
+        """``"chat=200000,rag=5000"`` (a CLI option) -> a list of {archetype, users}."""
+        if not isinstance(value, str):
+            return value
+        entries: list[dict[str, Any]] = []
+        for part in value.split(","):
+            key, sep, number = part.partition("=")
+            try:
+                entries.append({"archetype": key.strip(), "users": float(number)})
+            except ValueError:
+                sep = ""
+            if not sep or not key.strip():
+                raise ValueError(f"{part!r} is not archetype=users (e.g. chat=200000)")
+        return entries
+
     @model_validator(mode="after")
-    def _file_or_archetype(self) -> Self:
-        if (self.file is None) == (self.archetype is None):
-            raise ValueError("file: give a demand file or an archetype with users (one of the two)")
+    def _one_source(self) -> Self:
+        given = [n for n in ("file", "archetype", "archetypes") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "file: give one of: a demand file, an archetype with users, or an archetypes "
+                f"list (got {', '.join(given) or 'none'})"
+            )
         if self.archetype is not None and self.users is None:
             raise ValueError("users: an archetype needs its number of users (> 0)")
+        if self.archetype is None and self.users is not None:
+            raise ValueError("users: users go with --archetype (a list gives them per entry)")
         return self
+
+    def entries(self) -> list[dict[str, Any]] | None:
+        """The archetype entries of the request (None: they are in the file)."""
+        if self.archetypes is not None:
+            return [e.model_dump(exclude_none=True) for e in self.archetypes]
+        if self.archetype is not None:
+            return [{"archetype": self.archetype, "users": self.users}]
+        return None
 
 
 class DemandParameter(Result):
@@ -1167,15 +1256,22 @@ REQUESTS.update(
 )
 
 
+NESTED_REQUESTS: dict[str, type[BaseModel]] = {"demand archetypes": DemandEntry}
+"""Objects inside a request (a list field's items), documented beside the commands."""
+
+
 RESULTS: dict[str, type[BaseModel]] = {
     "estimate": EstimateResult,
-    "plan": PlanOption,
-    "frontier": FrontierPoint,
+    "plan": PlanResult,
+    "plan options": PlanOption,
+    "frontier": FrontierResult,
+    "frontier points": FrontierPoint,
     "breakeven": BreakevenResult,
     "breakeven rows": BreakevenRow,
     "route": RouteResult,
     "route grid": RouteGrid,
-    "viability": ViabilityRow,
+    "viability": ViabilityResult,
+    "viability products": ViabilityRow,
     "factory": FactoryResult,
     "factory tiers": FactoryTier,
     "demand": DemandResult,
@@ -1223,7 +1319,9 @@ def markdown() -> str:
         "`null` marks a figure the catalog cannot give (no purchase price, no rental offer, no",
         "API price) or an option that does not apply; an object in which a number came out",
         "infinite or undefined shows it as `null` and gains `null_reasons` (`{key: why}`).",
-        "`plan --json` and `frontier --json` print a list of the objects described below.",
+        "Every `--json` output is one object (never a bare list), so a key can be added without",
+        "breaking a reader: `plan --json` lists its options under `options`, `frontier --json`",
+        "its points under `points`.",
     ]
     for command, model in RESULTS.items():
         lines += ["", f"### {command}", "", (model.__doc__ or "").strip().splitlines()[0], ""]
@@ -1234,7 +1332,7 @@ def markdown() -> str:
                 f"{_md_cell(field.description or '')} |"
             )
     lines += ["", "## Inputs", ""]
-    for command, model in REQUESTS.items():
+    for command, model in {**REQUESTS, **NESTED_REQUESTS}.items():
         lines += ["", f"### {command}", "", (model.__doc__ or "").strip().splitlines()[0], ""]
         lines += ["| field | type | unit | meaning |", "|---|---|---|---|"]
         for name, field in model.model_fields.items():
