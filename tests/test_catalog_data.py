@@ -99,3 +99,17 @@ def test_release_dates_pinned(cat: Catalog) -> None:
     # Qwen blog 'Qwen3: Think Deeper, Act Faster', 2025-04-29 (all three Qwen3 rows)
     for rid in ("qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b"):
         assert cat.model(rid).released == date(2025, 4, 29)
+
+
+def test_full_layer_heads_need_mixed_layer_types(cat: Catalog) -> None:
+    from pydantic import ValidationError
+
+    from tokenfab.catalog import Model
+
+    gemma4 = cat.model("gemma-4-31b").model_dump()
+    # Gemma 4 config: global_head_dim 512, num_global_key_value_heads 4 on the F layers
+    assert (gemma4["full_attention_head_dim"], gemma4["full_attention_kv_heads"]) == (512, 4)
+    with pytest.raises(ValidationError, match="give layer_types"):
+        Model.model_validate({**gemma4, "layer_types": None, "sliding_window_layers": None})
+    with pytest.raises(ValidationError, match="multiple of full_attention_kv_heads"):
+        Model.model_validate({**gemma4, "full_attention_kv_heads": 5})

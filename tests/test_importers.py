@@ -51,6 +51,8 @@ PUBLISHED = {
     "gpt-oss-120b": (116.83, 5.13, "without_input_embedding", None, "arXiv:2508.10925"),
     # Gemma 3 report arXiv:2503.19786 Table 1: 1,416M embedding + 25,600M non-embedding
     "gemma-3-27b": (27.016, 27.016, "with_embeddings", None, "arXiv:2503.19786"),
+    # Gemma 4 model card: 31B dense, 30.7B parameters (text model; vision encoder not counted)
+    "gemma-4-31b": (30.7, 30.7, "with_embeddings", None, "Gemma 4 model card"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
@@ -351,3 +353,29 @@ def test_new_hybrid_and_sparse_rows_are_described() -> None:
     for rid in new - {"gpt-oss-120b"}:
         m = cat.model(rid)
         assert m.retrieved is not None and "import-model" in (m.notes or "")
+
+
+def test_gemma4_full_layers_have_their_own_heads() -> None:
+    row = _import("gemma-4-31b").rows[0]
+    from tokenfab.catalog import Model
+
+    m = Model.model_validate(row)
+    # config: 50 sliding layers (window 1024) and 10 full ones of 4 KV heads x 512, k = v
+    assert m.layer_types == "SSSSSF" * 10 and m.sliding_window == 1024
+    assert (m.full_attention_head_dim, m.full_attention_kv_heads) == (512, 4)
+    assert m.full_attention_shared_kv
+    # attention parameters by hand: sliding layer q,o 5376 x 8192, k,v 5376 x 4096 -> 132.1M;
+    # full layer q,o 5376 x 16384, k 5376 x 2048, no v -> 187.2M
+    sliding = 2 * 5376 * 8192 + 2 * 5376 * 4096
+    full = 2 * 5376 * 16384 + 5376 * 2048
+    assert parameter_breakdown(m).attention == 50 * sliding + 10 * full
+
+
+def test_switched_off_feature_keys_are_not_refused() -> None:
+    cfg = read_json(CONFIGS / "gemma-4-31b.json")
+    # num_kv_shared_layers 0, hidden_size_per_layer_input 0, enable_moe_block false: read
+    assert cfg["text_config"]["num_kv_shared_layers"] == 0
+    model_from_config(cfg, model_id="g4", source="s", as_of=DAY)
+    cfg["text_config"]["num_kv_shared_layers"] = 20  # Gemma 4 E2B shares KV across layers
+    with pytest.raises(CatalogError, match="num_kv_shared_layers: this architecture"):
+        model_from_config(cfg, model_id="g4", source="s", as_of=DAY)

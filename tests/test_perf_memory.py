@@ -119,6 +119,22 @@ def test_sliding_window_gemma_3_27b_at_32k():
     assert windowed < no_window
 
 
+def test_gemma_4_full_layers_cache_their_own_heads():
+    # Gemma 4 31B: sliding layers 16 KV heads x 256, full layers 4 KV heads x 512 (K and V
+    # both cached): 2 x 16 x 256 x 2 = 16,384 B and 2 x 4 x 512 x 2 = 8,192 B a token and
+    # layer. At 262,144 tokens: 10 x 8,192 x 262,144 + 50 x 16,384 x 1,024 B = 22.3 GB, not
+    # the 60 x 16,384 x 262,144 = 257.7 GB of treating every layer like a sliding one in full
+    s = shape("gemma-4-31b")
+    assert_allclose(s.full_kv_scale, 0.5) and assert_allclose(s.full_attention_scale, 2.0)
+    assert s.kv_shards_max == 4  # the full layers' 4 KV heads bound the cache's split
+    got = kv_bytes_per_sequence(s, 262_144, 2.0)
+    assert_allclose(got, 10 * 8_192 * 262_144 + 50 * 16_384 * 1_024, rtol=1e-12)
+    # inside the window every layer keeps every token
+    assert_allclose(
+        kv_bytes_per_sequence(s, 1_000, 2.0), (10 * 8_192 + 50 * 16_384) * 1_000, rtol=1e-12
+    )
+
+
 def test_sliding_window_is_no_saving_inside_the_window():
     # Up to 1,024 tokens every layer keeps every token: 507,904 B x 1,000 tokens.
     s = shape("gemma-3-27b")

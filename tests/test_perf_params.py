@@ -51,6 +51,8 @@ INTS = {
     "sparse_attention_topk_tokens",
     "indexer_num_heads",
     "indexer_head_dim",
+    "full_attention_head_dim",
+    "full_attention_kv_heads",
 }
 FLOATS = {"total_params_b", "active_params_b", "params_rounding_b"}
 BOOLS = {
@@ -60,6 +62,7 @@ BOOLS = {
     "ffn_bias",
     "attention_sinks",
     "attention_output_gate",
+    "full_attention_shared_kv",
 }
 
 # Each row's active_params_basis says what its publisher counts: the embedding table and head

@@ -219,6 +219,21 @@ class Model(Record):
         description="attention of each layer, one letter a layer: F full, S sliding window, "
         "L linear (constant-size state); blank: every layer full, or sliding_window_layers",
     )
+    full_attention_head_dim: Count | None = Field(
+        None,
+        description="head width of the full-attention (F) layers where it differs from "
+        "head_dim (Gemma 4's global_head_dim); empty: head_dim",
+    )
+    full_attention_kv_heads: Count | None = Field(
+        None,
+        description="KV heads of the full-attention (F) layers where they differ from "
+        "num_kv_heads (Gemma 4's num_global_key_value_heads); empty: num_kv_heads",
+    )
+    full_attention_shared_kv: bool = Field(
+        False,
+        description="full-attention (F) layers use their keys as values: no value projection "
+        "(Gemma 4's attention_k_eq_v)",
+    )
     linear_attention: Literal["gated_deltanet"] | None = Field(
         None, description="kind of the linear-attention layers (L in layer_types)"
     )
@@ -283,6 +298,20 @@ class Model(Record):
                 raise ValueError(
                     f"sliding_window_layers={self.sliding_window_layers} but layer_types has "
                     f"{types.count('S')} S layers"
+                )
+        if (
+            self.full_attention_head_dim or self.full_attention_kv_heads
+        ) or self.full_attention_shared_kv:
+            if not (types and "F" in types and "S" in types):
+                raise ValueError(
+                    "full_attention_head_dim, full_attention_kv_heads and "
+                    "full_attention_shared_kv describe the F layers of a model that mixes F "
+                    "and S layers; give layer_types"
+                )
+            g = self.full_attention_kv_heads or self.num_kv_heads
+            if self.num_attention_heads % g:
+                raise ValueError(
+                    f"num_attention_heads must be a multiple of full_attention_kv_heads ({g})"
                 )
         if self.linear_attention_layers:
             missing = [

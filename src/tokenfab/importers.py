@@ -57,6 +57,8 @@ _FEATURE_KEYS = (
     "num_kv_shared_layers",
     "hidden_size_per_layer_input",
     "altup_num_inputs",
+    "enable_moe_block",  # Gemma 4 26B-A4B: a dense MLP beside the experts in every layer
+    "use_double_wide_mlp",
 )
 
 
@@ -212,7 +214,7 @@ def model_from_config(
         cfg = {**{k: v for k, v in config.items() if k != "text_config"}, **config["text_config"]}
         notes.append("read the text model from text_config; the vision encoder is not counted")
     for key in _FEATURE_KEYS:
-        if cfg.get(key) is not None:
+        if cfg.get(key) not in (None, 0, False, [], ""):  # 0 / false: the feature is off
             raise CatalogError(
                 f"{where}: {key}: this architecture's layers (Mamba, compressed or shared-KV "
                 "attention) are not in the models schema; describe it by hand or leave it out"
@@ -365,6 +367,23 @@ def model_from_config(
             "linear_conv_kernel_dim",
         ):
             row[key] = _int(cfg, where, key)
+    # Gemma 4: full-attention layers with their own head width and KV heads, keys as values
+    global_hd = _int(cfg, where, "global_head_dim")
+    global_kv = _int(cfg, where, "num_global_key_value_heads")
+    k_eq_v = bool(cfg.get("attention_k_eq_v"))
+    if (global_hd and global_hd != head_dim) or (global_kv and global_kv != kv_heads) or k_eq_v:
+        if not (letters and "F" in letters and "S" in letters):
+            raise CatalogError(
+                f"{where}: global_head_dim/num_global_key_value_heads/attention_k_eq_v: need "
+                "layer_types that mix full and sliding layers"
+            )
+        row["full_attention_head_dim"] = global_hd if global_hd != head_dim else None
+        row["full_attention_kv_heads"] = global_kv if global_kv != kv_heads else None
+        row["full_attention_shared_kv"] = k_eq_v
+        notes.append(
+            "full-attention layers have their own heads (global_head_dim, "
+            "num_global_key_value_heads, attention_k_eq_v: no value projection)"
+        )
     if cfg.get("index_topk"):
         row["sparse_attention"] = "dsa"
         row["sparse_attention_topk_tokens"] = _int(cfg, where, "index_topk")

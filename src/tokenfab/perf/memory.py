@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Model
-from tokenfab.perf.params import parameter_breakdown
+from tokenfab.perf.params import has_full_attention_geometry, parameter_breakdown
 
 EMBEDDING_BYTES_PER_PARAM = 2.0
 """Embedding tables and the output head stay in 16 bits in quantised checkpoints (ModelOpt,
@@ -47,6 +47,8 @@ class ModelShape:
     kv_shards_max: NDArray  # KV heads: how far tensor parallelism can split the cache
     window_tokens: NDArray  # sliding-window length (inf where none)
     window_layer_share: NDArray  # share of layers that use the window
+    full_kv_scale: NDArray  # KV elements of a full-attention layer over kv_elements_per_token_layer
+    full_attention_scale: NDArray  # a full-attention layer's (qk + v) head width over the others'
     linear_layer_share: NDArray  # share of layers with linear attention (no growing KV)
     linear_state_elements: NDArray  # constant state of one sequence in one linear layer
     params_attention: NDArray
@@ -81,6 +83,16 @@ class ModelShape:
             qk = v = dqk = dv = model.head_dim
             kv_elems = 2 * model.num_kv_heads * model.head_dim
             shards = model.num_kv_heads
+        full_kv_scale = full_attention_scale = 1.0
+        if has_full_attention_geometry(model):
+            # Gemma 4: full-attention layers have wider heads and fewer KV heads than the
+            # sliding ones. Their K and V are both cached (an engine that stores shared keys
+            # once would halve this), so only the head count and width change the cache.
+            f_hd = model.full_attention_head_dim or model.head_dim
+            f_kv = model.full_attention_kv_heads or model.num_kv_heads
+            full_kv_scale = (2 * f_kv * f_hd) / kv_elems
+            full_attention_scale = f_hd / model.head_dim
+            shards = min(shards, f_kv)
         window = float(model.sliding_window) if model.sliding_window else np.inf
         window_share = model.window_layers / model.num_layers if model.sliding_window else 0.0
         linear_share = model.linear_attention_layers / model.num_layers
@@ -105,6 +117,8 @@ class ModelShape:
             kv_shards_max=shards,
             window_tokens=window,
             window_layer_share=window_share,
+            full_kv_scale=full_kv_scale,
+            full_attention_scale=full_attention_scale,
             linear_layer_share=linear_share,
             linear_state_elements=linear_state,
             params_attention=p.attention,
@@ -224,11 +238,14 @@ def kv_bytes_per_sequence(
 
     Sliding-window layers keep at most the window; linear-attention layers keep a state of
     constant size (``linear_state_elements`` a layer, stored at the KV precision) whatever
-    the context; the others keep every token.
+    the context; the others keep every token, ``full_kv_scale`` times a sliding layer's
+    elements a token where their heads differ (Gemma 4).
     """
     c = np.asarray(context_tokens, dtype=float)
     full_share = 1.0 - shape.window_layer_share - shape.linear_layer_share
-    effective = full_share * c + shape.window_layer_share * np.minimum(c, shape.window_tokens)
+    effective = full_share * shape.full_kv_scale * c + shape.window_layer_share * np.minimum(
+        c, shape.window_tokens
+    )
     state = shape.layers * shape.linear_layer_share * shape.linear_state_elements
     return kv_bytes_per_token(shape, kv_bytes_per_element) * effective + state * np.asarray(
         kv_bytes_per_element, dtype=float

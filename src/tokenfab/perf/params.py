@@ -46,6 +46,7 @@ __all__ = [
     "ParamBreakdown",
     "attention_params",
     "ffn_params",
+    "has_full_attention_geometry",
     "indexer_params",
     "linear_attention_params",
     "parameter_breakdown",
@@ -193,7 +194,18 @@ def ffn_params(
     return 2 * hidden_size * intermediate_size + (intermediate_size + hidden_size) * bias
 
 
-def attention_params(model: Any) -> float:
+def has_full_attention_geometry(model: Any) -> bool:
+    """Whether the model's full-attention (F) layers have a head geometry of their own
+    (``full_attention_head_dim``, ``full_attention_kv_heads``, ``full_attention_shared_kv``).
+    """
+    return bool(
+        getattr(model, "full_attention_head_dim", None)
+        or getattr(model, "full_attention_kv_heads", None)
+        or getattr(model, "full_attention_shared_kv", False)
+    )
+
+
+def attention_params(model: Any, full: bool = False) -> float:
     """Parameters of the attention block of one layer.
 
     Parameters
@@ -204,6 +216,10 @@ def attention_params(model: Any) -> float:
         ``head_dim``, ``attention_bias`` and, for MLA, ``q_lora_rank``, ``kv_lora_rank``,
         ``qk_rope_head_dim``, ``qk_nope_head_dim``, ``v_head_dim``; the optional attribute
         ``attention_sinks`` adds one learned sink logit per head.
+    full : bool
+        Count a full-attention (F) layer of a model whose F layers have their own head width,
+        KV heads or shared keys and values (Gemma 4: ``full_attention_head_dim``,
+        ``full_attention_kv_heads``, ``full_attention_shared_kv``, no value projection).
 
     Returns
     -------
@@ -253,12 +269,18 @@ def attention_params(model: Any) -> float:
         kv = d * (kv_rank + rope) + kv_rank * h * (nope + v)
         return q + kv + h * v * d + sinks
     hd = model.head_dim or d // h
+    kv_heads = model.num_kv_heads
+    kv_mats = 2
+    if full and has_full_attention_geometry(model):
+        hd = getattr(model, "full_attention_head_dim", None) or hd
+        kv_heads = getattr(model, "full_attention_kv_heads", None) or kv_heads
+        kv_mats = 1 if getattr(model, "full_attention_shared_kv", False) else 2
     q_width = h * hd
-    kv_width = model.num_kv_heads * hd
+    kv_width = kv_heads * hd
     # an output gate doubles the query projection (query and gate from one matrix)
     gate = 2 if getattr(model, "attention_output_gate", False) else 1
-    weights = (gate + 1) * d * q_width + 2 * d * kv_width
-    bias = (gate * q_width + 2 * kv_width) if model.attention_bias else 0
+    weights = (gate + 1) * d * q_width + kv_mats * d * kv_width
+    bias = (gate * q_width + kv_mats * kv_width) if model.attention_bias else 0
     return weights + bias + sinks
 
 
@@ -418,8 +440,12 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
     embedding = float(model.vocab_size * d)
     tied = bool(model.tie_word_embeddings)
     lm_head = 0.0 if tied else embedding
-    linear_layers = (getattr(model, "layer_types", None) or "").count("L")
-    attention = float(attention_params(model) * (layers - linear_layers))
+    types = getattr(model, "layer_types", None) or ""
+    linear_layers = types.count("L")
+    full_own = types.count("F") if has_full_attention_geometry(model) else 0
+    attention = float(attention_params(model) * (layers - linear_layers - full_own))
+    if full_own:
+        attention += float(attention_params(model, full=True) * full_own)
     if linear_layers:
         attention += float(linear_attention_params(model) * linear_layers)
     if getattr(model, "sparse_attention", None):

@@ -438,6 +438,8 @@ def round_time(
     dec_ctx = np.asarray(decode_context_tokens, dtype=float)
     pre_ctx = np.asarray(prefill_context_tokens, dtype=float)
     full = 1 - window - shape.linear_layer_share  # linear-attention layers attend to no context
+    # full-attention layers with wider heads (Gemma 4) cost full_attention_scale times more a token
+    full = full * shape.full_attention_scale
     dec_attended = full * dec_ctx + window * np.minimum(dec_ctx, shape.window_tokens)
     pre_attended = full * pre_ctx + window * np.minimum(pre_ctx, shape.window_tokens)
     attn_flops = (
