@@ -113,3 +113,15 @@ def test_full_layer_heads_need_mixed_layer_types(cat: Catalog) -> None:
         Model.model_validate({**gemma4, "layer_types": None, "sliding_window_layers": None})
     with pytest.raises(ValidationError, match="multiple of full_attention_kv_heads"):
         Model.model_validate({**gemma4, "full_attention_kv_heads": 5})
+
+
+def test_catalog_table_prints_years_without_separators(cat: Catalog) -> None:
+    from rich.console import Console
+
+    from tokenfab.render import catalog_table
+
+    console = Console(record=True, width=200)
+    console.print(catalog_table("regions", [cat.region("us")], sources=False))
+    text = console.export_text()
+    # Ember 2024 intensity year printed as 2024, not 2,024
+    assert "2024" in text and "2,024" not in text

@@ -55,6 +55,7 @@ DISPLAY: dict[str, list[str]] = {
         "model_name",
         "input_usd_per_mtok",
         "output_usd_per_mtok",
+        "batch_output_usd_per_mtok",
         "effective_date",
     ],
     "rentals": [
@@ -63,6 +64,7 @@ DISPLAY: dict[str, list[str]] = {
         "accelerator_id",
         "on_demand_usd_per_accelerator_hour",
         "reserved_usd_per_accelerator_hour",
+        "location",
     ],
     "tiers": [
         "id",
@@ -142,6 +144,13 @@ def catalog_overview(cat: Catalog) -> Table:
     return t
 
 
+def _cell(column: str, value: Any) -> str:
+    """A catalog cell: years as written (2024, not 2,024), other numbers by :func:`fmt`."""
+    if column.endswith("_year") and isinstance(value, int):
+        return str(value)
+    return fmt(value)
+
+
 def catalog_table(name: str, records: list[Record], sources: bool) -> Table:
     cols = list(DISPLAY.get(name, ["id"]))
     if sources:
@@ -152,7 +161,7 @@ def catalog_table(name: str, records: list[Record], sources: bool) -> Table:
             c, overflow="fold", justify="left" if c in ("id", "source", "name") else "right"
         )
     for r in records:  # Text: a source such as "[PDF] p. [3]" is printed as written, not as markup
-        t.add_row(*(Text(fmt(getattr(r, c, None))) for c in cols))
+        t.add_row(*(Text(_cell(c, getattr(r, c, None))) for c in cols))
     return t
 
 
