@@ -53,6 +53,8 @@ PUBLISHED = {
     "gemma-3-27b": (27.016, 27.016, "with_embeddings", None, "arXiv:2503.19786"),
     # Gemma 4 model card: 31B dense, 30.7B parameters (text model; vision encoder not counted)
     "gemma-4-31b": (30.7, 30.7, "with_embeddings", None, "Gemma 4 model card"),
+    # Gemma 4 model card: 26B A4B, 25.2B total, 3.8B active
+    "gemma-4-26b-a4b": (25.2, 3.8, "with_embeddings", None, "Gemma 4 model card"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
@@ -379,3 +381,14 @@ def test_switched_off_feature_keys_are_not_refused() -> None:
     cfg["text_config"]["num_kv_shared_layers"] = 20  # Gemma 4 E2B shares KV across layers
     with pytest.raises(CatalogError, match="num_kv_shared_layers: this architecture"):
         model_from_config(cfg, model_id="g4", source="s", as_of=DAY)
+
+
+def test_gemma4_moe_dense_mlp_is_a_shared_expert() -> None:
+    row = _import("gemma-4-26b-a4b").rows[0]
+    # enable_moe_block: a 2112-wide dense MLP beside 128 experts of 704 (top 8) in all 30 layers
+    assert (row["num_experts"], row["experts_per_token"], row["moe_intermediate_size"]) == (
+        128,
+        8,
+        704,
+    )
+    assert (row["num_shared_experts"], row["shared_expert_intermediate_size"]) == (1, 2112)

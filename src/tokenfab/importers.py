@@ -57,7 +57,6 @@ _FEATURE_KEYS = (
     "num_kv_shared_layers",
     "hidden_size_per_layer_input",
     "altup_num_inputs",
-    "enable_moe_block",  # Gemma 4 26B-A4B: a dense MLP beside the experts in every layer
     "use_double_wide_mlp",
 )
 
@@ -238,7 +237,10 @@ def model_from_config(
 
     # mixture of experts
     experts = _int(cfg, where, "n_routed_experts", "num_local_experts", "num_experts") or 0
-    top_k = _int(cfg, where, "num_experts_per_tok", "experts_per_token", "moe_topk") or 0
+    top_k = (
+        _int(cfg, where, "num_experts_per_tok", "experts_per_token", "moe_topk", "top_k_experts")
+        or 0
+    )
     shared = _int(cfg, where, "n_shared_experts", "num_shared_experts") or 0
     moe_width = _int(cfg, where, "moe_intermediate_size")
     shared_width = _int(cfg, where, "shared_expert_intermediate_size")
@@ -262,6 +264,14 @@ def model_from_config(
         notes.append("no moe_intermediate_size: intermediate_size taken as one expert's width")
     if shared_width == 0:
         shared_width = None
+    if cfg.get("enable_moe_block") and kind == "moe" and ffn_width:
+        # Gemma 4 26B-A4B: every layer runs a dense MLP of intermediate_size beside the routed
+        # experts, which is what a shared expert of that width is
+        shared, shared_width = 1, ffn_width
+        notes.append(
+            "enable_moe_block: the dense MLP beside the experts is stored as one shared expert "
+            f"of width intermediate_size ({ffn_width})"
+        )
 
     # attention
     kv_rank = _int(cfg, where, "kv_lora_rank")
