@@ -52,6 +52,10 @@ def test_batch_prices_pinned(cat: Catalog) -> None:
     # Anthropic Message Batches: 50% less; Claude Sonnet 4.5 $3 / $15 -> $1.50 / $7.50
     sonnet = cat.get("api-prices", "anthropic-claude-sonnet-4-5-2025-09")
     assert (sonnet.batch_input_usd_per_mtok, sonnet.batch_output_usd_per_mtok) == (1.5, 7.5)
+    # GPT-5.2 (Vercel AI Gateway, OpenAI provider, released 2025-12-11): $1.75 / $14 -> $0.875 / $7
+    gpt52 = cat.get("api-prices", "openai-gpt-5-2-2025-12")
+    assert (gpt52.input_usd_per_mtok, gpt52.output_usd_per_mtok) == (1.75, 14)
+    assert (gpt52.batch_input_usd_per_mtok, gpt52.batch_output_usd_per_mtok) == (0.875, 7)
     # Gemini Batch Mode (2025-07-07): 50% of Gemini 2.5 Pro's $1.25 / $10
     pro = cat.get("api-prices", "google-gemini-2-5-pro-batch-2025-07")
     assert (pro.batch_input_usd_per_mtok, pro.batch_output_usd_per_mtok) == (0.625, 5)
