@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,181 @@ def bar_chart(
         ax.bar(x + k * width, b["y"], width, label=b["name"], color=b["color"])
     ax.set_xticks(x + width * (len(bars) - 1) / 2, categories)
     ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig2.tight_layout()
+    fig2.savefig(png)
+    return html, png
+
+
+def _paths(out: Path) -> tuple[Path, Path]:
+    out = Path(out)
+    html = out if out.suffix == ".html" else out.with_suffix(".html")
+    html.parent.mkdir(parents=True, exist_ok=True)
+    return html, html.with_suffix(".png")
+
+
+def histogram_chart(
+    out: Path, panels: list[dict[str, Any]], title: str, columns: int = 3
+) -> tuple[Path, Path]:
+    """Histograms in a grid: ``out`` (HTML, Plotly) and ``out`` with ``.png`` (matplotlib).
+
+    Each panel is a dict with ``name`` (the axis label, with its unit), ``counts`` and
+    ``edges`` (as :func:`numpy.histogram` returns them) and optional ``marks`` ({label: x},
+    drawn as vertical lines: mean, P5, P95).
+    """
+    from plotly.subplots import make_subplots
+
+    html, png = _paths(out)
+    rows = max(1, -(-len(panels) // columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[p["name"] for p in panels])
+    for k, p in enumerate(panels):
+        r, c = k // columns + 1, k % columns + 1
+        edges = list(map(float, p["edges"]))
+        centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        widths = [b - a for a, b in itertools.pairwise(edges)]
+        fig.add_trace(
+            go.Bar(
+                x=centres,
+                y=list(map(int, p["counts"])),
+                width=widths,
+                marker_color=COLORS[0],
+                showlegend=False,
+                name=p["name"],
+            ),
+            row=r,
+            col=c,
+        )
+        for label, x in p.get("marks", {}).items():
+            fig.add_vline(
+                x=float(x),
+                line_dash="dash",
+                line_color=COLORS[1],
+                row=r,
+                col=c,
+                annotation_text=label,
+            )
+    fig.update_layout(title=title, template="plotly_white", bargap=0)
+    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+
+    fig2 = _figure()
+    fig2.set_size_inches(4 * columns, 3 * rows + 0.6)
+    axes = fig2.subplots(rows, columns, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        p = panels[k]
+        ax.stairs(p["counts"], p["edges"], fill=True, color=COLORS[0])
+        for label, x in p.get("marks", {}).items():
+            ax.axvline(x, color=COLORS[1], linestyle="--", linewidth=1)
+            ax.annotate(label, (x, 1), xycoords=("data", "axes fraction"), fontsize=7, va="top")
+        ax.set_title(p["name"], fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig2.suptitle(title)
+    fig2.tight_layout()
+    fig2.savefig(png)
+    return html, png
+
+
+def tornado_chart(
+    out: Path, rows: list[dict[str, Any]], base: float, title: str, xlabel: str
+) -> tuple[Path, Path]:
+    """A tornado: per input (largest swing on top) a bar from the base to the KPI at the
+    input's low value and one to the KPI at its high value.
+
+    Each row is a dict with ``name``, ``at_low`` and ``at_high`` (NaN: infeasible, not drawn).
+    """
+    html, png = _paths(out)
+    names = [r["name"] for r in rows][::-1]
+    lows = [float(r["at_low"]) - base for r in rows][::-1]
+    highs = [float(r["at_high"]) - base for r in rows][::-1]
+    fig = go.Figure()
+    for label, values, color in (
+        ("input at low", lows, COLORS[0]),
+        ("input at high", highs, COLORS[1]),
+    ):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                base=base,
+                orientation="h",
+                name=label,
+                marker_color=color,
+                hovertemplate=f"%{{y}}<br>{label}: %{{x:.4g}}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=base, line_color="black", line_width=1)
+    fig.update_layout(
+        title=title,
+        xaxis_title=xlabel,
+        barmode="overlay",
+        template="plotly_white",
+        height=max(350, 40 * len(rows) + 150),
+    )
+    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+
+    fig2 = _figure()
+    fig2.set_size_inches(9, max(3.5, 0.45 * len(rows) + 1.5))
+    ax = fig2.subplots()
+    y = list(range(len(names)))
+    ax.barh(y, lows, left=base, color=COLORS[0], label="input at low")
+    ax.barh(y, highs, left=base, color=COLORS[1], label="input at high", alpha=0.85)
+    ax.axvline(base, color="black", linewidth=1)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig2.tight_layout()
+    fig2.savefig(png)
+    return html, png
+
+
+def sobol_chart(out: Path, rows: list[dict[str, Any]], title: str) -> tuple[Path, Path]:
+    """First-order and total Sobol indices per input, with their confidence intervals.
+
+    Each row is a dict with ``name``, ``s1``, ``s1_conf``, ``st`` and ``st_conf``.
+    """
+    html, png = _paths(out)
+    names = [r["name"] for r in rows]
+    fig = go.Figure()
+    for key, label, color in (("s1", "first order", COLORS[0]), ("st", "total", COLORS[1])):
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[float(r[key]) for r in rows],
+                error_y={"type": "data", "array": [float(r[f"{key}_conf"]) for r in rows]},
+                name=label,
+                marker_color=color,
+            )
+        )
+    fig.add_hline(y=0.05, line_dash="dot", annotation_text="0.05: matters")
+    fig.update_layout(
+        title=title, yaxis_title="share of variance", barmode="group", template="plotly_white"
+    )
+    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+
+    import numpy as np
+
+    fig2 = _figure()
+    ax = fig2.subplots()
+    x = np.arange(len(names))
+    for k, (key, label) in enumerate((("s1", "first order"), ("st", "total"))):
+        ax.bar(
+            x + (k - 0.5) * 0.4,
+            [r[key] for r in rows],
+            0.4,
+            yerr=[r[f"{key}_conf"] for r in rows],
+            label=label,
+            color=COLORS[k],
+            capsize=2,
+        )
+    ax.axhline(0.05, color="grey", linestyle=":", linewidth=1)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("share of variance")
     ax.set_title(title)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)

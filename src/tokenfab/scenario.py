@@ -7,6 +7,8 @@ YAML; every field's description (with its unit) is the help text of the CLI and 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -274,15 +276,12 @@ class Scenario(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Self:
-        """Load a scenario from a YAML file (UTF-8, at most 1 MB, no aliases)."""
-        text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
-        data = load_yaml(text, path)
-        if not isinstance(data, dict):
-            raise ScenarioError(f"{path}: a scenario file is a mapping of field: value")
-        try:
-            return cls.parse(data)
-        except ScenarioError as exc:
-            raise ScenarioError(f"{path}: {exc}") from None
+        """Load a scenario from a YAML file (UTF-8, at most 1 MB, no aliases).
+
+        A ``distributions:`` block is checked (:func:`read_scenario_file`) and left aside: the
+        deterministic commands run the scenario at its stated values.
+        """
+        return read_scenario_file(path, cls).scenario  # type: ignore[return-value]
 
     def to_yaml(self) -> str:
         """The scenario as YAML, only the fields that are set."""
@@ -390,3 +389,337 @@ def allowed_range(field: str) -> str | None:
     if low is None and high is None:
         return None
     return f"{low or 'any'} to {high or 'any'}"
+
+
+# ------------------------------------------------------------------------------------------
+# Input distributions: the ``distributions:`` block of a scenario file
+# ------------------------------------------------------------------------------------------
+
+DistributionKind = Literal["uniform", "triangular", "normal", "lognormal", "low-base-high"]
+
+PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required parameters, optional ones)
+    "uniform": (("low", "high"), ()),
+    "triangular": (("low", "mode", "high"), ()),
+    "normal": (("mean", "sd"), ("low", "high")),
+    "lognormal": (("median", "sigma"), ("low", "high")),
+    "low-base-high": (("low", "base", "high"), ()),
+}
+"""What each distribution takes, in the field's own unit (``sigma``: of the natural log)."""
+
+MAX_MASS_OUTSIDE = 1e-6
+"""Largest share of a normal or lognormal that may fall outside its field's range; it is
+truncated to the range (a change below one sample in a million). A larger share is refused."""
+
+
+@dataclass(frozen=True)
+class InputRange:
+    """The values a sampled input may take: ``low``/``high`` (None: unbounded), each end open or
+    closed, and whether the input is a whole number (samples are then rounded)."""
+
+    low: float | None
+    high: float | None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def holds(self, x: float) -> bool:
+        """Whether ``x`` lies in the range."""
+        if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
+            return False
+        return not (
+            self.high is not None and (x > self.high or (self.high_open and x == self.high))
+        )
+
+    def text(self) -> str:
+        """The range as the scenario's errors write it, e.g. ``above 0 to 1``."""
+        low = "any" if self.low is None else f"{'above ' if self.low_open else ''}{self.low:g}"
+        high = "any" if self.high is None else f"{'below ' if self.high_open else ''}{self.high:g}"
+        return f"{low} to {high}"
+
+
+def is_whole_number(key: str) -> bool:
+    """Whether ``key`` is a Scenario field that holds a whole number (``input_tokens``).
+
+    Examples
+    --------
+    >>> is_whole_number("input_tokens"), is_whole_number("utilization")
+    (True, False)
+    """
+    info = Scenario.model_fields.get(key)
+    if info is None:
+        return False
+    kinds = set(get_args(info.annotation)) | {info.annotation}
+    for arg in list(kinds):
+        kinds |= set(get_args(arg))
+    return int in kinds and float not in kinds and bool not in kinds
+
+
+class Distribution(BaseModel):
+    """The uncertainty of one input, in the input's own unit.
+
+    ``uniform`` (low, high); ``triangular`` (low, mode, high); ``normal`` (mean, sd, optional
+    low/high to truncate); ``lognormal`` (median, sigma = standard deviation of ln x, optional
+    low/high); ``low-base-high`` (a three-point estimate, sampled as a triangular with its mode
+    at base). ``source`` says where the figures come from.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    dist: DistributionKind
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    base: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sigma: float | None = None
+    source: str | None = None
+
+    def describe(self) -> str:
+        """``triangular(low 25000, mode 27500, high 30000)``."""
+        required, optional = PARAMETERS[self.dist]
+        parts = [
+            f"{p} {getattr(self, p):g}"
+            for p in (*required, *optional)
+            if getattr(self, p) is not None
+        ]
+        return f"{self.dist}({', '.join(parts)})"
+
+
+def _cdf(d: Distribution, x: float) -> float:
+    """P(X <= x) of a normal or lognormal before any truncation."""
+    if d.dist == "normal":
+        if d.sd == 0:
+            return float(x >= d.mean)  # type: ignore[operator]
+        z = (x - d.mean) / d.sd  # type: ignore[operator]
+    else:
+        if x <= 0:
+            return 0.0
+        if d.sigma == 0:
+            return float(x >= d.median)  # type: ignore[operator]
+        z = (math.log(x) - math.log(d.median)) / d.sigma  # type: ignore[arg-type, operator]
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def _kept_mass(d: Distribution) -> float:
+    """Share of a normal or lognormal inside its own low/high."""
+    lo = _cdf(d, d.low) if d.low is not None else 0.0
+    hi = _cdf(d, d.high) if d.high is not None else 1.0
+    return hi - lo
+
+
+def _mass_outside(d: Distribution, rng: InputRange) -> tuple[float, float]:
+    """Shares of a normal or lognormal (after its own truncation) below and above ``rng``."""
+    cdf = lambda x: _cdf(d, x)  # noqa: E731
+    lo = cdf(d.low) if d.low is not None else 0.0
+    hi = cdf(d.high) if d.high is not None else 1.0
+    kept = hi - lo
+    if kept <= 0:
+        return 1.0, 0.0
+    below = max(0.0, cdf(rng.low) - lo) / kept if rng.low is not None else 0.0
+    above = max(0.0, hi - cdf(rng.high)) / kept if rng.high is not None else 0.0
+    return below, above
+
+
+def parse_distribution(key: str, spec: Any) -> Distribution:
+    """Check one entry of a ``distributions:`` block on its own (its range is checked against
+    the input's with :func:`check_support`).
+
+    Parameters
+    ----------
+    key : str
+        The input: a Scenario field (``utilization``) or a catalog path
+        (``accelerators.h100-sxm.price_usd``).
+    spec : mapping
+        ``{dist: KIND, <parameters>}``; without ``dist``, ``{low, base, high}`` is a
+        low/base/high estimate.
+
+    Raises
+    ------
+    ScenarioError
+        ``distributions.KEY: problem; allowed: ...`` -- an unknown kind, a missing or
+        unexpected parameter, a negative sd or sigma, low above high.
+
+    Examples
+    --------
+    >>> parse_distribution("utilization", {"dist": "uniform", "low": 0.5, "high": 0.9}).describe()
+    'uniform(low 0.5, high 0.9)'
+    >>> parse_distribution("utilization", {"dist": "normal", "mean": 0.8, "sd": -0.1})
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.ScenarioError: distributions.utilization: sd -0.1 is negative; allowed: 0 or more
+    """
+    where = f"distributions.{key}"
+    if not isinstance(spec, dict):
+        raise ScenarioError(
+            f"{where}: give a mapping such as {{dist: uniform, low: 0.5, high: 0.9}} (got {spec!r})"
+        )
+    spec = dict(spec)
+    if "dist" not in spec and set(spec) - {"source"} == {"low", "base", "high"}:
+        spec["dist"] = "low-base-high"
+    kind = spec.get("dist")
+    if kind not in PARAMETERS:
+        raise ScenarioError(
+            f"{where}: dist: {kind!r} is not a distribution; allowed: {', '.join(PARAMETERS)}"
+            + ("" if kind is not None else " (or low, base and high alone)")
+        )
+    required, optional = PARAMETERS[kind]
+    for name in required:
+        if name not in spec:
+            raise ScenarioError(f"{where}: a {kind} needs {', '.join(required)}; {name} is missing")
+    for name, value in spec.items():
+        if name in ("dist", "source"):
+            continue
+        if name not in required + optional:
+            takes = ", ".join(required + optional)
+            raise ScenarioError(f"{where}: a {kind} takes {takes}; got {name}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ScenarioError(f"{where}: {name}: {value!r} is not a finite number")
+    if "source" in spec and not isinstance(spec["source"], str):
+        raise ScenarioError(f"{where}: source: give text (a URL or a document)")
+    d = Distribution(**{k: float(v) if k not in ("dist", "source") else v for k, v in spec.items()})
+    for name in ("sd", "sigma"):
+        value = getattr(d, name)
+        if value is not None and value < 0:
+            raise ScenarioError(f"{where}: {name} {value:g} is negative; allowed: 0 or more")
+    if d.median is not None and d.median <= 0:
+        raise ScenarioError(f"{where}: median {d.median:g} of a lognormal must be above 0")
+    if d.low is not None and d.high is not None and d.low > d.high:
+        raise ScenarioError(f"{where}: low {d.low:g} is above high {d.high:g}; give low <= high")
+    middle = {"triangular": "mode", "low-base-high": "base"}.get(kind)
+    if middle and not d.low <= getattr(d, middle) <= d.high:  # type: ignore[operator]
+        raise ScenarioError(
+            f"{where}: {middle} {getattr(d, middle):g} lies outside low {d.low:g} to high "
+            f"{d.high:g}; give low <= {middle} <= high"
+        )
+    if (
+        kind in ("normal", "lognormal")
+        and (d.low is not None or d.high is not None)
+        and _kept_mass(d) < MAX_MASS_OUTSIDE
+    ):
+        raise ScenarioError(
+            f"{where}: low/high truncate away all but {_kept_mass(d):.2g} of the {kind}; "
+            "give low and high around its centre"
+        )
+    return d
+
+
+def check_support(key: str, d: Distribution, rng: InputRange) -> None:
+    """Refuse a distribution whose samples could leave the input's range.
+
+    A uniform, triangular or low/base/high must lie within the range; a normal or lognormal
+    (after its own low/high truncation) may put at most :data:`MAX_MASS_OUTSIDE` of its
+    samples outside it.
+
+    Raises
+    ------
+    ScenarioError
+        ``distributions.KEY: ... outside the field's range; allowed: RANGE``.
+
+    Examples
+    --------
+    >>> d = parse_distribution("utilization", {"dist": "uniform", "low": 0.5, "high": 1.2})
+    >>> check_support("utilization", d, InputRange(0.001, 1.0))
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.ScenarioError: distributions.utilization: high 1.2 is outside the field's range; allowed: 0.001 to 1
+    """
+    where = f"distributions.{key}"
+    bounded = d.dist not in ("normal", "lognormal")
+    for name in ("low", "high"):
+        value = getattr(d, name)
+        if (value is not None or bounded) and not rng.holds(value):
+            raise ScenarioError(
+                f"{where}: {name} {value:g} is outside the field's range; allowed: {rng.text()}"
+            )
+    if bounded:
+        return
+    below, above = _mass_outside(d, rng)
+    if below > MAX_MASS_OUTSIDE or above > MAX_MASS_OUTSIDE:
+        side, share, end = (
+            ("below", below, rng.low) if below >= above else ("above", above, rng.high)
+        )
+        raise ScenarioError(
+            f"{where}: {d.describe()} puts {share:.2%} of its samples {side} {end:g}, outside "
+            f"the field's range {rng.text()}; narrow it, or give low and high to truncate it "
+            "within the range"
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A scenario file read whole: the Scenario, its input distributions (in file order) and the
+    line of each distribution (for messages)."""
+
+    path: str
+    scenario: Scenario
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def where(self, key: str) -> str:
+        """``path:line`` of a distribution's entry (``path`` when unknown)."""
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line else self.path
+
+
+def _distribution_lines(text: str) -> dict[str, int]:
+    """The line of each key of the ``distributions:`` block, and of the block itself under the
+    key ``""`` (the text already passed :func:`~tokenfab.fileio.load_yaml`)."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    for key_node, value in root.value:
+        if key_node.value == "distributions":
+            lines = {"": key_node.start_mark.line + 1}
+            if isinstance(value, yaml.MappingNode):
+                for k, _ in value.value:
+                    lines[str(k.value)] = k.start_mark.line + 1
+            return lines
+    return {}
+
+
+def read_scenario_file(path: str | Path, model: type[Scenario] = Scenario) -> ScenarioFile:
+    """Read a scenario file and its optional ``distributions:`` block.
+
+    Each distribution is checked on its own (:func:`parse_distribution`); whether its input
+    exists and its samples stay in the input's range needs the catalogs, and is checked by
+    :func:`tokenfab.uncertainty.input_ranges`.
+
+    Raises
+    ------
+    FileInputError, ScenarioError
+        ``PATH[:LINE]: field: problem``: an unreadable file, a bad field, or a bad distribution
+        (named by its line).
+    """
+    text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+    data = load_yaml(text, path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario file is a mapping of field: value")
+    block = data.pop("distributions", None)
+    try:
+        scenario = model.parse(data)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    if block is None:
+        return ScenarioFile(str(path), scenario)
+    lines = _distribution_lines(text)
+    if not isinstance(block, dict):
+        where = f"{path}:{lines['']}" if lines.get("") else str(path)
+        raise ScenarioError(
+            f"{where}: distributions: give a mapping of input: distribution, e.g. "
+            "utilization: {dist: uniform, low: 0.5, high: 0.9}"
+        )
+    found: dict[str, Distribution] = {}
+    for key, spec in block.items():
+        where = f"{path}:{lines[str(key)]}" if str(key) in lines else str(path)
+        try:
+            found[str(key)] = parse_distribution(str(key), spec)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+    return ScenarioFile(str(path), scenario, found, {k: v for k, v in lines.items() if k})

@@ -61,6 +61,8 @@ from tokenfab.scenario import (
     id_list,
     refuse_bools_for_numbers,
 )
+from tokenfab.uncertainty import MAX_SAMPLES as UNCERTAINTY_MAX_SAMPLES
+from tokenfab.uncertainty import MAX_SOBOL_BASE as UNCERTAINTY_MAX_SOBOL_BASE
 from tokenfab.viability import MAX_USD as VIABILITY_MAX_USD
 
 # ------------------------------------------------------------------------------------------
@@ -1245,6 +1247,124 @@ class MarketResult(Result):
     historic: list[dict[str, Any]] = out("providers' published token counts, annualised")
 
 
+class MonteCarloRequest(Request):
+    """``montecarlo``: the spread of every KPI when the inputs are uncertain."""
+
+    scenario: str = Field(
+        min_length=1,
+        description="scenario YAML file; its distributions: block says which inputs vary "
+        "(default: the ranges the catalogs publish for the rows it uses)",
+    )
+    samples: Annotated[int, Field(ge=1, le=UNCERTAINTY_MAX_SAMPLES)] = Field(
+        10_000, description="Monte Carlo samples [samples, 1 to 1e6]"
+    )
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
+        0, description="random seed: the same seed gives the same figures [0 to 2^63-1]"
+    )
+    reoptimise: bool = Field(
+        False,
+        description="choose the batch again for every sample, under the scenario's targets "
+        "(default: the base case's operating point, memory and targets re-checked per sample)",
+    )
+
+
+class SensitivityRequest(Request):
+    """``sensitivity``: which uncertain inputs move a KPI, one at a time or by variance."""
+
+    scenario: str = Field(
+        min_length=1,
+        description="scenario YAML file; its distributions: block says which inputs vary "
+        "(default: the ranges the catalogs publish for the rows it uses)",
+    )
+    method: Literal["tornado", "sobol"] = Field(
+        "tornado",
+        description="tornado: each input swung to its low and high alone; sobol: first-order "
+        "and total variance shares (SALib)",
+    )
+    kpi: str = Field(
+        "cost_usd_per_mtok_blended",
+        min_length=1,
+        description="the KPI, a numeric key of estimate --json, or feasible (1 when a sample "
+        "runs and meets the targets, else 0: which inputs make the deployment fail)",
+    )
+    samples: Annotated[int, Field(ge=1, le=UNCERTAINTY_MAX_SOBOL_BASE)] = Field(
+        1024,
+        description="sobol: base samples N, a power of two; the model runs N x (inputs + 2) "
+        "times [samples, 1 to 65536]",
+    )
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
+        0, description="sobol: random seed of the sequence's scrambling [0 to 2^63-1]"
+    )
+    reoptimise: bool = Field(
+        False, description="choose the batch again for every sample, under the scenario's targets"
+    )
+
+
+class KpiSpread(Result):
+    """The spread of one KPI over the feasible samples (null when none is feasible)."""
+
+    mean: Num = out("mean", "the KPI's unit")
+    p5: Num = out("5th percentile", "the KPI's unit")
+    p50: Num = out("median", "the KPI's unit")
+    p95: Num = out("95th percentile", "the KPI's unit")
+
+
+class MonteCarloResult(Result):
+    """``montecarlo --json``: the samples, the feasible share and every KPI's spread."""
+
+    samples: int = out("samples drawn", "samples")
+    feasible_share: float = out(
+        "share of the samples that still run and meet the targets; the KPI figures describe "
+        "these samples",
+        "-",
+    )
+    kpis: dict[str, KpiSpread] = out("each numeric key of estimate --json: mean, P5, P50, P95")
+
+
+class TornadoInput(Result):
+    """One input swung alone from its low to its high value."""
+
+    input: str = out("the input (a scenario field or table.id.column)")
+    distribution: str = out("its distribution")
+    low: float = out("value it is swung down to (bounds; P5 of a normal or lognormal)", "input")
+    high: float = out("value it is swung up to (bounds; P95 of a normal or lognormal)", "input")
+    kpi_at_low: Num = out("the KPI with the input at low (null: infeasible)", "KPI")
+    kpi_at_high: Num = out("the KPI with the input at high (null: infeasible)", "KPI")
+    swing: Num = out("|KPI at high - KPI at low| (null: an end is infeasible)", "KPI")
+
+
+class SobolInput(Result):
+    """First-order and total Sobol indices of one input."""
+
+    input: str = out("the input (a scenario field or table.id.column)")
+    distribution: str = out("its distribution")
+    s1: float = out("first-order index: share of the KPI's variance the input explains alone", "-")
+    s1_conf: float = out("half-width of the bootstrap confidence interval of s1", "-")
+    st: float = out("total index: share with all its interactions", "-")
+    st_conf: float = out("half-width of the bootstrap confidence interval of st", "-")
+    matters: bool = out("total index at least 0.05")
+
+
+class SensitivityResult(Result):
+    """``sensitivity --json``: the inputs that move a KPI, largest effect first."""
+
+    method: str = out("tornado or sobol")
+    kpi: str = out("the KPI analysed")
+    base: Num = out("the KPI at the scenario's values (null: infeasible)", "KPI")
+    tornado: list[TornadoInput] | None = out("tornado: one row per input (null for sobol)")
+    sobol: list[SobolInput] | None = out("sobol: one row per input (null for tornado)")
+    base_samples: int | None = out("sobol: base samples N", "samples")
+    evaluations: int | None = out("sobol: model runs, N x (inputs + 2)", "samples")
+    conf_level: float | None = out("sobol: confidence level of the intervals", "-")
+    mean: Num = out("sobol: mean of the KPI over the samples", "KPI")
+    feasible_share: float = out("share of the evaluated points that run and meet the targets", "-")
+    not_mattering: list[str] = out(
+        "sobol: inputs whose total index is below 0.05 (they can be fixed at any value in "
+        "their range); tornado: inputs that do not move the KPI at all"
+    )
+    reasons: dict[str, int] = out("why points were infeasible, with their counts", "points")
+
+
 REQUESTS.update(
     {
         "route": RouteRequest,
@@ -1252,6 +1372,8 @@ REQUESTS.update(
         "factory": FactoryRequest,
         "demand": DemandRequest,
         "market": MarketRequest,
+        "montecarlo": MonteCarloRequest,
+        "sensitivity": SensitivityRequest,
     }
 )
 
@@ -1281,6 +1403,11 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market years": MarketYear,
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
+    "montecarlo": MonteCarloResult,
+    "montecarlo kpis": KpiSpread,
+    "sensitivity": SensitivityResult,
+    "sensitivity tornado": TornadoInput,
+    "sensitivity sobol": SobolInput,
 }
 
 

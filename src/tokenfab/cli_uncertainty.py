@@ -1,0 +1,325 @@
+"""CLI commands of the uncertainty analyses: ``montecarlo`` and ``sensitivity``.
+
+Parse, read the scenario file and its distributions, call :mod:`tokenfab.uncertainty`, render.
+No formula lives here. :func:`register` adds the commands to the main app.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenfab import schema
+from tokenfab.errors import ScenarioError
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
+
+HISTOGRAM_KPIS = (
+    "cost_usd_per_mtok_blended",
+    "cost_usd_per_mtok_output",
+    "monthly_cost_usd",
+    "output_tok_s_per_accelerator",
+    "tpot_s",
+    "ttft_s",
+    "tokens_per_joule",
+    "co2e_g_per_mtok",
+    "accelerators_needed",
+)
+"""The KPIs drawn as histograms by ``montecarlo --out`` (those the run has)."""
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=140)
+
+
+def _note(text: str) -> None:
+    Console(stderr=True, emoji=False).print(text, style="dim", markup=False, highlight=False)
+
+
+def _unit(key: str) -> str:
+    field = schema.EstimateResult.model_fields.get(key)
+    return (schema.unit_of(field) or "") if field is not None else ""
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+
+
+def _inputs(ctx: typer.Context, path: str) -> tuple[Any, Any, dict[str, Any], dict[str, Any], bool]:
+    """The scenario file's Scenario, the catalog, the distributions (the file's, else the
+    defaults), their ranges, and whether they are the defaults."""
+    from tokenfab.cli import _catalog
+    from tokenfab.scenario import read_scenario_file
+    from tokenfab.uncertainty import default_distributions, input_ranges
+
+    sf = read_scenario_file(path)
+    cat = _catalog(ctx)
+    dists = dict(sf.distributions)
+    defaults = not dists
+    if defaults:
+        dists = default_distributions(sf.scenario, cat)
+        if not dists:
+            raise ScenarioError(
+                f"{path}: distributions: none given, and the catalogs publish no range for the "
+                "inputs this scenario uses; add a distributions: block (docs/uncertainty.md)"
+            )
+    ranges = input_ranges(sf.scenario, dists, cat, None if defaults else sf.where)
+    return sf.scenario, cat, dists, ranges, defaults
+
+
+def _inputs_table(dists: dict[str, Any], defaults: bool) -> Table:
+    t = Table(
+        title="Uncertain inputs" + (" (defaults: ranges the catalogs publish)" if defaults else ""),
+        title_justify="left",
+    )
+    sourced = any(d.source for d in dists.values())
+    t.add_column("input")
+    t.add_column("distribution")
+    if sourced:
+        t.add_column("source", overflow="fold", max_width=60)
+    for key, d in dists.items():
+        t.add_row(key, d.describe(), *([d.source or ""] if sourced else []))
+    return t
+
+
+def _reasons(console: Console, share: float, reasons: dict[str, int]) -> None:
+    style = "yellow" if share < 1 else "dim"
+    console.print(f"feasible share: {share:.1%}", style=style, highlight=False)
+    for why, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"  infeasible: {why}: {count:,}", style="yellow", highlight=False)
+
+
+def montecarlo(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+    """Monte Carlo: mean, P5, P50 and P95 of every KPI when the inputs are uncertain."""
+    from tokenfab.uncertainty import ProgressBar, monte_carlo, scenario_model
+
+    req = schema.MonteCarloRequest.parse(given)
+    if out is not None:
+        check_output_path(out, suffixes=CHART_SUFFIXES)
+    scenario, cat, dists, ranges, defaults = _inputs(ctx, req.scenario)
+    model = scenario_model(scenario, cat, reoptimise=req.reoptimise)
+    with ProgressBar("Monte Carlo") as bar:
+        mc = monte_carlo(model, dists, req.samples, req.seed, ranges=ranges, progress=bar)
+    result = schema.MonteCarloResult.model_validate(mc.as_dict())
+    if as_json:
+        sys.stdout.write(json_text(result.model_dump()))
+    else:
+        console = _console()
+        console.print(_inputs_table(dists, defaults))
+        t = Table(
+            title=f"Monte Carlo: {req.samples:,} samples, seed {req.seed}", title_justify="left"
+        )
+        for col in ("KPI", "unit", "mean", "P5", "P50", "P95"):
+            t.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
+        for key, s in result.kpis.items():
+            t.add_row(key, _unit(key), _g(s.mean), _g(s.p5), _g(s.p50), _g(s.p95))
+        console.print(t)
+        _reasons(console, mc.feasible_share, mc.reasons)
+    if out is not None:
+        from tokenfab import charts
+
+        panels = [
+            {
+                "name": f"{k} [{_unit(k)}]" if _unit(k) else k,
+                "counts": mc.kpis[k].counts,
+                "edges": mc.kpis[k].edges,
+                "marks": {"P5": mc.kpis[k].p5, "mean": mc.kpis[k].mean, "P95": mc.kpis[k].p95},
+            }
+            for k in HISTOGRAM_KPIS
+            if k in mc.kpis and mc.kpis[k].counts.size
+        ]
+        html, png = charts.histogram_chart(
+            out,
+            panels,
+            f"Monte Carlo: {scenario.model} on {scenario.accelerator}, {req.samples:,} samples "
+            f"({mc.feasible_share:.1%} feasible)",
+        )
+        _note(f"wrote {html} and {png}")
+
+
+def sensitivity(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+    """Sensitivity: which uncertain inputs move a KPI (tornado swings or Sobol indices)."""
+    from tokenfab import uncertainty as unc
+
+    req = schema.SensitivityRequest.parse(given)
+    if out is not None:
+        check_output_path(out, suffixes=CHART_SUFFIXES)
+    scenario, cat, dists, ranges, defaults = _inputs(ctx, req.scenario)
+    _known_kpi(req.kpi)
+    keys = () if req.kpi == unc.FEASIBLE else (req.kpi,)
+    model = unc.scenario_model(scenario, cat, reoptimise=req.reoptimise, keys=keys)
+    if req.method == "tornado":
+        doc = _tornado_doc(unc.tornado(model, dists, req.kpi, ranges=ranges), dists)
+    else:
+        with unc.ProgressBar("Sobol") as bar:
+            s = unc.sobol(model, dists, req.kpi, req.samples, req.seed, ranges=ranges, progress=bar)
+        base = unc.base_value(model, req.kpi)
+        doc = _sobol_doc(s, dists, base)
+    result = schema.SensitivityResult.model_validate(doc)
+    unit = _unit(req.kpi)
+    title = f"{req.kpi}" + (f" [{unit}]" if unit else "")
+    if as_json:
+        sys.stdout.write(json_text(result.model_dump()))
+    else:
+        console = _console()
+        console.print(_inputs_table(dists, defaults))
+        if result.tornado is not None:
+            t = Table(
+                title=f"Tornado: {title}, base {_g(result.base)}, largest swing first",
+                title_justify="left",
+            )
+            for col in ("input", "low", "high", "KPI at low", "KPI at high", "swing"):
+                t.add_column(col, justify="left" if col == "input" else "right")
+            for r in result.tornado:
+                t.add_row(
+                    r.input,
+                    _g(r.low),
+                    _g(r.high),
+                    _g(r.kpi_at_low) if r.kpi_at_low is not None else "infeasible",
+                    _g(r.kpi_at_high) if r.kpi_at_high is not None else "infeasible",
+                    _g(r.swing),
+                )
+        else:
+            t = Table(
+                title=f"Sobol indices of {title}: N = {result.base_samples:,}, "
+                f"{result.evaluations:,} runs, {result.conf_level:.0%} intervals",
+                title_justify="left",
+            )
+            for col in ("input", "first order", "total", "matters"):
+                t.add_column(col, justify="left" if col == "input" else "right")
+            for r in result.sobol or []:
+                t.add_row(
+                    r.input,
+                    f"{r.s1:.3f} ± {r.s1_conf:.3f}",
+                    f"{r.st:.3f} ± {r.st_conf:.3f}",
+                    "yes" if r.matters else "no (total < 0.05)",
+                )
+        console.print(t)
+        if result.not_mattering:
+            console.print(
+                "not mattering: " + ", ".join(result.not_mattering), style="dim", highlight=False
+            )
+        _reasons(console, result.feasible_share, result.reasons)
+    if out is not None:
+        from tokenfab import charts
+
+        if result.tornado is not None:
+            rows = [
+                {
+                    "name": r.input
+                    + (" (low: infeasible)" if r.kpi_at_low is None else "")
+                    + (" (high: infeasible)" if r.kpi_at_high is None else ""),
+                    "at_low": r.kpi_at_low if r.kpi_at_low is not None else math.nan,
+                    "at_high": r.kpi_at_high if r.kpi_at_high is not None else math.nan,
+                }
+                for r in result.tornado
+            ]
+            html, png = charts.tornado_chart(
+                out,
+                rows,
+                result.base if result.base is not None else math.nan,
+                f"Tornado: {scenario.model} on {scenario.accelerator}",
+                title,
+            )
+        else:
+            rows = [r.model_dump() | {"name": r.input} for r in result.sobol or []]
+            html, png = charts.sobol_chart(out, rows, f"Sobol indices of {title}")
+        _note(f"wrote {html} and {png}")
+
+
+def _known_kpi(kpi: str) -> None:
+    """Refuse a KPI that is not a numeric key of estimate --json, naming the nearest."""
+    from tokenfab.catalog import nearest
+    from tokenfab.pipeline import kpi_keys
+    from tokenfab.uncertainty import FEASIBLE
+
+    keys = (*kpi_keys(), FEASIBLE)
+    if kpi not in keys:
+        hint = nearest(kpi, keys)
+        raise ScenarioError(
+            f"kpi: {kpi!r} is not a numeric key of estimate --json"
+            + (f"; did you mean: {', '.join(hint)}?" if hint else "")
+        )
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _tornado_doc(t: Any, dists: dict[str, Any]) -> dict[str, Any]:
+    rows = [
+        {
+            "input": r.input,
+            "distribution": dists[r.input].describe(),
+            "low": r.low,
+            "high": r.high,
+            "kpi_at_low": r.kpi_at_low if r.feasible_at_low else None,
+            "kpi_at_high": r.kpi_at_high if r.feasible_at_high else None,
+            "swing": _finite(r.swing),
+        }
+        for r in t.rows
+    ]
+    share = (sum(r.feasible_at_low + r.feasible_at_high for r in t.rows) + t.base_feasible) / (
+        2 * len(t.rows) + 1
+    )
+    return {
+        "method": "tornado",
+        "kpi": t.kpi,
+        "base": t.base if t.base_feasible else None,
+        "tornado": rows,
+        "sobol": None,
+        "base_samples": None,
+        "evaluations": None,
+        "conf_level": None,
+        "mean": None,
+        "feasible_share": share,
+        "not_mattering": [r.input for r in t.rows if r.swing == 0],
+        "reasons": t.reasons,
+    }
+
+
+def _sobol_doc(s: Any, dists: dict[str, Any], base: float | None) -> dict[str, Any]:
+    rows = [
+        {
+            "input": r.input,
+            "distribution": dists[r.input].describe(),
+            "s1": r.s1,
+            "s1_conf": r.s1_conf,
+            "st": r.st,
+            "st_conf": r.st_conf,
+            "matters": r.matters,
+        }
+        for r in s.rows
+    ]
+    return {
+        "method": "sobol",
+        "kpi": s.kpi,
+        "base": base,
+        "tornado": None,
+        "sobol": rows,
+        "base_samples": s.base_samples,
+        "evaluations": s.evaluations,
+        "conf_level": s.conf_level,
+        "mean": s.mean,
+        "feasible_share": s.feasible_share,
+        "not_mattering": [r.input for r in s.rows if not r.matters],
+        "reasons": s.reasons,
+    }
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``montecarlo`` and ``sensitivity`` to the main app."""
+    from tokenfab.cli import AS_JSON, OUT, command
+
+    extras = {"out": (OUT, None), "as_json": (AS_JSON, False)}
+    command("montecarlo", schema.MonteCarloRequest, extras, arguments=("scenario",), target=app)(
+        montecarlo
+    )
+    command("sensitivity", schema.SensitivityRequest, extras, arguments=("scenario",), target=app)(
+        sensitivity
+    )

@@ -1,0 +1,318 @@
+"""Monte Carlo, tornado and Sobol of a real scenario through the pipeline, and the
+``montecarlo`` / ``sensitivity`` commands (fixed seeds; figures checked against the scalar
+estimate or a hand calculation)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.catalog import default_catalog
+from tokenfab.cli import main
+from tokenfab.errors import ScenarioError
+from tokenfab.planning import evaluate
+from tokenfab.scenario import InputRange, Scenario, read_scenario_file
+from tokenfab.uncertainty import (
+    default_distributions,
+    input_ranges,
+    monte_carlo,
+    scenario_model,
+)
+
+pytest.importorskip("tokenfab.pipeline")
+
+HEAD = "model: llama-3.1-8b\naccelerator: h100-sxm\naccelerators: 1\n"
+SCENARIO = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm", "accelerators": 1})
+
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """``tokenfab ARGS`` in this process, through :func:`tokenfab.cli.main` (exit codes and the
+    one-line errors as a user sees them)."""
+
+    def invoke(*args: str) -> Ran:
+        monkeypatch.setattr(sys, "argv", ["tokenfab", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return Ran(code, out.out, out.err)
+
+    return invoke
+
+
+def write(tmp_path, body: str, head: str = HEAD):
+    path = tmp_path / "s.yaml"
+    path.write_text(head + "distributions:\n" + body)
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# Reading and checking the distributions against the scenario's inputs
+# ------------------------------------------------------------------------------------------
+
+
+VALID = (
+    "  utilization: {dist: uniform, low: 0.5, high: 0.9}\n"
+    "  accelerators.h100-sxm.price_usd: {low: 25000, base: 27500, high: 30000}\n"
+    "  regions.us.electricity_usd_per_kwh: {dist: normal, mean: 0.08, sd: 0.01}\n"
+    "  regions.us.pue: {dist: lognormal, median: 1.4, sigma: 0.05, low: 1.0, high: 3.0}\n"
+    "  cost.useful_life_years: {dist: triangular, low: 4, mode: 5, high: 6}\n"
+)
+
+
+def test_a_valid_block_checks_against_the_pipeline_inputs(tmp_path):
+    f = read_scenario_file(write(tmp_path, VALID))
+    ranges = input_ranges(f.scenario, f.distributions, default_catalog(), f.where)
+    # the pipeline's ranges (tokenfab.pipeline.fields): utilization [0.001, 1], PUE [1, 3]
+    assert ranges["utilization"] == InputRange(0.001, 1.0)
+    assert ranges["regions.us.pue"] == InputRange(1.0, 3.0)
+    assert ranges["accelerators.h100-sxm.price_usd"] == InputRange(0.0, None, low_open=True)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "utilization: {dist: uniform, low: 0.5, high: 1.2}",
+            "distributions.utilization: high 1.2 is outside the field's range; allowed: 0.001 to 1",
+        ),
+        (
+            "regions.us.pue: {low: 0.9, base: 1.2, high: 1.5}",
+            "distributions.regions.us.pue: low 0.9 is outside the field's range; allowed: 1 to 3",
+        ),
+        (
+            # P(x < 0) of N(0.08, 0.03) = Phi(-2.667) = 0.38 %
+            "regions.us.electricity_usd_per_kwh: {dist: normal, mean: 0.08, sd: 0.03}",
+            "puts 0.38% of its samples below 0, outside the field's range above 0 to any",
+        ),
+        (
+            "utilization: {dist: normal, mean: 0.8, sd: 0.1, low: 0.5, high: 1.5}",
+            "distributions.utilization: high 1.5 is outside the field's range; allowed: 0.001 to 1",
+        ),
+        ("utilisation: {dist: uniform, low: 0.5, high: 0.9}", "did you mean: utilization"),
+        ("model: {dist: uniform, low: 1, high: 2}", "distributions.model: not an input"),
+        (
+            "accelerators.h100-sx.price_usd: {low: 1, base: 2, high: 3}",
+            "did you mean: accelerators.h100-sxm.price_usd",
+        ),
+        (
+            "regions.eu.pue: {low: 1.1, base: 1.2, high: 1.3}",
+            "not an input of this scenario; did you mean: regions.us.pue",
+        ),
+    ],
+)
+def test_an_input_the_scenario_cannot_vary_or_a_support_outside_its_range_is_refused(
+    tmp_path, entry, message
+):
+    first = "  accelerators.h100-sxm.price_usd: {low: 25000, base: 27500, high: 30000}\n"
+    f = read_scenario_file(write(tmp_path, first + "  " + entry + "\n"))
+    with pytest.raises(ScenarioError) as exc:
+        input_ranges(f.scenario, f.distributions, default_catalog(), f.where)
+    text = str(exc.value)
+    assert text.startswith(f"{f.path}:6: distributions."), text  # the second entry, line 6
+    assert message in text, text
+    assert "\n" not in text
+
+
+def test_default_distributions_take_the_published_price_range_and_the_error_band():
+    # data/accelerators.csv: H100 SXM price 27,500 USD, published as a 25,000-30,000 range
+    cat = default_catalog()
+    sc = Scenario.parse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "precision": "fp8"})
+    found = default_distributions(sc, cat)
+    d = found["accelerators.h100-sxm.price_usd"]
+    assert (d.dist, d.low, d.base, d.high) == ("low-base-high", 25_000, 27_500, 30_000)
+    assert d.source
+    # the error band: base / (1 + e) to min(1, base x (1 + e)), e = the group's held-out
+    # median error (data/efficiency.csv cv_median_abs_error of the Hopper TensorRT-LLM row)
+    e = cat.table("efficiency")["hopper-trtllm"].cv_median_abs_error
+    bw = found["efficiency.bw_efficiency"]
+    assert_allclose([bw.low, bw.high], [bw.base / (1 + e), min(1.0, bw.base * (1 + e))])
+    # every default is an input the pipeline takes, inside its range
+    input_ranges(sc, found, cat)
+    # a rented deployment does not pay the purchase price: no price distribution
+    rented = default_distributions(sc.with_(ownership="rent"), cat)
+    assert "accelerators.h100-sxm.price_usd" not in rented
+    assert "efficiency.bw_efficiency" in rented
+
+
+# ------------------------------------------------------------------------------------------
+# Figures against the scalar estimate and hand calculations
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_constant_input_gives_the_scalar_estimate_with_zero_spread():
+    # utilization fixed at 0.8 (a uniform of zero width) is the estimate at utilization 0.8
+    from tokenfab.scenario import Distribution
+
+    dists = {"utilization": Distribution(dist="uniform", low=0.8, high=0.8)}
+    mc = monte_carlo(scenario_model(SCENARIO), dists, 1_000, seed=3)
+    est = evaluate(SCENARIO.with_(utilization=0.8)).as_dict()
+    cost = mc.kpis["cost_usd_per_mtok_blended"]
+    assert cost.p5 == cost.p95
+    assert_allclose(cost.mean, est["cost_usd_per_mtok_blended"], rtol=1e-9)
+    assert mc.feasible_share == 1.0
+
+
+def test_mean_of_the_power_cost_line_matches_the_analytic_mean():
+    # The power line of an owned accelerator-hour is linear in the electricity price
+    # (average power x PUE x USD/kWh): with the price ~ U(0.06, 0.10), mean 0.08, the mean line
+    # is the estimate's line x 0.08 / 0.0806 (US price in data/regions.csv).
+    from tokenfab.scenario import Distribution
+
+    base = evaluate(SCENARIO).as_dict()["cost_power_usd_per_hour"]
+    price = default_catalog().region("us").electricity_usd_per_kwh
+    dists = {
+        "regions.us.electricity_usd_per_kwh": Distribution(dist="uniform", low=0.06, high=0.10)
+    }
+    mc = monte_carlo(scenario_model(SCENARIO), dists, 20_000, seed=1)
+    # U(0.06, 0.10) has sd 0.0115; the sample mean's standard error is 0.0115/sqrt(2e4) = 8e-5,
+    # 0.1 % of 0.08: tolerance 0.5 %
+    assert_allclose(mc.kpis["cost_power_usd_per_hour"].mean, base * 0.08 / price, rtol=5e-3)
+
+
+# ------------------------------------------------------------------------------------------
+# The commands
+# ------------------------------------------------------------------------------------------
+
+
+TWO = (
+    "  regions.us.electricity_usd_per_kwh: {dist: uniform, low: 0.06, high: 0.10}\n"
+    "  accelerators.h100-sxm.price_usd: {low: 25000, base: 27500, high: 30000}\n"
+    "  regions.us.grid_co2e_g_per_kwh: {dist: uniform, low: 300, high: 450}\n"
+)
+
+
+def test_montecarlo_json_is_exactly_the_documented_shape_and_reproducible(tmp_path, run):
+    path = write(tmp_path, TWO)
+    first = run("montecarlo", str(path), "--samples", "3000", "--seed", "4", "--json")
+    assert first.exit_code == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert set(doc) == {"samples", "feasible_share", "kpis"}
+    assert doc["samples"] == 3000 and doc["feasible_share"] == 1.0
+    est = evaluate(SCENARIO).as_dict()
+    numeric = {k for k, v in est.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    assert set(doc["kpis"]) >= numeric - {"null_reasons"}
+    for stats in doc["kpis"].values():
+        assert set(stats) == {"mean", "p5", "p50", "p95"}
+        if stats["p5"] is not None:
+            assert stats["p5"] <= stats["p50"] <= stats["p95"]
+    again = run("montecarlo", str(path), "--samples", "3000", "--seed", "4", "--json")
+    assert again.stdout == first.stdout
+
+
+@pytest.mark.parametrize(
+    ("n", "limit"),
+    [
+        ("10000000", "less than or equal to 1000000"),
+        ("1e12", "less than or equal to 1000000"),
+        ("0", "greater than or equal to 1"),
+        ("-1", "greater than or equal to 1"),
+    ],
+)
+def test_an_absurd_sample_count_is_refused_with_the_limit(tmp_path, run, n, limit):
+    # refused by the request model before any sample is drawn: no memory is taken
+    result = run("montecarlo", str(write(tmp_path, TWO)), "--samples", n)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: samples: ") and limit in result.stderr
+
+
+def test_a_bad_distribution_is_one_line_with_file_and_line(tmp_path, run):
+    path = write(tmp_path, "  utilization: {dist: normal, mean: 0.7, sd: -0.1}\n")
+    result = run("montecarlo", str(path))
+    assert result.exit_code == 2
+    # three scenario lines, the block's key on line 4, the entry on line 5
+    assert result.stderr == (
+        f"error: {path}:5: distributions.utilization: sd -0.1 is negative; allowed: 0 or more\n"
+    )
+
+
+def test_tornado_json_sorted_by_swing_and_the_carbon_input_does_not_move_cost(tmp_path, run):
+    path = write(tmp_path, TWO)
+    result = run("sensitivity", str(path), "--method", "tornado", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    rows = doc["tornado"]
+    swings = [r["swing"] for r in rows]
+    assert swings == sorted(swings, reverse=True)
+    for r in rows:
+        assert_allclose(r["swing"], abs(r["kpi_at_high"] - r["kpi_at_low"]))
+    # a purchase price swing of 25,000 -> 30,000 moves an owned accelerator's cost more than an
+    # electricity swing of 6 -> 10 c/kWh (~0.7 kW x 1.56 PUE x 0.04 USD = 0.04 USD/h against
+    # ~0.2 USD/h of capital); grid carbon does not enter the cost
+    assert [r["input"] for r in rows] == [
+        "accelerators.h100-sxm.price_usd",
+        "regions.us.electricity_usd_per_kwh",
+        "regions.us.grid_co2e_g_per_kwh",
+    ]
+    assert doc["not_mattering"] == ["regions.us.grid_co2e_g_per_kwh"]
+    assert_allclose(doc["base"], evaluate(SCENARIO).as_dict()["cost_usd_per_mtok_blended"])
+
+
+def test_sobol_json_names_the_inputs_that_do_not_matter(tmp_path, run):
+    path = write(tmp_path, TWO)
+    result = run(
+        "sensitivity",
+        str(path),
+        "--method",
+        "sobol",
+        "--samples",
+        "256",
+        "--kpi",
+        "co2e_g_per_mtok",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["evaluations"] == 256 * (3 + 2)
+    got = {r["input"]: r for r in doc["sobol"]}
+    # grams per Mtok = energy per token x grid intensity: the grid intensity explains all its
+    # variance; prices do not enter it
+    assert got["regions.us.grid_co2e_g_per_kwh"]["st"] == pytest.approx(1.0, abs=0.05)
+    assert set(doc["not_mattering"]) == {
+        "regions.us.electricity_usd_per_kwh",
+        "accelerators.h100-sxm.price_usd",
+    }
+
+
+def test_charts_are_written(tmp_path, run):
+    path = write(tmp_path, TWO)
+    for args, out in (
+        (["montecarlo", str(path), "--samples", "500"], "mc.png"),
+        (["sensitivity", str(path)], "tornado.html"),
+        (["sensitivity", str(path), "--method", "sobol", "--samples", "64"], "sobol.html"),
+    ):
+        result = run(*args, "--out", str(tmp_path / out))
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / out).with_suffix(".html").stat().st_size > 1000
+        assert (tmp_path / out).with_suffix(".png").stat().st_size > 1000
+
+
+def test_an_unknown_kpi_names_the_nearest(tmp_path, run):
+    path = write(tmp_path, TWO)
+    result = run("sensitivity", str(path), "--kpi", "cost_usd_per_mtok_blend")
+    assert result.exit_code == 2
+    assert "did you mean: cost_usd_per_mtok_blended" in result.stderr
+
+
+def test_without_a_block_the_defaults_are_used_and_said(tmp_path, run):
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD)
+    result = run("sensitivity", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "defaults: ranges the catalogs publish" in result.stdout
+    assert "accelerators.h100-sxm.price_usd" in result.stdout
