@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri
 
 from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.scenario import (
@@ -132,6 +131,8 @@ def quantile(
     >>> quantile(d, np.array([0.125, 0.5, 0.875]))
     array([0.5, 1. , 1.5])
     """
+    from scipy.special import ndtr, ndtri  # loaded when sampling, not when the CLI starts
+
     rng = rng or InputRange(None, None)
     u = np.asarray(u, dtype=float)
     lo, hi = _support(d, rng)
