@@ -1372,8 +1372,6 @@ REQUESTS.update(
         "factory": FactoryRequest,
         "demand": DemandRequest,
         "market": MarketRequest,
-        "montecarlo": MonteCarloRequest,
-        "sensitivity": SensitivityRequest,
     }
 )
 
@@ -1403,11 +1401,6 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market years": MarketYear,
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
-    "montecarlo": MonteCarloResult,
-    "montecarlo kpis": KpiSpread,
-    "sensitivity": SensitivityResult,
-    "sensitivity tornado": TornadoInput,
-    "sensitivity sobol": SobolInput,
 }
 
 
