@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean java docs docs-check
+.PHONY: run test lint bench install clean java system axe docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,20 +25,45 @@ run: $(STAMP)
 	@echo "The tokenfab command is in $(BIN). For the README's commands, run:  . $(BIN)/activate"
 	@echo "(or: export PATH=\$$PWD/$(BIN):\$$PATH)"
 
-test: $(STAMP) java
+test: $(STAMP) system axe
 	$(BIN)/python -m pytest src tests
 
-# A JVM for the PySpark portability tests (Spark 4 needs Java 17+): installed only when java is
-# missing and we are root; otherwise those tests are skipped and say why.
-java:
-	@command -v java >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-	   apt-get install -y -qq openjdk-17-jre-headless >/dev/null) || \
-	  echo "java: not installed; the Spark tests will be skipped"; }
+# System packages the tests use, installed when missing and we are root (one quiet apt-get
+# update): a JVM for the PySpark portability tests (Spark 4 needs Java 17+), Debian's chromium
+# for the browser tests (tests/web), pango for WeasyPrint (report --pdf) and npm for axe-core.
+# Without them those tests are skipped and say why.
+system:
+	@missing=""; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "apt-get install:$$missing"; \
+	    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	     apt-get install -y -qq $$missing >/dev/null 2>&1) || \
+	    echo "apt-get failed for:$$missing; their tests will be skipped"; \
+	  else echo "not root, missing:$$missing; their tests will be skipped"; fi; \
+	fi
+
+java: system
+
+# axe-core (the accessibility engine the browser tests run in the page), from npm into an
+# ignored folder; pinned so that a new rule cannot turn the suite red on its own.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+
+$(AXE):
+	@command -v npm >/dev/null 2>&1 && \
+	  npm install --prefix .cache/axe --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
+	  >/dev/null 2>&1 || echo "axe-core: not installed; the accessibility test will be skipped"
+
+axe: $(AXE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench docs/readme.py
-	$(BIN)/ruff format --check src tests bench docs/readme.py
+	$(BIN)/ruff check src tests bench docs/readme.py docs/screenshot.py
+	$(BIN)/ruff format --check src tests bench docs/readme.py docs/screenshot.py
 
 # Results go to out/bench/ (ignored); `python bench/calibrate.py --write` updates the stored fit.
 bench: $(STAMP)
@@ -46,7 +71,8 @@ bench: $(STAMP)
 
 # The figures README.md quotes: `docs` rewrites them, `docs-check` fails when one is stale.
 docs: $(STAMP)
-	$(BIN)/python docs/readme.py
+	$(BIN)/python docs/readme.py docs/screenshot.py
+	$(BIN)/python docs/screenshot.py
 
 docs-check: $(STAMP)
 	$(BIN)/python docs/readme.py --check

@@ -1,0 +1,697 @@
+// tokenfab web calculator: the form, the KPI cards, the charts and the downloads.
+// Every figure comes from the HTTP API (/api/v1/*); every choice in the form comes from its
+// catalogs and its OpenAPI schema. No formula lives here: the page only formats and plots.
+"use strict";
+
+const API = "api/v1/";
+const DEBOUNCE_MS = 300;
+// The scenario the page opens with when the URL names none: `make run`'s headline estimate.
+const START = { model: "llama-3.1-70b", accelerator: "h100-sxm", accelerators: "8", precision: "fp8" };
+const FIELDS = [
+  "model", "accelerator", "accelerators", "precision", "ownership", "region", "workload",
+  "input_tokens", "output_tokens", "tokens_per_day", "peak_to_average", "ttft_slo_s", "tpot_slo_s",
+];
+
+// KPI cards: result key, label, how to show it, whether the calibration's error band applies.
+const CARDS = [
+  { key: "cost_usd_per_mtok_output", label: "Cost per million output tokens", unit: "USD", banded: true },
+  { key: "cost_usd_per_mtok_blended", label: "Cost per million tokens, blended", unit: "USD", banded: true },
+  { key: "output_tok_s_per_accelerator", label: "Output tokens/s per accelerator", unit: "tok/s", banded: true },
+  { key: "output_tok_s_per_user", label: "Output tokens/s per user", unit: "tok/s", banded: true },
+  { key: "ttft_s", label: "Time to first token", unit: "s", banded: true },
+  { key: "tpot_s", label: "Time per output token", unit: "ms", scale: 1e3, banded: true },
+  { key: "monthly_cost_usd", label: "Monthly cost", unit: "USD/month" },
+  { key: "accelerators_needed", label: "Accelerators installed", unit: "" },
+  { key: "facility_power_w", label: "Facility power", unit: "kW", scale: 1e-3 },
+  { key: "tokens_per_joule", label: "Output tokens per joule", unit: "tok/J", banded: true },
+  { key: "co2e_g_per_mtok", label: "CO\u2082e per million output tokens", unit: "g" },
+  { key: "api_usd_per_mtok_blended", label: "Cheapest API, blended", unit: "USD/Mtok" },
+];
+
+const TABS = [
+  { id: "frontier", label: "Frontier", path: "frontier", render: renderFrontier },
+  { id: "cost", label: "Cost breakdown", path: "estimate", render: renderCost },
+  { id: "accelerators", label: "Accelerators", path: "plan", render: (el) => renderCompare(el, "accelerator") },
+  { id: "regions", label: "Regions", path: "plan", render: (el) => renderCompare(el, "region") },
+  { id: "breakeven", label: "Buy, rent or API", path: "breakeven", render: renderBreakeven },
+  { id: "factory", label: "Factory", path: "factory", render: renderFactory },
+  { id: "viability", label: "Viability", path: "viability", render: renderViability },
+  { id: "market", label: "Market", path: "market", render: renderMarket },
+  { id: "montecarlo", label: "Monte Carlo", path: "montecarlo", render: renderMonteCarlo },
+  { id: "tornado", label: "Tornado", path: "sensitivity", render: renderTornado },
+  { id: "projection", label: "Projection", path: "project", render: renderProjection },
+];
+
+const page = {
+  openapi: null, catalogs: {}, result: null, request: null, seq: 0, tab: "frontier",
+  tabCache: {},
+};
+window.tokenfabPage = page; // what is shown, for the browser tests
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+function fmt(value, digits = 3) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
+  if (typeof value !== "number") return String(value);
+  const a = Math.abs(value);
+  if (a !== 0 && (a >= 1e7 || a < 1e-3)) return value.toExponential(digits - 1).replace("e+", "e");
+  if (a >= 1000) return Math.round(value).toLocaleString("en-US");
+  return Number(value.toPrecision(digits)).toLocaleString("en-US", { maximumFractionDigits: 6 });
+}
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const resp = await fetch(API + path, init);
+  const text = await resp.text();
+  let data = null;
+  try { data = JSON.parse(text); } catch (e) { data = text; }
+  if (!resp.ok) throw new Error(problem(data, resp.status));
+  return data;
+}
+
+// One line naming the field, from the API's 422 (a string, or FastAPI's list of errors).
+function problem(data, status) {
+  const detail = data && typeof data === "object" ? (data.detail ?? data.message ?? data.error) : data;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => {
+      const loc = (d.loc || []).filter((p) => p !== "body").join(".");
+      return loc ? `${loc}: ${d.msg}` : d.msg;
+    }).join("; ");
+  }
+  return `the server answered ${status}`;
+}
+
+function records(data) {
+  if (Array.isArray(data)) return data;
+  for (const key of ["records", "rows", "items", "data"]) if (Array.isArray(data?.[key])) return data[key];
+  return [];
+}
+
+function schemaOf(ref) {
+  const name = ref.split("/").pop();
+  return page.openapi.components.schemas[name];
+}
+
+// The request schema of POST /api/v1/<path>, or null when the server has no such endpoint.
+function requestSchema(path) {
+  const op = page.openapi?.paths?.["/api/v1/" + path]?.post;
+  const body = op?.requestBody?.content?.["application/json"]?.schema;
+  if (!body) return null;
+  return body.$ref ? schemaOf(body.$ref) : body;
+}
+
+function fieldSchema(name) {
+  const props = requestSchema("estimate")?.properties || {};
+  return props[name] || {};
+}
+
+function flatSchema(prop) {
+  // {anyOf: [{type, minimum, ...}, {type: null}]} -> the non-null branch merged with the outer
+  const branch = (prop.anyOf || []).find((b) => b.type !== "null") || {};
+  return { ...branch, ...prop };
+}
+
+function debounce(fn, ms) {
+  let t = null;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+function option(value, text) {
+  const o = document.createElement("option");
+  o.value = value; o.textContent = text;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// The form: options from the API, state in the URL
+// ---------------------------------------------------------------------------------------
+
+async function loadOptions() {
+  const [openapi, models, accs, regions, workloads, efficiency] = await Promise.all([
+    fetch("openapi.json").then((r) => r.json()),
+    api("catalog/models"), api("catalog/accelerators"), api("catalog/regions"),
+    api("catalog/workloads"), api("catalog/efficiency").catch(() => []),
+  ]);
+  page.openapi = openapi;
+  Object.assign(page.catalogs, {
+    models: records(models), accelerators: records(accs), regions: records(regions),
+    workloads: records(workloads), efficiency: records(efficiency),
+  });
+
+  const model = $("f-model");
+  for (const [kind, label] of [["dense", "Dense"], ["moe", "Mixture of experts"]]) {
+    const group = document.createElement("optgroup");
+    group.label = label;
+    for (const m of page.catalogs.models.filter((r) => r.kind === kind)) {
+      group.append(option(m.id, `${m.name} (${m.developer})`));
+    }
+    if (group.children.length) model.append(group);
+  }
+  const acc = $("f-accelerator");
+  for (const a of page.catalogs.accelerators) {
+    const note = a.status === "shipping" ? "" : ` (${a.status})`;
+    acc.append(option(a.id, `${a.vendor} ${a.name}${note}`));
+  }
+  const region = $("f-region");
+  for (const r of page.catalogs.regions) region.append(option(r.id, r.name));
+  const workload = $("f-workload");
+  workload.append(option("", "Custom lengths"));
+  for (const w of page.catalogs.workloads) {
+    workload.append(option(w.id, `${w.name} (${w.input_tokens} in, ${w.output_tokens} out)`));
+  }
+  // precision and ownership: the values the schema allows
+  const precision = $("f-precision");
+  precision.append(option("", "Model default"));
+  const listed = /one of ([a-z0-9_, ]+)/i.exec(fieldSchema("precision").description || "");
+  for (const p of listed ? listed[1].split(",").map((s) => s.trim()).filter(Boolean) : []) {
+    precision.append(option(p, p));
+  }
+  const own = flatSchema(fieldSchema("ownership"));
+  const owner = $("f-ownership");
+  for (const o of own.enum || ["buy", "rent"]) owner.append(option(o, o === "buy" ? "Buy (own)" : "Rent (cloud)"));
+  if (own.default) owner.value = own.default;
+  if (fieldSchema("region").default) region.value = fieldSchema("region").default;
+  // numeric limits and help from the schema
+  for (const name of FIELDS) {
+    const el = $("f-" + name);
+    const prop = flatSchema(fieldSchema(name));
+    if (!el || el.tagName !== "INPUT") continue;
+    if (prop.description) el.title = prop.description;
+    if (prop.minimum !== undefined && el.type === "number") el.min = prop.minimum;
+    if (prop.maximum !== undefined && el.type === "number") el.max = prop.maximum;
+    if (prop.default !== undefined && prop.default !== null) el.placeholder = String(prop.default);
+  }
+}
+
+function formState() {
+  const state = {};
+  for (const name of FIELDS) {
+    const v = $("f-" + name).value.trim();
+    if (v !== "") state[name] = v;
+  }
+  return state;
+}
+
+function setForm(state) {
+  for (const name of FIELDS) {
+    const el = $("f-" + name);
+    if (name in state) el.value = state[name];
+    else if (el.tagName === "INPUT") el.value = "";
+  }
+  showWorkloadLengths();
+}
+
+function urlState() {
+  const params = new URLSearchParams(location.search);
+  const state = {};
+  for (const name of FIELDS) if (params.has(name)) state[name] = params.get(name);
+  return Object.keys(state).length ? state : null;
+}
+
+function writeUrl(state) {
+  const params = new URLSearchParams(state);
+  const url = `${location.pathname}?${params.toString()}${location.hash}`;
+  history.replaceState(null, "", url);
+}
+
+// A field's text as the API's JSON: numbers as numbers, anything else as typed, so that the
+// server (not the page) says what is wrong with it.
+function toRequest(state) {
+  const req = {};
+  for (const [name, text] of Object.entries(state)) {
+    const prop = flatSchema(fieldSchema(name));
+    const numeric = prop.type === "integer" || prop.type === "number";
+    req[name] = numeric && text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
+  }
+  return req;
+}
+
+function showWorkloadLengths() {
+  const w = page.catalogs.workloads?.find((r) => r.id === $("f-workload").value);
+  $("f-input_tokens").placeholder = w ? String(w.input_tokens) : "";
+  $("f-output_tokens").placeholder = w ? String(w.output_tokens) : "";
+  $("f-ttft_slo_s").placeholder = w?.ttft_slo_s ? String(w.ttft_slo_s) : "";
+  $("f-tpot_slo_s").placeholder = w?.tpot_slo_s ? String(w.tpot_slo_s) : "";
+}
+
+// ---------------------------------------------------------------------------------------
+// Estimate, KPI cards and the error band
+// ---------------------------------------------------------------------------------------
+
+function errorBand(result) {
+  // per-estimate bands from the API, when it gives them (relative error, e.g. 0.16)
+  const given = result.error_band ?? result.relative_error ?? null;
+  if (typeof given === "number") {
+    return { rel: given, text: `Error band: \u00b1${fmt(given * 100, 2)}% (${result.error_basis || "the API's"}).` };
+  }
+  const acc = page.catalogs.accelerators.find((a) => a.id === result.accelerator);
+  const row = page.catalogs.efficiency.find(
+    (e) => acc && e.family === acc.family && e.software === result.software,
+  );
+  if (result.calibrated && row && row.cv_median_abs_error != null) {
+    const max = row.cv_max_abs_error != null ? `, largest ${fmt(row.cv_max_abs_error * 100, 2)}%` : "";
+    return {
+      rel: row.cv_median_abs_error,
+      text: `Error band: \u00b1${fmt(row.cv_median_abs_error * 100, 2)}% is the held-out median error of ` +
+        `the ${acc.family} / ${result.software} calibration (${row.rows_fitted} measured runs${max}).`,
+    };
+  }
+  return {
+    rel: null,
+    text: `No error band: the ${acc ? acc.family : result.accelerator} family has no fitted ` +
+      "efficiencies, so the figures use the median of its software class (uncalibrated; " +
+      "expect larger errors than calibrated families).",
+  };
+}
+
+function renderKpis(result) {
+  const band = errorBand(result);
+  const box = $("kpis");
+  box.replaceChildren();
+  for (const c of CARDS) {
+    const raw = result[c.key];
+    const card = document.createElement("div");
+    card.className = "card";
+    card.dataset.key = c.key;
+    card.dataset.value = raw === null || raw === undefined ? "" : String(raw);
+    const label = document.createElement("div");
+    label.className = "label"; label.textContent = c.label;
+    const value = document.createElement("div");
+    value.className = "value";
+    value.textContent = raw === null || raw === undefined ? "n/a" : fmt(raw * (c.scale || 1));
+    const unit = document.createElement("span");
+    unit.className = "unit"; unit.textContent = c.unit ? ` ${c.unit}` : "";
+    value.append(unit);
+    card.append(label, value);
+    if (c.banded && band.rel !== null && raw !== null && raw !== undefined) {
+      const b = document.createElement("div");
+      b.className = "band";
+      const lo = raw * (c.scale || 1) * (1 - band.rel), hi = raw * (c.scale || 1) * (1 + band.rel);
+      b.textContent = `${fmt(lo)} to ${fmt(hi)}`;
+      b.setAttribute("aria-label", `error band ${fmt(lo)} to ${fmt(hi)} ${c.unit}`);
+      card.append(b);
+    }
+    box.append(card);
+  }
+  $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "");
+  const op = `${result.accelerators} \u00d7 ${result.accelerator}, TP${result.tensor_parallel}` +
+    (result.pipeline_parallel > 1 ? ` PP${result.pipeline_parallel}` : "") +
+    (result.expert_parallel > 1 ? ` EP${result.expert_parallel}` : "") +
+    `, batch ${result.batch_size}, ${result.precision} weights, ${result.bound}-bound`;
+  $("headline").textContent = `${result.model}: ${op}; ${result.region}, ${result.ownership}.`;
+}
+
+function showProblem(text) {
+  const m = $("message");
+  m.textContent = text;
+  m.hidden = false;
+}
+
+function clearProblem() {
+  $("message").hidden = true;
+  $("message").textContent = "";
+}
+
+async function update() {
+  const state = formState();
+  writeUrl(state);
+  const request = toRequest(state);
+  const seq = ++page.seq;
+  $("status").textContent = "Updating\u2026";
+  document.body.dataset.busy = "1";
+  try {
+    const result = await api("estimate", request);
+    if (seq !== page.seq) return;
+    clearProblem();
+    page.result = result; page.request = request; page.tabCache = {};
+    renderKpis(result);
+    $("status").textContent = "Up to date.";
+    await renderTab();
+  } catch (err) {
+    if (seq !== page.seq) return;
+    showProblem(err.message);
+    $("status").textContent = "Not updated: fix the input named above.";
+  } finally {
+    if (seq === page.seq) delete document.body.dataset.busy;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Charts
+// ---------------------------------------------------------------------------------------
+
+const LAYOUT = {
+  margin: { l: 70, r: 20, t: 40, b: 60 }, font: { size: 13, color: "#1a1a1a" },
+  paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.25 },
+};
+const CONFIG = { responsive: true, displaylogo: false };
+const COLORS = ["#1f5fa8", "#b3261e", "#2e7d32", "#6a3d9a", "#c25e00", "#00707a", "#6d4c41", "#ad1457"];
+
+function plot(el, data, layout) {
+  // a figure, not role=img: the chart holds Plotly's buttons, and an image holds no controls
+  const fig = document.createElement("figure");
+  fig.setAttribute("aria-label", String(layout.title || "chart"));
+  const div = document.createElement("div");
+  div.className = "chart";
+  fig.append(div);
+  el.append(fig);
+  // a narrow screen breaks the title after its colon and uses smaller type
+  const narrow = window.innerWidth < 600;
+  const title = narrow ? String(layout.title).replace(": ", ":<br>") : layout.title;
+  const font = narrow ? { ...LAYOUT.font, size: 11 } : LAYOUT.font;
+  const margin = narrow ? { l: 56, r: 8, t: 56, b: 56 } : LAYOUT.margin;
+  window.Plotly.newPlot(div, data, { ...LAYOUT, ...layout, font, margin, title: { text: title } }, CONFIG);
+  return div;
+}
+
+function caption(el, text) {
+  const p = document.createElement("p");
+  p.className = "note"; p.textContent = text;
+  el.append(p);
+}
+
+// Only the fields of the current request that another endpoint's request takes.
+function requestFor(path, extra = {}) {
+  const props = requestSchema(path)?.properties || {};
+  const req = {};
+  for (const [k, v] of Object.entries(page.request)) if (k in props) req[k] = v;
+  return { ...req, ...extra };
+}
+
+async function renderFrontier(el) {
+  const r = page.result;
+  const body = requestFor("frontier", { accelerator: [r.accelerator], precision: r.precision });
+  const points = records(await api("frontier", body));
+  const x = points.map((p) => p.tok_s_per_user), y = points.map((p) => p.tok_s_per_accelerator);
+  plot(el, [
+    { x, y, mode: "lines+markers", name: `${r.accelerator} frontier`, line: { color: COLORS[0] },
+      text: points.map((p) => `TP${p.tensor_parallel} PP${p.pipeline_parallel} EP${p.expert_parallel} batch ${p.batch_size}`) },
+    { x: [r.output_tok_s_per_user], y: [r.output_tok_s_per_accelerator], mode: "markers",
+      name: "operating point", marker: { color: COLORS[1], size: 14, symbol: "diamond" } },
+  ], {
+    title: `Throughput against interactivity: ${r.model} on ${r.accelerator} (${r.precision})`,
+    xaxis: { title: { text: "output tokens/s per user" }, type: "log" },
+    yaxis: { title: { text: "output tokens/s per accelerator" }, type: "log" },
+  });
+  caption(el, "Each point is the best layout and batch for that speed per user; the diamond is this estimate.");
+}
+
+function costLines(r) {
+  return Object.keys(r).filter((k) => /^cost_.+_usd_per_hour$/.test(k) && k !== "cost_usd_per_accelerator_hour")
+    .filter((k) => r[k] !== null && r[k] > 0)
+    .map((k) => ({ name: k.replace(/^cost_/, "").replace(/_usd_per_hour$/, "").replace(/_/g, " "), usd_per_hour: r[k] }));
+}
+
+async function renderCost(el) {
+  const r = page.result;
+  const lines = costLines(r);
+  if (!lines.length) { caption(el, `No cost breakdown: ${r.cost_error || "no price"}.`); return; }
+  // each line's share of the accelerator-hour, times the cost per million output tokens
+  const total = lines.reduce((s, l) => s + l.usd_per_hour, 0);
+  const perMtok = lines.map((l) => (r.cost_usd_per_mtok_output ?? 0) * l.usd_per_hour / total);
+  plot(el, [{
+    type: "bar", orientation: "h", y: lines.map((l) => l.name), x: perMtok,
+    marker: { color: COLORS[0] }, name: "USD per million output tokens",
+    text: lines.map((l) => `${fmt(l.usd_per_hour)} USD/h`), textposition: "auto",
+  }], {
+    title: `Cost of a million output tokens by line (${r.ownership})`,
+    xaxis: { title: { text: "USD per million output tokens" } }, yaxis: { automargin: true },
+  });
+  caption(el, `One accelerator-hour costs ${fmt(r.cost_usd_per_accelerator_hour)} USD (${r.cost_basis || ""}).`);
+}
+
+async function renderCompare(el, by) {
+  const r = page.result;
+  // the same demand for every option: the user's, else what this deployment serves
+  const tokensPerDay = page.request.tokens_per_day ?? r.output_tok_s_total * 86400 * r.utilization;
+  const regions = page.catalogs.regions.map((g) => g.id);
+  const body = requestFor("plan", {
+    tokens_per_day: tokensPerDay, ownership: [r.ownership],
+    region: by === "region" ? regions : [r.region],
+    accelerator: by === "region" ? [r.accelerator] : undefined,
+  });
+  if (by === "accelerator") delete body.accelerator;
+  delete body.accelerators;
+  const options = records(await api("plan", body)).filter((o) => o.feasible);
+  const best = new Map();
+  for (const o of options) {
+    const key = o[by];
+    if (!best.has(key) || o.cost_usd_per_mtok_output < best.get(key).cost_usd_per_mtok_output) best.set(key, o);
+  }
+  const rows = [...best.values()].sort((a, b) => a.cost_usd_per_mtok_output - b.cost_usd_per_mtok_output);
+  const names = rows.map((o) => o[by]);
+  const mine = by === "region" ? r.region : r.accelerator;
+  const colors = names.map((n) => (n === mine ? COLORS[1] : COLORS[0]));
+  plot(el, [{ type: "bar", x: names, y: rows.map((o) => o.cost_usd_per_mtok_output), marker: { color: colors }, name: "cost" }], {
+    title: `Cost per million output tokens by ${by}`, yaxis: { title: { text: "USD/Mtok" } }, xaxis: { automargin: true },
+  });
+  plot(el, [{ type: "bar", x: names, y: rows.map((o) => o.co2e_g_per_mtok), marker: { color: colors.map((c) => (c === COLORS[1] ? COLORS[1] : COLORS[2])) }, name: "carbon" }], {
+    title: `Operational CO\u2082e per million output tokens by ${by}`, yaxis: { title: { text: "g CO\u2082e/Mtok" } }, xaxis: { automargin: true },
+  });
+  caption(el, `Cheapest feasible option of each ${by} (${r.ownership}) for ${fmt(tokensPerDay)} output tokens a day` +
+    `${page.request.tokens_per_day ? "" : " (what this deployment serves)"}; ${mine} in red. ` +
+    `${options.length} feasible options.`);
+}
+
+async function renderBreakeven(el) {
+  const r = page.result;
+  const a = await api("breakeven", requestFor("breakeven", { accelerator: r.accelerator, precision: r.precision }));
+  const rows = a.rows || [];
+  const x = rows.map((row) => row.tokens_per_day);
+  const traces = [["buy", "buy_usd_per_month"], ["rent", "rent_usd_per_month"], ["API", "api_usd_per_month"]]
+    .filter(([, k]) => rows.some((row) => row[k] !== null))
+    .map(([name, k], i) => ({ x, y: rows.map((row) => row[k]), name, mode: "lines+markers", line: { color: COLORS[i] } }));
+  plot(el, traces, {
+    title: `Monthly cost against volume: ${r.model} on ${r.accelerator}`,
+    xaxis: { title: { text: "output tokens a day" }, type: "log" },
+    yaxis: { title: { text: "USD/month" }, type: "log" },
+  });
+  const first = rows.length ? rows[0].tokens_per_day : 0;
+  const cross = (v, what) => (v === null || v === undefined ? `${what}: no crossover between ${fmt(first)} and ${fmt(rows[rows.length - 1]?.tokens_per_day)} output tokens a day`
+    : v <= first ? `${what}: at every volume shown` : `${what}: above ${fmt(v)} output tokens a day`);
+  caption(el, `${cross(a.crossover_buy_vs_api_tokens_per_day, "Buying beats the API")}. ` +
+    `${cross(a.crossover_buy_vs_rent_tokens_per_day, "Buying beats renting")}.`);
+}
+
+async function renderFactory(el) {
+  const r = page.result;
+  const f = await api("factory", requestFor("factory", { accelerator: [r.accelerator], region: r.region }));
+  const one = Array.isArray(f) ? f[0] : (f.factories ? f.factories[0] : f);
+  const tiers = one.tiers || [];
+  plot(el, [{ type: "bar", x: tiers.map((t) => t.name), y: tiers.map((t) => t.revenue_usd_per_year), name: "revenue", marker: { color: COLORS[2] } },
+    { type: "bar", x: tiers.map((t) => t.name), y: tiers.map((t) => t.cost_usd_per_year), name: "cost", marker: { color: COLORS[1] } }], {
+    title: `A ${fmt(one.power_mw)} MW factory of ${one.accelerator}: revenue and cost a year by price tier`,
+    yaxis: { title: { text: "USD/year" } }, barmode: "group",
+  });
+  caption(el, `${fmt(one.accelerators)} accelerators, ${fmt(one.tokens_per_year)} output tokens a year, margin ` +
+    `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}.`);
+}
+
+async function renderViability(el) {
+  const r = page.result;
+  const rows = records(await api("viability", requestFor("viability", { cost_usd_per_request: r.cost_usd_per_request ?? undefined })));
+  const list = Array.isArray(rows) && rows.length ? rows : [];
+  if (!list.length) { caption(el, "No viability rows."); return; }
+  const nameKey = Object.keys(list[0]).find((k) => typeof list[0][k] === "string") || "name";
+  const marginKey = Object.keys(list[0]).find((k) => /margin/.test(k) && typeof list[0][k] === "number");
+  plot(el, [{ type: "bar", x: list.map((v) => v[nameKey]), y: list.map((v) => (v[marginKey] ?? 0) * 100), marker: { color: COLORS[0] }, name: "margin" }], {
+    title: `Gross margin by business model at ${fmt(r.cost_usd_per_request)} USD per request`,
+    yaxis: { title: { text: "margin, %" } }, xaxis: { automargin: true },
+  });
+}
+
+async function renderMarket(el) {
+  const m = await api("market", { samples: 0 });
+  const years = m.years || [];
+  plot(el, [{ x: years.map((y) => y.year), y: years.map((y) => y.market_usd), mode: "lines+markers", name: "spend", line: { color: COLORS[0] } }], {
+    title: `Inference market, ${m.scenario}`, yaxis: { title: { text: "USD/year" }, type: "log" }, xaxis: { title: { text: "year" } },
+  });
+  caption(el, m.source || "");
+}
+
+function histogram(el, values, title, xtitle) {
+  plot(el, [{ type: "histogram", x: values, marker: { color: COLORS[0] }, name: xtitle }], {
+    title, xaxis: { title: { text: xtitle } }, yaxis: { title: { text: "samples" } },
+  });
+}
+
+async function renderMonteCarlo(el) {
+  const m = await api("montecarlo", requestFor("montecarlo", {}));
+  const samples = m.samples?.cost_usd_per_mtok_output || m.cost_usd_per_mtok_output_samples || [];
+  if (samples.length) histogram(el, samples, "Monte Carlo: cost per million output tokens", "USD/Mtok");
+  else caption(el, JSON.stringify(m.percentiles || m).slice(0, 400));
+}
+
+async function renderTornado(el) {
+  const t = await api("sensitivity", requestFor("sensitivity", {}));
+  const bars = records(t.tornado || t.rows || t);
+  if (!bars.length) { caption(el, "No sensitivity rows."); return; }
+  const name = (b) => b.parameter || b.name || b.input;
+  plot(el, [
+    { type: "bar", orientation: "h", y: bars.map(name), x: bars.map((b) => b.low ?? b.output_low), name: "low", marker: { color: COLORS[0] } },
+    { type: "bar", orientation: "h", y: bars.map(name), x: bars.map((b) => b.high ?? b.output_high), name: "high", marker: { color: COLORS[1] } },
+  ], { title: "Tornado: what moves the cost per million output tokens", barmode: "overlay", yaxis: { automargin: true } });
+}
+
+async function renderProjection(el) {
+  const p = await api("project", requestFor("project", {}));
+  const years = records(p.years || p.rows || p);
+  const key = Object.keys(years[0] || {}).find((k) => /usd_per_mtok/.test(k));
+  plot(el, [{ x: years.map((y) => y.year), y: years.map((y) => y[key]), mode: "lines+markers", name: key, line: { color: COLORS[0] } }], {
+    title: "Five-year projection", yaxis: { title: { text: key || "" } }, xaxis: { title: { text: "year" } },
+  });
+}
+
+function buildTabs() {
+  const list = $("tabs"), panels = $("panels");
+  const tabs = TABS.filter((t) => requestSchema(t.path) !== null);
+  for (const t of tabs) {
+    const b = document.createElement("button");
+    b.type = "button"; b.role = "tab"; b.id = "tab-" + t.id; b.textContent = t.label;
+    b.setAttribute("aria-controls", "panel-" + t.id);
+    b.addEventListener("click", () => selectTab(t.id, true));
+    b.addEventListener("keydown", (e) => {
+      const i = tabs.indexOf(t);
+      const next = e.key === "ArrowRight" ? tabs[(i + 1) % tabs.length] : e.key === "ArrowLeft" ? tabs[(i + tabs.length - 1) % tabs.length] : null;
+      if (next) { e.preventDefault(); selectTab(next.id, true); $("tab-" + next.id).focus(); }
+    });
+    list.append(b);
+    const p = document.createElement("div");
+    p.role = "tabpanel"; p.id = "panel-" + t.id; p.className = "panel"; p.tabIndex = 0;
+    p.setAttribute("aria-labelledby", b.id);
+    panels.append(p);
+  }
+  page.tabs = tabs;
+  const wanted = location.hash.replace("#", "");
+  selectTab(tabs.some((t) => t.id === wanted) ? wanted : tabs[0]?.id, false);
+}
+
+function selectTab(id, render) {
+  page.tab = id;
+  for (const t of page.tabs) {
+    const on = t.id === id;
+    $("tab-" + t.id).setAttribute("aria-selected", on ? "true" : "false");
+    $("tab-" + t.id).tabIndex = on ? 0 : -1;
+    $("panel-" + t.id).hidden = !on;
+  }
+  if (render) {
+    history.replaceState(null, "", `${location.pathname}${location.search}#${id}`);
+    renderTab();
+  }
+}
+
+async function renderTab() {
+  const t = page.tabs.find((x) => x.id === page.tab);
+  if (!t || !page.result || page.tabCache[t.id]) return;
+  const el = $("panel-" + t.id);
+  el.replaceChildren();
+  page.tabCache[t.id] = true;
+  const seq = page.seq;
+  el.dataset.state = "loading";
+  try {
+    await t.render(el);
+    if (seq === page.seq) el.dataset.state = "ready";
+  } catch (err) {
+    el.replaceChildren();
+    caption(el, `This chart is not available for these inputs: ${err.message}`);
+    el.dataset.state = "error";
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Downloads
+// ---------------------------------------------------------------------------------------
+
+function save(name, type, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+function csvCell(v) {
+  const s = v === null || v === undefined ? "" : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function resultUnits() {
+  const op = page.openapi.paths["/api/v1/estimate"].post;
+  const ref = op.responses?.["200"]?.content?.["application/json"]?.schema?.$ref;
+  const props = ref ? schemaOf(ref).properties || {} : {};
+  return Object.fromEntries(Object.entries(props).map(([k, p]) => [k, p.unit || ""]));
+}
+
+function download(kind) {
+  const r = page.result;
+  if (!r) return;
+  if (kind === "json") save("tokenfab-estimate.json", "application/json", JSON.stringify(r, null, 2) + "\n");
+  if (kind === "csv") {
+    const units = resultUnits();
+    const lines = ["key,value,unit", ...Object.entries(r).map(([k, v]) => [k, v, units[k] || ""].map(csvCell).join(","))];
+    save("tokenfab-estimate.csv", "text/csv", lines.join("\n") + "\n");
+  }
+  if (kind === "yaml") {
+    const lines = ["# tokenfab scenario: tokenfab estimate --scenario THIS_FILE"];
+    for (const [k, v] of Object.entries(page.request)) lines.push(`${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`);
+    save("scenario.yaml", "application/yaml", lines.join("\n") + "\n");
+  }
+}
+
+async function downloadReport() {
+  $("status").textContent = "Writing the report\u2026";
+  try {
+    const resp = await fetch(API + "report", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(page.request),
+    });
+    const text = await resp.text();
+    if (!resp.ok) { let d = text; try { d = JSON.parse(text); } catch (e) { /* text */ } throw new Error(problem(d, resp.status)); }
+    save("tokenfab-report.html", "text/html", text);
+    $("status").textContent = "Report downloaded.";
+  } catch (err) {
+    showProblem(err.message);
+  }
+}
+
+async function copyLink() {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $("status").textContent = "Link copied: it opens this scenario.";
+  } catch (e) {
+    $("status").textContent = `Share this link: ${location.href}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  try {
+    await loadOptions();
+  } catch (err) {
+    showProblem(`Could not load the catalogs: ${err.message}`);
+    return;
+  }
+  setForm(urlState() || START);
+  buildTabs();
+  const later = debounce(update, DEBOUNCE_MS);
+  $("form").addEventListener("input", later);
+  $("form").addEventListener("change", (e) => { if (e.target.id === "f-workload") showWorkloadLengths(); later(); });
+  $("form").addEventListener("submit", (e) => { e.preventDefault(); update(); });
+  $("dl-json").addEventListener("click", () => download("json"));
+  $("dl-csv").addEventListener("click", () => download("csv"));
+  $("dl-yaml").addEventListener("click", () => download("yaml"));
+  $("dl-report").addEventListener("click", downloadReport);
+  $("copy-link").addEventListener("click", copyLink);
+  await update();
+  document.body.dataset.ready = "1";
+}
+
+window.addEventListener("DOMContentLoaded", main);

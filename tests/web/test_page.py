@@ -1,0 +1,213 @@
+"""The calculator in a real browser (Debian's chromium, Playwright): it shows what the API
+returns, says what is wrong with a bad input, keeps the scenario in the URL, downloads the
+report, passes axe-core and stays readable 375 px wide."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tokenfab.scenario import Scenario
+
+START = {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "accelerators": 8, "precision": "fp8"}
+"""The scenario the page opens with (`make run`'s headline estimate)."""
+
+
+def estimate(server: str, request: dict) -> dict:
+    r = httpx.post(server + "/api/v1/estimate", json=request, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def shown(page, key: str) -> float | None:
+    """The raw number behind a KPI card (its text is that number, rounded)."""
+    value = page.get_attribute(f".card[data-key={key}]", "data-value")
+    return None if value in ("", None) else float(value)
+
+
+def wait_shown(page, **fields) -> None:
+    """Wait until the page shows the estimate of a request with these fields."""
+    page.wait_for_function(
+        """(want) => {
+          const p = window.tokenfabPage;
+          return p.request && !document.body.dataset.busy && p.result &&
+            Object.entries(want).every(([k, v]) => String(p.request[k]) === String(v));
+        }""",
+        arg=fields,
+        timeout=60_000,
+    )
+
+
+CARD_KEYS = (
+    "cost_usd_per_mtok_output",
+    "output_tok_s_per_accelerator",
+    "output_tok_s_per_user",
+    "ttft_s",
+    "tpot_s",
+    "monthly_cost_usd",
+    "co2e_g_per_mtok",
+)
+
+
+def assert_cards_match(page, api: dict) -> None:
+    for key in CARD_KEYS:
+        if api[key] is None:
+            assert shown(page, key) is None, key
+        else:
+            assert shown(page, key) == pytest.approx(api[key], rel=1e-12), key
+
+
+def test_page_shows_the_api_estimate_with_options_from_the_catalogs(page, server):
+    # every accelerator and region of the API's catalogs is a choice, none hard-coded
+    accs = httpx.get(server + "/api/v1/catalog/accelerators").json()
+    regions = httpx.get(server + "/api/v1/catalog/regions").json()
+    n_acc = len(accs if isinstance(accs, list) else accs["records"])
+    n_reg = len(regions if isinstance(regions, list) else regions["records"])
+    assert page.locator("#f-accelerator option").count() == n_acc
+    assert page.locator("#f-region option").count() == n_reg
+    groups = page.locator("#f-model optgroup").evaluate_all("gs => gs.map(g => g.label)")
+    assert groups == ["Dense", "Mixture of experts"]
+    # the cards are the API's estimate of the opening scenario
+    assert_cards_match(page, estimate(server, START))
+    # the error band: H100 runs on the hopper / trtllm calibration (held-out median 16.6 %,
+    # data/efficiency.csv), so the cost card shows cost x (1 -/+ 0.166)
+    assert "held-out median error" in page.inner_text("#band")
+    assert page.locator(".card[data-key=cost_usd_per_mtok_output] .band").count() == 1
+
+
+def test_changing_accelerator_and_region_shows_the_new_estimate(page, server):
+    before = shown(page, "cost_usd_per_mtok_output")
+    page.select_option("#f-accelerator", "b200")
+    page.select_option("#f-region", "eu")
+    wait_shown(page, accelerator="b200", region="eu")
+    api = estimate(server, {**START, "accelerator": "b200", "region": "eu"})
+    assert_cards_match(page, api)
+    assert shown(page, "cost_usd_per_mtok_output") != before
+    # the frontier chart marks the new operating point (the API's figures)
+    page.wait_for_selector("#panel-frontier[data-state=ready]", state="attached")
+    point = page.evaluate("() => document.querySelector('#panel-frontier .chart').data[1]")
+    assert point["x"][0] == pytest.approx(api["output_tok_s_per_user"], rel=1e-12)
+    assert point["y"][0] == pytest.approx(api["output_tok_s_per_accelerator"], rel=1e-12)
+    # the cost chart: each line's share of the cost per million output tokens
+    page.click("#tab-cost")
+    page.wait_for_selector("#panel-cost[data-state=ready]", state="attached")
+    bars = page.evaluate("() => document.querySelector('#panel-cost .chart').data[0]")
+    lines = {
+        k: v
+        for k, v in api.items()
+        if k.startswith("cost_")
+        and k.endswith("_usd_per_hour")
+        and k != "cost_usd_per_accelerator_hour"
+        and v
+    }
+    assert sum(bars["x"]) == pytest.approx(api["cost_usd_per_mtok_output"], rel=1e-9)
+    assert len(bars["x"]) == len(lines)
+    # the URL now holds the new scenario
+    assert "accelerator=b200" in page.url and "region=eu" in page.url
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "message"),
+    [
+        ("#f-accelerators", "0", "accelerators"),
+        ("#f-tokens_per_day", "lots", "tokens_per_day"),
+    ],
+)
+def test_a_bad_input_shows_its_message(page, field, text, message):
+    page.fill(field, text)
+    page.wait_for_selector("#message:not([hidden])", timeout=60_000)
+    assert message in page.inner_text("#message")
+    # the cards keep the last good estimate; the status says why they did not change
+    assert "Not updated" in page.inner_text("#status")
+
+
+def test_a_shared_url_reproduces_the_scenario(open_page, server):
+    state = {
+        "model": "llama-3.1-8b",
+        "accelerator": "mi300x",
+        "accelerators": "4",
+        "region": "eu",
+        "ownership": "rent",
+        "tokens_per_day": "1e9",
+    }
+    page = open_page(f"{server}/?{urlencode(state)}")
+    try:
+        for name, value in state.items():
+            assert page.input_value(f"#f-{name}") == value, name
+        wait_shown(page, accelerator="mi300x", region="eu")
+        api = estimate(server, {**state, "accelerators": 4, "tokens_per_day": 1e9})
+        assert_cards_match(page, api)
+        assert not page.js_errors, page.js_errors
+    finally:
+        page.context.close()
+
+
+def test_downloads_report_json_csv_and_yaml(page, server, tmp_path):
+    with page.expect_download(timeout=120_000) as dl:
+        page.click("#dl-report")
+    report = tmp_path / "report.html"
+    dl.value.save_as(report)
+    # the downloaded report opens on its own (no server, no network) and is this scenario's
+    viewer = page.context.new_page()
+    viewer.goto(report.as_uri())
+    assert "tokenfab report: llama-3.1-70b" in viewer.inner_text("h1")
+    assert viewer.locator("h2", has_text="Assumptions ledger").count() == 1
+    assert viewer.locator("img.chart").count() == 4
+    viewer.close()
+
+    api = estimate(server, START)
+    with page.expect_download() as dl:
+        page.click("#dl-json")
+    assert json.loads(Path(dl.value.path()).read_text()) == api
+    with page.expect_download() as dl:
+        page.click("#dl-csv")
+    rows = Path(dl.value.path()).read_text().splitlines()
+    assert rows[0] == "key,value,unit"
+    assert f"cost_usd_per_mtok_output,{api['cost_usd_per_mtok_output']},USD/Mtok" in rows
+    with page.expect_download() as dl:
+        page.click("#dl-yaml")
+    yaml_file = tmp_path / "scenario.yaml"
+    dl.value.save_as(yaml_file)
+    # the form's selects always hold a region and an ownership (the schema's defaults)
+    expected = {**START, "region": "us", "ownership": "buy"}
+    assert Scenario.from_yaml(yaml_file).model_dump(exclude_unset=True) == expected
+
+
+def test_tabs_work_from_the_keyboard(page):
+    page.focus("#tab-frontier")
+    page.keyboard.press("ArrowRight")
+    assert page.get_attribute("#tab-cost", "aria-selected") == "true"
+    assert page.evaluate("() => document.activeElement.id") == "tab-cost"
+    assert page.is_hidden("#panel-frontier")
+
+
+def test_axe_finds_no_serious_violation(page, axe_js):
+    page.wait_for_selector("#panel-frontier[data-state=ready]", state="attached")
+    page.add_script_tag(path=str(axe_js))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_readable_375_px_wide(open_page, server, out_dir):
+    page = open_page(server + "/", width=375, height=812)
+    try:
+        # nothing wider than the screen: no sideways scrolling
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+        # the KPI figures stay at a readable size
+        size = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('.card .value')).fontSize)"
+        )
+        assert size >= 16
+        page.screenshot(path=str(out_dir / "calculator-375.png"), full_page=True)
+        assert (out_dir / "calculator-375.png").stat().st_size > 10_000
+    finally:
+        page.context.close()
