@@ -24,7 +24,11 @@ def main() -> int:
         return 0
     from playwright.sync_api import sync_playwright
 
-    from tokenfab.api import create_app
+    try:
+        from tokenfab.api import create_app
+    except ImportError:
+        print(f"screenshot: tokenfab.api (the HTTP API) is missing; {PICTURE} unchanged")
+        return 0
     from tokenfab.web import background_server
 
     with background_server(create_app()) as url, sync_playwright() as p:
