@@ -365,7 +365,9 @@ def build(data: Any, catalog: Catalog | None = None, compare: bool = True) -> Re
                 "ownership": [req.ownership],
             }
         )
-        options = schema.PlanResult.from_options(plan_request(plan_req, cat)).model_dump()
+        options = schema.PlanResult.from_options(plan_request(plan_req, cat)).model_dump()[
+            "options"
+        ]
     return Report(
         request=given,
         result=result,

@@ -90,7 +90,7 @@ function problem(data, status) {
 
 function records(data) {
   if (Array.isArray(data)) return data;
-  for (const key of ["records", "rows", "items", "data"]) if (Array.isArray(data?.[key])) return data[key];
+  for (const key of ["options", "points", "products", "records", "rows", "items", "data"]) if (Array.isArray(data?.[key])) return data[key];
   return [];
 }
 
@@ -496,15 +496,19 @@ async function renderFactory(el) {
 
 async function renderViability(el) {
   const r = page.result;
-  const rows = records(await api("viability", requestFor("viability", { cost_usd_per_request: r.cost_usd_per_request ?? undefined })));
-  const list = Array.isArray(rows) && rows.length ? rows : [];
+  // the business models of the seed's table, beside this deployment's cost of a request
+  const list = records(await api("viability", {}));
   if (!list.length) { caption(el, "No viability rows."); return; }
-  const nameKey = Object.keys(list[0]).find((k) => typeof list[0][k] === "string") || "name";
-  const marginKey = Object.keys(list[0]).find((k) => /margin/.test(k) && typeof list[0][k] === "number");
-  plot(el, [{ type: "bar", x: list.map((v) => v[nameKey]), y: list.map((v) => (v[marginKey] ?? 0) * 100), marker: { color: COLORS[0] }, name: "margin" }], {
-    title: `Gross margin by business model at ${fmt(r.cost_usd_per_request)} USD per request`,
-    yaxis: { title: { text: "margin, %" } }, xaxis: { automargin: true },
+  plot(el, [{
+    type: "bar", x: list.map((v) => v.name), y: list.map((v) => (v.margin ?? 0) * 100),
+    marker: { color: list.map((v) => ((v.margin ?? 0) >= (v.target_margin ?? 0) ? COLORS[2] : COLORS[1])) },
+    name: "gross margin", text: list.map((v) => v.verdict), textposition: "auto",
+  }], {
+    title: "Gross margin of AI business models", yaxis: { title: { text: "gross margin, %" } },
+    xaxis: { automargin: true },
   });
+  caption(el, `Green: at or above the target margin. This deployment costs ${fmt(r.cost_usd_per_request)} USD ` +
+    "per request (tokenfab viability --cost-usd-per-request ... --revenue-usd-per-request ... prices one product).");
 }
 
 async function renderMarket(el) {
