@@ -69,9 +69,25 @@ def test_ledger_efficiencies_are_calibrated_with_their_held_out_error(h100):
     assert engine["compute_efficiency"].value == pytest.approx(float(row["compute_efficiency"]))
     assert engine["bw_efficiency"].value == pytest.approx(float(row["bw_efficiency"]))
     assert f"{float(row['cv_median_abs_error']):.1%}" in engine["bw_efficiency"].source
-    # the band is that row's held-out median error
-    assert h100.band.relative == pytest.approx(float(row["cv_median_abs_error"]))
-    assert h100.band.largest == pytest.approx(float(row["cv_max_abs_error"]))
+    # the band: the estimate's own (held-out residual bands) where it has them, else that
+    # row's held-out median error
+    own = h100.result.model_dump().get("error_band_basis")
+    if own:
+        assert h100.band.basis == own
+    else:
+        assert h100.band.relative == pytest.approx(float(row["cv_median_abs_error"]))
+        assert h100.band.largest == pytest.approx(float(row["cv_max_abs_error"]))
+
+
+def test_kpi_bands_bracket_the_kpi(h100):
+    d = h100.result.model_dump()
+    for key in report.BANDED:
+        band = report.kpi_band(d, key, h100.band)
+        assert band is not None, key
+        assert band[0] <= d[key] <= band[1], key
+    # a band, not a point: H100 runs on a calibration with a non-zero held-out error
+    lo, hi = report.kpi_band(d, "cost_usd_per_mtok_output", h100.band)
+    assert hi > lo
 
 
 def test_ledger_measured_rows_are_the_best_measurement(h100):
@@ -206,3 +222,15 @@ def test_cli_refuses_with_one_line(refusals, name):
     assert REFUSALS[name][1] in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # one line, no traceback
     assert not list(cwd.iterdir())  # nothing written
+
+
+def test_sections_of_the_modules_this_installation_has(h100):
+    # sensitivity, roadmap, projection and narrative appear exactly when their module exists
+    import importlib.util
+
+    for title, module, _ in report.SECTIONS:
+        present = importlib.util.find_spec(f"tokenfab.{module}") is not None
+        assert (title in h100.extras) == present, title
+        if present:
+            assert h100.extras[title].strip(), title
+            assert f"<h2>{title}</h2>" in report.to_html(h100)

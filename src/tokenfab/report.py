@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import io
 import math
 from dataclasses import dataclass, field
@@ -115,8 +116,12 @@ class Report:
 
 
 def error_band(estimate: Any, catalog: Catalog) -> ErrorBand:
-    """The held-out error of the calibration the estimate used (its efficiency row's
-    ``cv_median_abs_error``), or no band when the accelerator family is uncalibrated."""
+    """Where the estimate's error band comes from: its own bands (``error_band_basis``, from
+    the calibration's held-out residuals) when it has them, else the held-out median error of
+    the efficiency row it used (``cv_median_abs_error``), else none (uncalibrated family)."""
+    own = getattr(estimate, "error_band_basis", None) or estimate.as_dict().get("error_band_basis")
+    if own:
+        return ErrorBand(None, None, str(own))
     engine = estimate.op.setup.engine
     if engine.calibrated and engine.efficiency_id:
         row = catalog.get("efficiency", engine.efficiency_id)
@@ -314,7 +319,9 @@ def _given(data: Any) -> tuple[schema.EstimateRequest, dict[str, Any]]:
     return req, req.model_dump(exclude_unset=True, exclude_none=True)
 
 
-def build(data: Any, catalog: Catalog | None = None, compare: bool = True) -> Report:
+def build(
+    data: Any, catalog: Catalog | None = None, compare: bool = True, extras: bool = True
+) -> Report:
     """The report of an estimate request (a mapping of Scenario fields, or a request).
 
     Parameters
@@ -326,6 +333,9 @@ def build(data: Any, catalog: Catalog | None = None, compare: bool = True) -> Re
     compare : bool
         Compare accelerators and regions at the same demand (a plan over every shipping
         accelerator and region: ~0.5 s).
+    extras : bool
+        Add the sensitivity, roadmap, projection and narrative sections of the modules this
+        installation has (:func:`extra_sections`).
 
     Raises
     ------
@@ -371,6 +381,7 @@ def build(data: Any, catalog: Catalog | None = None, compare: bool = True) -> Re
     return Report(
         request=given,
         result=result,
+        extras=extra_sections(req.scenario(), cat) if extras else {},
         band=error_band(est, cat),
         ledger=ledger(est, given, cat),
         frontier=front,
@@ -510,6 +521,163 @@ def compare_chart(report: Report, by: str, image: str = "svg") -> str | None:
 
 
 # ------------------------------------------------------------------------------------------
+# Sections of the forward-looking modules, where this installation has them
+# ------------------------------------------------------------------------------------------
+
+SENSITIVITY_KPI = "cost_usd_per_mtok_blended"
+"""The KPI the report's tornado swings."""
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(f"tokenfab.{module}") is not None
+
+
+def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{_num(r.get(k))}</td>"
+            if isinstance(r.get(k), int | float) and not isinstance(r.get(k), bool)
+            else f"<td>{html.escape(str(r.get(k) if r.get(k) is not None else ''))}</td>"
+            for k, _ in columns
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sensitivity_section(scenario: Any, catalog: Catalog) -> str:
+    """A tornado of the blended cost per million tokens over the ranges the catalogs publish
+    (:func:`tokenfab.uncertainty.default_distributions`)."""
+    from tokenfab import uncertainty as unc
+
+    dists = unc.default_distributions(scenario, catalog)
+    model = unc.scenario_model(scenario, catalog, keys=(SENSITIVITY_KPI,))
+    t = unc.tornado(model, dists, SENSITIVITY_KPI)
+    rows = [
+        {
+            "input": r.input,
+            "low": r.low,
+            "high": r.high,
+            "at_low": r.kpi_at_low if r.feasible_at_low else None,
+            "at_high": r.kpi_at_high if r.feasible_at_high else None,
+        }
+        for r in t.rows
+    ]
+    fig = _figure(height=0.35 * len(rows) + 1.4)
+    ax = fig.subplots()
+    names = [r["input"] for r in rows][::-1]
+    lo = [(r["at_low"] if r["at_low"] is not None else t.base) - t.base for r in rows][::-1]
+    hi = [(r["at_high"] if r["at_high"] is not None else t.base) - t.base for r in rows][::-1]
+    ax.barh(names, lo, left=t.base, color="#1f5fa8", label="input at its low value")
+    ax.barh(names, hi, left=t.base, color="#b3261e", alpha=0.8, label="input at its high value")
+    ax.axvline(t.base, color="#1a1a1a", linewidth=1)
+    ax.set_xlabel("USD per million tokens, blended")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=8)
+    chart = _img(fig, "Tornado of the blended cost per million tokens", "svg")
+    note = (
+        f"<p class='muted'>Each input swung alone over its published range (catalog low/high "
+        f"columns and the calibration's held-out error); base {_num(t.base)} USD per million "
+        f"tokens; largest swing first.</p>"
+    )
+    columns = [
+        ("input", "input"),
+        ("low", "low"),
+        ("high", "high"),
+        ("at_low", "cost at low"),
+        ("at_high", "cost at high"),
+    ]
+    return chart + note + _table(rows, columns)
+
+
+def roadmap_section(scenario: Any, catalog: Catalog) -> str:
+    """The cost levers ranked by saving and the staged plan (:mod:`tokenfab.roadmap`)."""
+    from tokenfab.roadmap import roadmap
+
+    doc = roadmap(scenario, catalog).as_dict()
+    levers = [lv for lv in doc["levers"] if lv.get("applicable")]
+    return _table(
+        levers,
+        [
+            ("lever", "lever"),
+            ("change", "change"),
+            ("usd_per_mtok", "USD/Mtok"),
+            ("saving_share", "saving (share)"),
+            ("quality", "basis"),
+        ],
+    ) + _table(
+        doc["plan"],
+        [("stage", "stage"), ("levers", "levers"), ("usd_per_mtok", "USD/Mtok")],
+    )
+
+
+def projection_section(scenario: Any, catalog: Catalog) -> str:
+    """Cumulative cash of buying, renting and an API year by year (:mod:`tokenfab.projection`)."""
+    from tokenfab.projection import project
+
+    doc = project(scenario, None, catalog).as_dict()
+    years = doc["years"]
+    fig = _figure()
+    ax = fig.subplots()
+    for option, color in (("buy", "#1f5fa8"), ("rent", "#b3261e"), ("api", "#2e7d32")):
+        key = f"{option}_cumulative_cash_usd"
+        if any(y.get(key) is not None for y in years):
+            ax.plot(
+                [y["calendar_year"] for y in years],
+                [y.get(key) for y in years],
+                "-o",
+                color=color,
+                label=option,
+                markersize=3,
+            )
+    ax.set_ylabel("cumulative cash, USD")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    chart = _img(fig, "Cumulative cash of buying, renting and an API", "svg")
+    notes = "".join(f"<p class='muted'>{html.escape(str(n))}</p>" for n in doc.get("notes", []))
+    return chart + notes
+
+
+def narrative_section(scenario: Any, catalog: Catalog) -> str:
+    """The deterministic narrative of the scenario (:mod:`tokenfab.narrative`)."""
+    from tokenfab.narrative import narrative
+
+    doc = narrative(scenario, None, catalog).as_dict()
+    return "".join(
+        f"<h3>{html.escape(s['title'])}</h3><p>{html.escape(s['text'])}</p>"
+        for s in doc["sections"]
+    )
+
+
+SECTIONS = (
+    ("Sensitivity", "uncertainty", sensitivity_section),
+    ("Roadmap: cost levers", "roadmap", roadmap_section),
+    ("Projection", "projection", projection_section),
+    ("Narrative", "narrative", narrative_section),
+)
+"""Report sections of modules that may be absent: (title, module, builder)."""
+
+
+def extra_sections(scenario: Any, catalog: Catalog) -> dict[str, str]:
+    """The sections of :data:`SECTIONS` whose module is installed, as HTML; a section the
+    scenario cannot have (no demand for a projection, no price for a roadmap) says why."""
+    out = {}
+    for title, module, builder in SECTIONS:
+        if not _has(module):
+            continue
+        try:
+            out[title] = builder(scenario, catalog)
+        except TokenfabError as exc:
+            out[title] = (
+                f"<p class='muted'>Not available for this scenario: {html.escape(str(exc))}</p>"
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------
 # Rendering
 # ------------------------------------------------------------------------------------------
 
@@ -548,16 +716,42 @@ def _num(value: Any) -> str:
     return f"{value:.4g}"
 
 
+def kpi_band(d: dict[str, Any], key: str, band: ErrorBand) -> tuple[float, float] | None:
+    """The error band of one KPI of an estimate record ``d``, in its unit, or None.
+
+    The estimate's own bands (``<key>_low`` / ``<key>_high``: TTFT, TPOT, total throughput)
+    when it has them: throughput per accelerator and tokens per joule move with total
+    throughput, tokens per second per user is 1 / TPOT, and at a given fleet the cost of a
+    token moves inversely with throughput. Else +/- the calibration's held-out median error.
+    """
+    raw = d.get(key)
+    if raw is None or key not in BANDED:
+        return None
+    lo, hi = d.get(f"{key}_low"), d.get(f"{key}_high")
+    if lo is not None and hi is not None:
+        return float(lo), float(hi)
+    t, t_lo, t_hi = (d.get(f"output_tok_s_total{s}") for s in ("", "_low", "_high"))
+    if t and t_lo and t_hi:
+        if key == "output_tok_s_per_user" and d.get("tpot_s_low") and d.get("tpot_s_high"):
+            return raw * d["tpot_s"] / d["tpot_s_high"], raw * d["tpot_s"] / d["tpot_s_low"]
+        if key in ("output_tok_s_per_accelerator", "tokens_per_joule"):
+            return raw * t_lo / t, raw * t_hi / t
+        if key.startswith("cost_"):
+            return raw * t / t_hi, raw * t / t_lo
+        return None
+    if band.relative is None:
+        return None
+    return raw * (1 - band.relative), raw * (1 + band.relative)
+
+
 def _kpi_rows(report: Report) -> str:
     d = report.result.model_dump()
-    rel = report.band.relative
     out = []
     for key, label, scale, unit in HEADLINE:
         v = d.get(key)
         shown = None if v is None else v * scale
-        band = ""
-        if rel is not None and key in BANDED and shown is not None:
-            band = f"{_num(shown * (1 - rel))} to {_num(shown * (1 + rel))}"
+        rng = kpi_band(d, key, report.band)
+        band = "" if rng is None else f"{_num(rng[0] * scale)} to {_num(rng[1] * scale)}"
         out.append(
             f"<tr><td>{html.escape(label)}</td><td class='num'>{_num(shown)}</td>"
             f"<td>{html.escape(unit)}</td><td class='num'>{band}</td></tr>"

@@ -245,29 +245,49 @@ function showWorkloadLengths() {
 // Estimate, KPI cards and the error band
 // ---------------------------------------------------------------------------------------
 
+// The error band of each KPI card: [low, high] in the result's units, or null.
+// 1. The API's own bands (`<key>_low` / `<key>_high`, from the calibration's held-out
+//    residuals): TTFT, TPOT and total throughput; throughput per accelerator moves with total
+//    throughput, tokens/s per user is 1 / TPOT, and at a given fleet the cost of a token moves
+//    inversely with throughput.
+// 2. Else the held-out median error of the efficiency row the estimate used (+/- that share).
 function errorBand(result) {
-  // per-estimate bands from the API, when it gives them (relative error, e.g. 0.16)
-  const given = result.error_band ?? result.relative_error ?? null;
-  if (typeof given === "number") {
-    return { rel: given, text: `Error band: \u00b1${fmt(given * 100, 2)}% (${result.error_basis || "the API's"}).` };
+  const lo = (k) => result[k + "_low"], hi = (k) => result[k + "_high"];
+  if (result.error_band_basis && lo("output_tok_s_total") != null) {
+    const t = result.output_tok_s_total;
+    const tLo = lo("output_tok_s_total") / t, tHi = hi("output_tok_s_total") / t;
+    const scale = { output_tok_s_per_accelerator: [tLo, tHi], tokens_per_joule: [tLo, tHi],
+      cost_usd_per_mtok_output: [1 / tHi, 1 / tLo], cost_usd_per_mtok_blended: [1 / tHi, 1 / tLo] };
+    const coverage = result.error_band_coverage != null ? ` (enclosed ${fmt(result.error_band_coverage * 100, 2)}% of held-out runs)` : "";
+    return {
+      text: `Error band: ${result.error_band_basis}${coverage}.`,
+      of(key, raw) {
+        if (lo(key) != null && hi(key) != null) return [lo(key), hi(key)];
+        if (key === "output_tok_s_per_user" && lo("tpot_s") && hi("tpot_s")) {
+          return [raw * result.tpot_s / hi("tpot_s"), raw * result.tpot_s / lo("tpot_s")];
+        }
+        return scale[key] ? [raw * scale[key][0], raw * scale[key][1]] : null;
+      },
+    };
   }
   const acc = page.catalogs.accelerators.find((a) => a.id === result.accelerator);
   const row = page.catalogs.efficiency.find(
     (e) => acc && e.family === acc.family && e.software === result.software,
   );
   if (result.calibrated && row && row.cv_median_abs_error != null) {
+    const rel = row.cv_median_abs_error;
     const max = row.cv_max_abs_error != null ? `, largest ${fmt(row.cv_max_abs_error * 100, 2)}%` : "";
     return {
-      rel: row.cv_median_abs_error,
-      text: `Error band: \u00b1${fmt(row.cv_median_abs_error * 100, 2)}% is the held-out median error of ` +
+      text: `Error band: \u00b1${fmt(rel * 100, 2)}% is the held-out median error of ` +
         `the ${acc.family} / ${result.software} calibration (${row.rows_fitted} measured runs${max}).`,
+      of: (key, raw) => [raw * (1 - rel), raw * (1 + rel)],
     };
   }
   return {
-    rel: null,
     text: `No error band: the ${acc ? acc.family : result.accelerator} family has no fitted ` +
       "efficiencies, so the figures use the median of its software class (uncalibrated; " +
       "expect larger errors than calibrated families).",
+    of: () => null,
   };
 }
 
@@ -290,10 +310,11 @@ function renderKpis(result) {
     unit.className = "unit"; unit.textContent = c.unit ? ` ${c.unit}` : "";
     value.append(unit);
     card.append(label, value);
-    if (c.banded && band.rel !== null && raw !== null && raw !== undefined) {
+    const range = c.banded && raw !== null && raw !== undefined ? band.of(c.key, raw) : null;
+    if (range) {
       const b = document.createElement("div");
       b.className = "band";
-      const lo = raw * (c.scale || 1) * (1 - band.rel), hi = raw * (c.scale || 1) * (1 + band.rel);
+      const lo = range[0] * (c.scale || 1), hi = range[1] * (c.scale || 1);
       b.textContent = `${fmt(lo)} to ${fmt(hi)}`;
       b.setAttribute("aria-label", `error band ${fmt(lo)} to ${fmt(hi)} ${c.unit}`);
       card.append(b);
