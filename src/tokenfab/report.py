@@ -653,20 +653,20 @@ def narrative_section(scenario: Any, catalog: Catalog) -> str:
 
 
 SECTIONS = (
-    ("Sensitivity", "uncertainty", sensitivity_section),
-    ("Roadmap: cost levers", "roadmap", roadmap_section),
-    ("Projection", "projection", projection_section),
-    ("Narrative", "narrative", narrative_section),
+    ("Sensitivity", ("uncertainty", "pipeline"), sensitivity_section),
+    ("Roadmap: cost levers", ("roadmap",), roadmap_section),
+    ("Projection", ("projection",), projection_section),
+    ("Narrative", ("narrative", "roadmap"), narrative_section),
 )
-"""Report sections of modules that may be absent: (title, module, builder)."""
+"""Report sections of modules that may be absent: (title, modules it needs, builder)."""
 
 
 def extra_sections(scenario: Any, catalog: Catalog) -> dict[str, str]:
     """The sections of :data:`SECTIONS` whose module is installed, as HTML; a section the
     scenario cannot have (no demand for a projection, no price for a roadmap) says why."""
     out = {}
-    for title, module, builder in SECTIONS:
-        if not _has(module):
+    for title, modules, builder in SECTIONS:
+        if not all(_has(m) for m in modules):
             continue
         try:
             out[title] = builder(scenario, catalog)
