@@ -541,42 +541,54 @@ async function renderMarket(el) {
   caption(el, m.source || "");
 }
 
-function histogram(el, values, title, xtitle) {
-  plot(el, [{ type: "histogram", x: values, marker: { color: COLORS[0] }, name: xtitle }], {
-    title, xaxis: { title: { text: xtitle } }, yaxis: { title: { text: "samples" } },
-  });
-}
-
+// Monte Carlo: the spread (P5, median, P95) of the headline KPIs over the uncertain inputs.
 async function renderMonteCarlo(el) {
-  const m = await api("montecarlo", requestFor("montecarlo", {}));
-  const samples = m.samples?.cost_usd_per_mtok_output || m.cost_usd_per_mtok_output_samples || [];
-  if (samples.length) histogram(el, samples, "Monte Carlo: cost per million output tokens", "USD/Mtok");
-  else caption(el, JSON.stringify(m.percentiles || m).slice(0, 400));
+  const keys = ["cost_usd_per_mtok_output", "cost_usd_per_mtok_blended", "output_tok_s_per_accelerator", "co2e_g_per_mtok"];
+  const m = await api("montecarlo", requestFor("montecarlo", { samples: 2000 }));
+  const rows = keys.filter((k) => m.kpis?.[k]?.p50 != null);
+  for (const k of rows) {
+    const s = m.kpis[k];
+    plot(el, [{
+      type: "bar", orientation: "h", y: [k], x: [s.p95 - s.p5], base: [s.p5], name: "P5 to P95",
+      marker: { color: COLORS[0] }, hovertext: [`P5 ${fmt(s.p5)}, median ${fmt(s.p50)}, P95 ${fmt(s.p95)}`],
+    }, { type: "scatter", mode: "markers", y: [k], x: [s.p50], name: "median", marker: { color: COLORS[1], size: 12 } }], {
+      title: `Monte Carlo: ${k}`, yaxis: { automargin: true, showticklabels: false }, height: 220,
+    });
+  }
+  caption(el, `${fmt(m.samples)} samples of the inputs' published ranges; ${fmt(m.feasible_share * 100)}% still run and meet the targets.`);
 }
 
+// Tornado: each uncertain input swung alone, largest effect on the blended cost first.
 async function renderTornado(el) {
-  const t = await api("sensitivity", requestFor("sensitivity", {}));
-  const bars = records(t.tornado || t.rows || t);
-  if (!bars.length) { caption(el, "No sensitivity rows."); return; }
-  const name = (b) => b.parameter || b.name || b.input;
+  const t = await api("sensitivity", requestFor("sensitivity", { method: "tornado" }));
+  const bars = (t.tornado || []).slice(0, 12).reverse();
+  if (!bars.length) { caption(el, "No uncertain input moves this KPI."); return; }
+  const base = t.base ?? 0;
   plot(el, [
-    { type: "bar", orientation: "h", y: bars.map(name), x: bars.map((b) => b.low ?? b.output_low), name: "low", marker: { color: COLORS[0] } },
-    { type: "bar", orientation: "h", y: bars.map(name), x: bars.map((b) => b.high ?? b.output_high), name: "high", marker: { color: COLORS[1] } },
-  ], { title: "Tornado: what moves the cost per million output tokens", barmode: "overlay", yaxis: { automargin: true } });
+    { type: "bar", orientation: "h", y: bars.map((b) => b.input), x: bars.map((b) => (b.kpi_at_low ?? base) - base), base, name: "input at its low value", marker: { color: COLORS[0] } },
+    { type: "bar", orientation: "h", y: bars.map((b) => b.input), x: bars.map((b) => (b.kpi_at_high ?? base) - base), base, name: "input at its high value", marker: { color: COLORS[1] } },
+  ], { title: `Tornado: ${t.kpi}`, barmode: "overlay", yaxis: { automargin: true }, xaxis: { title: { text: t.kpi } } });
+  caption(el, `Base ${fmt(t.base)}; ${(t.not_mattering || []).length} inputs do not move it.`);
 }
 
+// Projection: cumulative cash of buying, renting and an API, year by year.
 async function renderProjection(el) {
   const p = await api("project", requestFor("project", {}));
-  const years = records(p.years || p.rows || p);
-  const key = Object.keys(years[0] || {}).find((k) => /usd_per_mtok/.test(k));
-  plot(el, [{ x: years.map((y) => y.year), y: years.map((y) => y[key]), mode: "lines+markers", name: key, line: { color: COLORS[0] } }], {
-    title: "Five-year projection", yaxis: { title: { text: key || "" } }, xaxis: { title: { text: "year" } },
-  });
+  const years = p.years || [];
+  const traces = ["buy", "rent", "api"].filter((o) => years.some((y) => y[`${o}_cumulative_cash_usd`] != null))
+    .map((o, i) => ({ x: years.map((y) => y.calendar_year), y: years.map((y) => y[`${o}_cumulative_cash_usd`]), name: o, mode: "lines+markers", line: { color: COLORS[i] } }));
+  plot(el, traces, { title: `Projection: cumulative cash of ${p.model} on ${p.accelerator}`, yaxis: { title: { text: "USD" } }, xaxis: { title: { text: "year" } } });
+  for (const n of p.notes || []) caption(el, n);
 }
 
 function buildTabs() {
   const list = $("tabs"), panels = $("panels");
-  const tabs = TABS.filter((t) => requestSchema(t.path) !== null);
+  // a tab whose endpoint exists and takes the scenario's fields in the body
+  const inline = (t) => {
+    const props = requestSchema(t.path)?.properties;
+    return props && (t.path === "market" || t.path === "viability" || "model" in props || "accelerator" in props);
+  };
+  const tabs = TABS.filter(inline);
   for (const t of tabs) {
     const b = document.createElement("button");
     b.type = "button"; b.role = "tab"; b.id = "tab-" + t.id; b.textContent = t.label;
