@@ -234,3 +234,16 @@ def test_sections_of_the_modules_this_installation_has(h100):
         if present:
             assert h100.extras[title].strip(), title
             assert f"<h2>{title}</h2>" in report.to_html(h100)
+
+
+def test_the_command_a_report_shows_writes_the_same_report(h100, tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    args = shlex.split(report.command(h100.request))
+    assert args[:2] == ["tokenfab", "report"]
+    r = CliRunner().invoke(app, args[1:])
+    assert r.exit_code == 0, r.output
+    again = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert report.command(h100.request) in again
+    assert report._num(h100.result.cost_usd_per_mtok_output) in again

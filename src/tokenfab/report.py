@@ -723,6 +723,11 @@ def kpi_band(d: dict[str, Any], key: str, band: ErrorBand) -> tuple[float, float
     when it has them: throughput per accelerator and tokens per joule move with total
     throughput, tokens per second per user is 1 / TPOT, and at a given fleet the cost of a
     token moves inversely with throughput. Else +/- the calibration's held-out median error.
+
+    Examples
+    --------
+    >>> kpi_band({"ttft_s": 0.2}, "ttft_s", ErrorBand(0.1, None, "+/-10 %"))  # 0.2 x (1 -/+ 0.1)
+    (0.18, 0.22)
     """
     raw = d.get(key)
     if raw is None or key not in BANDED:
@@ -773,6 +778,31 @@ def _ledger_table(report: Report) -> str:
             f"<td class='src'>{html.escape(row.source)}</td></tr>"
         )
     return "\n".join(out)
+
+
+def command(request: dict[str, Any]) -> str:
+    """The ``tokenfab report`` command line that writes the same report.
+
+    Examples
+    --------
+    >>> command({"model": "llama-3.1-70b", "accelerators": 8, "tokens_per_day": 2e9})
+    'tokenfab report --model llama-3.1-70b --accelerators 8 --tokens-per-day 2e+09 --out report.html'
+    """
+    parts = ["tokenfab report"]
+    for key, value in request.items():
+        if isinstance(value, bool):
+            if value:
+                parts.append(f"--{key.replace('_', '-')}")
+            continue
+        text = (
+            ",".join(map(str, value))
+            if isinstance(value, list | tuple)
+            else f"{value:g}"
+            if isinstance(value, float)
+            else str(value)
+        )
+        parts.append(f"--{key.replace('_', '-')} {text}")
+    return " ".join([*parts, "--out report.html"])
 
 
 def to_html(report: Report, image: str = "svg") -> str:
@@ -826,7 +856,8 @@ def to_html(report: Report, image: str = "svg") -> str:
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">{html.escape(layout)}; region {html.escape(r.region)}, {html.escape(r.ownership)}.
-Written {report.created} by tokenfab {__version__}.</p>
+Written {report.created} by tokenfab {__version__}:
+<code>{html.escape(command(report.request))}</code></p>
 <h2>Key figures</h2>
 <table><thead><tr><th>figure</th><th>value</th><th>unit</th><th>error band</th></tr></thead>
 <tbody>{_kpi_rows(report)}</tbody></table>
