@@ -318,8 +318,12 @@ def test_pipeline_send_crosses_nodes_over_scale_out():
 def test_search_offers_multi_node_layouts_only_with_scale_out():
     h100 = resolve(Scenario(model="deepseek-r1", accelerator="h100-sxm", accelerators=16))
     assert np.any(candidate_layouts(h100, 16).accelerators == 16)
-    mi = resolve(Scenario(model="deepseek-r1", accelerator="mi300x", accelerators=16))
+    # mi325x has no published scale-out link (accelerators.csv): layouts stay in its 8-GPU domain
+    mi = resolve(Scenario(model="deepseek-r1", accelerator="mi325x", accelerators=16))
     assert np.all(candidate_layouts(mi, 16).accelerators <= 8)
+    # mi300x: Azure ND MI300X v5 gives each GPU a 400 Gb/s NIC, so 16-GPU layouts are offered
+    mi300 = resolve(Scenario(model="deepseek-r1", accelerator="mi300x", accelerators=16))
+    assert np.any(candidate_layouts(mi300, 16).accelerators == 16)
 
 
 # ---------------------------------------------------------------------------------------------
