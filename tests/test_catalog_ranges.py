@@ -130,3 +130,13 @@ def test_a_rental_range_needs_its_price() -> None:
                 "reserved_usd_per_accelerator_hour_high": 4.0,
             }
         )
+
+
+def test_uncertainty_reads_the_published_ranges(cat: Catalog) -> None:
+    from tokenfab.uncertainty import _catalog_range
+
+    # seed 002: useful life 4-6 years (cost_assumptions value_low/value_high)
+    life = cat.get("cost-assumptions", "useful-life-years")
+    assert _catalog_range("cost-assumptions", life, "value") == (4.0, 6.0)
+    # CNBC: B200 '$30,000 to $40,000'
+    assert _catalog_range("accelerators", cat.accelerator("b200"), "price_usd") == (30000, 40000)

@@ -762,10 +762,10 @@ as 1/bw_efficiency, compute-bound prefill time as 1/compute_efficiency."""
 
 def _catalog_range(table: str, row: Any, column: str) -> tuple[float, float] | None:
     """A range a catalog row publishes for ``column``: ``column_low``/``column_high`` beside
-    it (``low``/``high`` beside a cost assumption's ``value``)."""
+    it (``value_low``/``value_high`` beside a cost assumption's ``value``; see
+    :func:`tokenfab.catalog.published_range`)."""
     values = row.model_dump()
-    lo_name, hi_name = ("low", "high") if column == "value" else (f"{column}_low", f"{column}_high")
-    lo, hi = values.get(lo_name), values.get(hi_name)
+    lo, hi = values.get(f"{column}_low"), values.get(f"{column}_high")
     if isinstance(lo, int | float) and isinstance(hi, int | float) and lo < hi:
         return float(lo), float(hi)
     return None
