@@ -71,11 +71,14 @@ def test_report_endpoint_pdf(client):
         ({**START, "accelerators": 0}, 422, "accelerators"),
         ({**START, "colour": "red"}, 422, "colour"),
         ("not json", 422, "body: not JSON"),
+        ("?format=docx", 422, "format: html or pdf (got 'docx')"),
         ({"model": "x" * (web.REPORT_MAX_BODY_BYTES + 1)}, 413, "body: at most 65536 bytes"),
     ],
 )
 def test_report_endpoint_refuses_with_one_line(client, body, status, message):
-    if isinstance(body, str):
+    if isinstance(body, str) and body.startswith("?"):  # a bad query, a good body
+        r = client.post("/api/v1/report" + body, json=START)
+    elif isinstance(body, str):
         r = client.post(
             "/api/v1/report", content=body, headers={"content-type": "application/json"}
         )
