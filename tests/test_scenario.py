@@ -112,7 +112,7 @@ def test_a_huge_int_is_refused_not_overflowed():
 def test_from_yaml_names_the_file_and_the_field(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text("model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: .inf\n")
-    with pytest.raises(ScenarioError, match=r"s\.yaml: tokens_per_day: inf is not a finite"):
+    with pytest.raises(ScenarioError, match=r"s\.yaml:3: tokens_per_day: inf is not a finite"):
         Scenario.from_yaml(p)
 
 

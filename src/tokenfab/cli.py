@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from rich.console import Console
 from typer.core import TyperGroup
 
-from tokenfab import cli_econ, cli_report, render, schema
+from tokenfab import cli_econ, cli_forward, cli_report, render, schema
 from tokenfab.calibrate import cli as calibrate_cli
 from tokenfab.catalog import (
     TABLES,
@@ -202,6 +202,7 @@ INTERFACE_OPTIONS = {
     "--top",
     "--list",
     "--write-scenario",
+    "--force",
     "--help",
 }
 """Options that concern the terminal only; every other option is a request field."""
@@ -631,6 +632,7 @@ except ImportError:  # pragma: no cover - older typer on click
 
 
 cli_econ.register(app)  # market, demand, route, viability (tokenfab.cli_econ)
+cli_forward.register(app)  # project, roadmap, narrative, scenario new (tokenfab.cli_forward)
 usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
 calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads when run)
 cli_report.register(app)  # report (tokenfab.cli_report)

@@ -182,17 +182,19 @@ def hourly_cost(
     inputs: CostInputs,
     licence: tuple[float, str] = (0.0, ""),
     power_w: float | None = None,
+    term: str = "on-demand",
 ) -> HourlyCost:
     """Cost of one accelerator-hour, bought (with every line) or rented (the cheapest offer).
 
     ``licence`` is the chosen software licence's yearly cost and its note
     (:func:`licence_usd_per_accelerator_year`), added to either; ``power_w`` the average draw
-    of a bought accelerator (:func:`power_w`; default its TDP, the most it can draw).
+    of a bought accelerator (:func:`power_w`; default its TDP, the most it can draw);
+    ``term`` the rental price compared (on-demand or reserved, :func:`tokenfab.cost.cheapest_rental`).
     """
     licence_usd_per_year, licence_note = licence
     note = f"; licence: {licence_note}" if licence_note else ""
     if ownership == "rent":
-        quote = cheapest_rental(catalog, acc.id)
+        quote = cheapest_rental(catalog, acc.id, term)
         software = (licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
         return HourlyCost(
             "rent",
@@ -299,7 +301,9 @@ def hourly_rate(scenario: Scenario, setup: Any, catalog: Catalog, inputs: CostIn
         catalog, scenario.software_licence, acc.id, setup.engine.software, scenario.ownership
     )
     try:
-        cost = hourly_cost(acc, region, scenario.ownership, catalog, inputs, licence, 0.0)
+        cost = hourly_cost(
+            acc, region, scenario.ownership, catalog, inputs, licence, 0.0, scenario.rental_term
+        )
     except (ScenarioError, CatalogError):
         return HourlyRate(1.0, 0.0)
     if scenario.ownership == "rent":
@@ -417,7 +421,14 @@ def price(
     avg_power_w, busy_power_w = power_w(op, inputs, utilization)
     try:
         cost: HourlyCost | None = hourly_cost(
-            acc, region, scenario.ownership, catalog, inputs, licence, avg_power_w
+            acc,
+            region,
+            scenario.ownership,
+            catalog,
+            inputs,
+            licence,
+            avg_power_w,
+            scenario.rental_term,
         )
     except (ScenarioError, CatalogError) as exc:
         if strict:

@@ -59,6 +59,7 @@ Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)]
 
 Objective = Literal["max-throughput", "min-latency"]
 Ownership = Literal["buy", "rent"]
+RentalTerm = Literal["on-demand", "reserved"]
 EngineId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 
 
@@ -201,6 +202,11 @@ class Scenario(BaseModel):
     ownership: Ownership = Field(
         "buy", description="buy (own and amortise) or rent (cloud) the accelerators"
     )
+    rental_term: RentalTerm = Field(
+        "on-demand",
+        description="price of a rented accelerator-hour: on-demand, or reserved (the cheapest "
+        "committed-capacity offer in the rentals catalog; its term is the offer's); rent only",
+    )
     utilization: Annotated[float, Field(ge=MIN_UTILIZATION, le=1)] | None = Field(
         None,
         description="average share of capacity used (default: from demand, else the catalog default) [0.001 to 1]",
@@ -258,6 +264,11 @@ class Scenario(BaseModel):
                 "peak_to_average: sizes capacity for a demand's peak; give tokens_per_day or "
                 "requests_per_second too, or drop peak_to_average"
             )
+        if self.rental_term != "on-demand" and self.ownership != "rent":
+            raise ValueError(
+                f"rental_term: {self.rental_term} prices a rented accelerator-hour; give "
+                "ownership: rent too, or drop rental_term"
+            )
         if self.utilization is not None and demand:
             raise ValueError(
                 "utilization: with a demand the utilisation is the demand over the installed "
@@ -279,7 +290,10 @@ class Scenario(BaseModel):
         """Load a scenario from a YAML file (UTF-8, at most 1 MB, no aliases).
 
         A ``distributions:`` block is checked (:func:`read_scenario_file`) and left aside: the
-        deterministic commands run the scenario at its stated values.
+        deterministic commands run the scenario at its stated values. The other blocks of
+        :data:`SIDE_BLOCKS` (``projection:``) belong to other commands and are left out here
+        (:func:`scenario_block` reads them). A problem names the file, the line of the field and
+        the field: ``s.yaml:3: tokens_per_day: ...``.
         """
         return read_scenario_file(path, cls).scenario  # type: ignore[return-value]
 
@@ -290,6 +304,62 @@ class Scenario(BaseModel):
     def with_(self, **changes: Any) -> Self:
         """A copy with some fields changed, validated again."""
         return type(self).parse({**self.model_dump(), **changes})
+
+
+SIDE_BLOCKS = ("projection",)
+"""Top-level blocks of a scenario file read by other commands, not Scenario fields:
+``projection:`` (:mod:`tokenfab.projection`)."""
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level key of a YAML mapping (text that load_yaml has read)."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return {
+        str(k.value): k.start_mark.line + 1
+        for k, _ in (node.value if isinstance(node, yaml.MappingNode) else ())
+    }
+
+
+def _read_mapping(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """A scenario file's top-level mapping and the line of each top-level key."""
+    text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+    data = load_yaml(text, path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario file is a mapping of field: value")
+    return data, _key_lines(text)
+
+
+def _line_of(message: str, lines: dict[str, int]) -> str:
+    """``:LINE`` of the field a one-line message starts with, or nothing."""
+    field = message.split(":", 1)[0].split(".", 1)[0].strip()
+    return f":{lines[field]}" if field in lines else ""
+
+
+def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
+    """One side block (:data:`SIDE_BLOCKS`) of a scenario file, with the file line of each of
+    its keys under ``"__lines__"``; empty when the file has none.
+
+    Raises
+    ------
+    ScenarioError
+        The block is not a mapping (names the file and line).
+    """
+    data, lines = _read_mapping(path)
+    block = data.get(name)
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ScenarioError(
+            f"{path}:{lines.get(name, 1)}: {name}: a block of field: value lines, "
+            f"got {type(block).__name__}"
+        )
+    text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    inner: dict[str, int] = {}
+    for key, value in node.value:
+        if key.value == name and isinstance(value, yaml.MappingNode):
+            inner = {str(k.value): k.start_mark.line + 1 for k, _ in value.value}
+    return {**block, "__lines__": inner}
 
 
 def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list[str] | None:
@@ -703,9 +773,9 @@ def read_scenario_file(path: str | Path, model: type[Scenario] = Scenario) -> Sc
         raise ScenarioError(f"{path}: a scenario file is a mapping of field: value")
     block = data.pop("distributions", None)
     try:
-        scenario = model.parse(data)
+        scenario = model.parse({k: v for k, v in data.items() if k not in SIDE_BLOCKS})
     except ScenarioError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
+        raise ScenarioError(f"{path}{_line_of(str(exc), _key_lines(text))}: {exc}") from None
     if block is None:
         return ScenarioFile(str(path), scenario)
     lines = _distribution_lines(text)

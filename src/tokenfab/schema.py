@@ -242,6 +242,7 @@ _FrontierBase = _derive(
         "peak_to_average",
         "region",
         "ownership",
+        "rental_term",
         "utilization",
         "batch_size",
         "objective",
@@ -274,7 +275,7 @@ class FrontierRequest(_FrontierBase):  # type: ignore[misc, valid-type]
 _PlanBase = _derive(
     "_PlanBase",
     "",
-    exclude={"utilization"},
+    exclude={"utilization", "rental_term"},
     replace={
         "accelerator": (
             list[Annotated[str, Field(min_length=1)]] | None,
@@ -336,7 +337,7 @@ class PlanRequest(_PlanBase):  # type: ignore[misc, valid-type]
 _BreakevenBase = _derive(
     "_BreakevenBase",
     "",
-    exclude={"tokens_per_day", "requests_per_second", "ownership", "utilization"},
+    exclude={"tokens_per_day", "requests_per_second", "ownership", "rental_term", "utilization"},
     replace={
         "accelerators": (
             Annotated[int, Field(ge=1)] | None,
@@ -1402,6 +1403,285 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
 }
+
+
+# ------------------------------------------------------------------------------------------
+# Forward analyses: project, roadmap, narrative, scenario new (projection.py, roadmap.py,
+# narrative.py)
+# ------------------------------------------------------------------------------------------
+
+ScenarioFile = Annotated[str, Field(min_length=1, max_length=4096)]
+YearRate = Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]
+PriceFall = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
+
+
+class ProjectRequest(Request):
+    """``project``: year-by-year cost of buy, rent and API for a scenario file."""
+
+    scenario: ScenarioFile = Field(
+        description="scenario YAML file with a demand; its projection: block holds the "
+        "assumptions (options override them)"
+    )
+    years: Annotated[int, Field(ge=1, le=30)] | None = Field(
+        None, description="years to project, year 0 included (default 5) [1 to 30]"
+    )
+    start_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
+        None, description="calendar year of year 0 (default: this year) [2000 to 2100]"
+    )
+    demand_growth_per_year: YearRate | None = Field(
+        None, description="demand growth a year [1/year, above -1] (default: sourced, see output)"
+    )
+    api_price_decline_per_year: PriceFall | None = Field(
+        None,
+        description="API price fall a year [1/year, below 1] (default: the catalog's price chain)",
+    )
+    rental_price_decline_per_year: PriceFall | None = Field(
+        None,
+        description="rental price fall a year [1/year, below 1] (default: the rentals "
+        "catalog's price history)",
+    )
+    electricity_change_per_year: YearRate | None = Field(
+        None, description="electricity price change a year [1/year, above -1] (default: EIA)"
+    )
+    successor: Annotated[str, Field(min_length=1)] | None = Field(
+        None,
+        description="accelerator bought once it ships, or none (default: the vendor's next "
+        "family in the catalog)",
+    )
+    generation_path: Literal["model", "vendor-claims"] | None = Field(
+        None,
+        description="model: the successor as modelled; vendor-claims: its cost per token from "
+        "the vendor's claim (default: model)",
+    )
+
+    def overrides(self) -> dict[str, Any]:
+        """The projection assumptions given as options (they win over the file's block)."""
+        return {k: v for k, v in self.model_dump().items() if k != "scenario" and v is not None}
+
+
+class ProjectYear(Result):
+    """One year of a projection: the demand, and each option's cost and cash."""
+
+    year: int = out("years from the start (0: the scenario as estimated)", "years")
+    calendar_year: int = out("calendar year", "year")
+    output_mtok: float = out("million output tokens served in the year", "Mtok")
+    buy_accelerators: dict[str, int] = out(
+        "bought accelerators installed, by accelerator id", "accelerators"
+    )
+    buy_capex_usd: Num = out(
+        "accelerators bought in the year: price, server share and network", "USD"
+    )
+    buy_cash_usd: Num = out("cash out for buying: capex plus operating cost", "USD")
+    buy_cost_usd: Num = out(
+        "cost of buying in the year: operating cost plus straight-line depreciation", "USD"
+    )
+    buy_depreciation_usd: Num = out("straight-line depreciation of the installed fleet", "USD")
+    buy_usd_per_mtok: Num = out(
+        "buy cost per million output tokens (prompt processing included)", "USD/Mtok"
+    )
+    buy_energy_kwh: Num = out("facility energy of the bought fleet in the year", "kWh")
+    buy_co2e_t: Num = out("emissions of that energy at the region's grid intensity", "t CO2e")
+    buy_tokens_per_joule: Num = out("output tokens per joule of facility energy", "token/J")
+    buy_utilization: Num = out("average demand over installed capacity", "-")
+    buy_cumulative_cash_usd: Num = out("cash out for buying since the start", "USD")
+    rent_cash_usd: Num = out("rental paid in the year", "USD")
+    rent_cost_usd: Num = out("cost of renting in the year (the rental paid)", "USD")
+    rent_usd_per_mtok: Num = out("rent cost per million output tokens", "USD/Mtok")
+    rent_accelerators: Num = out("accelerators rented for the year's peak", "accelerators")
+    rent_cumulative_cash_usd: Num = out("rental paid since the start", "USD")
+    api_cash_usd: Num = out("API bill of the year", "USD")
+    api_cost_usd: Num = out("cost of the API in the year (the bill)", "USD")
+    api_usd_per_mtok: Num = out(
+        "API price per million output tokens with their prompt tokens", "USD/Mtok"
+    )
+    api_cumulative_cash_usd: Num = out("API bills since the start", "USD")
+
+
+class ProjectAssumption(Result):
+    """One named assumption of a projection, with its source."""
+
+    name: str = out("assumption")
+    value: float | list[float] | str | None = out("its value: one number, one a year, or an id")
+    unit: str = out("unit of the value")
+    source: str = out("where the value comes from ('given in the scenario' when set)")
+
+
+class ProjectGeneration(Result):
+    """One accelerator generation of a projection, as the model estimates it."""
+
+    accelerator: str = out("accelerator id")
+    release_year: int | None = out("year the accelerator shipped", "year")
+    output_tok_s_per_accelerator: float = out(
+        "output tokens per second one accelerator carries at the sized operating point",
+        "token/s",
+    )
+    usd_per_mtok: Num = out(
+        "the estimate's cost per million output tokens, prompt processing included (cost per "
+        "request / output tokens), bought or rented as the scenario says",
+        "USD/Mtok",
+    )
+    tokens_per_joule: Num = out("the estimate's output tokens per joule", "token/J")
+    upfront_usd_per_accelerator: Num = out(
+        "bought up front per accelerator: itself, its server share and network", "USD"
+    )
+    rent_usd_per_accelerator_hour: Num = out("cheapest rental of the term", "USD/h")
+
+
+class ProjectCrossing(Result):
+    """When two options' cumulative cash changes order."""
+
+    options: str = out("the two options, e.g. buy-api")
+    cheaper_first: str = out("the option with less cumulative cash after year 0")
+    after_years: list[float] = out(
+        "each time the order changes, years from the start (interpolated)", "years"
+    )
+    cheaper_at_end: str = out("the option with less cumulative cash at the end")
+    text: str = out("the crossings in a sentence")
+
+
+class ProjectResult(Result):
+    """``project --json``: years, assumptions, generations and crossings."""
+
+    model: str = out("model id")
+    accelerator: str = out("accelerator id of year 0")
+    region: str = out("region id")
+    years: list[ProjectYear] = out("one object a year")
+    assumptions: list[ProjectAssumption] = out("every assumption with its source")
+    generations: list[ProjectGeneration] = out("the scenario's accelerator and its successor")
+    crossings: list[ProjectCrossing] = out("buy-rent, buy-api, rent-api where both are priced")
+    notes: list[str] = out("what the projection left out or chose")
+
+
+class RoadmapRequest(Request):
+    """``roadmap``: cost-saving levers of a scenario file, each re-estimated, and a staged plan."""
+
+    scenario: ScenarioFile = Field(description="scenario YAML file")
+    small_model: Annotated[str, Field(min_length=1)] | None = Field(
+        None,
+        description="model id a router sends easy requests to (default: the family's smaller "
+        "catalog model)",
+    )
+    routed_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.7, description="share of requests sent to the small model first [0 to 1]"
+    )
+    success_small: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.85, description="share of routed requests the small model gets right [0 to 1]"
+    )
+
+
+class RoadmapPoint(Result):
+    """Cost, energy, carbon and latency of one deployment (the base or a stage)."""
+
+    usd_per_mtok: Num = out(
+        "cost per million output tokens, every cost line over output tokens (prompt "
+        "processing included: cost per request / output tokens)",
+        "USD/Mtok",
+    )
+    joules_per_token: Num = out("facility energy per output token", "J/token")
+    ttft_s: float = out("time to first token", "s")
+    tpot_s: float = out("time per output token", "s")
+    co2e_g_per_mtok: Num = out("operational emissions per million output tokens", "g CO2e/Mtok")
+
+
+class RoadmapLever(Result):
+    """One lever: its change, its estimate, its saving against the base and its costs."""
+
+    lever: str = out("lever name")
+    change: str = out("what the lever changes in the scenario")
+    applicable: bool = out("whether the lever was estimated (else: note says why not)")
+    usd_per_mtok: Num = out("cost per million output tokens with the lever", "USD/Mtok")
+    saving_usd_per_mtok: Num = out("base cost minus the lever's (negative: dearer)", "USD/Mtok")
+    saving_share: Num = out("saving over the base cost", "-")
+    joules_per_token: Num = out("facility energy per output token with the lever", "J/token")
+    saving_joules_per_token: Num = out("base energy minus the lever's", "J/token")
+    ttft_s: Num = out("time to first token with the lever", "s")
+    tpot_s: Num = out("time per output token with the lever", "s")
+    ttft_change_s: Num = out("latency cost: TTFT with the lever minus the base's", "s")
+    tpot_change_s: Num = out("latency cost: TPOT with the lever minus the base's", "s")
+    quality: str = out("effect on output quality, with its source, or 'not modelled'")
+    note: str = out("source of the lever's figures, or why it was not estimated")
+
+
+class RoadmapStage(RoadmapPoint):
+    """One stage of the plan: the levers so far, re-estimated together."""
+
+    stage: int = out("stage number, from 1")
+    levers: list[str] = out("levers applied up to this stage")
+    saving_usd_per_mtok: Num = out("base cost minus this stage's", "USD/Mtok")
+    saving_share: Num = out("saving over the base cost", "-")
+
+
+class RoadmapResult(Result):
+    """``roadmap --json``: the base, every lever ranked by saving, and the staged plan."""
+
+    model: str = out("model id")
+    accelerator: str = out("accelerator id")
+    region: str = out("region id")
+    ownership: str = out("buy or rent")
+    base: RoadmapPoint = out("the scenario as estimated")
+    levers: list[RoadmapLever] = out("estimated levers by saving, largest first; then the rest")
+    plan: list[RoadmapStage] = out("stages: each adds the next lever that still saves")
+
+
+class NarrativeRequest(Request):
+    """``narrative``: a deployment narrative written from the numbers of a scenario file."""
+
+    scenario: ScenarioFile = Field(description="scenario YAML file (with a demand for the risks)")
+
+
+class NarrativeSection(Result):
+    """One section of a narrative."""
+
+    title: str = out("section title")
+    text: str = out("the section's prose")
+
+
+class NarrativeResult(Result):
+    """``narrative --json``: the text, its sections and every figure they quote."""
+
+    text: str = out("the whole narrative, sections separated by blank lines")
+    sections: list[NarrativeSection] = out("where to deploy, cost and carbon, risks, roadmap")
+    figures: dict[str, Any] = out("the figures the text quotes, by name, in base units")
+
+
+class ScenarioNewRequest(Request):
+    """``scenario new``: a commented scenario template to edit."""
+
+    model: Annotated[str, Field(min_length=1)] = Field(
+        "llama-3.1-70b", description="model id from the models catalog"
+    )
+    accelerator: Annotated[str, Field(min_length=1)] = Field(
+        "h100-sxm", description="accelerator id from the accelerators catalog"
+    )
+    workload: Annotated[str, Field(min_length=1)] = Field(
+        "chat", description="workload id from the workloads catalog"
+    )
+    region: Annotated[str, Field(min_length=1)] = Field(
+        "us", description="region id from the regions catalog"
+    )
+
+
+REQUESTS.update(
+    {
+        "project": ProjectRequest,
+        "roadmap": RoadmapRequest,
+        "narrative": NarrativeRequest,
+        "scenario new": ScenarioNewRequest,
+    }
+)
+RESULTS.update(
+    {
+        "project": ProjectResult,
+        "project years": ProjectYear,
+        "project assumptions": ProjectAssumption,
+        "project generations": ProjectGeneration,
+        "project crossings": ProjectCrossing,
+        "roadmap": RoadmapResult,
+        "roadmap levers": RoadmapLever,
+        "roadmap plan": RoadmapStage,
+        "narrative": NarrativeResult,
+    }
+)
 
 
 # ------------------------------------------------------------------------------------------

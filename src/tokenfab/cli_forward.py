@@ -1,0 +1,267 @@
+"""CLI commands of the forward analyses: ``project``, ``roadmap``, ``narrative`` and
+``scenario new``.
+
+Parse, call the core (projection.py, roadmap.py, narrative.py), render. No formula lives
+here. :func:`register` adds the commands to the main app.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenfab import schema
+from tokenfab.errors import ScenarioError
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
+
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json_text(data))
+
+
+def _note(text: str) -> None:
+    Console(stderr=True, emoji=False).print(text, style="dim", markup=False, highlight=False)
+
+
+def _catalog(ctx: typer.Context):
+    from tokenfab.cli import _catalog as main_catalog
+
+    return main_catalog(ctx)
+
+
+def _print(text: str, **kw: Any) -> None:
+    console.print(text, markup=False, highlight=False, **kw)
+
+
+def load_projection_inputs(path: str | Path, overrides: dict[str, Any]):
+    """The scenario file's ``projection:`` block with the options given on top."""
+    from tokenfab.projection import ProjectionInputs
+    from tokenfab.scenario import scenario_block
+
+    block = scenario_block(path, "projection")
+    lines = block.pop("__lines__", {})
+    return ProjectionInputs.parse({**block, **overrides, "__lines__": lines}, where=str(path))
+
+
+def _m(x: float | None) -> str:
+    return "-" if x is None else f"{x / 1e6:,.2f}"
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+    """Project a scenario file year by year: cost and cash of buying, renting and an API."""
+    from tokenfab.projection import project
+    from tokenfab.scenario import Scenario
+
+    if out is not None:
+        check_output_path(out, suffixes=CHART_SUFFIXES)
+    req = schema.ProjectRequest.parse(given)
+    scenario = Scenario.from_yaml(req.scenario)
+    inputs = load_projection_inputs(req.scenario, req.overrides())
+    proj = project(scenario, inputs, _catalog(ctx))
+    doc = schema.ProjectResult.model_validate(proj.as_dict()).model_dump()
+    if as_json:
+        _emit(doc)
+    else:
+        t = Table(
+            title=f"Projection: {doc['model']} on {doc['accelerator']} ({doc['region']}), "
+            "USD million a year unless stated",
+            title_justify="left",
+        )
+        for col in (
+            "year",
+            "output Mtok",
+            "bought fleet",
+            "buy cash",
+            "buy $/Mtok",
+            "rent",
+            "rent $/Mtok",
+            "API",
+            "API $/Mtok",
+            "cum. buy",
+            "cum. rent",
+            "cum. API",
+        ):
+            t.add_column(col, justify="left" if col == "bought fleet" else "right")
+        for y in doc["years"]:
+            t.add_row(
+                str(y["calendar_year"]),
+                f"{y['output_mtok']:,.0f}",
+                ", ".join(f"{n} {a}" for a, n in y["buy_accelerators"].items()),
+                _m(y["buy_cash_usd"]),
+                _p(y["buy_usd_per_mtok"]),
+                _m(y["rent_cash_usd"]),
+                _p(y["rent_usd_per_mtok"]),
+                _m(y["api_cash_usd"]),
+                _p(y["api_usd_per_mtok"]),
+                _m(y["buy_cumulative_cash_usd"]),
+                _m(y["rent_cumulative_cash_usd"]),
+                _m(y["api_cumulative_cash_usd"]),
+            )
+        console.print(t)
+        for c in doc["crossings"]:
+            _print(f"{c['options']}: {c['text']}")
+        _print("assumptions:")
+        for a in doc["assumptions"]:
+            _print(f"- {a['name']} = {a['value']} {a['unit']}: {a['source']}", style="dim")
+        for n in doc["notes"]:
+            _print(f"- {n}", style="dim")
+    if out is not None:
+        from tokenfab import charts
+
+        x = [y["calendar_year"] for y in doc["years"]]
+        series = [
+            {
+                "name": f"{o} (cumulative cash)",
+                "x": x,
+                "y": [y[f"{o}_cumulative_cash_usd"] / 1e6 for y in doc["years"]],
+                "color": charts.COLORS[k],
+            }
+            for k, o in enumerate(("buy", "rent", "api"))
+            if all(y[f"{o}_cumulative_cash_usd"] is not None for y in doc["years"])
+        ]
+        html, png = charts.line_chart(
+            out,
+            series,
+            f"Cumulative cash: {doc['model']} on {doc['accelerator']}",
+            "year",
+            "USD million",
+        )
+        _note(f"wrote {html} and {png}")
+
+
+def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
+    """Cost-saving levers of a scenario file, each re-estimated and ranked, and a staged plan."""
+    from tokenfab.roadmap import roadmap
+    from tokenfab.scenario import Scenario
+
+    req = schema.RoadmapRequest.parse(given)
+    scenario = Scenario.from_yaml(req.scenario)
+    rm = roadmap(scenario, _catalog(ctx), req.small_model, req.routed_share, req.success_small)
+    doc = schema.RoadmapResult.model_validate(rm.as_dict()).model_dump()
+    if as_json:
+        _emit(doc)
+        return
+    b = doc["base"]
+    _print(
+        f"Base: {doc['model']} on {doc['accelerator']} ({doc['region']}, {doc['ownership']}): "
+        f"${_p(b['usd_per_mtok'])}/Mtok, {_p(b['joules_per_token'])} J/token, "
+        f"TTFT {b['ttft_s'] * 1e3:.0f} ms, TPOT {b['tpot_s'] * 1e3:.1f} ms"
+    )
+    t = Table(title="Levers, largest saving first", title_justify="left", show_lines=True)
+    for col in ("lever", "change", "$/Mtok", "saving", "J/token saved", "dTTFT ms", "dTPOT ms"):
+        t.add_column(col, justify="left" if col in ("lever", "change") else "right")
+    t.add_column("quality effect", max_width=50)
+    notes = []
+    for lv in doc["levers"]:
+        if not lv["applicable"]:
+            t.add_row(lv["lever"], lv["change"], "-", "-", "-", "-", "-", lv["note"])
+            continue
+        if lv["note"]:
+            notes.append(f"{lv['lever']}: {lv['note']}")
+        t.add_row(
+            lv["lever"],
+            lv["change"],
+            _p(lv["usd_per_mtok"]),
+            f"{_p(lv['saving_usd_per_mtok'])} ({lv['saving_share']:.0%})",
+            _p(lv["saving_joules_per_token"]),
+            f"{lv['ttft_change_s'] * 1e3:+.0f}",
+            f"{lv['tpot_change_s'] * 1e3:+.1f}",
+            lv["quality"],
+        )
+    console.print(t)
+    for n in notes:
+        _print(f"- {n}", style="dim")
+    for s in doc["plan"]:
+        _print(
+            f"stage {s['stage']}: {' + '.join(s['levers'])}: ${_p(s['usd_per_mtok'])}/Mtok "
+            f"({s['saving_share']:.0%} saved), TTFT {s['ttft_s'] * 1e3:.0f} ms, "
+            f"TPOT {s['tpot_s'] * 1e3:.1f} ms"
+        )
+
+
+def narrative_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
+    """A deployment narrative written from the model's numbers (no language model)."""
+    from tokenfab.narrative import narrative
+    from tokenfab.scenario import Scenario
+
+    req = schema.NarrativeRequest.parse(given)
+    scenario = Scenario.from_yaml(req.scenario)
+    inputs = load_projection_inputs(req.scenario, {})
+    story = narrative(scenario, inputs, _catalog(ctx))
+    if as_json:
+        _emit(schema.NarrativeResult.model_validate(story.as_dict()).model_dump())
+        return
+    for title, body in story.sections:
+        _print(title, style="bold")
+        _print(body)
+        _print("")
+
+
+def scenario_new_cmd(
+    ctx: typer.Context, given: dict[str, Any], out: Path | None, force: bool
+) -> None:
+    """Write a commented scenario template (to --out, else to stdout) that estimate accepts."""
+    from tokenfab.template import scenario_template
+
+    req = schema.ScenarioNewRequest.parse(given)
+    text = scenario_template(req, _catalog(ctx))
+    if out is None:
+        sys.stdout.write(text)
+        return
+    if out.exists() and not force:
+        raise ScenarioError(f"--out: {out} exists; give --force to overwrite it")
+    if not out.parent.is_dir():
+        raise ScenarioError(f"--out: folder {out.parent} does not exist")
+    out.write_text(text, encoding="utf-8")
+    _note(f"wrote {out}; check it with: tokenfab estimate --scenario {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the forward commands to the main app."""
+    from tokenfab.cli import AS_JSON, OUT, command
+
+    as_json = {"as_json": (AS_JSON, False)}
+    command(
+        "project",
+        schema.ProjectRequest,
+        {"out": (OUT, None), **as_json},
+        arguments=("scenario",),
+        target=app,
+    )(project_cmd)
+    command("roadmap", schema.RoadmapRequest, as_json, arguments=("scenario",), target=app)(
+        roadmap_cmd
+    )
+    command("narrative", schema.NarrativeRequest, as_json, arguments=("scenario",), target=app)(
+        narrative_cmd
+    )
+    scenario_app = typer.Typer(help="Scenario files: write a commented template.")
+    app.add_typer(scenario_app, name="scenario")
+    command(
+        "new",
+        schema.ScenarioNewRequest,
+        {
+            "out": (
+                Annotated[
+                    Path | None,
+                    typer.Option("--out", help="file to write (default: print the template)"),
+                ],
+                None,
+            ),
+            "force": (
+                Annotated[bool, typer.Option("--force", help="overwrite --out if it exists")],
+                False,
+            ),
+        },
+        target=scenario_app,
+    )(scenario_new_cmd)

@@ -1,0 +1,866 @@
+"""Year-by-year projection of one deployment: buy, rent or an API over hardware generations.
+
+A scenario's estimate fixes year 0. Each later year the demand grows, API and rental prices
+fall, electricity changes, bought accelerators depreciate and retire, and new capacity is
+bought on the next generation once it ships. Every assumption is a named, sourced, editable
+series (the ``projection:`` block of a scenario file, :class:`ProjectionInputs`); the defaults
+come from the catalogs with their sources.
+
+Generation gains come from the model: the successor's operating point is estimated for the
+same scenario (its tokens per joule and per dollar follow). The vendors' roadmap claims (seed
+002: Blackwell 35x lower cost per token than Hopper; Rubin 2-10x over Blackwell) are a named
+alternative path, ``generation_path: vendor-claims``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tokenfab.catalog import Accelerator, Catalog, default_catalog
+from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
+from tokenfab.errors import CatalogError, ScenarioError
+from tokenfab.scenario import Scenario
+
+HOURS_PER_YEAR = 8760.0
+DAYS_PER_YEAR = 365.0
+SECONDS_PER_DAY = 86_400.0
+TOKENS_PER_MTOK = 1e6
+MAX_YEARS = 30
+OPTIONS = ("buy", "rent", "api")
+
+GenerationPath = Literal["model", "vendor-claims"]
+
+# a rate a year: one number for every year, or one number a year
+Rate = Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]
+
+
+# ------------------------------------------------------------------------------------------
+# Pure functions
+# ------------------------------------------------------------------------------------------
+
+
+def index_path(rate_per_year: ArrayLike, years: int) -> NDArray[np.float64]:
+    """Index of a quantity that changes by a rate each year, 1 in year 0 [-].
+
+    Parameters
+    ----------
+    rate_per_year : array_like
+        Change a year [1/year], > -1: one value for every year, or one per year (year ``t``
+        moves by ``rate[t - 1]``; ``years - 1`` values are used).
+    years : int
+        Years in the path, ≥ 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`I_0 = 1,\\; I_t = \\prod_{k=1}^{t} (1 + r_k)`, shape ``(years,)``.
+
+    Examples
+    --------
+    Demand growing 10 % a year, and a price falling 50 % a year (rate -0.5):
+
+    >>> index_path(0.1, 3).round(4).tolist()
+    [1.0, 1.1, 1.21]
+    >>> index_path(-0.5, 3).tolist()
+    [1.0, 0.5, 0.25]
+    """
+    r = np.asarray(rate_per_year, float)
+    if r.ndim == 0:
+        r = np.full(max(years - 1, 0), float(r))
+    if r.size < years - 1:
+        raise ScenarioError(
+            f"projection: a yearly series has {r.size} values for {years} years; give "
+            f"{years - 1} (one per year after year 0) or one number"
+        )
+    if np.any(r <= -1):
+        raise ScenarioError("projection: a yearly rate must be above -1 (-100 %)")
+    return np.concatenate([[1.0], np.cumprod(1.0 + r[: years - 1])])
+
+
+def cohort_fleet(
+    required_tok_s: ArrayLike,
+    capacity_tok_s_per_accelerator: ArrayLike,
+    accelerators_per_replica: ArrayLike,
+    life_years: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Accelerators bought each year, and those installed, to carry a peak demand path.
+
+    Parameters
+    ----------
+    required_tok_s : array_like
+        Peak output tokens per second to carry each year [token/s], shape ``(T,)``.
+    capacity_tok_s_per_accelerator : array_like
+        Output tokens per second one accelerator bought in year ``t`` carries [token/s],
+        shape ``(T,)`` (the generation on sale that year).
+    accelerators_per_replica : array_like
+        Accelerators in one replica of the generation bought in year ``t`` [-], shape ``(T,)``.
+    life_years : int
+        Years an accelerator serves before it retires (the depreciation life), ≥ 1.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Bought ``b[t]`` and the cohort matrix ``n[t, k]`` (accelerators bought in year ``k``
+        still installed in year ``t``), integers.
+
+    Notes
+    -----
+    Each year the cohorts bought in the last ``life_years`` years serve; the shortfall
+    against the requirement is bought in whole replicas of that year's generation:
+
+    .. math:: b_t = a_t \\left\\lceil \\max(0, R_t - \\sum_{k>t-L} n_k c_k) / (a_t c_t)
+              \\right\\rceil
+
+    Examples
+    --------
+    A flat 1,000 tok/s on 100 tok/s accelerators in replicas of 2, five-year life: 10 in
+    year 0, none after until they retire in year 5.
+
+    >>> b, n = cohort_fleet([1000.0] * 6, [100.0] * 6, [2] * 6, 5)
+    >>> b.tolist()
+    [10, 0, 0, 0, 0, 10]
+    """
+    req = np.asarray(required_tok_s, float)
+    cap = np.asarray(capacity_tok_s_per_accelerator, float)
+    per = np.asarray(accelerators_per_replica, int)
+    t_n = req.size
+    if life_years < 1:
+        raise ScenarioError(f"useful_life_years: {life_years} must be at least 1 year")
+    if np.any(cap <= 0):
+        raise ScenarioError("projection: an accelerator's capacity must be above 0 token/s")
+    bought = np.zeros(t_n, np.int64)
+    cohorts = np.zeros((t_n, t_n), np.int64)
+    for t in range(t_n):
+        alive = [k for k in range(t) if t - k < life_years]
+        installed = sum(bought[k] * cap[k] for k in alive)
+        short = max(0.0, req[t] - installed)
+        replicas = math.ceil(short / (per[t] * cap[t]) - 1e-9) if short > 0 else 0
+        bought[t] = replicas * per[t]
+        for k in [*alive, t]:
+            cohorts[t, k] = bought[k]
+    return bought, cohorts
+
+
+def crossing_years(cum_a: ArrayLike, cum_b: ArrayLike) -> list[float]:
+    """When the order of two options' cumulative costs changes [years from the start].
+
+    Parameters
+    ----------
+    cum_a, cum_b : array_like
+        Cumulative cost at the end of each year [USD], shape ``(T,)``.
+
+    Returns
+    -------
+    list of float
+        Each time the order changes, interpolated linearly within the year (the cumulative
+        cost moves linearly inside a year); empty if it never changes.
+
+    Examples
+    --------
+    Buying costs 100 up front then 10 a year; renting 40 a year: the sums meet when
+    100 + 10 t = 40 t, after 3.33 years.
+
+    >>> [round(t, 3) for t in crossing_years([110, 120, 130, 140], [40, 80, 120, 160])]
+    [3.333]
+    """
+    d = np.asarray(cum_a, float) - np.asarray(cum_b, float)
+    found = []
+    last = 0
+    for t in range(d.size):
+        if d[t] == 0:
+            continue
+        if last and np.sign(d[t]) != np.sign(d[last - 1]):
+            found.append(float(last + d[last - 1] / (d[last - 1] - d[t]) * (t + 1 - last)))
+        last = t + 1
+    return found
+
+
+# ------------------------------------------------------------------------------------------
+# Assumptions: the `projection:` block
+# ------------------------------------------------------------------------------------------
+
+
+class ProjectionInputs(BaseModel):
+    """The editable assumptions of a projection (a scenario file's ``projection:`` block).
+
+    Each rate is one number a year, or a list with one number for each year after year 0;
+    a field left out takes its sourced default (:func:`default_assumptions`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    years: Annotated[int, Field(ge=1, le=MAX_YEARS)] = Field(
+        5, description="years to project, year 0 included [1 to 30]"
+    )
+    start_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
+        None, description="calendar year of year 0 (default: this year) [2000 to 2100]"
+    )
+    demand_growth_per_year: Rate | list[Rate] | None = Field(
+        None, description="growth of the demand a year [1/year, above -1]"
+    )
+    api_price_decline_per_year: Rate | list[Rate] | None = Field(
+        None, description="fall of the API price a year [1/year, below 1; negative: a rise]"
+    )
+    rental_price_decline_per_year: Rate | list[Rate] | None = Field(
+        None, description="fall of the rental price a year [1/year, below 1]"
+    )
+    electricity_change_per_year: Rate | list[Rate] | None = Field(
+        None, description="change of the electricity price a year [1/year, above -1]"
+    )
+    successor: str | None = Field(
+        None,
+        description="accelerator id bought once it ships, or 'none' (default: the vendor's "
+        "next family in the catalog with a price)",
+    )
+    generation_path: GenerationPath = Field(
+        "model",
+        description="model: the successor's modelled throughput and cost; vendor-claims: "
+        "its cost per token from the vendor's claim (seed 002)",
+    )
+
+    @field_validator("api_price_decline_per_year", "rental_price_decline_per_year", mode="after")
+    @classmethod
+    def _below_one(cls, v: Any) -> Any:
+        values = v if isinstance(v, list) else [] if v is None else [v]
+        if any(x >= 1 for x in values):
+            raise ValueError("a price cannot fall by 100 % or more in a year; allowed: below 1")
+        return v
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], where: str = "") -> ProjectionInputs:
+        """Validate a ``projection:`` block; a problem names the file line and the field."""
+        lines = data.get("__lines__", {})
+        data = {k: v for k, v in data.items() if k != "__lines__"}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field_name = str(err["loc"][0]) if err["loc"] else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+            line = f":{lines[field_name]}" if field_name in lines else ""
+            prefix = f"{where}{line}: " if where else ""
+            raise ScenarioError(f"{prefix}projection.{field_name}: {msg}{got_text}") from None
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One named series of the projection, with its unit and where it comes from."""
+
+    name: str
+    value: float | list[float] | str | None
+    unit: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "source": self.source}
+
+
+# workload -> market segment (data/market.yaml), for the default demand growth and price chain
+_SEGMENT_OF_WORKLOAD = {
+    "chat": "chat",
+    "roleplay": "chat",
+    "rag": "api",
+    "api-pipeline": "api",
+    "batch": "api",
+    "coding-agent": "agents",
+    "reasoning": "reasoning",
+}
+
+ELECTRICITY_CHANGE_PER_YEAR = 0.02
+ELECTRICITY_SOURCE = (
+    "EIA Short-Term Energy Outlook, January 2025: the 2025 average US residential electricity "
+    "price 2 % above 2024 (about flat after inflation), https://www.eia.gov/outlooks/steo/ ; "
+    "applied to every region (WEAK: one US forecast year)"
+)
+
+
+def rental_decline_from_history(catalog: Catalog) -> tuple[float, str]:
+    """Yearly fall of rental prices fitted to the catalog's price history [1/year], and why.
+
+    Pairs of rows for the same offer (provider, instance type, location, term) at different
+    dates give :math:`d = 1 - (p_2 / p_1)^{1/\\Delta t}`; the mean over pairs is returned.
+    """
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for r in catalog.table("rentals").values():
+        if r.on_demand_usd_per_accelerator_hour is None:
+            continue
+        groups.setdefault((r.provider, r.instance_type, r.location), []).append(r)
+    pairs = []
+    for rows in groups.values():
+        rows = sorted(rows, key=lambda r: r.as_of)
+        if len(rows) >= 2 and rows[0].as_of != rows[-1].as_of:
+            first, last = rows[0], rows[-1]
+            dt = (last.as_of - first.as_of).days / 365.25
+            ratio = (
+                last.on_demand_usd_per_accelerator_hour / first.on_demand_usd_per_accelerator_hour
+            )
+            pairs.append((1.0 - ratio ** (1.0 / dt), f"{first.id} -> {last.id}"))
+    if not pairs:
+        return 0.0, "assumed: no rental price history in the catalog; rental prices held flat"
+    d = float(np.mean([p[0] for p in pairs]))
+    names = ", ".join(p[1] for p in pairs)
+    return d, (
+        f"fitted to the rentals catalog's price history ({names}, on-demand, as_of dates; "
+        f"WEAK: {len(pairs)} offer{'s' if len(pairs) > 1 else ''})"
+    )
+
+
+def successor_of(acc: Accelerator, catalog: Catalog, ownership: str) -> Accelerator | None:
+    """The vendor's next family in the catalog that can be priced for the ownership.
+
+    Same vendor and category, a later ``release_year``, another family, shipping or
+    announced; with a purchase price (buy) or a rental (rent). The earliest release wins,
+    then the highest memory bandwidth (the flagship of that year).
+    """
+    rented = {r.accelerator_id for r in catalog.table("rentals").values()}
+    found = []
+    for other in catalog.table("accelerators").values():
+        if (
+            other.vendor == acc.vendor
+            and other.category == acc.category
+            and other.family != acc.family
+            and other.release_year is not None
+            and acc.release_year is not None
+            and other.release_year > acc.release_year
+            and (other.price_usd is not None if ownership == "buy" else other.id in rented)
+        ):
+            found.append(other)
+    if not found:
+        return None
+    return min(found, key=lambda a: (a.release_year, -(a.memory_bandwidth_tb_s or 0), a.id))
+
+
+def default_assumptions(
+    scenario: Scenario, inputs: ProjectionInputs, catalog: Catalog
+) -> dict[str, Assumption]:
+    """Every assumption of the projection, given or defaulted, each with its source."""
+    from tokenfab.market import chain_decline, load_market_data
+
+    data = load_market_data()
+    segment = _SEGMENT_OF_WORKLOAD.get(scenario.workload or "chat", "chat")
+    out: dict[str, Assumption] = {}
+
+    def given(name: str, unit: str) -> Assumption | None:
+        v = getattr(inputs, name)
+        return None if v is None else Assumption(name, v, unit, "given in the scenario")
+
+    growth = data.scenarios["jevons"].volume_growth_per_year
+    out["demand_growth_per_year"] = given("demand_growth_per_year", "1/year") or Assumption(
+        "demand_growth_per_year",
+        float(growth[segment]),
+        "1/year",
+        f"market.yaml scenario 'jevons', segment {segment!r} (workload "
+        f"{scenario.workload or 'chat'}): seed 001's adoption multipliers, tempered (a "
+        "tokenfab assumption)",
+    )
+    chain = data.segments[segment].price_chain
+    d, r2 = chain_decline(chain, catalog)
+    out["api_price_decline_per_year"] = given("api_price_decline_per_year", "1/year") or (
+        Assumption(
+            "api_price_decline_per_year",
+            round(d, 4),
+            "1/year",
+            f"fitted to the API catalog's price chain {chain!r} (market.yaml; R2 {r2:.2f}): "
+            "list prices of successive models of one tier",
+        )
+    )
+    rd, why = rental_decline_from_history(catalog)
+    out["rental_price_decline_per_year"] = given(
+        "rental_price_decline_per_year", "1/year"
+    ) or Assumption("rental_price_decline_per_year", round(rd, 4), "1/year", why)
+    out["electricity_change_per_year"] = given(
+        "electricity_change_per_year", "1/year"
+    ) or Assumption(
+        "electricity_change_per_year", ELECTRICITY_CHANGE_PER_YEAR, "1/year", ELECTRICITY_SOURCE
+    )
+    cost = default_cost_inputs(catalog)
+    out["useful_life_years"] = Assumption(
+        "useful_life_years",
+        cost.useful_life_years,
+        "years",
+        "cost_assumptions.csv useful-life-years (straight-line depreciation; bought "
+        "accelerators retire after it and are replaced)",
+    )
+    acc = catalog.accelerator(scenario.accelerator)
+    if inputs.successor is not None:
+        succ = inputs.successor
+        source = "given in the scenario"
+    else:
+        nxt = successor_of(acc, catalog, scenario.ownership)
+        succ = nxt.id if nxt else "none"
+        source = (
+            f"accelerators catalog: {acc.vendor}'s next family after {acc.family} with a "
+            + ("purchase price" if scenario.ownership == "buy" else "rental")
+            + (f" ({nxt.family}, released {nxt.release_year})" if nxt else ": none")
+        )
+    out["successor"] = Assumption("successor", succ, "accelerator id", source)
+    out["generation_path"] = Assumption(
+        "generation_path",
+        inputs.generation_path,
+        "-",
+        "the model's estimate on the successor"
+        if inputs.generation_path == "model"
+        else "vendor roadmap claims (seed 002, see vendor_claim)",
+    )
+    return out
+
+
+# vendor claims of cost per token between families (seed 002), for the alternative path
+VENDOR_CLAIMS: dict[tuple[str, str], tuple[float, str]] = {
+    ("hopper", "blackwell"): (
+        35.0,
+        "seed 002: GB300 NVL72 '35x lower cost per token' than Hopper (NVIDIA, SemiAnalysis "
+        "InferenceMAX); applied to Blackwell",
+    ),
+    ("hopper", "blackwell-ultra"): (
+        35.0,
+        "seed 002: GB300 NVL72 '35x lower cost per token' than Hopper (NVIDIA, SemiAnalysis "
+        "InferenceMAX)",
+    ),
+    ("blackwell", "rubin"): (
+        math.sqrt(2.0 * 10.0),
+        "seed 002: Vera Rubin '2-10x over Blackwell across tiers' (NVIDIA); geometric middle 4.5",
+    ),
+    ("blackwell-ultra", "rubin"): (
+        math.sqrt(2.0 * 10.0),
+        "seed 002: Vera Rubin '2-10x over Blackwell across tiers' (NVIDIA); geometric middle 4.5",
+    ),
+}
+
+
+# ------------------------------------------------------------------------------------------
+# One generation's rates from the model
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationRates:
+    """What one accelerator generation costs and carries at the scenario's operating point."""
+
+    accelerator: str
+    release_year: int | None
+    capacity_tok_s_per_accelerator: float  # output tok/s at the sized operating point
+    accelerators_per_replica: int
+    busy_power_w: float
+    idle_power_w: float
+    upfront_usd: float | None  # accelerator + server share + network, bought
+    operating_usd_per_hour: float | None  # facility + operations + software, bought
+    rent_usd_per_hour: float | None
+    api_usd_per_mtok_output: float | None
+    usd_per_mtok: float | None  # the estimate's cost per request / output tokens [USD/Mtok]
+    tokens_per_joule: float | None
+    notes: tuple[str, ...] = ()
+
+
+_LAYOUT_FIELDS = (
+    "tensor_parallel",
+    "pipeline_parallel",
+    "attention_data_parallel",
+    "expert_parallel",
+    "moe_tensor_parallel",
+    "batch_size",
+    "accelerators",
+)
+
+
+def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
+    """Estimate the scenario and read the per-accelerator rates the projection needs."""
+    from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
+    from tokenfab.planning import evaluate, hourly_cost, power_w
+
+    est = evaluate(scenario, catalog)
+    op = est.op
+    acc = op.setup.accelerator
+    inputs = default_cost_inputs(catalog)
+    if acc.tdp_w is None:
+        raise ScenarioError(f"accelerator: {acc.id} has no tdp_w; a projection needs its power")
+    _, busy = power_w(op, inputs, est.utilization)
+    upfront = operating = rent = None
+    notes = []
+    if acc.price_usd is not None:
+        bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
+        operating = sum(bought.lines[k] for k in OPERATING_LINES if k != "power")
+        upfront = float(
+            upfront_usd_per_accelerator(
+                acc.price_usd,
+                inputs.system_share_of_accelerator_price,
+                inputs.network_share_of_cluster_capex,
+            )
+        )
+    else:
+        notes.append(f"{acc.id} has no purchase price: buy not priced")
+    try:
+        rent = cheapest_rental(catalog, acc.id, scenario.rental_term).usd_per_accelerator_hour
+        rent += inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
+    except (CatalogError, ScenarioError) as exc:
+        notes.append(str(exc))
+    api = None
+    if est.api is not None:
+        s = op.setup
+        api = est.api.blended_usd_per_mtok * (s.input_tokens + s.output_tokens) / s.output_tokens
+    d = est.as_dict()
+    return GenerationRates(
+        accelerator=acc.id,
+        release_year=acc.release_year,
+        capacity_tok_s_per_accelerator=op.output_tok_s_total / op.accelerators,
+        accelerators_per_replica=op.accelerators // op.replicas,
+        busy_power_w=busy,
+        idle_power_w=acc.tdp_w * inputs.idle_power_share_of_tdp,
+        upfront_usd=upfront,
+        operating_usd_per_hour=operating,
+        rent_usd_per_hour=rent,
+        api_usd_per_mtok_output=api,
+        usd_per_mtok=(
+            None
+            if d.get("cost_usd_per_request") is None
+            else d["cost_usd_per_request"] * TOKENS_PER_MTOK / op.setup.output_tokens
+        ),
+        tokens_per_joule=d.get("tokens_per_joule"),
+        notes=tuple(notes),
+    )
+
+
+def successor_rates(scenario: Scenario, successor: str, catalog: Catalog) -> GenerationRates:
+    """:func:`generation_rates` on the successor: the scenario's own layout and batch first,
+    and when they do not fit the successor, the layout and batch the model chooses."""
+    sc = scenario.with_(accelerator=successor)
+    try:
+        return generation_rates(sc, catalog)
+    except ScenarioError:
+        chosen = {k: None for k in _LAYOUT_FIELDS}
+        return generation_rates(sc.with_(**chosen), catalog)
+
+
+# ------------------------------------------------------------------------------------------
+# The projection
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Year-by-year cost of buy, rent and API for one scenario, with its assumptions."""
+
+    scenario: Scenario
+    calendar_years: list[int]
+    output_mtok: NDArray[np.float64]  # million output tokens served each year
+    options: dict[str, dict[str, NDArray[np.float64]]]  # option -> series name -> values
+    fleet: list[dict[str, int]]  # buy: accelerators installed each year by id
+    assumptions: dict[str, Assumption]
+    generations: list[GenerationRates]
+    crossings: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``project --json`` document (:class:`tokenfab.schema.ProjectResult`)."""
+
+        def num(x: Any) -> float | None:
+            x = float(x)
+            return None if math.isnan(x) else x
+
+        years = []
+        for t, y in enumerate(self.calendar_years):
+            row: dict[str, Any] = {
+                "year": t,
+                "calendar_year": y,
+                "output_mtok": num(self.output_mtok[t]),
+                "buy_accelerators": self.fleet[t],
+            }
+            for o in OPTIONS:
+                for name, values in self.options[o].items():
+                    row[f"{o}_{name}"] = num(values[t])
+            years.append(row)
+        return {
+            "model": self.scenario.model,
+            "accelerator": self.scenario.accelerator,
+            "region": self.scenario.region,
+            "years": years,
+            "assumptions": [a.as_dict() for a in self.assumptions.values()],
+            "generations": [
+                {
+                    "accelerator": g.accelerator,
+                    "release_year": g.release_year,
+                    "output_tok_s_per_accelerator": g.capacity_tok_s_per_accelerator,
+                    "usd_per_mtok": g.usd_per_mtok,
+                    "tokens_per_joule": g.tokens_per_joule,
+                    "upfront_usd_per_accelerator": g.upfront_usd,
+                    "rent_usd_per_accelerator_hour": g.rent_usd_per_hour,
+                }
+                for g in self.generations
+            ],
+            "crossings": self.crossings,
+            "notes": self.notes,
+        }
+
+
+def _nan_if_none(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _vendor_claim(current: GenerationRates, succ: GenerationRates, catalog: Catalog):
+    fam = (
+        catalog.accelerator(current.accelerator).family,
+        catalog.accelerator(succ.accelerator).family,
+    )
+    if fam not in VENDOR_CLAIMS:
+        allowed = ", ".join(f"{a}->{b}" for a, b in VENDOR_CLAIMS)
+        raise ScenarioError(
+            f"projection.generation_path: no vendor claim for {fam[0]} -> {fam[1]}; claims "
+            f"exist for {allowed}"
+        )
+    return VENDOR_CLAIMS[fam]
+
+
+def _claimed(
+    current: GenerationRates, succ: GenerationRates, factor: float, life_years: float
+) -> GenerationRates:
+    """The successor carrying what makes its cost per token ``factor`` times lower than the
+    current generation's at their own hourly costs (buy where priced, else rent)."""
+
+    def hourly(g: GenerationRates) -> float | None:
+        if g.upfront_usd is not None and g.operating_usd_per_hour is not None:
+            return g.upfront_usd / (life_years * HOURS_PER_YEAR) + g.operating_usd_per_hour
+        return g.rent_usd_per_hour
+
+    h_cur, h_succ = hourly(current), hourly(succ)
+    if h_cur is None or h_succ is None:
+        raise ScenarioError(
+            "projection.generation_path: vendor-claims needs a price for both generations"
+        )
+    cap = current.capacity_tok_s_per_accelerator * factor * h_succ / h_cur
+    return replace(succ, capacity_tok_s_per_accelerator=cap)
+
+
+def _crossing(x: str, y: str, cx: NDArray[np.float64], cy: NDArray[np.float64]) -> dict:
+    """The crossings of two options' cumulative cash, and a sentence that says them."""
+    when = crossing_years(cx, cy)
+    first = x if cx[0] < cy[0] else y
+    end = x if cx[-1] < cy[-1] else y
+    steps = []
+    leader = first
+    for t in when:
+        leader = y if leader == x else x
+        steps.append(f"{leader} from {t:.1f} years")
+    lead = abs(float(cx[-1] - cy[-1]))
+    text = (
+        f"{first} costs less in cumulative cash at first"
+        + ("".join(f"; {s}" for s in steps))
+        + f"; after {cx.size} years {end} leads by ${lead:,.0f}"
+    )
+    return {
+        "options": f"{x}-{y}",
+        "cheaper_first": first,
+        "after_years": when,
+        "cheaper_at_end": end,
+        "text": text,
+    }
+
+
+def project(
+    scenario: Scenario,
+    inputs: ProjectionInputs | None = None,
+    catalog: Catalog | None = None,
+) -> Projection:
+    """Project a scenario year by year: cost and cash of buying, renting and an API.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The deployment in year 0; it needs a demand (``tokens_per_day`` or
+        ``requests_per_second``).
+    inputs : ProjectionInputs, optional
+        The assumptions given (the ``projection:`` block); the rest take their defaults.
+    catalog : Catalog, optional
+        Default: the built-in catalogs.
+
+    Returns
+    -------
+    Projection
+
+    Notes
+    -----
+    With demand :math:`D_t = D_0 G_t` (output tokens a day, :func:`index_path` of the growth)
+    and peak :math:`R_t = D_t k / 86400`:
+
+    - **buy**: cohorts of accelerators (:func:`cohort_fleet`) of the generation on sale each
+      year; cash = purchases x (accelerator + server share + network) + installed x
+      (facility, operations, software per hour + average power x PUE x electricity price x
+      :math:`E_t`) x 8760 h; cost = cash - purchases + straight-line depreciation over the
+      useful life (cost of capital left out of both: a cash view).
+    - **rent**: the fleet for the peak, on the cheaper per token of the current generation
+      and the successor once released, at the rental price x :math:`(1-d_r)^t`; the whole
+      fleet can move each year.
+    - **api**: :math:`D_t \\cdot 365 \\cdot p_0 (1-d_a)^t / 10^6`, :math:`p_0` the cheapest
+      API's price per million output tokens with their prompt tokens.
+
+    Utilisation is the average demand over the installed capacity; power is busy for that
+    share of hours and idle for the rest.
+    """
+    from tokenfab.breakeven import accelerators_for_volume
+    from tokenfab.planning import evaluate
+
+    cat = catalog or default_catalog()
+    inputs = inputs or ProjectionInputs()
+    scenario = Scenario.parse(scenario)
+    if scenario.tokens_per_day is None and scenario.requests_per_second is None:
+        raise ScenarioError(
+            "tokens_per_day: a projection needs a demand: tokens_per_day or requests_per_second"
+        )
+    a = default_assumptions(scenario, inputs, cat)
+    n_years = inputs.years
+    start = inputs.start_year or date.today().year
+    cal = [start + t for t in range(n_years)]
+    life = max(1, round(float(a["useful_life_years"].value)))  # type: ignore[arg-type]
+    notes: list[str] = []
+
+    base = evaluate(scenario, cat)
+    s = base.op.setup
+    d0 = base.utilization * base.op.output_tok_s_total * SECONDS_PER_DAY  # output tokens a day
+    demand = d0 * index_path(a["demand_growth_per_year"].value, n_years)  # type: ignore[arg-type]
+    peak = demand / SECONDS_PER_DAY * scenario.peak_to_average
+    region = base.region
+    cur = generation_rates(scenario, cat)
+    gens = [cur]
+    succ: GenerationRates | None = None
+    succ_id = str(a["successor"].value)
+    if succ_id != "none":
+        succ = successor_rates(scenario, succ_id, cat)
+        if inputs.generation_path == "vendor-claims":
+            factor, why = _vendor_claim(cur, succ, cat)
+            succ = _claimed(cur, succ, factor, life)
+            a["vendor_claim"] = Assumption("vendor_claim", round(factor, 3), "x", why)
+        gens.append(succ)
+        ry = succ.release_year or start
+        notes.append(
+            f"new capacity from {max(ry, start + 1)} on is bought as {succ.accelerator} "
+            f"(released {ry}); year-0 hardware stays {cur.accelerator}"
+        )
+    else:
+        notes.append("no successor: every purchase is the scenario's accelerator")
+
+    def available(t: int) -> GenerationRates:
+        if succ is not None and t > 0 and (succ.release_year or start) <= cal[t]:
+            return succ
+        return cur
+
+    # -- buy ----------------------------------------------------------------------------
+    on_sale = [available(t) for t in range(n_years)]
+    bought, cohorts = cohort_fleet(
+        peak,
+        [g.capacity_tok_s_per_accelerator for g in on_sale],
+        [g.accelerators_per_replica for g in on_sale],
+        life,
+    )
+    elec = index_path(a["electricity_change_per_year"].value, n_years)  # type: ignore[arg-type]
+    buy_priced = all(g.upfront_usd is not None for g in on_sale)
+    buy: dict[str, NDArray[np.float64]] = {
+        k: np.full(n_years, np.nan)
+        for k in (
+            "capex_usd",
+            "cash_usd",
+            "cost_usd",
+            "depreciation_usd",
+            "usd_per_mtok",
+            "energy_kwh",
+            "co2e_t",
+            "tokens_per_joule",
+            "utilization",
+        )
+    }
+    fleet = []
+    for t in range(n_years):
+        n = cohorts[t]
+        cap = float(sum(n[k] * on_sale[k].capacity_tok_s_per_accelerator for k in range(n_years)))
+        u = min(1.0, demand[t] / SECONDS_PER_DAY / cap)
+        watts = sum(
+            n[k] * float(average_power_w(on_sale[k].busy_power_w, on_sale[k].idle_power_w, u))
+            for k in range(n_years)
+        )
+        kwh = watts * region.pue * HOURS_PER_YEAR / 1e3
+        by_id: dict[str, int] = {}
+        for k in range(n_years):
+            if n[k]:
+                by_id[on_sale[k].accelerator] = by_id.get(on_sale[k].accelerator, 0) + int(n[k])
+        fleet.append(by_id)
+        buy["utilization"][t] = u
+        buy["energy_kwh"][t] = kwh
+        buy["co2e_t"][t] = kwh * region.grid_co2e_g_per_kwh / 1e6
+        buy["tokens_per_joule"][t] = demand[t] * DAYS_PER_YEAR / (kwh * 3.6e6)
+        if buy_priced:
+            capex = bought[t] * _nan_if_none(on_sale[t].upfront_usd)
+            operating = sum(
+                n[k] * _nan_if_none(on_sale[k].operating_usd_per_hour) for k in range(n_years)
+            )
+            power_usd = kwh * region.electricity_usd_per_kwh * elec[t]
+            cash = capex + operating * HOURS_PER_YEAR + power_usd
+            dep = sum(n[k] * _nan_if_none(on_sale[k].upfront_usd) / life for k in range(n_years))
+            buy["capex_usd"][t] = capex
+            buy["cash_usd"][t] = cash
+            buy["depreciation_usd"][t] = dep
+            buy["cost_usd"][t] = cash - capex + dep
+    if not buy_priced:
+        notes.append("buy: not priced (an accelerator on sale has no purchase price)")
+
+    # -- rent ---------------------------------------------------------------------------
+    rent_idx = index_path(-np.asarray(a["rental_price_decline_per_year"].value, float), n_years)
+    rent = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
+    rent_acc = np.zeros(n_years)
+    for t in range(n_years):
+        choices = [g for g in {id(cur): cur, id(available(t)): available(t)}.values()]
+        priced = [g for g in choices if g.rent_usd_per_hour is not None]
+        if not priced:
+            continue
+        best = min(priced, key=lambda g: g.rent_usd_per_hour / g.capacity_tok_s_per_accelerator)
+        n_acc = float(
+            accelerators_for_volume(
+                demand[t],
+                best.capacity_tok_s_per_accelerator * best.accelerators_per_replica,
+                best.accelerators_per_replica,
+                scenario.peak_to_average,
+            )
+        )
+        rent_acc[t] = n_acc
+        rent["cost_usd"][t] = n_acc * best.rent_usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
+        rent["cash_usd"][t] = rent["cost_usd"][t]
+    if cur.rent_usd_per_hour is None:
+        notes.append(f"rent: {cur.accelerator} has no rental in the catalog")
+
+    # -- api ----------------------------------------------------------------------------
+    api_idx = index_path(-np.asarray(a["api_price_decline_per_year"].value, float), n_years)
+    api = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
+    if cur.api_usd_per_mtok_output is not None:
+        api["cost_usd"] = demand * DAYS_PER_YEAR * cur.api_usd_per_mtok_output * api_idx / 1e6
+        api["cash_usd"] = api["cost_usd"].copy()
+    else:
+        notes.append(f"api: no API price for {s.model.id} in the catalog")
+
+    mtok = demand * DAYS_PER_YEAR / TOKENS_PER_MTOK
+    options = {"buy": buy, "rent": {**rent, "accelerators": rent_acc}, "api": api}
+    for o in OPTIONS:
+        options[o]["usd_per_mtok"] = options[o]["cost_usd"] / mtok
+        options[o]["cumulative_cash_usd"] = np.cumsum(options[o]["cash_usd"])
+    crossings = []
+    for x, y in (("buy", "rent"), ("buy", "api"), ("rent", "api")):
+        cx, cy = options[x]["cumulative_cash_usd"], options[y]["cumulative_cash_usd"]
+        if np.isnan(cx).any() or np.isnan(cy).any():
+            continue
+        crossings.append(_crossing(x, y, cx, cy))
+    return Projection(
+        scenario=scenario,
+        calendar_years=cal,
+        output_mtok=mtok,
+        options=options,
+        fleet=fleet,
+        assumptions=a,
+        generations=gens,
+        crossings=crossings,
+        notes=notes,
+    )

@@ -1,0 +1,115 @@
+"""The forward commands (project, roadmap, narrative, scenario new) as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+from tokenfab import schema
+from tokenfab.scenario import Scenario
+
+TOKENFAB = Path(sys.executable).parent / "tokenfab"
+ENV = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
+EXAMPLE = Path(__file__).parent.parent / "examples" / "projection-llama-70b-h100.yaml"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TOKENFAB), *args], capture_output=True, text=True, env=ENV, timeout=300
+    )
+
+
+@cache
+def runs() -> dict[str, subprocess.CompletedProcess]:
+    todo = {
+        "project": ("project", str(EXAMPLE), "--json"),
+        "project_table": ("project", str(EXAMPLE), "--years", "3"),
+        "roadmap": ("roadmap", str(EXAMPLE), "--json"),
+        "narrative": ("narrative", str(EXAMPLE), "--json"),
+        "new": ("scenario", "new", "--model", "llama-3.1-8b", "--accelerator", "l40s"),
+        "new_bad": ("scenario", "new", "--accelerator", "h100"),
+        "project_bad_rate": ("project", str(EXAMPLE), "--api-price-decline-per-year", "1.5"),
+        "project_bad_out": ("project", str(EXAMPLE), "--out", "x.txt"),
+        "project_missing": ("project", "nope.yaml"),
+    }
+    with ThreadPoolExecutor(4) as pool:
+        done = dict(zip(todo, pool.map(lambda a: run(*a), todo.values()), strict=True))
+    return done
+
+
+def test_project_json_is_the_result_model():
+    r = runs()["project"]
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert schema.ProjectResult.model_validate(doc).model_dump() == doc
+    # the example's projection block sets 5 years from 2026 (examples/projection-*.yaml)
+    assert [y["calendar_year"] for y in doc["years"]] == [2026, 2027, 2028, 2029, 2030]
+    given = {a["name"]: a for a in doc["assumptions"]}
+    assert given["demand_growth_per_year"]["source"] == "given in the scenario"
+
+
+def test_project_options_override_the_file():
+    r = runs()["project_table"]
+    assert r.returncode == 0, r.stderr
+    assert "2028" in r.stdout and "2029" not in r.stdout.split("assumptions:")[0]
+
+
+def test_roadmap_and_narrative_json_are_their_result_models():
+    for name, model in (("roadmap", schema.RoadmapResult), ("narrative", schema.NarrativeResult)):
+        r = runs()[name]
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert model.model_validate(doc).model_dump() == doc
+
+
+def test_scenario_new_writes_a_template_estimate_accepts(tmp_path):
+    r = runs()["new"]
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "s.yaml"
+    path.write_text(r.stdout)
+    sc = Scenario.from_yaml(path)
+    assert (sc.model, sc.accelerator) == ("llama-3.1-8b", "l40s")
+    # every Scenario field is in the template, set or commented with its description
+    for name in Scenario.model_fields:
+        assert f"{name}:" in r.stdout, name
+    est = run("estimate", "--scenario", str(path), "--json")
+    assert est.returncode == 0, est.stderr
+    assert json.loads(est.stdout)["accelerator"] == "l40s"
+
+
+def test_an_invalid_template_names_its_line_and_field(tmp_path):
+    text = runs()["new"].stdout.replace("tokens_per_day: 1.0e+9", "tokens_per_day: 1.0e+30")
+    line = text.splitlines().index("tokens_per_day: 1.0e+30") + 1
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    r = run("estimate", "--scenario", str(path))
+    assert r.returncode == 2
+    assert f"s.yaml:{line}: tokens_per_day: 1e+30 is out of range" in r.stderr
+
+
+def test_scenario_new_writes_to_a_file_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "new.yaml"
+    first = run("scenario", "new", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    assert Scenario.from_yaml(out).model == "llama-3.1-70b"
+    again = run("scenario", "new", "--out", str(out))
+    assert again.returncode == 2
+    assert "exists; give --force" in again.stderr
+
+
+def test_bad_input_is_one_line_naming_the_field():
+    assert "accelerator" in runs()["new_bad"].stderr and "h100-sxm" in runs()["new_bad"].stderr
+    for name, field in (
+        ("project_bad_rate", "api_price_decline_per_year"),
+        ("project_bad_out", "--out"),
+        ("project_missing", "nope.yaml"),
+    ):
+        r = runs()[name]
+        assert r.returncode == 2, (name, r.stderr)
+        assert field in r.stderr, (name, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, (name, r.stderr)

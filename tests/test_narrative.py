@@ -1,0 +1,80 @@
+"""The narrative: every quoted figure comes from the model and moves with the inputs."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from numpy.testing import assert_allclose
+
+from tokenfab.narrative import narrative, num, usd
+from tokenfab.planning import evaluate
+from tokenfab.projection import ProjectionInputs
+from tokenfab.roadmap import Point
+from tokenfab.scenario import Scenario
+
+BASE = Scenario.parse(
+    {
+        "model": "llama-3.1-70b",
+        "accelerator": "h100-sxm",
+        "precision": "fp8",
+        "workload": "chat",
+        "tokens_per_day": 2e9,
+        "ttft_slo_s": 1.0,
+        "tpot_slo_s": 0.05,
+        "region": "us",
+    }
+)
+INPUTS = ProjectionInputs(years=3, start_year=2026)
+
+
+@cache
+def story(**changes):
+    return narrative(BASE.with_(**changes), INPUTS)
+
+
+def test_the_figures_are_the_estimates():
+    n = story()
+    est = evaluate(BASE)
+    p = Point.of(est)
+    assert_allclose(n.figures["usd_per_mtok"], p.usd_per_mtok, rtol=1e-12)
+    assert_allclose(n.figures["co2e_g_per_mtok"], p.co2e_g_per_mtok, rtol=1e-12)
+    assert n.figures["accelerators"] == est.accelerators_needed
+    assert f"at {usd(p.usd_per_mtok)} per million output tokens" in n.text
+    assert f"emits {num(p.co2e_g_per_mtok, ' gCO2e')} per million" in n.text
+    assert f"Buying {est.accelerators_needed:,} x" in n.text
+
+
+def test_changing_an_input_changes_the_texts_figures():
+    us, eu = story(), story(region="eu")
+    # EU electricity $0.2055/kWh against $0.0806 (regions.csv): a dearer bought hour; the EU
+    # grid 211 gCO2e/kWh against 384: less carbon per token
+    assert eu.figures["usd_per_mtok"] > us.figures["usd_per_mtok"]
+    assert eu.figures["co2e_g_per_mtok"] < us.figures["co2e_g_per_mtok"]
+    for n in (us, eu):
+        assert usd(n.figures["usd_per_mtok"]) in n.text
+        assert num(n.figures["co2e_g_per_mtok"], " gCO2e") in n.text
+    assert usd(us.figures["usd_per_mtok"]) not in eu.sections[0][1]
+    assert "in region eu serves" in eu.text
+    # and a demand twice as large needs more accelerators, which the text says
+    big = story(tokens_per_day=4e9)
+    assert big.figures["accelerators"] > us.figures["accelerators"]
+    assert f"Buying {big.figures['accelerators']:,} x" in big.text
+
+
+def test_the_narrative_is_deterministic_and_has_four_sections():
+    a, b = story(), narrative(BASE, INPUTS)
+    assert a.text == b.text
+    assert [t for t, _ in a.sections] == ["Where to deploy", "Cost and carbon", "Risks", "Roadmap"]
+
+
+def test_the_risks_say_what_was_not_analysed():
+    risks = dict(story().sections)["Risks"]
+    assert "Not analysed here" in risks
+    assert "API prices falling" in risks
+
+
+def test_the_roadmap_section_quotes_the_best_lever():
+    n = story()
+    best = max(n.figures["levers"], key=n.figures["levers"].get)
+    assert best in dict(n.sections)["Roadmap"]
+    assert usd(n.figures["levers"][best]) in n.text

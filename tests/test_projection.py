@@ -1,0 +1,230 @@
+"""Year-by-year projection: pure functions by hand, and the projection's invariants."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.catalog import default_catalog
+from tokenfab.cost import cheapest_rental
+from tokenfab.errors import ScenarioError
+from tokenfab.planning import evaluate
+from tokenfab.projection import (
+    ProjectionInputs,
+    cohort_fleet,
+    crossing_years,
+    index_path,
+    project,
+    rental_decline_from_history,
+    successor_of,
+)
+from tokenfab.scenario import Scenario
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "chat-llama-70b-h100.yaml"
+FLAT = ProjectionInputs(
+    years=4,
+    start_year=2026,
+    demand_growth_per_year=0.0,
+    api_price_decline_per_year=0.0,
+    rental_price_decline_per_year=0.0,
+    electricity_change_per_year=0.0,
+    successor="none",
+)
+
+
+@cache
+def scenario() -> Scenario:
+    return Scenario.from_yaml(EXAMPLE)
+
+
+@cache
+def flat():
+    return project(scenario(), FLAT)
+
+
+# -- pure functions ----------------------------------------------------------------------------
+
+
+def test_index_path_takes_one_rate_a_year():
+    # 1, then x1.1, then x1.1 x0.5 = 0.55, then x0.55 x2 = 1.1
+    assert_allclose(index_path([0.1, -0.5, 1.0], 4), [1.0, 1.1, 0.55, 1.1], rtol=1e-12)
+
+
+def test_index_path_refuses_a_short_series():
+    with pytest.raises(ScenarioError, match="2 values for 4 years; give 3"):
+        index_path([0.1, 0.2], 4)
+
+
+def test_cohort_fleet_buys_the_shortfall_in_whole_replicas_and_replaces_at_end_of_life():
+    # 1,000 tok/s on 100 tok/s accelerators: 10; then 1,500: 500 short = 5 accelerators,
+    # 3 replicas of 2 = 6; life 2 years: the year-0 cohort retires in year 2, the year-1
+    # cohort (6 x 100 = 600) remains, 900 short = 9 -> 10
+    bought, cohorts = cohort_fleet([1000, 1500, 1500], [100, 100, 100], [2, 2, 2], 2)
+    assert bought.tolist() == [10, 6, 10]
+    assert cohorts[1].tolist() == [10, 6, 0]
+    assert cohorts[2].tolist() == [0, 6, 10]
+
+
+def test_cohort_fleet_buys_fewer_of_a_faster_generation():
+    # year 1: 500 tok/s short on a 250 tok/s successor in replicas of 1: 2 accelerators
+    bought, _ = cohort_fleet([1000, 1500], [100, 250], [1, 1], 5)
+    assert bought.tolist() == [10, 2]
+
+
+def test_crossing_years_finds_each_change_of_order():
+    # a - b = 5, -5, 5: the order changes at 1.5 and 2.5 years (linear within each year)
+    assert_allclose(crossing_years([10, 15, 30], [5, 20, 25]), [1.5, 2.5])
+    assert crossing_years([1, 2, 3], [2, 3, 4]) == []
+
+
+# -- the projection ----------------------------------------------------------------------------
+
+
+def test_zero_growth_and_no_deflation_stay_flat():
+    # nothing changes from year to year: the same fleet, prices and demand; only the bought
+    # fleet's purchase falls in year 0
+    years = flat().as_dict()["years"]
+    for key in ("buy_cost_usd", "rent_cost_usd", "api_cost_usd", "output_mtok"):
+        values = [y[key] for y in years]
+        assert_allclose(values, values[0], rtol=1e-12, err_msg=key)
+    for key in ("buy_usd_per_mtok", "rent_usd_per_mtok", "api_usd_per_mtok"):
+        values = [y[key] for y in years]
+        assert_allclose(values, values[0], rtol=1e-12, err_msg=key)
+    assert years[0]["buy_capex_usd"] > 0
+    assert all(y["buy_capex_usd"] == 0 for y in years[1:])
+    cash = [y["buy_cash_usd"] for y in years[1:]]
+    assert_allclose(cash, cash[0], rtol=1e-12)
+    # cumulative cash grows by the same amount every year after the first
+    cum = np.array([y["rent_cumulative_cash_usd"] for y in years])
+    assert_allclose(np.diff(cum), cum[0], rtol=1e-12)
+
+
+def test_year_zero_matches_the_estimate_and_hand_prices():
+    est = evaluate(scenario())
+    y0 = flat().as_dict()["years"][0]
+    n = est.accelerators_needed
+    # buy: price 27,500 x (1 + 0.64 server share) / (1 - 0.19 network share) = 55,679.01
+    # a year-0 accelerator (cost_assumptions.csv, accelerators.csv)
+    assert_allclose(y0["buy_capex_usd"], n * 27_500 * 1.64 / 0.81, rtol=1e-9)
+    assert y0["buy_accelerators"] == {"h100-sxm": n}
+    # depreciation: straight line over 5 years
+    assert_allclose(y0["buy_depreciation_usd"], y0["buy_capex_usd"] / 5, rtol=1e-12)
+    # rent: every installed accelerator-hour at the cheapest on-demand offer, 8,760 h
+    rate = cheapest_rental(default_catalog(), "h100-sxm").usd_per_accelerator_hour
+    assert_allclose(y0["rent_cost_usd"], n * rate * 8760, rtol=1e-12)
+    # API: 2e9 output tokens a day x 365 = 730,000 Mtok; Together AI $0.88/Mtok for prompt
+    # and output alike, 6,000 prompt + 300 output tokens: 0.88 x 6,300 / 300 = $18.48 per
+    # million output tokens -> $13,490,400
+    assert_allclose(y0["output_mtok"], 730_000, rtol=1e-9)
+    assert_allclose(y0["api_cost_usd"], 13_490_400, rtol=1e-9)
+
+
+def test_growth_and_declines_follow_their_series():
+    p = project(
+        scenario(),
+        ProjectionInputs(
+            years=3,
+            start_year=2026,
+            demand_growth_per_year=[0.5, 0.2],
+            api_price_decline_per_year=0.6,
+            rental_price_decline_per_year=0.0,
+            electricity_change_per_year=0.0,
+            successor="none",
+        ),
+    ).as_dict()["years"]
+    # demand x1.5 then x1.2 = x1.8; the API price per Mtok x0.4 a year
+    assert_allclose([y["output_mtok"] / 730_000 for y in p], [1.0, 1.5, 1.8], rtol=1e-9)
+    assert_allclose(
+        [y["api_usd_per_mtok"] for y in p], [18.48, 18.48 * 0.4, 18.48 * 0.16], rtol=1e-9
+    )
+
+
+def test_dearer_electricity_raises_only_the_bought_fleet_cash():
+    cheap = flat().as_dict()["years"]
+    dear = project(scenario(), FLAT.model_copy(update={"electricity_change_per_year": 0.5}))
+    dear_years = dear.as_dict()["years"]
+    assert_allclose(dear_years[0]["buy_cash_usd"], cheap[0]["buy_cash_usd"], rtol=1e-12)
+    assert dear_years[2]["buy_cash_usd"] > cheap[2]["buy_cash_usd"]
+    assert dear_years[2]["rent_cash_usd"] == cheap[2]["rent_cash_usd"]
+    assert dear_years[2]["api_cash_usd"] == cheap[2]["api_cash_usd"]
+
+
+def test_successor_is_the_vendors_next_priced_family():
+    cat = default_catalog()
+    # H100 (hopper, 2022): the H200 and H20 are hopper too; B200 (blackwell, 2024) is priced
+    assert successor_of(cat.accelerator("h100-sxm"), cat, "buy").id == "b200"
+    assert successor_of(cat.accelerator("mi300x"), cat, "buy").id == "mi355x"
+
+
+def test_new_capacity_is_bought_on_the_successor():
+    p = project(
+        scenario(), FLAT.model_copy(update={"successor": None, "demand_growth_per_year": 0.5})
+    )
+    fleet = [y["buy_accelerators"] for y in p.as_dict()["years"]]
+    assert set(fleet[0]) == {"h100-sxm"}
+    assert fleet[1].get("b200", 0) > 0
+    assert fleet[1]["h100-sxm"] == fleet[0]["h100-sxm"]
+
+
+def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
+    inputs = FLAT.model_copy(update={"successor": "b200", "generation_path": "vendor-claims"})
+    p = project(scenario(), inputs)
+    cur, succ = p.generations
+    assert p.assumptions["vendor_claim"].value == 35.0
+
+    def hourly(g):  # bought accelerator-hour without power, over the 5-year life
+        return g.upfront_usd / (5 * 8760) + g.operating_usd_per_hour
+
+    per_token = [hourly(g) / g.capacity_tok_s_per_accelerator for g in (cur, succ)]
+    assert_allclose(per_token[0] / per_token[1], 35.0, rtol=1e-12)
+
+
+def test_rental_decline_comes_from_the_catalog_history():
+    d, why = rental_decline_from_history(default_catalog())
+    # AWS p5.48xlarge: $12.29 (2023-07-27) -> $6.88 (2026-04-28), 2.754 years:
+    # 1 - (6.88 / 12.29) ** (1 / 2.754) = 0.190
+    assert_allclose(d, 1 - (6.88 / 12.29) ** (365.25 / 1006), rtol=1e-9)
+    assert "aws-p5-48xlarge-2023" in why
+
+
+def test_every_assumption_has_a_source():
+    for a in flat().assumptions.values():
+        assert a.source, a.name
+
+
+def test_a_projection_needs_a_demand():
+    with pytest.raises(ScenarioError, match=r"^tokens_per_day: a projection needs a demand"):
+        project(Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm"}), FLAT)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("api_price_decline_per_year", 1.0, "below 1"),
+        ("demand_growth_per_year", -1.0, "greater than -1"),
+        ("years", 0, "greater than or equal to 1"),
+        ("generation_path", "hype", "vendor-claims"),
+    ],
+)
+def test_a_bad_projection_field_names_its_file_line_and_field(tmp_path, field, value, message):
+    p = tmp_path / "s.yaml"
+    first = "start_year: 2026" if field == "years" else "years: 3"
+    p.write_text(
+        f"model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\nprojection:\n"
+        f"  {first}\n  {field}: {value}\n"
+    )
+    from tokenfab.cli_forward import load_projection_inputs
+
+    line = 6  # the field's own line in the file
+    with pytest.raises(ScenarioError, match=rf"s\.yaml:{line}: projection\.{field}: .*{message}"):
+        load_projection_inputs(p, {})
+
+
+def test_estimate_reads_a_file_with_a_projection_block(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("model: llama-3.1-8b\naccelerator: h100-sxm\nprojection:\n  years: 3\n")
+    assert Scenario.from_yaml(p).model == "llama-3.1-8b"

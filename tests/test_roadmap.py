@@ -1,0 +1,135 @@
+"""The roadmap: each lever's saving is the difference of two estimates; the plan re-estimates."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab.errors import TokenfabError
+from tokenfab.planning import evaluate
+from tokenfab.roadmap import (
+    MTP_ACCEPTANCE_RATE,
+    PREFIX_CACHE_HIT_RATE,
+    Point,
+    rank,
+    roadmap,
+    routed_point,
+)
+from tokenfab.scenario import Scenario
+
+# rented, with the batch and the layout fixed by hand, so that every lever has room
+BASE = Scenario.parse(
+    {
+        "model": "llama-3.1-70b",
+        "accelerator": "h100-sxm",
+        "precision": "bf16",
+        "workload": "chat",
+        "tokens_per_day": 2e9,
+        "ownership": "rent",
+        "batch_size": 32,
+        "tensor_parallel": 4,
+        "ttft_slo_s": 30,
+        "tpot_slo_s": 0.2,
+    }
+)
+
+
+@cache
+def base_roadmap():
+    return roadmap(BASE)
+
+
+def test_each_levers_saving_is_the_difference_of_two_estimates():
+    rm = base_roadmap()
+    base = Point.of(evaluate(BASE))
+    checked = 0
+    for lv in rm.levers:
+        if not lv.applicable or "small_model" in lv.changes:
+            continue
+        other = Point.of(evaluate(BASE.with_(**lv.changes)))
+        assert_allclose(lv.saving_usd_per_mtok, base.usd_per_mtok - other.usd_per_mtok, rtol=1e-12)
+        assert_allclose(
+            lv.saving_joules_per_token,
+            base.joules_per_token - other.joules_per_token,
+            rtol=1e-12,
+            atol=1e-15,
+        )
+        assert_allclose(lv.tpot_change_s, other.tpot_s - base.tpot_s, atol=1e-15)
+        checked += 1
+    assert checked >= 8  # precision, batch, layout, disaggregation, prefix, region, buy, reserved
+
+
+def test_the_levers_this_scenario_allows_are_estimated():
+    names = {lv.name: lv for lv in base_roadmap().levers}
+    for name in (
+        "lower precision",
+        "larger batch within the SLO",
+        "better layout",
+        "disaggregated serving",
+        "prefix caching",
+        "route to a smaller model",
+        "another region",
+        "buy instead of rent",
+        "reserved rental",
+        "next-generation hardware",
+    ):
+        assert names[name].applicable, (name, names[name].note)
+    # Llama has no MTP heads and the model prices no separate draft model
+    spec = names["speculative decoding"]
+    assert not spec.applicable and spec.note.startswith("not modelled")
+    assert names["lower precision"].changes["precision"] == "fp8"
+    assert names["prefix caching"].changes == {"prefix_cache_hit_rate": PREFIX_CACHE_HIT_RATE}
+
+
+def test_routing_saving_follows_the_cascade_of_two_estimates():
+    big = evaluate(BASE)
+    small = evaluate(
+        BASE.with_(model="llama-3.1-8b", tensor_parallel=None, batch_size=None, precision=None)
+    )
+    b, s = Point.of(big).usd_per_mtok, Point.of(small).usd_per_mtok
+    point, _ = routed_point(big, small, 0.7, 0.85)
+    # FrugalGPT cascade, every failure caught, big model always right:
+    # C = 0.3 c_b + 0.7 (c_s + 0.15 c_b) per request; success 1
+    assert_allclose(point.usd_per_mtok, 0.3 * b + 0.7 * (s + 0.15 * b), rtol=1e-12)
+    lever = {lv.name: lv for lv in base_roadmap().levers}["route to a smaller model"]
+    assert_allclose(lever.saving_usd_per_mtok, Point.of(big).usd_per_mtok - point.usd_per_mtok)
+
+
+def test_levers_are_ranked_by_saving():
+    savings = [lv.saving_usd_per_mtok for lv in base_roadmap().levers if lv.applicable]
+    assert savings == sorted(savings, reverse=True)
+    assert rank(list(reversed(base_roadmap().levers)))[0].name == base_roadmap().levers[0].name
+
+
+def test_the_staged_plan_is_re_estimated_and_cheaper_at_each_stage():
+    rm = base_roadmap()
+    assert len(rm.stages) >= 2
+    cost = rm.base.usd_per_mtok
+    for stage in rm.stages:
+        again = Point.of(evaluate(stage.scenario))
+        assert_allclose(stage.point.usd_per_mtok, again.usd_per_mtok, rtol=1e-12)
+        assert stage.point.usd_per_mtok < cost
+        cost = stage.point.usd_per_mtok
+    # combined, not summed: the levers interact (precision and layout both shrink the fleet)
+    first_two = [lv for lv in rm.levers if lv.name in rm.stages[1].levers]
+    summed = rm.base.usd_per_mtok - sum(lv.saving_usd_per_mtok for lv in first_two)
+    assert abs(rm.stages[1].point.usd_per_mtok - summed) > 1e-6
+
+
+def test_speculative_decoding_is_estimated_for_a_model_with_mtp_heads():
+    sc = Scenario.parse(
+        {"model": "deepseek-v3", "accelerator": "h200-sxm", "workload": "chat",
+         "tokens_per_day": 2e9, "ownership": "rent"}
+    )  # fmt: skip
+    lever = {lv.name: lv for lv in roadmap(sc).levers}["speculative decoding"]
+    assert lever.applicable
+    assert lever.changes == {"speculative_tokens": 1, "acceptance_rate": MTP_ACCEPTANCE_RATE}
+    assert lever.tpot_change_s < 0  # two tokens a step when the draft is accepted
+
+
+def test_an_unpriced_scenario_is_refused():
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h200-sxm", "ownership": "buy"})
+    with pytest.raises(TokenfabError, match=r"^roadmap: the scenario is not priced"):
+        roadmap(sc)
