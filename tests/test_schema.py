@@ -35,7 +35,9 @@ E8B = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
 
 
 def _click_params(command: str) -> dict[str, object]:
-    cmd = COMMAND.commands[command]
+    cmd = COMMAND
+    for word in command.split():  # `scenario new` is a command of the `scenario` group
+        cmd = cmd.commands[word]
     cmd = getattr(cmd, "commands", {}).get("show", cmd)  # `catalog` is a group; `show` the view
     return {p.name: p for p in cmd.params}
 
@@ -63,7 +65,9 @@ def test_cli_options_are_the_request_fields(command):
 
 @pytest.mark.parametrize("command", sorted(set(schema.REQUESTS) - {"catalog"}))
 def test_help_lists_every_field_with_its_allowed_values(command):
-    r = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"}, terminal_width=400)
+    r = CliRunner().invoke(
+        app, [*command.split(), "--help"], env={"COLUMNS": "400"}, terminal_width=400
+    )
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())  # help wraps lines
     params = _click_params(command)
@@ -83,6 +87,7 @@ EXCLUDED = {
         "peak_to_average",
         "region",
         "ownership",
+        "rental_term",
         "utilization",
         "batch_size",
         "objective",
@@ -90,8 +95,15 @@ EXCLUDED = {
         "tpot_slo_s",
         "steps_per_task",
     },
-    "plan": {"utilization"},
-    "breakeven": {"tokens_per_day", "requests_per_second", "ownership", "utilization"},
+    # plan and breakeven price rentals on demand (rental_term is for one rented deployment)
+    "plan": {"utilization", "rental_term"},
+    "breakeven": {
+        "tokens_per_day",
+        "requests_per_second",
+        "ownership",
+        "rental_term",
+        "utilization",
+    },
 }
 
 

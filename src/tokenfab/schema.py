@@ -1605,7 +1605,7 @@ class RoadmapLever(Result):
 class RoadmapStage(RoadmapPoint):
     """One stage of the plan: the levers so far, re-estimated together."""
 
-    stage: int = out("stage number, from 1")
+    stage: int = out("stage number, from 1", "-")
     levers: list[str] = out("levers applied up to this stage")
     saving_usd_per_mtok: Num = out("base cost minus this stage's", "USD/Mtok")
     saving_share: Num = out("saving over the base cost", "-")
