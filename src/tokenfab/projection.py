@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
 from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
-from tokenfab.errors import CatalogError, ScenarioError
+from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
 from tokenfab.scenario import Scenario
 
 HOURS_PER_YEAR = 8760.0
@@ -732,7 +732,21 @@ def project(
     succ: GenerationRates | None = None
     succ_id = str(a["successor"].value)
     if succ_id != "none":
-        succ = successor_rates(scenario, succ_id, cat)
+        try:
+            succ = successor_rates(scenario, succ_id, cat)
+        except TokenfabError as exc:
+            raise ScenarioError(f"projection.successor: {succ_id}: {exc}") from None
+        if (
+            cur.usd_per_mtok
+            and succ.usd_per_mtok
+            and cur.tokens_per_joule
+            and succ.tokens_per_joule
+        ):
+            notes.append(
+                f"modelled generation gain {cur.accelerator} -> {succ.accelerator}: "
+                f"{succ.tokens_per_joule / cur.tokens_per_joule:.2f}x tokens per joule, "
+                f"{cur.usd_per_mtok / succ.usd_per_mtok:.2f}x tokens per dollar"
+            )
         if inputs.generation_path == "vendor-claims":
             factor, why = _vendor_claim(cur, succ, cat)
             succ = _claimed(cur, succ, factor, life)

@@ -374,7 +374,11 @@ def levers(
                     acceptance_rate=None,
                     **{f: None for f in _LAYOUT_FIELDS},
                     batch_size=None,
-                    accelerators=None if scenario.tokens_per_day else scenario.accelerators,
+                    accelerators=(
+                        None
+                        if scenario.tokens_per_day or scenario.requests_per_second
+                        else scenario.accelerators
+                    ),
                 ),
                 cat,
             )
