@@ -598,19 +598,36 @@ def roadmap_section(scenario: Any, catalog: Catalog) -> str:
     from tokenfab.roadmap import roadmap
 
     doc = roadmap(scenario, catalog).as_dict()
-    levers = [lv for lv in doc["levers"] if lv.get("applicable")]
+
+    def pct(saving_share: float | None) -> str:  # a saving of 0.3 is a cost change of -30 %
+        return "" if saving_share is None else f"{-saving_share:+.1%}"
+
+    levers = [
+        {**lv, "saving_share": pct(lv.get("saving_share"))}
+        for lv in doc["levers"]
+        if lv.get("applicable")
+    ]
+    stages = [
+        {**st, "levers": ", ".join(st["levers"]), "saving_share": pct(st.get("saving_share"))}
+        for st in doc["plan"]
+    ]
     return _table(
         levers,
         [
             ("lever", "lever"),
             ("change", "change"),
             ("usd_per_mtok", "USD/Mtok"),
-            ("saving_share", "saving (share)"),
+            ("saving_share", "cost change"),
             ("quality", "basis"),
         ],
     ) + _table(
-        doc["plan"],
-        [("stage", "stage"), ("levers", "levers"), ("usd_per_mtok", "USD/Mtok")],
+        stages,
+        [
+            ("stage", "stage"),
+            ("levers", "levers"),
+            ("usd_per_mtok", "USD/Mtok"),
+            ("saving_share", "cost change"),
+        ],
     )
 
 
@@ -633,6 +650,9 @@ def projection_section(scenario: Any, catalog: Catalog) -> str:
                 label=option,
                 markersize=3,
             )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("cumulative cash, USD")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
