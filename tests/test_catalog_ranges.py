@@ -133,10 +133,13 @@ def test_a_rental_range_needs_its_price() -> None:
 
 
 def test_uncertainty_reads_the_published_ranges(cat: Catalog) -> None:
-    from tokenfab.uncertainty import _catalog_range
+    from tokenfab.catalog import published_range
+    from tokenfab.uncertainty import _catalog_row
 
-    # seed 002: useful life 4-6 years (cost_assumptions value_low/value_high)
-    life = cat.get("cost-assumptions", "useful-life-years")
-    assert _catalog_range("cost-assumptions", life, "value") == (4.0, 6.0)
+    # seed 002: useful life 4-6 years (cost_assumptions value_low/value_high), the catalog row
+    # behind the pipeline input cost.useful_life_years
+    row, column = _catalog_row(cat, "cost.useful_life_years")
+    assert published_range(row, column) == (4.0, 5.0, 6.0)
     # CNBC: B200 '$30,000 to $40,000'
-    assert _catalog_range("accelerators", cat.accelerator("b200"), "price_usd") == (30000, 40000)
+    row, column = _catalog_row(cat, "accelerators.b200.price_usd")
+    assert published_range(row, column) == (30000, 35000, 40000)

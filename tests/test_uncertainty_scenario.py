@@ -142,11 +142,16 @@ def test_default_distributions_take_the_published_price_range_and_the_error_band
     e = cat.table("efficiency")["hopper-trtllm"].cv_median_abs_error
     bw = found["efficiency.bw_efficiency"]
     assert_allclose([bw.low, bw.high], [bw.base / (1 + e), min(1.0, bw.base * (1 + e))])
+    # data/cost_assumptions.csv: useful life 5 years within 4-6 (seed 002: "amortised over
+    # 4-6 years")
+    life = found["cost.useful_life_years"]
+    assert (life.low, life.base, life.high) == (4, 5, 6)
     # every default is an input the pipeline takes, inside its range
     input_ranges(sc, found, cat)
     # a rented deployment does not pay the purchase price: no price distribution
     rented = default_distributions(sc.with_(ownership="rent"), cat)
     assert "accelerators.h100-sxm.price_usd" not in rented
+    assert "cost.useful_life_years" not in rented
     assert "efficiency.bw_efficiency" in rented
 
 

@@ -1373,6 +1373,8 @@ REQUESTS.update(
         "factory": FactoryRequest,
         "demand": DemandRequest,
         "market": MarketRequest,
+        "montecarlo": MonteCarloRequest,
+        "sensitivity": SensitivityRequest,
     }
 )
 
@@ -1402,6 +1404,11 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market years": MarketYear,
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
+    "montecarlo": MonteCarloResult,
+    "montecarlo kpis": KpiSpread,
+    "sensitivity": SensitivityResult,
+    "sensitivity tornado": TornadoInput,
+    "sensitivity sobol": SobolInput,
 }
 
 

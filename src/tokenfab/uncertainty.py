@@ -760,24 +760,35 @@ ERROR_BAND_FACTORS = ("bw_efficiency", "compute_efficiency")
 as 1/bw_efficiency, compute-bound prefill time as 1/compute_efficiency."""
 
 
-def _catalog_range(table: str, row: Any, column: str) -> tuple[float, float] | None:
-    """A range a catalog row publishes for ``column``: ``column_low``/``column_high`` beside
-    it (``value_low``/``value_high`` beside a cost assumption's ``value``; see
-    :func:`tokenfab.catalog.published_range`)."""
-    values = row.model_dump()
-    lo, hi = values.get(f"{column}_low"), values.get(f"{column}_high")
-    if isinstance(lo, int | float) and isinstance(hi, int | float) and lo < hi:
-        return float(lo), float(hi)
-    return None
+def _catalog_row(cat: Any, key: str) -> tuple[Any, str] | None:
+    """The catalog row and column behind a pipeline input (``accelerators.ID.price_usd``;
+    ``cost.useful_life_years`` is the ``value`` of cost assumption ``useful-life-years``)."""
+    from tokenfab.catalog import CatalogError
+    from tokenfab.cost import _ASSUMPTIONS
+
+    parts = key.split(".")
+    if parts[0] == "cost" and len(parts) == 2 and parts[1] in _ASSUMPTIONS:
+        rid = _ASSUMPTIONS[parts[1]][0]
+        rows = {r.replace("-", "_"): rec for r, rec in cat.table("cost-assumptions").items()}
+        row = rows.get(rid)
+        return (row, "value") if row is not None else None
+    if len(parts) < 3:
+        return None
+    try:
+        row = cat.table(parts[0]).get(".".join(parts[1:-1]))
+    except CatalogError:  # a pipeline key that is not a catalog table
+        return None
+    return (row, parts[-1]) if row is not None else None
 
 
 def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, Distribution]:
     """Distributions from sourced ranges, for a scenario file without a ``distributions:``
     block.
 
-    * Catalog figures the scenario uses that a source publishes as a range (a column ``X_low``
-      and ``X_high`` beside ``X``, e.g. an accelerator's street price): a low/base/high
-      estimate with the row's source.
+    * Catalog figures the scenario uses that a source publishes as a range
+      (:func:`tokenfab.catalog.published_range`: ``X_low`` and ``X_high`` beside ``X``, e.g. an
+      accelerator's street price, a cost assumption's ``value``): a low/base/high estimate
+      with the row's source.
     * The performance model's held-out error: the scenario's efficiency group's median error
       ``e`` by configuration (``cv_median_abs_error`` of data/efficiency.csv;
       :data:`UNCALIBRATED_ERROR` for a family without fitted rows) makes each of
@@ -787,31 +798,33 @@ def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, 
     Only inputs :func:`tokenfab.pipeline.fields` offers for this scenario are returned.
     """
     from tokenfab import pipeline
-    from tokenfab.catalog import default_catalog
+    from tokenfab.catalog import default_catalog, published_range, range_fields
     from tokenfab.perf.calibration import choose_engine
 
     cat = catalog or default_catalog()
     specs = pipeline.fields(scenario, catalog=cat)
     found: dict[str, Distribution] = {}
     for key, spec in specs.items():
-        parts = key.split(".")
-        if len(parts) < 3 or spec.base is None:
+        found_row = _catalog_row(cat, key) if spec.base is not None else None
+        if found_row is None:
             continue
-        table, row_id, column = parts[0], ".".join(parts[1:-1]), parts[-1]
-        if table == "accelerators" and column == "price_usd" and scenario.ownership != "buy":
-            continue  # a rented accelerator's purchase price does not enter its cost
-        try:
-            row = cat.table(table).get(row_id)
-        except Exception:  # a pipeline key that is not a catalog table
+        row, column = found_row
+        if column not in range_fields(type(row)):
             continue
-        if row is None:
-            continue
-        band = _catalog_range(table, row, column)
-        if band is None or not band[0] <= spec.base <= band[1]:
+        owned_only = key.startswith("cost.") and "software" not in key
+        owned_only |= key.startswith("accelerators.") and column == "price_usd"
+        if owned_only and scenario.ownership != "buy":
+            continue  # a rental's cost does not depend on purchase prices or capital terms
+        band = published_range(row, column)
+        if band is None or not band[0] <= spec.base <= band[2] or band[0] == band[2]:
             continue
         source = getattr(row, f"{column.split('_')[0]}_source", None) or row.source
         found[key] = Distribution(
-            dist="low-base-high", low=band[0], base=float(spec.base), high=band[1], source=source
+            dist="low-base-high",
+            low=float(band[0]),
+            base=float(spec.base),
+            high=float(band[2]),
+            source=f"{row.id}: {source}",
         )
     acc = cat.accelerator(scenario.accelerator)
     choice = choose_engine(cat, acc, scenario.software)
@@ -858,12 +871,17 @@ class ProgressBar:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
+            console = Console(stderr=True)
+            if not console.is_terminal:  # a log or a pipe gets no bar
+                self.start = math.inf
+                return
+
             self.bar = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
                 "{task.completed:,}/{task.total:,}",
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=True,
             )
             self.bar.start()
