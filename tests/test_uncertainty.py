@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose
 from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.scenario import Distribution, InputRange
 from tokenfab.uncertainty import (
+    FEASIBLE,
     MAX_SAMPLES,
     Result,
     draw,
@@ -295,3 +296,16 @@ def test_sobol_refuses_a_base_count_that_is_not_a_power_of_two_or_too_large(n):
     model = function_model(lambda x: {"y": x}, {"x": 0.0})
     with pytest.raises(ScenarioError, match=r"^samples: "):
         sobol(model, {"x": uniform(0, 1)}, "y", base_samples=n)
+
+
+def test_sobol_of_feasibility_names_the_input_that_causes_failures():
+    # feasible when x <= 0.5, whatever w: the indicator depends on x alone, so x carries all
+    # its variance (S1 = ST = 1) and w none; its mean is the feasible share, 0.5
+    model = function_model(
+        lambda x, w: {"y": x + w}, {"x": 0.0, "w": 0.0}, feasible=lambda x, w: x <= 0.5
+    )
+    res = sobol(model, {"x": uniform(0, 1), "w": uniform(0, 1)}, FEASIBLE, base_samples=1024)
+    got = {r.input: r for r in res.rows}
+    assert_allclose([got["x"].s1, got["x"].st], [1.0, 1.0], atol=0.05)
+    assert_allclose([got["w"].s1, got["w"].st], [0.0, 0.0], atol=0.02)
+    assert_allclose(res.mean, 0.5, atol=0.01)

@@ -321,3 +321,14 @@ def test_without_a_block_the_defaults_are_used_and_said(tmp_path, run):
     assert result.exit_code == 0, result.stderr
     assert "defaults: ranges the catalogs publish" in result.stdout
     assert "accelerators.h100-sxm.price_usd" in result.stdout
+
+
+def test_inputs_given_as_data_are_checked_like_a_file():
+    # the HTTP API's path: a mapping of specs, no file; messages without a file:line
+    from tokenfab.uncertainty import prepare_inputs
+
+    inputs = prepare_inputs(SCENARIO, {"utilization": {"dist": "uniform", "low": 0.5, "high": 0.9}})
+    assert not inputs.defaults and inputs.ranges["utilization"] == InputRange(0.001, 1.0)
+    with pytest.raises(ScenarioError, match=r"^distributions\.utilization: sd -1 is negative"):
+        prepare_inputs(SCENARIO, {"utilization": {"dist": "normal", "mean": 0.5, "sd": -1}})
+    assert prepare_inputs(SCENARIO, {}).defaults  # nothing given: the defaults

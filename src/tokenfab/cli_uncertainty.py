@@ -50,26 +50,18 @@ def _g(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
 
 
-def _inputs(ctx: typer.Context, path: str) -> tuple[Any, Any, dict[str, Any], dict[str, Any], bool]:
-    """The scenario file's Scenario, the catalog, the distributions (the file's, else the
-    defaults), their ranges, and whether they are the defaults."""
+def _inputs(ctx: typer.Context, path: str) -> tuple[Any, Any, Any]:
+    """The scenario file's Scenario, the catalog and the checked inputs
+    (:func:`tokenfab.uncertainty.prepare_inputs`: the file's distributions, else the
+    defaults)."""
     from tokenfab.cli import _catalog
     from tokenfab.scenario import read_scenario_file
-    from tokenfab.uncertainty import default_distributions, input_ranges
+    from tokenfab.uncertainty import prepare_inputs
 
     sf = read_scenario_file(path)
     cat = _catalog(ctx)
-    dists = dict(sf.distributions)
-    defaults = not dists
-    if defaults:
-        dists = default_distributions(sf.scenario, cat)
-        if not dists:
-            raise ScenarioError(
-                f"{path}: distributions: none given, and the catalogs publish no range for the "
-                "inputs this scenario uses; add a distributions: block (docs/uncertainty.md)"
-            )
-    ranges = input_ranges(sf.scenario, dists, cat, None if defaults else sf.where)
-    return sf.scenario, cat, dists, ranges, defaults
+    inputs = prepare_inputs(sf.scenario, sf.distributions, cat, sf.where, path=path)
+    return sf.scenario, cat, inputs
 
 
 def _inputs_table(dists: dict[str, Any], defaults: bool) -> Table:
@@ -101,10 +93,11 @@ def montecarlo(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_j
     req = schema.MonteCarloRequest.parse(given)
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    scenario, cat, dists, ranges, defaults = _inputs(ctx, req.scenario)
+    scenario, cat, inputs = _inputs(ctx, req.scenario)
+    dists, defaults = inputs.distributions, inputs.defaults
     model = scenario_model(scenario, cat, reoptimise=req.reoptimise)
     with ProgressBar("Monte Carlo") as bar:
-        mc = monte_carlo(model, dists, req.samples, req.seed, ranges=ranges, progress=bar)
+        mc = monte_carlo(model, dists, req.samples, req.seed, ranges=inputs.ranges, progress=bar)
     result = schema.MonteCarloResult.model_validate(mc.as_dict())
     if as_json:
         sys.stdout.write(json_text(result.model_dump()))
@@ -149,17 +142,18 @@ def sensitivity(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
     req = schema.SensitivityRequest.parse(given)
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    scenario, cat, dists, ranges, defaults = _inputs(ctx, req.scenario)
+    scenario, cat, inputs = _inputs(ctx, req.scenario)
+    dists, defaults, ranges = inputs.distributions, inputs.defaults, inputs.ranges
     _known_kpi(req.kpi)
     keys = () if req.kpi == unc.FEASIBLE else (req.kpi,)
     model = unc.scenario_model(scenario, cat, reoptimise=req.reoptimise, keys=keys)
     if req.method == "tornado":
-        doc = _tornado_doc(unc.tornado(model, dists, req.kpi, ranges=ranges), dists)
+        doc = unc.tornado(model, dists, req.kpi, ranges=ranges).as_dict(dists)
     else:
         with unc.ProgressBar("Sobol") as bar:
             s = unc.sobol(model, dists, req.kpi, req.samples, req.seed, ranges=ranges, progress=bar)
         base = unc.base_value(model, req.kpi)
-        doc = _sobol_doc(s, dists, base)
+        doc = s.as_dict(dists, base)
     result = schema.SensitivityResult.model_validate(doc)
     unit = _unit(req.kpi)
     title = f"{req.kpi}" + (f" [{unit}]" if unit else "")
@@ -245,71 +239,6 @@ def _known_kpi(kpi: str) -> None:
             f"kpi: {kpi!r} is not a numeric key of estimate --json"
             + (f"; did you mean: {', '.join(hint)}?" if hint else "")
         )
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _tornado_doc(t: Any, dists: dict[str, Any]) -> dict[str, Any]:
-    rows = [
-        {
-            "input": r.input,
-            "distribution": dists[r.input].describe(),
-            "low": r.low,
-            "high": r.high,
-            "kpi_at_low": r.kpi_at_low if r.feasible_at_low else None,
-            "kpi_at_high": r.kpi_at_high if r.feasible_at_high else None,
-            "swing": _finite(r.swing),
-        }
-        for r in t.rows
-    ]
-    share = (sum(r.feasible_at_low + r.feasible_at_high for r in t.rows) + t.base_feasible) / (
-        2 * len(t.rows) + 1
-    )
-    return {
-        "method": "tornado",
-        "kpi": t.kpi,
-        "base": t.base if t.base_feasible else None,
-        "tornado": rows,
-        "sobol": None,
-        "base_samples": None,
-        "evaluations": None,
-        "conf_level": None,
-        "mean": None,
-        "feasible_share": share,
-        "not_mattering": [r.input for r in t.rows if r.swing == 0],
-        "reasons": t.reasons,
-    }
-
-
-def _sobol_doc(s: Any, dists: dict[str, Any], base: float | None) -> dict[str, Any]:
-    rows = [
-        {
-            "input": r.input,
-            "distribution": dists[r.input].describe(),
-            "s1": r.s1,
-            "s1_conf": r.s1_conf,
-            "st": r.st,
-            "st_conf": r.st_conf,
-            "matters": r.matters,
-        }
-        for r in s.rows
-    ]
-    return {
-        "method": "sobol",
-        "kpi": s.kpi,
-        "base": base,
-        "tornado": None,
-        "sobol": rows,
-        "base_samples": s.base_samples,
-        "evaluations": s.evaluations,
-        "conf_level": s.conf_level,
-        "mean": s.mean,
-        "feasible_share": s.feasible_share,
-        "not_mattering": [r.input for r in s.rows if not r.matters],
-        "reasons": s.reasons,
-    }
 
 
 def register(app: typer.Typer) -> None:

@@ -35,11 +35,13 @@ from tokenfab.scenario import (
     Scenario,
     check_support,
     is_whole_number,
+    parse_distribution,
 )
 
 MAX_SAMPLES = 1_000_000
 """Most Monte Carlo samples (and Sobol model runs): a million puts each percentile within about
-0.1 % of its limit; the KPIs of a million samples take ~0.5 GB (8 bytes x ~60 KPIs each)."""
+0.1 % of its limit; the KPIs of a million samples take ~0.5 GB (8 bytes x ~60 KPIs each;
+0.67 GB peak resident measured for `montecarlo --samples 1000000`)."""
 MAX_SOBOL_BASE = 65_536
 """Most Sobol base samples N; a run evaluates N x (inputs + 2) points, at most MAX_SAMPLES."""
 SOBOL_MATTERS = 0.05
@@ -443,6 +445,41 @@ class Tornado:
     rows: list[TornadoRow]
     reasons: dict[str, int]
 
+    @property
+    def feasible_share(self) -> float:
+        """Share of the 2 x inputs + 1 points evaluated that are feasible."""
+        ok = sum(r.feasible_at_low + r.feasible_at_high for r in self.rows) + self.base_feasible
+        return ok / (2 * len(self.rows) + 1)
+
+    def as_dict(self, dists: Mapping[str, Distribution]) -> dict[str, Any]:
+        """``sensitivity --method tornado --json`` (:class:`tokenfab.schema.SensitivityResult`)."""
+        rows = [
+            {
+                "input": r.input,
+                "distribution": dists[r.input].describe(),
+                "low": r.low,
+                "high": r.high,
+                "kpi_at_low": r.kpi_at_low if r.feasible_at_low else None,
+                "kpi_at_high": r.kpi_at_high if r.feasible_at_high else None,
+                "swing": r.swing if math.isfinite(r.swing) else None,
+            }
+            for r in self.rows
+        ]
+        return {
+            "method": "tornado",
+            "kpi": self.kpi,
+            "base": self.base if self.base_feasible else None,
+            "tornado": rows,
+            "sobol": None,
+            "base_samples": None,
+            "evaluations": None,
+            "conf_level": None,
+            "mean": None,
+            "feasible_share": self.feasible_share,
+            "not_mattering": [r.input for r in self.rows if r.swing == 0],
+            "reasons": self.reasons,
+        }
+
 
 def _kpi_values(ev: Evaluation, kpi: str) -> NDArray[np.float64]:
     """The KPI's values, or 1.0/0.0 for :data:`FEASIBLE`."""
@@ -544,6 +581,36 @@ class Sobol:
     feasible_share: float
     rows: list[SobolRow]
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self, dists: Mapping[str, Distribution], base: float | None) -> dict[str, Any]:
+        """``sensitivity --method sobol --json`` (:class:`tokenfab.schema.SensitivityResult`);
+        ``base`` is the KPI at the scenario's values (:func:`base_value`)."""
+        rows = [
+            {
+                "input": r.input,
+                "distribution": dists[r.input].describe(),
+                "s1": r.s1,
+                "s1_conf": r.s1_conf,
+                "st": r.st,
+                "st_conf": r.st_conf,
+                "matters": r.matters,
+            }
+            for r in self.rows
+        ]
+        return {
+            "method": "sobol",
+            "kpi": self.kpi,
+            "base": base,
+            "tornado": None,
+            "sobol": rows,
+            "base_samples": self.base_samples,
+            "evaluations": self.evaluations,
+            "conf_level": self.conf_level,
+            "mean": self.mean,
+            "feasible_share": self.feasible_share,
+            "not_mattering": [r.input for r in self.rows if not r.matters],
+            "reasons": self.reasons,
+        }
 
 
 def sobol(
@@ -748,6 +815,62 @@ def input_ranges(
             raise ScenarioError(f"{prefix}{exc}") from None
         found[key] = rng
     return found
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The uncertain inputs of a scenario, checked: distributions, ranges, and whether they
+    are the defaults (:func:`default_distributions`)."""
+
+    distributions: dict[str, Distribution]
+    ranges: dict[str, InputRange]
+    defaults: bool
+
+
+def prepare_inputs(
+    scenario: Scenario,
+    distributions: Mapping[str, Any] | None = None,
+    catalog: Any = None,
+    where: Callable[[str], str] | None = None,
+    *,
+    path: str | None = None,
+) -> Inputs:
+    """The inputs to vary: ``distributions`` (each a :class:`Distribution` or a mapping such
+    as a scenario file's ``{dist: uniform, low: 0.5, high: 0.9}``), else the defaults; each
+    checked against the inputs the scenario's pipeline can vary.
+
+    This is the whole input side of ``montecarlo`` and ``sensitivity`` for a scenario given
+    as data (the HTTP API) rather than as a file.
+
+    Raises
+    ------
+    ScenarioError
+        A bad distribution, an input the scenario cannot vary, a support outside its range, or
+        no distribution at all (none given, and the catalogs publish no range for the
+        scenario's inputs).
+    """
+    from tokenfab.catalog import default_catalog
+
+    cat = catalog or default_catalog()
+    given: dict[str, Distribution] = {}
+    for key, spec in (distributions or {}).items():
+        if isinstance(spec, Distribution):
+            given[key] = spec
+            continue
+        try:
+            given[key] = parse_distribution(key, spec)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where(key)}: {exc}" if where else str(exc)) from None
+    defaults = not given
+    dists = given or default_distributions(scenario, cat)
+    if not dists:
+        raise ScenarioError(
+            f"{path + ': ' if path else ''}distributions: none given, and the catalogs publish "
+            "no range for the inputs this scenario uses; add a distributions: block "
+            "(docs/uncertainty.md)"
+        )
+    ranges = input_ranges(scenario, dists, cat, None if defaults else where)
+    return Inputs(dists, ranges, defaults)
 
 
 UNCALIBRATED_ERROR = 0.237
