@@ -356,3 +356,39 @@ def test_rechoosing_the_batch_never_lowers_the_feasible_share():
     ]
     assert shares[0] < 1.0
     assert shares[1] >= shares[0]
+
+
+def test_the_scenario_can_be_given_inline_as_the_http_api_and_options_do(tmp_path, run):
+    # the same scenario and distribution, once as a file and once as options / a request body
+    from tokenfab import schema
+    from tokenfab.uncertainty import analyse_montecarlo
+
+    block = "  regions.us.electricity_usd_per_kwh: {dist: uniform, low: 0.06, high: 0.10}\n"
+    from_file = run("montecarlo", str(write(tmp_path, block)), "--samples", "500", "--json")
+    inline = run(
+        "montecarlo", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm",
+        "--accelerators", "1", "--samples", "500", "--json", "--distributions",
+        '{"regions.us.electricity_usd_per_kwh": {"dist": "uniform", "low": 0.06, "high": 0.10}}',
+    )  # fmt: skip
+    assert from_file.exit_code == inline.exit_code == 0, inline.stderr
+    assert json.loads(from_file.stdout) == json.loads(inline.stdout)
+    body = {
+        "model": "llama-3.1-8b",
+        "accelerator": "h100-sxm",
+        "accelerators": 1,
+        "samples": 500,
+        "distributions": {
+            "regions.us.electricity_usd_per_kwh": {"dist": "uniform", "low": 0.06, "high": 0.10}
+        },
+    }
+    mc = analyse_montecarlo(schema.MonteCarloRequest.parse(body))
+    as_api = schema.MonteCarloResult.model_validate(mc.as_dict()).model_dump()
+    assert json.loads(json.dumps(as_api)) == json.loads(from_file.stdout)
+
+
+def test_options_override_the_file(tmp_path, run):
+    # the file says us; --region japan moves the electricity input to the Japanese row, which
+    # the file's block (regions.us...) no longer names: refused, naming the nearest input
+    result = run("montecarlo", str(write(tmp_path, TWO)), "--region", "japan", "--samples", "10")
+    assert result.exit_code == 2
+    assert "not an input of this scenario; did you mean: regions.japan." in result.stderr

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tokenfab import schema
-from tokenfab.errors import ScenarioError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 
 HISTOGRAM_KPIS = (
@@ -50,18 +50,23 @@ def _g(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
 
 
-def _inputs(ctx: typer.Context, path: str) -> tuple[Any, Any, Any]:
-    """The scenario file's Scenario, the catalog and the checked inputs
-    (:func:`tokenfab.uncertainty.prepare_inputs`: the file's distributions, else the
-    defaults)."""
-    from tokenfab.cli import _catalog
+def _request(
+    model: type[Any], given: dict[str, Any], path: Path | None
+) -> tuple[Any, Callable[[str], str] | None]:
+    """The request from an optional scenario file (with its distributions: block) and the
+    options given (options win; --distributions replaces the file's block), and where the
+    distributions came from (``file:line`` of each, for messages)."""
     from tokenfab.scenario import read_scenario_file
-    from tokenfab.uncertainty import prepare_inputs
 
-    sf = read_scenario_file(path)
-    cat = _catalog(ctx)
-    inputs = prepare_inputs(sf.scenario, sf.distributions, cat, sf.where, path=path)
-    return sf.scenario, cat, inputs
+    base: dict[str, Any] = {}
+    where = None
+    if path is not None:
+        sf = read_scenario_file(path)
+        base = sf.scenario.model_dump(exclude_unset=True)
+        if sf.distributions and "distributions" not in given:
+            base["distributions"] = sf.distributions
+            where = sf.where
+    return model.parse({**base, **given}), where
 
 
 def _inputs_table(dists: dict[str, Any], defaults: bool) -> Table:
@@ -86,18 +91,24 @@ def _reasons(console: Console, share: float, reasons: dict[str, int]) -> None:
         console.print(f"  infeasible: {why}: {count:,}", style="yellow", highlight=False)
 
 
-def montecarlo(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+def montecarlo(
+    ctx: typer.Context,
+    given: dict[str, Any],
+    scenario_file: Path | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
     """Monte Carlo: mean, P5, P50 and P95 of every KPI when the inputs are uncertain."""
-    from tokenfab.uncertainty import ProgressBar, monte_carlo, scenario_model
+    from tokenfab.cli import _catalog
+    from tokenfab.uncertainty import ProgressBar, analyse_montecarlo
 
-    req = schema.MonteCarloRequest.parse(given)
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    scenario, cat, inputs = _inputs(ctx, req.scenario)
-    dists, defaults = inputs.distributions, inputs.defaults
-    model = scenario_model(scenario, cat, reoptimise=req.reoptimise)
+    req, where = _request(schema.MonteCarloRequest, given, scenario_file)
+    scenario = req.scenario()
     with ProgressBar("Monte Carlo") as bar:
-        mc = monte_carlo(model, dists, req.samples, req.seed, ranges=inputs.ranges, progress=bar)
+        mc = analyse_montecarlo(req, _catalog(ctx), where=where, progress=bar)
+    dists, defaults = mc.inputs, mc.defaults
     result = schema.MonteCarloResult.model_validate(mc.as_dict())
     if as_json:
         sys.stdout.write(json_text(result.model_dump()))
@@ -135,25 +146,25 @@ def montecarlo(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_j
         _note(f"wrote {html} and {png}")
 
 
-def sensitivity(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+def sensitivity(
+    ctx: typer.Context,
+    given: dict[str, Any],
+    scenario_file: Path | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
     """Sensitivity: which uncertain inputs move a KPI (tornado swings or Sobol indices)."""
-    from tokenfab import uncertainty as unc
+    from tokenfab.cli import _catalog
+    from tokenfab.uncertainty import ProgressBar, analyse_sensitivity
 
-    req = schema.SensitivityRequest.parse(given)
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    scenario, cat, inputs = _inputs(ctx, req.scenario)
-    dists, defaults, ranges = inputs.distributions, inputs.defaults, inputs.ranges
-    _known_kpi(req.kpi)
-    keys = () if req.kpi == unc.FEASIBLE else (req.kpi,)
-    model = unc.scenario_model(scenario, cat, reoptimise=req.reoptimise, keys=keys)
-    if req.method == "tornado":
-        doc = unc.tornado(model, dists, req.kpi, ranges=ranges).as_dict(dists)
-    else:
-        with unc.ProgressBar("Sobol") as bar:
-            s = unc.sobol(model, dists, req.kpi, req.samples, req.seed, ranges=ranges, progress=bar)
-        base = unc.base_value(model, req.kpi)
-        doc = s.as_dict(dists, base)
+    req, where = _request(schema.SensitivityRequest, given, scenario_file)
+    scenario = req.scenario()
+    with ProgressBar("Sobol") as bar:
+        analysis = analyse_sensitivity(req, _catalog(ctx), where=where, progress=bar)
+    doc = analysis.as_dict()
+    dists, defaults = analysis.inputs.distributions, analysis.inputs.defaults
     result = schema.SensitivityResult.model_validate(doc)
     unit = _unit(req.kpi)
     title = f"{req.kpi}" + (f" [{unit}]" if unit else "")
@@ -226,29 +237,24 @@ def sensitivity(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
         _note(f"wrote {html} and {png}")
 
 
-def _known_kpi(kpi: str) -> None:
-    """Refuse a KPI that is not a numeric key of estimate --json, naming the nearest."""
-    from tokenfab.catalog import nearest
-    from tokenfab.pipeline import kpi_keys
-    from tokenfab.uncertainty import FEASIBLE
-
-    keys = (*kpi_keys(), FEASIBLE)
-    if kpi not in keys:
-        hint = nearest(kpi, keys)
-        raise ScenarioError(
-            f"kpi: {kpi!r} is not a numeric key of estimate --json"
-            + (f"; did you mean: {', '.join(hint)}?" if hint else "")
-        )
+SCENARIO_FILE = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[SCENARIO]",
+        help="scenario YAML file, with an optional distributions: block; options override it",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     """Add ``montecarlo`` and ``sensitivity`` to the main app."""
     from tokenfab.cli import AS_JSON, OUT, command
 
-    extras = {"out": (OUT, None), "as_json": (AS_JSON, False)}
-    command("montecarlo", schema.MonteCarloRequest, extras, arguments=("scenario",), target=app)(
-        montecarlo
-    )
-    command("sensitivity", schema.SensitivityRequest, extras, arguments=("scenario",), target=app)(
-        sensitivity
-    )
+    extras = {
+        "scenario_file": (SCENARIO_FILE, None),
+        "out": (OUT, None),
+        "as_json": (AS_JSON, False),
+    }
+    command("montecarlo", schema.MonteCarloRequest, extras, target=app)(montecarlo)
+    command("sensitivity", schema.SensitivityRequest, extras, target=app)(sensitivity)

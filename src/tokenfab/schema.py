@@ -1248,17 +1248,18 @@ class MarketResult(Result):
     historic: list[dict[str, Any]] = out("providers' published token counts, annualised")
 
 
-class MonteCarloRequest(Request):
-    """``montecarlo``: the spread of every KPI when the inputs are uncertain."""
+DISTRIBUTIONS_HELP = (
+    "uncertain inputs, as a scenario file's distributions: block: input: {dist: uniform, low: "
+    "0.5, high: 0.9} (YAML or JSON text on the command line; docs/uncertainty.md) (default: "
+    "the scenario file's block, else the ranges the catalogs publish and the performance "
+    "model's held-out error band)"
+)
 
-    scenario: str = Field(
-        min_length=1,
-        description="scenario YAML file; its distributions: block says which inputs vary "
-        "(default: the ranges the catalogs publish for the rows it uses)",
-    )
-    samples: Annotated[int, Field(ge=1, le=UNCERTAINTY_MAX_SAMPLES)] = Field(
-        10_000, description="Monte Carlo samples [samples, 1 to 1e6]"
-    )
+
+class _UncertaintyRequest(EstimateRequest):
+    """A Scenario (every field of ``estimate``) and how its inputs vary."""
+
+    distributions: dict[str, Any] | None = Field(None, description=DISTRIBUTIONS_HELP)
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
         0, description="random seed: the same seed gives the same figures [0 to 2^63-1]"
     )
@@ -1268,15 +1269,35 @@ class MonteCarloRequest(Request):
         "(default: the base case's operating point, memory and targets re-checked per sample)",
     )
 
+    @field_validator("distributions", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        """YAML or JSON text (a command-line option) as the mapping it spells."""
+        if isinstance(value, str):
+            from tokenfab.fileio import load_yaml
 
-class SensitivityRequest(Request):
+            value = load_yaml(value, "--distributions")
+            if not isinstance(value, dict):
+                raise ValueError("give a mapping of input: distribution")
+        return value
+
+    def scenario(self) -> Scenario:
+        """The Scenario the request describes (without its distributions and options)."""
+        fields = self.model_dump(exclude_unset=True, include=set(Scenario.model_fields))
+        return Scenario.parse(fields)
+
+
+class MonteCarloRequest(_UncertaintyRequest):
+    """``montecarlo``: the spread of every KPI when the inputs are uncertain."""
+
+    samples: Annotated[int, Field(ge=1, le=UNCERTAINTY_MAX_SAMPLES)] = Field(
+        10_000, description="Monte Carlo samples [samples, 1 to 1e6]"
+    )
+
+
+class SensitivityRequest(_UncertaintyRequest):
     """``sensitivity``: which uncertain inputs move a KPI, one at a time or by variance."""
 
-    scenario: str = Field(
-        min_length=1,
-        description="scenario YAML file; its distributions: block says which inputs vary "
-        "(default: the ranges the catalogs publish for the rows it uses)",
-    )
     method: Literal["tornado", "sobol"] = Field(
         "tornado",
         description="tornado: each input swung to its low and high alone; sobol: first-order "
@@ -1292,12 +1313,6 @@ class SensitivityRequest(Request):
         1024,
         description="sobol: base samples N, a power of two; the model runs N x (inputs + 2) "
         "times [samples, 1 to 65536]",
-    )
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
-        0, description="sobol: random seed of the sequence's scrambling [0 to 2^63-1]"
-    )
-    reoptimise: bool = Field(
-        False, description="choose the batch again for every sample, under the scenario's targets"
     )
 
 

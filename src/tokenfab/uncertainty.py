@@ -286,6 +286,7 @@ class MonteCarlo:
     reasons: dict[str, int]
     kpis: dict[str, KpiSummary]
     inputs: dict[str, Distribution]
+    defaults: bool = False  # the inputs are default_distributions, not given
 
     def as_dict(self) -> dict[str, Any]:
         """``montecarlo --json``: ``{"samples", "feasible_share", "kpis": {key: {mean, p5,
@@ -1020,3 +1021,88 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ------------------------------------------------------------------------------------------
+# The commands' core: a request in, an answer out (the CLI and the HTTP API call these)
+# ------------------------------------------------------------------------------------------
+
+
+def analyse_montecarlo(
+    req: Any,
+    catalog: Any = None,
+    *,
+    where: Callable[[str], str] | None = None,
+    progress: Progress | None = None,
+) -> MonteCarlo:
+    """``montecarlo``: a :class:`tokenfab.schema.MonteCarloRequest` (a Scenario, its
+    distributions, samples, seed) -> :class:`MonteCarlo` (``.as_dict()`` is the JSON).
+
+    ``where(key)`` names the file line of a distribution read from a scenario file.
+    """
+    from tokenfab.catalog import default_catalog
+
+    cat = catalog or default_catalog()
+    scenario = req.scenario()
+    inputs = prepare_inputs(scenario, req.distributions, cat, where)
+    model = scenario_model(scenario, cat, reoptimise=req.reoptimise)
+    mc = monte_carlo(
+        model, inputs.distributions, req.samples, req.seed, ranges=inputs.ranges, progress=progress
+    )
+    return MonteCarlo(
+        mc.samples, mc.seed, mc.feasible_share, mc.reasons, mc.kpis, mc.inputs, inputs.defaults
+    )
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """A tornado or Sobol analysis of one KPI, with the inputs it varied."""
+
+    method: str
+    analysis: Tornado | Sobol
+    inputs: Inputs
+    base: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """``sensitivity --json`` (:class:`tokenfab.schema.SensitivityResult`)."""
+        dists = self.inputs.distributions
+        if isinstance(self.analysis, Tornado):
+            return self.analysis.as_dict(dists)
+        return self.analysis.as_dict(dists, self.base)
+
+
+def analyse_sensitivity(
+    req: Any,
+    catalog: Any = None,
+    *,
+    where: Callable[[str], str] | None = None,
+    progress: Progress | None = None,
+) -> Sensitivity:
+    """``sensitivity``: a :class:`tokenfab.schema.SensitivityRequest` -> :class:`Sensitivity`.
+
+    Raises
+    ------
+    ScenarioError
+        A KPI that is not a numeric key of ``estimate --json`` (nor :data:`FEASIBLE`).
+    """
+    from tokenfab import pipeline
+    from tokenfab.catalog import default_catalog, nearest
+
+    known = (*pipeline.kpi_keys(), FEASIBLE)
+    if req.kpi not in known:
+        hint = nearest(req.kpi, known)
+        raise ScenarioError(
+            f"kpi: {req.kpi!r} is not a numeric key of estimate --json"
+            + (f"; did you mean: {', '.join(hint)}?" if hint else "")
+        )
+    cat = catalog or default_catalog()
+    scenario = req.scenario()
+    inputs = prepare_inputs(scenario, req.distributions, cat, where)
+    keys = () if req.kpi == FEASIBLE else (req.kpi,)
+    model = scenario_model(scenario, cat, reoptimise=req.reoptimise, keys=keys)
+    dists, ranges = inputs.distributions, inputs.ranges
+    if req.method == "tornado":
+        t = tornado(model, dists, req.kpi, ranges=ranges)
+        return Sensitivity("tornado", t, inputs, t.base if t.base_feasible else None)
+    s = sobol(model, dists, req.kpi, req.samples, req.seed, ranges=ranges, progress=progress)
+    return Sensitivity("sobol", s, inputs, base_value(model, req.kpi))
