@@ -12,7 +12,6 @@ BENCHMARKS = [
     ("Accuracy on held-out measurements (grouped cross-validation)", ["bench_accuracy.py"]),
     ("Speed of the vectorised core", ["bench_speed.py"]),
     ("Capacity planning and cost speed", ["bench_plan.py"]),
-    ("Uncertainty: Sobol and Monte Carlo speed", ["bench_sobol.py"]),
     ("Peer calculator comparison", ["peer_compare.py"]),
 ]
 

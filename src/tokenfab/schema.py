@@ -1388,8 +1388,6 @@ REQUESTS.update(
         "factory": FactoryRequest,
         "demand": DemandRequest,
         "market": MarketRequest,
-        "montecarlo": MonteCarloRequest,
-        "sensitivity": SensitivityRequest,
     }
 )
 
@@ -1419,11 +1417,6 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market years": MarketYear,
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
-    "montecarlo": MonteCarloResult,
-    "montecarlo kpis": KpiSpread,
-    "sensitivity": SensitivityResult,
-    "sensitivity tornado": TornadoInput,
-    "sensitivity sobol": SobolInput,
 }
 
 
