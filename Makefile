@@ -14,16 +14,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The answer first (the estimate's headline line), then its details, a plan and the catalogs.
+PORT ?= 8000
+
+# The answer first (the estimate's headline line) and its details, then the calculator and its
+# HTTP API on this machine only (127.0.0.1:$(PORT), API docs at /docs) until Ctrl-C.
 run: $(STAMP)
 	@$(BIN)/tokenfab estimate --model llama-3.1-70b --accelerator h100-sxm --accelerators 8 --precision fp8
 	@echo
-	@$(BIN)/tokenfab plan --model llama-3.1-70b --tokens-per-day 2e9 --ttft-slo-s 2 --tpot-slo-s 0.1 --top 8
-	@echo
-	@$(BIN)/tokenfab catalog
-	@echo
 	@echo "The tokenfab command is in $(BIN). For the README's commands, run:  . $(BIN)/activate"
 	@echo "(or: export PATH=\$$PWD/$(BIN):\$$PATH)"
+	@echo
+	@$(BIN)/tokenfab serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) system axe
 	$(BIN)/python -m pytest src tests

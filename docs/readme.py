@@ -200,12 +200,49 @@ def block_accuracy() -> str:
     )
 
 
+API_BODY = {
+    "model": "llama-3.1-70b",
+    "accelerator": "h100-sxm",
+    "accelerators": 8,
+    "precision": "fp8",
+}
+API_BAD = {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "tokens_per_day": -1}
+
+
+def block_api() -> str:
+    """The estimate and a bad input through the HTTP API (in-process, as a server answers)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from tokenfab.api import create_app
+
+    client = TestClient(create_app())
+    doc = client.post("/api/v1/estimate", json=API_BODY).json()
+    bad = client.post("/api/v1/estimate", json=API_BAD)
+    url = "http://127.0.0.1:8000/api/v1/estimate"
+    keys = {"output_tok_s_per_accelerator": 4, "cost_usd_per_mtok_output": 3, "co2e_g_per_mtok": 3}
+    shown = ", ".join(f'"{k}": {g(doc[k], n)}' for k, n in keys.items())
+    return (
+        "```text\n"
+        f"$ curl -s {url} -H 'content-type: application/json' \\\n"
+        f"    -d '{json.dumps(API_BODY)}'\n"
+        f'{{"model": "llama-3.1-70b", ..., {shown}, ...}}\n'
+        f"$ curl -s {url} -H 'content-type: application/json' -d '{json.dumps(API_BAD)}'\n"
+        f"{bad.status_code} {json.dumps(bad.json())}\n"
+        "```\n"
+    )
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "run": block_run,
     "tour": block_tour,
     "scenarios": block_scenarios,
     "errors": block_errors,
     "accuracy": block_accuracy,
+    "api": block_api,
 }
 
 

@@ -23,10 +23,9 @@ from pydantic.fields import FieldInfo
 from rich.console import Console
 from typer.core import TyperGroup
 
-from tokenfab import cli_econ, cli_forward, cli_report, render, schema
+from tokenfab import cli_econ, cli_forward, cli_report, operations, render, schema
 from tokenfab.calibrate import cli as calibrate_cli
 from tokenfab.catalog import (
-    TABLES,
     Catalog,
     _cached_catalog,
     default_catalog,
@@ -324,27 +323,22 @@ def _date_option(text: str | None, name: str) -> date | None:
 )
 def catalog_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Show the catalogs: an overview, or one catalog as a table."""
-    req = schema.CatalogRequest.parse(given)
+    op = operations.get("catalog")
+    req = op.parse(given)
     cat = _catalog(ctx)
+    if as_json:
+        _emit_json(op.present(op.compute(req, cat), cat))
+        return
     console = _console()
     if req.stale is not None:
         now = req.today or date.today()
         rows = stale_rows(cat, req.stale, now, [req.name] if req.name else None)
-        if as_json:
-            _emit_json([r.__dict__ for r in rows])
-            return
         console.print(render.stale_table(rows, req.stale, now))
         return
     if req.name is None:
-        if as_json:
-            _emit_json({n: len(cat.table(n)) for n in TABLES})
-            return
         console.print(render.catalog_overview(cat))
         return
     records = cat.table(req.name)
-    if as_json:
-        _emit_json([r.model_dump(mode="json") for r in records.values()])
-        return
     console.print(render.catalog_table(req.name, list(records.values()), req.sources))
 
 
@@ -477,12 +471,11 @@ def estimate(
     as_json: bool,
 ) -> None:
     """Estimate a deployment: TTFT, TPOT, tokens per second, and the eight cost/energy/carbon KPIs."""
-    from tokenfab.planning import evaluate
-
+    op = operations.get("estimate")
     req = request_from(schema.EstimateRequest, given, scenario, demand=demand)
     cat = _catalog(ctx)
-    est = evaluate(req.scenario(), cat)
-    result = schema.EstimateResult.from_estimate(est, cat)
+    est = op.compute(req, cat)
+    result = op.present(est, cat)
     if as_json:
         _emit_json(result)
         return
@@ -498,16 +491,15 @@ def frontier_cmd(
     ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool
 ) -> None:
     """The Pareto frontier of tokens/s per accelerator against tokens/s per user."""
-    from tokenfab.perf.frontier import frontier
-
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    req = schema.FrontierRequest.parse(given)
+    op = operations.get("frontier")
+    req = op.parse(given)
     cat = _catalog(ctx)
-    fronts = [frontier(sc, cat) for sc in req.scenarios()]
+    fronts = op.compute(req, cat)
     console = _console()
     if as_json:
-        _emit_json(schema.FrontierResult.from_frontiers(fronts))
+        _emit_json(op.present(fronts, cat))
     else:
         for f in fronts:
             console.print(render.frontier_table(req.model, f))
@@ -539,8 +531,6 @@ def plan_cmd(
     as_csv: bool,
 ) -> None:
     """Capacity plan: every accelerator x region x ownership for a demand and latency targets, cheapest first."""
-    from tokenfab.planning import plan_request
-
     if as_json and as_csv:
         raise ScenarioError("--json, --csv: choose one output format, not both")
 
@@ -548,7 +538,8 @@ def plan_cmd(
     req = request_from(
         schema.PlanRequest, given, scenario, ("accelerator", "ownership"), demand=demand
     )
-    result = schema.PlanResult.from_options(plan_request(req, _catalog(ctx)))
+    op = operations.get("plan")
+    result = op.run(req, _catalog(ctx))
     rows = [o.model_dump(mode="json") for o in result.options]
     if as_json:
         _emit_json(result)
@@ -577,13 +568,13 @@ def breakeven_cmd(
     as_json: bool,
 ) -> None:
     """Break-even: monthly cost of buying, renting or an API against output tokens a day."""
-    from tokenfab import breakeven as be
-
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
+    op = operations.get("breakeven")
     req = request_from(schema.BreakevenRequest, given, scenario)
-    analysis = be.analyse(req, _catalog(ctx))
-    result = schema.BreakevenResult.from_analysis(analysis)
+    cat = _catalog(ctx)
+    analysis = op.compute(req, cat)
+    result = op.present(analysis, cat)
     console = _console()
     if as_json:
         _emit_json(result)
@@ -621,6 +612,36 @@ def breakeven_cmd(
         )
         if not as_json:
             _note(f"wrote {html} and {png}")
+
+
+@app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="address to listen on; 0.0.0.0 exposes the API to the network")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (and the calculator page) until interrupted; API docs at /docs."""
+    from tokenfab import api
+
+    address = api.url(host, port)
+    console = Console(stderr=True, emoji=False, soft_wrap=True)
+    console.print(
+        f"tokenfab serving on {address} (API docs: {address}docs); Ctrl-C stops it",
+        markup=False,
+        highlight=False,
+    )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"note: --host {host} makes the API reachable from other machines; it has no "
+            "authentication",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    api.serve(host, port, workers, _catalog_dirs(ctx))
 
 
 BUG_EXIT_CODE = 3

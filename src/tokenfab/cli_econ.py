@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tokenfab import schema
+from tokenfab import operations, schema
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -63,10 +63,12 @@ def market(
             t.add_row(r["name"], r["kind"], r["description"])
         console.print(t)
         return
-    req = schema.MarketRequest.parse(given)
+    op = operations.get("market")
+    req = op.parse(given)
     scenario = req.scenario
-    proj = mk.analyse(req, main_catalog(ctx))
-    doc = schema.MarketResult.model_validate(proj.as_dict()).model_dump()
+    cat = main_catalog(ctx)
+    proj = op.compute(req, cat)
+    doc = op.present(proj, cat).model_dump()
     if as_json:
         _emit(doc)
     else:
@@ -225,8 +227,9 @@ def demand(
                 t.add_row(name, p, f"{e['value']:g}", basis)
         console.print(t)
         return
-    d = dm.analyse(schema.DemandRequest.parse(given))
-    doc = schema.DemandResult.model_validate(d.as_dict()).model_dump()
+    op = operations.get("demand")
+    d = op.compute(op.parse(given), None)
+    doc = op.present(d, None).model_dump()
     if write_scenario is not None:
         write_scenario.parent.mkdir(parents=True, exist_ok=True)
         write_scenario.write_text(yaml.safe_dump(d.scenario_fields(), sort_keys=False))
@@ -277,11 +280,9 @@ def demand(
 def route(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Cost per successful outcome with a router/cascade, before and after, and where routing
     saves 40-70%."""
-    from tokenfab import routing as rt
     from tokenfab.cli import _catalog as main_catalog
 
-    req = schema.RouteRequest.parse(given)
-    result = schema.RouteResult.model_validate(rt.analyse(req, main_catalog(ctx)))
+    result = operations.get("route").run(given, main_catalog(ctx))
     if as_json:
         _emit(result.model_dump())
         return
@@ -317,11 +318,11 @@ def route(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
 
 def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Margin, verdict and break-even price of a product; without a cost, seed 003's table."""
-    from tokenfab import viability as vb
     from tokenfab.cli import _catalog as main_catalog
 
-    req = schema.ViabilityRequest.parse(given)
-    result = schema.ViabilityResult.from_rows(vb.analyse(req, main_catalog(ctx)))
+    op = operations.get("viability")
+    req = op.parse(given)
+    result = op.run(req, main_catalog(ctx))
     if as_json:
         _emit(result.model_dump())
         return
@@ -351,18 +352,19 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
 
 def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
     """AI factory: a power budget split across price tiers, revenue and cost per year."""
-    from tokenfab import factory as fc
     from tokenfab.cli import _catalog as main_catalog
 
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    req = schema.FactoryRequest.parse(given)
+    op = operations.get("factory")
+    req = op.parse(given)
     power_mw, model = req.power_mw, req.model
-    results = fc.analyse(req, main_catalog(ctx))
-    typed = [schema.FactoryResult.model_validate(f.as_dict()) for f in results]
+    cat = main_catalog(ctx)
+    results = op.compute(req, cat)
+    typed = op.present(results, cat)
     if as_json:
-        _emit(typed[0].model_dump() if len(typed) == 1 else [t.model_dump() for t in typed])
-    docs = [t.model_dump() for t in typed]
+        _emit(typed.model_dump())
+    docs = [t.model_dump() for t in (typed.root if isinstance(typed.root, list) else [typed.root])]
     if not as_json:
         for d in docs:
             t = Table(

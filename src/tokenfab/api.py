@@ -1,0 +1,336 @@
+"""The HTTP API: every operation of :mod:`tokenfab.operations` as a versioned JSON endpoint.
+
+``tokenfab serve`` runs it (uvicorn, 127.0.0.1:8000 by default); :func:`create_app` builds it
+for tests and embedding. No model logic lives here: a request body is parsed by the same
+request model the CLI uses, the same operation computes the answer, and the response is the
+JSON object the CLI's ``--json`` prints.
+
+=====================================  ===================================================
+``GET  /api/v1/health``                 ``{"status": "ok", "version", "operations"}``
+``POST /api/v1/{operation}``            estimate, plan, frontier, breakeven, market, demand,
+                                        route, viability, factory (and each operation
+                                        registered later): the request fields as a JSON
+                                        object in snake_case, the ``--json`` result back
+``GET  /api/v1/catalog``                rows per catalog
+``GET  /api/v1/catalog/{name}``         one catalog's records (``catalog NAME --json``)
+``GET  /docs``, ``/openapi.json``       the OpenAPI description of all of the above
+=====================================  ===================================================
+
+Errors are JSON ``{"detail": "<one line>"}``:
+
+- 422: bad input, with the line the CLI prints (it names the field and what is allowed),
+  including an unknown id (the line names the nearest ids) and a request above an HTTP
+  limit (:data:`tokenfab.operations.MAX_HTTP_SAMPLES` and the plan and frontier grid
+  limits; the line names the limit);
+- 413: a body larger than :data:`MAX_BODY_BYTES`;
+- 500: a tokenfab bug, as one line (never a traceback).
+
+No endpoint reads or writes a file a request names: the demand takes its archetypes in the
+body, not a file path, and usage-log analytics (``tokenfab usage``) stay CLI-only, since they
+read log files of any size from the user's own disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tokenfab import __version__, operations
+from tokenfab.catalog import TABLES, Catalog, default_catalog, user_dirs_from_env
+from tokenfab.errors import TokenfabError
+from tokenfab.fileio import json_text
+from tokenfab.scenario import describe_validation_error
+
+API_PREFIX = "/api/v1"
+
+MAX_BODY_BYTES = 64 * 1024
+"""Largest request body served [bytes]: a request is a few hundred bytes (a demand with many
+archetypes a few kB)."""
+
+HTTP_FILE_FIELDS: dict[str, tuple[str, ...]] = {"demand": ("file",)}
+"""Request fields that name a file on the server's disk: refused over HTTP and left out of
+the OpenAPI description."""
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+def _json_response(data: Any) -> Response:
+    """The result as the CLI's ``--json`` prints it (NaN and inf as null)."""
+    return Response(json_text(operations.as_json_data(data)), media_type="application/json")
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``max_bytes`` with 413, from its
+    Content-Length or, without one, as it streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = _error(413, f"body: larger than the {self.max_bytes:,} bytes the API accepts")
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    await _error(400, "Content-Length: not a number")(scope, receive, send)
+                    return
+                if length > self.max_bytes:
+                    await too_large(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLargeError:
+            await too_large(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TokenfabError(f"body: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise TokenfabError("body: JSON nested too deeply") from None
+
+
+def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
+    refused = HTTP_FILE_FIELDS.get(op.name, ())
+
+    def compute(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise TokenfabError(
+                f"body: a JSON object of field: value (got {type(data).__name__}); see /docs"
+            )
+        for name in refused:
+            if name in data:
+                raise TokenfabError(
+                    f"{name}: the HTTP API reads no files; give the content in the body (see /docs)"
+                )
+        request = op.parse(data)
+        op.check_http_limits(request, catalog)
+        return op.present(op.compute(request, catalog), catalog)
+
+    async def endpoint(request: Request) -> Response:
+        data = await _body(request)
+        return _json_response(await run_in_threadpool(compute, data))
+
+    endpoint.__name__ = f"{op.name}_endpoint"
+    return endpoint
+
+
+def _request_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request models' JSON schemas as OpenAPI components, and each operation's
+    request-body reference; fields that name a file are left out."""
+    ops = [op for op in operations.OPERATIONS.values() if op.name != "catalog"]
+    refs, defs = models_json_schema(
+        [(op.request, "validation") for op in ops],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = defs.get("$defs", {})
+    bodies = {}
+    for op in ops:
+        ref = refs[(op.request, "validation")]
+        name = ref["$ref"].rsplit("/", 1)[-1]
+        for field in HTTP_FILE_FIELDS.get(op.name, ()):
+            schemas[name].get("properties", {}).pop(field, None)
+            if field in schemas[name].get("required", []):
+                schemas[name]["required"].remove(field)
+        bodies[op.name] = ref
+    return schemas, bodies
+
+
+def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:
+    """The HTTP API with the catalogs of ``catalog_dirs`` over the built-in ones (default:
+    ``TOKENFAB_CATALOG``, else the per-user catalog directory when it exists)."""
+    dirs = tuple(str(d) for d in catalog_dirs) if catalog_dirs else user_dirs_from_env()
+    catalog = default_catalog(dirs)
+    app = FastAPI(
+        title="tokenfab",
+        version=__version__,
+        description="Inference economics over HTTP: the tokenfab commands as JSON endpoints. "
+        "Each request body holds the command's options in snake_case; each response is "
+        "the object `tokenfab COMMAND --json` prints. Bad input: 422 with one line naming "
+        "the field.",
+    )
+    app.state.catalog = catalog
+
+    @app.exception_handler(TokenfabError)
+    async def _tokenfab_error(request: Request, exc: TokenfabError) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(ValidationError)
+    async def _validation_error(request: Request, exc: ValidationError) -> JSONResponse:
+        return _error(422, describe_validation_error(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        return _error(
+            500, f"bug: {type(exc).__name__}: {exc} -- this is a tokenfab bug; please report it"
+        )
+
+    @app.get(f"{API_PREFIX}/health", summary="Liveness and the operations served")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "operations": sorted(n for n in operations.OPERATIONS if n != "catalog"),
+        }
+
+    catalog_op = operations.get("catalog")
+
+    @app.get(f"{API_PREFIX}/catalog", summary="Rows per catalog")
+    def catalog_overview() -> Response:
+        return _json_response(catalog_op.run({}, catalog))
+
+    @app.get(
+        f"{API_PREFIX}/catalog/{{name}}",
+        summary="One catalog's records",
+        description="The records of one catalog, as `tokenfab catalog NAME --json` prints "
+        f"them; name is one of: {', '.join(TABLES)}.",
+    )
+    def catalog_table(name: str) -> Response:
+        return _json_response(catalog_op.run({"name": name}, catalog))
+
+    _, bodies = _request_schemas()
+    for op in operations.OPERATIONS.values():
+        if op.name == "catalog":
+            continue
+        app.add_api_route(
+            f"{API_PREFIX}/{op.name}",
+            _endpoint(op, catalog),
+            methods=["POST"],
+            name=op.name,
+            summary=op.summary,
+            response_model=op.result,
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": bodies[op.name]}},
+                },
+                "responses": {
+                    "413": {"description": "Body too large"},
+                    "422": {"description": "Bad input: one line naming the field"},
+                },
+            },
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas, _ = _request_schemas()
+            for name, spec in schemas.items():
+                if name in components and components[name] != spec:
+                    name_clash = f"OpenAPI component {name!r} differs between request and result"
+                    raise RuntimeError(name_clash)
+                components[name] = spec
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    _install_web(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    """The calculator page and its report endpoint (tokenfab.web), where it is installed."""
+    try:
+        from tokenfab import web
+    except ImportError:  # the page is not part of this build
+        return
+    install = getattr(web, "install", None)
+    if install is not None:
+        install(app)
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory``: catalogs from ``TOKENFAB_CATALOG``."""
+    return create_app()
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    workers: int = 1,
+    catalog_dirs: Sequence[str] = (),
+) -> None:
+    """Run the API with uvicorn until interrupted; the worker processes read the catalogs of
+    ``catalog_dirs`` (passed on as ``TOKENFAB_CATALOG``)."""
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TokenfabError(
+                f"--port: cannot listen on {host}:{port} ({exc.strerror}); choose another "
+                "port with --port (make run PORT=N) or another --host"
+            ) from None
+    if catalog_dirs:
+        os.environ["TOKENFAB_CATALOG"] = os.pathsep.join(catalog_dirs)
+    create_app()  # a bad catalog fails here, as one line, before a worker starts
+    uvicorn.run(
+        "tokenfab.api:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def url(host: str, port: int) -> str:
+    """The address a browser opens for ``host`` and ``port``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+    return f"http://{shown}:{port}/"

@@ -1,0 +1,353 @@
+"""The operations tokenfab offers, in one registry the CLI and the HTTP API both call.
+
+An :class:`Operation` names a request model, a result model and two functions:
+
+- ``compute(request, catalog)``: the core's answer (an :class:`~tokenfab.planning.Estimate`,
+  a market projection, ...), which a terminal may render in its own way;
+- ``present(answer, catalog)``: that answer as the typed result, the JSON object that
+  ``tokenfab COMMAND --json`` prints and ``POST /api/v1/COMMAND`` returns.
+
+:meth:`Operation.run` is ``present(compute(parse(request)))``. A command added to the
+registry with :func:`register` appears in the HTTP API (``tokenfab.api``) without further
+code, so the two interfaces cannot drift. Neither interface holds model logic: it parses,
+calls an operation and renders.
+
+Limits that only a server needs (a sample count or a grid a request may not exceed, so one
+request cannot hold a worker for minutes or exhaust its memory) are stated by each operation
+as ``http_limits``; the CLI, run by the user on their own machine, keeps the model's own
+bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, RootModel
+
+from tokenfab import schema
+from tokenfab.catalog import TABLES, Catalog, default_catalog, stale_rows
+from tokenfab.errors import ScenarioError
+
+
+class LimitError(ScenarioError):
+    """A request is larger than the HTTP API serves (samples, grid size); the message names
+    the field, the value and the limit."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A bound the HTTP API puts on a request: ``size(request, catalog)`` at most ``most``."""
+
+    field: str
+    most: float
+    size: Callable[[Any, Catalog], float]
+    what: str
+
+    def check(self, request: Any, catalog: Catalog) -> None:
+        value = self.size(request, catalog)
+        if value > self.most:
+            raise LimitError(
+                f"{self.field}: {self.what} is {value:,.0f}; the HTTP API serves at most "
+                f"{self.most:,.0f} (the CLI has no such limit)"
+            )
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One command: its request and result models and the core functions behind them."""
+
+    name: str
+    request: type[BaseModel]
+    result: type[BaseModel] | None
+    compute: Callable[[Any, Catalog], Any]
+    present: Callable[[Any, Catalog], Any]
+    summary: str
+    http_limits: tuple[Limit, ...] = field(default=())
+
+    def parse(self, data: Any) -> Any:
+        """The request model of a mapping; a problem is one :class:`ScenarioError` line."""
+        return self.request.parse(data)  # type: ignore[attr-defined]
+
+    def run(self, data: Any, catalog: Catalog | None = None) -> Any:
+        """The typed result of a request (a mapping or a request model)."""
+        cat = catalog if catalog is not None else default_catalog()
+        return self.present(self.compute(self.parse(data), cat), cat)
+
+    def check_http_limits(self, request: Any, catalog: Catalog) -> None:
+        """Refuse, with :class:`LimitError`, a request beyond what the HTTP API serves."""
+        for limit in self.http_limits:
+            limit.check(request, catalog)
+
+
+OPERATIONS: dict[str, Operation] = {}
+"""Every registered operation, by command name."""
+
+
+def register(operation: Operation) -> Operation:
+    """Add an operation; its name must be new."""
+    if operation.name in OPERATIONS:
+        raise KeyError(f"operation {operation.name!r} is registered twice")
+    OPERATIONS[operation.name] = operation
+    return operation
+
+
+def get(name: str) -> Operation:
+    """The operation called ``name``."""
+    return OPERATIONS[name]
+
+
+# ------------------------------------------------------------------------------------------
+# The operations of the core
+# ------------------------------------------------------------------------------------------
+
+
+def _estimate(req: schema.EstimateRequest, cat: Catalog) -> Any:
+    from tokenfab.planning import evaluate
+
+    return evaluate(req.scenario(), cat)
+
+
+register(
+    Operation(
+        "estimate",
+        schema.EstimateRequest,
+        schema.EstimateResult,
+        _estimate,
+        lambda est, cat: schema.EstimateResult.from_estimate(est, cat),
+        "One deployment: TTFT, TPOT, tokens per second and the eight cost, energy and carbon KPIs.",
+    )
+)
+
+
+def _plan(req: schema.PlanRequest, cat: Catalog) -> Any:
+    from tokenfab.planning import plan_request
+
+    return plan_request(req, cat)
+
+
+def _plan_options(req: schema.PlanRequest, cat: Catalog) -> float:
+    """Candidates a plan weighs: accelerators x regions x ownerships."""
+    from tokenfab.planning import shipping_accelerators
+
+    accelerators = req.accelerator or shipping_accelerators(cat)
+    return len(accelerators) * len(req.region) * len(req.ownership)
+
+
+MAX_PLAN_OPTIONS = 300
+"""Candidates (accelerators x regions x ownerships) one plan request may weigh over HTTP: the
+default plan (every shipping accelerator, one region, buy and rent) weighs about 50 in 0.5 s."""
+
+register(
+    Operation(
+        "plan",
+        schema.PlanRequest,
+        schema.PlanResult,
+        _plan,
+        lambda options, cat: schema.PlanResult.from_options(options),
+        "Capacity plan: every accelerator x region x ownership for a demand and latency "
+        "targets, feasible options cheapest first.",
+        (
+            Limit(
+                "accelerator",
+                MAX_PLAN_OPTIONS,
+                _plan_options,
+                "the number of candidates (accelerators x regions x ownerships)",
+            ),
+        ),
+    )
+)
+
+
+def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
+    from tokenfab.perf.frontier import frontier
+
+    return [frontier(sc, cat) for sc in req.scenarios()]
+
+
+MAX_FRONTIER_ACCELERATORS = 12
+"""Accelerators one frontier request may compare over HTTP (about 40 ms each)."""
+
+register(
+    Operation(
+        "frontier",
+        schema.FrontierRequest,
+        schema.FrontierResult,
+        _frontier,
+        lambda fronts, cat: schema.FrontierResult.from_frontiers(fronts),
+        "The Pareto frontier of output tokens/s per accelerator against tokens/s per user.",
+        (
+            Limit(
+                "accelerator",
+                MAX_FRONTIER_ACCELERATORS,
+                lambda req, cat: len(req.accelerator),
+                "the number of accelerators",
+            ),
+        ),
+    )
+)
+
+
+def _breakeven(req: schema.BreakevenRequest, cat: Catalog) -> Any:
+    from tokenfab import breakeven
+
+    return breakeven.analyse(req, cat)
+
+
+register(
+    Operation(
+        "breakeven",
+        schema.BreakevenRequest,
+        schema.BreakevenResult,
+        _breakeven,
+        lambda analysis, cat: schema.BreakevenResult.from_analysis(analysis),
+        "Break-even: monthly cost of buying, renting or an API against output tokens a day.",
+    )
+)
+
+
+def _market(req: schema.MarketRequest, cat: Catalog) -> Any:
+    from tokenfab import market
+
+    return market.analyse(req, cat)
+
+
+MAX_HTTP_SAMPLES = 100_000
+"""Monte Carlo samples one HTTP request may ask for (the market's fan of 1e5 takes 0.1 s)."""
+
+register(
+    Operation(
+        "market",
+        schema.MarketRequest,
+        schema.MarketResult,
+        _market,
+        lambda proj, cat: schema.MarketResult.model_validate(proj.as_dict()),
+        "Market value = token volume x blended price by segment, to 2030, with GW and a fan.",
+        (Limit("samples", MAX_HTTP_SAMPLES, lambda req, cat: req.samples, "the sample count"),),
+    )
+)
+
+
+def _demand(req: schema.DemandRequest, cat: Catalog) -> Any:
+    from tokenfab import demand
+
+    return demand.analyse(req)
+
+
+register(
+    Operation(
+        "demand",
+        schema.DemandRequest,
+        schema.DemandResult,
+        _demand,
+        lambda d, cat: schema.DemandResult.model_validate(d.as_dict()),
+        "Demand from usage: users x sessions x requests x tokens, by archetype.",
+    )
+)
+
+
+def _route(req: schema.RouteRequest, cat: Catalog) -> Any:
+    from tokenfab import routing
+
+    return routing.analyse(req, cat)
+
+
+register(
+    Operation(
+        "route",
+        schema.RouteRequest,
+        schema.RouteResult,
+        _route,
+        lambda d, cat: schema.RouteResult.model_validate(d),
+        "Cost per successful outcome with a small model routed in front of a big one.",
+    )
+)
+
+
+def _viability(req: schema.ViabilityRequest, cat: Catalog) -> Any:
+    from tokenfab import viability
+
+    return viability.analyse(req, cat)
+
+
+register(
+    Operation(
+        "viability",
+        schema.ViabilityRequest,
+        schema.ViabilityResult,
+        _viability,
+        lambda rows, cat: schema.ViabilityResult.from_rows(rows),
+        "Margin, verdict and break-even price of a product (without a cost: the seed's "
+        "business-model table).",
+    )
+)
+
+
+class FactoryResults(RootModel[schema.FactoryResult | list[schema.FactoryResult]]):
+    """``factory --json``: one accelerator's factory, or a list of them for several."""
+
+
+def _factory(req: schema.FactoryRequest, cat: Catalog) -> Any:
+    from tokenfab import factory
+
+    return factory.analyse(req, cat)
+
+
+def _factory_result(results: list[Any], cat: Catalog) -> FactoryResults:
+    typed = [schema.FactoryResult.model_validate(f.as_dict()) for f in results]
+    return FactoryResults(typed[0] if len(typed) == 1 else typed)
+
+
+register(
+    Operation(
+        "factory",
+        schema.FactoryRequest,
+        FactoryResults,
+        _factory,
+        _factory_result,
+        "AI factory: a power budget split across price tiers, revenue and cost a year.",
+    )
+)
+
+
+def _catalog(req: schema.CatalogRequest, cat: Catalog) -> Any:
+    """The ``catalog --json`` data: stale rows, an overview (rows per catalog) or one
+    catalog's records."""
+    if req.stale is not None:
+        now = req.today or date.today()
+        return [
+            r.__dict__ for r in stale_rows(cat, req.stale, now, [req.name] if req.name else None)
+        ]
+    if req.name is None:
+        return {n: len(cat.table(n)) for n in TABLES}
+    return [r.model_dump(mode="json") for r in cat.table(req.name).values()]
+
+
+register(
+    Operation(
+        "catalog",
+        schema.CatalogRequest,
+        None,
+        _catalog,
+        lambda data, cat: data,
+        "The catalogs: an overview (rows per catalog), one catalog's records, or stale rows.",
+    )
+)
+
+
+def as_json_data(result: Any) -> Any:
+    """A result as the plain data ``--json`` prints (a model as its fields)."""
+    return result.model_dump() if isinstance(result, BaseModel) else result
+
+
+__all__ = [
+    "OPERATIONS",
+    "Limit",
+    "LimitError",
+    "Operation",
+    "as_json_data",
+    "get",
+    "register",
+]

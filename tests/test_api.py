@@ -1,0 +1,244 @@
+"""The HTTP API: every endpoint returns what the CLI's ``--json`` prints for the same input,
+and bad input is a 422 with the CLI's one-line message."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenfab import cli, operations
+from tokenfab.api import MAX_BODY_BYTES, create_app
+
+with warnings.catch_warnings():  # starlette's TestClient notes that httpx2 exists
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def cli_run(*args: str):
+    return CliRunner().invoke(cli.app, list(args), catch_exceptions=True)
+
+
+def cli_json(*args: str):
+    result = cli_run(*args, "--json")
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)
+
+
+def flags(body: dict) -> list[str]:
+    """The CLI options of a request body: lists comma-separated, numbers as text."""
+    out = []
+    for key, value in body.items():
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        out += [cli.flag(key), text]
+    return out
+
+
+CASES = {
+    "estimate": {
+        "model": "llama-3.1-70b",
+        "accelerator": "h100-sxm",
+        "accelerators": 8,
+        "precision": "fp8",
+    },
+    "plan": {
+        "model": "llama-3.1-8b",
+        "tokens_per_day": 1e8,
+        "accelerator": ["h100-sxm", "l40s"],
+        "region": ["us", "eu"],
+        "ownership": ["rent"],
+    },
+    "frontier": {"model": "llama-3.1-8b", "accelerator": ["h100-sxm"], "accelerators": 8},
+    "breakeven": {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"},
+    "market": {"samples": 200, "seed": 1},
+    "demand": {"archetype": "chat", "users": 1000},
+    "route": {"routed_share": 0},
+    "viability": {"cost_usd_per_request": 0.01, "revenue_usd_per_request": 0.0099},
+    "factory": {"accelerator": ["h100-sxm"], "power_mw": 10},
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_endpoint_equals_cli_json(client, name) -> None:
+    body = CASES[name]
+    r = client.post(f"/api/v1/{name}", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == cli_json(name, *flags(body))
+
+
+def test_estimate_sized_for_a_demand(client) -> None:
+    body = {
+        "model": "llama-3.1-70b",
+        "accelerator": "h200-sxm",
+        "tokens_per_day": 2e9,
+        "region": "eu-ie",
+        "ownership": "rent",
+        "input_tokens": 3000,
+        "output_tokens": 400,
+    }
+    doc = client.post("/api/v1/estimate", json=body).json()
+    assert doc == cli_json("estimate", *flags(body))
+    # invariant: the sized fleet carries the demand at its utilisation: output tokens a second
+    # at the operating point x 86,400 s >= 2e9 a day
+    assert doc["accelerators_needed"] >= 1
+    assert doc["output_tok_s_total"] * 86_400 >= 2e9 * 0.999
+
+
+def test_demand_hand_calculation(client) -> None:
+    # 1,000 chat users x 2.8 calls a day x 300 output tokens = 840,000 output tokens a day
+    # (data/demand_archetypes.yaml: chat's calls and lengths, as demand.build's doctest)
+    doc = client.post("/api/v1/demand", json={"archetype": "chat", "users": 1000}).json()
+    assert doc["calls_per_day"] == pytest.approx(2800)
+    assert doc["tokens_per_day"] == pytest.approx(840_000)
+
+
+def test_catalog_endpoints_equal_cli(client) -> None:
+    r = client.get("/api/v1/catalog/regions")
+    assert r.status_code == 200
+    assert r.json() == cli_json("catalog", "regions")
+    overview = client.get("/api/v1/catalog").json()
+    assert overview == cli_json("catalog")
+    assert overview["regions"] == len(r.json())
+
+
+def test_health_lists_every_operation(client) -> None:
+    doc = client.get("/api/v1/health").json()
+    assert doc["status"] == "ok"
+    served = set(operations.OPERATIONS) - {"catalog"}
+    assert set(doc["operations"]) == served
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {f"/api/v1/{n}" for n in served} <= set(paths)
+
+
+def test_docs_page(client) -> None:
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert "swagger" in r.text.lower()
+
+
+def test_request_bodies_are_documented(client) -> None:
+    doc = client.get("/openapi.json").json()
+    body = doc["paths"]["/api/v1/estimate"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    fields = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]
+    assert {"model", "accelerator", "accelerators", "tokens_per_day", "region"} <= set(fields)
+    # the demand's file (a path on the server's disk) is not part of the HTTP API
+    demand_ref = doc["paths"]["/api/v1/demand"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]["$ref"]
+    assert "file" not in doc["components"]["schemas"][demand_ref.rsplit("/", 1)[-1]]["properties"]
+
+
+BAD = {  # case: (operation, body, the field the message names)
+    "unknown id": (
+        "estimate",
+        {"model": "llama-3.1-70b", "accelerator": "h100-sxmx"},
+        "accelerators",  # the catalog's name: "accelerators: unknown id 'h100-sxmx' ..."
+    ),
+    "out of range": (
+        "estimate",
+        {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "tokens_per_day": -1.0},
+        "tokens_per_day",
+    ),
+    "route share": ("route", {"routed_share": 1.5}, "routed_share"),
+    "factory power": ("factory", {"accelerator": ["h100-sxm"], "power_mw": -1.0}, "power_mw"),
+    "market elasticity": ("market", {"scenario": "jevons", "elasticity": 4.0}, "elasticity"),
+    "plan without demand": ("plan", {"model": "llama-3.1-8b"}, "tokens_per_day"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_422_with_the_cli_message(client, case) -> None:
+    name, body, field = BAD[case]
+    r = client.post(f"/api/v1/{name}", json=body)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail.startswith(f"{field}:"), detail
+    assert "\n" not in detail
+    result = cli_run(name, *flags(body))
+    assert result.exit_code != 0
+    assert str(result.exception) == detail
+
+
+def test_unknown_field_is_named(client) -> None:
+    body = {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "gpus": 8}
+    r = client.post("/api/v1/estimate", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("gpus:")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{not json", "body: not valid JSON"),
+        (b"[1, 2]", "body: a JSON object of field: value (got list)"),
+        (b'"text"', "body: a JSON object of field: value (got str)"),
+    ],
+)
+def test_malformed_body(client, body, expected) -> None:
+    r = client.post("/api/v1/estimate", content=body)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith(expected)
+
+
+def test_body_size_cap(client) -> None:
+    big = json.dumps({"model": "x" * MAX_BODY_BYTES, "accelerator": "h100-sxm"})
+    r = client.post("/api/v1/estimate", content=big)
+    assert r.status_code == 413
+    assert f"{MAX_BODY_BYTES:,} bytes" in r.json()["detail"]
+
+
+def test_limits_are_refused_with_the_limit(client) -> None:
+    r = client.post("/api/v1/market", json={"samples": operations.MAX_HTTP_SAMPLES + 1})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("samples:")
+    assert f"{operations.MAX_HTTP_SAMPLES:,}" in r.json()["detail"]
+    regions = list(client.get("/api/v1/catalog/regions").json())
+    accelerators = [a["id"] for a in client.get("/api/v1/catalog/accelerators").json()]
+    # 29 accelerators x 20 regions x 2 ownerships = 1,160 candidates > MAX_PLAN_OPTIONS
+    body = {
+        "model": "llama-3.1-8b",
+        "tokens_per_day": 1e8,
+        "accelerator": accelerators,
+        "region": [r["id"] for r in regions],
+    }
+    assert len(accelerators) * len(regions) * 2 > operations.MAX_PLAN_OPTIONS
+    r = client.post("/api/v1/plan", json=body)
+    assert r.status_code == 422
+    assert f"at most {operations.MAX_PLAN_OPTIONS:,}" in r.json()["detail"]
+    many = accelerators[: operations.MAX_FRONTIER_ACCELERATORS + 1]
+    r = client.post("/api/v1/frontier", json={"model": "llama-3.1-8b", "accelerator": many})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("accelerator:")
+
+
+def test_no_file_is_read_for_a_request(client) -> None:
+    r = client.post("/api/v1/demand", json={"file": "/etc/passwd"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("file: the HTTP API reads no files")
+
+
+def test_unknown_catalog_is_422(client) -> None:
+    r = client.get("/api/v1/catalog/bogus")
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("name:")
+
+
+@pytest.mark.parametrize("name", sorted(set(operations.OPERATIONS) - {"catalog"}))
+def test_empty_body_is_an_answer_or_a_422(client, name) -> None:
+    """Every registered operation, including those added later: never a server error."""
+    r = client.post(f"/api/v1/{name}", json={})
+    assert r.status_code in (200, 422), r.text
+
+
+def test_serve_binds_loopback_by_default() -> None:
+    result = CliRunner().invoke(cli.app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "127.0.0.1" in result.output
