@@ -1,0 +1,220 @@
+"""Load on the HTTP API: closed-loop clients sending varied estimate requests over loopback.
+
+Starts ``tokenfab serve --workers 2`` on a free port of 127.0.0.1 (nothing leaves the
+machine), waits for ``/api/v1/health``, then runs ``--clients`` concurrent closed-loop clients
+(each sends its next request as soon as the last answer arrives) until ``--requests`` requests
+are answered or ``--time-limit-s`` passes, and stops the server. The requests differ in
+accelerator, accelerator count, model, region, ownership, precision and token lengths (drawn
+with a fixed seed from combinations that fit), so no cache of answers can serve them all.
+
+Prints one table: answered, errors (transport failures and non-200 answers), throughput and
+the latency percentiles p50/p95/p99 against the target p95 < 100 ms. The load client runs on
+the same machine as the server, so on a 2-core machine the two compete for the cores; the
+figures are the whole round trip the client sees.
+
+    python bench/bench_api_load.py                 # 50 clients, 500 requests (make bench)
+    python bench/bench_api_load.py --clients 10 --requests 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET_P95_MS = 100.0
+
+# model -> accelerators that hold it at the counts drawn below, in its native format or FP8
+MODELS = {
+    "llama-3.1-8b": ["h100-sxm", "h200-sxm", "b200", "mi300x", "l40s", "a100-sxm-80gb", "gb200"],
+    "qwen3-30b-a3b": ["h100-sxm", "h200-sxm", "b200", "mi300x", "a100-sxm-80gb", "mi325x"],
+    "gpt-oss-20b": ["h100-sxm", "h200-sxm", "b200", "mi300x", "gb200", "h100-pcie"],
+    "llama-3.1-70b": ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi325x", "gb200"],
+}
+REGIONS = ["us", "eu", "eu-ie", "eu-fi", "japan", "india", "singapore", "us-va", "us-tx", "brazil"]
+
+
+def requests(n: int, seed: int = 0) -> list[dict]:
+    """``n`` estimate bodies, all different: model, accelerator, count, region, ownership,
+    lengths."""
+    rng = random.Random(seed)
+    out, seen = [], set()
+    while len(out) < n:
+        model = rng.choice(list(MODELS))
+        body = {
+            "model": model,
+            "accelerator": rng.choice(MODELS[model]),
+            "accelerators": rng.choice([2, 4, 8] if model == "llama-3.1-70b" else [1, 2, 4, 8]),
+            "region": rng.choice(REGIONS),
+            "ownership": rng.choice(["buy", "rent"]),
+            "input_tokens": rng.randrange(100, 8000, 50),
+            "output_tokens": rng.randrange(50, 2000, 50),
+        }
+        if model == "llama-3.1-70b":
+            body["precision"] = "fp8" if body["accelerator"] != "mi300x" else "bf16"
+        key = json.dumps(body, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(body)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    tokenfab = Path(sys.executable).parent / "tokenfab"
+    command = [str(tokenfab), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: stopped with its workers
+    )
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+async def _request(host: str, port: int, path: str, body: bytes | None, conn: list) -> tuple:
+    """One HTTP/1.1 request on a kept-alive connection (``conn`` holds reader and writer);
+    returns (status, body). A minimal client keeps the load generator's own CPU small."""
+    if not conn:
+        conn.extend(await asyncio.open_connection(host, port))
+    reader, writer = conn
+    method = "POST" if body is not None else "GET"
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    writer.write(head.encode() + b"\r\n" + (body or b""))
+    await writer.drain()
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("server closed the connection")
+    status = int(status_line.split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-500:]}")
+        try:
+            status, _ = await _request("127.0.0.1", port, "/api/v1/health", None, [])
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"server not ready after {timeout_s:.0f} s")
+
+
+async def load(port: int, bodies: list[dict], clients: int, time_limit_s: float) -> dict:
+    queue = [json.dumps(b).encode() for b in bodies]
+    latencies: list[float] = []
+    errors: list[str] = []
+    deadline = time.monotonic() + time_limit_s
+
+    async def client() -> None:
+        conn: list = []
+        while queue and time.monotonic() < deadline:
+            body = queue.pop()
+            t0 = time.perf_counter()
+            try:
+                status, payload = await _request(
+                    "127.0.0.1", port, "/api/v1/estimate", body, conn
+                )
+            except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
+                errors.append(f"transport: {exc}")
+                conn.clear()
+                continue
+            latencies.append(time.perf_counter() - t0)
+            if status != 200:
+                errors.append(f"{status}: {payload[:200].decode(errors='replace')}")
+        if conn:
+            conn[1].close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - t0
+    return {"latencies_s": latencies, "errors": errors, "wall_s": wall, "unsent": len(queue)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--time-limit-s", type=float, default=120.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 100_000):
+        ap.error("--clients 1 to 1000, --requests 1 to 100000")
+
+    port = free_port()
+    proc = start_server(port, args.workers)
+    try:
+        asyncio.run(wait_ready(port, proc, 90.0))
+        # warm-up: each worker imports and loads the catalogs on its first requests
+        asyncio.run(load(port, requests(20, seed=args.seed + 1), 4, 30.0))
+        res = asyncio.run(
+            load(port, requests(args.requests, args.seed), args.clients, args.time_limit_s)
+        )
+    finally:
+        stop_server(proc)
+
+    lat_ms = np.array(res["latencies_s"]) * 1e3
+    p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99]) if lat_ms.size else (np.nan,) * 3
+    answered = int(lat_ms.size)
+    errors = len(res["errors"]) + res["unsent"]
+    ok = errors == 0 and p95 < TARGET_P95_MS
+    print(
+        f"HTTP API load: {args.clients} closed-loop clients, {args.requests} varied estimate "
+        f"requests, server with {args.workers} workers on 127.0.0.1, {os.cpu_count()} cores"
+    )
+    print()
+    print("| answered | errors | wall s | requests/s | p50 ms | p95 ms | p99 ms | target |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(
+        f"| {answered} | {errors} | {res['wall_s']:.2f} | {answered / res['wall_s']:.0f} | "
+        f"{p50:.1f} | {p95:.1f} | {p99:.1f} | p95 < {TARGET_P95_MS:.0f} ms, 0 errors: "
+        f"{'met' if ok else 'NOT met'} |"
+    )
+    for e in res["errors"][:5]:
+        print(f"  error: {e}")
+    if res["unsent"]:
+        print(f"  {res['unsent']} requests not sent within {args.time_limit_s:g} s")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
