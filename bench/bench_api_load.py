@@ -150,9 +150,7 @@ async def load(port: int, bodies: list[dict], clients: int, time_limit_s: float)
             body = queue.pop()
             t0 = time.perf_counter()
             try:
-                status, payload = await _request(
-                    "127.0.0.1", port, "/api/v1/estimate", body, conn
-                )
+                status, payload = await _request("127.0.0.1", port, "/api/v1/estimate", body, conn)
             except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
                 errors.append(f"transport: {exc}")
                 conn.clear()

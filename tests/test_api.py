@@ -242,3 +242,18 @@ def test_serve_binds_loopback_by_default() -> None:
     result = CliRunner().invoke(cli.app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "127.0.0.1" in result.output
+
+
+def test_demand_takes_archetypes_in_the_body(client) -> None:
+    # invariant: a one-entry archetypes list is the same demand as archetype + users, and two
+    # entries add up (2 x 1,000 chat users: 1,680,000 output tokens a day)
+    one = client.post("/api/v1/demand", json={"archetype": "chat", "users": 1000}).json()
+    listed = client.post(
+        "/api/v1/demand", json={"archetypes": [{"archetype": "chat", "users": 1000}]}
+    ).json()
+    assert listed == one
+    two = client.post(
+        "/api/v1/demand",
+        json={"archetypes": [{"archetype": "chat", "users": 1000}] * 2},
+    ).json()
+    assert two["tokens_per_day"] == pytest.approx(2 * one["tokens_per_day"])
