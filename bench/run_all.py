@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("Speed of the vectorised core", ["bench_speed.py"]),
     ("Capacity planning and cost speed", ["bench_plan.py"]),
     ("Peer calculator comparison", ["peer_compare.py"]),
+    ("HTTP API under load (loopback)", ["bench_api_load.py"]),
 ]
 
 

@@ -257,3 +257,45 @@ def test_demand_takes_archetypes_in_the_body(client) -> None:
         json={"archetypes": [{"archetype": "chat", "users": 1000}] * 2},
     ).json()
     assert two["tokens_per_day"] == pytest.approx(2 * one["tokens_per_day"])
+
+
+def test_a_new_operation_is_served_safely() -> None:
+    """An operation registered later (montecarlo, project ...) is served by the same code: a
+    ``samples`` field gains the HTTP limit, a field naming a file is never read as a path."""
+    from pydantic import Field
+
+    from tokenfab import schema
+
+    class ProbeRequest(schema.Request):
+        scenario: str | dict = Field(description="scenario YAML file, or its content")
+        samples: int = Field(10, ge=1)
+
+    op = operations.register(
+        operations.Operation(
+            "probe-test",
+            ProbeRequest,
+            None,
+            lambda req, cat: {"samples": req.samples},
+            lambda data, cat: data,
+            "a probe",
+        )
+    )
+    try:
+        assert op.file_fields == ("scenario",)
+        assert [limit.field for limit in op.http_limits] == ["samples"]
+        client = TestClient(create_app())
+        r = client.post("/api/v1/probe-test", json={"scenario": "/etc/passwd"})
+        assert r.status_code == 422
+        assert r.json()["detail"].startswith("scenario: the HTTP API reads no files")
+        inline = {"scenario": {"model": "llama-3.1-8b"}, "samples": 7}
+        assert client.post("/api/v1/probe-test", json=inline).json() == {"samples": 7}
+        inline["samples"] = operations.MAX_HTTP_SAMPLES + 1
+        r = client.post("/api/v1/probe-test", json=inline)
+        assert r.status_code == 422
+        assert r.json()["detail"].startswith("samples:")
+        schema_doc = client.get("/openapi.json").json()
+        assert "/api/v1/probe-test" in schema_doc["paths"]
+    finally:
+        del operations.OPERATIONS["probe-test"]
+    with pytest.raises(KeyError, match="registered twice"):
+        operations.register(operations.get("estimate"))

@@ -59,10 +59,6 @@ MAX_BODY_BYTES = 64 * 1024
 """Largest request body served [bytes]: a request is a few hundred bytes (a demand with many
 archetypes a few kB)."""
 
-HTTP_FILE_FIELDS: dict[str, tuple[str, ...]] = {"demand": ("file",)}
-"""Request fields that name a file on the server's disk: refused over HTTP and left out of
-the OpenAPI description."""
-
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -71,9 +67,16 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
+INLINE_OPERATIONS = frozenset({"estimate", "route", "viability", "demand"})
+"""Operations answered in a few milliseconds: computed on the event loop, one after another
+(no thread hand-off, no GIL switching between requests); the others run in a thread so a
+long plan does not hold up a worker's other requests."""
+
+
 def _json_response(data: Any) -> Response:
-    """The result as the CLI's ``--json`` prints it (NaN and inf as null)."""
-    return Response(json_text(operations.as_json_data(data)), media_type="application/json")
+    """The result as the CLI's ``--json`` prints it (NaN and inf as null), compact."""
+    text = json_text(operations.as_json_data(data), indent=None)
+    return Response(text, media_type="application/json")
 
 
 class BodyLimit:
@@ -133,15 +136,13 @@ async def _body(request: Request) -> Any:
 
 
 def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
-    refused = HTTP_FILE_FIELDS.get(op.name, ())
-
     def compute(data: Any) -> Any:
         if not isinstance(data, dict):
             raise TokenfabError(
                 f"body: a JSON object of field: value (got {type(data).__name__}); see /docs"
             )
-        for name in refused:
-            if name in data:
+        for name in op.file_fields:
+            if isinstance(data.get(name), str):
                 raise TokenfabError(
                     f"{name}: the HTTP API reads no files; give the content in the body (see /docs)"
                 )
@@ -149,9 +150,12 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
         op.check_http_limits(request, catalog)
         return op.present(op.compute(request, catalog), catalog)
 
+    inline = op.name in INLINE_OPERATIONS
+
     async def endpoint(request: Request) -> Response:
         data = await _body(request)
-        return _json_response(await run_in_threadpool(compute, data))
+        result = compute(data) if inline else await run_in_threadpool(compute, data)
+        return _json_response(result)
 
     endpoint.__name__ = f"{op.name}_endpoint"
     return endpoint
@@ -170,7 +174,7 @@ def _request_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     for op in ops:
         ref = refs[(op.request, "validation")]
         name = ref["$ref"].rsplit("/", 1)[-1]
-        for field in HTTP_FILE_FIELDS.get(op.name, ()):
+        for field in op.file_fields:
             schemas[name].get("properties", {}).pop(field, None)
             if field in schemas[name].get("required", []):
                 schemas[name]["required"].remove(field)

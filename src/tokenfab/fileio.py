@@ -256,8 +256,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def json_text(data: Any) -> str:
-    """Strict JSON (RFC 8259) of ``data``, indented, with a final newline.
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """Strict JSON (RFC 8259) of ``data``, indented (``indent=None``: compact, as the HTTP API
+    sends it), with a final newline.
 
     Non-finite floats become ``null``; a mapping that held one gains ``null_reasons``
     (``{key: why}``). NumPy scalars become Python numbers; other objects their ``str``.
@@ -273,4 +274,8 @@ def json_text(data: Any) -> str:
       }
     }
     """
-    return json.dumps(_json_safe(data), indent=2, default=str, allow_nan=False) + "\n"
+    separators = (",", ":") if indent is None else None
+    safe = _json_safe(data)
+    return (
+        json.dumps(safe, indent=indent, separators=separators, default=str, allow_nan=False) + "\n"
+    )

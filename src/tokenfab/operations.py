@@ -15,15 +15,22 @@ calls an operation and renders.
 Limits that only a server needs (a sample count or a grid a request may not exceed, so one
 request cannot hold a worker for minutes or exhaust its memory) are stated by each operation
 as ``http_limits``; the CLI, run by the user on their own machine, keeps the model's own
-bounds.
+bounds. :func:`register` adds two rules to every operation, so a new one is safe to serve:
+
+- a request field called ``samples`` is limited to :data:`MAX_HTTP_SAMPLES` over HTTP;
+- a field that names a file (``file_fields``; by default every text field whose description
+  says "file" or "YAML") is never a path over HTTP: the API refuses a string there and passes
+  a JSON object on as the file's content, so an operation whose core accepts the content as a
+  mapping (a scenario with its ``distributions:`` block, a demand's ``archetypes``) is served
+  without reading the server's disk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, RootModel
 
@@ -66,6 +73,7 @@ class Operation:
     present: Callable[[Any, Catalog], Any]
     summary: str
     http_limits: tuple[Limit, ...] = field(default=())
+    file_fields: tuple[str, ...] = field(default=())
 
     def parse(self, data: Any) -> Any:
         """The request model of a mapping; a problem is one :class:`ScenarioError` line."""
@@ -86,10 +94,33 @@ OPERATIONS: dict[str, Operation] = {}
 """Every registered operation, by command name."""
 
 
+MAX_HTTP_SAMPLES = 100_000
+"""Monte Carlo samples one HTTP request may ask for (the market's fan of 1e5 takes 0.1 s)."""
+
+
+def _names_a_file(name: str, info: Any) -> bool:
+    """Whether a request field may hold a path: text (alone or among other types) described
+    as a file or YAML."""
+    kind = schema.value_type(info)
+    text = kind is str or str in get_args(kind)
+    words = f"{name} {info.description or ''}".lower().replace(";", " ").split()
+    return text and ("file" in words or "yaml" in words)
+
+
 def register(operation: Operation) -> Operation:
-    """Add an operation; its name must be new."""
+    """Add an operation; its name must be new. Fields called ``samples`` gain the HTTP sample
+    limit and fields that name a file are marked, unless the operation says otherwise."""
     if operation.name in OPERATIONS:
         raise KeyError(f"operation {operation.name!r} is registered twice")
+    fields = operation.request.model_fields
+    limits = operation.http_limits
+    if "samples" in fields and not any(lim.field == "samples" for lim in limits):
+        samples = Limit(
+            "samples", MAX_HTTP_SAMPLES, lambda req, cat: req.samples, "the sample count"
+        )
+        limits = (*limits, samples)
+    files = operation.file_fields or tuple(n for n, f in fields.items() if _names_a_file(n, f))
+    operation = replace(operation, http_limits=limits, file_fields=files)
     OPERATIONS[operation.name] = operation
     return operation
 
@@ -214,9 +245,6 @@ def _market(req: schema.MarketRequest, cat: Catalog) -> Any:
     return market.analyse(req, cat)
 
 
-MAX_HTTP_SAMPLES = 100_000
-"""Monte Carlo samples one HTTP request may ask for (the market's fan of 1e5 takes 0.1 s)."""
-
 register(
     Operation(
         "market",
@@ -225,7 +253,6 @@ register(
         _market,
         lambda proj, cat: schema.MarketResult.model_validate(proj.as_dict()),
         "Market value = token volume x blended price by segment, to 2030, with GW and a fan.",
-        (Limit("samples", MAX_HTTP_SAMPLES, lambda req, cat: req.samples, "the sample count"),),
     )
 )
 
@@ -244,6 +271,7 @@ register(
         _demand,
         lambda d, cat: schema.DemandResult.model_validate(d.as_dict()),
         "Demand from usage: users x sessions x requests x tokens, by archetype.",
+        file_fields=("file",),
     )
 )
 
