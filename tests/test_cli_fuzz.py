@@ -16,9 +16,10 @@ from tokenfab.cli import app
 from tokenfab.errors import TokenfabError
 
 COMMAND = typer.main.get_command(app)
-COMMANDS = set(COMMAND.commands) - {"calibrate", "export-prices", "usage"}
+COMMANDS = set(COMMAND.commands) - {"calibrate", "export-prices", "usage", "serve"}
 """Every command that answers from the catalogs in about a second; catalog through `show`.
-(calibrate fits, export-prices prices every model, usage reads logs: tested on their own.)"""
+(calibrate fits, export-prices prices every model, usage reads logs: tested on their own;
+serve runs until interrupted: tests/test_api.py.)"""
 WRITES = {"--out", "--write-scenario"}  # given only paths that are refused: the fuzz writes nothing
 
 IDS = ["llama-3.1-8b", "llama-3.1-70b", "deepseek-r1", "h100-sxm", "b200", "a100-sxm-80gb", "us"]
