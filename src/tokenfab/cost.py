@@ -100,6 +100,11 @@ def _check_range(
     The message names the field, the first bad value (and its position in an array) and the
     allowed interval. NaN is always out of range.
     """
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        # the common case, a number in range, without NumPy's per-call overhead on 0-d arrays
+        v = float(value)
+        if (v > low if low_open else v >= low) and (v < high if high_open else v <= high):
+            return np.asarray(v)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
