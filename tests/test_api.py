@@ -299,3 +299,23 @@ def test_a_new_operation_is_served_safely() -> None:
         del operations.OPERATIONS["probe-test"]
     with pytest.raises(KeyError, match="registered twice"):
         operations.register(operations.get("estimate"))
+
+
+def test_montecarlo_and_sensitivity_when_the_pipeline_is_installed(client) -> None:
+    pytest.importorskip("tokenfab.pipeline", reason="montecarlo needs tokenfab.pipeline")
+    base = {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "accelerators": 1}
+    over = {**base, "samples": operations.MAX_HTTP_SAMPLES + 1}
+    r = client.post("/api/v1/montecarlo", json=over)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("samples:")
+    heavy = {**base, "samples": operations.MAX_HTTP_REOPTIMISED_SAMPLES + 1, "reoptimise": True}
+    assert client.post("/api/v1/montecarlo", json=heavy).status_code == 422
+    sobol = {**base, "method": "sobol", "samples": 2 * operations.MAX_HTTP_SOBOL_BASE}
+    assert client.post("/api/v1/sensitivity", json=sobol).status_code == 422
+    r = client.post("/api/v1/montecarlo", json={**base, "samples": 200, "seed": 1})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc == operations.get("montecarlo").run({**base, "samples": 200, "seed": 1}).model_dump()
+    assert 0 <= doc["feasible_share"] <= 1
+    spread = doc["kpis"]["tpot_s"]
+    assert spread["p5"] <= spread["p50"] <= spread["p95"]  # percentiles are ordered

@@ -27,10 +27,12 @@ bounds. :func:`register` adds two rules to every operation, so a new one is safe
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, get_args
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, RootModel
 
@@ -102,7 +104,7 @@ def _names_a_file(name: str, info: Any) -> bool:
     """Whether a request field may hold a path: text (alone or among other types) described
     as a file or YAML."""
     kind = schema.value_type(info)
-    text = kind is str or str in get_args(kind)
+    text = kind is str or (get_origin(kind) in (Union, UnionType) and str in get_args(kind))
     words = f"{name} {info.description or ''}".lower().replace(";", " ").split()
     return text and ("file" in words or "yaml" in words)
 
@@ -114,7 +116,7 @@ def register(operation: Operation) -> Operation:
         raise KeyError(f"operation {operation.name!r} is registered twice")
     fields = operation.request.model_fields
     limits = operation.http_limits
-    if "samples" in fields and not any(lim.field == "samples" for lim in limits):
+    if "samples" in fields:
         samples = Limit(
             "samples", MAX_HTTP_SAMPLES, lambda req, cat: req.samples, "the sample count"
         )
@@ -338,6 +340,61 @@ register(
         "AI factory: a power budget split across price tiers, revenue and cost a year.",
     )
 )
+
+
+MAX_HTTP_REOPTIMISED_SAMPLES = 10_000
+"""Monte Carlo samples over HTTP when the batch is chosen again for each (about 1 s)."""
+
+MAX_HTTP_SOBOL_BASE = 4_096
+"""Sobol base samples N over HTTP: N x (inputs + 2) runs, 10 s for 10 inputs (issue #13)."""
+
+
+def _register_uncertainty() -> None:
+    """``montecarlo`` and ``sensitivity``, where the vectorised pipeline they run on is
+    installed (:mod:`tokenfab.pipeline`)."""
+    if importlib.util.find_spec("tokenfab.pipeline") is None:
+        return
+    from tokenfab import uncertainty
+
+    register(
+        Operation(
+            "montecarlo",
+            schema.MonteCarloRequest,
+            schema.MonteCarloResult,
+            lambda req, cat: uncertainty.analyse_montecarlo(req, cat),
+            lambda mc, cat: schema.MonteCarloResult.model_validate(mc.as_dict()),
+            "Monte Carlo: mean, P5, P50 and P95 of every KPI when the inputs are uncertain.",
+            (
+                Limit(
+                    "samples",
+                    MAX_HTTP_REOPTIMISED_SAMPLES,
+                    lambda req, cat: req.samples if req.reoptimise else 0,
+                    "the sample count with reoptimise",
+                ),
+            ),
+        )
+    )
+    register(
+        Operation(
+            "sensitivity",
+            schema.SensitivityRequest,
+            schema.SensitivityResult,
+            lambda req, cat: uncertainty.analyse_sensitivity(req, cat),
+            lambda s, cat: schema.SensitivityResult.model_validate(s.as_dict()),
+            "Sensitivity: which uncertain inputs move a KPI (tornado swings or Sobol indices).",
+            (
+                Limit(
+                    "samples",
+                    MAX_HTTP_SOBOL_BASE,
+                    lambda req, cat: req.samples if req.method == "sobol" else 0,
+                    "the Sobol base sample count",
+                ),
+            ),
+        )
+    )
+
+
+_register_uncertainty()
 
 
 def _catalog(req: schema.CatalogRequest, cat: Catalog) -> Any:
