@@ -66,7 +66,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench docs/readme.py docs/screenshot.py
 	$(BIN)/ruff format --check src tests bench docs/readme.py docs/screenshot.py
 
-# Results go to out/bench/ (ignored); `python bench/calibrate.py --write` updates the stored fit.
+# Results go to out/bench/ (ignored); `python bench/bench_accuracy.py --write` updates the stored fit
+# (data/efficiency.csv, data/error_bands.csv) and bench/results/accuracy.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 

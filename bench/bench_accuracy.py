@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -35,8 +37,9 @@ sys.path.insert(0, str(HERE))
 
 import frozen_set  # noqa: E402  (bench/ is not a package)
 from tokenfab.calibrate import adapter, fit, groups  # noqa: E402
+from tokenfab.calibrate.bands import band_rows, write_bands  # noqa: E402
 from tokenfab.calibrate.importers import read_files  # noqa: E402
-from tokenfab.calibrate.run import GroupReport, write_catalog  # noqa: E402
+from tokenfab.calibrate.run import group_reports, write_catalog  # noqa: E402
 from tokenfab.catalog import Catalog, default_catalog  # noqa: E402
 
 RESULTS = HERE / "results" / "accuracy.md"
@@ -66,7 +69,12 @@ def pct(x: float | None) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="store the table in bench/results/")
+    ap.add_argument(
+        "--write",
+        action="store_true",
+        help="store the table in bench/results/ and the fitted factors and error bands in "
+        "src/tokenfab/data/ (efficiency.csv, error_bands.csv)",
+    )
     args = ap.parse_args()
     cat = default_catalog()
     t0 = time.perf_counter()
@@ -74,7 +82,11 @@ def main() -> int:
     runs, issues = read_files(files, cat)
     prep = adapter.prepare(runs, cat)
     ms = [runs[r] for r in prep.record]
-    keys = [fit.factor_key_family_engine_era(m, cat) for m in ms]
+    # the factor groups estimates look up: accelerator family x software class (a
+    # disaggregated decode pool its own group, with no catalog row)
+    keys = [fit.factor_key_family_software(m, cat) for m in ms]
+    era_keys = [fit.factor_key_family_engine_era(m, cat) for m in ms]
+    agg = np.array([m.mode == "agg" for m in ms])
     bounds = fit.measured_bounds(cat)
     t_read = time.perf_counter() - t0
 
@@ -86,57 +98,105 @@ def main() -> int:
     cfg = groups.group_ids([groups.config_key(m) for m in ms])
     fam = groups.group_ids([groups.model_family(m.model) for m in ms])
     accf = groups.group_ids([cat.accelerator(m.accelerator).family for m in ms])
+    folds = {
+        "configuration": groups.grouped_folds(cfg, 5),
+        "model_family": [np.flatnonzero(fam == g) for g in np.unique(fam)],
+        "accelerator_family": [np.flatnonzero(accf == g) for g in np.unique(accf)],
+    }
     t2 = time.perf_counter()
-    cv_cfg = fit.abs_error(fit.cross_validate(prep, keys, cfg, k=5, measured=bounds), prep.measured)
+    held = {"configuration": fit.cross_validate(prep, keys, cfg, k=5, measured=bounds)}
     t_cv = time.perf_counter() - t2
-    cv_fam = fit.abs_error(
-        fit.cross_validate(prep, keys, fam, k=None, measured=bounds), prep.measured
+    held["model_family"] = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
+    held["accelerator_family"] = fit.cross_validate(prep, keys, accf, k=None, measured=bounds)
+    era_cfg = fit.abs_error(
+        fit.cross_validate(prep, era_keys, cfg, k=5, measured=bounds), prep.measured
     )
-    cv_acc = fit.abs_error(
-        fit.cross_validate(prep, keys, accf, k=None, measured=bounds), prep.measured
-    )
+    err = {k: fit.abs_error(v, prep.measured) for k, v in held.items()}
     t_all = time.perf_counter() - t0
 
-    cols = [
-        ("stored factors (before; in sample for bench/data rows)", medians(before, prep.metric)),
-        ("refit, in sample (regression guard)", medians(insample, prep.metric)),
-        ("held out by configuration (5 folds)", medians(cv_cfg, prep.metric)),
-        ("leave one model family out", medians(cv_fam, prep.metric)),
-        ("leave one accelerator family out", medians(cv_acc, prep.metric)),
-    ]
-    n = {m: int((prep.metric == m).sum()) for m in adapter.METRICS}
-    lines = [
-        "| median abs error | "
-        + " | ".join(f"{m} (n={n[m]})" for m in adapter.METRICS)
-        + " | all |",
-        "|---|" + "---:|" * (len(adapter.METRICS) + 1),
-    ]
-    for label, med in cols:
-        lines.append(
-            f"| {label} | " + " | ".join(pct(med.get(m)) for m in (*adapter.METRICS, "all")) + " |"
-        )
-    table = "\n".join(lines)
-
-    # the frozen validation set, predicted only (never fitted): stored factors, and factors
-    # fitted above on the calibration runs alone, written as a catalog the run path reads
-    stored = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), cat))
-    sw_keys = [fit.factor_key_family_software(m, cat) for m in ms]
-    refit = fit.fit(prep, sw_keys, measured=bounds)
-    with tempfile.TemporaryDirectory() as tmp:
-        reports = [
-            GroupReport(str(g[0]), str(g[1]), 0, refit.rows[g], 0.0, None, refit.groups[g])
-            for g in sorted(refit.groups)
+    def block(rows: np.ndarray) -> list[tuple[str, dict[str, float]]]:
+        m = prep.metric[rows]
+        return [
+            ("stored factors (before)", medians(before[rows], m)),
+            ("refit, in sample (regression guard)", medians(insample[rows], m)),
+            ("held out by configuration (5 folds)", medians(err["configuration"][rows], m)),
+            ("leave one model family out", medians(err["model_family"][rows], m)),
+            ("leave one accelerator family out", medians(err["accelerator_family"][rows], m)),
+            (
+                "held out by configuration, factors per family x engine x era x mode",
+                medians(era_cfg[rows], m),
+            ),
         ]
-        keys_arr = np.array([f"{a}|{b}" for a, b in sw_keys])
-        write_catalog(Path(tmp), reports, np.full(prep.size, np.nan), keys_arr, files)
+
+    def render(title: str, rows: np.ndarray) -> str:
+        n = {m: int((prep.metric[rows] == m).sum()) for m in adapter.METRICS}
+        lines = [
+            f"| {title} | " + " | ".join(f"{m} (n={n[m]})" for m in adapter.METRICS) + " | all |",
+            "|---|" + "---:|" * (len(adapter.METRICS) + 1),
+        ]
+        for label, med in block(rows):
+            lines.append(
+                f"| {label} | "
+                + " | ".join(pct(med.get(m)) for m in (*adapter.METRICS, "all"))
+                + " |"
+            )
+        return "\n".join(lines)
+
+    table = "\n\n".join(
+        [
+            render("aggregated runs (what estimates use): median abs error", agg),
+            render("all runs, disaggregated decode pools included", np.ones_like(agg)),
+            render("disaggregated decode pools only (own factor groups)", ~agg),
+        ]
+    )
+    bands = band_rows(held, folds, prep.measured, prep.metric, agg)
+    band_table = "\n".join(
+        [
+            "| error band (90%): split | metric | measured / predicted P5 | P95 | runs | "
+            "held-out coverage |",
+            "|---|---|---:|---:|---:|---:|",
+            *(
+                f"| {b['split']} | {b['metric']} | {b['measured_over_predicted_low']:.3f} | "
+                f"{b['measured_over_predicted_high']:.3f} | {b['residuals']} | "
+                f"{pct(float(b['holdout_coverage']))} |"
+                for b in bands
+            ),
+        ]
+    )
+
+    # the frozen validation set, predicted only (never fitted): stored factors, and the factors
+    # and bands fitted above on the calibration runs alone, written as a catalog the run path
+    # reads
+    stored = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), cat))
+    cv_cfg = err["configuration"]
+    keys_arr = np.array(["|".join(k) for k in keys])
+    reports = group_reports(full, keys, prep, before, cv_cfg, ms)
+    source = (
+        "fitted by bench/bench_accuracy.py (tokenfab.calibrate.fit) to the AIConfigurator "
+        "silicon sample (ai-dynamo/aiconfigurator, Apache-2.0) and the published figures in "
+        "bench/data/; bounded by data/gpu_measurements.csv"
+    )
+    band_source = (
+        "bench/bench_accuracy.py: grouped cross-validation residuals of the aggregated "
+        "calibration runs (shared/calibration/aic_silicon_sample.csv, bench/data/)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        write_catalog(Path(tmp), reports, cv_cfg, keys_arr, files, source)
+        write_bands(Path(tmp), bands, band_source)
         refitted = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), Catalog([tmp])))
+        if args.write:
+            data = HERE.parent / "src" / "tokenfab" / "data"
+            shutil.copy(Path(tmp) / "efficiency.csv", data / "efficiency.csv")
+            shutil.copy(Path(tmp) / "error_bands.csv", data / "error_bands.csv")
     val = "\n".join(
         [
-            "| frozen validation set (report only) | rows predicted | median abs error | pairs | median ratio error |",
-            "|---|---:|---:|---:|---:|",
+            "| frozen validation set (report only) | rows predicted | median abs error | pairs "
+            "| median ratio error | inside the 90% band |",
+            "|---|---:|---:|---:|---:|---:|",
             *(
                 f"| {label} | {s['predicted']} of {s['rows']} | {pct(s['median_abs_error'])} | "
-                f"{s['pairs']} | {pct(s['median_ratio_error'])} |"
+                f"{s['pairs']} | {pct(s['median_ratio_error'])} | "
+                f"{pct(s['band_coverage'])} of {s['banded']} |"
                 for label, s in (
                     ("stored factors", stored),
                     ("refit on calibration runs", refitted),
@@ -148,17 +208,21 @@ def main() -> int:
     expressed = len({int(r) for r in prep.record})
     foot = (
         f"{len(runs)} runs read from {len(files)} files ({len(issues)} records not used), "
-        f"{expressed} expressible by today's model, {prep.size} measured values; "
-        f"{len(full.groups)} factor groups (family x engine x era). {note}\n"
+        f"{expressed} expressible by the model, {prep.size} measured values "
+        f"({int(agg.sum())} aggregated, {int((~agg).sum())} disaggregated decode TPOT); "
+        f"{len(full.groups)} factor groups (family x software class, disaggregated decode pools "
+        f"apart). {note}\n"
+        f"Not expressed: {dict(Counter(r for _, r in prep.skipped))}.\n"
         f"Time: read {t_read:.1f} s, one fit {t_fit:.1f} s, 5-fold CV {t_cv:.1f} s, everything "
         f"{t_all:.1f} s; peak memory {peak_mb:.0f} MB."
     )
-    print(table, val, foot, sep="\n\n")
+    print(table, band_table, val, foot, sep="\n\n")
     if args.write:
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(
             f"# Accuracy on held-out measurements\n\nGenerated by `python bench/bench_accuracy.py "
-            f"--write` on {date.today().isoformat()}.\n\n{table}\n\n{val}\n\n{foot}\n"
+            f"--write` on {date.today().isoformat()}.\n\n{table}\n\n{band_table}\n\n{val}\n\n"
+            f"{foot}\n"
         )
     return 0
 

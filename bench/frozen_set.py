@@ -41,6 +41,8 @@ class Row:
     measured: float
     predicted: float | None
     why_not: str | None
+    low: float | None = None  # the estimate's error band of output throughput
+    high: float | None = None
 
 
 def shared_dir(start: Path) -> Path | None:
@@ -104,11 +106,14 @@ def predict_rows(path: Path, catalog: Catalog) -> list[Row]:
                 row.why_not = str(exc)
                 continue
             row.predicted = float(op.output_tok_s_total)
+            band = op.error_band_keys()
+            row.low, row.high = band["output_tok_s_total_low"], band["output_tok_s_total_high"]
     return out
 
 
 def summary(rows: list[Row]) -> dict[str, float | int]:
-    """Median absolute error, median ratio error within round x scenario x model, counts."""
+    """Median absolute error, median ratio error within round x scenario x model, the share
+    of rows whose measured throughput falls inside the estimate's error band, counts."""
     ok = [r for r in rows if r.predicted is not None]
     err = np.array([abs(r.predicted / r.measured - 1) for r in ok])
     ratios = []
@@ -116,9 +121,13 @@ def summary(rows: list[Row]) -> dict[str, float | int]:
     for _, grp in itertools.groupby(sorted(ok, key=key), key=key):
         for a, b in itertools.combinations(list(grp), 2):
             ratios.append(abs((a.predicted / b.predicted) / (a.measured / b.measured) - 1))
+    banded = [r for r in ok if r.low is not None and r.high is not None]
+    inside = [r.low <= r.measured <= r.high for r in banded]
     return {
         "rows": len(rows),
         "predicted": len(ok),
+        "banded": len(banded),
+        "band_coverage": float(np.mean(inside)) if inside else float("nan"),
         "median_abs_error": float(np.median(err)) if err.size else float("nan"),
         "pairs": len(ratios),
         "median_ratio_error": float(np.median(ratios)) if ratios else float("nan"),

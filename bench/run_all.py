@@ -8,7 +8,6 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BENCHMARKS = [
-    ("Accuracy: predicted vs measured, leave-one-out", ["calibrate.py"]),
     ("Accuracy on held-out measurements (grouped cross-validation)", ["bench_accuracy.py"]),
     ("Speed of the vectorised core", ["bench_speed.py"]),
     ("Capacity planning and cost speed", ["bench_plan.py"]),

@@ -81,7 +81,10 @@ def test_fit_reproduces_data_made_with_known_factors(prepared):
     pred = adapter.predict(prep, f.factors_for(keys))
     # invariant: the true factors lie inside the bounds, so the optimum reproduces the data
     assert np.median(fit.abs_error(pred, prep.measured)) < 0.01
-    assert set(f.groups) == {("hopper", "vllm", "0.11"), ("blackwell", "sglang", "0.11")}
+    assert set(f.groups) == {
+        ("hopper", "vllm", "0.11", "agg"),
+        ("blackwell", "sglang", "0.11", "agg"),
+    }
 
 
 def test_bounds_from_measurements_are_respected(prepared):
@@ -89,7 +92,7 @@ def test_bounds_from_measurements_are_respected(prepared):
     keys = [fit.factor_key_family_engine_era(ms[r], CAT) for r in prep.record]
     cap = {"hopper": {"compute_efficiency": 0.3, "bw_efficiency": 0.7}}
     f = fit.fit(prep, keys, measured=cap)
-    hop = f.groups[("hopper", "vllm", "0.11")]
+    hop = f.groups[("hopper", "vllm", "0.11", "agg")]
     assert hop["compute_efficiency"] <= 0.3 + 1e-9 and hop["bw_efficiency"] <= 0.7 + 1e-9
     for factors in f.groups.values():
         for k, v in factors.items():
@@ -142,7 +145,7 @@ def test_model_families_hold_twins_together():
     assert groups.model_family("llama-2-70b") != groups.model_family("llama-3.1-70b")
 
 
-def test_records_today_model_cannot_express_are_listed():
+def test_disaggregated_runs_give_their_decode_pool_tpot_only():
     disagg = build(
         dict(
             model="deepseek-r1",
@@ -155,13 +158,44 @@ def test_records_today_model_cannot_express_are_listed():
             mode="disagg",
             prefill_tp=4,
             tp=8,
+            workers=2,
             tpot_s=0.02,
+            ttft_s=0.5,
         ),
         "x:2",
         CAT,
     )
     prep = adapter.prepare([disagg, *synthetic()[:1]], CAT)
-    assert prep.skipped == [
-        (0, "disaggregated serving is not expressed by today's calibration model")
-    ]
-    assert prep.size == 2  # the second run's TPOT and throughput
+    # the TTFT (prefill pool, KV transfer, queueing) is listed, not fitted
+    assert prep.skipped == [(0, "disaggregated ttft_s: only the decode pool's TPOT is modelled")]
+    assert prep.size == 3  # the decode pool's TPOT, the second run's TPOT and throughput
+    first = prep.arrays.items[0]
+    # 64 clients over 2 decode instances: 32 sequences each, decoding without prefill chunks
+    assert (first.metric, first.mode, first.batch) == ("tpot_s", "decode", 32.0)
+    assert bool(prep.arrays.static[0])
+
+
+def test_aic_layout_maps_onto_the_model_layout():
+    # AIConfigurator's tp=1, moe_tp=2 with a blank attention-DP column spans 2 ranks: the
+    # attention runs data-parallel over them, each routed expert split two ways
+    m = build(
+        dict(
+            model="qwen3-235b-a22b",
+            accelerator="h200-sxm",
+            engine="sglang",
+            precision="fp8",
+            isl=1024,
+            osl=1024,
+            load_size=8,
+            tp=1,
+            moe_tp=2,
+            tpot_s=0.02,
+        ),
+        "x:2",
+        CAT,
+    )
+    lay = adapter.prepare([m], CAT).arrays.layout
+    assert (float(lay.tensor_parallel[0]), float(lay.attention_data_parallel[0])) == (1.0, 2.0)
+    assert (float(lay.expert_parallel[0]), float(lay.moe_tensor_parallel[0])) == (1.0, 2.0)
+    # SGLang is its own software class (data/serving_software.csv row sglang), not vLLM's
+    assert adapter.software_class(m) == "sglang"

@@ -360,3 +360,15 @@ def test_whole_pools_carry_the_slower_pool():
     for r in range(2, 9):
         for s in (0.1, 0.3, 0.5, 0.8):
             assert sv.disaggregated_split(r, 100.0, s)[2] <= r * 100.0 * (1 + 1e-12)
+
+
+def test_dispatch_sends_one_copy_per_destination_rank():
+    # DeepEP / TensorRT-LLM all-to-all: a token goes once to each rank holding any of its
+    # top-k experts. Top-8 over 8 ranks: 8 x (1 - (7/8)^8) = 5.2509 copies, not 8; one rank
+    # gets the token once; over very many ranks every pick lands on its own rank (-> k).
+    from tokenfab.perf.parallel import destination_ranks
+
+    assert_allclose(destination_ranks(8, 8), 8 * (1 - (7 / 8) ** 8), rtol=1e-12)
+    assert float(destination_ranks(8, 1)) == 1.0
+    assert_allclose(destination_ranks(8, 1e6), 8.0, rtol=1e-4)
+    assert float(destination_ranks(2, 4)) == 4 * (1 - 0.75**2)  # 1.75 of 2 picks

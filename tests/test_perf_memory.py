@@ -53,11 +53,14 @@ def test_llama_8b_bf16_weight_bytes():
 
 
 def test_llama_8b_fp8_weight_bytes_keep_embeddings_in_16_bits():
-    # Matrices in 1 byte, embedding and head in 2 bytes (EMBEDDING_BYTES_PER_PARAM):
-    # (8,030,261,248 - 2 x 525,336,576) x 1 + 2 x 525,336,576 x 2
-    #   = 6,979,588,096 + 2,101,346,304 = 9,080,934,400 B
-    expected = (LLAMA8B_PARAMS - 2 * LLAMA8B_EMBEDDING) * 1.0 + 2 * LLAMA8B_EMBEDDING * 2.0
-    assert expected == 9_080_934_400
+    # Matrices in 1 byte; embedding, head and the 65 RMSNorm weight vectors (2 a layer x 32 +
+    # the final one, 4,096 each = 266,240) in 2 bytes (memory.KEPT_16BIT):
+    # (8,030,261,248 - 2 x 525,336,576 - 266,240) x 1 + (2 x 525,336,576 + 266,240) x 2
+    #   = 6,979,321,856 + 2,101,878,784 = 9,081,200,640 B
+    norms = (2 * 32 + 1) * 4096
+    kept = 2 * LLAMA8B_EMBEDDING + norms
+    expected = (LLAMA8B_PARAMS - kept) * 1.0 + kept * 2.0
+    assert expected == 9_081_200_640
     assert EMBEDDING_BYTES_PER_PARAM == 2.0
     assert_allclose(weight_bytes(shape("llama-3.1-8b"), 1.0), expected, rtol=1e-12)
 

@@ -248,3 +248,20 @@ def test_sglang_refuses_an_uneven_expert_split():
         "expert_parallel: 3 does not divide deepseek-v3's 256 routed experts; sglang needs an "
         "even split (allowed: divisors of 256)"
     )
+
+
+def test_fp8_checkpoint_keeps_norms_router_embedding_and_head_in_bf16():
+    # DeepSeek-V3's FP8 checkpoint scales only its projection and expert matrices; the norms,
+    # the mlp.gate routers (256 x 7168 in each of 58 MoE layers = 106.4 M), the embedding table
+    # and lm_head (129,280 x 7,168 = 926.7 M each) stay BF16 (memory.KEPT_16BIT). At 1 byte a
+    # matrix weight the checkpoint is therefore (all parameters) + (those 16-bit ones) bytes:
+    # half its BF16 size plus one byte for each 16-bit parameter.
+    from tokenfab.perf.memory import ModelShape, weight_bytes
+    from tokenfab.perf.params import parameter_breakdown
+
+    model = default_catalog().model("deepseek-v3")
+    p = parameter_breakdown(model)
+    s = ModelShape.from_record(model, "fp8")
+    extra = float(weight_bytes(s, 1.0)) - float(weight_bytes(s, 2.0)) / 2
+    assert 256 * 7168 * 58 < p.norms_and_router < 256 * 7168 * 58 * 1.02  # routers + norms
+    assert extra == pytest.approx(p.norms_and_router + 2 * 129280 * 7168, rel=1e-9)

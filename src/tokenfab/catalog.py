@@ -638,6 +638,38 @@ class Efficiency(Record):
     rows_fitted: Count
     cv_median_abs_error: NonNegative | None = None
     cv_max_abs_error: NonNegative | None = None
+    models_fitted: str | None = Field(
+        None,
+        description="model ids the row was fitted to, ';'-separated (blank: not recorded); an "
+        "estimate of another model takes the leave-one-model-family-out error band",
+    )
+
+
+class ErrorBand(Record):
+    """How far measurements fell from held-out predictions: the error band of an estimate.
+
+    ``measured_over_predicted_low`` / ``_high`` are the quantiles of measured / predicted of
+    runs a fit never saw (grouped cross-validation, ``bench/bench_accuracy.py``) that enclose
+    the ``coverage`` share of them; an estimate's band is its prediction times the two.
+    """
+
+    split: Literal["configuration", "model_family", "accelerator_family"] = Field(
+        description="how the runs were held out: by configuration (a calibrated family and "
+        "model), leave one model family out (a model the family was not fitted to), leave one "
+        "accelerator family out (an uncalibrated family)"
+    )
+    metric: Literal["ttft_s", "tpot_s", "output_tok_s"]
+    coverage: Annotated[float, Field(gt=0, lt=1)] = Field(
+        description="share of held-out runs the band encloses (0.9: the 5th to 95th percentile)"
+    )
+    measured_over_predicted_low: Positive
+    measured_over_predicted_high: Positive
+    residuals: Count = Field(description="held-out runs the quantiles were taken over")
+    holdout_coverage: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="share of each fold's held-out runs inside the band taken from the other "
+        "folds' residuals (how well the band carries to new runs)",
+    )
 
 
 @dataclass(frozen=True)
@@ -679,6 +711,7 @@ TABLES: dict[str, Table] = {
             "Fitted efficiencies",
             (("software", "software"),),
         ),
+        Table("error-bands", "error_bands.csv", ErrorBand, "Error bands"),
         Table(
             "gpu-measurements",
             "gpu_measurements.csv",

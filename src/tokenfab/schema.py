@@ -477,6 +477,21 @@ class _EstimateCore(Result):
     queue_wait_s: float = out("average wait before prefill starts", "s")
     tpot_s: float = out("time per output token", "s")
     request_latency_s: float = out("TTFT plus the remaining output tokens at TPOT", "s")
+    error_band_basis: str | None = out(
+        "held-out split the error band comes from, by how far the estimate is from the "
+        "calibration data (null: no band in the catalog)"
+    )
+    error_band_coverage: float | None = out(
+        "share of held-out measured runs such a band enclosed (0.9: 5th to 95th percentile of "
+        "measured / predicted)",
+        "-",
+    )
+    ttft_s_low: Num = out("low end of the TTFT error band", "s")
+    ttft_s_high: Num = out("high end of the TTFT error band", "s")
+    tpot_s_low: Num = out("low end of the TPOT error band", "s")
+    tpot_s_high: Num = out("high end of the TPOT error band", "s")
+    output_tok_s_total_low: Num = out("low end of the output-throughput error band", "token/s")
+    output_tok_s_total_high: Num = out("high end of the output-throughput error band", "token/s")
     requests_per_second: float = out("requests completed per second, whole deployment", "1/s")
     roofline_output_tok_s_total: float = out(
         "output tokens per second at every efficiency 1 (the physical bound)", "token/s"

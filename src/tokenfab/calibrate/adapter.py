@@ -33,21 +33,31 @@ METRICS = ("ttft_s", "tpot_s", "output_tok_s")
 
 
 def software_class(m: Measurement) -> str:
-    """Serving-software class of today's model: TensorRT-LLM's C++ engine runtime (<= v0.14,
-    NIM 1.x), TensorRT-LLM (PyTorch backend, v0.15 on), or the vLLM/SGLang class."""
+    """Serving-software class of the engine catalog (``data/serving_software.csv``) a record
+    runs: TensorRT-LLM's C++ engine runtime (<= v0.14, NIM 1.x), TensorRT-LLM (PyTorch backend,
+    v0.15 on), SGLang, or vLLM (and any other engine, which runs as vLLM's class)."""
     if m.engine == "trtllm":
-        old = m.era != "unknown" and tuple(map(int, m.era.split("."))) < (0, 15)
+        # disaggregated AIConfigurator rows state the Dynamo runtime's version (0.8.1 ...),
+        # whose TensorRT-LLM is the PyTorch backend: only aggregated versions date the engine
+        old = m.mode == "agg" and m.era != "unknown" and tuple(map(int, m.era.split("."))) < (0, 15)
         return "trtllm-engine" if old or m.notes.startswith("NIM") else "trtllm"
+    if m.engine == "sglang":
+        return "sglang"
     return "vllm"
 
 
-def _layout(m: Measurement) -> tuple[int, int]:
-    """(tensor parallel, expert-parallel width) of today's layout for a record."""
+def _layout(m: Measurement) -> tuple[int, int, int, int]:
+    """(tensor parallel, pipeline parallel, expert parallel, attention data-parallel) of the
+    model's :class:`~tokenfab.perf.serving.Layout` for a record.
+
+    A stage spans ``max(tp x attention_dp, moe_tp x moe_ep)`` ranks (the AIConfigurator
+    convention; a blank attention-DP column with ``moe_tp x moe_ep`` above ``tp`` means the
+    attention runs data-parallel over the extra ranks); the model's layout takes the
+    expert-parallel degree as stated and the MoE tensor parallel as the rest of the ranks.
+    """
     lay = m.layout
     ranks = max(lay.tp * lay.attention_dp, lay.moe_tp * lay.moe_ep)
-    if lay.attention_dp > 1 or lay.moe_ep > 1:
-        return lay.tp, ranks
-    return lay.tp, 1
+    return lay.tp, lay.pp, max(lay.moe_ep, 1), max(ranks // lay.tp, 1)
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,8 @@ class Prepared:
 
 
 def _why_not(m: Measurement, catalog: Catalog) -> str | None:
-    if m.mode != "agg":
-        return "disaggregated serving is not expressed by today's calibration model"
-    if m.layout.pp > 1:
-        return "pipeline parallelism is not expressed by today's calibration model"
+    if m.mode == "disagg" and m.tpot_s is None:
+        return "disaggregated run without TPOT: only its decode pool's TPOT is modelled"
     acc = catalog.accelerator(m.accelerator)
     try:
         pc.hardware(acc, m.precision)
@@ -100,10 +108,14 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             skipped.append((i, why))
             continue
         acc = catalog.accelerator(m.accelerator)
-        tp, ep = _layout(m)
+        tp, pp, ep, adp = _layout(m)
         load = m.extra.get("load", "concurrency")
         size = m.concurrency or m.batch
-        if load == "offline":
+        if m.mode == "disagg":
+            # the decode pool alone: its instances share the clients and decode without
+            # prefill chunks (the prompts ran on the prefill pool)
+            mode, batch = "decode", max(float(size or 1) / max(m.layout.workers, 1), 1.0)
+        elif load == "offline":
             mode, batch = "offline", float(m.extra.get("load_size") or 1e9)
         elif size == 1:
             mode, batch = "single", 1.0
@@ -118,6 +130,8 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             accelerators=m.accelerators,
             tensor_parallel=tp,
             expert_parallel=ep,
+            pipeline_parallel=pp,
+            attention_data_parallel=adp,
             precision=m.precision,
             kv_precision=m.kv_precision or default_kv_precision(acc, m.precision),
             input_tokens=round(m.isl),
@@ -133,6 +147,11 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             ("tpot_s", m.tpot_s, "tpot_s"),
         ):
             if value is None:
+                continue
+            if mode == "decode" and metric != "tpot_s":
+                skipped.append(
+                    (i, f"disaggregated {metric}: only the decode pool's TPOT is modelled")
+                )
                 continue
             if metric == "ttft_s" and mode not in ("single", "static"):
                 skipped.append((i, "TTFT under concurrency (queueing) is not modelled today"))

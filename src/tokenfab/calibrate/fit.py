@@ -99,14 +99,23 @@ def measured_bounds(catalog: Catalog) -> dict[str, dict[str, float]]:
     return out
 
 
-def factor_key_family_engine_era(m: Measurement, catalog: Catalog) -> tuple[str, str, str]:
-    """Default factor group: (accelerator family, engine, era)."""
-    return (catalog.accelerator(m.accelerator).family, m.engine, m.era)
+def factor_key_family_engine_era(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
+    """Default factor group: (accelerator family, engine, era, serving mode)."""
+    return (catalog.accelerator(m.accelerator).family, m.engine, m.era, m.mode)
 
 
-def factor_key_family_software(m: Measurement, catalog: Catalog) -> tuple[str, str]:
-    """Factor group the run path can use: (accelerator family, software class)."""
-    return (catalog.accelerator(m.accelerator).family, adapter.software_class(m))
+def factor_key_family_software(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
+    """Factor group the run path can use: (accelerator family, software class); a
+    disaggregated run's decode pool is its own group, ``(family, software, "disagg")``, which
+    no catalog row holds."""
+    key = (catalog.accelerator(m.accelerator).family, adapter.software_class(m))
+    return (*key, "disagg") if m.mode == "disagg" else key
+
+
+def partition(group: Hashable) -> str:
+    """Serving mode of a factor group: ``"disagg"`` (a disaggregated decode pool) or
+    ``"agg"``. Groups of one mode share a pooled fit; the modes never share factors."""
+    return "disagg" if isinstance(group, tuple) and "disagg" in group else "agg"
 
 
 @dataclass(frozen=True)
@@ -114,15 +123,18 @@ class Fit:
     """Fitted factors of every group seen in training, and the pooled fallback."""
 
     groups: dict[Hashable, dict[str, float]]
-    pooled: dict[str, float]
+    pooled: dict[str, dict[str, float]]  # serving mode (:func:`partition`) -> pooled factors
     rows: dict[Hashable, int]
 
     def factors_for(self, keys: Sequence[Hashable]) -> dict[str, NDArray]:
-        """Per-target factor arrays; a group not fitted takes the pooled factors."""
-        return {
-            k: np.array([self.groups.get(g, self.pooled)[k] for g in keys], dtype=float)
-            for k in FACTORS
-        }
+        """Per-target factor arrays; a group not fitted takes the pooled factors of its
+        mode (of the other mode where its own had no training rows)."""
+        spare = next(iter(self.pooled.values()))
+
+        def of(g: Hashable) -> dict[str, float]:
+            return self.groups.get(g) or self.pooled.get(partition(g), spare)
+
+        return {k: np.array([of(g)[k] for g in keys], dtype=float) for k in FACTORS}
 
 
 def _bounds_for(family: str | None, measured: dict[str, dict[str, float]]):
@@ -192,18 +204,25 @@ def fit(
     family_of = family_of or (lambda g: str(g[0]) if isinstance(g, tuple) else str(g))
     x_start = np.array([START[k] for k in FACTORS])
     lo, hi = _bounds_for(None, {})
-    pooled = _solve(prep, rows, x_start, lo, hi, None)
     by: dict[Hashable, list[int]] = {}
     for r in rows:
         by.setdefault(keys[r], []).append(int(r))
+    modes: dict[str, list[int]] = {}
+    for g, idx in by.items():
+        modes.setdefault(partition(g), []).extend(idx)
+    pooled = {
+        mode: _solve(prep, np.array(sorted(idx)), x_start, lo, hi, None)
+        for mode, idx in sorted(modes.items())
+    }
     groups: dict[Hashable, dict[str, float]] = {}
     for g, idx in by.items():
         lo, hi = _bounds_for(family_of(g), measured)
-        x = _solve(prep, np.array(idx), pooled, lo, hi, np.clip(pooled, lo, hi))
+        prior = pooled[partition(g)]
+        x = _solve(prep, np.array(idx), prior, lo, hi, np.clip(prior, lo, hi))
         groups[g] = dict(zip(FACTORS, map(float, x), strict=True))
     return Fit(
         groups,
-        dict(zip(FACTORS, map(float, pooled), strict=True)),
+        {m: dict(zip(FACTORS, map(float, x), strict=True)) for m, x in pooled.items()},
         {g: len(v) for g, v in by.items()},
     )
 

@@ -29,6 +29,7 @@ EFFICIENCY_COLUMNS = (
     "rows_fitted",
     "cv_median_abs_error",
     "cv_max_abs_error",
+    "models_fitted",
     "source",
     "as_of",
     "notes",
@@ -46,6 +47,7 @@ class GroupReport:
     before: float  # median |error| with the factors the catalog had
     held_out: float | None  # median |error| held out by configuration (None: one config)
     factors: dict[str, float]
+    models: list[str] = field(default_factory=list)  # model ids of the runs fitted
 
 
 @dataclass
@@ -127,22 +129,8 @@ def calibrate(
         fam_err = fit.abs_error(cvf, prep.measured)
 
     final = fit.fit(prep, keys, measured=bounds)
-    keys_arr = np.array([f"{a}|{b}" for a, b in keys])
-    reports = []
-    for g, factors in sorted(final.groups.items()):
-        rows = keys_arr == f"{g[0]}|{g[1]}"
-        held = cv_err[rows]
-        reports.append(
-            GroupReport(
-                family=str(g[0]),
-                software=str(g[1]),
-                runs=len({int(r) for r in prep.record[rows]}),
-                targets=int(rows.sum()),
-                before=float(np.median(before_err[rows])),
-                held_out=None if np.all(np.isnan(held)) else float(np.nanmedian(held)),
-                factors={k: round(v, 4) for k, v in factors.items()},
-            )
-        )
+    keys_arr = np.array(["|".join(k) for k in keys])
+    reports = group_reports(final, keys, prep, before_err, cv_err, ms)
     report = Report(
         runs=len(kept),
         issues=issues,
@@ -158,12 +146,46 @@ def calibrate(
     return report
 
 
+def group_reports(
+    final: fit.Fit,
+    keys: Sequence[tuple[str, ...]],
+    prep: adapter.Prepared,
+    before_err: np.ndarray,
+    cv_err: np.ndarray,
+    ms: Sequence[Measurement],
+) -> list[GroupReport]:
+    """One report per fitted aggregated (family, software class) group: the catalog rows.
+
+    A disaggregated decode pool's group (``fit.partition`` "disagg") has no catalog row."""
+    keys_arr = np.array(["|".join(k) for k in keys])
+    reports = []
+    for g, factors in sorted(final.groups.items()):
+        if fit.partition(g) != "agg":
+            continue
+        rows = keys_arr == "|".join(g)
+        held = cv_err[rows]
+        reports.append(
+            GroupReport(
+                family=str(g[0]),
+                software=str(g[1]),
+                runs=len({int(r) for r in prep.record[rows]}),
+                targets=int(rows.sum()),
+                before=float(np.median(before_err[rows])),
+                held_out=None if np.all(np.isnan(held)) else float(np.nanmedian(held)),
+                factors={k: round(v, 4) for k, v in factors.items()},
+                models=sorted({ms[i].model for i in np.flatnonzero(rows)}),
+            )
+        )
+    return reports
+
+
 def write_catalog(
     out: Path,
     reports: list[GroupReport],
     cv_err: np.ndarray,
     keys_arr: np.ndarray,
     paths: Sequence[str | Path],
+    source: str | None = None,
 ) -> Path:
     """Write ``out/efficiency.csv``: one row per fitted group, ids ``<family>-<software>``
     (the built-in ids, so ``--catalog out`` replaces those rows)."""
@@ -187,7 +209,9 @@ def write_catalog(
                     "rows_fitted": g.targets,
                     "cv_median_abs_error": round(float(np.nanmedian(held)), 4) if have else "",
                     "cv_max_abs_error": round(float(np.nanmax(held)), 4) if have else "",
-                    "source": f"fitted by tokenfab calibrate to {g.runs} measured runs in {names}",
+                    "models_fitted": ";".join(g.models),
+                    "source": source
+                    or f"fitted by tokenfab calibrate to {g.runs} measured runs in {names}",
                     "as_of": date.today().isoformat(),
                     "notes": "bounded least-squares (tokenfab.calibrate.fit); cv columns: "
                     "held out by configuration",

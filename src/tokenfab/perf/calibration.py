@@ -1,8 +1,9 @@
 """Efficiency factors: what serving software achieves of an accelerator's peaks.
 
 A roofline with datasheet peaks over-predicts real serving stacks. tokenfab closes the gap with
-seven factors per accelerator family and software class, fitted to published measurements by
-``bench/calibrate.py`` and stored in ``data/efficiency.csv`` with the fit's provenance:
+seven factors per accelerator family and software class, fitted to measured runs by
+``tokenfab.calibrate`` (``bench/bench_accuracy.py --write`` for the built-in rows) and stored in
+``data/efficiency.csv`` with the fit's provenance:
 
 * ``compute_efficiency`` -- achieved share of dense peak FLOP/s in matrix products;
 * ``bw_efficiency`` -- achieved share of peak memory bandwidth when streaming weights and KV;
@@ -103,7 +104,7 @@ def choose_engine(
         pool = fitted or list(catalog.table("efficiency").values())
         if not pool:
             raise ScenarioError(
-                "efficiency: the efficiency catalog is empty; run bench/calibrate.py"
+                "efficiency: the efficiency catalog is empty; run tokenfab calibrate"
             )
         factors = _median_efficiency(pool)
         eff_id = None
@@ -128,6 +129,65 @@ def choose_engine(
         kv_reserve_output_share=np.asarray(sw.kv_reserve_output_share),
     )
     return EngineChoice(engine, software, eff_id, eff_id is not None, sw)
+
+
+BAND_SPLITS = {
+    "configuration": "held out by configuration (calibrated family, model in its fit)",
+    "model_family": "leave one model family out (calibrated family, model not in its fit)",
+    "accelerator_family": "leave one accelerator family out (uncalibrated family)",
+}
+"""The held-out split whose residuals give an estimate's error band, by how far the estimate
+is from the calibration data."""
+
+
+@dataclass(frozen=True)
+class ErrorBand:
+    """Relative error band of an estimate's modelled figures.
+
+    ``low[metric]`` and ``high[metric]`` are measured / predicted quantiles of held-out runs
+    (``data/error_bands.csv``) enclosing ``coverage`` of them; a figure's band is the
+    prediction times the two. A metric the table has no row for is absent.
+    """
+
+    split: str
+    coverage: float
+    low: dict[str, float]
+    high: dict[str, float]
+
+    @property
+    def basis(self) -> str:
+        return BAND_SPLITS[self.split]
+
+    def bounds(self, metric: str, predicted: float) -> tuple[float | None, float | None]:
+        """(low, high) of a predicted figure; (None, None) where the table has no band."""
+        if metric not in self.low:
+            return None, None
+        return predicted * self.low[metric], predicted * self.high[metric]
+
+
+def error_band(catalog: Catalog, choice: EngineChoice, model_id: str) -> ErrorBand | None:
+    """The error band of an estimate, keyed by how far it is from the calibration data.
+
+    An accelerator family without fitted factors takes the leave-one-accelerator-family-out
+    residuals; a calibrated family with a model its row was not fitted to (``models_fitted``)
+    the leave-one-model-family-out ones; otherwise the residuals held out by configuration.
+    None when the catalog has no error bands.
+    """
+    if not choice.calibrated:
+        split = "accelerator_family"
+    else:
+        eff = catalog.table("efficiency")[choice.efficiency_id]
+        models = [m.strip() for m in (eff.models_fitted or "").split(";") if m.strip()]
+        split = "model_family" if models and model_id not in models else "configuration"
+    rows = [r for r in catalog.table("error-bands").values() if r.split == split]
+    if not rows:
+        return None
+    return ErrorBand(
+        split,
+        rows[0].coverage,
+        {r.metric: r.measured_over_predicted_low for r in rows},
+        {r.metric: r.measured_over_predicted_high for r in rows},
+    )
 
 
 def attention_peak_flops_per_s(acc: Accelerator, precision: str) -> float:
@@ -210,10 +270,12 @@ class Measurement:
     kv_precision: str
     input_tokens: int
     output_tokens: int
-    mode: str  # offline | static | concurrent | single
+    mode: str  # offline | static | concurrent | single | decode (a disaggregated decode pool)
     batch: float  # fixed batch or concurrency; offline: the request count (an upper bound)
     software: str
     label: str
+    pipeline_parallel: int = 1
+    attention_data_parallel: int | None = None  # None: max(tp, ep) / tp ranks (vLLM's EP)
 
 
 def _model_id(name: str) -> str | None:
@@ -241,11 +303,13 @@ def _number(text: str) -> float | None:
 
 
 def _software_class(text: str) -> str:
-    """Serving-software class of a published run: vLLM, TensorRT-LLM's engine runtime (<= v0.14,
-    NIM 1.x) or its PyTorch backend (v0.20 on)."""
+    """Serving-software class of a published run: vLLM, SGLang, TensorRT-LLM's engine runtime
+    (<= v0.14, NIM 1.x) or its PyTorch backend (v0.20 on)."""
     low = text.lower()
     if "vllm" in low:
         return "vllm"
+    if "sglang" in low:
+        return "sglang"
     if any(v in low for v in ("v0.5", "v0.9", "v0.14", "nim")):
         return "trtllm-engine"
     return "trtllm"
@@ -399,7 +463,16 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
 
     tp = np.array([m.tensor_parallel for m in items], dtype=float)
     ep = np.array([m.expert_parallel for m in items], dtype=float)
-    lay = layout(tp, 1.0, ep)
+    pp = np.array([m.pipeline_parallel for m in items], dtype=float)
+    adp = np.array(
+        [
+            m.attention_data_parallel
+            or max(m.tensor_parallel, m.expert_parallel) / m.tensor_parallel
+            for m in items
+        ],
+        dtype=float,
+    )
+    lay = layout(tp, pp, ep, adp)
     n = np.array([m.accelerators for m in items], dtype=float)
     return MeasurementArrays(
         items=items,
@@ -414,7 +487,7 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
         input_tokens=np.array([m.input_tokens for m in items], dtype=float),
         output_tokens=np.array([m.output_tokens for m in items], dtype=float),
         batch=np.array([m.batch for m in items], dtype=float),
-        static=np.array([m.mode in ("static", "single") for m in items]),
+        static=np.array([m.mode in ("static", "single", "decode") for m in items]),
         metric=np.array([m.metric for m in items]),
         measured=np.array([m.measured for m in items], dtype=float),
         replicas=n / lay.accelerators,
@@ -434,7 +507,7 @@ def predict_measurements(
     """Predicted value of every measurement; efficiencies broadcast against the rows.
 
     Give the efficiencies shape ``(K, 1)`` to evaluate ``K`` candidate factor sets against all
-    ``R`` rows at once (result ``(K, R)``): the calibration's grid search is one call.
+    ``R`` rows at once (result ``(K, R)``).
     """
     from dataclasses import replace as dc_replace
 
@@ -466,13 +539,6 @@ def predict_measurements(
     )
 
 
-COMPUTE_GRID = np.round(np.geomspace(0.15, 1.0, 20), 4)
-BW_GRID = np.round(np.geomspace(0.35, 1.0, 16), 4)
-OVERHEAD_GRID_MS = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
-PER_SEQUENCE_GRID_US = np.array([0.0, 5.0, 10.0, 20.0, 40.0])
-COMM_GRID = np.array([0.5, 0.8, 1.2])
-MOE_GRID = np.array([0.2, 0.3, 0.45, 0.65, 1.0])
-KV_GRID = np.array([0.4, 0.55, 0.75, 1.0])
 FACTORS = (
     "compute_efficiency",
     "bw_efficiency",
@@ -484,108 +550,20 @@ FACTORS = (
 )
 
 
-@dataclass(frozen=True)
-class GroupFit:
-    """Fitted factors of one (family, software) group and its errors."""
-
-    family: str
-    software: str
-    factors: dict[str, float]
-    rows: NDArray  # indices into the measurement arrays
-    fitted: NDArray  # in-sample prediction of each row
-    cross_validated: NDArray  # leave-one-out prediction of each row
-
-
-def _candidates(
-    max_compute: float, max_bw: float, max_overhead_ms: float, has_moe: bool
-) -> NDArray:
-    grids = [
-        COMPUTE_GRID[max_compute >= COMPUTE_GRID],
-        BW_GRID[max_bw >= BW_GRID],
-        OVERHEAD_GRID_MS[max_overhead_ms >= OVERHEAD_GRID_MS],
-        COMM_GRID,
-        PER_SEQUENCE_GRID_US,
-        MOE_GRID if has_moe else np.array([1.0]),
-        KV_GRID,
-    ]
-    mesh = np.meshgrid(*grids, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=1)
-
-
-def fit_group(
-    ma: MeasurementArrays,
-    rows: NDArray,
-    max_compute: float = 1.0,
-    max_bw: float = 1.0,
-    max_overhead_ms: float = np.inf,
-    chunk: int = 4096,
-) -> GroupFit:
-    """Fit the factors of one group to its rows by exhaustive grid search.
-
-    The loss is the sum of absolute log errors (L1: the median error is what the benchmark
-    targets, and one outlying published figure should not drag a whole family). The grids are
-    coarse on purpose: a finer KV grid fits better in-sample but generalises worse under
-    leave-one-out.
-
-    Every candidate of the grid is evaluated against every row in vectorised blocks, and the
-    leave-one-out prediction of each row (the fit without it) costs nothing more: drop the
-    row's squared error from each candidate's sum and take the best remaining candidate.
-    ``max_compute`` / ``max_bw`` / ``max_overhead_ms`` bound the factors by what was measured on
-    the hardware.
-    """
-    sub = _subset(ma, rows)
-    has_moe = bool(np.any(sub.shape.experts > 0))
-    cand = _candidates(max_compute, max_bw, max_overhead_ms, has_moe)
-    err2 = np.empty((cand.shape[0], rows.size))
-    preds = np.empty_like(err2)
-    for k in range(0, cand.shape[0], chunk):
-        c = cand[k : k + chunk]
-        p = predict_measurements(
-            sub,
-            c[:, :1],
-            c[:, 1:2],
-            c[:, 2:3] / 1e3,
-            c[:, 3:4],
-            c[:, 4:5] / 1e6,
-            c[:, 5:6],
-            c[:, 6:7],
-        )
-        preds[k : k + chunk] = p
-        err2[k : k + chunk] = np.abs(np.log(p / sub.measured))  # L1 on log error
-    loss = err2.sum(axis=1)
-    best = int(np.argmin(loss))
-    loo = preds[np.argmin(loss[:, None] - err2, axis=0), np.arange(rows.size)]
-    fam, sw = str(ma.family[rows[0]]), str(ma.software[rows[0]])
-    return GroupFit(
-        fam, sw, dict(zip(FACTORS, map(float, cand[best]), strict=True)), rows, preds[best], loo
-    )
-
-
-def groups_of(ma: MeasurementArrays) -> dict[tuple[str, str], NDArray]:
-    """Row indices of each (family, software) group."""
-    out: dict[tuple[str, str], list[int]] = {}
-    for i, key in enumerate(zip(ma.family, ma.software, strict=True)):
-        out.setdefault((str(key[0]), str(key[1])), []).append(i)
-    return {k: np.array(v) for k, v in out.items()}
-
-
 def predict_with_stored(ma: MeasurementArrays, catalog: Catalog) -> NDArray:
-    """Prediction of every measurement with the factors stored in ``data/efficiency.csv``."""
-    predicted = np.full(len(ma.items), np.nan)
-    stored = {(r.family, r.software): r for r in catalog.table("efficiency").values()}
-    for key, rows in groups_of(ma).items():
-        eff = stored[key]
-        predicted[rows] = predict_measurements(
-            _subset(ma, rows),
-            eff.compute_efficiency,
-            eff.bw_efficiency,
-            eff.overhead_ms / 1e3,
-            eff.comm_efficiency,
-            eff.overhead_per_sequence_us / 1e6,
-            eff.moe_efficiency,
-            eff.kv_efficiency,
-        )
-    return predicted
+    """Prediction of every measurement with the factors the run path uses for its family and
+    software class (``data/efficiency.csv``, or the median where the family has no row)."""
+    e = ma.base_engine
+    return predict_measurements(
+        ma,
+        e.compute_efficiency,
+        e.bw_efficiency,
+        e.overhead_s,
+        e.comm_efficiency,
+        e.overhead_per_sequence_s,
+        e.moe_efficiency,
+        e.kv_efficiency,
+    )
 
 
 def _subset(ma: MeasurementArrays, rows: NDArray) -> MeasurementArrays:

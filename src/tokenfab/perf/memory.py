@@ -20,6 +20,16 @@ EMBEDDING_BYTES_PER_PARAM = 2.0
 """Embedding tables and the output head stay in 16 bits in quantised checkpoints (ModelOpt,
 llm-compressor and AWQ all leave ``lm_head`` unquantised by default)."""
 
+KEPT_16BIT = ("norms", "MoE router gates", "embedding table", "output head")
+"""Tensors a quantised checkpoint keeps in 16 bits whatever its matrix format: DeepSeek-V3's
+native FP8 checkpoint stores ``weight_scale_inv`` block scales only beside its projection and
+expert matrices; ``model.embed_tokens``, ``lm_head``, the norms and the ``mlp.gate`` router stay
+BF16 (deepseek-ai/DeepSeek-V3@README_WEIGHTS.md, "FP8 Weight Documentation"; Hugging Face
+``deepseek-ai/DeepSeek-V3`` ``model.safetensors.index.json``). NVIDIA Model Optimizer's default
+quantisation config disables the ``*lm_head*``, ``*router*`` and ``*mlp.gate.*`` quantizers
+(NVIDIA/TensorRT-Model-Optimizer@modelopt/torch/quantization/config.py,
+``_default_disabled_quantizer_cfg``); norms are not linear layers and are never quantised."""
+
 EXPERTS_ONLY_CHECKPOINTS = frozenset({"mxfp4"})
 """Native checkpoint formats that quantise only the routed experts: gpt-oss's MXFP4 checkpoint
 stores the MoE weights in MXFP4 and every other tensor (attention, router, embeddings) in BF16
@@ -62,6 +72,7 @@ class ModelShape:
     params_lm_head: NDArray  # the output head's multiply (the embedding table when tied)
     head_tied: NDArray  # 1 where the output head shares the embedding table's storage
     non_expert_bytes_per_param: NDArray  # format of the non-expert matrices; NaN: the weight format
+    params_norms_router: NDArray  # of params_dense: norms and router gates, 16-bit when quantised
 
     @classmethod
     def from_record(cls, model: Model, precision: str | None = None) -> Self:
@@ -131,6 +142,7 @@ class ModelShape:
             params_embedding=p.embedding,
             params_lm_head=p.lm_head if p.lm_head else p.embedding,
             head_tied=0.0 if p.lm_head else 1.0,
+            params_norms_router=p.norms_and_router,
             non_expert_bytes_per_param=(
                 2.0
                 if precision == model.native_precision
@@ -156,7 +168,12 @@ class ModelShape:
         own = np.where(
             np.isnan(self.non_expert_bytes_per_param), bpp, self.non_expert_bytes_per_param
         )
-        return (self.params_attention + self.params_dense + self.params_shared) * own
+        # norms and MoE router gates stay in 16 bits in quantised checkpoints
+        # (:data:`KEPT_16BIT`)
+        nr = self.params_norms_router
+        return (self.params_attention + self.params_dense + self.params_shared - nr) * own + (
+            nr * np.maximum(own, EMBEDDING_BYTES_PER_PARAM)
+        )
 
     @property
     def params_routed_total(self) -> NDArray:

@@ -26,7 +26,13 @@ from numpy.typing import NDArray
 
 from tokenfab.catalog import Accelerator, Catalog, Model, default_catalog
 from tokenfab.errors import InfeasibleError, ScenarioError
-from tokenfab.perf.calibration import EngineChoice, choose_engine, hardware
+from tokenfab.perf.calibration import (
+    EngineChoice,
+    ErrorBand,
+    choose_engine,
+    error_band,
+    hardware,
+)
 from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence, weight_bytes
 from tokenfab.perf.precision import (
     BYTES_PER_ELEMENT,
@@ -70,6 +76,7 @@ class Setup:
     output_tokens: int  # visible + reasoning: every token the model generates
     prefix_cache_hit_rate: float
     steps_per_task: float
+    band: ErrorBand | None = None  # relative error band of the modelled figures
 
     @property
     def weight_bytes_per_param(self) -> float:
@@ -149,6 +156,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         o + r,
         hit,
         steps,
+        error_band(cat, engine, model.id),
     )
 
 
@@ -577,7 +585,26 @@ class OperatingPoint:
             "weights_gb_per_accelerator": self.weights_gb_per_accelerator,
             "kv_gb_per_accelerator": self.kv_gb_per_accelerator,
             "reserve_gb_per_accelerator": self.reserve_gb_per_accelerator,
+            **self.error_band_keys(),
         }
+
+    def error_band_keys(self) -> dict[str, Any]:
+        """``<figure>_low`` / ``<figure>_high`` of TTFT, TPOT and output throughput from the
+        held-out residuals (``data/error_bands.csv``), the split they come from and the share
+        of held-out runs such a band enclosed; nulls where the catalog has no band."""
+        band = self.setup.band
+        out: dict[str, Any] = {
+            "error_band_basis": band.basis if band else None,
+            "error_band_coverage": band.coverage if band else None,
+        }
+        for key, metric, value in (
+            ("ttft_s", "ttft_s", self.ttft_s),
+            ("tpot_s", "tpot_s", self.tpot_s),
+            ("output_tok_s_total", "output_tok_s", self.output_tok_s_total),
+        ):
+            low, high = band.bounds(metric, value) if band else (None, None)
+            out[f"{key}_low"], out[f"{key}_high"] = low, high
+        return out
 
 
 def _server_metrics(setup: Setup, grid: Grid) -> tuple[NDArray, NDArray, NDArray]:

@@ -171,6 +171,35 @@ def expert_imbalance(experts: ArrayLike, expert_parallel: ArrayLike) -> NDArray:
     return np.where(e > 0, experts_on_busiest_rank(safe, ep) * ep / safe, 1.0)
 
 
+def destination_ranks(experts_per_token: ArrayLike, expert_parallel: ArrayLike) -> NDArray:
+    r"""Expected expert-parallel ranks one token's top-k experts live on [-].
+
+    A dispatch sends a token's activations once to each rank holding any of its experts, and
+    the combine returns one partial sum a rank (DeepEP's and TensorRT-LLM's all-to-all
+    kernels); with the experts spread evenly and routed uniformly, a rank is missed by all
+    ``k`` picks with probability ``(1 - 1/ep)^k``:
+
+    .. math:: n_{dest} = ep \left(1 - (1 - 1/ep)^{k}\right)
+
+    Examples
+    --------
+    DeepSeek-V3 (top-8) over 8 ranks: 8 x (1 - (7/8)^8) = 5.25 copies instead of 8.
+
+    >>> round(float(destination_ranks(8, 8)), 2)
+    5.25
+
+    References
+    ----------
+    deepseek-ai/DeepEP@deep_ep/buffer.py: ``get_dispatch_layout`` returns
+    ``num_tokens_per_rank`` and the ``[tokens, ranks]`` mask ``is_token_in_rank`` that
+    ``dispatch`` sends by -- one copy of a token per destination rank, however many of its
+    experts that rank holds.
+    """
+    k = np.asarray(experts_per_token, dtype=float)
+    ep = np.maximum(np.asarray(expert_parallel, dtype=float), 1.0)
+    return np.minimum(k, ep * (1.0 - (1.0 - 1.0 / ep) ** k))
+
+
 def layer_comm_time_s(
     tokens: ArrayLike,
     hidden: ArrayLike,
@@ -191,7 +220,8 @@ def layer_comm_time_s(
 
     Tensor parallelism: two all-reduces of ``tokens x hidden`` activations per layer.
     Expert parallelism: a dispatch and a combine all-to-all per MoE layer, each moving the
-    rank's tokens times their top-k copies. MoE tensor parallelism wider than the attention's
+    rank's tokens once to every rank holding one of their top-k experts
+    (:func:`destination_ranks`). MoE tensor parallelism wider than the attention's
     (attention data-parallel without expert parallelism, vLLM's default for MoE with
     ``--data-parallel-size``): the MoE group gathers the tokens of its attention groups and
     reduces them, one all-reduce of the gathered activations per MoE layer. Pipeline
@@ -209,9 +239,7 @@ def layer_comm_time_s(
     net = (link_bytes_per_s, latency_s, domain_size, scaleout_bytes_per_s)
     tp_s = 2.0 * stage_layers * allreduce_time_s(act, tp, *net)
     ep_s = (
-        2.0
-        * stage_moe
-        * alltoall_time_s(act * np.asarray(experts_per_token, dtype=float), ep, *net)
+        2.0 * stage_moe * alltoall_time_s(act * destination_ranks(experts_per_token, ep), ep, *net)
     )
     wider = moe_tp > tp
     gathered = act * moe_tp / tp
