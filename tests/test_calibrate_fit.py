@@ -199,3 +199,47 @@ def test_aic_layout_maps_onto_the_model_layout():
     assert (float(lay.expert_parallel[0]), float(lay.moe_tensor_parallel[0])) == (1.0, 2.0)
     # SGLang is its own software class (data/serving_software.csv row sglang), not vLLM's
     assert adapter.software_class(m) == "sglang"
+
+
+def test_closed_loop_ttft_solves_its_queue():
+    # invariant: T = t0 + rho s / (2 (1 - rho)) with rho = N s / (T + D), and rho < 1
+    from tokenfab.perf.calibration import closed_loop_ttft_s
+
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 512, 200).astype(float)
+    t0, s, d = rng.uniform(0.01, 1, 200), rng.uniform(0.001, 0.5, 200), rng.uniform(0.1, 60, 200)
+    t = closed_loop_ttft_s(n, t0, s, d)
+    rho = n * s / (t + d)
+    assert np.all(rho < 1)
+    np.testing.assert_allclose(t, t0 + rho * s / (2 * (1 - rho)), rtol=1e-9)
+    # more clients, longer wait
+    assert np.all(np.diff(closed_loop_ttft_s(np.arange(1.0, 100.0), 0.1, 0.05, 10.0)) > 0)
+
+
+def test_ttft_under_concurrency_is_predicted_but_never_fitted():
+    m = build(
+        dict(
+            model="llama-3.1-8b",
+            accelerator="h100-sxm",
+            engine="vllm",
+            precision="fp8",
+            isl=1024,
+            osl=128,
+            load_size=64,
+            tpot_s=0.02,
+            ttft_s=0.3,
+        ),
+        "x:2",
+        CAT,
+    )
+    prep = adapter.prepare([m], CAT)
+    assert list(prep.metric) == ["ttft_s", "tpot_s"]
+    assert list(prep.fitted) == [False, True]
+    assert list(prep.fit_rows(np.arange(2))) == [1]
+    # the queueing wait makes it longer than the prompt's own chunks
+    pred = adapter.predict(prep, {k: fit.START[k] for k in fit.FACTORS})
+    own = adapter.predict(
+        adapter.prepare([replace(m, ttft_s=0.3, concurrency=1.0)], CAT),
+        {k: fit.START[k] for k in fit.FACTORS},
+    )
+    assert pred[0] > own[0]

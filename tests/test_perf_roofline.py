@@ -225,10 +225,12 @@ def test_compute_efficiency_matters_when_compute_bound():
 
 
 def test_fp8_weights_read_half_the_matrix_bytes():
-    # FP8: matrices in 1 byte, the output head stays 2 bytes:
-    # (8,030,261,248 - 2 x 525,336,576) x 1 + 525,336,576 x 2 = 8,030,261,248 B (+ KV in fp8,
-    # 2 tokens x 65,536 B = 131,072 B).
+    # FP8: matrices in 1 byte, the output head and the 65 RMSNorm vectors (65 x 4,096 =
+    # 266,240) stay 2 bytes (memory.KEPT_16BIT):
+    # (8,030,261,248 - 2 x 525,336,576) x 1 + 266,240 + 525,336,576 x 2 = 8,030,527,488 B
+    # (+ KV in fp8, 2 tokens x 65,536 B = 131,072 B).
     shape, hw, eng = llama8b_h100("fp8")
     r = round_time(shape, hw, eng.roofline(), layout(), 1.0, 1.0, 1, 2)
-    expected = (LLAMA8B_PARAMS - 2 * LLAMA8B_EMBEDDING) + LLAMA8B_EMBEDDING * 2 + 2 * 65_536
+    norms = 65 * 4096
+    expected = (LLAMA8B_PARAMS - 2 * LLAMA8B_EMBEDDING) + norms + LLAMA8B_EMBEDDING * 2 + 2 * 65_536
     assert_allclose(r.bytes_per_accelerator, expected, rtol=1e-12)

@@ -8,10 +8,12 @@ given efficiency factors, vectorised over rows. When the serving model's semanti
 changes.
 
 What today's model expresses (``tokenfab.perf.calibration.predict_measurements``):
-aggregated serving with a tensor-parallel degree and an expert-parallel width (attention-DP
-ranks = ``max(tp, ep) / tp``); a fixed batch or closed-loop concurrency taken as the batch;
-static batching; offline max-load. TTFT is compared only at a fixed batch (under concurrency it
-is mostly queueing, which today's model does not have). Disaggregated runs are not expressed.
+aggregated serving with the record's tensor, pipeline, expert and attention data-parallel
+degrees; a fixed batch, or closed-loop concurrency taken as the batch (clients beyond what the
+memory holds wait for a slot); static batching; offline max-load; the decode pool of a
+disaggregated run (its TPOT only). TTFT under closed-loop concurrency adds the wait for
+prefill room (:func:`tokenfab.perf.calibration.closed_loop_ttft_s`) and is predicted and
+reported but never fitted (``Prepared.fitted``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Prepared:
     metric: NDArray  # "ttft_s" | "tpot_s" | "output_tok_s" of each target
     measured: NDArray
     skipped: list[tuple[int, str]]  # (measurement index, reason): not expressible today
+    fitted: NDArray | None = None  # False: predicted and reported, never fitted (None: all)
 
     @property
     def size(self) -> int:
@@ -82,7 +85,13 @@ class Prepared:
             self.metric[rows],
             self.measured[rows],
             [],
+            None if self.fitted is None else self.fitted[rows],
         )
+
+    def fit_rows(self, rows: NDArray) -> NDArray:
+        """The targets among ``rows`` a fit may use."""
+        rows = np.asarray(rows)
+        return rows if self.fitted is None else rows[self.fitted[rows]]
 
 
 def _why_not(m: Measurement, catalog: Catalog) -> str | None:
@@ -101,6 +110,7 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
     """Stack every measured metric the model can express; list the records it cannot."""
     items: list[pc.Measurement] = []
     record: list[int] = []
+    fitted: list[bool] = []
     skipped: list[tuple[int, str]] = []
     for i, m in enumerate(measurements):
         why = _why_not(m, catalog)
@@ -153,11 +163,11 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
                     (i, f"disaggregated {metric}: only the decode pool's TPOT is modelled")
                 )
                 continue
-            if metric == "ttft_s" and mode not in ("single", "static"):
-                skipped.append((i, "TTFT under concurrency (queueing) is not modelled today"))
-                continue
             items.append(pc.Measurement(metric=old, measured=float(value), **base))
             record.append(i)
+            # TTFT under closed-loop concurrency is mostly the wait for prefill room
+            # (pc.closed_loop_ttft_s): predicted and reported, never fitted
+            fitted.append(not (metric == "ttft_s" and mode not in ("single", "static")))
     if not items:
         why = skipped[0][1] if skipped else "no measured value"
         raise ValueError(f"no measurement can be expressed by today's model ({why})")
@@ -169,6 +179,7 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
         np.array([names[it.metric] for it in items]),
         arrays.measured.copy(),
         skipped,
+        np.array(fitted, dtype=bool),
     )
 
 

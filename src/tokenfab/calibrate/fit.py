@@ -70,6 +70,26 @@ SHRINK = 0.05
 """Weight of the pull towards the pooled factors, per factor, relative to one row's log error."""
 
 
+BALANCE_METRICS = True
+"""Weigh each measured metric (TPOT, TTFT, throughput) of a group equally in its fit, whatever
+its count: thousands of TPOT values at moderate concurrency would otherwise decide the
+large-batch factors that throughput at full load depends on."""
+
+
+def metric_weights(metric: NDArray) -> NDArray:
+    """Per-target weights on the residuals giving each metric the same total squared weight.
+
+    ``sqrt(n / (m x n_metric))`` for ``n`` targets over ``m`` metrics: the weights' squares sum
+    to ``n`` (the unweighted total) and to ``n / m`` within each metric.
+
+    >>> metric_weights(np.array(["tpot_s", "tpot_s", "tpot_s", "output_tok_s"])) ** 2
+    array([0.66666667, 0.66666667, 0.66666667, 2.        ])
+    """
+    metric = np.asarray(metric)
+    names, inverse, counts = np.unique(metric, return_inverse=True, return_counts=True)
+    return np.sqrt(metric.size / (names.size * counts[inverse]))
+
+
 def measured_bounds(catalog: Catalog) -> dict[str, dict[str, float]]:
     """Upper bounds per accelerator family from microbenchmarks on the hardware.
 
@@ -156,10 +176,11 @@ def _solve(
     log_meas = np.log(sub.measured)
     scale = np.array([SCALE[k] for k in FACTORS])
     weight = np.sqrt(SHRINK * rows.size) if prior is not None else 0.0
+    balance = metric_weights(sub.metric) if BALANCE_METRICS else 1.0
 
     def residuals(x: NDArray) -> NDArray:
         pred = adapter.predict(sub, dict(zip(FACTORS, x, strict=True)))
-        r = np.log(np.maximum(pred, 1e-30)) - log_meas
+        r = (np.log(np.maximum(pred, 1e-30)) - log_meas) * balance
         if prior is None:
             return r
         return np.concatenate([r, weight * (x - prior) / (scale * 10)])
@@ -199,7 +220,7 @@ def fit(
     family_of : callable, optional
         Accelerator family of a group key (default: its first element).
     """
-    rows = np.arange(prep.size) if rows is None else np.asarray(rows)
+    rows = prep.fit_rows(np.arange(prep.size) if rows is None else np.asarray(rows))
     measured = measured or {}
     family_of = family_of or (lambda g: str(g[0]) if isinstance(g, tuple) else str(g))
     x_start = np.array([START[k] for k in FACTORS])
@@ -248,7 +269,7 @@ def cross_validate(
     everything = np.arange(prep.size)
     for test in folds:
         train = np.setdiff1d(everything, test)
-        if train.size == 0:
+        if prep.fit_rows(train).size == 0:
             continue
         f = fit(prep, keys, train, measured)
         factors = f.factors_for([keys[i] for i in test])

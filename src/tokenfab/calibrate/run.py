@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tokenfab.calibrate import adapter, fit, groups
+from tokenfab.calibrate.bands import band_rows, write_bands
 from tokenfab.calibrate.importers import read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
@@ -79,9 +80,13 @@ class Report:
 
 
 def _medians(err: np.ndarray, metric: np.ndarray) -> dict[str, float]:
-    out = {m: float(np.nanmedian(err[metric == m])) for m in adapter.METRICS if (metric == m).any()}
-    if err.size and not np.all(np.isnan(err)):
-        out["all"] = float(np.nanmedian(err))
+    """Median |error| per metric label and over the fitted ones (``all``); TTFT under
+    closed-loop concurrency (``ttft_s_concurrent``, predicted, never fitted) is apart."""
+    labels = (*adapter.METRICS, "ttft_s_concurrent")
+    out = {m: float(np.nanmedian(err[metric == m])) for m in labels if (metric == m).any()}
+    fitted = metric != "ttft_s_concurrent"
+    if fitted.any() and not np.all(np.isnan(err[fitted])):
+        out["all"] = float(np.nanmedian(err[fitted]))
     return out
 
 
@@ -120,15 +125,24 @@ def calibrate(
     cfg = groups.group_ids([groups.config_key(m) for m in ms])
     fam = groups.group_ids([groups.model_family(m.model) for m in ms])
     cv_err = np.full(prep.size, np.nan)
+    held: dict[str, np.ndarray] = {}
+    splits: dict[str, list[np.ndarray]] = {}
     if np.unique(cfg).size >= 2:
-        cv = fit.cross_validate(prep, keys, cfg, k=folds, measured=bounds)
-        cv_err = fit.abs_error(cv, prep.measured)
+        held["configuration"] = fit.cross_validate(prep, keys, cfg, k=folds, measured=bounds)
+        splits["configuration"] = groups.grouped_folds(cfg, folds)
+        cv_err = fit.abs_error(held["configuration"], prep.measured)
     fam_err = np.full(prep.size, np.nan)
     if np.unique(fam).size >= 2:
-        cvf = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
-        fam_err = fit.abs_error(cvf, prep.measured)
+        held["model_family"] = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
+        splits["model_family"] = [np.flatnonzero(fam == g) for g in np.unique(fam)]
+        fam_err = fit.abs_error(held["model_family"], prep.measured)
 
     final = fit.fit(prep, keys, measured=bounds)
+    label = (
+        prep.metric
+        if prep.fitted is None
+        else np.where(prep.fitted, prep.metric, "ttft_s_concurrent")
+    )
     keys_arr = np.array(["|".join(k) for k in keys])
     reports = group_reports(final, keys, prep, before_err, cv_err, ms)
     report = Report(
@@ -136,13 +150,19 @@ def calibrate(
         issues=issues,
         not_expressed=Counter(r for _, r in prep.skipped),
         targets=prep.size,
-        before=_medians(before_err, prep.metric),
-        held_out_config=_medians(cv_err, prep.metric) if not np.all(np.isnan(cv_err)) else {},
-        held_out_family=_medians(fam_err, prep.metric) if not np.all(np.isnan(fam_err)) else {},
+        before=_medians(before_err, label),
+        held_out_config=_medians(cv_err, label) if not np.all(np.isnan(cv_err)) else {},
+        held_out_family=_medians(fam_err, label) if not np.all(np.isnan(fam_err)) else {},
         groups=reports,
     )
     if out is not None:
         report.written = write_catalog(out, reports, cv_err, keys_arr, paths)
+        agg = np.array([m.mode == "agg" for m in ms])
+        fitted = agg if prep.fitted is None else agg & prep.fitted
+        bands = band_rows(held, splits, prep.measured, prep.metric, fitted)
+        if bands:  # the built-in bands stay for the splits these runs cannot measure
+            names = ", ".join(Path(p).name for p in paths)
+            write_bands(out, bands, f"tokenfab calibrate: held-out residuals of {names}")
     return report
 
 

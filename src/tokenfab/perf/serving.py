@@ -74,7 +74,7 @@ class Engine:
     """What the serving software achieves and how it budgets memory (arrays broadcast).
 
     The four efficiencies are fitted to measurements per accelerator family and software
-    class (``bench/calibrate.py``); the memory settings are the software's documented
+    class (``tokenfab.calibrate``, ``bench/bench_accuracy.py``); the memory settings are the software's documented
     defaults (``data/serving_software.csv``).
     """
 
