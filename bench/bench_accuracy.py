@@ -185,7 +185,8 @@ def main() -> int:
     # and bands fitted above on the calibration runs alone, written as a catalog the run path
     # reads
     stored = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), cat))
-    cv_cfg = err["configuration"]
+    # the catalog's cv columns: fitted metrics only (closed-loop TTFT is reported apart)
+    cv_cfg = np.where(prep.fitted, err["configuration"], np.nan)
     keys_arr = np.array(["|".join(k) for k in keys])
     reports = group_reports(full, keys, prep, before, cv_cfg, ms)
     source = (

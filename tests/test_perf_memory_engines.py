@@ -265,3 +265,21 @@ def test_fp8_checkpoint_keeps_norms_router_embedding_and_head_in_bf16():
     extra = float(weight_bytes(s, 1.0)) - float(weight_bytes(s, 2.0)) / 2
     assert 256 * 7168 * 58 < p.norms_and_router < 256 * 7168 * 58 * 1.02  # routers + norms
     assert extra == pytest.approx(p.norms_and_router + 2 * 129280 * 7168, rel=1e-9)
+
+
+def test_tensorrt_llm_kv_budget_against_its_startup_log():
+    # NVIDIA/TensorRT-LLM issue #2268 (v0.13, Qwen1.5-7B in FP16 on a 40 GB GPU) logs
+    # "Memory usage when calculating max tokens in paged kv cache: total: 39.39 GiB,
+    # available: 21.89 GiB"; the cache takes free_gpu_memory_fraction 0.9 of the available:
+    # 19.70 GiB. Qwen1.5-7B (hidden 4096, 32 layers, FFN 11008, vocabulary 151,936, untied,
+    # QKV bias) has 7,721,324,544 parameters, 15.44 GB in FP16. The trtllm row's rule,
+    # 0.9 x (total - weights - 4 GB reserve) = 0.9 x (39.39 GiB - 14.38 GiB - 3.73 GiB)
+    # = 19.15 GiB: -2.8 % (the log implies a 3.35 GB reserve at this model size).
+    eng = cal.choose_engine(
+        default_catalog(), default_catalog().accelerator("h100-sxm"), "trtllm"
+    ).engine
+    weights = 7_721_324_544 * 2.0
+    budget = float(eng.kv_memory_fraction) * (
+        39.39 * GIB - weights - float(eng.runtime_reserve_bytes)
+    )
+    assert_allclose(budget / GIB, 0.9 * 21.89, rtol=0.05)

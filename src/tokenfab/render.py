@@ -187,6 +187,20 @@ def _kv_table(rows: list[tuple[str, str]], title: str) -> Table:
     return t
 
 
+def _band_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The error-band line of an estimate (none when the catalog has no bands)."""
+    if d.get("tpot_s_low") is None or d.get("output_tok_s_total_low") is None:
+        return []
+    share = f"{d['error_band_coverage']:.0%}"
+    return [
+        (
+            f"{share} band ({d['error_band_basis'].split(' (')[0]})",
+            f"TPOT {d['tpot_s_low'] * 1e3:.1f}–{d['tpot_s_high'] * 1e3:.1f} ms, output "
+            f"{fmt(d['output_tok_s_total_low'])}–{fmt(d['output_tok_s_total_high'])} tok/s",
+        )
+    ]
+
+
 def operating_point(op: Any) -> Panel:
     d = op.as_dict()
     s = op.setup
@@ -219,6 +233,7 @@ def operating_point(op: Any) -> Panel:
             ),
             ("time to first token", f"{d['ttft_s'] * 1e3:,.0f} ms"),
             ("time per output token", f"{d['tpot_s'] * 1e3:.1f} ms"),
+            *_band_rows(d),
             ("requests/s", fmt(d["requests_per_second"])),
             ("bound", d["bound"]),
             (

@@ -144,7 +144,9 @@ def calibrate(
         else np.where(prep.fitted, prep.metric, "ttft_s_concurrent")
     )
     keys_arr = np.array(["|".join(k) for k in keys])
-    reports = group_reports(final, keys, prep, before_err, cv_err, ms)
+    # the catalog's held-out columns: fitted metrics only (closed-loop TTFT is reported apart)
+    cv_fitted = cv_err if prep.fitted is None else np.where(prep.fitted, cv_err, np.nan)
+    reports = group_reports(final, keys, prep, before_err, cv_fitted, ms)
     report = Report(
         runs=len(kept),
         issues=issues,
@@ -156,7 +158,7 @@ def calibrate(
         groups=reports,
     )
     if out is not None:
-        report.written = write_catalog(out, reports, cv_err, keys_arr, paths)
+        report.written = write_catalog(out, reports, cv_fitted, keys_arr, paths)
         agg = np.array([m.mode == "agg" for m in ms])
         fitted = agg if prep.fitted is None else agg & prep.fitted
         bands = band_rows(held, splits, prep.measured, prep.metric, fitted)
@@ -183,6 +185,8 @@ def group_reports(
         if fit.partition(g) != "agg":
             continue
         rows = keys_arr == "|".join(g)
+        if prep.fitted is not None:
+            rows &= prep.fitted  # the targets the group was fitted to
         held = cv_err[rows]
         reports.append(
             GroupReport(
