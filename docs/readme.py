@@ -206,7 +206,7 @@ def block_accuracy() -> str:
     peer_median = _summary_row(peer, f"llm-analysis {version}")[2]
     return (
         f"`make bench` fits {len(cal.FACTORS)} efficiency factors per accelerator family and "
-        f"serving-software class\n(never per row) to {n_runs.group(1) if n_runs else 'the'} "
+        f"serving-software class\n(never per row) to {int(n_runs.group(1)) if n_runs else 0:,} "
         "measured runs (the AIConfigurator silicon sample and published figures) and\n"
         "predicts every run with factors fitted without it. Median error held out by "
         f"configuration:\nTPOT {cfg['tpot_s']}, output throughput {cfg['output_tok_s']}; leaving "
