@@ -309,3 +309,32 @@ def test_sobol_of_feasibility_names_the_input_that_causes_failures():
     assert_allclose([got["x"].s1, got["x"].st], [1.0, 1.0], atol=0.05)
     assert_allclose([got["w"].s1, got["w"].st], [0.0, 0.0], atol=0.02)
     assert_allclose(res.mean, 0.5, atol=0.01)
+
+
+def test_charts_of_the_analyses_are_written(tmp_path):
+    # the chart functions the commands call, fed with analytic results
+    from tokenfab import charts
+
+    model = function_model(lambda a, b: {"y": a + 2 * b}, {"a": 0.5, "b": 0.5})
+    dists = {"a": uniform(0, 1), "b": uniform(0, 1)}
+    s = monte_carlo(model, dists, 2_000).kpis["y"]
+    panel = {"name": "y", "counts": s.counts, "edges": s.edges, "marks": {"mean": s.mean}}
+    assert s.counts.sum() == 2_000  # every feasible sample is in a bar
+    t = tornado(model, dists, "y")
+    sob = sobol(model, dists, "y", base_samples=64)
+    written = [
+        charts.histogram_chart(tmp_path / "h.html", [panel], "Monte Carlo"),
+        charts.tornado_chart(
+            tmp_path / "t.png",
+            [{"name": r.input, "at_low": r.kpi_at_low, "at_high": r.kpi_at_high} for r in t.rows],
+            t.base,
+            "Tornado",
+            "y",
+        ),
+        charts.sobol_chart(
+            tmp_path / "s.html", [r.__dict__ | {"name": r.input} for r in sob.rows], "Sobol"
+        ),
+    ]
+    for html, png in written:
+        assert html.suffix == ".html" and html.stat().st_size > 1000
+        assert png.suffix == ".png" and png.read_bytes()[:4] == b"\x89PNG"
