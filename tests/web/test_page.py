@@ -173,7 +173,14 @@ def test_downloads_report_json_csv_and_yaml(page, server, tmp_path):
     viewer.goto(report.as_uri())
     assert "tokenfab report: llama-3.1-70b" in viewer.inner_text("h1")
     assert viewer.locator("h2", has_text="Assumptions ledger").count() == 1
-    assert viewer.locator("img.chart").count() == 4
+    # its four charts (and those of the optional sections, such as the tornado)
+    alts = viewer.locator("img.chart").evaluate_all("imgs => imgs.map(i => i.alt)")
+    assert alts[:4] == [
+        "Frontier of llama-3.1-70b on h100-sxm with the operating point",
+        "Cost per million output tokens by cost line",
+        "Cost and carbon by accelerator",
+        "Cost and carbon by region",
+    ], alts
     viewer.close()
 
     api = estimate(server, START)
