@@ -137,11 +137,17 @@ def test_default_distributions_take_the_published_price_range_and_the_error_band
     d = found["accelerators.h100-sxm.price_usd"]
     assert (d.dist, d.low, d.base, d.high) == ("low-base-high", 25_000, 27_500, 30_000)
     assert d.source
-    # the error band: base / (1 + e) to min(1, base x (1 + e)), e = the group's held-out
-    # median error (data/efficiency.csv cv_median_abs_error of the Hopper TensorRT-LLM row)
-    e = cat.table("efficiency")["hopper-trtllm"].cv_median_abs_error
+    # the error band: a step time scales as 1 / efficiency, so a held-out band r_low..r_high of
+    # measured / predicted TPOT puts bw_efficiency at base / r_high .. min(1, base / r_low)
+    # (data/error_bands.csv, configuration split: H100 with TensorRT-LLM is calibrated)
+    band = cat.table("error-bands")["configuration-tpot-s"]
     bw = found["efficiency.bw_efficiency"]
-    assert_allclose([bw.low, bw.high], [bw.base / (1 + e), min(1.0, bw.base * (1 + e))])
+    r_low, r_high = band.measured_over_predicted_low, band.measured_over_predicted_high
+    assert_allclose([bw.low, bw.high], [bw.base / r_high, min(1.0, bw.base / r_low)])
+    assert "configuration-tpot-s" in bw.source
+    ttft = cat.table("error-bands")["configuration-ttft-s"]
+    ce = found["efficiency.compute_efficiency"]
+    assert_allclose(ce.low, ce.base / ttft.measured_over_predicted_high)
     # data/cost_assumptions.csv: useful life 5 years within 4-6 (seed 002: "amortised over
     # 4-6 years")
     life = found["cost.useful_life_years"]

@@ -905,6 +905,71 @@ def _catalog_row(cat: Any, key: str) -> tuple[Any, str] | None:
     return (row, parts[-1]) if row is not None else None
 
 
+ERROR_BAND_METRICS = {"bw_efficiency": "tpot_s", "compute_efficiency": "ttft_s"}
+"""The measured metric whose held-out band each efficiency carries: decode (TPOT) is
+memory-bound, prefill (TTFT) compute-bound."""
+
+
+def _error_band(scenario: Scenario, cat: Any, specs: Mapping[str, Any]) -> dict[str, Distribution]:
+    """The performance model's held-out error as distributions of its fitted efficiencies.
+
+    A step time scales as 1 / efficiency, so measured / predicted = r puts the efficiency at
+    fitted / r: a band r_low..r_high of measured / predicted (data/error_bands.csv, 90 % of the
+    held-out runs; split by configuration for a calibrated accelerator family, by accelerator
+    family for an uncalibrated one) becomes low = fitted / r_high, high = fitted / r_low, the
+    high end capped at the factor's bound of 1. Without a band row, the efficiency group's median
+    error e by configuration (data/efficiency.csv cv_median_abs_error) gives fitted / (1 + e) to
+    fitted x (1 + e); without that either, :data:`UNCALIBRATED_ERROR`.
+    """
+    from tokenfab.perf.calibration import choose_engine
+
+    acc = cat.accelerator(scenario.accelerator)
+    choice = choose_engine(cat, acc, scenario.software)
+    split = "configuration" if choice.efficiency_id is not None else "accelerator_family"
+    bands = (
+        {(b.split, b.metric): b for b in cat.table("error-bands").values()}
+        if "error-bands" in _tables()
+        else {}
+    )
+    found: dict[str, Distribution] = {}
+    for factor in ERROR_BAND_FACTORS:
+        spec = specs.get(f"efficiency.{factor}")
+        if spec is None or spec.base is None:
+            continue
+        base = float(spec.base)
+        band = bands.get((split, ERROR_BAND_METRICS[factor]))
+        if band is not None:
+            r_low, r_high = band.measured_over_predicted_low, band.measured_over_predicted_high
+            source = (
+                f"performance model: {band.coverage:.0%} of held-out runs' measured / predicted "
+                f"{band.metric} within {r_low:g}-{r_high:g} (data/error_bands.csv {band.id}, "
+                "bench/bench_accuracy.py)"
+            )
+        else:
+            if choice.efficiency_id is not None:
+                row = cat.table("efficiency")[choice.efficiency_id]
+                error = row.cv_median_abs_error or UNCALIBRATED_ERROR
+                where = f"efficiency group {row.id} (data/efficiency.csv cv_median_abs_error)"
+            else:
+                error, where = UNCALIBRATED_ERROR, f"{acc.family}, not fitted (docs/calibration.md)"
+            r_low, r_high = 1 / (1 + error), 1 + error
+            source = f"performance model: held-out median error {error:.1%} of {where}"
+        found[f"efficiency.{factor}"] = Distribution(
+            dist="low-base-high",
+            low=base / r_high,
+            base=base,
+            high=min(base / r_low, spec.high),
+            source=source,
+        )
+    return found
+
+
+def _tables() -> tuple[str, ...]:
+    from tokenfab.catalog import TABLES
+
+    return tuple(TABLES)
+
+
 def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, Distribution]:
     """Distributions from sourced ranges, for a scenario file without a ``distributions:``
     block.
@@ -913,17 +978,14 @@ def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, 
       (:func:`tokenfab.catalog.published_range`: ``X_low`` and ``X_high`` beside ``X``, e.g. an
       accelerator's street price, a cost assumption's ``value``): a low/base/high estimate
       with the row's source.
-    * The performance model's held-out error: the scenario's efficiency group's median error
-      ``e`` by configuration (``cv_median_abs_error`` of data/efficiency.csv;
-      :data:`UNCALIBRATED_ERROR` for a family without fitted rows) makes each of
-      :data:`ERROR_BAND_FACTORS` a low/base/high of base/(1+e), base and base x (1+e), the high
-      end capped at the physical bound of 1.
+    * The performance model's held-out error band (:func:`_error_band`): each of
+      :data:`ERROR_BAND_FACTORS` a low/base/high over the band of measured / predicted step
+      times of runs the fit never saw, the high end capped at the physical bound of 1.
 
     Only inputs :func:`tokenfab.pipeline.fields` offers for this scenario are returned.
     """
     from tokenfab import pipeline
     from tokenfab.catalog import default_catalog, published_range, range_fields
-    from tokenfab.perf.calibration import choose_engine
 
     cat = catalog or default_catalog()
     specs = pipeline.fields(scenario, catalog=cat)
@@ -950,31 +1012,7 @@ def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, 
             high=float(band[2]),
             source=f"{row.id}: {source}",
         )
-    acc = cat.accelerator(scenario.accelerator)
-    choice = choose_engine(cat, acc, scenario.software)
-    if choice.efficiency_id is not None:
-        row = cat.table("efficiency")[choice.efficiency_id]
-        error = row.cv_median_abs_error
-        source = (
-            f"performance model: held-out median error {error:.1%} of efficiency group "
-            f"{row.id} (data/efficiency.csv cv_median_abs_error, bench/calibrate.py)"
-        )
-    else:
-        error = UNCALIBRATED_ERROR
-        source = (
-            f"performance model: {acc.family} has no fitted efficiencies; held-out median error "
-            f"{error:.1%} leaving an accelerator family out (docs/calibration.md)"
-        )
-    if error:
-        for factor in ERROR_BAND_FACTORS:
-            spec = specs.get(f"efficiency.{factor}")
-            if spec is None or spec.base is None:
-                continue
-            base = float(spec.base)
-            high = min(base * (1 + error), spec.high)
-            found[f"efficiency.{factor}"] = Distribution(
-                dist="low-base-high", low=base / (1 + error), base=base, high=high, source=source
-            )
+    found.update(_error_band(scenario, cat, specs))
     return found
 
 
