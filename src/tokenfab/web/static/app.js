@@ -541,21 +541,24 @@ async function renderMarket(el) {
   caption(el, m.source || "");
 }
 
-// Monte Carlo: the spread (P5, median, P95) of the headline KPIs over the uncertain inputs.
+// Monte Carlo: the spread (P5 to P95) of the headline KPIs around their median, in per cent.
 async function renderMonteCarlo(el) {
-  const keys = ["cost_usd_per_mtok_output", "cost_usd_per_mtok_blended", "output_tok_s_per_accelerator", "co2e_g_per_mtok"];
+  const keys = ["cost_usd_per_mtok_output", "cost_usd_per_mtok_blended", "output_tok_s_per_accelerator", "tokens_per_joule", "co2e_g_per_mtok"];
   const m = await api("montecarlo", requestFor("montecarlo", { samples: 2000 }));
-  const rows = keys.filter((k) => m.kpis?.[k]?.p50 != null);
-  for (const k of rows) {
-    const s = m.kpis[k];
-    plot(el, [{
-      type: "bar", orientation: "h", y: [k], x: [s.p95 - s.p5], base: [s.p5], name: "P5 to P95",
-      marker: { color: COLORS[0] }, hovertext: [`P5 ${fmt(s.p5)}, median ${fmt(s.p50)}, P95 ${fmt(s.p95)}`],
-    }, { type: "scatter", mode: "markers", y: [k], x: [s.p50], name: "median", marker: { color: COLORS[1], size: 12 } }], {
-      title: `Monte Carlo: ${k}`, yaxis: { automargin: true, showticklabels: false }, height: 220,
-    });
-  }
-  caption(el, `${fmt(m.samples)} samples of the inputs' published ranges; ${fmt(m.feasible_share * 100)}% still run and meet the targets.`);
+  const rows = keys.filter((k) => m.kpis?.[k]?.p50);
+  const label = (k) => CARDS.find((c) => c.key === k)?.label || k;
+  const spread = rows.map((k) => m.kpis[k]);
+  const lo = spread.map((s) => (s.p5 / s.p50 - 1) * 100), hi = spread.map((s) => (s.p95 / s.p50 - 1) * 100);
+  plot(el, [{
+    type: "bar", orientation: "h", y: rows.map(label), base: lo, x: hi.map((h, i) => h - lo[i]),
+    marker: { color: COLORS[0] }, name: "P5 to P95",
+    hovertext: spread.map((s) => `P5 ${fmt(s.p5)}, median ${fmt(s.p50)}, P95 ${fmt(s.p95)}`),
+  }], {
+    title: "Monte Carlo: P5 to P95 of each figure around its median",
+    xaxis: { title: { text: "% from the median" }, zeroline: true }, yaxis: { automargin: true },
+  });
+  caption(el, `${fmt(m.samples)} samples of the inputs' published ranges; ${fmt(m.feasible_share * 100)}% still run and meet the targets. ` +
+    rows.map((k, i) => `${label(k)}: ${fmt(spread[i].p5)} to ${fmt(spread[i].p95)} (median ${fmt(spread[i].p50)})`).join("; ") + ".");
 }
 
 // Tornado: each uncertain input swung alone, largest effect on the blended cost first.
