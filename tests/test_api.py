@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from tokenfab import cli, operations
@@ -319,3 +321,29 @@ def test_montecarlo_and_sensitivity_when_the_pipeline_is_installed(client) -> No
     assert 0 <= doc["feasible_share"] <= 1
     spread = doc["kpis"]["tpot_s"]
     assert spread["p5"] <= spread["p50"] <= spread["p95"]  # percentiles are ordered
+
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "projection-llama-70b-h100.yaml"
+
+
+@pytest.mark.parametrize("name", ["project", "roadmap", "narrative"])
+def test_scenario_commands_take_the_file_content_inline(client, name) -> None:
+    """The HTTP API takes the scenario file's content as an object and answers what the CLI
+    answers for the file."""
+    content = yaml.safe_load(EXAMPLE.read_text())
+    r = client.post(f"/api/v1/{name}", json={"scenario": content})
+    assert r.status_code == 200, r.text
+    assert r.json() == cli_json(name, str(EXAMPLE))
+    r = client.post(f"/api/v1/{name}", json={"scenario": str(EXAMPLE)})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("scenario: the HTTP API reads no files")
+
+
+def test_an_inline_scenario_names_the_bad_field(client) -> None:
+    content = yaml.safe_load(EXAMPLE.read_text())
+    r = client.post("/api/v1/project", json={"scenario": {**content, "tokens_per_day": -5.0}})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("scenario.tokens_per_day:")
+    bad = {**content, "projection": {"years": 99}}
+    r = client.post("/api/v1/project", json={"scenario": bad})
+    assert r.json()["detail"].startswith("projection.years:")

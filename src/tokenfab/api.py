@@ -175,11 +175,29 @@ def _request_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
         ref = refs[(op.request, "validation")]
         name = ref["$ref"].rsplit("/", 1)[-1]
         for field in op.file_fields:
-            schemas[name].get("properties", {}).pop(field, None)
-            if field in schemas[name].get("required", []):
-                schemas[name]["required"].remove(field)
+            _content_only(schemas[name], field)
         bodies[op.name] = ref
     return schemas, bodies
+
+
+def _content_only(spec: dict[str, Any], field: str) -> None:
+    """A field that names a file, as the HTTP API takes it: its object form (the file's
+    content) where it has one, else left out of the schema."""
+    props = spec.get("properties", {})
+    prop = props.get(field)
+    if prop is None:
+        return
+    branches = prop.get("anyOf", [prop])
+    kept = [b for b in branches if b.get("type") == "object" or "$ref" in b]
+    if kept:
+        rest = {
+            k: v for k, v in prop.items() if k not in ("anyOf", "type", "minLength", "maxLength")
+        }
+        props[field] = {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
+        return
+    props.pop(field)
+    if field in spec.get("required", []):
+        spec["required"].remove(field)
 
 
 def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:

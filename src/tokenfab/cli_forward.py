@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tokenfab import schema
+from tokenfab import operations, schema
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 
@@ -42,12 +42,7 @@ def _print(text: str, **kw: Any) -> None:
 
 def load_projection_inputs(path: str | Path, overrides: dict[str, Any]):
     """The scenario file's ``projection:`` block with the options given on top."""
-    from tokenfab.projection import ProjectionInputs
-    from tokenfab.scenario import scenario_block
-
-    block = scenario_block(path, "projection")
-    lines = block.pop("__lines__", {})
-    return ProjectionInputs.parse({**block, **overrides, "__lines__": lines}, where=str(path))
+    return operations.projection_inputs(path, overrides)
 
 
 def _m(x: float | None) -> str:
@@ -60,16 +55,9 @@ def _p(x: float | None) -> str:
 
 def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
     """Project a scenario file year by year: cost and cash of buying, renting and an API."""
-    from tokenfab.projection import project
-    from tokenfab.scenario import Scenario
-
     if out is not None:
         check_output_path(out, suffixes=CHART_SUFFIXES)
-    req = schema.ProjectRequest.parse(given)
-    scenario = Scenario.from_yaml(req.scenario)
-    inputs = load_projection_inputs(req.scenario, req.overrides())
-    proj = project(scenario, inputs, _catalog(ctx))
-    doc = schema.ProjectResult.model_validate(proj.as_dict()).model_dump()
+    doc = operations.get("project").run(given, _catalog(ctx)).model_dump()
     if as_json:
         _emit(doc)
     else:
@@ -142,13 +130,7 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
 
 def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Cost-saving levers of a scenario file, each re-estimated and ranked, and a staged plan."""
-    from tokenfab.roadmap import roadmap
-    from tokenfab.scenario import Scenario
-
-    req = schema.RoadmapRequest.parse(given)
-    scenario = Scenario.from_yaml(req.scenario)
-    rm = roadmap(scenario, _catalog(ctx), req.small_model, req.routed_share, req.success_small)
-    doc = schema.RoadmapResult.model_validate(rm.as_dict()).model_dump()
+    doc = operations.get("roadmap").run(given, _catalog(ctx)).model_dump()
     if as_json:
         _emit(doc)
         return
@@ -192,19 +174,13 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
 
 def narrative_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """A deployment narrative written from the model's numbers (no language model)."""
-    from tokenfab.narrative import narrative
-    from tokenfab.scenario import Scenario
-
-    req = schema.NarrativeRequest.parse(given)
-    scenario = Scenario.from_yaml(req.scenario)
-    inputs = load_projection_inputs(req.scenario, {})
-    story = narrative(scenario, inputs, _catalog(ctx))
+    result = operations.get("narrative").run(given, _catalog(ctx))
     if as_json:
-        _emit(schema.NarrativeResult.model_validate(story.as_dict()).model_dump())
+        _emit(result.model_dump())
         return
-    for title, body in story.sections:
-        _print(title, style="bold")
-        _print(body)
+    for section in result.sections:
+        _print(section.title, style="bold")
+        _print(section.text)
         _print("")
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, RootModel
 
@@ -100,11 +100,16 @@ MAX_HTTP_SAMPLES = 100_000
 """Monte Carlo samples one HTTP request may ask for (the market's fan of 1e5 takes 0.1 s)."""
 
 
+def _bare(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
 def _names_a_file(name: str, info: Any) -> bool:
     """Whether a request field may hold a path: text (alone or among other types) described
     as a file or YAML."""
     kind = schema.value_type(info)
-    text = kind is str or (get_origin(kind) in (Union, UnionType) and str in get_args(kind))
+    union = get_origin(kind) in (Union, UnionType)
+    text = kind is str or (union and any(_bare(a) is str for a in get_args(kind)))
     words = f"{name} {info.description or ''}".lower().replace(";", " ").split()
     return text and ("file" in words or "yaml" in words)
 
@@ -395,6 +400,78 @@ def _register_uncertainty() -> None:
 
 
 _register_uncertainty()
+
+
+def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> Any:
+    """The scenario's ``projection:`` block (a file's, or the ``projection`` key of its
+    content as a mapping) with the options given on top, validated."""
+    from tokenfab.projection import ProjectionInputs
+    from tokenfab.scenario import scenario_with_block
+
+    _, block = scenario_with_block(source, "projection")
+    lines = block.pop("__lines__", {})
+    where = "" if isinstance(source, dict) else str(source)
+    return ProjectionInputs.parse({**block, **(overrides or {}), "__lines__": lines}, where=where)
+
+
+def _scenario(source: Any) -> Any:
+    from tokenfab.scenario import scenario_with_block
+
+    return scenario_with_block(source, "projection")[0]
+
+
+def _project(req: Any, cat: Catalog) -> Any:
+    from tokenfab.projection import project
+
+    return project(_scenario(req.scenario), projection_inputs(req.scenario, req.overrides()), cat)
+
+
+def _roadmap(req: Any, cat: Catalog) -> Any:
+    from tokenfab.roadmap import roadmap
+
+    scenario = _scenario(req.scenario)
+    return roadmap(scenario, cat, req.small_model, req.routed_share, req.success_small)
+
+
+def _narrative(req: Any, cat: Catalog) -> Any:
+    from tokenfab.narrative import narrative
+
+    return narrative(_scenario(req.scenario), projection_inputs(req.scenario), cat)
+
+
+for _name, _request, _result, _compute, _summary in (
+    (
+        "project",
+        schema.ProjectRequest,
+        schema.ProjectResult,
+        _project,
+        "Year-by-year cost and cash of buying, renting and an API for a scenario.",
+    ),
+    (
+        "roadmap",
+        schema.RoadmapRequest,
+        schema.RoadmapResult,
+        _roadmap,
+        "Cost-saving levers of a scenario, each re-estimated and ranked, and a staged plan.",
+    ),
+    (
+        "narrative",
+        schema.NarrativeRequest,
+        schema.NarrativeResult,
+        _narrative,
+        "A deployment narrative written from the model's numbers (no language model).",
+    ),
+):
+    register(
+        Operation(
+            _name,
+            _request,
+            _result,
+            _compute,
+            lambda answer, cat, _result=_result: _result.model_validate(answer.as_dict()),
+            _summary,
+        )
+    )
 
 
 def _catalog(req: schema.CatalogRequest, cat: Catalog) -> Any:

@@ -362,6 +362,30 @@ def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
     return {**block, "__lines__": inner}
 
 
+def scenario_with_block(source: str | Path | dict[str, Any], name: str) -> tuple[Scenario, dict]:
+    """A scenario and one of its side blocks (:data:`SIDE_BLOCKS`), from a scenario file or
+    from the same content as a mapping (the HTTP API's body); a file's block carries the line
+    of each key under ``"__lines__"`` (:func:`scenario_block`).
+
+    Raises
+    ------
+    ScenarioError
+        A bad field (a file's message names its line), or a block that is not a mapping.
+    """
+    if not isinstance(source, dict):
+        return Scenario.from_yaml(source), scenario_block(source, name)
+    data = {k: v for k, v in source.items() if k not in (*SIDE_BLOCKS, "distributions")}
+    block = source.get(name) or {}
+    if not isinstance(block, dict):
+        raise ScenarioError(
+            f"scenario.{name}: a mapping of field: value, got {type(block).__name__}"
+        )
+    try:
+        return Scenario.parse(data), dict(block)
+    except ScenarioError as exc:
+        raise ScenarioError(f"scenario.{exc}") from None
+
+
 def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list[str] | None:
     """Comma-separated ids from a flag: ``None`` when not given; an empty list is refused.
 

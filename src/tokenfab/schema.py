@@ -1440,7 +1440,9 @@ RESULTS: dict[str, type[BaseModel]] = {
 # narrative.py)
 # ------------------------------------------------------------------------------------------
 
-ScenarioFile = Annotated[str, Field(min_length=1, max_length=4096)]
+ScenarioFile = Annotated[str, Field(min_length=1, max_length=4096)] | dict[str, Any]
+"""A scenario file's path, or (the HTTP API) its content as an object: the Scenario's fields
+and its ``projection:`` block."""
 YearRate = Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]
 PriceFall = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
 
@@ -1450,7 +1452,7 @@ class ProjectRequest(Request):
 
     scenario: ScenarioFile = Field(
         description="scenario YAML file with a demand; its projection: block holds the "
-        "assumptions (options override them)"
+        "assumptions (options override them); over HTTP the file's content as an object"
     )
     years: Annotated[int, Field(ge=1, le=30)] | None = Field(
         None, description="years to project, year 0 included (default 5) [1 to 30]"
@@ -1585,7 +1587,9 @@ class ProjectResult(Result):
 class RoadmapRequest(Request):
     """``roadmap``: cost-saving levers of a scenario file, each re-estimated, and a staged plan."""
 
-    scenario: ScenarioFile = Field(description="scenario YAML file")
+    scenario: ScenarioFile = Field(
+        description="scenario YAML file; over HTTP the file's content as an object"
+    )
     small_model: Annotated[str, Field(min_length=1)] | None = Field(
         None,
         description="model id a router sends easy requests to (default: the family's smaller "
@@ -1656,7 +1660,10 @@ class RoadmapResult(Result):
 class NarrativeRequest(Request):
     """``narrative``: a deployment narrative written from the numbers of a scenario file."""
 
-    scenario: ScenarioFile = Field(description="scenario YAML file (with a demand for the risks)")
+    scenario: ScenarioFile = Field(
+        description="scenario YAML file (with a demand for the risks); over HTTP the file's "
+        "content as an object"
+    )
 
 
 class NarrativeSection(Result):
@@ -1727,6 +1734,9 @@ def _type_name(field: FieldInfo) -> str:
     if get_origin(t) is list:
         inner = _strip_optional(get_args(t)[0])
         return f"list of {getattr(inner, '__name__', str(inner))}"
+    if get_origin(t) is Union:  # a file's path (text) or, over HTTP, its content (object)
+        bare = [_strip_optional(a) for a in get_args(t)]
+        return " | ".join("object" if get_origin(a) is dict else a.__name__ for a in bare)
     return getattr(t, "__name__", str(t)).replace("NoneType", "null")
 
 
