@@ -34,6 +34,7 @@ const TABS = [
   { id: "accelerators", label: "Accelerators", path: "plan", render: (el) => renderCompare(el, "accelerator") },
   { id: "regions", label: "Regions", path: "plan", render: (el) => renderCompare(el, "region") },
   { id: "breakeven", label: "Buy, rent or API", path: "breakeven", render: renderBreakeven },
+  { id: "apiprices", label: "API prices", path: "estimate", render: renderApiPrices },
   { id: "factory", label: "Factory", path: "factory", render: renderFactory },
   { id: "viability", label: "Viability", path: "viability", render: renderViability },
   { id: "market", label: "Market", path: "market", render: renderMarket },
@@ -499,6 +500,30 @@ async function renderBreakeven(el) {
     : v <= first ? `${what}: at every volume shown` : `${what}: above ${fmt(v)} output tokens a day`);
   caption(el, `${cross(a.crossover_buy_vs_api_tokens_per_day, "Buying beats the API")}. ` +
     `${cross(a.crossover_buy_vs_rent_tokens_per_day, "Buying beats renting")}.`);
+}
+
+// API list prices over time (the api-prices catalog, by effective date) beside this
+// deployment's own cost per million output tokens.
+async function renderApiPrices(el) {
+  const r = page.result;
+  const rows = records(await api("catalog/api-prices"));
+  const mine = rows.filter((p) => p.model_id === r.model).sort((a, b) => String(a.effective_date).localeCompare(String(b.effective_date)));
+  const providers = [...new Set(mine.map((p) => p.provider))];
+  const traces = providers.map((prov, i) => {
+    const ps = mine.filter((p) => p.provider === prov);
+    return { x: ps.map((p) => p.effective_date), y: ps.map((p) => p.output_usd_per_mtok), name: `${prov} (output price)`, mode: "lines+markers", line: { color: COLORS[(i + 2) % COLORS.length], shape: "hv" } };
+  });
+  if (r.cost_usd_per_mtok_output !== null) {
+    const dates = mine.map((p) => p.effective_date);
+    const today = new Date().toISOString().slice(0, 10);
+    traces.push({ x: [dates[0] || today, today], y: [r.cost_usd_per_mtok_output, r.cost_usd_per_mtok_output], name: "this deployment's cost", mode: "lines", line: { color: COLORS[1], dash: "dash" } });
+  }
+  plot(el, traces, {
+    title: `API prices of ${r.model} against this deployment's cost`,
+    yaxis: { title: { text: "USD per million output tokens" }, rangemode: "tozero" }, xaxis: { title: { text: "effective date" } },
+  });
+  caption(el, mine.length ? `${mine.length} list prices in the api-prices catalog (tokenfab catalog api-prices --sources).`
+    : `The api-prices catalog has no price for ${r.model}.`);
 }
 
 async function renderFactory(el) {
