@@ -96,7 +96,9 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=5)
 
 
-async def _request(host: str, port: int, path: str, body: bytes | None, conn: list) -> tuple:
+async def _request(
+    host: str, port: int, path: str, body: bytes | None, conn: list, close: bool = False
+) -> tuple:
     """One HTTP/1.1 request on a kept-alive connection (``conn`` holds reader and writer);
     returns (status, body). A minimal client keeps the load generator's own CPU small."""
     if not conn:
@@ -104,6 +106,8 @@ async def _request(host: str, port: int, path: str, body: bytes | None, conn: li
     reader, writer = conn
     method = "POST" if body is not None else "GET"
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    if close:
+        head += "Connection: close\r\n"
     if body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     writer.write(head.encode() + b"\r\n" + (body or b""))
@@ -138,7 +142,9 @@ async def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> Non
     raise RuntimeError(f"server not ready after {timeout_s:.0f} s")
 
 
-async def load(port: int, bodies: list[dict], clients: int, time_limit_s: float) -> dict:
+async def load(
+    port: int, bodies: list[dict], clients: int, time_limit_s: float, keep_alive: bool = False
+) -> dict:
     queue = [json.dumps(b).encode() for b in bodies]
     latencies: list[float] = []
     errors: list[str] = []
@@ -150,12 +156,17 @@ async def load(port: int, bodies: list[dict], clients: int, time_limit_s: float)
             body = queue.pop()
             t0 = time.perf_counter()
             try:
-                status, payload = await _request("127.0.0.1", port, "/api/v1/estimate", body, conn)
+                status, payload = await _request(
+                    "127.0.0.1", port, "/api/v1/estimate", body, conn, close=not keep_alive
+                )
             except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
                 errors.append(f"transport: {exc}")
                 conn.clear()
                 continue
             latencies.append(time.perf_counter() - t0)
+            if not keep_alive:
+                conn[1].close()
+                conn.clear()
             if status != 200:
                 errors.append(f"{status}: {payload[:200].decode(errors='replace')}")
         if conn:
@@ -174,6 +185,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit-s", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="each client keeps one connection (default: a connection per request, so the "
+        "kernel hands each new request to whichever worker is free to accept it)",
+    )
     args = ap.parse_args()
     if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 100_000):
         ap.error("--clients 1 to 1000, --requests 1 to 100000")
@@ -184,8 +201,9 @@ def main() -> int:
         asyncio.run(wait_ready(port, proc, 90.0))
         # warm-up: each worker imports and loads the catalogs on its first requests
         asyncio.run(load(port, requests(20, seed=args.seed + 1), 4, 30.0))
+        bodies = requests(args.requests, args.seed)
         res = asyncio.run(
-            load(port, requests(args.requests, args.seed), args.clients, args.time_limit_s)
+            load(port, bodies, args.clients, args.time_limit_s, keep_alive=args.keep_alive)
         )
     finally:
         stop_server(proc)
@@ -197,7 +215,9 @@ def main() -> int:
     ok = errors == 0 and p95 < TARGET_P95_MS
     print(
         f"HTTP API load: {args.clients} closed-loop clients, {args.requests} varied estimate "
-        f"requests, server with {args.workers} workers on 127.0.0.1, {os.cpu_count()} cores"
+        f"requests, server with {args.workers} workers on 127.0.0.1, {os.cpu_count()} cores, "
+        f"{'kept-alive connections' if args.keep_alive else 'a connection per request'}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
     print()
     print("| answered | errors | wall s | requests/s | p50 ms | p95 ms | p99 ms | target |")
