@@ -347,3 +347,24 @@ def test_an_inline_scenario_names_the_bad_field(client) -> None:
     bad = {**content, "projection": {"years": 99}}
     r = client.post("/api/v1/project", json={"scenario": bad})
     assert r.json()["detail"].startswith("projection.years:")
+
+
+def test_serve_refuses_a_bad_catalog_and_a_busy_port_before_starting(tmp_path) -> None:
+    import os
+    import socket
+
+    from tokenfab.errors import CatalogError, TokenfabError
+
+    env = os.environ.get("TOKENFAB_CATALOG")
+    (tmp_path / "regions.csv").write_text("id,name\nfoo,bar\n")
+    result = CliRunner().invoke(cli.app, ["--catalog", str(tmp_path), "serve", "--port", "8000"])
+    assert isinstance(result.exception, CatalogError)
+    assert "regions.csv:1: missing column" in str(result.exception)
+    assert os.environ.get("TOKENFAB_CATALOG") == env  # nothing leaks into this process
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli.app, ["serve", "--port", str(port)])
+    assert isinstance(result.exception, TokenfabError)
+    assert str(result.exception).startswith(f"--port: cannot listen on 127.0.0.1:{port}")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -321,13 +321,18 @@ def serve(
     port: int = DEFAULT_PORT,
     workers: int = 1,
     catalog_dirs: Sequence[str] = (),
+    on_start: Callable[[], None] | None = None,
 ) -> None:
     """Run the API with uvicorn until interrupted; the worker processes read the catalogs of
-    ``catalog_dirs`` (passed on as ``TOKENFAB_CATALOG``)."""
+    ``catalog_dirs`` (passed on as ``TOKENFAB_CATALOG``). Every catalog row and the port are
+    checked first (a problem is one :class:`TokenfabError` line); then ``on_start`` runs."""
     import socket
 
     import uvicorn
 
+    catalog = create_app(catalog_dirs or None).state.catalog
+    for name in TABLES:  # a bad catalog row fails here, as one line, before a worker starts
+        catalog.table(name)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:
@@ -337,9 +342,10 @@ def serve(
                 f"--port: cannot listen on {host}:{port} ({exc.strerror}); choose another "
                 "port with --port (make run PORT=N) or another --host"
             ) from None
-    if catalog_dirs:
+    if on_start is not None:
+        on_start()
+    if catalog_dirs:  # the workers build their app from the environment
         os.environ["TOKENFAB_CATALOG"] = os.pathsep.join(catalog_dirs)
-    create_app()  # a bad catalog fails here, as one line, before a worker starts
     uvicorn.run(
         "tokenfab.api:app_from_env",
         factory=True,

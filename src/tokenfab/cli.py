@@ -628,20 +628,23 @@ def serve_cmd(
 
     address = api.url(host, port)
     console = Console(stderr=True, emoji=False, soft_wrap=True)
-    console.print(
-        f"tokenfab serving on {address} (API docs: {address}docs); Ctrl-C stops it",
-        markup=False,
-        highlight=False,
-    )
-    if host not in ("127.0.0.1", "localhost", "::1"):
+
+    def announce() -> None:
         console.print(
-            f"note: --host {host} makes the API reachable from other machines; it has no "
-            "authentication",
-            style="yellow",
+            f"tokenfab serving on {address} (API docs: {address}docs); Ctrl-C stops it",
             markup=False,
             highlight=False,
         )
-    api.serve(host, port, workers, _catalog_dirs(ctx))
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            console.print(
+                f"note: --host {host} makes the API reachable from other machines; it has no "
+                "authentication",
+                style="yellow",
+                markup=False,
+                highlight=False,
+            )
+
+    api.serve(host, port, workers, _catalog_dirs(ctx), on_start=announce)
 
 
 BUG_EXIT_CODE = 3
