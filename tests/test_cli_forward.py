@@ -29,6 +29,7 @@ def runs() -> dict[str, subprocess.CompletedProcess]:
     todo = {
         "project": ("project", str(EXAMPLE), "--json"),
         "project_table": ("project", str(EXAMPLE), "--years", "3"),
+        "project_fan": ("project", str(EXAMPLE), "--samples", "50", "--seed", "1", "--json"),
         "roadmap": ("roadmap", str(EXAMPLE), "--json"),
         "narrative": ("narrative", str(EXAMPLE), "--json"),
         # not the template's default accelerator; B200 meets the chat workload's 0.45 s TTFT
@@ -53,6 +54,16 @@ def test_project_json_is_the_result_model():
     assert [y["calendar_year"] for y in doc["years"]] == [2026, 2027, 2028, 2029, 2030]
     given = {a["name"]: a for a in doc["assumptions"]}
     assert given["demand_growth_per_year"]["source"] == "given in the scenario"
+
+
+def test_project_fan_json_is_the_result_model():
+    r = runs()["project_fan"]
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert schema.ProjectResult.model_validate(doc).model_dump() == doc
+    assert doc["fan"]["samples"] == 50
+    # the example gives demand growth as a yearly list: only the API decline is sampled
+    assert [i["name"] for i in doc["fan"]["inputs"]] == ["api_price_decline_per_year"]
 
 
 def test_project_options_override_the_file():

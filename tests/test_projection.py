@@ -228,3 +228,59 @@ def test_estimate_reads_a_file_with_a_projection_block(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text("model: llama-3.1-8b\naccelerator: h100-sxm\nprojection:\n  years: 3\n")
     assert Scenario.from_yaml(p).model == "llama-3.1-8b"
+
+
+# -- fan: the spread of cumulative cash over samples of the yearly rates ---------------------
+
+
+def test_a_constant_rate_gives_zero_spread_equal_to_the_deterministic_projection():
+    inputs = FLAT.model_copy(update={"api_price_decline_per_year": 0.5})
+    inputs = ProjectionInputs.model_validate(
+        {
+            **inputs.model_dump(exclude={"distributions"}),
+            "distributions": {
+                "api_price_decline_per_year": {"dist": "uniform", "low": 0.5, "high": 0.5}
+            },
+        }
+    )
+    p = project(scenario(), inputs, samples=50, seed=3)
+    for o in ("buy", "rent", "api"):
+        band = p.fan["cumulative_cash_usd"][o]
+        assert_allclose(band["p5"], band["p95"], rtol=1e-12)
+        assert_allclose(band["p50"], p.options[o]["cumulative_cash_usd"], rtol=1e-12)
+
+
+def test_the_fan_is_reproducible_ordered_and_moves_only_what_depends_on_the_rate():
+    inputs = FLAT.model_copy(update={"api_price_decline_per_year": None})
+    a = project(scenario(), inputs, samples=200, seed=7).fan
+    b = project(scenario(), inputs, samples=200, seed=7).fan
+    assert a == b
+    # default spread: only the API decline is a number here (growth 0 is too, +/- 0.05)
+    assert {i["name"] for i in a["inputs"]} == {
+        "api_price_decline_per_year",
+        "demand_growth_per_year",
+    }
+    api = a["cumulative_cash_usd"]["api"]
+    assert all(
+        lo <= mid <= hi for lo, mid, hi in zip(api["p5"], api["p50"], api["p95"], strict=True)
+    )
+    assert api["p95"][-1] > api["p5"][-1]
+    assert_allclose(sum(a["cheapest_at_end_share"].values()), 1.0, rtol=1e-12)
+    # the API's price does not change what buying or renting costs (year 0 has no growth yet)
+    rent = a["cumulative_cash_usd"]["rent"]
+    assert_allclose(rent["p5"][0], rent["p95"][0], rtol=1e-12)
+
+
+def test_a_fan_distribution_must_name_a_yearly_rate():
+    with pytest.raises(ValueError, match="'utilization' is not a yearly rate"):
+        ProjectionInputs.model_validate(
+            {"distributions": {"utilization": {"dist": "uniform", "low": 0.5, "high": 0.9}}}
+        )
+    with pytest.raises(ValueError, match="outside the field's range"):
+        ProjectionInputs.model_validate(
+            {
+                "distributions": {
+                    "api_price_decline_per_year": {"dist": "uniform", "low": 0.5, "high": 1.5}
+                }
+            }
+        )

@@ -104,6 +104,20 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             _print(f"- {a['name']} = {a['value']} {a['unit']}: {a['source']}", style="dim")
         for n in doc["notes"]:
             _print(f"- {n}", style="dim")
+        if doc["fan"] is not None:
+            f = doc["fan"]
+            _print(f"fan: {f['samples']:,} samples (seed {f['seed']}) of:")
+            for i in f["inputs"]:
+                _print(f"- {i['name']} ~ {i['distribution']}: {i['source']}", style="dim")
+            for o, band in f["cumulative_cash_usd"].items():
+                if band["p50"] is not None:
+                    _print(
+                        f"  {o}: cumulative cash after {len(doc['years'])} years P5 "
+                        f"{_m(band['p5'][-1])}, P50 {_m(band['p50'][-1])}, P95 "
+                        f"{_m(band['p95'][-1])} USD million"
+                    )
+            shares = ", ".join(f"{o} {v:.0%}" for o, v in f["cheapest_at_end_share"].items())
+            _print(f"  cheapest at the end: {shares} of samples")
     if out is not None:
         from tokenfab import charts
 
@@ -118,10 +132,25 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             for k, o in enumerate(("buy", "rent", "api"))
             if all(y[f"{o}_cumulative_cash_usd"] is not None for y in doc["years"])
         ]
+        if doc["fan"] is not None:
+            for k, o in enumerate(("buy", "rent", "api")):
+                band = doc["fan"]["cumulative_cash_usd"][o]
+                for q in ("p5", "p95") if band["p50"] is not None else ():
+                    series.append(
+                        {
+                            "name": f"{o} {q.upper()}",
+                            "x": x,
+                            "y": [v / 1e6 for v in band[q]],
+                            "color": charts.COLORS[k],
+                            "dash": "dot",
+                            "style": ":",
+                        }
+                    )
         html, png = charts.line_chart(
             out,
             series,
-            f"Cumulative cash: {doc['model']} on {doc['accelerator']}",
+            f"Cumulative cash: {doc['model']} on {doc['accelerator']}"
+            + ("" if doc["fan"] is None else f" (P5-P95 of {doc['fan']['samples']:,} samples)"),
             "year",
             "USD million",
         )

@@ -423,7 +423,13 @@ def _scenario(source: Any) -> Any:
 def _project(req: Any, cat: Catalog) -> Any:
     from tokenfab.projection import project
 
-    return project(_scenario(req.scenario), projection_inputs(req.scenario, req.overrides()), cat)
+    return project(
+        _scenario(req.scenario),
+        projection_inputs(req.scenario, req.overrides()),
+        cat,
+        samples=req.samples,
+        seed=req.seed,
+    )
 
 
 def _roadmap(req: Any, cat: Catalog) -> Any:

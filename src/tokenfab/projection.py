@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
 from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
-from tokenfab.scenario import Scenario
+from tokenfab.scenario import Distribution, InputRange, Scenario
 
 HOURS_PER_YEAR = 8760.0
 DAYS_PER_YEAR = 365.0
@@ -187,6 +187,24 @@ def crossing_years(cum_a: ArrayLike, cum_b: ArrayLike) -> list[float]:
 # ------------------------------------------------------------------------------------------
 
 
+RATES = (
+    "demand_growth_per_year",
+    "api_price_decline_per_year",
+    "rental_price_decline_per_year",
+    "electricity_change_per_year",
+)
+"""The yearly rates of a projection: the assumptions a fan chart samples."""
+RATE_RANGES = {
+    "demand_growth_per_year": InputRange(-1.0, 100.0, low_open=True),
+    "api_price_decline_per_year": InputRange(-1.0, 1.0, low_open=True, high_open=True),
+    "rental_price_decline_per_year": InputRange(-1.0, 1.0, low_open=True, high_open=True),
+    "electricity_change_per_year": InputRange(-1.0, 100.0, low_open=True),
+}
+"""The values each yearly rate may take (a price cannot fall by 100 % or more)."""
+MAX_FAN_SAMPLES = 10_000
+"""Most samples of a projection fan: each re-runs the yearly model (about a millisecond)."""
+
+
 class ProjectionInputs(BaseModel):
     """The editable assumptions of a projection (a scenario file's ``projection:`` block).
 
@@ -224,6 +242,29 @@ class ProjectionInputs(BaseModel):
         description="model: the successor's modelled throughput and cost; vendor-claims: "
         "its cost per token from the vendor's claim (seed 002)",
     )
+
+    distributions: dict[str, Any] | None = Field(
+        None,
+        description="uncertainty of the yearly rates for a fan (project --samples): rate: "
+        "{dist: uniform, low: .., high: ..} as in a distributions: block (default: sourced "
+        "ranges, see default_fan)",
+    )
+
+    @field_validator("distributions", mode="after")
+    @classmethod
+    def _rate_distributions(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        from tokenfab.scenario import check_support, parse_distribution
+
+        out = {}
+        for key, spec in v.items():
+            if key not in RATES:
+                raise ValueError(f"{key!r} is not a yearly rate; allowed: {', '.join(RATES)}")
+            d = parse_distribution(key, spec)
+            check_support(key, d, RATE_RANGES[key])
+            out[key] = d
+        return out
 
     @field_validator("api_price_decline_per_year", "rental_price_decline_per_year", mode="after")
     @classmethod
@@ -558,6 +599,7 @@ class Projection:
     generations: list[GenerationRates]
     crossings: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    fan: dict[str, Any] | None = None  # percentiles over samples of the yearly rates
 
     def as_dict(self) -> dict[str, Any]:
         """The ``project --json`` document (:class:`tokenfab.schema.ProjectResult`)."""
@@ -598,6 +640,7 @@ class Projection:
             ],
             "crossings": self.crossings,
             "notes": self.notes,
+            "fan": self.fan,
         }
 
 
@@ -664,104 +707,32 @@ def _crossing(x: str, y: str, cx: NDArray[np.float64], cy: NDArray[np.float64]) 
     }
 
 
-def project(
-    scenario: Scenario,
-    inputs: ProjectionInputs | None = None,
-    catalog: Catalog | None = None,
-) -> Projection:
-    """Project a scenario year by year: cost and cash of buying, renting and an API.
+@dataclass(frozen=True)
+class _Setting:
+    """What stays fixed while the yearly rates vary: the generations as estimated, the years,
+    the region and the year-0 demand."""
 
-    Parameters
-    ----------
-    scenario : Scenario
-        The deployment in year 0; it needs a demand (``tokens_per_day`` or
-        ``requests_per_second``).
-    inputs : ProjectionInputs, optional
-        The assumptions given (the ``projection:`` block); the rest take their defaults.
-    catalog : Catalog, optional
-        Default: the built-in catalogs.
+    cur: GenerationRates
+    succ: GenerationRates | None
+    cal: list[int]
+    life: int
+    region: Any
+    d0: float  # year-0 output tokens a day
+    peak_to_average: float
 
-    Returns
-    -------
-    Projection
 
-    Notes
-    -----
-    With demand :math:`D_t = D_0 G_t` (output tokens a day, :func:`index_path` of the growth)
-    and peak :math:`R_t = D_t k / 86400`:
-
-    - **buy**: cohorts of accelerators (:func:`cohort_fleet`) of the generation on sale each
-      year; cash = purchases x (accelerator + server share + network) + installed x
-      (facility, operations, software per hour + average power x PUE x electricity price x
-      :math:`E_t`) x 8760 h; cost = cash - purchases + straight-line depreciation over the
-      useful life (cost of capital left out of both: a cash view).
-    - **rent**: the fleet for the peak, on the cheaper per token of the current generation
-      and the successor once released, at the rental price x :math:`(1-d_r)^t`; the whole
-      fleet can move each year.
-    - **api**: :math:`D_t \\cdot 365 \\cdot p_0 (1-d_a)^t / 10^6`, :math:`p_0` the cheapest
-      API's price per million output tokens with their prompt tokens.
-
-    Utilisation is the average demand over the installed capacity; power is busy for that
-    share of hours and idle for the rest.
-    """
+def _yearly(st: _Setting, rates: dict[str, Any]):
+    """Each option's yearly series for one set of rates (see :func:`project`)."""
     from tokenfab.breakeven import accelerators_for_volume
-    from tokenfab.planning import evaluate
 
-    cat = catalog or default_catalog()
-    inputs = inputs or ProjectionInputs()
-    scenario = Scenario.parse(scenario)
-    if scenario.tokens_per_day is None and scenario.requests_per_second is None:
-        raise ScenarioError(
-            "tokens_per_day: a projection needs a demand: tokens_per_day or requests_per_second"
-        )
-    a = default_assumptions(scenario, inputs, cat)
-    n_years = inputs.years
-    start = inputs.start_year or date.today().year
-    cal = [start + t for t in range(n_years)]
-    life = max(1, round(float(a["useful_life_years"].value)))  # type: ignore[arg-type]
+    cur, succ, cal, life, region = st.cur, st.succ, st.cal, st.life, st.region
+    n_years = len(cal)
     notes: list[str] = []
-
-    base = evaluate(scenario, cat)
-    s = base.op.setup
-    d0 = base.utilization * base.op.output_tok_s_total * SECONDS_PER_DAY  # output tokens a day
-    demand = d0 * index_path(a["demand_growth_per_year"].value, n_years)  # type: ignore[arg-type]
-    peak = demand / SECONDS_PER_DAY * scenario.peak_to_average
-    region = base.region
-    cur = generation_rates(scenario, cat)
-    gens = [cur]
-    succ: GenerationRates | None = None
-    succ_id = str(a["successor"].value)
-    if succ_id != "none":
-        try:
-            succ = successor_rates(scenario, succ_id, cat)
-        except TokenfabError as exc:
-            raise ScenarioError(f"projection.successor: {succ_id}: {exc}") from None
-        if (
-            cur.usd_per_mtok
-            and succ.usd_per_mtok
-            and cur.tokens_per_joule
-            and succ.tokens_per_joule
-        ):
-            notes.append(
-                f"modelled generation gain {cur.accelerator} -> {succ.accelerator}: "
-                f"{succ.tokens_per_joule / cur.tokens_per_joule:.2f}x tokens per joule, "
-                f"{cur.usd_per_mtok / succ.usd_per_mtok:.2f}x tokens per dollar"
-            )
-        if inputs.generation_path == "vendor-claims":
-            factor, why = _vendor_claim(cur, succ, cat)
-            succ = _claimed(cur, succ, factor, life)
-            a["vendor_claim"] = Assumption("vendor_claim", round(factor, 3), "x", why)
-        gens.append(succ)
-        ry = succ.release_year or start
-        notes.append(
-            f"new capacity from {max(ry, start + 1)} on is bought as {succ.accelerator} "
-            f"(released {ry}); year-0 hardware stays {cur.accelerator}"
-        )
-    else:
-        notes.append("no successor: every purchase is the scenario's accelerator")
+    demand = st.d0 * index_path(rates["demand_growth_per_year"], n_years)
+    peak = demand / SECONDS_PER_DAY * st.peak_to_average
 
     def available(t: int) -> GenerationRates:
-        if succ is not None and t > 0 and (succ.release_year or start) <= cal[t]:
+        if succ is not None and t > 0 and (succ.release_year or cal[0]) <= cal[t]:
             return succ
         return cur
 
@@ -773,7 +744,7 @@ def project(
         [g.accelerators_per_replica for g in on_sale],
         life,
     )
-    elec = index_path(a["electricity_change_per_year"].value, n_years)  # type: ignore[arg-type]
+    elec = index_path(rates["electricity_change_per_year"], n_years)  # type: ignore[arg-type]
     buy_priced = all(g.upfront_usd is not None for g in on_sale)
     buy: dict[str, NDArray[np.float64]] = {
         k: np.full(n_years, np.nan)
@@ -824,7 +795,7 @@ def project(
         notes.append("buy: not priced (an accelerator on sale has no purchase price)")
 
     # -- rent ---------------------------------------------------------------------------
-    rent_idx = index_path(-np.asarray(a["rental_price_decline_per_year"].value, float), n_years)
+    rent_idx = index_path(-np.asarray(rates["rental_price_decline_per_year"], float), n_years)
     rent = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
     rent_acc = np.zeros(n_years)
     for t in range(n_years):
@@ -838,7 +809,7 @@ def project(
                 demand[t],
                 best.capacity_tok_s_per_accelerator * best.accelerators_per_replica,
                 best.accelerators_per_replica,
-                scenario.peak_to_average,
+                st.peak_to_average,
             )
         )
         rent_acc[t] = n_acc
@@ -848,25 +819,233 @@ def project(
         notes.append(f"rent: {cur.accelerator} has no rental in the catalog")
 
     # -- api ----------------------------------------------------------------------------
-    api_idx = index_path(-np.asarray(a["api_price_decline_per_year"].value, float), n_years)
+    api_idx = index_path(-np.asarray(rates["api_price_decline_per_year"], float), n_years)
     api = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
     if cur.api_usd_per_mtok_output is not None:
         api["cost_usd"] = demand * DAYS_PER_YEAR * cur.api_usd_per_mtok_output * api_idx / 1e6
         api["cash_usd"] = api["cost_usd"].copy()
-    else:
-        notes.append(f"api: no API price for {s.model.id} in the catalog")
 
     mtok = demand * DAYS_PER_YEAR / TOKENS_PER_MTOK
     options = {"buy": buy, "rent": {**rent, "accelerators": rent_acc}, "api": api}
     for o in OPTIONS:
         options[o]["usd_per_mtok"] = options[o]["cost_usd"] / mtok
         options[o]["cumulative_cash_usd"] = np.cumsum(options[o]["cash_usd"])
+    return options, fleet, mtok, notes
+
+
+def default_fan(a: dict[str, Assumption], catalog: Catalog) -> dict[str, Distribution]:
+    """Sourced spreads of the yearly rates, for a fan without a ``distributions:`` entry.
+
+    * API price decline: low/base/high from the lowest to the highest decline of the
+      catalog's price chains (market.yaml; the reasoning chain, nine months long, left out),
+      the assumption itself as base.
+    * Demand growth (one rate for every year): the assumption +/- the growth shift of
+      market.yaml's analyst-consensus uncertainty (the spread of published forecasts).
+
+    Rental price decline and electricity have no sourced spread: they stay fixed.
+    """
+    from tokenfab.market import chain_decline, load_market_data
+
+    data = load_market_data()
+    out: dict[str, Distribution] = {}
+    api = a["api_price_decline_per_year"].value
+    if isinstance(api, float | int):
+        chains = {
+            n: chain_decline(n, catalog)[0] for n in data.price_chains if "reasoning" not in n
+        }
+        lo, hi = min([*chains.values(), float(api)]), max([*chains.values(), float(api)])
+        out["api_price_decline_per_year"] = Distribution(
+            dist="low-base-high",
+            low=round(lo, 4),
+            base=float(api),
+            high=round(hi, 4),
+            source="catalog price chains (market.yaml): "
+            + ", ".join(f"{n} {d:.0%}" for n, d in chains.items()),
+        )
+    growth = a["demand_growth_per_year"].value
+    unc = data.scenarios["analyst-consensus"].uncertainty
+    shift = unc.growth_shift_per_year if unc is not None else None
+    if isinstance(growth, float | int) and shift is not None:
+        out["demand_growth_per_year"] = Distribution(
+            dist="low-base-high",
+            low=max(float(growth) + shift[0], -0.99),
+            base=float(growth),
+            high=float(growth) + shift[1],
+            source="market.yaml analyst-consensus growth_shift_per_year "
+            f"[{shift[0]:g}, {shift[1]:g}]: {unc.assumed or unc.source}",
+        )
+    return out
+
+
+def fan(
+    setting: Any,
+    a: dict[str, Assumption],
+    dists: dict[str, Distribution],
+    samples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Percentiles of each option's cumulative cash over samples of the yearly rates.
+
+    Each sample re-runs the yearly model (:func:`_yearly`) with the sampled rates (one value
+    for every year) and the others as assumed; the generations' estimates stay fixed.
+    """
+    from tokenfab.uncertainty import draw
+
+    if not 1 <= samples <= MAX_FAN_SAMPLES:
+        raise ScenarioError(
+            f"samples: {samples} is out of range; allowed: 1 to {MAX_FAN_SAMPLES:,}"
+        )
+    if not dists:
+        raise ScenarioError(
+            "projection.distributions: no yearly rate is uncertain; give "
+            f"distributions for one of {', '.join(RATES)}"
+        )
+    values = draw(dists, samples, seed, ranges=RATE_RANGES)
+    base = {k: a[k].value for k in RATES}
+    n_years = len(setting.cal)
+    cum = {o: np.full((samples, n_years), np.nan) for o in OPTIONS}
+    for i in range(samples):
+        rates = {**base, **{k: float(v[i]) for k, v in values.items()}}
+        options = _yearly(setting, rates)[0]
+        for o in OPTIONS:
+            cum[o][i] = options[o]["cumulative_cash_usd"]
+    priced = [o for o in OPTIONS if not np.isnan(cum[o]).any()]
+    bands = {
+        o: {
+            f"p{q}": np.percentile(cum[o], q, axis=0).tolist() if o in priced else None
+            for q in (5, 50, 95)
+        }
+        for o in OPTIONS
+    }
+    cheapest = {}
+    if priced:
+        winner = np.argmin(np.stack([cum[o][:, -1] for o in priced]), axis=0)
+        cheapest = {o: float(np.mean(winner == k)) for k, o in enumerate(priced)}
+    return {
+        "samples": samples,
+        "seed": seed,
+        "inputs": [
+            {"name": k, "distribution": d.describe(), "source": d.source or "given"}
+            for k, d in dists.items()
+        ],
+        "fixed": [k for k in RATES if k not in dists],
+        "cumulative_cash_usd": bands,
+        "cheapest_at_end_share": cheapest,
+    }
+
+
+def project(
+    scenario: Scenario,
+    inputs: ProjectionInputs | None = None,
+    catalog: Catalog | None = None,
+    samples: int = 0,
+    seed: int = 0,
+) -> Projection:
+    """Project a scenario year by year: cost and cash of buying, renting and an API.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The deployment in year 0; it needs a demand (``tokens_per_day`` or
+        ``requests_per_second``).
+    inputs : ProjectionInputs, optional
+        The assumptions given (the ``projection:`` block); the rest take their defaults.
+    catalog : Catalog, optional
+        Default: the built-in catalogs.
+    samples, seed : int, optional
+        With ``samples`` > 0, a fan (:func:`fan`): the rates of ``inputs.distributions``, else
+        :func:`default_fan`, sampled reproducibly from ``seed``.
+
+    Returns
+    -------
+    Projection
+
+    Notes
+    -----
+    With demand :math:`D_t = D_0 G_t` (output tokens a day, :func:`index_path` of the growth)
+    and peak :math:`R_t = D_t k / 86400`:
+
+    - **buy**: cohorts of accelerators (:func:`cohort_fleet`) of the generation on sale each
+      year; cash = purchases x (accelerator + server share + network) + installed x
+      (facility, operations, software per hour + average power x PUE x electricity price x
+      :math:`E_t`) x 8760 h; cost = cash - purchases + straight-line depreciation over the
+      useful life (cost of capital left out of both: a cash view).
+    - **rent**: the fleet for the peak, on the cheaper per token of the current generation
+      and the successor once released, at the rental price x :math:`(1-d_r)^t`; the whole
+      fleet can move each year.
+    - **api**: :math:`D_t \\cdot 365 \\cdot p_0 (1-d_a)^t / 10^6`, :math:`p_0` the cheapest
+      API's price per million output tokens with their prompt tokens.
+
+    Utilisation is the average demand over the installed capacity; power is busy for that
+    share of hours and idle for the rest.
+    """
+    from tokenfab.planning import evaluate
+
+    cat = catalog or default_catalog()
+    inputs = inputs or ProjectionInputs()
+    scenario = Scenario.parse(scenario)
+    if scenario.tokens_per_day is None and scenario.requests_per_second is None:
+        raise ScenarioError(
+            "tokens_per_day: a projection needs a demand: tokens_per_day or requests_per_second"
+        )
+    a = default_assumptions(scenario, inputs, cat)
+    n_years = inputs.years
+    start = inputs.start_year or date.today().year
+    cal = [start + t for t in range(n_years)]
+    life = max(1, round(float(a["useful_life_years"].value)))  # type: ignore[arg-type]
+    notes: list[str] = []
+
+    base = evaluate(scenario, cat)
+    s = base.op.setup
+    d0 = base.utilization * base.op.output_tok_s_total * SECONDS_PER_DAY  # output tokens a day
+    cur = generation_rates(scenario, cat)
+    gens = [cur]
+    succ: GenerationRates | None = None
+    succ_id = str(a["successor"].value)
+    if succ_id != "none":
+        try:
+            succ = successor_rates(scenario, succ_id, cat)
+        except TokenfabError as exc:
+            raise ScenarioError(f"projection.successor: {succ_id}: {exc}") from None
+        if (
+            cur.usd_per_mtok
+            and succ.usd_per_mtok
+            and cur.tokens_per_joule
+            and succ.tokens_per_joule
+        ):
+            notes.append(
+                f"modelled generation gain {cur.accelerator} -> {succ.accelerator}: "
+                f"{succ.tokens_per_joule / cur.tokens_per_joule:.2f}x tokens per joule, "
+                f"{cur.usd_per_mtok / succ.usd_per_mtok:.2f}x tokens per dollar"
+            )
+        if inputs.generation_path == "vendor-claims":
+            factor, why = _vendor_claim(cur, succ, cat)
+            succ = _claimed(cur, succ, factor, life)
+            a["vendor_claim"] = Assumption("vendor_claim", round(factor, 3), "x", why)
+        gens.append(succ)
+        ry = succ.release_year or start
+        notes.append(
+            f"new capacity from {max(ry, start + 1)} on is bought as {succ.accelerator} "
+            f"(released {ry}); year-0 hardware stays {cur.accelerator}"
+        )
+    else:
+        notes.append("no successor: every purchase is the scenario's accelerator")
+
+    setting = _Setting(cur, succ, cal, life, base.region, d0, scenario.peak_to_average)
+    options, fleet, mtok, more = _yearly(setting, {k: a[k].value for k in RATES})
+    notes += more
+    if cur.api_usd_per_mtok_output is None:
+        notes.append(f"api: no API price for {s.model.id} in the catalog")
     crossings = []
     for x, y in (("buy", "rent"), ("buy", "api"), ("rent", "api")):
         cx, cy = options[x]["cumulative_cash_usd"], options[y]["cumulative_cash_usd"]
         if np.isnan(cx).any() or np.isnan(cy).any():
             continue
         crossings.append(_crossing(x, y, cx, cy))
+    spread = None
+    if samples:
+        dists = inputs.distributions or default_fan(a, cat)
+        spread = fan(setting, a, dists, samples, seed)
     return Projection(
         scenario=scenario,
         calendar_years=cal,
@@ -877,4 +1056,5 @@ def project(
         generations=gens,
         crossings=crossings,
         notes=notes,
+        fan=spread,
     )

@@ -1486,9 +1486,20 @@ class ProjectRequest(Request):
         "the vendor's claim (default: model)",
     )
 
+    samples: Annotated[int, Field(ge=0, le=10_000)] = Field(
+        0,
+        description="samples of the yearly rates for a fan of cumulative cash, 0: none "
+        "[samples, 0 to 10,000]",
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="random seed of the fan [0 or more]")
+
     def overrides(self) -> dict[str, Any]:
         """The projection assumptions given as options (they win over the file's block)."""
-        return {k: v for k, v in self.model_dump().items() if k != "scenario" and v is not None}
+        return {
+            k: v
+            for k, v in self.model_dump().items()
+            if k not in ("scenario", "samples", "seed") and v is not None
+        }
 
 
 class ProjectYear(Result):
@@ -1571,6 +1582,35 @@ class ProjectCrossing(Result):
     text: str = out("the crossings in a sentence")
 
 
+class ProjectFanInput(Result):
+    """One sampled yearly rate of a fan."""
+
+    name: str = out("the rate")
+    distribution: str = out("its distribution, e.g. low-base-high(low 0, base 0.67, high 0.67)")
+    source: str = out("where the spread comes from")
+
+
+class ProjectFanBand(Result):
+    """Percentiles of one option's cumulative cash, one value a year (null: not priced)."""
+
+    p5: list[float] | None = out("5th percentile at the end of each year", "USD")
+    p50: list[float] | None = out("median at the end of each year", "USD")
+    p95: list[float] | None = out("95th percentile at the end of each year", "USD")
+
+
+class ProjectFan(Result):
+    """The spread of cumulative cash over samples of the yearly rates."""
+
+    samples: int = out("samples drawn", "samples")
+    seed: int = out("random seed", "-")
+    inputs: list[ProjectFanInput] = out("the rates sampled")
+    fixed: list[str] = out("the rates held at their assumption (no sourced spread)")
+    cumulative_cash_usd: dict[str, ProjectFanBand] = out("percentiles by option")
+    cheapest_at_end_share: dict[str, float] = out(
+        "share of samples in which each option has the least cumulative cash at the end", "-"
+    )
+
+
 class ProjectResult(Result):
     """``project --json``: years, assumptions, generations and crossings."""
 
@@ -1582,6 +1622,7 @@ class ProjectResult(Result):
     generations: list[ProjectGeneration] = out("the scenario's accelerator and its successor")
     crossings: list[ProjectCrossing] = out("buy-rent, buy-api, rent-api where both are priced")
     notes: list[str] = out("what the projection left out or chose")
+    fan: ProjectFan | None = out("with samples: the spread of cumulative cash (null: none)")
 
 
 class RoadmapRequest(Request):
@@ -1713,6 +1754,9 @@ RESULTS.update(
         "project assumptions": ProjectAssumption,
         "project generations": ProjectGeneration,
         "project crossings": ProjectCrossing,
+        "project fan": ProjectFan,
+        "project fan bands": ProjectFanBand,
+        "project fan inputs": ProjectFanInput,
         "roadmap": RoadmapResult,
         "roadmap levers": RoadmapLever,
         "roadmap plan": RoadmapStage,
