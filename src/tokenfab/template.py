@@ -50,6 +50,7 @@ _PROJECTION_NOTES = {
     "electricity_change_per_year": "0.02, EIA Short-Term Energy Outlook, January 2025",
     "successor": "the vendor's next family in the catalog with a price",
     "generation_path": "model (or vendor-claims: seed 002's roadmap claims)",
+    "distributions": "sourced spreads of the API price decline and a one-number demand growth",
 }
 
 
@@ -121,7 +122,10 @@ def scenario_template(request: Any, catalog: Catalog) -> str:
         "projection:",
     ]
     for name, info in ProjectionInputs.model_fields.items():
-        lines += _comment(f"{info.description} (default: {_PROJECTION_NOTES[name]})", "  ")
+        text = info.description or name
+        if "(default" not in text:
+            text += f" (default: {_PROJECTION_NOTES[name]})"
+        lines += _comment(text, "  ")
         if name == "years":
             lines.append("  years: 5")
         else:
