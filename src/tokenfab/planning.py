@@ -235,6 +235,18 @@ def hourly_cost(
     )
 
 
+def latest_api_prices(catalog: Catalog, model_id: str) -> list[ApiPrice]:
+    """Each provider's latest API price row for the model, in catalog order."""
+    latest: dict[str, ApiPrice] = {}
+    for p in catalog.table("api-prices").values():
+        if p.model_id != model_id:
+            continue
+        key = p.provider
+        if key not in latest or p.effective_date > latest[key].effective_date:
+            latest[key] = p
+    return list(latest.values())
+
+
 def cheapest_api(
     catalog: Catalog,
     model_id: str,
@@ -248,13 +260,7 @@ def cheapest_api(
     lists one (else at the input price); output tokens include reasoning tokens, which APIs
     bill as output (:func:`tokenfab.cost.api_cost_usd_per_request`).
     """
-    latest: dict[str, ApiPrice] = {}
-    for p in catalog.table("api-prices").values():
-        if p.model_id != model_id:
-            continue
-        key = p.provider
-        if key not in latest or p.effective_date > latest[key].effective_date:
-            latest[key] = p
+    latest = latest_api_prices(catalog, model_id)
     if not latest:
         return None
 
@@ -273,7 +279,7 @@ def cheapest_api(
             )
         )
 
-    best = min(latest.values(), key=per_request)
+    best = min(latest, key=per_request)
     usd = per_request(best)
     return ApiQuote(best, usd, usd / (input_tokens + output_tokens) * 1e6)
 

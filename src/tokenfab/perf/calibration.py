@@ -22,6 +22,7 @@ the estimate says it is uncalibrated.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Accelerator, Catalog, Efficiency, ServingSoftware
 from tokenfab.errors import ScenarioError
-from tokenfab.perf.precision import dequant_elements_per_s, peak_flops_per_s
+from tokenfab.perf.precision import (
+    DEQUANT_FLOPS_PER_ELEMENT,
+    peak_column,
+    weight_only,
+)
 from tokenfab.perf.serving import Engine, Hardware
 
 GIB = 2**30
@@ -192,33 +197,63 @@ def error_band(catalog: Catalog, choice: EngineChoice, model_id: str) -> ErrorBa
 
 def attention_peak_flops_per_s(acc: Accelerator, precision: str) -> float:
     """Rate of attention's products: the 16-bit peak, or FP8 where no 16-bit peak is published."""
+    return float(_attention_peak(acc, precision, {}))
+
+
+def _attention_peak(acc: Accelerator, precision: str, values: Mapping[str, ArrayLike]) -> NDArray:
     for column in ("bf16_dense_tflops", "fp8_dense_tflops"):
-        value = getattr(acc, column)
-        if value is not None:
-            return float(value) * 1e12
-    return peak_flops_per_s(acc, precision)
+        if getattr(acc, column) is not None:
+            return np.asarray(values.get(column, getattr(acc, column)), dtype=float) * 1e12
+    return _peak(acc, precision, values)
 
 
-def hardware(acc: Accelerator, precision: str) -> Hardware:
+def _peak(acc: Accelerator, precision: str, values: Mapping[str, ArrayLike]) -> NDArray:
+    column = peak_column(acc, precision)  # an unsupported format: ScenarioError
+    return np.asarray(values.get(column, getattr(acc, column)), dtype=float) * 1e12
+
+
+def hardware(
+    acc: Accelerator, precision: str, values: Mapping[str, ArrayLike] | None = None
+) -> Hardware:
     """Peaks of an accelerator at a compute precision, in base units.
 
     Attention's score and weighted-sum products run at the 16-bit rate whatever the weight
     format: FlashAttention/FlashMLA-class kernels upcast an FP8 cache to BF16 on the fly. A chip
     with no published 16-bit peak (Rubin, announced) uses its FP8 rate for attention.
+
+    ``values`` replaces catalog columns of the accelerator (``memory_bandwidth_tb_s``,
+    ``bf16_dense_tflops``, ...) by numbers or arrays in the catalog's units; the fields then
+    take their shape (a Monte Carlo sample axis, :mod:`tokenfab.pipeline`). Which columns
+    apply -- the peak a format computes at, whether it is weight-only, whether a scale-out
+    link exists -- is decided by the catalog record, not by the values.
     """
+    v: Mapping[str, ArrayLike] = values or {}
+
+    def col(name: str) -> NDArray:
+        return np.asarray(v.get(name, getattr(acc, name)), dtype=float)
+
+    dequant = (
+        _peak(acc, "bf16", v) / DEQUANT_FLOPS_PER_ELEMENT
+        if weight_only(acc, precision)
+        else np.asarray(float("inf"))
+    )
     return Hardware(
-        hbm_bytes_per_s=np.asarray(acc.memory_bandwidth_tb_s * 1e12),
-        peak_flops_per_s=np.asarray(peak_flops_per_s(acc, precision)),
-        attention_flops_per_s=np.asarray(attention_peak_flops_per_s(acc, precision)),
-        dequant_elements_per_s=np.asarray(dequant_elements_per_s(acc, precision)),
-        memory_bytes=np.asarray(acc.memory_gb * GIB),
-        link_bytes_per_s=np.asarray((acc.scaleup_bandwidth_gb_s or PCIE_BIDIR_GB_S) * 1e9),
+        hbm_bytes_per_s=col("memory_bandwidth_tb_s") * 1e12,
+        peak_flops_per_s=_peak(acc, precision, v),
+        attention_flops_per_s=_attention_peak(acc, precision, v),
+        dequant_elements_per_s=dequant,
+        memory_bytes=col("memory_gb") * GIB,
+        link_bytes_per_s=(
+            col("scaleup_bandwidth_gb_s") * 1e9
+            if acc.scaleup_bandwidth_gb_s
+            else np.asarray(PCIE_BIDIR_GB_S * 1e9)
+        ),
         domain_size=np.asarray(float(acc.scaleup_domain_size or 1)),
         # catalogued per direction; the comm model takes bidirectional figures; NaN: not public
-        scaleout_bytes_per_s=np.asarray(
-            2.0 * acc.scaleout_bandwidth_gb_s * 1e9
+        scaleout_bytes_per_s=(
+            2.0 * col("scaleout_bandwidth_gb_s") * 1e9
             if acc.scaleout_bandwidth_gb_s is not None
-            else np.nan
+            else np.asarray(np.nan)
         ),
     )
 

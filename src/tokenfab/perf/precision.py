@@ -98,6 +98,35 @@ def supported_precisions(acc: Accelerator) -> list[str]:
     return [p for p in PRECISIONS if _peak_tflops(acc, precision_table()[p]) is not None]
 
 
+def peak_column(acc: Accelerator, precision: str) -> str:
+    """The accelerator column that gives the matrix peak of a weight format: the format's
+    ``peak_column``, or its ``fallback_peak_column`` on a chip without it.
+
+    Raises
+    ------
+    ScenarioError
+        If the format is unknown or the accelerator has no native support for it.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> peak_column(default_catalog().accelerator("h100-sxm"), "mxfp4")  # weight-only on Hopper
+    'bf16_dense_tflops'
+    """
+    if precision not in COMPUTE_COLUMN:
+        raise ScenarioError(
+            f"precision: unknown format {precision!r}; allowed: {', '.join(PRECISIONS)}"
+        )
+    fmt = precision_table()[precision]
+    for column in (fmt.peak_column, fmt.fallback_peak_column):
+        if column is not None and getattr(acc, column) is not None:
+            return column
+    allowed = ", ".join(supported_precisions(acc)) or "none"
+    raise ScenarioError(
+        f"precision: {precision} is not supported on {acc.id} (supported: {allowed})"
+    )
+
+
 def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
     """Dense peak of the accelerator for a weight format [FLOP/s].
 
@@ -112,17 +141,7 @@ def peak_flops_per_s(acc: Accelerator, precision: str) -> float:
     >>> peak_flops_per_s(default_catalog().accelerator("h100-sxm"), "bf16") / 1e12  # datasheet
     989.5
     """
-    if precision not in COMPUTE_COLUMN:
-        raise ScenarioError(
-            f"precision: unknown format {precision!r}; allowed: {', '.join(PRECISIONS)}"
-        )
-    tflops = _peak_tflops(acc, precision_table()[precision])
-    if tflops is None:
-        allowed = ", ".join(supported_precisions(acc)) or "none"
-        raise ScenarioError(
-            f"precision: {precision} is not supported on {acc.id} (supported: {allowed})"
-        )
-    return tflops * 1e12
+    return float(getattr(acc, peak_column(acc, precision))) * 1e12
 
 
 DEQUANT_TILE_ROWS = 128

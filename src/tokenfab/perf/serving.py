@@ -836,3 +836,38 @@ def disaggregated_split(
     )
     k = int(np.argmax(carried))
     return int(n_p[k]), int(replicas - n_p[k]), float(carried[k])
+
+
+def disaggregated_split_arrays(
+    replicas: ArrayLike, output_tok_s_replica: ArrayLike, prefill_time_share: ArrayLike
+) -> tuple[NDArray, NDArray, NDArray]:
+    r""":func:`disaggregated_split` for arrays of deployments (a sample axis).
+
+    Notes
+    -----
+    :math:`\min(n_d X/(1-s),\ n_p X/s)` rises with :math:`n_p` up to :math:`n_p = R s`
+    and falls after it, so the best whole split is the floor or the ceiling of :math:`R s`
+    (within :math:`[1, R-1]`); on a tie the smaller prefill pool, as the scalar search.
+
+    Examples
+    --------
+    Four replicas of 1,000 tok/s: a third prefilling gives one prefill and three decode
+    replicas carrying 3,000 tok/s (as :func:`disaggregated_split`); half prefilling, two and
+    two, each pool carrying 2 x 1000 / 0.5 = 4,000.
+
+    >>> p, d, x = disaggregated_split_arrays([4, 4], [1000.0, 1000.0], [1 / 3, 0.5])
+    >>> p.tolist(), d.tolist(), x.tolist()
+    ([1.0, 2.0], [3.0, 2.0], [3000.0, 4000.0])
+    """
+    r = np.asarray(replicas, dtype=float)
+    x = np.asarray(output_tok_s_replica, dtype=float)
+    s = np.clip(np.asarray(prefill_time_share, dtype=float), 1e-12, 1 - 1e-12)
+
+    def carried(n_p: NDArray) -> NDArray:
+        return np.minimum((r - n_p) * x / (1 - s), n_p * x / s)
+
+    low = np.clip(np.floor(r * s), 1.0, r - 1.0)
+    high = np.clip(np.ceil(r * s), 1.0, r - 1.0)
+    c_low, c_high = carried(low), carried(high)
+    n_p = np.where(c_high > c_low, high, low)
+    return n_p, r - n_p, np.maximum(c_low, c_high)

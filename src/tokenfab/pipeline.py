@@ -1,0 +1,1209 @@
+"""One pipeline for one scenario or a million: resolved inputs -> operating point -> cost -> KPIs.
+
+:func:`evaluate` takes a scenario and, optionally, samples of its numeric inputs -- scenario
+fields (``utilization``, ``input_tokens``, ``tokens_per_day`` ...) and catalog numbers
+addressed by a dotted path (``accelerators.h100-sxm.price_usd``,
+``regions.eu.electricity_usd_per_kwh``, ``efficiency.bw_efficiency``, ``cost.useful_life_years``
+...; :func:`fields` lists them with units and ranges) -- each a 1-D array of ``N`` values. It
+returns every numeric key of ``tokenfab estimate --json`` as an array of ``N`` values, which
+samples are feasible, and why the others are not. The arrays are evaluated in chunks, so the
+memory stays bounded whatever ``N``.
+
+How the operating point follows the samples:
+
+* ``reoptimise=False``: the layout (tensor, pipeline, expert parallelism) and the batch stay
+  those of the base case's operating point (:func:`tokenfab.planning.evaluate` of the scenario
+  itself); each sample re-evaluates the step times, memory, throughput and latency there, and
+  is infeasible where the batch no longer fits in memory, the latency targets are missed, a
+  fixed fleet cannot carry the demand's peak, or the tokens exceed the model's context. A
+  sized deployment (a demand and no ``accelerators``) keeps its replica size and is re-sized
+  in whole replicas for each sample's demand.
+* ``reoptimise=True``: the batch is chosen again for each sample on the base case's batch grid
+  (the same grid and the same rule as :func:`tokenfab.perf.operating.choose` and
+  :func:`tokenfab.sizing.cheapest_point`); the layout stays the base one.
+
+Each sample's numbers come from the same functions the scalar estimate uses
+(:mod:`tokenfab.perf.serving`, :mod:`tokenfab.cost`, :mod:`tokenfab.kpis`), with a sample axis;
+with no samples, or with samples equal to the base values, the result equals the scalar
+estimate (``tests/test_pipeline.py`` checks every key for dense and MoE models, buy and rent,
+with and without targets and demand).
+
+Infeasible samples are counted by reason in :attr:`PipelineResult.reasons` and their values
+are NaN: none is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tokenfab.catalog import Catalog, default_catalog
+from tokenfab.cost import (
+    CostInputs,
+    _current_rentals,
+    _has_price,
+    average_power_w,
+    default_cost_inputs,
+    ownership_cost_from_inputs,
+    rental_rate_usd_per_accelerator_hour,
+    serving_power_w,
+)
+from tokenfab.errors import ScenarioError
+from tokenfab.kpis import compute_kpis
+from tokenfab.perf.calibration import hardware
+from tokenfab.perf.operating import (
+    DEFAULT_OUTPUT_TOKENS,
+    Grid,
+    Setup,
+    evaluate_grid,
+    scenario_layouts,
+    with_workload_targets,
+)
+from tokenfab.perf.serving import (
+    Engine,
+    Hardware,
+    Layout,
+    SteadyState,
+    disaggregated_split_arrays,
+    disaggregated_state,
+    kv_budget_bytes,
+    layout,
+    max_batch_size,
+    md1_wait_s,
+    runtime_reserve_bytes,
+    steady_state,
+    weight_bytes_per_accelerator,
+)
+from tokenfab.scenario import (
+    MAX_PEAK_TO_AVERAGE,
+    MAX_REQUESTS_PER_SECOND,
+    MAX_STEPS_PER_TASK,
+    MAX_TOKENS_PER_DAY,
+    MAX_TOKENS_PER_REQUEST,
+    MAX_TPOT_S,
+    MAX_TTFT_S,
+    MIN_REQUESTS_PER_SECOND,
+    MIN_TOKENS_PER_DAY,
+    MIN_TPOT_S,
+    MIN_TTFT_S,
+    MIN_UTILIZATION,
+    Scenario,
+)
+
+__all__ = ["MAX_SAMPLES", "FieldSpec", "PipelineResult", "evaluate", "fields", "kpi_keys"]
+
+MAX_SAMPLES = 100_000_000
+"""Most samples one call takes (800 MB a KPI at 8 bytes a value); more is refused, never an
+out-of-memory crash."""
+
+REASONS = (
+    "tokens exceed the model's context",
+    "does not fit in memory",
+    "demand exceeds capacity",
+    "TPOT SLO missed",
+    "TTFT SLO missed",
+)
+"""Why a sample is infeasible, in the order they are checked; a sample counts under the first
+that applies."""
+
+
+# -- the addressable inputs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input a sample may vary: its key, unit, allowed range and (for a scenario) base value."""
+
+    key: str
+    unit: str
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    description: str = ""
+    base: float | None = None
+
+    @property
+    def allowed(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open or math.isinf(self.high) else "]"
+        hi = "inf" if math.isinf(self.high) else f"{self.high:g}"
+        return f"{left}{self.low:g}, {hi}{right}"
+
+    def check(self, values: NDArray) -> None:
+        """Raise :class:`ScenarioError` naming the key, the first bad value and the range."""
+        above = values > self.low if self.low_open else values >= self.low
+        below = values < self.high if self.high_open else values <= self.high
+        bad = ~(above & below)  # NaN is bad
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise ScenarioError(
+                f"{self.key}: {values[k]:g} (sample {k} of {values.size}) is outside the "
+                f"allowed range {self.allowed} {self.unit}".rstrip()
+            )
+
+
+INF = math.inf
+
+# scenario field -> (unit, low, high, low_open, high_open, description)
+_SCENARIO_FIELDS: dict[str, tuple[str, float, float, bool, bool, str]] = {
+    "utilization": ("-", MIN_UTILIZATION, 1.0, False, False, "share of installed hours serving"),
+    "input_tokens": (
+        "tokens",
+        1.0,
+        MAX_TOKENS_PER_REQUEST,
+        False,
+        False,
+        "prompt tokens a request",
+    ),
+    "output_tokens": (
+        "tokens",
+        1.0,
+        MAX_TOKENS_PER_REQUEST,
+        False,
+        False,
+        "visible output tokens a request",
+    ),
+    "reasoning_tokens": (
+        "tokens",
+        0.0,
+        MAX_TOKENS_PER_REQUEST,
+        False,
+        False,
+        "reasoning tokens a request (billed and generated as output)",
+    ),
+    "prefix_cache_hit_rate": ("-", 0.0, 1.0, False, True, "share of prompt tokens cached"),
+    "steps_per_task": ("requests", 1.0, MAX_STEPS_PER_TASK, False, False, "requests an agent task"),
+    "acceptance_rate": ("-", 0.0, 1.0, False, False, "speculative draft token acceptance"),
+    "gpu_memory_utilization": ("-", 0.0, 1.0, True, False, "share of memory the engine may use"),
+    "tokens_per_day": (
+        "tokens/day",
+        MIN_TOKENS_PER_DAY,
+        MAX_TOKENS_PER_DAY,
+        False,
+        False,
+        "output tokens demanded a day",
+    ),
+    "requests_per_second": (
+        "1/s",
+        MIN_REQUESTS_PER_SECOND,
+        MAX_REQUESTS_PER_SECOND,
+        False,
+        False,
+        "average request rate",
+    ),
+    "peak_to_average": ("-", 1.0, MAX_PEAK_TO_AVERAGE, False, False, "peak over average demand"),
+    "ttft_slo_s": ("s", MIN_TTFT_S, MAX_TTFT_S, False, False, "time-to-first-token target"),
+    "tpot_slo_s": ("s", MIN_TPOT_S, MAX_TPOT_S, False, False, "time-per-output-token target"),
+}
+
+# accelerator column -> (unit, low, low_open, description)
+_ACCELERATOR_COLUMNS: dict[str, tuple[str, float, bool, str]] = {
+    "memory_gb": ("GB", 0.0, True, "memory capacity"),
+    "memory_bandwidth_tb_s": ("TB/s", 0.0, True, "peak memory bandwidth"),
+    "bf16_dense_tflops": ("TFLOP/s", 0.0, True, "dense BF16 peak"),
+    "fp8_dense_tflops": ("TFLOP/s", 0.0, True, "dense FP8 peak"),
+    "fp4_dense_tflops": ("TFLOP/s", 0.0, True, "dense FP4 peak"),
+    "int8_dense_tops": ("TOP/s", 0.0, True, "dense INT8 peak"),
+    "scaleup_bandwidth_gb_s": ("GB/s", 0.0, True, "scale-up bandwidth, bidirectional"),
+    "scaleout_bandwidth_gb_s": ("GB/s", 0.0, True, "scale-out bandwidth, per direction"),
+    "tdp_w": ("W", 0.0, True, "maximum board power"),
+    "price_usd": ("USD", 0.0, True, "purchase price"),
+}
+
+_REGION_COLUMNS: dict[str, tuple[str, float, float, bool, str]] = {
+    "electricity_usd_per_kwh": ("USD/kWh", 0.0, INF, True, "electricity price"),
+    "grid_co2e_g_per_kwh": ("gCO2e/kWh", 0.0, INF, False, "grid carbon intensity"),
+    "pue": ("-", 1.0, 3.0, False, "power usage effectiveness"),
+}
+
+# efficiency factor -> (unit, low, high, low_open, engine field, scale to base units)
+_EFFICIENCY_FACTORS: dict[str, tuple[str, float, float, bool, str, float]] = {
+    "compute_efficiency": ("-", 0.0, 1.0, True, "compute_efficiency", 1.0),
+    "bw_efficiency": ("-", 0.0, 1.0, True, "bw_efficiency", 1.0),
+    "comm_efficiency": ("-", 0.0, 10.0, True, "comm_efficiency", 1.0),
+    "moe_efficiency": ("-", 0.0, 1.0, True, "moe_efficiency", 1.0),
+    "kv_efficiency": ("-", 0.0, 1.0, True, "kv_efficiency", 1.0),
+    "overhead_ms": ("ms", 0.0, INF, False, "overhead_s", 1e-3),
+    "overhead_per_sequence_us": ("us", 0.0, INF, False, "overhead_per_sequence_s", 1e-6),
+}
+
+# CostInputs field -> (unit, low, high, low_open, high_open)
+_COST_FIELDS: dict[str, tuple[str, float, float, bool, bool]] = {
+    "useful_life_years": ("years", 0.0, INF, True, False),
+    "cost_of_capital_per_year": ("1/year", 0.0, 1.0, False, False),
+    "system_share_of_accelerator_price": ("-", 0.0, INF, False, False),
+    "facility_capex_usd_per_mw": ("USD/MW", 0.0, INF, False, False),
+    "facility_life_years": ("years", 0.0, INF, True, False),
+    "operations_share_per_year": ("1/year", 0.0, 1.0, False, False),
+    "idle_power_share_of_tdp": ("-", 0.0, 1.0, False, False),
+    "memory_power_share": ("-", 0.0, 1.0, False, False),
+    "compute_power_share": ("-", 1.0, INF, False, False),
+    "network_share_of_cluster_capex": ("-", 0.0, 1.0, False, True),
+    "software_usd_per_accelerator_year": ("USD/year", 0.0, INF, False, False),
+}
+
+_API_COLUMNS = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")
+_RENTAL_COLUMN = "on_demand_usd_per_accelerator_hour"
+
+
+def _generic_fields() -> dict[str, FieldSpec]:
+    out: dict[str, FieldSpec] = {}
+    for key, (unit, lo, hi, lo_open, hi_open, desc) in _SCENARIO_FIELDS.items():
+        out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, desc)
+    for col, (unit, lo, lo_open, desc) in _ACCELERATOR_COLUMNS.items():
+        key = f"accelerators.<id>.{col}"
+        out[key] = FieldSpec(key, unit, lo, INF, lo_open, False, desc)
+    for col, (unit, lo, hi, lo_open, desc) in _REGION_COLUMNS.items():
+        key = f"regions.<id>.{col}"
+        out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, desc)
+    for f, (unit, lo, hi, lo_open, _, _) in _EFFICIENCY_FACTORS.items():
+        key = f"efficiency.{f}"
+        out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, "factor of the engine in use")
+    for f, (unit, lo, hi, lo_open, hi_open) in _COST_FIELDS.items():
+        key = f"cost.{f}"
+        out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, "ownership-cost assumption")
+    for col in _API_COLUMNS:
+        key = f"api-prices.<id>.{col}"
+        out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API list price")
+    key = f"rentals.<id>.{_RENTAL_COLUMN}"
+    out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, "on-demand rental price")
+    return out
+
+
+def fields(scenario: Scenario | Mapping[str, Any] | None = None, *, catalog: Catalog | None = None):
+    """The inputs :func:`evaluate` accepts as samples, with unit, range and base value.
+
+    Without a scenario: every kind of key, catalog rows as ``<id>``. With one: the concrete
+    keys of that scenario (its accelerator, region, engine, cost assumptions, the API offers
+    of its model and the rental offers of its accelerator), each with the value the scalar
+    estimate uses (``base``). Catalog columns empty in the catalog are not listed: a sample
+    cannot give a chip a format or a price it does not have.
+
+    Returns
+    -------
+    dict
+        ``{key: FieldSpec}``.
+
+    Examples
+    --------
+    >>> f = fields(Scenario(model="llama-3.1-8b", accelerator="h100-sxm"))
+    >>> f["accelerators.h100-sxm.memory_bandwidth_tb_s"].base, f["regions.us.pue"].unit
+    (3.35, '-')
+    """
+    if scenario is None:
+        return _generic_fields()
+    return _Base.build(Scenario.parse(scenario), catalog or default_catalog(), None).specs
+
+
+def kpi_keys() -> tuple[str, ...]:
+    """The numeric keys of ``estimate --json`` (:class:`tokenfab.schema.EstimateResult`), in its
+    order: the keys of :attr:`PipelineResult.kpis`."""
+    return _kpi_keys()
+
+
+_KEYS: tuple[str, ...] = ()
+
+
+def _kpi_keys() -> tuple[str, ...]:
+    global _KEYS
+    if not _KEYS:
+        from tokenfab.schema import EstimateResult
+
+        numeric = (int, float, float | None, int | None)
+        _KEYS = tuple(k for k, f in EstimateResult.model_fields.items() if f.annotation in numeric)
+    return _KEYS
+
+
+# -- the result --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """KPIs of ``n`` samples: one array of ``n`` a key, NaN where a sample is infeasible."""
+
+    n: int
+    kpis: dict[str, NDArray[np.float64]]
+    feasible: NDArray[np.bool_]
+    reasons: dict[str, int]  # infeasible samples by the first reason that applies
+    base: dict[str, Any]  # the scalar estimate of the scenario itself (``estimate --json``)
+    reoptimised: bool = False
+
+    @property
+    def feasible_share(self) -> float:
+        return float(np.mean(self.feasible)) if self.n else math.nan
+
+
+# -- the base case, resolved once --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Offer:
+    id: str
+    base: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _Base:
+    """Everything a chunk needs from the scalar estimate of the scenario."""
+
+    scenario: Scenario  # with the workload's targets
+    catalog: Catalog
+    setup: Setup
+    est: Any  # tokenfab.planning.Estimate
+    inputs: CostInputs
+    lay: Layout  # the operating point's layout (scalars)
+    per_replica: int
+    mode: str  # "fixed" (no demand) | "count" (demand, fixed fleet) | "sized" (demand)
+    batch: float
+    batch_top: float  # batch of the layout's highest request rate (queueing in demand modes)
+    grid_batches: NDArray  # the base grid's batches of the layout (reoptimise)
+    visible_output_tokens: float
+    reasoning_tokens: float
+    licence_usd_per_year: float
+    rentals: tuple[_Offer, ...]
+    apis: tuple[_Offer, ...]
+    embodied_kg: float | None
+    embodied_life_years: float
+    specs: dict[str, FieldSpec]
+
+    @property
+    def batch_fixed(self) -> bool:
+        """The scalar path evaluates one batch only: the scenario's, or 1 for min-latency."""
+        sc = self.scenario
+        return sc.batch_size is not None or (sc.objective == "min-latency" and self.mode == "fixed")
+
+    @classmethod
+    def build(cls, scenario: Scenario, cat: Catalog, est: Any) -> _Base:
+        from tokenfab.carbon import embodied_table
+        from tokenfab.planning import evaluate as scalar_evaluate
+        from tokenfab.planning import latest_api_prices, licence_usd_per_accelerator_year
+        from tokenfab.sizing import demand_output_tok_s
+
+        est = est or scalar_evaluate(scenario, cat)
+        op = est.op
+        setup = op.setup
+        sc = with_workload_targets(scenario, cat)
+        inputs = default_cost_inputs(cat)
+        lay = layout(
+            op.tensor_parallel, op.pipeline_parallel, op.expert_parallel, op.attention_data_parallel
+        )
+        demand = demand_output_tok_s(sc, setup.output_tokens)
+        mode = "fixed" if demand is None else ("count" if sc.accelerators is not None else "sized")
+        grid = _base_grid(sc, setup, cat, mode)
+        row = _grid_row(grid, op)
+        rate = np.where(grid.valid[row], grid.output_tok_s_replica[row], -np.inf)
+        work = cat.workload(sc.workload) if sc.workload else None
+        o_vis = sc.output_tokens or (work.output_tokens if work else DEFAULT_OUTPUT_TOKENS)
+        r = (
+            sc.reasoning_tokens
+            if sc.reasoning_tokens is not None
+            else (work.reasoning_tokens if work else 0)
+        )
+        licence, _ = licence_usd_per_accelerator_year(
+            cat, sc.software_licence, setup.accelerator.id, setup.engine.software, sc.ownership
+        )
+        rentals = tuple(
+            _Offer(o.id, (float(rental_rate_usd_per_accelerator_hour(o, "on-demand")),))
+            for o in _current_rentals(cat.table("rentals"))
+            if o.accelerator_id == setup.accelerator.id and _has_price(o, "on-demand")
+        )
+        apis = tuple(
+            _Offer(
+                p.id,
+                (
+                    p.input_usd_per_mtok,
+                    p.input_usd_per_mtok
+                    if p.cached_input_usd_per_mtok is None
+                    else p.cached_input_usd_per_mtok,
+                    p.output_usd_per_mtok,
+                ),
+            )
+            for p in latest_api_prices(cat, setup.model.id)
+        )
+        row_emb = embodied_table().get(setup.accelerator.id)
+        base = cls(
+            scenario=sc,
+            catalog=cat,
+            setup=setup,
+            est=est,
+            inputs=inputs,
+            lay=lay,
+            per_replica=op.accelerators // op.replicas,
+            mode=mode,
+            batch=float(op.batch_size),
+            batch_top=float(grid.batch[row, int(np.argmax(rate))]),
+            grid_batches=np.asarray(grid.batch[row], dtype=float),
+            visible_output_tokens=float(o_vis),
+            reasoning_tokens=float(r),
+            licence_usd_per_year=licence,
+            rentals=rentals,
+            apis=apis,
+            embodied_kg=None
+            if row_emb is None
+            else row_emb.accelerator_kgco2e + row_emb.host_kgco2e,
+            embodied_life_years=default_cost_inputs(default_catalog()).useful_life_years,
+            specs={},
+        )
+        object.__setattr__(base, "specs", base._specs())
+        return base
+
+    # -- the inputs and their base values ------------------------------------------------------
+
+    def _specs(self) -> dict[str, FieldSpec]:
+        s, sc = self.setup, self.scenario
+        acc, region = s.accelerator, self.catalog.region(sc.region)
+        eng = s.engine.engine
+        out: dict[str, FieldSpec] = {}
+        base_scenario = {
+            "utilization": sc.utilization or self.inputs.default_utilization,
+            "input_tokens": s.input_tokens,
+            "output_tokens": self.visible_output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "prefix_cache_hit_rate": s.prefix_cache_hit_rate,
+            "steps_per_task": s.steps_per_task,
+            "acceptance_rate": sc.acceptance_rate or 0.0,
+            "gpu_memory_utilization": float(eng.memory_utilization),
+            "tokens_per_day": sc.tokens_per_day,
+            "requests_per_second": sc.requests_per_second,
+            "peak_to_average": sc.peak_to_average,
+            "ttft_slo_s": sc.ttft_slo_s,
+            "tpot_slo_s": sc.tpot_slo_s,
+        }
+        for key, (unit, lo, hi, lo_open, hi_open, desc) in _SCENARIO_FIELDS.items():
+            b = base_scenario[key]
+            out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, desc, _f(b))
+        for col, (unit, lo, lo_open, desc) in _ACCELERATOR_COLUMNS.items():
+            if getattr(acc, col, None) is not None:
+                key = f"accelerators.{acc.id}.{col}"
+                out[key] = FieldSpec(
+                    key, unit, lo, INF, lo_open, False, desc, _f(getattr(acc, col))
+                )
+        for col, (unit, lo, hi, lo_open, desc) in _REGION_COLUMNS.items():
+            key = f"regions.{region.id}.{col}"
+            out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, desc, _f(getattr(region, col)))
+        for f, (unit, lo, hi, lo_open, field, scale) in _EFFICIENCY_FACTORS.items():
+            key = f"efficiency.{f}"
+            b = float(getattr(eng, field)) / scale
+            out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, f"{s.engine.software}", b)
+        for f, (unit, lo, hi, lo_open, hi_open) in _COST_FIELDS.items():
+            key = f"cost.{f}"
+            b = getattr(self.inputs, f)
+            out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, "cost assumption", _f(b))
+        for offer in self.apis:
+            for col, b in zip(_API_COLUMNS, offer.base, strict=True):
+                key = f"api-prices.{offer.id}.{col}"
+                out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API price", b)
+        for offer in self.rentals:
+            key = f"rentals.{offer.id}.{_RENTAL_COLUMN}"
+            out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, "rental", offer.base[0])
+        return out
+
+    def check(self, samples: Mapping[str, Any]) -> tuple[int, dict[str, NDArray]]:
+        """Samples as float arrays of one length, every key known and every value in range."""
+        arrays: dict[str, NDArray] = {}
+        n: int | None = None
+        first = ""
+        for key, raw in samples.items():
+            spec = self.specs.get(key)
+            if spec is None:
+                raise ScenarioError(_unknown_key(key, self))
+            try:
+                arr = np.asarray(raw, dtype=float)
+            except (TypeError, ValueError):
+                raise ScenarioError(f"{key}: samples are not numbers") from None
+            if arr.ndim != 1:
+                raise ScenarioError(f"{key}: samples must be a 1-D array, got shape {arr.shape}")
+            if n is None:
+                n, first = arr.size, key
+            elif arr.size != n:
+                raise ScenarioError(
+                    f"{key}: {arr.size} samples, but {first} has {n}; every input needs the "
+                    "same number"
+                )
+            if spec.base is None and key not in (
+                "ttft_slo_s",
+                "tpot_slo_s",
+            ):  # targets may be added
+                raise ScenarioError(_no_base(key, self))
+            spec.check(arr)
+            arrays[key] = arr
+        if n is not None and n > MAX_SAMPLES:
+            raise ScenarioError(f"samples: {n:,} samples exceed the limit of {MAX_SAMPLES:,}")
+        return (1 if n is None else n), arrays
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _unknown_key(key: str, base: _Base) -> str:
+    head = key.split(".")[0]
+    same = sorted(k for k in base.specs if k.split(".")[0] == head)
+    if head == "models":
+        return (
+            f"{key}: a model's architecture columns are exact, not sampled; allowed keys: "
+            "scenario fields and accelerators., regions., efficiency., cost., api-prices., "
+            "rentals. paths (tokenfab.pipeline.fields(scenario) lists them)"
+        )
+    if same:
+        return f"{key}: not an input of this scenario; allowed: {', '.join(same)}"
+    scen = ", ".join(_SCENARIO_FIELDS)
+    return (
+        f"{key}: unknown input; allowed: scenario fields ({scen}) or catalog paths "
+        f"accelerators.{base.setup.accelerator.id}.<column>, regions.{base.scenario.region}."
+        "<column>, efficiency.<factor>, cost.<assumption>, api-prices.<id>.<column>, "
+        "rentals.<id>.<column> (tokenfab.pipeline.fields(scenario) lists them)"
+    )
+
+
+def _no_base(key: str, base: _Base) -> str:
+    if key in ("tokens_per_day", "requests_per_second", "peak_to_average"):
+        return (
+            f"{key}: the scenario states no demand of this kind; give it a base {key} to vary"
+            if key != "peak_to_average"
+            else f"{key}: the scenario states no demand; give it tokens_per_day or "
+            "requests_per_second to vary its peak"
+        )
+    return f"{key}: the scenario sets no {key}; give it a base value to vary"
+
+
+def _base_grid(sc: Scenario, setup: Setup, cat: Catalog, mode: str) -> Grid:
+    """The grid the scalar estimate chose from (for the batch grid and the top request rate)."""
+    if mode == "sized":
+        from tokenfab.sizing import sizing_grid
+
+        return sizing_grid(sc, cat).grid
+    n = sc.accelerators or 1
+    lay = scenario_layouts(setup, n)
+    if sc.batch_size is not None:
+        return evaluate_grid(setup, lay, np.array([float(sc.batch_size)]))
+    if sc.objective == "min-latency" and sc.requests_per_second is None and mode == "fixed":
+        return evaluate_grid(setup, lay, np.array([1.0]))
+    return evaluate_grid(setup, lay)
+
+
+def _grid_row(grid: Grid, op: Any) -> int:
+    lay = grid.layouts
+    match = (
+        (lay.tensor_parallel == op.tensor_parallel)
+        & (lay.pipeline_parallel == op.pipeline_parallel)
+        & (lay.expert_parallel == op.expert_parallel)
+        & (lay.attention_data_parallel == op.attention_data_parallel)
+    )
+    return int(np.flatnonzero(match)[0])
+
+
+# -- one chunk ---------------------------------------------------------------------------------
+
+
+class _Inputs:
+    """Sample values where given, base values elsewhere (scalars broadcast)."""
+
+    def __init__(self, base: _Base, samples: Mapping[str, NDArray]):
+        self.base, self.s = base, samples
+
+    def __call__(self, key: str) -> Any:
+        if key in self.s:
+            return self.s[key]
+        return self.base.specs[key].base
+
+    def has(self, key: str) -> bool:
+        return key in self.s
+
+
+def _engine(base: _Base, x: _Inputs) -> Engine:
+    eng = base.setup.engine.engine
+    changes: dict[str, Any] = {}
+    for f, (_, _, _, _, field, scale) in _EFFICIENCY_FACTORS.items():
+        if x.has(f"efficiency.{f}"):
+            changes[field] = x(f"efficiency.{f}") * scale
+    if x.has("gpu_memory_utilization"):
+        changes["memory_utilization"] = x("gpu_memory_utilization")
+    return replace(eng, **changes) if changes else eng
+
+
+def _hardware(base: _Base, x: _Inputs) -> Hardware:
+    acc = base.setup.accelerator
+    values = {
+        col: x.s[f"accelerators.{acc.id}.{col}"]
+        for col in _ACCELERATOR_COLUMNS
+        if f"accelerators.{acc.id}.{col}" in x.s
+    }
+    return hardware(acc, base.setup.precision, values) if values else base.setup.hw
+
+
+@dataclass
+class _Point:
+    """Per-sample operating point before sizing (one value a sample)."""
+
+    batch: NDArray
+    max_batch: NDArray
+    st: SteadyState
+    roof_out: NDArray
+    top_out: NDArray  # output tok/s of a replica at its highest request rate
+
+
+def _state(base: _Base, hw: Hardware, eng: Engine, lay: Layout, batch: Any, tok: dict) -> Any:
+    s = base.setup
+    fn = disaggregated_state if base.scenario.disaggregated else steady_state
+    return fn(s.shape, hw, eng, lay, s.weight_bytes_per_param, s.kv_bytes_per_element, batch, **tok)
+
+
+def _fixed_point(base: _Base, hw, eng, tok, bmax) -> _Point:
+    st = _state(base, hw, eng, base.lay, base.batch, tok)
+    roof = _state(base, hw, eng.roofline(), base.lay, base.batch, tok)
+    if base.mode == "fixed" or base.batch_top == base.batch:
+        top = st.output_tok_s
+    else:
+        top = _state(base, hw, eng, base.lay, base.batch_top, tok).output_tok_s
+    n = np.shape(bmax)
+    b = np.full(n, base.batch)
+    return _Point(
+        b, bmax, _bcast(st, n), np.broadcast_to(roof.output_tok_s, n), np.broadcast_to(top, n)
+    )
+
+
+def _bcast(st: SteadyState, shape: tuple[int, ...]) -> SteadyState:
+    return SteadyState(*(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in _values(st)))
+
+
+def _values(st: SteadyState) -> list[Any]:
+    return [
+        st.batch_size,
+        st.tpot_s,
+        st.ttft_service_s,
+        st.output_tok_s,
+        st.prefill_tok_s,
+        st.prefill_time_share,
+        st.memory_bound,
+        st.hbm_busy_share,
+        st.compute_busy_share,
+    ]
+
+
+def _evaluate_chunk(
+    base: _Base, samples: Mapping[str, NDArray], n: int, reoptimise: bool, keys: tuple[str, ...]
+) -> tuple[dict[str, NDArray], NDArray, NDArray]:
+    """KPIs of ``n`` samples (arrays or scalars, infeasible samples not yet masked),
+    feasibility, and the index of each sample's reason (``len(REASONS)``: feasible)."""
+    x = _Inputs(base, samples)
+    s, sc = base.setup, base.scenario
+    hw, eng = _hardware(base, x), _engine(base, x)
+    i = x("input_tokens")
+    o = x("output_tokens") + x("reasoning_tokens")
+    hit = x("prefix_cache_hit_rate")
+    ones = np.ones(n)
+    i, o, hit = i * ones, o * ones, hit * ones
+    tok = {
+        "input_tokens": i,
+        "output_tokens": o,
+        "prefix_cache_hit_rate": hit,
+        "speculative_tokens": float(sc.speculative_tokens),
+        "acceptance_rate": x("acceptance_rate"),
+    }
+    lay = base.lay
+    bpp, kvb = s.weight_bytes_per_param, s.kv_bytes_per_element
+    bmax = max_batch_size(s.shape, hw, eng, lay, bpp, kvb, i, o, i * (1 - hit)) * ones
+    demand = _demand(base, x, o)
+    peak = None if demand is None else demand * x("peak_to_average")
+    chosen_ok = carries_re = replicas_re = wait_re = None
+    if reoptimise and not base.batch_fixed:
+        pt, chosen_ok, carries_re, replicas_re, wait_re = _reoptimised_point(
+            base, hw, eng, tok, bmax, o, peak, x
+        )
+    else:
+        pt = _fixed_point(base, hw, eng, tok, bmax)
+    st = pt.st
+    a = float(base.per_replica)
+    x_rep = st.output_tok_s
+    # replicas and the queueing wait, as the scalar path sizes them
+    if base.mode == "fixed":
+        replicas = np.full(n, float(base.est.op.replicas))
+        wait = np.zeros(n)
+        carries = np.ones(n, dtype=bool)
+    elif base.mode == "count":
+        replicas = np.full(n, float(base.est.op.replicas))
+        need = peak / o / replicas  # requests/s each replica must carry at the peak
+        carries = x_rep / o >= need
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            wait = md1_wait_s(need, 1.0 / (pt.top_out / o))
+    elif replicas_re is not None:
+        replicas, wait, carries = replicas_re, wait_re, np.ones(n, dtype=bool)
+    else:
+        safe = np.where(x_rep > 0, x_rep, 1.0)
+        replicas = np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0)
+        if sc.disaggregated:
+            replicas = np.maximum(replicas, 2.0)
+        load = peak / replicas
+        carries = np.ones(n, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            wait = md1_wait_s(load / o, 1.0 / (np.maximum(pt.top_out, 1e-300) / o))
+    if carries_re is not None:
+        carries = carries_re
+    ttft = st.ttft_service_s + wait
+    out = x_rep * replicas
+    prefill = st.prefill_tok_s * replicas
+    share = st.prefill_time_share
+    n_prefill = n_decode = np.zeros(n)
+    if sc.disaggregated:
+        n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
+        if base.mode == "sized":  # whole pools carry less: add replicas until the peak is met
+            for _ in range(64):
+                short = split < peak * (1 - 1e-9)
+                if not short.any():
+                    break
+                replicas = np.where(short, replicas + 1.0, replicas)
+                n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
+        out = x_rep * replicas
+        scale = split / out
+        prefill = st.prefill_tok_s * replicas * scale
+        out, share = split, n_prefill / replicas
+    accelerators = replicas * a
+    # feasibility, first reason first
+    tpot_slo = x("tpot_slo_s")
+    ttft_slo = x("ttft_slo_s")
+    checks = [
+        i + o > s.model.max_context_tokens,
+        bmax < np.maximum(pt.batch, 1.0),
+        ~carries,
+        st.tpot_s > (INF if tpot_slo is None else tpot_slo),
+        ttft > (INF if ttft_slo is None else ttft_slo),
+    ]
+    if chosen_ok is not None:  # reoptimised and no batch met every target together
+        missed = ~chosen_ok & ~checks[1] & ~checks[2] & ~checks[3] & ~checks[4]
+        checks[3] = checks[3] | missed
+    reason = np.full(n, len(REASONS))
+    for k in range(len(checks) - 1, -1, -1):
+        reason = np.where(checks[k], k, reason)
+    feasible = reason == len(REASONS)
+
+    def safe_(v: Any) -> NDArray:
+        return np.where(feasible, v, 1.0)
+
+    if demand is None:
+        u = x("utilization") * ones
+    else:
+        u = np.minimum(demand / np.where(feasible, out, 1.0), 1.0)
+    w_acc = weight_bytes_per_accelerator(s.shape, lay, bpp)
+    kv_acc = kv_budget_bytes(s.shape, hw, eng, lay, bpp)
+    reserve = runtime_reserve_bytes(s.shape, eng, lay, bpp)
+    vals: dict[str, Any] = {
+        "accelerators": accelerators,
+        "tensor_parallel": float(lay.tensor_parallel),
+        "pipeline_parallel": float(lay.pipeline_parallel),
+        "expert_parallel": float(lay.expert_parallel),
+        "attention_data_parallel": float(lay.attention_data_parallel),
+        "moe_tensor_parallel": float(lay.moe_tensor_parallel),
+        "replicas": replicas,
+        "prefill_replicas": n_prefill,
+        "decode_replicas": n_decode,
+        "batch_size": pt.batch,
+        "max_batch_size": bmax,
+        "input_tokens": i,
+        "output_tokens": o,
+        "input_tok_s": out * i / o,
+        "prefill_tok_s": prefill,
+        "prefix_cache_hit_rate": hit,
+        "output_tok_s_total": out,
+        "output_tok_s_per_accelerator": out / accelerators,
+        "output_tok_s_per_user": 1.0 / st.tpot_s,
+        "ttft_s": ttft,
+        "queue_wait_s": wait,
+        "tpot_s": st.tpot_s,
+        "request_latency_s": ttft + (o - 1.0) * st.tpot_s,
+        "requests_per_second": out / o,
+        "roofline_output_tok_s_total": pt.roof_out * replicas,
+        "roofline_fraction": out / (pt.roof_out * replicas),
+        "hbm_busy_share": st.hbm_busy_share,
+        "compute_busy_share": st.compute_busy_share,
+        "prefill_time_share": share,
+        "weights_gb_per_accelerator": w_acc / 1e9,
+        "kv_gb_per_accelerator": np.maximum(kv_acc, 0.0) / 1e9,
+        "reserve_gb_per_accelerator": reserve / 1e9,
+        "accelerators_needed": accelerators,
+        "utilization": u,
+    }
+    vals.update(_money(base, x, n, out, out * i / o, st, share, accelerators, u, o, safe_))
+    vals["api_usd_per_mtok_blended"] = _api(base, x, i, o, hit)
+    return {k: vals.get(k, np.nan) for k in keys}, feasible, reason
+
+
+def _demand(base: _Base, x: _Inputs, o: NDArray) -> NDArray | None:
+    """Average output-token demand [token/s] (``tokenfab.sizing.demand_output_tok_s``)."""
+    sc = base.scenario
+    if sc.tokens_per_day is not None:
+        return x("tokens_per_day") / 86_400.0 * np.ones_like(o)
+    if sc.requests_per_second is not None:
+        return x("requests_per_second") * o
+    return None
+
+
+def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[str, Any]:
+    """Power, the accelerator-hour, the eight KPIs, embodied carbon and the cost lines."""
+    from tokenfab.planning import COST_FIELDS, COST_LINES
+
+    est, s, sc = base.est, base.setup, base.scenario
+    acc = s.accelerator
+    nan = np.full(n, np.nan)
+    lines: dict[str, Any] = {f"cost_{k}_usd_per_hour": nan for k in COST_LINES}
+    if est.kpis is None:  # no power figure: no energy, carbon or money (as the scalar path)
+        return lines
+    inputs = replace(
+        base.inputs,
+        **{f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s},
+    )
+    tdp = x(f"accelerators.{acc.id}.tdp_w")
+    busy = serving_power_w(
+        tdp,
+        inputs.idle_power_share_of_tdp,
+        safe_(st.hbm_busy_share),
+        safe_(st.compute_busy_share),
+        inputs.memory_power_share,
+        inputs.compute_power_share,
+    )
+    avg = average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, safe_(u))
+    region = base.catalog.region(sc.region)
+    pue = x(f"regions.{region.id}.pue")
+    cost_h: Any = 0.0
+    if est.cost is not None and sc.ownership == "rent":
+        rates = [x(f"rentals.{r.id}.{_RENTAL_COLUMN}") * np.ones(n) for r in base.rentals]
+        rate = np.minimum.reduce(rates)
+        software = (base.licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
+        cost_h = rate + software
+        lines["cost_rental_usd_per_hour"] = rate
+        software = np.broadcast_to(np.asarray(software, dtype=float), (n,))
+        lines["cost_software_usd_per_hour"] = np.where(software != 0, software, np.nan)
+    elif est.cost is not None:
+        inputs = replace(
+            inputs,
+            software_usd_per_accelerator_year=inputs.software_usd_per_accelerator_year
+            + base.licence_usd_per_year,
+        )
+        own = ownership_cost_from_inputs(
+            inputs,
+            price_usd=x(f"accelerators.{acc.id}.price_usd"),
+            tdp_w=tdp,
+            power_w=avg,
+            pue=pue,
+            electricity_usd_per_kwh=x(f"regions.{region.id}.electricity_usd_per_kwh"),
+        )
+        cost_h = own.total_usd_per_hour
+        for k, v in own.lines().items():
+            lines[f"cost_{k}"] = v
+    k = compute_kpis(
+        output_tok_s_total=safe_(out),
+        input_tok_s_total=safe_(inp),
+        output_tok_s_per_user=safe_(1.0 / st.tpot_s),
+        accelerators=safe_(accelerators),
+        power_w=avg,
+        busy_power_w=busy,
+        prefill_time_share=safe_(share),
+        cost_usd_per_accelerator_hour=cost_h,
+        grid_co2e_g_per_kwh=x(f"regions.{region.id}.grid_co2e_g_per_kwh"),
+        pue=pue,
+        utilization=safe_(u),
+        output_tokens=o,
+        steps_per_task=x("steps_per_task"),
+    )
+    vals: dict[str, Any] = {f: getattr(k, f) for f in k.__dataclass_fields__}
+    vals.pop("accelerators_needed")
+    if est.cost is None:
+        vals.update({f: nan for f in COST_FIELDS})
+    if base.embodied_kg is not None:
+        from tokenfab.carbon import embodied_co2e_g_per_mtok
+
+        life = (
+            inputs.useful_life_years
+            if x.has("cost.useful_life_years")
+            else (base.embodied_life_years)
+        )
+        g = embodied_co2e_g_per_mtok(
+            base.embodied_kg, life, safe_(u), safe_(out) / safe_(accelerators)
+        )
+        vals["embodied_co2e_g_per_mtok"] = g
+        vals["total_co2e_g_per_mtok"] = g + vals["co2e_g_per_mtok"]
+    return {**lines, **vals}
+
+
+def _api(base: _Base, x: _Inputs, i: NDArray, o: NDArray, hit: NDArray) -> Any:
+    """The cheapest API's price per million served tokens (``planning.cheapest_api``)."""
+    from tokenfab.cost import api_cost_usd_per_request
+
+    if not base.apis:
+        return np.nan
+    cached = i * hit
+    costs = [
+        api_cost_usd_per_request(i, cached, o, *(x(f"api-prices.{p.id}.{c}") for c in _API_COLUMNS))
+        for p in base.apis
+    ]
+    return np.minimum.reduce(costs) / (i + o) * 1e6
+
+
+# -- the batch chosen again for each sample ----------------------------------------------------
+
+
+def _column(obj: Any) -> Any:
+    """A Hardware or Engine whose sample-axis fields gain a batch axis: (n,) -> (n, 1)."""
+    return replace(
+        obj,
+        **{k: (v[:, None] if np.ndim(v) == 1 else v) for k, v in obj.__dict__.items()},
+    )
+
+
+def _at(a: Any, j: NDArray, shape: tuple[int, int]) -> NDArray:
+    return np.take_along_axis(np.broadcast_to(np.asarray(a, dtype=float), shape), j[:, None], 1)[
+        :, 0
+    ]
+
+
+def _hourly_rate(base: _Base, x: _Inputs, n: int) -> tuple[NDArray, NDArray]:
+    """The accelerator-hour without power and its price per watt (``planning.hourly_rate``)."""
+    est, sc, acc = base.est, base.scenario, base.setup.accelerator
+    if est.cost is None:
+        return np.ones(n), np.zeros(n)
+    inputs = replace(
+        base.inputs, **{f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s}
+    )
+    if sc.ownership == "rent":
+        rate = np.minimum.reduce(
+            [x(f"rentals.{r.id}.{_RENTAL_COLUMN}") * np.ones(n) for r in base.rentals]
+        )
+        software = (base.licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
+        return rate + software, np.zeros(n)
+    inputs = replace(
+        inputs,
+        software_usd_per_accelerator_year=inputs.software_usd_per_accelerator_year
+        + base.licence_usd_per_year,
+    )
+    region = base.scenario.region
+    pue = x(f"regions.{region}.pue")
+    elec = x(f"regions.{region}.electricity_usd_per_kwh")
+    fixed = ownership_cost_from_inputs(
+        inputs,
+        price_usd=x(f"accelerators.{acc.id}.price_usd"),
+        tdp_w=x(f"accelerators.{acc.id}.tdp_w"),
+        power_w=0.0,
+        pue=pue,
+        electricity_usd_per_kwh=elec,
+    ).total_usd_per_hour
+    return fixed * np.ones(n), pue * elec / 1e3 * np.ones(n)
+
+
+def _reoptimised_point(
+    base: _Base, hw: Hardware, eng: Engine, tok: dict, bmax: NDArray, o: NDArray, peak, x
+) -> tuple[_Point, NDArray, NDArray | None, NDArray | None, NDArray | None]:
+    """The batch each sample's scalar estimate would choose on the base layout's batch grid.
+
+    The grid is the base case's batches for its layout, the last one (the layout's largest
+    batch) replaced by each sample's; the choice is :func:`tokenfab.perf.operating.choose`'s
+    (no demand, or a fixed fleet) or :func:`tokenfab.sizing.cheapest_point`'s (a demand to
+    size for) restricted to the base layout.
+
+    Returns the point, whether a batch met every condition, whether the fleet carries the
+    demand (count mode), and in sized mode the replicas and the queueing wait.
+    """
+    n = bmax.size
+    points = base.grid_batches[:-1]
+    batch = np.concatenate(
+        [np.broadcast_to(points, (n, points.size)), np.maximum(bmax, 1.0)[:, None]], axis=1
+    )
+    shape = batch.shape
+    hw2, eng2 = _column(hw), _column(eng)
+    tok2 = {k: (v[:, None] if np.ndim(v) == 1 else v) for k, v in tok.items()}
+    st = _state(base, hw2, eng2, base.lay, batch, tok2)
+    valid = (batch <= bmax[:, None]) & (bmax[:, None] >= 1)
+    xr = np.broadcast_to(st.output_tok_s, shape)
+    o2 = o[:, None]
+    tpot = np.broadcast_to(st.tpot_s, shape)
+    service = np.broadcast_to(st.ttft_service_s, shape)
+    tpot_slo, ttft_slo = x("tpot_slo_s"), x("ttft_slo_s")
+    tpot_slo = INF if tpot_slo is None else np.reshape(tpot_slo, (-1, 1))
+    ttft_slo = INF if ttft_slo is None else np.reshape(ttft_slo, (-1, 1))
+    rate = xr / o2
+    top_rate = np.max(np.where(valid, rate, 0.0), axis=1)
+    carries = replicas = wait = None
+    if base.mode == "fixed":
+        ok = valid & (tpot <= tpot_slo) & (service <= ttft_slo)
+        score = np.where(ok, xr, -np.inf)
+        j = np.where(
+            ok.any(axis=1),
+            np.argmax(score, axis=1),
+            np.argmax(np.where(valid, xr, -np.inf), axis=1),
+        )
+        chosen_ok = ok.any(axis=1)
+    elif base.mode == "count":
+        r = float(base.est.op.replicas)
+        need = (peak / o / r)[:, None]
+        reach = valid & (rate >= need)
+        j = np.argmax(reach, axis=1)
+        carries = reach.any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            w = md1_wait_s(need[:, 0], 1.0 / top_rate)
+        ttft_j = _at(service, j, shape) + w
+        chosen_ok = (
+            carries & (_at(tpot, j, shape) <= np.ravel(tpot_slo)) & (ttft_j <= np.ravel(ttft_slo))
+        )
+    else:
+        j, chosen_ok, replicas, wait = _cheapest(
+            base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo
+        )
+    b = _at(batch, j, shape)
+    chosen = SteadyState(*(_at(v, j, shape) for v in _values(st)))
+    tok1 = {k: v for k, v in tok.items()}
+    roof = _state(base, hw, eng.roofline(), base.lay, b, tok1)
+    top = top_rate * o
+    pt = _Point(b, bmax, chosen, np.broadcast_to(roof.output_tok_s, (n,)), top)
+    return pt, chosen_ok, carries, replicas, wait
+
+
+def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
+    """:func:`tokenfab.sizing.cheapest_point` on one layout, for each sample."""
+    sc, acc = base.scenario, base.setup.accelerator
+    shape = batch.shape
+    n = shape[0]
+    o2 = o[:, None]
+    pk = peak[:, None]
+    xr = np.broadcast_to(st.output_tok_s, shape)
+    ok = valid & (xr > 0)
+    xv = np.where(ok, xr, 0.0)
+    safe = np.where(ok, xv, 1.0)
+    replicas = np.where(ok, np.maximum(np.ceil(pk / safe * (1 - 1e-12)), 1.0), 1.0)
+    if sc.disaggregated:
+        replicas = np.maximum(replicas, 2.0)
+    load = pk / replicas
+    carries = ok[:, None, :] & (xv[:, None, :] >= load[:, :, None] * (1 - 1e-9))
+    reached = np.argmax(carries, axis=2)
+
+    def at(a: Any) -> NDArray:
+        return np.take_along_axis(np.broadcast_to(np.asarray(a, dtype=float), shape), reached, 1)
+
+    x_at = np.where(ok, at(xv), 1.0)
+    tpot = at(st.tpot_s)
+    top = np.maximum(np.max(xv, axis=1, keepdims=True), 1e-300) / o2
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        wait = np.where(ok, md1_wait_s(load / o2, 1.0 / top), np.inf)
+    ttft = at(st.ttft_service_s) + wait
+    feasible = ok & (tpot <= tpot_slo) & (ttft <= ttft_slo)
+    accelerators = replicas * float(base.per_replica)
+    demand = (peak / x("peak_to_average"))[:, None]
+    utilization = np.clip(demand / (replicas * x_at), 0.0, 1.0)
+    fixed, per_w = _hourly_rate(base, x, n)
+    tdp = x(f"accelerators.{acc.id}.tdp_w") if acc.tdp_w else None
+    if tdp is not None and np.any(per_w > 0):
+        inputs = replace(
+            base.inputs, **{f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s}
+        )
+        t2 = np.reshape(tdp, (-1, 1)) if np.ndim(tdp) else tdp
+        idle = inputs.idle_power_share_of_tdp
+        idle2 = np.reshape(idle, (-1, 1)) if np.ndim(idle) else idle
+        mem = inputs.memory_power_share
+        mem2 = np.reshape(mem, (-1, 1)) if np.ndim(mem) else mem
+        k = inputs.compute_power_share
+        k2 = np.reshape(k, (-1, 1)) if np.ndim(k) else k
+        busy = serving_power_w(
+            t2, idle2, at(st.hbm_busy_share), at(st.compute_busy_share), mem2, k2
+        )
+        avg = average_power_w(busy, t2 * idle2, utilization)
+    else:
+        avg = np.zeros(shape)
+    monthly = accelerators * (fixed[:, None] + per_w[:, None] * avg)
+    latency = ttft + (o2 - 1.0) * tpot
+    cost = np.where(feasible, monthly, np.inf)
+    best = np.min(cost, axis=1, keepdims=True)
+    tied = feasible & (cost <= best * (1 + 1e-9))
+    j = np.argmin(np.where(tied, latency, np.inf), axis=1)
+    any_ok = feasible.any(axis=1)
+    j = np.where(any_ok, j, np.argmax(ok, axis=1))
+    rows = np.arange(n)
+    return reached[rows, j], any_ok, replicas[rows, j], wait[rows, j]
+
+
+# -- the entry point ---------------------------------------------------------------------------
+
+
+def evaluate(
+    scenario: Scenario | Mapping[str, Any],
+    samples: Mapping[str, Any] | None = None,
+    *,
+    catalog: Catalog | None = None,
+    reoptimise: bool = False,
+    chunk_size: int = 65_536,
+    keys: Iterable[str] | None = None,
+) -> PipelineResult:
+    """KPIs of a scenario for every sample of its inputs.
+
+    Parameters
+    ----------
+    scenario : Scenario or mapping
+        The base case; its own estimate fixes the layout (and, unless ``reoptimise``, the batch).
+    samples : mapping, optional
+        ``{key: 1-D array}``, every array of the same length ``N``; keys as :func:`fields`
+        lists them. None: one sample, the scenario itself.
+    catalog : Catalog, optional
+        Catalogs to read (default: the built-in ones).
+    reoptimise : bool
+        Choose the batch again for each sample (see the module notes).
+    chunk_size : int
+        Samples evaluated at once; memory grows with it, not with ``N``.
+    keys : iterable of str, optional
+        KPI keys to return (default: all of :func:`kpi_keys`); fewer keys, less memory.
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    ScenarioError
+        An unknown key (the message lists the allowed ones), arrays of different lengths, a
+        value out of its range, or more than :data:`MAX_SAMPLES` samples.
+    InfeasibleError
+        The base scenario itself has no operating point (its estimate fails the same way).
+
+    Examples
+    --------
+    >>> sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm")
+    >>> r = evaluate(sc, {"regions.us.electricity_usd_per_kwh": np.array([0.05, 0.10])})
+    >>> bool(r.kpis["cost_usd_per_mtok_blended"][1] > r.kpis["cost_usd_per_mtok_blended"][0])
+    True
+    """
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ScenarioError(f"chunk_size: {chunk_size!r}; allowed: a whole number >= 1")
+    cat = catalog or default_catalog()
+    sc = Scenario.parse(scenario)
+    base = _Base.build(sc, cat, None)
+    n, arrays = base.check(samples or {})
+    all_keys = _kpi_keys()
+    wanted = all_keys if keys is None else tuple(keys)
+    unknown = [k for k in wanted if k not in all_keys]
+    if unknown:
+        raise ScenarioError(
+            f"keys: {unknown[0]!r} is not a numeric estimate key; allowed: {', '.join(all_keys)}"
+        )
+    out = {k: np.empty(n) for k in wanted}
+    feasible = np.empty(n, dtype=bool)
+    reason = np.empty(n, dtype=np.int64)
+    step = chunk_size if not reoptimise else min(chunk_size, 4096)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        part = {k: v[start:stop] for k, v in arrays.items()}
+        vals, ok, why = _evaluate_chunk(base, part, stop - start, reoptimise, wanted)
+        infeasible = ~ok
+        for k in wanted:
+            part_out = out[k][start:stop]
+            np.copyto(part_out, vals[k], casting="unsafe")
+            np.copyto(part_out, np.nan, where=infeasible)
+        feasible[start:stop] = ok
+        reason[start:stop] = why
+    counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    reasons = {r: int(c) for r, c in zip(REASONS, counts, strict=False) if c}
+    from tokenfab.schema import EstimateResult
+
+    base_json = EstimateResult.from_estimate(base.est, cat).model_dump()
+    return PipelineResult(n, out, feasible, reasons, base_json, reoptimise)

@@ -1,0 +1,432 @@
+"""The vectorised pipeline gives the scalar estimate's numbers, sample by sample.
+
+Vector = scalar over the whole path (operating point, sizing, cost, KPIs, API comparison): one
+sample, and samples equal to the base values, reproduce ``estimate --json`` key for key;
+samples of catalog numbers reproduce the scalar estimate run on a catalog holding those
+numbers; samples of scenario fields reproduce the scalar estimate of the changed scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from tokenfab import pipeline
+from tokenfab.catalog import Catalog, default_catalog
+from tokenfab.errors import InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.perf.calibration import hardware
+from tokenfab.perf.serving import disaggregated_split, disaggregated_split_arrays
+from tokenfab.planning import evaluate as scalar_evaluate
+from tokenfab.scenario import Scenario
+from tokenfab.schema import EstimateResult
+
+RTOL = 1e-12  # same formulas on arrays: equal to rounding
+
+SCENARIOS: list[dict[str, Any]] = [
+    # dense, buy, one accelerator, no demand, no targets
+    dict(model="llama-3.1-8b", accelerator="h100-sxm"),
+    # dense, 8 GPUs, FP8
+    dict(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=8, precision="fp8"),
+    # rent, sized for a daily demand, with TTFT and TPOT targets
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        ownership="rent",
+        tokens_per_day=2e9,
+        ttft_slo_s=2,
+        tpot_slo_s=0.1,
+    ),
+    # MoE (MLA) on 16 GPUs across two domains, with targets
+    dict(
+        model="deepseek-v3", accelerator="h200-sxm", accelerators=16, ttft_slo_s=5, tpot_slo_s=0.05
+    ),
+    # MoE, a request rate on a fixed fleet (queueing in TTFT), another region
+    dict(
+        model="mixtral-8x7b",
+        accelerator="a100-sxm-80gb",
+        requests_per_second=3,
+        accelerators=4,
+        region="eu",
+    ),
+    # MoE in MXFP4, rented, sized for a demand
+    dict(model="gpt-oss-120b", accelerator="b200", tokens_per_day=1e8, ownership="rent"),
+    # disaggregated prefill/decode pools, fixed fleet and sized
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        accelerators=16,
+        disaggregated=True,
+        precision="fp8",
+    ),
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        tokens_per_day=5e9,
+        disaggregated=True,
+        precision="fp8",
+    ),
+    # a workload's lengths and targets, AMD, vLLM
+    dict(model="qwen3-30b-a3b", accelerator="mi300x", workload="chat"),
+    dict(model="llama-3.1-8b", accelerator="h100-sxm", objective="min-latency", utilization=0.3),
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h200-sxm",
+        tokens_per_day=3e9,
+        peak_to_average=2,
+        ttft_slo_s=1,
+        tpot_slo_s=0.05,
+    ),
+    # reasoning tokens and speculative decoding
+    dict(
+        model="deepseek-r1",
+        accelerator="b200",
+        accelerators=8,
+        speculative_tokens=2,
+        acceptance_rate=0.7,
+        reasoning_tokens=2000,
+    ),
+    # weight-only INT4, prefix cache, agent tasks
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        precision="int4",
+        accelerators=2,
+        prefix_cache_hit_rate=0.5,
+        steps_per_task=5,
+    ),
+    dict(model="llama-3.1-8b", accelerator="l40s", batch_size=16, software="vllm"),
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        accelerators=8,
+        software_licence="nvidia-ai-enterprise",
+    ),
+    dict(model="qwen3-235b-a22b", accelerator="h100-sxm", requests_per_second=2, ttft_slo_s=3),
+]
+
+
+def scalar_json(scenario: Any, catalog: Catalog | None = None) -> dict[str, Any]:
+    cat = catalog or default_catalog()
+    return EstimateResult.from_estimate(scalar_evaluate(scenario, cat), cat).model_dump()
+
+
+def assert_row_equals(result: pipeline.PipelineResult, row: int, want: dict[str, Any]) -> None:
+    for key, values in result.kpis.items():
+        expected = math.nan if want[key] is None else float(want[key])
+        got = float(values[row])
+        if math.isnan(expected):
+            assert math.isnan(got), key
+        else:
+            assert got == pytest.approx(expected, rel=RTOL, abs=1e-300), key
+
+
+def test_kpi_keys_are_the_numeric_estimate_keys():
+    keys = pipeline.kpi_keys()
+    # a few from each block of estimate --json; strings and flags are not numeric
+    for k in (
+        "ttft_s",
+        "cost_usd_per_mtok_blended",
+        "co2e_kg_per_month",
+        "api_usd_per_mtok_blended",
+    ):
+        assert k in keys
+    for k in ("model", "bound", "calibrated", "cost_basis", "region"):
+        assert k not in keys
+
+
+@pytest.mark.parametrize("reoptimise", [False, True])
+@pytest.mark.parametrize("sc", SCENARIOS, ids=lambda d: "-".join(str(v) for v in d.values()))
+def test_one_sample_equals_the_scalar_estimate(sc, reoptimise):
+    """No samples: the pipeline's one sample is ``estimate --json``, key for key."""
+    r = pipeline.evaluate(sc, reoptimise=reoptimise)
+    assert r.n == 1 and r.feasible.tolist() == [True] and r.reasons == {}
+    assert_row_equals(r, 0, scalar_json(sc))
+
+
+@pytest.mark.parametrize("reoptimise", [False, True])
+@pytest.mark.parametrize("sc", SCENARIOS[::3], ids=lambda d: "-".join(str(v) for v in d.values()))
+def test_samples_of_every_input_at_base_values_equal_the_scalar_estimate(sc, reoptimise):
+    """Every addressable input given as an array of its base value: every array code path
+    (hardware, engine, tokens, demand, cost lines, rentals, API prices) gives the scalar."""
+    specs = pipeline.fields(sc)
+    samples = {k: np.full(3, f.base) for k, f in specs.items() if f.base is not None}
+    r = pipeline.evaluate(sc, samples, reoptimise=reoptimise)
+    want = scalar_json(sc)
+    for row in range(3):
+        assert_row_equals(r, row, want)
+
+
+def _catalog_with(table: str, rid: str, **changes: Any) -> Catalog:
+    """The built-in catalog with one record's columns changed (in memory)."""
+    cat = Catalog()
+    rows = dict(cat.table(table))
+    rows[rid] = rows[rid].model_copy(update=changes)
+    cat._tables[table] = MappingProxyType(rows)
+    return cat
+
+
+FIXED = dict(
+    model="llama-3.1-70b",
+    accelerator="h100-sxm",
+    accelerators=8,
+    precision="fp8",
+    tensor_parallel=8,
+    pipeline_parallel=1,
+    expert_parallel=1,
+    attention_data_parallel=1,
+)
+
+
+@pytest.mark.parametrize(
+    "table, rid, column, values",
+    [
+        ("accelerators", "h100-sxm", "memory_bandwidth_tb_s", [2.5, 3.35, 4.0]),
+        ("accelerators", "h100-sxm", "fp8_dense_tflops", [1000.0, 1979.0, 2500.0]),
+        ("accelerators", "h100-sxm", "bf16_dense_tflops", [700.0, 989.5, 1200.0]),
+        ("accelerators", "h100-sxm", "memory_gb", [60.0, 80.0, 141.0]),
+        ("accelerators", "h100-sxm", "price_usd", [20_000.0, 30_000.0, 40_000.0]),
+        ("accelerators", "h100-sxm", "tdp_w", [500.0, 700.0, 1000.0]),
+        ("accelerators", "h100-sxm", "scaleup_bandwidth_gb_s", [300.0, 900.0, 1800.0]),
+        ("regions", "us", "electricity_usd_per_kwh", [0.03, 0.08, 0.2]),
+        ("regions", "us", "pue", [1.05, 1.3, 2.0]),
+        ("regions", "us", "grid_co2e_g_per_kwh", [0.0, 380.0, 800.0]),
+    ],
+)
+def test_catalog_samples_equal_the_scalar_estimate_on_that_catalog(table, rid, column, values):
+    """``accelerators.<id>.<column>`` / ``regions.<id>.<column>`` samples give, sample by sample,
+    the scalar estimate run on a catalog holding that value (layout and batch fixed, so both
+    paths evaluate the same operating point)."""
+    base = scalar_json(FIXED)
+    sc = {**FIXED, "batch_size": base["batch_size"]}
+    r = pipeline.evaluate(sc, {f"{table}.{rid}.{column}": np.array(values)})
+    for row, v in enumerate(values):
+        try:
+            want = scalar_json(sc, _catalog_with(table, rid, **{column: v}))
+        except InfeasibleError:  # the base batch does not fit (60 GB): infeasible in both
+            assert not r.feasible[row]
+            continue
+        assert_row_equals(r, row, want)
+
+
+@pytest.mark.parametrize(
+    "factor, values",
+    [
+        ("bw_efficiency", [0.5, 0.8]),
+        ("compute_efficiency", [0.3, 0.9]),
+        ("overhead_ms", [0.0, 3.0]),
+    ],
+)
+def test_efficiency_samples_equal_the_scalar_estimate_with_that_factor(factor, values):
+    sc = {**FIXED, "batch_size": 64}
+    eid = pipeline._Base.build(Scenario.parse(sc), default_catalog(), None).setup.engine
+    assert eid.efficiency_id is not None  # h100 with TensorRT-LLM has a fitted row
+    r = pipeline.evaluate(sc, {f"efficiency.{factor}": np.array(values)})
+    for row, v in enumerate(values):
+        cat = _catalog_with("efficiency", eid.efficiency_id, **{factor: v})
+        assert_row_equals(r, row, scalar_json(sc, cat))
+
+
+@pytest.mark.parametrize(
+    "field, values",
+    [
+        ("input_tokens", [200.0, 1000.0, 4000.0]),
+        ("output_tokens", [100.0, 1000.0, 3000.0]),
+        ("utilization", [0.1, 0.6, 1.0]),
+        ("prefix_cache_hit_rate", [0.0, 0.5, 0.9]),
+        ("steps_per_task", [1.0, 4.0, 10.0]),
+    ],
+)
+def test_scenario_field_samples_equal_the_scalar_estimate_of_that_scenario(field, values):
+    sc = {**FIXED, "batch_size": 32}
+    r = pipeline.evaluate(sc, {field: np.array(values)})
+    for row, v in enumerate(values):
+        one = {**sc, field: int(v) if field.endswith("tokens") else v}
+        assert_row_equals(r, row, scalar_json(one))
+
+
+@pytest.mark.parametrize("tokens_per_day", [5e8, 2e9, 2e10])
+def test_demand_samples_resize_the_fleet_as_the_scalar_sizing_does(tokens_per_day):
+    """A sized deployment with layout and batch fixed: the scalar sizing of each demand."""
+    sc = {**FIXED, "accelerators": None, "batch_size": 64, "tokens_per_day": 1e9, "ttft_slo_s": 5}
+    r = pipeline.evaluate(sc, {"tokens_per_day": np.array([tokens_per_day])})
+    try:
+        want = scalar_json({**sc, "tokens_per_day": tokens_per_day})
+    except InfeasibleError as exc:  # 2e10 a day: the queue at batch 64 misses the 5 s TTFT
+        assert str(exc).startswith("ttft_slo_s")
+        assert r.reasons == {"TTFT SLO missed": 1}
+        return
+    assert_row_equals(r, 0, want)
+
+
+def test_chunks_do_not_change_the_numbers():
+    rng = np.random.default_rng(1)
+    s = {
+        "accelerators.h100-sxm.memory_bandwidth_tb_s": rng.uniform(2.0, 4.0, 50),
+        "utilization": rng.uniform(0.2, 1.0, 50),
+        "input_tokens": rng.uniform(100, 8000, 50),
+    }
+    a = pipeline.evaluate(FIXED, s, chunk_size=7)
+    b = pipeline.evaluate(FIXED, s, chunk_size=65_536)
+    for k in a.kpis:
+        assert_allclose(a.kpis[k], b.kpis[k], rtol=0, equal_nan=True)
+    assert a.reasons == b.reasons
+
+
+def test_infeasible_samples_are_counted_by_reason_and_nan():
+    """At the base batch, a chip with 40 GB holds no 70B FP8 shard (70 GB / 8 = 8.8 GB of
+    weights, but the KV of the base batch no longer fits); a TPOT target of 1 ms is missed."""
+    sc = {**FIXED, "tpot_slo_s": 0.5}
+    r = pipeline.evaluate(
+        sc,
+        {
+            "accelerators.h100-sxm.memory_gb": np.array([80.0, 10.0, 80.0]),
+            "tpot_slo_s": np.array([0.5, 0.5, 0.001]),
+        },
+    )
+    assert r.feasible.tolist() == [True, False, False]
+    assert r.reasons == {"does not fit in memory": 1, "TPOT SLO missed": 1}
+    assert all(math.isnan(r.kpis[k][1]) for k in r.kpis)
+    assert not math.isnan(r.kpis["cost_usd_per_mtok_blended"][0])
+    assert r.feasible_share == pytest.approx(1 / 3)
+
+
+def test_a_fixed_fleet_that_cannot_carry_the_sampled_demand_is_infeasible():
+    sc = {**SCENARIOS[4]}  # mixtral on 4 x A100 at 3 requests/s
+    r = pipeline.evaluate(sc, {"requests_per_second": np.array([3.0, 1e4])})
+    assert r.feasible.tolist() == [True, False]
+    assert r.reasons == {"demand exceeds capacity": 1}
+
+
+def test_tokens_beyond_the_context_are_infeasible():
+    r = pipeline.evaluate(FIXED, {"input_tokens": np.array([1000.0, 200_000.0])})
+    # llama-3.1-70b holds 131,072 tokens of context
+    assert r.reasons == {"tokens exceed the model's context": 1}
+
+
+def test_cost_rises_with_the_electricity_price_and_carbon_with_the_grid():
+    prices = np.linspace(0.02, 0.4, 20)
+    r = pipeline.evaluate(FIXED, {"regions.us.electricity_usd_per_kwh": prices})
+    assert np.all(np.diff(r.kpis["cost_usd_per_mtok_blended"]) > 0)
+    grid = np.linspace(0.0, 900.0, 10)
+    r = pipeline.evaluate(FIXED, {"regions.us.grid_co2e_g_per_kwh": grid})
+    assert r.kpis["co2e_g_per_mtok"][0] == 0.0
+    assert np.all(np.diff(r.kpis["co2e_g_per_mtok"]) > 0)
+
+
+def test_rent_uses_the_cheapest_sampled_offer():
+    sc = SCENARIOS[2]
+    f = pipeline.fields(sc)
+    offers = [k for k in f if k.startswith("rentals.")]
+    assert len(offers) >= 2
+    cheapest = min(f[k].base for k in offers)
+    # every offer at twice its price: the cheapest doubles too
+    r = pipeline.evaluate(sc, {k: np.array([2.0 * f[k].base]) for k in offers})
+    assert r.kpis["cost_rental_usd_per_hour"][0] == pytest.approx(2 * cheapest, rel=1e-12)
+
+
+def test_reoptimised_batch_is_within_five_percent_of_the_scalar_grid_optimum():
+    """With the layout fixed in the scenario, the scalar estimate of each changed scenario
+    searches its own batch grid; the pipeline re-chooses on the base grid."""
+    sc = dict(FIXED)
+    lengths = [300.0, 1000.0, 3000.0, 8000.0]
+    r = pipeline.evaluate(sc, {"input_tokens": np.array(lengths)}, reoptimise=True)
+    assert r.feasible.all()
+    for row, i in enumerate(lengths):
+        want = scalar_json({**sc, "input_tokens": int(i)})
+        got = r.kpis["output_tok_s_total"][row]
+        assert got == pytest.approx(want["output_tok_s_total"], rel=0.05)
+
+
+def test_reoptimised_targets_pick_a_smaller_batch_instead_of_failing():
+    sc = dict(FIXED)
+    fixed = pipeline.evaluate(sc, {"tpot_slo_s": np.array([0.03])})
+    again = pipeline.evaluate(sc, {"tpot_slo_s": np.array([0.03])}, reoptimise=True)
+    assert fixed.reasons == {"TPOT SLO missed": 1}  # the max-throughput batch is slower
+    assert again.feasible.all() and again.kpis["tpot_s"][0] <= 0.03
+    assert again.kpis["batch_size"][0] < fixed.base["batch_size"]
+
+
+@pytest.mark.parametrize(
+    "samples, match",
+    [
+        ({"bandwidth": [1.0]}, "bandwidth: unknown input; allowed: scenario fields"),
+        ({"accelerators.b200.price_usd": [1.0]}, "not an input of this scenario; allowed: "),
+        ({"models.llama-3.1-70b.hidden_size": [1.0]}, "architecture columns are exact"),
+        ({"utilization": [0.5, 0.6], "input_tokens": [100.0]}, "input_tokens: 1 samples, but"),
+        ({"utilization": [0.5, 1.5]}, r"utilization: 1.5 \(sample 1 of 2\) is outside"),
+        ({"regions.us.pue": [0.9]}, r"regions.us.pue: 0.9 .* \[1, 3\]"),
+        ({"input_tokens": [[1.0, 2.0]]}, "1-D array"),
+        ({"tokens_per_day": [1e9]}, "tokens_per_day: the scenario states no demand"),
+        ({"utilization": ["a"]}, "utilization: samples are not numbers"),
+        ({"utilization": [math.nan]}, "utilization: nan"),
+    ],
+)
+def test_bad_samples_are_refused_naming_the_key(samples, match):
+    with pytest.raises(ScenarioError, match=match):
+        pipeline.evaluate(FIXED, {k: np.asarray(v) for k, v in samples.items()})
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(TokenfabError, match="chunk_size"):
+        pipeline.evaluate(FIXED, chunk_size=0)
+    with pytest.raises(TokenfabError, match="keys: 'model' is not a numeric estimate key"):
+        pipeline.evaluate(FIXED, keys=["model"])
+
+
+def test_fields_list_units_ranges_and_base_values():
+    generic = pipeline.fields()
+    assert generic["accelerators.<id>.price_usd"].unit == "USD"
+    assert generic["utilization"].allowed == "[0.001, 1]"
+    f = pipeline.fields(FIXED)
+    # H100 SXM datasheet: 3.35 TB/s, 80 GB; the scenario's region is the default, us
+    assert f["accelerators.h100-sxm.memory_bandwidth_tb_s"].base == 3.35
+    assert f["accelerators.h100-sxm.memory_gb"].base == 80.0
+    assert "accelerators.h100-sxm.fp4_dense_tflops" not in f  # Hopper has no FP4 units
+    assert f["tokens_per_day"].base is None  # no demand in this scenario
+
+
+def test_keys_select_what_is_kept():
+    r = pipeline.evaluate(FIXED, {"utilization": np.array([0.5, 1.0])}, keys=["monthly_cost_usd"])
+    assert list(r.kpis) == ["monthly_cost_usd"]
+    # the installed fleet costs the same whatever its utilisation (power aside: small)
+    assert r.kpis["monthly_cost_usd"][1] == pytest.approx(r.kpis["monthly_cost_usd"][0], rel=0.1)
+
+
+@pytest.mark.parametrize("replicas", [2, 3, 4, 7, 16, 101])
+@pytest.mark.parametrize("share", [1e-15, 0.01, 1 / 3, 0.5, 0.77, 1.0])
+def test_vector_disaggregated_split_equals_the_scalar_search(replicas, share):
+    p, d, x = disaggregated_split_arrays(np.array([replicas]), np.array([850.0]), np.array([share]))
+    assert (int(p[0]), int(d[0]), float(x[0])) == disaggregated_split(replicas, 850.0, share)
+
+
+def test_hardware_with_values_equals_hardware_of_the_changed_record():
+    cat = default_catalog()
+    acc = cat.accelerator("h100-sxm")
+    changed = acc.model_copy(update={"memory_bandwidth_tb_s": 4.0, "bf16_dense_tflops": 1000.0})
+    for precision in ("bf16", "fp8", "int4", "mxfp4"):
+        hv = hardware(acc, precision, {"memory_bandwidth_tb_s": 4.0, "bf16_dense_tflops": 1000.0})
+        hc = hardware(changed, precision)
+        for f in hv.__dataclass_fields__:
+            assert_allclose(getattr(hv, f), getattr(hc, f), rtol=0, err_msg=f"{precision} {f}")
+
+
+def test_an_array_of_bandwidths_no_longer_breaks_the_batch_grid():
+    """The fault #13 names: hardware with a sample axis through the grid step."""
+    cat = default_catalog()
+    acc = cat.accelerator("h100-sxm")
+    bw = np.array([2.0, 3.35, 4.8])
+    r = pipeline.evaluate(
+        {"model": "llama-3.1-8b", "accelerator": "h100-sxm"},
+        {"accelerators.h100-sxm.memory_bandwidth_tb_s": bw},
+        reoptimise=True,
+    )
+    assert r.feasible.all()
+    assert np.all(np.diff(r.kpis["output_tok_s_total"]) > 0)  # more bandwidth, more tokens
+    hw = hardware(acc, "bf16", {"memory_bandwidth_tb_s": bw})
+    assert replace(hw).hbm_bytes_per_s.tolist() == [2.0e12, 3.35e12, 4.8e12]
