@@ -11,6 +11,7 @@ BENCHMARKS = [
     ("Accuracy on held-out measurements (grouped cross-validation)", ["bench_accuracy.py"]),
     ("Speed of the vectorised core", ["bench_speed.py"]),
     ("Capacity planning and cost speed", ["bench_plan.py"]),
+    ("Pipeline: the scalar estimate beside a million samples", ["bench_pipeline.py"]),
     ("Peer calculator comparison", ["peer_compare.py"]),
     ("HTTP API under load (loopback)", ["bench_api_load.py"]),
 ]

@@ -430,3 +430,23 @@ def test_an_array_of_bandwidths_no_longer_breaks_the_batch_grid():
     assert np.all(np.diff(r.kpis["output_tok_s_total"]) > 0)  # more bandwidth, more tokens
     hw = hardware(acc, "bf16", {"memory_bandwidth_tb_s": bw})
     assert replace(hw).hbm_bytes_per_s.tolist() == [2.0e12, 3.35e12, 4.8e12]
+
+
+def test_the_grid_step_takes_hardware_with_a_sample_axis():
+    """``evaluate_grid`` with three bandwidths gives a (3, layouts, batches) grid whose row k
+    is the grid of bandwidth k alone, wherever row k's batch is also on the single grid."""
+    from tokenfab.perf.operating import evaluate_grid, resolve, scenario_layouts
+
+    cat = default_catalog()
+    setup = resolve(Scenario(model="llama-3.1-70b", accelerator="h100-sxm", precision="fp8"), cat)
+    lay = scenario_layouts(setup, 8)
+    bw = np.array([2.0e12, 3.35e12, 4.8e12])
+    many = evaluate_grid(replace(setup, hw=replace(setup.hw, hbm_bytes_per_s=bw)), lay)
+    assert many.tpot_s.shape[:2] == (3, lay.tensor_parallel.size)
+    for k, one_bw in enumerate(bw):
+        one = evaluate_grid(replace(setup, hw=replace(setup.hw, hbm_bytes_per_s=one_bw)), lay)
+        # the same batches (the memory, hence the grid, does not depend on bandwidth)
+        assert_allclose(many.batch[k], one.batch, rtol=0)
+        assert_allclose(many.tpot_s[k], one.tpot_s, rtol=1e-12)
+        assert_allclose(many.output_tok_s_replica[k], one.output_tok_s_replica, rtol=1e-12)
+        assert (many.valid[k] == one.valid).all()

@@ -35,7 +35,9 @@ are NaN: none is dropped.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -100,6 +102,13 @@ __all__ = ["MAX_SAMPLES", "FieldSpec", "PipelineResult", "evaluate", "fields", "
 MAX_SAMPLES = 100_000_000
 """Most samples one call takes (800 MB a KPI at 8 bytes a value); more is refused, never an
 out-of-memory crash."""
+
+WORKERS = min(os.cpu_count() or 1, 4)
+"""Threads that evaluate chunks at once (NumPy releases the GIL inside its loops)."""
+
+REOPTIMISE_CHUNK = 4096
+"""Samples evaluated at once when the batch is re-chosen: the cheapest-deployment search holds
+a (samples x batches x batches) array, 4096 x 49 x 49 booleans (10 MB)."""
 
 REASONS = (
     "tokens exceed the model's context",
@@ -298,7 +307,25 @@ def fields(scenario: Scenario | Mapping[str, Any] | None = None, *, catalog: Cat
     """
     if scenario is None:
         return _generic_fields()
-    return _Base.build(Scenario.parse(scenario), catalog or default_catalog(), None).specs
+    return dict(_base(Scenario.parse(scenario), catalog or default_catalog()).specs)
+
+
+_BASES: dict[tuple[str, int], _Base] = {}
+_BASES_KEPT = 16
+
+
+def _base(scenario: Scenario, catalog: Catalog) -> _Base:
+    """The resolved base case, kept for the last few scenarios: a tornado or Sobol study calls
+    :func:`evaluate` many times on one scenario, and the scalar estimate behind the base case
+    is the slow part of a small call."""
+    key = (scenario.model_dump_json(), id(catalog))
+    hit = _BASES.get(key)
+    if hit is None or hit.catalog is not catalog:
+        hit = _Base.build(scenario, catalog, None)
+        if len(_BASES) >= _BASES_KEPT:
+            _BASES.pop(next(iter(_BASES)))
+        _BASES[key] = hit
+    return hit
 
 
 def kpi_keys() -> tuple[str, ...]:
@@ -655,18 +682,26 @@ def _state(base: _Base, hw: Hardware, eng: Engine, lay: Layout, batch: Any, tok:
     return fn(s.shape, hw, eng, lay, s.weight_bytes_per_param, s.kv_bytes_per_element, batch, **tok)
 
 
-def _fixed_point(base: _Base, hw, eng, tok, bmax) -> _Point:
+_ROOF_KEYS = frozenset({"roofline_output_tok_s_total", "roofline_fraction"})
+
+
+def _roof_out(base: _Base, hw, eng, batch, tok, keys: tuple[str, ...]) -> Any:
+    """Output tok/s of a replica at the roofline (every efficiency 1), if a key needs it."""
+    if _ROOF_KEYS.isdisjoint(keys):
+        return np.nan
+    return _state(base, hw, eng.roofline(), base.lay, batch, tok).output_tok_s
+
+
+def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
     st = _state(base, hw, eng, base.lay, base.batch, tok)
-    roof = _state(base, hw, eng.roofline(), base.lay, base.batch, tok)
+    roof = _roof_out(base, hw, eng, base.batch, tok, keys)
     if base.mode == "fixed" or base.batch_top == base.batch:
         top = st.output_tok_s
     else:
         top = _state(base, hw, eng, base.lay, base.batch_top, tok).output_tok_s
     n = np.shape(bmax)
     b = np.full(n, base.batch)
-    return _Point(
-        b, bmax, _bcast(st, n), np.broadcast_to(roof.output_tok_s, n), np.broadcast_to(top, n)
-    )
+    return _Point(b, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n))
 
 
 def _bcast(st: SteadyState, shape: tuple[int, ...]) -> SteadyState:
@@ -715,10 +750,10 @@ def _evaluate_chunk(
     chosen_ok = carries_re = replicas_re = wait_re = None
     if reoptimise and not base.batch_fixed:
         pt, chosen_ok, carries_re, replicas_re, wait_re = _reoptimised_point(
-            base, hw, eng, tok, bmax, o, peak, x
+            base, hw, eng, tok, bmax, o, peak, x, keys
         )
     else:
-        pt = _fixed_point(base, hw, eng, tok, bmax)
+        pt = _fixed_point(base, hw, eng, tok, bmax, keys)
     st = pt.st
     a = float(base.per_replica)
     x_rep = st.output_tok_s
@@ -996,7 +1031,7 @@ def _hourly_rate(base: _Base, x: _Inputs, n: int) -> tuple[NDArray, NDArray]:
 
 
 def _reoptimised_point(
-    base: _Base, hw: Hardware, eng: Engine, tok: dict, bmax: NDArray, o: NDArray, peak, x
+    base: _Base, hw: Hardware, eng: Engine, tok: dict, bmax: NDArray, o: NDArray, peak, x, keys
 ) -> tuple[_Point, NDArray, NDArray | None, NDArray | None, NDArray | None]:
     """The batch each sample's scalar estimate would choose on the base layout's batch grid.
 
@@ -1055,10 +1090,9 @@ def _reoptimised_point(
         )
     b = _at(batch, j, shape)
     chosen = SteadyState(*(_at(v, j, shape) for v in _values(st)))
-    tok1 = {k: v for k, v in tok.items()}
-    roof = _state(base, hw, eng.roofline(), base.lay, b, tok1)
+    roof = _roof_out(base, hw, eng, b, tok, keys)
     top = top_rate * o
-    pt = _Point(b, bmax, chosen, np.broadcast_to(roof.output_tok_s, (n,)), top)
+    pt = _Point(b, bmax, chosen, np.broadcast_to(roof, (n,)), top)
     return pt, chosen_ok, carries, replicas, wait
 
 
@@ -1176,8 +1210,7 @@ def evaluate(
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ScenarioError(f"chunk_size: {chunk_size!r}; allowed: a whole number >= 1")
     cat = catalog or default_catalog()
-    sc = Scenario.parse(scenario)
-    base = _Base.build(sc, cat, None)
+    base = _base(Scenario.parse(scenario), cat)
     n, arrays = base.check(samples or {})
     all_keys = _kpi_keys()
     wanted = all_keys if keys is None else tuple(keys)
@@ -1189,8 +1222,9 @@ def evaluate(
     out = {k: np.empty(n) for k in wanted}
     feasible = np.empty(n, dtype=bool)
     reason = np.empty(n, dtype=np.int64)
-    step = chunk_size if not reoptimise else min(chunk_size, 4096)
-    for start in range(0, n, step):
+    step = chunk_size if not reoptimise else min(chunk_size, REOPTIMISE_CHUNK)
+
+    def run(start: int) -> None:  # each chunk writes its own slice of the outputs
         stop = min(start + step, n)
         part = {k: v[start:stop] for k, v in arrays.items()}
         vals, ok, why = _evaluate_chunk(base, part, stop - start, reoptimise, wanted)
@@ -1201,6 +1235,15 @@ def evaluate(
             np.copyto(part_out, np.nan, where=infeasible)
         feasible[start:stop] = ok
         reason[start:stop] = why
+
+    starts = range(0, n, step)
+    workers = min(len(starts), WORKERS)
+    if workers > 1:  # NumPy releases the GIL in its loops: chunks run on all cores
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
     counts = np.bincount(reason, minlength=len(REASONS) + 1)
     reasons = {r: int(c) for r, c in zip(REASONS, counts, strict=False) if c}
     from tokenfab.schema import EstimateResult

@@ -18,7 +18,7 @@ size on a log grid as a single NumPy grid, then applies the objective:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -426,11 +426,45 @@ class Grid:
 
 
 def batch_grid(max_batch: NDArray, points: int = BATCH_GRID_POINTS) -> NDArray:
-    """Log-spaced batch sizes from 1 to each layout's maximum, the maximum itself last."""
+    """Log-spaced batch sizes from 1 to each layout's maximum, the maximum itself last.
+
+    ``max_batch`` has a layout axis last, and any leading axes (samples); the batches are a
+    new last axis.
+    """
     top = max(float(np.max(max_batch)), 1.0)
     base = np.unique(np.round(np.logspace(0, np.log10(top), points)))
-    grid = np.broadcast_to(base, (max_batch.shape[0], base.size))
-    return np.concatenate([grid, np.maximum(max_batch, 1.0)[:, None]], axis=1)
+    grid = np.broadcast_to(base, (*np.shape(max_batch), base.size))
+    return np.concatenate([grid, np.maximum(max_batch, 1.0)[..., None]], axis=-1)
+
+
+def _sample_axis(setup: Setup, extra: int) -> Setup:
+    """The setup with ``extra`` trailing axes on its 1-D hardware and engine arrays (a sample
+    axis), so that they broadcast ahead of the layout (and batch) axes of a grid."""
+
+    def grow(obj: Any) -> Any:
+        return replace(
+            obj,
+            **{
+                k: np.reshape(v, (*np.shape(v), *(1,) * extra))
+                for k, v in vars(obj).items()
+                if np.ndim(v) == 1
+            },
+        )
+
+    return replace(
+        setup, hw=grow(setup.hw), engine=replace(setup.engine, engine=grow(setup.engine.engine))
+    )
+
+
+def _samples(setup: Setup) -> int:
+    """Length of the sample axis of the hardware and engine arrays (0: none)."""
+    sizes = [
+        np.size(v)
+        for obj in (setup.hw, setup.engine.engine)
+        for v in vars(obj).values()
+        if np.ndim(v) >= 1
+    ]
+    return max(sizes, default=0)
 
 
 def speculation(scenario: Scenario) -> dict[str, float]:
@@ -442,13 +476,23 @@ def speculation(scenario: Scenario) -> dict[str, float]:
 
 
 def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Grid:
-    """Evaluate every layout at every batch size in one vectorised call."""
-    bmax = max_batches(setup, lay)
+    """Evaluate every layout at every batch size in one vectorised call.
+
+    Hardware and engine arrays of one axis (samples: ``tokenfab.pipeline``, a Monte Carlo of
+    bandwidths) give grids of shape (samples, layouts, batches); the batch grid then spans the
+    largest batch of any sample, and each sample's own largest batch closes its rows.
+    """
+    sampled = _samples(setup)
+    bmax = max_batches(_sample_axis(setup, 1) if sampled else setup, lay)
+    if sampled:  # every sample its row, whether or not its memory differs
+        bmax = np.broadcast_to(bmax, (sampled, lay.tensor_parallel.size))
     b = (
         batch_grid(bmax)
         if batch is None
-        else np.broadcast_to(np.asarray(batch, dtype=float), (bmax.size, np.size(batch)))
+        else np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.size(batch)))
     )
+    if sampled:
+        setup = _sample_axis(setup, 2)
     col = Layout(
         *(
             v[:, None]
@@ -471,7 +515,7 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
     state = disaggregated_state if setup.scenario.disaggregated else steady_state
     st = state(*_args(setup), col, *common, **kw)
     roof = state(setup.shape, setup.hw, setup.engine.engine.roofline(), col, *common, **kw)
-    valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)
+    valid = (b <= bmax[..., None]) & (bmax[..., None] >= 1)
     return Grid(
         lay,
         b,
