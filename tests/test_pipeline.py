@@ -334,7 +334,7 @@ def test_reoptimised_batch_is_within_five_percent_of_the_scalar_grid_optimum():
     """With the layout fixed in the scenario, the scalar estimate of each changed scenario
     searches its own batch grid; the pipeline re-chooses on the base grid."""
     sc = dict(FIXED)
-    lengths = [300.0, 1000.0, 3000.0, 8000.0]
+    lengths = [100.0, 300.0, 1000.0, 3000.0, 8000.0]
     r = pipeline.evaluate(sc, {"input_tokens": np.array(lengths)}, reoptimise=True)
     assert r.feasible.all()
     for row, i in enumerate(lengths):
@@ -363,6 +363,8 @@ def test_reoptimised_targets_pick_a_smaller_batch_instead_of_failing():
         ({"regions.us.pue": [0.9]}, r"regions.us.pue: 0.9 .* \[1, 3\]"),
         ({"input_tokens": [[1.0, 2.0]]}, "1-D array"),
         ({"tokens_per_day": [1e9]}, "tokens_per_day: the scenario states no demand"),
+        ({"peak_to_average": [2.0]}, "peak_to_average: the scenario states no demand"),
+        ({"acceptance_rate": [0.5]}, "acceptance_rate: the scenario drafts no speculative"),
         ({"utilization": ["a"]}, "utilization: samples are not numbers"),
         ({"utilization": [math.nan]}, "utilization: nan"),
     ],
@@ -450,3 +452,39 @@ def test_the_grid_step_takes_hardware_with_a_sample_axis():
         assert_allclose(many.tpot_s[k], one.tpot_s, rtol=1e-12)
         assert_allclose(many.output_tok_s_replica[k], one.output_tok_s_replica, rtol=1e-12)
         assert (many.valid[k] == one.valid).all()
+
+
+def test_utilisation_of_a_sized_deployment_follows_from_its_demand_and_is_refused():
+    with pytest.raises(ScenarioError, match="utilization: the scenario sizes for a demand"):
+        pipeline.evaluate(SCENARIOS[2], {"utilization": np.array([0.5])})
+
+
+@pytest.mark.parametrize("tokens_per_day", [3e8, 1e9, 5e9, 2e10])
+def test_reoptimised_sizing_costs_within_five_percent_of_the_scalar_sizing(tokens_per_day):
+    """A sized deployment, the batch re-chosen per sample: monthly cost within 5 % of the
+    scalar sizing of the same demand on the same layout (the grids differ in their end only)."""
+    base = dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        precision="fp8",
+        tokens_per_day=2e9,
+        ttft_slo_s=2,
+        tpot_slo_s=0.1,
+    )
+    b = scalar_json(base)
+    fixed_layout = {
+        **base,
+        **{
+            k: b[k]
+            for k in (
+                "tensor_parallel",
+                "pipeline_parallel",
+                "expert_parallel",
+                "attention_data_parallel",
+            )
+        },
+    }
+    r = pipeline.evaluate(base, {"tokens_per_day": np.array([tokens_per_day])}, reoptimise=True)
+    want = scalar_json({**fixed_layout, "tokens_per_day": tokens_per_day})
+    assert r.kpis["accelerators"][0] == want["accelerators"]
+    assert r.kpis["monthly_cost_usd"][0] == pytest.approx(want["monthly_cost_usd"], rel=0.05)

@@ -59,6 +59,7 @@ from tokenfab.errors import ScenarioError
 from tokenfab.kpis import compute_kpis
 from tokenfab.perf.calibration import hardware
 from tokenfab.perf.operating import (
+    BATCH_GRID_POINTS,
     DEFAULT_OUTPUT_TOKENS,
     Grid,
     Setup,
@@ -389,7 +390,8 @@ class _Base:
     mode: str  # "fixed" (no demand) | "count" (demand, fixed fleet) | "sized" (demand)
     batch: float
     batch_top: float  # batch of the layout's highest request rate (queueing in demand modes)
-    grid_batches: NDArray  # the base grid's batches of the layout (reoptimise)
+    grid_top: float  # the base grid's largest batch over all layouts (its log grid's end)
+    row_max_batch: float  # the largest batch of the base layout
     visible_output_tokens: float
     reasoning_tokens: float
     licence_usd_per_year: float
@@ -465,7 +467,8 @@ class _Base:
             mode=mode,
             batch=float(op.batch_size),
             batch_top=float(grid.batch[row, int(np.argmax(rate))]),
-            grid_batches=np.asarray(grid.batch[row], dtype=float),
+            grid_top=max(float(np.max(grid.max_batch)), 1.0),
+            row_max_batch=float(grid.max_batch[row]),
             visible_output_tokens=float(o_vis),
             reasoning_tokens=float(r),
             licence_usd_per_year=licence,
@@ -488,17 +491,20 @@ class _Base:
         eng = s.engine.engine
         out: dict[str, FieldSpec] = {}
         base_scenario = {
-            "utilization": sc.utilization or self.inputs.default_utilization,
+            # with a demand the utilisation follows from it; without one there is no peak
+            "utilization": None
+            if self.mode != "fixed"
+            else sc.utilization or self.inputs.default_utilization,
             "input_tokens": s.input_tokens,
             "output_tokens": self.visible_output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "prefix_cache_hit_rate": s.prefix_cache_hit_rate,
             "steps_per_task": s.steps_per_task,
-            "acceptance_rate": sc.acceptance_rate or 0.0,
+            "acceptance_rate": (sc.acceptance_rate or 0.0) if sc.speculative_tokens else None,
             "gpu_memory_utilization": float(eng.memory_utilization),
             "tokens_per_day": sc.tokens_per_day,
             "requests_per_second": sc.requests_per_second,
-            "peak_to_average": sc.peak_to_average,
+            "peak_to_average": None if self.mode == "fixed" else sc.peak_to_average,
             "ttft_slo_s": sc.ttft_slo_s,
             "tpot_slo_s": sc.tpot_slo_s,
         }
@@ -590,6 +596,16 @@ def _unknown_key(key: str, base: _Base) -> str:
 
 
 def _no_base(key: str, base: _Base) -> str:
+    if key == "utilization":
+        return (
+            "utilization: the scenario sizes for a demand, so its utilisation follows from the "
+            "demand and the capacity; vary tokens_per_day or requests_per_second instead"
+        )
+    if key == "acceptance_rate":
+        return (
+            "acceptance_rate: the scenario drafts no speculative tokens (speculative_tokens 0); "
+            "set speculative_tokens to vary the acceptance rate"
+        )
     if key in ("tokens_per_day", "requests_per_second", "peak_to_average"):
         return (
             f"{key}: the scenario states no demand of this kind; give it a base {key} to vary"
@@ -1035,8 +1051,9 @@ def _reoptimised_point(
 ) -> tuple[_Point, NDArray, NDArray | None, NDArray | None, NDArray | None]:
     """The batch each sample's scalar estimate would choose on the base layout's batch grid.
 
-    The grid is the base case's batches for its layout, the last one (the layout's largest
-    batch) replaced by each sample's; the choice is :func:`tokenfab.perf.operating.choose`'s
+    Each sample's grid is the scalar one (:func:`tokenfab.perf.operating.batch_grid`: 48
+    log-spaced batches and the layout's largest batch), its end scaled by the sample's memory
+    (repeated small batches, which the scalar grid lists once, change no choice); the choice is :func:`tokenfab.perf.operating.choose`'s
     (no demand, or a fixed fleet) or :func:`tokenfab.sizing.cheapest_point`'s (a demand to
     size for) restricted to the base layout.
 
@@ -1044,10 +1061,12 @@ def _reoptimised_point(
     demand (count mode), and in sized mode the replicas and the queueing wait.
     """
     n = bmax.size
-    points = base.grid_batches[:-1]
-    batch = np.concatenate(
-        [np.broadcast_to(points, (n, points.size)), np.maximum(bmax, 1.0)[:, None]], axis=1
-    )
+    # the scalar grid ends at the largest batch of any layout; a sample's memory moves every
+    # layout's largest batch alike, so its grid ends at the base end times its own ratio
+    ratio = bmax / base.row_max_batch if base.row_max_batch > 0 else np.ones(n)
+    top = np.maximum(base.grid_top * ratio, 1.0)
+    points = np.round(np.logspace(0, np.log10(top), BATCH_GRID_POINTS, axis=-1))
+    batch = np.concatenate([points, np.maximum(bmax, 1.0)[:, None]], axis=1)
     shape = batch.shape
     hw2, eng2 = _column(hw), _column(eng)
     tok2 = {k: (v[:, None] if np.ndim(v) == 1 else v) for k, v in tok.items()}
