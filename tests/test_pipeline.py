@@ -374,6 +374,13 @@ def test_bad_samples_are_refused_naming_the_key(samples, match):
         pipeline.evaluate(FIXED, {k: np.asarray(v) for k, v in samples.items()})
 
 
+def test_absurd_sample_counts_are_refused_before_any_work():
+    n = 20_000_000  # x 60 keys x 8 bytes = 9.6 GB of results
+    big = np.broadcast_to(np.float64(0.5), (n,))  # no memory of its own
+    with pytest.raises(ScenarioError, match=r"samples: 20,000,000 samples x \d+ keys need"):
+        pipeline.evaluate(FIXED, {"utilization": big})
+
+
 def test_bad_options_are_refused():
     with pytest.raises(TokenfabError, match="chunk_size"):
         pipeline.evaluate(FIXED, chunk_size=0)

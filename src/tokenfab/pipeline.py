@@ -111,6 +111,10 @@ REOPTIMISE_CHUNK = 4096
 """Samples evaluated at once when the batch is re-chosen: the cheapest-deployment search holds
 a (samples x batches x batches) array, 4096 x 49 x 49 booleans (10 MB)."""
 
+MAX_OUTPUT_BYTES = 4e9
+"""Largest result one call builds: beyond it the call is refused before any work, never an
+out-of-memory crash (a million samples of every key take 0.5 GB)."""
+
 REASONS = (
     "tokens exceed the model's context",
     "does not fit in memory",
@@ -1237,6 +1241,12 @@ def evaluate(
     if unknown:
         raise ScenarioError(
             f"keys: {unknown[0]!r} is not a numeric estimate key; allowed: {', '.join(all_keys)}"
+        )
+    need = n * (8 * len(wanted) + 9)  # float64 a key, the flag and the reason a sample
+    if need > MAX_OUTPUT_BYTES:
+        raise ScenarioError(
+            f"samples: {n:,} samples x {len(wanted)} keys need {need / 1e9:.1f} GB of results; "
+            f"at most {MAX_OUTPUT_BYTES / 1e9:g} GB (ask for fewer samples or fewer keys)"
         )
     out = {k: np.empty(n) for k in wanted}
     feasible = np.empty(n, dtype=bool)

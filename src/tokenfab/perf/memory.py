@@ -294,5 +294,7 @@ def expected_distinct_experts(
     e = np.asarray(experts, dtype=float)
     k = np.asarray(experts_per_token, dtype=float)
     t = np.asarray(tokens, dtype=float)
+    if not np.any(e > 0):  # a dense model: no routed experts (skips the power on large arrays)
+        return np.zeros(np.broadcast_shapes(e.shape, k.shape, t.shape))
     safe_e = np.where(e > 0, e, 1.0)
     return np.where(e > 0, safe_e * (1.0 - (1.0 - k / safe_e) ** t), 0.0)

@@ -41,6 +41,11 @@ def _levels(ranks: ArrayLike, domain_size: ArrayLike) -> tuple[NDArray, NDArray,
     return n, d, np.ceil(n / d)
 
 
+def _zeros(*arrays: ArrayLike) -> NDArray:
+    """Zeros of the shape the arrays broadcast to."""
+    return np.zeros(np.broadcast_shapes(*(np.shape(a) for a in arrays)))
+
+
 def allreduce_time_s(
     message_bytes: ArrayLike,
     ranks: ArrayLike,
@@ -95,6 +100,8 @@ def allreduce_time_s(
     m = np.asarray(message_bytes, dtype=float)
     up = np.asarray(link_bytes_per_s, dtype=float) / 2.0
     out = np.asarray(scaleout_bytes_per_s, dtype=float) / 2.0
+    if not np.any(n > 1):  # one rank everywhere: no collective (skips work on large arrays)
+        return _zeros(n, d, m, up, out, latency_s)
     inside = 2.0 * (d - 1.0) / d * m / up
     across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
     return np.where(n > 1, inside + across + latency_s, 0.0)
@@ -131,6 +138,8 @@ def alltoall_time_s(
     m = np.asarray(bytes_per_rank, dtype=float)
     up = np.asarray(link_bytes_per_s, dtype=float) / 2.0
     out = np.asarray(scaleout_bytes_per_s, dtype=float) / 2.0
+    if not np.any(n > 1):  # one rank everywhere: no collective
+        return _zeros(n, d, m, up, out, latency_s)
     inside = (d - 1.0) / n * m / up
     across = np.where(g > 1, (n - d) / n * m / np.where(g > 1, out, 1.0), 0.0)
     return np.where(n > 1, np.maximum(inside, across) + latency_s, 0.0)
