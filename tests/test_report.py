@@ -138,8 +138,10 @@ def test_html_is_self_contained_with_inline_charts(h100):
     assert not re.search(r"""(src|href)=["'](?!data:)""", html)
     assert "<script" not in html and "<link" not in html
     charts = re.findall(r'<img class="chart" alt="([^"]+)" src="data:image/svg\+xml;base64,', html)
-    # frontier, cost lines, accelerators, regions
-    assert len(charts) == 4, charts
+    # frontier, cost lines, accelerators, regions, and the sensitivity section's tornado
+    # (tokenfab.uncertainty on tokenfab.pipeline)
+    assert len(charts) == 5, charts
+    assert charts[4].startswith("Tornado of the blended cost"), charts
     assert "Assumptions ledger" in html
     # the KPI table shows the estimate's cost per million output tokens
     assert report._num(h100.result.cost_usd_per_mtok_output) in html

@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from rich.console import Console
 from typer.core import TyperGroup
 
-from tokenfab import cli_econ, cli_forward, cli_report, operations, render, schema
+from tokenfab import cli_econ, cli_forward, cli_report, cli_uncertainty, operations, render, schema
 from tokenfab.calibrate import cli as calibrate_cli
 from tokenfab.catalog import (
     Catalog,
@@ -660,6 +660,7 @@ cli_forward.register(app)  # project, roadmap, narrative, scenario new (tokenfab
 usage_cli.register(app)  # usage synth|params|report|whatif, export-prices (tokenfab.usage.cli)
 calibrate_cli.register(app)  # calibrate (tokenfab.calibrate.cli; the fit loads when run)
 cli_report.register(app)  # report (tokenfab.cli_report)
+cli_uncertainty.register(app)  # montecarlo, sensitivity (tokenfab.cli_uncertainty)
 
 
 def main() -> None:
