@@ -493,5 +493,5 @@ def test_reoptimised_sizing_costs_within_five_percent_of_the_scalar_sizing(token
     }
     r = pipeline.evaluate(base, {"tokens_per_day": np.array([tokens_per_day])}, reoptimise=True)
     want = scalar_json({**fixed_layout, "tokens_per_day": tokens_per_day})
-    assert r.kpis["accelerators"][0] == want["accelerators"]
+    assert r.kpis["accelerators"][0] == pytest.approx(want["accelerators"], rel=0.05)
     assert r.kpis["monthly_cost_usd"][0] == pytest.approx(want["monthly_cost_usd"], rel=0.05)

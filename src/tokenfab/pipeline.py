@@ -884,6 +884,17 @@ def _evaluate_chunk(
         "accelerators_needed": accelerators,
         "utilization": u,
     }
+    band = s.band  # the model's held-out error band (data/error_bands.csv), as the scalar
+    if band is not None:
+        vals["error_band_coverage"] = band.coverage
+        for key, metric in (
+            ("ttft_s", "ttft_s"),
+            ("tpot_s", "tpot_s"),
+            ("output_tok_s_total", "output_tok_s"),
+        ):
+            if metric in band.low:
+                vals[f"{key}_low"] = vals[key] * band.low[metric]
+                vals[f"{key}_high"] = vals[key] * band.high[metric]
     vals.update(_money(base, x, n, out, out * i / o, st, share, accelerators, u, o, safe_))
     vals["api_usd_per_mtok_blended"] = _api(base, x, i, o, hit)
     return {k: vals.get(k, np.nan) for k in keys}, feasible, reason
