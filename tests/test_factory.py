@@ -14,18 +14,19 @@ def h100():
     return fc.factory(100.0, "h100-sxm")
 
 
-def test_revenue_is_the_sum_over_tiers_of_tokens_times_price(h100):
+def test_revenue_is_the_sum_over_tiers_of_billed_tokens_times_price(h100):
     d = h100.as_dict()
     assert_allclose(
         d["revenue_usd_per_year"],
-        sum(t["tokens_per_year"] * t["usd_per_mtok"] / 1e6 for t in d["tiers"]),
+        sum(t["billed_tokens_per_year"] * t["usd_per_mtok"] / 1e6 for t in d["tiers"]),
         rtol=1e-12,
     )
 
 
 def test_one_tier_by_hand(h100):
     # medium: 25 % of (100 MW / PUE 1.56) / 700 W TDP accelerators, at its frontier point,
-    # 80 % busy, 31,536,000 s a year, $3 per million output tokens
+    # 80 % busy, 31,536,000 s a year, $3 per million tokens blended (price_tiers.csv): the
+    # chat workload bills (6,000 prompt + 300 output) / 300 = 21 tokens per output token
     d = h100.as_dict()
     medium = next(t for t in d["tiers"] if t["name"] == "medium")
     n = 0.25 * 100e6 / d["pue"] / d["power_w_per_accelerator"]
@@ -33,7 +34,9 @@ def test_one_tier_by_hand(h100):
     assert d["power_w_per_accelerator"] == 700.0  # H100 SXM TDP, accelerators.csv
     tokens = n * medium["output_tok_s_per_accelerator"] * d["utilization"] * 31_536_000
     assert_allclose(medium["tokens_per_year"], tokens, rtol=1e-12)
-    assert_allclose(medium["revenue_usd_per_year"], tokens * 3.0 / 1e6, rtol=1e-12)
+    assert medium["price_basis_kind"] == "blended"
+    assert_allclose(medium["billed_tokens_per_output_token"], 21.0, rtol=1e-12)
+    assert_allclose(medium["revenue_usd_per_year"], tokens * 21.0 * 3.0 / 1e6, rtol=1e-12)
 
 
 def test_tier_beyond_the_hardware_earns_nothing_and_says_so(h100):
@@ -132,3 +135,71 @@ def test_a_tier_with_only_an_upper_speed_bound_says_so(tmp_path):
     tiers = {t["name"]: t for t in f.as_dict()["tiers"]}
     assert tiers["capped"]["price_basis"] == "blended input and output"
     assert tiers["premium"]["price_basis"].startswith("output tokens")
+
+
+def _tier(f, name="t"):
+    return next(t for t in f.tiers if t.name == name)
+
+
+def _tiers_csv(tmp_path, rows):
+    from tokenfab.catalog import Catalog
+
+    (tmp_path / "price_tiers.csv").write_text(
+        "id,name,usd_per_mtok,output_tok_s_per_user_min,share_of_power,price_basis,ttft_s_max,"
+        "source,as_of\n" + "".join(f"{r},tokenfab test fixture,2026-01-01\n" for r in rows)
+    )
+    return Catalog([tmp_path])
+
+
+def test_each_price_basis_bills_the_workload_token_mix(tmp_path):
+    # three tiers at the same $2 and the same frontier point (no band), 1/3 of the power each,
+    # on the catalog chat workload (6,000 prompt, 300 output tokens, workloads.csv):
+    # output bills 1 token per output token, input 6,000/300 = 20, blended 6,300/300 = 21,
+    # so revenues stand 1 : 20 : 21 on equal output tokens
+    cat = _tiers_csv(
+        tmp_path,
+        [
+            "o,O,2,,0.3333333333,output tokens,",
+            "i,I,2,,0.3333333333,input tokens,",
+            "b,B,2,,0.3333333334,blended,",
+        ],
+    )
+    f = fc.factory(100.0, "h100-sxm", shares={"o": 1 / 3, "i": 1 / 3, "b": 1 / 3}, catalog=cat)
+    t = {x.name: x for x in f.tiers}
+    assert_allclose(t["o"].tokens_per_year, t["i"].tokens_per_year, rtol=1e-12)
+    o = t["o"].revenue_usd_per_year
+    assert_allclose(o, t["o"].tokens_per_year * 2.0 / 1e6, rtol=1e-12)
+    assert_allclose(t["i"].revenue_usd_per_year, 20.0 * o, rtol=1e-12)
+    assert_allclose(t["b"].revenue_usd_per_year, 21.0 * o, rtol=1e-12)
+
+
+def test_a_basis_the_factory_cannot_read_names_the_tier(tmp_path):
+    from tokenfab.errors import CatalogError
+
+    cat = _tiers_csv(tmp_path, ["x,X,2,,1,per request,"])
+    with pytest.raises(CatalogError, match=r"^price_basis of tier x: 'per request'"):
+        fc.factory(100.0, "h100-sxm", shares={"x": 1.0}, catalog=cat)
+
+
+def test_ttft_ceiling_of_a_tier_is_honoured(tmp_path):
+    # the same tier with and without a TTFT ceiling: an impossible 1 ms ceiling earns nothing
+    # and says so; a ceiling at the open tier's own TTFT keeps that very point
+    free = _tiers_csv(tmp_path, ["t,T,2,,1,output,"])
+    open_tier = _tier(fc.factory(100.0, "h100-sxm", shares={"t": 1.0}, catalog=free))
+    assert open_tier.ttft_s is not None and open_tier.ttft_s > 0.001
+    (tmp_path / "a").mkdir()
+    tight = _tier(
+        fc.factory(
+            100.0,
+            "h100-sxm",
+            shares={"t": 1.0},
+            catalog=_tiers_csv(tmp_path / "a", ["t,T,2,,1,output,0.001"]),
+        )
+    )
+    assert tight.revenue_usd_per_year == 0.0 and "TTFT <= 0.001 s" in tight.note
+    (tmp_path / "b").mkdir()
+    row = f"t,T,2,,1,output,{open_tier.ttft_s * (1 + 1e-9)!r}"
+    same = _tier(
+        fc.factory(100.0, "h100-sxm", shares={"t": 1.0}, catalog=_tiers_csv(tmp_path / "b", [row]))
+    )
+    assert_allclose(same.revenue_usd_per_year, open_tier.revenue_usd_per_year, rtol=1e-12)

@@ -11,8 +11,12 @@ model (:func:`tokenfab.planning.hourly_cost`), margin and tokens per joule follo
 revenue-per-gigawatt model of seed 002 (NVIDIA GTC 2026: 25 % of a 1 GW factory's power to
 each of four tiers).
 
-Price basis: a tier's ``usd_per_mtok`` is applied to output tokens (the tier catalog states no
-basis yet); input tokens are served but not billed here.
+Price basis: each tier's ``usd_per_mtok`` prices what its catalog row's ``price_basis`` names
+(its first word): ``output`` tokens (reasoning tokens included, as APIs bill them), ``input``
+tokens, or ``blended`` (every token, prompt and output). The workload's token mix converts the
+frontier's output tokens into billed tokens (:func:`billed_tokens_per_output_token`). A tier's
+``ttft_s_max``, where given, keeps only frontier points whose service TTFT (no queueing) is
+within it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,66 @@ from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cost import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MTOK, _check_range, _out
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
 
-__all__ = ["Factory", "TierResult", "factory", "tier_point", "tier_revenue_usd_per_year"]
+__all__ = [
+    "PRICE_BASES",
+    "Factory",
+    "TierResult",
+    "billed_tokens_per_output_token",
+    "factory",
+    "price_basis_kind",
+    "tier_point",
+    "tier_revenue_usd_per_year",
+]
+
+PRICE_BASES = ("output", "input", "blended")
+"""What a tier's $/Mtok prices: the first word of its catalog ``price_basis``."""
+
+
+def price_basis_kind(price_basis: str | None, field: str = "price_basis") -> str:
+    """The kind of price basis a tier row states: the first word of ``price_basis``.
+
+    Examples
+    --------
+    >>> price_basis_kind("output tokens ('per million tokens generated')")
+    'output'
+    >>> price_basis_kind("Blended: every token a session consumes")
+    'blended'
+    """
+    word = (price_basis or "").strip().split(" ", 1)[0].strip(",:;()").lower()
+    if word not in PRICE_BASES:
+        raise CatalogError(
+            f"{field}: {price_basis!r} does not start with a price basis; allowed first words: "
+            + ", ".join(PRICE_BASES)
+        )
+    return word
+
+
+def billed_tokens_per_output_token(kind: str, input_tokens: float, output_tokens: float) -> float:
+    """Tokens a tier bills per output token served, at the workload's token mix.
+
+    ``output_tokens`` counts every generated token (reasoning included).
+
+    Notes
+    -----
+    output: 1; input: L_in / L_out; blended: (L_in + L_out) / L_out.
+
+    Examples
+    --------
+    The catalog chat workload, 6,000 prompt and 300 output tokens:
+
+    >>> billed_tokens_per_output_token("blended", 6000, 300)
+    21.0
+    >>> billed_tokens_per_output_token("input", 6000, 300)
+    20.0
+    """
+    if kind == "output":
+        return 1.0
+    if kind == "input":
+        return input_tokens / output_tokens
+    if kind == "blended":
+        return (input_tokens + output_tokens) / output_tokens
+    raise CatalogError(f"price_basis: {kind!r}; allowed: {', '.join(PRICE_BASES)}")
+
 
 SECONDS_PER_YEAR = HOURS_PER_YEAR * SECONDS_PER_HOUR
 
@@ -37,12 +100,16 @@ def tier_revenue_usd_per_year(
     output_tok_s_per_accelerator: ArrayLike,
     utilization: ArrayLike,
     usd_per_mtok: ArrayLike,
+    billed_per_output_token: ArrayLike = 1.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Output tokens a year and revenue of one tier.
 
+    ``billed_per_output_token`` is :func:`billed_tokens_per_output_token` of the tier's price
+    basis (1 for a price per output token).
+
     Notes
     -----
-    .. math:: V = N \\, T \\, u \\, 31{,}536{,}000 \\ \\mathrm{s}, \\qquad R = V p / 10^6
+    .. math:: V = N \\, T \\, u \\, 31{,}536{,}000 \\ \\mathrm{s}, \\qquad R = V b p / 10^6
 
     Examples
     --------
@@ -51,13 +118,19 @@ def tier_revenue_usd_per_year(
     >>> v, r = tier_revenue_usd_per_year(1000, 500.0, 0.8, 3.0)
     >>> f"{float(v):.4e}", round(float(r) / 1e6, 2)
     ('1.2614e+13', 37.84)
+
+    The same tier priced blended at the chat mix (21 billed tokens per output token):
+
+    >>> round(float(tier_revenue_usd_per_year(1000, 500.0, 0.8, 3.0, 21.0)[1]) / 1e6, 1)
+    794.7
     """
     n = _check_range("accelerators", accelerators, 0.0)
     t = _check_range("output_tok_s_per_accelerator", output_tok_s_per_accelerator, 0.0)
     u = _check_range("utilization", utilization, 0.0, 1.0, low_open=True)
     p = _check_range("usd_per_mtok", usd_per_mtok, 0.0)
+    b = _check_range("billed_per_output_token", billed_per_output_token, 0.0)
     tokens = n * t * u * SECONDS_PER_YEAR
-    return _out(tokens), _out(tokens * p / TOKENS_PER_MTOK)
+    return _out(tokens), _out(tokens * b * p / TOKENS_PER_MTOK)
 
 
 def tier_point(
@@ -65,9 +138,11 @@ def tier_point(
     tok_s_per_accelerator: ArrayLike,
     min_tok_s_per_user: float | None,
     max_tok_s_per_user: float | None,
+    ttft_s: ArrayLike | None = None,
+    ttft_s_max: float | None = None,
 ) -> int | None:
-    """Index of the frontier point with the most tok/s per accelerator inside the band, or
-    None when no point lies in it.
+    """Index of the frontier point with the most tok/s per accelerator inside the band (and
+    with ``ttft_s`` within ``ttft_s_max`` when both are given), or None when no point is.
 
     Examples
     --------
@@ -75,10 +150,14 @@ def tier_point(
     1
     >>> tier_point([10, 50, 100], [900, 600, 200], 1000, None) is None
     True
+    >>> tier_point([10, 50, 100], [900, 600, 200], None, None, [2.0, 1.0, 0.5], 1.0)
+    1
     """
     x = np.asarray(tok_s_per_user, float)
     y = np.asarray(tok_s_per_accelerator, float)
     ok = np.ones(x.shape, bool)
+    if ttft_s_max is not None and ttft_s is not None:
+        ok &= np.asarray(ttft_s, float) <= ttft_s_max
     if min_tok_s_per_user is not None:
         ok &= x >= min_tok_s_per_user
     if max_tok_s_per_user is not None:
@@ -101,12 +180,25 @@ class TierResult:
     revenue_usd_per_year: float
     note: str = ""
     price_basis: str = "output tokens"
+    billed_per_output_token: float = 1.0
+    ttft_s: float | None = None
+    ttft_s_max: float | None = None
+
+    @property
+    def billed_tokens_per_year(self) -> float:
+        """Tokens the tier's price applies to: output tokens x billed per output token."""
+        return self.tokens_per_year * self.billed_per_output_token
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "usd_per_mtok": self.usd_per_mtok,
             "price_basis": self.price_basis,
+            "price_basis_kind": price_basis_kind(self.price_basis),
+            "billed_tokens_per_output_token": self.billed_per_output_token,
+            "billed_tokens_per_year": self.billed_tokens_per_year,
+            "ttft_s": self.ttft_s,
+            "ttft_s_max": self.ttft_s_max,
             "share_of_power": self.share_of_power,
             "output_tok_s_per_user_min": self.band[0],
             "output_tok_s_per_user_max": self.band[1],
@@ -306,13 +398,56 @@ def factory(
         raise ScenarioError(
             f"accelerator: {accelerator}: no frontier for {model} ({exc})"
         ) from None
+    wl = cat.workload(workload)
+    out_tokens = wl.output_tokens + wl.reasoning_tokens  # what the hardware generates
     results, notes = [], []
     for tid, tier in tiers.items():
         s = share.get(tid, 0.0)
         band = (tier.output_tok_s_per_user_min, tier.output_tok_s_per_user_max)
-        basis = tier.price_basis or "output tokens"
+        basis = tier.price_basis or ""
+        billed = billed_tokens_per_output_token(
+            price_basis_kind(basis, f"price_basis of tier {tid}"), wl.input_tokens, out_tokens
+        )
         n = n_total * s
-        i = tier_point(front.tok_s_per_user, front.tok_s_per_accelerator, *band)
+        i = tier_point(
+            front.tok_s_per_user,
+            front.tok_s_per_accelerator,
+            *band,
+            front.ttft_s,
+            tier.ttft_s_max,
+        )
+        if i is None and tier.ttft_s_max is not None and front.ttft_s is not None:
+            in_band = tier_point(front.tok_s_per_user, front.tok_s_per_accelerator, *band)
+            if in_band is not None:
+                x = front.tok_s_per_user
+                lo, hi = (b if b is not None else np.nan for b in band)
+                inb = ~(x < lo) & ~(x > hi)  # a missing bound (NaN) compares False
+                best = float(np.min(front.ttft_s[inb]))
+                note = (
+                    f"no revenue: the tier needs TTFT <= {tier.ttft_s_max:g} s; {accelerator} "
+                    f"reaches {best:.3g} s on {model} in the tier's speed band"
+                )
+                if s > 0:
+                    notes.append(f"{tid}: {note}")
+                results.append(
+                    TierResult(
+                        tid,
+                        tier.usd_per_mtok,
+                        s,
+                        band,
+                        n,
+                        None,
+                        0.0,
+                        0.0,
+                        0.0,
+                        note,
+                        basis,
+                        billed,
+                        None,
+                        tier.ttft_s_max,
+                    )
+                )
+                continue
         if i is None:
             best = float(np.max(front.tok_s_per_user))
             need = " to ".join(f"{b:g}" for b in band if b is not None)
@@ -326,11 +461,26 @@ def factory(
             if s > 0:
                 notes.append(f"{tid}: {note}")
             results.append(
-                TierResult(tid, tier.usd_per_mtok, s, band, n, None, 0.0, 0.0, 0.0, note, basis)
+                TierResult(
+                    tid,
+                    tier.usd_per_mtok,
+                    s,
+                    band,
+                    n,
+                    None,
+                    0.0,
+                    0.0,
+                    0.0,
+                    note,
+                    basis,
+                    billed,
+                    None,
+                    tier.ttft_s_max,
+                )
             )
             continue
         t_acc = float(front.tok_s_per_accelerator[i])
-        v, r = tier_revenue_usd_per_year(n, t_acc, u, tier.usd_per_mtok)
+        v, r = tier_revenue_usd_per_year(n, t_acc, u, tier.usd_per_mtok, billed)
         results.append(
             TierResult(
                 tid,
@@ -343,6 +493,9 @@ def factory(
                 float(v),
                 float(r),
                 price_basis=basis,
+                billed_per_output_token=billed,
+                ttft_s=None if front.ttft_s is None else float(front.ttft_s[i]),
+                ttft_s_max=tier.ttft_s_max,
             )
         )
     capex = None

@@ -991,8 +991,17 @@ class FactoryTier(Result):
     """One price tier of an AI factory."""
 
     name: str = out("tier id (data/price_tiers.csv)")
-    usd_per_mtok: float = out("the tier's price per million output tokens", "USD/Mtok")
-    price_basis: str = out("what the price counts")
+    usd_per_mtok: float = out(
+        "the tier's price per million billed tokens (see price_basis_kind)", "USD/Mtok"
+    )
+    price_basis: str = out("what the price counts, as the tier catalog states it")
+    price_basis_kind: str = out("what the price is applied to: output, input or blended tokens")
+    billed_tokens_per_output_token: float = out(
+        "billed tokens per output token at the workload's mix (1 for output)", "-"
+    )
+    billed_tokens_per_year: float = out("tokens the tier's price applies to, a year", "token/year")
+    ttft_s: Num = out("service TTFT (no queueing) at the chosen point (null: none)", "s")
+    ttft_s_max: Num = out("the tier's TTFT ceiling (null: none)", "s")
     share_of_power: float = out("share of the facility's power given to the tier", "-")
     output_tok_s_per_user_min: Num = out("the tier's speed floor (null: none)", "token/s")
     output_tok_s_per_user_max: Num = out("the tier's speed ceiling (null: none)", "token/s")

@@ -64,6 +64,7 @@ class Frontier:
     batch_size: NDArray
     roofline_tok_s_per_user: NDArray
     roofline_tok_s_per_accelerator: NDArray
+    ttft_s: NDArray | None = None  # service TTFT of each point (no queueing) [s]
 
     def rows(self) -> list[dict[str, float]]:
         return [
@@ -126,6 +127,7 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
         batch_size=grid.batch[li, bi],
         roofline_tok_s_per_user=rx[rsel][ro],
         roofline_tok_s_per_accelerator=ry[rsel][ro],
+        ttft_s=grid.ttft_service_s[li, bi],
     )
 
 
