@@ -36,6 +36,20 @@ def test_jevons_sign_of_spend_change_turns_at_elasticity_one():
     assert list(m1 < 1.0 - 1e-12) == [True, True, False, False, False]
 
 
+def test_elasticity_seed_003_implies_is_below_one():
+    # seed 003: "API prices dropped 80% between 2023 and 2025, and API usage grew 300%":
+    # eps = ln 4 / ln 5 = 1.3863 / 1.6094 = 0.8614 < 1, so spend fell to 0.2 x 4 = 0.8 of 2023
+    eps = float(mk.implied_elasticity(0.2, 4.0))
+    assert_allclose(eps, np.log(4) / np.log(5), rtol=1e-12)
+    m = mk.market_path(1, 1.0, 1.0, 0.0, 0.8, eps).market_usd
+    assert_allclose(m, 0.8, rtol=1e-12)
+    # round trip: a market path with eps gives back eps from its price and volume ratios
+    p = mk.market_path(3, 1.0, 1.0, 0.0, 0.5, 1.3)
+    assert_allclose(mk.implied_elasticity(0.5**3, p.volume_mtok), 1.3, rtol=1e-12)
+    with pytest.raises(ScenarioError, match=r"^price_ratio:"):
+        mk.implied_elasticity(1.0, 2.0)
+
+
 def test_vector_equals_scalar():
     g = np.array([0.1, 0.5, 1.0])
     vec = mk.market_path(3, 10.0, 1.5, g, 0.3, 0.7).market_usd

@@ -51,6 +51,7 @@ __all__ = [
     "MarketPath",
     "anchored_index",
     "chain_decline_per_year",
+    "implied_elasticity",
     "implied_growth_per_year",
     "load_market_data",
     "market_path",
@@ -168,6 +169,32 @@ def implied_growth_per_year(
     d = _check_range("price_decline_per_year", price_decline_per_year, 0.0, 1.0, high_open=True)
     eps = _check_range("elasticity", elasticity, *ELASTICITY_RANGE)
     return _out((1.0 + big_g) / (1.0 - d) ** (1.0 - eps) - 1.0)
+
+
+def implied_elasticity(price_ratio: ArrayLike, volume_ratio: ArrayLike) -> NDArray[np.float64]:
+    """Price elasticity of volume that a price change and a volume change imply, with no
+    adoption growth beside them (the constant-elasticity reading of :func:`market_path`).
+
+    Notes
+    -----
+    Volume :math:`V \\propto P^{-\\varepsilon}` gives
+    :math:`\\varepsilon = -\\ln(V_1/V_0) / \\ln(P_1/P_0)`; spend changes by
+    :math:`(P_1/P_0)^{1-\\varepsilon}`. Any growth at constant price is read as elasticity,
+    so this is an upper bound on the elasticity when demand also grew for other reasons.
+
+    Examples
+    --------
+    Seed 003: API prices fell 80 % (x 0.2) while API usage grew 300 % (x 4), 2023-2025:
+    ln 4 / ln 5 = 0.861, so spend moved by 0.2 x 4 = 0.8 (fell 20 %).
+
+    >>> round(float(implied_elasticity(0.2, 4.0)), 3)
+    0.861
+    """
+    p = _check_range("price_ratio", price_ratio, 0.0, low_open=True)
+    v = _check_range("volume_ratio", volume_ratio, 0.0, low_open=True)
+    if np.any(p == 1.0):
+        raise ScenarioError("price_ratio: 1 (no price change) implies no elasticity; allowed: != 1")
+    return _out(-np.log(v) / np.log(p))
 
 
 def anchored_index(years: ArrayLike, anchor_years: ArrayLike, anchor_values: ArrayLike):
