@@ -373,11 +373,12 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json
             )
             for col in (
                 "tier",
-                "$/Mtok out",
+                "$/Mtok",
+                "billed",
                 "power",
                 "tok/s/user",
                 "tok/s/acc",
-                "tokens/yr",
+                "out tokens/yr",
                 "revenue $B/yr",
             ):
                 t.add_column(col, justify="right")
@@ -385,6 +386,7 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json
                 t.add_row(
                     tier["name"],
                     f"{tier['usd_per_mtok']:g}",
+                    tier["price_basis_kind"],
                     f"{tier['share_of_power']:.0%}",
                     "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
                     f"{tier['output_tok_s_per_accelerator']:,.0f}",
