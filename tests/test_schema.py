@@ -36,7 +36,7 @@ E8B = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
 
 def _click_params(command: str) -> dict[str, object]:
     cmd = COMMAND
-    for word in command.split():  # `scenario new` is a command of the `scenario` group
+    for word in command.split():  # `scenario new`, `usage report`: a command of a group
         cmd = cmd.commands[word]
     cmd = getattr(cmd, "commands", {}).get("show", cmd)  # `catalog` is a group; `show` the view
     return {p.name: p for p in cmd.params}

@@ -8,6 +8,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from tokenfab.fileio import atomic_output
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 
@@ -51,7 +53,8 @@ def _png(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png")
 
 
 def line_chart(
@@ -92,7 +95,8 @@ def line_chart(
         xaxis_type="log" if logx else "linear",
         yaxis_type="log" if logy else "linear",
     )
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_output(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
     _png(png, series, title, xlabel, ylabel, logx, logy)
     return html, png
 
@@ -154,7 +158,8 @@ def bar_chart(
             )
         )
     fig.update_layout(title=title, yaxis_title=ylabel, barmode="group", template="plotly_white")
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_output(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
 
     import numpy as np
 
@@ -170,7 +175,8 @@ def bar_chart(
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig2.tight_layout()
-    fig2.savefig(png)
+    with atomic_output(png) as tmp:
+        fig2.savefig(tmp, format="png")
     return html, png
 
 

@@ -135,11 +135,12 @@ def option_parameter(name: str, field: FieldInfo, argument: bool = False) -> ins
     """
     help_ = schema.help_text(field)
     if argument:
+        many = schema.is_list(field)  # `usage report LOG...`: one or more
         info: Any = typer.Argument(help=help_, show_default=False)
         return inspect.Parameter(
             name,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str | None, info],
+            annotation=Annotated[list[str] | None if many else str | None, info],
             default=None,
         )
     if schema.value_type(field) is bool:
@@ -153,10 +154,21 @@ def option_parameter(name: str, field: FieldInfo, argument: bool = False) -> ins
             metavar=_metavar(field),
             show_default=False,
         )
-        annotation = Annotated[str | None, info]
+        # a list option may be repeated (--api a --api b) or comma-separated (--api a,b)
+        annotation = Annotated[list[str] | None if schema.is_list(field) else str | None, info]
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None
     )
+
+
+def _given(field: FieldInfo, value: Any, argument: bool) -> Any:
+    """An option's value as the request model takes it: a repeated list option joined with
+    commas (the model splits it again), a number's text as its number; None: not given."""
+    if isinstance(value, list | tuple):
+        if not value:
+            return None
+        return list(value) if argument else ",".join(value)
+    return _number(field, value)
 
 
 def _number(field: FieldInfo, text: Any) -> Any:
@@ -230,7 +242,8 @@ def command(
 
         def callback(ctx: typer.Context, **kwargs: Any) -> None:
             given = {k: kwargs.pop(k) for k in list(kwargs) if k in fields}
-            given = {k: _number(fields[k], v) for k, v in given.items() if v is not None}
+            given = {k: _given(fields[k], v, k in arguments) for k, v in given.items()}
+            given = {k: v for k, v in given.items() if v is not None}
             run(ctx, given, **kwargs)
 
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -309,15 +322,6 @@ def _write_dir() -> Path:
     return Path(dirs[0]) if dirs else user_catalog_dir()
 
 
-def _date_option(text: str | None, name: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise TokenfabError(f"{name}: expected a date YYYY-MM-DD, got {text!r}") from None
-
-
 @command(
     "show", schema.CatalogRequest, {"as_json": (AS_JSON, False)}, ("name",), target=catalog_app
 )
@@ -342,57 +346,26 @@ def catalog_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
     console.print(render.catalog_table(req.name, list(records.values()), req.sources))
 
 
-@catalog_app.command("import-model")
-def import_model_cmd(
-    config: Annotated[Path, typer.Argument(help="a Hugging Face config.json")],
-    model_id: Annotated[str | None, typer.Option("--id", help="catalog id for the model")] = None,
-    name: Annotated[str | None, typer.Option(help="display name")] = None,
-    developer: Annotated[str | None, typer.Option(help="developer of the model")] = None,
-    total_params_b: Annotated[
-        float | None, typer.Option(help="published total parameters [billions]")
-    ] = None,
-    active_params_b: Annotated[
-        float | None, typer.Option(help="published active parameters [billions]")
-    ] = None,
-    params_source: Annotated[
-        str | None, typer.Option(help="where the published counts come from")
-    ] = None,
-    released: Annotated[
-        str | None, typer.Option(help="date the weights were published (YYYY-MM-DD)")
-    ] = None,
-    active_basis: Annotated[
-        str,
-        typer.Option(
-            help="what the published active count includes: with_embeddings, "
-            "without_input_embedding or without_embeddings"
-        ),
-    ] = "with_embeddings",
-    source: Annotated[
-        str | None, typer.Option(help="URL of the config.json (default: the file's path)")
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option(help="date of the config (default: today, as read)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the row as JSON")] = False,
-) -> None:
+def import_model_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Add a model to the user catalog from its Hugging Face config.json."""
     from tokenfab.importers import model_from_config, read_json, write_rows
 
+    req = schema.ImportModelRequest.parse(given)
     read_on = date.today()
     result = model_from_config(
-        read_json(config),
-        model_id=model_id,
-        source=source or str(config),
-        as_of=_date_option(as_of, "--as-of") or read_on,
+        read_json(Path(req.config)),
+        model_id=req.id,
+        source=req.source or req.config,
+        as_of=req.as_of or read_on,
         retrieved=read_on,
-        name=name,
-        developer=developer,
-        total_params_b=total_params_b,
-        active_params_b=active_params_b,
-        params_source=params_source,
-        released=_date_option(released, "--released"),
-        active_params_basis=active_basis,
-        where=str(config),
+        name=req.name,
+        developer=req.developer,
+        total_params_b=req.total_params_b,
+        active_params_b=req.active_params_b,
+        params_source=req.params_source,
+        released=req.released,
+        active_params_basis=req.active_basis,
+        where=req.config,
     )
     path = write_rows(_write_dir(), "models", result.rows)
     _cached_catalog.cache_clear()
@@ -403,29 +376,20 @@ def import_model_cmd(
         "total_params_b": counts.total / 1e9,
         "active_params_b": counts.active_as(record.active_params_basis) / 1e9,
     }
-    published = {"total_params_b": total_params_b, "active_params_b": active_params_b}
+    published = {"total_params_b": req.total_params_b, "active_params_b": req.active_params_b}
     if as_json:
         _emit_json({"row": row, "computed": computed, "file": str(path), "notes": result.notes})
         return
-    _console().print(f"added model {row['id']!r} to {path}")
+    _console().print(f"added model {row['id']!r} to {path}", markup=False, highlight=False)
     for key, label in (("total_params_b", "total"), ("active_params_b", "active")):
-        given = published[key]
-        shown = f"{given:g} B published" if given else "none published"
+        value = published[key]
+        shown = f"{value:g} B published" if value else "none published"
         _console().print(f"  {label} parameters: {computed[key]:.2f} B computed, {shown}")
     for note in result.notes:
-        _console().print(f"  note: {note}", style="dim")
+        _console().print(f"  note: {note}", style="dim", markup=False)
 
 
-@catalog_app.command("import-prices")
-def import_prices_cmd(
-    file: Annotated[Path, typer.Argument(help="a saved price list (JSON)")],
-    fmt: Annotated[str, typer.Option("--format", help="openrouter or litellm")],
-    as_of: Annotated[str, typer.Option("--as-of", help="date of the price list (YYYY-MM-DD)")],
-    source: Annotated[
-        str | None, typer.Option(help="URL the list was saved from (default: the file's path)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
-) -> None:
+def import_prices_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """Add API price rows to the user catalog from an OpenRouter or LiteLLM price list."""
     from tokenfab.importers import (
         prices_from_litellm,
@@ -434,28 +398,43 @@ def import_prices_cmd(
         write_rows,
     )
 
+    req = schema.ImportPricesRequest.parse(given)
     readers = {"openrouter": prices_from_openrouter, "litellm": prices_from_litellm}
-    if fmt not in readers:
-        raise TokenfabError(f"--format: unknown format {fmt!r}; allowed: openrouter, litellm")
-    when = _date_option(as_of, "--as-of")
-    assert when is not None  # a required option
-    result = readers[fmt](
-        read_json(file),
-        as_of=when,
-        source=source or str(file),
+    result = readers[req.format](
+        read_json(Path(req.file)),
+        as_of=req.as_of,
+        source=req.source or req.file,
         retrieved=date.today(),
-        where=str(file),
+        where=req.file,
     )
     if not result.rows:
-        raise TokenfabError(f"{file}: no priced model in the list")
+        raise TokenfabError(f"{req.file}: no priced model in the list")
     path = write_rows(_write_dir(), "api-prices", result.rows)
     _cached_catalog.cache_clear()
     if as_json:
         _emit_json({"rows": result.rows, "file": str(path), "notes": result.notes})
         return
-    _console().print(f"added {len(result.rows)} API price rows to {path}")
+    _console().print(
+        f"added {len(result.rows)} API price rows to {path}", markup=False, highlight=False
+    )
     for note in result.notes:
-        _console().print(f"  note: {note}", style="dim")
+        _console().print(f"  note: {note}", style="dim", markup=False)
+
+
+command(
+    "import-model",
+    schema.ImportModelRequest,
+    {"as_json": (Annotated[bool, typer.Option("--json", help="print the row as JSON")], False)},
+    ("config",),
+    target=catalog_app,
+)(import_model_cmd)
+command(
+    "import-prices",
+    schema.ImportPricesRequest,
+    {"as_json": (Annotated[bool, typer.Option("--json", help="print the rows as JSON")], False)},
+    ("file",),
+    target=catalog_app,
+)(import_prices_cmd)
 
 
 @command(

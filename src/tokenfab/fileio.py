@@ -10,6 +10,9 @@ Each function turns a problem with a file into one line that names the file and 
   laughs" bomb cannot expand) and nesting deeper than :data:`MAX_YAML_DEPTH`.
 - :func:`check_output_path` checks an output path *before* any work is done: not empty, its
   folder exists, it is not a folder, and a file can be created there.
+- :func:`atomic_output` (and :func:`write_text_atomic`) writes a file whole or not at all: the
+  writer fills a temporary file in the same folder, which is renamed over the target only when
+  it is complete, so an interrupted run (Ctrl-C, a full disk, an error) leaves no partial file.
 - :func:`json_text` writes strict JSON: a non-finite number becomes ``null`` (JSON has no
   ``Infinity`` or ``NaN``), and the record that held it says why under ``null_reasons``.
 """
@@ -20,6 +23,9 @@ import json
 import math
 import os
 import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +237,50 @@ def check_output_path(
     if not existed:
         p.unlink()
     return p
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write into; renamed over ``path`` on success.
+
+    On any exception (Ctrl-C included) the temporary file is removed and ``path`` is left as
+    it was: a reader never sees half a file. The rename is atomic on POSIX file systems
+    (``os.replace``, rename(2)). The file gets the permissions a plain ``open`` would give it
+    (an existing file's own, else 0666 less the umask).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_output(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    p = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".partial", dir=p.parent or ".")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if p.exists():
+            mode = stat.S_IMODE(p.stat().st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        yield tmp
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` whole or not at all (:func:`atomic_output`)."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def _finite(value: Any, reasons: dict[str, str], key: str) -> Any:

@@ -616,8 +616,8 @@ def write_rows(directory: Path, table: str, rows: list[dict[str, Any]]) -> Path:
     """Add or replace rows (by id) in a user catalog directory's file for ``table``.
 
     The file keeps its columns and gains any new ones; a row whose id is already there is
-    replaced. The result is read back with the catalog's validator, so a bad file is never
-    left behind silently.
+    replaced. The new file is read back with the catalog's validator before it replaces the
+    old one, so a bad or half-written file is never left behind.
     """
     spec = TABLES[table]
     directory = Path(directory)
@@ -639,14 +639,18 @@ def write_rows(directory: Path, table: str, rows: list[dict[str, Any]]) -> Path:
         if name not in header:
             header.append(name)
     kept = [r for r in existing if r.get("id") not in new_ids]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        for r in kept:
-            writer.writerow(r)
-        for r in rows:
-            writer.writerow({k: _cell(v) for k, v in r.items() if k in header})
     from tokenfab.catalog import read_records
+    from tokenfab.fileio import atomic_output
 
-    read_records(path, spec.record)
+    # written beside the file, validated, then renamed over it: a row the catalog refuses, or
+    # an interrupted write, leaves the user's catalog file as it was
+    with atomic_output(path) as tmp:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+            writer.writeheader()
+            for r in kept:
+                writer.writerow(r)
+            for r in rows:
+                writer.writerow({k: _cell(v) for k, v in r.items() if k in header})
+        read_records(tmp, spec.record)
     return path

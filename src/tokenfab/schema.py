@@ -55,6 +55,7 @@ from tokenfab.factory import MAX_POWER_MW
 from tokenfab.market import ELASTICITY_RANGE
 from tokenfab.market import MAX_SAMPLES as MARKET_MAX_SAMPLES
 from tokenfab.scenario import (
+    MAX_TOKENS_PER_DAY,
     MAX_TOKENS_PER_REQUEST,
     Scenario,
     describe_validation_error,
@@ -63,6 +64,8 @@ from tokenfab.scenario import (
 )
 from tokenfab.uncertainty import MAX_SAMPLES as UNCERTAINTY_MAX_SAMPLES
 from tokenfab.uncertainty import MAX_SOBOL_BASE as UNCERTAINTY_MAX_SOBOL_BASE
+from tokenfab.usage.schema import MAX_DAYS as USAGE_MAX_DAYS
+from tokenfab.usage.schema import MAX_ROWS as USAGE_MAX_ROWS
 from tokenfab.viability import MAX_USD as VIABILITY_MAX_USD
 
 # ------------------------------------------------------------------------------------------
@@ -1404,6 +1407,196 @@ class SensitivityResult(Result):
     )
     reasons: dict[str, int] = out("why points were infeasible, with their counts", "points")
 
+# ------------------------------------------------------------------------------------------
+# Requests of usage, export-prices, calibrate and the catalog importers
+# ------------------------------------------------------------------------------------------
+
+LOG_FORMATS = ("generic", "openai", "litellm", "langfuse", "openrouter")
+"""Request-log formats (tokenfab.usage.adapters.ADAPTERS; a test keeps the two equal)."""
+EXPORT_FORMATS = ("litellm", "langfuse", "openlit")
+"""Price-map formats (tokenfab.usage.export.FORMATS)."""
+MEASUREMENT_FORMATS = ("vllm", "sglang", "genai-perf", "aic", "measured", "generic")
+"""Measurement formats (tokenfab.calibrate.importers.READERS)."""
+PRICE_LIST_FORMATS = ("openrouter", "litellm")
+"""Price lists ``catalog import-prices`` reads."""
+MAX_THREADS = 1024
+"""DuckDB worker threads: more than any single machine's cores."""
+MAX_PARALLEL = 4096
+"""A parallel degree (TP, PP, EP ...): the largest published deployments use 1,000s of GPUs."""
+
+_MEMORY_LIMIT = r"^\d+(\.\d+)?\s*[KMGTkmgt][iI]?[Bb]$"
+
+
+class _Logs(Request):
+    """Fields shared by the commands that read request logs."""
+
+    logs: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="log files (Parquet, CSV, JSON Lines) or globs"
+    )
+    format: Literal[LOG_FORMATS] | None = Field(  # type: ignore[valid-type]
+        None, description="log format (default: detected from the columns)"
+    )
+    backend: str | None = Field(
+        None, min_length=1, description="Ibis connection URL (default: in-process DuckDB)"
+    )
+    memory_limit: str | None = Field(
+        None,
+        pattern=_MEMORY_LIMIT,
+        description="DuckDB memory limit, a number and a unit (KB, MB, GB, TB, KiB ... TiB), "
+        "e.g. 4GB; larger data spills to disk",
+    )
+
+    @field_validator("logs", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class UsageReportRequest(_Logs):
+    """``usage report``: tokens, spend, lengths, latency and cost drivers of request logs."""
+
+    threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] | None = Field(
+        None, description="DuckDB worker threads [threads, 1 to 1024] (default: every core)"
+    )
+
+
+class UsageWhatifRequest(_Logs):
+    """``usage whatif``: the same traffic repriced on other API models or self-hosted."""
+
+    api: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, description="catalog API price ids or model names to reprice on, comma-separated"
+    )
+    self_host: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        description="self-hosted deployments MODEL:ACCELERATOR[:REGION[:OWNERSHIP]] from the "
+        "catalogs, comma-separated",
+    )
+
+
+class UsageSynthRequest(Request):
+    """``usage synth``: a realistic synthetic request log (docs/usage.md cites each parameter)."""
+
+    rows: Annotated[int, Field(ge=1, le=USAGE_MAX_ROWS)] = Field(
+        description="requests to generate [requests, 1 to 1e10]"
+    )
+    days: Annotated[float, Field(ge=1, le=USAGE_MAX_DAYS, allow_inf_nan=False)] = Field(
+        30.0, description="days the log covers [days, 1 to 36600]"
+    )
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
+
+
+class UsageParamsRequest(Request):
+    """``usage params``: the synthetic generator's parameters and their sources."""
+
+
+class ExportPricesRequest(Request):
+    """``export-prices``: self-hosted $/Mtok as a LiteLLM, Langfuse or OpenLIT price map."""
+
+    format: Literal[EXPORT_FORMATS] = Field(  # type: ignore[valid-type]
+        description="price-map format"
+    )
+    deployment: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        description="MODEL:ACCELERATOR[:REGION[:OWNERSHIP]], comma-separated (default: every "
+        "catalog model on its cheapest deployment)",
+    )
+    region: str = Field("us", min_length=1, description="region of the default deployments")
+    tokens_per_day: Annotated[float, Field(ge=1, le=MAX_TOKENS_PER_DAY, allow_inf_nan=False)] = (
+        Field(1e9, description="reference demand: output tokens a day [token/day, 1 to 1e16]")
+    )
+
+
+class CalibrateRequest(Request):
+    """``calibrate``: fit the efficiency factors to measured runs; held-out error before and after."""
+
+    files: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="measurement files (JSON, JSON lines, CSV)"
+    )
+    format: Literal[MEASUREMENT_FORMATS] | None = Field(  # type: ignore[valid-type]
+        None, description="measurement format (default: detected per file)"
+    )
+    model: str | None = Field(
+        None, min_length=1, description="model, where a file does not name it"
+    )
+    accelerator: str | None = Field(
+        None, min_length=1, description="accelerator id, where a file does not name it"
+    )
+    accelerators: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="accelerators in each run (default: the layout's) [1 to 4096]"
+    )
+    engine: str | None = Field(
+        None, min_length=1, description="serving engine: trtllm, sglang, vllm (where not named)"
+    )
+    engine_version: str | None = Field(
+        None, min_length=1, description="engine version (its major.minor is the era)"
+    )
+    precision: str | None = Field(None, min_length=1, description="weight format (where not named)")
+    kv_precision: str | None = Field(None, min_length=1, description="KV-cache format")
+    tp: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="tensor parallel, where not named [1 to 4096]"
+    )
+    pp: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="pipeline parallel [1 to 4096]"
+    )
+    attention_dp: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="attention data-parallel ranks [1 to 4096]"
+    )
+    moe_tp: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="MoE tensor parallel [1 to 4096]"
+    )
+    moe_ep: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
+        None, description="MoE expert parallel [1 to 4096]"
+    )
+    folds: Annotated[int, Field(ge=2, le=20)] = Field(
+        5, description="cross-validation folds by configuration [2 to 20]"
+    )
+
+    def defaults(self) -> dict[str, Any]:
+        """The values a file's records take where they do not name their own."""
+        keep = set(type(self).model_fields) - {"files", "format", "folds"}
+        return {k: v for k, v in self.model_dump().items() if k in keep and v is not None}
+
+
+class ImportModelRequest(Request):
+    """``catalog import-model``: a model row from its Hugging Face config.json."""
+
+    config: str = Field(min_length=1, description="a Hugging Face config.json")
+    id: str | None = Field(None, min_length=1, description="catalog id for the model")
+    name: str | None = Field(None, min_length=1, description="display name")
+    developer: str | None = Field(None, min_length=1, description="developer of the model")
+    total_params_b: Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)] | None = Field(
+        None, description="published total parameters [billions, above 0 to 1e5]"
+    )
+    active_params_b: Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)] | None = Field(
+        None, description="published active parameters [billions, above 0 to 1e5]"
+    )
+    params_source: str | None = Field(
+        None, min_length=1, description="where the published counts come from"
+    )
+    released: date | None = Field(None, description="date the weights were published (YYYY-MM-DD)")
+    active_basis: Literal["with_embeddings", "without_input_embedding", "without_embeddings"] = (
+        Field("with_embeddings", description="what the published active count includes")
+    )
+    source: str | None = Field(
+        None, min_length=1, description="URL of the config.json (default: the file's path)"
+    )
+    as_of: date | None = Field(
+        None, description="date of the config, YYYY-MM-DD (default: today, as read)"
+    )
+
+
+class ImportPricesRequest(Request):
+    """``catalog import-prices``: API price rows from an OpenRouter or LiteLLM price list."""
+
+    file: str = Field(min_length=1, description="a saved price list (JSON)")
+    format: Literal[PRICE_LIST_FORMATS] = Field(  # type: ignore[valid-type]
+        description="the list's format"
+    )
+    as_of: date = Field(description="date of the price list (YYYY-MM-DD)")
+    source: str | None = Field(
+        None, min_length=1, description="URL the list was saved from (default: the file's path)"
+    )
+
 
 REQUESTS.update(
     {
@@ -1412,6 +1605,14 @@ REQUESTS.update(
         "factory": FactoryRequest,
         "demand": DemandRequest,
         "market": MarketRequest,
+        "usage synth": UsageSynthRequest,
+        "usage params": UsageParamsRequest,
+        "usage report": UsageReportRequest,
+        "usage whatif": UsageWhatifRequest,
+        "export-prices": ExportPricesRequest,
+        "calibrate": CalibrateRequest,
+        "catalog import-model": ImportModelRequest,
+        "catalog import-prices": ImportPricesRequest,
     }
 )
 

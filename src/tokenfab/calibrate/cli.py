@@ -19,70 +19,37 @@ SHOWN_ISSUES = 20
 
 
 def calibrate_cmd(
-    files: Annotated[list[Path], typer.Argument(help="measurement files (JSON, JSON lines, CSV)")],
-    out: Annotated[
-        Path | None,
-        typer.Option(help="catalog directory to write efficiency.csv into (use with --catalog)"),
-    ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="vllm, sglang, genai-perf, aic, measured or generic (default: detected per file)",
-        ),
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="model, where a file does not name it")] = None,
-    accelerator: Annotated[
-        str | None, typer.Option(help="accelerator id, where a file does not name it")
-    ] = None,
-    accelerators: Annotated[
-        int | None, typer.Option(help="accelerators in each run (default: the layout's)")
-    ] = None,
-    engine: Annotated[
-        str | None, typer.Option(help="serving engine: trtllm, sglang, vllm (where not named)")
-    ] = None,
-    engine_version: Annotated[
-        str | None, typer.Option(help="engine version (its major.minor is the era)")
-    ] = None,
-    precision: Annotated[str | None, typer.Option(help="weight format (where not named)")] = None,
-    kv_precision: Annotated[str | None, typer.Option(help="KV-cache format")] = None,
-    tp: Annotated[int | None, typer.Option(help="tensor parallel (where not named)")] = None,
-    pp: Annotated[int | None, typer.Option(help="pipeline parallel")] = None,
-    attention_dp: Annotated[int | None, typer.Option(help="attention data-parallel ranks")] = None,
-    moe_tp: Annotated[int | None, typer.Option(help="MoE tensor parallel")] = None,
-    moe_ep: Annotated[int | None, typer.Option(help="MoE expert parallel")] = None,
-    folds: Annotated[
-        int, typer.Option(min=2, max=20, help="cross-validation folds by configuration")
-    ] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    ctx: typer.Context, given: dict[str, Any], out: str | None, as_json: bool
 ) -> None:
     """Fit the efficiency factors to your measured runs; print held-out error before and after."""
     from tokenfab.calibrate.run import calibrate
     from tokenfab.cli import _catalog
+    from tokenfab.schema import CalibrateRequest
 
-    defaults = {
-        k: v
-        for k, v in dict(
-            model=model,
-            accelerator=accelerator,
-            accelerators=accelerators,
-            engine=engine,
-            engine_version=engine_version,
-            precision=precision,
-            kv_precision=kv_precision,
-            tp=tp,
-            pp=pp,
-            attention_dp=attention_dp,
-            moe_tp=moe_tp,
-            moe_ep=moe_ep,
-        ).items()
-        if v is not None
-    }
-    report = calibrate(files, _catalog(), out, fmt, defaults, folds)
+    req = CalibrateRequest.parse(given)
+    folder = _out_folder(out) if out is not None else None
+    report = calibrate(
+        [Path(f) for f in req.files], _catalog(ctx), folder, req.format, req.defaults(), req.folds
+    )
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
         return
     _render(report)
+
+
+def _out_folder(out: str) -> Path:
+    """``--out``: a catalog folder (created if missing, like a new catalog), checked before the
+    fit runs."""
+    from tokenfab.errors import FileInputError
+
+    if not out.strip():
+        raise FileInputError("--out: empty path; give a catalog folder such as my-catalog")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise FileInputError(f"--out {path}: is a file; give a catalog folder")
+    if not path.parent.is_dir():
+        raise FileInputError(f"--out {path}: folder {path.parent} does not exist")
+    return path
 
 
 def _pct(x: float | None) -> str:
@@ -167,5 +134,21 @@ def _render(report: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``calibrate`` to the main app."""
-    app.command("calibrate")(calibrate_cmd)
+    """Add ``calibrate`` to the main app; its options come from
+    :class:`tokenfab.schema.CalibrateRequest`."""
+    from tokenfab.cli import AS_JSON, command
+    from tokenfab.schema import CalibrateRequest
+
+    out = Annotated[
+        str | None,
+        typer.Option(
+            "--out", help="catalog directory to write efficiency.csv into (use with --catalog)"
+        ),
+    ]
+    command(
+        "calibrate",
+        CalibrateRequest,
+        {"out": (out, None), "as_json": (AS_JSON, False)},
+        arguments=("files",),
+        target=app,
+    )(calibrate_cmd)

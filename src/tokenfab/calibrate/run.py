@@ -21,6 +21,7 @@ from tokenfab.calibrate.bands import band_rows, write_bands
 from tokenfab.calibrate.importers import read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
+from tokenfab.fileio import atomic_output
 
 EFFICIENCY_COLUMNS = (
     "id",
@@ -218,7 +219,7 @@ def write_catalog(
     out.mkdir(parents=True, exist_ok=True)
     path = out / "efficiency.csv"
     names = ", ".join(Path(p).name for p in paths)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=EFFICIENCY_COLUMNS)
         w.writeheader()
         for g in reports:

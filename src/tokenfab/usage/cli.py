@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-
-from tokenfab.errors import TokenfabError
 
 app = typer.Typer(
     name="usage",
@@ -25,23 +22,6 @@ app = typer.Typer(
 )
 console = Console() if sys.stdout.isatty() else Console(width=140)
 
-Logs = Annotated[list[str], typer.Argument(help="log files (Parquet, CSV, JSON Lines) or globs")]
-Fmt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        help="log format: generic, openai, litellm, langfuse, openrouter (default: detected)",
-    ),
-]
-Backend = Annotated[
-    str | None, typer.Option("--backend", help="Ibis connection URL (default: in-process DuckDB)")
-]
-Memory = Annotated[
-    str | None,
-    typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
-
 
 def _catalog(ctx: typer.Context) -> Any:
     """The catalog with the main command's ``--catalog`` directories (on the root context)."""
@@ -51,35 +31,25 @@ def _catalog(ctx: typer.Context) -> Any:
 
 
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    from tokenfab.fileio import json_text
+
+    sys.stdout.write(json_text(data))
 
 
-def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
-    if out.suffix.lower() not in suffixes:
-        raise TokenfabError(f"--out: {out}: allowed file types {', '.join(suffixes)}")
-    if not out.parent.exists():
-        raise TokenfabError(f"--out: directory {out.parent} does not exist")
-
-
-@app.command("synth")
-def synth_cmd(
-    rows: Annotated[int, typer.Option("--rows", help="requests to generate")],
-    out: Annotated[Path, typer.Option("--out", help="output file: .parquet, .csv or .jsonl")],
-    days: Annotated[float, typer.Option("--days", help="days the log covers")] = 30.0,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-) -> None:
+def synth_cmd(ctx: typer.Context, given: dict[str, Any], out: str) -> None:
     """Write a realistic synthetic log; every parameter's source is in docs/usage.md."""
     from tokenfab.fileio import check_output_path
+    from tokenfab.schema import UsageSynthRequest
     from tokenfab.usage.synth import synth
 
     # like every --out: a missing folder is refused before any work, never created
-    check_output_path(out, suffixes=(".parquet", ".csv", ".jsonl"))
-    path = synth(rows, out, days, seed)
-    console.print(f"wrote {rows:,} requests to {path}", highlight=False)
+    path = check_output_path(out, suffixes=(".parquet", ".csv", ".jsonl"))
+    req = UsageSynthRequest.parse(given)
+    written = synth(req.rows, path, req.days, req.seed)
+    console.print(f"wrote {req.rows:,} requests to {written}", highlight=False)
 
 
-@app.command("params")
-def params_cmd(as_json: AsJson = False) -> None:
+def params_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """The synthetic generator's parameters and their sources."""
     from tokenfab.usage.synth import parameters
 
@@ -91,61 +61,38 @@ def params_cmd(as_json: AsJson = False) -> None:
         console.print(f"{r['name']}: {r['value']}  [{r['source']}]", highlight=False)
 
 
-@app.command("report")
-def report_cmd(
-    ctx: typer.Context,
-    logs: Logs,
-    fmt: Fmt = None,
-    as_json: AsJson = False,
-    out: Annotated[Path | None, typer.Option("--out", help="write an HTML report here")] = None,
-    backend: Backend = None,
-    memory_limit: Memory = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="DuckDB threads")] = None,
-) -> None:
+def report_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool, out: str | None) -> None:
     """Tokens and spend by model, provider, app, category and day; prompt lengths; outcomes;
     latency; cost drivers; reconciliation with list prices; data-quality findings."""
+    from tokenfab.fileio import check_output_path, write_text_atomic
+    from tokenfab.schema import UsageReportRequest
     from tokenfab.usage import analyses, engines, render
 
-    if out is not None:
-        _check_out(out, (".html",))
-    con = engines.connect(backend, memory_limit, threads)
-    rep = analyses.report(con, logs, fmt, _catalog(ctx))
-    if out is not None:
-        out.write_text(render.html_page(rep), encoding="utf-8")
+    path = check_output_path(out, suffixes=(".html",)) if out is not None else None
+    req = UsageReportRequest.parse(given)
+    con = engines.connect(req.backend, req.memory_limit, req.threads)
+    rep = analyses.report(con, req.logs, req.format, _catalog(ctx))
+    if path is not None:
+        write_text_atomic(path, render.html_page(rep))
     if as_json:
         _emit_json(rep)
     else:
         render.text(rep, console)
-        if out is not None:
-            console.print(f"wrote {out}", style="dim")
+        if path is not None:
+            console.print(f"wrote {path}", style="dim")
 
 
-@app.command("whatif")
-def whatif_cmd(
-    ctx: typer.Context,
-    logs: Logs,
-    api: Annotated[
-        list[str] | None,
-        typer.Option("--api", help="catalog API price id or model name to reprice on (repeatable)"),
-    ] = None,
-    self_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--self-host",
-            help="MODEL:ACCELERATOR[:REGION[:OWNERSHIP]] from the catalogs (repeatable)",
-        ),
-    ] = None,
-    fmt: Fmt = None,
-    as_json: AsJson = False,
-    backend: Backend = None,
-    memory_limit: Memory = None,
-) -> None:
+def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     """The same traffic repriced on other API models, or self-hosted through the cost model
     (capacity sized from the log's own peak hour): monthly cost, saving and carbon."""
+    from tokenfab.schema import UsageWhatifRequest
     from tokenfab.usage import engines, whatif
 
-    con = engines.connect(backend, memory_limit)
-    res = whatif.whatif(con, logs, api or [], self_host or [], fmt, _catalog(ctx))
+    req = UsageWhatifRequest.parse(given)
+    con = engines.connect(req.backend, req.memory_limit)
+    res = whatif.whatif(
+        con, req.logs, req.api or [], req.self_host or [], req.format, _catalog(ctx)
+    )
     if as_json:
         _emit_json(res)
         return
@@ -168,45 +115,62 @@ def whatif_cmd(
         )
 
 
-def export_prices_cmd(
-    ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="litellm, langfuse or openlit")],
-    deployment: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--deployment",
-            help="MODEL:ACCELERATOR[:REGION[:OWNERSHIP]] (repeatable; default: every catalog model, cheapest)",
-        ),
-    ] = None,
-    region: Annotated[
-        str, typer.Option("--region", help="region for the default deployments")
-    ] = "us",
-    tokens_per_day: Annotated[
-        float, typer.Option("--tokens-per-day", help="reference demand, output tokens a day")
-    ] = 1e9,
-    out: Annotated[Path | None, typer.Option("--out", help="write here instead of stdout")] = None,
-) -> None:
+def export_prices_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None) -> None:
     """Self-hosted $/Mtok (input, output, cached) and gCO2e/Mtok as a price map for LiteLLM,
     Langfuse or OpenLIT."""
+    from tokenfab.fileio import check_output_path, write_text_atomic
+    from tokenfab.schema import ExportPricesRequest
     from tokenfab.usage import export
 
-    if out is not None:
-        _check_out(out, (".json",))
+    path = check_output_path(out, suffixes=(".json",)) if out is not None else None
+    req = ExportPricesRequest.parse(given)
     doc, skipped = export.export_prices(
-        fmt, deployment or [], region, tokens_per_day, _catalog(ctx)
+        req.format, req.deployment or [], req.region, req.tokens_per_day, _catalog(ctx)
     )
     err = Console(stderr=True, emoji=False)
     for line in skipped:
         err.print(f"left out {line}", markup=False, highlight=False, soft_wrap=True)
     text = json.dumps(doc, indent=2) + "\n"
-    if out is None:
+    if path is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {out}", style="dim")
+        write_text_atomic(path, text)
+        err.print(f"wrote {path}", style="dim", markup=False, highlight=False)
 
 
 def register(main_app: typer.Typer) -> None:
-    """Wire ``usage`` and ``export-prices`` into the main ``tokenfab`` app."""
+    """Wire ``usage`` and ``export-prices`` into the main ``tokenfab`` app; each command's
+    options are generated from its request model (:mod:`tokenfab.schema`)."""
+    from tokenfab import schema
+    from tokenfab.cli import AS_JSON, command
+
+    def out(help_: str, required: bool = False) -> tuple[Any, Any]:
+        if required:
+            return (Annotated[str, typer.Option("--out", help=help_, show_default=False)], ...)
+        return (Annotated[str | None, typer.Option("--out", help=help_)], None)
+
+    as_json = {"as_json": (AS_JSON, False)}
+    command(
+        "synth",
+        schema.UsageSynthRequest,
+        {"out": out("output file: .parquet, .csv or .jsonl", required=True)},
+        target=app,
+    )(synth_cmd)
+    command("params", schema.UsageParamsRequest, as_json, target=app)(params_cmd)
+    command(
+        "report",
+        schema.UsageReportRequest,
+        {**as_json, "out": out("write an HTML report here")},
+        arguments=("logs",),
+        target=app,
+    )(report_cmd)
+    command("whatif", schema.UsageWhatifRequest, as_json, arguments=("logs",), target=app)(
+        whatif_cmd
+    )
     main_app.add_typer(app, name="usage")
-    main_app.command("export-prices")(export_prices_cmd)
+    command(
+        "export-prices",
+        schema.ExportPricesRequest,
+        {"out": out("write the price map here (.json) instead of stdout")},
+        target=main_app,
+    )(export_prices_cmd)

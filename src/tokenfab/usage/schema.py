@@ -19,6 +19,12 @@ from dataclasses import dataclass
 
 from tokenfab.errors import TokenfabError
 
+MAX_ROWS = 10**10
+"""Most requests ``usage synth`` writes: ten billion, a few TB of Parquet (1e12 once ran for
+hours on a 0-byte file)."""
+MAX_DAYS = 36_600.0
+"""Longest span ``usage synth`` covers: a century of traffic (inf and NaN once reached int())."""
+
 
 class UsageLogError(TokenfabError):
     """A request log cannot be read: no file, empty, or columns that match no known format."""

@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tokenfab.usage.schema import UsageLogError
+from tokenfab.fileio import atomic_output
+from tokenfab.usage.schema import MAX_DAYS, MAX_ROWS, UsageLogError
 
 
 @dataclass(frozen=True)
@@ -211,12 +212,6 @@ def _chunk(
     return table, int(task[-1]) + 1
 
 
-MAX_ROWS = 10**10
-"""Ten billion requests, a few TB of Parquet; 1e12 once ran for hours on a 0-byte file."""
-MAX_DAYS = 36_600.0
-"""A century of traffic; inf and NaN once reached int() and came back as a bug report."""
-
-
 def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path:
     """Write ``rows`` synthetic requests over ``days`` days to a Parquet file.
 
@@ -240,9 +235,11 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
     writer = None
     task = 0
     path.parent.mkdir(parents=True, exist_ok=True)
+    # written to a temporary file beside ``path`` and renamed when complete: an interrupted
+    # run (Ctrl-C, a full disk) leaves no partial log behind
     try:
         done = 0
-        with open(path, "wb") as fh:
+        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             while done < rows:
                 n = min(CHUNK_ROWS, rows - done)
                 table, task = _chunk(rng, n, days, task, prices)
@@ -275,7 +272,7 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
             if writer is not None:
                 writer.close()
                 writer = None
-    finally:
+    finally:  # an error or Ctrl-C between chunks
         if writer is not None:
             writer.close()
     return path
