@@ -94,7 +94,7 @@ def test_market_json_shape(out):
 
 
 def test_market_list(out):
-    names = [s["name"] for s in json.loads(out["market_list"].stdout)]
+    names = [s["name"] for s in json.loads(out["market_list"].stdout)["scenarios"]]
     assert {"analyst-consensus", "seed-000-revised", "jevons"} <= set(names)
 
 

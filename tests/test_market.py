@@ -81,9 +81,9 @@ def test_seed_000_stated_totals_are_reproduced_and_the_contradiction_shown():
         assert_allclose(proj.market_usd[years.index(y)], v, rtol=1e-9)
     rows = {r["year"]: r for r in proj.consistency["rows"]}
     # columns as multiples of a 2024 base: 150B / (2.5 x 0.5) x (21 x 0.08) = 120 x 1.68 = 201.6B
-    assert_allclose(rows[2030]["columns_market_usd_reading_2024_base"], 201.6e9, rtol=1e-9)
+    assert_allclose(rows[2030]["columns_market_usd_reading_first_column_base"], 201.6e9, rtol=1e-9)
     # read as multiples of 2025 (the reading): 150 x 21 x 0.08 = 252B (x1.68)
-    assert_allclose(rows[2030]["columns_market_usd_reading_2025_base"], 252e9, rtol=1e-9)
+    assert_allclose(rows[2030]["columns_market_usd_reading_base_year_base"], 252e9, rtol=1e-9)
     # totals need volume (600/150) / (0.08/0.5) = 4 / 0.16 = 25x of 2025; the table says 21/2.5
     assert_allclose(rows[2030]["volume_multiple_the_totals_need"], 25.0, rtol=1e-9)
     assert_allclose(rows[2030]["volume_multiple_stated_vs_base_year"], 8.4, rtol=1e-9)

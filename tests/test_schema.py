@@ -593,3 +593,38 @@ def test_every_json_output_is_one_object_with_its_list_under_a_key(results):
         assert isinstance(doc, dict) and isinstance(doc[key], list) and doc[key], name
     plan = results["plan"]
     assert plan.feasible_options == sum(o.feasible for o in plan.options)
+
+
+def test_cached_tables_handed_to_callers_are_read_only():
+    # precisions and demand archetypes are cached and shared like the catalog tables
+    from tokenfab.perf.precision import precision_table
+
+    with pytest.raises(TypeError):
+        precision_table()["fp8"] = None  # type: ignore[index]
+    arch = demand.archetypes()
+    with pytest.raises(TypeError):
+        arch["chat"]["output_tokens"]["value"] = 1  # type: ignore[index]
+    assert demand.archetypes()["chat"]["output_tokens"]["value"] == 300  # seed 001's figure
+
+
+def test_list_outputs_are_typed_objects():
+    # market --list and demand --list print one object each, validated by their models
+    r = CliRunner().invoke(app, ["market", "--list", "--json"])
+    listed = schema.MarketList.model_validate_json(r.stdout)
+    assert {s.name for s in listed.scenarios} >= {"analyst-consensus", "seed-000-revised"}
+    r = CliRunner().invoke(app, ["demand", "--list", "--json"])
+    arch = schema.DemandList.model_validate_json(r.stdout)
+    chat = next(a for a in arch.archetypes if a.name == "chat")
+    assert chat.parameters["output_tokens"].value == 300
+    assert {a.name for a in arch.archetypes} == set(demand.archetypes())
+
+
+def test_literal_choices_follow_the_modules_that_read_them():
+    # the request models' allowed values are the formats the readers and writers accept
+    from tokenfab.calibrate.importers import READERS
+    from tokenfab.usage.adapters import ADAPTERS
+    from tokenfab.usage.export import FORMATS
+
+    assert set(schema.LOG_FORMATS) == set(ADAPTERS)
+    assert set(schema.EXPORT_FORMATS) == set(FORMATS)
+    assert set(schema.MEASUREMENT_FORMATS) == set(READERS)

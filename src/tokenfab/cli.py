@@ -196,8 +196,9 @@ SCENARIO = Annotated[
     Path | None, typer.Option("--scenario", help="YAML scenario file; options override it")
 ]
 OUT = Annotated[
-    Path | None, typer.Option("--out", help="write an interactive HTML chart (and a PNG beside it)")
+    str | None, typer.Option("--out", help="write an interactive HTML chart (and a PNG beside it)")
 ]
+"""``--out`` is text, not a Path: ``--out ""`` must read as empty, not as the current folder."""
 
 DEMAND = Annotated[
     Path | None,
@@ -466,12 +467,9 @@ def estimate(
 
 
 @command("frontier", schema.FrontierRequest, {"out": (OUT, None), "as_json": (AS_JSON, False)})
-def frontier_cmd(
-    ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool
-) -> None:
+def frontier_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None, as_json: bool) -> None:
     """The Pareto frontier of tokens/s per accelerator against tokens/s per user."""
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
+    chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     op = operations.get("frontier")
     req = op.parse(given)
     cat = _catalog(ctx)
@@ -482,10 +480,10 @@ def frontier_cmd(
     else:
         for f in fronts:
             console.print(render.frontier_table(req.model, f))
-    if out is not None:
+    if chart is not None:
         from tokenfab import charts
 
-        html, png = charts.frontier_chart(req.model, fronts, out)
+        html, png = charts.frontier_chart(req.model, fronts, chart)
         _note(f"wrote {html} and {png}")
 
 
@@ -543,12 +541,11 @@ def breakeven_cmd(
     ctx: typer.Context,
     given: dict[str, Any],
     scenario: Path | None,
-    out: Path | None,
+    out: str | None,
     as_json: bool,
 ) -> None:
     """Break-even: monthly cost of buying, renting or an API against output tokens a day."""
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
+    chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     op = operations.get("breakeven")
     req = request_from(schema.BreakevenRequest, given, scenario)
     cat = _catalog(ctx)
@@ -563,7 +560,7 @@ def breakeven_cmd(
         console.print(render.breakeven_table(title, rows, result.summary()))
         for option, why in result.missing.items():
             console.print(f"{option}: not priced ({why})", style="dim")
-    if out is not None:
+    if chart is not None:
         from tokenfab import charts
 
         fine = analysis.fine
@@ -581,7 +578,7 @@ def breakeven_cmd(
             if not all(v != v for v in y)
         ]
         html, png = charts.line_chart(
-            out,
+            chart,
             series,
             f"Monthly cost vs volume: {req.model} on {req.accelerator}",
             "output tokens/day",

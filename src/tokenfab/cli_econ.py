@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenfab import operations, schema
-from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -41,26 +41,29 @@ def _b(x: float) -> str:
 
 
 def market(
-    ctx: typer.Context, given: dict[str, Any], list_: bool, out: Path | None, as_json: bool
+    ctx: typer.Context, given: dict[str, Any], list_: bool, out: str | None, as_json: bool
 ) -> None:
     """Market value = token volume x blended price by segment, to 2030, with GW and a fan."""
     from tokenfab import market as mk
     from tokenfab.cli import _catalog as main_catalog
 
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
+    chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     if list_:
         data = mk.load_market_data()
-        rows = [
-            {"name": n, "kind": s.kind, "description": " ".join(s.description.split())}
-            for n, s in data.scenarios.items()
-        ]
+        listed = schema.MarketList.model_validate(
+            {
+                "scenarios": [
+                    {"name": n, "kind": s.kind, "description": " ".join(s.description.split())}
+                    for n, s in data.scenarios.items()
+                ]
+            }
+        )
         if as_json:
-            _emit(rows)
+            _emit(listed.model_dump())
             return
         t = Table("scenario", "kind", "description", show_lines=True)
-        for r in rows:
-            t.add_row(r["name"], r["kind"], r["description"])
+        for r in listed.scenarios:
+            t.add_row(r.name, r.kind, r.description)
         console.print(t)
         return
     op = operations.get("market")
@@ -73,7 +76,7 @@ def market(
         _emit(doc)
     else:
         _print_market(proj, doc)
-    if out is not None:
+    if chart is not None:
         from tokenfab import charts
 
         series = [
@@ -99,7 +102,7 @@ def market(
                     }
                 )
         html, png = charts.line_chart(
-            out, series, f"Inference market: {scenario}", "year", "USD billion a year", logy=True
+            chart, series, f"Inference market: {scenario}", "year", "USD billion a year", logy=True
         )
         # tokens a year: the projection beside providers' annualised token counts
         tok_series = [
@@ -126,7 +129,7 @@ def market(
                     "dash": "dash",
                 }
             )
-        tout = Path(str(Path(out).with_suffix("")) + "-tokens.html")
+        tout = Path(str(chart.with_suffix("")) + "-tokens.html")
         html2, png2 = charts.line_chart(
             tout,
             tok_series,
@@ -188,8 +191,10 @@ def _print_market(proj, doc: dict[str, Any]) -> None:
     for r in doc["consistency"].get("rows", []):
         console.print(
             f"- {r['year']}: stated ${_b(r['stated_market_usd'])}B; the table's own volume x price "
-            f"columns give ${_b(r['columns_market_usd_reading_2024_base'])}B (as multiples of 2024) "
-            f"or ${_b(r['columns_market_usd_reading_2025_base'])}B (of 2025); the totals need "
+            f"columns give ${_b(r['columns_market_usd_reading_first_column_base'])}B (as "
+            f"multiples of {r['first_column_year']}) or "
+            f"${_b(r['columns_market_usd_reading_base_year_base'])}B (of {r['base_year']}); "
+            "the totals need "
             f"volume x{r['volume_multiple_the_totals_need']:.1f} of 2025, the table says "
             f"x{r['volume_multiple_stated_vs_base_year']:.1f}"
         )
@@ -206,7 +211,7 @@ def demand(
     ctx: typer.Context,
     given: dict[str, Any],
     list_: bool,
-    write_scenario: Path | None,
+    write_scenario: str | None,
     as_json: bool,
 ) -> None:
     """Demand from usage: users x sessions x requests x tokens, by archetype."""
@@ -215,24 +220,26 @@ def demand(
     from tokenfab import demand as dm
 
     if list_:
-        arch = dm.archetypes()
+        listed = schema.DemandList.from_archetypes(dm.archetypes())
         if as_json:
-            _emit(arch)
+            _emit(listed.model_dump())
             return
         t = Table("archetype", "parameter", "value", "basis", show_lines=False)
-        for name, a in arch.items():
-            for p in dm.PARAMETERS:
-                e = a[p]
-                basis = f"source: {e['source']}" if "source" in e else f"assumed: {e['assumed']}"
-                t.add_row(name, p, f"{e['value']:g}", basis)
+        for a in listed.archetypes:
+            for name, p in a.parameters.items():
+                t.add_row(a.name, name, f"{p.value:g}", p.basis)
         console.print(t)
         return
+    target = (
+        check_output_path(write_scenario, option="--write-scenario", suffixes=(".yaml", ".yml"))
+        if write_scenario is not None
+        else None
+    )
     op = operations.get("demand")
     d = op.compute(op.parse(given), None)
     doc = op.present(d, None).model_dump()
-    if write_scenario is not None:
-        write_scenario.parent.mkdir(parents=True, exist_ok=True)
-        write_scenario.write_text(yaml.safe_dump(d.scenario_fields(), sort_keys=False))
+    if target is not None:
+        write_text_atomic(target, yaml.safe_dump(d.scenario_fields(), sort_keys=False))
     if as_json:
         _emit(doc)
         return
@@ -350,12 +357,11 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
         )
 
 
-def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json: bool) -> None:
+def factory(ctx: typer.Context, given: dict[str, Any], out: str | None, as_json: bool) -> None:
     """AI factory: a power budget split across price tiers, revenue and cost per year."""
     from tokenfab.cli import _catalog as main_catalog
 
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
+    chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     op = operations.get("factory")
     req = op.parse(given)
     power_mw, model = req.power_mw, req.model
@@ -411,7 +417,7 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json
                 )
             for n in d["notes"]:
                 console.print(f"- {n}", style="dim")
-    if out is not None:
+    if chart is not None:
         from tokenfab import charts
 
         series = []
@@ -443,12 +449,12 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_json
                         "color": charts.COLORS[(2 * k + 1) % 8],
                     }
                 )
-        bout = Path(str(Path(out).with_suffix("")) + "-tiers.html")
+        bout = Path(str(chart.with_suffix("")) + "-tiers.html")
         bhtml, bpng = charts.bar_chart(
             bout, tiers, bars, f"Revenue and cost per tier: {power_mw:g} MW", "USD billion a year"
         )
         html, png = charts.line_chart(
-            out,
+            chart,
             series,
             f"Throughput per MW vs interactivity: {model}",
             "output tok/s per user",
@@ -482,7 +488,7 @@ def register(app: typer.Typer) -> None:
             "list_": (LIST, False),
             "write_scenario": (
                 Annotated[
-                    Path | None,
+                    str | None,
                     typer.Option(
                         "--write-scenario", help="write the Scenario demand fields as YAML"
                     ),

@@ -20,10 +20,12 @@ mean token lengths per call; :func:`scenario_fields` gives the Scenario fields t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -49,9 +51,19 @@ PARAMETERS: dict[str, tuple[float, bool]] = {
 }
 
 
+def _read_only(value: Any) -> Any:
+    """Mappings (nested) as read-only views and lists as tuples: the cached table is shared."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _read_only(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_read_only(v) for v in value)
+    return value
+
+
 @cache
-def archetypes() -> dict[str, dict[str, Any]]:
-    """The built-in archetypes: ``{name: {description, param: {value, source|assumed}}}``."""
+def archetypes() -> Mapping[str, Mapping[str, Any]]:
+    """The built-in archetypes: ``{name: {description, param: {value, source|assumed}}}``
+    (read-only: the table is cached and shared by every caller)."""
     text = (
         resources.files("tokenfab")
         .joinpath("data/demand_archetypes.yaml")
@@ -67,7 +79,7 @@ def archetypes() -> dict[str, dict[str, Any]]:
                 raise ScenarioError(
                     f"demand_archetypes.yaml: {name}.{p}: needs exactly one of source or assumed"
                 )
-    return data
+    return _read_only(data)
 
 
 MAX_USERS = 1e10

@@ -706,8 +706,10 @@ def _stated_totals(sc: MarketScenario, years, basis):
                     "year": y,
                     "stated_market_usd": sc.market_usd_by_year[y],
                     "stated_range_usd": list(sc.market_usd_range_by_year.get(y, ())),
-                    f"columns_market_usd_reading_{base_y}_base": m_base * from_base,
-                    f"columns_market_usd_reading_{sc.base_year}_base": m_base * from_2025_read,
+                    "first_column_year": base_y,
+                    "columns_market_usd_reading_first_column_base": m_base * from_base,
+                    "base_year": sc.base_year,
+                    "columns_market_usd_reading_base_year_base": m_base * from_2025_read,
                     "volume_multiple_stated_vs_base_year": vol[y] / vol[sc.base_year],
                     "volume_multiple_the_totals_need": implied_vol,
                 }

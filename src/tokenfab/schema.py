@@ -1253,6 +1253,83 @@ class MarketSegment(Result):
     years: list[MarketSegmentYear] = out("the segment year by year")
 
 
+class MarketConsistencyRow(Result):
+    """One year of a stated-totals scenario: its stated total beside its own columns."""
+
+    year: int = out("calendar year", "year")
+    stated_market_usd: float = out("the total the source states (range midpoint)", "USD/year")
+    stated_range_usd: list[float] = out("the range the source states (empty: none)", "USD/year")
+    first_column_year: int = out("the first year of the source's volume column", "year")
+    columns_market_usd_reading_first_column_base: float = out(
+        "the base-year total times the volume and price columns read as multiples of the "
+        "first column's year",
+        "USD/year",
+    )
+    base_year: int = out("the scenario's base year", "year")
+    columns_market_usd_reading_base_year_base: float = out(
+        "the same with the columns read as multiples of the base year", "USD/year"
+    )
+    volume_multiple_stated_vs_base_year: float = out(
+        "the source's volume column over its base-year value", "-"
+    )
+    volume_multiple_the_totals_need: float = out(
+        "the volume multiple the stated totals need at the stated prices", "-"
+    )
+
+
+class MarketConsistency(Result):
+    """Whether a stated-totals scenario's columns give its totals (empty for other kinds)."""
+
+    rows: list[MarketConsistencyRow] = Field(
+        default_factory=list, description="the checked years (empty: not a stated-totals table)"
+    )
+    verdict: str = Field("", description="the finding in words (empty: nothing to check)")
+
+
+class MarketEnergyAccelerator(Result):
+    """How one accelerator converts tokens to energy in the market's power figures."""
+
+    model: str = out("model id served")
+    precision: str = out("weight format served")
+    workload: str = out("workload id (token lengths)")
+    output_tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
+    tokens_per_joule: float = out("input and output tokens per joule of facility energy", "token/J")
+    region_pue: float = out("the region's power usage effectiveness", "-")
+    utilization: float = out("average share of capacity used", "-")
+
+
+class MarketEnergy(Result):
+    """How the projected volume converts to power."""
+
+    basis: str = Field("", description="the assumption in words (empty: no energy figures)")
+    accelerators: dict[str, MarketEnergyAccelerator] = Field(
+        default_factory=dict, description="tokens per joule by accelerator id"
+    )
+    skipped: dict[str, str] = Field(
+        default_factory=dict, description="accelerators left out, with why"
+    )
+
+
+class MarketSeedPower(Result):
+    """A power figure a seed quotes, for comparison."""
+
+    label: str = out("what the figure is")
+    year: int = out("the year it is for", "year")
+    gw: float = out("average power", "GW")
+    source: str = out("where it comes from")
+
+
+class MarketHistoric(Result):
+    """A provider's published token count."""
+
+    series: str = out("provider and surface")
+    date: str = out("date of the count (YYYY-MM-DD)")
+    tokens: float = out("tokens in the period", "tokens")
+    period: str = out("the period the count covers (day, week, month)")
+    tokens_per_year_annualised: float = out("the count scaled to a year", "token/year")
+    source: str = out("where it comes from")
+
+
 class MarketResult(Result):
     """``market --json``: a projection year by year and by segment, with its sources."""
 
@@ -1266,13 +1343,58 @@ class MarketResult(Result):
     years: list[MarketYear] = out("the projection year by year")
     segments: list[MarketSegment] = out("the projection by segment")
     stated: dict[str, float] = out("the totals the scenario's source states, by year", "USD/year")
-    consistency: dict[str, Any] = out(
+    consistency: MarketConsistency = out(
         "a stated-totals scenario: whether its volume and price columns give its totals"
     )
     notes: list[str] = out("what the projection implies")
-    energy: dict[str, Any] = out("how volume converts to power (basis, tokens per joule)")
-    seed_power: list[dict[str, Any]] = out("power figures quoted by the seeds, for comparison")
-    historic: list[dict[str, Any]] = out("providers' published token counts, annualised")
+    energy: MarketEnergy = out("how volume converts to power (basis, tokens per joule)")
+    seed_power: list[MarketSeedPower] = out("power figures quoted by the seeds, for comparison")
+    historic: list[MarketHistoric] = out("providers' published token counts, annualised")
+
+
+class MarketScenarioInfo(Result):
+    """One named market scenario."""
+
+    name: str = out("scenario name (market --scenario)")
+    kind: str = out("what the scenario states (market-growth, stated-totals, volume-price)")
+    description: str = out("the scenario in words, with its sources")
+
+
+class MarketList(Result):
+    """``market --list --json``: the named scenarios."""
+
+    scenarios: list[MarketScenarioInfo] = out("the scenarios market --scenario takes")
+
+
+class DemandArchetypeInfo(Result):
+    """One built-in archetype and its usage parameters."""
+
+    name: str = out("archetype id (demand --archetype)")
+    description: str = out("the kind of use")
+    parameters: dict[str, DemandParameter] = out("the usage parameters, by name")
+
+
+class DemandList(Result):
+    """``demand --list --json``: the built-in archetypes."""
+
+    archetypes: list[DemandArchetypeInfo] = out("the archetypes, with each parameter's basis")
+
+    @classmethod
+    def from_archetypes(cls, data: Any) -> Self:
+        """From :func:`tokenfab.demand.archetypes`."""
+        from tokenfab.demand import PARAMETERS
+
+        rows = []
+        for name, a in data.items():
+            params = {}
+            for p in PARAMETERS:
+                e = a[p]
+                basis = f"source: {e['source']}" if "source" in e else f"assumed: {e['assumed']}"
+                params[p] = {"value": e["value"], "basis": basis}
+            rows.append(
+                {"name": name, "description": a.get("description", ""), "parameters": params}
+            )
+        return cls.model_validate({"archetypes": rows})
 
 
 DISTRIBUTIONS_HELP = (
@@ -1642,6 +1764,16 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market years": MarketYear,
     "market segments": MarketSegment,
     "market segment years": MarketSegmentYear,
+    "market consistency": MarketConsistency,
+    "market consistency rows": MarketConsistencyRow,
+    "market energy": MarketEnergy,
+    "market energy accelerators": MarketEnergyAccelerator,
+    "market seed power": MarketSeedPower,
+    "market historic": MarketHistoric,
+    "market --list": MarketList,
+    "market --list scenarios": MarketScenarioInfo,
+    "demand --list": DemandList,
+    "demand --list archetypes": DemandArchetypeInfo,
 }
 
 

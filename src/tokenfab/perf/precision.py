@@ -27,7 +27,9 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -59,8 +61,9 @@ class Precision(Record):
 
 
 @cache
-def precision_table() -> dict[str, Precision]:
-    """The formats of ``data/precisions.csv`` by id (read once)."""
+def precision_table() -> Mapping[str, Precision]:
+    """The formats of ``data/precisions.csv`` by id (read once; read-only, so a caller
+    cannot change what the next caller sees)."""
     rows = read_records(builtin_dir() / "precisions.csv", Precision)
     table: dict[str, Precision] = {rec.id: rec for _, rec in rows}  # type: ignore[misc]
     for rec in table.values():
@@ -69,7 +72,7 @@ def precision_table() -> dict[str, Precision]:
                 f"precisions.csv: {rec.id}: default_kv_precision {rec.default_kv_precision!r} "
                 "is not a KV-capable format of the table"
             )
-    return table
+    return MappingProxyType(table)
 
 
 BYTES_PER_ELEMENT: dict[str, float] = {
