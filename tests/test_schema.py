@@ -201,7 +201,11 @@ BAD_REQUESTS = [
         "cost_usd_per_request: a revenue needs a cost",
     ),
     (schema.ViabilityRequest, {"cost_usd_per_request": float("nan")}, "cost_usd_per_request:"),
-    (schema.FactoryRequest, {"power_mw": 0}, "power_mw: Input should be greater than 0"),
+    (
+        schema.FactoryRequest,
+        {"power_mw": 0},
+        "power_mw: Input should be greater than or equal to 0.01",
+    ),
     (schema.FactoryRequest, {"shares": "free"}, "shares: 'free' is not tier=share"),
     (schema.FactoryRequest, {"shares": {"free": 2}}, "shares.free: Input should be less than"),
     (
@@ -628,3 +632,87 @@ def test_literal_choices_follow_the_modules_that_read_them():
     assert set(schema.LOG_FORMATS) == set(ADAPTERS)
     assert set(schema.EXPORT_FORMATS) == set(FORMATS)
     assert set(schema.MEASUREMENT_FORMATS) == set(READERS)
+
+
+def _bounds(field) -> tuple[object, object]:
+    """The (lower, upper) bound a field declares, looking inside Optional and Annotated."""
+    from typing import Annotated, get_args, get_origin
+
+    from pydantic.fields import FieldInfo
+
+    metas, low, high = list(field.metadata), None, None
+
+    def walk(a: object) -> None:
+        if get_origin(a) is Annotated:
+            metas.extend(get_args(a)[1:])
+            walk(get_args(a)[0])
+        else:
+            for x in get_args(a):
+                walk(x)
+
+    walk(field.annotation)
+    for m in metas:
+        for c in m.metadata if isinstance(m, FieldInfo) else [m]:
+            low = next(
+                (getattr(c, k) for k in ("ge", "gt") if getattr(c, k, None) is not None), low
+            )
+            high = next(
+                (getattr(c, k) for k in ("le", "lt") if getattr(c, k, None) is not None), high
+            )
+    return low, high
+
+
+def test_every_numeric_request_field_declares_its_range():
+    # inf, 1e30 and 1e-300 are refused by a declared range, not by luck downstream
+    missing = []
+    for command, model in {**schema.REQUESTS, **schema.NESTED_REQUESTS}.items():
+        for name, field in model.model_fields.items():
+            t = schema.value_type(field)
+            if schema.is_list(field):
+                t = schema._strip_optional(t.__args__[0])
+            if t in (int, float) and None in _bounds(field):
+                missing.append(f"{command}.{name}")
+    assert not missing
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "field"),
+    [
+        ("factory", ["--power-mw", "1e-300"], "power_mw"),
+        ("demand", ["--archetype", "chat", "--users", "1e-300"], "users"),
+        (
+            "viability",
+            [
+                "--revenue-per-user-month",
+                "1",
+                "--requests-per-user-month",
+                "1e-300",
+                "--cost-per-request",
+                "0.001",
+            ],
+            "requests_per_user_month",
+        ),
+        ("catalog", ["--stale", "1e30"], "stale"),
+        ("market", ["--seed", "1e30"], "seed"),
+    ],
+)
+def test_underflowing_and_overflowing_numbers_are_refused(command, args, field):
+    r = CliRunner().invoke(app, [command, *args])
+    assert r.exit_code != 0
+    assert isinstance(r.exception, TokenfabError) and str(r.exception).startswith(f"{field}:")
+
+
+def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
+    # llama-3.1-8b on one H100: buying is cheaper than renting from the grid's first volume
+    # (a bought hour costs less than a rented one at any use), so there is no crossing to show
+    b = results["breakeven"]
+    assert b.grid_floor_tokens_per_day == 1e5  # breakeven.FINE_GRID_TOKENS_PER_DAY[0]
+    assert b.crossover_buy_vs_rent_tokens_per_day == b.grid_floor_tokens_per_day
+    lines = dict(b.summary_lines())
+    assert lines["crossover buy vs rent tokens per day"] == (
+        "buy is cheaper than renting at every volume from 1e+05 tokens/day"
+    )
+    # a real crossing above the floor is shown as a volume
+    api = b.crossover_buy_vs_api_tokens_per_day
+    assert api > b.grid_floor_tokens_per_day
+    assert lines["crossover buy vs api tokens per day"] == f"{api:.3g} tokens/day"

@@ -557,7 +557,7 @@ def breakeven_cmd(
     else:
         rows = [r.model_dump() for r in result.rows]
         title = f"Break-even: {req.model} on {req.accelerator} ({req.region})"
-        console.print(render.breakeven_table(title, rows, result.summary()))
+        console.print(render.breakeven_table(title, rows, result.summary_lines()))
         for option, why in result.missing.items():
             console.print(f"{option}: not priced ({why})", style="dim")
     if chart is not None:

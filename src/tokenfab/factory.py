@@ -318,6 +318,10 @@ class Factory:
         }
 
 
+MIN_POWER_MW = 0.01
+"""10 kW: about one 8-accelerator server (NVIDIA DGX H100: ~10.2 kW maximum, DGX H100 user
+guide); a facility smaller than one server is not a factory (1e-300 MW once priced a
+fraction of a chip)."""
 MAX_POWER_MW = 100_000.0
 """100 GW: twice the average draw of all the world's data centres (~415 TWh in 2024, IEA
 'Energy and AI', 2025, about 47 GW)."""
@@ -346,7 +350,7 @@ def factory(
     from tokenfab.planning import hourly_cost
     from tokenfab.scenario import Scenario
 
-    p_mw = float(_check_range("power_mw", power_mw, 0.0, MAX_POWER_MW, low_open=True))
+    p_mw = float(_check_range("power_mw", power_mw, MIN_POWER_MW, MAX_POWER_MW))
     cat = catalog or default_catalog()
     tiers = cat.table("tiers")
     share = {t.id: t.share_of_power for t in tiers.values()} if shares is None else dict(shares)

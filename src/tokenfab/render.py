@@ -469,7 +469,9 @@ def rejection_groups(rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: -len(g["options"]))
 
 
-def breakeven_table(title: str, rows: list[dict[str, Any]], summary: dict[str, Any]) -> Group:
+def breakeven_table(
+    title: str, rows: list[dict[str, Any]], summary: list[tuple[str, str]]
+) -> Group:
     """Monthly cost of buy, rent and API per daily volume, then crossovers and paybacks."""
     t = Table(title=title, title_justify="left")
     for label in (
@@ -493,12 +495,6 @@ def breakeven_table(title: str, rows: list[dict[str, Any]], summary: dict[str, A
     s = Table(title="Crossovers and payback", title_justify="left", show_header=False)
     s.add_column("what")
     s.add_column("value", justify="right")
-    for key, value in summary.items():
-        if isinstance(value, float) and key.startswith("crossover"):
-            text = f"{value:.3g} tokens/day"
-        elif isinstance(value, float):
-            text = f"{value:.1f} months"
-        else:
-            text = "never" if value is None else str(value)
-        s.add_row(key.replace("_", " "), text)
+    for what, text in summary:  # BreakevenResult.summary_lines
+        s.add_row(what, text)
     return Group(t, "", s)

@@ -51,10 +51,11 @@ from tokenfab.catalog import TABLES
 from tokenfab.cost import OwnershipCost
 from tokenfab.demand import MAX_USERS as DEMAND_MAX_USERS
 from tokenfab.errors import ScenarioError
-from tokenfab.factory import MAX_POWER_MW
+from tokenfab.factory import MAX_POWER_MW, MIN_POWER_MW
 from tokenfab.market import ELASTICITY_RANGE
 from tokenfab.market import MAX_SAMPLES as MARKET_MAX_SAMPLES
 from tokenfab.scenario import (
+    MAX_ACCELERATORS,
     MAX_TOKENS_PER_DAY,
     MAX_TOKENS_PER_REQUEST,
     Scenario,
@@ -259,8 +260,8 @@ _FrontierBase = _derive(
             Field(min_length=1, description="accelerator ids to compare, comma-separated"),
         ),
         "accelerators": (
-            Annotated[int, Field(ge=1)],
-            Field(8, description="accelerators each layout may use"),
+            Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)],
+            Field(8, description="accelerators each layout may use [1 to 1e7]"),
         ),
     },
 )
@@ -289,7 +290,7 @@ _PlanBase = _derive(
             ),
         ),
         "accelerators": (
-            Annotated[int, Field(ge=1)] | None,
+            Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)] | None,
             Field(
                 None,
                 description="accelerators of each option (default: the cheapest count that "
@@ -343,7 +344,7 @@ _BreakevenBase = _derive(
     exclude={"tokens_per_day", "requests_per_second", "ownership", "rental_term", "utilization"},
     replace={
         "accelerators": (
-            Annotated[int, Field(ge=1)] | None,
+            Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)] | None,
             Field(
                 None,
                 description="accelerators of a fixed replica group (default: none; each volume "
@@ -369,10 +370,10 @@ class CatalogRequest(Request):
         None, description="catalog to show (default: an overview of all)"
     )
     sources: bool = Field(False, description="show each row's source and date")
-    stale: Annotated[float, Field(ge=0)] | None = Field(
+    stale: Annotated[float, Field(ge=0, le=1200)] | None = Field(
         None,
         description="list rows whose as_of is older than this many months (`--stale` alone: "
-        "12) [months]",
+        "12) [months, 0 to 1200]",
     )
     today: date | None = Field(None, description="the date to measure age from (YYYY-MM-DD)")
 
@@ -724,6 +725,11 @@ class _BreakevenCore(Result):
     crossover_buy_vs_rent_tokens_per_day: Num = out(
         "daily volume above which buying is cheaper than renting", "token/day"
     )
+    grid_floor_tokens_per_day: float = out(
+        "the lowest volume the crossovers are searched from: a crossover equal to it means "
+        "buying is cheaper at every volume from there, not a crossing",
+        "token/day",
+    )
 
 
 _BreakevenBaseResult = create_model(
@@ -776,6 +782,7 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
                     a.crossover_buy_vs_api_sustained_tokens_per_day
                 ),
                 "crossover_buy_vs_rent_tokens_per_day": num(a.crossover_buy_vs_rent_tokens_per_day),
+                "grid_floor_tokens_per_day": float(a.fine.tokens_per_day[0]),
                 **payback,
             }
         )
@@ -787,6 +794,26 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
             for k in type(self).model_fields
             if k.startswith(("crossover_", "payback_"))
         }
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """The crossovers and paybacks in words, ``(what, value)``: a crossover at the grid's
+        floor reads "buy is cheaper at every volume from X", not a crossing at X."""
+        lines = []
+        for key, value in self.summary().items():
+            what = key.replace("_", " ")
+            if value is None:
+                text = "never"
+            elif key.startswith("crossover"):
+                against = "renting" if "rent" in key else "the API"
+                text = (
+                    f"buy is cheaper than {against} at every volume from {value:.3g} tokens/day"
+                    if value <= self.grid_floor_tokens_per_day
+                    else f"{value:.3g} tokens/day"
+                )
+            else:
+                text = f"{value:.1f} months"
+            lines.append((what, text))
+        return lines
 
 
 # ------------------------------------------------------------------------------------------
@@ -878,8 +905,8 @@ class ViabilityRequest(Request):
         None, description="revenue per user-month [USD, 0 to 1e9]"
     )
     requests_per_user_month: (
-        Annotated[float, Field(gt=0, le=VIABILITY_MAX_USD, allow_inf_nan=False)] | None
-    ) = Field(None, description="requests a user makes a month [requests, above 0 to 1e9]")
+        Annotated[float, Field(ge=1, le=VIABILITY_MAX_USD, allow_inf_nan=False)] | None
+    ) = Field(None, description="requests a user makes a month [requests, 1 to 1e9]")
     target_margin: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         None, description="gross margin called viable [0 to 1) (default: 0.4, or the seed's)"
     )
@@ -950,8 +977,8 @@ class ViabilityResult(Result):
 class FactoryRequest(Request):
     """``factory``: a power budget split across price tiers, with revenue and cost a year."""
 
-    power_mw: Annotated[float, Field(gt=0, le=MAX_POWER_MW, allow_inf_nan=False)] = Field(
-        1000.0, description="facility power, PUE included [MW, above 0 to 1e5]"
+    power_mw: Annotated[float, Field(ge=MIN_POWER_MW, le=MAX_POWER_MW, allow_inf_nan=False)] = (
+        Field(1000.0, description="facility power, PUE included [MW, 0.01 to 1e5]")
     )
     accelerator: list[Annotated[str, Field(min_length=1)]] = Field(
         ["gb300"],
@@ -1064,8 +1091,8 @@ class DemandEntry(Request):
     archetype: str = Field(
         min_length=1, description="archetype id (data/demand_archetypes.yaml; demand --list)"
     )
-    users: Annotated[float, Field(gt=0, le=DEMAND_MAX_USERS, allow_inf_nan=False)] = Field(
-        description="users of the archetype [users, above 0 to 1e10]"
+    users: Annotated[float, Field(ge=1, le=DEMAND_MAX_USERS, allow_inf_nan=False)] = Field(
+        description="users of the archetype [users, 1 to 1e10]"
     )
     sessions_per_user_per_day: Annotated[float, Field(gt=0, le=1e4)] | None = Field(
         None, description="sessions a user starts a day [sessions, above 0 to 1e4]"
@@ -1100,8 +1127,8 @@ class DemandRequest(Request):
     archetype: str | None = Field(
         None, min_length=1, description="one archetype instead of a file (with users)"
     )
-    users: Annotated[float, Field(gt=0, le=DEMAND_MAX_USERS, allow_inf_nan=False)] | None = Field(
-        None, description="users of the archetype [users, above 0 to 1e10]"
+    users: Annotated[float, Field(ge=1, le=DEMAND_MAX_USERS, allow_inf_nan=False)] | None = Field(
+        None, description="users of the archetype [users, 1 to 1e10]"
     )
     archetypes: list[DemandEntry] | None = Field(
         None,
@@ -1205,7 +1232,9 @@ class MarketRequest(Request):
     samples: Annotated[int, Field(ge=0, le=MARKET_MAX_SAMPLES)] = Field(
         2000, description="Monte Carlo samples of the fan, 0: none [samples, 0 to 1e6]"
     )
-    seed: int = Field(0, description="random seed of the Monte Carlo")
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
+        0, description="random seed of the Monte Carlo [0 to 2^63)"
+    )
     energy_model: str = Field(
         "llama-3.1-70b",
         min_length=1,
@@ -1686,11 +1715,11 @@ class ImportModelRequest(Request):
     id: str | None = Field(None, min_length=1, description="catalog id for the model")
     name: str | None = Field(None, min_length=1, description="display name")
     developer: str | None = Field(None, min_length=1, description="developer of the model")
-    total_params_b: Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)] | None = Field(
-        None, description="published total parameters [billions, above 0 to 1e5]"
+    total_params_b: Annotated[float, Field(ge=1e-3, le=1e5, allow_inf_nan=False)] | None = Field(
+        None, description="published total parameters [billions, 0.001 to 1e5]"
     )
-    active_params_b: Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)] | None = Field(
-        None, description="published active parameters [billions, above 0 to 1e5]"
+    active_params_b: Annotated[float, Field(ge=1e-3, le=1e5, allow_inf_nan=False)] | None = Field(
+        None, description="published active parameters [billions, 0.001 to 1e5]"
     )
     params_source: str | None = Field(
         None, min_length=1, description="where the published counts come from"
