@@ -31,15 +31,19 @@ TEXT = ["", " ", "[bold]x[/]", "'^*$'", "[", "é", "x" * 300, "--", "a,b,,", ","
 PATHS = ["/dev/urandom", "/dev/null", "/nonexistent/x.yaml", "/", "/tmp"]
 
 
+def _command(name: str):
+    cmd = COMMAND
+    for word in name.split():  # "usage report"
+        cmd = cmd.commands[word]
+    return cmd.commands["show"] if name == "catalog" else cmd
+
+
 def _options(name: str) -> list[TyperOption]:
-    cmd = COMMAND.commands[name]
-    if name == "catalog":
-        cmd = cmd.commands["show"]
-    return [p for p in cmd.params if isinstance(p, TyperOption)]
+    return [p for p in _command(name).params if isinstance(p, TyperOption)]
 
 
 def _arguments(name: str) -> list[str]:
-    cmd = COMMAND.commands[name]
+    cmd = _command(name)
     return (
         [] if name == "catalog" else [p.name for p in cmd.params if not isinstance(p, TyperOption)]
     )
@@ -62,6 +66,22 @@ BASE = {  # a valid call of each command, which the fuzz then breaks or extends
 }
 
 
+SLOW = {
+    "calibrate",
+    "export-prices",
+    "usage synth",
+    "usage params",
+    "usage report",
+    "usage whatif",
+}
+"""The commands that read logs or measurements, fit or price many models: fuzzed on their own
+with tiny inputs. (catalog import-* write to the user catalog: tests/test_importers.py.)"""
+ALWAYS = {"export-prices"}
+"""Commands always given their BASE (export-prices with no deployment prices every model)."""
+BASE["export-prices"] = ["--format", "litellm", "--deployment", "llama-3.1-8b:h100-sxm"]
+BASE["usage whatif"] = ["--api", "gpt-4o-mini"]
+
+
 def _value(draw, opt: TyperOption) -> str:
     # the option's Python type (typer's descriptor; click's type name on older typer)
     kind = str(getattr(getattr(opt, "type_descriptor", None), "annotation", None))
@@ -77,15 +97,15 @@ def _value(draw, opt: TyperOption) -> str:
 
 
 @st.composite
-def argv(draw) -> list[str]:
-    name = draw(st.sampled_from(sorted(COMMANDS)))
-    args = [name]
+def argv(draw, commands: set[str] | None = None, inputs: tuple[str, ...] = ()) -> list[str]:
+    name = draw(st.sampled_from(sorted(commands or COMMANDS)))
+    args = name.split()
     if name == "catalog":
         args.append(draw(st.sampled_from([*TEXT, "models", "accelerators", "regions"])))
     for _ in _arguments(name):
         if draw(st.booleans()):
-            args.append(draw(st.sampled_from(TEXT + PATHS)))
-    if draw(st.booleans()):
+            args.append(draw(st.sampled_from(TEXT + PATHS + list(inputs))))
+    if name in ALWAYS or draw(st.booleans()):
         args += BASE.get(name, [])  # later options override these
     options = _options(name)
     for opt in draw(st.lists(st.sampled_from(options), max_size=4)) if options else []:
@@ -116,3 +136,32 @@ def test_no_exception_but_tokenfab_errors_escapes_the_cli(args):
     if exc is None or isinstance(exc, SystemExit | TokenfabError):
         return
     raise AssertionError(f"tokenfab {' '.join(map(repr, args))} raised {exc!r}") from exc
+
+
+@pytest.fixture(scope="module")
+def tiny_inputs(tmp_path_factory) -> tuple[str, ...]:
+    """A 200-request log and a measurement file: each slow command answers in seconds."""
+    from pathlib import Path
+
+    from tokenfab.usage.synth import synth
+
+    log = tmp_path_factory.mktemp("fuzz") / "log.jsonl"
+    synth(200, log, days=1, seed=1)
+    measured = Path(__file__).parent / "fixtures" / "calibrate" / "measured.csv"
+    return (str(log), str(measured))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_no_exception_but_tokenfab_errors_escapes_the_slow_commands(tiny_inputs):
+    # usage, export-prices and calibrate, fed a tiny log and a tiny measurement file
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        derandomize=True,
+    )
+    @given(argv(SLOW, tiny_inputs))
+    def run(args: list[str]) -> None:
+        test_no_exception_but_tokenfab_errors_escapes_the_cli.hypothesis.inner_test(args)
+
+    run()

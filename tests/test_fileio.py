@@ -181,3 +181,69 @@ def test_a_chart_output_of_another_file_type_is_refused(tmp_path):
         check_output_path(tmp_path / "x.txt", suffixes=CHART_SUFFIXES)
     assert check_output_path(tmp_path / "x.PNG", suffixes=CHART_SUFFIXES) == tmp_path / "x.PNG"
     assert not (tmp_path / "x.txt").exists()
+
+
+# -- nothing half-written ------------------------------------------------------------------------
+
+
+def test_an_interrupted_synth_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    # Ctrl-C after the first chunk: the log being written is removed, an older log stays
+    from tokenfab.usage import synth as sy
+
+    monkeypatch.setattr(sy, "CHUNK_ROWS", 100)
+    real_chunk, calls = sy._chunk, []
+
+    def chunk_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(sy, "_chunk", chunk_then_interrupt)
+    for kind in (".parquet", ".csv", ".jsonl"):
+        calls.clear()
+        fresh = tmp_path / f"fresh{kind}"
+        with pytest.raises(KeyboardInterrupt):
+            sy.synth(300, fresh)
+        assert not fresh.exists()
+        old = tmp_path / f"old{kind}"
+        old.write_text("the previous log\n")
+        calls.clear()
+        with pytest.raises(KeyboardInterrupt):
+            sy.synth(300, old)
+        assert old.read_text() == "the previous log\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv", "old.jsonl", "old.parquet"]
+
+
+def test_atomic_output_keeps_the_permissions_a_plain_write_gives(tmp_path):
+    import os
+    import stat
+
+    from tokenfab.fileio import write_text_atomic
+
+    umask = os.umask(0o022)
+    try:
+        p = write_text_atomic(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644  # 0666 less the umask 022
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["frontier", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--out", ""],
+        ["usage", "synth", "--rows", "10", "--out", ""],
+        ["export-prices", "--format", "litellm", "--out", ""],
+        ["demand", "--archetype", "chat", "--users", "10", "--write-scenario", ""],
+        ["calibrate", "x.csv", "--out", " "],
+    ],
+)
+def test_an_empty_out_is_called_empty_not_a_folder(args):
+    from typer.testing import CliRunner
+
+    from tokenfab.cli import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code != 0
+    assert "empty path" in str(r.exception) and "folder" not in str(r.exception).split(";")[0]

@@ -237,9 +237,9 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     # written to a temporary file beside ``path`` and renamed when complete: an interrupted
     # run (Ctrl-C, a full disk) leaves no partial log behind
-    try:
-        done = 0
-        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+    done = 0
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        try:
             while done < rows:
                 n = min(CHUNK_ROWS, rows - done)
                 table, task = _chunk(rng, n, days, task, prices)
@@ -269,12 +269,9 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
                         r["timestamp"] = r["timestamp"].isoformat()
                         fh.write((json.dumps(r) + "\n").encode())
                 done += n
+        finally:  # the Parquet footer, before the file closes (on an error the file goes)
             if writer is not None:
                 writer.close()
-                writer = None
-    finally:  # an error or Ctrl-C between chunks
-        if writer is not None:
-            writer.close()
     return path
 
 
