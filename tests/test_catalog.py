@@ -495,3 +495,56 @@ def test_unknown_catalog_name(cat: Catalog) -> None:
 def test_where_of_unknown_id_raises_catalog_error(cat: Catalog) -> None:
     with pytest.raises(CatalogError, match="h100-sxm"):
         cat.where("accelerators", "h100-sxm5")
+
+
+def test_every_unbounded_numeric_column_has_a_plausible_maximum():
+    # a new numeric column either declares its own upper bound or gets one in COLUMN_MAXIMA
+    from typing import Annotated, get_args, get_origin
+
+    from pydantic.fields import FieldInfo
+
+    from tokenfab.catalog import COLUMN_MAXIMA, Record
+
+    def has_upper(field) -> bool:
+        metas = list(field.metadata)
+
+        def walk(a: object) -> None:
+            if get_origin(a) is Annotated:
+                metas.extend(get_args(a)[1:])
+                walk(get_args(a)[0])
+            else:
+                for x in get_args(a):
+                    walk(x)
+
+        walk(field.annotation)
+        flat = [c for m in metas for c in (m.metadata if isinstance(m, FieldInfo) else [m])]
+        return any(getattr(c, k, None) is not None for c in flat for k in ("le", "lt"))
+
+    def numeric(a: object) -> bool:
+        return a in (int, float) or any(numeric(x) for x in get_args(a))
+
+    missing = [
+        f"{cls.__name__}.{name}"
+        for cls in Record.__subclasses__()
+        for name, field in cls.model_fields.items()
+        if numeric(field.annotation) and not has_upper(field) and name not in COLUMN_MAXIMA
+    ]
+    assert not missing
+    # and the built-in catalogs sit well inside them (each maximum is 100x their largest value)
+    default_catalog()
+
+
+def test_a_number_above_its_columns_maximum_names_file_row_and_column(tmp_path):
+    # 80,000,000 GB for an 80 GB A100 (a unit slip): refused with file:row, column and maximum
+    with (builtin_dir() / "accelerators.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    row = {**rows[0], "id": "my-chip", "memory_gb": "80000000"}
+    with (tmp_path / "accelerators.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        w.writeheader()
+        w.writerow(row)
+    with pytest.raises(CatalogError) as err:
+        default_catalog((str(tmp_path),)).accelerator("my-chip")
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'accelerators.csv'}:2:")
+    assert "memory_gb" in msg and "8e+07 is above the plausible maximum 100000" in msg

@@ -34,6 +34,8 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -48,6 +50,120 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
 LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
 PueValue = Annotated[float, Field(ge=1.0, le=3.0)]
+
+
+COLUMN_MAXIMA: dict[str, float] = {
+    "accelerator_kgco2e": 1e5,
+    "accelerators_per_instance": 1e3,
+    "achieved_tb_s": 1e3,
+    "achieved_tflops": 1e6,
+    "active_params_b": 1e5,
+    "batch": 1e5,
+    "batch_input_usd_per_mtok": 1e3,
+    "batch_output_usd_per_mtok": 1e4,
+    "bf16_dense_tflops": 1e6,
+    "bundled_years": 1e3,
+    "cache_write_usd_per_mtok": 1e2,
+    "cached_input_usd_per_mtok": 1e4,
+    "comm_latency_us": 1e3,
+    "context_tokens": 1e9,
+    "cv_max_abs_error": 1e2,
+    "cv_median_abs_error": 1e2,
+    "dc_capacity_gw": 1e4,
+    "electricity_usd_per_kwh": 1e2,
+    "electricity_usd_per_kwh_high": 1e2,
+    "electricity_usd_per_kwh_low": 1e2,
+    "experts_per_token": 1e3,
+    "first_dense_layers": 1e3,
+    "fp4_dense_tflops": 1e7,
+    "fp8_dense_tflops": 1e7,
+    "grid_co2e_g_per_kwh": 1e5,
+    "head_dim": 1e5,
+    "hidden_size": 1e7,
+    "host_kgco2e": 1e5,
+    "indexer_head_dim": 1e5,
+    "indexer_num_heads": 1e4,
+    "input_tokens": 1e7,
+    "input_usd_per_mtok": 1e4,
+    "int4_dense_tops": 1e6,
+    "int8_dense_tops": 1e6,
+    "intermediate_size": 1e7,
+    "k": 1e7,
+    "kv_lora_rank": 1e5,
+    "linear_conv_kernel_dim": 1e3,
+    "linear_key_head_dim": 1e5,
+    "linear_num_key_heads": 1e4,
+    "linear_num_value_heads": 1e4,
+    "linear_value_head_dim": 1e5,
+    "m_tokens": 1e7,
+    "max_batch_size": 1e6,
+    "max_context_tokens": 1e10,
+    "max_num_tokens": 1e6,
+    "memory_bandwidth_tb_s": 1e7,
+    "memory_gb": 1e5,
+    "moe_intermediate_size": 1e7,
+    "moe_layer_period": 1e3,
+    "n": 1e8,
+    "num_attention_heads": 1e5,
+    "num_experts": 1e5,
+    "num_kv_heads": 1e5,
+    "num_layers": 1e5,
+    "num_shared_experts": 1e2,
+    "on_demand_usd_per_accelerator_hour": 1e4,
+    "on_demand_usd_per_accelerator_hour_high": 1e4,
+    "on_demand_usd_per_accelerator_hour_low": 1e4,
+    "output_tok_s_per_user_max": 1e5,
+    "output_tok_s_per_user_min": 1e5,
+    "output_tokens": 1e5,
+    "output_usd_per_mtok": 1e5,
+    "overhead_ms": 1e3,
+    "overhead_per_sequence_us": 1e4,
+    "params_rounding_b": 1e2,
+    "price_usd": 1e7,
+    "price_usd_high": 1e7,
+    "price_usd_low": 1e7,
+    "q_lora_rank": 1e6,
+    "qk_nope_head_dim": 1e5,
+    "qk_rope_head_dim": 1e4,
+    "reasoning_tokens": 1e6,
+    "reasoning_usd_per_mtok": 1e5,
+    "reserve_weight_share": 1e2,
+    "reserved_term_months": 1e3,
+    "reserved_usd_per_accelerator_hour": 1e3,
+    "reserved_usd_per_accelerator_hour_high": 1e3,
+    "reserved_usd_per_accelerator_hour_low": 1e3,
+    "rows_fitted": 1e4,
+    "runtime_reserve_gb": 1e3,
+    "scaleout_bandwidth_gb_s": 1e4,
+    "scaleup_bandwidth_gb_s": 1e6,
+    "scaleup_domain_size": 1e6,
+    "shared_expert_intermediate_size": 1e5,
+    "sliding_window": 1e6,
+    "sliding_window_layers": 1e4,
+    "sparse_attention_topk_tokens": 1e6,
+    "steps_per_task": 1e4,
+    "tdp_w": 1e6,
+    "tensor_parallel": 1e3,
+    "time_s": 1e2,
+    "total_params_b": 1e5,
+    "tpot_slo_s": 1e2,
+    "ttft_s_max": 1e4,
+    "ttft_slo_s": 1e3,
+    "usd_per_accelerator_year": 1e6,
+    "usd_per_mtok": 1e5,
+    "usd_per_mtok_high": 1e5,
+    "usd_per_mtok_low": 1e5,
+    "v_head_dim": 1e5,
+    "value": 1e10,
+    "value_high": 1e10,
+    "value_low": 1e10,
+    "vocab_size": 1e8,
+}
+"""Largest plausible value of each numeric catalog column that has no bound of its own (a typo
+such as ``memory_gb: 8000000`` or a price in cents is refused, naming file, row and column).
+Each is 100 times the largest value in the built-in catalogs when it was set, rounded up to a
+power of ten (``_low``/``_high`` take their column's), so any real future part or price fits;
+``tests/test_catalog.py`` checks that every such column has one."""
 
 
 class Record(BaseModel):
@@ -65,6 +181,17 @@ class Record(BaseModel):
         description="date the row's figures were read from the source (blank: the notes say why)",
     )
     notes: str | None = Field(default=None, description="free-text remarks")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_plausible_maxima(cls, value: Any, info: ValidationInfo) -> Any:
+        most = COLUMN_MAXIMA.get(info.field_name or "")
+        if most is not None and isinstance(value, int | float) and value > most:
+            raise ValueError(
+                f"{value:g} is above the plausible maximum {most:g} for this column "
+                "(tokenfab.catalog.COLUMN_MAXIMA); check the unit"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ranges_bracket_their_values(self) -> Record:
