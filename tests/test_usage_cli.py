@@ -92,8 +92,8 @@ def test_whatif_and_export(runs):
     ("name", "needle"),
     [
         ("missing", "LOGS: missing.csv is not a file"),
-        ("bad_out", "--out: r.txt: allowed file types .html"),
-        ("bad_format", "--format: 'yaml' is not allowed"),
+        ("bad_out", "--out r.txt: writes .html files; got .txt"),
+        ("bad_format", "format: Input should be 'litellm', 'langfuse' or 'openlit' (got 'yaml')"),
     ],
 )
 def test_bad_input_is_one_line(runs, name, needle):
