@@ -15,11 +15,15 @@ References
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from tokenfab.catalog import Catalog, default_catalog
@@ -28,6 +32,7 @@ from tokenfab.usage.prices import Price, list_cost_usd, resolve
 from tokenfab.usage.schema import UsageLogError
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+PROMPT_PERCENTILES = (0.1, 0.5, 0.9, 0.99)
 DIMENSIONS = ("model", "provider", "app", "category")
 TOP = 20
 ORDER_CHECK_MAX_ROWS = 10_000_000
@@ -177,6 +182,61 @@ def priced(
     return j, found, unknown
 
 
+STORED_COLUMNS = (
+    "timestamp",
+    "model",
+    "price_id",
+    "provider",
+    "app",
+    "category",
+    "status",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "list_cost_usd",
+    "spend_usd",
+    "latency_s",
+    "ttft_s",
+    "task_id",
+)
+"""The priced columns the analyses read after the cube."""
+
+
+MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[empty-body, valid-type]
+    """DuckDB's ``epoch_us``: microseconds since 1970-01-01 UTC."""
+
+
+@contextmanager
+def stored(con: Any, t: ir.Table) -> Iterator[ir.Table]:
+    """The priced rows written once, in DuckDB's own compressed format, to a scratch database
+    in a temporary folder (removed afterwards); the analyses then scan it instead of decoding
+    the log, mapping its columns, checking every row and joining the prices again on each
+    pass. Other backends get ``t`` as it is (their engines plan and cache on their own).
+
+    The scratch file lies in DuckDB's ``temp_directory`` when one is set (where it spills
+    too), else in the system's temporary folder; under a ``memory_limit`` it is written and
+    read through DuckDB's buffer manager, so memory stays bounded.
+    """
+    if getattr(con, "name", None) != "duckdb":
+        yield t
+        return
+    name = f"_usage_priced_{uuid.uuid4().hex[:8]}"
+    cols = [c for c in STORED_COLUMNS if c in t.columns]
+    # the UTC day as a day number, from the microseconds DuckDB stores: a calendar
+    # truncation of a TIMESTAMPTZ goes through ICU row by row, ~10x slower
+    day = _epoch_us(t.timestamp) // MICROSECONDS_PER_DAY
+    try:
+        yield con.create_table(name, t.select(*cols, _day=day), temp=True)
+    finally:
+        con.raw_sql(f"DROP TABLE IF EXISTS temp.main.{name}")
+
+
 SUM_FIELDS = (
     "requests",
     "input_tokens",
@@ -201,8 +261,9 @@ def cube(t: ir.Table, rel_tol: float = 0.01, abs_tol_usd: float = 1e-6) -> ir.Ta
     """
     diff = (t.cost_usd - t.list_cost_usd).abs()
     off = (diff > abs_tol_usd) & (diff > rel_tol * t.list_cost_usd.abs())
+    day_number = "_day" in t.columns  # the stored rows carry their UTC day number
     keys = {
-        "day": t.timestamp.truncate("D"),
+        "day": t._day if day_number else t.timestamp.truncate("D"),
         "model": t.model,
         "price_id": t.price_id,
         "provider": t.provider.cast("string"),
@@ -211,12 +272,15 @@ def cube(t: ir.Table, rel_tol: float = 0.01, abs_tol_usd: float = 1e-6) -> ir.Ta
         "status": t.status,
         "prompt_bin": (t.input_tokens.cast("float64") + 1).log2().floor().cast("int64"),
     }
-    return t.group_by(**keys).aggregate(
+    c = t.group_by(**keys).aggregate(
         **traffic_sums(t),
         logged_cost_usd=t.cost_usd.sum(),
         rows_off=off.fill_null(False).cast("int64").sum(),
         unpriced_requests=t.price_id.isnull().cast("int64").sum(),
     )
+    if day_number:  # back to the day's midnight UTC, on the small table
+        c = c.mutate(day=(c.day * 86_400).as_timestamp("s").cast(t.timestamp.type()))
+    return c
 
 
 def traffic_sums(t: ir.Table) -> dict[str, ir.Scalar]:
@@ -281,9 +345,36 @@ def _quantiles(
     return rows
 
 
-def prompt_lengths(t: ir.Table, c: ir.Table) -> dict[str, Any]:
-    """Prompt-length percentiles, a power-of-two histogram and the weekly mean (its growth)."""
-    q = _quantiles(t, "input_tokens", (0.1, 0.5, 0.9, 0.99))[0]
+def _quantiles_many(
+    t: ir.Table, columns: dict[str, tuple[str, tuple[float, ...]]], **extra: ir.Scalar
+) -> dict[str, Any]:
+    """Percentiles, mean and count of several columns (``{name: (column, ps)}``) and any
+    ``extra`` scalars, in one aggregate: one scan of the rows, one sorted state a column.
+    Nulls are left out of each column's figures, as in :func:`_quantiles`."""
+    aggs: dict[str, ir.Scalar] = dict(extra)
+    for name, (col, ps) in columns.items():
+        c = t[col]
+        aggs[f"{name}__q"] = c.quantile(list(ps))
+        aggs[f"{name}__mean"] = c.mean()
+        aggs[f"{name}__n"] = c.count()
+    row = _rows(t.aggregate(**aggs))[0]
+    out: dict[str, Any] = {k: row[k] for k in extra}
+    for name, (_, ps) in columns.items():
+        qs = row[f"{name}__q"] or [None] * len(ps)
+        out[name] = {
+            "mean": row[f"{name}__mean"],
+            "n": row[f"{name}__n"],
+            **{f"p{round(p * 100):g}": q for p, q in zip(ps, qs, strict=True)},
+        }
+    return out
+
+
+def prompt_lengths(
+    t: ir.Table, c: ir.Table, percentiles: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Prompt-length percentiles, a power-of-two histogram and the weekly mean (its growth);
+    ``percentiles`` when the report computed them with the other columns' in one pass."""
+    q = percentiles or _quantiles(t, "input_tokens", PROMPT_PERCENTILES)[0]
     hist = _rows(
         c.group_by("prompt_bin").aggregate(requests=c.requests.sum()).order_by("prompt_bin")
     )
@@ -320,50 +411,79 @@ def cost_per_request(t: ir.Table) -> dict[str, Any]:
     return _quantiles(t, "spend_usd")[0]
 
 
-def outcomes(t: ir.Table, has_task: bool) -> dict[str, Any]:
-    """Cost per successful outcome: all spend over the tasks whose last request succeeded.
-
-    A task is the requests sharing a ``task_id`` (a request without one is a task of its own);
-    it succeeded when its latest request has status success.
-    """
-    alone = t.filter(t.task_id.isnull()) if has_task else t
-    r = _rows(
-        alone.aggregate(
-            tasks=alone.count(), ok=(alone.status == "success").sum(), spend=alone.spend_usd.sum()
-        )
-    )[0]
-    r["requests"] = r["tasks"]
-    if has_task:
-        # plain aggregates and a join, which all spill to disk under a memory limit
-        tt = t.filter(t.task_id.notnull())
-        per = tt.group_by("task_id").aggregate(
-            n=tt.count(), spend=tt.spend_usd.sum(), last_ts=tt.timestamp.max()
-        )
-        g = _rows(per.aggregate(tasks=per.count(), spend=per.spend.sum(), requests=per.n.sum()))[0]
-        ends = per.select(tid="task_id", end_ts="last_ts")
-        last = tt.join(ends, [tt.task_id == ends.tid, tt.timestamp == ends.end_ts])
-        ok_task = last.group_by("task_id").aggregate(
-            ok=(last.status == "success").cast("int64").min()  # every latest request succeeded
-        )
-        g["ok"] = _scalar(ok_task.ok.sum())
-        for k in ("tasks", "ok", "spend", "requests"):
-            r[k] = (r[k] or 0) + (g[k] or 0)
-    tasks, ok = int(r["tasks"]), int(r["ok"] or 0)
+def _alone_sums(t: ir.Table, has_task: bool) -> dict[str, ir.Scalar]:
+    """Tasks, successes and spend of the requests without a task id (each its own task)."""
+    alone = t.task_id.isnull() if has_task else ibis.literal(True)
+    ok = (t.status == "success").fill_null(False)
     return {
-        "tasks": tasks,
-        "successful_tasks": ok,
-        "success_rate": ok / tasks if tasks else None,
-        "requests_per_task": int(r["requests"]) / tasks if tasks else None,
-        "spend_per_task_usd": r["spend"] / tasks if tasks else None,
-        "cost_per_successful_outcome_usd": r["spend"] / ok if ok else None,
+        "alone_tasks": alone.cast("int64").sum(),
+        "alone_ok": (alone & ok).cast("int64").sum(),
+        "alone_spend": t.spend_usd.sum(where=alone),
     }
 
 
-def latency(t: ir.Table, has_ttft: bool) -> dict[str, Any]:
-    """Latency (and TTFT) percentiles [s], all requests and by model."""
-    out = {"all": _quantiles(t, "latency_s")[0], "by_model": _quantiles(t, "latency_s", by="model")}
+def outcomes(t: ir.Table, has_task: bool, alone: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cost per successful outcome: all spend over the tasks whose last request succeeded.
+
+    A task is the requests sharing a ``task_id`` (a request without one is a task of its own);
+    it succeeded when its latest request has status success (with two latest requests at
+    one timestamp, both must). ``alone`` holds :func:`_alone_sums` when the report computed
+    them in its one-pass aggregate.
+
+    One group-by over the tasks: a task succeeded when no failed request is as late as its
+    latest request (``max(timestamp where failed) < max(timestamp)``), which needs no join
+    back to the rows.
+    """
+    r = alone if alone is not None else _rows(t.aggregate(**_alone_sums(t, has_task)))[0]
+    r = {
+        "tasks": r["alone_tasks"] or 0,
+        "ok": r["alone_ok"] or 0,
+        "spend": r["alone_spend"] or 0.0,
+        "requests": r["alone_tasks"] or 0,
+    }
+    if has_task:
+        tt = t.filter(t.task_id.notnull())
+        failed = ~(tt.status == "success").fill_null(False)
+        per = tt.group_by("task_id").aggregate(
+            n=tt.count(),
+            spend=tt.spend_usd.sum(),
+            last_ts=tt.timestamp.max(),
+            last_failed_ts=tt.timestamp.max(where=failed),
+        )
+        ok = per.last_ts.notnull() & (
+            per.last_failed_ts.isnull() | (per.last_failed_ts < per.last_ts)
+        )
+        g = _rows(
+            per.aggregate(
+                tasks=per.count(),
+                spend=per.spend.sum(),
+                requests=per.n.sum(),
+                ok=ok.cast("int64").sum(),
+            )
+        )[0]
+        for k in ("tasks", "ok", "spend", "requests"):
+            r[k] = (r[k] or 0) + (g[k] or 0)
+    tasks, ok_tasks = int(r["tasks"]), int(r["ok"] or 0)
+    return {
+        "tasks": tasks,
+        "successful_tasks": ok_tasks,
+        "success_rate": ok_tasks / tasks if tasks else None,
+        "requests_per_task": int(r["requests"]) / tasks if tasks else None,
+        "spend_per_task_usd": r["spend"] / tasks if tasks else None,
+        "cost_per_successful_outcome_usd": r["spend"] / ok_tasks if ok_tasks else None,
+    }
+
+
+def latency(t: ir.Table, has_ttft: bool, overall: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Latency (and TTFT) percentiles [s], all requests and by model; ``overall`` holds the
+    all-request figures when the report computed them in its one-pass aggregate."""
+    if overall is None:
+        overall = {"all": _quantiles(t, "latency_s")[0]}
+        if has_ttft:
+            overall["ttft_all"] = _quantiles(t, "ttft_s")[0]
+    out = {"all": overall["all"], "by_model": _quantiles(t, "latency_s", by="model")}
     if has_ttft:
-        out["ttft_all"] = _quantiles(t, "ttft_s")[0]
+        out["ttft_all"] = overall["ttft_all"]
     return out
 
 
@@ -437,16 +557,27 @@ def report(
             f"{q['row_unit']} {ex[q['row_unit']]}: {ex['reason']}"
         )
     t, found, _unknown = priced(ld, catalog)
-    c = ibis.memtable(cube(t).to_pyarrow())  # small: later breakdowns run in-process
-    dims = [d for d in DIMENSIONS if d == "model" or ld.has(d)]
-    out: dict[str, Any] = {"quality": q, "summary": summary(c)}
-    out["by"] = {d: by_dimension(c, d) for d in dims}
-    out["daily"] = over_time(c, "D")
-    out["prompt_length"] = prompt_lengths(t, c)
-    out["cost_per_request_usd"] = cost_per_request(t)
-    out["outcomes"] = outcomes(t, ld.has("task_id"))
-    if ld.has("latency_s"):
-        out["latency_s"] = latency(t, ld.has("ttft_s"))
+    with stored(con, t) as t:
+        c = ibis.memtable(cube(t).to_pyarrow())  # small: later breakdowns run in-process
+        dims = [d for d in DIMENSIONS if d == "model" or ld.has(d)]
+        out: dict[str, Any] = {"quality": q, "summary": summary(c)}
+        out["by"] = {d: by_dimension(c, d) for d in dims}
+        out["daily"] = over_time(c, "D")
+        # every whole-log percentile and the requests without a task: one scan
+        cols = {
+            "prompt": ("input_tokens", PROMPT_PERCENTILES),
+            "spend": ("spend_usd", PERCENTILES),
+        }
+        if ld.has("latency_s"):
+            cols["all"] = ("latency_s", PERCENTILES)
+            if ld.has("ttft_s"):
+                cols["ttft_all"] = ("ttft_s", PERCENTILES)
+        one = _quantiles_many(t, cols, **_alone_sums(t, ld.has("task_id")))
+        out["prompt_length"] = prompt_lengths(t, c, one["prompt"])
+        out["cost_per_request_usd"] = one["spend"]
+        out["outcomes"] = outcomes(t, ld.has("task_id"), one)
+        if ld.has("latency_s"):
+            out["latency_s"] = latency(t, ld.has("ttft_s"), one)
     out["top_cost_drivers"] = cost_drivers(
         c, [d for d in ("app", "model", "category") if d in dims]
     )
