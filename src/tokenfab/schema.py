@@ -1558,6 +1558,7 @@ class SensitivityResult(Result):
     )
     reasons: dict[str, int] = out("why points were infeasible, with their counts", "points")
 
+
 # ------------------------------------------------------------------------------------------
 # Requests of usage, export-prices, calibrate and the catalog importers
 # ------------------------------------------------------------------------------------------
