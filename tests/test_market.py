@@ -167,3 +167,21 @@ def test_uncertainty_ranges_are_checked():
         mk.Uncertainty(elasticity=(1.5, 0.5), assumed="x")
     with pytest.raises(ValueError, match="exactly one of assumed or source"):
         mk.Uncertainty(market_usd=(0.9, 1.1))
+
+
+@pytest.mark.parametrize(
+    ("elasticity", "spend", "reading"),
+    [
+        # spend = volume x price oc price^(1 - e): a 10 % cut multiplies spend by 0.9^(1 - e)
+        (0.0, "-10.0%", "falling prices lower total spend"),
+        (1.0, "+0.0%", "total spend stays the same"),
+        (1.2, "+2.1%", "falling prices raise total spend"),  # 0.9^-0.2 = 1.0213
+    ],
+)
+def test_the_projection_says_what_its_elasticity_means(elasticity, spend, reading):
+    from tokenfab.market import elasticity_reading, project
+
+    text = elasticity_reading(elasticity)
+    assert f"changes spend by {spend}" in text and reading in text
+    proj = project("jevons", elasticity=elasticity, samples=0)
+    assert text in proj.notes

@@ -198,7 +198,7 @@ def _print_market(proj, doc: dict[str, Any]) -> None:
             f"volume x{r['volume_multiple_the_totals_need']:.1f} of 2025, the table says "
             f"x{r['volume_multiple_stated_vs_base_year']:.1f}"
         )
-    if doc["consistency"]:
+    if doc["consistency"]["verdict"]:
         console.print(f"- verdict: {doc['consistency']['verdict']}")
     for p in doc["seed_power"]:
         console.print(f"- seed: {p['label']}: {p['gw']} GW", style="dim")

@@ -657,6 +657,8 @@ def project(
                 + ", ".join(f"{s} +{g:.0%}" for s, g in growth.items())
                 + " a year at the catalog's price declines"
             )
+    if sc.kind != "stated-totals":
+        proj_notes.append(elasticity_reading(eps))
     proj = Projection(name, sc, years, segs, basis, growth, eps, proj_notes, consistency)
     for y, v in sc.stated.items():
         if y in years:
@@ -667,6 +669,33 @@ def project(
     if samples:
         proj.fan = _monte_carlo(sc, years, basis, eps, samples, seed)
     return proj
+
+
+def elasticity_reading(elasticity: float) -> str:
+    """What an elasticity of volume to price means for spend, in words.
+
+    With volume ∝ price^-ε (other growth aside), spend = volume × price ∝ price^(1-ε): a
+    falling price raises spend when ε > 1, lowers it when ε < 1 and leaves it when ε = 1.
+
+    Examples
+    --------
+    >>> elasticity_reading(1.2)[:70]
+    'elasticity 1.2: a 10% price cut raises volume 13% (1.13 x) and changes'
+
+    """
+    eps = float(elasticity)
+    volume = 0.9**-eps - 1  # a 10 % cut: volume x 0.9^-eps
+    spend = 0.9 ** (1 - eps) - 1
+    if abs(eps - 1) < 1e-9:
+        effect = "so total spend stays the same (elasticity 1)"
+    elif eps > 1:
+        effect = "so falling prices raise total spend (elasticity above 1: Jevons)"
+    else:
+        effect = "so falling prices lower total spend (elasticity below 1)"
+    return (
+        f"elasticity {eps:g}: a 10% price cut raises volume {volume:.0%} "
+        f"({0.9**-eps:.3g} x) and changes spend by {spend:+.1%}, {effect}; other growth aside"
+    )
 
 
 def _stated_totals(sc: MarketScenario, years, basis):
