@@ -77,6 +77,8 @@ COLUMN_MAXIMA: dict[str, float] = {
     "first_dense_layers": 1e3,
     "fp4_dense_tflops": 1e7,
     "fp8_dense_tflops": 1e7,
+    "full_attention_head_dim": 1e5,  # as head_dim
+    "full_attention_kv_heads": 1e5,  # as num_kv_heads
     "grid_co2e_g_per_kwh": 1e5,
     "head_dim": 1e5,
     "hidden_size": 1e7,
