@@ -529,7 +529,7 @@ def test_every_unbounded_numeric_column_has_a_plausible_maximum():
         for name, field in cls.model_fields.items()
         if numeric(field.annotation) and not has_upper(field) and name not in COLUMN_MAXIMA
     ]
-    assert not missing
+    assert not missing, f"add each to tokenfab.catalog.COLUMN_MAXIMA (or bound it): {missing}"
     # and the built-in catalogs sit well inside them (each maximum is 100x their largest value)
     default_catalog()
 
