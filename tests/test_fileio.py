@@ -247,3 +247,23 @@ def test_an_empty_out_is_called_empty_not_a_folder(args):
     r = CliRunner().invoke(app, args)
     assert r.exit_code != 0
     assert "empty path" in str(r.exception) and "folder" not in str(r.exception).split(";")[0]
+
+
+def test_every_file_writer_in_the_package_writes_through_a_temporary_file():
+    # a writer of an --out file fills the temporary path atomic_output gives (named tmp) or
+    # calls write_text_atomic: no command leaves half a file behind (buf: an in-memory image)
+    import re
+
+    src = Path(__file__).resolve().parents[1] / "src" / "tokenfab"
+    call = re.compile(r"(\w+)\.(write_text|write_bytes|write_html|savefig)\(\s*(str\()?(\w*)")
+    direct = []
+    for path in sorted(src.rglob("*.py")):
+        if path.name == "fileio.py":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for m in call.finditer(line):
+                obj, method, _, arg = m.groups()
+                target = obj if method in ("write_text", "write_bytes") else arg
+                if target not in ("tmp", "buf", "sys"):
+                    direct.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
+    assert not direct

@@ -228,7 +228,8 @@ def histogram_chart(
                 annotation_text=label,
             )
     fig.update_layout(title=title, template="plotly_white", bargap=0)
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_output(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
 
     fig2 = _figure()
     fig2.set_size_inches(4 * columns, 3 * rows + 0.6)
@@ -246,7 +247,8 @@ def histogram_chart(
         ax.tick_params(labelsize=7)
     fig2.suptitle(title)
     fig2.tight_layout()
-    fig2.savefig(png)
+    with atomic_output(png) as tmp:
+        fig2.savefig(tmp, format="png")
     return html, png
 
 
@@ -286,7 +288,8 @@ def tornado_chart(
         template="plotly_white",
         height=max(350, 40 * len(rows) + 150),
     )
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_output(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
 
     fig2 = _figure()
     fig2.set_size_inches(9, max(3.5, 0.45 * len(rows) + 1.5))
@@ -301,7 +304,8 @@ def tornado_chart(
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8)
     fig2.tight_layout()
-    fig2.savefig(png)
+    with atomic_output(png) as tmp:
+        fig2.savefig(tmp, format="png")
     return html, png
 
 
@@ -327,7 +331,8 @@ def sobol_chart(out: Path, rows: list[dict[str, Any]], title: str) -> tuple[Path
     fig.update_layout(
         title=title, yaxis_title="share of variance", barmode="group", template="plotly_white"
     )
-    fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+    with atomic_output(html) as tmp:
+        fig.write_html(str(tmp), include_plotlyjs=True, full_html=True)
 
     import numpy as np
 
@@ -351,5 +356,6 @@ def sobol_chart(out: Path, rows: list[dict[str, Any]], title: str) -> tuple[Path
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig2.tight_layout()
-    fig2.savefig(png)
+    with atomic_output(png) as tmp:
+        fig2.savefig(tmp, format="png")
     return html, png

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tokenfab import operations, schema
 from tokenfab.errors import ScenarioError
-from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
+from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -228,7 +228,7 @@ def scenario_new_cmd(
         raise ScenarioError(f"--out: {out} exists; give --force to overwrite it")
     if not out.parent.is_dir():
         raise ScenarioError(f"--out: folder {out.parent} does not exist")
-    out.write_text(text, encoding="utf-8")
+    write_text_atomic(out, text)
     _note(f"wrote {out}; check it with: tokenfab estimate --scenario {out}")
 
 

@@ -12,7 +12,7 @@ import typer
 
 from tokenfab import schema
 from tokenfab.errors import FileInputError
-from tokenfab.fileio import check_output_path
+from tokenfab.fileio import atomic_output, check_output_path
 
 SCENARIO_ARG = Annotated[
     Path | None,
@@ -37,10 +37,11 @@ def report(
     check_output_path(out, suffixes=(".pdf",) if pdf else (".html", ".htm"))
     req = request_from(schema.EstimateRequest, given, scenario)
     built = rep.build(req, _catalog(ctx))
-    if pdf:
-        out.write_bytes(rep.to_pdf(built))
-    else:
-        out.write_text(rep.to_html(built), encoding="utf-8")
+    with atomic_output(out) as tmp:  # whole or not at all
+        if pdf:
+            tmp.write_bytes(rep.to_pdf(built))
+        else:
+            tmp.write_text(rep.to_html(built), encoding="utf-8")
     _note(f"wrote {out}")
 
 
