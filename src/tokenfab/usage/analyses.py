@@ -47,6 +47,8 @@ class Loaded:
     adapter: adapters.Adapter
     sources: dict[str, Any]
     table: ir.Table
+    valid_pairs: list[dict[str, Any]] | None = None  # (model, provider) of the valid rows
+    last_valid: Any = None  # latest timestamp of a valid row
 
     def has(self, field: str) -> bool:
         """Whether the log fills ``field`` (an optional field the adapter found)."""
@@ -74,14 +76,27 @@ def quality(ld: Loaded, check_order_max_rows: int = ORDER_CHECK_MAX_ROWS) -> dic
     """Rows read, malformed rows by field with examples, time zones and order."""
     g = ld.table
     bad = ~g._ok
-    head = _rows(
-        g.aggregate(
+    # one pass by (model, provider): the counts, and what pricing needs (the models of the
+    # valid rows and their latest timestamp), so the prices need no pass of their own
+    groups = _rows(
+        g.group_by("model", "provider").aggregate(
             rows=g.count(),
-            malformed=bad.sum(),
-            with_zone=(g._zone.notnull() & (g._zone != "")).sum(),
-            without_zone=(g._zone == "").sum(),
+            malformed=bad.cast("int64").sum(),
+            with_zone=(g._zone.notnull() & (g._zone != "")).cast("int64").sum(),
+            without_zone=(g._zone == "").cast("int64").sum(),
+            valid=g._ok.cast("int64").sum(),
+            last=g.timestamp.max(where=g._ok),
         )
-    )[0]
+    )
+    head = {
+        k: sum(int(r[k] or 0) for r in groups)
+        for k in ("rows", "malformed", "with_zone", "without_zone")
+    }
+    ld.valid_pairs = [
+        {"model": r["model"], "provider": r["provider"]} for r in groups if r["valid"]
+    ]
+    lasts = [r["last"] for r in groups if r["last"] is not None]
+    ld.last_valid = max(lasts) if lasts else None
     rows = int(head["rows"] or 0)
     if rows == 0:
         raise UsageLogError(f"LOGS: {', '.join(ld.raw.files)} holds no records")
@@ -151,8 +166,11 @@ def priced(
     """Valid rows with their list prices, ``list_cost_usd`` and ``spend_usd`` columns."""
     cat = catalog or default_catalog()
     v = ld.table.filter(ld.table._ok).drop("_ok", "_problem", "_zone")
-    last = _scalar(v.timestamp.max())
-    pairs = _rows(v.select("model", "provider").distinct())
+    if ld.valid_pairs is not None:  # found by quality's pass
+        last, pairs = ld.last_valid, ld.valid_pairs
+    else:
+        last = _scalar(v.timestamp.max())
+        pairs = _rows(v.select("model", "provider").distinct())
     names = sorted({p["model"] for p in pairs})
     providers = {p["model"]: p["provider"] for p in pairs if p["provider"]}
     as_of: date | None = last.date() if last is not None else None
