@@ -712,7 +712,13 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     assert lines["crossover buy vs rent tokens per day"] == (
         "buy is cheaper than renting at every volume from 1e+05 tokens/day"
     )
-    # a real crossing above the floor is shown as a volume
-    api = b.crossover_buy_vs_api_tokens_per_day
-    assert api > b.grid_floor_tokens_per_day
-    assert lines["crossover buy vs api tokens per day"] == f"{api:.3g} tokens/day"
+    # a real crossing above the floor is shown as a volume: llama-3.1-70b on one H100 group
+    # (the API is cheaper at low volume, buying above a few 1e7 tokens a day)
+    b70 = schema.BreakevenResult.from_analysis(
+        analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm"}, default_catalog())
+    )
+    api = b70.crossover_buy_vs_api_tokens_per_day
+    assert api is not None and api > b70.grid_floor_tokens_per_day
+    assert dict(b70.summary_lines())["crossover buy vs api tokens per day"] == (
+        f"{api:.3g} tokens/day"
+    )

@@ -79,6 +79,9 @@ COLUMN_MAXIMA: dict[str, float] = {
     "fp8_dense_tflops": 1e7,
     "full_attention_head_dim": 1e5,  # as head_dim
     "full_attention_kv_heads": 1e5,  # as num_kv_heads
+    "measured_over_predicted_high": 1e3,  # error bands (added with error_bands.csv)
+    "measured_over_predicted_low": 1e3,
+    "residuals": 1e6,
     "grid_co2e_g_per_kwh": 1e5,
     "head_dim": 1e5,
     "hidden_size": 1e7,
