@@ -1863,7 +1863,9 @@ class ProjectRequest(Request):
         description="samples of the yearly rates for a fan of cumulative cash, 0: none "
         "[samples, 0 to 10,000]",
     )
-    seed: Annotated[int, Field(ge=0)] = Field(0, description="random seed of the fan [0 or more]")
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
+        0, description="random seed of the fan [0 to 2^63)"
+    )
 
     def overrides(self) -> dict[str, Any]:
         """The projection assumptions given as options (they win over the file's block)."""
