@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("Speed of the vectorised core", ["bench_speed.py"]),
     ("Capacity planning and cost speed", ["bench_plan.py"]),
     ("Pipeline: the scalar estimate beside a million samples", ["bench_pipeline.py"]),
+    ("Uncertainty: Sobol and Monte Carlo speed", ["bench_sobol.py"]),
     ("Peer calculator comparison", ["peer_compare.py"]),
     ("HTTP API under load (loopback)", ["bench_api_load.py"]),
 ]

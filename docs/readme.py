@@ -153,6 +153,11 @@ def _workload_tpot(workload: str) -> float:
     return float(default_catalog().workload(workload).tpot_slo_s)
 
 
+UNCERTAIN = "examples/uncertainty-chat-llama-70b-h100.yaml"
+MONTECARLO = "tokenfab montecarlo examples/chat-llama-70b-h100.yaml --reoptimise --out mc.html"
+SOBOL = f"tokenfab sensitivity {UNCERTAIN} --method sobol --reoptimise"
+
+
 def block_scenarios() -> str:
     commands = [
         "tokenfab estimate --scenario examples/reasoning-deepseek-r1-h200.yaml --region us",
@@ -160,7 +165,31 @@ def block_scenarios() -> str:
     ]
     for c in commands:
         ok(c)
-    return "```sh\n" + "\n".join(commands) + "\n```\n"
+    mc = json.loads(ok(MONTECARLO + " --json"))
+    cost = mc["kpis"]["cost_usd_per_mtok_blended"]
+    sobol = json.loads(ok(SOBOL + " --json"))
+    top = [r for r in sobol["sobol"] if r["matters"]]
+    names = {
+        "cost.useful_life_years": "hardware life",
+        "efficiency.compute_efficiency": "compute efficiency",
+        "efficiency.bw_efficiency": "bandwidth efficiency",
+        "accelerators.h100-sxm.price_usd": "H100 price",
+        "regions.us.electricity_usd_per_kwh": "electricity price",
+        "tokens_per_day": "demand",
+    }
+    lines = [
+        *commands,
+        _wrap(MONTECARLO),
+        "#   over the catalogs' published ranges and the model's held-out error band: blended cost",
+        f"#   P5-P95 {usd(cost['p5'])}-{usd(cost['p95'])} per 1M tokens (mean {usd(cost['mean'])}); "
+        f"{mc['feasible_share']:.0%} of {mc['samples']:,} samples meet the targets",
+        SOBOL,
+        "#   share of the cost's variance (total Sobol index): "
+        + ", ".join(f"{names.get(r['input'], r['input'])} {r['st']:.2f}" for r in top[:3]),
+        f"#   {len(sobol['not_mattering'])} of {len(sobol['sobol'])} inputs below 0.05 do not "
+        "matter: " + ", ".join(names.get(k, k) for k in sobol["not_mattering"]),
+    ]
+    return "```sh\n" + "\n".join(lines) + "\n```\n"
 
 
 def block_errors() -> str:

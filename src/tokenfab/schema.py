@@ -1765,6 +1765,8 @@ REQUESTS.update(
         "calibrate": CalibrateRequest,
         "catalog import-model": ImportModelRequest,
         "catalog import-prices": ImportPricesRequest,
+        "montecarlo": MonteCarloRequest,
+        "sensitivity": SensitivityRequest,
     }
 )
 
@@ -1804,6 +1806,11 @@ RESULTS: dict[str, type[BaseModel]] = {
     "market --list scenarios": MarketScenarioInfo,
     "demand --list": DemandList,
     "demand --list archetypes": DemandArchetypeInfo,
+    "montecarlo": MonteCarloResult,
+    "montecarlo kpis": KpiSpread,
+    "sensitivity": SensitivityResult,
+    "sensitivity tornado": TornadoInput,
+    "sensitivity sobol": SobolInput,
 }
 
 
