@@ -211,3 +211,38 @@ def test_moe_active_parameters_per_token():
     active = s.params_always_read + 2 * 56 * 3 * 6144 * 16384
     assert_allclose(s.params_per_token_matmul, active, rtol=1e-12)
     assert_allclose(s.params_per_token_matmul + s.params_embedding, 39e9, rtol=0.03)
+
+
+def test_llama_405b_fp8_checkpoint_keeps_attention_and_end_layers_in_bf16():
+    # Meta's FP8 checkpoint quantises only the FFN matrices and skips the first and the last
+    # layer (models.csv fp8_checkpoint_16bit = "attention;ffn_first_last"; Llama 3 paper
+    # arXiv:2407.21783 section 6.2). d = 16,384, 128 query / 8 KV heads of 128, FFN 53,248, 126
+    # layers. Attention a layer: q and o 2 x 16,384^2 = 536,870,912, k and v 2 x 16,384 x 1,024 =
+    # 33,554,432 -> 570,425,344; x 126 = 71,873,593,344. One FFN: 3 x 16,384 x 53,248 =
+    # 2,617,245,696; two layers 5,234,491,392. Kept in 16 bits: 77,108,084,736 parameters, one
+    # extra byte each over an all-FP8 count.
+    m = default_catalog().model("llama-3.1-405b")
+    assert m.fp8_checkpoint_16bit == "attention;ffn_first_last"
+    kept = 126 * (2 * 16_384**2 + 2 * 16_384 * 1_024) + 2 * 3 * 16_384 * 53_248
+    assert kept == 77_108_084_736
+    served = ModelShape.from_record(m, "fp8")
+    assert_allclose(served.params_kept_16bit, kept, rtol=1e-12)
+    all_fp8 = weight_bytes(ModelShape.from_record(m), 1.0)
+    assert_allclose(weight_bytes(served, 1.0) - all_fp8, kept * (2.0 - 1.0), rtol=1e-12)
+    # 410,060,226,560 B all-FP8 (matrices 1 B, embedding, head and norms 2 B) + 77,108,084,736
+    # = 487,168,311,296 B, i.e. 487 GB: 61 GB on each of 8 GPUs rather than 51 GB
+    assert_allclose(weight_bytes(served, 1.0), 487_168_311_296.0, rtol=1e-12)
+    # in bf16 nothing changes: 2 x 405,853,388,800 = 811,706,777,600 B
+    assert_allclose(weight_bytes(ModelShape.from_record(m, "bf16"), 2.0), 811_706_777_600.0)
+
+
+def test_fp8_checkpoint_16bit_rejects_unknown_parts():
+    # A typo in the catalog column must not silently count as "every projection in FP8".
+    from pydantic import ValidationError
+
+    from tokenfab.catalog import Model
+
+    row = default_catalog().model("llama-3.1-405b").model_dump()
+    row["fp8_checkpoint_16bit"] = "attention;lm_heads"
+    with pytest.raises(ValidationError, match="lm_heads"):
+        Model(**row)

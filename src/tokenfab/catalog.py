@@ -401,6 +401,22 @@ class Model(Record):
         "(0.5 for 'A3B') [billions]; empty: the counts are exact or rounded to 3 %",
     )
     params_source: Text
+    fp8_checkpoint_16bit: str | None = Field(
+        None,
+        description="parts the publisher's FP8 checkpoint keeps in 16 bits beyond norms, "
+        "router gates, embeddings and head, ';'-separated: 'attention' (every attention "
+        "projection), 'ffn_first_last' (the FFN of the first and the last layer); applies "
+        "when served in fp8; empty: every projection is FP8",
+    )
+
+    @field_validator("fp8_checkpoint_16bit")
+    @classmethod
+    def _known_16bit_parts(cls, v: str | None) -> str | None:
+        if v:
+            unknown = set(v.split(";")) - {"attention", "ffn_first_last"}
+            if unknown:
+                raise ValueError(f"unknown fp8_checkpoint_16bit parts: {sorted(unknown)}")
+        return v or None
 
     @property
     def linear_attention_layers(self) -> int:

@@ -73,6 +73,9 @@ class ModelShape:
     head_tied: NDArray  # 1 where the output head shares the embedding table's storage
     non_expert_bytes_per_param: NDArray  # format of the non-expert matrices; NaN: the weight format
     params_norms_router: NDArray  # of params_dense: norms and router gates, 16-bit when quantised
+    params_kept_16bit: NDArray
+    """Attention and FFN parameters the served checkpoint keeps in 16 bits beyond
+    ``params_norms_router`` (the catalog's ``fp8_checkpoint_16bit`` when served in fp8)."""
 
     @classmethod
     def from_record(cls, model: Model, precision: str | None = None) -> Self:
@@ -107,6 +110,15 @@ class ModelShape:
         window = float(model.sliding_window) if model.sliding_window else np.inf
         window_share = model.window_layers / model.num_layers if model.sliding_window else 0.0
         linear_share = model.linear_attention_layers / model.num_layers
+        kept_16bit = 0.0
+        if precision == "fp8" and model.fp8_checkpoint_16bit:
+            parts = model.fp8_checkpoint_16bit.split(";")
+            if "attention" in parts:
+                kept_16bit += p.attention
+            dense_layers = model.num_layers - p.num_moe_layers
+            if "ffn_first_last" in parts and dense_layers:
+                # the first and the last layer's FFN, at one dense layer's FFN each
+                kept_16bit += min(2, dense_layers) * p.dense_ffn / dense_layers
         linear_state = 0.0
         if model.linear_attention_layers:
             # Gated DeltaNet keeps, per sequence and layer, one d_k x d_v matrix a value head
@@ -143,6 +155,7 @@ class ModelShape:
             params_lm_head=p.lm_head if p.lm_head else p.embedding,
             head_tied=0.0 if p.lm_head else 1.0,
             params_norms_router=p.norms_and_router,
+            params_kept_16bit=kept_16bit,
             non_expert_bytes_per_param=(
                 2.0
                 if precision == model.native_precision
@@ -170,7 +183,8 @@ class ModelShape:
         )
         # norms and MoE router gates stay in 16 bits in quantised checkpoints
         # (:data:`KEPT_16BIT`)
-        nr = self.params_norms_router
+        # and so do the parts the checkpoint keeps in 16 bits (``params_kept_16bit``)
+        nr = self.params_norms_router + self.params_kept_16bit
         return (self.params_attention + self.params_dense + self.params_shared - nr) * own + (
             nr * np.maximum(own, EMBEDDING_BYTES_PER_PARAM)
         )
