@@ -462,6 +462,9 @@ def estimate(
     console = _console()
     console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))
+    note = render.queue_note(est)
+    if note:
+        console.print(note, style="yellow", markup=False, highlight=False)
     for line in result.stale_price_lines():
         console.print(f"stale price: {line}", style="yellow", highlight=False)
 
