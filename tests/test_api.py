@@ -246,6 +246,17 @@ def test_serve_binds_loopback_by_default() -> None:
     assert "127.0.0.1" in result.output
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0x", "192.0.2.1"])  # unresolvable; TEST-NET-1
+def test_serve_blames_the_host_not_the_port(host) -> None:
+    # neither name is an address of this machine: the line used to say "--port: ... choose
+    # another port", which no port fixes; the probe fails before any server starts
+    from tokenfab import api
+    from tokenfab.errors import TokenfabError
+
+    with pytest.raises(TokenfabError, match=r"^--host: cannot listen on"):
+        api.serve(host=host, port=8765)
+
+
 def test_demand_takes_archetypes_in_the_body(client) -> None:
     # invariant: a one-entry archetypes list is the same demand as archetype + users, and two
     # entries add up (2 x 1,000 chat users: 1,680,000 output tokens a day)

@@ -326,6 +326,7 @@ def serve(
     """Run the API with uvicorn until interrupted; the worker processes read the catalogs of
     ``catalog_dirs`` (passed on as ``TOKENFAB_CATALOG``). Every catalog row and the port are
     checked first (a problem is one :class:`TokenfabError` line); then ``on_start`` runs."""
+    import errno
     import socket
 
     import uvicorn
@@ -338,6 +339,11 @@ def serve(
         try:
             probe.bind((host, port))
         except OSError as exc:
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                raise TokenfabError(  # the host is at fault, not the port
+                    f"--host: cannot listen on {host!r} ({exc.strerror}); give an address of "
+                    "this machine, e.g. 127.0.0.1 (the default) or 0.0.0.0 for all"
+                ) from None
             raise TokenfabError(
                 f"--port: cannot listen on {host}:{port} ({exc.strerror}); choose another "
                 "port with --port (make run PORT=N) or another --host"
