@@ -67,10 +67,36 @@ def test_the_narrative_is_deterministic_and_has_four_sections():
     assert [t for t, _ in a.sections] == ["Where to deploy", "Cost and carbon", "Risks", "Roadmap"]
 
 
-def test_the_risks_say_what_was_not_analysed():
-    risks = dict(story().sections)["Risks"]
-    assert "Not analysed here" in risks
+def test_the_risks_name_the_tornados_largest_swings():
+    """The risks quote the tornado of the estimate's $/Mtok output over the default ranges:
+    its largest swing first, at the values the tornado itself gives."""
+    from tokenfab import uncertainty
+
+    n = story()
+    risks = dict(n.sections)["Risks"]
     assert "API prices falling" in risks
+    inputs = uncertainty.prepare_inputs(BASE, None)
+    model = uncertainty.scenario_model(BASE, reoptimise=True, keys=("cost_usd_per_mtok_output",))
+    t = uncertainty.tornado(model, inputs.distributions, "cost_usd_per_mtok_output")
+    first = t.rows[0]
+    assert next(iter(n.figures["drivers"])) == first.input
+    assert f"moves most with {first.input} (" in risks
+    if first.feasible_at_low and first.feasible_at_high:
+        assert f"{usd(first.kpi_at_low)} to {usd(first.kpi_at_high)}" in risks
+    # and a swing is a change: the quoted ends differ
+    assert first.swing > 0
+
+
+def test_the_risks_say_what_was_not_analysed_when_no_range_applies(monkeypatch):
+    from tokenfab import uncertainty
+    from tokenfab.errors import ScenarioError
+
+    def no_ranges(*args, **kwargs):
+        raise ScenarioError("distributions: none given and the catalogs publish no range")
+
+    monkeypatch.setattr(uncertainty, "prepare_inputs", no_ranges)
+    risks = dict(narrative(BASE, INPUTS).sections)["Risks"]
+    assert "Not analysed here" in risks and "publish no range" in risks
 
 
 def test_the_roadmap_section_quotes_the_best_lever():

@@ -78,6 +78,47 @@ def _point(scenario: Scenario, cat: Catalog) -> Point | None:
         return None
 
 
+SENSITIVITY_KPI = "cost_usd_per_mtok_output"
+TOP_DRIVERS = 3
+
+
+def _sensitivity_risk(scenario: Scenario, cat: Catalog, fig: dict[str, Any]) -> str:
+    """One sentence on what moves the cost per million output tokens most: a tornado
+    (:func:`tokenfab.uncertainty.tornado`) over the default input ranges (the catalogs' published
+    ranges and the performance model's held-out error band), the batch re-chosen per swing.
+    ``fig["drivers"]`` gets ``{input: [cost at low, cost at high]}`` of the top three."""
+    from tokenfab import uncertainty
+
+    try:
+        inputs = uncertainty.prepare_inputs(scenario, None, cat)
+        model = uncertainty.scenario_model(scenario, cat, reoptimise=True, keys=(SENSITIVITY_KPI,))
+        t = uncertainty.tornado(model, inputs.distributions, SENSITIVITY_KPI, ranges=inputs.ranges)
+    except TokenfabError as exc:
+        fig["not_analysed"] = NOT_ANALYSED
+        return (
+            f"Not analysed here: the spread of {NOT_ANALYSED} (no sensitivity analysis: {exc}); "
+            "each figure above is one estimate."
+        )
+    top = [r for r in t.rows if r.swing > 0][:TOP_DRIVERS]
+    fig["drivers"] = {r.input: [r.kpi_at_low, r.kpi_at_high] for r in top}
+    if not top:
+        return "No input in its published range moves the cost per million output tokens."
+    parts = []
+    for r in top:
+        ends = [
+            usd(v) if ok else "infeasible"
+            for v, ok in ((r.kpi_at_low, r.feasible_at_low), (r.kpi_at_high, r.feasible_at_high))
+        ]
+        parts.append(f"{r.input} ({r.low:.4g} to {r.high:.4g}: {ends[0]} to {ends[1]})")
+    return (
+        f"The estimate's cost per million output tokens ({usd(t.base)}, prompt processing "
+        "billed on input tokens) moves most with "
+        + "; ".join(parts)
+        + f" (a tornado over {len(t.rows)} inputs' published ranges; `tokenfab sensitivity` "
+        "gives them all)."
+    )
+
+
 def narrative(
     scenario: Scenario,
     projection: ProjectionInputs | None = None,
@@ -203,11 +244,7 @@ def narrative(
             f"Utilisation is {est.utilization:.0%}: the fleet is sized for a peak "
             f"{scenario.peak_to_average:g} times the average, and idle hours are paid for."
         )
-    risks.append(
-        f"Not analysed here: the spread of {NOT_ANALYSED} (no sensitivity analysis in this "
-        "version); each figure above is one estimate."
-    )
-    fig["not_analysed"] = NOT_ANALYSED
+    risks.append(_sensitivity_risk(scenario, cat, fig))
 
     # -- roadmap ------------------------------------------------------------------------------
     try:
