@@ -63,6 +63,7 @@ def test_rejections_are_grouped_by_reason():
 
 
 def test_catalog_text_is_printed_as_written_not_as_markup():
+
     from rich.console import Console
 
     from tokenfab.catalog import default_catalog
@@ -73,3 +74,49 @@ def test_catalog_text_is_printed_as_written_not_as_markup():
     console = Console(record=True, width=400)
     console.print(catalog_table("accelerators", [odd], sources=True))
     assert "[bold]datasheet[/] p. [3]" in console.export_text()
+
+
+def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
+    """The plan's first lines count the feasible options among all tried and name the cheapest;
+    hand-built rows: 2 of 3 meet, the cheapest is h100-sxm (rent) at $0.5 per 1M output tokens,
+    and --top 1 shows one of the two."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tokenfab.render import plan_table
+
+    def row(acc: str, own: str, usd: float, feasible: bool) -> dict:
+        numbers = [
+            "tensor_parallel",
+            "pipeline_parallel",
+            "expert_parallel",
+            "attention_data_parallel",
+            "accelerators_needed",
+            "utilization",
+            "cost_usd_per_accelerator_hour",
+            "cost_usd_per_mtok_blended",
+            "monthly_cost_usd",
+            "tpot_s",
+            "tokens_per_joule",
+            "co2e_g_per_mtok",
+        ]
+        return {
+            **dict.fromkeys(numbers, 1.0),
+            "precision": "fp8",
+            "accelerator": acc,
+            "region": "us",
+            "ownership": own,
+            "feasible": feasible,
+            "cost_usd_per_mtok_output": usd,
+            "reason": "" if feasible else "accelerators: needs 16 x l4",
+        }
+
+    rows = [row("h100-sxm", "rent", 0.5, True), row("b200", "buy", 0.7, True)]
+    rows.append(row("l4", "buy", 9.0, False))
+    console = Console(width=400, record=True)
+    console.print(plan_table(SimpleNamespace(model="llama-3.1-8b"), rows, top=1))
+    text = console.export_text()
+    assert "2 of 3 accelerator x region x buy/rent options meet" in text
+    assert "cheapest: h100-sxm (rent) at $0.5 per 1M output tokens" in text
+    assert "the cheapest 1 shown (--top)" in text

@@ -399,8 +399,20 @@ def estimate(est: Any) -> Panel:
 
 
 def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
-    feasible = [r for r in rows if r["feasible"]][:top]
+    feasible_all = [r for r in rows if r["feasible"]]
+    feasible = feasible_all[:top]
     rejected = [r for r in rows if not r["feasible"]]
+    summary = (
+        f"{len(feasible_all)} of {len(rows)} accelerator x region x buy/rent options meet the "
+        "demand and targets"
+        + (
+            f"; cheapest: {feasible_all[0]['accelerator']} ({feasible_all[0]['ownership']}) at "
+            f"${feasible_all[0]['cost_usd_per_mtok_output']:.3g} per 1M output tokens"
+            if feasible_all
+            else ""
+        )
+        + (f"; the cheapest {top} shown (--top)" if len(feasible_all) > top else "")
+    )
     t = Table(title=f"Capacity plan: {sc.model}, cheapest first", title_justify="left")
     cols = [
         ("accelerator", "accelerator"),
@@ -423,7 +435,12 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
     ]
     for label, _ in cols:
         t.add_column(
-            label, justify="left" if label in ("accelerator", "region", "own", "prec") else "right"
+            label,
+            justify="left" if label in ("accelerator", "region", "own", "prec") else "right",
+            no_wrap=label == "accelerator",
+            min_width=max((len(str(r["accelerator"])) + 1 for r in feasible), default=0)
+            if label == "accelerator"
+            else None,
         )
     for r in feasible:
         cells = []
@@ -447,7 +464,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         )
         t.caption_justify = "left"
     if not rejected:
-        return Group(t)
+        return Group(Text(summary), t)
     why = Table(
         title=f"Rejected: {len(rejected)} options for {len(groups := rejection_groups(rejected))} reasons",
         title_justify="left",
@@ -459,7 +476,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         shown = ", ".join(g["options"][:4])
         more = f" and {len(g['options']) - 4} more" if len(g["options"]) > 4 else ""
         why.add_row(str(len(g["options"])), shown + more, Text(g["example"]))
-    return Group(t, "", why)
+    return Group(Text(summary), t, "", why)
 
 
 def rejection_groups(rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
