@@ -135,6 +135,16 @@ def frontier_chart(model: str, fronts: list[Any], out: Path) -> tuple[Path, Path
     )
 
 
+def _finish_png(fig: Any, ax: Any, title: str, grid_axis: str, png: Path) -> None:
+    """Title, a light grid along grid_axis and a legend on ax, then write fig to png."""
+    ax.set_title(title)
+    ax.grid(True, axis=grid_axis, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_output(png) as tmp:
+        fig.savefig(tmp, format="png")
+
+
 def bar_chart(
     out: Path,
     categories: list[str],
@@ -171,12 +181,7 @@ def bar_chart(
         ax.bar(x + k * width, b["y"], width, label=b["name"], color=b["color"])
     ax.set_xticks(x + width * (len(bars) - 1) / 2, categories)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig2.tight_layout()
-    with atomic_output(png) as tmp:
-        fig2.savefig(tmp, format="png")
+    _finish_png(fig2, ax, title, "y", png)
     return html, png
 
 
@@ -300,12 +305,7 @@ def tornado_chart(
     ax.axvline(base, color="black", linewidth=1)
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig2.tight_layout()
-    with atomic_output(png) as tmp:
-        fig2.savefig(tmp, format="png")
+    _finish_png(fig2, ax, title, "x", png)
     return html, png
 
 
@@ -352,10 +352,5 @@ def sobol_chart(out: Path, rows: list[dict[str, Any]], title: str) -> tuple[Path
     ax.axhline(0.05, color="grey", linestyle=":", linewidth=1)
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("share of variance")
-    ax.set_title(title)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig2.tight_layout()
-    with atomic_output(png) as tmp:
-        fig2.savefig(tmp, format="png")
+    _finish_png(fig2, ax, title, "y", png)
     return html, png

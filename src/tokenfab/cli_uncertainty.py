@@ -69,6 +69,30 @@ def _request(
     return model.parse({**base, **given}), where
 
 
+def _analyse(
+    ctx: typer.Context,
+    model: type[Any],
+    given: dict[str, Any],
+    path: Path | None,
+    out: Path | None,
+    label: str,
+    analyse: Callable[..., Any],
+) -> tuple[Any, Any, Any]:
+    """Check the chart path (before any work), read the request as :func:`_request` does,
+    and run ``analyse`` on it under a progress bar: the request, its scenario and the
+    analysis."""
+    from tokenfab.cli import _catalog
+    from tokenfab.uncertainty import ProgressBar
+
+    if out is not None:
+        check_output_path(out, suffixes=CHART_SUFFIXES)
+    req, where = _request(model, given, path)
+    scenario = req.scenario()
+    with ProgressBar(label) as bar:
+        analysis = analyse(req, _catalog(ctx), where=where, progress=bar)
+    return req, scenario, analysis
+
+
 def _inputs_table(dists: dict[str, Any], defaults: bool) -> Table:
     t = Table(
         title="Uncertain inputs" + (" (defaults: ranges the catalogs publish)" if defaults else ""),
@@ -99,15 +123,11 @@ def montecarlo(
     as_json: bool,
 ) -> None:
     """Monte Carlo: mean, P5, P50 and P95 of every KPI when the inputs are uncertain."""
-    from tokenfab.cli import _catalog
-    from tokenfab.uncertainty import ProgressBar, analyse_montecarlo
+    from tokenfab.uncertainty import analyse_montecarlo
 
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
-    req, where = _request(schema.MonteCarloRequest, given, scenario_file)
-    scenario = req.scenario()
-    with ProgressBar("Monte Carlo") as bar:
-        mc = analyse_montecarlo(req, _catalog(ctx), where=where, progress=bar)
+    req, scenario, mc = _analyse(
+        ctx, schema.MonteCarloRequest, given, scenario_file, out, "Monte Carlo", analyse_montecarlo
+    )
     dists, defaults = mc.inputs, mc.defaults
     result = schema.MonteCarloResult.model_validate(mc.as_dict())
     if as_json:
@@ -154,15 +174,11 @@ def sensitivity(
     as_json: bool,
 ) -> None:
     """Sensitivity: which uncertain inputs move a KPI (tornado swings or Sobol indices)."""
-    from tokenfab.cli import _catalog
-    from tokenfab.uncertainty import ProgressBar, analyse_sensitivity
+    from tokenfab.uncertainty import analyse_sensitivity
 
-    if out is not None:
-        check_output_path(out, suffixes=CHART_SUFFIXES)
-    req, where = _request(schema.SensitivityRequest, given, scenario_file)
-    scenario = req.scenario()
-    with ProgressBar("Sobol") as bar:
-        analysis = analyse_sensitivity(req, _catalog(ctx), where=where, progress=bar)
+    req, scenario, analysis = _analyse(
+        ctx, schema.SensitivityRequest, given, scenario_file, out, "Sobol", analyse_sensitivity
+    )
     doc = analysis.as_dict()
     dists, defaults = analysis.inputs.distributions, analysis.inputs.defaults
     result = schema.SensitivityResult.model_validate(doc)

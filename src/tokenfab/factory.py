@@ -327,6 +327,35 @@ MAX_POWER_MW = 100_000.0
 'Energy and AI', 2025, about 47 GW)."""
 
 
+def _unserved(
+    tid: str,
+    tier: Any,
+    share: float,
+    band: tuple[float | None, float | None],
+    accelerators: float,
+    note: str,
+    basis: str,
+    billed: float,
+) -> TierResult:
+    """A tier the accelerator cannot serve: no operating point, no tokens, no revenue."""
+    return TierResult(
+        tid,
+        tier.usd_per_mtok,
+        share,
+        band,
+        accelerators,
+        None,
+        0.0,
+        0.0,
+        0.0,
+        note,
+        basis,
+        billed,
+        None,
+        tier.ttft_s_max,
+    )
+
+
 def factory(
     power_mw: float,
     accelerator: str,
@@ -433,24 +462,7 @@ def factory(
                 )
                 if s > 0:
                     notes.append(f"{tid}: {note}")
-                results.append(
-                    TierResult(
-                        tid,
-                        tier.usd_per_mtok,
-                        s,
-                        band,
-                        n,
-                        None,
-                        0.0,
-                        0.0,
-                        0.0,
-                        note,
-                        basis,
-                        billed,
-                        None,
-                        tier.ttft_s_max,
-                    )
-                )
+                results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
                 continue
         if i is None:
             best = float(np.max(front.tok_s_per_user))
@@ -464,24 +476,7 @@ def factory(
             )
             if s > 0:
                 notes.append(f"{tid}: {note}")
-            results.append(
-                TierResult(
-                    tid,
-                    tier.usd_per_mtok,
-                    s,
-                    band,
-                    n,
-                    None,
-                    0.0,
-                    0.0,
-                    0.0,
-                    note,
-                    basis,
-                    billed,
-                    None,
-                    tier.ttft_s_max,
-                )
-            )
+            results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
             continue
         t_acc = float(front.tok_s_per_accelerator[i])
         v, r = tier_revenue_usd_per_year(n, t_acc, u, tier.usd_per_mtok, billed)

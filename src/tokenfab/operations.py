@@ -27,6 +27,7 @@ bounds. :func:`register` adds two rules to every operation, so a new one is safe
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -228,10 +229,14 @@ register(
 )
 
 
-def _breakeven(req: schema.BreakevenRequest, cat: Catalog) -> Any:
-    from tokenfab import breakeven
+def _analyse_in(module: str) -> Callable[[Any, Catalog], Any]:
+    """The operation that runs ``tokenfab.<module>.analyse(req, cat)``, importing the module
+    only when the operation first runs."""
 
-    return breakeven.analyse(req, cat)
+    def run(req: Any, cat: Catalog) -> Any:
+        return importlib.import_module(f"tokenfab.{module}").analyse(req, cat)
+
+    return run
 
 
 register(
@@ -239,17 +244,11 @@ register(
         "breakeven",
         schema.BreakevenRequest,
         schema.BreakevenResult,
-        _breakeven,
+        _analyse_in("breakeven"),
         lambda analysis, cat: schema.BreakevenResult.from_analysis(analysis),
         "Break-even: monthly cost of buying, renting or an API against output tokens a day.",
     )
 )
-
-
-def _market(req: schema.MarketRequest, cat: Catalog) -> Any:
-    from tokenfab import market
-
-    return market.analyse(req, cat)
 
 
 register(
@@ -257,7 +256,7 @@ register(
         "market",
         schema.MarketRequest,
         schema.MarketResult,
-        _market,
+        _analyse_in("market"),
         lambda proj, cat: schema.MarketResult.model_validate(proj.as_dict()),
         "Market value = token volume x blended price by segment, to 2030, with GW and a fan.",
     )
@@ -283,28 +282,16 @@ register(
 )
 
 
-def _route(req: schema.RouteRequest, cat: Catalog) -> Any:
-    from tokenfab import routing
-
-    return routing.analyse(req, cat)
-
-
 register(
     Operation(
         "route",
         schema.RouteRequest,
         schema.RouteResult,
-        _route,
+        _analyse_in("routing"),
         lambda d, cat: schema.RouteResult.model_validate(d),
         "Cost per successful outcome with a small model routed in front of a big one.",
     )
 )
-
-
-def _viability(req: schema.ViabilityRequest, cat: Catalog) -> Any:
-    from tokenfab import viability
-
-    return viability.analyse(req, cat)
 
 
 register(
@@ -312,7 +299,7 @@ register(
         "viability",
         schema.ViabilityRequest,
         schema.ViabilityResult,
-        _viability,
+        _analyse_in("viability"),
         lambda rows, cat: schema.ViabilityResult.from_rows(rows),
         "Margin, verdict and break-even price of a product (without a cost: the seed's "
         "business-model table).",
@@ -322,12 +309,6 @@ register(
 
 class FactoryResults(RootModel[schema.FactoryResult | list[schema.FactoryResult]]):
     """``factory --json``: one accelerator's factory, or a list of them for several."""
-
-
-def _factory(req: schema.FactoryRequest, cat: Catalog) -> Any:
-    from tokenfab import factory
-
-    return factory.analyse(req, cat)
 
 
 def _factory_result(results: list[Any], cat: Catalog) -> FactoryResults:
@@ -340,7 +321,7 @@ register(
         "factory",
         schema.FactoryRequest,
         FactoryResults,
-        _factory,
+        _analyse_in("factory"),
         _factory_result,
         "AI factory: a power budget split across price tiers, revenue and cost a year.",
     )
