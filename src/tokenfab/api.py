@@ -301,14 +301,10 @@ def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:
 
 
 def _install_web(app: FastAPI) -> None:
-    """The calculator page and its report endpoint (tokenfab.web), where it is installed."""
-    try:
-        from tokenfab import web
-    except ImportError:  # the page is not part of this build
-        return
-    install = getattr(web, "install", None)
-    if install is not None:
-        install(app)
+    """The calculator page and its report endpoint (:mod:`tokenfab.web`)."""
+    from tokenfab import web
+
+    web.install(app)
 
 
 def app_from_env() -> FastAPI:

@@ -28,7 +28,6 @@ bounds. :func:`register` adds two rules to every operation, so a new one is safe
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -336,10 +335,7 @@ MAX_HTTP_SOBOL_BASE = 4_096
 
 
 def _register_uncertainty() -> None:
-    """``montecarlo`` and ``sensitivity``, where the vectorised pipeline they run on is
-    installed (:mod:`tokenfab.pipeline`)."""
-    if importlib.util.find_spec("tokenfab.pipeline") is None:
-        return
+    """``montecarlo`` and ``sensitivity`` on the vectorised pipeline (:mod:`tokenfab.pipeline`)."""
     from tokenfab import uncertainty
 
     register(

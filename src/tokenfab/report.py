@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import io
 import math
 from dataclasses import dataclass, field
@@ -334,8 +333,8 @@ def build(
         Compare accelerators and regions at the same demand (a plan over every shipping
         accelerator and region: ~0.5 s).
     extras : bool
-        Add the sensitivity, roadmap, projection and narrative sections of the modules this
-        installation has (:func:`extra_sections`).
+        Add the sensitivity, roadmap, projection and narrative sections
+        (:func:`extra_sections`).
 
     Raises
     ------
@@ -521,15 +520,11 @@ def compare_chart(report: Report, by: str, image: str = "svg") -> str | None:
 
 
 # ------------------------------------------------------------------------------------------
-# Sections of the forward-looking modules, where this installation has them
+# Sections of the forward-looking modules
 # ------------------------------------------------------------------------------------------
 
 SENSITIVITY_KPI = "cost_usd_per_mtok_blended"
 """The KPI the report's tornado swings."""
-
-
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(f"tokenfab.{module}") is not None
 
 
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
@@ -673,21 +668,19 @@ def narrative_section(scenario: Any, catalog: Catalog) -> str:
 
 
 SECTIONS = (
-    ("Sensitivity", ("uncertainty", "pipeline"), sensitivity_section),
-    ("Roadmap: cost levers", ("roadmap",), roadmap_section),
-    ("Projection", ("projection",), projection_section),
-    ("Narrative", ("narrative", "roadmap"), narrative_section),
+    ("Sensitivity", sensitivity_section),
+    ("Roadmap: cost levers", roadmap_section),
+    ("Projection", projection_section),
+    ("Narrative", narrative_section),
 )
-"""Report sections of modules that may be absent: (title, modules it needs, builder)."""
+"""The report's forward-looking sections: (title, builder)."""
 
 
 def extra_sections(scenario: Any, catalog: Catalog) -> dict[str, str]:
-    """The sections of :data:`SECTIONS` whose module is installed, as HTML; a section the
-    scenario cannot have (no demand for a projection, no price for a roadmap) says why."""
+    """The sections of :data:`SECTIONS` as HTML; a section the scenario cannot have (no
+    demand for a projection, no price for a roadmap) says why."""
     out = {}
-    for title, modules, builder in SECTIONS:
-        if not all(_has(m) for m in modules):
-            continue
+    for title, builder in SECTIONS:
         try:
             out[title] = builder(scenario, catalog)
         except TokenfabError as exc:
