@@ -203,3 +203,49 @@ def test_ttft_ceiling_of_a_tier_is_honoured(tmp_path):
         fc.factory(100.0, "h100-sxm", shares={"t": 1.0}, catalog=_tiers_csv(tmp_path / "b", [row]))
     )
     assert_allclose(same.revenue_usd_per_year, open_tier.revenue_usd_per_year, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "model"), [("h100-sxm", "llama-3.1-70b"), ("b200", "deepseek-v3")]
+)
+def test_tier_points_are_the_pipeline_estimate_of_the_frontier_point(accelerator, model):
+    # the factory reads each tier's operating point off tokenfab.pipeline.evaluate (the path
+    # of `estimate` and `montecarlo`): an estimate of the tier's layout and batch on one
+    # replica, built here by hand, gives the same figures, and so does the frontier grid
+    import numpy as np
+
+    from tokenfab.pipeline import evaluate
+    from tokenfab.scenario import Scenario
+
+    f = fc.factory(100.0, accelerator, model)
+    fr = f.frontier
+    served = [t for t in f.tiers if t.tok_s_per_user is not None]
+    assert served
+    for t in served:
+        i = int(np.argmin(np.abs(fr.tok_s_per_accelerator - t.output_tok_s_per_accelerator)))
+        tp, pp = int(fr.tensor_parallel[i]), int(fr.pipeline_parallel[i])
+        ep, adp = int(fr.expert_parallel[i]), int(fr.attention_data_parallel[i])
+        sc = Scenario(
+            model=model,
+            accelerator=accelerator,
+            accelerators=pp * tp * adp,  # one replica (DeepSeek-V3 on B200: ADP 2 to 8)
+            tensor_parallel=tp,
+            pipeline_parallel=pp,
+            expert_parallel=ep,
+            attention_data_parallel=adp,
+            batch_size=int(fr.batch_size[i]),
+            workload="chat",
+            precision=f.precision,
+            ttft_slo_s=3600.0,  # targets that never bind: the tier chooses by its own band
+            tpot_slo_s=3600.0,
+        )
+        r = evaluate(sc).kpis
+        assert_allclose(
+            t.output_tok_s_per_accelerator, r["output_tok_s_per_accelerator"][0], rtol=1e-12
+        )
+        assert_allclose(t.tok_s_per_user, r["output_tok_s_per_user"][0], rtol=1e-12)
+        assert_allclose(t.ttft_s, r["ttft_s"][0], rtol=1e-12)
+        # the frontier grid and the estimate are one model: the same point, the same figures
+        assert_allclose(t.output_tok_s_per_accelerator, fr.tok_s_per_accelerator[i], rtol=1e-9)
+        assert_allclose(t.tok_s_per_user, fr.tok_s_per_user[i], rtol=1e-9)
+        assert_allclose(t.ttft_s, fr.ttft_s[i], rtol=1e-9)

@@ -38,6 +38,7 @@ __all__ = [
     "billed_tokens_per_output_token",
     "factory",
     "price_basis_kind",
+    "tier_operating_point",
     "tier_point",
     "tier_revenue_usd_per_year",
 ]
@@ -165,6 +166,44 @@ def tier_point(
     if not ok.any():
         return None
     return int(np.flatnonzero(ok)[np.argmax(y[ok])])
+
+
+POINT_KEYS = ("output_tok_s_per_user", "output_tok_s_per_accelerator", "ttft_s")
+"""What a tier takes from its operating point (keys of ``estimate --json``)."""
+
+
+def tier_operating_point(
+    scenario: Any, front: Any, i: int, catalog: Catalog | None = None
+) -> dict[str, float]:
+    """Output tok/s per user and per accelerator and service TTFT of frontier point ``i``, as
+    the estimate pipeline (:func:`tokenfab.pipeline.evaluate`) computes them.
+
+    The scenario is fixed at the point's layout and batch on one replica, with latency targets
+    that never bind (the tier's own band and TTFT bound choose the point), so the figures are
+    those ``tokenfab estimate`` gives for that deployment: the factory, the estimate and the
+    Monte Carlo share one model path.
+    """
+    from tokenfab.perf.serving import layout
+    from tokenfab.pipeline import evaluate
+    from tokenfab.scenario import MAX_TPOT_S, MAX_TTFT_S
+
+    tp, pp, ep = (
+        int(a[i]) for a in (front.tensor_parallel, front.pipeline_parallel, front.expert_parallel)
+    )
+    adp = int(front.attention_data_parallel[i])
+    sc = scenario.with_(
+        accelerators=int(layout(tp, pp, ep, adp).accelerators),
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        expert_parallel=ep,
+        attention_data_parallel=adp,
+        moe_tensor_parallel=int(front.moe_tensor_parallel[i]),
+        batch_size=int(front.batch_size[i]),
+        ttft_slo_s=MAX_TTFT_S,
+        tpot_slo_s=MAX_TPOT_S,
+    )
+    r = evaluate(sc, catalog=catalog, keys=POINT_KEYS)
+    return {k: float(r.kpis[k][0]) for k in POINT_KEYS}
 
 
 @dataclass(frozen=True)
@@ -478,7 +517,8 @@ def factory(
                 notes.append(f"{tid}: {note}")
             results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
             continue
-        t_acc = float(front.tok_s_per_accelerator[i])
+        point = tier_operating_point(sc, front, i, cat)
+        t_acc = point["output_tok_s_per_accelerator"]
         v, r = tier_revenue_usd_per_year(n, t_acc, u, tier.usd_per_mtok, billed)
         results.append(
             TierResult(
@@ -487,13 +527,13 @@ def factory(
                 s,
                 band,
                 n,
-                float(front.tok_s_per_user[i]),
+                point["output_tok_s_per_user"],
                 t_acc,
                 float(v),
                 float(r),
                 price_basis=basis,
                 billed_per_output_token=billed,
-                ttft_s=None if front.ttft_s is None else float(front.ttft_s[i]),
+                ttft_s=point["ttft_s"],
                 ttft_s_max=tier.ttft_s_max,
             )
         )

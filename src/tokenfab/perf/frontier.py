@@ -65,6 +65,8 @@ class Frontier:
     roofline_tok_s_per_user: NDArray
     roofline_tok_s_per_accelerator: NDArray
     ttft_s: NDArray | None = None  # service TTFT of each point (no queueing) [s]
+    attention_data_parallel: NDArray | None = None
+    moe_tensor_parallel: NDArray | None = None
 
     def rows(self) -> list[dict[str, float]]:
         return [
@@ -128,6 +130,8 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
         roofline_tok_s_per_user=rx[rsel][ro],
         roofline_tok_s_per_accelerator=ry[rsel][ro],
         ttft_s=grid.ttft_service_s[li, bi],
+        attention_data_parallel=lay.attention_data_parallel[li],
+        moe_tensor_parallel=lay.moe_tensor_parallel[li],
     )
 
 
