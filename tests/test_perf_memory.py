@@ -246,3 +246,48 @@ def test_fp8_checkpoint_16bit_rejects_unknown_parts():
     row["fp8_checkpoint_16bit"] = "attention;lm_heads"
     with pytest.raises(ValidationError, match="lm_heads"):
         Model(**row)
+
+
+def test_llama4_maverick_fp8_checkpoint_quantises_only_the_routed_experts():
+    # Meta's Llama-4-Maverick-17B-128E-Instruct-FP8 quantises only the routed experts of the
+    # MoE layers; attention, the 24 dense-layer FFNs and the shared experts stay BF16
+    # (meta-llama/llama-models@28fa4e3:models/llama4/quantization/loader.py: "Quantize only
+    # routed experts, not shared", MoE blocks only; models.csv fp8_checkpoint_16bit =
+    # "attention;dense_ffn;shared_experts"). d = 5,120, 40 query / 8 KV heads of 128, 48 layers,
+    # 24 dense FFNs of 16,384, 24 MoE layers of 128 routed + 1 shared expert of 8,192.
+    #   attention  48 x (2 x 5,120^2 + 2 x 5,120 x 1,024) =  3,019,898,880
+    #   dense FFN  24 x 3 x 5,120 x 16,384                 =  6,039,797,760
+    #   shared     24 x 3 x 5,120 x 8,192                  =  3,019,898,880
+    #   kept in 16 bits                                    = 12,079,595,520, one extra byte each
+    m = default_catalog().model("llama-4-maverick")
+    assert m.fp8_checkpoint_16bit == "attention;dense_ffn;shared_experts"
+    kept = 48 * (2 * 5_120**2 + 2 * 5_120 * 1_024) + 24 * 3 * 5_120 * (16_384 + 8_192)
+    assert kept == 12_079_595_520
+    served = ModelShape.from_record(m, "fp8")
+    assert_allclose(served.params_kept_16bit, kept, rtol=1e-12)
+    all_fp8 = weight_bytes(ModelShape.from_record(m), 1.0)
+    assert_allclose(weight_bytes(served, 1.0) - all_fp8, kept, rtol=1e-12)
+    # Routed experts 24 x 128 x 3 x 5,120 x 8,192 = 386,547,056,640 at 1 byte; the kept
+    # 12,079,595,520, embedding and head 2 x 202,048 x 5,120 = 2,068,971,520 and norms and
+    # routers 16,225,280 (14,164,792,320 parameters) at 2 bytes:
+    # 386,547,056,640 + 28,329,584,640 = 414,876,641,280 B, / 8 / 2^30 = 48.30 GiB a GPU at TP8. vLLM loads 48.8682 GiB a GPU for this
+    # checkpoint at TP8 (github.com/vllm-project/vllm/issues/16152, "Model loading took 48.8682
+    # GiB"; that includes the vision encoder, which tokenfab does not count): -1.2 %. With every
+    # matrix in FP8 it was 402.8 GB, 46.89 GiB a GPU (-4.0 %); had the checkpoint also kept the
+    # last MoE layer's experts in BF16 (llama-models' fp8_mixed mode) it would be 50.17 GiB
+    # (+2.7 %, above the log before the vision encoder is even added).
+    assert_allclose(weight_bytes(served, 1.0), 414_876_641_280.0, rtol=1e-12)
+    per_gpu_gib = float(weight_bytes(served, 1.0)) / 8 / 2**30
+    assert_allclose(per_gpu_gib, 48.8682, rtol=0.02)
+    assert per_gpu_gib < 48.8682
+
+
+def test_fp8_checkpoint_dense_ffn_supersedes_first_last():
+    # 'dense_ffn' keeps every dense FFN; with 'ffn_first_last' too it must not count two twice
+    m = default_catalog().model("llama-4-maverick")
+    both = m.model_copy(update={"fp8_checkpoint_16bit": "dense_ffn;ffn_first_last"})
+    only = m.model_copy(update={"fp8_checkpoint_16bit": "dense_ffn"})
+    assert_allclose(
+        ModelShape.from_record(both, "fp8").params_kept_16bit,
+        ModelShape.from_record(only, "fp8").params_kept_16bit,
+    )

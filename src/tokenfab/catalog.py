@@ -51,6 +51,9 @@ Count = Annotated[int, Field(ge=0)]
 LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
 PueValue = Annotated[float, Field(ge=1.0, le=3.0)]
 
+FP8_CHECKPOINT_16BIT_PARTS = ("attention", "ffn_first_last", "dense_ffn", "shared_experts")
+"""Parts a publisher's FP8 checkpoint may keep in 16 bits (models.csv ``fp8_checkpoint_16bit``)."""
+
 
 COLUMN_MAXIMA: dict[str, float] = {
     "accelerator_kgco2e": 1e5,
@@ -405,15 +408,16 @@ class Model(Record):
         None,
         description="parts the publisher's FP8 checkpoint keeps in 16 bits beyond norms, "
         "router gates, embeddings and head, ';'-separated: 'attention' (every attention "
-        "projection), 'ffn_first_last' (the FFN of the first and the last layer); applies "
-        "when served in fp8; empty: every projection is FP8",
+        "projection), 'ffn_first_last' (the FFN of the first and the last layer), 'dense_ffn' "
+        "(every dense-layer FFN), 'shared_experts' (the MoE shared experts); applies when "
+        "served in fp8; empty: every projection is FP8",
     )
 
     @field_validator("fp8_checkpoint_16bit")
     @classmethod
     def _known_16bit_parts(cls, v: str | None) -> str | None:
         if v:
-            unknown = set(v.split(";")) - {"attention", "ffn_first_last"}
+            unknown = set(v.split(";")) - set(FP8_CHECKPOINT_16BIT_PARTS)
             if unknown:
                 raise ValueError(f"unknown fp8_checkpoint_16bit parts: {sorted(unknown)}")
         return v or None

@@ -74,8 +74,8 @@ class ModelShape:
     non_expert_bytes_per_param: NDArray  # format of the non-expert matrices; NaN: the weight format
     params_norms_router: NDArray  # of params_dense: norms and router gates, 16-bit when quantised
     params_kept_16bit: NDArray
-    """Attention and FFN parameters the served checkpoint keeps in 16 bits beyond
-    ``params_norms_router`` (the catalog's ``fp8_checkpoint_16bit`` when served in fp8)."""
+    """Attention, dense-FFN and shared-expert parameters the served checkpoint keeps in 16 bits
+    beyond ``params_norms_router`` (the catalog's ``fp8_checkpoint_16bit`` when served in fp8)."""
 
     @classmethod
     def from_record(cls, model: Model, precision: str | None = None) -> Self:
@@ -116,9 +116,13 @@ class ModelShape:
             if "attention" in parts:
                 kept_16bit += p.attention
             dense_layers = model.num_layers - p.num_moe_layers
-            if "ffn_first_last" in parts and dense_layers:
+            if "dense_ffn" in parts:
+                kept_16bit += p.dense_ffn
+            elif "ffn_first_last" in parts and dense_layers:
                 # the first and the last layer's FFN, at one dense layer's FFN each
                 kept_16bit += min(2, dense_layers) * p.dense_ffn / dense_layers
+            if "shared_experts" in parts:
+                kept_16bit += p.shared_experts
         linear_state = 0.0
         if model.linear_attention_layers:
             # Gated DeltaNet keeps, per sequence and layer, one d_k x d_v matrix a value head
