@@ -121,6 +121,58 @@ def test_gpt_oss_120b_on_one_h100_is_tight_as_logged():
     assert 1.71 < got < 0.1 * 80
 
 
+def round_up(x, a):
+    return -(-x // a) * a
+
+
+def test_gpt_oss_120b_weights_as_stored_and_the_padding_vllm_adds():
+    # As stored: openai/gpt-oss-120b's checkpoint is 65.2 GB (Hugging Face, the original/
+    # folder; the safetensors of main mirrored by the-qa-company/gpt-oss-120b: 65.3 GB).
+    # tokenfab: MXFP4 experts at 4.25 bits, attention, router and embeddings BF16 = 65.19 GB.
+    s = resolve(Scenario(model="gpt-oss-120b", accelerator="h100-sxm", software="vllm"))
+    stored = float(sv.weight_bytes_per_accelerator(s.shape, sv.layout(), 4.25 / 8))
+    assert_allclose(stored / 1e9, 65.2, rtol=0.01)
+    # vLLM pads the expert matrices when it loads them, and tokenfab does not model that
+    # (docs/method.md section 7). With hidden H = intermediate I = 2,880, one expert is stored as
+    # w13 (2I x H/2 B), w2 (H x I/2 B), one E8M0 scale a 32 values, and BF16 biases (2I + H);
+    # tokenfab counts its 24,891,840 parameters at 4.25 bits = 13,223,790 B.
+    per_expert = float(s.shape.params_expert) * 4.25 / 8
+    h = i = 2880
+    # H100, vLLM's Triton backend (vllm-project/vllm@vllm/model_executor/layers/quantization/
+    # mxfp4.py, Mxfp4Backend.TRITON: num_warps 8, biases cast to float32; triton-lang/triton
+    # triton_kernels hopper_value.py pads the contracted bytes to 64 and the other axis to 256;
+    # hopper_scale.py pads the scale rows to 2 x 8 x 2 x 8 = 256):
+    #   w13 1,472 x 5,888 + w2 1,472 x 3,072 + scales 5,888 x 90 + 3,072 x 90 + biases 8,640 x 4
+    #   = 8,667,136 + 4,521,984 + 529,920 + 276,480 + 34,560 = 14,030,080 B,
+    # 806,290 B an expert more, x 36 layers x 128 experts = 3.46 GiB: 60.71 + 3.46 = 64.17 GiB
+    # against "Model loading took 64.38 GiB" (github.com/vllm-project/vllm/issues/33155, v0.14.1,
+    # "Using Triton backend"): -0.3 %.
+    hopper = (
+        round_up(h // 2, 64) * round_up(2 * i, 256)
+        + round_up(i // 2, 64) * round_up(h, 256)
+        + round_up(2 * i, 256) * (h // 32)
+        + round_up(h, 256) * (i // 32)
+        + (2 * i + h) * 4
+    )
+    assert hopper == 14_030_080
+    padded = stored + (hopper - per_expert) * 36 * 128
+    assert_allclose(padded / GIB, 64.38, rtol=0.01)
+    assert stored / GIB < 64.38 * 0.95  # unpadded, tokenfab is 5.7 % under the log
+    # A100 (gpt-oss-20b, 24 layers x 32 experts), vLLM's Marlin backend (no Triton kernels before
+    # SM90): I rounded up to 128 (2,944), H to 256 (3,072), biases BF16:
+    #   5,888 x 1,536 + 5,888 x 96 + 5,888 x 2 + 3,072 x 1,472 + 3,072 x 92 + 3,072 x 2
+    #   = 14,431,744 B an expert: 12.81 + 0.86 = 13.67 GiB against the 13.72 GiB vLLM 0.19.0 logs
+    #   (myoceane.fr/index.php/ai-vllm-a100-gemma-4/): -0.4 %.
+    ip, hp = round_up(i, 128), round_up(h, 256)
+    marlin = (
+        2 * ip * hp // 2 + 2 * ip * hp // 32 + 2 * ip * 2 + hp * ip // 2 + hp * ip // 32 + hp * 2
+    )
+    assert marlin == 14_431_744
+    small = resolve(Scenario(model="gpt-oss-20b", accelerator="a100-sxm-80gb", software="vllm"))
+    stored_20b = float(sv.weight_bytes_per_accelerator(small.shape, sv.layout(), 4.25 / 8))
+    assert_allclose((stored_20b + (marlin - per_expert) * 24 * 32) / GIB, 13.72, rtol=0.01)
+
+
 def test_reserve_grows_with_max_batched_tokens_and_model_size():
     s = resolve(Scenario(model="llama-3.1-8b", accelerator="h100-sxm", software="vllm"))
     eng = s.engine.engine
