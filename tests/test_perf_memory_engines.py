@@ -363,3 +363,35 @@ def test_tensorrt_llm_kv_budget_against_its_startup_log():
         39.39 * GIB - weights - float(eng.runtime_reserve_bytes)
     )
     assert_allclose(budget / GIB, 0.9 * 21.89, rtol=0.05)
+
+
+def test_sglang_reserve_on_amd_mi355x():
+    # AMD check of the sglang row's rule, KV = fraction x visible memory - weights - 2 GB.
+    # github.com/sgl-project/sglang/issues/18262 (SGLang abf13cc in rocm/sgl-dev v0.5.7, one
+    # MI355X, TP1, default fraction, a 5-layer cut of Qwen3-30B-A3B-Instruct-2507) logs "Load
+    # weight begin. avail mem=287.20 GB", "Load weight end. ... avail mem=274.42 GB, mem
+    # usage=12.79 GB" and "KV Cache is allocated. #tokens: 21985288, K size: 104.83 GB, V size:
+    # 104.83 GB". SGLang's GB are GiB: 5 layers x 4 KV heads x 128 x 2 B = 5,120 B of K a token,
+    # x 21,985,288 = 104.83 GiB. K + V = 209.66 GiB.
+    assert_allclose(21_985_288 * 5 * 4 * 128 * 2 / GIB, 104.83, atol=0.005)
+    logged = 2 * 104.83
+    # The fraction: 0.911 on this GPU at TP1 (printed in sgl-project/sglang#18263 on MI355X,
+    # TP1), times 0.85 because on AMD's aiter attention backend SGLang lowers it for models with
+    # a context over 8,192 tokens (sgl-project/sglang@python/sglang/srt/server_args.py: "if
+    # self.attention_backend == 'aiter': if model_config.context_len > 8192:
+    # self.mem_fraction_static *= 0.85"): 0.77435. SGLang's own rule reproduces the log:
+    # 274.42 - 287.20 x (1 - 0.77435) = 209.61 GiB.
+    fraction = 0.911 * 0.85
+    assert_allclose(274.42 - 287.20 * (1 - fraction), logged, rtol=0.001)
+    # tokenfab's sglang row on the catalog's MI355X (288 GiB, 0.99 visible) with the logged
+    # weights: 0.77435 x 0.99 x 288 - 12.79 - 2 GB (1.86 GiB) = 206.14 GiB, -1.7 %.
+    cat = default_catalog()
+    mi355x = cat.accelerator("mi355x")
+    eng = cal.choose_engine(cat, mi355x, "sglang").engine
+    budget = (
+        fraction * sv.VISIBLE_MEMORY_SHARE * mi355x.memory_gb * GIB
+        - 12.79 * GIB
+        - float(eng.runtime_reserve_bytes)
+    ) * float(eng.kv_memory_fraction)
+    assert_allclose(budget / GIB, logged, rtol=0.10)
+    assert_allclose(budget / GIB, 206.14, atol=0.01)
