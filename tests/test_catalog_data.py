@@ -129,3 +129,66 @@ def test_catalog_table_prints_years_without_separators(cat: Catalog) -> None:
     text = console.export_text()
     # Ember 2024 intensity year printed as 2024, not 2,024
     assert "2024" in text and "2,024" not in text
+
+
+# --- Anthropic 2026 list prices ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("price_id", "released", "list_in_out", "cache_read", "cache_write_5m"),
+    [
+        # platform.claude.com pricing table: Opus 4.6 $5 / $6.25 (5m) / $0.50 read / $25;
+        # model page 'Released February 5, 2026'
+        ("anthropic-claude-opus-4-6-2026-02", date(2026, 2, 5), (5, 25), 0.5, 6.25),
+        # Sonnet 4.6 $3 / $3.75 / $0.30 / $15; 'Released February 17, 2026'
+        ("anthropic-claude-sonnet-4-6-2026-02", date(2026, 2, 17), (3, 15), 0.3, 3.75),
+        # Sonnet 5 model page: $2 / $10, 5m write $2.50, read $0.20; 'Released June 30, 2026'
+        ("anthropic-claude-sonnet-5-2026-06", date(2026, 6, 30), (2, 10), 0.2, 2.5),
+        # Opus 5.5 model page: $4 / $20, 5m write $5, read $0.20; released 2026-09-22
+        ("anthropic-claude-opus-5-5-2026-09", date(2026, 9, 22), (4, 20), 0.2, 5),
+        # Haiku 5.5 model page: $0.10 / $0.50 up to 100k-token prompts, 5m write $0.125
+        ("anthropic-claude-haiku-5-5-2026-10", date(2026, 10, 7), (0.1, 0.5), 0.01, 0.125),
+        # Fable 5.2 (released 2026-11-09): $8 / $40, read $0.20, 5m write $10
+        ("anthropic-claude-fable-5-2-2026-11", date(2026, 11, 9), (8, 40), 0.2, 10),
+    ],
+)
+def test_anthropic_2026_prices_pinned(
+    cat: Catalog,
+    price_id: str,
+    released: date,
+    list_in_out: tuple[float, float],
+    cache_read: float,
+    cache_write_5m: float,
+) -> None:
+    p = cat.get("api-prices", price_id)
+    assert p.effective_date == released
+    assert (p.input_usd_per_mtok, p.output_usd_per_mtok) == list_in_out
+    assert p.cached_input_usd_per_mtok == cache_read
+    assert p.cache_write_usd_per_mtok == cache_write_5m
+    # Anthropic batch: 50% of the list price on input and output
+    assert_allclose(
+        (p.batch_input_usd_per_mtok, p.batch_output_usd_per_mtok),
+        (list_in_out[0] / 2, list_in_out[1] / 2),
+        rtol=1e-12,
+    )
+
+
+def test_sonnet_5_5_cache_read_cut_keeps_history(cat: Catalog) -> None:
+    # Sonnet 5.5 launched 2026-09-28 with cache reads at $0.20; cut to $0.10 on 2026-10-07:
+    # both rows kept, the later one current
+    rows = sorted(
+        (p for p in cat.table("api-prices").values() if p.model_name == "Claude Sonnet 5.5"),
+        key=lambda p: p.effective_date,
+    )
+    assert [p.cached_input_usd_per_mtok for p in rows] == [0.2, 0.1]
+    assert [p.effective_date for p in rows] == [date(2026, 9, 28), date(2026, 10, 7)]
+    assert {(p.input_usd_per_mtok, p.output_usd_per_mtok) for p in rows} == {(2, 10)}
+
+
+def test_cache_prices_sit_between_read_and_list(cat: Catalog) -> None:
+    # invariant: a cache read costs less than an uncached input token, a cache write more
+    for p in cat.table("api-prices").values():
+        if p.cached_input_usd_per_mtok is not None:
+            assert p.cached_input_usd_per_mtok <= p.input_usd_per_mtok, p.id
+        if p.cache_write_usd_per_mtok is not None and p.provider == "Anthropic":
+            assert p.cache_write_usd_per_mtok >= p.input_usd_per_mtok, p.id
