@@ -192,3 +192,27 @@ def test_cache_prices_sit_between_read_and_list(cat: Catalog) -> None:
             assert p.cached_input_usd_per_mtok <= p.input_usd_per_mtok, p.id
         if p.cache_write_usd_per_mtok is not None and p.provider == "Anthropic":
             assert p.cache_write_usd_per_mtok >= p.input_usd_per_mtok, p.id
+
+
+# --- A100 rentals ------------------------------------------------------------------------------
+
+
+def test_a100_rentals_pinned(cat: Catalog) -> None:
+    rentals = cat.table("rentals")
+    # datareceipts hyperscalers.json (2026-11-09): p4de.24xlarge $27.44705/h for 8 A100 80 GB
+    p4de = rentals["aws-p4de-24xlarge-2026-11"]
+    assert_allclose(p4de.on_demand_usd_per_accelerator_hour, 27.44705 / 8, rtol=1e-4)
+    # Lambda instances page (2026-09-20): 8x A100 SXM 80 GB $2.79 per GPU-hour
+    assert rentals["lambda-8x-a100-sxm-80gb-2026-09"].on_demand_usd_per_accelerator_hour == 2.79
+    # RunPod pricing (2026-11-09): A100 SXM 80 GB Secure $1.79, Community $1.39
+    assert rentals["runpod-a100-sxm-secure-2026-11"].on_demand_usd_per_accelerator_hour == 1.79
+    assert rentals["runpod-a100-sxm-community-2026-11"].on_demand_usd_per_accelerator_hour == 1.39
+
+
+def test_both_a100_parts_rent_somewhere(cat: Catalog) -> None:
+    # invariant: both A100 80 GB parts now rent somewhere, each row sourced and dated
+    for acc in ("a100-sxm-80gb", "a100-pcie-80gb"):
+        rows = [r for r in cat.table("rentals").values() if r.accelerator_id == acc]
+        assert len(rows) >= 2, acc
+        for r in rows:
+            assert r.source and r.as_of <= date(2026, 11, 30), r.id
