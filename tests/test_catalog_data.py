@@ -216,3 +216,14 @@ def test_both_a100_parts_rent_somewhere(cat: Catalog) -> None:
         assert len(rows) >= 2, acc
         for r in rows:
             assert r.source and r.as_of <= date(2026, 11, 30), r.id
+
+
+def test_new_purchase_prices_pinned(cat: Catalog) -> None:
+    # Morgan Stanley VR200 NVL72 BoM (May 2026): about $55,000 a Rubin GPU
+    rubin = cat.accelerator("rubin")
+    assert (rubin.price_usd, rubin.price_kind) == (55000, "estimate")
+    assert "Morgan Stanley" in rubin.price_source
+    # Ornn research (2026): B300 modules 'around $53,000 per chip' (OEM street price)
+    b300 = cat.accelerator("b300")
+    assert (b300.price_usd, b300.price_kind) == (53000, "street")
+    assert "Ornn" in b300.price_source
