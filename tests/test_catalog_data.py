@@ -227,3 +227,63 @@ def test_new_purchase_prices_pinned(cat: Catalog) -> None:
     b300 = cat.accelerator("b300")
     assert (b300.price_usd, b300.price_kind) == (53000, "street")
     assert "Ornn" in b300.price_source
+
+
+# --- OpenAI GPT-6 and Gemini 3.1 list prices ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("price_id", "released", "list_in_out", "cache_read"),
+    [
+        # LiteLLM 'Day 0 Support for GPT-6 Astra': $10 / $50, cache reads $1 (from 2026-09-03)
+        ("openai-gpt-6-astra-2026-09", date(2026, 9, 3), (10, 50), 1),
+        # LiteLLM GPT-6 Sol and Luna (2026-09-22): Sol $2 / $10, Luna $0.10 / $0.50
+        ("openai-gpt-6-sol-2026-09", date(2026, 9, 22), (2, 10), 0.2),
+        ("openai-gpt-6-luna-2026-09", date(2026, 9, 22), (0.1, 0.5), 0.01),
+        # GPT-6.1 Sol (DevDay 2026-09-29): Sol's $2 / $10, cache reads $0.20 -> $0.10
+        ("openai-gpt-6-1-sol-2026-09", date(2026, 9, 29), (2, 10), 0.1),
+        # Vercel AI Gateway: Gemini 3.1 Pro Preview $2 / $12, cache read $0.20, from 2026-02-19
+        ("google-gemini-3-1-pro-preview-2026-02", date(2026, 2, 19), (2, 12), 0.2),
+    ],
+)
+def test_openai_and_google_2026_prices_pinned(
+    cat: Catalog,
+    price_id: str,
+    released: date,
+    list_in_out: tuple[float, float],
+    cache_read: float,
+) -> None:
+    p = cat.get("api-prices", price_id)
+    assert p.effective_date == released
+    assert (p.input_usd_per_mtok, p.output_usd_per_mtok) == list_in_out
+    assert p.cached_input_usd_per_mtok == cache_read
+    # OpenAI Batch API and Gemini Batch Mode: 50% of the list price
+    assert_allclose(
+        (p.batch_input_usd_per_mtok, p.batch_output_usd_per_mtok),
+        (list_in_out[0] / 2, list_in_out[1] / 2),
+        rtol=1e-12,
+    )
+
+
+# --- regional rentals --------------------------------------------------------------------------
+
+
+def test_gcp_regional_h100_prices_pinned(cat: Catalog) -> None:
+    rentals = cat.table("rentals")
+    # Cyclenerd pricing.yml (2025-03-06): a3-highgpu-8g europe-west4 $112.5405/h for 8 GPUs
+    nl = rentals["gcp-a3-highgpu-8g-europe-west4-2025-03"]
+    assert_allclose(nl.on_demand_usd_per_accelerator_hour, 112.540479175233 / 8, rtol=1e-4)
+    assert nl.location == "europe-west4"
+    # invariant: the same price list's us-central1 ($88.49/h) is below every other region
+    regional = [r for r in rentals.values() if r.id.startswith("gcp-a3-highgpu-8g-")]
+    assert len(regional) == 8
+    for r in regional:
+        assert r.on_demand_usd_per_accelerator_hour > 88.49 / 8, r.id
+        assert r.as_of == date(2025, 3, 6)
+
+
+def test_region_sources_do_not_contradict_their_pue_source(cat: Catalog) -> None:
+    # a row with its own pue_source must not also cite the Uptime global average for its PUE
+    for r in cat.table("regions").values():
+        if r.pue_source:
+            assert "pue: Uptime" not in r.source, r.id

@@ -80,7 +80,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--model",
         "llama-3.1-70b",
         "--accelerator",
-        "b300",
+        "gb300",
         "--accelerators",
         "8",
         "--precision",
@@ -424,8 +424,8 @@ def test_estimate_json_invariants_hold_with_a_demand(runs):
 
 def test_missing_purchase_price_keeps_the_estimate_and_says_why(runs):
     d = ok_json(runs, "unpriced_buy")
-    # accelerators.csv has no sourced purchase price for b300
-    assert d["cost_error"] and "price" in d["cost_error"] and "b300" in d["cost_error"]
+    # accelerators.csv has no sourced purchase price for gb300
+    assert d["cost_error"] and "price" in d["cost_error"] and "gb300" in d["cost_error"]
     assert d["cost_usd_per_mtok_blended"] is None
     assert d["monthly_cost_usd"] is None
     # performance, energy and carbon do not need a price

@@ -110,7 +110,7 @@ def test_more_demand_needs_more_accelerators(cat, base):
     assert needed[0] < needed[2]
 
 
-PLAN_ACCELERATORS = ["h100-sxm", "b200", "b300", "a100-sxm-80gb"]
+PLAN_ACCELERATORS = ["h100-sxm", "b200", "gb300", "a100-sxm-80gb"]
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +131,9 @@ def test_plan_feasible_sorted_cheapest_first(options):
     costs = [float(o.estimate.kpis.monthly_cost_usd) for o in feasible]
     assert costs == sorted(costs)
     assert all(o.reason for o in rejected)
-    # accelerators.csv has no purchase price for b300: buying it is rejected with that reason
-    b300_buy = [o for o in options if o.accelerator == "b300" and o.ownership == "buy"]
-    assert b300_buy and all(o.estimate is None and "price" in o.reason for o in b300_buy)
+    # accelerators.csv has no purchase price for gb300: buying it is rejected with that reason
+    gb300_buy = [o for o in options if o.accelerator == "gb300" and o.ownership == "buy"]
+    assert gb300_buy and all(o.estimate is None and "price" in o.reason for o in gb300_buy)
 
 
 def test_plan_options_match_evaluate(cat, options):

@@ -133,7 +133,7 @@ def test_speculative_decoding_is_estimated_for_a_model_with_mtp_heads():
 
 
 def test_an_unpriced_scenario_is_refused():
-    # B300: no purchase price in the catalog
-    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "b300", "ownership": "buy"})
+    # GB300: no purchase price in the catalog
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "gb300", "ownership": "buy"})
     with pytest.raises(TokenfabError, match=r"^roadmap: the scenario is not priced"):
         roadmap(sc)

@@ -262,7 +262,7 @@ def test_core_entry_points_take_mappings_and_reject_other_things():
 def results() -> dict[str, BaseModel]:
     cat = default_catalog()
     est = evaluate(Scenario(**E8B, accelerators=1), cat)
-    unpriced = evaluate(Scenario(model="llama-3.1-8b", accelerator="b300"), cat)
+    unpriced = evaluate(Scenario(model="llama-3.1-8b", accelerator="gb300"), cat)
     plan = plan_request(
         {
             "model": "llama-3.1-8b",
@@ -420,7 +420,7 @@ def test_estimate_result_has_every_key_of_the_estimate(results):
 
 def test_unpriced_estimate_keeps_every_key_with_nulls(results):
     d = json.loads(results["estimate_unpriced"].model_dump_json())
-    # accelerators.csv has no sourced purchase price for b300
+    # accelerators.csv has no sourced purchase price for gb300
     assert d["cost_usd_per_mtok_blended"] is None and "price" in d["cost_error"]
     assert d["co2e_kg_per_month"] > 0
     assert set(d) == set(schema.EstimateResult.model_fields)
