@@ -309,3 +309,61 @@ def test_operating_point_is_self_consistent(scenario):
     )
     assert used * 1e9 <= op.setup.accelerator.memory_gb * GIB
     assert op.ttft_s >= op.queue_wait_s >= 0
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        LLAMA70B_FP8_8XH100,
+        Scenario(model="deepseek-v3", accelerator="h200-sxm", accelerators=8),
+        Scenario(
+            model="qwen3-30b-a3b", accelerator="h100-sxm", speculative_tokens=2, acceptance_rate=0.7
+        ),
+        LLAMA70B_FP8_8XH100.with_(accelerators=16, disaggregated=True),
+    ],
+    ids=["dense", "moe", "speculative", "disaggregated"],
+)
+def test_grid_equals_the_engine_and_its_roofline_evaluated_apart(scenario):
+    # evaluate_grid runs the engine and its roofline as one call on a leading axis of two
+    # (speed); element by element that must equal the two calls made separately
+    from dataclasses import fields
+
+    from tokenfab.perf.operating import evaluate_grid, scenario_layouts, speculation
+    from tokenfab.perf.serving import Layout, disaggregated_state, steady_state
+
+    setup = resolve(scenario)
+    lay = scenario_layouts(setup, scenario.accelerators or 1)
+    grid = evaluate_grid(setup, lay)
+    col = Layout(
+        *(
+            v[:, None]
+            for v in (
+                lay.tensor_parallel,
+                lay.pipeline_parallel,
+                lay.expert_parallel,
+                lay.attention_data_parallel,
+            )
+        )
+    )
+    state = disaggregated_state if scenario.disaggregated else steady_state
+    common = (col, setup.weight_bytes_per_param, setup.kv_bytes_per_element)
+    kw = dict(
+        batch_size=grid.batch,
+        input_tokens=setup.input_tokens,
+        output_tokens=setup.output_tokens,
+        prefix_cache_hit_rate=setup.prefix_cache_hit_rate,
+        **speculation(scenario),
+    )
+    eng = setup.engine.engine
+    st = state(setup.shape, setup.hw, eng, *common, **kw)
+    roof = state(setup.shape, setup.hw, eng.roofline(), *common, **kw)
+    shape = grid.batch.shape
+    for f in fields(st):
+        grid_name = {"output_tok_s": "output_tok_s_replica"}.get(f.name, f.name)
+        grid_name = {"prefill_tok_s": "prefill_tok_s_replica"}.get(grid_name, grid_name)
+        if hasattr(grid, grid_name) and f.name != "batch_size":
+            assert_allclose(
+                getattr(grid, grid_name), np.broadcast_to(getattr(st, f.name), shape), rtol=0
+            )
+    assert_allclose(grid.roofline_output_tok_s_replica, roof.output_tok_s, rtol=0)
+    assert_allclose(grid.roofline_tpot_s, np.broadcast_to(roof.tpot_s, shape), rtol=0)
