@@ -272,6 +272,25 @@ def test_demand_takes_archetypes_in_the_body(client) -> None:
     assert two["tokens_per_day"] == pytest.approx(2 * one["tokens_per_day"])
 
 
+def test_demand_archetypes_are_those_the_demand_takes(client) -> None:
+    # the page's demand builder lists these; each id is one POST /demand accepts, and its
+    # output tokens a day are users x sessions x requests x calls x output tokens
+    listed = client.get("/api/v1/demand/archetypes").json()
+    assert "chat" in listed and listed["chat"]["description"]
+    chat = {k: v["value"] for k, v in listed["chat"].items() if isinstance(v, dict)}
+    d = client.post("/api/v1/demand", json={"archetype": "chat", "users": 1000}).json()
+    per_user = (
+        chat["sessions_per_user_per_day"]
+        * chat["requests_per_session"]
+        * chat["calls_per_request"]
+        * (chat["output_tokens"] + chat["reasoning_tokens"])
+    )
+    assert d["tokens_per_day"] == pytest.approx(1000 * per_user, rel=1e-12)
+    for name in listed:
+        r = client.post("/api/v1/demand", json={"archetype": name, "users": 10})
+        assert r.status_code == 200, (name, r.text)
+
+
 def test_a_new_operation_is_served_safely() -> None:
     """An operation registered later (montecarlo, project ...) is served by the same code: a
     ``samples`` field gains the HTTP limit, a field naming a file is never read as a path."""

@@ -25,3 +25,35 @@ def test_no_warning_with_a_ttft_target_or_without_a_queue():
     # has no queue at all
     assert queue_note(evaluate(Scenario(**BASE, requests_per_second=1000, ttft_slo_s=1))) is None
     assert queue_note(evaluate(Scenario(**BASE))) is None
+
+
+def test_the_json_and_the_http_api_carry_the_warning_lines_the_cli_prints():
+    # `estimate` prints its warnings under the table; `--json` and POST /api/v1/estimate
+    # carry the same lines in `warnings`, so a browser user sees the queueing warning too
+    import json
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from tokenfab import cli
+    from tokenfab.api import create_app
+
+    with warnings.catch_warnings():  # starlette's TestClient notes that httpx2 exists
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    args = ["estimate", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+    args += ["--requests-per-second", "1000"]
+    text = CliRunner().invoke(cli.app, args, terminal_width=400)
+    assert text.exit_code == 0, text.output
+    body = {**BASE, "requests_per_second": 1000}
+    api = TestClient(create_app()).post("/api/v1/estimate", json=body).json()
+    cli_json = json.loads(CliRunner().invoke(cli.app, [*args, "--json"]).stdout)
+    assert api["warnings"] == cli_json["warnings"]
+    lines = api["warnings"].split("\n")  # newline-separated: the object stays flat
+    assert lines[0].startswith("queueing: ")
+    printed = " ".join(text.output.split())
+    for line in lines:
+        assert " ".join(line.split()) in printed
+    quiet = TestClient(create_app()).post("/api/v1/estimate", json=BASE).json()
+    assert "queueing" not in (quiet["warnings"] or "")

@@ -13,6 +13,7 @@ JSON object the CLI's ``--json`` prints.
                                         object in snake_case, the ``--json`` result back
 ``GET  /api/v1/catalog``                rows per catalog
 ``GET  /api/v1/catalog/{name}``         one catalog's records (``catalog NAME --json``)
+``GET  /api/v1/demand/archetypes``      the usage archetypes ``POST /demand`` takes
 ``GET  /docs``, ``/openapi.json``       the OpenAPI description of all of the above
 =====================================  ===================================================
 
@@ -251,6 +252,21 @@ def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:
     )
     def catalog_table(name: str) -> Response:
         return _json_response(catalog_op.run({"name": name}, catalog))
+
+    @app.get(
+        f"{API_PREFIX}/demand/archetypes",
+        summary="The usage archetypes of POST /demand",
+        description="Each built-in archetype (data/demand_archetypes.yaml) by id: its "
+        "description and its usage parameters, each with its value and its source or the "
+        "assumption behind it.",
+    )
+    def demand_archetypes() -> Response:
+        from tokenfab.demand import archetypes
+
+        def plain(value: Any) -> Any:  # the cached table's read-only mappings as dicts
+            return {k: plain(v) for k, v in value.items()} if hasattr(value, "items") else value
+
+        return _json_response(plain(archetypes()))
 
     _, bodies = _request_schemas()
     for op in operations.OPERATIONS.values():

@@ -462,11 +462,8 @@ def estimate(
     console = _console()
     console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))
-    note = render.queue_note(est)
-    if note:
-        console.print(note, style="yellow", markup=False, highlight=False)
-    for line in result.stale_price_lines():
-        console.print(f"stale price: {line}", style="yellow", highlight=False)
+    for line in result.warning_lines():  # the same lines the JSON and the HTTP API carry
+        console.print(line, style="yellow", markup=False, highlight=False)
 
 
 @command("frontier", schema.FrontierRequest, {"out": (OUT, None), "as_json": (AS_JSON, False)})

@@ -574,6 +574,11 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
     stale_prices: str | None = out(
         "each price used that is more than 12 months old, '; '-separated (null: none)"
     )
+    warnings: str | None = out(
+        "the warnings `estimate` prints under its table, newline-separated: the queue taking "
+        "most of the TTFT of a fleet sized without a TTFT target, then each stale price "
+        "(null: none)"
+    )
 
     @classmethod
     def from_estimate(cls, est: Any, catalog: Any = None, today: date | None = None) -> Self:
@@ -582,10 +587,17 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
         :data:`tokenfab.catalog.PRICE_STALE_MONTHS` at ``today`` (default: today); keys the
         estimate does not set are null."""
         from tokenfab.catalog import default_catalog, estimate_price_dates, stale_price_warnings
+        from tokenfab.render import queue_note
 
         dates = estimate_price_dates(est, catalog if catalog is not None else default_catalog())
         stale = stale_price_warnings(dates, today or date.today())
-        d = {**est.as_dict(), "stale_prices": "; ".join(stale) or None}
+        queue = queue_note(est)
+        warnings = ([queue] if queue else []) + [f"stale price: {line}" for line in stale]
+        d = {
+            **est.as_dict(),
+            "stale_prices": "; ".join(stale) or None,
+            "warnings": "\n".join(warnings) or None,
+        }
         undocumented = [k for k in d if k not in cls.model_fields]
         if undocumented:  # a programming error, caught by tests/test_schema.py
             raise KeyError(
@@ -593,6 +605,10 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
                 "add it there with a unit and a description"
             )
         return cls.model_validate({**dict.fromkeys(cls.model_fields), **d})
+
+    def warning_lines(self) -> list[str]:
+        """The warnings, one a line (empty: none)."""
+        return self.warnings.split("\n") if self.warnings else []
 
     def stale_price_lines(self) -> list[str]:
         """The stale-price warnings, one a line (empty: every price is recent)."""

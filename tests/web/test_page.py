@@ -90,7 +90,11 @@ def test_page_shows_the_api_estimate_with_options_from_the_catalogs(page, server
     if api.get("error_band_basis"):
         assert api["error_band_basis"] in band
         ttft = page.get_attribute(".card[data-key=ttft_s] .band", "aria-label")
-        assert ttft == f"error band {fmt(api['ttft_s_low'])} to {fmt(api['ttft_s_high'])} s"
+        # TTFT and TPOT both in milliseconds
+        low, high = fmt(api["ttft_s_low"] * 1e3), fmt(api["ttft_s_high"] * 1e3)
+        assert ttft == f"error band {low} to {high} ms"
+        assert page.inner_text(".card[data-key=ttft_s] .value .unit").strip() == "ms"
+        assert page.inner_text(".card[data-key=tpot_s] .value .unit").strip() == "ms"
     else:
         assert "held-out median error" in band
     assert page.locator(".card[data-key=cost_usd_per_mtok_output] .band").count() == 1
@@ -235,3 +239,40 @@ def test_readable_375_px_wide(open_page, server, out_dir):
         assert (out_dir / "calculator-375.png").stat().st_size > 10_000
     finally:
         page.context.close()
+
+
+def test_roadmap_and_demand_tabs_show_what_the_api_returns(page, server):
+    request = page.evaluate("() => window.tokenfabPage.request")
+    # roadmap: one bar per applicable lever, its length the API's saving
+    page.click("#tab-roadmap")
+    page.wait_for_selector("#panel-roadmap[data-state=ready]", state="attached", timeout=120_000)
+    bars = page.evaluate("() => document.querySelector('#panel-roadmap .chart').data[0]")
+    r = httpx.post(server + "/api/v1/roadmap", json={"scenario": request}, timeout=120)
+    assert r.status_code == 200, r.text
+    savings = {
+        lv["lever"]: lv["saving_usd_per_mtok"]
+        for lv in r.json()["levers"]
+        if lv["applicable"] and lv["saving_usd_per_mtok"] is not None
+    }
+    assert dict(zip(bars["y"], bars["x"], strict=True)) == pytest.approx(savings, rel=1e-12)
+    # Plotly's buttons (shown on hover) sit in a strip above the title, so no title, however
+    # long, runs under them
+    page.hover("#panel-roadmap .chart")
+    modebar = page.locator("#panel-roadmap .modebar").bounding_box()
+    title = page.locator("#panel-roadmap .gtitle").bounding_box()
+    assert modebar and title, (modebar, title)
+    assert modebar["y"] + modebar["height"] <= title["y"], (modebar, title)
+
+    # demand builder: 100,000 chat users -> the API's demand, then the calculator's demand
+    page.click("#tab-demand")
+    page.wait_for_selector("#panel-demand[data-state=ready]", state="attached", timeout=60_000)
+    page.wait_for_selector("#panel-demand .chart", state="attached")
+    chat = {"archetypes": [{"archetype": "chat", "users": 100000}]}
+    d = httpx.post(server + "/api/v1/demand", json=chat, timeout=60).json()
+    shown_bars = page.evaluate("() => document.querySelector('#panel-demand .chart').data[0]")
+    assert shown_bars["x"] == ["chat"]
+    assert shown_bars["y"] == pytest.approx([d["tokens_per_day"]], rel=1e-12)
+    page.click("#d-use")
+    wait_shown(page, tokens_per_day=d["scenario"]["tokens_per_day"])
+    assert float(page.input_value("#f-tokens_per_day")) == d["scenario"]["tokens_per_day"]
+    assert page.input_value("#f-accelerators") == ""  # sized to the new demand

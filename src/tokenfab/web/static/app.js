@@ -9,7 +9,7 @@ const DEBOUNCE_MS = 300;
 const START = { model: "llama-3.1-70b", accelerator: "h100-sxm", accelerators: "8", precision: "fp8" };
 const FIELDS = [
   "model", "accelerator", "accelerators", "precision", "ownership", "region", "workload",
-  "input_tokens", "output_tokens", "tokens_per_day", "peak_to_average", "ttft_slo_s", "tpot_slo_s",
+  "input_tokens", "output_tokens", "reasoning_tokens", "tokens_per_day", "peak_to_average", "ttft_slo_s", "tpot_slo_s",
 ];
 
 // KPI cards: result key, label, how to show it, whether the calibration's error band applies.
@@ -18,7 +18,8 @@ const CARDS = [
   { key: "cost_usd_per_mtok_blended", label: "Cost per million tokens, blended", unit: "USD", banded: true },
   { key: "output_tok_s_per_accelerator", label: "Output tokens/s per accelerator", unit: "tok/s", banded: true },
   { key: "output_tok_s_per_user", label: "Output tokens/s per user", unit: "tok/s", banded: true },
-  { key: "ttft_s", label: "Time to first token", unit: "s", banded: true },
+  // both latencies in milliseconds, so the two cards compare at a glance
+  { key: "ttft_s", label: "Time to first token", unit: "ms", scale: 1e3, banded: true },
   { key: "tpot_s", label: "Time per output token", unit: "ms", scale: 1e3, banded: true },
   { key: "monthly_cost_usd", label: "Monthly cost", unit: "USD/month" },
   { key: "accelerators_needed", label: "Accelerators installed", unit: "" },
@@ -40,7 +41,9 @@ const TABS = [
   { id: "market", label: "Market", path: "market", render: renderMarket },
   { id: "montecarlo", label: "Monte Carlo", path: "montecarlo", render: renderMonteCarlo },
   { id: "tornado", label: "Tornado", path: "sensitivity", render: renderTornado },
-  { id: "projection", label: "Projection", path: "project", render: renderProjection },
+  { id: "projection", label: "Five-year projection", path: "project", render: renderProjection },
+  { id: "roadmap", label: "Roadmap", path: "roadmap", render: renderRoadmap },
+  { id: "demand", label: "Demand builder", path: "demand", render: renderDemand },
 ];
 
 const page = {
@@ -323,6 +326,14 @@ function renderKpis(result) {
     box.append(card);
   }
   $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "");
+  // the warnings `tokenfab estimate` prints under its table (queueing, stale prices)
+  const warnings = $("warnings");
+  warnings.replaceChildren(...(result.warnings ? result.warnings.split("\n") : []).map((w) => {
+    const li = document.createElement("li");
+    li.textContent = w;
+    return li;
+  }));
+  warnings.hidden = !warnings.children.length;
   const op = `${result.accelerators} \u00d7 ${result.accelerator}, TP${result.tensor_parallel}` +
     (result.pipeline_parallel > 1 ? ` PP${result.pipeline_parallel}` : "") +
     (result.expert_parallel > 1 ? ` EP${result.expert_parallel}` : "") +
@@ -369,11 +380,13 @@ async function update() {
 // Charts
 // ---------------------------------------------------------------------------------------
 
+// The title sits just above the plot area, left-aligned, and the top margin leaves a strip
+// above it for Plotly's buttons (the modebar, top right), so the two never overlap.
 const LAYOUT = {
-  margin: { l: 70, r: 20, t: 40, b: 60 }, font: { size: 13, color: "#1a1a1a" },
+  margin: { l: 70, r: 20, t: 72, b: 60 }, font: { size: 13, color: "#1a1a1a" },
   paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.25 },
 };
-const CONFIG = { responsive: true, displaylogo: false };
+const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 const COLORS = ["#1f5fa8", "#b3261e", "#2e7d32", "#6a3d9a", "#c25e00", "#00707a", "#6d4c41", "#ad1457"];
 
 function plot(el, data, layout) {
@@ -388,8 +401,9 @@ function plot(el, data, layout) {
   const narrow = window.innerWidth < 600;
   const title = narrow ? String(layout.title).replace(": ", ":<br>") : layout.title;
   const font = narrow ? { ...LAYOUT.font, size: 11 } : LAYOUT.font;
-  const margin = narrow ? { l: 56, r: 8, t: 56, b: 56 } : LAYOUT.margin;
-  window.Plotly.newPlot(div, data, { ...LAYOUT, ...layout, font, margin, title: { text: title } }, CONFIG);
+  const margin = narrow ? { l: 56, r: 8, t: 88, b: 56 } : LAYOUT.margin;
+  const placed = { text: title, x: 0, xref: "container", xanchor: "left", y: 1, yref: "paper", yanchor: "bottom", pad: { l: 8, b: 12 } };
+  window.Plotly.newPlot(div, data, { ...LAYOUT, ...layout, font, margin, title: placed }, CONFIG);
   return div;
 }
 
@@ -599,9 +613,18 @@ async function renderTornado(el) {
   caption(el, `Base ${fmt(t.base)}; ${(t.not_mattering || []).length} inputs do not move it.`);
 }
 
+// The scenario as the `scenario` object of project and roadmap, with a demand: the user's, else
+// what this deployment serves (a projection grows a demand, so it needs one).
+function scenarioWithDemand() {
+  const r = page.result;
+  const sc = { ...page.request };
+  if (sc.tokens_per_day === undefined) sc.tokens_per_day = r.output_tok_s_total * 86400 * r.utilization;
+  return sc;
+}
+
 // Projection: cumulative cash of buying, renting and an API, year by year.
 async function renderProjection(el) {
-  const p = await api("project", requestFor("project", {}));
+  const p = await api("project", { scenario: scenarioWithDemand(), years: 5 });
   const years = p.years || [];
   const traces = ["buy", "rent", "api"].filter((o) => years.some((y) => y[`${o}_cumulative_cash_usd`] != null))
     .map((o, i) => ({ x: years.map((y) => y.calendar_year), y: years.map((y) => y[`${o}_cumulative_cash_usd`]), name: o, mode: "lines+markers", line: { color: COLORS[i] } }));
@@ -609,14 +632,102 @@ async function renderProjection(el) {
   for (const n of p.notes || []) caption(el, n);
 }
 
+// Roadmap: each cost-saving lever re-estimated alone (saving in USD per million output tokens,
+// negative where it costs more here), then the staged plan that combines the best ones.
+async function renderRoadmap(el) {
+  const m = await api("roadmap", { scenario: { ...page.request } });
+  const levers = (m.levers || []).filter((l) => l.applicable && l.saving_usd_per_mtok !== null);
+  if (!levers.length) { caption(el, "No lever applies to this scenario."); return; }
+  const rows = [...levers].reverse(); // largest saving on top
+  plot(el, [{
+    type: "bar", orientation: "h", y: rows.map((l) => l.lever), x: rows.map((l) => l.saving_usd_per_mtok),
+    marker: { color: rows.map((l) => (l.saving_usd_per_mtok >= 0 ? COLORS[2] : COLORS[1])) },
+    name: "saving", hovertext: rows.map((l) => `${l.change}: ${fmt(l.usd_per_mtok)} USD/Mtok`),
+  }], {
+    title: `Roadmap: what each lever saves of ${fmt(m.base.usd_per_mtok)} USD/Mtok`,
+    xaxis: { title: { text: "saving, USD per million output tokens" }, zeroline: true }, yaxis: { automargin: true },
+  });
+  const stages = (m.plan || []).map((s) => `stage ${s.stage} (${s.levers.join(" + ")}): ${fmt(s.usd_per_mtok)} USD/Mtok, ` +
+    `${fmt(s.saving_share * 100)}% less`);
+  caption(el, "USD/Mtok here is all of a request's cost over its output tokens (prompt processing " +
+    "included, so above the output share on the card). Green saves, red costs more here. " +
+    `Staged plan: ${stages.join("; ") || "none"}.`);
+}
+
+// Demand builder: users of each usage archetype -> output tokens a day and the peak; the
+// result can become the calculator's demand.
+async function renderDemand(el) {
+  const names = page.catalogs.archetypes || (page.catalogs.archetypes = await api("demand/archetypes"));
+  const form = document.createElement("form");
+  form.className = "demand"; form.noValidate = true;
+  form.setAttribute("aria-label", "Users of each usage archetype");
+  for (const [id, a] of Object.entries(names)) {
+    const label = document.createElement("label");
+    label.htmlFor = "d-" + id;
+    label.textContent = `${id}: ${a.description} `;
+    const unit = document.createElement("span");
+    unit.className = "unit"; unit.textContent = "(users)";
+    label.append(unit);
+    const input = document.createElement("input");
+    input.id = "d-" + id; input.name = id; input.type = "number"; input.inputMode = "numeric"; input.min = "1";
+    input.value = page.demandUsers?.[id] ?? (id === "chat" ? "100000" : "");
+    form.append(label, input);
+  }
+  const go = document.createElement("button");
+  go.type = "submit"; go.textContent = "Build the demand";
+  const use = document.createElement("button");
+  use.type = "button"; use.id = "d-use"; use.textContent = "Use as the calculator's demand"; use.disabled = true;
+  const buttons = document.createElement("div");
+  buttons.className = "downloads"; buttons.append(go, use);
+  form.append(buttons);
+  const out = document.createElement("div");
+  out.id = "demand-out"; out.setAttribute("aria-live", "polite");
+  el.append(form, out);
+
+  const build = async () => {
+    const entries = [...form.querySelectorAll("input")].filter((i) => i.value.trim() !== "")
+      .map((i) => ({ archetype: i.name, users: Number(i.value) }));
+    page.demandUsers = Object.fromEntries(entries.map((e) => [e.archetype, String(e.users)]));
+    out.replaceChildren();
+    if (!entries.length) { caption(out, "Give the users of at least one archetype."); use.disabled = true; return; }
+    let d;
+    try {
+      d = await api("demand", { archetypes: entries });
+    } catch (err) {
+      caption(out, err.message); use.disabled = true; return;
+    }
+    page.demand = d;
+    const rows = d.archetypes;
+    plot(out, [
+      { type: "bar", x: rows.map((a) => a.archetype), y: rows.map((a) => a.tokens_per_day), name: "output tokens a day", marker: { color: COLORS[0] } },
+      { type: "bar", x: rows.map((a) => a.archetype), y: rows.map((a) => a.input_tokens_per_day), name: "prompt tokens a day", marker: { color: COLORS[5] } },
+    ], {
+      title: `Demand: ${fmt(d.tokens_per_day)} output tokens a day`, barmode: "group",
+      yaxis: { title: { text: "tokens/day" }, type: "log" }, xaxis: { automargin: true },
+    });
+    caption(out, `${fmt(d.calls_per_day)} model calls a day; peak ${fmt(d.peak_requests_per_s)} requests/s ` +
+      `(peak over average ${fmt(d.peak_to_average)}); mean lengths ${fmt(d.scenario.input_tokens)} prompt and ` +
+      `${fmt(d.scenario.output_tokens)} output tokens.`);
+    use.disabled = false;
+  };
+  form.addEventListener("submit", (e) => { e.preventDefault(); e.stopPropagation(); build(); });
+  form.addEventListener("input", (e) => e.stopPropagation()); // not the calculator's form
+  use.addEventListener("click", () => {
+    const sc = page.demand.scenario;
+    const state = { ...formState(), workload: "", tokens_per_day: String(sc.tokens_per_day),
+      peak_to_average: String(sc.peak_to_average), input_tokens: String(sc.input_tokens),
+      output_tokens: String(sc.output_tokens), reasoning_tokens: String(sc.reasoning_tokens || 0) };
+    delete state.accelerators; // sized to the new demand
+    setForm(state);
+    update();
+  });
+  await build();
+}
+
 function buildTabs() {
   const list = $("tabs"), panels = $("panels");
-  // a tab whose endpoint exists and takes the scenario's fields in the body
-  const inline = (t) => {
-    const props = requestSchema(t.path)?.properties;
-    return props && (t.path === "market" || t.path === "viability" || "model" in props || "accelerator" in props);
-  };
-  const tabs = TABS.filter(inline);
+  // a tab whose endpoint this server has
+  const tabs = TABS.filter((t) => requestSchema(t.path));
   for (const t of tabs) {
     const b = document.createElement("button");
     b.type = "button"; b.role = "tab"; b.id = "tab-" + t.id; b.textContent = t.label;
