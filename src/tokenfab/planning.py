@@ -328,6 +328,11 @@ def operating_point(
     carry it). Without a demand: :func:`tokenfab.perf.operating.estimate`.
     """
     inputs = default_cost_inputs(catalog)
+    demand = scenario.tokens_per_day is not None or scenario.requests_per_second is not None
+    if not demand or scenario.accelerators is not None:
+        # the hourly rate only ranks fleet sizes, and there is no size to choose here: skip
+        # pricing it (a tenth of a single estimate's time)
+        return sized_point(scenario, catalog, HourlyRate(1.0, 0.0), inputs, grid)
     setup = grid.setup if grid is not None else resolve(scenario, catalog)
     return sized_point(
         scenario, catalog, hourly_rate(scenario, setup, catalog, inputs), inputs, grid
