@@ -1,7 +1,7 @@
 """The README's picture of the web calculator: ``docs/calculator.png`` (``make docs`` runs it).
 
 Starts the app of ``tokenfab serve`` on a loopback port, opens the calculator in Debian's
-chromium (Playwright) at 1280 x 900 and saves what the screen shows once the first estimate
+chromium (Playwright) at 1280 x 1200 and saves what the screen shows once the first estimate
 and its frontier chart are drawn. Without chromium it says so and leaves the picture as it is.
 
     python docs/screenshot.py
@@ -33,7 +33,7 @@ def main() -> int:
 
     with background_server(create_app()) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1200})
         page.goto(url + "/")
         page.wait_for_selector("body[data-ready]", state="attached", timeout=120_000)
         page.wait_for_selector("#panel-frontier[data-state=ready]", state="attached")

@@ -591,20 +591,18 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
 
         dates = estimate_price_dates(est, catalog if catalog is not None else default_catalog())
         stale = stale_price_warnings(dates, today or date.today())
-        queue = queue_note(est)
+        d = est.as_dict()
+        queue = queue_note(est) if d.get("queue_wait_s") else None  # no queue, no warning
         warnings = ([queue] if queue else []) + [f"stale price: {line}" for line in stale]
-        d = {
-            **est.as_dict(),
-            "stale_prices": "; ".join(stale) or None,
-            "warnings": "\n".join(warnings) or None,
-        }
-        undocumented = [k for k in d if k not in cls.model_fields]
+        d = {**d, "stale_prices": "; ".join(stale) or None, "warnings": "\n".join(warnings) or None}
+        fields = cls.model_fields  # a property: looked up once, not once a key
+        undocumented = [k for k in d if k not in fields]
         if undocumented:  # a programming error, caught by tests/test_schema.py
             raise KeyError(
                 f"estimate key {undocumented[0]!r} is not in tokenfab.schema.EstimateResult; "
                 "add it there with a unit and a description"
             )
-        return cls.model_validate({**dict.fromkeys(cls.model_fields), **d})
+        return cls.model_validate({**dict.fromkeys(fields), **d})
 
     def warning_lines(self) -> list[str]:
         """The warnings, one a line (empty: none)."""

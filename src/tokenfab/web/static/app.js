@@ -326,14 +326,26 @@ function renderKpis(result) {
     box.append(card);
   }
   $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "");
-  // the warnings `tokenfab estimate` prints under its table (queueing, stale prices)
-  const warnings = $("warnings");
-  warnings.replaceChildren(...(result.warnings ? result.warnings.split("\n") : []).map((w) => {
-    const li = document.createElement("li");
-    li.textContent = w;
-    return li;
-  }));
-  warnings.hidden = !warnings.children.length;
+  // the warnings `tokenfab estimate` prints under its table: open when one is about the
+  // figures themselves (queueing), folded when all are stale prices
+  const lines = result.warnings ? result.warnings.split("\n") : [];
+  const warnBox = $("warnings");
+  warnBox.replaceChildren();
+  warnBox.hidden = !lines.length;
+  if (lines.length) {
+    const details = document.createElement("details");
+    details.open = lines.some((w) => !w.startsWith("stale price"));
+    const summary = document.createElement("summary");
+    summary.textContent = lines.length === 1 ? "1 warning" : `${lines.length} warnings`;
+    const list = document.createElement("ul");
+    list.append(...lines.map((w) => {
+      const li = document.createElement("li");
+      li.textContent = w;
+      return li;
+    }));
+    details.append(summary, list);
+    warnBox.append(details);
+  }
   const op = `${result.accelerators} \u00d7 ${result.accelerator}, TP${result.tensor_parallel}` +
     (result.pipeline_parallel > 1 ? ` PP${result.pipeline_parallel}` : "") +
     (result.expert_parallel > 1 ? ` EP${result.expert_parallel}` : "") +
