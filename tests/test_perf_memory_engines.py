@@ -435,3 +435,45 @@ def test_llama4_maverick_fp8_published_contexts_fit(accelerator, context_tokens)
     if accelerator == "h100-sxm":
         assert_allclose(one, 12 * 430_000 * 512 + 36 * 8192 * 512, rtol=1e-9)
         assert_allclose(budget / GIB, 16.06, atol=0.01)
+
+
+def _memory_share(model, accelerator, software, utilization=None):
+    s = resolve(
+        Scenario(
+            model=model,
+            accelerator=accelerator,
+            software=software,
+            gpu_memory_utilization=utilization,
+        )
+    )
+    return float(s.engine.engine.memory_utilization)
+
+
+def test_sglang_on_amd_lowers_its_memory_fraction_for_long_contexts():
+    # sgl-project/sglang@python/sglang/srt/server_args.py: with the aiter attention backend (the
+    # default on AMD GPUs since sgl-project/sglang#20392) and a context over 8,192 tokens,
+    # mem_fraction_static *= 0.85: the sglang row's 0.88 becomes 0.88 x 0.85 = 0.748 for
+    # Llama-3.1-70B (131,072 tokens) on MI300X; the MI355X log of sgl-project/sglang#18262 shows
+    # the cut (test_sglang_reserve_on_amd_mi355x).
+    assert_allclose(_memory_share("llama-3.1-70b", "mi300x", "sglang"), 0.88 * 0.85, rtol=1e-12)
+    # not for Llama-2-70B's 4,096-token context, not on NVIDIA, not for vLLM, and never when
+    # the scenario gives the share itself
+    assert _memory_share("llama-2-70b", "mi300x", "sglang") == 0.88
+    assert _memory_share("llama-3.1-70b", "h100-sxm", "sglang") == 0.88
+    assert _memory_share("llama-3.1-70b", "mi300x", "vllm") == 0.9
+    assert _memory_share("llama-3.1-70b", "mi300x", "sglang", 0.93) == 0.93
+
+
+def test_sglang_on_amd_holds_less_kv_than_its_nvidia_default_would():
+    # 0.748 instead of 0.88 of MI300X's 192 GiB (0.99 visible): 0.132 x 0.99 x 192 = 25.1 GiB
+    # less KV cache a GPU for the same weights and reserve
+    kw = dict(model="llama-3.1-70b", accelerator="mi300x", software="sglang")
+    lowered = resolve(Scenario(**kw))
+    given = resolve(Scenario(**kw, gpu_memory_utilization=0.88))
+    lay = sv.layout()
+    args = (lowered.shape, lowered.hw)
+    diff = float(
+        sv.kv_budget_bytes(*args, given.engine.engine, lay, given.weight_bytes_per_param)
+        - sv.kv_budget_bytes(*args, lowered.engine.engine, lay, lowered.weight_bytes_per_param)
+    )
+    assert_allclose(diff / GIB, 0.88 * 0.15 * 0.99 * 192, rtol=1e-9)

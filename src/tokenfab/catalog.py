@@ -759,6 +759,12 @@ class ServingSoftware(Record):
         description="KV format when none is given: the model's 16-bit dtype (vLLM 'auto') or "
         "the one that goes with the weight format",
     )
+    amd_long_context_memory_factor: Fraction | None = Field(
+        None,
+        description="factor on memory_utilization on AMD accelerators for a model whose context "
+        "exceeds 8,192 tokens, when none is given (SGLang's aiter attention backend: 0.85); "
+        "empty: none",
+    )
 
     def runs_on(self, vendor: str) -> bool:
         """Whether the engine supports accelerators of ``vendor`` (case-insensitive)."""

@@ -117,6 +117,27 @@ def engine_kv_default(engine: EngineChoice, model: Model, acc: Accelerator, prec
     return default_kv_precision(acc, precision)
 
 
+LONG_CONTEXT_TOKENS = 8192
+"""Context beyond which SGLang lowers its memory fraction on AMD's aiter attention backend
+(``server_args.py``: ``if model_config.context_len > 8192``)."""
+
+
+def _vendor_memory_default(engine: EngineChoice, model: Model, acc: Accelerator) -> EngineChoice:
+    """The engine's default memory share where it depends on the vendor and the model: SGLang
+    on AMD multiplies ``mem_fraction_static`` by ``amd_long_context_memory_factor`` (0.85) for a
+    model whose context exceeds :data:`LONG_CONTEXT_TOKENS` (data/serving_software.csv)."""
+    rec = engine.record
+    factor = rec.amd_long_context_memory_factor if rec else None
+    if (
+        factor is None
+        or acc.vendor.lower() != "amd"
+        or model.max_context_tokens <= LONG_CONTEXT_TOKENS
+    ):
+        return engine
+    eng = replace(engine.engine, memory_utilization=engine.engine.memory_utilization * factor)
+    return replace(engine, engine=eng)
+
+
 def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     """Look up the scenario's ids and fill the defaults it leaves open."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
@@ -127,6 +148,8 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     precision = scenario.precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
     engine = choose_engine(cat, acc, scenario.software, scenario.gpu_memory_utilization)
+    if scenario.gpu_memory_utilization is None:
+        engine = _vendor_memory_default(engine, model, acc)
     kv = scenario.kv_precision or engine_kv_default(engine, model, acc, precision)
     check_kv_precision(acc, kv, as_storage=bool(engine.record and engine.record.fp8_kv_as_storage))
     i = scenario.input_tokens or (work.input_tokens if work else DEFAULT_INPUT_TOKENS)
