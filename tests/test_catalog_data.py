@@ -287,3 +287,19 @@ def test_region_sources_do_not_contradict_their_pue_source(cat: Catalog) -> None
     for r in cat.table("regions").values():
         if r.pue_source:
             assert "pue: Uptime" not in r.source, r.id
+
+
+def test_runpod_h100_community_is_the_cheapest_h100(cat: Catalog) -> None:
+    from tokenfab.cost import cheapest_rental
+
+    # RunPod pricing (2026-11-09): H100 SXM Community $2.69 a GPU-hour, the same figure as the
+    # May 2026 Secure row; ties go to the most recent as_of
+    row = cat.table("rentals")["runpod-h100-sxm-community-2026-11"]
+    assert row.on_demand_usd_per_accelerator_hour == 2.69
+    assert cheapest_rental(cat, "h100-sxm").rental.id == "runpod-h100-sxm-community-2026-11"
+
+
+def test_rubin_scale_out_is_two_800g_nics(cat: Catalog) -> None:
+    # Wheeler's Network: eight 800 Gb/s ConnectX-9 per 4-GPU Rubin tray = 2 x 800 Gb/s a GPU
+    # = 1,600 Gb/s / 8 bits = 200 GB/s each way
+    assert cat.accelerator("rubin").scaleout_bandwidth_gb_s == 2 * 800 / 8

@@ -138,6 +138,7 @@ def test_malformed_configs_give_one_line() -> None:
         "truncated.json": "not valid JSON",
         "missing-layers.json": "num_hidden_layers: missing",
         "nemotron-h.json": "hybrid_override_pattern",
+        "deepseek-v4-flash.json": "compress_ratios",
     }
     for name, words in cases.items():
         with pytest.raises(CatalogError, match=words) as err:
