@@ -56,3 +56,147 @@ def test_bad_input_names_the_field(kwargs, field):
     }
     with pytest.raises(TokenfabError, match=rf"^{field}:"):
         ht.two_pool_joules_per_output_token(**args)
+
+
+# ------------------------------------------------------------------------------------------
+# The two pools in the performance core
+# ------------------------------------------------------------------------------------------
+
+from tokenfab.perf.operating import resolve  # noqa: E402
+from tokenfab.perf.serving import disaggregated_state, layout  # noqa: E402
+from tokenfab.scenario import Scenario  # noqa: E402
+
+
+def _pool_args(acc: str, model: str = "llama-3.1-70b"):
+    s = resolve(Scenario(model=model, accelerator=acc, precision="fp8"))
+    return s, (s.shape, s.hw, s.engine.engine)
+
+
+@pytest.mark.parametrize("acc", ["h100-sxm", "b200", "mi300x"])
+def test_pools_on_one_accelerator_are_disaggregated_state(acc):
+    # the two halves on the same accelerator give serving.disaggregated_state back:
+    # X = 1 / (1/X_d + (i/o)/X_p) per replica, TPOT the decode step, TTFT one prompt + transfer
+    s, args = _pool_args(acc)
+    lay = layout(np.array([4.0, 8.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0]))
+    col = type(lay)(
+        *(
+            v[:, None]
+            for v in (
+                lay.tensor_parallel,
+                lay.pipeline_parallel,
+                lay.expert_parallel,
+                lay.attention_data_parallel,
+            )
+        )
+    )
+    b = np.array([[1.0, 16.0, 128.0]] * 2)
+    fmt = (s.weight_bytes_per_param, s.kv_bytes_per_element)
+    ref = disaggregated_state(*args, col, *fmt, b, 2000, 500, 0.25)
+    pr = ht.prefill_pool_rates(*args, col, *fmt, 2000, 0.25)
+    dr = ht.decode_pool_rates(*args, col, *fmt, b, 2000, 500)
+    r = 2000 * 0.75 / 500
+    assert_allclose(1 / (1 / dr.output_tok_s + r / pr.prompt_tok_s), ref.output_tok_s, rtol=1e-12)
+    assert_allclose(dr.tpot_s, ref.tpot_s, rtol=1e-12)
+    link = (
+        np.where(
+            np.isnan(s.hw.scaleout_bytes_per_s), s.hw.link_bytes_per_s, s.hw.scaleout_bytes_per_s
+        )
+        / 2
+    )
+    # Llama 3.1 70B: 2 x 80 layers x 8 KV heads x 128 elements a token, at the engine's KV
+    # format (FP8 on TensorRT-LLM: 163,840 B; vLLM keeps BF16 on MI300X: 327,680 B)
+    kv = 2 * 80 * 8 * 128 * s.kv_bytes_per_element * 2000
+    assert_allclose(
+        np.broadcast_to(pr.prompt_s + kv / link, ref.ttft_service_s.shape),
+        ref.ttft_service_s,
+        rtol=1e-12,
+    )
+
+
+def test_decode_rates_vector_equals_scalar():
+    s, args = _pool_args("h100-sxm")
+    fmt = (s.weight_bytes_per_param, s.kv_bytes_per_element)
+    b = np.array([1.0, 32.0, 256.0])
+    vec = ht.decode_pool_rates(*args, layout(8, 1, 1), *fmt, b, 1000, 200)
+    for k, x in enumerate(b):
+        one = ht.decode_pool_rates(*args, layout(8, 1, 1), *fmt, x, 1000, 200)
+        assert_allclose(vec.output_tok_s[k], one.output_tok_s, rtol=1e-12)
+        assert_allclose(vec.tpot_s[k], one.tpot_s, rtol=1e-12)
+
+
+CHAT_B200_H200 = dict(
+    model="llama-3.1-70b", accelerator="h200-sxm", prefill_accelerator="b200", workload="chat"
+)
+
+
+def test_hetero_point_ttft_is_prefill_plus_kv_over_the_slower_link():
+    # chat: 6,000 prompt tokens; Llama 3.1 70B BF16 KV = 2 x 80 layers x 8 heads x 128 x 2 B =
+    # 327,680 B a token -> 1.966 GB; B200 and H200 both list 50 GB/s scale-out each way:
+    # 1.966e9 / 50e9 = 39.3 ms on top of the prompt's prefill on the B200 pool
+    hp = ht.hetero_point(Scenario(**CHAT_B200_H200))
+    assert hp.prefill.setup.accelerator.id == "b200"
+    assert hp.decode.setup.accelerator.id == "h200-sxm"
+    assert_allclose(hp.kv_transfer_s, 327_680 * 6000 / 50e9, rtol=1e-12)
+    assert_allclose(hp.ttft_s, hp.prefill_s + 0.0393216, rtol=1e-9)
+    assert hp.kv_link_gb_s == 50.0
+    # a stated link replaces the catalog's: 200 GB/s moves it in a quarter of the time
+    fast = ht.hetero_point(Scenario(**CHAT_B200_H200, kv_link_gb_s=200))
+    assert_allclose(fast.kv_transfer_s, 0.0393216 / 4, rtol=1e-12)
+
+
+def test_hetero_pools_sized_for_the_demand_by_hand():
+    # 1e10 output tokens a day = 115,740.7 tok/s; decode replicas ceil(115,740.7 / X_d),
+    # prefill replicas ceil(115,740.7 x 20 / X_p) (chat: 6,000 / 300 = 20 prompt tokens an
+    # output token); the pair carries min(R_d X_d, R_p X_p / 20) >= the demand
+    hp = ht.hetero_point(Scenario(**CHAT_B200_H200, tokens_per_day=1e10))
+    peak = 1e10 / 86_400
+    assert hp.prompt_per_output_token == 20.0
+    x_p = hp.prefill.tok_s_per_replica
+    assert hp.prefill.replicas == int(np.ceil(peak * 20 / x_p))
+    assert hp.prefill.accelerators == hp.prefill.replicas * hp.prefill.accelerators_per_replica
+    assert hp.decode.replicas * hp.decode.tok_s_per_replica >= peak * (1 - 1e-9)
+    assert_allclose(
+        hp.output_tok_s_total,
+        min(hp.decode.replicas * hp.decode.tok_s_per_replica, hp.prefill.replicas * x_p / 20),
+        rtol=1e-12,
+    )
+    assert hp.output_tok_s_total >= peak * (1 - 1e-9)
+    assert hp.tpot_s <= 0.04  # the chat workload's TPOT target
+
+
+def test_hetero_fixed_pools_feed_each_other():
+    # 8 H200 decoding and no prefill count: enough B200 replicas to feed the decode capacity
+    hp = ht.hetero_point(Scenario(**CHAT_B200_H200, accelerators=8))
+    cap_d = hp.decode.replicas * hp.decode.tok_s_per_replica
+    assert hp.decode.accelerators == 8
+    assert hp.prefill.replicas == int(np.ceil(cap_d * 20 / hp.prefill.tok_s_per_replica))
+    assert_allclose(hp.output_tok_s_total, cap_d, rtol=1e-12)  # decode-bound by construction
+
+
+@pytest.mark.parametrize(
+    ("changes", "start"),
+    [
+        # engine support per vendor
+        (
+            {"prefill_accelerator": "mi300x", "software": "trtllm"},
+            "prefill_accelerator: mi300x: software:",
+        ),
+        # a format the prefill accelerator lacks
+        ({"prefill_accelerator": "rubin"}, "prefill_accelerator: rubin: precision:"),
+        # the link between the pools is not public for Rubin: the user must state it
+        ({"prefill_accelerator": "rubin", "precision": "fp8"}, "kv_link_gb_s:"),
+        # memory fit per pool: 141 GB of Llama 3.1 70B BF16 on a 64 GB module that cannot span domains
+        (
+            {"prefill_accelerator": "jetson-agx-orin-64gb", "kv_link_gb_s": 10},
+            "prefill_accelerators:",
+        ),
+        # fixed pools that cannot carry the demand
+        ({"accelerators": 8, "prefill_accelerators": 8, "tokens_per_day": 1e10}, "accelerators:"),
+    ],
+)
+def test_bad_pool_combinations_refused_in_one_line(changes, start):
+    sc = {**CHAT_B200_H200, **changes}
+    with pytest.raises(TokenfabError) as exc:
+        ht.hetero_point(Scenario.parse(sc))
+    assert str(exc.value).startswith(start), str(exc.value)
+    assert "\n" not in str(exc.value)

@@ -74,6 +74,8 @@ def test_each_end_of_a_closed_range_is_accepted(name):
         "speculative_tokens": {"acceptance_rate": 0.5},
         "acceptance_rate": {"speculative_tokens": 1},
         "peak_to_average": {"tokens_per_day": 1e6},
+        "prefill_accelerators": {"prefill_accelerator": "b200"},
+        "kv_link_gb_s": {"prefill_accelerator": "b200"},
     }.get(name, {})
     for end in (low, high):
         if end.startswith(("above", "below")):

@@ -124,6 +124,27 @@ def embodied_kpis(est: Estimate) -> dict[str, Any]:
     if row is None or est.kpis is None or est.op.output_tok_s_total <= 0:
         return none
     life = default_cost_inputs(default_catalog()).useful_life_years
+    if est.pools is not None:  # each pool's accelerators, all serving the same tokens
+        rows = [
+            embodied_table().get(p.accelerator.id) for p in (est.pools.prefill, est.pools.decode)
+        ]
+        if any(r is None for r in rows):
+            return none
+        g = sum(
+            float(
+                embodied_co2e_g_per_mtok(
+                    r.accelerator_kgco2e + r.host_kgco2e,
+                    life,
+                    est.utilization,
+                    est.op.output_tok_s_total / p.accelerators,
+                )
+            )
+            for r, p in zip(rows, (est.pools.prefill, est.pools.decode), strict=True)
+        )
+        return {
+            "embodied_co2e_g_per_mtok": g,
+            "total_co2e_g_per_mtok": g + float(est.kpis.co2e_g_per_mtok),
+        }
     per_acc = est.op.output_tok_s_total / est.op.accelerators
     g = float(
         embodied_co2e_g_per_mtok(

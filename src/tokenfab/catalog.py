@@ -1181,6 +1181,16 @@ def estimate_price_dates(estimate: Any, catalog: Catalog) -> dict[str, date | No
         else:
             dates[f"purchase price of {acc.id}"] = acc.price_as_of
         dates[f"electricity price of region {estimate.region.id}"] = estimate.region.as_of
+    pools = getattr(estimate, "pools", None)
+    if estimate.cost is not None and pools is not None:  # the prefill pool's price too
+        pre = pools.prefill.accelerator
+        if estimate.scenario.ownership == "rent":
+            from tokenfab.cost import cheapest_rental
+
+            rental = cheapest_rental(catalog, pre.id).rental
+            dates[f"rental price of {pre.id} ({rental.id})"] = rental.as_of
+        else:
+            dates[f"purchase price of {pre.id}"] = pre.price_as_of
     if estimate.api is not None:
         dates[f"API price {estimate.api.price.id}"] = estimate.api.price.effective_date
     return dates

@@ -79,10 +79,14 @@ class Estimate:
     utilization: float
     api: ApiQuote | None = None
     cost_error: str | None = None
+    pools: Any = None  # tokenfab.pools.Pools: a separate prefill pool on another accelerator
 
     def as_dict(self) -> dict[str, Any]:
         """The flat ``estimate --json`` record: performance keys, then the KPIs."""
+        from tokenfab.pools import POOL_KEYS
+
         out = self.op.as_dict()
+        out.update(self.pools.as_dict() if self.pools is not None else dict.fromkeys(POOL_KEYS))
         if self.kpis is not None:
             out.update({k: None if v != v else v for k, v in self.kpis.as_dict().items()})
         from tokenfab.carbon import embodied_kpis  # manufacturing carbon beside operational
@@ -351,6 +355,10 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
     """
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
+    if scenario.prefill_accelerator is not None:  # two accelerator types: tokenfab.pools
+        from tokenfab.pools import evaluate_pools
+
+        return evaluate_pools(scenario, cat)
     op = operating_point(scenario, cat)
     try:
         return price(op, scenario, cat, strict=False)

@@ -353,6 +353,12 @@ def headline(est: Any) -> str:
     s = est.op.setup
     count = d.get("accelerators_needed") or d["accelerators"]
     where = f"on {count:,} x {s.accelerator.name} in region {d['region']}"
+    if getattr(est, "pools", None) is not None:
+        p = est.pools.prefill
+        where = (
+            f"on {p.accelerators:,} x {p.accelerator.name} (prefill) + "
+            f"{d['decode_accelerators']:,} x {s.accelerator.name} (decode) in region {d['region']}"
+        )
     latency = f"at TTFT {_seconds(d['ttft_s'])}, TPOT {_seconds(d['tpot_s'])}"
     cost = d.get("cost_usd_per_mtok_output")
     co2 = d.get("co2e_g_per_mtok")
@@ -382,9 +388,50 @@ def queue_note(est: Any) -> str | None:
     )
 
 
+def pools_table(est: Any) -> Table:
+    """The two pools of a heterogeneous deployment side by side: size, layout, utilisation,
+    power and cost, and the TTFT's two parts."""
+    d = est.as_dict()
+    pools, hp = est.pools, est.pools.point
+    t = Table(
+        title="Prefill and decode pools (TTFT = prefill "
+        f"{_seconds(d['prefill_s'])} + KV transfer {_seconds(d['kv_transfer_s'])} at "
+        f"{d['kv_link_gb_s']:g} GB/s, {hp.kv_link_basis})",
+        title_justify="left",
+    )
+    for c in ("pool", "accelerator", "count", "layout", "rate / replica", "util", "power", "$/h"):
+        t.add_column(c, justify="left" if c in ("pool", "accelerator", "layout") else "right")
+    for pc, pool, unit in (
+        (pools.prefill, hp.prefill, "prompt"),
+        (pools.decode, hp.decode, "output"),
+    ):
+        tp, pp, ep, _, _ = pool.layout
+        cost = pc.cost_usd_per_hour
+        t.add_row(
+            pc.role,
+            pc.accelerator.id,
+            f"{pc.accelerators:,}",
+            f"TP{tp} PP{pp} EP{ep} x {pool.replicas}",
+            f"{fmt(pool.tok_s_per_replica)} {unit} tok/s",
+            f"{pc.utilization:.0%}",
+            f"{pc.power_w / 1e3:,.1f} kW",
+            "n/a" if cost is None else f"${cost:,.2f}",
+        )
+    return t
+
+
 def estimate(est: Any) -> Panel:
     panel = operating_point(est.op)
     group = panel.renderable
+    if getattr(est, "pools", None) is not None:
+        group = Group(group, "", pools_table(est))
+        p, s = est.pools.prefill, est.op.setup
+        panel = Panel(
+            group,
+            title=f"{s.model.name}: prefill on {p.accelerators} x {p.accelerator.name}, decode on "
+            f"{est.pools.decode.accelerators} x {s.accelerator.name} — {s.precision} weights, "
+            f"{s.kv_precision} KV, {s.engine.software}",
+        )
     if est.kpis is None:
         note = Text.assemble(
             ("Cost, energy and carbon KPIs unavailable: ", "yellow"), est.cost_error

@@ -50,6 +50,8 @@ MIN_TPOT_S = 1e-6
 """1 µs a token (a million tokens/s for one user), shorter than one GPU kernel launch."""
 MAX_PEAK_TO_AVERAGE = 1_000.0
 """Daily peaks of interactive traffic are 2-4 times the average; 1000 allows any burst."""
+MAX_LINK_GB_S = 1e6
+"""1 PB/s an accelerator: over 300 times NVLink 5's 1.8 TB/s per GPU."""
 MIN_UTILIZATION = 1e-3
 """0.1 % average use; below it the cost per token is dominated by idle time to no purpose."""
 
@@ -177,6 +179,23 @@ class Scenario(BaseModel):
         False,
         description="prefill and decode on separate pools of replicas (DistServe / Dynamo style)",
     )
+    prefill_accelerator: str | None = Field(
+        None,
+        description="accelerator id of a separate prefill pool (heterogeneous disaggregation, "
+        "seed 002: prefill on one accelerator type, decode on another); accelerator and "
+        "accelerators then name the decode pool",
+    )
+    prefill_accelerators: Count | None = Field(
+        None,
+        description="accelerators in the prefill pool (default: enough to feed the decode "
+        "pool); with prefill_accelerator only [1 to 1e7]",
+    )
+    kv_link_gb_s: Annotated[float, Field(gt=0, le=MAX_LINK_GB_S)] | None = Field(
+        None,
+        description="bandwidth that carries each request's KV cache from the prefill to the "
+        "decode pool, per accelerator (default: the lower scale-out bandwidth of the two "
+        "accelerators in the catalog); with prefill_accelerator only [GB/s, above 0 to 1e6]",
+    )
     batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] | None = Field(
         None, description="sequences in flight per replica (chosen if omitted) [1 to 1e6]"
     )
@@ -241,6 +260,13 @@ class Scenario(BaseModel):
                 f"moe_tensor_parallel: moe_tensor_parallel x expert_parallel ({moe}) must equal "
                 f"tensor_parallel x attention_data_parallel ({ranks}), the ranks of a stage"
             )
+        if self.prefill_accelerator is None:
+            for name in ("prefill_accelerators", "kv_link_gb_s"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name}: describes a separate prefill pool; give prefill_accelerator "
+                        f"too, or drop {name}"
+                    )
         if self.tokens_per_day is not None and self.requests_per_second is not None:
             raise ValueError(
                 "tokens_per_day: give either tokens_per_day or requests_per_second, not both"

@@ -453,6 +453,40 @@ class _EstimateCore(Result):
     decode_replicas: int = out(
         "disaggregated serving: replicas in the decode pool (0 when not split)", "-"
     )
+    prefill_accelerator: str | None = out(
+        "heterogeneous pools: accelerator id of the prefill pool (null: one accelerator type; "
+        "accelerator is then the decode pool's)"
+    )
+    prefill_accelerators: int | None = out(
+        "heterogeneous pools: accelerators in the prefill pool", "accelerators"
+    )
+    decode_accelerators: int | None = out(
+        "heterogeneous pools: accelerators in the decode pool", "accelerators"
+    )
+    prefill_tensor_parallel: int | None = out(
+        "heterogeneous pools: tensor-parallel degree of a prefill replica", "-"
+    )
+    prefill_s: Num = out("heterogeneous pools: one prompt's prefill on the prefill pool", "s")
+    kv_transfer_s: Num = out(
+        "heterogeneous pools: one request's KV cache from the prefill to the decode pool", "s"
+    )
+    kv_link_gb_s: Num = out(
+        "heterogeneous pools: link bandwidth per accelerator, each way, that carries it", "GB/s"
+    )
+    prefill_utilization: Num = out(
+        "heterogeneous pools: average share of the prefill pool's capacity used", "-"
+    )
+    decode_utilization: Num = out(
+        "heterogeneous pools: average share of the decode pool's capacity used", "-"
+    )
+    prefill_power_w: Num = out("heterogeneous pools: IT power of the prefill pool", "W")
+    decode_power_w: Num = out("heterogeneous pools: IT power of the decode pool", "W")
+    prefill_cost_usd_per_hour: Num = out(
+        "heterogeneous pools: cost of the prefill pool an hour", "USD/h"
+    )
+    decode_cost_usd_per_hour: Num = out(
+        "heterogeneous pools: cost of the decode pool an hour", "USD/h"
+    )
     precision: str = out("weight format")
     kv_precision: str = out("KV-cache format")
     software: str = out("serving-software class")

@@ -13,23 +13,47 @@ second per decode accelerator):
 and the pool split by power is ``(r W_p / X_p) / J`` to prefill. The first token waits for the
 prompt's prefill and for its KV cache to cross the link between the pools.
 
-Status: these are the pure two-pool identities, with ``X_p`` and ``X_d`` given. The factory does
-not yet build a frontier of mixed pools, and accelerators without a serving-engine row (the Groq 3
-LPU) have no ``X_d`` from the performance core; ``docs/claims.md`` §11 bounds ``X_d`` by the chip's
-compute and states the LPX power at which seed 002's claim would hold.
+The pools in the performance core: :func:`prefill_pool_rates` and :func:`decode_pool_rates`
+are the two halves of :func:`tokenfab.perf.serving.disaggregated_state`, each on its own
+accelerator, and :func:`hetero_point` resolves a scenario with ``prefill_accelerator`` into a
+prefill pool and a decode pool (layout, replicas, rates, busy shares) and their combined
+operating point; :func:`tokenfab.planning.price_pools` prices them. Accelerators without a
+serving-engine row or a published power (the Groq 3 LPU) are refused with the reason;
+``docs/claims.md`` section 11 bounds the LPX decode rate by the chip's compute instead.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.cost import _check_range, _out
+from tokenfab.errors import InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence
+from tokenfab.perf.serving import (
+    Engine,
+    Hardware,
+    Layout,
+    busy_shares,
+    round_time,
+    speculative_tokens_per_step,
+)
 
 __all__ = [
+    "DecodeRates",
+    "HeteroPoint",
+    "Pool",
+    "PrefillRates",
     "break_even_decode_w",
     "compute_bound_decode_tok_s",
+    "decode_pool_rates",
+    "hetero_point",
     "kv_transfer_s",
+    "prefill_pool_rates",
     "two_pool_joules_per_output_token",
 ]
 
@@ -132,3 +156,438 @@ def kv_transfer_s(kv_bytes: ArrayLike, link_bytes_per_s: ArrayLike) -> NDArray[n
     b = _check_range("kv_bytes", kv_bytes, 0.0)
     link = _check_range("link_bytes_per_s", link_bytes_per_s, 0.0, low_open=True)
     return _out(b / link)
+
+
+# ------------------------------------------------------------------------------------------
+# The two pools in the performance core
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrefillRates:
+    """A prefill replica that only prefills, in full engine steps."""
+
+    prompt_tok_s: NDArray  # uncached prompt tokens computed a second, per replica [token/s]
+    prompt_s: NDArray  # one request's own prefill (no decode interference) [s]
+    hbm_busy_share: NDArray
+    compute_busy_share: NDArray
+
+
+@dataclass(frozen=True)
+class DecodeRates:
+    """A decode replica that only decodes, at a batch."""
+
+    output_tok_s: NDArray  # output tokens a second, per replica [token/s]
+    tpot_s: NDArray
+    memory_bound: NDArray
+    hbm_busy_share: NDArray
+    compute_busy_share: NDArray
+
+
+def prefill_pool_rates(
+    shape: ModelShape,
+    hw: Hardware,
+    eng: Engine,
+    lay: Layout,
+    weight_bytes_per_param: ArrayLike,
+    kv_bytes_per_element: ArrayLike,
+    input_tokens: ArrayLike,
+    prefix_cache_hit_rate: ArrayLike = 0.0,
+) -> PrefillRates:
+    r"""Prompt throughput and one prompt's prefill time of a prefill-only replica.
+
+    Notes
+    -----
+    The prefill half of :func:`tokenfab.perf.serving.disaggregated_state`: a replica runs
+    full engine steps of :math:`n` = ``max_num_tokens`` per attention group and pipeline
+    stage, :math:`X_p = n / t_{prefill}(n)` prompt tokens a second; a request's own prefill
+    is one step over its ``i (1 - h)`` uncached tokens, attending to the cached prefix and half
+    the new prompt.
+    """
+    i = np.asarray(input_tokens, dtype=float)
+    new = i * (1.0 - np.asarray(prefix_cache_hit_rate, dtype=float))
+    args = (shape, hw, eng, lay, weight_bytes_per_param, kv_bytes_per_element)
+    groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
+    chunk = eng.max_num_tokens * groups_pp
+    full = round_time(*args, 0.0, 0.0, chunk, i - new + new / 2.0)
+    one = round_time(*args, 0.0, 0.0, new * groups_pp, i - new + new / 2.0)
+    hbm, comp = busy_shares(full, hw, lay.pipeline_parallel)
+    return PrefillRates(chunk / full.time_s, np.asarray(one.time_s), hbm, comp)
+
+
+def decode_pool_rates(
+    shape: ModelShape,
+    hw: Hardware,
+    eng: Engine,
+    lay: Layout,
+    weight_bytes_per_param: ArrayLike,
+    kv_bytes_per_element: ArrayLike,
+    batch_size: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    speculative_tokens: ArrayLike = 0.0,
+    acceptance_rate: ArrayLike = 0.0,
+) -> DecodeRates:
+    r"""Output throughput and TPOT of a decode-only replica at a batch.
+
+    Notes
+    -----
+    The decode half of :func:`tokenfab.perf.serving.disaggregated_state`: each step advances
+    ``B`` sequences whose context is the prompt plus half the output on average,
+    :math:`X_d = B E / t_{decode}(B)` with :math:`E` tokens a verification step
+    (:func:`tokenfab.perf.serving.speculative_tokens_per_step`; 1 without speculation).
+    """
+    bsz = np.asarray(batch_size, dtype=float)
+    i = np.asarray(input_tokens, dtype=float)
+    o = np.asarray(output_tokens, dtype=float)
+    args = (shape, hw, eng, lay, weight_bytes_per_param, kv_bytes_per_element)
+    gamma = np.asarray(speculative_tokens, dtype=float)
+    per_step = speculative_tokens_per_step(gamma, acceptance_rate)
+    plain = round_time(*args, bsz, i + o / 2.0)
+    verify = round_time(*args, bsz, i + o / 2.0, 0.0, 0.0, gamma + 1.0) if np.any(gamma) else plain
+    decode_s = verify.time_s + gamma / shape.layers * plain.time_s
+    hbm, comp = busy_shares(verify, hw, lay.pipeline_parallel)
+    return DecodeRates(
+        bsz * per_step / decode_s, decode_s / per_step, verify.memory_bound, hbm, comp
+    )
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One pool of a heterogeneous deployment: its accelerator, layout, size and activity."""
+
+    role: str  # "prefill" or "decode"
+    setup: Any  # tokenfab.perf.operating.Setup of this pool's accelerator
+    layout: tuple[int, int, int, int, int]  # tp, pp, ep, attention dp, moe tp
+    accelerators_per_replica: int
+    replicas: int
+    tok_s_per_replica: float  # prompt tokens (prefill) or output tokens (decode) a second
+    hbm_busy_share: float
+    compute_busy_share: float
+    max_batch_size: int
+    weights_gb_per_accelerator: float
+
+    @property
+    def accelerators(self) -> int:
+        return self.accelerators_per_replica * self.replicas
+
+
+@dataclass(frozen=True)
+class HeteroPoint:
+    """A prefill pool on one accelerator and a decode pool on another, at one operating point.
+
+    ``output_tok_s_total`` is what the smaller of the two pools carries:
+    ``min(R_d X_d, R_p X_p / r)`` with ``r`` uncached prompt tokens per output token.
+    """
+
+    prefill: Pool
+    decode: Pool
+    batch_size: int
+    tpot_s: float
+    prefill_s: float  # one request's own prefill on the prefill pool
+    kv_transfer_s: float
+    kv_link_gb_s: float  # per direction, per accelerator
+    kv_link_basis: str
+    output_tok_s_total: float
+    prompt_per_output_token: float  # uncached prompt tokens computed per output token
+    memory_bound: bool
+    roofline_output_tok_s_total: float  # the same pools at the physical limit
+
+    @property
+    def ttft_s(self) -> float:
+        """The first token waits for its prompt's prefill and its KV cache's transfer
+        (queueing at the pools is not modelled)."""
+        return self.prefill_s + self.kv_transfer_s
+
+    @property
+    def accelerators(self) -> int:
+        return self.prefill.accelerators + self.decode.accelerators
+
+    @property
+    def prefill_capacity_output_tok_s(self) -> float:
+        """Output tokens a second the prefill pool can feed."""
+        p = self.prefill
+        return p.replicas * p.tok_s_per_replica / self.prompt_per_output_token
+
+    @property
+    def decode_capacity_output_tok_s(self) -> float:
+        return self.decode.replicas * self.decode.tok_s_per_replica
+
+
+def _pool_setups(scenario: Any, catalog: Any) -> tuple[Any, Any]:
+    """The decode and the prefill pool's resolved setups: one weight and one KV format, the
+    cache being written by one pool and read by the other."""
+    from tokenfab.perf.operating import resolve
+
+    strip = {"prefill_accelerator": None, "prefill_accelerators": None, "kv_link_gb_s": None}
+    dec = resolve(scenario.with_(**strip, disaggregated=False), catalog)
+    pid = scenario.prefill_accelerator
+    try:
+        pre = resolve(
+            scenario.with_(
+                **strip,
+                disaggregated=False,
+                accelerator=pid,
+                accelerators=None,
+                tensor_parallel=None,
+                pipeline_parallel=None,
+                expert_parallel=None,
+                attention_data_parallel=None,
+                moe_tensor_parallel=None,
+                batch_size=None,
+                precision=dec.precision,
+                kv_precision=dec.kv_precision,
+            ),
+            catalog,
+        )
+    except TokenfabError as exc:
+        raise type(exc)(f"prefill_accelerator: {pid}: {exc}") from None
+    return dec, pre
+
+
+def _link(scenario: Any, dec: Any, pre: Any) -> tuple[float, str]:
+    """Bandwidth that carries the KV cache between the pools, per direction [GB/s], and why."""
+    if scenario.kv_link_gb_s is not None:
+        return float(scenario.kv_link_gb_s), "kv_link_gb_s as given"
+    missing = [s.accelerator for s in (pre, dec) if s.accelerator.scaleout_bandwidth_gb_s is None]
+    if missing:
+        a = missing[0]
+        raise ScenarioError(
+            f"kv_link_gb_s: the KV cache crosses from the prefill to the decode pool over the "
+            f"scale-out network, and {a.id}'s scale-out bandwidth is "
+            f"{a.scaleout_source or 'not public'}; give kv_link_gb_s (GB/s per accelerator, "
+            "each way)"
+        )
+    slow = min((pre, dec), key=lambda s: s.accelerator.scaleout_bandwidth_gb_s)
+    gb_s = float(slow.accelerator.scaleout_bandwidth_gb_s)
+    return gb_s, f"scale-out of {slow.accelerator.id} (the slower pool), accelerators catalog"
+
+
+def _one_layout(lay: Layout, k: int) -> tuple[int, int, int, int, int]:
+    return (
+        int(lay.tensor_parallel[k]),
+        int(lay.pipeline_parallel[k]),
+        int(lay.expert_parallel[k]),
+        int(lay.attention_data_parallel[k]),
+        int(lay.moe_tensor_parallel[k]),
+    )
+
+
+def _weights_gb(setup: Any, lay: Layout) -> float:
+    from tokenfab.perf.serving import weight_bytes_per_accelerator
+
+    w = weight_bytes_per_accelerator(setup.shape, lay, setup.weight_bytes_per_param)
+    return float(np.max(w)) / 1e9
+
+
+def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
+    """The operating point of a scenario with a separate ``prefill_accelerator`` pool.
+
+    * Prefill pool: every layout the engine can run on the prefill accelerator that holds the
+      model and one sequence (replicas dividing ``prefill_accelerators``, else up to 1,024);
+      the one with the most prompt tokens a second per accelerator whose TTFT meets
+      ``ttft_slo_s``.
+    * Decode pool: every layout on ``accelerator`` (dividing ``accelerators`` where given, the
+      scenario's degrees kept) at every batch on the grid; the most output tokens a second per
+      accelerator whose TPOT meets ``tpot_slo_s`` (``min-latency``: batch 1, the shortest TPOT;
+      a given ``batch_size``: that batch).
+    * Sizes: ``accelerators`` decode, else enough replicas for the demand's peak, else one
+      replica; ``prefill_accelerators``, else enough prefill replicas to feed the decode
+      pool's load (the peak, or its capacity without a demand). With a demand, the decode pool
+      runs at the smallest batch that carries its share of the peak.
+    * TTFT: the prompt's prefill plus its KV cache over the link
+      (:func:`kv_transfer_s`; ``kv_link_gb_s`` or the slower pool's scale-out bandwidth).
+
+    Raises
+    ------
+    ScenarioError
+        A pool's engine, format or layout is not possible (the message names the pool's field).
+    InfeasibleError
+        The model does not fit a pool, a latency target is out of reach, or fixed pools cannot
+        carry the demand.
+    """
+    from tokenfab.catalog import default_catalog
+    from tokenfab.perf.operating import (
+        _raise_does_not_fit,
+        batch_grid,
+        candidate_layouts,
+        max_batches,
+        speculation,
+        with_workload_targets,
+    )
+    from tokenfab.sizing import MAX_REPLICA_ACCELERATORS, demand_output_tok_s
+
+    cat = catalog or default_catalog()
+    sc = with_workload_targets(scenario, cat)
+    dec, pre = _pool_setups(sc, cat)
+    link_gb_s, link_basis = _link(sc, dec, pre)
+    i, o, hit = dec.input_tokens, dec.output_tokens, dec.prefix_cache_hit_rate
+    r = i * (1.0 - hit) / o
+    fmt = (dec.weight_bytes_per_param, dec.kv_bytes_per_element)
+
+    # prefill pool: the most prompt tokens a second per accelerator within the TTFT target
+    n_p = sc.prefill_accelerators or MAX_REPLICA_ACCELERATORS
+    try:
+        lay_p = candidate_layouts(pre, n_p)
+    except ScenarioError as exc:
+        raise ScenarioError(f"prefill_accelerators: {exc}") from None
+    fits = max_batches(pre, lay_p) >= 1
+    if not np.any(fits):
+        try:
+            _raise_does_not_fit(pre, n_p)
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"prefill_{exc}") from None
+    lay_p = lay_p.row(fits)
+    pr = prefill_pool_rates(pre.shape, pre.hw, pre.engine.engine, lay_p, *fmt, i, hit)
+    kv_bytes = float(kv_bytes_per_sequence(dec.shape, i, dec.kv_bytes_per_element))
+    transfer_s = float(kv_transfer_s(kv_bytes, link_gb_s * 1e9))
+    ttft = pr.prompt_s + transfer_s
+    ok_p = ttft <= (sc.ttft_slo_s or np.inf)
+    if not ok_p.any():
+        best = float(np.min(pr.prompt_s))
+        raise InfeasibleError(
+            f"ttft_slo_s: no prefill layout of {pre.accelerator.id} reaches TTFT <= "
+            f"{sc.ttft_slo_s:.3g} s (best {best + transfer_s:.3g} s: prefill {best:.3g} s + KV "
+            f"transfer {transfer_s:.3g} s at {link_gb_s:g} GB/s); relax the target or change "
+            "the hardware"
+        )
+    per_acc_p = np.where(ok_p, pr.prompt_tok_s / lay_p.accelerators, -np.inf)
+    kp = int(np.argmax(per_acc_p))
+
+    # decode pool: layouts x batches
+    n_d = sc.accelerators or MAX_REPLICA_ACCELERATORS
+    lay_d = candidate_layouts(
+        dec,
+        n_d,
+        sc.tensor_parallel,
+        sc.pipeline_parallel,
+        sc.expert_parallel,
+        sc.attention_data_parallel,
+        sc.moe_tensor_parallel,
+    )
+    bmax = max_batches(dec, lay_d)
+    if not np.any(bmax >= 1):
+        _raise_does_not_fit(dec, n_d)
+    if sc.batch_size is not None:
+        if not np.any(bmax >= sc.batch_size):
+            raise InfeasibleError(
+                f"batch_size: {sc.batch_size} sequences do not fit the decode pool; at most "
+                f"{int(np.max(bmax))} fit in memory and the engine's limits here"
+            )
+        b = np.broadcast_to(float(sc.batch_size), (bmax.size, 1))
+    elif sc.objective == "min-latency":
+        b = np.ones((bmax.size, 1))
+    else:
+        b = batch_grid(bmax)
+    col = Layout(
+        *(
+            v[:, None]
+            for v in (
+                lay_d.tensor_parallel,
+                lay_d.pipeline_parallel,
+                lay_d.expert_parallel,
+                lay_d.attention_data_parallel,
+            )
+        )
+    )
+    dr = decode_pool_rates(
+        dec.shape, dec.hw, dec.engine.engine, col, *fmt, b, i, o, **speculation(sc)
+    )
+    valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)
+    tpot_ok = valid & (dr.tpot_s <= (sc.tpot_slo_s or np.inf))
+    if not tpot_ok.any():
+        best = float(np.min(np.where(valid, dr.tpot_s, np.inf)))
+        raise InfeasibleError(
+            f"tpot_slo_s: no decode operating point of {dec.accelerator.id} reaches TPOT <= "
+            f"{sc.tpot_slo_s * 1e3:.3g} ms (best here {best * 1e3:.1f} ms); relax the target "
+            "or change the hardware"
+        )
+    per_acc_d = dr.output_tok_s / lay_d.accelerators[:, None]
+    if sc.objective == "min-latency" and sc.batch_size is None:
+        score = np.where(tpot_ok, -dr.tpot_s, -np.inf)
+    else:
+        score = np.where(tpot_ok, per_acc_d, -np.inf)
+    kd, jd = np.unravel_index(int(np.argmax(score)), score.shape)
+    a_d = int(lay_d.accelerators[kd])
+    a_p = int(lay_p.accelerators[kp])
+    x_p = float(pr.prompt_tok_s[kp])
+
+    # sizes
+    demand = demand_output_tok_s(sc, o)
+    peak = None if demand is None else demand * sc.peak_to_average
+    x_d = float(dr.output_tok_s[kd, jd])
+    if sc.accelerators is not None:
+        r_d = sc.accelerators // a_d
+    elif peak is not None:
+        r_d = max(math.ceil(peak / x_d * (1 - 1e-12)), 1)
+    else:
+        r_d = 1
+    if peak is not None and sc.batch_size is None and sc.objective != "min-latency":
+        # the decode pool settles at the smallest batch that carries its share of the peak
+        carries = tpot_ok[kd] & (dr.output_tok_s[kd] >= peak / r_d * (1 - 1e-9))
+        if carries.any():
+            jd = int(np.argmax(carries))
+            x_d = float(dr.output_tok_s[kd, jd])
+    load = peak if peak is not None else r_d * x_d
+    if sc.prefill_accelerators is not None:
+        r_p = sc.prefill_accelerators // a_p
+    else:
+        r_p = max(math.ceil(load * r / x_p * (1 - 1e-12)), 1)
+    carried = min(r_d * x_d, r_p * x_p / r)
+    if peak is not None and carried < peak * (1 - 1e-9):
+        raise InfeasibleError(
+            f"accelerators: {r_d * a_d} x {dec.accelerator.id} decoding and {r_p * a_p} x "
+            f"{pre.accelerator.id} prefilling carry {carried:.4g} output tok/s; the demand's "
+            f"peak needs {peak:.4g}; add accelerators, or omit the counts to size the pools"
+        )
+    lp = lay_p.row(np.arange(lay_p.tensor_parallel.size) == kp)
+    ld = lay_d.row(np.arange(lay_d.tensor_parallel.size) == kd)
+    roof_p = prefill_pool_rates(pre.shape, pre.hw, pre.engine.engine.roofline(), lp, *fmt, i, hit)
+    roof_d = decode_pool_rates(
+        dec.shape,
+        dec.hw,
+        dec.engine.engine.roofline(),
+        ld,
+        *fmt,
+        b[kd, jd],
+        i,
+        o,
+        **speculation(sc),
+    )
+    roofline = min(r_d * float(roof_d.output_tok_s[0]), r_p * float(roof_p.prompt_tok_s[0]) / r)
+    return HeteroPoint(
+        prefill=Pool(
+            "prefill",
+            pre,
+            _one_layout(lay_p, kp),
+            a_p,
+            r_p,
+            x_p,
+            float(pr.hbm_busy_share[kp]),
+            float(pr.compute_busy_share[kp]),
+            0,
+            _weights_gb(pre, lp),
+        ),
+        decode=Pool(
+            "decode",
+            dec,
+            _one_layout(lay_d, kd),
+            a_d,
+            r_d,
+            x_d,
+            float(dr.hbm_busy_share[kd, jd]),
+            float(dr.compute_busy_share[kd, jd]),
+            int(bmax[kd]),
+            _weights_gb(dec, ld),
+        ),
+        batch_size=int(b[kd, jd]),
+        tpot_s=float(dr.tpot_s[kd, jd]),
+        prefill_s=float(pr.prompt_s[kp]),
+        kv_transfer_s=transfer_s,
+        kv_link_gb_s=link_gb_s,
+        kv_link_basis=link_basis,
+        output_tok_s_total=carried,
+        prompt_per_output_token=r,
+        memory_bound=bool(dr.memory_bound[kd, jd]),
+        roofline_output_tok_s_total=roofline,
+    )
