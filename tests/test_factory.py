@@ -249,3 +249,66 @@ def test_tier_points_are_the_pipeline_estimate_of_the_frontier_point(accelerator
         assert_allclose(t.output_tok_s_per_accelerator, fr.tok_s_per_accelerator[i], rtol=1e-9)
         assert_allclose(t.tok_s_per_user, fr.tok_s_per_user[i], rtol=1e-9)
         assert_allclose(t.ttft_s, fr.ttft_s[i], rtol=1e-9)
+
+
+def test_a_tier_out_of_reach_is_served_by_heterogeneous_pools(tmp_path):
+    # two tiers, half the power each: "g" without a speed band (the H100 frontier serves it)
+    # and "f" at >= 500 tok/s per user, beyond H100's reach on Llama 3.1 8B; with decode on
+    # B200 (prefill staying on H100) "f" is served by the pools of perf.hetero.hetero_point
+    from tokenfab.cost import HOURS_PER_YEAR
+    from tokenfab.perf.hetero import hetero_point
+    from tokenfab.scenario import MAX_TTFT_S, Scenario
+
+    cat = _tiers_csv(tmp_path, ["g,G,2,,0.5,output,", "f,F,10,500,0.5,output,"])
+    kw = dict(shares={"g": 0.5, "f": 0.5}, catalog=cat)
+    alone = fc.factory(100.0, "h100-sxm", "llama-3.1-8b", **kw)
+    assert _tier(alone, "f").revenue_usd_per_year == 0.0
+    mixed = fc.factory(100.0, "h100-sxm", "llama-3.1-8b", decode_accelerator="b200", **kw)
+    f = _tier(mixed, "f")
+    assert f.pools["prefill_accelerator"] == "h100-sxm" and f.pools["decode_accelerator"] == "b200"
+    hp = hetero_point(
+        Scenario(
+            model="llama-3.1-8b",
+            accelerator="b200",
+            prefill_accelerator="h100-sxm",
+            workload="chat",
+            precision=mixed.precision,
+            tpot_slo_s=1 / 500,
+            ttft_slo_s=MAX_TTFT_S,
+        )
+    )
+    # the tier's IT power, 50 MW / PUE 1.56, holds k pairs of pools drawing
+    # N_p x 700 W + N_d x 1,000 W (TDPs); each carries X output tok/s, busy 80 %
+    n_p, n_d = hp.prefill.accelerators, hp.decode.accelerators
+    k = 50e6 / 1.56 / (n_p * 700 + n_d * 1000)
+    tokens = k * hp.output_tok_s_total * 0.8 * 8760 * 3600
+    assert_allclose(f.tokens_per_year, tokens, rtol=1e-9)
+    assert_allclose(f.revenue_usd_per_year, tokens * 10 / 1e6, rtol=1e-9)  # $10 per output Mtok
+    assert 1 / hp.tpot_s >= 500
+    assert_allclose(f.pools["decode_accelerators"], k * n_d, rtol=1e-12)
+    # the served tier is unchanged, and the factory's cost is the sum of the tiers' costs
+    assert_allclose(
+        _tier(mixed, "g").revenue_usd_per_year, _tier(alone, "g").revenue_usd_per_year, rtol=1e-12
+    )
+    d = mixed.as_dict()
+    assert_allclose(
+        d["cost_usd_per_year"], sum(t["cost_usd_per_year"] for t in d["tiers"]), rtol=1e-12
+    )
+    assert f.cost_usd_per_year > 0
+    assert f.cost_usd_per_year < k * (n_p + n_d) * 100 * HOURS_PER_YEAR  # under $100/h each
+
+
+def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):
+    # the Groq 3 LPU has no serving-engine row and no published power (accelerators.csv): no
+    # tokens per MW are computed for it, and the tier's note says so
+    cat = _tiers_csv(tmp_path, ["g,G,2,,0.5,output,", "f,F,45,1000,0.5,output,"])
+    f = fc.factory(
+        100.0,
+        "b200",
+        shares={"g": 0.5, "f": 0.5},
+        catalog=cat,
+        decode_accelerator="groq3-lpu",
+    )
+    t = _tier(f, "f")
+    assert t.revenue_usd_per_year == 0.0 and t.pools is None
+    assert "with decode on groq3-lpu: not modelled" in t.note

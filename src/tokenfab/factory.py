@@ -222,6 +222,9 @@ class TierResult:
     billed_per_output_token: float = 1.0
     ttft_s: float | None = None
     ttft_s_max: float | None = None
+    pools: dict[str, Any] | None = None  # heterogeneous pools serving the tier (see _pool_tier)
+    cost_usd_per_year: float | None = None  # the tier's own cost where it is not a power share
+    capex_usd: float | None = None
 
     @property
     def billed_tokens_per_year(self) -> float:
@@ -247,6 +250,7 @@ class TierResult:
             "tokens_per_year": self.tokens_per_year,
             "revenue_usd_per_year": self.revenue_usd_per_year,
             "note": self.note,
+            "pools": self.pools,
         }
 
 
@@ -271,6 +275,8 @@ class Factory:
     grid_co2e_g_per_kwh: float = 0.0
     embodied_kgco2e_per_accelerator: float | None = None
     life_years: float = 0.0
+    decode_accelerator: str | None = None  # heterogeneous pools for tiers out of reach
+    homogeneous_cost_usd_per_year: float = 0.0  # the factory's accelerator on all the power
 
     @property
     def co2e_g_per_mtok(self) -> float | None:
@@ -314,10 +320,13 @@ class Factory:
         return self.tokens_per_year / SECONDS_PER_YEAR / self.power_mw
 
     def tier_cost_usd_per_year(self, tier: TierResult) -> float | None:
-        """A tier's share of the cost: its share of the accelerators (of the power)."""
+        """A tier's cost: its pools' where heterogeneous pools serve it, else its share of the
+        accelerators (of the power) of the factory's cost."""
+        if tier.pools is not None:
+            return tier.cost_usd_per_year
         if self.cost_usd_per_year is None:
             return None
-        return self.cost_usd_per_year * tier.share_of_power
+        return self.homogeneous_cost_usd_per_year * tier.share_of_power
 
     def as_dict(self) -> dict[str, Any]:
         cost = self.cost_usd_per_year
@@ -329,6 +338,7 @@ class Factory:
             "region": self.region,
             "precision": self.precision,
             "pue": self.pue,
+            "decode_accelerator": self.decode_accelerator,
             "power_w_per_accelerator": self.power_w_per_accelerator,
             "accelerators": self.accelerators,
             "utilization": self.utilization,
@@ -406,12 +416,17 @@ def factory(
     shares: dict[str, float] | None = None,
     replica_accelerators: int | None = None,
     catalog: Catalog | None = None,
+    decode_accelerator: str | None = None,
+    kv_link_gb_s: float | None = None,
 ) -> Factory:
     """Revenue, cost and tokens of a factory of ``power_mw`` MW (facility power).
 
     ``shares`` maps tier id to share of power (default: the catalog's ``share_of_power``);
     they must sum to 1. ``replica_accelerators`` bounds the layouts of the frontier (default:
-    the accelerator's scale-up domain, at least 8).
+    the accelerator's scale-up domain, at least 8). ``decode_accelerator`` serves each tier
+    that ``accelerator`` alone cannot reach with heterogeneous pools, prefill on
+    ``accelerator`` and decode on ``decode_accelerator`` (:func:`_pool_tier`; seed 002's
+    Rubin + LPX premium tier); ``kv_link_gb_s`` is the link between them.
     """
     from tokenfab.cost import average_power_w, default_cost_inputs
     from tokenfab.perf.frontier import frontier
@@ -472,6 +487,15 @@ def factory(
         ) from None
     wl = cat.workload(workload)
     out_tokens = wl.output_tokens + wl.reasoning_tokens  # what the hardware generates
+    pools_in = {
+        "model": model,
+        "accelerator": decode_accelerator,
+        "prefill_accelerator": accelerator,
+        "workload": workload,
+        "precision": precision,
+        "region": region,
+        "kv_link_gb_s": kv_link_gb_s,
+    }
     results, notes = [], []
     for tid, tier in tiers.items():
         s = share.get(tid, 0.0)
@@ -499,6 +523,16 @@ def factory(
                     f"no revenue: the tier needs TTFT <= {tier.ttft_s_max:g} s; {accelerator} "
                     f"reaches {best:.3g} s on {model} in the tier's speed band"
                 )
+                pooled = (
+                    _pool_tier(tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat)
+                    if decode_accelerator
+                    else None
+                )
+                if pooled is not None:
+                    results.append(pooled)
+                    if pooled.note and s > 0:
+                        notes.append(f"{tid}: {pooled.note}")
+                    continue
                 if s > 0:
                     notes.append(f"{tid}: {note}")
                 results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
@@ -513,6 +547,16 @@ def factory(
                 f"no revenue: the tier needs {need} tok/s per user; {accelerator} reaches "
                 f"{best:.0f} on {model}"
             )
+            pooled = (
+                _pool_tier(tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat)
+                if decode_accelerator
+                else None
+            )
+            if pooled is not None:
+                results.append(pooled)
+                if pooled.note and s > 0:
+                    notes.append(f"{tid}: {pooled.note}")
+                continue
             if s > 0:
                 notes.append(f"{tid}: {note}")
             results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
@@ -537,21 +581,30 @@ def factory(
                 ttft_s_max=tier.ttft_s_max,
             )
         )
+    pooled_share = sum(t.share_of_power for t in results if t.pools is not None)
     capex = None
     if acc.price_usd is not None:
-        # what the cost model amortises, paid up front: chips, their systems, the scale-out
-        # network as a share of all cluster hardware, the building per MW of TDP
-        hardware = acc.price_usd * (1 + inputs.system_share_of_accelerator_price)
-        hardware /= 1 - inputs.network_share_of_cluster_capex
-        capex = n_total * (hardware + inputs.facility_capex_usd_per_mw * tdp_w / 1e6)
+        capex = n_total * (1 - pooled_share) * _capex_per_accelerator(acc, inputs)
+        if pooled_share:
+            pooled_capex = [t.capex_usd for t in results if t.pools is not None]
+            capex = None if None in pooled_capex else capex + sum(pooled_capex)  # type: ignore[operator]
+    homogeneous = 0.0
     try:
         hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=average_w)
-        cost: float | None = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
+        homogeneous = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
+        cost: float | None = homogeneous * (1 - pooled_share)
         basis = f"bought, every line of the cost model: {hc.basis}"
     except (ScenarioError, CatalogError) as exc:
         cost, basis = None, f"not priced: {exc}"
         notes.append(f"cost: {exc}")
-    return Factory(
+    if cost is not None and pooled_share:
+        pooled_cost = [t.cost_usd_per_year for t in results if t.pools is not None]
+        if None in pooled_cost:
+            cost, basis = None, "not priced: a heterogeneous tier's pools have no price"
+        else:
+            cost += sum(pooled_cost)  # type: ignore[arg-type]
+            basis += f"; heterogeneous tiers: prefill {accelerator}, decode {decode_accelerator}"
+    fac = Factory(
         p_mw,
         accelerator,
         model,
@@ -571,6 +624,150 @@ def factory(
         reg.grid_co2e_g_per_kwh,
         _embodied_kg(accelerator),
         inputs.useful_life_years,
+    )
+    fac.homogeneous_cost_usd_per_year = homogeneous
+    fac.decode_accelerator = decode_accelerator
+    if pooled_share:
+        fac.notes.append(
+            f"accelerators counts {accelerator} equivalents by power (energy and embodied carbon "
+            "are computed on that basis); each pooled tier's own counts are in its pools"
+        )
+    return fac
+
+
+def _capex_per_accelerator(acc: Any, inputs: Any) -> float:
+    """What the cost model amortises, paid up front, per accelerator: the chip, its system,
+    the scale-out network as a share of all cluster hardware, the building per MW of TDP."""
+    hardware = acc.price_usd * (1 + inputs.system_share_of_accelerator_price)
+    hardware /= 1 - inputs.network_share_of_cluster_capex
+    return hardware + inputs.facility_capex_usd_per_mw * acc.tdp_w / 1e6
+
+
+def _pool_tier(
+    tid: str,
+    tier: Any,
+    share: float,
+    band: tuple[float | None, float | None],
+    basis: str,
+    billed: float,
+    gpu_note: str,
+    it_w: float,
+    utilization: float,
+    pools_in: dict[str, Any],
+    cat: Catalog,
+) -> TierResult | None:
+    r"""A tier the factory's accelerator cannot reach, served by heterogeneous pools.
+
+    Prefill on the factory's accelerator, decode on ``pools_in["accelerator"]``, at the
+    decode pool's most output tokens a second per accelerator whose speed is in the tier's
+    band (:func:`tokenfab.perf.hetero.hetero_point` with ``tpot_slo_s`` = 1 / the band's
+    floor, ``ttft_slo_s`` the tier's ceiling). The tier's IT power ``P`` (its share of the
+    facility's, provisioned at TDP like the rest) holds ``k`` copies of the pools' pair:
+
+    .. math:: k = P / (N_p W_p + N_d W_d), \qquad T = k\,X_{pair}
+
+    output tokens a second while serving (``X_pair`` what the pair carries); revenue as
+    :func:`tier_revenue_usd_per_year`; cost and capex are the pools' own. Where the pools
+    cannot be modelled (no serving engine, no published power of an accelerator) the tier
+    earns nothing and the note says why: no tokens per MW are invented.
+    """
+    from tokenfab.cost import average_power_w, default_cost_inputs
+    from tokenfab.perf.hetero import hetero_point
+    from tokenfab.planning import hourly_cost
+    from tokenfab.scenario import MAX_TTFT_S, Scenario
+
+    lo, hi = band
+    dec_id = pools_in["accelerator"]
+
+    def unserved(why: str) -> TierResult:
+        return _unserved(
+            tid,
+            tier,
+            share,
+            band,
+            0.0,
+            f"{gpu_note}; with decode on {dec_id}: {why}",
+            basis,
+            billed,
+        )
+
+    try:
+        sc = Scenario.parse(
+            {
+                **{k: v for k, v in pools_in.items() if v is not None},
+                "tpot_slo_s": 1.0 / lo if lo else None,
+                "ttft_slo_s": tier.ttft_s_max or MAX_TTFT_S,
+            }
+        )
+        hp = hetero_point(sc, cat)
+    except TokenfabError as exc:
+        return unserved(f"not modelled ({exc})")
+    per_user = 1.0 / hp.tpot_s
+    if hi is not None and per_user > hi:
+        return unserved(
+            f"its fastest point in reach, {per_user:.0f} tok/s per user, is above the band"
+        )
+    pre, dec = hp.prefill.setup.accelerator, hp.decode.setup.accelerator
+    missing = [a.id for a in (pre, dec) if a.tdp_w is None]
+    if missing:
+        return unserved(
+            f"{missing[0]} has no published power (accelerators.csv), so the tier's tokens per "
+            "MW are not computed"
+        )
+    n_p, n_d = hp.prefill.accelerators, hp.decode.accelerators
+    pair_w = n_p * pre.tdp_w + n_d * dec.tdp_w
+    k = it_w * share / pair_w
+    n = k * (n_p + n_d)
+    per_acc = hp.output_tok_s_total / (n_p + n_d)
+    v, r = tier_revenue_usd_per_year(n, per_acc, utilization, tier.usd_per_mtok, billed)
+    inputs = default_cost_inputs(cat)
+    reg = cat.region(pools_in["region"])
+    cost: float | None = 0.0
+    capex: float | None = 0.0
+    for acc, count in ((pre, n_p), (dec, n_d)):
+        avg = float(
+            average_power_w(acc.tdp_w, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization)
+        )
+        try:
+            hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=avg)
+            cost = (
+                None if cost is None else cost + hc.total_usd_per_hour * k * count * HOURS_PER_YEAR
+            )
+        except (ScenarioError, CatalogError):
+            cost = None
+        capex = (
+            None
+            if capex is None or acc.price_usd is None
+            else capex + k * count * _capex_per_accelerator(acc, inputs)
+        )
+    pools = {
+        "prefill_accelerator": pre.id,
+        "decode_accelerator": dec.id,
+        "prefill_accelerators": k * n_p,
+        "decode_accelerators": k * n_d,
+        "prefill_power_share": n_p * pre.tdp_w / pair_w,
+        "kv_transfer_s": hp.kv_transfer_s,
+        "kv_link_gb_s": hp.kv_link_gb_s,
+    }
+    return TierResult(
+        tid,
+        tier.usd_per_mtok,
+        share,
+        band,
+        n,
+        per_user,
+        per_acc,
+        float(v),
+        float(r),
+        f"served by heterogeneous pools: prefill {pre.id} ({n_p * pre.tdp_w / pair_w:.0%} of the "
+        f"tier's power), decode {dec.id}",
+        basis,
+        billed,
+        hp.ttft_s,
+        tier.ttft_s_max,
+        pools,
+        cost,
+        capex,
     )
 
 
@@ -594,6 +791,8 @@ def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory]:
             region=r.region,
             shares=r.shares,
             catalog=catalog,
+            decode_accelerator=r.decode_accelerator,
+            kv_link_gb_s=r.kv_link_gb_s,
         )
         for accelerator in r.accelerator
     ]

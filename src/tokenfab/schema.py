@@ -1041,6 +1041,18 @@ class FactoryRequest(Request):
         None, min_length=1, description="weight format (default: fp8, else fp4, else bf16)"
     )
     region: str = Field("us", min_length=1, description="region id (PUE, electricity)")
+    decode_accelerator: str | None = Field(
+        None,
+        min_length=1,
+        description="accelerator id of a decode pool for the tiers the accelerator alone "
+        "cannot reach: prefill stays on the accelerator (seed 002: Rubin prefill, LPX decode; "
+        "default: none, such tiers earn nothing)",
+    )
+    kv_link_gb_s: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] | None = Field(
+        None,
+        description="with decode_accelerator: link per accelerator, each way, carrying the KV "
+        "cache between the pools (default: the lower catalogued scale-out) [GB/s, above 0 to 1e6]",
+    )
     shares: dict[str, Share] | None = Field(
         None,
         description="share of power per price tier, as tier=share,... (e.g. "
@@ -1094,6 +1106,10 @@ class FactoryTier(Result):
     tokens_per_year: float = out("output tokens the tier serves a year", "token/year")
     revenue_usd_per_year: float = out("the tier's revenue a year", "USD/year")
     note: str = out("why the tier serves nothing, if it does not (empty: it serves)")
+    pools: dict[str, Any] | None = out(
+        "heterogeneous pools serving the tier: prefill_accelerator, decode_accelerator, their "
+        "counts, prefill_power_share, kv_transfer_s, kv_link_gb_s (null: the accelerator alone)"
+    )
     cost_usd_per_year: Num = out("the tier's share of the cost (null: not priced)", "USD/year")
 
 
@@ -1106,6 +1122,9 @@ class FactoryResult(Result):
     region: str = out("region id")
     precision: str = out("weight format served")
     pue: float = out("the region's power usage effectiveness", "-")
+    decode_accelerator: str | None = out(
+        "decode pool's accelerator for the tiers the accelerator alone cannot reach (null: none)"
+    )
     power_w_per_accelerator: float = out(
         "power budgeted per accelerator (its share of the facility's IT power)", "W"
     )
