@@ -183,8 +183,8 @@ def test_hetero_fixed_pools_feed_each_other():
         ),
         # a format the prefill accelerator lacks
         ({"prefill_accelerator": "rubin"}, "prefill_accelerator: rubin: precision:"),
-        # the link between the pools is not public for Rubin: the user must state it
-        ({"prefill_accelerator": "rubin", "precision": "fp8"}, "kv_link_gb_s:"),
+        # the link between the pools is not public for MI325X: the user must state it
+        ({"prefill_accelerator": "mi325x"}, "kv_link_gb_s:"),
         # memory fit per pool: 141 GB of Llama 3.1 70B BF16 on a 64 GB module that cannot span domains
         (
             {"prefill_accelerator": "jetson-agx-orin-64gb", "kv_link_gb_s": 10},
