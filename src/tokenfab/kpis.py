@@ -21,7 +21,7 @@ is IT power × PUE; energy, carbon and tokens per joule are on facility energy. 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -253,7 +253,16 @@ def compute_kpis(
         n * busy / t_out,
     )
     shape = np.broadcast_shapes(*(np.shape(v) for v in values))
-    return Kpis(*(_out(np.broadcast_to(np.asarray(v, float), shape).copy()) for v in values))
+    given = (c, n, t_out, per_user)  # the caller's arrays: returned as copies, never aliased
+
+    def own(v: Any) -> NDArray:
+        # a result computed here already is a new array of the full shape: no copy needed
+        fresh = isinstance(v, np.ndarray) and v.dtype == np.float64 and v.shape == shape
+        if fresh and not any(v is g for g in given):
+            return v
+        return np.broadcast_to(np.asarray(v, float), shape).copy()
+
+    return Kpis(*(_out(own(v)) for v in values))
 
 
 # -- sizing for a demand -----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -720,8 +721,10 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
     else:
         top = _state(base, hw, eng, base.lay, base.batch_top, tok).output_tok_s
     n = np.shape(bmax)
-    b = np.full(n, base.batch)
-    return _Point(b, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n))
+    # the batch is one number for every sample: returned as such, not as an array of copies
+    return _Point(
+        base.batch, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n)
+    )
 
 
 def _bcast(st: SteadyState, shape: tuple[int, ...]) -> SteadyState:
@@ -778,12 +781,13 @@ def _evaluate_chunk(
     a = float(base.per_replica)
     x_rep = st.output_tok_s
     # replicas and the queueing wait, as the scalar path sizes them
+    # numbers the same for every sample stay scalars (no array to fill, write and return)
     if base.mode == "fixed":
-        replicas = np.full(n, float(base.est.op.replicas))
-        wait = np.zeros(n)
+        replicas: Any = float(base.est.op.replicas)
+        wait: Any = 0.0
         carries = np.ones(n, dtype=bool)
     elif base.mode == "count":
-        replicas = np.full(n, float(base.est.op.replicas))
+        replicas = float(base.est.op.replicas)
         need = peak / o / replicas  # requests/s each replica must carry at the peak
         carries = x_rep / o >= need
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -805,7 +809,8 @@ def _evaluate_chunk(
     out = x_rep * replicas
     prefill = st.prefill_tok_s * replicas
     share = st.prefill_time_share
-    n_prefill = n_decode = np.zeros(n)
+    n_prefill: Any = 0.0
+    n_decode: Any = 0.0
     if sc.disaggregated:
         n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
         if base.mode == "sized":  # whole pools carry less: add replicas until the peak is met
@@ -1192,6 +1197,71 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
     return reached[rows, j], any_ok, replicas[rows, j], wait[rows, j]
 
 
+# -- the result arrays -------------------------------------------------------------------------
+
+
+def _constant(v: Any) -> float | None:
+    """The one value of a chunk's result that is the same for every sample (a number, or a
+    number broadcast over the samples), else None."""
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return float(a)
+    if a.ndim == 1 and a.size and a.strides == (0,):
+        return float(a[0])
+    return None
+
+
+class _Columns:
+    """The result arrays of one call, filled chunk by chunk (chunks may run at once).
+
+    A key that is one number in every chunk (the layout, a fixed batch, an input no sample
+    varies) is not written sample by sample: where every sample is feasible it is returned as
+    that number broadcast over the samples (a read-only view, no memory); otherwise it is
+    materialised with NaN at the infeasible samples like every other key. Writing half a
+    gigabyte of repeated numbers was a quarter of the time of a million samples.
+    """
+
+    def __init__(self, keys: tuple[str, ...], n: int):
+        self.keys, self.n = keys, n
+        self.arrays: dict[str, NDArray] = {}
+        self.constants: dict[str, list[tuple[int, int, float]]] = {k: [] for k in keys}
+        self.lock = threading.Lock()
+
+    def _array(self, key: str) -> NDArray:
+        arr = self.arrays.get(key)
+        if arr is None:
+            with self.lock:
+                arr = self.arrays.get(key)
+                if arr is None:
+                    arr = self.arrays[key] = np.empty(self.n)
+        return arr
+
+    def put(self, key: str, start: int, stop: int, value: Any, mask: NDArray) -> None:
+        """Samples ``start:stop`` of ``key``; ``mask`` is 1 where feasible, NaN elsewhere."""
+        c = _constant(value)
+        if c is not None:
+            self.constants[key].append((start, stop, c))  # list.append is atomic
+            return
+        # one pass: x * 1 is x exactly, x * NaN is NaN (an infeasible sample)
+        np.multiply(value, mask, out=self._array(key)[start:stop])
+
+    def finish(self, feasible: NDArray[np.bool_]) -> dict[str, NDArray]:
+        every = bool(np.all(feasible))
+        out: dict[str, NDArray] = {}
+        for key in self.keys:
+            parts = self.constants[key]
+            values = np.array([c for _, _, c in parts])
+            same = values.size and (np.all(values == values[0]) or bool(np.all(np.isnan(values))))
+            if key not in self.arrays and every and same:
+                out[key] = np.broadcast_to(np.float64(values[0]), (self.n,))
+                continue
+            arr = self._array(key)
+            for start, stop, c in parts:
+                arr[start:stop] = np.where(feasible[start:stop], c, np.nan)
+            out[key] = arr
+        return out
+
+
 # -- the entry point ---------------------------------------------------------------------------
 
 
@@ -1259,7 +1329,7 @@ def evaluate(
             f"samples: {n:,} samples x {len(wanted)} keys need {need / 1e9:.1f} GB of results; "
             f"at most {MAX_OUTPUT_BYTES / 1e9:g} GB (ask for fewer samples or fewer keys)"
         )
-    out = {k: np.empty(n) for k in wanted}
+    out = _Columns(wanted, n)
     feasible = np.empty(n, dtype=bool)
     reason = np.empty(n, dtype=np.int64)
     step = chunk_size if not reoptimise else min(chunk_size, REOPTIMISE_CHUNK)
@@ -1268,11 +1338,9 @@ def evaluate(
         stop = min(start + step, n)
         part = {k: v[start:stop] for k, v in arrays.items()}
         vals, ok, why = _evaluate_chunk(base, part, stop - start, reoptimise, wanted)
-        infeasible = ~ok
+        mask = np.where(ok, 1.0, np.nan)
         for k in wanted:
-            part_out = out[k][start:stop]
-            np.copyto(part_out, vals[k], casting="unsafe")
-            np.copyto(part_out, np.nan, where=infeasible)
+            out.put(k, start, stop, vals[k], mask)
         feasible[start:stop] = ok
         reason[start:stop] = why
 
@@ -1289,4 +1357,4 @@ def evaluate(
     from tokenfab.schema import EstimateResult
 
     base_json = EstimateResult.from_estimate(base.est, cat).model_dump()
-    return PipelineResult(n, out, feasible, reasons, base_json, reoptimise)
+    return PipelineResult(n, out.finish(feasible), feasible, reasons, base_json, reoptimise)

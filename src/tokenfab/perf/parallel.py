@@ -27,6 +27,8 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -103,8 +105,19 @@ def allreduce_time_s(
     if not np.any(n > 1):  # one rank everywhere: no collective (skips work on large arrays)
         return _zeros(n, d, m, up, out, latency_s)
     inside = 2.0 * (d - 1.0) / d * m / up
-    across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
-    return np.where(n > 1, inside + across + latency_s, 0.0)
+    if np.any(g > 1):
+        across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
+        t = inside + across + latency_s
+    else:  # one domain everywhere (the usual case): no scale-out term to compute and discard
+        t = inside + latency_s
+    return _where_many(n, t)
+
+
+def _where_many(n: NDArray, t: NDArray) -> NDArray:
+    """``t`` where ``n > 1`` ranks, else 0; without the masking pass when every ``n`` is > 1."""
+    if np.all(n > 1) and np.shape(t) == np.broadcast_shapes(np.shape(n), np.shape(t)):
+        return np.asarray(t, dtype=float)
+    return np.where(n > 1, t, 0.0)
 
 
 def alltoall_time_s(
@@ -141,8 +154,12 @@ def alltoall_time_s(
     if not np.any(n > 1):  # one rank everywhere: no collective
         return _zeros(n, d, m, up, out, latency_s)
     inside = (d - 1.0) / n * m / up
-    across = np.where(g > 1, (n - d) / n * m / np.where(g > 1, out, 1.0), 0.0)
-    return np.where(n > 1, np.maximum(inside, across) + latency_s, 0.0)
+    if np.any(g > 1):
+        across = np.where(g > 1, (n - d) / n * m / np.where(g > 1, out, 1.0), 0.0)
+        t = np.maximum(inside, across) + latency_s
+    else:  # one domain: across is 0 and inside >= 0
+        t = np.maximum(inside, 0.0) + latency_s
+    return _where_many(n, t)
 
 
 def experts_on_busiest_rank(experts: ArrayLike, expert_parallel: ArrayLike) -> NDArray:
@@ -250,13 +267,11 @@ def layer_comm_time_s(
     ep_s = (
         2.0 * stage_moe * alltoall_time_s(act * destination_ranks(experts_per_token, ep), ep, *net)
     )
-    wider = moe_tp > tp
-    gathered = act * moe_tp / tp
-    moe_tp_s = np.where(
-        wider & (np.asarray(moe_layers, dtype=float) > 0),
-        stage_moe * allreduce_time_s(gathered, moe_tp, *net),
-        0.0,
-    )
+    wider = (moe_tp > tp) & (np.asarray(moe_layers, dtype=float) > 0)
+    moe_tp_s: Any = 0.0  # no MoE group wider than the attention's anywhere: nothing to add
+    if np.any(wider):
+        gathered = act * moe_tp / tp
+        moe_tp_s = np.where(wider, stage_moe * allreduce_time_s(gathered, moe_tp, *net), 0.0)
     if replica_accelerators is None:
         crosses = np.zeros_like(pp, dtype=bool)
     else:

@@ -403,16 +403,22 @@ def round_time(
     dense_bytes = (
         shape.non_expert_bytes(bpp) + shape.params_lm_head * EMBEDDING_BYTES_PER_PARAM
     ) / (tp * pp)
+    # a dense model routes to no experts: its expert terms are zero, not computed on arrays
+    routed = bool(np.any(np.asarray(shape.experts) > 0))
     touched = expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
     # grouped expert GEMMs and uneven expert loads reach less of the peaks than dense GEMMs
     expert_bytes = (
-        touched
-        * shape.params_expert
-        * bpp
-        * moe_stage_layers
-        / ranks
-        * imbalance
-        / eng.moe_efficiency
+        (
+            touched
+            * shape.params_expert
+            * bpp
+            * moe_stage_layers
+            / ranks
+            * imbalance
+            / eng.moe_efficiency
+        )
+        if routed
+        else 0.0
     )
     # paged-attention kernels gather the cache at a lower share of the bandwidth than GEMMs
     kv_bytes = (
@@ -426,14 +432,19 @@ def round_time(
 
     dense_flops = 2.0 * (b * q + c) * (dense_params + shape.params_lm_head) / (tp * pp)
     expert_flops = (
-        2.0
-        * stage_tokens
-        * shape.experts_per_token
-        * shape.params_expert
-        * moe_stage_layers
-        / ranks
-        * imbalance
-    ) / eng.moe_efficiency
+        (
+            2.0
+            * stage_tokens
+            * shape.experts_per_token
+            * shape.params_expert
+            * moe_stage_layers
+            / ranks
+            * imbalance
+        )
+        / eng.moe_efficiency
+        if routed
+        else 0.0
+    )
     window = shape.window_layer_share
     dec_ctx = np.asarray(decode_context_tokens, dtype=float)
     pre_ctx = np.asarray(prefill_context_tokens, dtype=float)
@@ -484,12 +495,12 @@ def round_time(
     # dequantises its experts
     dense_rows = b * q + c
     dense_quantised = np.where(np.isnan(shape.non_expert_bytes_per_param), dense_params, 0.0)
-    expert_rows = stage_tokens * shape.experts_per_token / np.maximum(touched, 1e-300)
-    dequant_elements = dense_quantised / (tp * pp) * np.maximum(
-        1.0, dense_rows / DEQUANT_TILE_ROWS
-    ) + touched * shape.params_expert * moe_stage_layers / ranks * imbalance * np.maximum(
-        1.0, expert_rows / DEQUANT_TILE_ROWS
-    )
+    dequant_elements = dense_quantised / (tp * pp) * np.maximum(1.0, dense_rows / DEQUANT_TILE_ROWS)
+    if routed:
+        expert_rows = stage_tokens * shape.experts_per_token / np.maximum(touched, 1e-300)
+        dequant_elements = dequant_elements + touched * shape.params_expert * (
+            moe_stage_layers
+        ) / ranks * imbalance * np.maximum(1.0, expert_rows / DEQUANT_TILE_ROWS)
     dequant_s = dequant_elements / hw.dequant_elements_per_s
     overhead = eng.overhead_s + eng.overhead_per_sequence_s * b
     step, memory_bound = step_time_s(
