@@ -238,6 +238,22 @@ def test_steady_state_vector_equals_scalar(static):
             )
 
 
+@pytest.mark.parametrize(
+    ("model", "gamma", "alpha"),
+    [("llama-3.1-8b", 0, 0.0), ("mixtral-8x7b", 0, 0.0), ("deepseek-v3", 2, 0.7)],
+)
+def test_steady_output_tok_s_is_steady_states_throughput(model, gamma, alpha):
+    # the two-round shortcut (roofline, top request rate) is the same computation as the
+    # full steady state's throughput: equal to the last bit, dense, MoE and MTP drafting
+    shape, hw, eng = setup(model, "h200-sxm", "fp8")
+    lay = sv.layout(8)
+    args = (shape, hw, eng, lay, 1.0, 1.0, BATCHES, 3000.0, 500.0, 0.2)
+    full = sv.steady_state(*args, speculative_tokens=gamma, acceptance_rate=alpha)
+    fast = sv.steady_output_tok_s(*args, speculative_tokens=gamma, acceptance_rate=alpha)
+    assert np.array_equal(fast, full.output_tok_s)
+    assert np.all(fast > 0)
+
+
 def test_bigger_batch_more_total_less_per_user():
     # Llama-3.1-8B bf16 on one H100 (max batch 226 at 1,000 / 1,000): total output tokens/s
     # rises and each user's speed (1 / TPOT) falls as the batch grows.

@@ -80,6 +80,7 @@ from tokenfab.perf.serving import (
     max_batch_size,
     md1_wait_s,
     runtime_reserve_bytes,
+    steady_output_tok_s,
     steady_state,
     weight_bytes_per_accelerator,
 )
@@ -703,6 +704,16 @@ def _state(base: _Base, hw: Hardware, eng: Engine, lay: Layout, batch: Any, tok:
     return fn(s.shape, hw, eng, lay, s.weight_bytes_per_param, s.kv_bytes_per_element, batch, **tok)
 
 
+def _output_tok_s(base: _Base, hw: Hardware, eng: Engine, batch: Any, tok: dict) -> Any:
+    """Output tok/s of a replica at ``batch``: the throughput alone (two rounds, not four)
+    where batching is continuous, the whole state where prefill and decode are split."""
+    if base.scenario.disaggregated:
+        return _state(base, hw, eng, base.lay, batch, tok).output_tok_s
+    s = base.setup
+    args = (s.shape, hw, eng, base.lay, s.weight_bytes_per_param, s.kv_bytes_per_element)
+    return steady_output_tok_s(*args, batch, **tok)
+
+
 _ROOF_KEYS = frozenset({"roofline_output_tok_s_total", "roofline_fraction"})
 
 
@@ -710,7 +721,7 @@ def _roof_out(base: _Base, hw, eng, batch, tok, keys: tuple[str, ...]) -> Any:
     """Output tok/s of a replica at the roofline (every efficiency 1), if a key needs it."""
     if _ROOF_KEYS.isdisjoint(keys):
         return np.nan
-    return _state(base, hw, eng.roofline(), base.lay, batch, tok).output_tok_s
+    return _output_tok_s(base, hw, eng.roofline(), batch, tok)
 
 
 def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
@@ -719,7 +730,7 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
     if base.mode == "fixed" or base.batch_top == base.batch:
         top = st.output_tok_s
     else:
-        top = _state(base, hw, eng, base.lay, base.batch_top, tok).output_tok_s
+        top = _output_tok_s(base, hw, eng, base.batch_top, tok)
     n = np.shape(bmax)
     # the batch is one number for every sample: returned as such, not as an array of copies
     return _Point(

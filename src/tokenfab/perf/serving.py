@@ -545,6 +545,78 @@ def busy_shares(r: Round, hw: Hardware, pipeline_parallel: ArrayLike) -> tuple[N
     return np.clip(hbm, 0.0, 1.0), np.clip(comp, 0.0, 1.0)
 
 
+class _Rounds:
+    """The decode and mixed rounds of continuous batching, shared by :func:`steady_state` and
+    :func:`steady_output_tok_s` so that both compute the throughput the same way."""
+
+    def __init__(self, args: tuple, batch_size, input_tokens, output_tokens, hit) -> None:
+        self.args = args
+        self.bsz = np.asarray(batch_size, dtype=float)
+        i = np.asarray(input_tokens, dtype=float)
+        self.o = np.asarray(output_tokens, dtype=float)
+        hit = np.asarray(hit, dtype=float)
+        self.new = i * (1.0 - hit)
+        self.ctx = i + self.o / 2.0
+        self.pre_ctx = i * hit + self.new / 2.0
+
+    def decode(self, gamma: NDArray) -> tuple[Round, NDArray]:
+        """The decode-only round (draft heads included) and the draft's time."""
+        plain = round_time(*self.args, self.bsz, self.ctx)
+        # MTP heads: one layer's work per draft token
+        draft = gamma / self.args[0].layers * plain.time_s
+        verify = (
+            round_time(*self.args, self.bsz, self.ctx, 0.0, 0.0, gamma + 1.0)
+            if np.any(gamma)
+            else plain
+        )
+        decode = Round(
+            verify.time_s + draft,
+            verify.memory_bound,
+            verify.bytes_per_accelerator,
+            verify.flops_per_accelerator,
+            verify.comm_s,
+        )
+        return decode, draft
+
+    def mixed(self, gamma: NDArray, per_step: NDArray, draft: NDArray):
+        """The round carrying every sequence's decode token and its share of prompts, its
+        time with the draft, and the replica's output tok/s."""
+        bsz = self.bsz
+        mixed = round_time(
+            *self.args, bsz, self.ctx, bsz * per_step * self.new / self.o, self.pre_ctx, gamma + 1.0
+        )
+        mixed_s = mixed.time_s + draft
+        return mixed, mixed_s, bsz * per_step / mixed_s
+
+
+def steady_output_tok_s(
+    shape: ModelShape,
+    hw: Hardware,
+    eng: Engine,
+    lay: Layout,
+    weight_bytes_per_param: ArrayLike,
+    kv_bytes_per_element: ArrayLike,
+    batch_size: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    prefix_cache_hit_rate: ArrayLike = 0.0,
+    speculative_tokens: ArrayLike = 0.0,
+    acceptance_rate: ArrayLike = 0.0,
+) -> NDArray:
+    """Output tokens per second of a replica under continuous batching [token/s]:
+    :func:`steady_state`'s ``output_tok_s``, without the rounds its latencies need (two
+    rounds instead of four: the roofline and the top request rate of a Monte Carlo).
+    ``tests/test_perf_serving.py`` checks it equals :func:`steady_state`'s, dense and MoE,
+    with and without speculative decoding.
+    """
+    args = (shape, hw, eng, lay, weight_bytes_per_param, kv_bytes_per_element)
+    r = _Rounds(args, batch_size, input_tokens, output_tokens, prefix_cache_hit_rate)
+    gamma = np.asarray(speculative_tokens, dtype=float)
+    per_step = speculative_tokens_per_step(gamma, acceptance_rate)
+    _, draft = r.decode(gamma)
+    return r.mixed(gamma, per_step, draft)[2]
+
+
 def steady_state(
     shape: ModelShape,
     hw: Hardware,
@@ -604,26 +676,12 @@ def steady_state(
     .. [4] DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, section 2.2 (multi-token
            prediction). https://arxiv.org/abs/2412.19437
     """
-    bsz = np.asarray(batch_size, dtype=float)
-    i = np.asarray(input_tokens, dtype=float)
-    o = np.asarray(output_tokens, dtype=float)
-    hit = np.asarray(prefix_cache_hit_rate, dtype=float)
-    new = i * (1.0 - hit)
-    ctx = i + o / 2.0
-    pre_ctx = i * hit + new / 2.0
     args = (shape, hw, eng, lay, weight_bytes_per_param, kv_bytes_per_element)
+    r = _Rounds(args, batch_size, input_tokens, output_tokens, prefix_cache_hit_rate)
+    bsz, o, new, ctx, pre_ctx = r.bsz, r.o, r.new, r.ctx, r.pre_ctx
     gamma = np.asarray(speculative_tokens, dtype=float)
     per_step = speculative_tokens_per_step(gamma, acceptance_rate)
-    plain = round_time(*args, bsz, ctx)
-    draft = gamma / shape.layers * plain.time_s  # MTP heads: one layer's work per draft token
-    verify = round_time(*args, bsz, ctx, 0.0, 0.0, gamma + 1.0) if np.any(gamma) else plain
-    decode = Round(
-        verify.time_s + draft,
-        verify.memory_bound,
-        verify.bytes_per_accelerator,
-        verify.flops_per_accelerator,
-        verify.comm_s,
-    )
+    decode, draft = r.decode(gamma)
     groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
     if static_batching:
         prefill = round_time(*args, 0.0, 0.0, bsz * new, pre_ctx)
@@ -644,13 +702,11 @@ def steady_state(
             p_share * comp_p + (1.0 - p_share) * comp_d,
         )
     q = gamma + 1.0
-    mixed = round_time(*args, bsz, ctx, bsz * per_step * new / o, pre_ctx, q)
-    mixed_s = mixed.time_s + draft
+    mixed, mixed_s, out_tok_s = r.mixed(gamma, per_step, draft)
     room = np.maximum(eng.max_num_tokens - q * bsz / groups_pp, 1.0)
     chunk = np.minimum(new, room)
     chunks = np.ceil(new / chunk)
     with_chunk = round_time(*args, bsz, ctx, chunk * groups_pp, pre_ctx, q)
-    out_tok_s = bsz * per_step / mixed_s
     # what one sequence sees between its tokens: the others' prompts, never its own
     others = np.maximum(bsz - 1.0, 0.0)
     seen = round_time(*args, bsz, ctx, others * per_step * new / o, pre_ctx, q)
