@@ -1259,6 +1259,7 @@ class _Columns:
     def finish(self, feasible: NDArray[np.bool_]) -> dict[str, NDArray]:
         every = bool(np.all(feasible))
         out: dict[str, NDArray] = {}
+        mask: NDArray | None = None  # 1 where feasible, NaN elsewhere, made once if needed
         for key in self.keys:
             parts = self.constants[key]
             values = np.array([c for _, _, c in parts])
@@ -1267,8 +1268,10 @@ class _Columns:
                 out[key] = np.broadcast_to(np.float64(values[0]), (self.n,))
                 continue
             arr = self._array(key)
+            if parts and mask is None:
+                mask = np.where(feasible, 1.0, np.nan)
             for start, stop, c in parts:
-                arr[start:stop] = np.where(feasible[start:stop], c, np.nan)
+                np.multiply(mask[start:stop], c, out=arr[start:stop])
             out[key] = arr
         return out
 
