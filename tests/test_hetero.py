@@ -200,3 +200,32 @@ def test_bad_pool_combinations_refused_in_one_line(changes, start):
         ht.hetero_point(Scenario.parse(sc))
     assert str(exc.value).startswith(start), str(exc.value)
     assert "\n" not in str(exc.value)
+
+
+def test_hetero_frontier_per_accelerator_of_the_pair_by_hand():
+    # each point: y = 1 / (a_d / X_d + r a_p / X_p), the pair's output per accelerator, with
+    # r = 20 prompt tokens an output token (chat); x = 1 / TPOT of the decode pool
+    from tokenfab.perf.frontier import frontier
+    from tokenfab.scenario import MAX_TPOT_S, MAX_TTFT_S
+
+    sc = Scenario(**{k: v for k, v in CHAT_B200_H200.items()})
+    f = frontier(sc)
+    assert f.accelerator == "b200+h200-sxm"
+    hp = ht.hetero_point(sc.with_(ttft_slo_s=MAX_TTFT_S, tpot_slo_s=MAX_TPOT_S))
+    dec = hp.decode.setup
+    fmt = (dec.weight_bytes_per_param, dec.kv_bytes_per_element)
+    k = len(f.tok_s_per_user) // 2
+    lay = layout(f.tensor_parallel[k], f.pipeline_parallel[k], f.expert_parallel[k])
+    d = ht.decode_pool_rates(
+        dec.shape, dec.hw, dec.engine.engine, lay, *fmt, f.batch_size[k], 6000, 300
+    )
+    a_p = hp.prefill.accelerators_per_replica
+    x_p = hp.prefill.tok_s_per_replica
+    want = 1 / (float(lay.accelerators) / float(d.output_tok_s) + 20 * a_p / x_p)
+    assert_allclose(f.tok_s_per_accelerator[k], want, rtol=1e-9)
+    assert_allclose(f.tok_s_per_user[k], 1 / float(d.tpot_s), rtol=1e-9)
+    # the pair never beats its decode pool alone, and the roofline bounds every point
+    assert f.tok_s_per_accelerator[k] < float(d.output_tok_s) / float(lay.accelerators)
+    assert np.all(np.diff(f.tok_s_per_user) > 0)
+    assert np.all(f.ttft_s == hp.ttft_s)
+    assert f.roofline_tok_s_per_accelerator.max() >= f.tok_s_per_accelerator.max()

@@ -156,3 +156,22 @@ def test_cli_estimate_shows_both_pools():
         orphan.returncode != 0
         and "kv_link_gb_s: describes a separate prefill pool" in orphan.stderr
     )
+
+
+def test_cli_frontier_of_the_pair():
+    # `frontier` with a prefill accelerator draws the pair's frontier, labelled prefill+decode
+    r = _run(
+        "frontier",
+        "--model",
+        "llama-3.1-8b",
+        "--accelerator",
+        "h100-sxm",
+        "--prefill-accelerator",
+        "b200",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    points = json.loads(r.stdout)["points"]
+    assert points and {p["accelerator"] for p in points} == {"b200+h100-sxm"}
+    speeds = [p["tok_s_per_user"] for p in points]
+    assert speeds == sorted(speeds)

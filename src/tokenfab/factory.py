@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cost import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MTOK, _check_range, _out
-from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
+from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 
 __all__ = [
     "PRICE_BASES",
@@ -700,6 +700,8 @@ def _pool_tier(
             }
         )
         hp = hetero_point(sc, cat)
+    except InfeasibleError as exc:
+        return unserved(f"out of reach ({exc})")
     except TokenfabError as exc:
         return unserved(f"not modelled ({exc})")
     per_user = 1.0 / hp.tpot_s

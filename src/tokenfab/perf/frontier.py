@@ -96,6 +96,10 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     """The Pareto frontier of the scenario's model on its accelerator, over all layouts that
     fit in ``scenario.accelerators`` and all batch sizes."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
+    if scenario.prefill_accelerator is not None:  # a prefill and a decode accelerator type
+        from tokenfab.perf.hetero import hetero_frontier
+
+        return hetero_frontier(scenario, catalog)
     setup = resolve(scenario, catalog)
     lay = scenario_layouts(setup, scenario.accelerators or 1)
     grid = evaluate_grid(setup, lay)

@@ -51,6 +51,7 @@ __all__ = [
     "break_even_decode_w",
     "compute_bound_decode_tok_s",
     "decode_pool_rates",
+    "hetero_frontier",
     "hetero_point",
     "kv_transfer_s",
     "prefill_pool_rates",
@@ -590,4 +591,109 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         prompt_per_output_token=r,
         memory_bound=bool(dr.memory_bound[kd, jd]),
         roofline_output_tok_s_total=roofline,
+    )
+
+
+def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
+    """The throughput-interactivity frontier of a prefill pool on one accelerator and a decode
+    pool on another (:class:`tokenfab.perf.frontier.Frontier`, accelerator ``"P+D"``).
+
+    Each decode layout and batch is a point; the prefill pool is the layout with the most
+    prompt tokens a second per accelerator (:func:`hetero_point`), sized to feed it. Per
+    accelerator of the pair, with ``a`` accelerators a replica and ``r`` prompt tokens an
+    output token:
+
+    .. math:: y = \\left(\\frac{a_d}{X_d} + \\frac{r\\,a_p}{X_p}\\right)^{-1}, \\qquad
+              x = 1 / \\mathrm{TPOT}
+
+    (continuous pools: whole replicas carry at most this). TTFT is the prefill plus the KV
+    transfer, the same at every point. ``accelerators`` bounds the decode replica (default:
+    the decode accelerator's scale-up domain, at least 8).
+    """
+    from tokenfab.catalog import default_catalog
+    from tokenfab.perf.frontier import Frontier, pareto_mask
+    from tokenfab.perf.operating import batch_grid, candidate_layouts, max_batches, speculation
+
+    cat = catalog or default_catalog()
+    from tokenfab.scenario import MAX_TPOT_S, MAX_TTFT_S
+
+    # every point, as the single-type frontier: targets that never bind, no demand
+    sc = scenario.with_(
+        ttft_slo_s=MAX_TTFT_S,
+        tpot_slo_s=MAX_TPOT_S,
+        tokens_per_day=None,
+        requests_per_second=None,
+        peak_to_average=1.0,
+        batch_size=None,
+    )
+    hp = hetero_point(sc.with_(accelerators=None), cat)
+    dec, pre = hp.decode.setup, hp.prefill.setup
+    fmt = (dec.weight_bytes_per_param, dec.kv_bytes_per_element)
+    i, o = dec.input_tokens, dec.output_tokens
+    r = hp.prompt_per_output_token
+    domain = max(8, dec.accelerator.scaleup_domain_size or 1)
+    lay = candidate_layouts(
+        dec,
+        sc.accelerators or domain,
+        sc.tensor_parallel,
+        sc.pipeline_parallel,
+        sc.expert_parallel,
+        sc.attention_data_parallel,
+        sc.moe_tensor_parallel,
+    )
+    bmax = max_batches(dec, lay)
+    if not np.any(bmax >= 1):
+        raise InfeasibleError(
+            f"accelerators: {dec.model.id} does not fit on {sc.accelerators or domain} x "
+            f"{dec.accelerator.id}"
+        )
+    b = batch_grid(bmax)
+    col = Layout(
+        *(
+            v[:, None]
+            for v in (
+                lay.tensor_parallel,
+                lay.pipeline_parallel,
+                lay.expert_parallel,
+                lay.attention_data_parallel,
+            )
+        )
+    )
+    valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)
+    a_d = lay.accelerators[:, None]
+    a_p = hp.prefill.accelerators_per_replica
+    lp = candidate_layouts(pre, a_p, *hp.prefill.layout[:4], hp.prefill.layout[4])
+
+    def pair(eng_d: Any, eng_p: Any) -> tuple[NDArray, NDArray]:
+        d = decode_pool_rates(dec.shape, dec.hw, eng_d, col, *fmt, b, i, o, **speculation(sc))
+        xp = float(
+            prefill_pool_rates(
+                pre.shape, pre.hw, eng_p, lp, *fmt, i, dec.prefix_cache_hit_rate
+            ).prompt_tok_s[0]
+        )
+        y = 1.0 / (a_d / d.output_tok_s + r * a_p / xp)
+        return np.where(valid, 1.0 / d.tpot_s, np.nan), np.where(valid, y, np.nan)
+
+    x, y = pair(dec.engine.engine, pre.engine.engine)
+    rx, ry = pair(dec.engine.engine.roofline(), pre.engine.engine.roofline())
+    sel = valid & pareto_mask(np.nan_to_num(x, nan=-1), np.nan_to_num(y, nan=-1)).reshape(x.shape)
+    li, bi = np.nonzero(sel)
+    order = np.argsort(x[li, bi])
+    li, bi = li[order], bi[order]
+    rsel = valid & pareto_mask(np.nan_to_num(rx, nan=-1), np.nan_to_num(ry, nan=-1)).reshape(
+        rx.shape
+    )
+    ro = np.argsort(rx[rsel])
+    return Frontier(
+        accelerator=f"{pre.accelerator.id}+{dec.accelerator.id}",
+        precision=dec.precision,
+        tok_s_per_user=x[li, bi],
+        tok_s_per_accelerator=y[li, bi],
+        tensor_parallel=lay.tensor_parallel[li],
+        pipeline_parallel=lay.pipeline_parallel[li],
+        expert_parallel=lay.expert_parallel[li],
+        batch_size=b[li, bi],
+        roofline_tok_s_per_user=rx[rsel][ro],
+        roofline_tok_s_per_accelerator=ry[rsel][ro],
+        ttft_s=np.full(li.size, hp.ttft_s),
     )
