@@ -234,3 +234,18 @@ def test_fp8_weights_read_half_the_matrix_bytes():
     norms = 65 * 4096
     expected = (LLAMA8B_PARAMS - 2 * LLAMA8B_EMBEDDING) + norms + LLAMA8B_EMBEDDING * 2 + 2 * 65_536
     assert_allclose(r.bytes_per_accelerator, expected, rtol=1e-12)
+
+
+def test_weight_only_dequant_in_series_then_overlapping_further_tiles():
+    # read 1 ms (1e9 B at 1e12 B/s), products 0.5 ms (5e11 FLOP at 1e15): one dequantisation
+    # pass of 0.8 ms precedes the products, 0.8 + 0.5 = 1.3 ms > 1 ms read, compute-bound;
+    # four tiles' passes (3.2 ms) overlap the products and set the step alone
+    t, mem = step_time_s(1e9, 5e11, 1e12, 1e15, dequant_s=0.8e-3)
+    assert_allclose(float(t), 1.3e-3, rtol=1e-12)
+    assert not bool(mem)
+    t, _ = step_time_s(1e9, 5e11, 1e12, 1e15, dequant_s=0.8e-3, dequant_all_tiles_s=3.2e-3)
+    assert_allclose(float(t), 3.2e-3, rtol=1e-12)
+    # a pass of 0.2 ms: 0.2 + 0.5 < 1 ms read, memory sets the step
+    t, mem = step_time_s(1e9, 5e11, 1e12, 1e15, dequant_s=0.2e-3)
+    assert_allclose(float(t), 1e-3, rtol=1e-12)
+    assert bool(mem)

@@ -152,15 +152,31 @@ DEQUANT_TILE_ROWS = 128
 tile M of CUTLASS's mixed-input (fpA_intB) GEMMs that TensorRT-LLM's weight-only kernels use;
 a step of ``M`` tokens dequantises each weight ``max(1, M / 128)`` times."""
 
-DEQUANT_FLOPS_PER_ELEMENT = 256.0
-"""16-bit matrix FLOPs the same SMs do in the time they dequantise one weight element on their
-CUDA cores. Hopper SM per clock: 4,096 dense FP16 tensor FLOPs (989.5 TFLOP/s = 132 SMs x
-1.83 GHz x 4,096) against 64 INT32 lanes (NVIDIA H100 whitepaper, SM architecture:
-https://resources.nvidia.com/en-us-tensor-core), i.e. 64 FLOPs per integer instruction; a
-4-bit weight takes about 4 instructions to unpack, subtract its zero point and apply its group
-scale (Kim et al., "Who Says Elephants Can't Run", fast INT4-to-FP16 conversion with LOP3:
-https://arxiv.org/abs/2211.10017), hence 4 x 64 = 256. tokenfab's estimate; the Hopper ratio is
-used for every chip."""
+TENSOR_FLOPS_PER_ISSUE_SLOT = 32.0
+"""Dense 16-bit tensor FLOPs a Hopper SM does in the time its schedulers issue one thread
+instruction to the CUDA cores: 4,096 FLOPs a clock (989.4 TFLOP/s = 132 SMs x 4 tensor cores x
+512 FMA x 2 x 1.83 GHz) against 4 warp schedulers x 32 threads = 128 thread instructions a
+clock (NVIDIA H100 Tensor Core GPU Architecture whitepaper, SM section and Table 3:
+https://resources.nvidia.com/en-us-tensor-core ; the per-clock arithmetic in
+https://glennklockwood.com/garden/peak-FLOPS). Turns the datasheet 16-bit peak into the CUDA
+cores' issue rate; the Hopper ratio is used for every chip (A100's is 16, so its rate is
+overstated 2x)."""
+
+DEQUANT_ISSUE_SLOTS_PER_ELEMENT = 11.0
+"""CUDA-core instruction issue slots a weight-only GEMM spends per 4-bit weight element it
+converts. The conversion itself is 9 instructions per 8 elements (1 shift, 4 LOP3, 2
+``sub.f16x2``, 2 ``fma.f16x2``: the FasterTransformer ``interleaved_numeric_conversion.h``
+sequence used by vllm-project/vllm@csrc/quantization/awq/dequantize.cuh; Kim et al., "Who
+Says Elephants Can't Run", https://arxiv.org/abs/2211.10017) and applying the group scale and
+zero point one ``fma.f16x2`` per 2 (0.5), 1.6 slots in all; the rest -- loading the packed
+weights and the scales, address arithmetic and the stalls of TensorRT-LLM v0.9's kernels -- is
+not itemised. tokenfab's fit (least squares in log ratio, rounded to a whole slot) to NVIDIA's
+published INT4-AWQ/FP8 throughputs of Llama-3-8B on H100 at batches 2 and 32 (1.16 and 0.86,
+NVIDIA/TensorRT-Model-Optimizer@benchmark.md, TensorRT-LLM v0.9; docs/method.md section 7)."""
+
+DEQUANT_FLOPS_PER_ELEMENT = TENSOR_FLOPS_PER_ISSUE_SLOT * DEQUANT_ISSUE_SLOTS_PER_ELEMENT
+"""16-bit dense peak FLOPs per weight element dequantised (32 x 11 = 352): the dequantisation
+rate is the datasheet 16-bit peak over this, independent of any fitted efficiency."""
 
 
 def weight_only(acc: Accelerator, precision: str) -> bool:
@@ -190,14 +206,15 @@ def dequant_elements_per_s(acc: Accelerator, precision: str) -> float:
     """Weight elements per second the accelerator dequantises for a weight-only format
     (``inf`` for formats the matrix units take as stored) [1/s].
 
-    The 16-bit dense peak over :data:`DEQUANT_FLOPS_PER_ELEMENT`.
+    The datasheet 16-bit dense peak over :data:`DEQUANT_FLOPS_PER_ELEMENT` (no fitted
+    efficiency: the CUDA cores' issue rate is a property of the chip).
 
     Examples
     --------
     >>> from tokenfab.catalog import default_catalog
     >>> h100 = default_catalog().accelerator("h100-sxm")
-    >>> round(dequant_elements_per_s(h100, "int4") / 1e12, 2)  # 989.5e12 / 256
-    3.87
+    >>> round(dequant_elements_per_s(h100, "int4") / 1e12, 2)  # 989.5e12 / 352
+    2.81
     >>> dequant_elements_per_s(h100, "fp8")
     inf
     """

@@ -27,6 +27,7 @@ def step_time_s(
     comm_s: ArrayLike = 0.0,
     overhead_s: ArrayLike = 0.0,
     dequant_s: ArrayLike = 0.0,
+    dequant_all_tiles_s: ArrayLike | None = None,
 ) -> tuple[NDArray, NDArray]:
     """Time of one forward step on one accelerator [s], and whether memory bounds it.
 
@@ -47,9 +48,12 @@ def step_time_s(
     overhead_s : array_like
         Fixed per-step cost: scheduling, kernel launches, sampling [s].
     dequant_s : array_like
-        Time the CUDA cores take at their peak to dequantise the weights a weight-only format
+        Time the CUDA cores take to dequantise, once, the weights a weight-only format
         (``int4``; ``mxfp4`` without FP4 units) uses in the step; 0 for formats the matrix
         units take as stored [s].
+    dequant_all_tiles_s : array_like, optional
+        The same for every tile of token rows that dequantises them again (a prefill of more
+        rows than one tile); default ``dequant_s`` [s].
 
     Returns
     -------
@@ -60,12 +64,16 @@ def step_time_s(
 
     Notes
     -----
-    .. math:: t = \\max\\left(\\frac{B}{\\eta_{bw} BW}, \\frac{F}{\\eta_c P},
-              \\frac{t_{dq}}{\\eta_c}\\right) + t_{comm} + t_0
+    .. math:: t = \\max\\left(\\frac{B}{\\eta_{bw} BW},
+              \\max\\left(\\frac{F}{\\eta_c P} + t_{dq},\\; t_{dq}^{all}\\right)\\right)
+              + t_{comm} + t_0
 
-    Memory, tensor cores and the CUDA cores that dequantise weight-only weights work
-    concurrently; the slowest sets the step. Dequantisation reaches the same achieved share
-    :math:`\\eta_c` of its peak as the matrix work (same SMs, same clock).
+    Memory and arithmetic overlap; a weight-only kernel converts its weights on the CUDA cores
+    and then multiplies them, so one pass of dequantisation :math:`t_{dq}` is in series with the
+    products (a decode GEMM has too little tensor work to hide it); the passes of further row
+    tiles overlap other tiles' products and bind only beyond them. :math:`t_{dq}` is at the
+    chip's issue rate (:func:`~tokenfab.perf.precision.dequant_elements_per_s`), not at the
+    fitted :math:`\\eta_c`.
 
     Examples
     --------
@@ -77,13 +85,13 @@ def step_time_s(
     >>> round(float(t) * 1e3, 2), bool(mem)
     (4.79, True)
 
-    The same weights in INT4 (4.14 GB) need 8.03e9 elements dequantised at 3.87e12 a second
-    (:func:`~tokenfab.perf.precision.dequant_elements_per_s`): 2.07 ms, longer than the
-    4.14 / 3350 s = 1.24 ms of reading them:
+    The same weights in INT4 (4.14 GB) need 8.03e9 elements dequantised at 2.81e12 a second
+    (:func:`~tokenfab.perf.precision.dequant_elements_per_s`): 2.858 ms, then 16 us of
+    products, longer than the 4.14 / 3350 s = 1.24 ms of reading them:
 
-    >>> t, mem = step_time_s(4.14e9, 2 * 8.03e9, 3.35e12, 989e12, dequant_s=8.03e9 / 3.87e12)
+    >>> t, mem = step_time_s(4.14e9, 2 * 8.03e9, 3.35e12, 989e12, dequant_s=8.03e9 / 2.81e12)
     >>> round(float(t) * 1e3, 2), bool(mem)
-    (2.07, False)
+    (2.87, False)
     """
     memory_s = np.asarray(bytes_read, dtype=float) / (
         np.asarray(hbm_bytes_per_s, dtype=float) * np.asarray(bw_efficiency, dtype=float)
@@ -93,8 +101,9 @@ def step_time_s(
     )
     # CUDA-core dequantisation runs beside the tensor cores and the memory stream, at the same
     # achieved share of its peak as the matrix work
-    dequant = np.asarray(dequant_s, dtype=float) / np.asarray(compute_efficiency, dtype=float)
-    compute_s = np.maximum(compute_s, dequant)
+    first = np.asarray(dequant_s, dtype=float)
+    every = first if dequant_all_tiles_s is None else np.asarray(dequant_all_tiles_s, dtype=float)
+    compute_s = np.maximum(compute_s + first, every)
     return np.maximum(memory_s, compute_s) + comm_s + overhead_s, memory_s >= compute_s
 
 

@@ -490,18 +490,21 @@ def round_time(
         )
         / eng.comm_efficiency
     )
-    # weight-only formats dequantise each weight they use once per tile of token rows; a
-    # checkpoint keeping its non-expert matrices in their own format (gpt-oss: bf16) only
-    # dequantises its experts
-    dense_rows = b * q + c
+    # weight-only formats dequantise each weight they use once per tile of token rows (the
+    # first pass in series with the products, later ones overlapping them); a checkpoint
+    # keeping its non-expert matrices in their own format (gpt-oss: bf16) only dequantises
+    # its experts
     dense_quantised = np.where(np.isnan(shape.non_expert_bytes_per_param), dense_params, 0.0)
-    dequant_elements = dense_quantised / (tp * pp) * np.maximum(1.0, dense_rows / DEQUANT_TILE_ROWS)
+    dense_quantised = dense_quantised / (tp * pp)
+    once = dense_quantised
+    every = dense_quantised * np.maximum(1.0, (b * q + c) / DEQUANT_TILE_ROWS)
     if routed:
+        expert_quantised = touched * shape.params_expert * moe_stage_layers / ranks * imbalance
         expert_rows = stage_tokens * shape.experts_per_token / np.maximum(touched, 1e-300)
-        dequant_elements = dequant_elements + touched * shape.params_expert * (
-            moe_stage_layers
-        ) / ranks * imbalance * np.maximum(1.0, expert_rows / DEQUANT_TILE_ROWS)
-    dequant_s = dequant_elements / hw.dequant_elements_per_s
+        once = once + expert_quantised
+        every = every + expert_quantised * np.maximum(1.0, expert_rows / DEQUANT_TILE_ROWS)
+    dequant_s = once / hw.dequant_elements_per_s
+    dequant_all_s = every / hw.dequant_elements_per_s
     overhead = eng.overhead_s + eng.overhead_per_sequence_s * b
     step, memory_bound = step_time_s(
         bytes_read,
@@ -513,6 +516,7 @@ def round_time(
         comm,
         overhead,
         dequant_s,
+        dequant_all_s,
     )
     return Round(pp * step, memory_bound, bytes_read, flops, comm)
 
