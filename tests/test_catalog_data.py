@@ -303,3 +303,14 @@ def test_rubin_scale_out_is_two_800g_nics(cat: Catalog) -> None:
     # Wheeler's Network: eight 800 Gb/s ConnectX-9 per 4-GPU Rubin tray = 2 x 800 Gb/s a GPU
     # = 1,600 Gb/s / 8 bits = 200 GB/s each way
     assert cat.accelerator("rubin").scaleout_bandwidth_gb_s == 2 * 800 / 8
+
+
+def test_minimax_m2_5_has_m2s_architecture(cat: Catalog) -> None:
+    # NVIDIA NeMo Megatron Bridge: MiniMax-M2.5 is the 'same MiniMaxM2ForCausalLM architecture'
+    m2, m25 = cat.model("minimax-m2"), cat.model("minimax-m2.5")
+    for field in ("num_layers", "hidden_size", "num_experts", "experts_per_token", "vocab_size"):
+        assert getattr(m25, field) == getattr(m2, field), field
+    # xorbitsai/inference registry: 230 billion; released 2026-02-12 (announcement)
+    assert (m25.total_params_b, m25.released) == (230, date(2026, 2, 12))
+    # CometAPI: MiniMax-M2 released 2025-10-27 ('late October' in MiniMax's M2.5 README)
+    assert m2.released == date(2025, 10, 27)

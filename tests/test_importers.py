@@ -350,6 +350,7 @@ def test_new_hybrid_and_sparse_rows_are_described() -> None:
         "glm-4.6",
         "glm-5",
         "minimax-m2",
+        "minimax-m2.5",
         "gpt-oss-120b",
     }
     assert new <= set(cat.table("models"))
