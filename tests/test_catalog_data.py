@@ -314,3 +314,14 @@ def test_minimax_m2_5_has_m2s_architecture(cat: Catalog) -> None:
     assert (m25.total_params_b, m25.released) == (230, date(2026, 2, 12))
     # CometAPI: MiniMax-M2 released 2025-10-27 ('late October' in MiniMax's M2.5 README)
     assert m2.released == date(2025, 10, 27)
+
+
+def test_minimax_m2_5_launch_prices(cat: Catalog) -> None:
+    # MiniMax-M2.5 README: Lightning $0.3 in / $2.4 out per Mtok, M2.5 'costs half that'
+    fast = cat.get("api-prices", "minimax-m2-5-lightning-2026-02")
+    std = cat.get("api-prices", "minimax-m2-5-2026-02")
+    assert (fast.input_usd_per_mtok, fast.output_usd_per_mtok) == (0.3, 2.4)
+    assert_allclose(
+        (std.input_usd_per_mtok, std.output_usd_per_mtok), (0.3 / 2, 2.4 / 2), rtol=1e-12
+    )
+    assert std.model_id == fast.model_id == "minimax-m2.5"
