@@ -325,3 +325,8 @@ def test_minimax_m2_5_launch_prices(cat: Catalog) -> None:
         (std.input_usd_per_mtok, std.output_usd_per_mtok), (0.3 / 2, 2.4 / 2), rtol=1e-12
     )
     assert std.model_id == fast.model_id == "minimax-m2.5"
+
+
+def test_kimi_k2_5_release_date(cat: Catalog) -> None:
+    # LLM Stats (2026-01-27) and NYU Shanghai RITS: Kimi K2.5 released January 27, 2026
+    assert cat.model("kimi-k2.5").released == date(2026, 1, 27)
