@@ -330,3 +330,8 @@ def test_minimax_m2_5_launch_prices(cat: Catalog) -> None:
 def test_kimi_k2_5_release_date(cat: Catalog) -> None:
     # LLM Stats (2026-01-27) and NYU Shanghai RITS: Kimi K2.5 released January 27, 2026
     assert cat.model("kimi-k2.5").released == date(2026, 1, 27)
+
+
+def test_glm_4_6_release_date(cat: Catalog) -> None:
+    # aiwiki.ai, morphllm.com (from Z.ai's release notes) and apxml.com: 2025-09-30
+    assert cat.model("glm-4.6").released == date(2025, 9, 30)
