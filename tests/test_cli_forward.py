@@ -64,6 +64,13 @@ def test_project_fan_json_is_the_result_model():
     assert doc["fan"]["samples"] == 50
     # the example gives demand growth as a yearly list: only the API decline is sampled
     assert [i["name"] for i in doc["fan"]["inputs"]] == ["api_price_decline_per_year"]
+    # the file has no distributions: block, so its inputs vary over montecarlo's defaults:
+    # the H100's published street-price range (25,000-30,000 USD, accelerators.csv) among them
+    scen = {i["name"]: i for i in doc["fan"]["scenario_inputs"]}
+    assert scen["accelerators.h100-sxm.price_usd"]["distribution"] == (
+        "low-base-high(low 25000, base 27500, high 30000)"
+    )
+    assert 0.0 < doc["fan"]["feasible_share"] <= 1.0
 
 
 def test_project_options_override_the_file():

@@ -114,6 +114,13 @@ def test_a_valid_block_checks_against_the_pipeline_inputs(tmp_path):
             "regions.eu.pue: {low: 1.1, base: 1.2, high: 1.3}",
             "not an input of this scenario; did you mean: regions.us.pue",
         ),
+        (
+            # a model's architecture is exact; the message says what carries its uncertainty
+            "models.llama-3.1-70b.total_params_b: {low: 60, base: 70.6, high: 80}",
+            "distributions.models.llama-3.1-70b.total_params_b: a model's catalog columns are "
+            "its architecture (layers, heads, parameters, context), exact and not sampled; its "
+            "speed varies through efficiency.<factor> (compute_efficiency, bw_efficiency",
+        ),
     ],
 )
 def test_an_input_the_scenario_cannot_vary_or_a_support_outside_its_range_is_refused(

@@ -107,8 +107,14 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
         if doc["fan"] is not None:
             f = doc["fan"]
             _print(f"fan: {f['samples']:,} samples (seed {f['seed']}) of:")
-            for i in f["inputs"]:
+            for i in f["inputs"] + f["scenario_inputs"]:
                 _print(f"- {i['name']} ~ {i['distribution']}: {i['source']}", style="dim")
+            if f["feasible_share"] < 1:
+                why = ", ".join(f"{r} {c:,}" for r, c in f["infeasible"].items())
+                _print(
+                    f"  feasible at year 0: {f['feasible_share']:.0%} of samples ({why}); "
+                    "the percentiles are over those"
+                )
             for o, band in f["cumulative_cash_usd"].items():
                 if band["p50"] is not None:
                     _print(

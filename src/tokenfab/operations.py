@@ -397,15 +397,30 @@ def _scenario(source: Any) -> Any:
     return scenario_with_block(source, "projection")[0]
 
 
+def _scenario_inputs(source: Any, scenario: Any, cat: Catalog) -> Any:
+    """The scenario's uncertain inputs as ``montecarlo`` takes them: its ``distributions:``
+    block (a file's, with the line of each entry for messages; or the mapping's key), else the
+    sourced defaults."""
+    from tokenfab.scenario import read_scenario_file
+    from tokenfab.uncertainty import prepare_inputs
+
+    if isinstance(source, dict):
+        return prepare_inputs(scenario, source.get("distributions"), cat)
+    sf = read_scenario_file(source)
+    return prepare_inputs(scenario, sf.distributions, cat, sf.where, path=str(source))
+
+
 def _project(req: Any, cat: Catalog) -> Any:
     from tokenfab.projection import project
 
+    scenario = _scenario(req.scenario)
     return project(
-        _scenario(req.scenario),
+        scenario,
         projection_inputs(req.scenario, req.overrides()),
         cat,
         samples=req.samples,
         seed=req.seed,
+        scenario_inputs=_scenario_inputs(req.scenario, scenario, cat) if req.samples else None,
     )
 
 

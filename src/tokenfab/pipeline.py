@@ -100,7 +100,15 @@ from tokenfab.scenario import (
     Scenario,
 )
 
-__all__ = ["MAX_SAMPLES", "FieldSpec", "PipelineResult", "evaluate", "fields", "kpi_keys"]
+__all__ = [
+    "MAX_SAMPLES",
+    "FieldSpec",
+    "PipelineResult",
+    "evaluate",
+    "fields",
+    "kpi_keys",
+    "refusal",
+]
 
 MAX_SAMPLES = 100_000_000
 """Most samples one call takes (800 MB a KPI at 8 bytes a value); more is refused, never an
@@ -581,15 +589,37 @@ def _f(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+_MODELS_REFUSAL = (
+    "{key}: a model's catalog columns are its architecture (layers, heads, parameters, "
+    "context), exact and not sampled; its speed varies through efficiency.<factor> "
+    "({factors}) and its tokens through input_tokens, output_tokens, reasoning_tokens, "
+    "prefix_cache_hit_rate (tokenfab.pipeline.fields(scenario) lists every input)"
+)
+"""Why ``models.<id>.<column>`` is not an input: the perf model takes the architecture as
+exact (a model's shape is one set of integers, not a sample axis); what is uncertain about a
+model's speed is how well the engine runs it, which the efficiency factors carry."""
+
+
+def refusal(key: str, scenario: Scenario | Mapping[str, Any], catalog: Catalog | None = None):
+    """The one-line reason ``key`` is not an input of ``scenario`` (None when it is one).
+
+    Examples
+    --------
+    >>> sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm")
+    >>> refusal("models.llama-3.1-8b.total_params_b", sc).split(";")[0]
+    "models.llama-3.1-8b.total_params_b: a model's catalog columns are its architecture (layers, heads, parameters, context), exact and not sampled"
+    >>> refusal("regions.us.pue", sc) is None
+    True
+    """
+    base = _base(Scenario.parse(scenario), catalog or default_catalog())
+    return None if key in base.specs else _unknown_key(key, base)
+
+
 def _unknown_key(key: str, base: _Base) -> str:
     head = key.split(".")[0]
     same = sorted(k for k in base.specs if k.split(".")[0] == head)
     if head == "models":
-        return (
-            f"{key}: a model's architecture columns are exact, not sampled; allowed keys: "
-            "scenario fields and accelerators., regions., efficiency., cost., api-prices., "
-            "rentals. paths (tokenfab.pipeline.fields(scenario) lists them)"
-        )
+        return _MODELS_REFUSAL.format(key=key, factors=", ".join(_EFFICIENCY_FACTORS))
     if same:
         return f"{key}: not an input of this scenario; allowed: {', '.join(same)}"
     scen = ", ".join(_SCENARIO_FIELDS)

@@ -877,17 +877,151 @@ def default_fan(a: dict[str, Assumption], catalog: Catalog) -> dict[str, Distrib
     return out
 
 
+YEAR0_KEYS = (
+    "output_tok_s_per_accelerator",
+    "gpu_joules_per_output_token",
+    "api_usd_per_mtok_blended",
+    "input_tokens",
+    "output_tokens",
+    "utilization",
+    "output_tok_s_total",
+)
+"""What a fan sample takes from the estimate pipeline for its year-0 generation."""
+
+
+@dataclass(frozen=True)
+class _Year0:
+    """Year 0 for each sample of the scenario's inputs: the current generation's rates, the
+    region's figures and the demand, as :func:`generation_rates` and :func:`project` read them
+    from one estimate, here from :func:`tokenfab.pipeline.evaluate` of every sample."""
+
+    feasible: NDArray[np.bool_]
+    reasons: dict[str, int]
+    cur: list[GenerationRates]
+    regions: list[Any]
+    d0: NDArray[np.float64]
+    life: NDArray[np.float64] | None  # whole years, where the useful life is sampled
+
+
+def _year0_samples(
+    scenario: Scenario,
+    cur: GenerationRates,
+    region: Any,
+    values: dict[str, NDArray[np.float64]],
+    catalog: Catalog,
+) -> _Year0:
+    """The year-0 figures of each sample of the scenario's inputs (``values``, as drawn for
+    ``montecarlo``).
+
+    The pipeline re-evaluates the operating point (throughput per accelerator, busy power,
+    the cheapest API's price) at the base case's layout and batch; prices, power, electricity,
+    PUE and grid intensity follow the sampled catalog figures through the same cost functions
+    as :func:`generation_rates`. A sample the pipeline finds infeasible (the model no longer
+    fits, a target is missed) is counted, not projected.
+    """
+    from tokenfab import pipeline
+    from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
+    from tokenfab.cost import ownership_cost_from_inputs
+
+    r = pipeline.evaluate(scenario, values, catalog=catalog, keys=YEAR0_KEYS)
+    k = r.kpis
+    specs = pipeline.fields(scenario, catalog=catalog)
+    n = r.n
+
+    def x(key: str) -> NDArray[np.float64]:
+        v = values[key] if key in values else specs[key].base
+        return np.broadcast_to(np.asarray(v, dtype=float), (n,))
+
+    acc = cur.accelerator
+    inputs = default_cost_inputs(catalog)
+    cost = {
+        f: x(f"cost.{f}")
+        for f in inputs.__dataclass_fields__
+        if f"cost.{f}" in specs and specs[f"cost.{f}"].base is not None
+    }
+    inputs = replace(inputs, **cost)
+    tdp = x(f"accelerators.{acc}.tdp_w")
+    pue = x(f"regions.{region.id}.pue")
+    elec = x(f"regions.{region.id}.electricity_usd_per_kwh")
+    grid = x(f"regions.{region.id}.grid_co2e_g_per_kwh")
+    busy = k["gpu_joules_per_output_token"] * k["output_tok_s_per_accelerator"]
+    idle = tdp * inputs.idle_power_share_of_tdp
+    upfront = operating = None
+    if cur.upfront_usd is not None:
+        price = x(f"accelerators.{acc}.price_usd")
+        upfront = upfront_usd_per_accelerator(
+            price, inputs.system_share_of_accelerator_price, inputs.network_share_of_cluster_capex
+        )
+        lines = ownership_cost_from_inputs(
+            inputs, price_usd=price, tdp_w=tdp, power_w=0.0, pue=pue, electricity_usd_per_kwh=elec
+        ).lines()
+        operating = sum(
+            lines[f"{line}_usd_per_hour"] for line in OPERATING_LINES if line != "power"
+        )
+    rent = None
+    offers = [key for key in specs if key.startswith("rentals.")]
+    if cur.rent_usd_per_hour is not None and scenario.rental_term == "on-demand" and offers:
+        rent = np.minimum.reduce([x(key) for key in offers])
+        rent = rent + inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
+    api = None
+    if cur.api_usd_per_mtok_output is not None:
+        i, o = k["input_tokens"], k["output_tokens"]
+        api = k["api_usd_per_mtok_blended"] * (i + o) / o
+
+    def at(v: Any, j: int, fixed: Any) -> Any:
+        return fixed if v is None else float(np.broadcast_to(v, (n,))[j])
+
+    gens, regions = [], []
+    for j in range(n):
+        gens.append(
+            replace(
+                cur,
+                capacity_tok_s_per_accelerator=float(k["output_tok_s_per_accelerator"][j]),
+                busy_power_w=float(busy[j]),
+                idle_power_w=float(idle[j]),
+                upfront_usd=at(upfront, j, cur.upfront_usd),
+                operating_usd_per_hour=at(operating, j, cur.operating_usd_per_hour),
+                rent_usd_per_hour=at(rent, j, cur.rent_usd_per_hour),
+                api_usd_per_mtok_output=at(api, j, cur.api_usd_per_mtok_output),
+            )
+        )
+        regions.append(
+            region.model_copy(
+                update={
+                    "pue": float(pue[j]),
+                    "electricity_usd_per_kwh": float(elec[j]),
+                    "grid_co2e_g_per_kwh": float(grid[j]),
+                }
+            )
+        )
+    d0 = k["utilization"] * k["output_tok_s_total"] * SECONDS_PER_DAY
+    life = None  # as project(): whole years, at least one
+    if "cost.useful_life_years" in values:
+        life = np.maximum(1.0, np.round(values["cost.useful_life_years"]))
+    return _Year0(r.feasible, r.reasons, gens, regions, np.asarray(d0, dtype=float), life)
+
+
 def fan(
     setting: Any,
     a: dict[str, Assumption],
     dists: dict[str, Distribution],
     samples: int,
     seed: int,
+    scenario_inputs: Any = None,
+    year0: Any = None,
 ) -> dict[str, Any]:
-    """Percentiles of each option's cumulative cash over samples of the yearly rates.
+    """Percentiles of each option's cumulative cash over samples of the yearly rates and of
+    the scenario's inputs.
 
     Each sample re-runs the yearly model (:func:`_yearly`) with the sampled rates (one value
-    for every year) and the others as assumed; the generations' estimates stay fixed.
+    for every year) and the others as assumed. With ``scenario_inputs`` (a
+    :class:`tokenfab.uncertainty.Inputs`: the scenario's ``distributions:`` block, or the
+    sourced defaults, exactly as ``montecarlo`` samples them), each sample's year 0 -- the
+    current generation's throughput, power and prices, the region's electricity, PUE and grid,
+    the demand -- comes from those inputs too (:func:`_year0_samples`); ``year0(values)``
+    builds it. The successor stays as estimated (its own inputs are not in the scenario's
+    block). Samples infeasible at year 0 are counted in ``feasible_share`` and left out of the
+    percentiles.
     """
     from tokenfab.uncertainty import draw
 
@@ -895,40 +1029,64 @@ def fan(
         raise ScenarioError(
             f"samples: {samples} is out of range; allowed: 1 to {MAX_FAN_SAMPLES:,}"
         )
-    if not dists:
+    scen = dict(scenario_inputs.distributions) if scenario_inputs is not None else {}
+    if not dists and not scen:
         raise ScenarioError(
             "projection.distributions: no yearly rate is uncertain; give "
             f"distributions for one of {', '.join(RATES)}"
         )
     values = draw(dists, samples, seed, ranges=RATE_RANGES)
+    feasible = np.ones(samples, dtype=bool)
+    reasons: dict[str, int] = {}
+    y0 = None
+    if scen:
+        # a stream of its own: the rates drawn from ``seed`` stay those of a rates-only fan
+        scen_values = draw(
+            scen, samples, np.random.default_rng([seed, 1]), ranges=scenario_inputs.ranges
+        )
+        y0 = year0(scen_values)
+        feasible, reasons = y0.feasible, y0.reasons
     base = {k: a[k].value for k in RATES}
     n_years = len(setting.cal)
     cum = {o: np.full((samples, n_years), np.nan) for o in OPTIONS}
-    for i in range(samples):
+    for i in np.flatnonzero(feasible):
         rates = {**base, **{k: float(v[i]) for k, v in values.items()}}
-        options = _yearly(setting, rates)[0]
+        st = setting
+        if y0 is not None:
+            st = replace(setting, cur=y0.cur[i], region=y0.regions[i], d0=float(y0.d0[i]))
+            if y0.life is not None:
+                st = replace(st, life=int(y0.life[i]))
+        options = _yearly(st, rates)[0]
         for o in OPTIONS:
             cum[o][i] = options[o]["cumulative_cash_usd"]
-    priced = [o for o in OPTIONS if not np.isnan(cum[o]).any()]
+    priced = [o for o in OPTIONS if feasible.any() and not np.isnan(cum[o][feasible]).any()]
     bands = {
         o: {
-            f"p{q}": np.percentile(cum[o], q, axis=0).tolist() if o in priced else None
+            f"p{q}": np.percentile(cum[o][feasible], q, axis=0).tolist() if o in priced else None
             for q in (5, 50, 95)
         }
         for o in OPTIONS
     }
     cheapest = {}
     if priced:
-        winner = np.argmin(np.stack([cum[o][:, -1] for o in priced]), axis=0)
+        ends = np.stack([cum[o][feasible, -1] for o in priced])
+        winner = np.argmin(ends, axis=0)
         cheapest = {o: float(np.mean(winner == k)) for k, o in enumerate(priced)}
+
+    def described(d: dict[str, Distribution]) -> list[dict[str, str]]:
+        return [
+            {"name": k, "distribution": v.describe(), "source": v.source or "given"}
+            for k, v in d.items()
+        ]
+
     return {
         "samples": samples,
         "seed": seed,
-        "inputs": [
-            {"name": k, "distribution": d.describe(), "source": d.source or "given"}
-            for k, d in dists.items()
-        ],
+        "inputs": described(dists),
         "fixed": [k for k in RATES if k not in dists],
+        "scenario_inputs": described(scen),
+        "feasible_share": float(np.mean(feasible)),
+        "infeasible": reasons,
         "cumulative_cash_usd": bands,
         "cheapest_at_end_share": cheapest,
     }
@@ -940,6 +1098,7 @@ def project(
     catalog: Catalog | None = None,
     samples: int = 0,
     seed: int = 0,
+    scenario_inputs: Any = None,
 ) -> Projection:
     """Project a scenario year by year: cost and cash of buying, renting and an API.
 
@@ -955,6 +1114,10 @@ def project(
     samples, seed : int, optional
         With ``samples`` > 0, a fan (:func:`fan`): the rates of ``inputs.distributions``, else
         :func:`default_fan`, sampled reproducibly from ``seed``.
+    scenario_inputs : tokenfab.uncertainty.Inputs, optional
+        The scenario's uncertain inputs (:func:`tokenfab.uncertainty.prepare_inputs`: its
+        ``distributions:`` block, else the sourced defaults), sampled in the fan too, so that
+        it varies what ``montecarlo`` varies (the CLI and the HTTP API pass them).
 
     Returns
     -------
@@ -1045,7 +1208,13 @@ def project(
     spread = None
     if samples:
         dists = inputs.distributions or default_fan(a, cat)
-        spread = fan(setting, a, dists, samples, seed)
+
+        def year0(values: dict[str, NDArray[np.float64]]) -> _Year0:
+            return _year0_samples(scenario, cur, base.region, values, cat)
+
+        if scenario_inputs is not None and inputs.generation_path == "vendor-claims":
+            notes.append("fan: the successor's claimed cost stays that of the base case's year 0")
+        spread = fan(setting, a, dists, samples, seed, scenario_inputs, year0)
     return Projection(
         scenario=scenario,
         calendar_years=cal,

@@ -2047,12 +2047,21 @@ class ProjectFanBand(Result):
 
 
 class ProjectFan(Result):
-    """The spread of cumulative cash over samples of the yearly rates."""
+    """The spread of cumulative cash over samples of the yearly rates and the scenario's inputs."""
 
     samples: int = out("samples drawn", "samples")
     seed: int = out("random seed", "-")
     inputs: list[ProjectFanInput] = out("the rates sampled")
     fixed: list[str] = out("the rates held at their assumption (no sourced spread)")
+    scenario_inputs: list[ProjectFanInput] = out(
+        "the scenario's inputs sampled as montecarlo samples them (its distributions: block, "
+        "else the sourced defaults): year 0's throughput, power, prices and demand follow them"
+    )
+    feasible_share: float = out(
+        "share of samples whose year 0 is feasible (the others are left out of the percentiles)",
+        "-",
+    )
+    infeasible: dict[str, int] = out("samples infeasible at year 0, by reason")
     cumulative_cash_usd: dict[str, ProjectFanBand] = out("percentiles by option")
     cheapest_at_end_share: dict[str, float] = out(
         "share of samples in which each option has the least cumulative cash at the end", "-"

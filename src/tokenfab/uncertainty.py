@@ -802,6 +802,9 @@ def input_ranges(
     for key, d in dists.items():
         prefix = f"{where(key)}: " if where else ""
         spec = specs.get(key)
+        if spec is None and key.split(".")[0] == "models":
+            reason = pipeline.refusal(key, scenario, catalog)
+            raise ScenarioError(f"{prefix}distributions.{reason}")
         if spec is None:
             hint = nearest(key, list(specs))
             raise ScenarioError(
