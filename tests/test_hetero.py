@@ -152,7 +152,13 @@ def test_hetero_pools_sized_for_the_demand_by_hand():
     peak = 1e10 / 86_400
     assert hp.prompt_per_output_token == 20.0
     x_p = hp.prefill.tok_s_per_replica
-    assert hp.prefill.replicas == int(np.ceil(peak * 20 / x_p))
+    # at least the replicas that feed the peak; more where the queue needs headroom under
+    # the 0.45 s TTFT target: rho <= 2B / (s + 2B), B = 0.45 - prefill - transfer, s =
+    # 6,000 / X_p, R_p = ceil(lambda s / rho) (test_prefill_queue_at_the_peak_by_hand)
+    s = 6000 / x_p
+    budget = 0.45 - hp.prefill_s - hp.kv_transfer_s
+    queue = peak / 300 * s / (2 * budget / (s + 2 * budget))
+    assert hp.prefill.replicas == max(int(np.ceil(peak * 20 / x_p)), int(np.ceil(queue)))
     assert hp.prefill.accelerators == hp.prefill.replicas * hp.prefill.accelerators_per_replica
     assert hp.decode.replicas * hp.decode.tok_s_per_replica >= peak * (1 - 1e-9)
     assert_allclose(
@@ -190,6 +196,8 @@ def test_hetero_fixed_pools_feed_each_other():
             {"prefill_accelerator": "jetson-agx-orin-64gb", "kv_link_gb_s": 10},
             "prefill_accelerators:",
         ),
+        # a fixed prefill pool that feeds the peak (99 x 8 B200) but queues past 0.45 s
+        ({"prefill_accelerators": 792, "tokens_per_day": 1e10}, "ttft_slo_s:"),
         # fixed pools that cannot carry the demand
         ({"accelerators": 8, "prefill_accelerators": 8, "tokens_per_day": 1e10}, "accelerators:"),
     ],
@@ -229,3 +237,26 @@ def test_hetero_frontier_per_accelerator_of_the_pair_by_hand():
     assert np.all(np.diff(f.tok_s_per_user) > 0)
     assert np.all(f.ttft_s == hp.ttft_s)
     assert f.roofline_tok_s_per_accelerator.max() >= f.tok_s_per_accelerator.max()
+
+
+def test_prefill_queue_at_the_peak_by_hand():
+    # chat at 1e10 output tokens a day: lambda = 115,740.7 / 300 = 385.8 requests/s; each holds
+    # a prefill replica for s = 6,000 / X_p; M/D/1 wait rho s / (2 (1 - rho)), rho = lambda s /
+    # R_p; the sized pool keeps wait + prefill + KV transfer within the 0.45 s TTFT target
+    from tokenfab.perf.serving import md1_wait_s
+
+    hp = ht.hetero_point(Scenario(**CHAT_B200_H200, tokens_per_day=1e10))
+    lam = 1e10 / 86_400 / 300
+    s = 6000 / hp.prefill.tok_s_per_replica
+    assert_allclose(hp.queue_wait_s, float(md1_wait_s(lam / hp.prefill.replicas, s)), rtol=1e-12)
+    assert hp.queue_wait_s > 0
+    assert hp.ttft_s <= 0.45 * (1 + 1e-9)
+    assert_allclose(hp.ttft_s, hp.queue_wait_s + hp.prefill_s + hp.kv_transfer_s, rtol=1e-12)
+    # one replica fewer would break the target (the pool is the smallest that meets it), unless
+    # feeding the decode pool already needs more
+    rho = lam * s / (hp.prefill.replicas - 1)
+    fewer = rho * s / (2 * (1 - rho)) if rho < 1 else np.inf
+    feed = int(np.ceil(lam * 300 * 20 / hp.prefill.tok_s_per_replica))
+    assert hp.prefill.replicas == feed or fewer + hp.prefill_s + hp.kv_transfer_s > 0.45
+    # without a demand there is no load to queue behind
+    assert ht.hetero_point(Scenario(**CHAT_B200_H200)).queue_wait_s == 0.0

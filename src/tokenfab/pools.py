@@ -133,7 +133,7 @@ def pools_operating_point(hp: HeteroPoint) -> OperatingPoint:
         batch_size=hp.batch_size,
         max_batch_size=dec.max_batch_size,
         ttft_s=hp.ttft_s,
-        queue_wait_s=0.0,
+        queue_wait_s=hp.queue_wait_s,
         tpot_s=hp.tpot_s,
         output_tok_s_total=out,
         prefill_tok_s_total=out * hp.prompt_per_output_token,

@@ -39,6 +39,7 @@ from tokenfab.perf.serving import (
     Hardware,
     Layout,
     busy_shares,
+    md1_wait_s,
     round_time,
     speculative_tokens_per_step,
 )
@@ -293,12 +294,13 @@ class HeteroPoint:
     prompt_per_output_token: float  # uncached prompt tokens computed per output token
     memory_bound: bool
     roofline_output_tok_s_total: float  # the same pools at the physical limit
+    queue_wait_s: float = 0.0  # M/D/1 wait for a prefill replica at the demand's peak
 
     @property
     def ttft_s(self) -> float:
-        """The first token waits for its prompt's prefill and its KV cache's transfer
-        (queueing at the pools is not modelled)."""
-        return self.prefill_s + self.kv_transfer_s
+        """The first token waits in the prefill pool's queue (with a demand), for its
+        prompt's prefill and for its KV cache's transfer."""
+        return self.queue_wait_s + self.prefill_s + self.kv_transfer_s
 
     @property
     def accelerators(self) -> int:
@@ -396,8 +398,10 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
       replica; ``prefill_accelerators``, else enough prefill replicas to feed the decode
       pool's load (the peak, or its capacity without a demand). With a demand, the decode pool
       runs at the smallest batch that carries its share of the peak.
-    * TTFT: the prompt's prefill plus its KV cache over the link
-      (:func:`kv_transfer_s`; ``kv_link_gb_s`` or the slower pool's scale-out bandwidth).
+    * TTFT: with a demand, the M/D/1 wait for a prefill replica at the peak (a sized prefill
+      pool gets the replicas that keep TTFT within ``ttft_slo_s``), then the prompt's prefill
+      plus its KV cache over the link (:func:`kv_transfer_s`; ``kv_link_gb_s`` or the slower
+      pool's scale-out bandwidth).
 
     Raises
     ------
@@ -534,12 +538,33 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         r_p = sc.prefill_accelerators // a_p
     else:
         r_p = max(math.ceil(load * r / x_p * (1 - 1e-12)), 1)
+    # With a demand, prompts queue for a prefill replica: M/D/1 with Poisson arrivals at the
+    # peak, each request holding a replica for its share of full engine steps, s = i'/X_p (as
+    # the single-type model's 1 / top rate). A sized pool gets the replicas that keep
+    # queue + prefill + transfer within ttft_slo_s: W = rho s / (2 (1 - rho)) <= B for
+    # rho <= 2B / (s + 2B).
+    wait = 0.0
+    if peak is not None:
+        s_req = i * (1.0 - hit) / x_p
+        lam = peak / o
+        budget = (sc.ttft_slo_s or np.inf) - float(ttft[kp])
+        if sc.prefill_accelerators is None and np.isfinite(budget):
+            rho_max = 2.0 * budget / (s_req + 2.0 * budget)
+            r_p = max(r_p, math.ceil(lam * s_req / rho_max * (1 - 1e-12)))
+        wait = float(md1_wait_s(lam / r_p, s_req))
     carried = min(r_d * x_d, r_p * x_p / r)
     if peak is not None and carried < peak * (1 - 1e-9):
         raise InfeasibleError(
             f"accelerators: {r_d * a_d} x {dec.accelerator.id} decoding and {r_p * a_p} x "
             f"{pre.accelerator.id} prefilling carry {carried:.4g} output tok/s; the demand's "
             f"peak needs {peak:.4g}; add accelerators, or omit the counts to size the pools"
+        )
+    if sc.ttft_slo_s is not None and float(ttft[kp]) + wait > sc.ttft_slo_s:
+        raise InfeasibleError(
+            f"ttft_slo_s: {r_p * a_p} x {pre.accelerator.id} prefilling at the demand's peak "
+            f"give TTFT {float(ttft[kp]) + wait:.3g} s (queue {wait:.3g} s) above "
+            f"{sc.ttft_slo_s:.3g} s; add prefill accelerators, or omit prefill_accelerators to "
+            "size the pool"
         )
     lp = lay_p.row(np.arange(lay_p.tensor_parallel.size) == kp)
     ld = lay_d.row(np.arange(lay_d.tensor_parallel.size) == kd)
@@ -591,6 +616,7 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         prompt_per_output_token=r,
         memory_bound=bool(dr.memory_bound[kd, jd]),
         roofline_output_tok_s_total=roofline,
+        queue_wait_s=wait,
     )
 
 
