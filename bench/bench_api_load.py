@@ -76,6 +76,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def group_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the server's workers), from
+    /proc (Linux; NaN elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for p in [pid, *map(int, kids)]:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    except OSError:
+        return float("nan")
+    return total
+
+
 def start_server(port: int, workers: int) -> subprocess.Popen:
     tokenfab = Path(sys.executable).parent / "tokenfab"
     command = [str(tokenfab), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -213,7 +228,10 @@ def main() -> int:
         # warm-up: each worker imports and loads the catalogs on its first requests
         run(load(port, requests(20, seed=args.seed + 1), 4, 30.0))
         bodies = requests(args.requests, args.seed)
+        server0, client0 = group_cpu_s(proc.pid), time.process_time()
         res = run(load(port, bodies, args.clients, args.time_limit_s, keep_alive=args.keep_alive))
+        server_cpu_s = group_cpu_s(proc.pid) - server0
+        client_cpu_s = time.process_time() - client0
     finally:
         stop_server(proc)
 
@@ -236,6 +254,16 @@ def main() -> int:
         f"{p50:.1f} | {p95:.1f} | {p99:.1f} | p95 < {TARGET_P95_MS:.0f} ms, 0 errors: "
         f"{'met' if ok else 'NOT met'} |"
     )
+    if answered:
+        per = (server_cpu_s + client_cpu_s) / answered
+        cores = os.cpu_count() or 1
+        print(
+            f"\nCPU per request: server {server_cpu_s / answered * 1e3:.2f} ms, load client "
+            f"{client_cpu_s / answered * 1e3:.2f} ms. On {cores} otherwise idle cores that CPU "
+            f"alone allows {cores / per:.0f} requests/s, so {args.clients} closed-loop clients "
+            f"would wait {args.clients * per / cores * 1e3:.0f} ms a request on average "
+            "(Little's law); a busier machine gives this script less."
+        )
     for e in res["errors"][:5]:
         print(f"  error: {e}")
     if res["unsent"]:
