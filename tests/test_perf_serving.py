@@ -226,6 +226,25 @@ def test_round_time_vector_over_layouts_equals_scalar():
             assert_allclose(grid.time_s[i, j], one.time_s, rtol=1e-12)
 
 
+def test_round_times_equal_one_round_time_call_per_case():
+    # steady_state evaluates its rounds in one stacked call (speed); element by element each
+    # case must be the call made on its own, here over a (layout x batch) grid of a MoE model
+    shape, hw, eng = setup("mixtral-8x22b")
+    lay = sv.layout(np.array([[2.0], [8.0]]), np.array([[4.0], [1.0]]), np.array([[2.0], [8.0]]))
+    args = (shape, hw, eng, lay, 2.0, 2.0)
+    b = BATCHES[None, :]
+    cases = [
+        (b, 1500.0, 0.0, 0.0, 1.0),  # pure decode
+        (b, 1500.0, b * 2.0, 500.0, 3.0),  # decode and prompts, 2 draft tokens verified
+        (1.0, 800.0, 4096.0, 2048.0, 1.0),  # one sequence and a prompt chunk: scalars
+    ]
+    for case, stacked in zip(cases, sv.round_times(args, cases), strict=True):
+        one = sv.round_time(*args, *case)
+        for f in dataclasses.fields(one):  # the cases share one broadcast shape
+            got = getattr(stacked, f.name)
+            assert_allclose(got, np.broadcast_to(getattr(one, f.name), got.shape), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("static", [False, True])
 def test_steady_state_vector_equals_scalar(static):
     shape, hw, eng = setup("llama-3.1-8b")

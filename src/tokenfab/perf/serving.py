@@ -31,7 +31,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -521,6 +521,39 @@ def round_time(
     return Round(pp * step, memory_bound, bytes_read, flops, comm)
 
 
+STACK_MAX_ELEMENTS = 4096
+"""Largest input :func:`round_times` stacks (an estimate's grid: layouts x batches)."""
+
+
+def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> list[Round]:
+    """:func:`round_time` of ``args`` (shape, hardware, engine, layout, weight and KV bytes)
+    for each case of its remaining arguments, in one vectorised call.
+
+    The cases are stacked on a new axis ahead of every axis of the inputs and taken apart
+    after; element by element the result is that of one call per case. Inputs of more than
+    :data:`STACK_MAX_ELEMENTS` elements (a Monte Carlo's samples) are not stacked: there the
+    element count, not the per-call cost, sets the time, and a stack would only copy them.
+    """
+    arrays = [v for obj in args[:4] for v in vars(obj).values()] + list(args[4:])
+    if max(np.size(v) for v in [*arrays, *(x for c in cases for x in c)]) > STACK_MAX_ELEMENTS:
+        return [round_time(*args, *c) for c in cases]
+    columns = [
+        np.broadcast_arrays(*(np.asarray(c[k], dtype=float) for c in cases)) for k in range(5)
+    ]
+    depth = max(max(np.ndim(v) for v in arrays), max(col[0].ndim for col in columns))
+    stacked = [
+        np.stack(col).reshape(len(cases), *(1,) * (depth - col[0].ndim), *col[0].shape)
+        for col in columns
+    ]
+    r = round_time(*args, *stacked)
+    full = depth + 1  # a field without the case axis does not depend on the case
+
+    def take(v: Any, k: int) -> Any:
+        return v[k] if np.ndim(v) == full else v
+
+    return [Round(*(take(getattr(r, f.name), k) for f in fields(r))) for k in range(len(cases))]
+
+
 @dataclass(frozen=True)
 class SteadyState:
     """A replica's operating point at a given number of sequences in flight."""
@@ -563,16 +596,32 @@ class _Rounds:
         self.ctx = i + self.o / 2.0
         self.pre_ctx = i * hit + self.new / 2.0
 
-    def decode(self, gamma: NDArray) -> tuple[Round, NDArray]:
-        """The decode-only round (draft heads included) and the draft's time."""
-        plain = round_time(*self.args, self.bsz, self.ctx)
+    def plain_case(self) -> tuple[Any, ...]:
+        """:func:`round_time`'s last arguments for a decode-only round."""
+        return (self.bsz, self.ctx, 0.0, 0.0, 1.0)
+
+    def verify_case(self, gamma: NDArray) -> tuple[Any, ...]:
+        """... for a decode round verifying ``gamma`` draft tokens a sequence."""
+        return (self.bsz, self.ctx, 0.0, 0.0, gamma + 1.0)
+
+    def mixed_case(self, gamma: NDArray, per_step: NDArray) -> tuple[Any, ...]:
+        """... for the round carrying every sequence's decode token and its share of prompts."""
+        bsz = self.bsz
+        return (bsz, self.ctx, bsz * per_step * self.new / self.o, self.pre_ctx, gamma + 1.0)
+
+    def decode(
+        self, gamma: NDArray, rounds: dict[str, Round] | None = None
+    ) -> tuple[Round, NDArray]:
+        """The decode-only round (draft heads included) and the draft's time; ``rounds``:
+        the rounds already computed, by case name (:func:`round_times`)."""
+        done = rounds or {}
+        plain = done.get("plain") or round_time(*self.args, *self.plain_case())
         # MTP heads: one layer's work per draft token
         draft = gamma / self.args[0].layers * plain.time_s
-        verify = (
-            round_time(*self.args, self.bsz, self.ctx, 0.0, 0.0, gamma + 1.0)
-            if np.any(gamma)
-            else plain
-        )
+        if not np.any(gamma):
+            verify = plain
+        else:
+            verify = done.get("verify") or round_time(*self.args, *self.verify_case(gamma))
         decode = Round(
             verify.time_s + draft,
             verify.memory_bound,
@@ -582,15 +631,19 @@ class _Rounds:
         )
         return decode, draft
 
-    def mixed(self, gamma: NDArray, per_step: NDArray, draft: NDArray):
+    def mixed(
+        self,
+        gamma: NDArray,
+        per_step: NDArray,
+        draft: NDArray,
+        rounds: dict[str, Round] | None = None,
+    ):
         """The round carrying every sequence's decode token and its share of prompts, its
         time with the draft, and the replica's output tok/s."""
-        bsz = self.bsz
-        mixed = round_time(
-            *self.args, bsz, self.ctx, bsz * per_step * self.new / self.o, self.pre_ctx, gamma + 1.0
-        )
+        done = rounds or {}
+        mixed = done.get("mixed") or round_time(*self.args, *self.mixed_case(gamma, per_step))
         mixed_s = mixed.time_s + draft
-        return mixed, mixed_s, bsz * per_step / mixed_s
+        return mixed, mixed_s, self.bsz * per_step / mixed_s
 
 
 def steady_output_tok_s(
@@ -685,8 +738,23 @@ def steady_state(
     bsz, o, new, ctx, pre_ctx = r.bsz, r.o, r.new, r.ctx, r.pre_ctx
     gamma = np.asarray(speculative_tokens, dtype=float)
     per_step = speculative_tokens_per_step(gamma, acceptance_rate)
-    decode, draft = r.decode(gamma)
+    q = gamma + 1.0
     groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
+    room = np.maximum(eng.max_num_tokens - q * bsz / groups_pp, 1.0)
+    chunk = np.minimum(new, room)
+    others = np.maximum(bsz - 1.0, 0.0)  # what one sequence sees: the others' prompts
+    # the rounds a replica runs, as (decode sequences, their context, prompt tokens, their
+    # context, tokens a sequence): evaluated in one vectorised call (the per-call cost of
+    # round_time, not its element count, dominates a single estimate)
+    cases = {"plain": r.plain_case()}
+    if np.any(gamma):
+        cases["verify"] = r.verify_case(gamma)
+    if not static_batching:
+        cases["mixed"] = r.mixed_case(gamma, per_step)
+        cases["with_chunk"] = (bsz, ctx, chunk * groups_pp, pre_ctx, q)
+        cases["seen"] = (bsz, ctx, others * per_step * new / o, pre_ctx, q)
+    rounds = dict(zip(cases, round_times(args, list(cases.values())), strict=True))
+    decode, draft = r.decode(gamma, rounds)
     if static_batching:
         prefill = round_time(*args, 0.0, 0.0, bsz * new, pre_ctx)
         total = prefill.time_s + (o - 1.0) / per_step * decode.time_s
@@ -705,15 +773,11 @@ def steady_state(
             p_share * hbm_p + (1.0 - p_share) * hbm_d,
             p_share * comp_p + (1.0 - p_share) * comp_d,
         )
-    q = gamma + 1.0
-    mixed, mixed_s, out_tok_s = r.mixed(gamma, per_step, draft)
-    room = np.maximum(eng.max_num_tokens - q * bsz / groups_pp, 1.0)
-    chunk = np.minimum(new, room)
+    mixed, mixed_s, out_tok_s = r.mixed(gamma, per_step, draft, rounds)
     chunks = np.ceil(new / chunk)
-    with_chunk = round_time(*args, bsz, ctx, chunk * groups_pp, pre_ctx, q)
+    with_chunk = rounds["with_chunk"]
     # what one sequence sees between its tokens: the others' prompts, never its own
-    others = np.maximum(bsz - 1.0, 0.0)
-    seen = round_time(*args, bsz, ctx, others * per_step * new / o, pre_ctx, q)
+    seen = rounds["seen"]
     # Prompts are charged the time they add to a round, or -- where a memory-bound round hides
     # their arithmetic -- their share of the compute time the round actually uses.
     marginal = (mixed_s - decode.time_s) / mixed_s
