@@ -535,12 +535,17 @@ def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> li
     element count, not the per-call cost, sets the time, and a stack would only copy them.
     """
     arrays = [v for obj in args[:4] for v in vars(obj).values()] + list(args[4:])
-    if max(np.size(v) for v in [*arrays, *(x for c in cases for x in c)]) > STACK_MAX_ELEMENTS:
+    arrays += [x for c in cases for x in c]
+    # sizes and ranks in one pass, from the attributes where a value is an array (most are)
+    dims = [
+        (v.ndim, v.size) if isinstance(v, np.ndarray) else (np.ndim(v), np.size(v)) for v in arrays
+    ]
+    if max(size for _, size in dims) > STACK_MAX_ELEMENTS:
         return [round_time(*args, *c) for c in cases]
     columns = [
         np.broadcast_arrays(*(np.asarray(c[k], dtype=float) for c in cases)) for k in range(5)
     ]
-    depth = max(max(np.ndim(v) for v in arrays), max(col[0].ndim for col in columns))
+    depth = max(max(ndim for ndim, _ in dims), max(col[0].ndim for col in columns))
     stacked = [
         np.stack(col).reshape(len(cases), *(1,) * (depth - col[0].ndim), *col[0].shape)
         for col in columns
