@@ -204,3 +204,19 @@ def test_export_prices_demand_out_of_range_is_an_error_not_an_empty_map(value):
     line = one_line_error(run("export-prices", "--format", "litellm", "--tokens-per-day", value))
     assert line.startswith("error: tokens_per_day: ")  # the field, as in every command
     assert line.endswith("; allowed: 1 to 1e+16")  # nan: "is not a finite number"
+
+
+def test_frontier_refuses_an_unknown_software_licence():
+    # frontier does not price, and once dropped a mistyped licence silently (exit 0)
+    line = one_line_error(
+        run(
+            "frontier",
+            "--model",
+            "llama-3.1-8b",
+            "--accelerator",
+            "h100-sxm",
+            "--software-licence",
+            "nvidia-ai-enterprize",
+        )
+    )
+    assert "licences: unknown id 'nvidia-ai-enterprize'" in line

@@ -137,3 +137,9 @@ def test_an_unpriced_scenario_is_refused():
     sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "gb300", "ownership": "buy"})
     with pytest.raises(TokenfabError, match=r"^roadmap: the scenario is not priced"):
         roadmap(sc)
+
+
+def test_an_unknown_small_model_is_refused_naming_the_field():
+    # a typo once came back as an "infeasible" routing lever with exit 0
+    with pytest.raises(TokenfabError, match=r"^small_model: models: unknown id 'llama-3.1-8x'"):
+        roadmap(BASE, small_model="llama-3.1-8x")

@@ -202,6 +202,8 @@ register(
 def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
     from tokenfab.perf.frontier import frontier
 
+    if req.software_licence is not None:  # not priced here, but a typo is still refused
+        cat.get("licences", req.software_licence)
     return [frontier(sc, cat) for sc in req.scenarios()]
 
 

@@ -248,6 +248,11 @@ def levers(
 
     cat = catalog or default_catalog()
     scenario = Scenario.parse(scenario)
+    if small_model is not None:  # a typo is the user's error, not an infeasible lever
+        try:
+            cat.get("models", small_model)
+        except TokenfabError as exc:
+            raise TokenfabError(f"small_model: {exc}") from None
     base_est = evaluate(scenario, cat)
     base = Point.of(base_est)
     out: list[Lever] = []
