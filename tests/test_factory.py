@@ -110,6 +110,9 @@ def test_tier_point_picks_the_most_throughput_in_band():
         ({"power_mw": -5.0}, "power_mw"),
         ({"shares": {"free": 0.5, "premium": 0.4}}, "shares"),
         ({"shares": {"free": 1.0, "gold": 0.0}}, "shares"),
+        # both were dropped silently (exit 0) when every tier was in the accelerator's reach
+        ({"decode_accelerator": "b2000"}, "decode_accelerator"),
+        ({"kv_link_gb_s": 50.0}, "kv_link_gb_s"),
     ],
 )
 def test_bad_input_names_the_field(kwargs, field):

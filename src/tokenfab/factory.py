@@ -448,6 +448,16 @@ def factory(
             f"shares: the tier shares of power sum to {total:g}; they must sum to 1"
         )
     acc = cat.accelerator(accelerator)
+    if decode_accelerator is not None:  # looked up only for a tier out of reach: check now
+        try:
+            cat.accelerator(decode_accelerator)
+        except TokenfabError as exc:
+            raise ScenarioError(f"decode_accelerator: {exc}") from None
+    elif kv_link_gb_s is not None:
+        raise ScenarioError(
+            "kv_link_gb_s: the link between heterogeneous pools; give decode_accelerator too, "
+            "or drop kv_link_gb_s"
+        )
     reg = cat.region(region)
     inputs = default_cost_inputs(cat)
     if acc.tdp_w is None:
