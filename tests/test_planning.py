@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 
 from tokenfab.catalog import Catalog, builtin_dir
 from tokenfab.cost import api_cost_usd_per_request, cheapest_rental
-from tokenfab.errors import CatalogError, InfeasibleError
+from tokenfab.errors import CatalogError, InfeasibleError, TokenfabError
 from tokenfab.planning import cheapest_api, evaluate, licence_usd_per_accelerator_year, plan
 from tokenfab.scenario import Scenario
 
@@ -483,3 +483,13 @@ def test_latency_target_binds_at_a_demand(cat):
     tight = evaluate(sc.with_(tpot_slo_s=free.op.tpot_s * 0.5), cat)
     assert tight.op.tpot_s <= free.op.tpot_s * 0.5
     assert float(tight.kpis.monthly_cost_usd) >= float(free.kpis.monthly_cost_usd)
+
+
+def test_a_plan_refuses_a_separate_prefill_pool_up_front():
+    # was: "tokens_per_day: no option meets the demand and targets (a100-sxm-80gb:
+    # prefill_accelerator: ...; a100-pcie-80gb: prefill_accelerator: ...; ..." over 40 options
+    from tokenfab.planning import plan_request
+
+    req = {"model": "llama-3.1-70b", "tokens_per_day": 1e9, "prefill_accelerator": "b200"}
+    with pytest.raises(TokenfabError, match=r"^prefill_accelerator: .* estimate .* only"):
+        plan_request(req)

@@ -245,3 +245,12 @@ def test_the_command_a_report_shows_writes_the_same_report(h100, tmp_path, monke
     again = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert report.command(h100.request) in again
     assert report._num(h100.result.cost_usd_per_mtok_output) in again
+
+
+def test_a_heterogeneous_scenario_is_compared_with_one_accelerator_options():
+    # the comparison plan was asked for the prefill pool too and failed for every option
+    hetero = {**H100, "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
+    rep = report.build(hetero, compare=True)
+    assert rep.result.prefill_replicas > 0  # the report's own estimate keeps both pools
+    assert rep.compare  # options to compare with, each one accelerator type
+    assert {o["accelerator"] for o in rep.compare} <= set(default_catalog().table("accelerators"))

@@ -37,6 +37,10 @@ from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import TokenfabError
 
 KINDS = ("measured", "calibrated", "catalog", "modelled", "input")
+
+HETERO_FIELDS = ("prefill_accelerator", "prefill_accelerators", "kv_link_gb_s")
+"""Scenario fields of a separate prefill pool (tokenfab.perf.hetero), left out of the plan
+the report compares against: each option there is one accelerator type."""
 """The labels of the assumptions ledger, from the most to the least direct evidence."""
 
 MODEL_SOURCE = "tokenfab model (docs/method.md): roofline with fitted efficiencies, then cost"
@@ -363,7 +367,8 @@ def build(
             k: v
             for k, v in given.items()
             if k in schema.PlanRequest.model_fields
-            and k not in ("accelerator", "accelerators", "region", "ownership")
+            # each option is one accelerator type: a heterogeneous scenario's pools are not
+            and k not in ("accelerator", "accelerators", "region", "ownership", *HETERO_FIELDS)
         }
         plan_req = schema.PlanRequest.parse(
             {
