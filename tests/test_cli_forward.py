@@ -122,6 +122,13 @@ def test_scenario_new_writes_to_a_file_and_refuses_to_overwrite(tmp_path):
     assert "exists; give --force" in again.stderr
 
 
+def test_scenario_new_force_refuses_a_folder(tmp_path):
+    # was: "bug: IsADirectoryError ... at fileio.py", exit 3
+    r = run("scenario", "new", "--out", str(tmp_path), "--force")
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: --out {tmp_path}: is a folder; give a file name"
+
+
 def test_bad_input_is_one_line_naming_the_field():
     assert "accelerator" in runs()["new_bad"].stderr and "h100-sxm" in runs()["new_bad"].stderr
     for name, field in (

@@ -230,10 +230,9 @@ def scenario_new_cmd(
     if out is None:
         sys.stdout.write(text)
         return
+    check_output_path(out)  # a folder, a missing folder, no write access: even with --force
     if out.exists() and not force:
         raise ScenarioError(f"--out: {out} exists; give --force to overwrite it")
-    if not out.parent.is_dir():
-        raise ScenarioError(f"--out: folder {out.parent} does not exist")
     write_text_atomic(out, text)
     _note(f"wrote {out}; check it with: tokenfab estimate --scenario {out}")
 
