@@ -48,6 +48,8 @@ def runs(tmp_path_factory):
             "p.json",
         ),
         "bad_format": ("export-prices", "--format", "yaml"),
+        # was "bug: OutOfMemoryException", exit 3
+        "no_memory": ("usage", "report", "log.jsonl", "--memory-limit", "0GB"),
         "catalog": ("--catalog", "cat", "usage", "report", "log.jsonl", "--json"),
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -94,6 +96,7 @@ def test_whatif_and_export(runs):
         ("missing", "LOGS: missing.csv is not a file"),
         ("bad_out", "--out r.txt: writes .html files; got .txt"),
         ("bad_format", "format: Input should be 'litellm', 'langfuse' or 'openlit' (got 'yaml')"),
+        ("no_memory", "--memory-limit: DuckDB ran out of memory under 0GB"),
     ],
 )
 def test_bad_input_is_one_line(runs, name, needle):

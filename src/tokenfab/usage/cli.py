@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +30,23 @@ def _catalog(ctx: typer.Context) -> Any:
     from tokenfab.catalog import default_catalog
 
     return default_catalog(tuple(ctx.find_root().obj or ()))
+
+
+@contextmanager
+def _within_memory(memory_limit: str | None) -> Iterator[None]:
+    """DuckDB running out of memory is the user's limit (or log) talking, not a bug: one line."""
+    import duckdb
+
+    from tokenfab.usage.schema import UsageLogError
+
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageLogError(
+            f"--memory-limit: DuckDB ran out of memory under "
+            f"{memory_limit or 'its default limit'} ({first}); give a larger --memory-limit"
+        ) from None
 
 
 def _emit_json(data: Any) -> None:
@@ -71,7 +90,8 @@ def report_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool, out: st
     path = check_output_path(out, suffixes=(".html",)) if out is not None else None
     req = UsageReportRequest.parse(given)
     con = engines.connect(req.backend, req.memory_limit, req.threads)
-    rep = analyses.report(con, req.logs, req.format, _catalog(ctx))
+    with _within_memory(req.memory_limit):
+        rep = analyses.report(con, req.logs, req.format, _catalog(ctx))
     if path is not None:
         write_text_atomic(path, render.html_page(rep))
     if as_json:
@@ -90,9 +110,10 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
 
     req = UsageWhatifRequest.parse(given)
     con = engines.connect(req.backend, req.memory_limit)
-    res = whatif.whatif(
-        con, req.logs, req.api or [], req.self_host or [], req.format, _catalog(ctx)
-    )
+    with _within_memory(req.memory_limit):
+        res = whatif.whatif(
+            con, req.logs, req.api or [], req.self_host or [], req.format, _catalog(ctx)
+        )
     if as_json:
         _emit_json(res)
         return
