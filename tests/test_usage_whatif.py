@@ -71,5 +71,20 @@ def test_bad_options(log):
         whatif.whatif(engines.connect(), [log], ["no-such-model"], [])
     with pytest.raises(UsageLogError, match=r"MODEL:ACCELERATOR\[:REGION\[:OWNERSHIP\]\]"):
         whatif.parse_deployment("llama-3.1-8b")
-    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-8b:no-such-chip"])
-    assert "unknown id 'no-such-chip'" in res["options"][0]["error"]
+    # a deployment that cannot run is a row that says why (a typo is refused: below)
+    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-405b:jetson-agx-orin-64gb"])
+    assert "does not fit" in res["options"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("deployment", "needle"),
+    [
+        ("nope", "deployment: 'nope' is not MODEL:ACCELERATOR"),
+        ("llama-3.1-8b:h100-sxx", "accelerators: unknown id 'h100-sxx'"),
+        ("llama-3.1-8b:h100-sxm:mars", "regions: unknown id 'mars'"),
+    ],
+)
+def test_a_mistyped_self_host_deployment_is_refused(log, deployment, needle):
+    # was a row with the error in it and exit 0
+    with pytest.raises(whatif.TokenfabError, match=needle):
+        whatif.whatif(engines.connect(), [log], [], [deployment])

@@ -142,6 +142,9 @@ def whatif(
     cat = catalog or default_catalog()
     if not api and not self_host:
         raise UsageLogError("whatif: name at least one --api price or --self-host deployment")
+    for d in self_host:  # a typo is refused before the log is read; what cannot run is a row
+        model, acc, region, _ = parse_deployment(d)
+        cat.model(model), cat.accelerator(acc), cat.region(region)
     ld = analyses.load(con, paths, fmt)
     t, _, unknown = analyses.priced(ld, cat)
     tr = traffic(t)
