@@ -495,3 +495,11 @@ def test_reoptimised_sizing_costs_within_five_percent_of_the_scalar_sizing(token
     want = scalar_json({**fixed_layout, "tokens_per_day": tokens_per_day})
     assert r.kpis["accelerators"][0] == pytest.approx(want["accelerators"], rel=0.05)
     assert r.kpis["monthly_cost_usd"][0] == pytest.approx(want["monthly_cost_usd"], rel=0.05)
+
+
+def test_a_separate_prefill_pool_is_refused_in_one_line():
+    # was "bug: IndexError ... at pipeline.py" (montecarlo, sensitivity; HTTP 500): the
+    # estimate prices two pools, the grid the pipeline samples is one accelerator's
+    sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
+    with pytest.raises(ScenarioError, match=r"^prefill_accelerator: .* estimate .* only"):
+        pipeline.evaluate(sc, {})

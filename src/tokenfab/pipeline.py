@@ -333,6 +333,10 @@ def _base(scenario: Scenario, catalog: Catalog) -> _Base:
     """The resolved base case, kept for the last few scenarios: a tornado or Sobol study calls
     :func:`evaluate` many times on one scenario, and the scalar estimate behind the base case
     is the slow part of a small call."""
+    if scenario.prefill_accelerator is not None:  # the grid is one accelerator's
+        from tokenfab.perf.operating import HETERO_ONLY
+
+        raise ScenarioError(HETERO_ONLY)
     key = (scenario.model_dump_json(), id(catalog))
     hit = _BASES.get(key)
     if hit is None or hit.catalog is not catalog:

@@ -516,10 +516,9 @@ def plan(
             "tokens_per_day: a plan needs a demand: --tokens-per-day or --requests-per-second"
         )
     if base.prefill_accelerator is not None:  # else every candidate failed with this, at length
-        raise ScenarioError(
-            "prefill_accelerator: a separate prefill pool on another accelerator is modelled by "
-            "estimate (tokenfab.perf.hetero) only; drop prefill_accelerator here"
-        )
+        from tokenfab.perf.operating import HETERO_ONLY
+
+        raise ScenarioError(HETERO_ONLY)
     acc_ids = accelerators or shipping_accelerators(cat)
     region_ids = regions or [base.region]
     owners = ownerships or ["buy", "rent"]

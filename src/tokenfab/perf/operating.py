@@ -138,14 +138,18 @@ def _vendor_memory_default(engine: EngineChoice, model: Model, acc: Accelerator)
     return replace(engine, engine=eng)
 
 
+HETERO_ONLY = (
+    "prefill_accelerator: a separate prefill pool on another accelerator is modelled by "
+    "estimate (tokenfab.perf.hetero) only; drop prefill_accelerator here"
+)
+"""The one line of every command but estimate that is given a separate prefill pool."""
+
+
 def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     """Look up the scenario's ids and fill the defaults it leaves open."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     if scenario.prefill_accelerator is not None:
-        raise ScenarioError(
-            "prefill_accelerator: a separate prefill pool on another accelerator is modelled by "
-            "estimate (tokenfab.perf.hetero) only; drop prefill_accelerator here"
-        )
+        raise ScenarioError(HETERO_ONLY)
     cat = catalog or default_catalog()
     model = cat.model(scenario.model)
     acc = cat.accelerator(scenario.accelerator)
