@@ -71,6 +71,8 @@ def test_report_endpoint_pdf(client):
         ({**START, "accelerators": 0}, 422, "accelerators"),
         ({**START, "colour": "red"}, 422, "colour"),
         ("not json", 422, "body: not JSON"),
+        # was "Input should be a valid dictionary or instance of EstimateRequest": no field
+        ("[1]", 422, "body: a JSON object of field: value (got list)"),
         ("?format=docx", 422, "format: html or pdf (got 'docx')"),
         ({"model": "x" * (web.REPORT_MAX_BODY_BYTES + 1)}, 413, "body: at most 65536 bytes"),
     ],

@@ -90,6 +90,11 @@ def install(app: Any) -> None:
             data = json.loads(body or b"{}")
         except ValueError:
             return JSONResponse({"detail": "body: not JSON"}, status_code=422)
+        if not isinstance(data, dict):  # as the other endpoints say it
+            kind = type(data).__name__
+            return JSONResponse(
+                {"detail": f"body: a JSON object of field: value (got {kind}); see /docs"}, 422
+            )
         # the app's catalogs (`tokenfab serve --catalog`), else the default ones
         catalog = getattr(request.app.state, "catalog", None)
 
