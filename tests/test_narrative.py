@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+import pytest
 from numpy.testing import assert_allclose
 
+from tokenfab.errors import TokenfabError
 from tokenfab.narrative import narrative, num, usd
 from tokenfab.planning import evaluate
 from tokenfab.projection import ProjectionInputs
@@ -104,3 +106,10 @@ def test_the_roadmap_section_quotes_the_best_lever():
     best = max(n.figures["levers"], key=n.figures["levers"].get)
     assert best in dict(n.sections)["Roadmap"]
     assert usd(n.figures["levers"][best]) in n.text
+
+
+def test_a_separate_prefill_pool_is_refused_in_one_line():
+    # was "Buying 6 x H200 SXM 141GB ..." for 2 x b200 prefilling + 4 x h200-sxm decoding
+    sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
+    with pytest.raises(TokenfabError, match=r"^prefill_accelerator: .* estimate .* only"):
+        narrative(sc)

@@ -370,3 +370,16 @@ def test_infeasible_year0_samples_are_counted_and_left_out():
     assert "TPOT SLO missed" in f["infeasible"]
     band = f["cumulative_cash_usd"]["buy"]
     assert all(np.isfinite(band["p5"])) and band["p95"][-1] >= band["p5"][-1]
+
+
+def test_a_separate_prefill_pool_is_refused_in_one_line():
+    # was priced as 6 x h200-sxm bought or rented (2 x b200 prefilling + 4 x h200-sxm decoding)
+    sc = {
+        "model": "llama-3.1-70b",
+        "accelerator": "h200-sxm",
+        "prefill_accelerator": "b200",
+        "precision": "fp8",
+        "tokens_per_day": 1e9,
+    }
+    with pytest.raises(ScenarioError, match=r"^prefill_accelerator: .* estimate .* only"):
+        project(sc)

@@ -127,6 +127,10 @@ def narrative(
     """Write the narrative of a scenario (with a demand, for the projection)."""
     cat = catalog or default_catalog()
     scenario = Scenario.parse(scenario)
+    if scenario.prefill_accelerator is not None:  # it wrote "N x" the decode accelerator
+        from tokenfab.perf.operating import HETERO_ONLY
+
+        raise TokenfabError(HETERO_ONLY)
     est = evaluate(scenario, cat)
     d = est.as_dict()
     base = Point.of(est)

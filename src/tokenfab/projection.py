@@ -1151,6 +1151,10 @@ def project(
         raise ScenarioError(
             "tokens_per_day: a projection needs a demand: tokens_per_day or requests_per_second"
         )
+    if scenario.prefill_accelerator is not None:  # its fleets and prices are one type's
+        from tokenfab.perf.operating import HETERO_ONLY
+
+        raise ScenarioError(HETERO_ONLY)
     a = default_assumptions(scenario, inputs, cat)
     n_years = inputs.years
     start = inputs.start_year or date.today().year
