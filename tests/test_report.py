@@ -254,3 +254,10 @@ def test_a_heterogeneous_scenario_is_compared_with_one_accelerator_options():
     assert rep.result.prefill_replicas > 0  # the report's own estimate keeps both pools
     assert rep.compare  # options to compare with, each one accelerator type
     assert {o["accelerator"] for o in rep.compare} <= set(default_catalog().table("accelerators"))
+    # the title names both pools (it said "on 12 x h200-sxm" for 4 x b200 + 8 x h200-sxm)
+    r = rep.result
+    assert r.prefill_accelerators + r.decode_accelerators == r.accelerators
+    title = (
+        f"{r.prefill_accelerators} x b200 (prefill) + {r.decode_accelerators} x h200-sxm (decode)"
+    )
+    assert f"<title>tokenfab report: llama-3.1-70b on {title}</title>" in report.to_html(rep)

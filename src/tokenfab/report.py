@@ -827,7 +827,13 @@ def to_html(report: Report, image: str = "svg") -> str:
     """The report as one self-contained HTML page (charts inlined as ``image``: svg or png;
     no external file)."""
     r = report.result
-    title = f"tokenfab report: {r.model} on {r.accelerators} x {r.accelerator}"
+    fleet = (  # a separate prefill pool is its own accelerator type (tokenfab.perf.hetero)
+        f"{r.prefill_accelerators} x {r.prefill_accelerator} (prefill) + "
+        f"{r.decode_accelerators} x {r.accelerator} (decode)"
+        if r.prefill_accelerator is not None
+        else f"{r.accelerators} x {r.accelerator}"
+    )
+    title = f"tokenfab report: {r.model} on {fleet}"
     layout = (
         f"TP{r.tensor_parallel} PP{r.pipeline_parallel} EP{r.expert_parallel}, "
         f"{r.replicas} replica(s), batch {r.batch_size}, {r.precision} weights, "
