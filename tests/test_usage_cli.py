@@ -38,6 +38,13 @@ def runs(tmp_path_factory):
         "missing": ("usage", "report", "missing.csv"),
         "bad_out": ("usage", "report", "log.jsonl", "--out", "r.txt"),
         "whatif": ("usage", "whatif", "log.jsonl", "--api", "gpt-4o-mini", "--json"),
+        "whatif_dearer": (
+            "usage",
+            "whatif",
+            "log.jsonl",
+            "--api",
+            "openai-gpt-4-5-preview-2025-02",
+        ),
         "export": (
             "export-prices",
             "--format",
@@ -112,3 +119,13 @@ def test_synth_refuses_a_missing_folder_instead_of_creating_it(tmp_path):
     assert r.returncode != 0
     assert "folder nope does not exist" in r.stderr
     assert not (tmp_path / "nope").exists()
+
+
+def test_whatif_text_says_a_dearer_option_costs_more(runs):
+    # GPT-4.5 preview ($75 in / $150 out per Mtok) costs more than the synthetic log's mix;
+    # the line said "saving $-1,234.56"
+    r = runs[2]["whatif_dearer"]
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("API "))
+    assert "saving" not in line and "$-" not in line
+    assert line.endswith(" more") or " more," in line

@@ -128,8 +128,10 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
             console.print(f"{o['option']}: {o['error']}", highlight=False)
             continue
         co2 = o.get("co2e_kg_per_month")
+        save = o["monthly_saving_usd"]
         console.print(
-            f"{o['option']}: ${o['monthly_cost_usd']:,.2f} a month, saving ${o['monthly_saving_usd']:,.2f}"
+            f"{o['option']}: ${o['monthly_cost_usd']:,.2f} a month, "
+            + (f"saving ${save:,.2f}" if save >= 0 else f"${-save:,.2f} more")
             + (f", {co2:,.1f} kg CO2e a month" if co2 is not None else "")
             + (f" ({o['note']})" if o.get("note") else ""),
             highlight=False,
