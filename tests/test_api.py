@@ -182,6 +182,11 @@ def test_unknown_field_is_named(client) -> None:
         (b"{not json", "body: not valid JSON"),
         (b"[1, 2]", "body: a JSON object of field: value (got list)"),
         (b'"text"', "body: a JSON object of field: value (got str)"),
+        # project's shape sent to estimate: it said "model: Field required"
+        (
+            b'{"scenario": {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}}',
+            "scenario: estimate takes the scenario's fields at the top level",
+        ),
     ],
 )
 def test_malformed_body(client, body, expected) -> None:

@@ -142,6 +142,12 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
             raise TokenfabError(
                 f"body: a JSON object of field: value (got {type(data).__name__}); see /docs"
             )
+        if isinstance(data.get("scenario"), dict) and "scenario" not in op.request.model_fields:
+            # else "model: Field required" for a body that does hold a model, one level down
+            raise TokenfabError(
+                f"scenario: {op.name} takes the scenario's fields at the top level of the body, "
+                "not under scenario (see /docs)"
+            )
         for name in op.file_fields:
             if isinstance(data.get(name), str):
                 raise TokenfabError(
