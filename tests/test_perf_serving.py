@@ -530,3 +530,51 @@ def test_round_time_int4_vector_equals_scalar():
         one = sv.round_time(shape, hw, eng, lay, 0.515625, 2.0, b, 900.0, b * 300.0, 80.0)
         assert_allclose(vec.time_s[i], one.time_s, rtol=1e-12)
         assert vec.memory_bound[i] == one.memory_bound
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed-loop client concurrency
+# ---------------------------------------------------------------------------------------------
+
+
+def test_closed_loop_ttft_one_cohort_step_when_prefill_keeps_up():
+    # 64 clients, 1,024-token prompts, 128-token outputs, one H100 with Llama-3.1-8B: room
+    # 8,192 - 64 = 8,128 tokens a step, cohorts of floor(8,128 / 1,024) = 7 prompts; the
+    # 64 / 7 = 9.1 cohorts' prefill steps fit between 127 decode steps, so a returning cohort
+    # waits one step: 7 x 1,024 = 7,168 prompt tokens beside 57 decoding sequences.
+    shape, hw, eng = setup("llama-3.1-8b")
+    lay = sv.layout()
+    ttft = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, 64, 1024, 128)
+    step = sv.round_time(shape, hw, eng, lay, 2.0, 2.0, 57, 1088, 7168, 512)
+    assert_allclose(ttft, step.time_s, rtol=1e-12)
+
+
+def test_closed_loop_ttft_queues_when_every_step_prefills():
+    # The same with 9-token outputs: 64 / 7 = 9.14 cohorts take turns, and only 8 decode steps
+    # separate a cohort's turns, so it waits 9.14 - 8 = 1.14 steps (the docstring's example).
+    shape, hw, eng = setup("llama-3.1-8b")
+    lay = sv.layout()
+    ttft = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, 64, 1024, 9)
+    step = sv.round_time(shape, hw, eng, lay, 2.0, 2.0, 57, 1028.5, 7168, 512)
+    assert_allclose(ttft, (64 / 7 - 8) * step.time_s, rtol=1e-12)
+
+
+def test_closed_loop_ttft_long_prompt_takes_several_chunks():
+    # One client, a 20,000-token prompt: one prompt a cohort, ceil(20,000 / 8,191) = 3 steps of
+    # a full 8,191-token chunk (the budget less the client's own decode token).
+    shape, hw, eng = setup("llama-3.1-8b")
+    lay = sv.layout()
+    ttft = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, 1, 20_000, 100)
+    step = sv.round_time(shape, hw, eng, lay, 2.0, 2.0, 0, 20_050, 8191, 10_000)
+    assert_allclose(ttft, 3 * step.time_s, rtol=1e-12)
+
+
+def test_closed_loop_ttft_rises_with_clients_and_vector_equals_scalar():
+    shape, hw, eng = setup("llama-3.1-70b")
+    lay = sv.layout(8)
+    clients = np.array([1.0, 4.0, 16.0, 64.0, 256.0, 1024.0])
+    vec = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, clients, 2048, 64)
+    assert np.all(np.diff(vec) > 0)
+    for i, n in enumerate(clients):
+        one = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, n, 2048, 64)
+        assert_allclose(vec[i], one, rtol=1e-12)

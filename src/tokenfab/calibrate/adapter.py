@@ -12,7 +12,7 @@ aggregated serving with the record's tensor, pipeline, expert and attention data
 degrees; a fixed batch, or closed-loop concurrency taken as the batch (clients beyond what the
 memory holds wait for a slot); static batching; offline max-load; the decode pool of a
 disaggregated run (its TPOT only). TTFT under closed-loop concurrency adds the wait for
-prefill room (:func:`tokenfab.perf.calibration.closed_loop_ttft_s`) and is predicted and
+prefill room (:func:`tokenfab.perf.serving.closed_loop_ttft_s`) and is predicted and
 reported but never fitted (``Prepared.fitted``).
 """
 
@@ -166,7 +166,7 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             items.append(pc.Measurement(metric=old, measured=float(value), **base))
             record.append(i)
             # TTFT under closed-loop concurrency is mostly the wait for prefill room
-            # (pc.closed_loop_ttft_s): predicted and reported, never fitted
+            # (tokenfab.perf.serving.closed_loop_ttft_s): predicted and reported, never fitted
             fitted.append(not (metric == "ttft_s" and mode not in ("single", "static")))
     if not items:
         why = skipped[0][1] if skipped else "no measured value"

@@ -546,7 +546,7 @@ def predict_measurements(
     """
     from dataclasses import replace as dc_replace
 
-    from tokenfab.perf.serving import max_batch_size, round_time, steady_state
+    from tokenfab.perf.serving import closed_loop_ttft_s, max_batch_size, steady_state
 
     eng = dc_replace(
         ma.base_engine,
@@ -571,74 +571,18 @@ def predict_measurements(
     ttft = stat.ttft_service_s
     queued = ~ma.static & (ma.metric == "ttft_s")
     if np.any(queued):
-        # closed-loop clients: the prompt waits behind the others' prompts for prefill room
-        groups_pp = ma.layout.attention_data_parallel * ma.layout.pipeline_parallel
-        room = np.maximum(eng.max_num_tokens - bsz / groups_pp, 1.0)
-        full = round_time(
-            *common,
-            eng,
-            ma.layout,
-            ma.wbpp,
-            ma.kvb,
-            bsz,
-            ma.input_tokens + ma.output_tokens / 2,
-            room * groups_pp,
-            ma.input_tokens / 2,
+        # closed-loop clients return in cohorts and wait for prefill room
+        # (:func:`tokenfab.perf.serving.closed_loop_ttft_s`)
+        wait = closed_loop_ttft_s(
+            *common, eng, ma.layout, ma.wbpp, ma.kvb, bsz, ma.input_tokens, ma.output_tokens
         )
-        per_prompt = ma.input_tokens / room * full.time_s / groups_pp
         decode = (ma.output_tokens - 1.0) * cont.tpot_s
-        wait = closed_loop_ttft_s(bsz, cont.ttft_service_s, per_prompt, decode)
         # clients beyond the batch the memory holds wait for a slot (Little's law)
         slots = np.maximum(ma.batch - bsz, 0.0) / bsz * (wait + decode)
         ttft = np.where(queued, wait + slots, np.where(ma.static, ttft, cont.ttft_service_s))
     return np.where(
         ma.metric == "output_tok_s_total", out, np.where(ma.metric == "ttft_s", ttft, tpot)
     )
-
-
-def closed_loop_ttft_s(
-    clients: ArrayLike, own_s: ArrayLike, per_prompt_s: ArrayLike, decode_s: ArrayLike
-) -> NDArray:
-    r"""Mean TTFT of ``clients`` closed-loop clients sharing one engine's prefill [s].
-
-    Parameters
-    ----------
-    clients : array_like
-        Clients in the batch, each sending its next request when the last one ends.
-    own_s : array_like
-        Time to prefill one's own prompt in the busy engine (its chunks' steps).
-    per_prompt_s : array_like
-        Engine time one prompt takes when prompts queue (its share of full prefill steps).
-    decode_s : array_like
-        Time from the first token to the last, ``(output - 1) x TPOT``.
-
-    Notes
-    -----
-    Requests reach the prefill queue at the clients' rate :math:`X = N / (T + D)`; the queue
-    is taken as M/D/1 (Pollaczek-Khinchine, :func:`tokenfab.perf.serving.md1_wait_s`) with
-    load :math:`\rho = X s`, so :math:`T = t_0 + \rho s / (2 (1 - \rho))`. With
-    :math:`v = T + D - N s` this is the quadratic
-    :math:`v^2 + (N s - D - t_0) v - N s^2 / 2 = 0`, whose positive root gives
-    :math:`T = t_0 + N s^2 / (2 v)` (always below saturation: the clients slow down).
-
-    Examples
-    --------
-    With no prefill queueing (``s = 0``) TTFT is the own prompt's time. Twenty clients, 0.1 s
-    a prompt and 5 s of decoding: :math:`\rho = 20 / (T + 5) \times 0.1 = 0.390` and
-    :math:`T = 0.1 + 0.390 \times 0.1 / (2 \times 0.610) = 0.132` s.
-
-    >>> float(closed_loop_ttft_s(1, 0.1, 0.0, 5.0))
-    0.1
-    >>> round(float(closed_loop_ttft_s(20, 0.1, 0.1, 5.0)), 3)
-    0.132
-    """
-    n = np.asarray(clients, dtype=float)
-    t0 = np.asarray(own_s, dtype=float)
-    s = np.asarray(per_prompt_s, dtype=float)
-    d = np.asarray(decode_s, dtype=float)
-    b = n * s - d - t0
-    v = (-b + np.sqrt(b * b + 2.0 * n * s * s)) / 2.0
-    return t0 + np.where(v > 0, n * s * s / (2.0 * np.where(v > 0, v, 1.0)), 0.0)
 
 
 FACTORS = (

@@ -1011,3 +1011,88 @@ def disaggregated_split_arrays(
     c_low, c_high = carried(low), carried(high)
     n_p = np.where(c_high > c_low, high, low)
     return n_p, r - n_p, np.maximum(c_low, c_high)
+
+
+def closed_loop_ttft_s(
+    shape: ModelShape,
+    hw: Hardware,
+    eng: Engine,
+    lay: Layout,
+    weight_bytes_per_param: ArrayLike,
+    kv_bytes_per_element: ArrayLike,
+    clients: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+) -> NDArray:
+    r"""Mean TTFT of ``clients`` closed-loop clients with fixed prompt and output lengths [s].
+
+    Each client sends its next request the moment the last one ends (``vllm bench serve
+    --max-concurrency``, SGLang's ``bench_serving``, genai-perf ``--concurrency``, the
+    AIConfigurator silicon runs), with no think time, so the engine holds ``clients``
+    sequences (Little's law for a closed loop).
+
+    Parameters
+    ----------
+    shape, hw, eng, lay, weight_bytes_per_param, kv_bytes_per_element
+        As in :func:`round_time`.
+    clients : array_like
+        Closed-loop clients of the replica (at most the batch its memory holds).
+    input_tokens, output_tokens : array_like
+        Prompt and generated tokens of every request.
+
+    Notes
+    -----
+    A step's token budget :math:`n` (``max_num_tokens``) carries one token of each of the
+    :math:`m` decoding sequences of an attention group and prompt chunks in the room left,
+    :math:`r = n - m`. Prompts admitted in one step finish their prefill together, decode
+    the same number of tokens and return together: with fixed lengths the clients move in
+    *cohorts* of :math:`g = \min(m, \max(1, \lfloor r / i \rfloor))` requests, each needing
+    :math:`c = \lceil g i / r \rceil` prefill steps of time :math:`t_p` (the cohort's chunk
+    plus the other :math:`m - g` sequences' decode tokens, :func:`round_time`). While the
+    :math:`k = m / g` cohorts' prefill steps fit between a cohort's decode steps
+    (:math:`k c \le o - 1 + c`) a returning cohort is admitted at once; otherwise every step
+    prefills and a cohort waits for the others' turns. A cohort's wait, in steps, is
+
+    .. math:: w = \max(c,\ k c - (o - 1)), \qquad TTFT = w\, t_p
+
+    Not modelled: the first wave (every client arriving at once when a benchmark starts,
+    which a mean over a short run includes) and the server front end (HTTP, tokenisation),
+    which adds tens to hundreds of milliseconds on the AIConfigurator runs.
+
+    References
+    ----------
+    .. [1] Little, "A Proof for the Queuing Formula L = lambda W", Operations Research 9(3),
+           1961. https://doi.org/10.1287/opre.9.3.383
+    .. [2] Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM Inference with
+           Sarathi-Serve", OSDI 2024 (a step's token budget shared by decodes and prompt
+           chunks). https://arxiv.org/abs/2403.02310
+
+    Examples
+    --------
+    64 clients with 1,024-token prompts and an 8,192-token budget: :math:`r = 8128`, cohorts
+    of :math:`g = 7` prompts, one step each (:math:`c = 1`); the :math:`k = 64/7 = 9.14`
+    cohorts fit between 127 decode steps, so :math:`w = 1`. With 9-token outputs only 8 decode
+    steps separate a cohort's turns: :math:`w = 9.14 - 8 = 1.14` steps.
+    """
+    n = np.asarray(clients, dtype=float)
+    i = np.maximum(np.asarray(input_tokens, dtype=float), 1.0)
+    o = np.asarray(output_tokens, dtype=float)
+    groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
+    m = np.maximum(n / groups_pp, 1.0)  # sequences of one attention group and micro-batch
+    room = np.maximum(eng.max_num_tokens - m, 1.0)
+    cohort = np.clip(np.floor(room / i), 1.0, m)
+    steps = np.ceil(cohort * i / room)
+    prefill = round_time(
+        shape,
+        hw,
+        eng,
+        lay,
+        weight_bytes_per_param,
+        kv_bytes_per_element,
+        (m - cohort) * groups_pp,
+        i + o / 2.0,
+        np.minimum(cohort * i, room) * groups_pp,
+        i / 2.0,
+    )
+    wait_steps = np.maximum(steps, m / cohort * steps - (o - 1.0))
+    return wait_steps * prefill.time_s
