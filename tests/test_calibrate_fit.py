@@ -201,21 +201,6 @@ def test_aic_layout_maps_onto_the_model_layout():
     assert adapter.software_class(m) == "sglang"
 
 
-def test_closed_loop_ttft_solves_its_queue():
-    # invariant: T = t0 + rho s / (2 (1 - rho)) with rho = N s / (T + D), and rho < 1
-    from tokenfab.perf.calibration import closed_loop_ttft_s
-
-    rng = np.random.default_rng(3)
-    n = rng.integers(1, 512, 200).astype(float)
-    t0, s, d = rng.uniform(0.01, 1, 200), rng.uniform(0.001, 0.5, 200), rng.uniform(0.1, 60, 200)
-    t = closed_loop_ttft_s(n, t0, s, d)
-    rho = n * s / (t + d)
-    assert np.all(rho < 1)
-    np.testing.assert_allclose(t, t0 + rho * s / (2 * (1 - rho)), rtol=1e-9)
-    # more clients, longer wait
-    assert np.all(np.diff(closed_loop_ttft_s(np.arange(1.0, 100.0), 0.1, 0.05, 10.0)) > 0)
-
-
 def test_ttft_under_concurrency_is_predicted_but_never_fitted():
     m = build(
         dict(
@@ -243,3 +228,23 @@ def test_ttft_under_concurrency_is_predicted_but_never_fitted():
         {k: fit.START[k] for k in fit.FACTORS},
     )
     assert pred[0] > own[0]
+    # it is the closed-loop cohort wait of the 64 clients at those factors
+    from dataclasses import replace as dc_replace
+
+    from tokenfab.perf.serving import closed_loop_ttft_s
+
+    a = prep.arrays
+    eng = dc_replace(
+        a.base_engine,
+        **{
+            "compute_efficiency": fit.START["compute_efficiency"],
+            "bw_efficiency": fit.START["bw_efficiency"],
+            "comm_efficiency": fit.START["comm_efficiency"],
+            "moe_efficiency": fit.START["moe_efficiency"],
+            "kv_efficiency": fit.START["kv_efficiency"],
+            "overhead_s": fit.START["overhead_ms"] / 1e3,
+            "overhead_per_sequence_s": fit.START["overhead_per_sequence_us"] / 1e6,
+        },
+    )
+    hand = closed_loop_ttft_s(a.shape, a.hw, eng, a.layout, a.wbpp, a.kvb, 64.0, 1024.0, 128.0)
+    np.testing.assert_allclose(pred[0], hand[0], rtol=1e-12)
