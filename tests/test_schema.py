@@ -90,14 +90,17 @@ EXCLUDED = {
         "rental_term",
         "utilization",
         "batch_size",
+        "concurrency",
         "objective",
         "ttft_slo_s",
         "tpot_slo_s",
         "steps_per_task",
     },
     # plan and breakeven price rentals on demand (rental_term is for one rented deployment)
-    "plan": {"utilization", "rental_term"},
+    # closed-loop client concurrency is a benchmark's load, not a demand to size or sweep
+    "plan": {"utilization", "rental_term", "concurrency"},
     "breakeven": {
+        "concurrency",
         "tokens_per_day",
         "requests_per_second",
         "ownership",

@@ -337,6 +337,11 @@ def _base(scenario: Scenario, catalog: Catalog) -> _Base:
         from tokenfab.perf.operating import HETERO_ONLY
 
         raise ScenarioError(HETERO_ONLY)
+    if scenario.concurrency is not None:
+        raise ScenarioError(
+            "concurrency: the sampled pipeline does not model closed-loop clients yet; use "
+            "tokenfab estimate, or give batch_size"
+        )
     key = (scenario.model_dump_json(), id(catalog))
     hit = _BASES.get(key)
     if hit is None or hit.catalog is not catalog:

@@ -378,7 +378,8 @@ def queue_note(est: Any) -> str | None:
     d = est.as_dict()
     wait = d.get("queue_wait_s") or 0.0
     service = d["ttft_s"] - wait
-    if wait <= service or est.op.setup.scenario.ttft_slo_s is not None:
+    sc = est.op.setup.scenario
+    if wait <= service or sc.ttft_slo_s is not None or sc.concurrency is not None:
         return None
     return (
         f"queueing: {_seconds(wait)} of the {_seconds(d['ttft_s'])} TTFT is waiting in the "

@@ -199,6 +199,12 @@ class Scenario(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] | None = Field(
         None, description="sequences in flight per replica (chosen if omitted) [1 to 1e6]"
     )
+    concurrency: Annotated[int, Field(ge=1, le=MAX_BATCH)] | None = Field(
+        None,
+        description="closed-loop clients over the deployment, each sending its next request "
+        "when the last ends (benchmarks' --max-concurrency): sets the batch and the TTFT "
+        "[1 to 1e6]",
+    )
     objective: Objective = Field(
         "max-throughput", description="what to optimise when the batch is not given"
     )
@@ -280,6 +286,21 @@ class Scenario(BaseModel):
                     f"allowed: at most {MAX_TOKENS_PER_DAY:g}"
                 )
         demand = self.tokens_per_day is not None or self.requests_per_second is not None
+        if self.concurrency is not None:
+            clash = [
+                f
+                for f, on in (
+                    ("batch_size", self.batch_size is not None),
+                    ("tokens_per_day or requests_per_second", demand),
+                    ("disaggregated", self.disaggregated),
+                )
+                if on
+            ]
+            if clash:
+                raise ValueError(
+                    f"concurrency: closed-loop clients set the batch and the load; drop "
+                    f"{clash[0]} (disaggregated pools under client concurrency are not modelled)"
+                )
         if self.acceptance_rate is not None and not self.speculative_tokens:
             raise ValueError(
                 "acceptance_rate: only used with speculative_tokens (draft tokens a step); "

@@ -241,6 +241,7 @@ _FrontierBase = _derive(
     "_FrontierBase",
     "",
     exclude={
+        "concurrency",
         "tokens_per_day",
         "requests_per_second",
         "peak_to_average",
@@ -279,7 +280,7 @@ class FrontierRequest(_FrontierBase):  # type: ignore[misc, valid-type]
 _PlanBase = _derive(
     "_PlanBase",
     "",
-    exclude={"utilization", "rental_term"},
+    exclude={"concurrency", "utilization", "rental_term"},
     replace={
         "accelerator": (
             list[Annotated[str, Field(min_length=1)]] | None,
@@ -341,7 +342,14 @@ class PlanRequest(_PlanBase):  # type: ignore[misc, valid-type]
 _BreakevenBase = _derive(
     "_BreakevenBase",
     "",
-    exclude={"tokens_per_day", "requests_per_second", "ownership", "rental_term", "utilization"},
+    exclude={
+        "concurrency",
+        "tokens_per_day",
+        "requests_per_second",
+        "ownership",
+        "rental_term",
+        "utilization",
+    },
     replace={
         "accelerators": (
             Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)] | None,

@@ -45,6 +45,7 @@ from tokenfab.perf.serving import (
     Hardware,
     Layout,
     SteadyState,
+    closed_loop_ttft_s,
     disaggregated_split,
     disaggregated_state,
     kv_budget_bytes,
@@ -544,11 +545,12 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
     bmax = max_batches(_sample_axis(setup, 1) if sampled else setup, lay)
     if sampled:  # every sample its row, whether or not its memory differs
         bmax = np.broadcast_to(bmax, (sampled, lay.tensor_parallel.size))
-    b = (
-        batch_grid(bmax)
-        if batch is None
-        else np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.size(batch)))
-    )
+    if batch is None:
+        b = batch_grid(bmax)
+    elif np.ndim(batch) == 2:  # one batch a layout, shape (layouts, 1)
+        b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, 1))
+    else:
+        b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.size(batch)))
     if sampled:
         setup = _sample_axis(setup, 2)
     col = Layout(
@@ -725,13 +727,21 @@ def _server_metrics(setup: Setup, grid: Grid) -> tuple[NDArray, NDArray, NDArray
     return rate, wait, grid.ttft_service_s + wait
 
 
-def choose(setup: Setup, grid: Grid, scenario: Scenario) -> tuple[int, int, float]:
-    """Index (layout, batch) of the chosen point and its queueing wait [s]."""
+def choose(
+    setup: Setup, grid: Grid, scenario: Scenario, closed_loop_ttft_s: NDArray | None = None
+) -> tuple[int, int, float]:
+    """Index (layout, batch) of the chosen point and its queueing wait [s].
+
+    ``closed_loop_ttft_s``: the TTFT of every grid point under the scenario's closed-loop
+    clients (:func:`closed_loop`), which then replaces the prompt's own time."""
     rate, wait, ttft = _server_metrics(setup, grid)
     if scenario.requests_per_second is None:
         # No stated load: TTFT is the prompt's own time, whether or not a target is set.
         wait = np.zeros_like(wait)
         ttft = grid.ttft_service_s
+    if closed_loop_ttft_s is not None:
+        ttft = np.maximum(closed_loop_ttft_s, grid.ttft_service_s)
+        wait = ttft - grid.ttft_service_s
     ok = grid.valid.copy()
     if scenario.requests_per_second is not None:
         replicas = (scenario.accelerators or 1) / grid.accelerators_per_replica
@@ -830,6 +840,10 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
     bmax = max_batches(setup, lay)
     if not np.any(bmax >= 1):
         _raise_does_not_fit(setup, n)
+    if scenario.concurrency is not None:
+        grid, ttft = closed_loop(setup, lay, scenario.concurrency, n)
+        i, j, wait = choose(setup, grid, scenario, ttft)
+        return _point(setup, grid, i, j, wait, n)
     if scenario.batch_size is not None:
         if not np.any(bmax >= scenario.batch_size):
             raise InfeasibleError(
@@ -843,6 +857,47 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
         grid = evaluate_grid(setup, lay)
     i, j, wait = choose(setup, grid, scenario)
     return _point(setup, grid, i, j, wait, n)
+
+
+def closed_loop(setup: Setup, lay: Layout, clients: int, accelerators: int) -> tuple[Grid, NDArray]:
+    """Every layout at the batch its share of ``clients`` closed-loop clients gives, and their
+    TTFT [s] (shape (layouts, 1)).
+
+    The clients spread evenly over the replicas; a replica holds as many as its memory and
+    the engine allow (:func:`max_batches`) and the rest wait for a free slot: with ``b`` in
+    flight, ``c`` clients and a request lasting ``T + (o - 1) t``, a waiting client waits
+    ``(c - b) / b`` requests' time (Little's law for the closed loop). The TTFT of the clients
+    in flight is :func:`~tokenfab.perf.serving.closed_loop_ttft_s`.
+    """
+    replicas = np.maximum(np.floor(accelerators / lay.accelerators), 1.0)
+    per_replica = clients / replicas
+    bmax = max_batches(setup, lay)
+    batch = np.maximum(np.minimum(per_replica, bmax), 1.0)
+    grid = evaluate_grid(setup, lay, batch[:, None])
+    col = Layout(
+        *(
+            v[:, None]
+            for v in (
+                lay.tensor_parallel,
+                lay.pipeline_parallel,
+                lay.expert_parallel,
+                lay.attention_data_parallel,
+            )
+        )
+    )
+    prompt = setup.input_tokens * (1.0 - setup.prefix_cache_hit_rate)
+    own = closed_loop_ttft_s(
+        *_args(setup),
+        col,
+        setup.weight_bytes_per_param,
+        setup.kv_bytes_per_element,
+        batch[:, None],
+        prompt,
+        setup.output_tokens,
+    )
+    request_s = own + (setup.output_tokens - 1) * grid.tpot_s
+    slots = np.maximum(per_replica[:, None] - batch[:, None], 0.0) / batch[:, None] * request_s
+    return grid, own + slots
 
 
 def _point(
