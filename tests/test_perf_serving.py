@@ -578,3 +578,44 @@ def test_closed_loop_ttft_rises_with_clients_and_vector_equals_scalar():
     for i, n in enumerate(clients):
         one = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, n, 2048, 64)
         assert_allclose(vec[i], one, rtol=1e-12)
+
+
+def test_mean_touched_experts_counts_whole_prompt_rounds_by_hand():
+    # DeepSeek-V3 (256 routed experts, top-8) at 4 sequences, 8,192-token prompts and
+    # 1,024-token outputs, TP 8, 8,188 tokens of room: one prompt a cohort (8,188 of its tokens
+    # a step), p = 4 x 8,192 / 1,024 = 32 prompt tokens a round on average, so a share
+    # f = 32 / 8,188 of the rounds carries a chunk. n(4) = 256 (1 - (31/32)^4) = 30.53 and
+    # n(8,192) = 256: mean 30.53 (1 - f) + 256 f = 31.41 experts, not the n(36) = 174.4 that
+    # 36 evenly spread tokens would touch.
+    shape = ModelShape.from_record(default_catalog().model("deepseek-v3"))
+    mean = sv._mean_touched_experts(shape, sv.layout(8), 4.0, 8192.0, 1024.0, 8188.0)
+    f = 32 / 8188
+    n4 = 256 * (1 - (31 / 32) ** 4)
+    n_chunk = 256 * (1 - (31 / 32) ** 8192)
+    assert_allclose(mean, (1 - f) * n4 + f * n_chunk, rtol=1e-12)
+    assert_allclose(mean, 31.41, atol=0.01)
+    assert_allclose(256 * (1 - (31 / 32) ** 36), 174.4, atol=0.1)
+
+
+def test_mean_touched_experts_spreads_when_every_round_prefills():
+    # 64 sequences, 2,000-token prompts, 10-token outputs: 64 x 200 = 12,800 prompt tokens a
+    # round, more than a 4-prompt cohort (8,000 of 8,128 tokens of room): every round carries
+    # prompt tokens, and the round reads the experts of its 64 + 12,800 tokens.
+    shape = ModelShape.from_record(default_catalog().model("deepseek-v3"))
+    mean = sv._mean_touched_experts(shape, sv.layout(8), 64.0, 2000.0, 10.0, 8128.0)
+    assert_allclose(mean, 256 * (1 - (31 / 32) ** 12_864), rtol=1e-12)
+
+
+def test_moe_round_reads_the_mean_experts_dense_round_unchanged():
+    # a dense model has no routed experts: the continuous round is the even mix, as before
+    shape, hw, eng = setup("llama-3.1-8b")
+    st = sv.steady_state(shape, hw, eng, sv.layout(), 2.0, 2.0, 64, 1000, 500)
+    r = sv.round_time(shape, hw, eng, sv.layout(), 2.0, 2.0, 64, 1250, 128, 500)
+    assert_allclose(st.output_tok_s, 64 / r.time_s, rtol=1e-12)
+    # DeepSeek-V3 with long prompts at small batch: fewer bytes than the even spread
+    shape, hw, eng = setup("deepseek-v3", "h200-sxm", "fp8")
+    lay = sv.layout(8)
+    st = sv.steady_state(shape, hw, eng, lay, 1.0, 1.0, 4, 8192, 1024)
+    even = sv.round_time(shape, hw, eng, lay, 1.0, 1.0, 4, 8704, 24, 4096)
+    dec = sv.round_time(shape, hw, eng, lay, 1.0, 1.0, 4, 8704)
+    assert dec.time_s < st.tpot_s < even.time_s

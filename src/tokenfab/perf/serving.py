@@ -349,6 +349,7 @@ def round_time(
     prefill_tokens: ArrayLike = 0.0,
     prefill_context_tokens: ArrayLike = 0.0,
     tokens_per_sequence: ArrayLike = 1.0,
+    touched_experts: ArrayLike | None = None,
 ) -> Round:
     """Time for a replica to advance ``decode_sequences`` by one token while also prefilling
     ``prefill_tokens`` prompt tokens [s].
@@ -370,6 +371,10 @@ def round_time(
     tokens_per_sequence : array_like
         Tokens each decoding sequence processes in the step: 1, or ``1 + draft tokens`` when a
         speculative draft is verified (its weights and cache are read once for all of them).
+    touched_experts : array_like, optional
+        Mean distinct routed experts a MoE layer reads in the step, where the step stands for
+        a mean over rounds that differ (:func:`steady_state`); default: those the step's own
+        tokens touch.
 
     Notes
     -----
@@ -405,7 +410,11 @@ def round_time(
     ) / (tp * pp)
     # a dense model routes to no experts: its expert terms are zero, not computed on arrays
     routed = bool(np.any(np.asarray(shape.experts) > 0))
-    touched = expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
+    touched = (
+        expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
+        if touched_experts is None
+        else np.asarray(touched_experts, dtype=float)
+    )
     # grouped expert GEMMs and uneven expert loads reach less of the peaks than dense GEMMs
     expert_bytes = (
         (
@@ -636,6 +645,30 @@ class _Rounds:
         )
         return decode, draft
 
+    def room(self, gamma: NDArray) -> NDArray:
+        """Prompt tokens a step's budget leaves beside the decode tokens, per attention group."""
+        eng, lay = self.args[2], self.args[3]
+        groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
+        return np.maximum(eng.max_num_tokens - (gamma + 1.0) * self.bsz / groups_pp, 1.0)
+
+    def touched(
+        self, gamma: NDArray, per_step: NDArray, others_share: ArrayLike = 1.0
+    ) -> NDArray | None:
+        """Mean distinct experts a MoE layer reads a round (:func:`_mean_touched_experts`);
+        None for a dense model."""
+        shape = self.args[0]
+        if not np.any(np.asarray(shape.experts) > 0):
+            return None
+        return _mean_touched_experts(
+            shape,
+            self.args[3],
+            self.bsz * (gamma + 1.0),
+            self.new,
+            self.o / per_step,
+            self.room(gamma),
+            others_share,
+        )
+
     def mixed(
         self,
         gamma: NDArray,
@@ -643,10 +676,13 @@ class _Rounds:
         draft: NDArray,
         rounds: dict[str, Round] | None = None,
     ):
-        """The round carrying every sequence's decode token and its share of prompts, its
-        time with the draft, and the replica's output tok/s."""
+        """The round carrying every sequence's decode token and its share of prompts (the
+        experts of whole-prompt and decode-only rounds, :meth:`touched`), its time with the
+        draft, and the replica's output tok/s."""
         done = rounds or {}
-        mixed = done.get("mixed") or round_time(*self.args, *self.mixed_case(gamma, per_step))
+        mixed = done.get("mixed") or round_time(
+            *self.args, *self.mixed_case(gamma, per_step), self.touched(gamma, per_step)
+        )
         mixed_s = mixed.time_s + draft
         return mixed, mixed_s, self.bsz * per_step / mixed_s
 
@@ -754,11 +790,19 @@ def steady_state(
     cases = {"plain": r.plain_case()}
     if np.any(gamma):
         cases["verify"] = r.verify_case(gamma)
+    # a MoE round reads the mean experts of whole-prompt and decode-only rounds (_Rounds.touched)
+    touched = None if static_batching else r.touched(gamma, per_step)
+    seen_case = (bsz, ctx, others * per_step * new / o, pre_ctx, q)
     if not static_batching:
-        cases["mixed"] = r.mixed_case(gamma, per_step)
         cases["with_chunk"] = (bsz, ctx, chunk * groups_pp, pre_ctx, q)
-        cases["seen"] = (bsz, ctx, others * per_step * new / o, pre_ctx, q)
+        if touched is None:
+            cases["mixed"] = r.mixed_case(gamma, per_step)
+            cases["seen"] = seen_case
     rounds = dict(zip(cases, round_times(args, list(cases.values())), strict=True))
+    if touched is not None:
+        rounds["mixed"] = round_time(*args, *r.mixed_case(gamma, per_step), touched)
+        seen_touched = r.touched(gamma, per_step, others / np.maximum(bsz, 1.0))
+        rounds["seen"] = round_time(*args, *seen_case, seen_touched)
     decode, draft = r.decode(gamma, rounds)
     if static_batching:
         prefill = round_time(*args, 0.0, 0.0, bsz * new, pre_ctx)
@@ -802,6 +846,50 @@ def steady_state(
         hbm,
         comp,
     )
+
+
+def _mean_touched_experts(
+    shape: ModelShape,
+    lay: Layout,
+    decode_tokens: ArrayLike,
+    prompt_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    room: ArrayLike,
+    others_share: ArrayLike = 1.0,
+) -> NDArray:
+    r"""Mean distinct routed experts a MoE layer reads per round of continuous batching.
+
+    Notes
+    -----
+    A round's :math:`d` decode tokens are joined, on average, by :math:`p = s\,d\,i/o` prompt
+    tokens (:math:`s`: the share of the batch whose prompts the rounds carry), but the prompts
+    come whole: cohorts of :math:`g = \lfloor r / i \rfloor` prompts (at least one, at most the
+    batch) admitted in one step (:func:`closed_loop_ttft_s`). A share :math:`f = p / (g i)` of
+    the rounds carries a cohort and the rest only decode, so the expected number of experts
+    read is
+
+    .. math:: \bar n = (1 - f)\, n(d) + f\, n(d + g i) \qquad (f < 1)
+
+    with :math:`n` the distinct experts of :func:`~tokenfab.perf.memory.expected_distinct_experts`
+    (per pipeline stage); every round carries prompt tokens when :math:`f \ge 1`, and then
+    :math:`n(d + p)`. Spreading the prompt tokens evenly instead overstates the bytes: ``n`` is
+    concave in the tokens (a 61-layer MoE at 4 sequences with 8,192-token prompts would touch
+    150 of 256 experts a round instead of ~29 most rounds). The arithmetic, linear in the
+    tokens, keeps its mean.
+    """
+    d = np.asarray(decode_tokens, dtype=float)
+    i = np.maximum(np.asarray(prompt_tokens, dtype=float), 1e-300)
+    groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
+    cohort = np.clip(np.floor(np.asarray(room) / i), 1.0, np.maximum(d / groups_pp, 1.0))
+    cohort_tokens = np.minimum(cohort * i, room) * groups_pp
+    p = np.asarray(others_share, dtype=float) * d * i / np.asarray(output_tokens, dtype=float)
+    f = p / cohort_tokens
+    pp = lay.pipeline_parallel
+
+    def n(tokens: NDArray) -> NDArray:
+        return expected_distinct_experts(shape.experts, shape.experts_per_token, tokens / pp)
+
+    return np.where(f >= 1.0, n(d + p), (1.0 - f) * n(d) + f * n(d + cohort_tokens))
 
 
 def speculative_tokens_per_step(
