@@ -99,10 +99,12 @@ def main() -> int:
         "  check (requests, spend, p99 latency, tasks)"
     )
     for engine, n, path, code, extra in rows:
+        load0 = os.getloadavg()[0]
         wall, cpu, rss, out = run(code, str(path), *extra)
         mb = path.stat().st_size / 1e6
         print(
-            f"{engine:8} {n:>13,} {mb:>8.0f} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f}  {out}",
+            f"{engine:8} {n:>13,} {mb:>8.0f} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f}  {out}"
+            f"  (load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after)",
             flush=True,
         )
     print(

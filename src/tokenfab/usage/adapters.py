@@ -319,7 +319,12 @@ def to_generic(t: ir.Table, chosen: dict[str, Source]) -> ir.Table:
         cols[f.name] = val
     if "status" in chosen:
         st = cols["status"].lower().strip()
-        ok = st.isnull() | st.isin(["", "success", "ok", "200", "stop", "completed"])
+        # equalities, not IN: DuckDB plans an IN list over an expression as a join
+        ok = functools.reduce(
+            operator.or_,
+            (st == v for v in ("", "success", "ok", "200", "stop", "completed")),
+            st.isnull(),
+        )
         cols["status"] = ibis.ifelse(ok, "success", "error")
     else:
         cols["status"] = ibis.literal("success")

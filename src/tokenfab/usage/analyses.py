@@ -4,8 +4,10 @@
 table and returns plain Python data. Spend is the cost the log records, or the list cost
 where it records none. Percentiles are exact, Hyndman and Fan's type 7 (linear interpolation
 between order statistics: for sorted x_1..x_n, h = (n - 1) p + 1 and
-Q(p) = x_floor(h) + (h - floor(h)) (x_floor(h)+1 - x_floor(h)); NumPy's default), which is
-DuckDB's ``quantile_cont`` and Spark's ``percentile``.
+Q(p) = x_floor(h) + (h - floor(h)) (x_floor(h)+1 - x_floor(h)); NumPy's default, DuckDB's
+``quantile_cont`` and Spark's ``percentile``). They are found by selection, not by holding a
+column in memory (see :func:`exact_quantiles`): two grouped counts on any engine, so memory
+stays bounded on logs of any size and every engine gives the same order statistics.
 
 References
 ----------
@@ -15,9 +17,8 @@ References
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -49,6 +50,8 @@ class Loaded:
     table: ir.Table
     valid_pairs: list[dict[str, Any]] | None = None  # (model, provider) of the valid rows
     last_valid: Any = None  # latest timestamp of a valid row
+    clean: bool = False  # quality found no malformed row: the valid rows are all the rows
+    zones: bool = True  # the timestamps are text, which may carry a UTC offset
 
     def has(self, field: str) -> bool:
         """Whether the log fills ``field`` (an optional field the adapter found)."""
@@ -60,7 +63,9 @@ def load(con: Any, paths: list[str], fmt: str | None = None) -> Loaded:
     raw = reader.read(con, paths)
     cols = {c for c in raw.table.columns if c not in ("_file", "_row")}
     adapter, chosen = adapters.detect(cols, fmt)
-    return Loaded(con, raw, adapter, chosen, adapters.to_generic(raw.table, chosen))
+    ts = chosen["timestamp"]
+    zones = isinstance(ts, str) and raw.table[ts].type().is_string()
+    return Loaded(con, raw, adapter, chosen, adapters.to_generic(raw.table, chosen), zones=zones)
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
@@ -72,22 +77,30 @@ def _scalar(expr: ir.Scalar) -> Any:
     return value.as_py() if hasattr(value, "as_py") else value
 
 
-def quality(ld: Loaded, check_order_max_rows: int = ORDER_CHECK_MAX_ROWS) -> dict[str, Any]:
-    """Rows read, malformed rows by field with examples, time zones and order."""
+def quality(
+    ld: Loaded,
+    check_order_max_rows: int = ORDER_CHECK_MAX_ROWS,
+    groups: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Rows read, malformed rows by field with examples, time zones and order.
+
+    ``groups`` holds the counts by (model, provider) when the report's all-row cube found
+    them (:func:`quality_groups`); else one aggregate finds them here. They also give what
+    pricing needs: the models of the valid rows and their latest timestamp.
+    """
     g = ld.table
     bad = ~g._ok
-    # one pass by (model, provider): the counts, and what pricing needs (the models of the
-    # valid rows and their latest timestamp), so the prices need no pass of their own
-    groups = _rows(
-        g.group_by("model", "provider").aggregate(
-            rows=g.count(),
-            malformed=bad.cast("int64").sum(),
-            with_zone=(g._zone.notnull() & (g._zone != "")).cast("int64").sum(),
-            without_zone=(g._zone == "").cast("int64").sum(),
-            valid=g._ok.cast("int64").sum(),
-            last=g.timestamp.max(where=g._ok),
+    if groups is None:
+        groups = _rows(
+            g.group_by("model", "provider").aggregate(
+                rows=g.count(),
+                malformed=bad.cast("int64").sum(),
+                with_zone=(g._zone.notnull() & (g._zone != "")).cast("int64").sum(),
+                without_zone=(g._zone == "").cast("int64").sum(),
+                valid=g._ok.cast("int64").sum(),
+                last=g.timestamp.max(where=g._ok),
+            )
         )
-    )
     head = {
         k: sum(int(r[k] or 0) for r in groups)
         for k in ("rows", "malformed", "with_zone", "without_zone")
@@ -100,6 +113,7 @@ def quality(ld: Loaded, check_order_max_rows: int = ORDER_CHECK_MAX_ROWS) -> dic
     rows = int(head["rows"] or 0)
     if rows == 0:
         raise UsageLogError(f"LOGS: {', '.join(ld.raw.files)} holds no records")
+    ld.clean = int(head["malformed"] or 0) == 0
     out: dict[str, Any] = {
         "files": ld.raw.files,
         "format": ld.adapter.name,
@@ -165,16 +179,31 @@ def priced(
 ) -> tuple[ir.Table, dict[str, Price], list[str]]:
     """Valid rows with their list prices, ``list_cost_usd`` and ``spend_usd`` columns."""
     cat = catalog or default_catalog()
-    v = ld.table.filter(ld.table._ok).drop("_ok", "_problem", "_zone")
+    # no filter where quality found every row valid: the later passes then read only the
+    # columns they use instead of every column the validity check needs
+    v = ld.table if ld.clean else ld.table.filter(ld.table._ok)
+    v = v.drop("_ok", "_problem", "_zone")
     if ld.valid_pairs is not None:  # found by quality's pass
         last, pairs = ld.last_valid, ld.valid_pairs
     else:
         last = _scalar(v.timestamp.max())
         pairs = _rows(v.select("model", "provider").distinct())
-    names = sorted({p["model"] for p in pairs})
+    found, unknown = _prices(pairs, last, cat)
+    return with_prices(v, found), found, unknown
+
+
+def _prices(
+    pairs: list[dict[str, Any]], last: Any, cat: Catalog
+) -> tuple[dict[str, Price], list[str]]:
+    """Prices of the models in ``pairs`` (model, provider) as of the day of ``last``."""
+    names = sorted({p["model"] for p in pairs if p["model"] is not None})
     providers = {p["model"]: p["provider"] for p in pairs if p["provider"]}
     as_of: date | None = last.date() if last is not None else None
-    found, unknown = resolve(names, cat, as_of, providers)
+    return resolve(names, cat, as_of, providers)
+
+
+def with_prices(v: ir.Table, found: dict[str, Price]) -> ir.Table:
+    """Rows ``v`` with their list prices, ``list_cost_usd`` and ``spend_usd`` columns."""
     prices = ibis.memtable(
         {
             "model": list(found) or [""],
@@ -196,30 +225,7 @@ def priced(
         j.input_tokens, j.cached_input_tokens, j.output_tokens, j.p_in, j.p_cached, j.p_out
     )
     j = j.mutate(list_cost_usd=lc)
-    j = j.mutate(spend_usd=j.cost_usd.fill_null(j.list_cost_usd))
-    return j, found, unknown
-
-
-STORED_COLUMNS = (
-    "timestamp",
-    "model",
-    "price_id",
-    "provider",
-    "app",
-    "category",
-    "status",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "list_cost_usd",
-    "spend_usd",
-    "latency_s",
-    "ttft_s",
-    "task_id",
-)
-"""The priced columns the analyses read after the cube."""
+    return j.mutate(spend_usd=j.cost_usd.fill_null(j.list_cost_usd))
 
 
 MICROSECONDS_PER_DAY = 86_400_000_000
@@ -228,31 +234,6 @@ MICROSECONDS_PER_DAY = 86_400_000_000
 @ibis.udf.scalar.builtin(name="epoch_us")
 def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[empty-body, valid-type]
     """DuckDB's ``epoch_us``: microseconds since 1970-01-01 UTC."""
-
-
-@contextmanager
-def stored(con: Any, t: ir.Table) -> Iterator[ir.Table]:
-    """The priced rows written once, in DuckDB's own compressed format, to a scratch database
-    in a temporary folder (removed afterwards); the analyses then scan it instead of decoding
-    the log, mapping its columns, checking every row and joining the prices again on each
-    pass. Other backends get ``t`` as it is (their engines plan and cache on their own).
-
-    The scratch file lies in DuckDB's ``temp_directory`` when one is set (where it spills
-    too), else in the system's temporary folder; under a ``memory_limit`` it is written and
-    read through DuckDB's buffer manager, so memory stays bounded.
-    """
-    if getattr(con, "name", None) != "duckdb":
-        yield t
-        return
-    name = f"_usage_priced_{uuid.uuid4().hex[:8]}"
-    cols = [c for c in STORED_COLUMNS if c in t.columns]
-    # the UTC day as a day number, from the microseconds DuckDB stores: a calendar
-    # truncation of a TIMESTAMPTZ goes through ICU row by row, ~10x slower
-    day = _epoch_us(t.timestamp) // MICROSECONDS_PER_DAY
-    try:
-        yield con.create_table(name, t.select(*cols, _day=day), temp=True)
-    finally:
-        con.raw_sql(f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
 SUM_FIELDS = (
@@ -270,18 +251,40 @@ SUM_FIELDS = (
 CUBE_KEYS = ("day", "model", "price_id", "provider", "app", "category", "status", "prompt_bin")
 
 
-def cube(t: ir.Table, rel_tol: float = 0.01, abs_tol_usd: float = 1e-6) -> ir.Table:
+QUANTILE_COLUMNS = ("input_tokens", "spend_usd", "latency_s", "ttft_s")
+"""Columns whose count, minimum, maximum and sum the cube keeps (for the percentiles)."""
+
+
+def cube(
+    t: ir.Table,
+    rel_tol: float = 0.01,
+    abs_tol_usd: float = 1e-6,
+    day_number: bool = False,
+    zones: bool = True,
+) -> ir.Table:
     """One pass over the rows: sums by day, model, provider, app, category, status and
     power-of-two prompt-length bin. Every breakdown below reads this small table.
 
     ``rows_off`` counts rows whose logged cost differs from the list cost by more than both
-    ``rel_tol`` of it and ``abs_tol_usd``.
+    ``rel_tol`` of it and ``abs_tol_usd``. The cube also keeps, per cell, the count, minimum,
+    maximum and sum of each of ``QUANTILE_COLUMNS`` (``q_<column>_n`` ...; the minimum is
+    not needed: the values are never negative), and the tasks,
+    successes and spend of the requests without a task id (``alone_*``).
+
+    Where ``t`` carries the validity flag ``_ok`` (every row read, as :func:`report` passes
+    it), ``_ok`` is a key too, a malformed row's other keys are null, and ``with_zone`` and
+    ``without_zone`` count the timestamps read with and without a UTC offset (where
+    ``zones``: the log's timestamps are text; typed ones carry no offset): the data
+    quality counts come out of the same pass. ``day_number`` (DuckDB) takes the UTC day from
+    the stored microseconds instead of a calendar truncation of the time zone-aware
+    timestamp, which DuckDB does row by row through ICU (about ten times slower).
     """
     diff = (t.cost_usd - t.list_cost_usd).abs()
     off = (diff > abs_tol_usd) & (diff > rel_tol * t.list_cost_usd.abs())
-    day_number = "_day" in t.columns  # the stored rows carry their UTC day number
     keys = {
-        "day": t._day if day_number else t.timestamp.truncate("D"),
+        "day": _epoch_us(t.timestamp) // MICROSECONDS_PER_DAY
+        if day_number
+        else t.timestamp.truncate("D"),
         "model": t.model,
         "price_id": t.price_id,
         "provider": t.provider.cast("string"),
@@ -290,11 +293,28 @@ def cube(t: ir.Table, rel_tol: float = 0.01, abs_tol_usd: float = 1e-6) -> ir.Ta
         "status": t.status,
         "prompt_bin": (t.input_tokens.cast("float64") + 1).log2().floor().cast("int64"),
     }
+    extra: dict[str, ir.Scalar] = {}
+    if "_ok" in t.columns:
+        keys = {k: ibis.ifelse(t._ok, v, ibis.null(v.type())) for k, v in keys.items()}
+        keys = {"_ok": t._ok, **keys}
+        if zones:
+            extra = {
+                "with_zone": (t._zone.notnull() & (t._zone != "")).cast("int64").sum(),
+                "without_zone": (t._zone == "").cast("int64").sum(),
+            }
+    for col in QUANTILE_COLUMNS:  # no minimum: the values are never negative (0 is the floor)
+        x = t[col].cast("float64")
+        extra[f"q_{col}_max"] = x.max()
+        if col in ("latency_s", "ttft_s"):  # input tokens: requests; spend: spend_usd
+            extra |= {f"q_{col}_n": x.count(), f"q_{col}_sum": x.sum()}
+    extra["q_spend_usd_n"] = t.spend_usd.count()
     c = t.group_by(**keys).aggregate(
         **traffic_sums(t),
         logged_cost_usd=t.cost_usd.sum(),
         rows_off=off.fill_null(False).cast("int64").sum(),
         unpriced_requests=t.price_id.isnull().cast("int64").sum(),
+        **_alone_sums(t, True),
+        **extra,
     )
     if day_number:  # back to the day's midnight UTC, on the small table
         c = c.mutate(day=(c.day * 86_400).as_timestamp("s").cast(t.timestamp.type()))
@@ -347,43 +367,154 @@ def over_time(c: ir.Table, unit: str = "D") -> list[dict[str, Any]]:
     return _rows(g.order_by("period"))
 
 
+QUANTILE_BUCKETS = 65_536
+
+
+def _pname(p: float) -> str:
+    return f"p{round(p * 100):g}"
+
+
+def exact_quantiles(
+    t: ir.Table,
+    col: str,
+    ps: tuple[float, ...] = PERCENTILES,
+    by: str | None = None,
+    stats: list[dict[str, Any]] | None = None,
+    buckets: int = QUANTILE_BUCKETS,
+) -> list[dict[str, Any]]:
+    """Exact type-7 percentiles of ``t[col]`` (nulls left out), with mean and count, for the
+    whole table or each value of ``by`` (one row each, in ``by`` order), found by selection
+    in two grouped counts instead of a sort or a buffer of every value.
+
+    1. Each value x in a group with minimum lo and maximum hi goes to bucket
+       floor(sqrt(x - lo) / sqrt(hi - lo) * B), at most B - 1 (B = ``buckets``). Subtraction,
+       square root, division and multiplication are correctly rounded IEEE operations, so
+       the bucket never decreases as x grows; the square root spreads a long right tail
+       (latency, cost) over more buckets than a linear scale. One count by bucket gives, for
+       each order statistic the percentiles need (ranks floor(h) and floor(h) + 1, h =
+       (n - 1) p, from 0), the bucket holding it and the rows before that bucket.
+    2. One count by (bucket, value) over the rows of those buckets only gives the values
+       themselves; Q(p) = x_(floor h) + (h - floor h)(x_(floor h + 1) - x_(floor h)).
+
+    Memory is one count per bucket and per distinct value of a chosen bucket, whatever the
+    number of rows; any Ibis engine runs both counts. ``stats`` gives each group's ``n``,
+    ``lo``, ``hi`` and ``mean`` (and the ``by`` key) where the caller has them (the report
+    takes them from its cube); else one aggregate finds them.
+    """
+    x = t[col].cast("float64")
+    f = t.filter(t[col].notnull())
+    if stats is None:
+        aggs = {"n": x.count(), "lo": x.min(), "hi": x.max(), "mean": x.mean()}
+        stats = _rows(f.aggregate(**aggs) if by is None else f.group_by(by).aggregate(**aggs))
+    groups = sorted(
+        (r for r in stats if r["n"]),
+        key=lambda r: (r[by] is None, r[by]) if by else 0,
+    )
+    key = (lambda r: r[by]) if by else (lambda r: None)
+    out: list[dict[str, Any]] = []
+    wanted: dict[Any, dict[int, float]] = {}  # group -> rank -> value, filled below
+    for r in groups:
+        n = int(r["n"])
+        ranks = set()
+        for p in ps:
+            lo_rank = int((n - 1) * p)
+            ranks |= {lo_rank, min(lo_rank + 1, n - 1)}
+        wanted[key(r)] = dict.fromkeys(ranks, r["lo"])  # a group of one value: its value
+    spread = [r for r in groups if r["hi"] > r["lo"]]
+    if spread:
+        # one scale for every group (still monotone within each): no per-group expression
+        lo = min(float(r["lo"]) for r in spread)
+        span = (max(float(r["hi"]) for r in spread) - lo) ** 0.5
+        bucket = ibis.least(
+            (ibis.greatest(x - lo, 0.0).sqrt() / span * buckets).floor().cast("int64"),
+            buckets - 1,
+        )
+        keys = {"_g": t[by]} if by else {}
+        counts = _rows(f.group_by(**keys, _b=bucket).aggregate(_n=f.count()))
+        by_group: dict[Any, list[tuple[int, int]]] = {}
+        for c in counts:
+            by_group.setdefault(c.get("_g"), []).append((c["_b"], int(c["_n"])))
+        loc: dict[Any, dict[int, tuple[int, int]]] = {}  # group -> rank -> (bucket, rows before)
+        for r in spread:
+            g = key(r)
+            cum, starts = 0, []
+            for b, n_b in sorted(by_group.get(g, [])):
+                starts.append((b, cum, n_b))
+                cum += n_b
+            if cum != int(r["n"]):
+                raise RuntimeError(f"{col}: bucket counts ({cum}) differ from the count ({r['n']})")
+            loc[g] = {
+                rank: next((b, b0) for b, b0, n_b in starts if b0 <= rank < b0 + n_b)
+                for rank in wanted[g]
+            }
+        need = sorted({b for r in spread for b, _ in loc[key(r)].values()})
+        # equalities, not IN: DuckDB plans an IN list over an expression as a join
+        chosen = f.filter(functools.reduce(operator.or_, (bucket == b for b in need)))
+        vals = _rows(chosen.group_by(**keys, _b=bucket, _v=x).aggregate(_n=chosen.count()))
+        runs: dict[tuple[Any, int], list[tuple[float, int]]] = {}
+        for v in vals:
+            runs.setdefault((v.get("_g"), v["_b"]), []).append((v["_v"], int(v["_n"])))
+        for r in spread:
+            g = key(r)
+            for rank, (b, b0) in loc[g].items():
+                at = rank - b0
+                for v, n_v in sorted(runs.get((g, b), [])):
+                    if at < n_v:
+                        wanted[g][rank] = v
+                        break
+                    at -= n_v
+                else:
+                    raise RuntimeError(f"{col}: rank {rank} not in bucket {b} on the second count")
+    for r in groups:
+        n, got = int(r["n"]), wanted[key(r)]
+        row: dict[str, Any] = {by: r[by]} if by else {}
+        row |= {"mean": r["mean"], "n": n}
+        for p in ps:
+            h = (n - 1) * p
+            i = int(h)
+            a, b = got[i], got[min(i + 1, n - 1)]
+            row[_pname(p)] = a + (h - i) * (b - a)
+        out.append(row)
+    return out
+
+
 def _quantiles(
     t: ir.Table, col: str, ps: tuple[float, ...] = PERCENTILES, by: str | None = None
 ) -> list[dict[str, Any]]:
-    c = t[col]
-    # one aggregate for every p: a single sorted state, not one copy of the column per p
-    aggs = {"_q": c.quantile(list(ps)), "mean": c.mean(), "n": c.count()}
-    f = t.filter(c.notnull())
-    rows = _rows(
-        f.aggregate(**aggs) if by is None else f.group_by(by).aggregate(**aggs).order_by(by)
-    )
-    for r in rows:
-        qs = r.pop("_q") or [None] * len(ps)
-        r.update({f"p{round(p * 100):g}": q for p, q in zip(ps, qs, strict=True)})
+    """Percentiles, mean and count of one column (:func:`exact_quantiles`); an empty
+    column gives one row of nulls (whole table) or no row (by group)."""
+    rows = exact_quantiles(t, col, ps, by)
+    if not rows and by is None:
+        return [{"mean": None, "n": 0, **{_pname(p): None for p in ps}}]
     return rows
 
 
-def _quantiles_many(
-    t: ir.Table, columns: dict[str, tuple[str, tuple[float, ...]]], **extra: ir.Scalar
-) -> dict[str, Any]:
-    """Percentiles, mean and count of several columns (``{name: (column, ps)}``) and any
-    ``extra`` scalars, in one aggregate: one scan of the rows, one sorted state a column.
-    Nulls are left out of each column's figures, as in :func:`_quantiles`."""
-    aggs: dict[str, ir.Scalar] = dict(extra)
-    for name, (col, ps) in columns.items():
-        c = t[col]
-        aggs[f"{name}__q"] = c.quantile(list(ps))
-        aggs[f"{name}__mean"] = c.mean()
-        aggs[f"{name}__n"] = c.count()
-    row = _rows(t.aggregate(**aggs))[0]
-    out: dict[str, Any] = {k: row[k] for k in extra}
-    for name, (_, ps) in columns.items():
-        qs = row[f"{name}__q"] or [None] * len(ps)
-        out[name] = {
-            "mean": row[f"{name}__mean"],
-            "n": row[f"{name}__n"],
-            **{f"p{round(p * 100):g}": q for p, q in zip(ps, qs, strict=True)},
-        }
+def _stats_from_cube(
+    c: list[dict[str, Any]], col: str, by: str | None = None
+) -> list[dict[str, Any]]:
+    """Count, floor (0), maximum and mean of ``col`` (per ``by``) from the cube's cells."""
+    acc: dict[Any, dict[str, Any]] = {}
+    count, total = {
+        "input_tokens": ("requests", "input_tokens"),
+        "spend_usd": ("q_spend_usd_n", "spend_usd"),
+    }.get(col, (f"q_{col}_n", f"q_{col}_sum"))
+    for r in c:
+        n = r[count] or 0
+        if not n:
+            continue
+        g = r[by] if by else None
+        a = acc.setdefault(g, {"n": 0, "lo": None, "hi": None, "sum": 0.0})
+        a["n"] += n
+        a["sum"] += r[total]
+        hi = r[f"q_{col}_max"]
+        a["lo"] = 0.0  # every value is 0 or more: a scale from 0 is monotone over them all
+        a["hi"] = hi if a["hi"] is None else max(a["hi"], hi)
+    out = []
+    for g, a in acc.items():
+        row = {"n": a["n"], "lo": a["lo"], "hi": a["hi"], "mean": a["sum"] / a["n"]}
+        if by:
+            row[by] = g
+        out.append(row)
     return out
 
 
@@ -440,7 +571,12 @@ def _alone_sums(t: ir.Table, has_task: bool) -> dict[str, ir.Scalar]:
     }
 
 
-def outcomes(t: ir.Table, has_task: bool, alone: dict[str, Any] | None = None) -> dict[str, Any]:
+def outcomes(
+    t: ir.Table,
+    has_task: bool,
+    alone: dict[str, Any] | None = None,
+    totals: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Cost per successful outcome: all spend over the tasks whose last request succeeded.
 
     A task is the requests sharing a ``task_id`` (a request without one is a task of its own);
@@ -450,7 +586,9 @@ def outcomes(t: ir.Table, has_task: bool, alone: dict[str, Any] | None = None) -
 
     One group-by over the tasks: a task succeeded when no failed request is as late as its
     latest request (``max(timestamp where failed) < max(timestamp)``), which needs no join
-    back to the rows.
+    back to the rows. ``totals`` holds the log's ``requests`` and ``spend_usd`` when the
+    report has them (its cube): every request belongs to one task, so the tasks' requests
+    and spend are the log's, and the group-by reads only task id, time and status.
     """
     r = alone if alone is not None else _rows(t.aggregate(**_alone_sums(t, has_task)))[0]
     r = {
@@ -462,25 +600,21 @@ def outcomes(t: ir.Table, has_task: bool, alone: dict[str, Any] | None = None) -
     if has_task:
         tt = t.filter(t.task_id.notnull())
         failed = ~(tt.status == "success").fill_null(False)
+        sums = {} if totals is not None else {"n": tt.count(), "spend": tt.spend_usd.sum()}
         per = tt.group_by("task_id").aggregate(
-            n=tt.count(),
-            spend=tt.spend_usd.sum(),
+            **sums,
             last_ts=tt.timestamp.max(),
             last_failed_ts=tt.timestamp.max(where=failed),
         )
         ok = per.last_ts.notnull() & (
             per.last_failed_ts.isnull() | (per.last_failed_ts < per.last_ts)
         )
-        g = _rows(
-            per.aggregate(
-                tasks=per.count(),
-                spend=per.spend.sum(),
-                requests=per.n.sum(),
-                ok=ok.cast("int64").sum(),
-            )
-        )[0]
-        for k in ("tasks", "ok", "spend", "requests"):
+        more = {} if totals is not None else {"spend": per.spend.sum(), "requests": per.n.sum()}
+        g = _rows(per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more))[0]
+        for k in ("tasks", "ok", *more):
             r[k] = (r[k] or 0) + (g[k] or 0)
+    if totals is not None:
+        r["requests"], r["spend"] = totals["requests"], totals["spend_usd"] or 0.0
     tasks, ok_tasks = int(r["tasks"]), int(r["ok"] or 0)
     return {
         "tasks": tasks,
@@ -492,14 +626,21 @@ def outcomes(t: ir.Table, has_task: bool, alone: dict[str, Any] | None = None) -
     }
 
 
-def latency(t: ir.Table, has_ttft: bool, overall: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Latency (and TTFT) percentiles [s], all requests and by model; ``overall`` holds the
-    all-request figures when the report computed them in its one-pass aggregate."""
+def latency(
+    t: ir.Table,
+    has_ttft: bool,
+    overall: dict[str, Any] | None = None,
+    by_model: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Latency (and TTFT) percentiles [s], all requests and by model; ``overall`` and
+    ``by_model`` hold the figures when the report computed them already."""
     if overall is None:
         overall = {"all": _quantiles(t, "latency_s")[0]}
         if has_ttft:
             overall["ttft_all"] = _quantiles(t, "ttft_s")[0]
-    out = {"all": overall["all"], "by_model": _quantiles(t, "latency_s", by="model")}
+    if by_model is None:
+        by_model = _quantiles(t, "latency_s", by="model")
+    out = {"all": overall["all"], "by_model": by_model}
     if has_ttft:
         out["ttft_all"] = overall["ttft_all"]
     return out
@@ -558,6 +699,38 @@ def reconciliation(c: ir.Table, has_cost: bool) -> dict[str, Any]:
     return out
 
 
+def quality_groups(cube_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`quality`'s counts by (model, provider) from the cells of an all-row cube."""
+    acc: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for r in cube_rows:
+        ok = bool(r["_ok"])
+        a = acc.setdefault(
+            (r["model"], r["provider"]) if ok else (None, None),
+            {
+                "model": r["model"] if ok else None,
+                "provider": r["provider"] if ok else None,
+                "rows": 0,
+                "malformed": 0,
+                "with_zone": 0,
+                "without_zone": 0,
+                "valid": 0,
+                "last": None,
+            },
+        )
+        n = int(r["requests"])
+        a["rows"] += n
+        a["valid" if ok else "malformed"] += n
+        a["with_zone"] += int(r.get("with_zone") or 0)
+        a["without_zone"] += int(r.get("without_zone") or 0)
+        if ok and r["last"] is not None:
+            a["last"] = r["last"] if a["last"] is None else max(a["last"], r["last"])
+    return list(acc.values())
+
+
+def _same_prices(a: dict[str, Price], b: dict[str, Price], names: set[str]) -> bool:
+    return all(a.get(n) == b.get(n) for n in names)
+
+
 def report(
     con: Any,
     paths: list[str],
@@ -565,41 +738,76 @@ def report(
     catalog: Catalog | None = None,
     check_order_max_rows: int = ORDER_CHECK_MAX_ROWS,
 ) -> dict[str, Any]:
-    """The standard report of a log as one JSON-ready mapping."""
+    """The standard report of a log as one JSON-ready mapping.
+
+    Passes over the log: (1) the models and their latest timestamp, reading only those
+    columns, to find the prices; (2) every row once, priced, into the cube, keyed by
+    validity too, which gives the data-quality counts, every breakdown, the reconciliation,
+    the requests without a task, and the count, minimum, maximum and sum the percentiles
+    start from; (3) task outcomes, one group-by; (4) two grouped counts for each percentile
+    column (:func:`exact_quantiles`). Where some rows are malformed, the quality examples
+    take their own queries, and the later passes filter the valid rows. Up to
+    ``check_order_max_rows`` rows, a join counts the rows out of time order.
+    """
+    cat = catalog or default_catalog()
     ld = load(con, paths, fmt)
-    q = quality(ld, check_order_max_rows)
+    g = ld.table
+    day_number = getattr(con, "name", None) == "duckdb"
+    pre = _rows(g.group_by("model", "provider").aggregate(last=g.timestamp.max()))
+    lasts = [r["last"] for r in pre if r["last"] is not None]
+    found, _ = _prices(pre, max(lasts) if lasts else None, cat)
+    cells = cube(with_prices(g, found), day_number=day_number, zones=ld.zones).to_pyarrow()
+    q = quality(ld, check_order_max_rows, quality_groups(cells.to_pylist()))
     if q["valid_rows"] == 0:
         ex = q["malformed_examples"][0]
         raise UsageLogError(
             f"LOGS: every row is malformed ({q['malformed_rows']}); e.g. {ex['file']} "
             f"{q['row_unit']} {ex[q['row_unit']]}: {ex['reason']}"
         )
-    t, found, _unknown = priced(ld, catalog)
-    with stored(con, t) as t:
-        c = ibis.memtable(cube(t).to_pyarrow())  # small: later breakdowns run in-process
-        dims = [d for d in DIMENSIONS if d == "model" or ld.has(d)]
-        out: dict[str, Any] = {"quality": q, "summary": summary(c)}
-        out["by"] = {d: by_dimension(c, d) for d in dims}
-        out["daily"] = over_time(c, "D")
-        # every whole-log percentile and the requests without a task: one scan
-        cols = {
-            "prompt": ("input_tokens", PROMPT_PERCENTILES),
-            "spend": ("spend_usd", PERCENTILES),
-        }
-        if ld.has("latency_s"):
-            cols["all"] = ("latency_s", PERCENTILES)
-            if ld.has("ttft_s"):
-                cols["ttft_all"] = ("ttft_s", PERCENTILES)
-        one = _quantiles_many(t, cols, **_alone_sums(t, ld.has("task_id")))
-        out["prompt_length"] = prompt_lengths(t, c, one["prompt"])
-        out["cost_per_request_usd"] = one["spend"]
-        out["outcomes"] = outcomes(t, ld.has("task_id"), one)
-        if ld.has("latency_s"):
-            out["latency_s"] = latency(t, ld.has("ttft_s"), one)
+    t, valid_found, _unknown = priced(ld, cat)
+    names = {p["model"] for p in ld.valid_pairs or []}
+    if _same_prices(found, valid_found, names):
+        cells = cells.filter(cells["_ok"])
+        cells = cells.drop_columns(
+            [k for k in ("_ok", "with_zone", "without_zone") if k in cells.column_names]
+        )
+    else:  # a malformed row's later timestamp chose other prices: the valid rows again
+        cells = cube(t, day_number=day_number).to_pyarrow()
+    found = {n: p for n, p in valid_found.items() if n in names}
+    cell_rows = cells.to_pylist()
+    c = ibis.memtable(cells)  # small: the breakdowns run in-process
+    dims = [d for d in DIMENSIONS if d == "model" or ld.has(d)]
+    out: dict[str, Any] = {"quality": q, "summary": summary(c)}
+    out["by"] = {d: by_dimension(c, d) for d in dims}
+    out["daily"] = over_time(c, "D")
+
+    # the valid rows without the price join, for every pass that needs no price
+    v = (ld.table if ld.clean else ld.table.filter(ld.table._ok)).drop("_ok", "_problem", "_zone")
+
+    def pct(col: str, ps: tuple[float, ...], by: str | None = None) -> list[dict[str, Any]]:
+        rows = t if col == "spend_usd" else v
+        return exact_quantiles(rows, col, ps, by, stats=_stats_from_cube(cell_rows, col, by))
+
+    empty = {"mean": None, "n": 0, **{_pname(p): None for p in PERCENTILES}}
+    out["prompt_length"] = prompt_lengths(t, c, pct("input_tokens", PROMPT_PERCENTILES)[0])
+    out["cost_per_request_usd"] = (pct("spend_usd", PERCENTILES) or [empty])[0]
+    alone = {
+        k: sum(r[k] or 0 for r in cell_rows) for k in ("alone_tasks", "alone_ok", "alone_spend")
+    }
+    out["outcomes"] = outcomes(v, ld.has("task_id"), alone, out["summary"])
+    if ld.has("latency_s"):
+        overall = {"all": (pct("latency_s", PERCENTILES) or [empty])[0]}
+        if ld.has("ttft_s"):
+            overall["ttft_all"] = (pct("ttft_s", PERCENTILES) or [empty])[0]
+        out["latency_s"] = latency(
+            t, ld.has("ttft_s"), overall, pct("latency_s", PERCENTILES, by="model")
+        )
     out["top_cost_drivers"] = cost_drivers(
         c, [d for d in ("app", "model", "category") if d in dims]
     )
     out["reconciliation"] = reconciliation(c, ld.has("cost_usd"))
     out["prices"] = {k: vars(v) for k, v in found.items()}
-    out["percentile_definition"] = "exact, Hyndman-Fan type 7 (linear interpolation; numpy default)"
+    out["percentile_definition"] = (
+        "exact, Hyndman-Fan type 7 (linear interpolation; numpy default), found by selection"
+    )
     return out

@@ -1,0 +1,62 @@
+"""Exact percentiles by selection (analyses.exact_quantiles) against NumPy's type 7.
+
+NumPy's default ``np.quantile`` (method "linear") is Hyndman and Fan's type 7, the definition
+the report states; selection must give the same order statistics, so the figures agree to
+rounding of the final interpolation (1e-12 relative), whatever the bucket count.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pytest
+
+from tokenfab.usage import analyses
+
+PS = (0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0)
+
+
+def _check(rows, x, ps=PS):
+    for p in ps:
+        want = np.quantile(x, p)
+        assert rows[analyses._pname(p)] == pytest.approx(want, rel=1e-12, abs=0.0), p
+
+
+def test_hand_values():
+    # 1..6: h = 5p (from 0); p50 -> 2.5 -> 3 + 0.5 (4 - 3) = 3.5, p90 -> 4.5 -> 5.5, p99 -> 5.95
+    t = ibis.memtable({"x": [6.0, 2.0, 4.0, 1.0, 5.0, 3.0]})
+    r = analyses.exact_quantiles(t, "x", (0.5, 0.9, 0.99))[0]
+    assert (r["p50"], r["p90"], r["p99"]) == pytest.approx((3.5, 5.5, 5.95), rel=1e-15)
+    assert (r["n"], r["mean"]) == (6, pytest.approx(3.5))
+
+
+@pytest.mark.parametrize("buckets", [1, 4, 65_536])
+@pytest.mark.parametrize("n", [1, 2, 3, 1_000, 50_000])
+def test_matches_numpy_type7_with_ties_and_zeros(n, buckets):
+    rng = np.random.default_rng(n)
+    # a long right tail, rounded so values repeat, and a block of zeros (free requests)
+    x = np.round(rng.lognormal(1.0, 1.5, n), 2)
+    x[: n // 10] = 0.0
+    t = ibis.memtable({"x": x})
+    _check(analyses.exact_quantiles(t, "x", PS, buckets=buckets)[0], x)
+
+
+def test_by_group_and_nulls_left_out():
+    rng = np.random.default_rng(7)
+    x = rng.exponential(3.0, 3_000)
+    g = rng.choice(["a", "b", "c"], 3_000)
+    x_null = np.where(rng.random(3_000) < 0.1, np.nan, x)  # NaN -> null in the memtable
+    t = ibis.memtable({"x": x_null, "g": g}).mutate(x=ibis._.x.nullif(float("nan")))
+    rows = analyses.exact_quantiles(t, "x", PS, by="g", buckets=8)
+    assert [r["g"] for r in rows] == ["a", "b", "c"]
+    for r in rows:
+        keep = (g == r["g"]) & ~np.isnan(x_null)
+        assert r["n"] == keep.sum()
+        _check(r, x_null[keep])
+
+
+def test_one_repeated_value_and_an_empty_column():
+    t = ibis.memtable({"x": [2.5] * 7, "y": [None] * 7}, schema={"x": "float64", "y": "float64"})
+    r = analyses.exact_quantiles(t, "x", PS)[0]
+    assert all(r[analyses._pname(p)] == 2.5 for p in PS)
+    assert analyses._quantiles(t, "y")[0]["p50"] is None  # no value: no percentile
