@@ -1,7 +1,9 @@
 """Portability: the same Ibis analyses on DuckDB and on PySpark in local mode.
 
 Counts are identical, sums agree within 1e-9 relative, and percentiles agree: both engines
-compute exact Hyndman-Fan type-7 percentiles (DuckDB ``quantile_cont``, Spark ``percentile``).
+run the same two grouped counts that select the order statistics of the exact Hyndman-Fan
+type-7 percentiles (``analyses.exact_quantiles``; NumPy's default, DuckDB's
+``quantile_cont``, Spark's ``percentile``).
 Skipped, saying why, where pyspark or a Java runtime (17+ for Spark 4) is missing.
 """
 
