@@ -143,6 +143,17 @@ def test_by_day_and_prompt_histogram(report):
     assert report["prompt_length"]["percentiles"]["p50"] == pytest.approx(1000.0)
 
 
+def test_spend_by_model_over_time(report):
+    # every row falls in the ISO week of Monday 2025-06-02 (rows on the 2nd and the 3rd)
+    rows = {r["model"]: r for r in report["weekly_by"]["model"]}
+    assert {str(r["period"])[:10] for r in rows.values()} == {"2025-06-02"}
+    assert rows["gpt-4o-2024-08-06"]["requests"] == 3  # rows 1, 2, 6
+    assert rows["gpt-4o-2024-08-06"]["spend_usd"] == pytest.approx(0.033, rel=1e-9)
+    apps = {r["app"]: r["spend_usd"] for r in report["weekly_by"]["app"]}
+    # chat: rows 1, 2, 5 (unknown, no cost) = 0.013; agent: rows 3, 4, 6 = 0.04047
+    assert apps == {"chat": pytest.approx(0.013), "agent": pytest.approx(0.04047)}
+
+
 def test_top_cost_driver(report):
     top = report["top_cost_drivers"][0]
     # agent x gpt-4o: row 6 at 0.02 of 0.05347

@@ -478,6 +478,22 @@ def exact_quantiles(
     return out
 
 
+def over_time_by(c: ir.Table, dim: str, unit: str = "W", top: int = TOP) -> list[dict[str, Any]]:
+    """Requests, tokens and spend per week (``unit="W"``) or day (``"D"``) and value of one
+    dimension, for the ``top`` values with the largest spend over the whole log."""
+    key = c[dim].fill_null("(none)")
+    leaders = (
+        c.group_by(_k=key)
+        .aggregate(_s=c.spend_usd.sum())
+        .order_by([ibis.desc("_s", nulls_first=False), "_k"])
+        .limit(top)
+    )
+    keep = [r["_k"] for r in _rows(leaders)]
+    sub = c.filter(key.isin(keep))
+    g = sub.group_by(period=sub.day.truncate(unit), **{dim: sub[dim].fill_null("(none)")})
+    return _rows(g.aggregate(**_sums(sub)).order_by(["period", dim]))
+
+
 def _quantiles(
     t: ir.Table, col: str, ps: tuple[float, ...] = PERCENTILES, by: str | None = None
 ) -> list[dict[str, Any]]:
@@ -780,6 +796,7 @@ def report(
     out: dict[str, Any] = {"quality": q, "summary": summary(c)}
     out["by"] = {d: by_dimension(c, d) for d in dims}
     out["daily"] = over_time(c, "D")
+    out["weekly_by"] = {d: over_time_by(c, d, "W") for d in dims}
 
     # the valid rows without the price join, for every pass that needs no price
     v = (ld.table if ld.clean else ld.table.filter(ld.table._ok)).drop("_ok", "_problem", "_zone")

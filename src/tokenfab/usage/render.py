@@ -144,6 +144,9 @@ def html_page(report: dict[str, Any]) -> str:
         if dim in report["by"]:
             parts.append(f"<h2>By {dim}</h2>" + _table(report["by"][dim], list(cols)))
     parts.append("<h2>Daily</h2>" + _table(report["daily"]))
+    for dim, rows in report.get("weekly_by", {}).items():
+        cols = ["period", dim, "requests", "input_tokens", "output_tokens", "spend_usd"]
+        parts.append(f"<h2>Weekly by {dim}</h2>" + _table(rows, cols))
     pl = report["prompt_length"]
     parts.append(
         "<h2>Prompt length</h2>"
