@@ -66,6 +66,22 @@ def test_self_hosted_is_sized_from_the_log(log):
     )
 
 
+def test_self_hosted_saving_has_a_monte_carlo_spread(log):
+    res = whatif.whatif(
+        engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm:us:rent"], samples=200
+    )
+    o, base = res["options"][0], res["baseline"]["monthly_cost_usd"]
+    u = o["uncertainty"]
+    cost, saving = u["monthly_cost_usd"], u["monthly_saving_usd"]
+    assert u["samples"] == 200 and u["feasible_share"] > 0 and u["inputs_varied"]
+    assert cost["p5"] <= cost["p50"] <= cost["p95"]
+    # saving = the log's monthly spend - cost, so its 5th percentile is spend - cost p95
+    assert saving["p5"] == pytest.approx(base - cost["p95"], rel=1e-12)
+    assert saving["p95"] == pytest.approx(base - cost["p5"], rel=1e-12)
+    # the point estimate lies inside the spread's support, not far outside it
+    assert 0.5 * cost["p5"] <= o["monthly_cost_usd"] <= 2 * cost["p95"]
+
+
 def test_bad_options(log):
     with pytest.raises(UsageLogError, match="--api: 'no-such-model'"):
         whatif.whatif(engines.connect(), [log], ["no-such-model"], [])

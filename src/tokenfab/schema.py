@@ -1698,6 +1698,11 @@ class UsageWhatifRequest(_Logs):
         description="self-hosted deployments MODEL:ACCELERATOR[:REGION[:OWNERSHIP]] from the "
         "catalogs, comma-separated",
     )
+    samples: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        1000,
+        description="Monte Carlo samples for each self-hosted option's monthly cost and saving "
+        "(0: none) [samples, 0 to 100,000]",
+    )
 
 
 class UsageSynthRequest(Request):

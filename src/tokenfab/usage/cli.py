@@ -112,7 +112,13 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
     con = engines.connect(req.backend, req.memory_limit)
     with _within_memory(req.memory_limit):
         res = whatif.whatif(
-            con, req.logs, req.api or [], req.self_host or [], req.format, _catalog(ctx)
+            con,
+            req.logs,
+            req.api or [],
+            req.self_host or [],
+            req.format,
+            _catalog(ctx),
+            req.samples,
         )
     if as_json:
         _emit_json(res)
@@ -136,6 +142,14 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
             + (f" ({o['note']})" if o.get("note") else ""),
             highlight=False,
         )
+        u = o.get("uncertainty")
+        if u and u["monthly_saving_usd"]["p5"] is not None:
+            s = u["monthly_saving_usd"]
+            console.print(
+                f"  saving 5th-95th percentile ${s['p5']:,.2f} to ${s['p95']:,.2f} a month "
+                f"({u['samples']:,} Monte Carlo samples of {', '.join(u['inputs_varied'])})",
+                highlight=False,
+            )
 
 
 def export_prices_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None) -> None:

@@ -91,8 +91,14 @@ def parse_deployment(
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def self_hosted(tr: dict[str, Any], deployment: str, catalog: Catalog) -> dict[str, Any]:
-    """Monthly cost, fleet and carbon of serving the log's traffic on one deployment."""
+def self_hosted(
+    tr: dict[str, Any], deployment: str, catalog: Catalog, samples: int = 0, seed: int = 0
+) -> dict[str, Any]:
+    """Monthly cost, fleet and carbon of serving the log's traffic on one deployment; with
+    ``samples``, the spread of its monthly cost and of the saving against the log's monthly
+    spend over a Monte Carlo run of the cost model (``tokenfab.uncertainty``, the catalogs'
+    published ranges of the scenario's inputs: accelerator price, useful life, cost of
+    capital, facility capex, efficiencies)."""
     model, acc, region, ownership = parse_deployment(deployment)
     n = max(int(tr["requests"]), 1)
     visible = (tr["output_tokens"] - tr["reasoning_tokens"]) / n
@@ -118,7 +124,11 @@ def self_hosted(tr: dict[str, Any], deployment: str, catalog: Catalog) -> dict[s
     if best.estimate is None:
         raise UsageLogError(f"self-host {deployment}: {best.reason}")
     k = best.estimate.kpis
+    spread = None
+    if samples:
+        spread = _monthly_cost_spread(sc, catalog, samples, seed, tr["monthly_cost_usd"])
     return {
+        "uncertainty": spread,
         "option": f"self-host {model} on {acc} ({region}, {ownership})",
         "monthly_cost_usd": float(k.monthly_cost_usd),
         "accelerators": int(best.estimate.accelerators_needed),
@@ -130,6 +140,38 @@ def self_hosted(tr: dict[str, Any], deployment: str, catalog: Catalog) -> dict[s
     }
 
 
+def _monthly_cost_spread(
+    sc: Scenario, catalog: Catalog, samples: int, seed: int, base_usd: float
+) -> dict[str, Any]:
+    """5th, 50th and 95th percentiles of a scenario's monthly cost, and of the saving
+    ``base_usd`` minus it (its 5th percentile comes from the cost's 95th), over a Monte Carlo
+    run with the default distributions."""
+    from tokenfab import uncertainty
+
+    inputs = uncertainty.prepare_inputs(sc, None, catalog)
+    mc = uncertainty.monte_carlo(
+        uncertainty.scenario_model(sc, catalog),
+        inputs.distributions,
+        samples,
+        seed,
+        ranges=inputs.ranges,
+    )
+    cost = mc.kpis["monthly_cost_usd"].as_dict()
+    saving = {
+        "p5": None if cost["p95"] is None else base_usd - cost["p95"],
+        "p50": None if cost["p50"] is None else base_usd - cost["p50"],
+        "p95": None if cost["p5"] is None else base_usd - cost["p5"],
+    }
+    return {
+        "samples": samples,
+        "seed": seed,
+        "feasible_share": mc.feasible_share,
+        "inputs_varied": sorted(inputs.distributions),
+        "monthly_cost_usd": cost,
+        "monthly_saving_usd": saving,
+    }
+
+
 def whatif(
     con: Any,
     paths: list[str],
@@ -137,6 +179,7 @@ def whatif(
     self_host: list[str],
     fmt: str | None = None,
     catalog: Catalog | None = None,
+    samples: int = 0,
 ) -> dict[str, Any]:
     """Baseline monthly cost of the log and each option's monthly cost, saving and carbon."""
     cat = catalog or default_catalog()
@@ -166,7 +209,7 @@ def whatif(
         )
     for d in self_host:
         try:
-            o = self_hosted(tr, d, cat)
+            o = self_hosted(tr, d, cat, samples)
         except TokenfabError as exc:
             options.append({"option": f"self-host {d}", "error": str(exc)})
             continue
