@@ -82,6 +82,34 @@ def test_self_hosted_saving_has_a_monte_carlo_spread(log):
     assert 0.5 * cost["p5"] <= o["monthly_cost_usd"] <= 2 * cost["p95"]
 
 
+def test_routing_policy_cascade(log):
+    # route half the requests to gpt-4o-mini itself (the log's own model, same prices: small
+    # cost c = big cost c = 0.00126 / 3 = 0.00042 a request), right 80% of the time, failures
+    # caught and re-sent: after = 0.5 c + 0.5 (c + 0.2 c) = 1.1 c -> costs 10% more
+    res = whatif.whatif(engines.connect(), [log], [], [], route=["gpt-4o-mini:0.5:0.8"])
+    o, base = res["options"][0], res["baseline"]["monthly_cost_usd"]
+    assert o["cost_per_request_usd_before"] == pytest.approx(0.00042, rel=1e-12)
+    assert o["cost_per_request_usd_after"] == pytest.approx(1.1 * 0.00042, rel=1e-12)
+    assert o["monthly_cost_usd"] == pytest.approx(1.1 * base, rel=1e-12)
+    assert o["monthly_saving_usd"] == pytest.approx(-0.1 * base, rel=1e-12)
+    assert o["saving_per_successful_outcome"] == pytest.approx(-0.1, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ("gpt-4o-mini:0.5", "is not SMALL:ROUTED_SHARE:SMALL_SUCCESS"),
+        ("gpt-4o-mini:half:0.8", "is not SMALL:ROUTED_SHARE:SMALL_SUCCESS"),
+        ("gpt-4o-mini:1.5:0.8", "the routed share must be in [0, 1] (got 1.5)"),
+        ("gpt-4o-mini:0.5:nan", "the small-model success must be in [0, 1] (got nan)"),
+    ],
+)
+def test_bad_routes(log, route, message):
+    with pytest.raises(UsageLogError) as info:
+        whatif.whatif(engines.connect(), [log], [], [], route=[route])
+    assert message in str(info.value)
+
+
 def test_bad_options(log):
     with pytest.raises(UsageLogError, match="--api: 'no-such-model'"):
         whatif.whatif(engines.connect(), [log], ["no-such-model"], [])

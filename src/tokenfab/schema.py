@@ -1698,6 +1698,12 @@ class UsageWhatifRequest(_Logs):
         description="self-hosted deployments MODEL:ACCELERATOR[:REGION[:OWNERSHIP]] from the "
         "catalogs, comma-separated",
     )
+    route: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        description="router policies SMALL:ROUTED_SHARE:SMALL_SUCCESS: send that share of the "
+        "requests to the API model SMALL first, which is right that share of the time; its "
+        "failures go on to the log's models, comma-separated",
+    )
     samples: Annotated[int, Field(ge=0, le=100_000)] = Field(
         1000,
         description="Monte Carlo samples for each self-hosted option's monthly cost and saving "

@@ -119,6 +119,7 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
             req.format,
             _catalog(ctx),
             req.samples,
+            req.route or [],
         )
     if as_json:
         _emit_json(res)

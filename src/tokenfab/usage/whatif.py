@@ -19,6 +19,7 @@ import ibis
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import TokenfabError
 from tokenfab.planning import plan
+from tokenfab.routing import cascade
 from tokenfab.scenario import Scenario
 from tokenfab.usage import analyses
 from tokenfab.usage.prices import list_cost_usd, resolve
@@ -172,6 +173,50 @@ def _monthly_cost_spread(
     }
 
 
+def parse_route(text: str) -> tuple[str, float, float]:
+    """``SMALL:ROUTED_SHARE:SMALL_SUCCESS`` -> (price id or model name, share, success)."""
+    parts = text.rsplit(":", 2)
+    try:
+        if len(parts) != 3 or not parts[0]:
+            raise ValueError
+        share, success = float(parts[1]), float(parts[2])
+    except ValueError:
+        raise UsageLogError(
+            f"--route: {text!r} is not SMALL:ROUTED_SHARE:SMALL_SUCCESS, "
+            "e.g. openai-gpt-4-1-mini-2025-04:0.6:0.9"
+        ) from None
+    for name, v in (("routed share", share), ("small-model success", success)):
+        if not 0.0 <= v <= 1.0:  # NaN fails too
+            raise UsageLogError(f"--route: {text!r}: the {name} must be in [0, 1] (got {v:g})")
+    return parts[0], share, success
+
+
+def routed(tr: dict[str, Any], route: str, catalog: Catalog) -> dict[str, Any]:
+    """The log's traffic behind a router that sends ``ROUTED_SHARE`` of the requests to a
+    cheaper API model first, which gets ``SMALL_SUCCESS`` of them right; its failures are
+    detected and sent on to the log's own models (``tokenfab.routing.cascade``, paying for
+    both calls). The log's models are the big model at the log's mean cost per request, and
+    count as always right (the log's failed requests are not modelled here)."""
+    name, share, success = parse_route(route)
+    pid, p_in, p_cached, p_out = _api_price(catalog, name, tr["last"].date())
+    n = max(int(tr["requests"]), 1)
+    big = (tr["spend_usd"] or 0.0) / n
+    if big <= 0:
+        raise UsageLogError("--route: the log records no spend to route away from")
+    small = reprice(tr, p_in, p_cached, p_out) / n
+    c = cascade(big, small, share, success)
+    factor = float(c.cost_usd_after / c.cost_usd_before)
+    return {
+        "option": f"route {share:.0%} to API {pid} first (right {success:.0%} of the time)",
+        "monthly_cost_usd": tr["monthly_cost_usd"] * factor,
+        "cost_per_request_usd_before": big,
+        "cost_per_request_usd_after": float(c.cost_usd_after),
+        "saving_per_successful_outcome": float(c.savings),
+        "co2e_kg_per_month": None,
+        "note": "the small model's success rate is your assumption; failures are assumed caught",
+    }
+
+
 def whatif(
     con: Any,
     paths: list[str],
@@ -180,14 +225,19 @@ def whatif(
     fmt: str | None = None,
     catalog: Catalog | None = None,
     samples: int = 0,
+    route: list[str] | None = None,
 ) -> dict[str, Any]:
     """Baseline monthly cost of the log and each option's monthly cost, saving and carbon."""
     cat = catalog or default_catalog()
-    if not api and not self_host:
-        raise UsageLogError("whatif: name at least one --api price or --self-host deployment")
+    if not api and not self_host and not route:
+        raise UsageLogError(
+            "whatif: name at least one --api price, --self-host deployment or --route"
+        )
     for d in self_host:  # a typo is refused before the log is read; what cannot run is a row
         model, acc, region, _ = parse_deployment(d)
         cat.model(model), cat.accelerator(acc), cat.region(region)
+    for r in route or []:  # so is a malformed route
+        parse_route(r)
     ld = analyses.load(con, paths, fmt)
     t, _, unknown = analyses.priced(ld, cat)
     tr = traffic(t)
@@ -213,6 +263,10 @@ def whatif(
         except TokenfabError as exc:
             options.append({"option": f"self-host {d}", "error": str(exc)})
             continue
+        o["monthly_saving_usd"] = base - o["monthly_cost_usd"]
+        options.append(o)
+    for r in route or []:
+        o = routed(tr, r, cat)
         o["monthly_saving_usd"] = base - o["monthly_cost_usd"]
         options.append(o)
     baseline = {k: v for k, v in tr.items() if k not in ("first", "last")}
