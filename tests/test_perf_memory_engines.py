@@ -311,7 +311,8 @@ def test_sglang_qwen3_235b_fp8_on_four_h100():
 
 
 def test_sglang_default_fraction_is_the_tp1_value():
-    # sgl-project/sglang@python/sglang/srt/server_args.py: mem_fraction_static 0.88 at TP 1
+    # sgl-project/sglang@python/sglang/srt/server_args.py: mem_fraction_static 0.88 at TP 1 (the
+    # engine's share; memory_utilization_at_tp lowers it at larger TP)
     acc = default_catalog().accelerator("h100-sxm")
     eng = cal.choose_engine(default_catalog(), acc, "sglang").engine
     assert float(eng.memory_utilization) == 0.88
@@ -435,6 +436,55 @@ def test_llama4_maverick_fp8_published_contexts_fit(accelerator, context_tokens)
     if accelerator == "h100-sxm":
         assert_allclose(one, 12 * 430_000 * 512 + 36 * 8192 * 512, rtol=1e-9)
         assert_allclose(budget / GIB, 16.06, atol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("tp", "fraction"),
+    # sgl-project/sglang@python/sglang/srt/server_args.py, ServerArgs.__post_init__ ("Set mem
+    # fraction static, which depends on the tensor parallelism size"): 0.79 from TP 16, 0.81
+    # from 8, 0.85 from 4, 0.87 from 2, else 0.88
+    [(1, 0.88), (2, 0.87), (4, 0.85), (8, 0.81), (16, 0.79)],
+)
+def test_sglang_default_fraction_follows_the_tp_size(tp, fraction):
+    eng = cal.choose_engine(default_catalog(), default_catalog().accelerator("h100-sxm"), "sglang")
+    assert_allclose(sv.memory_utilization_at_tp(eng.engine, tp), fraction, rtol=1e-12)
+
+
+def test_sglang_kv_budget_at_tp4_uses_085():
+    # Llama-3.1-70B BF16 on 4x H100 under SGLang's default: 0.85 x 0.99 x 80 GiB = 67.32 GiB a
+    # GPU, less 141,107,412,992 B / 4 = 32.86 GiB of weights and the 2 GB reserve (1.86 GiB):
+    # 32.60 GiB; at the TP-1 share 0.88 it would be 2.38 GiB more (0.03 x 0.99 x 80)
+    got = sglang_kv_gib("llama-3.1-70b", "h100-sxm", 4, "bf16") / GIB
+    expected = 0.85 * sv.VISIBLE_MEMORY_SHARE * 80 - 141_107_412_992 / 4 / GIB - 2e9 / GIB
+    assert_allclose(got, expected, rtol=1e-3)
+    # a share the scenario gives holds at every TP size (--mem-fraction-static 0.88 at TP 4)
+    given = sglang_kv_gib("llama-3.1-70b", "h100-sxm", 4, "bf16", 0.88) / GIB
+    assert_allclose(given - got, 0.03 * sv.VISIBLE_MEMORY_SHARE * 80, rtol=1e-3)
+
+
+def test_other_engines_keep_their_share_at_every_tp():
+    # vLLM's --gpu-memory-utilization 0.9 and TensorRT-LLM's budget do not depend on TP
+    cat = default_catalog()
+    acc = cat.accelerator("h100-sxm")
+    for software in ("vllm", "trtllm"):
+        eng = cal.choose_engine(cat, acc, software).engine
+        shares = sv.memory_utilization_at_tp(eng, np.array([1.0, 2.0, 4.0, 8.0, 16.0]))
+        assert np.all(shares == float(eng.memory_utilization)), software
+
+
+def test_sglang_tp_rule_carries_the_amd_long_context_cut():
+    # SGLang applies the aiter 0.85 cut to the TP default: Llama-3.1-70B on 8x MI300X at TP 8
+    # gets 0.81 x 0.85 = 0.6885
+    s = resolve(
+        Scenario(
+            model="llama-3.1-70b",
+            accelerator="mi300x",
+            accelerators=8,
+            tensor_parallel=8,
+            software="sglang",
+        )
+    )
+    assert_allclose(sv.memory_utilization_at_tp(s.engine.engine, 8), 0.81 * 0.85, rtol=1e-12)
 
 
 def _memory_share(model, accelerator, software, utilization=None):

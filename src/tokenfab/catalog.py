@@ -711,6 +711,12 @@ class ServingSoftware(Record):
     memory_utilization: Fraction = Field(
         description="share of accelerator memory the engine may use"
     )
+    memory_utilization_rule: Literal["fixed", "sglang_tp"] = Field(
+        "fixed",
+        description="how the default memory share depends on the layout: fixed (the same at "
+        "every TP size) or sglang_tp (SGLang's mem_fraction_static, memory_utilization at TP 1, "
+        "lower from TP 2, 4, 8 and 16)",
+    )
     kv_memory_fraction: Fraction = Field(
         description="share of memory left after weights given to KV"
     )

@@ -713,6 +713,7 @@ def _engine(base: _Base, x: _Inputs) -> Engine:
             changes[field] = x(f"efficiency.{f}") * scale
     if x.has("gpu_memory_utilization"):
         changes["memory_utilization"] = x("gpu_memory_utilization")
+        changes["memory_utilization_follows_tp"] = np.asarray(0.0)  # given: the same at every TP
     return replace(eng, **changes) if changes else eng
 
 

@@ -79,7 +79,8 @@ def choose_engine(
     """The :class:`~tokenfab.perf.serving.Engine` for an accelerator and software class.
 
     ``gpu_memory_utilization`` (vLLM's ``--gpu-memory-utilization``: the share of the
-    accelerator's memory the engine may use) replaces the engine's default from the catalog.
+    accelerator's memory the engine may use) replaces the engine's default from the catalog,
+    at every TP size (SGLang's default falls with it: ``memory_utilization_rule``).
 
     Raises
     ------
@@ -132,6 +133,11 @@ def choose_engine(
         max_num_tokens=np.asarray(float(sw.max_num_tokens)),
         max_batch_size=np.asarray(float(sw.max_batch_size)),
         kv_reserve_output_share=np.asarray(sw.kv_reserve_output_share),
+        memory_utilization_follows_tp=np.asarray(
+            1.0
+            if sw.memory_utilization_rule == "sglang_tp" and gpu_memory_utilization is None
+            else 0.0
+        ),
     )
     return EngineChoice(engine, software, eff_id, eff_id is not None, sw)
 

@@ -86,7 +86,7 @@ class Engine:
     overhead_s: NDArray
     overhead_per_sequence_s: NDArray  # host-side scheduling and sampling per sequence in a step
     comm_latency_s: NDArray
-    memory_utilization: NDArray  # share of accelerator memory the engine may use
+    memory_utilization: NDArray  # share of accelerator memory the engine may use (at TP 1)
     kv_memory_fraction: NDArray  # share of memory left after weights and reserve given to KV
     runtime_reserve_bytes: NDArray  # fixed part: context, workspaces, per accelerator
     reserve_weight_share: NDArray  # part that grows with the weights an accelerator holds
@@ -94,6 +94,7 @@ class Engine:
     max_num_tokens: NDArray  # tokens one engine step may carry
     max_batch_size: NDArray  # sequences one engine may hold
     kv_reserve_output_share: NDArray  # 1: reserve KV for the whole output up front; 0.5: average
+    memory_utilization_follows_tp: NDArray  # 1: SGLang's default, lower at larger TP
 
     def take(self, index: ArrayLike) -> Self:
         return type(self)(**{k: np.asarray(v)[index] for k, v in _arrays(self).items()})
@@ -208,6 +209,41 @@ VISIBLE_MEMORY_SHARE = 0.99
 HBM) shows 79.2 GiB to PyTorch (``bench/results/gpu_device_info.txt``, measured); the same share
 is assumed for every accelerator."""
 
+SGLANG_MEM_FRACTION_STATIC_BY_TP = ((16, 0.79), (8, 0.81), (4, 0.85), (2, 0.87), (1, 0.88))
+"""SGLang's default ``mem_fraction_static`` by tensor-parallel size, largest first: 0.79 from TP
+16, 0.81 from 8, 0.85 from 4, 0.87 from 2, else 0.88 (sgl-project/sglang@python/sglang/srt/
+server_args.py, ``ServerArgs.__post_init__``: "Set mem fraction static, which depends on the
+tensor parallelism size", ``if self.tp_size >= 16: self.mem_fraction_static = 0.79`` ...
+``else: 0.88``; the 2025 releases; releases before them had 0.83 from TP 8, later ones derive
+it from the GPU memory in ``_handle_gpu_memory_settings``)."""
+
+
+def memory_utilization_at_tp(eng: Engine, tensor_parallel: ArrayLike) -> NDArray:
+    """The share of memory the engine may use at a tensor-parallel size [-].
+
+    ``eng.memory_utilization`` where the engine's share does not depend on TP; for SGLang's
+    default (``memory_utilization_follows_tp``) it scales by
+    :data:`SGLANG_MEM_FRACTION_STATIC_BY_TP` relative to TP 1, so a factor already applied to
+    the TP-1 share (SGLang's 0.85 on AMD for long contexts) carries over.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> from tokenfab.perf.calibration import choose_engine
+    >>> cat = default_catalog()
+    >>> eng = choose_engine(cat, cat.accelerator("h100-sxm"), "sglang").engine
+    >>> [round(float(memory_utilization_at_tp(eng, tp)), 2) for tp in (1, 2, 4, 8, 16)]
+    [0.88, 0.87, 0.85, 0.81, 0.79]
+    """
+    tp = np.asarray(tensor_parallel, dtype=float)
+    share = np.full(tp.shape, SGLANG_MEM_FRACTION_STATIC_BY_TP[-1][1])
+    for size, value in reversed(SGLANG_MEM_FRACTION_STATIC_BY_TP[:-1]):
+        share = np.where(tp >= size, value, share)
+    scale = share / SGLANG_MEM_FRACTION_STATIC_BY_TP[-1][1]
+    follows = np.asarray(eng.memory_utilization_follows_tp, dtype=float) > 0
+    return np.asarray(eng.memory_utilization, dtype=float) * np.where(follows, scale, 1.0)
+
+
 ACTIVATION_WIDTHS = 16.0
 """Hidden-size-wide 16-bit activation buffers alive per token at the peak of a profiled forward
 step (residual, norm output, QKV, attention output, the FFN's gate/up halves): a tokenfab
@@ -254,14 +290,15 @@ def kv_budget_bytes(
     -----
     .. math:: KV = f_{kv}\,\big(u\, v\, M - W_{acc} - R\big)
 
-    with the engine's memory utilisation :math:`u` (vLLM ``--gpu-memory-utilization``), the
+    with the engine's memory utilisation :math:`u` (vLLM ``--gpu-memory-utilization``;
+    SGLang's default falls with the TP size, :func:`memory_utilization_at_tp`), the
     visible share :math:`v` (:data:`VISIBLE_MEMORY_SHARE`) of the memory :math:`M`, the weights
     :math:`W_{acc}`, the reserve :math:`R` (:func:`runtime_reserve_bytes`) and the share
     :math:`f_{kv}` of what is left that the engine gives the cache (TensorRT-LLM's
     ``free_gpu_memory_fraction`` 0.9; vLLM 1).
     """
     free = (
-        hw.memory_bytes * VISIBLE_MEMORY_SHARE * eng.memory_utilization
+        hw.memory_bytes * VISIBLE_MEMORY_SHARE * memory_utilization_at_tp(eng, lay.tensor_parallel)
         - runtime_reserve_bytes(shape, eng, lay, weight_bytes_per_param)
         - weight_bytes_per_accelerator(shape, lay, weight_bytes_per_param)
     )
