@@ -765,6 +765,11 @@ class ServingSoftware(Record):
         description="KV format when none is given: the model's 16-bit dtype (vLLM 'auto') or "
         "the one that goes with the weight format",
     )
+    pads_mxfp4_experts: bool = Field(
+        False,
+        description="loads MXFP4 experts padded to its MoE kernels' layout (vLLM: Triton on "
+        "Hopper, Marlin on Ampere; perf.memory.mxfp4_expert_loaded_bytes)",
+    )
     amd_long_context_memory_factor: Fraction | None = Field(
         None,
         description="factor on memory_utilization on AMD accelerators for a model whose context "

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Model
+from tokenfab.errors import ScenarioError
 from tokenfab.perf.params import has_full_attention_geometry, parameter_breakdown
 
 EMBEDDING_BYTES_PER_PARAM = 2.0
@@ -74,6 +75,7 @@ class ModelShape:
     non_expert_bytes_per_param: NDArray  # format of the non-expert matrices; NaN: the weight format
     params_norms_router: NDArray  # of params_dense: norms and router gates, 16-bit when quantised
     params_kept_16bit: NDArray
+    expert_load_scale: NDArray  # bytes a routed expert takes once the engine loads it, over stored
     """Attention, dense-FFN and shared-expert parameters the served checkpoint keeps in 16 bits
     beyond ``params_norms_router`` (the catalog's ``fp8_checkpoint_16bit`` when served in fp8)."""
 
@@ -160,6 +162,7 @@ class ModelShape:
             head_tied=0.0 if p.lm_head else 1.0,
             params_norms_router=p.norms_and_router,
             params_kept_16bit=kept_16bit,
+            expert_load_scale=1.0,
             non_expert_bytes_per_param=(
                 2.0
                 if precision == model.native_precision
@@ -316,3 +319,58 @@ def expected_distinct_experts(
         return np.zeros(np.broadcast_shapes(e.shape, k.shape, t.shape))
     safe_e = np.where(e > 0, e, 1.0)
     return np.where(e > 0, safe_e * (1.0 - (1.0 - k / safe_e) ** t), 0.0)
+
+
+def _round_up(x: int, multiple: int) -> int:
+    return -(-x // multiple) * multiple
+
+
+MXFP4_EXPERT_KERNELS = ("triton_hopper", "marlin")
+"""The MXFP4 MoE kernels whose weight layout tokenfab knows: vLLM's Triton backend on Hopper
+and its Marlin backend on Ampere (vllm-project/vllm@vllm/model_executor/layers/quantization/
+mxfp4.py, ``get_mxfp4_backend``: Triton kernels from SM90, Marlin before)."""
+
+
+def mxfp4_expert_loaded_bytes(
+    hidden: int, intermediate: int, kernel: str, biases: bool = True
+) -> int:
+    """Bytes one MXFP4 expert with biases (gpt-oss) takes after the engine lays it out for its
+    MoE kernel [byte].
+
+    The expert is a fused gate/up matrix ``w13`` (``2I x H``) and a down matrix ``w2``
+    (``H x I``), 4-bit values two a byte, one E8M0 scale byte a 32 values, and biases of the
+    ``2I + H`` outputs.
+
+    * ``triton_hopper`` (vLLM's Triton backend, Hopper): triton-lang/triton
+      ``triton_kernels`` ``hopper_value.py`` pads the contracted bytes to 64 and the other
+      axis to 256, ``hopper_scale.py`` pads the scale rows to 256; vLLM casts the biases to
+      float32 (vllm-project/vllm@vllm/model_executor/layers/quantization/mxfp4.py,
+      ``Mxfp4Backend.TRITON``).
+    * ``marlin`` (vLLM's Marlin backend, Ampere): ``I`` rounded up to 128, ``H`` to 256, the
+      biases stay 16-bit.
+
+    Examples
+    --------
+    gpt-oss (H = I = 2,880): 13,223,790 B stored (24,891,840 parameters at 4.25 bits) become
+
+    >>> mxfp4_expert_loaded_bytes(2880, 2880, "triton_hopper")  # 1,472 x 5,888 + ...
+    14030080
+    >>> mxfp4_expert_loaded_bytes(2880, 2880, "marlin")
+    14431744
+    """
+    h, i = int(hidden), int(intermediate)
+    if kernel == "triton_hopper":
+        return (
+            _round_up(h // 2, 64) * _round_up(2 * i, 256)  # w13 values
+            + _round_up(i // 2, 64) * _round_up(h, 256)  # w2 values
+            + _round_up(2 * i, 256) * (h // 32)  # w13 scales
+            + _round_up(h, 256) * (i // 32)  # w2 scales
+            + (2 * i + h) * 4 * biases  # float32 biases
+        )
+    if kernel == "marlin":
+        ip, hp = _round_up(i, 128), _round_up(h, 256)
+        values_and_scales = 2 * ip * hp // 2 + 2 * ip * hp // 32 + hp * ip // 2 + hp * ip // 32
+        return values_and_scales + (2 * ip + hp) * 2 * biases
+    raise ScenarioError(
+        f"kernel: unknown MXFP4 expert kernel {kernel!r}; allowed: {', '.join(MXFP4_EXPERT_KERNELS)}"
+    )

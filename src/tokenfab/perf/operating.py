@@ -33,7 +33,12 @@ from tokenfab.perf.calibration import (
     error_band,
     hardware,
 )
-from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence, weight_bytes
+from tokenfab.perf.memory import (
+    ModelShape,
+    kv_bytes_per_sequence,
+    mxfp4_expert_loaded_bytes,
+    weight_bytes,
+)
 from tokenfab.perf.precision import (
     BYTES_PER_ELEMENT,
     check_kv_precision,
@@ -146,6 +151,38 @@ HETERO_ONLY = (
 """The one line of every command but estimate that is given a separate prefill pool."""
 
 
+MXFP4_EXPERT_KERNEL_BY_FAMILY = {"hopper": "triton_hopper", "ampere": "marlin", "ada": "marlin"}
+"""The MoE kernel vLLM runs MXFP4 experts with, by accelerator family: Triton kernels from SM90
+(Hopper), Marlin before (Ampere, Ada) (vllm-project/vllm@vllm/model_executor/layers/
+quantization/mxfp4.py, ``get_mxfp4_backend``; "Using Triton backend" in the H100 log of
+vllm-project/vllm#33155). Other families (Blackwell's FlashInfer kernels, AMD): layout not
+known, the experts are counted as stored."""
+
+
+def _loaded_shape(
+    shape: ModelShape, model: Model, acc: Accelerator, engine: EngineChoice, precision: str
+) -> ModelShape:
+    """The shape with its routed experts as the engine loads them: an engine that pads MXFP4
+    experts to its kernel's layout (``pads_mxfp4_experts``) holds
+    :func:`~tokenfab.perf.memory.mxfp4_expert_loaded_bytes` an expert instead of the stored
+    4.25 bits a parameter (gpt-oss-120b on H100 under vLLM: 14,030,080 B instead of
+    13,223,790 B, 3.46 GiB more in all)."""
+    kernel = MXFP4_EXPERT_KERNEL_BY_FAMILY.get(acc.family)
+    rec = engine.record
+    if (
+        precision != "mxfp4"
+        or kernel is None
+        or rec is None
+        or not rec.pads_mxfp4_experts
+        or not model.num_experts
+    ):
+        return shape
+    inter = model.moe_intermediate_size or model.intermediate_size
+    loaded = mxfp4_expert_loaded_bytes(model.hidden_size, inter, kernel, model.ffn_bias)
+    stored = float(shape.params_expert) * BYTES_PER_ELEMENT["mxfp4"]
+    return replace(shape, expert_load_scale=np.asarray(loaded / stored))
+
+
 def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     """Look up the scenario's ids and fill the defaults it leaves open."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
@@ -182,7 +219,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         scenario,
         model,
         acc,
-        ModelShape.from_record(model, precision),
+        _loaded_shape(ModelShape.from_record(model, precision), model, acc, engine, precision),
         hardware(acc, precision),
         engine,
         precision,

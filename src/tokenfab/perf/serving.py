@@ -181,7 +181,7 @@ def layout(
 
 
 def weight_bytes_per_accelerator(
-    shape: ModelShape, lay: Layout, weight_bytes_per_param: ArrayLike
+    shape: ModelShape, lay: Layout, weight_bytes_per_param: ArrayLike, as_loaded: bool = True
 ) -> NDArray:
     """Weight bytes one accelerator of the replica holds [byte].
 
@@ -189,7 +189,9 @@ def weight_bytes_per_accelerator(
     (replicated across attention data-parallel groups); routed experts are split over all
     ``pp x tp x adp`` accelerators: the busiest expert-parallel rank holds
     ``ceil(E / ep)`` experts of each MoE layer (:func:`~tokenfab.perf.parallel.experts_on_busiest_rank`),
-    each split ``moe_tensor_parallel`` ways.
+    each split ``moe_tensor_parallel`` ways. ``as_loaded``: the routed experts as the engine
+    lays them out for its MoE kernel (``shape.expert_load_scale``: vLLM pads MXFP4 experts),
+    else as the checkpoint stores them.
     """
     bpp = np.asarray(weight_bytes_per_param, dtype=float)
     total = weight_bytes(shape, bpp)
@@ -201,6 +203,8 @@ def weight_bytes_per_accelerator(
         * bpp
         / (lay.moe_tensor_parallel * lay.pipeline_parallel)
     )
+    if as_loaded:
+        busiest = busiest * shape.expert_load_scale
     return (total - routed) / (lay.tensor_parallel * lay.pipeline_parallel) + busiest
 
 
@@ -262,12 +266,14 @@ def runtime_reserve_bytes(
     with the engine's fixed reserve :math:`R_0` (CUDA context, communication buffers), a share
     :math:`s` of the weights the accelerator holds (``reserve_weight_share``: the profiled peak
     and the allocator's slack grow with the model; fitted to the KV budgets vLLM prints at
-    start-up, see ``data/serving_software.csv``), and, for an engine that profiles a forward
+    start-up, see ``data/serving_software.csv``; the weights as stored, without the padding an
+    engine adds when it loads them), and, for an engine that profiles a forward
     step of ``max_num_tokens`` tokens before sizing the cache (vLLM's
     ``determine_available_memory``; :math:`a = 1`), that step's activations,
     :data:`ACTIVATION_WIDTHS` hidden-wide 16-bit buffers a token, split over the tensor ranks.
     """
-    w = weight_bytes_per_accelerator(shape, lay, weight_bytes_per_param)
+    # the weights as stored: padding the engine adds to them moves no activation or graph
+    w = weight_bytes_per_accelerator(shape, lay, weight_bytes_per_param, as_loaded=False)
     act = (
         eng.profiles_activations
         * eng.max_num_tokens
