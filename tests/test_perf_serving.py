@@ -422,7 +422,7 @@ def _static_batch_tok_s(precision: str, batch: int) -> float:
     ("batch", "published"),
     # NVIDIA/TensorRT-Model-Optimizer@benchmark.md (H100, TensorRT-LLM v0.9, Llama-3-8B,
     # 128/128 tokens), INT4-AWQ over FP8 tokens/s: 392.99 / 337.67 = 1.16 at batch 2,
-    # 2,037.54 / 2,368.69 = 0.86 at batch 32 (tokenfab: 1.13 and 0.89 with the 2026-11-30 fit)
+    # 2,037.54 / 2,368.69 = 0.86 at batch 32 (tokenfab: 1.15 and 0.90 with the Hopper trtllm-engine fit of 2026-11-30, bandwidth 0.78)
     [(2, 1.16), (32, 0.86)],
 )
 def test_int4_over_fp8_follows_the_published_ratios(batch, published):
@@ -443,7 +443,7 @@ def test_int4_faster_than_fp8_at_batch_2_slower_at_32_and_64():
 
 def test_int4_direction_survives_a_refit_of_the_efficiencies():
     # the dequantisation rate is the chip's issue rate, not a fitted share: move the fitted
-    # Hopper trtllm-engine factors (2026-11-30: bandwidth 0.80, compute 0.56) over bandwidth
+    # Hopper trtllm-engine factors (2026-11-30: bandwidth 0.78, compute 0.55) over bandwidth
     # 0.75-0.90 and compute 0.45-0.65 and INT4 stays faster at batch 2, slower at batch 32.
     # Below a bandwidth efficiency of about 0.72 FP8 reads slowly enough to win at batch 32
     # (the fit before 2026-11-30 had 0.70): the direction depends on the bandwidth share
