@@ -792,7 +792,10 @@ def choose(
                 "accelerators, or omit --accelerators to size the deployment"
             )
         # the load settles at the smallest batch that carries it; queueing at that load
-        wait = md1_wait_s(need, 1.0 / np.max(np.where(ok, rate, 0.0), axis=1, keepdims=True))
+        # a sample with no valid point has no top rate: an infinite service time, infeasible
+        with np.errstate(divide="ignore"):
+            top_s = 1.0 / np.max(np.where(ok, rate, 0.0), axis=1, keepdims=True)
+        wait = md1_wait_s(need, top_s)
         ttft = grid.ttft_service_s + wait
         ok = reach & (np.cumsum(reach, axis=1) == 1)
     tpot_ok = grid.tpot_s <= (scenario.tpot_slo_s or np.inf)
