@@ -324,11 +324,30 @@ ELECTRICITY_SOURCE = (
 )
 
 
+def pooled_decline_per_year(log_ratios: list[float], years: list[float]) -> float:
+    """Yearly fall of prices from several offers' log price changes, pooled by time [1/year].
+
+    :math:`d = 1 - \\exp(\\sum_i \\ln(p_{2,i}/p_{1,i}) / \\sum_i \\Delta t_i)`: the rate of one
+    exponential path through all the offers' changes, each weighted by the years it spans.
+
+    >>> round(pooled_decline_per_year([np.log(0.5)], [3.0]), 4)  # 1 - 0.5 ** (1/3)
+    0.2063
+    >>> # a halving over 3 years and +57 %/year over 0.47 years: 1 - exp((ln 0.5 + 0.47 ln 1.57)
+    >>> # / 3.47) = 0.1295, where the mean of the two annualised rates would be -0.18 (a rise)
+    >>> round(pooled_decline_per_year([np.log(0.5), 0.47 * np.log(1.57)], [3.0, 0.47]), 4)
+    0.1295
+    """
+    return float(1.0 - np.exp(np.sum(log_ratios) / np.sum(years)))
+
+
 def rental_decline_from_history(catalog: Catalog) -> tuple[float, str]:
     """Yearly fall of rental prices fitted to the catalog's price history [1/year], and why.
 
-    Pairs of rows for the same offer (provider, instance type, location, term) at different
-    dates give :math:`d = 1 - (p_2 / p_1)^{1/\\Delta t}`; the mean over pairs is returned.
+    The first and last rows of each offer (provider, instance type, location) at different
+    dates give a log price change :math:`\\ln(p_2 / p_1)` over :math:`\\Delta t` years; the
+    offers are pooled by time, :math:`d = 1 - \\exp(\\sum \\ln(p_2/p_1) / \\sum \\Delta t)`
+    (:func:`pooled_decline_per_year`), so a pair a few months apart weighs by its months and
+    cannot set the rate alone, as a mean of per-pair annualised rates would let it.
     """
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for r in catalog.table("rentals").values():
@@ -344,11 +363,11 @@ def rental_decline_from_history(catalog: Catalog) -> tuple[float, str]:
             ratio = (
                 last.on_demand_usd_per_accelerator_hour / first.on_demand_usd_per_accelerator_hour
             )
-            pairs.append((1.0 - ratio ** (1.0 / dt), f"{first.id} -> {last.id}"))
+            pairs.append((float(np.log(ratio)), dt, f"{first.id} -> {last.id}"))
     if not pairs:
         return 0.0, "assumed: no rental price history in the catalog; rental prices held flat"
-    d = float(np.mean([p[0] for p in pairs]))
-    names = ", ".join(p[1] for p in pairs)
+    d = pooled_decline_per_year([p[0] for p in pairs], [p[1] for p in pairs])
+    names = ", ".join(p[2] for p in pairs)
     return d, (
         f"fitted to the rentals catalog's price history ({names}, on-demand, as_of dates; "
         f"WEAK: {len(pairs)} offer{'s' if len(pairs) > 1 else ''})"
