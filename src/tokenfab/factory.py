@@ -522,6 +522,7 @@ def factory(
             front.ttft_s,
             tier.ttft_s_max,
         )
+        note = None
         if i is None and tier.ttft_s_max is not None and front.ttft_s is not None:
             in_band = tier_point(front.tok_s_per_user, front.tok_s_per_accelerator, *band)
             if in_band is not None:
@@ -533,21 +534,7 @@ def factory(
                     f"no revenue: the tier needs TTFT <= {tier.ttft_s_max:g} s; {accelerator} "
                     f"reaches {best:.3g} s on {model} in the tier's speed band"
                 )
-                pooled = (
-                    _pool_tier(tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat)
-                    if decode_accelerator
-                    else None
-                )
-                if pooled is not None:
-                    results.append(pooled)
-                    if pooled.note and s > 0:
-                        notes.append(f"{tid}: {pooled.note}")
-                    continue
-                if s > 0:
-                    notes.append(f"{tid}: {note}")
-                results.append(_unserved(tid, tier, s, band, n, note, basis, billed))
-                continue
-        if i is None:
+        if i is None and note is None:
             best = float(np.max(front.tok_s_per_user))
             need = " to ".join(f"{b:g}" for b in band if b is not None)
             need = (
@@ -557,6 +544,9 @@ def factory(
                 f"no revenue: the tier needs {need} tok/s per user; {accelerator} reaches "
                 f"{best:.0f} on {model}"
             )
+        if i is None:
+            # out of the accelerator's reach: heterogeneous pools where a decode accelerator is
+            # given, else the tier earns nothing and says why
             pooled = (
                 _pool_tier(tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat)
                 if decode_accelerator
