@@ -407,3 +407,12 @@ def test_options_override_the_file(tmp_path, run):
     result = run("montecarlo", str(write(tmp_path, TWO)), "--region", "japan", "--samples", "10")
     assert result.exit_code == 2
     assert "not an input of this scenario; did you mean: regions.japan." in result.stderr
+
+
+def test_a_sobol_count_not_a_power_of_two_is_refused_before_the_model_is_built(tmp_path, run):
+    # Sobol' sequences balance only at powers of two: 3 lies between 2 and 4, the two offered
+    path = write(tmp_path, TWO)
+    result = run("sensitivity", str(path), "--method", "sobol", "--samples", "3")
+    assert result.exit_code == 2
+    assert "samples: 3 is not a power of two" in result.stderr
+    assert "(e.g. 2 or 4)" in result.stderr

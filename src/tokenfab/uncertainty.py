@@ -669,11 +669,7 @@ def sobol(
     k = len(dists)
     limit = min(MAX_SOBOL_BASE, MAX_SAMPLES // (k + 2))
     _check_count(base_samples, "samples", limit)
-    if base_samples & (base_samples - 1):
-        raise ScenarioError(
-            f"samples: {base_samples} is not a power of two; Sobol' sequences need one "
-            f"(e.g. {1 << (base_samples.bit_length() - 1)} or {1 << base_samples.bit_length()})"
-        )
+    _check_power_of_two(base_samples)
     names = list(dists)
     problem = {"num_vars": k, "names": names, "bounds": [[0.0, 1.0]] * k}
     u = sobol_sample.sample(problem, base_samples, calc_second_order=False, seed=seed)
@@ -1112,6 +1108,15 @@ class Sensitivity:
         return self.analysis.as_dict(dists, self.base)
 
 
+def _check_power_of_two(base_samples: int) -> None:
+    """Refuse a Sobol' base sample count that is not a power of two (ScenarioError)."""
+    if base_samples >= 1 and base_samples & (base_samples - 1):
+        raise ScenarioError(
+            f"samples: {base_samples} is not a power of two; Sobol' sequences need one "
+            f"(e.g. {1 << (base_samples.bit_length() - 1)} or {1 << base_samples.bit_length()})"
+        )
+
+
 def analyse_sensitivity(
     req: Any,
     catalog: Any = None,
@@ -1136,6 +1141,8 @@ def analyse_sensitivity(
             f"kpi: {req.kpi!r} is not a numeric key of estimate --json"
             + (f"; did you mean: {', '.join(hint)}?" if hint else "")
         )
+    if req.method == "sobol":  # before the model is built: a bad count is refused at once
+        _check_power_of_two(req.samples)
     cat = catalog or default_catalog()
     scenario = req.scenario()
     inputs = prepare_inputs(scenario, req.distributions, cat, where)
