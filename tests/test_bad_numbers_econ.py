@@ -60,10 +60,10 @@ def test_viability_money_must_be_finite(field, kwargs):
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"archetype": "chat", "users": 1e300}, r"archetypes\[0\]\.users: 1e\+300 is not allowed"),
+        ({"archetype": "chat", "users": 1e300}, r"archetypes\.0\.users: 1e\+300 is not allowed"),
         (
             {"archetype": "chat", "users": math.nan},
-            r"archetypes\[0\]\.users: nan is not a finite number",
+            r"archetypes\.0\.users: nan is not a finite number",
         ),
         (
             {"archetype": "chat", "users": 1000, "output_tokens": math.inf},

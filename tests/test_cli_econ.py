@@ -102,7 +102,7 @@ def test_market_list(out):
     ("run", "field"),
     [
         ("market_bad_elasticity", "elasticity"),
-        ("demand_bad", r"archetypes\[0\]\.archetype"),
+        ("demand_bad", r"archetypes\.0\.archetype"),
         ("route_bad", "routed_share"),
         ("factory_bad_shares", "shares"),
         ("factory_bad_power", "power_mw"),

@@ -56,14 +56,14 @@ def test_override_is_labelled_given():
 @pytest.mark.parametrize(
     ("entry", "field"),
     [
-        ({"archetype": "chatt", "users": 1}, r"archetypes\[0\]\.archetype"),
-        ({"archetype": "chat"}, r"archetypes\[0\]\.users"),
-        ({"archetype": "chat", "users": -5}, r"archetypes\[0\]\.users"),
+        ({"archetype": "chatt", "users": 1}, r"archetypes\.0\.archetype"),
+        ({"archetype": "chat"}, r"archetypes\.0\.users"),
+        ({"archetype": "chat", "users": -5}, r"archetypes\.0\.users"),
         (
             {"archetype": "chat", "users": 1, "requests_per_session": 0.5},
-            r"archetypes\[0\]\.requests_per_session",
+            r"archetypes\.0\.requests_per_session",
         ),
-        ({"archetype": "chat", "users": 1, "colour": 1}, r"archetypes\[0\]\.colour"),
+        ({"archetype": "chat", "users": 1, "colour": 1}, r"archetypes\.0\.colour"),
     ],
 )
 def test_bad_input_names_the_field(entry, field):
@@ -103,7 +103,7 @@ def test_request_takes_the_archetypes_list_inline(tmp_path):
         ({"archetypes": "chat"}, r"^archetypes: 'chat' is not archetype=users"),
         ({"archetypes": [{"archetype": "chat"}]}, r"^archetypes\.0\.users: Field required"),
         ({"archetypes": [{"archetype": "chat", "users": 1e11}]}, r"^archetypes\.0\.users:"),
-        ({"archetypes": [{"archetype": "chatt", "users": 1}]}, r"^archetypes\[0\]\.archetype"),
+        ({"archetypes": [{"archetype": "chatt", "users": 1}]}, r"^archetypes\.0\.archetype"),
         ({"archetypes": "chat=1", "file": "x.yaml"}, r"^file: give one of.*got file, archetypes"),
         ({"archetypes": "chat=1", "users": 5}, r"^users: users go with --archetype"),
     ],

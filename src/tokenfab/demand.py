@@ -235,7 +235,7 @@ def build(entries: list[dict[str, Any]]) -> Demand:
         raise ScenarioError("archetypes: a demand needs at least one archetype entry")
     parts = []
     for i, entry in enumerate(entries):
-        where = f"archetypes[{i}]"
+        where = f"archetypes.{i}"  # the path pydantic gives the same entry
         if not isinstance(entry, dict):
             raise ScenarioError(f"{where}: each entry is a mapping with archetype and users")
         name = entry.get("archetype")
