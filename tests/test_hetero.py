@@ -78,17 +78,7 @@ def test_pools_on_one_accelerator_are_disaggregated_state(acc):
     # X = 1 / (1/X_d + (i/o)/X_p) per replica, TPOT the decode step, TTFT one prompt + transfer
     s, args = _pool_args(acc)
     lay = layout(np.array([4.0, 8.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0]))
-    col = type(lay)(
-        *(
-            v[:, None]
-            for v in (
-                lay.tensor_parallel,
-                lay.pipeline_parallel,
-                lay.expert_parallel,
-                lay.attention_data_parallel,
-            )
-        )
-    )
+    col = lay.column()
     b = np.array([[1.0, 16.0, 128.0]] * 2)
     fmt = (s.weight_bytes_per_param, s.kv_bytes_per_element)
     ref = disaggregated_state(*args, col, *fmt, b, 2000, 500, 0.25)

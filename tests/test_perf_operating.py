@@ -329,22 +329,12 @@ def test_grid_equals_the_engine_and_its_roofline_evaluated_apart(scenario):
     from dataclasses import fields
 
     from tokenfab.perf.operating import evaluate_grid, scenario_layouts, speculation
-    from tokenfab.perf.serving import Layout, disaggregated_state, steady_state
+    from tokenfab.perf.serving import disaggregated_state, steady_state
 
     setup = resolve(scenario)
     lay = scenario_layouts(setup, scenario.accelerators or 1)
     grid = evaluate_grid(setup, lay)
-    col = Layout(
-        *(
-            v[:, None]
-            for v in (
-                lay.tensor_parallel,
-                lay.pipeline_parallel,
-                lay.expert_parallel,
-                lay.attention_data_parallel,
-            )
-        )
-    )
+    col = lay.column()
     state = disaggregated_state if scenario.disaggregated else steady_state
     common = (col, setup.weight_bytes_per_param, setup.kv_bytes_per_element)
     kw = dict(

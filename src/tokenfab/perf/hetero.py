@@ -484,17 +484,7 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         b = np.ones((bmax.size, 1))
     else:
         b = batch_grid(bmax)
-    col = Layout(
-        *(
-            v[:, None]
-            for v in (
-                lay_d.tensor_parallel,
-                lay_d.pipeline_parallel,
-                lay_d.expert_parallel,
-                lay_d.attention_data_parallel,
-            )
-        )
-    )
+    col = lay_d.column()
     dr = decode_pool_rates(
         dec.shape, dec.hw, dec.engine.engine, col, *fmt, b, i, o, **speculation(sc)
     )
@@ -674,17 +664,7 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
             f"{dec.accelerator.id}"
         )
     b = batch_grid(bmax)
-    col = Layout(
-        *(
-            v[:, None]
-            for v in (
-                lay.tensor_parallel,
-                lay.pipeline_parallel,
-                lay.expert_parallel,
-                lay.attention_data_parallel,
-            )
-        )
-    )
+    col = lay.column()
     valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)
     a_d = lay.accelerators[:, None]
     a_p = hp.prefill.accelerators_per_replica

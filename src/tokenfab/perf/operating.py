@@ -590,17 +590,7 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
         b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.size(batch)))
     if sampled:
         setup = _sample_axis(setup, 2)
-    col = Layout(
-        *(
-            v[:, None]
-            for v in (
-                lay.tensor_parallel,
-                lay.pipeline_parallel,
-                lay.expert_parallel,
-                lay.attention_data_parallel,
-            )
-        )
-    )
+    col = lay.column()
     common = (setup.weight_bytes_per_param, setup.kv_bytes_per_element)
     kw = dict(
         batch_size=b,
@@ -914,17 +904,7 @@ def closed_loop(setup: Setup, lay: Layout, clients: int, accelerators: int) -> t
     bmax = max_batches(setup, lay)
     batch = np.maximum(np.minimum(per_replica, bmax), 1.0)
     grid = evaluate_grid(setup, lay, batch[:, None])
-    col = Layout(
-        *(
-            v[:, None]
-            for v in (
-                lay.tensor_parallel,
-                lay.pipeline_parallel,
-                lay.expert_parallel,
-                lay.attention_data_parallel,
-            )
-        )
-    )
+    col = lay.column()
     prompt = setup.input_tokens * (1.0 - setup.prefix_cache_hit_rate)
     own = closed_loop_ttft_s(
         *_args(setup),

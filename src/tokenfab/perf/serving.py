@@ -149,6 +149,12 @@ class Layout:
         """Ways each routed expert's matrices are split: the stage's ranks over ``expert_parallel``."""
         return self.ranks_per_stage / self.expert_parallel
 
+    def column(self) -> Layout:
+        """The layouts as a column, shape (n, 1), to broadcast against a row of batches."""
+        return type(self)(
+            **{k: np.asarray(v)[:, None] for k, v in _arrays(self).items()}  # type: ignore[arg-type]
+        )
+
     def row(self, index: ArrayLike) -> Layout:
         """One layout of a stacked set, or several with an index array or a mask."""
         return type(self)(
