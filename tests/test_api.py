@@ -277,6 +277,27 @@ def test_demand_takes_archetypes_in_the_body(client) -> None:
     assert two["tokens_per_day"] == pytest.approx(2 * one["tokens_per_day"])
 
 
+def test_factory_mix_in_the_body_equals_the_cli_text_form(client) -> None:
+    # the mix as objects over HTTP and as accelerator[:model]:share text on the command line
+    # are one request; the parts' shares of 10 MW are their powers (6 MW and 4 MW)
+    body = {
+        "power_mw": 10,
+        "mix": [
+            {"accelerator": "h100-sxm", "share": 0.6},
+            {"accelerator": "b200", "model": "llama-3.1-8b", "share": 0.4},
+        ],
+    }
+    r = client.post("/api/v1/factory", json=body)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc == cli_json(
+        "factory", "--power-mw", "10", "--mix", "h100-sxm:0.6,b200:llama-3.1-8b:0.4"
+    )
+    assert [p["factory"]["power_mw"] for p in doc["mix"]] == pytest.approx([6.0, 4.0])
+    bad = client.post("/api/v1/factory", json={**body, "accelerator": ["h100-sxm"]})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("mix:")
+
+
 def test_demand_archetypes_are_those_the_demand_takes(client) -> None:
     # the page's demand builder lists these; each id is one POST /demand accepts, and its
     # output tokens a day are users x sessions x requests x calls x output tokens

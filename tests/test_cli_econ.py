@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose
 TOKENFAB = Path(sys.executable).parent / "tokenfab"
 ENV = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
 FIXTURE = Path(__file__).parent / "fixtures" / "demand_mix.yaml"
+CHAT = Path(__file__).parent / "fixtures" / "demand_chat.yaml"
 
 RUNS = {
     "market": ("market", "--json", "--samples", "200"),
@@ -42,6 +43,28 @@ RUNS = {
         "free=0.5,premium=0.4",
     ),
     "factory_bad_power": ("factory", "--accelerator", "h100-sxm", "--power-mw", "-1"),
+    "factory_mix": (
+        "factory",
+        "--power-mw",
+        "10",
+        "--mix",
+        "h100-sxm:0.6",
+        "--mix",
+        "b200:llama-3.1-8b:0.4",
+        "--json",
+    ),
+    "factory_demand": (
+        "factory",
+        "--accelerator",
+        "h100-sxm",
+        "--power-mw",
+        "10",
+        "--demand",
+        str(CHAT),
+        "--json",
+    ),
+    "factory_mix_and_accelerator": ("factory", "--accelerator", "h100-sxm", "--mix", "b200:1"),
+    "factory_bad_mix": ("factory", "--mix", "b200"),
     "viability_api": (
         "viability",
         "--api-price",
@@ -106,6 +129,8 @@ def test_market_list(out):
         ("route_bad", "routed_share"),
         ("factory_bad_shares", "shares"),
         ("factory_bad_power", "power_mw"),
+        ("factory_mix_and_accelerator", "mix"),
+        ("factory_bad_mix", "mix"),
         ("viability_no_cost", "cost_usd_per_request"),
     ],
 )
@@ -164,6 +189,43 @@ def test_factory_json(out):
         "revenue_usd_per_year",
     } <= set(d["tiers"][0])
     assert_allclose(d["tokens_per_year"], sum(t["tokens_per_year"] for t in d["tiers"]), rtol=1e-12)
+
+
+def test_factory_mix_sums_its_parts(out):
+    # 6 MW of H100 on Llama 3.1 70B (the model's default) and 4 MW of B200 on Llama 3.1 8B;
+    # the 10 MW H100 factory of the "factory" run is linear in power, so the H100 part is
+    # 0.6 of it
+    r = out["factory_mix"]
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    parts = d["mix"]
+    assert [(p["accelerator"], p["model"]) for p in parts] == [
+        ("h100-sxm", "llama-3.1-70b"),
+        ("b200", "llama-3.1-8b"),
+    ]
+    for key in ("revenue_usd_per_year", "tokens_per_year", "cost_usd_per_year"):
+        assert_allclose(d[key], sum(p["factory"][key] for p in parts), rtol=1e-12)
+    whole = json.loads(out["factory"].stdout)
+    assert_allclose(
+        parts[0]["factory"]["revenue_usd_per_year"], 0.6 * whole["revenue_usd_per_year"], rtol=1e-9
+    )
+
+
+def test_factory_takes_a_demand_file(out):
+    # 1e6 chat users x 2.8 requests x 300 tokens = 8.4e8 output tokens a day (demand_chat.yaml),
+    # 365 days = 3.066e11 a year, over what the 10 MW H100 factory serves a year (the same
+    # factory: the chat archetype has the chat workload's lengths, 6,000 and 300 tokens)
+    r = out["factory_demand"]
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    whole = json.loads(out["factory"].stdout)
+    assert_allclose(d["tokens_per_year"], whole["tokens_per_year"], rtol=1e-12)
+    dem = d["demand"]
+    assert_allclose(dem["tokens_per_day"], 8.4e8, rtol=1e-12)
+    assert_allclose(dem["share_of_facility"], 3.066e11 / whole["tokens_per_year"], rtol=1e-12)
+    assert_allclose(dem["power_mw_needed"], 10 * dem["share_of_facility"], rtol=1e-12)
+    # chat's peak is twice the average (demand_archetypes.yaml), the facility 80 % busy
+    assert_allclose(dem["peak_share_of_capacity"], dem["share_of_facility"] * 2 * 0.8, rtol=1e-12)
 
 
 def test_market_and_factory_charts(tmp_path):

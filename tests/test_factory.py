@@ -315,3 +315,113 @@ def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):
     t = _tier(f, "f")
     assert t.revenue_usd_per_year == 0.0 and t.pools is None
     assert "with decode on groq3-lpu: not modelled" in t.note
+
+
+# ------------------------------------------------------------------------------------------
+# A facility split across accelerators and models (issue #15: "accelerator (or a mix), model
+# mix"), and a demand's use of the facility
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def b200_8b():
+    return fc.factory(100.0, "b200", "llama-3.1-8b")
+
+
+def test_a_mix_of_two_is_the_sum_of_two_factories_at_their_shares(h100, b200_8b):
+    # 100 MW: 60 % to H100 SXM serving Llama 3.1 70B, 40 % to B200 serving Llama 3.1 8B.
+    # A factory is linear in its power, so the mix is 0.6 x the 100 MW H100 factory plus
+    # 0.4 x the 100 MW B200 one. Accelerators by hand: 0.6 x 100e6 / 1.56 / 700 W = 54,945
+    # H100 plus 0.4 x 100e6 / 1.56 / 1,000 W = 25,641 B200 (TDPs, accelerators.csv; us PUE
+    # 1.56) = 80,586
+    m = fc.factory_mix(
+        100.0, [("h100-sxm", "llama-3.1-70b", 0.6), ("b200", "llama-3.1-8b", 0.4)]
+    ).as_dict()
+    a, b = h100.as_dict(), b200_8b.as_dict()
+    assert_allclose(m["accelerators"], 0.6 * 100e6 / 1.56 / 700 + 0.4 * 100e6 / 1.56 / 1000)
+    assert_allclose(m["accelerators"], 80_586, rtol=1e-5)
+    for key in ("revenue_usd_per_year", "cost_usd_per_year", "tokens_per_year", "capex_usd"):
+        assert_allclose(m[key], 0.6 * a[key] + 0.4 * b[key], rtol=1e-12)
+    # per MW: the power-weighted mean of the two factories' figures
+    assert_allclose(
+        m["output_tok_s_per_mw"],
+        0.6 * a["output_tok_s_per_mw"] + 0.4 * b["output_tok_s_per_mw"],
+        rtol=1e-12,
+    )
+    # each tier is the sum of the two parts' tiers
+    for t, ta, tb in zip(m["tiers"], a["tiers"], b["tiers"], strict=True):
+        assert t["name"] == ta["name"] == tb["name"]
+        for key in ("revenue_usd_per_year", "tokens_per_year", "cost_usd_per_year"):
+            assert_allclose(t[key], 0.6 * ta[key] + 0.4 * tb[key], rtol=1e-12)
+    # grams a year add up: gCO2e/Mtok is the token-weighted mean of the parts'
+    mtok_a, mtok_b = 0.6 * a["tokens_per_year"] / 1e6, 0.4 * b["tokens_per_year"] / 1e6
+    assert_allclose(
+        m["co2e_g_per_mtok"],
+        (a["co2e_g_per_mtok"] * mtok_a + b["co2e_g_per_mtok"] * mtok_b) / (mtok_a + mtok_b),
+        rtol=1e-12,
+    )
+    assert [p["share_of_power"] for p in m["mix"]] == [0.6, 0.4]
+    assert_allclose(m["mix"][1]["factory"]["power_mw"], 40.0)
+
+
+def test_a_mix_of_one_is_the_factory(h100):
+    m = fc.factory_mix(100.0, [("h100-sxm", "llama-3.1-70b", 1.0)]).as_dict()
+    d = h100.as_dict()
+    for key in ("revenue_usd_per_year", "cost_usd_per_year", "tokens_per_joule", "margin"):
+        assert_allclose(m[key], d[key], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("mix", "field"),
+    [
+        ([("h100-sxm", "llama-3.1-70b", 0.6), ("b200", "llama-3.1-8b", 0.3)], "mix:"),
+        ([("h100-sxm", "llama-3.1-70b", 0.0), ("b200", "llama-3.1-8b", 1.0)], "mix.0.share:"),
+        ([], "mix:"),
+        # 1e-4 of 10 MW is below the smallest factory (10 kW): the entry is named
+        ([("h100-sxm", "llama-3.1-70b", 0.9999), ("b200", "llama-3.1-8b", 1e-4)], "mix.1 "),
+        ([("h100-sxm", "no-such-model", 1.0)], "mix.0 "),
+    ],
+)
+def test_a_bad_mix_names_the_entry(mix, field):
+    with pytest.raises(ScenarioError, match=rf"^{field}"):
+        fc.factory_mix(10.0, mix)
+
+
+def test_demand_uses_its_share_of_the_facility(h100):
+    # 1e12 output tokens a day, 365 days: 3.65e14 a year over the H100 factory's tokens a year;
+    # the power it needs is that share of 100 MW; at a peak twice the average it uses
+    # share x 2 x 0.8 (utilisation) of what the facility carries busy all the time
+    f = fc.factory(100.0, "h100-sxm", tokens_per_day=1e12, peak_to_average=2.0)
+    dem = f.as_dict()["demand"]
+    share = 3.65e14 / h100.tokens_per_year
+    assert_allclose(dem["share_of_facility"], share, rtol=1e-12)
+    assert_allclose(dem["power_mw_needed"], share * 100.0, rtol=1e-12)
+    assert_allclose(dem["peak_share_of_capacity"], share * 2.0 * 0.8, rtol=1e-12)
+    assert h100.as_dict()["demand"] is None  # no demand, no demand block
+    # the demand does not change the factory
+    assert_allclose(f.revenue_usd_per_year, h100.revenue_usd_per_year, rtol=1e-12)
+
+
+def test_token_lengths_as_the_workload_gives_them_change_nothing(h100):
+    # the chat workload is 6,000 prompt, 300 output, 0 reasoning tokens (workloads.csv):
+    # given explicitly (as a chat demand file gives them), the factory is the same
+    f = fc.factory(100.0, "h100-sxm", input_tokens=6000, output_tokens=300, reasoning_tokens=0)
+    assert_allclose(f.revenue_usd_per_year, h100.revenue_usd_per_year, rtol=1e-12)
+    # a prompt twice as long bills more blended tokens per output token: (12,000 + 300) / 300
+    longer = fc.factory(100.0, "h100-sxm", input_tokens=12_000)
+    medium = next(t for t in longer.tiers if t.name == "medium")
+    assert_allclose(medium.billed_per_output_token, 41.0, rtol=1e-12)
+    assert any("12000 prompt" in n for n in longer.notes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"tokens_per_day": -1.0}, "tokens_per_day"),
+        ({"tokens_per_day": 1e9, "peak_to_average": 0.5}, "peak_to_average"),
+        ({"peak_to_average": 2.0}, "peak_to_average"),  # a peak without a demand
+    ],
+)
+def test_a_bad_demand_names_the_field(kwargs, field):
+    with pytest.raises(ScenarioError, match=rf"^{field}:"):
+        fc.factory(10.0, "h100-sxm", **kwargs)

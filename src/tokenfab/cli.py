@@ -115,6 +115,9 @@ def flag(name: str) -> str:
 
 
 def _metavar(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "metavar" in extra:  # a text form of its own (factory --mix)
+        return str(extra["metavar"])
     allowed = schema.allowed_values(field)
     if schema.is_list(field) and schema._of_models(field):
         return "NAME=NUMBER,..."

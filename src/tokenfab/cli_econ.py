@@ -357,12 +357,37 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
         )
 
 
-def factory(ctx: typer.Context, given: dict[str, Any], out: str | None, as_json: bool) -> None:
+def _demand_line(dem: dict[str, Any] | None, power_mw: float) -> None:
+    """The share of the facility a demand uses, in one line (nothing without a demand)."""
+    if dem is None:
+        return
+    if dem["share_of_facility"] is None:
+        console.print("demand: the facility serves no tokens, so none of it is met")
+        return
+    console.print(
+        f"demand of {dem['tokens_per_day']:.3g} output tokens/day uses "
+        f"{dem['share_of_facility']:.1%} of the facility ({dem['power_mw_needed']:.3g} MW of "
+        f"{power_mw:g}); at its peak {dem['peak_share_of_capacity']:.1%} of its capacity"
+    )
+
+
+def factory(
+    ctx: typer.Context,
+    given: dict[str, Any],
+    out: str | None,
+    demand: Path | None,
+    as_json: bool,
+) -> None:
     """AI factory: a power budget split across price tiers, revenue and cost per year."""
     from tokenfab.cli import _catalog as main_catalog
 
     chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     op = operations.get("factory")
+    if demand is not None:  # the demand's output tokens a day and mean call, options winning
+        from tokenfab.demand import load_demand
+
+        fields = load_demand(demand).scenario_fields()
+        given = {k: v for k, v in fields.items() if k in op.request.model_fields} | given
     req = op.parse(given)
     power_mw, model = req.power_mw, req.model
     cat = main_catalog(ctx)
@@ -370,7 +395,13 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: str | None, as_json:
     typed = op.present(results, cat)
     if as_json:
         _emit(typed.model_dump())
-    docs = [t.model_dump() for t in (typed.root if isinstance(typed.root, list) else [typed.root])]
+    mixed = typed.model_dump() if isinstance(typed.root, schema.FactoryMixResult) else None
+    if mixed is not None:
+        results = results[0].parts
+        docs = [p["factory"] for p in mixed["mix"]]
+    else:
+        roots = typed.root if isinstance(typed.root, list) else [typed.root]
+        docs = [t.model_dump() for t in roots]
     if not as_json:
         for d in docs:
             t = Table(
@@ -417,6 +448,22 @@ def factory(ctx: typer.Context, given: dict[str, Any], out: str | None, as_json:
                 )
             for n in d["notes"]:
                 console.print(f"- {n}", style="dim")
+            if mixed is None:
+                _demand_line(d["demand"], power_mw)
+        if mixed is not None:
+            cost = mixed["cost_usd_per_year"]
+            console.print(
+                f"facility of {power_mw:g} MW, "
+                + ", ".join(
+                    f"{p['share_of_power']:.0%} {p['accelerator']}/{p['model']}"
+                    for p in mixed["mix"]
+                )
+                + f": revenue ${_b(mixed['revenue_usd_per_year'])}B/yr, cost "
+                + ("not priced" if cost is None else f"${_b(cost)}B/yr")
+                + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW",
+                style="bold",
+            )
+            _demand_line(mixed["demand"], power_mw)
     if chart is not None:
         from tokenfab import charts
 
@@ -470,7 +517,7 @@ LIST = Annotated[bool, typer.Option("--list", help="show the choices and exit")]
 
 def register(app: typer.Typer) -> None:
     """Add the economics commands to the main app."""
-    from tokenfab.cli import AS_JSON, OUT, command
+    from tokenfab.cli import AS_JSON, DEMAND, OUT, command
 
     as_json = {"as_json": (AS_JSON, False)}
     command(
@@ -500,4 +547,9 @@ def register(app: typer.Typer) -> None:
         arguments=("file",),
         target=app,
     )(demand)
-    command("factory", schema.FactoryRequest, {"out": (OUT, None), **as_json}, target=app)(factory)
+    command(
+        "factory",
+        schema.FactoryRequest,
+        {"out": (OUT, None), "demand": (DEMAND, None), **as_json},
+        target=app,
+    )(factory)

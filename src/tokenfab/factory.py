@@ -34,9 +34,13 @@ from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, Tokenf
 __all__ = [
     "PRICE_BASES",
     "Factory",
+    "FactoryMix",
     "TierResult",
     "billed_tokens_per_output_token",
+    "demand_use",
     "factory",
+    "factory_mix",
+    "parse_mix_entry",
     "price_basis_kind",
     "tier_operating_point",
     "tier_point",
@@ -277,24 +281,34 @@ class Factory:
     life_years: float = 0.0
     decode_accelerator: str | None = None  # heterogeneous pools for tiers out of reach
     homogeneous_cost_usd_per_year: float = 0.0  # the factory's accelerator on all the power
+    demand: tuple[float, float] | None = None  # output tokens a day, peak to average
+
+    @property
+    def facility_average_w(self) -> float:
+        """Average facility draw: accelerators x their average draw x PUE."""
+        return self.accelerators * self.average_w_per_accelerator * self.pue
+
+    @property
+    def co2e_g_per_year(self) -> float:
+        """Operational gCO2e a year: facility energy x grid intensity."""
+        return self.facility_average_w * HOURS_PER_YEAR / 1e3 * self.grid_co2e_g_per_kwh
+
+    @property
+    def embodied_co2e_g_per_year(self) -> float | None:
+        """Manufacturing gCO2e a year, over the service life (:mod:`tokenfab.carbon`)."""
+        if self.embodied_kgco2e_per_accelerator is None:
+            return None
+        return self.accelerators * self.embodied_kgco2e_per_accelerator * 1e3 / self.life_years
 
     @property
     def co2e_g_per_mtok(self) -> float | None:
         """Operational gCO2e per million output tokens: facility energy x grid intensity."""
-        if self.tokens_per_year == 0:
-            return None
-        kwh = self.accelerators * self.average_w_per_accelerator * self.pue * HOURS_PER_YEAR / 1e3
-        return kwh * self.grid_co2e_g_per_kwh / (self.tokens_per_year / TOKENS_PER_MTOK)
+        return _per_mtok(self.co2e_g_per_year, self.tokens_per_year)
 
     @property
     def embodied_co2e_g_per_mtok(self) -> float | None:
         """Manufacturing gCO2e per million output tokens (:mod:`tokenfab.carbon`)."""
-        if self.embodied_kgco2e_per_accelerator is None or self.tokens_per_year == 0:
-            return None
-        per_year_g = (
-            self.accelerators * self.embodied_kgco2e_per_accelerator * 1e3 / self.life_years
-        )
-        return per_year_g / (self.tokens_per_year / TOKENS_PER_MTOK)
+        return _per_mtok(self.embodied_co2e_g_per_year, self.tokens_per_year)
 
     def tok_s_per_mw_curve(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The frontier in factory units: output tok/s per user against output tok/s per MW
@@ -346,9 +360,7 @@ class Factory:
             "output_tok_s_per_mw": self.output_tok_s_per_mw,
             "output_tok_s_per_gw": self.output_tok_s_per_mw * 1e3,
             "average_w_per_accelerator": self.average_w_per_accelerator,
-            "tokens_per_joule": self.tokens_per_year
-            / SECONDS_PER_YEAR
-            / (self.accelerators * self.average_w_per_accelerator * self.pue),
+            "tokens_per_joule": self.tokens_per_year / SECONDS_PER_YEAR / self.facility_average_w,
             "revenue_usd_per_year": rev,
             "cost_usd_per_year": cost,
             "capex_usd": self.capex_usd,
@@ -363,8 +375,251 @@ class Factory:
                 {**t.as_dict(), "cost_usd_per_year": self.tier_cost_usd_per_year(t)}
                 for t in self.tiers
             ],
+            "demand": _demand_dict(self),
             "notes": self.notes,
         }
+
+
+def _per_mtok(per_year: float | None, tokens_per_year: float) -> float | None:
+    return (
+        None
+        if per_year is None or tokens_per_year == 0
+        else per_year / (tokens_per_year / TOKENS_PER_MTOK)
+    )
+
+
+def _sum_or_none(values: Any) -> float | None:
+    """The sum, or None when any term is None (not priced, not known)."""
+    values = list(values)
+    return None if any(v is None for v in values) else float(sum(values))
+
+
+@dataclass
+class FactoryMix:
+    """A facility whose power is split across (accelerator, model) parts, each a
+    :class:`Factory` of its share of the power with the same tiers: the totals are sums."""
+
+    power_mw: float
+    parts: list[Factory]
+    shares: list[float]
+    demand: tuple[float, float] | None = None
+
+    @property
+    def utilization(self) -> float:
+        return self.parts[0].utilization
+
+    @property
+    def revenue_usd_per_year(self) -> float:
+        return sum(p.revenue_usd_per_year for p in self.parts)
+
+    @property
+    def tokens_per_year(self) -> float:
+        return sum(p.tokens_per_year for p in self.parts)
+
+    @property
+    def cost_usd_per_year(self) -> float | None:
+        return _sum_or_none(p.cost_usd_per_year for p in self.parts)
+
+    @property
+    def output_tok_s_per_mw(self) -> float:
+        return self.tokens_per_year / SECONDS_PER_YEAR / self.power_mw
+
+    def _tiers(self) -> list[dict[str, Any]]:
+        """Each tier summed over the parts (they share the tier catalog and its shares)."""
+        rows = []
+        for i, t in enumerate(self.parts[0].tiers):
+            same = [p.tiers[i] for p in self.parts]
+            rows.append(
+                {
+                    "name": t.name,
+                    "usd_per_mtok": t.usd_per_mtok,
+                    "price_basis_kind": price_basis_kind(t.price_basis),
+                    "share_of_power": t.share_of_power,
+                    "accelerators": sum(x.accelerators for x in same),
+                    "tokens_per_year": sum(x.tokens_per_year for x in same),
+                    "billed_tokens_per_year": sum(x.billed_tokens_per_year for x in same),
+                    "revenue_usd_per_year": sum(x.revenue_usd_per_year for x in same),
+                    "cost_usd_per_year": _sum_or_none(
+                        p.tier_cost_usd_per_year(x) for p, x in zip(self.parts, same, strict=True)
+                    ),
+                }
+            )
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        cost, rev, tokens = self.cost_usd_per_year, self.revenue_usd_per_year, self.tokens_per_year
+        first = self.parts[0]
+        return {
+            "power_mw": self.power_mw,
+            "region": first.region,
+            "pue": first.pue,
+            "utilization": self.utilization,
+            "accelerators": sum(p.accelerators for p in self.parts),
+            "tokens_per_year": tokens,
+            "output_tok_s_per_mw": self.output_tok_s_per_mw,
+            "output_tok_s_per_gw": self.output_tok_s_per_mw * 1e3,
+            "tokens_per_joule": tokens
+            / SECONDS_PER_YEAR
+            / sum(p.facility_average_w for p in self.parts),
+            "revenue_usd_per_year": rev,
+            "cost_usd_per_year": cost,
+            "capex_usd": _sum_or_none(p.capex_usd for p in self.parts),
+            "cost_usd_per_mtok": _per_mtok(cost, tokens),
+            "co2e_g_per_mtok": _per_mtok(sum(p.co2e_g_per_year for p in self.parts), tokens),
+            "embodied_co2e_g_per_mtok": _per_mtok(
+                _sum_or_none(p.embodied_co2e_g_per_year for p in self.parts), tokens
+            ),
+            "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
+            "tiers": self._tiers(),
+            "mix": [
+                {
+                    "accelerator": p.accelerator,
+                    "model": p.model,
+                    "share_of_power": s,
+                    "factory": p.as_dict(),
+                }
+                for p, s in zip(self.parts, self.shares, strict=True)
+            ],
+            "demand": _demand_dict(self),
+            "notes": [f"{p.accelerator} / {p.model}: {n}" for p in self.parts for n in p.notes],
+        }
+
+
+def parse_mix_entry(
+    text: str, model: str | None = None, field: str = "mix"
+) -> tuple[str, str | None, float]:
+    """``accelerator[:model]:share`` -> (accelerator, model, share); ``model`` when left out.
+
+    Examples
+    --------
+    >>> parse_mix_entry("gb300:llama-3.1-70b:0.6", "x")
+    ('gb300', 'llama-3.1-70b', 0.6)
+    >>> parse_mix_entry("h100-sxm:0.4", "llama-3.1-8b")
+    ('h100-sxm', 'llama-3.1-8b', 0.4)
+    """
+    parts = [p.strip() for p in text.split(":")]
+    try:
+        share = float(parts[-1])
+    except ValueError:
+        share = None
+    if share is None or len(parts) not in (2, 3) or not all(parts):
+        raise ScenarioError(
+            f"{field}: {text!r} is not accelerator[:model]:share (e.g. gb300:llama-3.1-70b:0.5)"
+        )
+    return parts[0], parts[1] if len(parts) == 3 else model, share
+
+
+def factory_mix(
+    power_mw: float,
+    mix: list[tuple[str, str, float]],
+    *,
+    tokens_per_day: float | None = None,
+    peak_to_average: float | None = None,
+    **kwargs: Any,
+) -> FactoryMix:
+    r"""A facility of ``power_mw`` MW split across accelerators and models.
+
+    ``mix`` lists ``(accelerator, model, share of power)``, the shares summing to 1. Each part
+    is a :func:`factory` of ``share x power_mw`` MW running its model on its accelerator, with
+    the same tiers and tier shares, workload, region and options (``kwargs``); revenue, cost,
+    capex, tokens and emissions of the facility are the parts' sums.
+
+    Notes
+    -----
+    .. math:: R = \sum_k R_k(s_k P), \qquad V = \sum_k V_k(s_k P)
+
+    A factory is linear in its power (its accelerators are ``P / PUE / TDP``), so a part of
+    share ``s`` earns ``s`` times what the same factory earns on all the power.
+    """
+    p_mw = float(_check_range("power_mw", power_mw, MIN_POWER_MW, MAX_POWER_MW))
+    demand = _demand_in(tokens_per_day, peak_to_average)
+    if not mix:
+        raise ScenarioError("mix: give at least one accelerator:model:share entry")
+    for i, (_, _, s) in enumerate(mix):
+        _check_range(f"mix.{i}.share", s, 0.0, 1.0, low_open=True)
+    total = sum(s for _, _, s in mix)
+    if abs(total - 1.0) > 1e-6:
+        raise ScenarioError(f"mix: the shares of power sum to {total:g}; they must sum to 1")
+    parts = []
+    for i, (acc, model, s) in enumerate(mix):
+        try:
+            parts.append(factory(p_mw * s, acc, model, **kwargs))
+        except TokenfabError as exc:
+            raise type(exc)(f"mix.{i} ({acc}:{model}:{s:g}): {exc}") from None
+    return FactoryMix(p_mw, parts, [s for _, _, s in mix], demand)
+
+
+def demand_use(
+    tokens_per_day: float,
+    peak_to_average: float,
+    facility_tokens_per_year: float,
+    utilization: float,
+    power_mw: float,
+) -> dict[str, float | None]:
+    r"""The share of a facility a demand uses, and the facility power it needs.
+
+    The demand is served at the facility's mix of tiers, at its average output tokens per
+    second per MW; a year is 365 days.
+
+    Notes
+    -----
+    .. math:: s = \frac{365\,D}{V}, \qquad P_D = s\,P, \qquad
+              s_{peak} = s\,a\,u
+
+    with ``D`` output tokens a day, ``V`` the facility's output tokens a year (busy a share
+    ``u`` of the time), ``P`` its power and ``a`` the demand's peak over average: at its peak
+    the demand uses ``s_peak`` of what the facility carries when busy all the time (``V/u``).
+
+    Examples
+    --------
+    1e12 output tokens a day on a facility that serves 7.3e14 a year, 80 % busy, 100 MW, peak
+    twice the average: 3.65e14 / 7.3e14 = 50 % of it, 50 MW; at the peak 0.5 x 2 x 0.8 = 80 %.
+
+    >>> d = demand_use(1e12, 2.0, 7.3e14, 0.8, 100.0)
+    >>> d["share_of_facility"], d["power_mw_needed"], d["peak_share_of_capacity"]
+    (0.5, 50.0, 0.8)
+    """
+    d = float(_check_range("tokens_per_day", tokens_per_day, 0.0, low_open=True))
+    a = float(_check_range("peak_to_average", peak_to_average, 1.0))
+    per_year = d * 365.0
+    if facility_tokens_per_year <= 0:
+        share = need = peak = None
+    else:
+        share = per_year / facility_tokens_per_year
+        need, peak = share * power_mw, share * a * utilization
+    return {
+        "tokens_per_day": d,
+        "tokens_per_year": per_year,
+        "peak_to_average": a,
+        "share_of_facility": share,
+        "power_mw_needed": need,
+        "peak_share_of_capacity": peak,
+    }
+
+
+def _demand_in(
+    tokens_per_day: float | None, peak_to_average: float | None
+) -> tuple[float, float] | None:
+    """A demand given to the factory, checked; ``peak_to_average`` alone is refused."""
+    a = 1.0 if peak_to_average is None else peak_to_average
+    if tokens_per_day is None:
+        if a != 1.0:
+            raise ScenarioError(
+                "peak_to_average: a peak goes with a demand; give tokens_per_day (or --demand)"
+            )
+        return None
+    from tokenfab.scenario import MAX_PEAK_TO_AVERAGE, MAX_TOKENS_PER_DAY, MIN_TOKENS_PER_DAY
+
+    d = float(
+        _check_range("tokens_per_day", tokens_per_day, MIN_TOKENS_PER_DAY, MAX_TOKENS_PER_DAY)
+    )
+    return d, float(_check_range("peak_to_average", a, 1.0, MAX_PEAK_TO_AVERAGE))
+
+
+def _demand_dict(fac: Any) -> dict[str, float | None] | None:
+    if fac.demand is None:
+        return None
+    return demand_use(*fac.demand, fac.tokens_per_year, fac.utilization, fac.power_mw)
 
 
 MIN_POWER_MW = 0.01
@@ -418,6 +673,11 @@ def factory(
     catalog: Catalog | None = None,
     decode_accelerator: str | None = None,
     kv_link_gb_s: float | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    tokens_per_day: float | None = None,
+    peak_to_average: float | None = None,
 ) -> Factory:
     """Revenue, cost and tokens of a factory of ``power_mw`` MW (facility power).
 
@@ -427,6 +687,11 @@ def factory(
     that ``accelerator`` alone cannot reach with heterogeneous pools, prefill on
     ``accelerator`` and decode on ``decode_accelerator`` (:func:`_pool_tier`; seed 002's
     Rubin + LPX premium tier); ``kv_link_gb_s`` is the link between them.
+
+    ``input_tokens``, ``output_tokens`` and ``reasoning_tokens`` replace the workload's token
+    lengths (a demand file's mean call, :meth:`tokenfab.demand.Demand.scenario_fields`);
+    ``tokens_per_day`` (output tokens) and ``peak_to_average`` are a demand whose use of the
+    facility :func:`demand_use` reports.
     """
     from tokenfab.cost import average_power_w, default_cost_inputs
     from tokenfab.perf.frontier import frontier
@@ -434,6 +699,7 @@ def factory(
     from tokenfab.scenario import Scenario
 
     p_mw = float(_check_range("power_mw", power_mw, MIN_POWER_MW, MAX_POWER_MW))
+    demand = _demand_in(tokens_per_day, peak_to_average)
     cat = catalog or default_catalog()
     tiers = cat.table("tiers")
     share = {t.id: t.share_of_power for t in tiers.values()} if shares is None else dict(shares)
@@ -479,6 +745,15 @@ def factory(
         precision = next(
             (f for f in ("fp8", "fp4") if getattr(acc, f"{f}_dense_tflops", None)), "bf16"
         )
+    lengths = {
+        k: v
+        for k, v in (
+            ("input_tokens", input_tokens),
+            ("output_tokens", output_tokens),
+            ("reasoning_tokens", reasoning_tokens),
+        )
+        if v is not None
+    }
     sc = Scenario.parse(
         {
             "model": model,
@@ -487,6 +762,7 @@ def factory(
             "workload": workload,
             "region": region,
             "precision": precision,
+            **lengths,
         }
     )
     try:
@@ -496,8 +772,12 @@ def factory(
             f"accelerator: {accelerator}: no frontier for {model} ({exc})"
         ) from None
     wl = cat.workload(workload)
-    out_tokens = wl.output_tokens + wl.reasoning_tokens  # what the hardware generates
+    in_tokens = lengths.get("input_tokens", wl.input_tokens)
+    out_tokens = lengths.get("output_tokens", wl.output_tokens) + lengths.get(
+        "reasoning_tokens", wl.reasoning_tokens
+    )  # what the hardware generates
     pools_in = {
+        **lengths,
         "model": model,
         "accelerator": decode_accelerator,
         "prefill_accelerator": accelerator,
@@ -512,7 +792,7 @@ def factory(
         band = (tier.output_tok_s_per_user_min, tier.output_tok_s_per_user_max)
         basis = tier.price_basis or ""
         billed = billed_tokens_per_output_token(
-            price_basis_kind(basis, f"price_basis of tier {tid}"), wl.input_tokens, out_tokens
+            price_basis_kind(basis, f"price_basis of tier {tid}"), in_tokens, out_tokens
         )
         n = n_total * s
         i = tier_point(
@@ -627,6 +907,12 @@ def factory(
     )
     fac.homogeneous_cost_usd_per_year = homogeneous
     fac.decode_accelerator = decode_accelerator
+    fac.demand = demand
+    if lengths:
+        fac.notes.append(
+            f"token lengths {in_tokens:g} prompt and {out_tokens:g} generated per request "
+            f"(given, e.g. by a demand file), not the {workload} workload's"
+        )
     if pooled_share:
         fac.notes.append(
             f"accelerators counts {accelerator} equivalents by power (energy and embodied carbon "
@@ -780,21 +1066,26 @@ def _embodied_kg(accelerator: str) -> float | None:
     return None if row is None else row.accelerator_kgco2e + row.host_kgco2e
 
 
-def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory]:
-    """One :func:`factory` per accelerator of a :class:`tokenfab.schema.FactoryRequest`."""
+def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory] | list[FactoryMix]:
+    """One :func:`factory` per accelerator of a :class:`tokenfab.schema.FactoryRequest`, or
+    one :func:`factory_mix` of its ``mix``."""
     r = request
+    kw: dict[str, Any] = dict(
+        workload=r.workload,
+        precision=r.precision,
+        region=r.region,
+        shares=r.shares,
+        catalog=catalog,
+        decode_accelerator=r.decode_accelerator,
+        kv_link_gb_s=r.kv_link_gb_s,
+        input_tokens=r.input_tokens,
+        output_tokens=r.output_tokens,
+        reasoning_tokens=r.reasoning_tokens,
+    )
+    demand = dict(tokens_per_day=r.tokens_per_day, peak_to_average=r.peak_to_average)
+    if r.mix is not None:
+        entries = [(e.accelerator, e.model or r.model, e.share) for e in r.mix]
+        return [factory_mix(r.power_mw, entries, **demand, **kw)]
     return [
-        factory(
-            r.power_mw,
-            accelerator,
-            r.model,
-            workload=r.workload,
-            precision=r.precision,
-            region=r.region,
-            shares=r.shares,
-            catalog=catalog,
-            decode_accelerator=r.decode_accelerator,
-            kv_link_gb_s=r.kv_link_gb_s,
-        )
-        for accelerator in r.accelerator
+        factory(r.power_mw, accelerator, r.model, **demand, **kw) for accelerator in r.accelerator
     ]

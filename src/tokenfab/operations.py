@@ -308,11 +308,18 @@ register(
 )
 
 
-class FactoryResults(RootModel[schema.FactoryResult | list[schema.FactoryResult]]):
-    """``factory --json``: one accelerator's factory, or a list of them for several."""
+class FactoryResults(
+    RootModel[schema.FactoryResult | list[schema.FactoryResult] | schema.FactoryMixResult]
+):
+    """``factory --json``: one accelerator's factory, a list of them for several, or a
+    facility split across accelerators and models (``mix``)."""
 
 
 def _factory_result(results: list[Any], cat: Catalog) -> FactoryResults:
+    from tokenfab.factory import FactoryMix
+
+    if len(results) == 1 and isinstance(results[0], FactoryMix):
+        return FactoryResults(schema.FactoryMixResult.model_validate(results[0].as_dict()))
     typed = [schema.FactoryResult.model_validate(f.as_dict()) for f in results]
     return FactoryResults(typed[0] if len(typed) == 1 else typed)
 

@@ -56,8 +56,10 @@ from tokenfab.market import ELASTICITY_RANGE
 from tokenfab.market import MAX_SAMPLES as MARKET_MAX_SAMPLES
 from tokenfab.scenario import (
     MAX_ACCELERATORS,
+    MAX_PEAK_TO_AVERAGE,
     MAX_TOKENS_PER_DAY,
     MAX_TOKENS_PER_REQUEST,
+    MIN_TOKENS_PER_DAY,
     Scenario,
     describe_validation_error,
     id_list,
@@ -1030,6 +1032,18 @@ class ViabilityResult(Result):
         return cls.model_validate({"products": [{**dict.fromkeys(keys), **row} for row in rows]})
 
 
+class FactoryMixEntry(Request):
+    """One part of a factory's mix: an accelerator running a model on a share of the power."""
+
+    accelerator: str = Field(min_length=1, description="accelerator id")
+    model: str | None = Field(
+        None, min_length=1, description="model id (default: the request's model)"
+    )
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        description="share of the facility's power [-, above 0 to 1]"
+    )
+
+
 class FactoryRequest(Request):
     """``factory``: a power budget split across price tiers, with revenue and cost a year."""
 
@@ -1066,6 +1080,70 @@ class FactoryRequest(Request):
         description="share of power per price tier, as tier=share,... (e.g. "
         "free=0.25,medium=0.25,high=0.25,premium=0.25; default: the catalog's shares)",
     )
+    mix: list[FactoryMixEntry] | None = Field(
+        None,
+        description="a facility split across accelerators and models instead of one "
+        "accelerator: accelerator[:model]:share,... (e.g. gb300:llama-3.1-70b:0.6,"
+        "h100-sxm:llama-3.1-8b:0.4; the shares of power sum to 1; the model defaults to model)",
+        json_schema_extra={"metavar": "ACC[:MODEL]:SHARE,..."},
+    )
+    tokens_per_day: (
+        Annotated[float, Field(ge=MIN_TOKENS_PER_DAY, le=MAX_TOKENS_PER_DAY, allow_inf_nan=False)]
+        | None
+    ) = Field(
+        None,
+        description="a demand, output tokens a day: the share of the facility it uses and "
+        "the power it needs (--demand FILE sets it) [tokens, 1 to 1e16]",
+    )
+    peak_to_average: (
+        Annotated[float, Field(ge=1, le=MAX_PEAK_TO_AVERAGE, allow_inf_nan=False)] | None
+    ) = Field(None, description="the demand's peak over its average [-, 1 to 1000]")
+    input_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None, description="prompt tokens per request (default: the workload's) [tokens, 1 to 1e8]"
+    )
+    output_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None,
+        description="visible output tokens per request (default: the workload's) "
+        "[tokens, 1 to 1e8]",
+    )
+    reasoning_tokens: Annotated[int, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
+        None,
+        description="reasoning tokens per request (default: the workload's) [tokens, 0 to 1e8]",
+    )
+
+    @field_validator("mix", mode="before")
+    @classmethod
+    def _mix_entries(cls, value: Any) -> Any:
+        """``"gb300:llama-3.1-70b:0.6,h100-sxm:0.4"`` (a CLI option) -> a list of entries."""
+        if not isinstance(value, str):
+            return value
+        from tokenfab.factory import parse_mix_entry
+
+        entries = []
+        for part in value.split(","):
+            try:
+                acc, model, share = parse_mix_entry(part.strip())
+            except ScenarioError as exc:
+                raise ValueError(str(exc).removeprefix("mix: ")) from None
+            entries.append({"accelerator": acc, "model": model, "share": share})
+        return entries
+
+    @model_validator(mode="after")
+    def _mix_or_accelerator(self) -> Self:
+        if self.mix is not None and "accelerator" in self.model_fields_set:
+            raise ValueError(
+                "mix: give the accelerators in mix (accelerator[:model]:share) or in "
+                "accelerator, not both"
+            )
+        if self.mix is not None:
+            total = sum(e.share for e in self.mix)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"mix: the shares of power sum to {total:g}; they must sum to 1")
+        if self.peak_to_average is not None and self.tokens_per_day is None:
+            raise ValueError(
+                "peak_to_average: a peak goes with a demand; give tokens_per_day (or --demand)"
+            )
+        return self
 
     @field_validator("shares", mode="before")
     @classmethod
@@ -1121,6 +1199,25 @@ class FactoryTier(Result):
     cost_usd_per_year: Num = out("the tier's share of the cost (null: not priced)", "USD/year")
 
 
+class FactoryDemand(Result):
+    """A demand's use of a factory (factory --demand or --tokens-per-day)."""
+
+    tokens_per_day: float = out("the demand, output tokens a day", "token/day")
+    tokens_per_year: float = out("the same a year (365 days)", "token/year")
+    peak_to_average: float = out("the demand's peak over its average", "-")
+    share_of_facility: Num = out(
+        "the demand's output tokens a year over the facility's (above 1: it needs more "
+        "power; null: the facility serves nothing)",
+        "-",
+    )
+    power_mw_needed: Num = out(
+        "facility power that serves the demand at the same tiers and hardware", "MW"
+    )
+    peak_share_of_capacity: Num = out(
+        "the demand's peak over what the facility carries busy all the time", "-"
+    )
+
+
 class FactoryResult(Result):
     """``factory --json``: one accelerator's factory (several accelerators: a list of them)."""
 
@@ -1157,7 +1254,63 @@ class FactoryResult(Result):
     margin: Num = out("(revenue - cost) / revenue (null: not priced or no revenue)", "-")
     cost_basis: str = out("where the cost comes from")
     tiers: list[FactoryTier] = out("the price tiers")
+    demand: FactoryDemand | None = out("a demand's use of the facility (null: none given)")
     notes: list[str] = out("notes on the assumptions")
+
+
+class FactoryMixTier(Result):
+    """One price tier of a mixed facility, summed over its parts."""
+
+    name: str = out("tier id (data/price_tiers.csv)")
+    usd_per_mtok: float = out("the tier's price per million billed tokens", "USD/Mtok")
+    price_basis_kind: str = out("what the price is applied to: output, input or blended tokens")
+    share_of_power: float = out("share of each part's power given to the tier", "-")
+    accelerators: float = out("accelerators serving the tier, all parts", "accelerators")
+    tokens_per_year: float = out("output tokens the tier serves a year, all parts", "token/year")
+    billed_tokens_per_year: float = out(
+        "tokens the tier's price applies to, a year, all parts", "token/year"
+    )
+    revenue_usd_per_year: float = out("the tier's revenue a year, all parts", "USD/year")
+    cost_usd_per_year: Num = out("the tier's cost, all parts (null: not priced)", "USD/year")
+
+
+class FactoryMixPart(Result):
+    """One (accelerator, model) part of a mixed facility."""
+
+    accelerator: str = out("accelerator id")
+    model: str = out("model id")
+    share_of_power: float = out("share of the facility's power", "-")
+    factory: FactoryResult = out("the part as a factory of its share of the power")
+
+
+class FactoryMixResult(Result):
+    """``factory --mix ... --json``: a facility split across accelerators and models."""
+
+    power_mw: float = out("facility power, PUE included", "MW")
+    region: str = out("region id")
+    pue: float = out("the region's power usage effectiveness", "-")
+    utilization: float = out("average share of capacity used", "-")
+    accelerators: float = out("accelerators of all parts", "accelerators")
+    tokens_per_year: float = out("output tokens served a year, all parts", "token/year")
+    output_tok_s_per_mw: float = out(
+        "output tokens per second per MW of facility power", "token/s/MW"
+    )
+    output_tok_s_per_gw: float = out("the same per GW", "token/s/GW")
+    tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
+    revenue_usd_per_year: float = out("revenue a year, all parts", "USD/year")
+    cost_usd_per_year: Num = out("cost a year, all parts (null: a part not priced)", "USD/year")
+    capex_usd: Num = out("up-front cost of all parts (null: a part not priced)", "USD")
+    cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
+    co2e_g_per_mtok: Num = out("operational emissions per million output tokens", "g CO2e/Mtok")
+    embodied_co2e_g_per_mtok: Num = out(
+        "manufacturing emissions per million output tokens (null: a part has no footprint)",
+        "g CO2e/Mtok",
+    )
+    margin: Num = out("(revenue - cost) / revenue (null: not priced or no revenue)", "-")
+    tiers: list[FactoryMixTier] = out("the price tiers, summed over the parts")
+    mix: list[FactoryMixPart] = out("the parts")
+    demand: FactoryDemand | None = out("a demand's use of the facility (null: none given)")
+    notes: list[str] = out("notes on the assumptions, by part")
 
 
 class DemandEntry(Request):
@@ -1857,7 +2010,10 @@ REQUESTS.update(
 )
 
 
-NESTED_REQUESTS: dict[str, type[BaseModel]] = {"demand archetypes": DemandEntry}
+NESTED_REQUESTS: dict[str, type[BaseModel]] = {
+    "demand archetypes": DemandEntry,
+    "factory mix": FactoryMixEntry,
+}
 """Objects inside a request (a list field's items), documented beside the commands."""
 
 
@@ -1875,6 +2031,10 @@ RESULTS: dict[str, type[BaseModel]] = {
     "viability products": ViabilityRow,
     "factory": FactoryResult,
     "factory tiers": FactoryTier,
+    "factory demand": FactoryDemand,
+    "factory --mix": FactoryMixResult,
+    "factory --mix tiers": FactoryMixTier,
+    "factory --mix parts": FactoryMixPart,
     "demand": DemandResult,
     "demand archetypes": ArchetypeDemand,
     "demand parameters": DemandParameter,
