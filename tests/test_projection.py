@@ -185,10 +185,12 @@ def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
 
 def test_rental_decline_comes_from_the_catalog_history():
     d, why = rental_decline_from_history(default_catalog())
-    # AWS p5.48xlarge: $12.29 (2023-07-27) -> $6.88 (2026-04-28), 2.754 years:
-    # 1 - (6.88 / 12.29) ** (1 / 2.754) = 0.190
-    assert_allclose(d, 1 - (6.88 / 12.29) ** (365.25 / 1006), rtol=1e-9)
-    assert "aws-p5-48xlarge-2023" in why
+    # AWS p5.48xlarge: $12.29 (2023-07-27) -> $6.88 (2026-04-28), 1006 days; RunPod Secure
+    # H100 SXM: $2.69 (2026-05-22) -> $3.99 (2026-11-09), 171 days; pooled by time:
+    # 1 - exp((ln(6.88/12.29) + ln(3.99/2.69)) / (1177 / 365.25)) = 1 - exp(-0.1807/3.2225) = 0.056
+    pooled = np.log(6.88 / 12.29) + np.log(3.99 / 2.69)
+    assert_allclose(d, 1 - np.exp(pooled / (1177 / 365.25)), rtol=1e-9)
+    assert "aws-p5-48xlarge-2023" in why and "runpod-h100-sxm-secure-2026-11" in why
 
 
 def test_every_assumption_has_a_source():
