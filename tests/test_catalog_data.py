@@ -400,3 +400,20 @@ def test_operator_pue_is_below_every_survey_average(cat: Catalog) -> None:
     assert len(with_range) >= 15
     for r in with_range:
         assert 1.0 < r.pue_low < 1.3 <= r.pue == r.pue_high, r.id
+
+
+def test_qwen3_5_rows_match_their_fixtures(cat: Catalog) -> None:
+    from tokenfab.perf.params import parameter_breakdown
+
+    # Qwen3.5-397B-A17B: 15 x (3 Gated DeltaNet + 1 attention) = 45 linear of 60 layers, 512
+    # experts top-10; computed 396.35B total (0.16 % under the published 397B)
+    big = cat.model("qwen3.5-397b-a17b")
+    assert big.layer_types.count("L") == 45 and (big.num_experts, big.experts_per_token) == (
+        512,
+        10,
+    )
+    assert_allclose(parameter_breakdown(big).total / 1e9, 397, rtol=0.03)
+    assert big.released == date(2026, 2, 16)
+    mid = cat.model("qwen3.5-122b-a10b")
+    assert mid.layer_types.count("L") == 36 and (mid.num_experts, mid.experts_per_token) == (256, 8)
+    assert_allclose(parameter_breakdown(mid).total / 1e9, 122, rtol=0.03)

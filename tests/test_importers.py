@@ -55,6 +55,11 @@ PUBLISHED = {
     "gemma-4-31b": (30.7, 30.7, "with_embeddings", None, "Gemma 4 model card"),
     # Gemma 4 model card: 26B A4B, 25.2B total, 3.8B active
     "gemma-4-26b-a4b": (25.2, 3.8, "with_embeddings", None, "Gemma 4 model card"),
+    # Qwen3.5 release (2026-02-16): 397B total, 17B activated per token (rounded names, so the
+    # active basis is the closest: 17.35B with both tables; text model, vision encoder not counted)
+    "qwen3.5-397b-a17b": (397, 17, "with_embeddings", None, "Qwen/Qwen3.5-397B-A17B"),
+    # Qwen3.5 medium series: 122B total, 10B activated (computed 122.11B / 9.77B)
+    "qwen3.5-122b-a10b": (122, 10, "with_embeddings", None, "Qwen/Qwen3.5-122B-A10B"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
