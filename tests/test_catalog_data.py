@@ -417,3 +417,22 @@ def test_qwen3_5_rows_match_their_fixtures(cat: Catalog) -> None:
     mid = cat.model("qwen3.5-122b-a10b")
     assert mid.layer_types.count("L") == 36 and (mid.num_experts, mid.experts_per_token) == (256, 8)
     assert_allclose(parameter_breakdown(mid).total / 1e9, 122, rtol=0.03)
+
+
+def test_kimi_k2_5_list_price_pinned(cat: Catalog) -> None:
+    # platform.moonshot.ai pricing (big-AGI transcription, 2026-01-26): $0.60 in, $3.00 out, $0.10
+    # cache read per 1M tokens; the cache read is 1/6 of the input price
+    p = cat.get("api-prices", "moonshot-kimi-k2-5-2026-01")
+    assert (p.input_usd_per_mtok, p.output_usd_per_mtok, p.cached_input_usd_per_mtok) == (
+        0.6,
+        3,
+        0.1,
+    )
+    assert p.model_id == "kimi-k2.5" and p.effective_date == date(2026, 1, 26)
+
+
+@pytest.mark.parametrize("acc", ["gb300", "mi325x", "mi350x"])
+def test_unpriced_accelerators_say_not_public(cat: Catalog, acc: str) -> None:
+    # issue #17: a price that is not public is stated, not left silently blank
+    a = cat.accelerator(acc)
+    assert a.price_usd is None and "Price: not public" in (a.notes or "")
