@@ -436,3 +436,17 @@ def test_unpriced_accelerators_say_not_public(cat: Catalog, acc: str) -> None:
     # issue #17: a price that is not public is stated, not left silently blank
     a = cat.accelerator(acc)
     assert a.price_usd is None and "Price: not public" in (a.notes or "")
+
+
+def test_deepseek_v4_prices_keep_the_launch_list_as_history(cat: Catalog) -> None:
+    # DeepSeek pricing page (tokenmix.ai transcription, 2026-04-30): V4-Flash $0.14 in / $0.28 out,
+    # cache hit $0.0028 (one tenth of launch after the 2026-04-26 cut); V4-Pro listed $1.74 / $3.48,
+    # then from 2026-06-01 the 75 %-off price $0.435 / $0.87 = 1.74 / 4 and 3.48 / 4 is the list price
+    flash = cat.get("api-prices", "deepseek-v4-flash-2026-04")
+    assert (flash.input_usd_per_mtok, flash.output_usd_per_mtok) == (0.14, 0.28)
+    assert_allclose(flash.cached_input_usd_per_mtok, 0.028 / 10, rtol=1e-12)
+    old, new = (cat.get("api-prices", f"deepseek-v4-pro-2026-{m}") for m in ("04", "06"))
+    assert_allclose(
+        [new.input_usd_per_mtok, new.output_usd_per_mtok], [1.74 / 4, 3.48 / 4], rtol=1e-12
+    )
+    assert old.model_name == new.model_name and old.effective_date < new.effective_date
