@@ -450,3 +450,15 @@ def test_deepseek_v4_prices_keep_the_launch_list_as_history(cat: Catalog) -> Non
         [new.input_usd_per_mtok, new.output_usd_per_mtok], [1.74 / 4, 3.48 / 4], rtol=1e-12
     )
     assert old.model_name == new.model_name and old.effective_date < new.effective_date
+
+
+def test_middle_east_country_rows_pinned(cat: Catalog) -> None:
+    # Saudi ECRA industrial tariff SAR 0.18/kWh at the SAR 3.75 peg: 0.18 / 3.75 = 0.048
+    sa = cat.region("me-sa")
+    assert_allclose(sa.electricity_usd_per_kwh, 0.18 / 3.75, atol=5e-5)
+    # DEWA industrial top slab 38 fils + fuel surcharge 5 fils = AED 0.43 at AED 3.6725 per USD
+    ae = cat.region("me-ae")
+    assert_allclose(ae.electricity_usd_per_kwh, 0.43 / 3.6725, atol=5e-5)
+    # Ember 2023 via co2.js: Saudi Arabia 696.31, UAE 492.7 gCO2e/kWh; both under the seed region
+    assert (sa.grid_co2e_g_per_kwh, ae.grid_co2e_g_per_kwh) == (696.31, 492.7)
+    assert sa.parent == ae.parent == "middle-east"
