@@ -462,3 +462,13 @@ def test_middle_east_country_rows_pinned(cat: Catalog) -> None:
     # Ember 2023 via co2.js: Saudi Arabia 696.31, UAE 492.7 gCO2e/kWh; both under the seed region
     assert (sa.grid_co2e_g_per_kwh, ae.grid_co2e_g_per_kwh) == (696.31, 492.7)
     assert sa.parent == ae.parent == "middle-east"
+
+
+def test_llama_3_3_70b_has_its_groq_price(cat: Catalog) -> None:
+    from tokenfab.planning import latest_api_prices
+
+    # Groq pricing (aicost data_groq.rs): Llama 3.3 70B Versatile $0.59 in / $0.79 out per 1M
+    prices = latest_api_prices(cat, "llama-3.3-70b")
+    assert [(p.provider, p.input_usd_per_mtok, p.output_usd_per_mtok) for p in prices] == [
+        ("Groq", 0.59, 0.79)
+    ]
