@@ -79,8 +79,12 @@ def test_higher_utilization_lowers_cost_per_mtok(cat, base):
     ("tokens_per_day", "peak"), [(1e9, 1.0), (1e10, 1.0), (1e10, 2.5), (5e10, 1.3)]
 )
 def test_demand_sizing_by_hand(cat, base, tokens_per_day, peak):
-    # no count given: the estimate sizes the deployment itself
-    sc = base.with_(accelerators=None, tokens_per_day=tokens_per_day, peak_to_average=peak)
+    # no count given: the estimate sizes the deployment itself; a TTFT target that never binds
+    # (an hour) replaces the default queue headroom, so the fleet is the fewest replicas that
+    # carry the peak (the headroom: test_sizing_without_a_ttft_target_bounds_the_queue)
+    sc = base.with_(
+        accelerators=None, tokens_per_day=tokens_per_day, peak_to_average=peak, ttft_slo_s=3600
+    )
     est = evaluate(sc, cat)
     op = est.op
     demand = tokens_per_day / SECONDS_PER_DAY  # average output tok/s
@@ -99,6 +103,53 @@ def test_demand_sizing_by_hand(cat, base, tokens_per_day, peak):
         est.cost.total_usd_per_hour * est.accelerators_needed * 730.0,
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "accelerator"),
+    [
+        ("llama-3.1-8b", "a100-sxm-80gb"),
+        ("llama-3.1-405b", "a100-sxm-80gb"),
+        ("llama-3.1-70b", "mi300x"),
+    ],
+)
+def test_sizing_without_a_ttft_target_bounds_the_queue(cat, model, accelerator):
+    # QA: `estimate --tokens-per-day 1e9` with no TTFT target sized Llama 3.1 8B on 4 A100s at
+    # 99.87 % of their capacity, and the M/D/1 wait of Poisson arrivals made the headline TTFT
+    # 132 s (405B on A100: 631 s). A sized fleet now keeps the mean wait at the peak within
+    # DEFAULT_QUEUE_WAIT_S = 2 s (MLPerf's Llama 2 70B Server TTFT limit), adding replicas
+    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
+
+    sc = Scenario(model=model, accelerator=accelerator, tokens_per_day=1e9)
+    d = evaluate(sc, cat).as_dict()
+    assert DEFAULT_QUEUE_WAIT_S == 2.0
+    assert 0 < d["queue_wait_s"] <= DEFAULT_QUEUE_WAIT_S
+    # the TTFT is the prompt's own time plus at most that wait
+    assert d["ttft_s"] <= d["ttft_s"] - d["queue_wait_s"] + DEFAULT_QUEUE_WAIT_S
+    # and the headroom costs replicas only where the queue needs it: never fewer accelerators
+    # than the fleet that only carries the peak (a target of an hour never binds)
+    bare = evaluate(sc.with_(ttft_slo_s=3600), cat)
+    assert d["accelerators_needed"] >= bare.accelerators_needed
+
+
+def test_replicas_for_wait_by_hand():
+    from tokenfab.perf.serving import md1_wait_s
+    from tokenfab.sizing import replicas_for_wait
+
+    # 1e9 output tokens a day = 11,574 tok/s; a replica's top rate 2,000 tok/s at 1,000
+    # output tokens a request: s = 1000 / 2000 = 0.5 s a request; W <= 2 s needs
+    # rho <= 2 x 2 / (0.5 + 2 x 2) = 0.889, so R >= 11,574 / (2,000 x 0.889) = 6.51 -> 7
+    assert replicas_for_wait(1e9 / 86_400, 2_000.0, 1_000.0, 2.0) == 7
+    # 7 replicas: 11.574 req/s / 7 = 1.653 req/s each, rho = 1.653 x 0.5 = 0.827,
+    # W = 0.827 x 0.5 / (2 x 0.173) = 1.19 s <= 2 s; 6 replicas would carry the peak
+    # (12,000 >= 11,574 tok/s) at rho = 0.965, W = 0.965 x 0.5 / (2 x 0.035) = 6.8 s > 2 s
+    lam = 1e9 / 86_400 / 1_000.0  # requests/s
+    rho = lam / 7 * 0.5
+    assert_allclose(md1_wait_s(lam / 7, 0.5), 1.19, rtol=5e-3)
+    assert_allclose(md1_wait_s(lam / 7, 0.5), rho * 0.5 / (2 * (1 - rho)), rtol=1e-12)
+    assert md1_wait_s(lam / 6, 0.5) > 2.0
+    # a small peak still needs one replica
+    assert replicas_for_wait(1.0, 2_000.0, 1_000.0, 2.0) == 1
 
 
 def test_more_demand_needs_more_accelerators(cat, base):

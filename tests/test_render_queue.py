@@ -10,14 +10,33 @@ BASE = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
 
 
 def test_a_demand_sized_with_no_ttft_target_warns_when_the_queue_is_most_of_the_ttft():
-    # 1,000 requests/s with no TTFT target: the cheapest fleet carries the peak at ~100 % of
-    # its capacity, and the M/D/1 wait of a saturated replica dwarfs the prefill (minutes
-    # against tens of ms); the estimate used to print that TTFT with no word of why
+    # 1,000 requests/s with no TTFT target: the fleet is sized to keep the mean M/D/1 wait
+    # within DEFAULT_QUEUE_WAIT_S = 2 s (it used to carry the peak at ~100 % of its capacity
+    # and wait minutes); the wait is still most of a TTFT whose prefill takes tens of ms, and
+    # the note says so and why
     est = evaluate(Scenario(**BASE, requests_per_second=1000))
     d = est.as_dict()
     assert d["queue_wait_s"] > d["ttft_s"] - d["queue_wait_s"]  # the case the note is for
+    assert d["queue_wait_s"] <= 2.0
     note = queue_note(est)
     assert note is not None and note.startswith("queueing: ") and "--ttft-slo-s" in note
+    assert "within 2 s" in note
+
+
+def test_a_fixed_fleet_near_saturation_warns_with_its_load():
+    # 4 A100s given for 1e9 output tokens a day (11,574 tok/s) of Llama 3.1 8B: they carry the
+    # peak at 99.87 % of their capacity, where the M/D/1 wait is 132 s: the note names the
+    # count and the load, and how to size instead
+    est = evaluate(
+        Scenario(
+            model="llama-3.1-8b", accelerator="a100-sxm-80gb", accelerators=4, tokens_per_day=1e9
+        )
+    )
+    d = est.as_dict()
+    assert d["queue_wait_s"] > 60.0
+    note = queue_note(est)
+    assert note is not None and "the 4 accelerators given" in note
+    assert "omit --accelerators" in note
 
 
 def test_no_warning_with_a_ttft_target_or_without_a_queue():

@@ -99,6 +99,7 @@ from tokenfab.scenario import (
     MIN_UTILIZATION,
     Scenario,
 )
+from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_wait
 
 __all__ = [
     "MAX_SAMPLES",
@@ -850,6 +851,10 @@ def _evaluate_chunk(
         replicas = np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0)
         if sc.disaggregated:
             replicas = np.maximum(replicas, 2.0)
+        if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
+            with np.errstate(divide="ignore", over="ignore"):
+                wait_r = replicas_for_wait(peak, pt.top_out, o, DEFAULT_QUEUE_WAIT_S)
+            replicas = np.where(pt.top_out > 0, np.maximum(replicas, wait_r), replicas)
         load = peak / replicas
         carries = np.ones(n, dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1200,6 +1205,11 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
     replicas = np.where(ok, np.maximum(np.ceil(pk / safe * (1 - 1e-12)), 1.0), 1.0)
     if sc.disaggregated:
         replicas = np.maximum(replicas, 2.0)
+    top_out = np.maximum(np.max(xv, axis=1, keepdims=True), 1e-300)
+    if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
+        with np.errstate(over="ignore"):
+            wait_r = replicas_for_wait(pk, top_out, o2, DEFAULT_QUEUE_WAIT_S)
+        replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
     load = pk / replicas
     carries = ok[:, None, :] & (xv[:, None, :] >= load[:, :, None] * (1 - 1e-9))
     reached = np.argmax(carries, axis=2)
@@ -1209,7 +1219,7 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
 
     x_at = np.where(ok, at(xv), 1.0)
     tpot = at(st.tpot_s)
-    top = np.maximum(np.max(xv, axis=1, keepdims=True), 1e-300) / o2
+    top = top_out / o2
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         wait = np.where(ok, md1_wait_s(load / o2, 1.0 / top), np.inf)
     ttft = at(st.ttft_service_s) + wait

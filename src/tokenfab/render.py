@@ -371,22 +371,32 @@ def headline(est: Any) -> str:
 def queue_note(est: Any) -> str | None:
     """A warning when waiting in the queue is most of the TTFT and no TTFT target bounded it.
 
-    Sized for a demand without ``ttft_slo_s``, the cheapest fleet carries the peak with no
-    headroom, and the M/D/1 wait of a replica near saturation grows without bound (1,000
-    requests/s of Llama 3.1 8B on H100s: 314 of them at 99.95 % load, 5 minutes of queue).
+    Sized for a demand without ``ttft_slo_s``, the fleet keeps the mean wait at the peak within
+    :data:`tokenfab.sizing.DEFAULT_QUEUE_WAIT_S` (before it did not, and 1,000 requests/s of
+    Llama 3.1 8B on H100s waited 5 minutes); a fleet of the ``accelerators`` given can still
+    run near saturation, where the M/D/1 wait grows without bound.
     """
+    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
+
     d = est.as_dict()
     wait = d.get("queue_wait_s") or 0.0
     service = d["ttft_s"] - wait
     sc = est.op.setup.scenario
     if wait <= service or sc.ttft_slo_s is not None or sc.concurrency is not None:
         return None
-    return (
-        f"queueing: {_seconds(wait)} of the {_seconds(d['ttft_s'])} TTFT is waiting in the "
-        f"queue: with no TTFT target the cheapest fleet carries the peak at "
-        f"{min(d['utilization'] * est.op.setup.scenario.peak_to_average, 1.0):.2%} of its "
-        "capacity; give --ttft-slo-s (or a --workload with targets) to size it with headroom"
-    )
+    load = min(d["utilization"] * sc.peak_to_average, 1.0)
+    if sc.accelerators is None:
+        why = (
+            f"with no TTFT target the fleet is sized to keep the mean queueing wait within "
+            f"{DEFAULT_QUEUE_WAIT_S:g} s (MLPerf's Llama 2 70B Server TTFT limit); give "
+            "--ttft-slo-s (or a --workload with targets) to size it for a shorter TTFT"
+        )
+    else:
+        why = (
+            f"the {sc.accelerators} accelerators given carry the peak at {load:.2%} of their "
+            "capacity; add accelerators, or omit --accelerators to size the fleet"
+        )
+    return f"queueing: {_seconds(wait)} of the {_seconds(d['ttft_s'])} TTFT is waiting in the queue: {why}"
 
 
 def pools_table(est: Any) -> Table:

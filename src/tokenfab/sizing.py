@@ -14,6 +14,12 @@ every batch on the grid, in one NumPy pass:
   power, ``c0``, plus the power line at the average draw of that operating point and
   utilisation (:func:`tokenfab.cost.serving_power_w`).
 
+Without a TTFT target the fleet still keeps headroom for queueing: the cheapest fleet that
+merely carries the peak can run a replica at 99.9 % of its capacity, where the M/D/1 wait of
+Poisson arrivals is minutes (Llama 3.1 8B on A100s at 1e9 tokens a day: TTFT 132 s). A sized
+fleet therefore has at least the replicas that keep the mean wait at the peak within
+:data:`DEFAULT_QUEUE_WAIT_S` (:func:`replicas_for_wait`); a TTFT target replaces that bound.
+
 The cheapest (layout, batch) wins; ties go to the shorter request latency. This replaces
 sizing whole replicas of the max-throughput layout of one 8-GPU group, which put
 Llama-3.1-70B at 1e6 tokens a day on 8 H100 ($13.2k a month) where one carries it.
@@ -24,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Catalog
 from tokenfab.cost import CostInputs, average_power_w, serving_power_w
@@ -47,6 +53,46 @@ from tokenfab.scenario import Scenario
 
 # Replicas searched have at most this many accelerators (every power-of-two replica divides it).
 MAX_REPLICA_ACCELERATORS = 1024
+
+DEFAULT_QUEUE_WAIT_S = 2.0
+"""Mean queueing wait [s] a fleet sized without a TTFT target may add to the TTFT at the peak:
+MLPerf Inference's Server-scenario TTFT limit for Llama 2 70B, 2000 ms (mlcommons/inference
+loadgen/mlperf.conf, ``llama2-70b.Server.ttft_latency = 2000``), the limit the ``rag``
+workload also uses."""
+
+
+def replicas_for_wait(
+    peak_output_tok_s: ArrayLike,
+    top_output_tok_s_replica: ArrayLike,
+    output_tokens: ArrayLike,
+    wait_s: float,
+) -> NDArray:
+    r"""Fewest replicas [-] whose M/D/1 queueing wait at the peak is at most ``wait_s``.
+
+    Parameters
+    ----------
+    peak_output_tok_s : the demand's peak [token/s]
+    top_output_tok_s_replica : a replica's largest output rate [token/s]
+    output_tokens : output tokens per request [token]
+    wait_s : the largest mean wait allowed [s], > 0
+
+    Notes
+    -----
+    Each replica serves requests one slot-release at a time, :math:`s = o / X_{top}`, and
+    receives :math:`\lambda = P / (o R)` of the peak :math:`P`
+    (:func:`tokenfab.perf.serving.md1_wait_s`). :math:`W = \rho s / (2 (1 - \rho)) \le B`
+    holds for :math:`\rho \le 2B / (s + 2B)`, so :math:`R \ge P (s + 2B) / (2 B X_{top})`.
+
+    Examples
+    --------
+    >>> # s = 1000 / 2000 = 0.5 s; rho <= 4 / 4.5 = 0.889; R >= 11,574 / (2000 x 0.889) = 6.51
+    >>> int(replicas_for_wait(11_574.0, 2_000.0, 1_000.0, 2.0))
+    7
+    """
+    top = np.asarray(top_output_tok_s_replica, dtype=float)
+    service_s = np.asarray(output_tokens, dtype=float) / top
+    need = np.asarray(peak_output_tok_s, dtype=float) * (service_s + 2.0 * wait_s)
+    return np.maximum(np.ceil(need / (2.0 * wait_s * top) * (1 - 1e-12)), 1.0)
 
 
 def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
@@ -131,6 +177,11 @@ def cheapest_point(
     replicas = np.where(ok, np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0), 1.0)
     if sc.disaggregated:  # a prefill and a decode pool
         replicas = np.maximum(replicas, 2.0)
+    top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
+    if sc.ttft_slo_s is None:  # headroom for the queue (module notes)
+        with np.errstate(over="ignore"):  # a row with no valid point has no top rate
+            wait_r = replicas_for_wait(peak, top_out, o, DEFAULT_QUEUE_WAIT_S)
+        replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
     load = peak / replicas  # output tok/s each replica carries at the peak
     # the batch that load reaches: the smallest valid batch of the row whose capacity carries it
     carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
@@ -138,7 +189,7 @@ def cheapest_point(
     at = lambda a: np.take_along_axis(a, reached, axis=1)  # noqa: E731
     x_at = np.where(ok, at(x), 1.0)
     tpot = at(grid.tpot_s)
-    top = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300) / o  # requests/s of a replica
+    top = top_out / o  # requests/s of a replica
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         wait = np.where(ok, md1_wait_s(load / o, 1.0 / top), np.inf)
     ttft = at(grid.ttft_service_s) + wait
@@ -263,11 +314,13 @@ def sized_point(
 
 
 __all__ = [
+    "DEFAULT_QUEUE_WAIT_S",
     "HourlyRate",
     "SizingGrid",
     "cheapest_point",
     "demand_output_tok_s",
     "fixed_count_point",
+    "replicas_for_wait",
     "sized_point",
     "sizing_grid",
 ]
