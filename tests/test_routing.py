@@ -70,3 +70,46 @@ def test_bad_input_names_the_field(field, kwargs):
     }
     with pytest.raises(ScenarioError, match=f"^{field}:"):
         rt.cascade(**{**args, **kwargs})
+
+
+def test_a_vanishing_success_rate_is_refused_naming_the_field_not_a_numpy_warning():
+    # QA (schemathesis-style input): success_big = 5e-324, the smallest float above 0, made
+    # cost / success overflow (0.1125 / 5e-324 > 1.8e308, the largest float) with a NumPy
+    # RuntimeWarning and an inf in the JSON; it is now one line naming the field
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way
+        c = rt.cascade(0.1125, 0.0075, 0.7, 0.85, success_big=5e-324)
+        with pytest.raises(ScenarioError, match=r"^success_big: .*undefined"):
+            c.cost_per_success_usd_before  # noqa: B018
+        # every request routed, none right, none escalated: success after = 0 (no outcome
+        # succeeds), so cost per success after is undefined, named as the small model's
+        c = rt.cascade(0.1125, 0.0075, 1.0, 0.0, failure_detection=0.0)
+        assert c.success_after == 0.0
+        with pytest.raises(ScenarioError, match=r"^success_small: .*lower routed_share"):
+            c.savings  # noqa: B018
+    # a small but representable rate still has its cost: 0.1125 / 1e-300 = 1.125e299 USD
+    c = rt.cascade(0.1125, 0.0075, 0.7, 0.85, success_big=1e-300)
+    assert_allclose(c.cost_per_success_usd_before, 1.125e299, rtol=1e-12)
+
+
+def test_route_cli_refuses_a_vanishing_success_rate_in_one_line():
+    import subprocess
+    import sys
+
+    def route(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-c", "from tokenfab.cli import main; main()", "route", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    for args, field in [
+        (("--success-big", "5e-324"), "success_big"),
+        (
+            ("--routed-share", "1", "--success-small", "0", "--failure-detection", "0"),
+            "success_small",
+        ),
+    ]:
+        r = route(*args)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"error: {field}: "), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

@@ -111,16 +111,41 @@ class Cascade:
 
     @property
     def cost_per_success_usd_before(self) -> NDArray[np.float64]:
-        return self.cost_usd_before / self.success_before
+        return _per_success(
+            self.cost_usd_before, self.success_before, "success_big: the big model's"
+        )
 
     @property
     def cost_per_success_usd_after(self) -> NDArray[np.float64]:
-        return self.cost_usd_after / self.success_after
+        return _per_success(
+            self.cost_usd_after,
+            self.success_after,
+            "success_small: with routed_share and failure_detection, the routed",
+            "; raise success_small or failure_detection, or lower routed_share",
+        )
 
     @property
     def savings(self) -> NDArray[np.float64]:
         """1 - after/before of the cost per successful outcome."""
         return 1.0 - self.cost_per_success_usd_after / self.cost_per_success_usd_before
+
+
+def _per_success(
+    cost_usd: NDArray[np.float64], success: NDArray[np.float64], what: str, hint: str = ""
+) -> NDArray[np.float64]:
+    """Cost per successful outcome [USD]; a success rate of 0, or one so small that the cost
+    per success overflows a float (below about 1e-304 for a $0.1 request), raises one line
+    naming the field (``what`` starts with it) instead of returning inf with a NumPy warning."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        per = np.asarray(cost_usd, float) / success
+    bad = ~np.isfinite(per)
+    if np.any(bad):
+        rate = float(np.broadcast_to(np.asarray(success, float), per.shape)[bad].flat[0])
+        raise ScenarioError(
+            f"{what} success rate {rate:g} leaves the cost per successful outcome undefined "
+            f"(it must be above 0 and not vanishingly small){hint}"
+        )
+    return _out(per)
 
 
 def cascade(
