@@ -43,6 +43,7 @@ class Row:
     why_not: str | None
     low: float | None = None  # the estimate's error band of output throughput
     high: float | None = None
+    point: object = None  # the estimate's OperatingPoint (layout, batch), for bench_peers.py
 
 
 def shared_dir(start: Path) -> Path | None:
@@ -106,6 +107,7 @@ def predict_rows(path: Path, catalog: Catalog) -> list[Row]:
                 row.why_not = str(exc)
                 continue
             row.predicted = float(op.output_tok_s_total)
+            row.point = op
             band = op.error_band_keys()
             row.low, row.high = band["output_tok_s_total_low"], band["output_tok_s_total_high"]
     return out

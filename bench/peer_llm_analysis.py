@@ -8,9 +8,10 @@ Executed by ``bench/peer_compare.py`` with the python of ``bench/.peer-venv`` (l
       "batch": 256, "input_tokens": 1000, "output_tokens": 1000, "kv_bytes": 1,
       "flops_efficiency": null, "hbm_memory_efficiency": null}, ...]}
 
-Output: one result a config (output tokens/s of one tensor-parallel group, the batch used,
-whether it was capped to llm-analysis's own memory limit) and the wall time of each repeat
-of a loop over all configs.
+Output: one result a config (output tokens/s of one tensor-parallel group, its decode step
+time ``tpot_s`` and, where the config asks ``"ttft": true``, its prefill time of one prompt
+``ttft_s``, the batch used, whether it was capped to llm-analysis's own memory limit) and the
+wall time of each repeat of a loop over all configs.
 """
 
 import json
@@ -67,18 +68,38 @@ def largest_batch(cfg: dict) -> int:
     return lo
 
 
+def latencies(cfg: dict, out: dict) -> dict:
+    """TPOT: its decode step at the batch; TTFT (``"ttft": true`` in the config): its prefill
+    of one prompt (batch 1), as it has no queueing."""
+    got = {"tpot_s": out["decode_latency"]}
+    if cfg.get("ttft"):
+        got["ttft_s"] = infer(cfg, 1)["prefill_latency"]
+    return got
+
+
 def evaluate(cfg: dict) -> dict:
     batch = int(cfg["batch"])
     try:
         out = infer(cfg, batch)
-        return {"output_tok_s": out["total_tokens_per_sec"], "batch": batch, "capped": False}
+        return {
+            "output_tok_s": out["total_tokens_per_sec"],
+            "batch": batch,
+            "capped": False,
+            **latencies(cfg, out),
+        }
     except AssertionError as exc:
         reason = str(exc).split(",")[0]
     cap = largest_batch(cfg)
     if cap < 1:
         return {"output_tok_s": None, "batch": 0, "capped": True, "error": reason}
-    tok_s = infer(cfg, cap)["total_tokens_per_sec"]
-    return {"output_tok_s": tok_s, "batch": cap, "capped": True, "error": reason}
+    out = infer(cfg, cap)
+    return {
+        "output_tok_s": out["total_tokens_per_sec"],
+        "batch": cap,
+        "capped": True,
+        "error": reason,
+        **latencies(cfg, out),
+    }
 
 
 def main() -> None:
