@@ -14,6 +14,7 @@ import pytest
 from tokenfab.catalog import Accelerator, Region, builtin_dir, read_records
 from tokenfab.errors import CatalogError, FileInputError
 from tokenfab.fileio import (
+    check_output_folder,
     check_output_path,
     json_text,
     load_yaml,
@@ -267,3 +268,83 @@ def test_every_file_writer_in_the_package_writes_through_a_temporary_file():
                 if target not in ("tmp", "buf", "sys"):
                     direct.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
     assert not direct
+
+
+# -- the rule for every --out writer: a missing parent folder is refused, never created --------
+
+
+def test_output_folder_checks(tmp_path):
+    # a catalog folder (calibrate --out, --catalog for the importers) may be new; its parent
+    # must exist, as for an --out file (check_output_path)
+    assert check_output_folder(tmp_path / "new-catalog") == tmp_path / "new-catalog"
+    assert not (tmp_path / "new-catalog").exists()  # checked, not created
+    with pytest.raises(FileInputError, match="empty path"):
+        check_output_folder(" ")
+    with pytest.raises(FileInputError, match=r"^--out \S+: folder \S+typo does not exist$"):
+        check_output_folder(tmp_path / "typo" / "cat")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileInputError, match="is a file"):
+        check_output_folder(tmp_path / "file")
+
+
+def test_no_writer_creates_missing_parent_folders():
+    # QA: `tokenfab calibrate --out a/b/cat` checked its parent in the CLI, but the library
+    # writer under it (and the chart, synthetic-log and band writers) called
+    # mkdir(parents=True): a typo'd folder was silently created. The one writer allowed to
+    # create parents is the importers' per-user catalog folder (~/.local/share/tokenfab/...)
+    src = Path(__file__).resolve().parents[1] / "src" / "tokenfab"
+    found = [
+        f"{path.relative_to(src)}:{n}"
+        for path in sorted(src.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "parents=True" in line
+    ]
+    assert len(found) == 1 and found[0].startswith("importers.py:"), found
+
+
+def test_library_writers_refuse_a_missing_parent(tmp_path):
+    from tokenfab.calibrate.bands import write_bands
+    from tokenfab.charts import line_chart
+    from tokenfab.usage.synth import synth
+
+    missing = tmp_path / "typo"
+    with pytest.raises(FileInputError, match=r"folder \S+typo does not exist"):
+        write_bands(missing / "cat", [], "test")
+    with pytest.raises(FileInputError, match=r"folder \S+typo does not exist"):
+        line_chart(missing / "c.html", [], "t", "x", "y")
+    with pytest.raises(FileInputError, match=r"folder \S+typo does not exist"):
+        synth(10, missing / "log.csv")
+    assert not missing.exists()
+    # a new catalog folder whose parent exists is created (a new catalog)
+    write_bands(tmp_path / "cat", [], "test")
+    assert (tmp_path / "cat" / "error_bands.csv").is_file()
+
+
+def test_calibrate_and_importers_refuse_a_missing_parent_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    cmd = [sys.executable, "-c", "from tokenfab.cli import main; main()"]
+    cal = fixtures / "calibrate" / "measured.csv"
+    runs = {
+        "--out": [*cmd, "calibrate", str(cal), "--out", str(tmp_path / "typo" / "cat")],
+        "--catalog": [
+            *cmd,
+            "--catalog",
+            str(tmp_path / "typo" / "cat"),
+            "catalog",
+            "import-prices",
+            str(fixtures / "prices" / "openrouter.json"),
+            "--format",
+            "openrouter",
+            "--as-of",
+            "2026-01-01",
+        ],
+    }
+    for option, args in runs.items():
+        r = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert r.returncode == 2, (option, r.stderr)
+        assert r.stderr.startswith(f"error: {option} "), r.stderr
+        assert "typo does not exist" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "typo").exists()

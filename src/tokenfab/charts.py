@@ -8,7 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from tokenfab.fileio import atomic_output
+from tokenfab.fileio import atomic_output, check_output_path
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
@@ -73,7 +73,7 @@ def line_chart(
     out = Path(out)
     html = out if out.suffix == ".html" else out.with_suffix(".html")
     png = html.with_suffix(".png")
-    html.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(html)  # its folder must exist: a writer never creates missing folders
     fig = go.Figure()
     for s in series:
         fig.add_trace(
@@ -159,7 +159,7 @@ def bar_chart(
     out = Path(out)
     html = out if out.suffix == ".html" else out.with_suffix(".html")
     png = html.with_suffix(".png")
-    html.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(html)  # its folder must exist: a writer never creates missing folders
     fig = go.Figure()
     for b in bars:
         fig.add_trace(
@@ -188,7 +188,7 @@ def bar_chart(
 def _paths(out: Path) -> tuple[Path, Path]:
     out = Path(out)
     html = out if out.suffix == ".html" else out.with_suffix(".html")
-    html.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(html)  # its folder must exist: a writer never creates missing folders
     return html, html.with_suffix(".png")
 
 

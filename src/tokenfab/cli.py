@@ -321,9 +321,19 @@ app.add_typer(catalog_app, name="catalog")
 
 
 def _write_dir() -> Path:
-    """Where importers write: the first --catalog, else TOKENFAB_CATALOG, else the user dir."""
-    dirs = _catalog_dirs() or user_dirs_from_env()
-    return Path(dirs[0]) if dirs else user_catalog_dir()
+    """Where importers write: the first --catalog, else TOKENFAB_CATALOG, else the user dir.
+
+    A folder the user names may be new, but not its parent (as for every ``--out``); only the
+    per-user catalog folder is created with its parents."""
+    from tokenfab.fileio import check_output_folder
+
+    given = _catalog_dirs()
+    if given:
+        return check_output_folder(given[0], option="--catalog")
+    dirs = user_dirs_from_env()
+    if dirs and Path(dirs[0]) != user_catalog_dir():
+        return check_output_folder(dirs[0], option="TOKENFAB_CATALOG")
+    return user_catalog_dir()
 
 
 @command(

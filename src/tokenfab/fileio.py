@@ -10,6 +10,8 @@ Each function turns a problem with a file into one line that names the file and 
   laughs" bomb cannot expand) and nesting deeper than :data:`MAX_YAML_DEPTH`.
 - :func:`check_output_path` checks an output path *before* any work is done: not empty, its
   folder exists, it is not a folder, and a file can be created there.
+- :func:`check_output_folder` does the same for a folder a command writes into: the folder may
+  be new, the folder that holds it must exist (no writer creates missing parents).
 - :func:`atomic_output` (and :func:`write_text_atomic`) writes a file whole or not at all: the
   writer fills a temporary file in the same folder, which is renamed over the target only when
   it is complete, so an interrupted run (Ctrl-C, a full disk, an error) leaves no partial file.
@@ -236,6 +238,38 @@ def check_output_path(
         raise FileInputError(f"{option} {p}: cannot write ({exc.strerror})") from None
     if not existed:
         p.unlink()
+    return p
+
+
+def check_output_folder(
+    path: str | os.PathLike[str], *, option: str = "--out", example: str = "my-catalog"
+) -> Path:
+    """Check, before any work, a folder a command writes files into (a catalog folder).
+
+    The folder itself may be new -- the writer creates it, as a new catalog -- but the folder
+    that holds it must exist, as for :func:`check_output_path`: a typo in a parent is refused,
+    never created.
+
+    Raises
+    ------
+    FileInputError
+        ``--out PATH: problem``: empty, a file, or a missing parent folder.
+
+    Examples
+    --------
+    >>> check_output_folder("/no-such-folder/my-catalog")
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.FileInputError: --out /no-such-folder/my-catalog: folder /no-such-folder does not exist
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise FileInputError(f"{option}: empty path; give a folder such as {example}")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise FileInputError(f"{option} {p}: is a file; give a folder")
+    if not p.parent.is_dir():
+        raise FileInputError(f"{option} {p}: folder {p.parent} does not exist")
     return p
 
 

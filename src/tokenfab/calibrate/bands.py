@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tokenfab.calibrate import adapter
+from tokenfab.fileio import check_output_folder
 
 BAND_COLUMNS = (
     "id",
@@ -121,7 +122,8 @@ def band_rows(
 
 def write_bands(out: Path, rows: list[dict[str, object]], source: str) -> Path:
     """Write ``out/error_bands.csv`` (the ``error-bands`` catalog)."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out)  # a new folder, never a missing parent
+    out.mkdir(exist_ok=True)
     path = out / "error_bands.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=BAND_COLUMNS)

@@ -38,18 +38,11 @@ def calibrate_cmd(
 
 
 def _out_folder(out: str) -> Path:
-    """``--out``: a catalog folder (created if missing, like a new catalog), checked before the
-    fit runs."""
-    from tokenfab.errors import FileInputError
+    """``--out``: a catalog folder (created if missing, like a new catalog; its parent must
+    exist), checked before the fit runs."""
+    from tokenfab.fileio import check_output_folder
 
-    if not out.strip():
-        raise FileInputError("--out: empty path; give a catalog folder such as my-catalog")
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise FileInputError(f"--out {path}: is a file; give a catalog folder")
-    if not path.parent.is_dir():
-        raise FileInputError(f"--out {path}: folder {path.parent} does not exist")
-    return path
+    return check_output_folder(out)
 
 
 def _pct(x: float | None) -> str:

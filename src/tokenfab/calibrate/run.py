@@ -21,7 +21,7 @@ from tokenfab.calibrate.bands import band_rows, write_bands
 from tokenfab.calibrate.importers import read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
-from tokenfab.fileio import atomic_output
+from tokenfab.fileio import atomic_output, check_output_folder
 
 EFFICIENCY_COLUMNS = (
     "id",
@@ -214,9 +214,8 @@ def write_catalog(
 ) -> Path:
     """Write ``out/efficiency.csv``: one row per fitted group, ids ``<family>-<software>``
     (the built-in ids, so ``--catalog out`` replaces those rows)."""
-    if out.exists() and not out.is_dir():
-        raise MeasurementFileError(f"--out: {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out)  # a new folder, never a missing parent
+    out.mkdir(exist_ok=True)
     path = out / "efficiency.csv"
     names = ", ".join(Path(p).name for p in paths)
     with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:

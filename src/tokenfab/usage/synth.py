@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tokenfab.fileio import atomic_output
+from tokenfab.fileio import atomic_output, check_output_path
 from tokenfab.usage.schema import MAX_DAYS, MAX_ROWS, UsageLogError
 
 
@@ -234,7 +234,7 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
     prices = _prices()
     writer = None
     task = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(path)  # its folder must exist: a writer never creates missing folders
     # written to a temporary file beside ``path`` and renamed when complete: an interrupted
     # run (Ctrl-C, a full disk) leaves no partial log behind
     done = 0
