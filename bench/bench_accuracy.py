@@ -36,7 +36,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import frozen_set  # noqa: E402  (bench/ is not a package)
-from tokenfab.calibrate import adapter, fit, groups  # noqa: E402
+from tokenfab.calibrate import adapter, closed_loop, fit, groups  # noqa: E402
 from tokenfab.calibrate.bands import band_rows, write_bands  # noqa: E402
 from tokenfab.calibrate.importers import read_files  # noqa: E402
 from tokenfab.calibrate.run import group_reports, write_catalog  # noqa: E402
@@ -111,7 +111,15 @@ def main() -> int:
     t1 = time.perf_counter()
     full = fit.fit(prep, keys, measured=bounds)
     t_fit = time.perf_counter() - t1
-    insample = fit.abs_error(adapter.predict(prep, full.factors_for(keys)), prep.measured)
+    # the closed-loop TTFT terms (front end, first wave) per software class, fitted on the
+    # aggregated closed-loop runs with the full fit's factors (tokenfab.calibrate.closed_loop)
+    loop_rows = agg & closed_loop.targets(prep)
+    coef = closed_loop.coefficients(prep, full.factors_for(keys))
+    loop_table = closed_loop.closed_loop_rows(coef, prep.measured, prep.arrays.software, loop_rows)
+    loop_terms = {str(r["id"]): (r["frontend_ms"], r["requests_per_client"]) for r in loop_table}
+    insample = fit.abs_error(
+        closed_loop.apply(coef, prep.arrays.software, loop_terms), prep.measured
+    )
     cfg = groups.group_ids([groups.config_key(m) for m in ms])
     fam = groups.group_ids([groups.model_family(m.model) for m in ms])
     accf = groups.group_ids([cat.accelerator(m.accelerator).family for m in ms])
@@ -121,12 +129,14 @@ def main() -> int:
         "accelerator_family": [np.flatnonzero(accf == g) for g in np.unique(accf)],
     }
     t2 = time.perf_counter()
-    held = {"configuration": fit.cross_validate(prep, keys, cfg, k=5, measured=bounds)}
+    # every fold refits the factors and the closed-loop terms (closed_loop.cross_validate)
+    cv = closed_loop.cross_validate
+    held = {"configuration": cv(prep, keys, cfg, k=5, measured=bounds, rows=loop_rows)}
     t_cv = time.perf_counter() - t2
-    held["model_family"] = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
-    held["accelerator_family"] = fit.cross_validate(prep, keys, accf, k=None, measured=bounds)
+    held["model_family"] = cv(prep, keys, fam, k=None, measured=bounds, rows=loop_rows)
+    held["accelerator_family"] = cv(prep, keys, accf, k=None, measured=bounds, rows=loop_rows)
     era_cfg = fit.abs_error(
-        fit.cross_validate(prep, era_keys, cfg, k=5, measured=bounds), prep.measured
+        cv(prep, era_keys, cfg, k=5, measured=bounds, rows=loop_rows), prep.measured
     )
     err = {k: fit.abs_error(v, prep.measured) for k, v in held.items()}
     t_all = time.perf_counter() - t0
@@ -164,9 +174,10 @@ def main() -> int:
             render("disaggregated decode pools only (own factor groups)", ~agg),
         ]
     )
-    # bands of the figures estimates show, from the fitted metrics of aggregated runs (TTFT
-    # at a fixed batch: an estimate's TTFT is its prompt's time plus an open-loop wait)
-    bands = band_rows(held, folds, prep.measured, prep.metric, agg & prep.fitted)
+    # bands of the figures estimates show, from the aggregated runs: the fitted metrics (TTFT
+    # at a fixed batch: an estimate's TTFT is its prompt's time plus an open-loop wait) and
+    # TTFT under closed-loop concurrency (an estimate given clients)
+    bands = band_rows(held, folds, prep.measured, label, agg)
     band_table = "\n".join(
         [
             "| error band (90%): split | metric | measured / predicted P5 | P95 | runs | "
@@ -201,11 +212,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         write_catalog(Path(tmp), reports, cv_cfg, keys_arr, files, source)
         write_bands(Path(tmp), bands, band_source)
+        closed_loop.write_closed_loop(Path(tmp), loop_table, source)
         refitted = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), Catalog([tmp])))
         if args.write:
             data = HERE.parent / "src" / "tokenfab" / "data"
             shutil.copy(Path(tmp) / "efficiency.csv", data / "efficiency.csv")
             shutil.copy(Path(tmp) / "error_bands.csv", data / "error_bands.csv")
+            shutil.copy(Path(tmp) / "closed_loop.csv", data / "closed_loop.csv")
     val = "\n".join(
         [
             "| frozen validation set (report only) | rows predicted | median abs error | pairs "
@@ -235,12 +248,26 @@ def main() -> int:
         f"Time: read {t_read:.1f} s, one fit {t_fit:.1f} s, 5-fold CV {t_cv:.1f} s, everything "
         f"{t_all:.1f} s; peak memory {peak_mb:.0f} MB."
     )
-    print(table, band_table, val, foot, sep="\n\n")
+    loop_text = "\n".join(
+        [
+            "| closed-loop TTFT terms (fitted, in sample) | front end [ms] | requests per client "
+            "| runs | median abs error without | with |",
+            "|---|---:|---:|---:|---:|---:|",
+            *(
+                f"| {r['id']} | {r['frontend_ms']:g} | {r['requests_per_client']:g} | "
+                f"{r['runs']} | {pct(float(r['median_abs_error_before']))} | "
+                f"{pct(float(r['median_abs_error']))} |"
+                for r in loop_table
+            ),
+        ]
+    )
+    print(table, band_table, loop_text, val, foot, sep="\n\n")
     if args.write:
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(
             f"# Accuracy on held-out measurements\n\nGenerated by `python bench/bench_accuracy.py "
-            f"--write` on {date.today().isoformat()}.\n\n{table}\n\n{band_table}\n\n{val}\n\n"
+            f"--write` on {date.today().isoformat()}.\n\n{table}\n\n{band_table}\n\n{loop_text}\n\n"
+            f"{val}\n\n"
             f"{foot}\n"
         )
     return 0

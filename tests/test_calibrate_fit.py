@@ -246,5 +246,18 @@ def test_ttft_under_concurrency_is_predicted_but_never_fitted():
             "overhead_per_sequence_s": fit.START["overhead_per_sequence_us"] / 1e6,
         },
     )
-    hand = closed_loop_ttft_s(a.shape, a.hw, eng, a.layout, a.wbpp, a.kvb, 64.0, 1024.0, 128.0)
+    # with the engine's closed-loop terms (data/closed_loop.csv), as stacked for the runs
+    hand = closed_loop_ttft_s(
+        a.shape,
+        a.hw,
+        eng,
+        a.layout,
+        a.wbpp,
+        a.kvb,
+        64.0,
+        1024.0,
+        128.0,
+        a.frontend_s,
+        a.first_wave_share,
+    )
     np.testing.assert_allclose(pred[0], hand[0], rtol=1e-12)

@@ -34,6 +34,8 @@ def _closed_loop_by_hand(clients: float, tp: int = 1) -> float:
             clients,
             1024,
             128,
+            setup.engine.frontend_s,
+            setup.engine.first_wave_share,
         )
     )
 

@@ -580,6 +580,61 @@ def test_closed_loop_ttft_rises_with_clients_and_vector_equals_scalar():
         assert_allclose(vec[i], one, rtol=1e-12)
 
 
+def test_closed_loop_ttft_one_client_is_front_end_plus_prefill():
+    # One client, a 1,024-token prompt: room 8,192 - 1 = 8,191 tokens, one prompt a cohort in
+    # one step (c = 1, k = 1); both the steady wait max(1, 1 - 127) and the first wave's
+    # (1 + 1) / 2 x 1 are one step, so TTFT = front end + that step (the prompt alone, context
+    # 512), whatever share of the run the first wave is.
+    shape, hw, eng = setup("llama-3.1-8b")
+    lay = sv.layout()
+    step = sv.round_time(shape, hw, eng, lay, 2.0, 2.0, 0, 1088, 1024, 512)
+    for share in (0.0, 0.1, 1.0):
+        ttft = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, 1, 1024, 128, 0.05, share)
+        assert_allclose(ttft, 0.05 + step.time_s, rtol=1e-12)
+
+
+def test_closed_loop_ttft_first_wave_queues_for_admission():
+    # 64 clients, 1,024-token prompts, 9-token outputs: one step admits 7 of them (8,128 tokens
+    # of room), so k = 64 / 7 = 9.1429 cohorts. Steady state: 9.1429 - 8 = 1.1429 steps. First
+    # wave, all 64 at once: the j-th cohort waits j steps, a mean of (9.1429 + 1) / 2 = 5.0714.
+    # A run of 10 requests a client (first-wave share 0.1): 0.9 x 1.1429 + 0.1 x 5.0714 =
+    # 1.5357 steps, plus a 30 ms front end.
+    shape, hw, eng = setup("llama-3.1-8b")
+    lay = sv.layout()
+    step = sv.round_time(shape, hw, eng, lay, 2.0, 2.0, 57, 1028.5, 7168, 512)
+    ttft = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, 64, 1024, 9, 0.03, 0.1)
+    k = 64 / 7
+    assert_allclose(ttft, 0.03 + (0.9 * (k - 8) + 0.1 * (k + 1) / 2) * step.time_s, rtol=1e-12)
+    assert_allclose(0.9 * (k - 8) + 0.1 * (k + 1) / 2, 1.5357, atol=1e-4)
+
+
+def test_closed_loop_ttft_front_end_adds_and_first_wave_never_shortens():
+    # the front end is added as it is; the first wave waits at least the steady state's steps
+    # (its mean (k + 1) c / 2 >= max(c, k c - o + 1) whenever prefill keeps up, and the
+    # first wave carries no decode steps to hide behind)
+    shape, hw, eng = setup("llama-3.1-70b")
+    lay = sv.layout(8)
+    clients = np.array([1.0, 4.0, 16.0, 64.0, 256.0])
+    plain = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, clients, 2048, 512)
+    front = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, clients, 2048, 512, 0.12)
+    assert_allclose(front - plain, 0.12, rtol=1e-9)
+    wave = sv.closed_loop_ttft_s(shape, hw, eng, lay, 2.0, 2.0, clients, 2048, 512, 0.0, 0.2)
+    assert np.all(wave >= plain)
+
+
+def test_closed_loop_ttft_with_both_terms_rises_with_clients_and_vector_equals_scalar():
+    shape, hw, eng = setup("deepseek-v3", precision="fp8")
+    lay = sv.layout(8)
+    clients = np.array([1.0, 2.0, 4.0, 16.0, 64.0, 256.0, 1024.0])
+    share = np.array([0.0, 0.05, 0.1, 0.1, 0.1, 0.5, 1.0])
+    vec = sv.closed_loop_ttft_s(shape, hw, eng, lay, 1.0, 1.0, clients, 4096, 256, 0.04, 0.1)
+    assert np.all(np.diff(vec) > 0)
+    both = sv.closed_loop_ttft_s(shape, hw, eng, lay, 1.0, 1.0, clients, 4096, 256, 0.04, share)
+    for i, n in enumerate(clients):
+        one = sv.closed_loop_ttft_s(shape, hw, eng, lay, 1.0, 1.0, n, 4096, 256, 0.04, share[i])
+        assert_allclose(both[i], one, rtol=1e-12)
+
+
 def test_mean_touched_experts_counts_whole_prompt_rounds_by_hand():
     # DeepSeek-V3 (256 routed experts, top-8) at 4 sequences, 8,192-token prompts and
     # 1,024-token outputs, TP 8, 8,188 tokens of room: one prompt a cohort (8,188 of its tokens

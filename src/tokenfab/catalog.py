@@ -69,6 +69,11 @@ COLUMN_MAXIMA: dict[str, float] = {
     "cache_write_usd_per_mtok": 1e2,
     "cached_input_usd_per_mtok": 1e4,
     "comm_latency_us": 1e3,
+    "frontend_ms": 1e4,
+    "requests_per_client": 1e6,
+    "runs": 1e6,
+    "median_abs_error": 1e2,
+    "median_abs_error_before": 1e2,
     "context_tokens": 1e9,
     "cv_max_abs_error": 1e2,
     "cv_median_abs_error": 1e2,
@@ -827,7 +832,10 @@ class ErrorBand(Record):
         "model), leave one model family out (a model the family was not fitted to), leave one "
         "accelerator family out (an uncalibrated family)"
     )
-    metric: Literal["ttft_s", "tpot_s", "output_tok_s"]
+    metric: Literal["ttft_s", "ttft_s_concurrent", "tpot_s", "output_tok_s"] = Field(
+        description="the figure: TTFT at a fixed batch or an open-loop load, TTFT under "
+        "closed-loop client concurrency, TPOT, output throughput"
+    )
     coverage: Annotated[float, Field(gt=0, lt=1)] = Field(
         description="share of held-out runs the band encloses (0.9: the 5th to 95th percentile)"
     )
@@ -838,6 +846,31 @@ class ErrorBand(Record):
         None,
         description="share of each fold's held-out runs inside the band taken from the other "
         "folds' residuals (how well the band carries to new runs)",
+    )
+
+
+class ClosedLoop(Record):
+    """What a closed-loop benchmark adds to an engine's first token: the server's front end and
+    the first wave of clients (:func:`tokenfab.perf.serving.closed_loop_ttft_s`).
+
+    Fitted per serving-software class (the row's ``id``) to the TTFT of closed-loop runs
+    (``bench/bench_accuracy.py``, :mod:`tokenfab.calibrate.closed_loop`), within stated bounds.
+    """
+
+    frontend_ms: NonNegative = Field(
+        description="time a request spends in the server's front end (HTTP, tokenisation, "
+        "scheduling, the first token's stream) [ms]"
+    )
+    requests_per_client: Annotated[float, Field(ge=1)] = Field(
+        description="requests each client sends in a measured run; the first wave, sent at "
+        "once, is 1 / this of them [-]"
+    )
+    runs: Count = Field(description="closed-loop TTFT measurements the constants were fitted to")
+    median_abs_error_before: NonNegative | None = Field(
+        None, description="median |predicted / measured - 1| without the two terms"
+    )
+    median_abs_error: NonNegative | None = Field(
+        None, description="median |predicted / measured - 1| with them (in sample)"
     )
 
 
@@ -881,6 +914,7 @@ TABLES: dict[str, Table] = {
             (("software", "software"),),
         ),
         Table("error-bands", "error_bands.csv", ErrorBand, "Error bands"),
+        Table("closed-loop", "closed_loop.csv", ClosedLoop, "Closed-loop TTFT terms"),
         Table(
             "gpu-measurements",
             "gpu_measurements.csv",

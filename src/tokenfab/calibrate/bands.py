@@ -39,6 +39,11 @@ BAND_COLUMNS = (
 )
 
 
+BAND_METRICS = (*adapter.METRICS, "ttft_s_concurrent")
+"""Figures with a band: the fitted metrics, and TTFT under closed-loop concurrency (predicted,
+its two closed-loop terms refitted in each fold: :mod:`tokenfab.calibrate.closed_loop`)."""
+
+
 def quantile_band(ratio: NDArray, coverage: float) -> tuple[float, float]:
     """(low, high) quantiles of ``ratio`` enclosing the central ``coverage`` share.
 
@@ -89,13 +94,14 @@ def band_rows(
     folds : mapping
         Split name -> target indices of each of its folds.
     measured, metric : ndarray
-        Measured value and metric name of every target.
+        Measured value and metric name of every target (``ttft_s_concurrent`` for TTFT under
+        closed-loop concurrency).
     rows : ndarray of bool
         Targets the bands describe (the aggregated runs the catalog's factors serve).
     """
     out: list[dict[str, object]] = []
     for split, pred in predicted.items():
-        for m in adapter.METRICS:
+        for m in BAND_METRICS:
             sel = rows & (metric == m) & np.isfinite(pred)
             idx = np.flatnonzero(sel)
             if idx.size < 5:

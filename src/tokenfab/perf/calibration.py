@@ -63,6 +63,21 @@ class EngineChoice:
     efficiency_id: str | None  # None: median of other families (uncalibrated)
     calibrated: bool
     record: ServingSoftware | None = None  # the engine's catalog row: vendors and layout rules
+    frontend_s: float = 0.0  # closed-loop TTFT: the server's front end [s] (data/closed_loop.csv)
+    first_wave_share: float = 0.0  # closed-loop TTFT: share of a run's requests in its first wave
+
+
+def closed_loop_terms(catalog: Catalog, software: str) -> tuple[float, float]:
+    """``(frontend_s, first_wave_share)`` of a software class for closed-loop TTFT
+    (:func:`tokenfab.perf.serving.closed_loop_ttft_s`) from ``data/closed_loop.csv``; a class
+    without a row takes the median of the rows (none: no front end, the steady state)."""
+    rows = catalog.table("closed-loop")
+    picked = [rows[software]] if software in rows else list(rows.values())
+    if not picked:
+        return 0.0, 0.0
+    frontend_ms = statistics.median([r.frontend_ms for r in picked])
+    per_client = statistics.median([r.requests_per_client for r in picked])
+    return frontend_ms / 1e3, 1.0 / per_client
 
 
 def _median_efficiency(rows: list[Efficiency]) -> dict[str, float]:
@@ -139,7 +154,10 @@ def choose_engine(
             else 0.0
         ),
     )
-    return EngineChoice(engine, software, eff_id, eff_id is not None, sw)
+    frontend_s, first_wave_share = closed_loop_terms(catalog, software)
+    return EngineChoice(
+        engine, software, eff_id, eff_id is not None, sw, frontend_s, first_wave_share
+    )
 
 
 BAND_SPLITS = {
@@ -475,6 +493,8 @@ class MeasurementArrays:
     metric: NDArray
     measured: NDArray
     replicas: NDArray
+    frontend_s: Any = 0.0  # closed-loop TTFT terms of each row's engine (data/closed_loop.csv)
+    first_wave_share: Any = 0.0
 
 
 def stack_measurements(items: list[Measurement], catalog: Catalog) -> MeasurementArrays:
@@ -483,12 +503,14 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
     from tokenfab.perf.precision import BYTES_PER_ELEMENT
     from tokenfab.perf.serving import layout
 
-    shapes, hws, engines, fams, sws = [], [], [], [], []
+    shapes, hws, engines, fams, sws, loops = [], [], [], [], [], []
     for m in items:
         acc = catalog.accelerator(m.accelerator)
         shapes.append(ModelShape.from_record(catalog.model(m.model), m.precision))
         hws.append(hardware(acc, m.precision))
-        engines.append(choose_engine(catalog, acc, m.software).engine)
+        choice = choose_engine(catalog, acc, m.software)
+        engines.append(choice.engine)
+        loops.append((choice.frontend_s, choice.first_wave_share))
         fams.append(acc.family)
         sws.append(m.software)
 
@@ -532,6 +554,8 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
         metric=np.array([m.metric for m in items]),
         measured=np.array([m.measured for m in items], dtype=float),
         replicas=n / lay.accelerators,
+        frontend_s=np.array([f for f, _ in loops], dtype=float),
+        first_wave_share=np.array([w for _, w in loops], dtype=float),
     )
 
 
@@ -580,7 +604,16 @@ def predict_measurements(
         # closed-loop clients return in cohorts and wait for prefill room
         # (:func:`tokenfab.perf.serving.closed_loop_ttft_s`)
         wait = closed_loop_ttft_s(
-            *common, eng, ma.layout, ma.wbpp, ma.kvb, bsz, ma.input_tokens, ma.output_tokens
+            *common,
+            eng,
+            ma.layout,
+            ma.wbpp,
+            ma.kvb,
+            bsz,
+            ma.input_tokens,
+            ma.output_tokens,
+            ma.frontend_s,
+            ma.first_wave_share,
         )
         decode = (ma.output_tokens - 1.0) * cont.tpot_s
         # clients beyond the batch the memory holds wait for a slot (Little's law)

@@ -727,14 +727,17 @@ class OperatingPoint:
     def error_band_keys(self) -> dict[str, Any]:
         """``<figure>_low`` / ``<figure>_high`` of TTFT, TPOT and output throughput from the
         held-out residuals (``data/error_bands.csv``), the split they come from and the share
-        of held-out runs such a band enclosed; nulls where the catalog has no band."""
+        of held-out runs such a band enclosed; nulls where the catalog has no band. Under
+        closed-loop clients (``concurrency``) TTFT takes the ``ttft_s_concurrent`` band."""
         band = self.setup.band
         out: dict[str, Any] = {
             "error_band_basis": band.basis if band else None,
             "error_band_coverage": band.coverage if band else None,
         }
+        # TTFT under closed-loop clients has its own band (its residuals are mostly queueing)
+        closed = self.setup.scenario.concurrency is not None
         for key, metric, value in (
-            ("ttft_s", "ttft_s", self.ttft_s),
+            ("ttft_s", "ttft_s_concurrent" if closed else "ttft_s", self.ttft_s),
             ("tpot_s", "tpot_s", self.tpot_s),
             ("output_tok_s_total", "output_tok_s", self.output_tok_s_total),
         ):
@@ -897,7 +900,8 @@ def closed_loop(setup: Setup, lay: Layout, clients: int, accelerators: int) -> t
     the engine allow (:func:`max_batches`) and the rest wait for a free slot: with ``b`` in
     flight, ``c`` clients and a request lasting ``T + (o - 1) t``, a waiting client waits
     ``(c - b) / b`` requests' time (Little's law for the closed loop). The TTFT of the clients
-    in flight is :func:`~tokenfab.perf.serving.closed_loop_ttft_s`.
+    in flight is :func:`~tokenfab.perf.serving.closed_loop_ttft_s`, with the engine's front
+    end and the first wave of a benchmark run (``data/closed_loop.csv``).
     """
     replicas = np.maximum(np.floor(accelerators / lay.accelerators), 1.0)
     per_replica = clients / replicas
@@ -914,6 +918,8 @@ def closed_loop(setup: Setup, lay: Layout, clients: int, accelerators: int) -> t
         batch[:, None],
         prompt,
         setup.output_tokens,
+        setup.engine.frontend_s,
+        setup.engine.first_wave_share,
     )
     request_s = own + (setup.output_tokens - 1) * grid.tpot_s
     slots = np.maximum(per_replica[:, None] - batch[:, None], 0.0) / batch[:, None] * request_s

@@ -1160,6 +1160,8 @@ def closed_loop_ttft_s(
     clients: ArrayLike,
     input_tokens: ArrayLike,
     output_tokens: ArrayLike,
+    frontend_s: ArrayLike = 0.0,
+    first_wave_share: ArrayLike = 0.0,
 ) -> NDArray:
     r"""Mean TTFT of ``clients`` closed-loop clients with fixed prompt and output lengths [s].
 
@@ -1176,6 +1178,14 @@ def closed_loop_ttft_s(
         Closed-loop clients of the replica (at most the batch its memory holds).
     input_tokens, output_tokens : array_like
         Prompt and generated tokens of every request.
+    frontend_s : array_like
+        Time a request spends in the server's front end before and after the engine: HTTP,
+        tokenisation, the scheduler's hand-off, the first token's detokenisation and stream
+        [s] (``data/closed_loop.csv``, fitted per engine).
+    first_wave_share : array_like
+        Share of the measured requests that belong to the first wave, the one all clients send
+        at once when the run starts: ``1 / requests per client`` of a benchmark run (genai-perf
+        runs are often ``--request-count`` = 10 x concurrency); 0: the steady state only [0-1].
 
     Notes
     -----
@@ -1188,13 +1198,19 @@ def closed_loop_ttft_s(
     plus the other :math:`m - g` sequences' decode tokens, :func:`round_time`). While the
     :math:`k = m / g` cohorts' prefill steps fit between a cohort's decode steps
     (:math:`k c \le o - 1 + c`) a returning cohort is admitted at once; otherwise every step
-    prefills and a cohort waits for the others' turns. A cohort's wait, in steps, is
+    prefills and a cohort waits for the others' turns. In the steady state a cohort waits
 
-    .. math:: w = \max(c,\ k c - (o - 1)), \qquad TTFT = w\, t_p
+    .. math:: w_s = \max(c,\ k c - (o - 1))
 
-    Not modelled: the first wave (every client arriving at once when a benchmark starts,
-    which a mean over a short run includes) and the server front end (HTTP, tokenisation),
-    which adds tens to hundreds of milliseconds on the AIConfigurator runs.
+    steps. The first wave arrives at once and is admitted cohort after cohort: the
+    :math:`j`-th cohort's first token comes after :math:`j c` steps, a mean of
+    :math:`w_1 = (k + 1) c / 2`. A run whose share :math:`f` of requests is first-wave
+    measures
+
+    .. math:: TTFT = t_{fe} + \left((1 - f)\, w_s + f\, w_1\right) t_p
+
+    with :math:`t_{fe}` the front end. One client (:math:`m = g = k = 1`) waits for its own
+    prompt's :math:`c` steps in both waves: :math:`TTFT = t_{fe} + c\, t_p`.
 
     References
     ----------
@@ -1208,12 +1224,16 @@ def closed_loop_ttft_s(
     --------
     64 clients with 1,024-token prompts and an 8,192-token budget: :math:`r = 8128`, cohorts
     of :math:`g = 7` prompts, one step each (:math:`c = 1`); the :math:`k = 64/7 = 9.14`
-    cohorts fit between 127 decode steps, so :math:`w = 1`. With 9-token outputs only 8 decode
-    steps separate a cohort's turns: :math:`w = 9.14 - 8 = 1.14` steps.
+    cohorts fit between 127 decode steps, so :math:`w_s = 1`. With 9-token outputs only 8
+    decode steps separate a cohort's turns: :math:`w_s = 9.14 - 8 = 1.14` steps. The first
+    wave waits :math:`w_1 = 10.14 / 2 = 5.07` steps; a run of 10 requests a client
+    (:math:`f = 0.1`) measures :math:`0.9 \times 1 + 0.1 \times 5.07 = 1.41` steps at 128
+    tokens of output.
     """
     n = np.asarray(clients, dtype=float)
     i = np.maximum(np.asarray(input_tokens, dtype=float), 1.0)
     o = np.asarray(output_tokens, dtype=float)
+    f = np.asarray(first_wave_share, dtype=float)
     groups_pp = lay.attention_data_parallel * lay.pipeline_parallel
     m = np.maximum(n / groups_pp, 1.0)  # sequences of one attention group and micro-batch
     room = np.maximum(eng.max_num_tokens - m, 1.0)
@@ -1231,5 +1251,7 @@ def closed_loop_ttft_s(
         np.minimum(cohort * i, room) * groups_pp,
         i / 2.0,
     )
-    wait_steps = np.maximum(steps, m / cohort * steps - (o - 1.0))
-    return wait_steps * prefill.time_s
+    turns = m / cohort
+    steady = np.maximum(steps, turns * steps - (o - 1.0))
+    first = (turns + 1.0) / 2.0 * steps
+    return np.asarray(frontend_s, dtype=float) + ((1.0 - f) * steady + f * first) * prefill.time_s
