@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +13,7 @@ from numpy.testing import assert_allclose
 from tokenfab.calibrate import adapter, closed_loop, fit
 from tokenfab.calibrate.bands import band_rows, write_bands
 from tokenfab.calibrate.importers import build
+from tokenfab.calibrate.run import calibrate
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.perf.calibration import choose_engine, closed_loop_terms
 from tokenfab.perf.operating import estimate
@@ -183,3 +185,51 @@ def test_estimate_under_concurrency_takes_the_closed_loop_ttft_band(tmp_path):
     assert (plain["ttft_s_low"], plain["ttft_s_high"]) == pytest.approx(
         (0.8 * plain["ttft_s"], 1.2 * plain["ttft_s"])
     )
+
+
+def test_calibrate_fits_the_terms_of_a_users_closed_loop_runs(tmp_path):
+    # a user's 48 closed-loop runs (the generic CSV), measured as the model predicts them with
+    # the catalog's factors and known terms -- vLLM 40 ms and 8 requests a client, SGLang
+    # 120 ms and 2: `tokenfab calibrate` writes closed_loop.csv with a row per class near those
+    # terms, and error bands for closed-loop TTFT
+    ms = runs()
+    prep = adapter.prepare(ms, CAT)
+    factors = adapter.stored_factors(prep, CAT)
+    coef = closed_loop.coefficients(prep, factors)
+    truth = {"vllm": (40.0, 8.0), "sglang": (120.0, 2.0)}
+    value = closed_loop.apply(coef, prep.arrays.software, truth)
+    measured = {}
+    for k, r in enumerate(prep.record):
+        measured.setdefault(int(r), {})[str(prep.metric[k])] = float(value[k])
+    path = tmp_path / "runs.csv"
+    cols = ["model", "accelerator", "engine", "engine_version", "precision", "isl", "osl"]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*cols, "load", "load_size", "tp", "ttft_s", "tpot_s"])
+        for i, m in enumerate(ms):
+            w.writerow(
+                [
+                    m.model,
+                    m.accelerator,
+                    m.engine,
+                    m.engine_version,
+                    m.precision,
+                    m.isl,
+                    m.osl,
+                    "concurrency",
+                    m.concurrency,
+                    m.layout.tp,
+                    measured[i]["ttft_s"],
+                    measured[i]["tpot_s"],
+                ]
+            )
+    out = tmp_path / "cat"
+    calibrate([path], CAT, out)
+    rows = {r.id: r for r in Catalog([out]).table("closed-loop").values()}
+    assert {"vllm", "sglang"} <= set(rows)
+    for sw, (f_ms, per_client) in truth.items():
+        assert rows[sw].runs == 24
+        assert rows[sw].frontend_ms == pytest.approx(f_ms, abs=15.0)
+        assert rows[sw].requests_per_client == pytest.approx(per_client, rel=0.5)
+    bands = {(b.split, b.metric) for b in Catalog([out]).table("error-bands").values()}
+    assert ("configuration", "ttft_s_concurrent") in bands

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tokenfab.calibrate import adapter, fit, groups
+from tokenfab.calibrate import adapter, closed_loop, fit, groups
 from tokenfab.calibrate.bands import band_rows, write_bands
 from tokenfab.calibrate.importers import read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
@@ -125,16 +125,24 @@ def calibrate(
 
     cfg = groups.group_ids([groups.config_key(m) for m in ms])
     fam = groups.group_ids([groups.model_family(m.model) for m in ms])
+    # aggregated closed-loop TTFT: the closed-loop terms (front end, first wave) are fitted to
+    # it, refitted in every fold (tokenfab.calibrate.closed_loop)
+    agg = np.array([m.mode == "agg" for m in ms])
+    loop_rows = agg & closed_loop.targets(prep)
     cv_err = np.full(prep.size, np.nan)
     held: dict[str, np.ndarray] = {}
     splits: dict[str, list[np.ndarray]] = {}
     if np.unique(cfg).size >= 2:
-        held["configuration"] = fit.cross_validate(prep, keys, cfg, k=folds, measured=bounds)
+        held["configuration"] = closed_loop.cross_validate(
+            prep, keys, cfg, k=folds, measured=bounds, rows=loop_rows
+        )
         splits["configuration"] = groups.grouped_folds(cfg, folds)
         cv_err = fit.abs_error(held["configuration"], prep.measured)
     fam_err = np.full(prep.size, np.nan)
     if np.unique(fam).size >= 2:
-        held["model_family"] = fit.cross_validate(prep, keys, fam, k=None, measured=bounds)
+        held["model_family"] = closed_loop.cross_validate(
+            prep, keys, fam, k=None, measured=bounds, rows=loop_rows
+        )
         splits["model_family"] = [np.flatnonzero(fam == g) for g in np.unique(fam)]
         fam_err = fit.abs_error(held["model_family"], prep.measured)
 
@@ -160,12 +168,18 @@ def calibrate(
     )
     if out is not None:
         report.written = write_catalog(out, reports, cv_fitted, keys_arr, paths)
-        agg = np.array([m.mode == "agg" for m in ms])
-        fitted = agg if prep.fitted is None else agg & prep.fitted
-        bands = band_rows(held, splits, prep.measured, prep.metric, fitted)
+        # bands of the fitted metrics and of closed-loop TTFT (ttft_s_concurrent)
+        bands = band_rows(held, splits, prep.measured, label, agg)
         if bands:  # the built-in bands stay for the splits these runs cannot measure
             names = ", ".join(Path(p).name for p in paths)
             write_bands(out, bands, f"tokenfab calibrate: held-out residuals of {names}")
+        coef = closed_loop.coefficients(prep, final.factors_for(keys))
+        loop = closed_loop.closed_loop_rows(coef, prep.measured, prep.arrays.software, loop_rows)
+        if loop:  # a class with too few closed-loop runs keeps the built-in terms
+            names = ", ".join(Path(p).name for p in paths)
+            closed_loop.write_closed_loop(
+                out, loop, f"fitted by tokenfab calibrate to the closed-loop TTFT of {names}"
+            )
     return report
 
 
