@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from tokenfab.calibrate import adapter, fit
 from tokenfab.calibrate.groups import grouped_folds
+from tokenfab.fileio import atomic_output, check_output_folder
 
 FRONTEND_MS_MAX = 250.0
 """Upper bound of the fitted front end [ms]."""
@@ -211,9 +212,10 @@ def closed_loop_rows(
 
 def write_closed_loop(out: Path, rows: list[dict[str, object]], source: str) -> Path:
     """Write ``out/closed_loop.csv`` (the ``closed-loop`` catalog)."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out)  # a new folder, never a missing parent
+    out.mkdir(exist_ok=True)
     path = out / "closed_loop.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for r in rows:
