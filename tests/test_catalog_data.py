@@ -472,3 +472,14 @@ def test_llama_3_3_70b_has_its_groq_price(cat: Catalog) -> None:
     assert [(p.provider, p.input_usd_per_mtok, p.output_usd_per_mtok) for p in prices] == [
         ("Groq", 0.59, 0.79)
     ]
+
+
+def test_kimi_k2_6_shares_k2_5s_text_architecture(cat: Catalog) -> None:
+    from tokenfab.perf.params import parameter_breakdown
+
+    # Raschka's gallery: K2.6 'uses the same text architecture as Kimi K2.5'; model card 1T / 32B
+    a, b = cat.model("kimi-k2.5"), cat.model("kimi-k2.6")
+    arch = ("num_layers", "hidden_size", "num_experts", "experts_per_token", "kv_lora_rank")
+    assert [getattr(a, k) for k in arch] == [getattr(b, k) for k in arch] == [61, 7168, 384, 8, 512]
+    assert_allclose(parameter_breakdown(b).total / 1e9, 1000, rtol=0.03)
+    assert b.released == date(2026, 4, 20) and b.native_precision == "int4"

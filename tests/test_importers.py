@@ -41,6 +41,8 @@ PUBLISHED = {
     "deepseek-v3.2": (671, 37, "with_embeddings", None, "arXiv:2412.19437"),
     # Kimi K2.5 model card: 1T total, 32B activated (text model; MoonViT not counted)
     "kimi-k2.5": (1000, 32, "with_embeddings", None, "huggingface.co/moonshotai/Kimi-K2.5"),
+    # Kimi K2.6 model card: 1T total, 32B activated (same text architecture as K2.5)
+    "kimi-k2.6": (1000, 32, "with_embeddings", None, "huggingface.co/moonshotai/Kimi-K2.6"),
     # Qwen3-Next-80B-A3B model card: 80B total, 3B activated (a rounded name)
     "qwen3-next-80b-a3b": (80, 3, "without_embeddings", 0.5, "Qwen/Qwen3-Next-80B-A3B"),
     # GLM-5 technical report arXiv:2602.15763 (table: 744B total, 40B activated)
