@@ -483,3 +483,13 @@ def test_kimi_k2_6_shares_k2_5s_text_architecture(cat: Catalog) -> None:
     assert [getattr(a, k) for k in arch] == [getattr(b, k) for k in arch] == [61, 7168, 384, 8, 512]
     assert_allclose(parameter_breakdown(b).total / 1e9, 1000, rtol=0.03)
     assert b.released == date(2026, 4, 20) and b.native_precision == "int4"
+
+
+def test_qwen3_5_27b_is_a_dense_hybrid(cat: Catalog) -> None:
+    # Qwen3.5-27B config: 64 layers, full_attention_interval 4 -> 16 attention + 48 DeltaNet
+    # layers, dense FFN 17408; computed 26.90B against the name's 27B
+    from tokenfab.perf.params import parameter_breakdown
+
+    m = cat.model("qwen3.5-27b")
+    assert (m.kind, m.layer_types.count("F"), m.layer_types.count("L")) == ("dense", 16, 48)
+    assert_allclose(parameter_breakdown(m).total / 1e9, 27, rtol=0.03)

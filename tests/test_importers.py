@@ -62,6 +62,8 @@ PUBLISHED = {
     "qwen3.5-397b-a17b": (397, 17, "with_embeddings", None, "Qwen/Qwen3.5-397B-A17B"),
     # Qwen3.5 medium series: 122B total, 10B activated (computed 122.11B / 9.77B)
     "qwen3.5-122b-a10b": (122, 10, "with_embeddings", None, "Qwen/Qwen3.5-122B-A10B"),
+    # Qwen3.5 medium series: a dense 27B (computed 26.90B, text model)
+    "qwen3.5-27b": (27, 27, "with_embeddings", None, "Qwen/Qwen3.5-27B"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
