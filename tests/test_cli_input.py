@@ -220,3 +220,22 @@ def test_frontier_refuses_an_unknown_software_licence():
         )
     )
     assert "licences: unknown id 'nvidia-ai-enterprize'" in line
+
+
+def test_a_scenario_file_without_model_or_accelerator_takes_them_from_the_options(tmp_path):
+    # README: "flags override the file"; a file that leaves out model or accelerator and the
+    # options that give them was refused with "model: Field required". Now the options fill
+    # the required fields the file leaves out, and the estimate equals the one from options
+    # alone (tokens_per_day from the file: 1e9 output tokens a day)
+    (tmp_path / "demand.yaml").write_text("tokens_per_day: 1e9\n")
+    r = run(*EST, "--scenario", "demand.yaml", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    alone = run(*EST, "--tokens-per-day", "1e9", "--json")
+    same = ("accelerators_needed", "cost_usd_per_mtok_output", "ttft_s", "tpot_s")
+    a, b = json.loads(r.stdout), json.loads(alone.stdout)
+    assert {k: a[k] for k in same} == {k: b[k] for k in same}
+    # still refused without them, naming the file; a bad option is the option's, not the file's
+    line = one_line_error(run("estimate", "--scenario", "demand.yaml", cwd=tmp_path))
+    assert line == "error: demand.yaml: model: Field required"
+    line = one_line_error(run(*EST, "--scenario", "demand.yaml", "--batch", "-5", cwd=tmp_path))
+    assert line.startswith("error: batch_size: -5 is out of range")

@@ -544,3 +544,18 @@ def test_a_plan_refuses_a_separate_prefill_pool_up_front():
     req = {"model": "llama-3.1-70b", "tokens_per_day": 1e9, "prefill_accelerator": "b200"}
     with pytest.raises(TokenfabError, match=r"^prefill_accelerator: .* estimate .* only"):
         plan_request(req)
+
+
+def test_a_fixed_fleet_names_its_own_fields_at_the_ends_of_the_demand_range(cat):
+    # the demand becomes a request rate inside; tokens_per_day in its range can give a rate
+    # outside requests_per_second's [1e-6, 1e8], and the error named requests_per_second, a
+    # field the user never gave:
+    # 1e16 tokens a day / 86,400 s / 10 tokens a request = 1.16e10 requests/s (> 1e8)
+    base = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", accelerators=8)
+    with pytest.raises(InfeasibleError, match=r"^accelerators: 8 x h100-sxm cannot carry"):
+        evaluate(base.with_(tokens_per_day=1e16, output_tokens=10), cat)
+    # 1 token a day / 86,400 s / 100,000 tokens a request = 1.16e-10 requests/s (< 1e-6): one
+    # H100 carries it, as the sized estimate of the same demand does
+    low = evaluate(base.with_(accelerators=1, tokens_per_day=1, output_tokens=100_000), cat)
+    assert low.accelerators_needed == 1
+    assert low.as_dict()["queue_wait_s"] < 1e-3  # an idle queue: rho = lambda x s << 1

@@ -274,7 +274,8 @@ def request_from(
     """
     base: dict[str, Any] = {}
     if file is not None:
-        values = Scenario.from_yaml(file).model_dump(exclude_unset=True)
+        # the options fill what the file leaves out (a file without model or accelerator)
+        values = Scenario.from_yaml(file, given).model_dump(exclude_unset=True)
         base = {
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }

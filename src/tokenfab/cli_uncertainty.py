@@ -61,7 +61,7 @@ def _request(
     base: dict[str, Any] = {}
     where = None
     if path is not None:
-        sf = read_scenario_file(path)
+        sf = read_scenario_file(path, defaults=given)  # options fill what the file leaves out
         base = sf.scenario.model_dump(exclude_unset=True)
         if sf.distributions and "distributions" not in given:
             base["distributions"] = sf.distributions

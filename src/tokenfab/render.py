@@ -384,7 +384,7 @@ def queue_note(est: Any) -> str | None:
     sc = est.op.setup.scenario
     if wait <= service or sc.ttft_slo_s is not None or sc.concurrency is not None:
         return None
-    load = min(d["utilization"] * sc.peak_to_average, 1.0)
+    load = min(d["utilization"] * est.scenario.peak_to_average, 1.0)  # at the peak
     if sc.accelerators is None:
         why = (
             f"with no TTFT target the fleet is sized to keep the mean queueing wait within "

@@ -8,6 +8,7 @@ YAML; every field's description (with its unit) is the help text of the CLI and 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
@@ -333,7 +334,7 @@ class Scenario(BaseModel):
             raise ScenarioError(describe_validation_error(exc)) from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Self:
+    def from_yaml(cls, path: str | Path, defaults: Mapping[str, Any] | None = None) -> Self:
         """Load a scenario from a YAML file (UTF-8, at most 1 MB, no aliases).
 
         A ``distributions:`` block is checked (:func:`read_scenario_file`) and left aside: the
@@ -342,7 +343,7 @@ class Scenario(BaseModel):
         (:func:`scenario_block` reads them). A problem names the file, the line of the field and
         the field: ``s.yaml:3: tokens_per_day: ...``.
         """
-        return read_scenario_file(path, cls).scenario  # type: ignore[return-value]
+        return read_scenario_file(path, cls, defaults).scenario  # type: ignore[return-value]
 
     def to_yaml(self) -> str:
         """The scenario as YAML, only the fields that are set."""
@@ -825,8 +826,13 @@ def _distribution_lines(text: str) -> dict[str, int]:
     return {}
 
 
-def read_scenario_file(path: str | Path, model: type[Scenario] = Scenario) -> ScenarioFile:
+def read_scenario_file(
+    path: str | Path, model: type[Scenario] = Scenario, defaults: Mapping[str, Any] | None = None
+) -> ScenarioFile:
     """Read a scenario file and its optional ``distributions:`` block.
+
+    ``defaults``: values (a command's options) for the required fields the file leaves out, so
+    a file without ``model`` or ``accelerator`` is complete with ``--model`` / ``--accelerator``.
 
     Each distribution is checked on its own (:func:`parse_distribution`); whether its input
     exists and its samples stay in the input's range needs the catalogs, and is checked by
@@ -844,7 +850,11 @@ def read_scenario_file(path: str | Path, model: type[Scenario] = Scenario) -> Sc
         raise ScenarioError(f"{path}: a scenario file is a mapping of field: value")
     block = data.pop("distributions", None)
     try:
-        scenario = model.parse({k: v for k, v in data.items() if k not in SIDE_BLOCKS})
+        # only the required fields the file leaves out: a bad option is then refused as the
+        # option's, never as a line of the file
+        required = {k for k, f in model.model_fields.items() if f.is_required()}
+        given = {k: v for k, v in (defaults or {}).items() if k in required and k not in data}
+        scenario = model.parse({**given, **{k: v for k, v in data.items() if k not in SIDE_BLOCKS}})
     except ScenarioError as exc:
         raise ScenarioError(f"{path}{_line_of(str(exc), _key_lines(text))}: {exc}") from None
     if block is None:

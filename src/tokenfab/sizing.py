@@ -277,7 +277,12 @@ def fixed_count_point(scenario: Scenario, catalog: Catalog) -> OperatingPoint:
     if demand is None:
         return estimate(scenario, catalog)
     rate = demand * scenario.peak_to_average / setup.output_tokens
-    loaded = scenario.with_(tokens_per_day=None, requests_per_second=rate, peak_to_average=1.0)
+    # not re-validated: the rate is derived, and a user's tokens_per_day in its range can give
+    # one outside requests_per_second's (1e16 tokens a day of 10 tokens), which named a field
+    # the user never gave; too high a rate is refused below as the fleet's, naming it
+    loaded = scenario.model_copy(
+        update={"tokens_per_day": None, "requests_per_second": rate, "peak_to_average": 1.0}
+    )
     try:
         return estimate(loaded, catalog)
     except InfeasibleError as exc:
