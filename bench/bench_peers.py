@@ -33,6 +33,7 @@ import argparse
 import csv
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -62,6 +63,8 @@ AIC_PACKAGE = "aiconfigurator==0.12.0"
 AIC_HELPER = HERE / "peer_aic.py"
 AIC_CACHE = HERE / ".cache" / "aic_estimates.json"
 METRICS = ("tpot_s", "ttft_s", "output_tok_s")
+METRIC_LABELS = {"tpot_s": "TPOT", "ttft_s": "TTFT", "output_tok_s": "output tok/s"}
+TOOL_LABELS = {"aic": "AIConfigurator", "la": "llm-analysis"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +147,8 @@ def add_validation(tg: Targets, cat: Catalog) -> list[int]:
                 engine=engine_of(rec["software"]),
                 engine_version="",
                 era="unknown",
-                precision=op.precision,
-                kv_precision=op.kv_precision,
+                precision=op.setup.precision,
+                kv_precision=op.setup.kv_precision,
                 isl=float(rec["mean_input_tokens"]),
                 osl=float(rec["mean_output_tokens"]),
                 concurrency=None,
@@ -296,18 +299,15 @@ def main() -> int:
     aic: dict[int, dict[str, Any]] = {}
     aic_note, aic_version = "", "0.12.0"
     py, why = venv_python(AIC_VENV, AIC_PACKAGE, "aiconfigurator")
-    t_aic = float("nan")
     if py is None:
         aic_note = f"not run: {why}"
     else:
-        t1 = time.perf_counter()
         try:
             idx = list(aic_req)
             out, aic_version = aic_estimates(py, [aic_req[i] for i in idx])
-            t_aic = time.perf_counter() - t1
             for i, o in zip(idx, out, strict=True):
                 if "error" in o:
-                    aic_why[o["error"].split(":")[0] + ": " + short(o["error"])] += 1
+                    aic_why[f"{o['error'].split(':')[0]}: {short(o['error'])}"] += 1
                 else:
                     aic[i] = o
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
@@ -355,6 +355,8 @@ def main() -> int:
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
             la_note = f"not run: {exc}"
 
+    tools_by = {"aic": aic, "la": la}
+
     def peer_value(tool: dict[int, dict], i: int, metric: str) -> float | None:
         r = tool.get(i)
         if r is None or r.get(metric) is None:
@@ -371,16 +373,15 @@ def main() -> int:
 
     subsets = [
         ("AIC sample, aggregated", lambda m: from_aic(m) and m.mode == "agg"),
-        ("AIC sample, disaggregated (decode pool)", lambda m: from_aic(m) and m.mode == "disagg"),
+        ("AIC sample, disaggregated", lambda m: from_aic(m) and m.mode == "disagg"),
         (
-            "published throughput rows (bench/data)",
+            "published rows (bench/data)",
             lambda m: not from_aic(m) and not from_validation(m),
         ),
     ]
     subsets.append(
         (
-            "MLPerf frozen validation set (report only; tokenfab's stored factors, peers at "
-            "tokenfab's layout and batch)",
+            "MLPerf validation (report only)",
             from_validation,
         )
     )
@@ -390,52 +391,75 @@ def main() -> int:
             rows = [
                 i
                 for i in predicted
-                if keep(tg.runs[i]) and (i, metric) in tg.held_out
-                if np.isfinite(tg.held_out[(i, metric)])
+                if keep(tg.runs[i]) and np.isfinite(tg.held_out.get((i, metric), np.nan))
             ]
             if not rows:
                 continue
-            for tools in (("aic",), ("la",), ("aic", "la")):
-                both = [
+            for tools in ((), ("aic",), ("la",), ("aic", "la")):
+                same = [
                     i
                     for i in rows
-                    if all(
-                        peer_value(aic if t == "aic" else la, i, metric) is not None for t in tools
-                    )
+                    if all(peer_value(tools_by[t], i, metric) is not None for t in tools)
                 ]
-                if not both or (tools == ("aic", "la") and len(both) in (0,)):
+                if not same:
                     continue
-                meas = [tg.measured[(i, metric)] for i in both]
-                ours = median_abs_pct([tg.held_out[(i, metric)] for i in both], meas)
-                cols = {}
-                for t in ("aic", "la"):
-                    tool = aic if t == "aic" else la
-                    cols[t] = (
-                        median_abs_pct([peer_value(tool, i, metric) for i in both], meas)
-                        if t in tools
-                        else None
-                    )
-                label = {"aic": "AIC", "la": "llm-analysis", "both": "both"}
+                meas = [tg.measured[(i, metric)] for i in same]
+                errs = {
+                    t: median_abs_pct([peer_value(tools_by[t], i, metric) for i in same], meas)
+                    if t in tools
+                    else None
+                    for t in ("aic", "la")
+                }
                 lines.append(
                     [
-                        f"{name}: rows {' and '.join(label[t] for t in tools)} expresses",
-                        metric,
-                        str(len(both)),
-                        cell(ours),
-                        cell(cols["aic"]),
-                        cell(cols["la"]),
+                        name,
+                        METRIC_LABELS[metric],
+                        " + ".join(TOOL_LABELS[t] for t in tools) or "tokenfab",
+                        str(len(same)),
+                        cell(median_abs_pct([tg.held_out[(i, metric)] for i in same], meas)),
+                        cell(errs["aic"]),
+                        cell(errs["la"]),
                     ]
                 )
     table = peer_compare.table(
         [
-            "rows (same rows for every tool in a line)",
-            "metric",
             "rows",
+            "metric",
+            "rows expressed by",
+            "n",
             "tokenfab held out",
             f"AIConfigurator {aic_version}",
             f"llm-analysis {la_version}",
         ],
         lines,
+    )
+    # the validation rows one by one (few, and where the tools part most)
+    val_rows = []
+    for i in sorted(validation):
+        m = tg.runs[i]
+        meas = tg.measured[(i, "output_tok_s")]
+        got = [
+            tg.held_out[(i, "output_tok_s")],
+            *(peer_value(tools_by[t], i, "output_tok_s") for t in ("aic", "la")),
+        ]
+        lay = m.layout
+        val_rows.append(
+            [
+                f"{m.notes} ({m.precision}; tp{lay.tp} pp{lay.pp} ep{lay.moe_ep} "
+                f"b{tg.offline_batch[i]:g})",
+                f"{meas:,.0f}",
+                *("-" if v is None else f"{v:,.0f} ({100 * (v / meas - 1):+.0f}%)" for v in got),
+            ]
+        )
+    val_table = peer_compare.table(
+        [
+            "MLPerf row (tokenfab's layout and batch)",
+            "measured tok/s",
+            "tokenfab",
+            "AIConfigurator",
+            "llm-analysis",
+        ],
+        val_rows,
     )
     aic_s = [o["seconds"] for o in aic.values()]
     speed = peer_compare.table(
@@ -453,9 +477,14 @@ def main() -> int:
             ],
             [
                 f"AIConfigurator {aic_version}",
-                f"{np.median(aic_s) * 1e3:.0f} ms" if aic_s else "n/a",
-                "cli_estimate, median over rows after its database is loaded "
-                f"({len(aic_s)} rows; {t_aic:.0f} s in all with loading)",
+                f"{np.median(aic_s) * 1e3:.1f} ms" if aic_s else "n/a",
+                f"cli_estimate, median over {len(aic_s)} rows once its database is loaded",
+            ],
+            [
+                f"AIConfigurator {aic_version}, with loading",
+                f"{np.mean(aic_s) * 1e3:.0f} ms" if aic_s else "n/a",
+                "mean of the same calls, each system x engine's first call loading its "
+                "database (rows sorted by system, engine, model)",
             ],
             [
                 f"llm-analysis {la_version}",
@@ -465,6 +494,13 @@ def main() -> int:
         ],
     )
     hybrid = sum(1 for o in aic.values() if o.get("database_mode") == "HYBRID")
+    dbs = sorted(
+        {
+            (r["system_name"], r["backend_name"], aic[i]["version"])
+            for i, r in aic_req.items()
+            if i in aic
+        }
+    )
     n_aic_rows = sum(1 for i in predicted if from_aic(tg.runs[i]))
     notes = "\n".join(
         [
@@ -474,6 +510,8 @@ def main() -> int:
             f"AIConfigurator {aic_version}: {len(aic)} rows estimated"
             + (f" ({hybrid} with its HYBRID fallback)" if hybrid else "")
             + (f"; {aic_note}" if aic_note else "")
+            + ", with the database versions it ships: "
+            + ", ".join(f"{sy} {b} {v}" for sy, b, v in dbs)
             + ". Not expressed or failed: "
             + (", ".join(f"{r} ({n})" for r, n in aic_why.most_common()) or "none")
             + ".",
@@ -484,12 +522,19 @@ def main() -> int:
             + ".",
             "AIConfigurator's database was measured on the same NVIDIA systems as the AIC rows "
             "(by the same project), so on them it is close to in-sample; tokenfab's figures are "
-            "held out by configuration. llm-analysis TTFT is its prefill of one prompt (it has "
-            "no queueing); tokenfab's and AIConfigurator's TTFT include the wait under the "
-            "row's closed-loop concurrency.",
+            "held out by configuration (5 folds holding a configuration's runs out together). "
+            "Disaggregated rows: TPOT of the decode pool (tokenfab models only that). "
+            "llm-analysis TTFT is its prefill of one prompt (it has no queueing); tokenfab's and "
+            "AIConfigurator's TTFT include the wait under the row's closed-loop concurrency. "
+            "Offline max-load rows: every tool gets the batch tokenfab finds fits. MLPerf "
+            "validation rows: tokenfab with its stored factors (bench/frozen_set.py, never "
+            "fitted to them), the peers at tokenfab's chosen layout and batch (so they are "
+            "compared on the step model, not on a configuration search); AIConfigurator ships no "
+            "Llama 2 config, so Llama 2 70B runs on its Llama 3.1 70B one (same layers, widths "
+            "and GQA; a 4x larger vocabulary, ~1% more weights).",
         ]
     )
-    text = f"{table}\n\n{speed}\n\n{notes}\n"
+    text = f"{table}\n\n{speed}\n\n{notes}\n\n{val_table}\n"
     print(text)
     target = RESULT if args.write else SCRATCH
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -504,11 +549,15 @@ def main() -> int:
 
 
 def short(err: str) -> str:
-    """An error's kind without its row-specific details (for counting)."""
+    """An error's kind without its row-specific details (for counting).
+
+    >>> short("AssertionError: num_heads 128 should be divisible by tp_size 72")
+    'num_heads N should be divisible by tp_size N'
+    """
     text = err.split(":", 1)[-1].strip()
-    for stop in (" for ", " at ", "(", "'"):
+    for stop in (" for ", " at ", "(", "'", ","):
         text = text.split(stop)[0]
-    return text.strip()[:80]
+    return re.sub(r"\d+", "N", text.strip())[:70]
 
 
 if __name__ == "__main__":

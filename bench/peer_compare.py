@@ -11,9 +11,11 @@ llm-analysis (https://pypi.org/project/llm-analysis/) lives in its own virtual e
 (``bench/peer_llm_analysis.py``), which times its own loop over the configs. If the venv cannot
 be installed (offline machine), this says so and exits 0 so that ``make bench`` goes on.
 
-Run: ``python bench/peer_compare.py`` (writes ``out/bench/peer_compare.md`` too, an ignored
+Run: ``python bench/peer_compare.py`` (writes ``out/bench/peer_throughput.md`` too, an ignored
 folder, so ``make bench`` leaves the checkout unmodified); ``--write`` updates the stored
-``bench/results/peer_compare.md`` that README.md quotes.
+``bench/results/peer_throughput.md`` that README.md quotes. Here tokenfab's errors are
+in-sample; ``bench/bench_peers.py`` puts tokenfab held out beside AIConfigurator and
+llm-analysis on the same rows (``bench/results/peer_compare.md``).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from tokenfab.scenario import Scenario
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data" / "measured_throughput.csv"
-RESULT = BENCH / "results" / "peer_compare.md"
-SCRATCH = BENCH.parent / "out" / "bench" / "peer_compare.md"
+RESULT = BENCH / "results" / "peer_throughput.md"
+SCRATCH = BENCH.parent / "out" / "bench" / "peer_throughput.md"
 PEER_VENV = BENCH / ".peer-venv"
 PEER_PACKAGE = "llm-analysis==0.2.2"
 PEER_HELPER = BENCH / "peer_llm_analysis.py"

@@ -42,6 +42,11 @@ AIC_MODELS = {
     "llama-3.1-8b": "meta-llama/Meta-Llama-3.1-8B",
     "llama-3.1-70b": "meta-llama/Meta-Llama-3.1-70B",
     "llama-3.3-70b": "meta-llama/Meta-Llama-3.1-70B",  # same architecture as 3.1-70B
+    # Llama 2 70B: the same 80 layers, widths (8192, FFN 28672) and GQA (64 query, 8 KV heads)
+    # as Llama 3.1 70B in tokenfab's catalog; only the vocabulary differs (32,000 vs 128,256:
+    # 0.8 B more embedding and head weights, ~1 % of the model). AIConfigurator ships no
+    # Llama 2 config, so the MLPerf Llama 2 rows run on this one.
+    "llama-2-70b": "meta-llama/Meta-Llama-3.1-70B",
     "llama-3.1-405b": "meta-llama/Meta-Llama-3.1-405B",
     "llama-4-maverick": "meta-llama/Llama-4-Maverick-17B-128E-Instruct",
     "llama-4-scout": "meta-llama/Llama-4-Scout-17B-16E-Instruct",
@@ -99,7 +104,7 @@ def aic_model_path(model: str, model_name: str = "") -> str | None:
     --------
     >>> aic_model_path("qwen3-235b-a22b", "Qwen/Qwen3-235B-A22B-FP8")
     'Qwen/Qwen3-235B-A22B-FP8'
-    >>> aic_model_path("llama-3.1-70b", "meta-llama/Llama-3.1-70B"), aic_model_path("llama-2-70b")
+    >>> aic_model_path("llama-3.1-70b", "meta-llama/Llama-3.1-70B"), aic_model_path("llama-2-7b")
     ('meta-llama/Meta-Llama-3.1-70B', None)
     """
     if model_name in AIC_SHIPPED_NAMES:

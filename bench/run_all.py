@@ -13,7 +13,8 @@ BENCHMARKS = [
     ("Capacity planning and cost speed", ["bench_plan.py"]),
     ("Pipeline: the scalar estimate beside a million samples", ["bench_pipeline.py"]),
     ("Uncertainty: Sobol and Monte Carlo speed", ["bench_sobol.py"]),
-    ("Peer calculator comparison", ["peer_compare.py"]),
+    ("Peer calculator comparison, row by row (llm-analysis)", ["peer_compare.py"]),
+    ("Peers on the same rows: tokenfab held out, AIConfigurator, llm-analysis", ["bench_peers.py"]),
     ("HTTP API under load (loopback)", ["bench_api_load.py"]),
 ]
 

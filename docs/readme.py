@@ -3,7 +3,8 @@
 README.md holds blocks between ``<!-- begin: NAME ... -->`` and ``<!-- end: NAME -->``; each is
 written here by running the commands it shows (in-process, in a scratch folder) and formatting
 the figures they print, or, for the accuracy figures that need the long calibration fit, by
-reading its stored result (``bench/results/accuracy.md``, ``bench/results/peer_compare.md``).
+reading its stored result (``bench/results/accuracy.md``, ``bench/results/peer_throughput.md``,
+``bench/results/peer_compare.md``).
 
     python docs/readme.py          # rewrite README.md  (make docs)
     python docs/readme.py --check  # exit 1 and show the diff when a figure is stale  (make docs-check)
@@ -235,7 +236,7 @@ def block_accuracy() -> str:
     tpot_band = band("tpot_s")
     loop_band = band("ttft_s_concurrent")
     n_runs = re.search(r"(\d+) runs read", acc)
-    peer = (RESULTS / "peer_compare.md").read_text(encoding="utf-8")
+    peer = (RESULTS / "peer_throughput.md").read_text(encoding="utf-8")
     version = peer.splitlines()[0].rsplit(" ", 1)[-1]  # "# tokenfab vs llm-analysis 0.2.2"
     peer_median = _summary_row(peer, f"llm-analysis {version}")[2]
     return (
@@ -255,7 +256,24 @@ def block_accuracy() -> str:
         f"{float(loop_band[3]):.2f}x the prediction, held {loop_band[5]}.\n"
         "Details: `docs/calibration.md`, `bench/results/accuracy.md`. A peer roofline calculator "
         f"with default\nsettings is off by {float(peer_median):.0f} % (median) on the published "
-        "dense rows (`bench/results/peer_compare.md`).\n"
+        "dense rows (`bench/results/peer_throughput.md`).\n"
+    )
+
+
+def block_peers() -> str:
+    """The side-by-side table of ``bench/bench_peers.py --write`` (its stored result)."""
+    text = (RESULTS / "peer_compare.md").read_text(encoding="utf-8")
+    tables = [t for t in text.split("\n\n") if t.startswith("|")]
+    if len(tables) < 2:
+        raise RuntimeError("bench/results/peer_compare.md: the accuracy and speed tables")
+    return (
+        "Peers on the same rows (`bench/bench_peers.py`, in `make bench`; "
+        "`bench/results/peer_compare.md`):\nmedian absolute error of tokenfab held out by "
+        "configuration beside AIConfigurator (from PyPI, run\noffline) and llm-analysis, each "
+        "line on the rows every tool in it expresses. AIConfigurator's per-kernel\ndatabase "
+        "was measured on the same NVIDIA systems as the AIC sample's rows, so on those rows it "
+        "is\nclose to in-sample.\n\n"
+        f"{tables[0]}\n\n{tables[1]}\n"
     )
 
 
@@ -301,6 +319,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "scenarios": block_scenarios,
     "errors": block_errors,
     "accuracy": block_accuracy,
+    "peers": block_peers,
     "api": block_api,
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import doctest
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,14 +134,23 @@ def test_published_offline_row_needs_a_batch():
 def test_not_expressible_records_say_why():
     amd = _record(accelerator="mi300x", offline=False, concurrency=8.0)
     assert "mi300x" in peer_rows.aic_request(amd)
-    old = _record(model="llama-2-70b", offline=False, concurrency=8.0)
-    assert "llama-2-70b" in peer_rows.aic_request(old)
+    old = _record(model="gpt-j-6b", offline=False, concurrency=8.0)
+    assert "gpt-j-6b" in peer_rows.aic_request(old)
     ds = _record(model="deepseek-r1", offline=False, concurrency=8.0)
     assert "MLA" in peer_rows.llm_analysis_reason(ds, CAT.model("deepseek-r1"))
     fp4 = _record(precision="fp4", offline=False, concurrency=8.0)
     assert "fp4" in peer_rows.llm_analysis_reason(fp4, CAT.model("llama-3.1-70b"))
     adp = _record(offline=False, concurrency=8.0, layout=Layout(tp=1, attention_dp=2))
     assert "attention data-parallel" in peer_rows.llm_analysis_reason(adp, CAT.model(adp.model))
+
+
+def test_llama_2_70b_borrows_a_shape_twin():
+    # the only difference tokenfab's catalog knows between the two: the vocabulary
+    a, b = CAT.model("llama-2-70b"), CAT.model("llama-3.1-70b")
+    shape = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_heads")
+    assert [getattr(a, k) for k in shape] == [getattr(b, k) for k in shape] == [80, 8192, 64, 8]
+    assert a.intermediate_size == b.intermediate_size == 28672
+    assert peer_rows.aic_model_path("llama-2-70b") == peer_rows.aic_model_path("llama-3.1-70b")
 
 
 def test_mapped_names_exist_in_tokenfab_catalog():
@@ -153,3 +163,17 @@ def test_mapped_names_exist_in_tokenfab_catalog():
 def test_doctests():
     res = doctest.testmod(peer_rows, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted >= 3 and res.failed == 0
+
+
+def test_bench_peers_error_kinds_and_median(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_peers", BENCH / "bench_peers.py")
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_peers", mod)  # its dataclasses look it up
+    monkeypatch.setattr(sys, "path", list(sys.path))  # it puts bench/ first on the path
+    spec.loader.exec_module(mod)
+    # errors that differ only in numbers count as one kind
+    a = mod.short("AssertionError: num_heads 128 should be divisible by tp_size 72")
+    b = mod.short("AssertionError: num_heads 64 should be divisible by tp_size 36")
+    assert a == b == "num_heads N should be divisible by tp_size N"
+    # |110/100 - 1| = 10 %, |80/100 - 1| = 20 %, |100/100 - 1| = 0 %: median 10 %
+    assert mod.median_abs_pct([110.0, 80.0, 100.0], [100.0, 100.0, 100.0]) == pytest.approx(10.0)
