@@ -199,15 +199,19 @@ def venv_python(venv: Path, package: str, dist: str) -> tuple[Path | None, str]:
 
 
 def aic_estimates(py: Path, requests: list[dict[str, Any]]) -> tuple[list[dict], str]:
-    """AIConfigurator's estimate of each request, from bench/.cache where computed before."""
+    """AIConfigurator's estimate of each request, from bench/.cache where computed before (by
+    the same AIConfigurator version and the same bench/peer_aic.py)."""
     version = subprocess.run(
         [py, "-c", "from importlib.metadata import version; print(version('aiconfigurator'))"],
         capture_output=True,
         text=True,
     ).stdout.strip()
 
+    helper = hashlib.sha1(AIC_HELPER.read_bytes()).hexdigest()  # a changed helper: recompute
+
     def key(r: dict[str, Any]) -> str:
-        return hashlib.sha1(json.dumps([version, r], sort_keys=True).encode()).hexdigest()
+        blob = json.dumps([version, helper, r], sort_keys=True).encode()
+        return hashlib.sha1(blob).hexdigest()
 
     cache: dict[str, dict] = {}
     if AIC_CACHE.is_file():

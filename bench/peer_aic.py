@@ -20,9 +20,35 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from importlib.metadata import version
+from importlib.resources import files
+from pathlib import Path
+
+
+def shipped_as_local(model_path: str, into: Path) -> str:
+    """The model path to pass: a config the wheel ships but does not list among its default
+    models (Mixtral) would otherwise be downloaded; copied to a local folder, which
+    ``cli_estimate`` accepts as a model path, it is read offline."""
+    from aiconfigurator_core.sdk.common import DefaultHFModels
+
+    if model_path in DefaultHFModels or os.path.isdir(model_path):
+        return model_path
+    stem = model_path.replace("/", "--")
+    shipped = files("aiconfigurator_core") / "model_configs"
+    if not (shipped / f"{stem}_config.json").is_file():
+        return model_path
+    folder = into / stem
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        shutil.copyfile(str(shipped / f"{stem}_config.json"), folder / "config.json")
+        quant = shipped / f"{stem}_hf_quant_config.json"
+        if quant.is_file():
+            shutil.copyfile(str(quant), folder / "hf_quant_config.json")
+    return str(folder)
 
 
 def main() -> None:
@@ -39,7 +65,9 @@ def main() -> None:
 
     request = json.load(sys.stdin)
     out = []
+    local = Path(tempfile.mkdtemp(prefix="aic-models-"))
     for req in request["requests"]:
+        req = {**req, "model_path": shipped_as_local(req["model_path"], local)}
         t0 = time.perf_counter()
         try:
             ver = latest(system=req["system_name"], backend=req["backend_name"])
@@ -69,6 +97,7 @@ def main() -> None:
         except Exception as exc:  # any failure is reported per request
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             out.append({"error": f"{type(exc).__name__}: {text[:200]}"})
+    shutil.rmtree(local, ignore_errors=True)
     json.dump({"version": version("aiconfigurator"), "results": out}, sys.stdout)
 
 
