@@ -17,8 +17,6 @@ References
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -368,6 +366,7 @@ def over_time(c: ir.Table, unit: str = "D") -> list[dict[str, Any]]:
 
 
 QUANTILE_BUCKETS = 65_536
+IN_LIST_MIN = 8  # DuckDB plans an IN list of six values or more as a hash probe
 
 
 def _pname(p: float) -> str:
@@ -448,8 +447,14 @@ def exact_quantiles(
                 for rank in wanted[g]
             }
         need = sorted({b for r in spread for b, _ in loc[key(r)].values()})
-        # equalities, not IN: DuckDB plans an IN list over an expression as a join
-        chosen = f.filter(functools.reduce(operator.or_, (bucket == b for b in need)))
+        # an IN list, not a chain of equalities: DuckDB evaluates each equality of an OR
+        # chain on the bucket expression again (22 against 0.5 CPU-s for 72 buckets over
+        # 10M rows here), where it plans an IN list as one hash probe a row
+        # DuckDB expands an IN list of fewer than six values into such a chain: padded with
+        # buckets that cannot occur (negative), it stays one probe (1.15 against 0.4 CPU-s
+        # for four buckets over 10M rows here)
+        pad = [-1 - i for i in range(max(0, IN_LIST_MIN - len(need)))]
+        chosen = f.filter(bucket.isin(need + pad))
         vals = _rows(chosen.group_by(**keys, _b=bucket, _v=x).aggregate(_n=chosen.count()))
         runs: dict[tuple[Any, int], list[tuple[float, int]]] = {}
         for v in vals:
