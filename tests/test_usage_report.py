@@ -184,3 +184,58 @@ def test_engine_limits_in_the_documented_form_are_accepted():
 
     con = engines.connect(None, memory_limit="4GB", threads=1)
     assert con.name == "duckdb"
+
+
+def test_cost_per_request_percentiles_type7(report):
+    # spend of rows 1-4 and 6 (row 5: unknown model, no logged cost): sorted 0.006, 0.00617,
+    # 0.007, 0.0143, 0.02; n = 5, h = 4p: p50 -> x[2] = 0.007; p90 -> h = 3.6 ->
+    # 0.0143 + 0.6 (0.02 - 0.0143) = 0.01772
+    c = report["cost_per_request_usd"]
+    assert c["n"] == 5
+    assert c["p50"] == pytest.approx(0.007, rel=1e-12)
+    assert c["p90"] == pytest.approx(0.01772, rel=1e-12)
+
+
+def test_spend_without_logged_cost_is_the_list_cost(tmp_path):
+    # row 2's logged cost left blank: its spend is its list cost, (2000*2.5+100*10)/1e6 =
+    # 0.006, the cost it logged above, so every figure stays the same; the percentiles now
+    # read the priced rows (a spend without a logged cost) instead of the cost column
+    rows = [r if i != 1 else (*r[:6], "", *r[7:]) for i, r in enumerate(ROWS)]
+    p = tmp_path / "hand.csv"
+    p.write_text(
+        HEADER + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n", encoding="utf-8"
+    )
+    r = analyses.report(engines.connect(), [str(p)])
+    assert r["summary"]["spend_usd"] == pytest.approx(0.05347, rel=1e-9)
+    c = r["cost_per_request_usd"]
+    assert (c["n"], c["p50"]) == (5, pytest.approx(0.007, rel=1e-12))
+    assert c["p90"] == pytest.approx(0.01772, rel=1e-12)
+
+
+def test_optimistic_cube_equals_the_cube_keyed_by_validity(tmp_path):
+    # on a log with no malformed row, the cube that counts malformed rows (one pass, no
+    # validity key) and joins the price id after the pass has the same cells as the cube
+    # keyed by validity and price id
+    from tokenfab.usage.synth import synth
+
+    path = synth(20_000, tmp_path / "log.parquet", days=7, seed=5)
+    con = engines.connect()
+    ld = analyses.load(con, [str(path)])
+    _, found, _ = analyses.priced(ld)
+    g = analyses.with_prices(ld.table, found)
+    keys = ["day", "model", "provider", "app", "category", "status", "prompt_bin"]
+    fast = analyses.cube(g, prices=found, optimistic=True).to_pyarrow()
+    slow = analyses.cube(g).to_pyarrow()
+    assert sum(fast["malformed"].to_pylist()) == 0
+    assert set(slow["_ok"].to_pylist()) == {True}
+    a = sorted(fast.to_pylist(), key=lambda r: [str(r[k]) for k in keys])
+    b = sorted(slow.to_pylist(), key=lambda r: [str(r[k]) for k in keys])
+    assert len(a) == len(b) > 100
+    for ra, rb in zip(a, b, strict=True):
+        for k, v in rb.items():
+            if k in ("_ok", "with_zone", "without_zone"):
+                continue
+            if isinstance(v, float):
+                assert ra[k] == pytest.approx(v, rel=1e-12), k
+            else:
+                assert ra[k] == v, k

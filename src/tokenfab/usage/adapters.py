@@ -235,6 +235,8 @@ def _value(t: ir.Table, source: Source, kind: str) -> tuple[ir.Value, ir.Value]:
         raw = t[source]
         if kind == "timestamp":
             return _as_time(raw), raw
+        if kind == "int" and raw.type().is_integer():
+            return raw.cast("int64"), raw  # no round trip through float64 in every query
         if kind in ("int", "float"):
             return _as_float(raw), raw
         if kind == "string" and source.endswith("id") and raw.type().is_integer():

@@ -24,6 +24,8 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.usage import adapters, reader
@@ -202,7 +204,17 @@ def _prices(
 
 def with_prices(v: ir.Table, found: dict[str, Price]) -> ir.Table:
     """Rows ``v`` with their list prices, ``list_cost_usd`` and ``spend_usd`` columns."""
-    prices = ibis.memtable(
+    j = v.left_join(_price_table(found), "model").drop("model_right")
+    lc = list_cost_usd(
+        j.input_tokens, j.cached_input_tokens, j.output_tokens, j.p_in, j.p_cached, j.p_out
+    )
+    j = j.mutate(list_cost_usd=lc)
+    return j.mutate(spend_usd=j.cost_usd.fill_null(j.list_cost_usd))
+
+
+def _price_table(found: dict[str, Price]) -> ir.Table:
+    """The prices of ``found`` as a small table keyed by model."""
+    return ibis.memtable(
         {
             "model": list(found) or [""],
             "price_id": [p.price_id for p in found.values()] or [None],
@@ -218,12 +230,6 @@ def with_prices(v: ir.Table, found: dict[str, Price]) -> ir.Table:
             "p_out": "float64",
         },
     )
-    j = v.left_join(prices, "model").drop("model_right")
-    lc = list_cost_usd(
-        j.input_tokens, j.cached_input_tokens, j.output_tokens, j.p_in, j.p_cached, j.p_out
-    )
-    j = j.mutate(list_cost_usd=lc)
-    return j.mutate(spend_usd=j.cost_usd.fill_null(j.list_cost_usd))
 
 
 MICROSECONDS_PER_DAY = 86_400_000_000
@@ -259,6 +265,8 @@ def cube(
     abs_tol_usd: float = 1e-6,
     day_number: bool = False,
     zones: bool = True,
+    prices: dict[str, Price] | None = None,
+    optimistic: bool = False,
 ) -> ir.Table:
     """One pass over the rows: sums by day, model, provider, app, category, status and
     power-of-two prompt-length bin. Every breakdown below reads this small table.
@@ -276,6 +284,16 @@ def cube(
     quality counts come out of the same pass. ``day_number`` (DuckDB) takes the UTC day from
     the stored microseconds instead of a calendar truncation of the time zone-aware
     timestamp, which DuckDB does row by row through ICU (about ten times slower).
+
+    ``prices`` (those :func:`with_prices` joined to ``t``): the price id, a function of the
+    model, is joined to the small table after the pass instead of being a ninth key of it
+    (9.1 against 8.1 CPU-s on 10M rows here); the cells are the same.
+
+    ``optimistic`` (with ``_ok`` in ``t``): instead of keying by validity and nulling a
+    malformed row's keys (one conditional a key a row), count the malformed rows of each
+    cell (``malformed``); where that count is 0 everywhere, the cells are those of the
+    valid rows, keyed by validity. Else the caller runs the keyed cube (4.3 against about
+    2.7 CPU-s for the keys alone on 10M rows here).
     """
     diff = (t.cost_usd - t.list_cost_usd).abs()
     off = (diff > abs_tol_usd) & (diff > rel_tol * t.list_cost_usd.abs())
@@ -284,7 +302,7 @@ def cube(
         if day_number
         else t.timestamp.truncate("D"),
         "model": t.model,
-        "price_id": t.price_id,
+        **({} if prices is not None else {"price_id": t.price_id}),
         "provider": t.provider.cast("string"),
         "app": t.app.cast("string"),
         "category": t.category.cast("string"),
@@ -292,7 +310,18 @@ def cube(
         "prompt_bin": (t.input_tokens.cast("float64") + 1).log2().floor().cast("int64"),
     }
     extra: dict[str, ir.Scalar] = {}
-    if "_ok" in t.columns:
+    if optimistic and "_ok" in t.columns:
+        # a malformed row's keys are never used; abs keeps a negative count from the log
+        # of a negative number, which DuckDB refuses
+        keys["prompt_bin"] = (t.input_tokens.abs().cast("float64") + 1).log2().floor()
+        keys["prompt_bin"] = keys["prompt_bin"].cast("int64")
+        extra["malformed"] = (~t._ok).cast("int64").sum()
+        if zones:
+            extra |= {
+                "with_zone": (t._zone.notnull() & (t._zone != "")).cast("int64").sum(),
+                "without_zone": (t._zone == "").cast("int64").sum(),
+            }
+    elif "_ok" in t.columns:
         keys = {k: ibis.ifelse(t._ok, v, ibis.null(v.type())) for k, v in keys.items()}
         keys = {"_ok": t._ok, **keys}
         if zones:
@@ -306,14 +335,23 @@ def cube(
         if col in ("latency_s", "ttft_s"):  # input tokens: requests; spend: spend_usd
             extra |= {f"q_{col}_n": x.count(), f"q_{col}_sum": x.sum()}
     extra["q_spend_usd_n"] = t.spend_usd.count()
+    extra["q_cost_usd_n"] = t.cost_usd.count()
     c = t.group_by(**keys).aggregate(
         **traffic_sums(t),
         logged_cost_usd=t.cost_usd.sum(),
         rows_off=off.fill_null(False).cast("int64").sum(),
-        unpriced_requests=t.price_id.isnull().cast("int64").sum(),
+        **(
+            {}
+            if prices is not None
+            else {"unpriced_requests": t.price_id.isnull().cast("int64").sum()}
+        ),
         **_alone_sums(t, True),
         **extra,
     )
+    if prices is not None:
+        ids = _price_table(prices).select(_m="model", price_id="price_id")
+        c = c.left_join(ids, c.model == ids._m).drop("_m")
+        c = c.mutate(unpriced_requests=ibis.ifelse(c.price_id.isnull(), c.requests, 0))
     if day_number:  # back to the day's midnight UTC, on the small table
         c = c.mutate(day=(c.day * 86_400).as_timestamp("s").cast(t.timestamp.type()))
     return c
@@ -777,7 +815,17 @@ def report(
     pre = _rows(g.group_by("model", "provider").aggregate(last=g.timestamp.max()))
     lasts = [r["last"] for r in pre if r["last"] is not None]
     found, _ = _prices(pre, max(lasts) if lasts else None, cat)
-    cells = cube(with_prices(g, found), day_number=day_number, zones=ld.zones).to_pyarrow()
+    cells = cube(
+        with_prices(g, found), day_number=day_number, zones=ld.zones, prices=found, optimistic=True
+    ).to_pyarrow()
+    if pc.sum(cells["malformed"]).as_py():  # some rows are malformed: cells keyed by validity
+        cells = cube(
+            with_prices(g, found), day_number=day_number, zones=ld.zones, prices=found
+        ).to_pyarrow()
+    else:
+        cells = cells.drop_columns(["malformed"]).append_column(
+            "_ok", pa.array([True] * cells.num_rows, pa.bool_())
+        )
     q = quality(ld, check_order_max_rows, quality_groups(cells.to_pylist()))
     if q["valid_rows"] == 0:
         ex = q["malformed_examples"][0]
@@ -793,7 +841,7 @@ def report(
             [k for k in ("_ok", "with_zone", "without_zone") if k in cells.column_names]
         )
     else:  # a malformed row's later timestamp chose other prices: the valid rows again
-        cells = cube(t, day_number=day_number).to_pyarrow()
+        cells = cube(t, day_number=day_number, prices=valid_found).to_pyarrow()
     found = {n: p for n, p in valid_found.items() if n in names}
     cell_rows = cells.to_pylist()
     c = ibis.memtable(cells)  # small: the breakdowns run in-process
@@ -806,9 +854,22 @@ def report(
     # the valid rows without the price join, for every pass that needs no price
     v = (ld.table if ld.clean else ld.table.filter(ld.table._ok)).drop("_ok", "_problem", "_zone")
 
+    # spend is the logged cost wherever the log records one: where every request with a
+    # spend has a logged cost, the spend values are the cost values and their percentiles
+    # need no price join (1.4 against 0.6 CPU-s a count on 10M rows here)
+    spend_is_cost = sum(r["q_spend_usd_n"] or 0 for r in cell_rows) == sum(
+        r["q_cost_usd_n"] or 0 for r in cell_rows
+    )
+
     def pct(col: str, ps: tuple[float, ...], by: str | None = None) -> list[dict[str, Any]]:
-        rows = t if col == "spend_usd" else v
-        return exact_quantiles(rows, col, ps, by, stats=_stats_from_cube(cell_rows, col, by))
+        stats = _stats_from_cube(cell_rows, col, by)
+        if col == "spend_usd":
+            return (
+                exact_quantiles(v, "cost_usd", ps, by, stats)
+                if spend_is_cost
+                else (exact_quantiles(t, col, ps, by, stats))
+            )
+        return exact_quantiles(v, col, ps, by, stats=stats)
 
     empty = {"mean": None, "n": 0, **{_pname(p): None for p in PERCENTILES}}
     out["prompt_length"] = prompt_lengths(t, c, pct("input_tokens", PROMPT_PERCENTILES)[0])
