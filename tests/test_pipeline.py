@@ -108,6 +108,8 @@ SCENARIOS: list[dict[str, Any]] = [
         software_licence="nvidia-ai-enterprise",
     ),
     dict(model="qwen3-235b-a22b", accelerator="h100-sxm", requests_per_second=2, ttft_slo_s=3),
+    # a reserved rental: the offers and the column the samples address follow the term
+    dict(model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent", rental_term="reserved"),
 ]
 
 
@@ -503,3 +505,53 @@ def test_a_separate_prefill_pool_is_refused_in_one_line():
     sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
     with pytest.raises(ScenarioError, match=r"^prefill_accelerator: .* estimate .* only"):
         pipeline.evaluate(sc, {})
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=lambda d: "-".join(str(v) for v in d.values()))
+def test_the_calculators_estimate_is_the_pipelines_one_sample(sc):
+    """``estimate --json`` (CLI, HTTP API, web page, report) takes its numbers from the
+    pipeline: each numeric key is the one-sample value bit for bit, and equals the scalar
+    estimate to rounding; the names and notes are the scalar estimate's."""
+    from tokenfab import operations
+
+    op = operations.get("estimate")
+    got = op.run(sc).model_dump()
+    one = pipeline.evaluate(sc)
+    for key, values in one.kpis.items():
+        v = float(values[0])
+        if math.isnan(v):
+            assert got[key] is None, key
+        else:  # the same chunk of the same code: equal, not close
+            assert got[key] == pytest.approx(v, rel=0, abs=0), key
+    want = scalar_json(sc)
+    for key, value in want.items():
+        if key in one.kpis and value is not None:
+            assert got[key] == pytest.approx(value, rel=RTOL, abs=1e-300), key
+        else:
+            assert got[key] == value, key
+
+
+def test_a_reserved_rental_prices_the_reserved_offer_and_samples_its_column():
+    # was: the pipeline priced the cheapest ON-DEMAND offer whatever rental_term said
+    # (2.69 USD/h, RunPod) where the estimate priced the reserved one (4.916 USD/h, AWS
+    # Capacity Block, data/cloud_rental.csv: 39.33 $/h / 8)
+    sc = dict(
+        model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent", rental_term="reserved"
+    )
+    r = pipeline.evaluate(sc)
+    assert_allclose(r.kpis["cost_usd_per_accelerator_hour"][0], 39.33 / 8, rtol=1e-3)
+    keys = [k for k in pipeline.fields(sc) if k.startswith("rentals.")]
+    assert keys and all(k.endswith(".reserved_usd_per_accelerator_hour") for k in keys)
+
+
+def test_scenarios_the_pipeline_refuses_are_estimated_by_the_scalar_path():
+    # a separate prefill pool and closed-loop clients: the calculator still answers, from
+    # the scalar estimate alone (tokenfab.pipeline.estimate_result)
+    from tokenfab import operations
+
+    for sc in (
+        {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"},
+        {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "concurrency": 8},
+    ):
+        got = operations.get("estimate").run(sc).model_dump()
+        assert got == scalar_json(sc)

@@ -148,13 +148,21 @@ def _estimate(req: schema.EstimateRequest, cat: Catalog) -> Any:
     return evaluate(req.scenario(), cat)
 
 
+def _estimate_result(est: Any, cat: Catalog) -> schema.EstimateResult:
+    """``estimate --json``: the numbers from the vectorised pipeline's one sample, the code path
+    Monte Carlo takes (:func:`tokenfab.pipeline.estimate_result`)."""
+    from tokenfab.pipeline import estimate_result
+
+    return estimate_result(est, cat)
+
+
 register(
     Operation(
         "estimate",
         schema.EstimateRequest,
         schema.EstimateResult,
         _estimate,
-        lambda est, cat: schema.EstimateResult.from_estimate(est, cat),
+        _estimate_result,
         "One deployment: TTFT, TPOT, tokens per second and the eight cost, energy and carbon KPIs.",
     )
 )

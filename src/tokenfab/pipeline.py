@@ -40,6 +40,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,7 @@ __all__ = [
     "MAX_SAMPLES",
     "FieldSpec",
     "PipelineResult",
+    "estimate_result",
     "evaluate",
     "fields",
     "kpi_keys",
@@ -275,6 +277,11 @@ _COST_FIELDS: dict[str, tuple[str, float, float, bool, bool]] = {
 
 _API_COLUMNS = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")
 _RENTAL_COLUMN = "on_demand_usd_per_accelerator_hour"
+_RENTAL_COLUMNS = {
+    "on-demand": _RENTAL_COLUMN,
+    "reserved": "reserved_usd_per_accelerator_hour",
+}
+"""The rentals column a scenario's ``rental_term`` prices (the key its samples address)."""
 
 
 def _generic_fields() -> dict[str, FieldSpec]:
@@ -296,8 +303,10 @@ def _generic_fields() -> dict[str, FieldSpec]:
     for col in _API_COLUMNS:
         key = f"api-prices.<id>.{col}"
         out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API list price")
-    key = f"rentals.<id>.{_RENTAL_COLUMN}"
-    out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, "on-demand rental price")
+    for term, column in _RENTAL_COLUMNS.items():
+        key = f"rentals.<id>.{column}"
+        what = f"{term} rental price (a scenario with rental_term: {term})"
+        out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, what)
     return out
 
 
@@ -413,17 +422,45 @@ class _Base:
     per_replica: int
     mode: str  # "fixed" (no demand) | "count" (demand, fixed fleet) | "sized" (demand)
     batch: float
-    batch_top: float  # batch of the layout's highest request rate (queueing in demand modes)
-    grid_top: float  # the base grid's largest batch over all layouts (its log grid's end)
-    row_max_batch: float  # the largest batch of the base layout
     visible_output_tokens: float
     reasoning_tokens: float
     licence_usd_per_year: float
-    rentals: tuple[_Offer, ...]
+    rentals: tuple[_Offer, ...]  # the offers the scenario's rental term prices
+    rental_column: str  # the rentals column of that term (the key samples address)
     apis: tuple[_Offer, ...]
     embodied_kg: float | None
     embodied_life_years: float
     specs: dict[str, FieldSpec]
+
+    @cached_property
+    def _grid_stats(self) -> tuple[float, float, float]:
+        """From the grid the scalar estimate chose from: the batch of the base layout's highest
+        request rate, the grid's largest batch over all layouts and the base layout's largest
+        batch. Built on first use only: a fixed deployment evaluated at its own batch (the
+        calculator's one estimate) needs none of them."""
+        grid = _base_grid(self.scenario, self.setup, self.catalog, self.mode)
+        row = _grid_row(grid, self.est.op)
+        rate = np.where(grid.valid[row], grid.output_tok_s_replica[row], -np.inf)
+        return (
+            float(grid.batch[row, int(np.argmax(rate))]),
+            max(float(np.max(grid.max_batch)), 1.0),
+            float(grid.max_batch[row]),
+        )
+
+    @property
+    def batch_top(self) -> float:
+        """Batch of the layout's highest request rate (queueing in demand modes)."""
+        return self._grid_stats[0]
+
+    @property
+    def grid_top(self) -> float:
+        """The base grid's largest batch over all layouts (its log grid's end)."""
+        return self._grid_stats[1]
+
+    @property
+    def row_max_batch(self) -> float:
+        """The largest batch of the base layout."""
+        return self._grid_stats[2]
 
     @property
     def batch_fixed(self) -> bool:
@@ -448,9 +485,6 @@ class _Base:
         )
         demand = demand_output_tok_s(sc, setup.output_tokens)
         mode = "fixed" if demand is None else ("count" if sc.accelerators is not None else "sized")
-        grid = _base_grid(sc, setup, cat, mode)
-        row = _grid_row(grid, op)
-        rate = np.where(grid.valid[row], grid.output_tok_s_replica[row], -np.inf)
         work = cat.workload(sc.workload) if sc.workload else None
         o_vis = sc.output_tokens or (work.output_tokens if work else DEFAULT_OUTPUT_TOKENS)
         r = (
@@ -462,9 +496,9 @@ class _Base:
             cat, sc.software_licence, setup.accelerator.id, setup.engine.software, sc.ownership
         )
         rentals = tuple(
-            _Offer(o.id, (float(rental_rate_usd_per_accelerator_hour(o, "on-demand")),))
+            _Offer(o.id, (float(rental_rate_usd_per_accelerator_hour(o, sc.rental_term)),))
             for o in _current_rentals(cat.table("rentals"))
-            if o.accelerator_id == setup.accelerator.id and _has_price(o, "on-demand")
+            if o.accelerator_id == setup.accelerator.id and _has_price(o, sc.rental_term)
         )
         apis = tuple(
             _Offer(
@@ -490,13 +524,11 @@ class _Base:
             per_replica=op.accelerators // op.replicas,
             mode=mode,
             batch=float(op.batch_size),
-            batch_top=float(grid.batch[row, int(np.argmax(rate))]),
-            grid_top=max(float(np.max(grid.max_batch)), 1.0),
-            row_max_batch=float(grid.max_batch[row]),
             visible_output_tokens=float(o_vis),
             reasoning_tokens=float(r),
             licence_usd_per_year=licence,
             rentals=rentals,
+            rental_column=_RENTAL_COLUMNS[sc.rental_term],
             apis=apis,
             embodied_kg=None
             if row_emb is None
@@ -557,8 +589,9 @@ class _Base:
                 key = f"api-prices.{offer.id}.{col}"
                 out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API price", b)
         for offer in self.rentals:
-            key = f"rentals.{offer.id}.{_RENTAL_COLUMN}"
-            out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, "rental", offer.base[0])
+            key = f"rentals.{offer.id}.{self.rental_column}"
+            what = f"{self.scenario.rental_term} rental"
+            out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, what, offer.base[0])
         return out
 
     def check(self, samples: Mapping[str, Any]) -> tuple[int, dict[str, NDArray]]:
@@ -999,7 +1032,7 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
     pue = x(f"regions.{region.id}.pue")
     cost_h: Any = 0.0
     if est.cost is not None and sc.ownership == "rent":
-        rates = [x(f"rentals.{r.id}.{_RENTAL_COLUMN}") * np.ones(n) for r in base.rentals]
+        rates = [x(f"rentals.{r.id}.{base.rental_column}") * np.ones(n) for r in base.rentals]
         rate = np.minimum.reduce(rates)
         software = (base.licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
         cost_h = rate + software
@@ -1099,7 +1132,7 @@ def _hourly_rate(base: _Base, x: _Inputs, n: int) -> tuple[NDArray, NDArray]:
     )
     if sc.ownership == "rent":
         rate = np.minimum.reduce(
-            [x(f"rentals.{r.id}.{_RENTAL_COLUMN}") * np.ones(n) for r in base.rentals]
+            [x(f"rentals.{r.id}.{base.rental_column}") * np.ones(n) for r in base.rentals]
         )
         software = (base.licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
         return rate + software, np.zeros(n)
@@ -1422,3 +1455,62 @@ def evaluate(
 
     base_json = EstimateResult.from_estimate(base.est, cat).model_dump()
     return PipelineResult(n, out.finish(feasible), feasible, reasons, base_json, reoptimise)
+
+
+# -- one estimate: ``tokenfab estimate``, the HTTP API and the web calculator ------------------
+
+
+def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None) -> Any:
+    """``estimate --json`` of a scalar estimate, every numeric key from the pipeline's one sample.
+
+    The calculator (``tokenfab estimate``, ``POST /api/v1/estimate``, the web page) and Monte
+    Carlo so share one code path: the scalar estimate (:func:`tokenfab.planning.evaluate`)
+    chooses the operating point and names it (model, accelerator, bound, price basis,
+    warnings); the numbers come from :func:`evaluate`'s formulas for one sample at the base
+    values, which ``tests/test_pipeline.py`` holds equal to the scalar ones to 1e-12.
+
+    Two kinds of scenario the pipeline does not model are reported from the scalar estimate
+    alone, unchanged: a separate prefill accelerator (``prefill_accelerator``) and closed-loop
+    clients (``concurrency``).
+
+    Parameters
+    ----------
+    est : tokenfab.planning.Estimate
+        The scalar estimate of the scenario.
+    catalog : Catalog, optional
+        The catalogs it was priced from (default: the built-in ones).
+    today : datetime.date, optional
+        The date stale prices are judged at (default: today).
+
+    Returns
+    -------
+    tokenfab.schema.EstimateResult
+
+    Examples
+    --------
+    >>> from tokenfab.planning import evaluate as scalar
+    >>> sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm")
+    >>> r = estimate_result(scalar(sc))
+    >>> r.accelerators, r.tensor_parallel
+    (1, 1)
+    """
+    from tokenfab.schema import EstimateResult
+
+    cat = catalog if catalog is not None else default_catalog()
+    scalar = EstimateResult.from_estimate(est, cat, today)
+    sc = est.scenario
+    if sc.prefill_accelerator is not None or sc.concurrency is not None:
+        return scalar
+    base = _Base.build(sc, cat, est)
+    vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys())
+    fields = EstimateResult.model_fields
+    out = scalar.model_dump()
+    for key, v in vals.items():
+        x = float(np.asarray(v).reshape(-1)[0])
+        if math.isnan(x):
+            out[key] = None
+        elif fields[key].annotation in (int, int | None):
+            out[key] = round(x)
+        else:
+            out[key] = x
+    return EstimateResult.model_validate(out)

@@ -309,7 +309,9 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
         )
 
     # outputs
-    result = schema.EstimateResult.from_estimate(estimate, catalog).model_dump()
+    from tokenfab.pipeline import estimate_result  # the calculator's path (numbers vectorised)
+
+    result = estimate_result(estimate, catalog).model_dump()
     for name, f in schema.EstimateResult.model_fields.items():
         value = result.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -346,12 +348,13 @@ def build(
         A field is wrong (the message names it), or the scenario has no operating point.
     """
     from tokenfab.perf.frontier import frontier
+    from tokenfab.pipeline import estimate_result
     from tokenfab.planning import evaluate, plan_request
 
     cat = catalog or default_catalog()
     req, given = _given(data)
     est = evaluate(req.scenario(), cat)
-    result = schema.EstimateResult.from_estimate(est, cat)
+    result = estimate_result(est, cat)
     try:
         front = frontier(req.scenario(), cat).rows()
     except TokenfabError:
