@@ -96,6 +96,24 @@ def scalar_ms(scenario: dict, repeats: int = 20) -> float:
     return (time.perf_counter() - t) / repeats * 1e3
 
 
+def estimate_json_ms(scenario: dict, repeats: int = 20) -> tuple[float, float]:
+    """``estimate --json`` per call [ms]: the scalar estimate presented as it was
+    (``EstimateResult.from_estimate``) and as ``tokenfab estimate``, the HTTP API and the web
+    page present it now, the numbers from the pipeline's one sample
+    (``pipeline.estimate_result``)."""
+    from tokenfab.schema import EstimateResult
+
+    cat = default_catalog()
+    out = []
+    for present in (EstimateResult.from_estimate, pipeline.estimate_result):
+        present(scalar_evaluate(scenario, cat), cat)
+        t = time.perf_counter()
+        for _ in range(repeats):
+            present(scalar_evaluate(scenario, cat), cat)
+        out.append((time.perf_counter() - t) / repeats * 1e3)
+    return out[0], out[1]
+
+
 def timed(scenario: dict, samples: dict, reoptimise: bool) -> tuple[float, float, float, float]:
     """Wall s, CPU s, peak MB, feasible share of a pipeline call (timed untraced; the peak
     from a second, traced call)."""
@@ -146,6 +164,10 @@ def main() -> None:
         "targets: 1e6 fixed <= 2 s and <= 2,000 MB on 2 cores; 1e5 re-optimised <= 10 s. "
         "'feas.': share of samples feasible (infeasible ones are counted, their KPIs NaN)."
     )
+    print(f"\n{'one estimate --json':42s} {'scalar ms':>10s} {'pipeline ms':>12s} {'ratio':>6s}")
+    for name in names:
+        a, b = estimate_json_ms(SCENARIOS[name])
+        print(f"{name:42s} {a:10.2f} {b:12.2f} {b / a:6.2f}", flush=True)
 
 
 if __name__ == "__main__":

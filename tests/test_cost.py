@@ -522,3 +522,37 @@ def test_default_cost_inputs_from_the_shipped_catalog(tmp_path: Path):
     assert 0 < ci.default_utilization <= 1
     assert 0 < ci.idle_power_share_of_tdp < 1
     assert 0 < ci.memory_power_share <= 1
+
+
+def test_fixed_term_reservations_and_one_providers_offers():
+    cat = Catalog()
+    # a 12-month term only: the SemiAnalysis neocloud 1-year H100 contract index, the June
+    # 2026 row (~2.65 $/GPU-h) superseding March's (2.35); Capacity Blocks and Hyperstack's
+    # contracts state no 12-month term
+    q = cheapest_rental(cat, "h100-sxm", "reserved-1y")
+    assert (q.rental.reserved_term_months, q.usd_per_accelerator_hour) == (12, 2.65)
+    # no 36-month price is in the catalog: refused naming the term and the terms priced
+    with pytest.raises(CatalogError, match=r"^rental_term: no reserved-3y price .*reserved-1y$"):
+        cheapest_rental(cat, "h100-sxm", "reserved-3y")
+    # one provider's two terms (Hyperstack rate card, 2026-08-26): 3.20 on-demand, 2.72 reserved
+    hs = "hyperstack (nexgen cloud)"  # any case
+    assert cheapest_rental(cat, "h100-sxm", "on-demand", hs).usd_per_accelerator_hour == 3.2
+    assert cheapest_rental(cat, "h100-sxm", "reserved", hs).usd_per_accelerator_hour == 2.72
+    # AWS p5.48xlarge on-demand 55.04 $/h / 8 GPUs (instances.vantage.sh, 2026-04)
+    assert cheapest_rental(cat, "h100-sxm", "on-demand", "AWS").usd_per_accelerator_hour == 6.88
+    with pytest.raises(CatalogError, match=r"^rental_provider: no 'Lambda' rental .*'h200-sxm'"):
+        cheapest_rental(cat, "h200-sxm", "on-demand", "Lambda")
+
+
+def test_rental_provider_is_checked_and_for_rentals_only():
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    sc = {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "ownership": "rent"}
+    with pytest.raises(ScenarioError, match=r"^rental_provider: unknown provider 'Hyperstak'"):
+        evaluate({**sc, "rental_provider": "Hyperstak"})
+    with pytest.raises(ScenarioError, match=r"rental_provider: .*give ownership: rent"):
+        Scenario.parse({**sc, "ownership": "buy", "rental_provider": "AWS"})
+    # pinned: the provider's cheapest offer, its name in the price basis
+    est = evaluate({**sc, "rental_provider": "hyperstack (nexgen cloud)"})
+    assert est.cost.lines["rental"] == 3.2 and "Hyperstack" in est.cost.basis

@@ -108,8 +108,14 @@ SCENARIOS: list[dict[str, Any]] = [
         software_licence="nvidia-ai-enterprise",
     ),
     dict(model="qwen3-235b-a22b", accelerator="h100-sxm", requests_per_second=2, ttft_slo_s=3),
-    # a reserved rental: the offers and the column the samples address follow the term
-    dict(model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent", rental_term="reserved"),
+    # a reserved rental at one provider: the offers and the sampled column follow them
+    dict(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        ownership="rent",
+        rental_term="reserved",
+        rental_provider="AWS",
+    ),
 ]
 
 
@@ -533,15 +539,21 @@ def test_the_calculators_estimate_is_the_pipelines_one_sample(sc):
 
 def test_a_reserved_rental_prices_the_reserved_offer_and_samples_its_column():
     # was: the pipeline priced the cheapest ON-DEMAND offer whatever rental_term said
-    # (2.69 USD/h, RunPod) where the estimate priced the reserved one (4.916 USD/h, AWS
-    # Capacity Block, data/cloud_rental.csv: 39.33 $/h / 8)
-    sc = dict(
-        model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent", rental_term="reserved"
-    )
-    r = pipeline.evaluate(sc)
-    assert_allclose(r.kpis["cost_usd_per_accelerator_hour"][0], 39.33 / 8, rtol=1e-3)
-    keys = [k for k in pipeline.fields(sc) if k.startswith("rentals.")]
-    assert keys and all(k.endswith(".reserved_usd_per_accelerator_hour") for k in keys)
+    # (2.69 USD/h, RunPod) where the estimate priced the reserved one
+    sc = dict(model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent")
+    aws = {**sc, "rental_term": "reserved", "rental_provider": "AWS"}
+    # AWS Capacity Block p5.48xlarge, data/cloud_rental.csv: 39.33 $/h / 8 GPUs (stored 4.916)
+    cost = pipeline.evaluate(aws).kpis["cost_usd_per_accelerator_hour"][0]
+    assert_allclose(cost, 39.33 / 8, rtol=1e-4)
+    # a 12-month term only: the SemiAnalysis neocloud index, ~2.65 $/GPU-h (2026-06)
+    one_year = {**sc, "rental_term": "reserved-1y"}
+    assert_allclose(pipeline.evaluate(one_year).kpis["cost_usd_per_accelerator_hour"][0], 2.65)
+    keys = [k for k in pipeline.fields(aws) if k.startswith("rentals.")]
+    # only the provider's offers, addressed by the reserved column
+    assert keys == [  # the us-east-1 and us-east-2 Capacity Blocks
+        "rentals.aws-p5-capacity-block-2024.reserved_usd_per_accelerator_hour",
+        "rentals.aws-p5-capacity-block-2024-us-east-2.reserved_usd_per_accelerator_hour",
+    ]
 
 
 def test_scenarios_the_pipeline_refuses_are_estimated_by_the_scalar_path():

@@ -143,3 +143,45 @@ def test_an_unknown_small_model_is_refused_naming_the_field():
     # a typo once came back as an "infeasible" routing lever with exit 0
     with pytest.raises(TokenfabError, match=r"^small_model: models: unknown id 'llama-3.1-8x'"):
         roadmap(BASE, small_model="llama-3.1-8x")
+
+
+def test_the_reserved_lever_compares_one_providers_two_terms():
+    # rented from Hyperstack on-demand (3.20 $/h) the lever is Hyperstack reserved (2.72 $/h,
+    # the same rate card), not the cheapest reserved offer of another provider
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cost import default_cost_inputs
+
+    sc = Scenario.parse(
+        {
+            "model": "llama-3.1-8b",
+            "accelerator": "h100-sxm",
+            "ownership": "rent",
+            "rental_provider": "Hyperstack (NexGen Cloud)",
+        }
+    )
+    lever = {lv.name: lv for lv in roadmap(sc).levers}["reserved rental"]
+    assert lever.changes == {
+        "rental_term": "reserved",
+        "rental_provider": "Hyperstack (NexGen Cloud)",
+    }
+    assert lever.note.startswith("like with like, one provider: Hyperstack")
+    base, other = Point.of(evaluate(sc)), Point.of(evaluate(sc.with_(**lever.changes)))
+    assert_allclose(lever.saving_usd_per_mtok, base.usd_per_mtok - other.usd_per_mtok, rtol=1e-12)
+    # by hand: the same fleet and tokens, so $/Mtok scales with the accelerator-hour,
+    # rental + software (cost_assumptions.csv, USD a year / 8760 h)
+    sw = default_cost_inputs(default_catalog()).software_usd_per_accelerator_year / 8760
+    assert_allclose(other.usd_per_mtok / base.usd_per_mtok, (2.72 + sw) / (3.20 + sw), rtol=1e-9)
+    # and back: from the reserved rental, the lever is the same provider's on-demand price
+    back = {lv.name: lv for lv in roadmap(sc.with_(**lever.changes)).levers}["on-demand rental"]
+    assert back.changes["rental_provider"] == "Hyperstack (NexGen Cloud)"
+    assert_allclose(back.saving_usd_per_mtok, -lever.saving_usd_per_mtok, rtol=1e-9)
+
+
+def test_a_reserved_lever_across_providers_says_so():
+    # the cheapest H100 on-demand offer (RunPod, 2.69 $/h) has no reserved price: the lever
+    # takes the cheapest reserved offer elsewhere and its note says provider and place change
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm", "ownership": "rent"})
+    lever = {lv.name: lv for lv in roadmap(sc).levers}["reserved rental"]
+    assert lever.note.startswith("not like with like: RunPod publishes no reserved price")
+    assert "a change of provider and place as well as of term" in lever.note
+    assert lever.changes["rental_provider"] != "RunPod"

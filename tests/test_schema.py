@@ -88,6 +88,7 @@ EXCLUDED = {
         "region",
         "ownership",
         "rental_term",
+        "rental_provider",
         "utilization",
         "batch_size",
         "concurrency",
@@ -96,15 +97,17 @@ EXCLUDED = {
         "tpot_slo_s",
         "steps_per_task",
     },
-    # plan and breakeven price rentals on demand (rental_term is for one rented deployment)
+    # plan and breakeven price rentals on demand at any provider (rental_term and
+    # rental_provider are for one rented deployment)
     # closed-loop client concurrency is a benchmark's load, not a demand to size or sweep
-    "plan": {"utilization", "rental_term", "concurrency"},
+    "plan": {"utilization", "rental_term", "rental_provider", "concurrency"},
     "breakeven": {
         "concurrency",
         "tokens_per_day",
         "requests_per_second",
         "ownership",
         "rental_term",
+        "rental_provider",
         "utilization",
     },
 }

@@ -53,7 +53,10 @@ HOURS_PER_YEAR = 8760.0  # 365 d x 24 h; leap days ignored, as in utility tariff
 SECONDS_PER_HOUR = 3600.0
 TOKENS_PER_MTOK = 1e6
 
-RentalTerm = Literal["on-demand", "reserved", "any"]
+RentalTerm = Literal["on-demand", "reserved", "reserved-1y", "reserved-3y", "any"]
+RENTAL_TERM_MONTHS = {"reserved-1y": 12, "reserved-3y": 36}
+"""Commitment of each fixed-term reservation (the rentals catalog's ``reserved_term_months``);
+``reserved`` is any committed offer (a 1- or 3-year term, or a short Capacity Block)."""
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -530,8 +533,9 @@ def rental_rate_usd_per_accelerator_hour(
     ----------
     rental : CloudRental
         A row of the rentals catalog.
-    term : {"on-demand", "reserved", "any"}
-        Which price: on-demand, reserved (committed term), or the lower of those given.
+    term : {"on-demand", "reserved", "reserved-1y", "reserved-3y", "any"}
+        Which price: on-demand, reserved (any committed term), reserved for a 12- or 36-month
+        term only (the row's ``reserved_term_months``), or the lower of those given.
 
     Returns
     -------
@@ -566,20 +570,22 @@ def rental_rate_usd_per_accelerator_hour(
     prices = _prices(rental)
     if term == "any":
         return float(min(p for p in prices.values() if p is not None))
-    price = prices[term]
-    if price is None:
-        other = "reserved" if term == "on-demand" else "on-demand"
+    if not _has_price(rental, term):
+        have = [t for t in ("on-demand", "reserved", *RENTAL_TERM_MONTHS) if _has_price(rental, t)]
         raise ScenarioError(
-            f"rental term: {rental.id!r} has no {term} price; it has only {other} "
-            f"(allowed: {other}, any)"
+            f"rental term: {rental.id!r} has no {term} price; it has {', '.join(have)} "
+            f"(allowed: {', '.join(have)}, any)"
         )
-    return float(price)
+    return float(prices["reserved" if term in RENTAL_TERM_MONTHS else term])  # type: ignore[arg-type]
+
+
+RENTAL_TERMS = ("on-demand", "reserved", *RENTAL_TERM_MONTHS, "any")
 
 
 def _check_term(term: str) -> None:
-    if term not in ("on-demand", "reserved", "any"):
+    if term not in RENTAL_TERMS:
         raise ScenarioError(
-            f"rental term: unknown term {term!r}; allowed: on-demand, reserved, any"
+            f"rental term: unknown term {term!r}; allowed: {', '.join(RENTAL_TERMS)}"
         )
 
 
@@ -591,6 +597,11 @@ def _prices(rental: CloudRental) -> dict[str, float | None]:
 
 
 def _has_price(rental: CloudRental, term: RentalTerm) -> bool:
+    if term in RENTAL_TERM_MONTHS:
+        months = RENTAL_TERM_MONTHS[term]
+        return rental.reserved_usd_per_accelerator_hour is not None and (
+            rental.reserved_term_months == months
+        )
     return term == "any" or _prices(rental)[term] is not None
 
 
@@ -616,8 +627,32 @@ def _current_rentals(rentals: Mapping[str, CloudRental]) -> list[CloudRental]:
     return [r for rows in latest.values() for r in rows]
 
 
+def check_rental_provider(catalog: Catalog, provider: str) -> str:
+    """The rentals catalog's spelling of ``provider`` (any case); an unknown one raises
+    :class:`ScenarioError` naming ``rental_provider`` and the nearest providers.
+
+    >>> from tokenfab.catalog import default_catalog
+    >>> check_rental_provider(default_catalog(), "aws")
+    'AWS'
+    """
+    from tokenfab.catalog import nearest
+
+    names = {r.provider.lower(): r.provider for r in catalog.table("rentals").values()}
+    found = names.get(provider.lower())
+    if found is None:
+        hint = ", ".join(nearest(provider, sorted(names.values()))) or "none"
+        raise ScenarioError(
+            f"rental_provider: unknown provider {provider!r} in the rentals catalog; nearest: "
+            f"{hint} (all: {', '.join(sorted(set(names.values())))})"
+        )
+    return found
+
+
 def cheapest_rental(
-    catalog: Catalog, accelerator_id: str, term: RentalTerm = "on-demand"
+    catalog: Catalog,
+    accelerator_id: str,
+    term: RentalTerm = "on-demand",
+    provider: str | None = None,
 ) -> RentalQuote:
     """The cheapest current rental of an accelerator in the catalog.
 
@@ -627,8 +662,11 @@ def cheapest_rental(
         Catalog whose ``rentals`` table is searched.
     accelerator_id : str
         Accelerator id, e.g. ``"h100-sxm"``.
-    term : {"on-demand", "reserved", "any"}
+    term : {"on-demand", "reserved", "reserved-1y", "reserved-3y", "any"}
         Pricing term to compare (see :func:`rental_rate_usd_per_accelerator_hour`).
+    provider : str, optional
+        Compare only this provider's offers (the rows' ``provider``, any case), so that two
+        terms can be compared at one provider; default: every provider.
 
     Returns
     -------
@@ -665,15 +703,26 @@ def cheapest_rental(
     _check_term(term)
     rentals = catalog.table("rentals")
     offers = [r for r in _current_rentals(rentals) if r.accelerator_id == accelerator_id]
+    if provider is not None:
+        named = [r for r in offers if r.provider.lower() == provider.lower()]
+        if not named:
+            have = sorted({r.provider for r in offers}) or ["none"]
+            raise CatalogError(
+                f"rental_provider: no {provider!r} rental for accelerator {accelerator_id!r}; "
+                f"providers with one: {', '.join(have)}"
+            )
+        offers = named
     priced = [
         (rental_rate_usd_per_accelerator_hour(r, term), r) for r in offers if _has_price(r, term)
     ]
     if not priced:
         have = sorted({r.accelerator_id for r in rentals.values()})
         if offers:
+            at = f" at {provider}" if provider is not None else ""
+            have = [t for t in RENTAL_TERMS[:-1] if any(_has_price(r, t) for r in offers)]
             raise CatalogError(
-                f"rentals: no {term} price for accelerator {accelerator_id!r}; "
-                "try term 'any' or 'on-demand'"
+                f"rental_term: no {term} price for accelerator {accelerator_id!r}{at} in the "
+                f"rentals catalog; terms priced: {', '.join(have)}"
             )
         hint = ", ".join(nearest(accelerator_id, have)) or "none"
         raise CatalogError(

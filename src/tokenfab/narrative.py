@@ -152,7 +152,9 @@ def narrative(
 
     # -- where to deploy and why ------------------------------------------------------------
     other = "rent" if scenario.ownership == "buy" else "buy"
-    alt = _point(scenario.with_(ownership=other, rental_term="on-demand"), cat)
+    alt = _point(
+        scenario.with_(ownership=other, rental_term="on-demand", rental_provider=None), cat
+    )
     fig[f"{other}_usd_per_mtok"] = alt.usd_per_mtok if alt else None
     api = None
     if est.api is not None:

@@ -63,13 +63,13 @@ from tokenfab.perf.calibration import hardware
 from tokenfab.perf.operating import (
     BATCH_GRID_POINTS,
     DEFAULT_OUTPUT_TOKENS,
-    Grid,
     Setup,
     evaluate_grid,
     scenario_layouts,
     with_workload_targets,
 )
 from tokenfab.perf.serving import (
+    STACK_MAX_ELEMENTS,
     Engine,
     Hardware,
     Layout,
@@ -280,6 +280,8 @@ _RENTAL_COLUMN = "on_demand_usd_per_accelerator_hour"
 _RENTAL_COLUMNS = {
     "on-demand": _RENTAL_COLUMN,
     "reserved": "reserved_usd_per_accelerator_hour",
+    "reserved-1y": "reserved_usd_per_accelerator_hour",
+    "reserved-3y": "reserved_usd_per_accelerator_hour",
 }
 """The rentals column a scenario's ``rental_term`` prices (the key its samples address)."""
 
@@ -303,9 +305,10 @@ def _generic_fields() -> dict[str, FieldSpec]:
     for col in _API_COLUMNS:
         key = f"api-prices.<id>.{col}"
         out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API list price")
-    for term, column in _RENTAL_COLUMNS.items():
+    for column in dict.fromkeys(_RENTAL_COLUMNS.values()):
+        terms = ", ".join(t for t, c in _RENTAL_COLUMNS.items() if c == column)
         key = f"rentals.<id>.{column}"
-        what = f"{term} rental price (a scenario with rental_term: {term})"
+        what = f"rental price of a scenario with rental_term: {terms}"
         out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, what)
     return out
 
@@ -438,14 +441,7 @@ class _Base:
         request rate, the grid's largest batch over all layouts and the base layout's largest
         batch. Built on first use only: a fixed deployment evaluated at its own batch (the
         calculator's one estimate) needs none of them."""
-        grid = _base_grid(self.scenario, self.setup, self.catalog, self.mode)
-        row = _grid_row(grid, self.est.op)
-        rate = np.where(grid.valid[row], grid.output_tok_s_replica[row], -np.inf)
-        return (
-            float(grid.batch[row, int(np.argmax(rate))]),
-            max(float(np.max(grid.max_batch)), 1.0),
-            float(grid.max_batch[row]),
-        )
+        return _row_stats(self.scenario, self.setup, self.lay, self.mode)
 
     @property
     def batch_top(self) -> float:
@@ -498,7 +494,9 @@ class _Base:
         rentals = tuple(
             _Offer(o.id, (float(rental_rate_usd_per_accelerator_hour(o, sc.rental_term)),))
             for o in _current_rentals(cat.table("rentals"))
-            if o.accelerator_id == setup.accelerator.id and _has_price(o, sc.rental_term)
+            if o.accelerator_id == setup.accelerator.id
+            and _has_price(o, sc.rental_term)
+            and (sc.rental_provider is None or o.provider.lower() == sc.rental_provider.lower())
         )
         apis = tuple(
             _Offer(
@@ -695,30 +693,43 @@ def _no_base(key: str, base: _Base) -> str:
     return f"{key}: the scenario sets no {key}; give it a base value to vary"
 
 
-def _base_grid(sc: Scenario, setup: Setup, cat: Catalog, mode: str) -> Grid:
-    """The grid the scalar estimate chose from (for the batch grid and the top request rate)."""
+def _row_stats(sc: Scenario, setup: Setup, lay: Layout, mode: str) -> tuple[float, float, float]:
+    """:attr:`_Base._grid_stats` from the base layout's row alone: the largest batch of every
+    layout the scalar grid holds fixes its log batch grid (memory arithmetic, no step
+    times); the row is then evaluated on that grid as the scalar estimate evaluated it (one
+    layout instead of all of them: :func:`tokenfab.sizing.sizing_grid`'s every replica size
+    when sized, :func:`tokenfab.perf.operating.scenario_layouts` otherwise)."""
+    from tokenfab.perf.operating import candidate_layouts, max_batches
+    from tokenfab.sizing import MAX_REPLICA_ACCELERATORS
+
     if mode == "sized":
-        from tokenfab.sizing import sizing_grid
-
-        return sizing_grid(sc, cat).grid
-    n = sc.accelerators or 1
-    lay = scenario_layouts(setup, n)
-    if sc.batch_size is not None:
-        return evaluate_grid(setup, lay, np.array([float(sc.batch_size)]))
-    if sc.objective == "min-latency" and sc.requests_per_second is None and mode == "fixed":
-        return evaluate_grid(setup, lay, np.array([1.0]))
-    return evaluate_grid(setup, lay)
-
-
-def _grid_row(grid: Grid, op: Any) -> int:
-    lay = grid.layouts
-    match = (
-        (lay.tensor_parallel == op.tensor_parallel)
-        & (lay.pipeline_parallel == op.pipeline_parallel)
-        & (lay.expert_parallel == op.expert_parallel)
-        & (lay.attention_data_parallel == op.attention_data_parallel)
+        every = candidate_layouts(
+            setup,
+            MAX_REPLICA_ACCELERATORS,
+            sc.tensor_parallel,
+            sc.pipeline_parallel,
+            sc.expert_parallel,
+            sc.attention_data_parallel,
+            sc.moe_tensor_parallel,
+        )
+    else:
+        every = scenario_layouts(setup, sc.accelerators or 1)
+    top = max(float(np.max(max_batches(setup, every))), 1.0)
+    row = layout(
+        *(np.atleast_1d(v) for v in (lay.tensor_parallel, lay.pipeline_parallel)),
+        *(np.atleast_1d(v) for v in (lay.expert_parallel, lay.attention_data_parallel)),
     )
-    return int(np.flatnonzero(match)[0])
+    row_max = float(max_batches(setup, row)[0])
+    if sc.batch_size is not None:
+        batch = np.array([float(sc.batch_size)])
+    elif sc.objective == "min-latency" and sc.requests_per_second is None and mode == "fixed":
+        batch = np.array([1.0])
+    else:  # operating.batch_grid of the whole grid, closed by this row's largest batch
+        points = np.unique(np.round(np.logspace(0, np.log10(top), BATCH_GRID_POINTS)))
+        batch = np.concatenate([points, [max(row_max, 1.0)]])
+    grid = evaluate_grid(setup, row, batch)
+    rate = np.where(grid.valid[0], grid.output_tok_s_replica[0], -np.inf)
+    return float(grid.batch[0, int(np.argmax(rate))]), top, row_max
 
 
 # -- one chunk ---------------------------------------------------------------------------------
@@ -798,14 +809,34 @@ def _roof_out(base: _Base, hw, eng, batch, tok, keys: tuple[str, ...]) -> Any:
     return _output_tok_s(base, hw, eng.roofline(), batch, tok)
 
 
+def _with_roofline(eng: Engine) -> Engine:
+    """The engine with a leading axis of two, 0 the engine and 1 its roofline, ahead of the
+    sample axis (:func:`tokenfab.perf.operating._with_roofline` for a grid's axes)."""
+    roof = vars(eng.roofline())
+    stacked = {}
+    for name, value in vars(eng).items():
+        if roof[name] is value:  # roofline() passes the fields it keeps on as they are
+            continue
+        pair = np.stack(
+            np.broadcast_arrays(np.asarray(value, float), np.asarray(roof[name], float))
+        )
+        stacked[name] = pair.reshape(2, 1) if pair.ndim == 1 else pair
+    return replace(eng, **stacked)
+
+
 def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
-    st = _state(base, hw, eng, base.lay, base.batch, tok)
-    roof = _roof_out(base, hw, eng, base.batch, tok, keys)
+    n = np.shape(bmax)
+    if _ROOF_KEYS.isdisjoint(keys) or math.prod(n) > STACK_MAX_ELEMENTS:
+        st = _state(base, hw, eng, base.lay, base.batch, tok)
+        roof = _roof_out(base, hw, eng, base.batch, tok, keys)
+    else:  # few samples: the engine and its roofline in one call (per-call cost dominates)
+        both = _state(base, hw, _with_roofline(eng), base.lay, base.batch, tok)
+        st = SteadyState(*(v[0] if np.ndim(v) > len(n) else v for v in _values(both)))
+        roof = both.output_tok_s[1]
     if base.mode == "fixed" or base.batch_top == base.batch:
         top = st.output_tok_s
     else:
         top = _output_tok_s(base, hw, eng, base.batch_top, tok)
-    n = np.shape(bmax)
     # the batch is one number for every sample: returned as such, not as an array of copies
     return _Point(
         base.batch, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n)

@@ -23,6 +23,7 @@ from tokenfab.cost import (
     api_cost_usd_per_request,
     average_power_w,
     cheapest_rental,
+    check_rental_provider,
     default_cost_inputs,
     ownership_cost_from_inputs,
     serving_power_w,
@@ -187,18 +188,20 @@ def hourly_cost(
     licence: tuple[float, str] = (0.0, ""),
     power_w: float | None = None,
     term: str = "on-demand",
+    provider: str | None = None,
 ) -> HourlyCost:
     """Cost of one accelerator-hour, bought (with every line) or rented (the cheapest offer).
 
     ``licence`` is the chosen software licence's yearly cost and its note
     (:func:`licence_usd_per_accelerator_year`), added to either; ``power_w`` the average draw
     of a bought accelerator (:func:`power_w`; default its TDP, the most it can draw);
-    ``term`` the rental price compared (on-demand or reserved, :func:`tokenfab.cost.cheapest_rental`).
+    ``term`` the rental price compared (on-demand or reserved, :func:`tokenfab.cost.cheapest_rental`)
+    and ``provider`` the one provider whose offers are compared (default: every provider).
     """
     licence_usd_per_year, licence_note = licence
     note = f"; licence: {licence_note}" if licence_note else ""
     if ownership == "rent":
-        quote = cheapest_rental(catalog, acc.id, term)
+        quote = cheapest_rental(catalog, acc.id, term, provider)
         software = (licence_usd_per_year + inputs.software_usd_per_accelerator_year) / 8760.0
         return HourlyCost(
             "rent",
@@ -207,7 +210,8 @@ def hourly_cost(
             | ({"software": software} if software else {}),
             f"{quote.rental.provider} {quote.rental.instance_type} {quote.term} "
             f"({quote.rental.as_of}, {quote.rental.location or 'location not stated'}); "
-            f"not regional: the cheapest offer anywhere, whatever the region{note}",
+            f"not regional: the cheapest offer {f'of {quote.rental.provider}' if provider else 'anywhere'}, "
+            f"whatever the region{note}",
         )
     if ownership != "buy":
         raise ScenarioError(f"ownership: {ownership!r} is not allowed here; allowed: buy, rent")
@@ -312,7 +316,15 @@ def hourly_rate(scenario: Scenario, setup: Any, catalog: Catalog, inputs: CostIn
     )
     try:
         cost = hourly_cost(
-            acc, region, scenario.ownership, catalog, inputs, licence, 0.0, scenario.rental_term
+            acc,
+            region,
+            scenario.ownership,
+            catalog,
+            inputs,
+            licence,
+            0.0,
+            scenario.rental_term,
+            scenario.rental_provider,
         )
     except (ScenarioError, CatalogError):
         return HourlyRate(1.0, 0.0)
@@ -355,6 +367,8 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
     """
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
+    if scenario.rental_provider is not None:  # a typo is refused, not priced as "no offer"
+        check_rental_provider(cat, scenario.rental_provider)
     if scenario.prefill_accelerator is not None:  # two accelerator types: tokenfab.pools
         from tokenfab.pools import evaluate_pools
 
@@ -448,6 +462,7 @@ def price(
             licence,
             avg_power_w,
             scenario.rental_term,
+            scenario.rental_provider,
         )
     except (ScenarioError, CatalogError) as exc:
         if strict:

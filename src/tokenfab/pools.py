@@ -191,7 +191,15 @@ def _pool_cost(
     error = None
     try:
         cost = hourly_cost(
-            acc, region, scenario.ownership, catalog, inputs, licence, avg, scenario.rental_term
+            acc,
+            region,
+            scenario.ownership,
+            catalog,
+            inputs,
+            licence,
+            avg,
+            scenario.rental_term,
+            scenario.rental_provider,
         )
     except (ScenarioError, CatalogError) as exc:
         cost, error = None, f"{pool.role} pool: {exc}"

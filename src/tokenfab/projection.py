@@ -559,7 +559,9 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     else:
         notes.append(f"{acc.id} has no purchase price: buy not priced")
     try:
-        rent = cheapest_rental(catalog, acc.id, scenario.rental_term).usd_per_accelerator_hour
+        rent = cheapest_rental(
+            catalog, acc.id, scenario.rental_term, scenario.rental_provider
+        ).usd_per_accelerator_hour
         rent += inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
     except (CatalogError, ScenarioError) as exc:
         notes.append(str(exc))

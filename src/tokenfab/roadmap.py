@@ -210,6 +210,96 @@ def routed_point(
     return Point(usd, j, max(b.ttft_s, s.ttft_s), max(b.tpot_s, s.tpot_s), co2), float(c.savings)
 
 
+def _term_of(rental: Any) -> str:
+    """The ``rental_term`` that prices a reserved row: its fixed term where it has one."""
+    months = rental.reserved_term_months
+    return {12: "reserved-1y", 36: "reserved-3y"}.get(months, "reserved")
+
+
+def _offer(q: Any) -> str:
+    r = q.rental
+    return (
+        f"{r.provider} {q.term} {q.usd_per_accelerator_hour:.3g} $/h "
+        f"({r.location or 'location not stated'}, {r.as_of})"
+    )
+
+
+def rental_term_lever(
+    scenario: Scenario, accelerator_id: str, catalog: Catalog
+) -> tuple[str, str, dict[str, Any] | None, str, str, str]:
+    """The arguments of the reserved-vs-on-demand lever of a rented scenario: its name, the
+    change, the scenario changes, quality, note and why it does not apply.
+
+    Like with like: the other term *of the provider the scenario rents from* (pinned with
+    ``rental_provider``), so the saving is the term's, not a change of provider. Where that
+    provider publishes no price for the other term, the lever takes the cheapest offer of
+    that term anywhere and its note says plainly that provider (and place) change too.
+    """
+    from tokenfab.cost import cheapest_rental
+
+    cur = scenario.rental_term
+    want = "reserved" if cur == "on-demand" else "on-demand"
+    name = f"{want} rental"
+    try:
+        base = cheapest_rental(catalog, accelerator_id, cur, scenario.rental_provider)
+    except TokenfabError as exc:
+        return name, "none", None, EXACT, "", f"the scenario's rental is not priced: {exc}"
+    provider = base.rental.provider
+    try:
+        other = cheapest_rental(catalog, accelerator_id, want, provider)
+        same = True
+    except TokenfabError:
+        try:
+            other = cheapest_rental(catalog, accelerator_id, want)
+        except TokenfabError:
+            why = f"no {want} price for {accelerator_id} in the rentals catalog"
+            return name, "none", None, EXACT, "", why
+        same = False
+    term = _term_of(other.rental) if want == "reserved" else want
+    changes = {"rental_term": term, "rental_provider": other.rental.provider}
+    change = f"rental term {cur} -> {term} at {other.rental.provider}"
+    if same:
+        place = (
+            ""
+            if base.rental.location == other.rental.location
+            else f"; the locations differ ({base.rental.location} -> {other.rental.location})"
+        )
+        note = f"like with like, one provider: {_offer(base)} -> {_offer(other)}{place}"
+    else:
+        note = (
+            f"not like with like: {provider} publishes no {want} price in the rentals catalog, "
+            f"so this compares {_offer(base)} with {_offer(other)}, a change of provider and "
+            f"place as well as of term"
+        )
+        pair = _same_provider_pair(catalog, accelerator_id)
+        if pair is not None:
+            od, res = pair
+            cut = 1 - res.usd_per_accelerator_hour / od.usd_per_accelerator_hour
+            note += f"; like with like at {od.rental.provider}: {cut:.0%} off its on-demand rate"
+    if other.rental.reserved_usd_per_accelerator_hour is not None and want == "reserved":
+        months = other.rental.reserved_term_months
+        note += f"; commitment: {f'{months} months' if months else 'not a 12- or 36-month term'}"
+    return name, change, changes, EXACT, note, ""
+
+
+def _same_provider_pair(catalog: Catalog, accelerator_id: str) -> tuple[Any, Any] | None:
+    """The on-demand and reserved quotes of the provider whose reserved price is the largest
+    cut on its own on-demand price, among providers that publish both (None if none does)."""
+    from tokenfab.cost import cheapest_rental
+
+    best: tuple[float, Any, Any] | None = None
+    for provider in sorted({r.provider for r in catalog.table("rentals").values()}):
+        try:
+            od = cheapest_rental(catalog, accelerator_id, "on-demand", provider)
+            res = cheapest_rental(catalog, accelerator_id, "reserved", provider)
+        except TokenfabError:
+            continue
+        cut = 1 - res.usd_per_accelerator_hour / od.usd_per_accelerator_hour
+        if best is None or cut > best[0]:
+            best = (cut, od, res)
+    return None if best is None else (best[1], best[2])
+
+
 def _lower_precision(sc: Scenario, est: Estimate, catalog: Catalog) -> dict[str, Any] | None:
     from tokenfab.perf.precision import precision_table, supported_precisions, weight_only
 
@@ -425,25 +515,17 @@ def levers(
     run(
         f"{other} instead of {scenario.ownership}",
         f"ownership {scenario.ownership} -> {other}",
-        {"ownership": other, "rental_term": "on-demand"},
+        {"ownership": other, "rental_term": "on-demand", "rental_provider": None},
     )
-    # 10. reserved vs on-demand (rentals only)
+    # 10. reserved vs on-demand: like with like, the same provider's two terms
     if scenario.ownership == "rent":
-        term = "on-demand" if scenario.rental_term == "reserved" else "reserved"
-        run(
-            f"{term} rental",
-            f"rental term {scenario.rental_term} -> {term}",
-            {"rental_term": term},
-            note="the rentals catalog's reserved rows (AWS capacity blocks); 1- and 3-year "
-            "commitments are not in the catalog",
-        )
+        run(*rental_term_lever(scenario, op.setup.accelerator.id, cat))
     else:
         run(
             "reserved rental",
             "rent reserved capacity",
             {"ownership": "rent", "rental_term": "reserved"},
-            note="the rentals catalog's reserved rows (AWS capacity blocks); 1- and 3-year "
-            "commitments are not in the catalog",
+            note="the cheapest committed offer in the rentals catalog, against owning",
         )
     # 11. next-generation hardware
     acc = op.setup.accelerator

@@ -62,7 +62,7 @@ Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)]
 
 Objective = Literal["max-throughput", "min-latency"]
 Ownership = Literal["buy", "rent"]
-RentalTerm = Literal["on-demand", "reserved"]
+RentalTerm = Literal["on-demand", "reserved", "reserved-1y", "reserved-3y"]
 EngineId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
 
 
@@ -230,8 +230,14 @@ class Scenario(BaseModel):
     )
     rental_term: RentalTerm = Field(
         "on-demand",
-        description="price of a rented accelerator-hour: on-demand, or reserved (the cheapest "
-        "committed-capacity offer in the rentals catalog; its term is the offer's); rent only",
+        description="price of a rented accelerator-hour: on-demand; reserved (the cheapest "
+        "committed-capacity offer in the rentals catalog, whatever its term); reserved-1y or "
+        "reserved-3y (a 12- or 36-month commitment only); rent only",
+    )
+    rental_provider: Annotated[str, Field(min_length=1, max_length=80)] | None = Field(
+        None,
+        description="rent from this provider only (the rentals catalog's provider, e.g. AWS, "
+        "Hyperstack (NexGen Cloud)); default: the cheapest offer of any provider; rent only",
     )
     utilization: Annotated[float, Field(ge=MIN_UTILIZATION, le=1)] | None = Field(
         None,
@@ -316,6 +322,11 @@ class Scenario(BaseModel):
             raise ValueError(
                 f"rental_term: {self.rental_term} prices a rented accelerator-hour; give "
                 "ownership: rent too, or drop rental_term"
+            )
+        if self.rental_provider is not None and self.ownership != "rent":
+            raise ValueError(
+                "rental_provider: chooses whose rental prices the accelerator-hour; give "
+                "ownership: rent too, or drop rental_provider"
             )
         if self.utilization is not None and demand:
             raise ValueError(

@@ -250,6 +250,7 @@ _FrontierBase = _derive(
         "region",
         "ownership",
         "rental_term",
+        "rental_provider",
         "utilization",
         "batch_size",
         "objective",
@@ -282,7 +283,7 @@ class FrontierRequest(_FrontierBase):  # type: ignore[misc, valid-type]
 _PlanBase = _derive(
     "_PlanBase",
     "",
-    exclude={"concurrency", "utilization", "rental_term"},
+    exclude={"concurrency", "utilization", "rental_term", "rental_provider"},
     replace={
         "accelerator": (
             list[Annotated[str, Field(min_length=1)]] | None,
@@ -350,6 +351,7 @@ _BreakevenBase = _derive(
         "requests_per_second",
         "ownership",
         "rental_term",
+        "rental_provider",
         "utilization",
     },
     replace={
