@@ -108,6 +108,16 @@ SCENARIOS: list[dict[str, Any]] = [
         software_licence="nvidia-ai-enterprise",
     ),
     dict(model="qwen3-235b-a22b", accelerator="h100-sxm", requests_per_second=2, ttft_slo_s=3),
+    # closed-loop clients (benchmarks' --max-concurrency) set the batch and the TTFT; 7 on
+    # 3 replicas of 2 GPUs is 2.33 sequences each, reported as 2 whole ones
+    dict(model="llama-3.1-8b", accelerator="h100-sxm", concurrency=8),
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        accelerators=6,
+        tensor_parallel=2,
+        concurrency=7,
+    ),
     # a reserved rental at one provider: the offers and the sampled column follow them
     dict(
         model="llama-3.1-8b",
@@ -556,14 +566,20 @@ def test_a_reserved_rental_prices_the_reserved_offer_and_samples_its_column():
     ]
 
 
-def test_scenarios_the_pipeline_refuses_are_estimated_by_the_scalar_path():
-    # a separate prefill pool and closed-loop clients: the calculator still answers, from
-    # the scalar estimate alone (tokenfab.pipeline.estimate_result)
+def test_a_scenario_the_pipeline_refuses_is_estimated_by_the_scalar_path():
+    # a separate prefill pool: the calculator still answers, from the scalar estimate alone
+    # (tokenfab.pipeline.estimate_result)
     from tokenfab import operations
 
-    for sc in (
-        {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"},
-        {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "concurrency": 8},
-    ):
-        got = operations.get("estimate").run(sc).model_dump()
-        assert got == scalar_json(sc)
+    sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
+    assert operations.get("estimate").run(sc).model_dump() == scalar_json(sc)
+
+
+@pytest.mark.parametrize("utilization", [0.9, 0.95])
+def test_closed_loop_samples_follow_each_samples_memory(utilization):
+    """300 clients on two H100s: the batch is what each sample's memory holds, the other
+    clients wait for a slot; each sample equals the scalar estimate with that memory share."""
+    sc = dict(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=2, concurrency=300)
+    r = pipeline.evaluate(sc, {"gpu_memory_utilization": np.array([utilization])})
+    assert_row_equals(r, 0, scalar_json({**sc, "gpu_memory_utilization": utilization}))
+    assert r.kpis["batch_size"][0] < 300 and r.kpis["queue_wait_s"][0] > 0

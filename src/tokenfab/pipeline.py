@@ -74,6 +74,7 @@ from tokenfab.perf.serving import (
     Hardware,
     Layout,
     SteadyState,
+    closed_loop_ttft_s,
     disaggregated_split_arrays,
     disaggregated_state,
     kv_budget_bytes,
@@ -350,11 +351,6 @@ def _base(scenario: Scenario, catalog: Catalog) -> _Base:
         from tokenfab.perf.operating import HETERO_ONLY
 
         raise ScenarioError(HETERO_ONLY)
-    if scenario.concurrency is not None:
-        raise ScenarioError(
-            "concurrency: the sampled pipeline does not model closed-loop clients yet; use "
-            "tokenfab estimate, or give batch_size"
-        )
     key = (scenario.model_dump_json(), id(catalog))
     hit = _BASES.get(key)
     if hit is None or hit.catalog is not catalog:
@@ -425,6 +421,7 @@ class _Base:
     per_replica: int
     mode: str  # "fixed" (no demand) | "count" (demand, fixed fleet) | "sized" (demand)
     batch: float
+    clients: float | None  # closed-loop clients a replica holds (``concurrency``), else None
     visible_output_tokens: float
     reasoning_tokens: float
     licence_usd_per_year: float
@@ -462,7 +459,11 @@ class _Base:
     def batch_fixed(self) -> bool:
         """The scalar path evaluates one batch only: the scenario's, or 1 for min-latency."""
         sc = self.scenario
-        return sc.batch_size is not None or (sc.objective == "min-latency" and self.mode == "fixed")
+        return (
+            sc.batch_size is not None
+            or sc.concurrency is not None  # the clients set the batch
+            or (sc.objective == "min-latency" and self.mode == "fixed")
+        )
 
     @classmethod
     def build(cls, scenario: Scenario, cat: Catalog, est: Any) -> _Base:
@@ -522,6 +523,10 @@ class _Base:
             per_replica=op.accelerators // op.replicas,
             mode=mode,
             batch=float(op.batch_size),
+            clients=None
+            if sc.concurrency is None
+            else sc.concurrency
+            / max((sc.accelerators or 1) // (op.accelerators // op.replicas), 1),
             visible_output_tokens=float(o_vis),
             reasoning_tokens=float(r),
             licence_usd_per_year=licence,
@@ -826,21 +831,22 @@ def _with_roofline(eng: Engine) -> Engine:
 
 def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
     n = np.shape(bmax)
+    # closed-loop clients: each sample's replica holds as many as its memory allows
+    # (perf.operating.closed_loop), the rest wait for a slot
+    batch = base.batch if base.clients is None else np.maximum(np.minimum(base.clients, bmax), 1.0)
     if _ROOF_KEYS.isdisjoint(keys) or math.prod(n) > STACK_MAX_ELEMENTS:
-        st = _state(base, hw, eng, base.lay, base.batch, tok)
-        roof = _roof_out(base, hw, eng, base.batch, tok, keys)
+        st = _state(base, hw, eng, base.lay, batch, tok)
+        roof = _roof_out(base, hw, eng, batch, tok, keys)
     else:  # few samples: the engine and its roofline in one call (per-call cost dominates)
-        both = _state(base, hw, _with_roofline(eng), base.lay, base.batch, tok)
+        both = _state(base, hw, _with_roofline(eng), base.lay, batch, tok)
         st = SteadyState(*(v[0] if np.ndim(v) > len(n) else v for v in _values(both)))
         roof = both.output_tok_s[1]
     if base.mode == "fixed" or base.batch_top == base.batch:
         top = st.output_tok_s
     else:
         top = _output_tok_s(base, hw, eng, base.batch_top, tok)
-    # the batch is one number for every sample: returned as such, not as an array of copies
-    return _Point(
-        base.batch, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n)
-    )
+    # a fixed batch is one number for every sample: returned as such, not an array of copies
+    return _Point(batch, bmax, _bcast(st, n), np.broadcast_to(roof, n), np.broadcast_to(top, n))
 
 
 def _bcast(st: SteadyState, shape: tuple[int, ...]) -> SteadyState:
@@ -900,7 +906,7 @@ def _evaluate_chunk(
     # numbers the same for every sample stay scalars (no array to fill, write and return)
     if base.mode == "fixed":
         replicas: Any = float(base.est.op.replicas)
-        wait: Any = 0.0
+        wait: Any = 0.0 if base.clients is None else _closed_loop_wait_s(base, hw, eng, pt, tok)
         carries = np.ones(n, dtype=bool)
     elif base.mode == "count":
         replicas = float(base.est.op.replicas)
@@ -983,7 +989,8 @@ def _evaluate_chunk(
         "replicas": replicas,
         "prefill_replicas": n_prefill,
         "decode_replicas": n_decode,
-        "batch_size": pt.batch,
+        # the scalar reports the whole sequences of a fractional clients-per-replica batch
+        "batch_size": pt.batch if base.clients is None else np.floor(pt.batch),
         "max_batch_size": bmax,
         "input_tokens": i,
         "output_tokens": o,
@@ -1012,8 +1019,10 @@ def _evaluate_chunk(
     band = s.band  # the model's held-out error band (data/error_bands.csv), as the scalar
     if band is not None:
         vals["error_band_coverage"] = band.coverage
+        # TTFT under closed-loop clients has its own band (OperatingPoint.error_band_keys)
+        ttft_band = "ttft_s_concurrent" if sc.concurrency is not None else "ttft_s"
         for key, metric in (
-            ("ttft_s", "ttft_s"),
+            ("ttft_s", ttft_band),
             ("tpot_s", "tpot_s"),
             ("output_tok_s_total", "output_tok_s"),
         ):
@@ -1023,6 +1032,22 @@ def _evaluate_chunk(
     vals.update(_money(base, x, n, out, out * i / o, st, share, accelerators, u, o, safe_))
     vals["api_usd_per_mtok_blended"] = _api(base, x, i, o, hit)
     return {k: vals.get(k, np.nan) for k in keys}, feasible, reason
+
+
+def _closed_loop_wait_s(base: _Base, hw: Hardware, eng: Engine, pt: _Point, tok: dict) -> Any:
+    """TTFT beyond the service time of a sample's closed-loop clients [s]
+    (:func:`tokenfab.perf.operating.closed_loop` and ``choose``): the clients in flight wait
+    :func:`~tokenfab.perf.serving.closed_loop_ttft_s`, the others ``(c - b) / b`` requests'
+    time for a slot."""
+    s, st = base.setup, pt.st
+    i, o = tok["input_tokens"], tok["output_tokens"]
+    prompt = i * (1.0 - tok["prefix_cache_hit_rate"])
+    args = (s.shape, hw, eng, base.lay, s.weight_bytes_per_param, s.kv_bytes_per_element)
+    eng_s = s.engine
+    own = closed_loop_ttft_s(*args, pt.batch, prompt, o, eng_s.frontend_s, eng_s.first_wave_share)
+    request_s = own + (o - 1.0) * st.tpot_s
+    slots = np.maximum(base.clients - pt.batch, 0.0) / pt.batch * request_s
+    return np.maximum(own + slots, st.ttft_service_s) - st.ttft_service_s
 
 
 def _demand(base: _Base, x: _Inputs, o: NDArray) -> NDArray | None:
@@ -1500,9 +1525,8 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
     warnings); the numbers come from :func:`evaluate`'s formulas for one sample at the base
     values, which ``tests/test_pipeline.py`` holds equal to the scalar ones to 1e-12.
 
-    Two kinds of scenario the pipeline does not model are reported from the scalar estimate
-    alone, unchanged: a separate prefill accelerator (``prefill_accelerator``) and closed-loop
-    clients (``concurrency``).
+    A scenario the pipeline does not model, a separate prefill accelerator
+    (``prefill_accelerator``), is reported from the scalar estimate alone, unchanged.
 
     Parameters
     ----------
@@ -1530,7 +1554,7 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
     cat = catalog if catalog is not None else default_catalog()
     scalar = EstimateResult.from_estimate(est, cat, today)
     sc = est.scenario
-    if sc.prefill_accelerator is not None or sc.concurrency is not None:
+    if sc.prefill_accelerator is not None:
         return scalar
     base = _Base.build(sc, cat, est)
     vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys())
