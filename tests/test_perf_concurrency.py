@@ -91,11 +91,16 @@ def test_concurrency_refuses_a_second_load(other):
         Scenario.parse({**BASE, "concurrency": 8, **other})
 
 
-def test_pipeline_refuses_concurrency_loudly():
+def test_the_sampled_pipeline_models_the_closed_loop_as_the_estimate_does():
+    # was refused; now each sample's batch and TTFT follow perf.operating.closed_loop
+    # (vector = scalar over every key: tests/test_pipeline.py)
     from tokenfab.pipeline import evaluate
+    from tokenfab.planning import evaluate as scalar
 
-    with pytest.raises(ScenarioError, match=r"^concurrency: the sampled pipeline"):
-        evaluate(Scenario(**BASE, concurrency=8))
+    sc = Scenario(**BASE, concurrency=8)
+    one, want = evaluate(sc), scalar(sc).as_dict()
+    for key in ("batch_size", "ttft_s", "tpot_s", "output_tok_s_total"):
+        assert one.kpis[key][0] == pytest.approx(want[key], rel=1e-12), key
 
 
 def test_cli_estimate_takes_concurrency():
