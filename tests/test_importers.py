@@ -64,6 +64,10 @@ PUBLISHED = {
     "qwen3.5-122b-a10b": (122, 10, "with_embeddings", None, "Qwen/Qwen3.5-122B-A10B"),
     # Qwen3.5 medium series: a dense 27B (computed 26.90B, text model)
     "qwen3.5-27b": (27, 27, "with_embeddings", None, "Qwen/Qwen3.5-27B"),
+    # NVIDIA Nemotron 3 page (research.nvidia.com/labs/nemotron/Nemotron-3, quoted by
+    # zsdodo.com/policyHall/5768.html) and arXiv:2512.20848: "3.2B active (3.6B with
+    # embeddings), 31.6B total"; computed 31.58B / 3.58B (3.23B without the input table)
+    "nemotron-3-nano-30b-a3b": (31.6, 3.6, "with_embeddings", None, "arXiv:2512.20848"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
@@ -142,11 +146,54 @@ def test_linear_attention_state_is_constant_per_sequence() -> None:
     assert_allclose(kv[0], 1000 * 12 * 2 * 2 * 256 * 2 + state)
 
 
+def test_mamba2_hybrid_is_described() -> None:
+    # Nemotron 3 Nano: 23 Mamba2 (M), 6 attention (*) and 23 MoE blocks (E), one each a block
+    row = _import("nemotron-3-nano-30b-a3b").rows[0]
+    types = row["layer_types"]
+    assert (types.count("M"), types.count("F"), types.count("P")) == (23, 6, 23)
+    assert row["ffn_gated"] is False  # mlp_hidden_act relu2: up and down matrices only
+    assert (row["mamba_num_heads"], row["mamba_state_size"], row["mamba_groups"]) == (64, 128, 8)
+    from tokenfab.catalog import Model
+
+    model = Model.model_validate(row)
+    p = parameter_breakdown(model)
+    # routed expert 2 x 2688 x 1856 (no gate); 23 MoE blocks of 128 experts
+    assert p.routed_expert == 2 * 2688 * 1856 and p.num_moe_layers == 23
+    # shared expert 2 x 2688 x 3712 in each MoE block; no dense FFN anywhere
+    assert p.shared_experts == 23 * 2 * 2688 * 3712 and p.dense_ffn == 0
+    # mixers: 23 Mamba2 x 38,742,208 (mamba2_params) + 6 GQA x 2688 x (4096 + 2 x 256 + 4096)
+    assert p.attention == 23 * 38_742_208 + 6 * 2688 * 8704
+    # one norm a block and the final norm; 23 routers of 2688 x 128
+    assert p.norms_and_router == 53 * 2688 + 23 * 2688 * 128
+    shape = ModelShape.from_record(model)
+    kv = [float(kv_bytes_per_sequence(shape, c, 2.0)) for c in (1000, 2000)]
+    # only the 6 attention blocks grow: 6 x 2 (K, V) x 2 heads x 128 x 2 bytes a token
+    assert_allclose(kv[1] - kv[0], 1000 * 6 * 2 * 2 * 128 * 2)
+    # 23 Mamba2 states of 64 x 64 x 128 + 3 x (4096 + 2 x 8 x 128) conv inputs, at 2 bytes
+    state = 23 * (64 * 64 * 128 + 3 * 6144) * 2
+    assert_allclose(kv[0], 1000 * 6 * 2 * 2 * 128 * 2 + state)
+
+
+def test_mamba2_hybrid_malformed() -> None:
+    cfg = read_json(CONFIGS / "nemotron-3-nano-30b-a3b.json")
+    for key, change, words in (
+        ("ssm_state_size", None, "ssm_state_size: missing"),
+        ("hybrid_override_pattern", "M*E", "expected 52 blocks"),
+        ("hybrid_override_pattern", "MX" * 26, "unknown block 'X'"),
+        ("hybrid_override_pattern", "M-" * 25 + "ME", "mixes dense"),
+    ):
+        bad = {**cfg, key: change}
+        if change is None:
+            del bad[key]
+        with pytest.raises(CatalogError, match=words) as err:
+            model_from_config(bad, source="x", as_of=DAY, where="nano.json")
+        assert "\n" not in str(err.value) and str(err.value).startswith("nano.json: ")
+
+
 def test_malformed_configs_give_one_line() -> None:
     cases = {
         "truncated.json": "not valid JSON",
         "missing-layers.json": "num_hidden_layers: missing",
-        "nemotron-h.json": "hybrid_override_pattern",
         "deepseek-v4-flash.json": "compress_ratios",
     }
     for name, words in cases.items():

@@ -53,6 +53,11 @@ INTS = {
     "indexer_head_dim",
     "full_attention_head_dim",
     "full_attention_kv_heads",
+    "mamba_num_heads",
+    "mamba_head_dim",
+    "mamba_state_size",
+    "mamba_groups",
+    "mamba_conv_kernel",
 }
 FLOATS = {"total_params_b", "active_params_b", "params_rounding_b"}
 BOOLS = {

@@ -48,7 +48,7 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
-LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSL]+$")]
+LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSLMP]+$")]
 PueValue = Annotated[float, Field(ge=1.0, le=3.0)]
 
 FP8_CHECKPOINT_16BIT_PARTS = ("attention", "ffn_first_last", "dense_ffn", "shared_experts")
@@ -109,6 +109,11 @@ COLUMN_MAXIMA: dict[str, float] = {
     "linear_num_value_heads": 1e4,
     "linear_value_head_dim": 1e5,
     "m_tokens": 1e7,
+    "mamba_conv_kernel": 1e3,  # as linear_conv_kernel_dim
+    "mamba_groups": 1e4,
+    "mamba_head_dim": 1e5,
+    "mamba_num_heads": 1e4,
+    "mamba_state_size": 1e5,
     "max_batch_size": 1e6,
     "max_context_tokens": 1e10,
     "max_num_tokens": 1e6,
@@ -357,7 +362,9 @@ class Model(Record):
     layer_types: LayerTypes | None = Field(
         None,
         description="attention of each layer, one letter a layer: F full, S sliding window, "
-        "L linear (constant-size state); blank: every layer full, or sliding_window_layers",
+        "L linear (constant-size state), M Mamba2 (constant-size SSM state), P a feed-forward "
+        "block without token mixer; with P letters (Nemotron-H) every block holds one mixer or "
+        "one FFN, not both; blank: every layer full, or sliding_window_layers",
     )
     full_attention_head_dim: Count | None = Field(
         None,
@@ -382,6 +389,17 @@ class Model(Record):
     linear_key_head_dim: Count | None = None
     linear_value_head_dim: Count | None = None
     linear_conv_kernel_dim: Count | None = None
+    mamba_num_heads: Count | None = Field(None, description="Mamba2 heads (M layers)")
+    mamba_head_dim: Count | None = Field(None, description="Mamba2 head width (M layers)")
+    mamba_state_size: Count | None = Field(
+        None, description="Mamba2 SSM state size per head channel, d_state (M layers)"
+    )
+    mamba_groups: Count | None = Field(
+        None, description="Mamba2 groups sharing the B and C projections (M layers)"
+    )
+    mamba_conv_kernel: Count | None = Field(
+        None, description="width of the Mamba2 causal convolution (M layers)"
+    )
     sparse_attention: Literal["dsa"] | None = Field(
         None,
         description="sparse attention: each query attends to the top-k tokens an indexer picks",
@@ -431,6 +449,16 @@ class Model(Record):
     def linear_attention_layers(self) -> int:
         """Layers with linear attention (a state of constant size per sequence)."""
         return (self.layer_types or "").count("L")
+
+    @property
+    def mamba_layers(self) -> int:
+        """Mamba2 layers (M): a state of constant size per sequence."""
+        return (self.layer_types or "").count("M")
+
+    @property
+    def ffn_blocks(self) -> int:
+        """Feed-forward blocks without a token mixer (P, Nemotron-H); 0: every layer has both."""
+        return (self.layer_types or "").count("P")
 
     @property
     def window_layers(self) -> int:
@@ -485,6 +513,29 @@ class Model(Record):
             ]
             if missing:
                 raise ValueError(f"linear-attention layers (L) need {', '.join(missing)}")
+        if self.mamba_layers:
+            missing = [
+                f
+                for f in (
+                    "mamba_num_heads",
+                    "mamba_head_dim",
+                    "mamba_state_size",
+                    "mamba_groups",
+                    "mamba_conv_kernel",
+                )
+                if not getattr(self, f)
+            ]
+            if missing:
+                raise ValueError(f"Mamba2 layers (M) need {', '.join(missing)}")
+        if self.ffn_blocks and (self.first_dense_layers or self.moe_layer_period != 1):
+            raise ValueError(
+                "feed-forward blocks (P) are all MoE (kind moe) or all dense: "
+                "first_dense_layers must be 0 and moe_layer_period 1"
+            )
+        if self.ffn_blocks and self.ffn_blocks == self.num_layers:
+            raise ValueError(
+                "layer_types: every block is a feed-forward block (P); none mixes tokens"
+            )
         if self.sparse_attention and not (
             self.sparse_attention_topk_tokens and self.indexer_num_heads and self.indexer_head_dim
         ):

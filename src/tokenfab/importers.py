@@ -49,8 +49,6 @@ _DTYPES = {
 _QUANT = {"fp8": "fp8", "mxfp4": "mxfp4"}
 # keys that change the parameter count or the cache but that the schema does not describe
 _FEATURE_KEYS = (
-    "hybrid_override_pattern",  # Nemotron-H Mamba/attention pattern
-    "mamba_num_heads",
     "attn_type_list",
     "compress_ratios",
     "linear_attn_config",
@@ -122,8 +120,50 @@ def _slug(text: str) -> str:
     return slug[:80] or "model"
 
 
+# Nemotron-H block letters (hybrid_override_pattern) and names (layers_block_type)
+_NEMOTRON_BLOCKS = {
+    "M": "M",
+    "*": "F",
+    "-": "P",
+    "E": "P",
+    "mamba": "M",
+    "attention": "F",
+    "mlp": "P",
+    "moe": "P",
+}
+
+
+def _nemotron_blocks(cfg: dict[str, Any], layers: int, where: str) -> str | None:
+    """Nemotron-H's blocks as layer letters (M Mamba2, F attention, P FFN block), or None."""
+    pattern = cfg.get("hybrid_override_pattern")
+    key = "hybrid_override_pattern"
+    if pattern is None and isinstance(cfg.get("layers_block_type"), list):
+        pattern, key = cfg["layers_block_type"], "layers_block_type"
+    if pattern is None:
+        return None
+    blocks = list(pattern) if isinstance(pattern, str) else pattern
+    if not isinstance(blocks, list) or len(blocks) != layers:
+        raise CatalogError(f"{where}: {key}: expected {layers} blocks (num_hidden_layers)")
+    unknown = sorted({str(b) for b in blocks if b not in _NEMOTRON_BLOCKS})
+    if unknown:
+        raise CatalogError(
+            f"{where}: {key}: unknown block {unknown[0]!r}; allowed: M, *, -, E (mamba, "
+            "attention, mlp, moe)"
+        )
+    if {"-", "E"} <= set(blocks) or {"mlp", "moe"} <= set(blocks):
+        raise CatalogError(
+            f"{where}: {key}: mixes dense (-, mlp) and MoE (E, moe) blocks; the models schema "
+            "holds one kind of feed-forward block"
+        )
+    return "".join(_NEMOTRON_BLOCKS[b] for b in blocks)
+
+
 def _layer_letters(cfg: dict[str, Any], layers: int, where: str) -> str | None:
-    """Per-layer attention as one letter a layer (F full, S sliding, L linear), or None."""
+    """Per-layer attention as one letter a layer (F full, S sliding, L linear, M Mamba2, P FFN
+    block without mixer), or None."""
+    blocks = _nemotron_blocks(cfg, layers, where)
+    if blocks is not None:
+        return blocks
     types = cfg.get("layer_types")
     if types is not None:
         if not isinstance(types, list) or len(types) != layers:
@@ -243,7 +283,9 @@ def model_from_config(
     )
     shared = _int(cfg, where, "n_shared_experts", "num_shared_experts") or 0
     moe_width = _int(cfg, where, "moe_intermediate_size")
-    shared_width = _int(cfg, where, "shared_expert_intermediate_size")
+    shared_width = _int(
+        cfg, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size"
+    )
     ffn_width = _int(cfg, where, "intermediate_size", "n_inner", "ffn_dim")
     first_dense = _int(cfg, where, "first_k_dense_replace") or 0
     period = (
@@ -354,7 +396,8 @@ def model_from_config(
         "sliding_window": window,
         "sliding_window_layers": window_layers,
         "attention_bias": bool(bias),
-        "ffn_gated": True,
+        # Nemotron-H's FFNs are two-matrix squared-ReLU MLPs (mlp_hidden_act relu2)
+        "ffn_gated": str(cfg.get("mlp_hidden_act") or "") != "relu2",
         "ffn_bias": bool(cfg.get("mlp_bias")) or model_type == "gpt_oss",
         "attention_sinks": model_type == "gpt_oss",
         "attention_output_gate": bool(cfg.get("attn_output_gate", linear is not None)),
@@ -377,6 +420,22 @@ def model_from_config(
             "linear_conv_kernel_dim",
         ):
             row[key] = _int(cfg, where, key)
+    if letters and "M" in letters:
+        for ours, theirs in (
+            ("mamba_num_heads", "mamba_num_heads"),
+            ("mamba_head_dim", "mamba_head_dim"),
+            ("mamba_state_size", "ssm_state_size"),
+            ("mamba_groups", "n_groups"),
+            ("mamba_conv_kernel", "conv_kernel"),
+        ):
+            row[ours] = _int(cfg, where, theirs)
+            if not row[ours]:
+                raise CatalogError(f"{where}: {theirs}: missing; Mamba2 layers (M) need it")
+    if letters and "P" in letters:
+        notes.append(
+            "Nemotron-H blocks: each holds one token mixer (Mamba2 M, attention F) or one "
+            "feed-forward network (P), with one norm each"
+        )
     # Gemma 4: full-attention layers with their own head width and KV heads, keys as values
     global_hd = _int(cfg, where, "global_head_dim")
     global_kv = _int(cfg, where, "num_global_key_value_heads")

@@ -15,7 +15,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Model
 from tokenfab.errors import ScenarioError
-from tokenfab.perf.params import has_full_attention_geometry, parameter_breakdown
+from tokenfab.perf.params import (
+    has_full_attention_geometry,
+    mamba2_state_elements,
+    parameter_breakdown,
+)
 
 EMBEDDING_BYTES_PER_PARAM = 2.0
 """Embedding tables and the output head stay in 16 bits in quantised checkpoints (ModelOpt,
@@ -60,8 +64,8 @@ class ModelShape:
     window_layer_share: NDArray  # share of layers that use the window
     full_kv_scale: NDArray  # KV elements of a full-attention layer over kv_elements_per_token_layer
     full_attention_scale: NDArray  # a full-attention layer's (qk + v) head width over the others'
-    linear_layer_share: NDArray  # share of layers with linear attention (no growing KV)
-    linear_state_elements: NDArray  # constant state of one sequence in one linear layer
+    linear_layer_share: NDArray  # share of layers without growing KV: linear, Mamba2, FFN blocks
+    linear_state_elements: NDArray  # constant state a sequence, mean over those layers
     params_attention: NDArray
     params_dense: NDArray  # dense FFN layers, norms and router gates
     params_shared: NDArray  # shared experts, all layers
@@ -111,7 +115,10 @@ class ModelShape:
             shards = min(shards, f_kv)
         window = float(model.sliding_window) if model.sliding_window else np.inf
         window_share = model.window_layers / model.num_layers if model.sliding_window else 0.0
-        linear_share = model.linear_attention_layers / model.num_layers
+        # layers that attend to no context: linear attention (L), Mamba2 (M) and, in
+        # Nemotron-H, the feed-forward blocks without a token mixer (P)
+        no_context = model.linear_attention_layers + model.mamba_layers + model.ffn_blocks
+        linear_share = no_context / model.num_layers
         kept_16bit = 0.0
         if precision == "fp8" and model.fp8_checkpoint_16bit:
             parts = model.fp8_checkpoint_16bit.split(";")
@@ -134,6 +141,12 @@ class ModelShape:
             linear_state = value * (model.linear_key_head_dim or 0) + (
                 (model.linear_conv_kernel_dim or 1) - 1
             ) * (2 * key + value)
+        state_total = linear_state * model.linear_attention_layers
+        if model.mamba_layers:
+            # Mamba2: an n_h x p x N SSM state and the convolution's last w - 1 inputs
+            # (tokenfab.perf.params.mamba2_state_elements)
+            state_total += mamba2_state_elements(model) * model.mamba_layers
+        linear_state = state_total / no_context if no_context else 0.0
         values = dict(
             layers=model.num_layers,
             hidden=model.hidden_size,

@@ -28,7 +28,9 @@ Conventions
 - Hybrid models count each layer's own token mixer: a linear-attention (Gated DeltaNet) layer,
   marked ``L`` in ``layer_types``, has :func:`linear_attention_params` in place of attention;
   sparse attention (DeepSeek Sparse Attention) adds its indexer, :func:`indexer_params`, to
-  every attention layer.
+  every attention layer. A Mamba2 layer, ``M``, has :func:`mamba2_params`. Nemotron-H models
+  stack blocks that hold *either* a token mixer *or* a feed-forward network: their FFN blocks
+  are ``P`` letters, and then the mixer letters carry no FFN and each block one norm.
 - Vision encoders of multimodal models (Llama 4, Gemma 3, Mistral Small 3.1) are not counted;
   the catalog describes the text model only.
 
@@ -49,6 +51,9 @@ __all__ = [
     "has_full_attention_geometry",
     "indexer_params",
     "linear_attention_params",
+    "mamba2_params",
+    "mamba2_scan_flops_per_token",
+    "mamba2_state_elements",
     "parameter_breakdown",
 ]
 
@@ -337,6 +342,118 @@ def linear_attention_params(model: Any) -> float:
     return projections + conv + 2 * heads_v + model.linear_value_head_dim
 
 
+def _mamba2_widths(model: Any) -> tuple[int, int, int]:
+    """Inner width, convolution channels and heads of one Mamba2 layer."""
+    heads = _need(model, "mamba_num_heads")
+    inner = heads * _need(model, "mamba_head_dim")
+    conv = inner + 2 * _need(model, "mamba_groups") * _need(model, "mamba_state_size")
+    return inner, conv, heads
+
+
+def mamba2_params(model: Any) -> float:
+    """Parameters of one Mamba2 layer's token mixer.
+
+    Parameters
+    ----------
+    model : object
+        With ``hidden_size`` :math:`d`, ``mamba_num_heads`` :math:`n_h`, ``mamba_head_dim``
+        :math:`p`, ``mamba_state_size`` :math:`N`, ``mamba_groups`` :math:`g` and
+        ``mamba_conv_kernel`` :math:`w`.
+
+    Returns
+    -------
+    float
+        Parameters [parameters].
+
+    Notes
+    -----
+    Mamba2 [1]_ as Nemotron-H implements it [2]_, with inner width :math:`e = n_h p` and
+    convolution channels :math:`c = e + 2 g N` (x, B and C): one input projection to the gate
+    z, x, B, C and the per-head step dt (:math:`d (e + c + n_h)`), a depthwise causal
+    convolution with bias (:math:`c (w + 1)`), per-head ``dt_bias``, ``A_log`` and ``D``, a
+    gated RMSNorm of width :math:`e`, and the output projection:
+
+    .. math:: d (e + c + n_h) + c (w + 1) + 3 n_h + e + e d
+
+    References
+    ----------
+    .. [1] T. Dao, A. Gu, "Transformers are SSMs: Generalized Models and Efficient Algorithms
+       Through Structured State Space Duality", ICML 2024, arXiv:2405.21060.
+    .. [2] Hugging Face ``transformers``, ``models/nemotron_h/modeling_nemotron_h.py``
+       (``NemotronHMamba2Mixer``: ``in_proj``, ``conv1d``, ``dt_bias``, ``A_log``, ``D``,
+       ``norm``, ``out_proj``); NVIDIA, "Nemotron-H: A Family of Accurate and Efficient Hybrid
+       Mamba-Transformer Models", arXiv:2504.03624 (2025).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> nano = SimpleNamespace(hidden_size=2688, mamba_num_heads=64, mamba_head_dim=64,
+    ...     mamba_state_size=128, mamba_groups=8, mamba_conv_kernel=4)
+    >>> mamba2_params(nano)  # 2688*10304 + 6144*5 + 192 + 4096 + 4096*2688
+    38742208
+    """
+    d = model.hidden_size
+    inner, conv, heads = _mamba2_widths(model)
+    kernel = _need(model, "mamba_conv_kernel")
+    return d * (inner + conv + heads) + conv * (kernel + 1) + 3 * heads + inner + inner * d
+
+
+def mamba2_state_elements(model: Any) -> float:
+    """Elements one sequence keeps in one Mamba2 layer, whatever its length.
+
+    Notes
+    -----
+    The SSM state, :math:`n_h \times p \times N` (one :math:`p \times N` matrix a head), and
+    the convolution's last :math:`w - 1` inputs of its :math:`c` channels [1]_:
+    :math:`n_h p N + (w - 1) c`. Serving engines often keep the SSM state in 32 bits
+    (Nemotron 3 Nano's config sets ``mamba_ssm_cache_dtype`` float32); tokenfab stores it at
+    the KV-cache precision like every cache.
+
+    References
+    ----------
+    .. [1] T. Dao, A. Gu, arXiv:2405.21060 (2024), section 7 (the recurrent state of the SSD
+       layer) and the ``mamba_ssm`` inference cache (``conv_state``, ``ssm_state``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> nano = SimpleNamespace(mamba_num_heads=64, mamba_head_dim=64, mamba_state_size=128,
+    ...     mamba_groups=8, mamba_conv_kernel=4)
+    >>> mamba2_state_elements(nano)  # 64*64*128 + 3*6144
+    542720
+    """
+    inner, conv, _heads = _mamba2_widths(model)
+    return inner * model.mamba_state_size + (_need(model, "mamba_conv_kernel") - 1) * conv
+
+
+def mamba2_scan_flops_per_token(model: Any) -> float:
+    """FLOP of one token's state update and read-out in one Mamba2 layer, projections aside.
+
+    Notes
+    -----
+    In recurrent (decode) form each head decays its :math:`p \times N` state, adds the outer
+    product of its input and B, and reads it with C [1]_: about :math:`6 n_h p N` FLOP (decay
+    multiply, outer-product multiply-add, read-out multiply-add), plus :math:`2 w c` for the
+    depthwise convolution. The projections are matrix multiplications counted with the
+    parameters (:func:`mamba2_params`, 2 FLOP each). Chunked prefill (SSD) does about the same
+    work a token for chunks short against the state size.
+
+    References
+    ----------
+    .. [1] T. Dao, A. Gu, arXiv:2405.21060 (2024), section 7.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> nano = SimpleNamespace(mamba_num_heads=64, mamba_head_dim=64, mamba_state_size=128,
+    ...     mamba_groups=8, mamba_conv_kernel=4)
+    >>> mamba2_scan_flops_per_token(nano)  # 6*64*64*128 + 2*4*6144
+    3194880
+    """
+    inner, conv, _heads = _mamba2_widths(model)
+    return 6 * inner * model.mamba_state_size + 2 * _need(model, "mamba_conv_kernel") * conv
+
+
 def indexer_params(model: Any) -> float:
     """Parameters of one layer's lightning indexer (DeepSeek Sparse Attention).
 
@@ -442,17 +559,23 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
     lm_head = 0.0 if tied else embedding
     types = getattr(model, "layer_types", None) or ""
     linear_layers = types.count("L")
+    mamba_layers = types.count("M")
+    ffn_blocks = types.count("P")  # Nemotron-H: blocks with an FFN and no token mixer
+    attention_layers = layers - linear_layers - mamba_layers - ffn_blocks
     full_own = types.count("F") if has_full_attention_geometry(model) else 0
-    attention = float(attention_params(model) * (layers - linear_layers - full_own))
+    attention = float(attention_params(model) * (attention_layers - full_own))
     if full_own:
         attention += float(attention_params(model, full=True) * full_own)
     if linear_layers:
         attention += float(linear_attention_params(model) * linear_layers)
+    if mamba_layers:
+        attention += float(mamba2_params(model) * mamba_layers)
     if getattr(model, "sparse_attention", None):
-        attention += float(indexer_params(model) * (layers - linear_layers))
-    norms = float((2 * layers + 1) * d)
+        attention += float(indexer_params(model) * attention_layers)
+    # two norms a layer (before the mixer and the FFN); one a block where blocks hold one each
+    norms = float(((layers if ffn_blocks else 2 * layers) + 1) * d)
     if model.attention == "mla":
-        norms += layers * ((model.q_lora_rank or 0) + _need(model, "kv_lora_rank"))
+        norms += attention_layers * ((model.q_lora_rank or 0) + _need(model, "kv_lora_rank"))
 
     num_experts = 0
     top_k = 0
@@ -466,7 +589,7 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
         moe_width = _need(model, "moe_intermediate_size")
         first_dense = model.first_dense_layers or 0
         period = model.moe_layer_period or 1
-        num_moe = (layers - first_dense) // period
+        num_moe = ffn_blocks or (layers - first_dense) // period
         if num_moe < 1:
             raise CatalogError(
                 f"models: {model.id}: first_dense_layers={first_dense} and "
@@ -480,7 +603,8 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
         shared = float(shared_one * num_moe)
         router = float(num_moe * (d * num_experts + num_experts * bias))
 
-    dense_layers = layers - num_moe
+    # with FFN blocks (P) the mixer blocks have no FFN: the P blocks are the MoE or dense ones
+    dense_layers = (0 if num_moe else ffn_blocks) if ffn_blocks else layers - num_moe
     dense_ffn = 0.0
     if dense_layers:
         width = _need(model, "intermediate_size")
