@@ -493,3 +493,47 @@ def test_qwen3_5_27b_is_a_dense_hybrid(cat: Catalog) -> None:
     m = cat.model("qwen3.5-27b")
     assert (m.kind, m.layer_types.count("F"), m.layer_types.count("L")) == ("dense", 16, 48)
     assert_allclose(parameter_breakdown(m).total / 1e9, 27, rtol=0.03)
+
+
+def test_nemotron_3_nano_is_a_mamba2_hybrid(cat: Catalog) -> None:
+    # NVIDIA's Nemotron 3 page: 31.6B total, 3.6B active with embeddings; 23 Mamba2, 6
+    # attention and 23 MoE blocks (arXiv:2512.20848)
+    from tokenfab.perf.memory import ModelShape, kv_bytes_per_sequence
+    from tokenfab.perf.params import parameter_breakdown
+
+    m = cat.model("nemotron-3-nano-30b-a3b")
+    assert (m.mamba_layers, m.layer_types.count("F"), m.ffn_blocks) == (23, 6, 23)
+    p = parameter_breakdown(m)
+    assert_allclose([p.total / 1e9, p.active / 1e9], [31.6, 3.6], rtol=0.03)
+    # a 100k-token sequence: 6 blocks x 2 x 2 heads x 128 x 2 bytes a token, plus 23 states of
+    # 542,720 elements at 2 bytes -- about 0.64 GB, a tenth of a 52-layer all-attention model's
+    kv = float(kv_bytes_per_sequence(ModelShape.from_record(m), 100_000, 2.0))
+    assert_allclose(kv, 100_000 * 6144 + 23 * 542_720 * 2)
+    assert m.released == date(2025, 12, 15)
+
+
+def test_tpu_rentals_are_google_list_prices(cat: Catalog) -> None:
+    # Trillium at general availability (2024-12-11): 2.70 on demand, 1.89 (1 year) and 1.22
+    # (3 years) a chip-hour; v5e 1.20 a chip-hour (secondary sources quoting Google's list)
+    rent = cat.table("rentals")
+    v6e = [rent[f"gcp-tpu-v6e-2024-12{s}"] for s in ("", "-1yr", "-3yr")]
+    assert v6e[0].on_demand_usd_per_accelerator_hour == 2.70
+    assert [(r.reserved_usd_per_accelerator_hour, r.reserved_term_months) for r in v6e[1:]] == [
+        (1.89, 12),
+        (1.22, 36),
+    ]
+    assert rent["gcp-tpu-v5e-2026-01"].on_demand_usd_per_accelerator_hour == 1.20
+    for r in [*v6e, rent["gcp-tpu-v5e-2026-01"]]:
+        assert r.accelerators_per_instance == 1 and r.retrieved == date(2026, 11, 30)
+        assert cat.accelerator(r.accelerator_id).tdp_w is None  # TPU power: not public
+
+
+def test_rubin_cpx_separates_dense_from_nvidia_headline(cat: Catalog) -> None:
+    # NVIDIA: 30 PF NVFP4, 128 GB GDDR7; the NVL144 CPX rack's 8 EF NVFP4 is 144 CPX x 30 PF
+    # + 72 Rubin packages x 50 PF (7.92 EF), so 30 PF shares Rubin's 'inference' basis; the
+    # stored dense rate is SemiAnalysis's 20 PF (30 / 20 = 3:2, as it reads Rubin)
+    cpx, rubin = cat.accelerator("rubin-cpx"), cat.accelerator("rubin")
+    assert (cpx.memory_gb, cpx.fp4_dense_tflops) == (128, 20_000)
+    assert abs((144 * 30_000 + 72 * rubin.fp4_dense_tflops) / 1e6 - 8) < 0.1
+    assert cpx.tdp_w is None and cpx.price_usd is None and cpx.scaleup_bandwidth_gb_s is None
+    assert "Price: not public" in cpx.notes and cpx.retrieved == date(2026, 11, 30)
