@@ -537,3 +537,11 @@ def test_rubin_cpx_separates_dense_from_nvidia_headline(cat: Catalog) -> None:
     assert abs((144 * 30_000 + 72 * rubin.fp4_dense_tflops) / 1e6 - 8) < 0.1
     assert cpx.tdp_w is None and cpx.price_usd is None and cpx.scaleup_bandwidth_gb_s is None
     assert "Price: not public" in cpx.notes and cpx.retrieved == date(2026, 11, 30)
+
+
+def test_kimi_k2_6_api_price(cat: Catalog) -> None:
+    # Cloudflare Workers AI: 0.95 in, 4.00 out, 0.16 cached input per 1M tokens; 256k context
+    row = cat.get("api-prices", "cloudflare-kimi-k2-6-2026")
+    assert (row.input_usd_per_mtok, row.output_usd_per_mtok) == (0.95, 4.0)
+    assert row.cached_input_usd_per_mtok == 0.16 and row.context_tokens == 262_144
+    assert cat.model(row.model_id).released == date(2026, 4, 20)
