@@ -181,6 +181,8 @@ def test_mamba2_hybrid_malformed() -> None:
         ("hybrid_override_pattern", "M*E", "expected 52 blocks"),
         ("hybrid_override_pattern", "MX" * 26, "unknown block 'X'"),
         ("hybrid_override_pattern", "M-" * 25 + "ME", "mixes dense"),
+        # Nemotron 3 Super's LatentMoE runs experts in a latent width the schema lacks
+        ("moe_latent_size", 1024, "moe_latent_size: .*latent MoE"),
     ):
         bad = {**cfg, key: change}
         if change is None:

@@ -50,6 +50,7 @@ _QUANT = {"fp8": "fp8", "mxfp4": "mxfp4"}
 # keys that change the parameter count or the cache but that the schema does not describe
 _FEATURE_KEYS = (
     "attn_type_list",
+    "moe_latent_size",  # Nemotron 3 Super/Ultra LatentMoE: experts in a smaller latent width
     "compress_ratios",
     "linear_attn_config",
     "num_kv_shared_layers",
@@ -242,8 +243,8 @@ def model_from_config(
     ------
     CatalogError
         One line naming the field when a required field is missing or malformed, or when the
-        architecture has layers the schema cannot describe (Mamba layers, compressed
-        attention).
+        architecture has layers the schema cannot describe (compressed attention, latent
+        MoE).
     """
     if not isinstance(config, dict):
         raise CatalogError(f"{where}: expected a JSON object (a Hugging Face config.json)")
@@ -255,8 +256,8 @@ def model_from_config(
     for key in _FEATURE_KEYS:
         if cfg.get(key) not in (None, 0, False, [], ""):  # 0 / false: the feature is off
             raise CatalogError(
-                f"{where}: {key}: this architecture's layers (Mamba, compressed or shared-KV "
-                "attention) are not in the models schema; describe it by hand or leave it out"
+                f"{where}: {key}: this architecture's layers (compressed or shared-KV attention, "
+                "latent MoE) are not in the models schema; describe it by hand or leave it out"
             )
     model_type = str(cfg.get("model_type") or "")
     layers = _int(cfg, where, "num_hidden_layers", "n_layer", "num_layers")
