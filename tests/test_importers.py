@@ -174,6 +174,40 @@ def test_mamba2_hybrid_is_described() -> None:
     assert_allclose(kv[0], 1000 * 6 * 2 * 2 * 128 * 2 + state)
 
 
+def test_mamba2_hybrid_with_dense_mlp_blocks() -> None:
+    # Nemotron-H-8B (arXiv:2504.03624, "8B"): 24 Mamba2, 4 attention and 24 dense MLP blocks
+    # ('-'); shapes as public Megatron configs quote them (hidden 4096, FFN 21504 squared-ReLU,
+    # 32 Q / 8 KV heads of 128, Mamba2 128 heads of 64, state 128, 8 groups, conv 4; vocab
+    # 131072, untied) and as transformers' NemotronHConfig defaults
+    cfg = {
+        "model_type": "nemotron_h",
+        "num_hidden_layers": 52,
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "intermediate_size": 21504,
+        "vocab_size": 131072,
+        "max_position_embeddings": 8192,
+        "tie_word_embeddings": False,
+        "mlp_hidden_act": "relu2",
+        "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
+        "mamba_num_heads": 128,
+        "mamba_head_dim": 64,
+        "ssm_state_size": 128,
+        "n_groups": 8,
+        "conv_kernel": 4,
+    }
+    from tokenfab.catalog import Model
+
+    row = model_from_config(cfg, source="x", as_of=DAY).rows[0]
+    assert row["kind"] == "dense" and row["layer_types"].count("P") == 24
+    p = parameter_breakdown(Model.model_validate(row))
+    # 24 MLP blocks of 2 x 4096 x 21504, no FFN in the mixer blocks
+    assert p.dense_ffn == 24 * 2 * 4096 * 21504
+    assert_allclose(p.total / 1e9, 8.0, rtol=0.03)  # computed 8.10B
+
+
 def test_mamba2_hybrid_malformed() -> None:
     cfg = read_json(CONFIGS / "nemotron-3-nano-30b-a3b.json")
     for key, change, words in (
