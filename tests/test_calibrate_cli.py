@@ -103,6 +103,7 @@ def test_estimate_reads_the_calibrated_catalog(tmp_path):
         model="llama-3.1-70b",
         accelerator="h100-sxm",
         accelerators=4,
+        tensor_parallel=4,  # the layout generic.csv line 2 measured
         precision="fp8",
         software="vllm",
         batch_size=16,

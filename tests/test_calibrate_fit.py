@@ -201,6 +201,34 @@ def test_aic_layout_maps_onto_the_model_layout():
     assert adapter.software_class(m) == "sglang"
 
 
+def test_stated_layout_no_engine_builds_is_read_as_wide_ep():
+    # AIConfigurator's GB200 DeepSeek-R1 rows state "tp 36, moe_tp 36": 128 attention heads do
+    # not split 36 ways (engines assert heads % tp == 0) and 2,048 expert columns do not either;
+    # the 36 ranks run attention data-parallel and the experts expert-parallel over all of them
+    base = dict(
+        model="deepseek-r1",
+        accelerator="gb200",
+        engine="trtllm",
+        precision="fp4",
+        isl=1024,
+        osl=1024,
+        load_size=64,
+        tpot_s=0.01,
+    )
+    wide = build({**base, "tp": 36, "moe_tp": 36}, "x:2", CAT)
+    # MoE TP 32 leaves 64 columns a rank (under the kernels' 128): read the same way
+    narrow = build({**base, "tp": 32, "moe_tp": 32}, "x:3", CAT)
+    # TP 64 with MoE TP 8 x EP 8: 2 heads and 256 expert columns a rank, built as stated
+    stated = build({**base, "tp": 64, "moe_tp": 8, "moe_ep": 8}, "x:4", CAT)
+    lay = adapter.prepare([wide, narrow, stated], CAT).arrays.layout
+    assert lay.tensor_parallel.tolist() == [1.0, 1.0, 64.0]
+    assert lay.attention_data_parallel.tolist() == [36.0, 32.0, 1.0]
+    assert lay.expert_parallel.tolist() == [36.0, 32.0, 8.0]
+    assert lay.moe_tensor_parallel.tolist() == [1.0, 1.0, 8.0]
+    assert not adapter.stated_layout_runs(wide, 128, 2048)
+    assert adapter.stated_layout_runs(stated, 128, 2048)
+
+
 def test_ttft_under_concurrency_is_predicted_but_never_fitted():
     m = build(
         dict(

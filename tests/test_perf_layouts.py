@@ -23,6 +23,7 @@ from tokenfab.perf.operating import candidate_layouts, estimate, resolve, scenar
 from tokenfab.perf.parallel import (
     allreduce_time_s,
     alltoall_time_s,
+    destination_ranks,
     expert_imbalance,
     experts_on_busiest_rank,
     layer_comm_time_s,
@@ -372,3 +373,31 @@ def test_dispatch_sends_one_copy_per_destination_rank():
     assert float(destination_ranks(8, 1)) == 1.0
     assert_allclose(destination_ranks(8, 1e6), 8.0, rtol=1e-4)
     assert float(destination_ranks(2, 4)) == 4 * (1 - 0.75**2)  # 1.75 of 2 picks
+
+
+def test_attention_dp_moe_gathers_over_the_whole_stage():
+    # TensorRT-LLM's MoE with attention DP 64 and experts MoE-TP 8 x EP 8 over 8 B200 nodes:
+    # all-gather the 64 ranks' tokens, reduce-scatter the outputs (one all-reduce's halves).
+    # 4 tokens a rank x 7168 x 2 B = 57,344 B; gathered 64 x = 3,670,016 B. Hierarchical
+    # all-reduce: inside 2 x 7/8 x 3,670,016 / 900e9 = 7.14 us, across the 8 nodes
+    # 2 x 7/8 x (3,670,016 / 8) / 50e9 = 16.06 us; no all-to-all beside it
+    kw = dict(
+        tokens=4,
+        hidden=7168,
+        layers=1,
+        moe_layers=1,
+        experts_per_token=8,
+        tensor_parallel=1,
+        pipeline_parallel=1,
+        link_bytes_per_s=1800e9,
+        latency_s=0.0,
+        domain_size=8,
+        scaleout_bytes_per_s=100e9,
+    )
+    got = layer_comm_time_s(**kw, expert_parallel=8, moe_tensor_parallel=8)
+    assert_allclose(got, 1.75 * 3_670_016 / 900e9 + 1.75 * 458_752 / 50e9, rtol=1e-12)
+    # pure expert parallelism over the 64 ranks keeps the dispatch and combine all-to-alls
+    ep_only = layer_comm_time_s(**kw, expert_parallel=64, moe_tensor_parallel=1)
+    copies = float(destination_ranks(8, 64))
+    want = 2 * alltoall_time_s(57_344 * copies, 64, 1800e9, 0.0, 8, 100e9)
+    assert_allclose(ep_only, want, rtol=1e-12)

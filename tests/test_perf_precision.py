@@ -70,3 +70,15 @@ def test_default_kv_follows_the_table_and_the_chip():
         pr.check_kv_precision(a100, "fp8")
     with pytest.raises(ScenarioError, match="kv_precision: unknown format 'int4'"):
         pr.check_kv_precision(a100, "int4")
+
+
+def test_mxfp4_dequantises_at_fewer_issue_slots_than_int4():
+    # H100 SXM: 989.5e12 16-bit FLOP/s over 32 tensor FLOPs a slot: 30.92e12 slots/s; INT4-AWQ
+    # at 11 slots an element 2.81e12 elements/s, MXFP4 (no zero point, a power-of-two scale)
+    # at 5: 6.18e12
+    from tokenfab.perf.calibration import hardware
+
+    h100 = default_catalog().accelerator("h100-sxm")
+    assert_allclose(pr.dequant_elements_per_s(h100, "int4"), 989.5e12 / 352, rtol=1e-12)
+    assert_allclose(pr.dequant_elements_per_s(h100, "mxfp4"), 989.5e12 / 160, rtol=1e-12)
+    assert_allclose(hardware(h100, "mxfp4").dequant_elements_per_s, 6.184375e12, rtol=1e-12)

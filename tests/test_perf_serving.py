@@ -171,6 +171,22 @@ def test_moe_large_batch_reads_all_experts():
     assert_allclose(total - 32_768 * 6_144 * 2, 280_857_489_408.0, rtol=1e-12)
 
 
+def test_moe_efficiency_slows_expert_arithmetic_not_expert_bytes():
+    # issue #11's known fault: moe_efficiency divided the routed experts' bytes as well as their
+    # FLOPs. The bytes of Mixtral-8x22B at batch 1 stay the hand value of the test above
+    # (77,920,284,672 B) whatever moe_efficiency is; only the FLOPs grow, by 1 / 0.5
+    shape, hw, eng = setup("mixtral-8x22b")
+    full = eng.roofline()
+    half = dataclasses.replace(full, moe_efficiency=np.asarray(0.5))
+    a = sv.round_time(shape, hw, full, sv.layout(), 2.0, 2.0, 1, 0.0)
+    b = sv.round_time(shape, hw, half, sv.layout(), 2.0, 2.0, 1, 0.0)
+    assert_allclose(b.bytes_per_accelerator, 77_920_284_672, rtol=1e-12)
+    assert_allclose(a.bytes_per_accelerator, b.bytes_per_accelerator, rtol=0)
+    # expert FLOPs: 2 x 2 experts x params_expert x 56 layers; doubled at half the efficiency
+    expert_flops = 2.0 * 2 * MIXTRAL_EXPERT * 56
+    assert_allclose(b.flops_per_accelerator - a.flops_per_accelerator, expert_flops, rtol=1e-9)
+
+
 def test_moe_bytes_grow_with_batch_toward_all_experts_deepseek_v3():
     # DeepSeek-V3 fp8: at batch 1 a layer reads 8 of 256 experts; the expert bytes grow with the
     # batch as 256 (1 - (31/32)^T) and reach all 58 x 256 experts (653.9 GB at 1 B each).

@@ -121,15 +121,17 @@ def test_the_staged_plan_is_re_estimated_and_cheaper_at_each_stage():
 def test_speculative_decoding_is_estimated_for_a_model_with_mtp_heads():
     sc = Scenario.parse(
         {"model": "deepseek-v3", "accelerator": "h200-sxm", "workload": "chat",
-         "tokens_per_day": 2e9, "ownership": "rent"}
+         "tokens_per_day": 2e9, "ownership": "rent", "tpot_slo_s": 0.02}
     )  # fmt: skip
     lever = {lv.name: lv for lv in roadmap(sc).levers}["speculative decoding"]
     assert lever.applicable
     assert lever.changes == {"speculative_tokens": 1, "acceptance_rate": MTP_ACCEPTANCE_RATE}
     # two tokens a step when the draft is accepted: the cheapest point spends that gain on a
-    # larger batch within the TPOT target, so the cost falls (TPOT need not)
+    # larger batch within the TPOT target, so the cost falls (TPOT need not). A 20 ms target
+    # keeps the steps memory-bound, where the draft is nearly free; at the chat workload's
+    # 40 ms the cheapest point is compute-bound and the 2026-11-30 refit finds no saving
     assert lever.saving_usd_per_mtok > 0
-    assert lever.point.tpot_s <= 0.04  # the chat workload's TPOT target (data/workloads.csv)
+    assert lever.point.tpot_s <= 0.02
 
 
 def test_an_unpriced_scenario_is_refused():

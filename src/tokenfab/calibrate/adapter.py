@@ -48,7 +48,43 @@ def software_class(m: Measurement) -> str:
     return "vllm"
 
 
-def _layout(m: Measurement) -> tuple[int, int, int, int]:
+MOE_SLICE_ALIGNMENT = 128
+"""Columns of a rank's slice of a routed expert's intermediate dimension below which no
+engine runs it as stated: SGLang's FusedMoE asserts ``intermediate_size % moe_tp_size == 0``
+and, for the FlashInfer TensorRT-LLM MoE kernel, pads ``intermediate_size_per_partition`` up
+to a multiple of 128 ("flashinfer_trtllm kernel requires intermediate_size to be a multiple of
+128", sgl-project/sglang@python/sglang/srt/layers/moe/fused_moe_triton/layer.py); vLLM's
+FlashInfer NVFP4 MoE raises on it. A MoE TP of 32 or 64 for DeepSeek-R1 (2,048 columns) would
+read its experts 2-4 times over."""
+
+
+def stated_layout_runs(m: Measurement, heads: int, moe_intermediate: int | None) -> bool:
+    """Whether an engine can build the layout a record states.
+
+    Not when the tensor-parallel size does not divide the attention heads (vLLM and
+    TensorRT-LLM assert ``num_heads % tp_size == 0``, ``data/serving_software.csv``), nor when
+    the MoE tensor parallel does not divide the routed experts' intermediate dimension or
+    leaves a rank fewer than :data:`MOE_SLICE_ALIGNMENT` columns of it.
+
+    >>> from tokenfab.calibrate.records import Layout
+    >>> from types import SimpleNamespace as R
+    >>> stated_layout_runs(R(layout=Layout(tp=36, moe_tp=36)), 128, 2048)  # 128 / 36 heads
+    False
+    >>> stated_layout_runs(R(layout=Layout(tp=64, moe_tp=8, moe_ep=8)), 128, 2048)  # 256 a rank
+    True
+    """
+    lay = m.layout
+    if heads % lay.tp:
+        return False
+    if not moe_intermediate:
+        return True
+    slice_columns = moe_intermediate / lay.moe_tp
+    return moe_intermediate % lay.moe_tp == 0 and slice_columns >= MOE_SLICE_ALIGNMENT
+
+
+def _layout(
+    m: Measurement, heads: int = 1, moe_intermediate: int | None = None
+) -> tuple[int, int, int, int]:
     """(tensor parallel, pipeline parallel, expert parallel, attention data-parallel) of the
     model's :class:`~tokenfab.perf.serving.Layout` for a record.
 
@@ -56,9 +92,17 @@ def _layout(m: Measurement) -> tuple[int, int, int, int]:
     convention; a blank attention-DP column with ``moe_tp x moe_ep`` above ``tp`` means the
     attention runs data-parallel over the extra ranks); the model's layout takes the
     expert-parallel degree as stated and the MoE tensor parallel as the rest of the ranks.
+
+    A stated layout no engine can build (:func:`stated_layout_runs`: DeepSeek-R1 at "TP 36,
+    MoE TP 36" on a GB200 rack) is read as the layout those ranks do run: attention
+    data-parallel over all of them and the experts expert-parallel over all of them (the
+    "wide EP" of TensorRT-LLM and SGLang's DeepEP; ``docs/calibration.md``). The TP column of
+    those rows counts the ranks (the engines' ``tp_size`` with attention DP on).
     """
     lay = m.layout
     ranks = max(lay.tp * lay.attention_dp, lay.moe_tp * lay.moe_ep)
+    if not stated_layout_runs(m, heads, moe_intermediate):
+        return 1, lay.pp, ranks, ranks
     return lay.tp, lay.pp, max(lay.moe_ep, 1), max(ranks // lay.tp, 1)
 
 
@@ -118,7 +162,8 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             skipped.append((i, why))
             continue
         acc = catalog.accelerator(m.accelerator)
-        tp, pp, ep, adp = _layout(m)
+        rec = catalog.model(m.model)
+        tp, pp, ep, adp = _layout(m, rec.num_attention_heads, rec.moe_intermediate_size)
         load = m.extra.get("load", "concurrency")
         size = m.concurrency or m.batch
         if m.mode == "disagg":

@@ -9,7 +9,7 @@ seven factors per accelerator family and software class, fitted to measured runs
 * ``bw_efficiency`` -- achieved share of peak memory bandwidth when streaming weights and KV;
 * ``comm_efficiency`` -- collective bandwidth relative to a ring over the scale-up link
   (above 1 with in-switch reduction);
-* ``moe_efficiency`` -- routed-expert (grouped) GEMMs' share of the dense efficiencies;
+* ``moe_efficiency`` -- routed-expert (grouped) GEMMs' share of the dense compute efficiency (their weights stream at ``bw_efficiency``);
 * ``kv_efficiency`` -- paged-attention KV-cache reads' share of the weight-streaming bandwidth;
 * ``overhead_ms`` -- fixed cost of each engine step (launches, scheduling);
 * ``overhead_per_sequence_us`` -- step cost per sequence in the batch (host-side scheduling,
@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from tokenfab.catalog import Accelerator, Catalog, Efficiency, ServingSoftware
 from tokenfab.errors import ScenarioError
 from tokenfab.perf.precision import (
-    DEQUANT_FLOPS_PER_ELEMENT,
+    dequant_flops_per_element,
     peak_column,
     weight_only,
 )
@@ -257,7 +257,7 @@ def hardware(
         return np.asarray(v.get(name, getattr(acc, name)), dtype=float)
 
     dequant = (
-        _peak(acc, "bf16", v) / DEQUANT_FLOPS_PER_ELEMENT
+        _peak(acc, "bf16", v) / dequant_flops_per_element(precision)
         if weight_only(acc, precision)
         else np.asarray(float("inf"))
     )

@@ -23,6 +23,10 @@ References
        all-reduce of the shard across nodes, all-gather inside the node. Jeaugey, "Massively
        Scale Your Deep Learning Training with NCCL 2.4", NVIDIA blog, 2019.
        https://developer.nvidia.com/blog/massively-scale-deep-learning-training-nccl-2-4/
+.. [5] NVIDIA/TensorRT-LLM@tensorrt_llm/_torch/modules/fused_moe/communication/
+       allgather_reducescatter.py: "the default fallback strategy" of the MoE with attention
+       DP: ``dispatch`` all-gathers the hidden states over ``mapping.tp_group`` (every rank of
+       the attention-DP world), ``combine`` reduce-scatters the expert outputs back.
 """
 
 from __future__ import annotations
@@ -245,12 +249,15 @@ def layer_comm_time_s(
     """Communication of one pipeline stage's forward step for ``tokens`` tokens on a rank [s].
 
     Tensor parallelism: two all-reduces of ``tokens x hidden`` activations per layer.
-    Expert parallelism: a dispatch and a combine all-to-all per MoE layer, each moving the
-    rank's tokens once to every rank holding one of their top-k experts
+    Expert parallelism alone: a dispatch and a combine all-to-all per MoE layer, each moving
+    the rank's tokens once to every rank holding one of their top-k experts
     (:func:`destination_ranks`). MoE tensor parallelism wider than the attention's
-    (attention data-parallel without expert parallelism, vLLM's default for MoE with
-    ``--data-parallel-size``): the MoE group gathers the tokens of its attention groups and
-    reduces them, one all-reduce of the gathered activations per MoE layer. Pipeline
+    (attention data-parallel with each expert split over ranks, with or without expert
+    parallelism beside it): every rank of the stage's ``moe_tp x ep`` needs the tokens of all
+    its attention groups, so the stage all-gathers them and reduce-scatters the expert outputs,
+    the two halves of one all-reduce of the gathered activations over all those ranks per MoE
+    layer (TensorRT-LLM's MoE with attention DP and no all-to-all [5]_; vLLM's default for MoE
+    with ``--data-parallel-size``), across scale-up domains where the stage spans them. Pipeline
     parallelism: one point-to-point send of the activations to the next stage, over the
     scale-out link when the replica spans more than one domain. Layers are divided among the
     stages.
@@ -264,14 +271,17 @@ def layer_comm_time_s(
     stage_moe = np.asarray(moe_layers, dtype=float) / pp
     net = (link_bytes_per_s, latency_s, domain_size, scaleout_bytes_per_s)
     tp_s = 2.0 * stage_layers * allreduce_time_s(act, tp, *net)
+    wider = (moe_tp > tp) & (np.asarray(moe_layers, dtype=float) > 0)
     ep_s = (
         2.0 * stage_moe * alltoall_time_s(act * destination_ranks(experts_per_token, ep), ep, *net)
     )
-    wider = (moe_tp > tp) & (np.asarray(moe_layers, dtype=float) > 0)
     moe_tp_s: Any = 0.0  # no MoE group wider than the attention's anywhere: nothing to add
     if np.any(wider):
-        gathered = act * moe_tp / tp
-        moe_tp_s = np.where(wider, stage_moe * allreduce_time_s(gathered, moe_tp, *net), 0.0)
+        # the gather spans the stage's moe_tp x ep ranks and replaces the all-to-alls
+        ranks = moe_tp * ep
+        gathered = act * ranks / tp
+        moe_tp_s = np.where(wider, stage_moe * allreduce_time_s(gathered, ranks, *net), 0.0)
+        ep_s = np.where(wider, 0.0, ep_s)
     if replica_accelerators is None:
         crosses = np.zeros_like(pp, dtype=bool)
     else:

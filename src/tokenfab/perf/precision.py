@@ -178,6 +178,30 @@ DEQUANT_FLOPS_PER_ELEMENT = TENSOR_FLOPS_PER_ISSUE_SLOT * DEQUANT_ISSUE_SLOTS_PE
 """16-bit dense peak FLOPs per weight element dequantised (32 x 11 = 352): the dequantisation
 rate is the datasheet 16-bit peak over this, independent of any fitted efficiency."""
 
+MXFP4_DEQUANT_ISSUE_SLOTS_PER_ELEMENT = 5.0
+"""Issue slots per element for MXFP4 (E2M1 values, one power-of-two E8M0 scale per 32) run
+weight-only (gpt-oss on Hopper): no zero point and a scale applied as an exponent, so fewer
+than INT4-AWQ's 11. tokenfab's fit, to a whole slot, of the held-out error on the calibration
+runs of gpt-oss-120b on H100/H200 (AIConfigurator silicon sample: TensorRT-LLM, vLLM; 5-fold
+grouped cross-validation over 2, 3, 5, 7 and 11 slots: TPOT median error 16.9, 16.9, 16.4,
+16.7 and 17.5 % over all aggregated runs); with 11 the predicted TPOT of gpt-oss-120b on one
+H200 at 64 clients was twice the measured 18.5 ms (the whole-expert dequantisation alone took
+40 ms)."""
+
+
+def dequant_flops_per_element(precision: str) -> float:
+    """16-bit dense peak FLOPs per weight element a weight-only format dequantises [FLOP].
+
+    >>> dequant_flops_per_element("int4"), dequant_flops_per_element("mxfp4")
+    (352.0, 160.0)
+    """
+    slots = (
+        MXFP4_DEQUANT_ISSUE_SLOTS_PER_ELEMENT
+        if precision == "mxfp4"
+        else DEQUANT_ISSUE_SLOTS_PER_ELEMENT
+    )
+    return TENSOR_FLOPS_PER_ISSUE_SLOT * slots
+
 
 def weight_only(acc: Accelerator, precision: str) -> bool:
     """Whether weights in ``precision`` are stored narrower than they are computed: a format
@@ -206,7 +230,7 @@ def dequant_elements_per_s(acc: Accelerator, precision: str) -> float:
     """Weight elements per second the accelerator dequantises for a weight-only format
     (``inf`` for formats the matrix units take as stored) [1/s].
 
-    The datasheet 16-bit dense peak over :data:`DEQUANT_FLOPS_PER_ELEMENT` (no fitted
+    The datasheet 16-bit dense peak over :func:`dequant_flops_per_element` (no fitted
     efficiency: the CUDA cores' issue rate is a property of the chip).
 
     Examples
@@ -220,7 +244,7 @@ def dequant_elements_per_s(acc: Accelerator, precision: str) -> float:
     """
     if not weight_only(acc, precision):
         return float("inf")
-    return peak_flops_per_s(acc, "bf16") / DEQUANT_FLOPS_PER_ELEMENT
+    return peak_flops_per_s(acc, "bf16") / dequant_flops_per_element(precision)
 
 
 STORAGE_ONLY_KV = frozenset({"fp8"})
