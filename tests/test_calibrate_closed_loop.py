@@ -230,7 +230,9 @@ def test_calibrate_fits_the_terms_of_a_users_closed_loop_runs(tmp_path):
     assert {"vllm", "sglang"} <= set(rows)
     for sw, (f_ms, per_client) in truth.items():
         assert rows[sw].runs == 24
-        assert rows[sw].frontend_ms == pytest.approx(f_ms, abs=15.0)
+        # 25 ms: calibrate refits the step factors on these 24 runs too (pulled towards the
+        # pooled fit, not exactly the catalog's), and the front end takes up the difference
+        assert rows[sw].frontend_ms == pytest.approx(f_ms, abs=25.0)
         assert rows[sw].requests_per_client == pytest.approx(per_client, rel=0.5)
     bands = {(b.split, b.metric) for b in Catalog([out]).table("error-bands").values()}
     assert ("configuration", "ttft_s_concurrent") in bands
