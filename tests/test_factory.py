@@ -299,6 +299,15 @@ def test_a_tier_out_of_reach_is_served_by_heterogeneous_pools(tmp_path):
     )
     assert f.cost_usd_per_year > 0
     assert f.cost_usd_per_year < k * (n_p + n_d) * 100 * HOURS_PER_YEAR  # under $100/h each
+    # the JSON gives each pool's count beside the tier's total: k N_p + k N_d = k (N_p + N_d)
+    tiers = {t["name"]: t for t in d["tiers"]}
+    assert_allclose(tiers["f"]["prefill_accelerators"], k * n_p, rtol=1e-9)
+    assert_allclose(
+        tiers["f"]["prefill_accelerators"] + tiers["f"]["decode_accelerators"],
+        tiers["f"]["accelerators"],
+        rtol=1e-12,
+    )
+    assert tiers["g"]["prefill_accelerators"] is None  # one accelerator type
 
 
 def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):

@@ -250,3 +250,55 @@ def test_prefill_queue_at_the_peak_by_hand():
     assert hp.prefill.replicas == feed or fewer + hp.prefill_s + hp.kv_transfer_s > 0.45
     # without a demand there is no load to queue behind
     assert ht.hetero_point(Scenario(**CHAT_B200_H200)).queue_wait_s == 0.0
+
+
+def test_a_decode_pool_sized_for_a_demand_is_its_fewest_accelerators():
+    # DeepSeek-V3 FP8 decoding on H100 at 1e7 output tokens a day (115.7 tok/s, chat): one
+    # replica of the smallest layout that holds the model, 16 H100, carries it. The pool was
+    # the layout with the most output tok/s per accelerator, 256 H100 ($325k a month against
+    # $26k for the pair): the least cost per token at full load, not for this demand
+    from tokenfab.errors import InfeasibleError
+
+    sc = Scenario(
+        model="deepseek-v3",
+        accelerator="h100-sxm",
+        prefill_accelerator="b200",
+        workload="chat",
+        precision="fp8",
+        tokens_per_day=1e7,
+    )
+    hp = ht.hetero_point(sc)
+    assert hp.decode.replicas == 1 and hp.decode.accelerators == 16
+    assert hp.decode.tok_s_per_replica >= 1e7 / 86_400
+    assert hp.tpot_s <= 0.04  # the chat TPOT target still holds
+    # 8 H100 (640 GB) do not hold the model: 16 is the smallest pool
+    with pytest.raises(InfeasibleError):
+        ht.hetero_point(sc.with_(accelerators=8))
+
+
+def test_a_prefill_pool_sized_for_a_demand_by_hand():
+    # Llama 3.1 70B FP8, both pools on B200, 1e8 output tokens a day of chat: peak 1,157.4
+    # output tok/s, x 20 prompt tokens each = 23,148 prompt tok/s; lambda = 1,157.4 / 300 =
+    # 3.858 requests/s. The pool is R_p replicas of the chosen layout (prompt rate X_p,
+    # service TTFT t): R_p = max(ceil(23,148 / X_p), ceil(lambda s / rho_max)), s = 6,000 / X_p,
+    # rho_max = 2B / (s + 2B), B = 0.45 - t. With TP4 at ~23,900 tok/s: 1 replica feeds it,
+    # the queue needs 2 -> 8 B200 (the most-tok/s-per-accelerator layout needed 36)
+    hp = ht.hetero_point(
+        Scenario(
+            model="llama-3.1-70b",
+            accelerator="b200",
+            prefill_accelerator="b200",
+            workload="chat",
+            precision="fp8",
+            tokens_per_day=1e8,
+        )
+    )
+    x_p = hp.prefill.tok_s_per_replica
+    s = 6000 / x_p
+    budget = 0.45 - hp.prefill_s - hp.kv_transfer_s
+    lam = 1e8 / 86_400 / 300
+    feed = int(np.ceil(lam * 300 * 20 / x_p))
+    queue = int(np.ceil(lam * s / (2 * budget / (s + 2 * budget))))
+    assert hp.prefill.replicas == max(feed, queue, 1)
+    assert hp.prefill.accelerators == 8
+    assert hp.ttft_s <= 0.45 * (1 + 1e-9)

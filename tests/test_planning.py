@@ -536,13 +536,57 @@ def test_latency_target_binds_at_a_demand(cat):
     assert float(tight.kpis.monthly_cost_usd) >= float(free.kpis.monthly_cost_usd)
 
 
-def test_a_plan_refuses_a_separate_prefill_pool_up_front():
-    # was: "tokens_per_day: no option meets the demand and targets (a100-sxm-80gb:
-    # prefill_accelerator: ...; a100-pcie-80gb: prefill_accelerator: ...; ..." over 40 options
+def test_a_plan_with_a_separate_prefill_pool_prices_each_decode_candidate():
+    # was refused ("prefill_accelerator: ... estimate ... only"); now each candidate is the
+    # decode pool, prefill on B200, and each option is the estimate of that deployment:
+    # monthly cost = (prefill pool's + decode pool's cost an hour) x 730 h, the count is the
+    # two pools' together, cheapest first; a candidate that cannot decode is a rejected row
+    from tokenfab.kpis import HOURS_PER_MONTH
+    from tokenfab.planning import options_table, plan_request
+
+    req = {
+        "model": "llama-3.1-8b",
+        "tokens_per_day": 1e9,
+        "prefill_accelerator": "b200",
+        "accelerator": ["h100-sxm", "h200-sxm", "groq3-lpu"],
+        "ownership": ["rent"],
+        "precision": "fp8",
+    }
+    options = plan_request(req)
+    feasible = [o for o in options if o.estimate is not None]
+    assert {o.accelerator for o in feasible} == {"h100-sxm", "h200-sxm"}
+    costs = [float(o.estimate.kpis.monthly_cost_usd) for o in feasible]
+    assert costs == sorted(costs)
+    for o in feasible:
+        e = o.estimate
+        hourly = e.pools.prefill.cost_usd_per_hour + e.pools.decode.cost_usd_per_hour
+        assert_allclose(float(e.kpis.monthly_cost_usd), hourly * HOURS_PER_MONTH, rtol=1e-9)
+        same = evaluate(
+            Scenario(
+                model="llama-3.1-8b",
+                accelerator=o.accelerator,
+                prefill_accelerator="b200",
+                tokens_per_day=1e9,
+                ownership="rent",
+                precision="fp8",
+            )
+        )
+        assert_allclose(
+            float(e.kpis.monthly_cost_usd), float(same.kpis.monthly_cost_usd), rtol=1e-12
+        )
+    rows = options_table(options)
+    for r in rows[: len(feasible)]:
+        assert r["prefill_accelerator"] == "b200"
+        assert r["accelerators_needed"] == r["prefill_accelerators"] + r["decode_accelerators"]
+    (lpu,) = [o for o in options if o.accelerator == "groq3-lpu"]
+    assert lpu.estimate is None and lpu.reason
+
+
+def test_a_plan_names_an_unknown_prefill_accelerator():
     from tokenfab.planning import plan_request
 
-    req = {"model": "llama-3.1-70b", "tokens_per_day": 1e9, "prefill_accelerator": "b200"}
-    with pytest.raises(TokenfabError, match=r"^prefill_accelerator: .* estimate .* only"):
+    req = {"model": "llama-3.1-8b", "tokens_per_day": 1e9, "prefill_accelerator": "b2000"}
+    with pytest.raises(TokenfabError, match=r"^prefill_accelerator: "):
         plan_request(req)
 
 

@@ -249,6 +249,12 @@ class TierResult:
             "output_tok_s_per_user_min": self.band[0],
             "output_tok_s_per_user_max": self.band[1],
             "accelerators": self.accelerators,
+            "prefill_accelerators": None
+            if self.pools is None
+            else self.pools["prefill_accelerators"],
+            "decode_accelerators": None
+            if self.pools is None
+            else self.pools["decode_accelerators"],
             "tok_s_per_user": self.tok_s_per_user,
             "output_tok_s_per_accelerator": self.output_tok_s_per_accelerator,
             "tokens_per_year": self.tokens_per_year,

@@ -530,16 +530,14 @@ def plan(
         raise ScenarioError(
             "tokens_per_day: a plan needs a demand: --tokens-per-day or --requests-per-second"
         )
-    if base.prefill_accelerator is not None:  # else every candidate failed with this, at length
-        from tokenfab.perf.operating import HETERO_ONLY
-
-        raise ScenarioError(HETERO_ONLY)
     acc_ids = accelerators or shipping_accelerators(cat)
     region_ids = regions or [base.region]
     owners = ownerships or ["buy", "rent"]
     cat.model(base.model)  # an unknown model fails once, naming it, not once per option
     for r in region_ids:
         cat.region(r)
+    if base.prefill_accelerator is not None:
+        return _plan_pools(base, acc_ids, region_ids, owners, cat)
     feasible: list[Option] = []
     rejected: list[Option] = []
     sized = base.accelerators is None
@@ -575,6 +573,68 @@ def plan(
             dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
         )
         raise InfeasibleError(f"tokens_per_day: no option meets the demand and targets ({reasons})")
+    return feasible + rejected
+
+
+def _plan_pools(
+    base: Scenario,
+    acc_ids: list[str],
+    region_ids: list[str],
+    owners: list[str],
+    cat: Catalog,
+) -> list[Option]:
+    """:func:`plan` with a separate prefill pool on ``base.prefill_accelerator``: each
+    candidate accelerator is the decode pool's. The two pools are sized for the demand's peak
+    and the latency targets (:func:`tokenfab.perf.hetero.hetero_point`, once per accelerator
+    and weight format) and priced for every region and ownership
+    (:func:`tokenfab.pools.evaluate_pools`); cheapest first, as :func:`plan`."""
+    from tokenfab.perf.hetero import hetero_point
+    from tokenfab.pools import evaluate_pools
+
+    try:
+        cat.accelerator(base.prefill_accelerator)
+    except TokenfabError as exc:
+        raise ScenarioError(f"prefill_accelerator: {exc}") from None
+    feasible: list[Option] = []
+    rejected: list[Option] = []
+    for acc_id in acc_ids:
+        cat.accelerator(acc_id)
+        found: list[Option] = []
+        failed: list[Option] = []
+        for precision in _precisions(base, acc_id, cat):
+            sc = base.with_(accelerator=acc_id, precision=precision)
+            try:
+                hp = hetero_point(sc, cat)
+            except TokenfabError as exc:
+                failed += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
+                continue
+            for r in region_ids:
+                for o in owners:
+                    scen = sc.with_(region=r, ownership=o)
+                    try:
+                        est = evaluate_pools(scen, cat, hp)
+                    except TokenfabError as exc:
+                        failed.append(Option(acc_id, r, o, None, str(exc)))
+                        continue
+                    if est.cost is None:  # performance without a price: no plan option
+                        failed.append(Option(acc_id, r, o, None, est.cost_error or "not priced"))
+                    else:
+                        found.append(Option(acc_id, r, o, est))
+        feasible += found
+        served = {(f.region, f.ownership) for f in found}
+        for f in failed:
+            if (f.region, f.ownership) not in served:
+                served.add((f.region, f.ownership))
+                rejected.append(f)
+    feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
+    if not feasible:
+        reasons = "; ".join(
+            dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
+        )
+        raise InfeasibleError(
+            f"tokens_per_day: no decode pool with prefill on {base.prefill_accelerator} meets "
+            f"the demand and targets ({reasons})"
+        )
     return feasible + rejected
 
 
@@ -628,6 +688,9 @@ def options_table(options: list[Option]) -> list[dict[str, Any]]:
 
 PLAN_KEYS = (
     "precision",
+    "prefill_accelerator",
+    "prefill_accelerators",
+    "decode_accelerators",
     "calibrated",
     "tensor_parallel",
     "pipeline_parallel",

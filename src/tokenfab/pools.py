@@ -207,19 +207,23 @@ def _pool_cost(
     return PoolCost(pool.role, acc, n, utilization, avg, busy, cost), error
 
 
-def evaluate_pools(scenario: Scenario, catalog: Catalog | None = None) -> Any:
+def evaluate_pools(
+    scenario: Scenario, catalog: Catalog | None = None, point: HeteroPoint | None = None
+) -> Any:
     """:func:`tokenfab.planning.evaluate` for a scenario with a separate prefill pool: the
     operating point of the two pools, each priced on its own, and the deployment's KPIs.
 
     Utilisation: the demand's average over the capacity the two pools carry together, or
-    ``utilization`` (else the catalog default) of that capacity without a demand.
+    ``utilization`` (else the catalog default) of that capacity without a demand. ``point``
+    is the scenario's :func:`tokenfab.perf.hetero.hetero_point` where the caller has it (it
+    does not depend on region or ownership: a plan prices one point several ways).
     """
     from tokenfab.planning import COST_FIELDS, Estimate, HourlyCost, _api
     from tokenfab.sizing import demand_output_tok_s
 
     cat = catalog or default_catalog()
     inputs = default_cost_inputs(cat)
-    hp = hetero_point(scenario, cat)
+    hp = point if point is not None else hetero_point(scenario, cat)
     op = pools_operating_point(hp)
     setup = op.setup
     region = cat.region(scenario.region)

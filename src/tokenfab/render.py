@@ -471,7 +471,14 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         )
         + (f"; the cheapest {top} shown (--top)" if len(feasible_all) > top else "")
     )
-    t = Table(title=f"Capacity plan: {sc.model}, cheapest first", title_justify="left")
+    pools = getattr(sc, "prefill_accelerator", None)
+    title = (
+        f"Capacity plan: {sc.model}, decode on each accelerator, prefill on {pools} "
+        "(count: prefill + decode), cheapest first"
+        if pools
+        else f"Capacity plan: {sc.model}, cheapest first"
+    )
+    t = Table(title=title, title_justify="left")
     cols = [
         ("accelerator", "accelerator"),
         ("region", "region"),
@@ -512,6 +519,8 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
                 cells.append(f"{v:.3f}")
             elif key == "accelerator" and not r.get("calibrated", True):
                 cells.append(f"{v}*")
+            elif key == "accelerators_needed" and r.get("prefill_accelerators") is not None:
+                cells.append(f"{r['prefill_accelerators']}+{r['decode_accelerators']}")
             else:
                 cells.append(fmt(v))
         t.add_row(*cells)

@@ -448,7 +448,9 @@ class _EstimateCore(Result):
     model: str = out("model id")
     accelerator: str = out("accelerator id")
     accelerators: int = out(
-        "accelerators the operating point describes (the sized fleet when there is a demand)",
+        "accelerators the operating point describes (the sized fleet when there is a demand; "
+        "with heterogeneous pools both pools together: prefill_accelerators + "
+        "decode_accelerators)",
         "accelerators",
     )
     tensor_parallel: int = out("tensor-parallel degree of one replica", "-")
@@ -570,7 +572,9 @@ class _EstimateCore(Result):
     cost_usd_per_request: Num = out("cost of one request", "USD")
     cost_usd_per_task: Num = out("cost of one agent task (steps_per_task requests)", "USD")
     accelerators_needed: int = out(
-        "accelerators installed for the demand at its peak", "accelerators"
+        "accelerators installed for the demand at its peak (with heterogeneous pools both "
+        "pools together)",
+        "accelerators",
     )
     monthly_cost_usd: Num = out(
         "cost of the installed accelerators for a 730-hour month", "USD/month"
@@ -1183,7 +1187,18 @@ class FactoryTier(Result):
     share_of_power: float = out("share of the facility's power given to the tier", "-")
     output_tok_s_per_user_min: Num = out("the tier's speed floor (null: none)", "token/s")
     output_tok_s_per_user_max: Num = out("the tier's speed ceiling (null: none)", "token/s")
-    accelerators: float = out("accelerators serving the tier", "accelerators")
+    accelerators: float = out(
+        "accelerators serving the tier (with heterogeneous pools both pools together)",
+        "accelerators",
+    )
+    prefill_accelerators: Num = out(
+        "heterogeneous pools: accelerators in the tier's prefill pool (null: one type)",
+        "accelerators",
+    )
+    decode_accelerators: Num = out(
+        "heterogeneous pools: accelerators in the tier's decode pool (null: one type)",
+        "accelerators",
+    )
     tok_s_per_user: Num = out(
         "output tokens per second one user sees at the chosen point (null: none in the band)",
         "token/s",
@@ -1235,7 +1250,11 @@ class FactoryResult(Result):
     power_w_per_accelerator: float = out(
         "power budgeted per accelerator (its share of the facility's IT power)", "W"
     )
-    accelerators: float = out("accelerators the power budget holds", "accelerators")
+    accelerators: float = out(
+        "accelerators the power budget holds (where a tier runs on heterogeneous pools: "
+        "equivalents of the accelerator by power; the tiers' pools give the real counts)",
+        "accelerators",
+    )
     utilization: float = out("average share of capacity used", "-")
     tokens_per_year: float = out("output tokens served a year, all tiers", "token/year")
     output_tok_s_per_mw: float = out(

@@ -383,17 +383,61 @@ def _weights_gb(setup: Any, lay: Layout) -> float:
     return float(np.max(w)) / 1e9
 
 
+def _prefill_replicas(
+    load_output_tok_s: float,
+    prompt_per_output_token: float,
+    prompt_tok_s_per_replica: ArrayLike,
+    prompt_tokens: float,
+    output_tokens: float,
+    ttft_slo_s: float | None,
+    ttft_service_s: ArrayLike,
+) -> NDArray[np.float64]:
+    r"""Prefill replicas that feed a load and keep its queue within the TTFT target.
+
+    Prompts arrive as Poisson at ``lambda = L / o`` requests a second and hold a replica for
+    ``s = i' / X_p`` (M/D/1); the wait ``W = rho s / (2 (1 - rho))`` stays within the budget
+    ``B = TTFT target - service TTFT`` for ``rho <= 2B / (s + 2B)``:
+
+    .. math:: R_p = \max\left(\lceil L r / X_p \rceil,\
+              \lceil \lambda s / \rho_{max} \rceil, 1\right)
+
+    Examples
+    --------
+    1,000 output tok/s of 300-token answers at 20 prompt tokens each, replicas of 100,000
+    prompt tok/s, 6,000-token prompts (s = 0.06 s), a 0.5 s target with 0.1 s of service
+    (B = 0.4 s, rho <= 0.8/0.86 = 0.930): ceil(0.2) = 1 and ceil(3.33 x 0.06 / 0.930) = 1.
+
+    >>> int(_prefill_replicas(1000.0, 20.0, 1e5, 6000.0, 300.0, 0.5, 0.1))
+    1
+    """
+    x = np.asarray(prompt_tok_s_per_replica, float)
+    feed = np.maximum(np.ceil(load_output_tok_s * prompt_per_output_token / x * (1 - 1e-12)), 1)
+    if ttft_slo_s is None:
+        return feed
+    budget = ttft_slo_s - np.asarray(ttft_service_s, float)
+    s_req = prompt_tokens / x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_max = 2.0 * budget / (s_req + 2.0 * budget)
+        queue = np.ceil(load_output_tok_s / output_tokens * s_req / rho_max * (1 - 1e-12))
+    # no budget left: the queue cannot fit, and the caller reports the TTFT it reaches
+    return np.maximum(feed, np.where(budget > 0, queue, feed))
+
+
 def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     """The operating point of a scenario with a separate ``prefill_accelerator`` pool.
 
     * Prefill pool: every layout the engine can run on the prefill accelerator that holds the
       model and one sequence (replicas dividing ``prefill_accelerators``, else up to 1,024);
       the one with the most prompt tokens a second per accelerator whose TTFT meets
-      ``ttft_slo_s``.
+      ``ttft_slo_s`` -- or, sized for a demand, the one with the fewest accelerators that feed
+      its peak within the TTFT target (:func:`_prefill_replicas`).
     * Decode pool: every layout on ``accelerator`` (dividing ``accelerators`` where given, the
       scenario's degrees kept) at every batch on the grid; the most output tokens a second per
       accelerator whose TPOT meets ``tpot_slo_s`` (``min-latency``: batch 1, the shortest TPOT;
-      a given ``batch_size``: that batch).
+      a given ``batch_size``: that batch) -- or, sized for a demand, the fewest accelerators
+      that carry its peak within the TPOT target. Either is the least cost per token at one
+      price an accelerator-hour (a plan's criterion; power differences between layouts are
+      left to the pricing), ties going to the most tokens a second per accelerator.
     * Sizes: ``accelerators`` decode, else enough replicas for the demand's peak, else one
       replica; ``prefill_accelerators``, else enough prefill replicas to feed the decode
       pool's load (the peak, or its capacity without a demand). With a demand, the decode pool
@@ -458,6 +502,17 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         )
     per_acc_p = np.where(ok_p, pr.prompt_tok_s / lay_p.accelerators, -np.inf)
     kp = int(np.argmax(per_acc_p))
+    demand = demand_output_tok_s(sc, o)
+    peak = None if demand is None else demand * sc.peak_to_average
+    if peak is not None and sc.prefill_accelerators is None:
+        # sized for a demand: the layout with the fewest prefill accelerators that feed the
+        # peak and keep its queue within the TTFT target (the pool's cost at one price an
+        # accelerator-hour), ties to the most prompt tokens a second per accelerator
+        count = lay_p.accelerators * _prefill_replicas(
+            peak, r, pr.prompt_tok_s, i * (1.0 - hit), o, sc.ttft_slo_s, ttft
+        )
+        count = np.where(ok_p, count, np.inf)
+        kp = int(np.argmax(np.where(count <= np.min(count), per_acc_p, -np.inf)))
 
     # decode pool: layouts x batches
     n_d = sc.accelerators or MAX_REPLICA_ACCELERATORS
@@ -502,14 +557,22 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         score = np.where(tpot_ok, -dr.tpot_s, -np.inf)
     else:
         score = np.where(tpot_ok, per_acc_d, -np.inf)
+    if peak is not None and sc.accelerators is None and sc.objective != "min-latency":
+        # sized for a demand: the (layout, batch) with the fewest decode accelerators that
+        # carry the peak within the TPOT target -- the pool's cost at one price an
+        # accelerator-hour, as a plan sizes one accelerator type -- ties to the most output
+        # tokens a second per accelerator. Without a demand the most tokens a second per
+        # accelerator is already the least cost per token.
+        x_ok = np.where(tpot_ok, dr.output_tok_s, 1.0)
+        count = lay_d.accelerators[:, None] * np.maximum(np.ceil(peak / x_ok * (1 - 1e-12)), 1)
+        count = np.where(tpot_ok, count, np.inf)
+        score = np.where(count <= np.min(count), score, -np.inf)
     kd, jd = np.unravel_index(int(np.argmax(score)), score.shape)
     a_d = int(lay_d.accelerators[kd])
     a_p = int(lay_p.accelerators[kp])
     x_p = float(pr.prompt_tok_s[kp])
 
     # sizes
-    demand = demand_output_tok_s(sc, o)
-    peak = None if demand is None else demand * sc.peak_to_average
     x_d = float(dr.output_tok_s[kd, jd])
     if sc.accelerators is not None:
         r_d = sc.accelerators // a_d
@@ -537,10 +600,9 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     if peak is not None:
         s_req = i * (1.0 - hit) / x_p
         lam = peak / o
-        budget = (sc.ttft_slo_s or np.inf) - float(ttft[kp])
-        if sc.prefill_accelerators is None and np.isfinite(budget):
-            rho_max = 2.0 * budget / (s_req + 2.0 * budget)
-            r_p = max(r_p, math.ceil(lam * s_req / rho_max * (1 - 1e-12)))
+        if sc.prefill_accelerators is None:
+            need = _prefill_replicas(load, r, x_p, i * (1.0 - hit), o, sc.ttft_slo_s, ttft[kp])
+            r_p = max(r_p, int(need))
         wait = float(md1_wait_s(lam / r_p, s_req))
     carried = min(r_d * x_d, r_p * x_p / r)
     if peak is not None and carried < peak * (1 - 1e-9):

@@ -146,9 +146,10 @@ def _vendor_memory_default(engine: EngineChoice, model: Model, acc: Accelerator)
 
 HETERO_ONLY = (
     "prefill_accelerator: a separate prefill pool on another accelerator is modelled by "
-    "estimate (tokenfab.perf.hetero) only; drop prefill_accelerator here"
+    "estimate and plan only (tokenfab.perf.hetero; roadmap, report and factory build on them); "
+    "drop prefill_accelerator here"
 )
-"""The one line of every command but estimate that is given a separate prefill pool."""
+"""The one line of every command but estimate and plan that is given a separate prefill pool."""
 
 
 MXFP4_EXPERT_KERNEL_BY_FAMILY = {"hopper": "triton_hopper", "ampere": "marlin", "ada": "marlin"}
