@@ -308,6 +308,8 @@ def test_a_tier_out_of_reach_is_served_by_heterogeneous_pools(tmp_path):
         rtol=1e-12,
     )
     assert tiers["g"]["prefill_accelerators"] is None  # one accelerator type
+    # what the pooled tier assumes is stated: pools at TDP (H100 700 W, B200 1,000 W) and the link
+    assert "assumed: both pools provisioned at TDP (700 W, 1000 W)" in f.note
 
 
 def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):
@@ -324,6 +326,9 @@ def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):
     t = _tier(f, "f")
     assert t.revenue_usd_per_year == 0.0 and t.pools is None
     assert "with decode on groq3-lpu: not modelled" in t.note
+    # NVIDIA publishes no LPU/LPX power (searched 2026-11-30; accelerators.csv leaves tdp_w
+    # empty): the note says so rather than assume one
+    assert "nor is its power public" in t.note
 
 
 # ------------------------------------------------------------------------------------------

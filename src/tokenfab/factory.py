@@ -995,7 +995,15 @@ def _pool_tier(
     except InfeasibleError as exc:
         return unserved(f"out of reach ({exc})")
     except TokenfabError as exc:
-        return unserved(f"not modelled ({exc})")
+        dec_acc = cat.accelerator(dec_id)
+        power = (
+            ""
+            if dec_acc.tdp_w is not None
+            else f"; nor is its power public (tdp_w empty in accelerators.csv), so no tokens per "
+            "MW are assumed for it (docs/claims.md section 11 bounds the power at which it "
+            "would pay)"
+        )
+        return unserved(f"not modelled ({exc}){power}")
     per_user = 1.0 / hp.tpot_s
     if hi is not None and per_user > hi:
         return unserved(
@@ -1054,7 +1062,9 @@ def _pool_tier(
         float(v),
         float(r),
         f"served by heterogeneous pools: prefill {pre.id} ({n_p * pre.tdp_w / pair_w:.0%} of the "
-        f"tier's power), decode {dec.id}",
+        f"tier's power), decode {dec.id}; assumed: both pools provisioned at TDP "
+        f"({pre.tdp_w:g} W, {dec.tdp_w:g} W), the KV cache over {hp.kv_link_gb_s:g} GB/s "
+        f"({hp.kv_link_basis})",
         basis,
         billed,
         hp.ttft_s,
