@@ -187,3 +187,22 @@ def test_a_reserved_lever_across_providers_says_so():
     assert lever.note.startswith("not like with like: RunPod publishes no reserved price")
     assert "a change of provider and place as well as of term" in lever.note
     assert lever.changes["rental_provider"] != "RunPod"
+
+
+def test_a_roadmap_of_heterogeneous_pools_prices_them_and_names_them():
+    # the base is estimate's two pools (prefill on H100, decode on B200): its $/Mtok is that
+    # estimate's; disaggregation is already applied (it was a lever "saving" 0 %), and the
+    # next generation changes the decode pool only
+    sc = Scenario(
+        model="llama-3.1-8b",
+        accelerator="b200",
+        prefill_accelerator="h100-sxm",
+        tokens_per_day=1e9,
+        workload="chat",
+    )
+    rm = roadmap(sc)
+    assert_allclose(rm.base.usd_per_mtok, Point.of(evaluate(sc)).usd_per_mtok, rtol=1e-12)
+    lv = {x.name: x for x in rm.levers}
+    dis = lv["disaggregated serving"]
+    assert not dis.applicable and "prefill on h100-sxm" in dis.note
+    assert lv["next-generation hardware"].change.endswith("(the decode pool)")

@@ -411,11 +411,12 @@ def levers(
             why_not="already applied: the layout is the model's choice",
         )
     # 4. disaggregation
+    pools = scenario.prefill_accelerator
     run(
         "disaggregated serving",
         "prefill and decode on separate pools",
-        None if scenario.disaggregated else {"disaggregated": True},
-        why_not="already applied",
+        None if scenario.disaggregated or pools else {"disaggregated": True},
+        why_not=f"already applied: prefill on {pools}" if pools else "already applied",
     )
     # 5. speculative decoding
     model_id = op.setup.model.id
@@ -539,7 +540,7 @@ def levers(
             changes |= {f: None for f in _LAYOUT_FIELDS} | {"batch_size": None}
     run(
         "next-generation hardware",
-        f"{acc.id} -> {nxt.id}" if nxt else "none",
+        (f"{acc.id} -> {nxt.id}" + (" (the decode pool)" if pools else "")) if nxt else "none",
         changes,
         why_not=f"no later {acc.vendor} family priced for {scenario.ownership} in the catalog",
     )
