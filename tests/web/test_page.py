@@ -276,3 +276,29 @@ def test_roadmap_and_demand_tabs_show_what_the_api_returns(page, server):
     wait_shown(page, tokens_per_day=d["scenario"]["tokens_per_day"])
     assert float(page.input_value("#f-tokens_per_day")) == d["scenario"]["tokens_per_day"]
     assert page.input_value("#f-accelerators") == ""  # sized to the new demand
+
+
+def test_a_separate_prefill_pool_shows_both_pools(page, server):
+    # prefill on B200 beside the opening scenario's 8 H100, now the decode pool: the pools
+    # table shows the API's counts, which add up to the accelerators installed (8 decoding
+    # plus the B200 that feed them), and the headline names both
+    assert page.locator("#pools").is_hidden()
+    page.select_option("#f-prefill_accelerator", "b200")
+    wait_shown(page, prefill_accelerator="b200")
+    api = estimate(server, {**START, "prefill_accelerator": "b200"})
+    assert_cards_match(page, api)
+    cell = "#pools td[data-pool={}][data-key=Accelerators]"
+    assert page.inner_text(cell.format("prefill")) == fmt(api["prefill_accelerators"])
+    assert page.inner_text(cell.format("decode")) == fmt(api["decode_accelerators"]) == "8"
+    assert api["prefill_accelerators"] + api["decode_accelerators"] == api["accelerators_needed"]
+    headline = page.inner_text("#headline")
+    assert f"{api['prefill_accelerators']} \u00d7 b200 prefilling" in headline
+    assert "8 \u00d7 h100-sxm decoding" in headline
+    # one pool again: the table hides
+    page.select_option("#f-prefill_accelerator", "")
+    page.wait_for_function(
+        "() => !('prefill_accelerator' in window.tokenfabPage.request) && "
+        "!document.body.dataset.busy",
+        timeout=60_000,
+    )
+    assert page.locator("#pools").is_hidden()

@@ -8,7 +8,7 @@ const DEBOUNCE_MS = 300;
 // The scenario the page opens with when the URL names none: `make run`'s headline estimate.
 const START = { model: "llama-3.1-70b", accelerator: "h100-sxm", accelerators: "8", precision: "fp8" };
 const FIELDS = [
-  "model", "accelerator", "accelerators", "precision", "ownership", "region", "workload",
+  "model", "accelerator", "accelerators", "prefill_accelerator", "precision", "ownership", "region", "workload",
   "input_tokens", "output_tokens", "reasoning_tokens", "tokens_per_day", "peak_to_average", "ttft_slo_s", "tpot_slo_s",
 ];
 
@@ -163,6 +163,9 @@ async function loadOptions() {
     const note = a.status === "shipping" ? "" : ` (${a.status})`;
     acc.append(option(a.id, `${a.vendor} ${a.name}${note}`));
   }
+  const pre = $("f-prefill_accelerator");
+  pre.append(option("", "None: one pool does both"));
+  for (const a of page.catalogs.accelerators) pre.append(option(a.id, `${a.vendor} ${a.name}`));
   const region = $("f-region");
   for (const r of page.catalogs.regions) region.append(option(r.id, r.name));
   const workload = $("f-workload");
@@ -346,11 +349,61 @@ function renderKpis(result) {
     details.append(summary, list);
     warnBox.append(details);
   }
-  const op = `${result.accelerators} \u00d7 ${result.accelerator}, TP${result.tensor_parallel}` +
+  renderPools(result);
+  // with two pools the layout and batch are the decode pool's; the prefill pool is named after
+  const pooled = Boolean(result.prefill_accelerator);
+  const count = pooled ? result.decode_accelerators : result.accelerators;
+  const op = `${count} \u00d7 ${result.accelerator}${pooled ? " decoding" : ""}, TP${result.tensor_parallel}` +
     (result.pipeline_parallel > 1 ? ` PP${result.pipeline_parallel}` : "") +
     (result.expert_parallel > 1 ? ` EP${result.expert_parallel}` : "") +
-    `, batch ${result.batch_size}, ${result.precision} weights, ${result.bound}-bound`;
+    `, batch ${result.batch_size}, ${result.precision} weights, ${result.bound}-bound` +
+    (pooled ? `; ${result.prefill_accelerators} \u00d7 ${result.prefill_accelerator} prefilling` : "");
   $("headline").textContent = `${result.model}: ${op}; ${result.region}, ${result.ownership}.`;
+}
+
+// The two pools of a deployment with a separate prefill accelerator, side by side: what the
+// estimate's JSON gives for each (count, share of capacity used, IT power, cost an hour).
+const POOL_ROWS = [
+  ["Accelerator", (r, p) => (p === "prefill" ? r.prefill_accelerator : r.accelerator)],
+  ["Accelerators", (r, p) => r[`${p}_accelerators`]],
+  ["Utilisation", (r, p) => `${fmt(100 * r[`${p}_utilization`])} %`],
+  ["IT power", (r, p) => `${fmt(r[`${p}_power_w`] / 1e3)} kW`],
+  ["Cost", (r, p) => (r[`${p}_cost_usd_per_hour`] === null ? "n/a" : `${fmt(r[`${p}_cost_usd_per_hour`])} USD/h`)],
+];
+
+function renderPools(result) {
+  const box = $("pools");
+  box.replaceChildren();
+  box.hidden = !result.prefill_accelerator;
+  if (box.hidden) return;
+  const table = document.createElement("table");
+  const cap = document.createElement("caption");
+  cap.textContent = `Two pools: ${result.accelerators} accelerators, KV cache over ` +
+    `${fmt(result.kv_link_gb_s)} GB/s (${fmt(result.kv_transfer_s * 1e3)} ms a request)`;
+  table.append(cap);
+  const head = document.createElement("tr");
+  for (const text of ["", "Prefill", "Decode"]) {
+    const th = document.createElement("th");
+    th.scope = "col"; th.textContent = text;
+    head.append(th);
+  }
+  table.append(head);
+  for (const [label, value] of POOL_ROWS) {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row"; th.textContent = label;
+    tr.append(th);
+    for (const pool of ["prefill", "decode"]) {
+      const td = document.createElement("td");
+      td.dataset.pool = pool;
+      td.dataset.key = label;
+      const v = value(result, pool);
+      td.textContent = typeof v === "number" ? fmt(v) : String(v);
+      tr.append(td);
+    }
+    table.append(tr);
+  }
+  box.append(table);
 }
 
 function showProblem(text) {
