@@ -382,7 +382,8 @@ function renderPools(result) {
     `${fmt(result.kv_link_gb_s)} GB/s (${fmt(result.kv_transfer_s * 1e3)} ms a request)`;
   table.append(cap);
   const head = document.createElement("tr");
-  for (const text of ["", "Prefill", "Decode"]) {
+  head.append(document.createElement("td")); // the corner: no header text (axe)
+  for (const text of ["Prefill", "Decode"]) {
     const th = document.createElement("th");
     th.scope = "col"; th.textContent = text;
     head.append(th);
