@@ -999,7 +999,7 @@ def _pool_tier(
         power = (
             ""
             if dec_acc.tdp_w is not None
-            else f"; nor is its power public (tdp_w empty in accelerators.csv), so no tokens per "
+            else "; nor is its power public (tdp_w empty in accelerators.csv), so no tokens per "
             "MW are assumed for it (docs/claims.md section 11 bounds the power at which it "
             "would pay)"
         )
