@@ -492,13 +492,15 @@ async function renderFrontier(el) {
   const body = requestFor("frontier", { accelerator: [r.accelerator], precision: r.precision });
   const points = records(await api("frontier", body));
   const x = points.map((p) => p.tok_s_per_user), y = points.map((p) => p.tok_s_per_accelerator);
+  // two pools: the pair's frontier, output per accelerator of both pools
+  const hw = r.prefill_accelerator ? `${r.accelerator} decode + ${r.prefill_accelerator} prefill` : r.accelerator;
   plot(el, [
-    { x, y, mode: "lines+markers", name: `${r.accelerator} frontier`, line: { color: COLORS[0] },
+    { x, y, mode: "lines+markers", name: `${hw} frontier`, line: { color: COLORS[0] },
       text: points.map((p) => `TP${p.tensor_parallel} PP${p.pipeline_parallel} EP${p.expert_parallel} batch ${p.batch_size}`) },
     { x: [r.output_tok_s_per_user], y: [r.output_tok_s_per_accelerator], mode: "markers",
       name: "operating point", marker: { color: COLORS[1], size: 14, symbol: "diamond" } },
   ], {
-    title: `Throughput against interactivity: ${r.model} on ${r.accelerator} (${r.precision})`,
+    title: `Throughput against interactivity: ${r.model} on ${hw} (${r.precision})`,
     xaxis: { title: { text: "output tokens/s per user" }, type: "log" },
     yaxis: { title: { text: "output tokens/s per accelerator" }, type: "log" },
   });
