@@ -618,8 +618,17 @@ async function renderFactory(el) {
     title: `A ${fmt(one.power_mw)} MW factory of ${one.accelerator}: revenue and cost a year by price tier`,
     yaxis: { title: { text: "USD/year" } }, barmode: "group",
   });
+  const d = one.demand;
   caption(el, `${fmt(one.accelerators)} accelerators, ${fmt(one.tokens_per_year)} output tokens a year, margin ` +
-    `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}.`);
+    `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}.` +
+    (d && d.share_of_facility !== null
+      ? ` The demand of ${fmt(d.tokens_per_day)} output tokens a day uses ${fmt(d.share_of_facility * 100)}% ` +
+        `of it (${fmt(d.power_mw_needed)} MW).`
+      : "") +
+    (r.prefill_accelerator
+      ? ` Each tier runs on ${one.accelerator} alone: the factory puts a separate pool only on ` +
+        "tiers out of its reach (factory --decode-accelerator)."
+      : ""));
 }
 
 async function renderViability(el) {
