@@ -294,6 +294,10 @@ def test_a_separate_prefill_pool_shows_both_pools(page, server):
     headline = page.inner_text("#headline")
     assert f"{api['prefill_accelerators']} \u00d7 b200 prefilling" in headline
     assert "8 \u00d7 h100-sxm decoding" in headline
+    # the factory tab runs each tier on one type and says so rather than drop the pool silently
+    page.click("#tab-factory")
+    page.wait_for_selector("#panel-factory[data-state=ready]", state="attached", timeout=90_000)
+    assert "Each tier runs on h100-sxm alone" in page.inner_text("#panel-factory")
     # one pool again: the table hides
     page.select_option("#f-prefill_accelerator", "")
     page.wait_for_function(
