@@ -467,12 +467,15 @@ def factory(
     if chart is not None:
         from tokenfab import charts
 
+        def label(model: str) -> str:  # a mix's parts may differ by model only
+            return f" / {model}" if mixed is not None else ""
+
         series = []
         for k, f in enumerate(results):
             x, y = f.tok_s_per_mw_curve()
             series.append(
                 {
-                    "name": f"{f.accelerator} ({f.precision})",
+                    "name": f"{f.accelerator}{label(f.model)} ({f.precision})",
                     "x": x,
                     "y": y,
                     "color": charts.COLORS[k % 8],
@@ -483,7 +486,7 @@ def factory(
         for k, d in enumerate(docs):
             bars.append(
                 {
-                    "name": f"{d['accelerator']} revenue",
+                    "name": f"{d['accelerator']}{label(d['model'])} revenue",
                     "y": [t["revenue_usd_per_year"] / 1e9 for t in d["tiers"]],
                     "color": charts.COLORS[(2 * k) % 8],
                 }
@@ -491,7 +494,7 @@ def factory(
             if d["cost_usd_per_year"] is not None:
                 bars.append(
                     {
-                        "name": f"{d['accelerator']} cost",
+                        "name": f"{d['accelerator']}{label(d['model'])} cost",
                         "y": [t["cost_usd_per_year"] / 1e9 for t in d["tiers"]],
                         "color": charts.COLORS[(2 * k + 1) % 8],
                     }
