@@ -411,6 +411,7 @@ def test_demand_uses_its_share_of_the_facility(h100):
     assert_allclose(dem["share_of_facility"], share, rtol=1e-12)
     assert_allclose(dem["power_mw_needed"], share * 100.0, rtol=1e-12)
     assert_allclose(dem["peak_share_of_capacity"], share * 2.0 * 0.8, rtol=1e-12)
+    assert_allclose(dem["power_mw_for_peak"], share * 2.0 * 0.8 * 100.0, rtol=1e-12)
     assert h100.as_dict()["demand"] is None  # no demand, no demand block
     # the demand does not change the factory
     assert_allclose(f.revenue_usd_per_year, h100.revenue_usd_per_year, rtol=1e-12)

@@ -367,7 +367,8 @@ def _demand_line(dem: dict[str, Any] | None, power_mw: float) -> None:
     console.print(
         f"demand of {dem['tokens_per_day']:.3g} output tokens/day uses "
         f"{dem['share_of_facility']:.1%} of the facility ({dem['power_mw_needed']:.3g} MW of "
-        f"{power_mw:g}); at its peak {dem['peak_share_of_capacity']:.1%} of its capacity"
+        f"{power_mw:g}); at its peak {dem['peak_share_of_capacity']:.1%} of its capacity "
+        f"({dem['power_mw_for_peak']:.3g} MW carry the peak)"
     )
 
 

@@ -570,11 +570,13 @@ def demand_use(
     Notes
     -----
     .. math:: s = \frac{365\,D}{V}, \qquad P_D = s\,P, \qquad
-              s_{peak} = s\,a\,u
+              s_{peak} = s\,a\,u, \qquad P_{peak} = s_{peak}\,P
 
     with ``D`` output tokens a day, ``V`` the facility's output tokens a year (busy a share
     ``u`` of the time), ``P`` its power and ``a`` the demand's peak over average: at its peak
     the demand uses ``s_peak`` of what the facility carries when busy all the time (``V/u``).
+    ``P_D`` is the facility that serves the demand on average at the factory's utilisation,
+    ``P_peak`` the one that carries its peak (busy all the time at the peak).
 
     Examples
     --------
@@ -584,15 +586,18 @@ def demand_use(
     >>> d = demand_use(1e12, 2.0, 7.3e14, 0.8, 100.0)
     >>> d["share_of_facility"], d["power_mw_needed"], d["peak_share_of_capacity"]
     (0.5, 50.0, 0.8)
+    >>> d["power_mw_for_peak"]
+    80.0
     """
     d = float(_check_range("tokens_per_day", tokens_per_day, 0.0, low_open=True))
     a = float(_check_range("peak_to_average", peak_to_average, 1.0))
     per_year = d * 365.0
     if facility_tokens_per_year <= 0:
-        share = need = peak = None
+        share = need = peak = for_peak = None
     else:
         share = per_year / facility_tokens_per_year
         need, peak = share * power_mw, share * a * utilization
+        for_peak = peak * power_mw
     return {
         "tokens_per_day": d,
         "tokens_per_year": per_year,
@@ -600,6 +605,7 @@ def demand_use(
         "share_of_facility": share,
         "power_mw_needed": need,
         "peak_share_of_capacity": peak,
+        "power_mw_for_peak": for_peak,
     }
 
 

@@ -1233,6 +1233,9 @@ class FactoryDemand(Result):
     peak_share_of_capacity: Num = out(
         "the demand's peak over what the facility carries busy all the time", "-"
     )
+    power_mw_for_peak: Num = out(
+        "facility power that carries the demand's peak, busy all the time at the peak", "MW"
+    )
 
 
 class FactoryResult(Result):
