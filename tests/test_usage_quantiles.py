@@ -60,3 +60,34 @@ def test_one_repeated_value_and_an_empty_column():
     r = analyses.exact_quantiles(t, "x", PS)[0]
     assert all(r[analyses._pname(p)] == 2.5 for p in PS)
     assert analyses._quantiles(t, "y")[0]["p50"] is None  # no value: no percentile
+
+
+def test_whole_column_from_the_by_group_counts_equals_its_own_counts():
+    # hand log: model a latencies 1, 2, 3, 10; model b 0, 0, 4; a null model 5.
+    # whole column sorted 0 0 1 2 3 4 5 10 (n = 8): p50 h = 3.5 -> 2 + 0.5 (3 - 2) = 2.5;
+    # p90 h = 6.3 -> 5 + 0.3 (10 - 5) = 6.5; by model a: p50 h = 1.5 -> 2.5
+    t = ibis.memtable(
+        {
+            "x": [1.0, 2.0, 3.0, 10.0, 0.0, 0.0, 4.0, 5.0],
+            "m": ["a", "a", "a", "a", "b", "b", "b", None],
+        }
+    )
+    ps = (0.5, 0.9, 0.99)
+    total = {"n": 8, "lo": 0.0, "hi": 10.0, "mean": 25.0 / 8}
+    for buckets in (1, 3, 65_536):
+        stats = [
+            {"m": "a", "n": 4, "lo": 0.0, "hi": 10.0, "mean": 4.0},
+            {"m": "b", "n": 3, "lo": 0.0, "hi": 4.0, "mean": 4.0 / 3},
+            {"m": None, "n": 1, "lo": 0.0, "hi": 5.0, "mean": 5.0},
+        ]
+        rows = analyses.exact_quantiles(t, "x", ps, "m", stats, buckets, total=total)
+        alone = analyses.exact_quantiles(t, "x", ps, "m", stats, buckets)
+        assert rows[:-1] == alone  # the groups' figures are unchanged
+        whole = rows[-1]
+        assert "m" not in whole
+        assert whole == analyses.exact_quantiles(t, "x", ps, buckets=buckets)[0] | {
+            "mean": 25.0 / 8
+        }
+        assert (whole["p50"], whole["p90"]) == pytest.approx((2.5, 6.5), rel=1e-15)
+        assert rows[0]["p50"] == pytest.approx(2.5, rel=1e-15)
+        _check(whole, np.array([1.0, 2.0, 3.0, 10.0, 0.0, 0.0, 4.0, 5.0]), ps)

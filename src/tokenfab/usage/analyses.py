@@ -404,6 +404,7 @@ def over_time(c: ir.Table, unit: str = "D") -> list[dict[str, Any]]:
 
 
 QUANTILE_BUCKETS = 65_536
+_WHOLE = object()  # the whole column's group in exact_quantiles(total=...)
 IN_LIST_MIN = 8  # DuckDB plans an IN list of six values or more as a hash probe
 
 
@@ -418,6 +419,7 @@ def exact_quantiles(
     by: str | None = None,
     stats: list[dict[str, Any]] | None = None,
     buckets: int = QUANTILE_BUCKETS,
+    total: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Exact type-7 percentiles of ``t[col]`` (nulls left out), with mean and count, for the
     whole table or each value of ``by`` (one row each, in ``by`` order), found by selection
@@ -437,6 +439,13 @@ def exact_quantiles(
     number of rows; any Ibis engine runs both counts. ``stats`` gives each group's ``n``,
     ``lo``, ``hi`` and ``mean`` (and the ``by`` key) where the caller has them (the report
     takes them from its cube); else one aggregate finds them.
+
+    ``total`` (with ``by``): the whole column's ``n``, ``lo``, ``hi`` and ``mean``; its
+    percentiles come out of the same two counts, as one more row (``by`` None) after the
+    groups'. Every group shares one bucket scale, from the least minimum to the largest
+    maximum of the groups, which are the whole column's: a whole-column bucket count is the
+    sum of the groups' counts, and the values of a bucket are the groups' values in it
+    (saves the two counts of its own, 1.5 CPU-s on 10M rows here).
     """
     x = t[col].cast("float64")
     f = t.filter(t[col].notnull())
@@ -448,6 +457,10 @@ def exact_quantiles(
         key=lambda r: (r[by] is None, r[by]) if by else 0,
     )
     key = (lambda r: r[by]) if by else (lambda r: None)
+    if by and total is not None and total["n"]:
+        # the whole column as one more group, keyed by a marker no value can equal
+        groups.append({**total, by: _WHOLE})
+        key = lambda r: r[by]  # noqa: E731
     out: list[dict[str, Any]] = []
     wanted: dict[Any, dict[int, float]] = {}  # group -> rank -> value, filled below
     for r in groups:
@@ -471,6 +484,11 @@ def exact_quantiles(
         by_group: dict[Any, list[tuple[int, int]]] = {}
         for c in counts:
             by_group.setdefault(c.get("_g"), []).append((c["_b"], int(c["_n"])))
+        if by and total is not None:
+            whole: dict[int, int] = {}
+            for c in counts:
+                whole[c["_b"]] = whole.get(c["_b"], 0) + int(c["_n"])
+            by_group[_WHOLE] = list(whole.items())
         loc: dict[Any, dict[int, tuple[int, int]]] = {}  # group -> rank -> (bucket, rows before)
         for r in spread:
             g = key(r)
@@ -497,6 +515,8 @@ def exact_quantiles(
         runs: dict[tuple[Any, int], list[tuple[float, int]]] = {}
         for v in vals:
             runs.setdefault((v.get("_g"), v["_b"]), []).append((v["_v"], int(v["_n"])))
+            if by and total is not None:
+                runs.setdefault((_WHOLE, v["_b"]), []).append((v["_v"], int(v["_n"])))
         for r in spread:
             g = key(r)
             for rank, (b, b0) in loc[g].items():
@@ -510,7 +530,7 @@ def exact_quantiles(
                     raise RuntimeError(f"{col}: rank {rank} not in bucket {b} on the second count")
     for r in groups:
         n, got = int(r["n"]), wanted[key(r)]
-        row: dict[str, Any] = {by: r[by]} if by else {}
+        row: dict[str, Any] = {by: r[by]} if by and r[by] is not _WHOLE else {}
         row |= {"mean": r["mean"], "n": n}
         for p in ps:
             h = (n - 1) * p
@@ -871,6 +891,15 @@ def report(
             )
         return exact_quantiles(v, col, ps, by, stats=stats)
 
+    def pct_by_and_all(col: str, by: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Percentiles by ``by`` and of the whole column from the same two counts."""
+        whole = _stats_from_cube(cell_rows, col)
+        if not whole:  # no value: no group either
+            return [], empty
+        stats = _stats_from_cube(cell_rows, col, by)
+        rows = exact_quantiles(v, col, PERCENTILES, by, stats, total=whole[0])
+        return rows[:-1], rows[-1]  # the whole column's row comes last
+
     empty = {"mean": None, "n": 0, **{_pname(p): None for p in PERCENTILES}}
     out["prompt_length"] = prompt_lengths(t, c, pct("input_tokens", PROMPT_PERCENTILES)[0])
     out["cost_per_request_usd"] = (pct("spend_usd", PERCENTILES) or [empty])[0]
@@ -879,12 +908,11 @@ def report(
     }
     out["outcomes"] = outcomes(v, ld.has("task_id"), alone, out["summary"])
     if ld.has("latency_s"):
-        overall = {"all": (pct("latency_s", PERCENTILES) or [empty])[0]}
+        lat_by_model, lat_all = pct_by_and_all("latency_s", "model")
+        overall = {"all": lat_all}
         if ld.has("ttft_s"):
             overall["ttft_all"] = (pct("ttft_s", PERCENTILES) or [empty])[0]
-        out["latency_s"] = latency(
-            t, ld.has("ttft_s"), overall, pct("latency_s", PERCENTILES, by="model")
-        )
+        out["latency_s"] = latency(t, ld.has("ttft_s"), overall, lat_by_model)
     out["top_cost_drivers"] = cost_drivers(
         c, [d for d in ("app", "model", "category") if d in dims]
     )
