@@ -1162,6 +1162,17 @@ def user_catalog_dir() -> Path:
     ``tokenfab catalog import-model`` and ``import-prices`` write there unless ``--catalog``
     or ``TOKENFAB_CATALOG`` names another directory.
     """
+    return _user_catalog_dir(*(os.environ.get(k) for k in _DATA_DIR_ENV))
+
+
+_DATA_DIR_ENV = ("XDG_DATA_HOME", "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA")
+"""The environment variables platformdirs derives the per-user data directory from (Linux,
+macOS, Windows): :func:`user_catalog_dir` is cached on their values, so a test or a process
+that changes them gets the new directory."""
+
+
+@cache
+def _user_catalog_dir(*env: str | None) -> Path:
     return Path(platformdirs.user_data_dir("tokenfab", appauthor=False)) / "catalog"
 
 

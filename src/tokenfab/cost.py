@@ -37,9 +37,10 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -112,6 +113,10 @@ def _check_range(
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ScenarioError(f"{name}: {value!r} is not a number") from None
+    if arr.size == 1:  # one sample (the calculator's estimate): the same test on a float
+        v = float(arr.reshape(-1)[0])
+        if (v > low if low_open else v >= low) and (v < high if high_open else v <= high):
+            return arr
     above = arr > low if low_open else arr >= low
     below = arr < high if high_open else arr <= high
     bad = ~(above & below)  # NaN compares False both ways, so it is bad
@@ -480,6 +485,8 @@ def ownership_cost_usd_per_hour(
         sw / HOURS_PER_YEAR,
     )
     shape = np.broadcast_shapes(*(np.shape(p) for p in parts))
+    if shape == ():  # one operating point: NumPy scalars, as _out makes of 0-d arrays
+        return OwnershipCost(*(np.float64(p) for p in parts))
     return OwnershipCost(*(_out(np.broadcast_to(p, shape).astype(float)) for p in parts))
 
 
@@ -614,8 +621,32 @@ class RentalQuote:
     usd_per_accelerator_hour: float
 
 
+_BY_TABLE: dict[tuple[str, int], tuple[Mapping[str, Any], Any]] = {}
+"""Results derived from one catalog table, keyed by the table's identity: a catalog's tables
+are read-only mappings of frozen records (:meth:`tokenfab.catalog.Catalog.table`), so what is
+derived from one cannot change; the entry holds the table, so its id is not reused."""
+
+
+def _from_table(what: str, table: Mapping[str, Any], derive: Callable[[], Any]) -> Any:
+    """``derive()`` once per read-only catalog table (any other mapping: every call)."""
+    if not isinstance(table, MappingProxyType):
+        return derive()
+    hit = _BY_TABLE.get((what, id(table)))
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    value = derive()
+    if len(_BY_TABLE) > 256:  # catalogs built and dropped (tests): keep the cache small
+        _BY_TABLE.clear()
+    _BY_TABLE[(what, id(table))] = (table, value)
+    return value
+
+
 def _current_rentals(rentals: Mapping[str, CloudRental]) -> list[CloudRental]:
     """Drop rows superseded by a later row of the same offer (provider, instance, place, term)."""
+    return list(_from_table("current", rentals, lambda: tuple(_latest_rentals(rentals))))
+
+
+def _latest_rentals(rentals: Mapping[str, CloudRental]) -> list[CloudRental]:
     latest: dict[tuple[object, ...], list[CloudRental]] = {}
     for r in rentals.values():
         key = (r.provider, r.instance_type, r.location, r.reserved_term_months)
@@ -1007,6 +1038,10 @@ def default_cost_inputs(catalog: Catalog) -> CostInputs:
     5.0
     """
     table = catalog.table("cost-assumptions")
+    return _from_table("inputs", table, lambda: _cost_inputs(catalog, table))
+
+
+def _cost_inputs(catalog: Catalog, table: Mapping[str, Any]) -> CostInputs:
     by_key = {rid.replace("-", "_"): rec for rid, rec in table.items()}
     values: dict[str, float] = {}
     for field, (rid, units, required) in _ASSUMPTIONS.items():

@@ -262,6 +262,8 @@ def compute_kpis(
             return v
         return np.broadcast_to(np.asarray(v, float), shape).copy()
 
+    if shape == ():  # one operating point (the scalar path): NumPy scalars, no arrays to copy
+        return Kpis(*(np.float64(v) for v in values))
     return Kpis(*(_out(own(v)) for v in values))
 
 

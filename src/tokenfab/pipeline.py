@@ -1560,11 +1560,12 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
     vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys())
     fields = EstimateResult.model_fields
     out = scalar.model_dump()
+    ints = (int, int | None)
     for key, v in vals.items():
         x = float(np.asarray(v).reshape(-1)[0])
         if math.isnan(x):
             out[key] = None
-        elif fields[key].annotation in (int, int | None):
+        elif fields[key].annotation in ints:
             out[key] = round(x)
         else:
             out[key] = x
