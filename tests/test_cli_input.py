@@ -239,3 +239,11 @@ def test_a_scenario_file_without_model_or_accelerator_takes_them_from_the_option
     assert line == "error: demand.yaml: model: Field required"
     line = one_line_error(run(*EST, "--scenario", "demand.yaml", "--batch", "-5", cwd=tmp_path))
     assert line.startswith("error: batch_size: -5 is out of range")
+
+
+def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):
+    # README: "`--out report.pdf --pdf` the same as a PDF"; --out report.pdf alone was refused
+    # as "writes .html or .htm files" with no word of --pdf
+    line = one_line_error(run("report", *EST[1:], "--out", "r.pdf", cwd=tmp_path))
+    assert line == "error: --out r.pdf: a PDF needs --pdf; without it the report is HTML"
+    assert not (tmp_path / "r.pdf").exists()

@@ -216,3 +216,40 @@ def test_empty_and_missing_files(con, tmp_path):
 )
 def test_model_name_keys(name, key):
     assert name_key(name) == key
+
+
+def test_a_huge_token_count_is_a_malformed_row_not_a_query_error(con, tmp_path):
+    # QA (new-user pass): input_tokens 1e300 in a JSON log stopped `usage report` with a
+    # DuckDB conversion error (1e300 does not fit an int64, whose largest value is ~9.2e18);
+    # a count above MAX_TOKENS_PER_REQUEST (1e8, ten times the longest context in the
+    # catalog) is now that row's problem, and the other rows are read as before
+    p = _jsonl(
+        tmp_path / "huge.jsonl",
+        [
+            {
+                "timestamp": "2025-01-01T00:00:00Z",
+                "model": "gpt-4o",
+                "input_tokens": 1e300,
+                "output_tokens": 10,
+            },
+            {
+                "timestamp": "2025-01-01T00:00:01Z",
+                "model": "gpt-4o",
+                "input_tokens": 100,
+                "output_tokens": 10,
+            },
+            {
+                "timestamp": "2025-01-01T00:00:02Z",
+                "model": "gpt-4o",
+                "input_tokens": 2.5,
+                "output_tokens": 10,
+            },
+        ],
+    )
+    q = analyses.quality(analyses.load(con, [p]))
+    assert (q["rows_read"], q["malformed_rows"], q["valid_rows"]) == (3, 2, 1)
+    reasons = {e["line"]: e["reason"] for e in q["malformed_examples"]}
+    assert reasons == {
+        1: "input_tokens: above 1e+08 tokens (1e+300)",
+        3: "input_tokens: not a whole number (2.5)",
+    }

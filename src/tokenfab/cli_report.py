@@ -34,6 +34,8 @@ def report(
 
     if out is None:
         raise FileInputError("--out: give the file to write, e.g. --out report.html")
+    if not pdf and out.suffix.lower() == ".pdf":  # else "writes .html or .htm files" only
+        raise FileInputError(f"--out {out}: a PDF needs --pdf; without it the report is HTML")
     check_output_path(out, suffixes=(".pdf",) if pdf else (".html", ".htm"))
     req = request_from(schema.EstimateRequest, given, scenario)
     built = rep.build(req, _catalog(ctx))

@@ -42,6 +42,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from tokenfab.scenario import MAX_TOKENS_PER_REQUEST
 from tokenfab.usage.schema import BY_NAME, FIELDS, REQUIRED, UsageLogError
 
 Source = str | tuple[Any, ...]
@@ -304,12 +305,16 @@ def to_generic(t: ir.Table, chosen: dict[str, Source]) -> ir.Table:
                     (raw.notnull() & val.isnull(), f"{f.name}: not a number (" + shown + ")")
                 )
             problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
+            too_big = val > MAX_TOKENS_PER_REQUEST
+            problems.append(
+                (too_big, f"{f.name}: above {MAX_TOKENS_PER_REQUEST:g} tokens (" + shown + ")")
+            )
             if not raw.type().is_integer():
-                problems.append(
-                    (val.round() != val, f"{f.name}: not a whole number (" + shown + ")")
-                )
+                problems.append((val % 1 != 0, f"{f.name}: not a whole number (" + shown + ")"))
             val = val.fill_null(0) if not f.required else val
-            val = val.cast("int64")
+            # a refused row's count is never read, but the cast runs on every row: a plain
+            # cast of 1e300 (and round(), an int64 in ibis) failed the whole query
+            val = val.try_cast("int64")
         elif f.kind == "float":
             if not raw.type().is_numeric():
                 problems.append(
