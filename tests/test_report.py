@@ -191,7 +191,10 @@ def test_cli_writes_html(tmp_path):
 
 
 REFUSALS = {
-    "pdf suffix without --pdf": (["--out", "r.pdf"], "writes .html or .htm files; got .pdf"),
+    "pdf suffix without --pdf": (
+        ["--out", "r.pdf"],
+        "a PDF needs --pdf; without it the report is HTML",
+    ),
     "html suffix with --pdf": (["--out", "r.html", "--pdf"], "writes .pdf files; got .html"),
     "no --out": ([], "--out: give the file to write"),
     "unknown region": (["--out", "r.html", "--region", "mars"], "regions: unknown id 'mars'"),
