@@ -247,3 +247,17 @@ def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):
     line = one_line_error(run("report", *EST[1:], "--out", "r.pdf", cwd=tmp_path))
     assert line == "error: --out r.pdf: a PDF needs --pdf; without it the report is HTML"
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        # nan fails every comparison, so a range check alone said "should be <= 1 (got nan)"
+        ("--success-small", "success_small: nan is not a finite number; allowed: "),
+        ("--routed-share", "routed_share: nan is not a finite number; allowed: "),
+    ],
+)
+def test_route_nan_share_is_named_not_a_finite_number(flag, expected):
+    line = one_line_error(run("route", flag, "nan"))
+    assert line.startswith("error: " + expected), line
+    assert line.endswith("less than or equal to 1") or line.endswith("0 to 1"), line

@@ -497,6 +497,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         return msg
     got = err.get("input")
     allowed = allowed_range(str(err["loc"][0]))
+    if isinstance(got, float) and math.isnan(got) and err["type"] in _RANGE_ERRORS:
+        # nan fails every comparison, so pydantic says "should be <= 1" of a nan: say what it is
+        return f"{field}: nan is not a finite number; allowed: {allowed or msg.removeprefix('Input should be ')}"
     if allowed and err["type"] in _RANGE_ERRORS:
         return f"{field}: {got!r} is out of range; allowed: {allowed}"
     if allowed and err["type"] == "finite_number":
