@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from tokenfab import factory as fc
-from tokenfab.errors import ScenarioError
+from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
 
 
 @pytest.fixture(scope="module")
@@ -397,8 +397,16 @@ def test_a_mix_of_one_is_the_factory(h100):
     ],
 )
 def test_a_bad_mix_names_the_entry(mix, field):
-    with pytest.raises(ScenarioError, match=rf"^{field}"):
+    with pytest.raises(TokenfabError, match=rf"^{field}"):
         fc.factory_mix(10.0, mix)
+
+
+def test_an_unknown_model_is_the_models_error_not_the_accelerators():
+    # h100-sxm is a known accelerator: the line names the model's catalog, not "accelerator:"
+    with pytest.raises(CatalogError, match=r"^models: unknown id 'no-such-model'"):
+        fc.factory(10.0, "h100-sxm", "no-such-model")
+    with pytest.raises(CatalogError, match=r"^mix\.0 \(h100-sxm:no-such-model:1\): models: "):
+        fc.factory_mix(10.0, [("h100-sxm", "no-such-model", 1.0)])
 
 
 def test_demand_uses_its_share_of_the_facility(h100):

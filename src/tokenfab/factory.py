@@ -737,6 +737,7 @@ def factory(
             "or drop kv_link_gb_s"
         )
     reg = cat.region(region)
+    cat.model(model)  # an unknown model is the model's error, not "accelerator: no frontier"
     inputs = default_cost_inputs(cat)
     if acc.tdp_w is None:
         raise ScenarioError(
