@@ -298,6 +298,13 @@ def test_factory_mix_in_the_body_equals_the_cli_text_form(client) -> None:
     assert bad.status_code == 422 and bad.json()["detail"].startswith("mix:")
 
 
+def test_factory_empty_mix_is_a_422_asking_for_an_entry(client) -> None:
+    # an empty list has no shares to sum: the line asks for an entry, not "sum to 0"
+    r = client.post("/api/v1/factory", json={"power_mw": 10, "mix": []})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "mix: give at least one accelerator:model:share entry"
+
+
 def test_demand_archetypes_are_those_the_demand_takes(client) -> None:
     # the page's demand builder lists these; each id is one POST /demand accepts, and its
     # output tokens a day are users x sessions x requests x calls x output tokens

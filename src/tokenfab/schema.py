@@ -1141,6 +1141,8 @@ class FactoryRequest(Request):
                 "mix: give the accelerators in mix (accelerator[:model]:share) or in "
                 "accelerator, not both"
             )
+        if self.mix == []:  # factory_mix's own line, not "the shares sum to 0"
+            raise ValueError("mix: give at least one accelerator:model:share entry")
         if self.mix is not None:
             total = sum(e.share for e in self.mix)
             if abs(total - 1.0) > 1e-6:
