@@ -246,3 +246,25 @@ def test_viability_from_an_api_price(out):
     assert_allclose(one["cost_usd_per_request"], 0.00108, rtol=1e-12)
     assert_allclose(one["revenue_usd_per_request"], 0.001, rtol=1e-12)
     assert one["verdict"] == "not viable"
+
+
+def test_factory_demand_beyond_the_facility_says_it_cannot_be_met():
+    # 1e16 output tokens a day is 3.65e18 a year; a 10 MW H100 factory makes ~4e13 a year
+    # (factory --json tokens_per_year), so the demand needs ~1e5 times the facility: the line
+    # says it cannot be met instead of printing a share in the millions of per cent
+    r = _run(
+        [
+            "factory",
+            "--power-mw",
+            "10",
+            "--mix",
+            "h100-sxm:1",
+            "--model",
+            "llama-3.1-70b",
+            "--tokens-per-day",
+            "1e16",
+        ]
+    )
+    assert r.returncode == 0, r.stderr
+    assert "cannot be met" in r.stdout
+    assert "% of the facility" not in r.stdout

@@ -364,6 +364,13 @@ def _demand_line(dem: dict[str, Any] | None, power_mw: float) -> None:
     if dem["share_of_facility"] is None:
         console.print("demand: the facility serves no tokens, so none of it is met")
         return
+    if dem["share_of_facility"] > 1:
+        console.print(
+            f"demand of {dem['tokens_per_day']:.3g} output tokens/day cannot be met: it needs "
+            f"{dem['share_of_facility']:.3g} times the facility ({dem['power_mw_needed']:.3g} MW "
+            f"against {power_mw:g} MW at the same tiers and hardware)"
+        )
+        return
     console.print(
         f"demand of {dem['tokens_per_day']:.3g} output tokens/day uses "
         f"{dem['share_of_facility']:.1%} of the facility ({dem['power_mw_needed']:.3g} MW of "
