@@ -560,19 +560,37 @@ def plan(
                         found.append(Option(acc_id, r, o, price(op, scen, cat)))
                     except TokenfabError as exc:
                         failed.append(Option(acc_id, r, o, None, str(exc)))
-        feasible += found
-        # a rejected row per region and ownership no format could serve, with its own reason
-        served = {(f.region, f.ownership) for f in found}
-        for f in failed:
-            if (f.region, f.ownership) not in served:
-                served.add((f.region, f.ownership))
-                rejected.append(f)
+        _sort_into(found, failed, feasible, rejected)
+    return _ranked(feasible, rejected, "no option meets the demand and targets")
+
+
+def _sort_into(
+    found: list[Option], failed: list[Option], feasible: list[Option], rejected: list[Option]
+) -> None:
+    """One accelerator's options into the plan's lists: every option found is feasible; a
+    rejected row per region and ownership no format could serve, with its own reason."""
+    feasible += found
+    served = {(f.region, f.ownership) for f in found}
+    for f in failed:
+        if (f.region, f.ownership) not in served:
+            served.add((f.region, f.ownership))
+            rejected.append(f)
+
+
+def _ranked(feasible: list[Option], rejected: list[Option], none_meets: str) -> list[Option]:
+    """The feasible options cheapest a month first, then the rejected ones.
+
+    Raises
+    ------
+    InfeasibleError
+        No option is feasible: ``tokens_per_day: <none_meets> (<each accelerator's reason>)``.
+    """
     feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
     if not feasible:
         reasons = "; ".join(
             dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
         )
-        raise InfeasibleError(f"tokens_per_day: no option meets the demand and targets ({reasons})")
+        raise InfeasibleError(f"tokens_per_day: {none_meets} ({reasons})")
     return feasible + rejected
 
 
@@ -620,22 +638,12 @@ def _plan_pools(
                         failed.append(Option(acc_id, r, o, None, est.cost_error or "not priced"))
                     else:
                         found.append(Option(acc_id, r, o, est))
-        feasible += found
-        served = {(f.region, f.ownership) for f in found}
-        for f in failed:
-            if (f.region, f.ownership) not in served:
-                served.add((f.region, f.ownership))
-                rejected.append(f)
-    feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
-    if not feasible:
-        reasons = "; ".join(
-            dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
-        )
-        raise InfeasibleError(
-            f"tokens_per_day: no decode pool with prefill on {base.prefill_accelerator} meets "
-            f"the demand and targets ({reasons})"
-        )
-    return feasible + rejected
+        _sort_into(found, failed, feasible, rejected)
+    return _ranked(
+        feasible,
+        rejected,
+        f"no decode pool with prefill on {base.prefill_accelerator} meets the demand and targets",
+    )
 
 
 def shipping_accelerators(catalog: Catalog) -> list[str]:
