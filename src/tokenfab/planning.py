@@ -11,6 +11,7 @@ returns every option ranked by cost, with the reason each rejected one failed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -373,6 +374,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
         from tokenfab.pools import evaluate_pools
 
         return evaluate_pools(scenario, cat)
+
     op = operating_point(scenario, cat)
     try:
         return price(op, scenario, cat, strict=False)
@@ -538,9 +540,40 @@ def plan(
         cat.region(r)
     if base.prefill_accelerator is not None:
         return _plan_pools(base, acc_ids, region_ids, owners, cat)
+    sized = base.accelerators is None
+    return _ranked(
+        _options(
+            base,
+            acc_ids,
+            region_ids,
+            owners,
+            cat,
+            lambda sc: sizing_grid(sc, cat) if sized else None,
+            lambda scen, sg: price(operating_point(scen, cat, sg), scen, cat),
+        ),
+        "no option meets the demand and targets",
+    )
+
+
+def _options(
+    base: Scenario,
+    acc_ids: list[str],
+    region_ids: list[str],
+    owners: list[str],
+    cat: Catalog,
+    prepare: Callable[[Scenario], Any],
+    estimate: Callable[[Scenario, Any], Estimate],
+) -> tuple[list[Option], list[Option]]:
+    """Every accelerator x weight format x region x ownership of a plan, as feasible options
+    and one rejected row per accelerator, region and ownership no format could serve.
+
+    ``prepare(scenario)`` runs once per accelerator and weight format (what does not depend
+    on region or ownership); ``estimate(scenario, prepared)`` prices one region and
+    ownership. A :class:`~tokenfab.errors.TokenfabError` from either rejects the option with
+    its own reason.
+    """
     feasible: list[Option] = []
     rejected: list[Option] = []
-    sized = base.accelerators is None
     for acc_id in acc_ids:
         cat.accelerator(acc_id)
         found: list[Option] = []
@@ -548,7 +581,7 @@ def plan(
         for precision in _precisions(base, acc_id, cat):
             sc = base.with_(accelerator=acc_id, precision=precision)
             try:
-                sg = sizing_grid(sc, cat) if sized else None
+                prepared = prepare(sc)
             except TokenfabError as exc:
                 failed += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
                 continue
@@ -556,12 +589,11 @@ def plan(
                 for o in owners:
                     scen = sc.with_(region=r, ownership=o)
                     try:
-                        op = operating_point(scen, cat, sg)
-                        found.append(Option(acc_id, r, o, price(op, scen, cat)))
+                        found.append(Option(acc_id, r, o, estimate(scen, prepared)))
                     except TokenfabError as exc:
                         failed.append(Option(acc_id, r, o, None, str(exc)))
         _sort_into(found, failed, feasible, rejected)
-    return _ranked(feasible, rejected, "no option meets the demand and targets")
+    return feasible, rejected
 
 
 def _sort_into(
@@ -577,7 +609,7 @@ def _sort_into(
             rejected.append(f)
 
 
-def _ranked(feasible: list[Option], rejected: list[Option], none_meets: str) -> list[Option]:
+def _ranked(options: tuple[list[Option], list[Option]], none_meets: str) -> list[Option]:
     """The feasible options cheapest a month first, then the rejected ones.
 
     Raises
@@ -585,6 +617,7 @@ def _ranked(feasible: list[Option], rejected: list[Option], none_meets: str) -> 
     InfeasibleError
         No option is feasible: ``tokens_per_day: <none_meets> (<each accelerator's reason>)``.
     """
+    feasible, rejected = options
     feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
     if not feasible:
         reasons = "; ".join(
@@ -609,39 +642,26 @@ def _plan_pools(
     from tokenfab.perf.hetero import hetero_point
     from tokenfab.pools import evaluate_pools
 
+    def priced(scen: Scenario, hp: Any) -> Estimate:
+        est = evaluate_pools(scen, cat, hp)
+        if est.cost is None:  # performance without a price: no plan option
+            raise InfeasibleError(est.cost_error or "not priced")
+        return est
+
     try:
         cat.accelerator(base.prefill_accelerator)
     except TokenfabError as exc:
         raise ScenarioError(f"prefill_accelerator: {exc}") from None
-    feasible: list[Option] = []
-    rejected: list[Option] = []
-    for acc_id in acc_ids:
-        cat.accelerator(acc_id)
-        found: list[Option] = []
-        failed: list[Option] = []
-        for precision in _precisions(base, acc_id, cat):
-            sc = base.with_(accelerator=acc_id, precision=precision)
-            try:
-                hp = hetero_point(sc, cat)
-            except TokenfabError as exc:
-                failed += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
-                continue
-            for r in region_ids:
-                for o in owners:
-                    scen = sc.with_(region=r, ownership=o)
-                    try:
-                        est = evaluate_pools(scen, cat, hp)
-                    except TokenfabError as exc:
-                        failed.append(Option(acc_id, r, o, None, str(exc)))
-                        continue
-                    if est.cost is None:  # performance without a price: no plan option
-                        failed.append(Option(acc_id, r, o, None, est.cost_error or "not priced"))
-                    else:
-                        found.append(Option(acc_id, r, o, est))
-        _sort_into(found, failed, feasible, rejected)
     return _ranked(
-        feasible,
-        rejected,
+        _options(
+            base,
+            acc_ids,
+            region_ids,
+            owners,
+            cat,
+            lambda sc: hetero_point(sc, cat),
+            priced,
+        ),
         f"no decode pool with prefill on {base.prefill_accelerator} meets the demand and targets",
     )
 
