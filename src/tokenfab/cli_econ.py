@@ -17,6 +17,7 @@ from rich.table import Table
 
 from tokenfab import operations, schema
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
+from tokenfab.render import fixed, fmt, pct
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -37,7 +38,7 @@ def _catalog():
 
 
 def _b(x: float) -> str:
-    return f"{x / 1e9:,.1f}"
+    return fixed(x / 1e9, 1)
 
 
 def market(
@@ -156,7 +157,7 @@ def _print_market(proj, doc: dict[str, Any]) -> None:
     for row in doc["years"]:
         pct = row.get("market_usd_percentiles")
         band = f"{_b(pct['p5'])}-{_b(pct['p95'])}" if pct else ""
-        gw = [f"{row['inference_gw'][a]:,.1f}" for a in accs]
+        gw = [fixed(row["inference_gw"][a], 1) for a in accs]
         t.add_row(
             str(row["year"]),
             f"{row['tokens_per_year']:.3g}",
@@ -195,8 +196,8 @@ def _print_market(proj, doc: dict[str, Any]) -> None:
             f"multiples of {r['first_column_year']}) or "
             f"${_b(r['columns_market_usd_reading_base_year_base'])}B (of {r['base_year']}); "
             "the totals need "
-            f"volume x{r['volume_multiple_the_totals_need']:.1f} of 2025, the table says "
-            f"x{r['volume_multiple_stated_vs_base_year']:.1f}"
+            f"volume x{fixed(r['volume_multiple_the_totals_need'], 1)} of 2025, the table says "
+            f"x{fixed(r['volume_multiple_stated_vs_base_year'], 1)}"
         )
     if doc["consistency"]["verdict"]:
         console.print(f"- verdict: {doc['consistency']['verdict']}")
@@ -299,15 +300,15 @@ def route(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
         t.add_column(col, justify="right")
     t.add_row(
         "before",
-        f"{r.cost_usd_per_request_before:.5f}",
-        f"{r.success_rate_before:.3f}",
-        f"{r.cost_per_success_usd_before:.5f}",
+        fmt(r.cost_usd_per_request_before),
+        fmt(r.success_rate_before),
+        fmt(r.cost_per_success_usd_before),
     )
     t.add_row(
         "after",
-        f"{r.cost_usd_per_request_after:.5f}",
-        f"{r.success_rate_after:.3f}",
-        f"{r.cost_per_success_usd_after:.5f}",
+        fmt(r.cost_usd_per_request_after),
+        fmt(r.success_rate_after),
+        fmt(r.cost_per_success_usd_after),
     )
     console.print(t)
     console.print(f"saving per successful outcome: {r.savings_per_success:.1%}")
@@ -343,7 +344,7 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
             r.name,
             f"{r.revenue_usd_per_request:.4g}",
             f"{r.cost_usd_per_request:.4g}",
-            "-inf" if m is None else f"{m:.0%}",
+            "-inf" if m is None else pct(m),
             r.verdict,
             f"{r.breakeven_usd_per_request:.4g}",
             f"{r.seed_margin or ''} {r.seed_verdict or ''}".strip(),
@@ -434,7 +435,7 @@ def factory(
                     tier["price_basis_kind"],
                     f"{tier['share_of_power']:.0%}",
                     "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
-                    f"{tier['output_tok_s_per_accelerator']:,.0f}",
+                    fixed(tier["output_tok_s_per_accelerator"]),
                     f"{tier['tokens_per_year']:.3g}",
                     _b(tier["revenue_usd_per_year"]),
                 )
@@ -443,7 +444,7 @@ def factory(
             console.print(
                 f"revenue ${_b(d['revenue_usd_per_year'])}B/yr, cost "
                 + ("not priced" if cost is None else f"${_b(cost)}B/yr")
-                + (f", margin {d['margin']:.0%}" if d["margin"] is not None else "")
+                + (f", margin {pct(d['margin'])}" if d["margin"] is not None else "")
                 + ("" if d["capex_usd"] is None else f"; capex ${_b(d['capex_usd'])}B")
                 + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW, "
                 f"{d['tokens_per_joule']:.3g} output tokens/J"

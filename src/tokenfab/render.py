@@ -114,23 +114,53 @@ DISPLAY: dict[str, list[str]] = {
 }
 
 
+LONG_NUMBER = 1e15
+"""From here on :func:`fmt` writes a number in exponent form (16 digits are past reading)."""
+
+
 def fmt(value: Any) -> str:
-    """A compact human form of a number (3 significant figures, thousands separated)."""
+    """A compact human form of a number (3 significant figures, thousands separated; from
+    1e15 on, or not finite, in exponent form: 1.12e+299, not a 300-digit number)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,}" if abs(value) < LONG_NUMBER else f"{value:.3g}"
     if isinstance(value, float):
         if value == 0:
             return "0"
+        if not abs(value) < LONG_NUMBER:  # also inf and nan
+            return f"{value:.3g}"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
         if abs(value) >= 1:
             return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
         return f"{value:.3g}"
     return str(value)
+
+
+def fixed(value: float, decimals: int = 0) -> str:
+    """A number with ``decimals`` places, thousands separated, in exponent form from 1e15 on.
+
+    >>> fixed(1234.56, 1), fixed(3.7e40, 1)
+    ('1,234.6', '3.7e+40')
+    """
+    if abs(value) < LONG_NUMBER:
+        return f"{value:,.{decimals}f}"
+    return f"{value:.3g}"
+
+
+def pct(value: float) -> str:
+    """A share as a whole percentage, in exponent form from 1,000x on (a margin of
+    -1e299 is ``-1e+301%``, not a 300-digit number).
+
+    >>> pct(0.4), pct(-12.5), pct(-1e299)
+    ('40%', '-1250%', '-1e+301%')
+    """
+    if abs(value) < 1e3:
+        return f"{value:.0%}"
+    return f"{value * 100:.3g}%"
 
 
 def catalog_overview(cat: Catalog) -> Table:

