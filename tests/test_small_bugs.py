@@ -3,13 +3,20 @@ errors in tokenfab's own words, a warning for closed-loop clients far beyond the
 
 from __future__ import annotations
 
+import json
 import re
+import warnings
 
 import pytest
 from typer.testing import CliRunner
 
 from tokenfab import cli
+from tokenfab.api import create_app
 from tokenfab.render import fmt
+
+with warnings.catch_warnings():  # starlette's TestClient notes that httpx2 exists
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 
 def invoke(*args: str):
@@ -61,3 +68,43 @@ def test_market_prints_runaway_volumes_in_exponent_form():
     assert r.exit_code == 0
     assert re.search(r"\de\+\d\d", r.stdout)
     assert not re.findall(r"\d{19,}", r.stdout.replace(",", ""))  # below 1e15: at most 18
+
+
+# -- closed-loop clients beyond the batch ---------------------------------------------------
+
+EST_8B = ["estimate", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+
+
+def test_concurrency_far_beyond_the_batch_is_a_warning_in_cli_json_and_api():
+    r = invoke(*EST_8B, "--concurrency", "100000", "--json")
+    d = json.loads(r.stdout)
+    in_flight = d["batch_size"] * d["replicas"]  # every replica full: batch = max batch
+    assert d["batch_size"] == d["max_batch_size"]
+    line = d["warnings"].split("\n")[0]
+    # 100,000 clients - batch x replicas in flight wait for a slot
+    assert line.startswith(
+        f"concurrency: 100,000 closed-loop clients exceed the {in_flight:,} sequences in flight"
+    )
+    assert f"{100_000 - in_flight:,} (" in line
+    text = invoke(*EST_8B, "--concurrency", "100000")
+    assert line[:60] in text.stdout  # printed under the table too (wrapped to the terminal)
+    api = TestClient(create_app()).post(
+        "/api/v1/estimate",
+        json={"model": "llama-3.1-8b", "accelerator": "h100-sxm", "concurrency": 100000},
+    )
+    assert api.status_code == 200
+    assert api.json()["warnings"].split("\n")[0] == line
+
+
+def test_concurrency_within_the_batch_gives_no_warning():
+    # 8 clients on one H100 with Llama 3.1 8B: all in flight (max batch is in the hundreds)
+    d = json.loads(invoke(*EST_8B, "--concurrency", "8", "--json").stdout)
+    assert d["batch_size"] == 8
+    assert "concurrency" not in (d["warnings"] or "")
+
+
+def test_a_ttft_beyond_a_second_prints_in_seconds():
+    # before: "17,515,018 ms"; a TTFT over 1,000 s prints whole seconds, thousands separated
+    r = invoke(*EST_8B, "--concurrency", "100000")
+    row = next(line for line in r.stdout.splitlines() if "time to first token" in line)
+    assert re.search(r"\d{1,3}(,\d{3})+ s ", row) and " ms" not in row

@@ -626,7 +626,8 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
     )
     warnings: str | None = out(
         "the warnings `estimate` prints under its table, newline-separated: the queue taking "
-        "most of the TTFT of a fleet sized without a TTFT target, then each stale price "
+        "most of the TTFT of a fleet sized without a TTFT target, closed-loop clients "
+        "(concurrency) beyond the sequences in flight, then each stale price "
         "(null: none)"
     )
 
@@ -637,13 +638,14 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
         :data:`tokenfab.catalog.PRICE_STALE_MONTHS` at ``today`` (default: today); keys the
         estimate does not set are null."""
         from tokenfab.catalog import default_catalog, estimate_price_dates, stale_price_warnings
-        from tokenfab.render import queue_note
+        from tokenfab.render import concurrency_note, queue_note
 
         dates = estimate_price_dates(est, catalog if catalog is not None else default_catalog())
         stale = stale_price_warnings(dates, today or date.today())
         d = est.as_dict()
         queue = queue_note(est) if d.get("queue_wait_s") else None  # no queue, no warning
-        warnings = ([queue] if queue else []) + [f"stale price: {line}" for line in stale]
+        clients = concurrency_note(est)
+        warnings = [w for w in (queue, clients) if w] + [f"stale price: {line}" for line in stale]
         d = {**d, "stale_prices": "; ".join(stale) or None, "warnings": "\n".join(warnings) or None}
         fields = cls.model_fields  # a property: looked up once, not once a key
         undocumented = [k for k in d if k not in fields]
