@@ -68,6 +68,12 @@ PUBLISHED = {
     # zsdodo.com/policyHall/5768.html) and arXiv:2512.20848: "3.2B active (3.6B with
     # embeddings), 31.6B total"; computed 31.58B / 3.58B (3.23B without the input table)
     "nemotron-3-nano-30b-a3b": (31.6, 3.6, "with_embeddings", None, "arXiv:2512.20848"),
+    # DeepSeek-V4 model cards (huggingface.co/deepseek-ai/DeepSeek-V4-Flash, -Pro; Raschka's
+    # architecture gallery quotes them): Flash 284B total, 13B activated; Pro 1.6T, 49B.
+    # Computed 284.33B / 13.27B and 1573.0B / 48.85B without the input table (with it 13.80B
+    # and 49.78B: Flash's 13B is the count without the embedding lookup)
+    "deepseek-v4-flash": (284, 13, "without_input_embedding", None, "DeepSeek-V4-Flash card"),
+    "deepseek-v4-pro": (1600, 49, "without_input_embedding", None, "DeepSeek-V4-Pro card"),
     # Hugging Face safetensors count of meta-llama/Llama-3.1-8B: 8,030,261,248
     "llama-3.1-8b": (8.03, 8.03, "with_embeddings", None, "meta-llama/Llama-3.1-8B"),
 }
@@ -230,12 +236,22 @@ def test_malformed_configs_give_one_line() -> None:
     cases = {
         "truncated.json": "not valid JSON",
         "missing-layers.json": "num_hidden_layers: missing",
-        "deepseek-v4-flash.json": "compress_ratios",
     }
     for name, words in cases.items():
         with pytest.raises(CatalogError, match=words) as err:
             model_from_config(read_json(CONFIGS / name), source="x", as_of=DAY, where=name)
         assert "\n" not in str(err.value)
+    v4 = read_json(CONFIGS / "deepseek-v4-flash.json")
+    for key, value, words in (
+        ("compress_ratios", [0, 4], "compress_ratios: expected a list of at least 43"),
+        ("compress_ratios", [0, 4, 16, 128] + [4] * 40, "one indexed ratio"),
+        ("compress_ratios", [0, -4] + [4] * 42, "whole numbers >= 0"),
+        ("sliding_window", None, "sliding_window: missing"),
+        ("o_groups", None, "o_lora_rank and o_groups"),
+    ):
+        with pytest.raises(CatalogError, match=words) as err:
+            model_from_config({**v4, key: value}, source="x", as_of=DAY, where="v4.json")
+        assert "\n" not in str(err.value) and str(err.value).startswith("v4.json: ")
     with pytest.raises(CatalogError, match="expected a JSON object"):
         model_from_config([1, 2], source="x", as_of=DAY)
     bad = json.loads((CONFIGS / "llama-3.1-8b.json").read_text())
@@ -486,3 +502,47 @@ def test_gemma4_moe_dense_mlp_is_a_shared_expert() -> None:
         704,
     )
     assert (row["num_shared_experts"], row["shared_expert_intermediate_size"]) == (1, 2112)
+
+
+def test_deepseek_v4_compressed_attention_is_described() -> None:
+    """DeepSeek-V4-Flash's compressed attention: layer letters, KV a token, attended entries.
+
+    Hand count from the published config (43 layers: 2 window-only, 21 compressed sparse at
+    ratio 4 with a 64 x 128 indexer picking 512 entries, 20 heavily compressed at ratio 128;
+    every layer keeps a 128-token window of one 512-wide entry serving as key and value).
+    """
+    from tokenfab.catalog import Model
+    from tokenfab.perf.memory import attended_tokens
+
+    result = _import("deepseek-v4-flash")
+    row = result.rows[0]
+    assert row["layer_types"] == "SS" + "CH" * 20 + "C"
+    assert (row["compress_ratio_sparse"], row["compress_ratio_dense"]) == (4, 128)
+    assert row["sparse_attention"] == "csa" and row["kv_shared"] and row["hc_mult"] == 4
+    assert row["native_precision"] == "mxfp4"  # expert_dtype fp4
+    model = Model.model_validate(row)
+    shape = ModelShape.from_record(model)
+    # at 1,048,576 tokens of context, 1 byte an element (FP8 cache):
+    # window 43 x 128 x 512 = 2,818,048; C 21 x (512 + 128) x 262,144 = 3,523,215,360;
+    # H 20 x 512 x 8,192 = 83,886,080; total 3,609,919,488 bytes
+    kv = float(kv_bytes_per_sequence(shape, 1_048_576, 1.0))
+    assert kv == pytest.approx(3_609_919_488, rel=1e-12)
+    # one token at that context attends, summed over layers: 43 x 128 window entries,
+    # 21 x 512 top-k entries, 20 x 8,192 compressed entries and the indexer's 21 x 262,144 keys
+    # at 64 x 128 / (64 x 1024) = 1/8 of an entry each: 5,504 + 10,752 + 163,840 + 688,128
+    per_layer = float(attended_tokens(shape, 1_048_576.0))
+    assert per_layer * 43 == pytest.approx(868_224, rel=1e-12)
+    # a full-attention model of the same width would attend 43 x 1,048,576 = 45.1 M entries
+    assert per_layer * 43 < 0.02 * 43 * 1_048_576
+    # below the window every layer attends the whole (short) context and no compressed entry
+    # is complete beyond c / ratio: at 100 tokens, 43 x 100 + 21 x 25 + 20 x 100/128
+    # + 21 x 25 / 8 = 4,300 + 525 + 15.625 + 65.625
+    assert float(attended_tokens(shape, 100.0)) * 43 == pytest.approx(4906.25, rel=1e-12)
+
+
+def test_deepseek_v4_pro_layers() -> None:
+    """DeepSeek-V4-Pro: no window-only layer; 30 C and 31 H layers (the published config)."""
+    row = _import("deepseek-v4-pro").rows[0]
+    assert row["layer_types"] == "HH" + "CH" * 29 + "C"
+    assert row["layer_types"].count("C") == 30 and row["layer_types"].count("H") == 31
+    assert (row["o_groups"], row["o_lora_rank"], row["q_lora_rank"]) == (16, 1024, 1536)

@@ -58,6 +58,11 @@ INTS = {
     "mamba_state_size",
     "mamba_groups",
     "mamba_conv_kernel",
+    "compress_ratio_sparse",
+    "compress_ratio_dense",
+    "o_lora_rank",
+    "o_groups",
+    "hc_mult",
 }
 FLOATS = {"total_params_b", "active_params_b", "params_rounding_b"}
 BOOLS = {
@@ -68,6 +73,7 @@ BOOLS = {
     "attention_sinks",
     "attention_output_gate",
     "full_attention_shared_kv",
+    "kv_shared",
 }
 
 # Each row's active_params_basis says what its publisher counts: the embedding table and head

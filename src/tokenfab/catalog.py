@@ -48,7 +48,7 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
-LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSLMP]+$")]
+LayerTypes = Annotated[str, StringConstraints(pattern=r"^[FSLMPCH]+$")]
 PueValue = Annotated[float, Field(ge=1.0, le=3.0)]
 
 FP8_CHECKPOINT_16BIT_PARTS = ("attention", "ffn_first_last", "dense_ffn", "shared_experts")
@@ -82,6 +82,8 @@ COLUMN_MAXIMA: dict[str, float] = {
     "electricity_usd_per_kwh_high": 1e2,
     "electricity_usd_per_kwh_low": 1e2,
     "experts_per_token": 1e3,
+    "compress_ratio_dense": 1e5,  # DeepSeek-V4: 128
+    "compress_ratio_sparse": 1e4,  # DeepSeek-V4: 4
     "first_dense_layers": 1e3,
     "fp4_dense_tflops": 1e7,
     "fp8_dense_tflops": 1e7,
@@ -92,6 +94,7 @@ COLUMN_MAXIMA: dict[str, float] = {
     "residuals": 1e6,
     "grid_co2e_g_per_kwh": 1e5,
     "head_dim": 1e5,
+    "hc_mult": 1e3,  # DeepSeek-V4: 4 residual streams
     "hidden_size": 1e7,
     "host_kgco2e": 1e5,
     "indexer_head_dim": 1e5,
@@ -122,6 +125,8 @@ COLUMN_MAXIMA: dict[str, float] = {
     "moe_intermediate_size": 1e7,
     "moe_layer_period": 1e3,
     "n": 1e8,
+    "o_groups": 1e4,  # DeepSeek-V4: 8 and 16
+    "o_lora_rank": 1e6,  # as q_lora_rank
     "num_attention_heads": 1e5,
     "num_experts": 1e5,
     "num_kv_heads": 1e5,
@@ -364,7 +369,39 @@ class Model(Record):
         description="attention of each layer, one letter a layer: F full, S sliding window, "
         "L linear (constant-size state), M Mamba2 (constant-size SSM state), P a feed-forward "
         "block without token mixer; with P letters (Nemotron-H) every block holds one mixer or "
-        "one FFN, not both; blank: every layer full, or sliding_window_layers",
+        "one FFN, not both; C compressed sparse attention (the window plus a KV cache "
+        "compressed compress_ratio_sparse to one, of which an indexer picks the top-k), H "
+        "heavily compressed attention (the window plus a KV cache compressed "
+        "compress_ratio_dense to one, all attended); blank: every layer full, or "
+        "sliding_window_layers",
+    )
+    compress_ratio_sparse: Count | None = Field(
+        None,
+        description="tokens pooled into one compressed KV entry in C layers (DeepSeek-V4's "
+        "compress_ratios 4); the compressor's windows overlap (two KV widths a token)",
+    )
+    compress_ratio_dense: Count | None = Field(
+        None,
+        description="tokens pooled into one compressed KV entry in H layers (DeepSeek-V4's "
+        "compress_ratios 128)",
+    )
+    kv_shared: bool = Field(
+        False,
+        description="every layer's one KV tensor serves as keys and values: no value "
+        "projection, num_kv_heads x head_dim elements cached a token (DeepSeek-V4)",
+    )
+    o_lora_rank: Count | None = Field(
+        None,
+        description="rank of each group of a grouped low-rank output projection "
+        "(DeepSeek-V4's o_lora_rank); empty: one full output matrix",
+    )
+    o_groups: Count | None = Field(
+        None, description="groups of the low-rank output projection (DeepSeek-V4's o_groups)"
+    )
+    hc_mult: Count | None = Field(
+        None,
+        description="parallel residual streams of manifold-constrained hyper-connections "
+        "(DeepSeek-V4's hc_mult); empty: one residual stream",
     )
     full_attention_head_dim: Count | None = Field(
         None,
@@ -400,9 +437,11 @@ class Model(Record):
     mamba_conv_kernel: Count | None = Field(
         None, description="width of the Mamba2 causal convolution (M layers)"
     )
-    sparse_attention: Literal["dsa"] | None = Field(
+    sparse_attention: Literal["dsa", "csa"] | None = Field(
         None,
-        description="sparse attention: each query attends to the top-k tokens an indexer picks",
+        description="sparse attention: each query attends to the top-k tokens an indexer picks "
+        "(dsa: DeepSeek Sparse Attention on every attention layer; csa: the C layers' "
+        "indexer over the compressed entries, with its own compressor)",
     )
     sparse_attention_topk_tokens: Count | None = Field(
         None, description="tokens each query attends to under sparse attention"
@@ -462,10 +501,16 @@ class Model(Record):
 
     @property
     def window_layers(self) -> int:
-        """Layers with sliding-window attention."""
+        """Layers with sliding-window attention (S, and the window of C and H layers)."""
         if self.layer_types:
-            return self.layer_types.count("S")
+            return sum(self.layer_types.count(x) for x in "SCH")
         return self.sliding_window_layers or 0
+
+    @property
+    def compressed_layers(self) -> tuple[int, int]:
+        """Layers with a compressed KV cache: (C sparse, H dense)."""
+        types = self.layer_types or ""
+        return types.count("C"), types.count("H")
 
     @model_validator(mode="after")
     def _layers_are_consistent(self) -> Model:
@@ -475,15 +520,32 @@ class Model(Record):
                 raise ValueError(
                     f"layer_types has {len(types)} letters; num_layers is {self.num_layers}"
                 )
-            if "S" in types and not self.sliding_window:
-                raise ValueError("layer_types has sliding (S) layers but sliding_window is empty")
+            if set("SCH") & set(types) and not self.sliding_window:
+                raise ValueError(
+                    "layer_types has sliding (S) or compressed (C, H) layers but "
+                    "sliding_window is empty"
+                )
             if self.sliding_window_layers is not None and (
-                self.sliding_window_layers != types.count("S")
+                self.sliding_window_layers != self.window_layers
             ):
                 raise ValueError(
                     f"sliding_window_layers={self.sliding_window_layers} but layer_types has "
-                    f"{types.count('S')} S layers"
+                    f"{self.window_layers} S, C and H layers"
                 )
+            sparse_c, dense_h = self.compressed_layers
+            if sparse_c and not (self.compress_ratio_sparse and self.sparse_attention == "csa"):
+                raise ValueError(
+                    "compressed sparse (C) layers need compress_ratio_sparse and "
+                    "sparse_attention csa"
+                )
+            if dense_h and not self.compress_ratio_dense:
+                raise ValueError("heavily compressed (H) layers need compress_ratio_dense")
+        if self.sparse_attention == "csa" and "C" not in (types or ""):
+            raise ValueError("sparse_attention csa indexes the C layers: layer_types has none")
+        if bool(self.o_lora_rank) != bool(self.o_groups):
+            raise ValueError("o_lora_rank and o_groups come together (grouped output projection)")
+        if self.o_groups and self.num_attention_heads % self.o_groups:
+            raise ValueError("num_attention_heads must be a multiple of o_groups")
         if (
             self.full_attention_head_dim or self.full_attention_kv_heads
         ) or self.full_attention_shared_kv:

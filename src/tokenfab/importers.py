@@ -51,7 +51,6 @@ _QUANT = {"fp8": "fp8", "mxfp4": "mxfp4"}
 _FEATURE_KEYS = (
     "attn_type_list",
     "moe_latent_size",  # Nemotron 3 Super/Ultra LatentMoE: experts in a smaller latent width
-    "compress_ratios",
     "linear_attn_config",
     "num_kv_shared_layers",
     "hidden_size_per_layer_input",
@@ -194,6 +193,40 @@ def _layer_letters(cfg: dict[str, Any], layers: int, where: str) -> str | None:
     return None
 
 
+def _compressed_letters(
+    cfg: dict[str, Any], layers: int, where: str
+) -> tuple[str, int | None, int | None] | None:
+    """DeepSeek-V4's ``compress_ratios`` as layer letters (S window only, C compressed sparse,
+    H heavily compressed) with the C and H ratios, or None when the config has none."""
+    ratios = cfg.get("compress_ratios")
+    if ratios in (None, [], 0):
+        return None
+    if not isinstance(ratios, list) or len(ratios) < layers:
+        raise CatalogError(
+            f"{where}: compress_ratios: expected a list of at least {layers} entries "
+            "(num_hidden_layers; entries beyond them describe multi-token prediction)"
+        )
+    main = ratios[:layers]
+    if any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in main):
+        raise CatalogError(f"{where}: compress_ratios: expected whole numbers >= 0")
+    if not cfg.get("sliding_window"):
+        raise CatalogError(
+            f"{where}: sliding_window: missing; compressed attention keeps a window beside "
+            "its compressed entries"
+        )
+    # the indexed (sparse) ratio is the smallest non-zero one, the dense the largest
+    kinds = sorted({r for r in main if r})
+    if len(kinds) > 2 or (len(kinds) == 2 and not cfg.get("index_topk")):
+        raise CatalogError(
+            f"{where}: compress_ratios: ratios {kinds}; the schema holds one indexed ratio (C, "
+            "with index_topk) and one dense ratio (H)"
+        )
+    sparse = kinds[0] if cfg.get("index_topk") and kinds else None
+    dense = kinds[-1] if kinds and kinds[-1] != sparse else None
+    letters = "".join("S" if r == 0 else ("C" if r == sparse else "H") for r in main)
+    return letters, sparse, dense
+
+
 def model_from_config(
     config: dict[str, Any],
     *,
@@ -327,18 +360,25 @@ def model_from_config(
     if not head_dim:
         head_dim = hidden // heads
         notes.append(f"no head_dim: hidden_size / num_attention_heads = {head_dim}")
-    letters = _layer_letters(cfg, layers, where)
+    compressed = _compressed_letters(cfg, layers, where)
+    letters = compressed[0] if compressed else _layer_letters(cfg, layers, where)
     window = _int(cfg, where, "sliding_window")
     if cfg.get("use_sliding_window") is False:
         window = None  # Qwen2/Qwen3 configs carry a window they do not use
-    if letters is not None and "S" not in letters:
+    if letters is not None and not set("SCH") & set(letters):
         window = None
     window_layers = None
     if window and letters is None:
         letters = "S" * layers
         notes.append("sliding_window without layer_types: every layer uses the window")
     if window and letters:
-        window_layers = letters.count("S")
+        window_layers = sum(letters.count(x) for x in "SCH")
+    if compressed:
+        notes.append(
+            f"compress_ratios: {letters.count('S')} window-only (S), {letters.count('C')} "
+            f"compressed sparse (C, ratio {compressed[1]}) and {letters.count('H')} heavily "
+            f"compressed (H, ratio {compressed[2]}) layers, each with a {window}-token window"
+        )
     if letters is not None and set(letters) == {"F"}:
         letters = None
     linear = "gated_deltanet" if letters and "L" in letters else None
@@ -360,6 +400,15 @@ def model_from_config(
     quant = cfg.get("quantization_config") or {}
     precision = _QUANT.get(str(quant.get("quant_method", "")).lower()) or _weight_only_int(quant)
     precision = precision or _DTYPES.get(dtype)
+    if str(cfg.get("expert_dtype") or "").lower() == "fp4":
+        # DeepSeek-V4: routed experts in FP4 with one 8-bit scale a 32 values (the MXFP4
+        # layout), the other matrices in FP8; tokenfab's mxfp4 checkpoints keep the
+        # non-expert matrices in 16 bits, which overstates them by one byte a parameter
+        precision = "mxfp4"
+        notes.append(
+            "expert_dtype fp4: stored as mxfp4 (experts 4-bit with block scales); the "
+            "checkpoint's FP8 non-expert matrices are counted at 16 bits"
+        )
     if precision is None:
         precision = "bf16"
         notes.append(f"dtype {dtype or 'not given'}: stored as bf16")
@@ -390,7 +439,10 @@ def model_from_config(
         "first_dense_layers": first_dense if kind == "moe" else 0,
         "moe_layer_period": period if kind == "moe" else 1,
         "kv_lora_rank": kv_rank,
-        "q_lora_rank": _int(cfg, where, "q_lora_rank") if attention == "mla" else None,
+        # MLA, and DeepSeek-V4's low-rank query beside its one shared KV head
+        "q_lora_rank": _int(cfg, where, "q_lora_rank")
+        if attention == "mla" or compressed
+        else None,
         "qk_rope_head_dim": rope if attention == "mla" else None,
         "qk_nope_head_dim": nope if attention == "mla" else None,
         "v_head_dim": v_dim if attention == "mla" else None,
@@ -400,7 +452,8 @@ def model_from_config(
         # Nemotron-H's FFNs are two-matrix squared-ReLU MLPs (mlp_hidden_act relu2)
         "ffn_gated": str(cfg.get("mlp_hidden_act") or "") != "relu2",
         "ffn_bias": bool(cfg.get("mlp_bias")) or model_type == "gpt_oss",
-        "attention_sinks": model_type == "gpt_oss",
+        # gpt-oss and DeepSeek-V4 (attn_sink) learn one sink logit a head
+        "attention_sinks": model_type == "gpt_oss" or bool(compressed),
         "attention_output_gate": bool(cfg.get("attn_output_gate", linear is not None)),
         "layer_types": letters,
         "linear_attention": linear,
@@ -454,8 +507,30 @@ def model_from_config(
             "full-attention layers have their own heads (global_head_dim, "
             "num_global_key_value_heads, attention_k_eq_v: no value projection)"
         )
+    if compressed:
+        _, sparse_ratio, dense_ratio = compressed
+        row["compress_ratio_sparse"] = sparse_ratio
+        row["compress_ratio_dense"] = dense_ratio
+        # one KV head serves as keys and values (DeepSeek-V4 wkv: d x head_dim)
+        row["kv_shared"] = True
+        row["o_lora_rank"] = _int(cfg, where, "o_lora_rank")
+        row["o_groups"] = _int(cfg, where, "o_groups")
+        row["hc_mult"] = _int(cfg, where, "hc_mult")
+        if bool(row["o_lora_rank"]) != bool(row["o_groups"]):
+            raise CatalogError(f"{where}: o_lora_rank and o_groups: give both or neither")
+        notes.append(
+            "DeepSeek-V4 attention: one KV head of head_dim as keys and values, low-rank query "
+            "(q_lora_rank), grouped low-rank output (o_groups x o_lora_rank), one sink a head"
+        )
+        if cfg.get("hc_mult"):
+            notes.append(f"hc_mult: {cfg['hc_mult']} residual streams (hyper-connections)")
+        if cfg.get("num_hash_layers"):
+            notes.append(
+                f"num_hash_layers: the first {cfg['num_hash_layers']} MoE layers route by token "
+                "id (same expert count; their token-to-expert table is not a weight)"
+            )
     if cfg.get("index_topk"):
-        row["sparse_attention"] = "dsa"
+        row["sparse_attention"] = "csa" if compressed else "dsa"
         row["sparse_attention_topk_tokens"] = _int(cfg, where, "index_topk")
         row["indexer_num_heads"] = _int(cfg, where, "index_n_heads")
         row["indexer_head_dim"] = _int(cfg, where, "index_head_dim")

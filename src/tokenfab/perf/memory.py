@@ -66,6 +66,11 @@ class ModelShape:
     full_attention_scale: NDArray  # a full-attention layer's (qk + v) head width over the others'
     linear_layer_share: NDArray  # share of layers without growing KV: linear, Mamba2, FFN blocks
     linear_state_elements: NDArray  # constant state a sequence, mean over those layers
+    compressed_kv_share: NDArray  # compressed KV (C, H layers) a context token, per layer
+    compressed_attend_share: NDArray  # entries attended a context token beyond the window
+    compressed_topk_share: NDArray  # share of layers attending an indexer's top-k (C)
+    compressed_topk_ratio: NDArray  # tokens a C layer pools into one entry (1 where none)
+    compressed_topk_tokens: NDArray  # entries a C layer's indexer picks (0 where none)
     params_attention: NDArray
     params_dense: NDArray  # dense FFN layers, norms and router gates
     params_shared: NDArray  # shared experts, all layers
@@ -101,7 +106,8 @@ class ModelShape:
             shards = 1  # one latent per token and layer, shared by all heads
         else:
             qk = v = dqk = dv = model.head_dim
-            kv_elems = 2 * model.num_kv_heads * model.head_dim
+            # DeepSeek-V4 caches one tensor a token that serves as keys and values
+            kv_elems = (1 if model.kv_shared else 2) * model.num_kv_heads * model.head_dim
             shards = model.num_kv_heads
         full_kv_scale = full_attention_scale = 1.0
         if has_full_attention_geometry(model):
@@ -147,6 +153,7 @@ class ModelShape:
             # (tokenfab.perf.params.mamba2_state_elements)
             state_total += mamba2_state_elements(model) * model.mamba_layers
         linear_state = state_total / no_context if no_context else 0.0
+        comp = compressed_attention_terms(model, kv_elems, qk + v)
         values = dict(
             layers=model.num_layers,
             hidden=model.hidden_size,
@@ -163,6 +170,7 @@ class ModelShape:
             full_attention_scale=full_attention_scale,
             linear_layer_share=linear_share,
             linear_state_elements=linear_state,
+            **comp,
             params_attention=p.attention,
             params_dense=p.dense_ffn + p.norms_and_router,
             params_shared=p.shared_experts,
@@ -228,6 +236,114 @@ class ModelShape:
         )
 
 
+def compressed_attention_terms(
+    model: Model, kv_elements: float, head_qkv_dim: float
+) -> dict[str, float]:
+    """What compressed attention (C and H in ``layer_types``) adds a context token.
+
+    Parameters
+    ----------
+    model : Model
+        Catalog record.
+    kv_elements : float
+        KV elements one token keeps in one layer's window (DeepSeek-V4: one 512-wide entry).
+    head_qkv_dim : float
+        Query-key plus value width of a head (the cost of attending one entry, per head).
+
+    Returns
+    -------
+    dict
+        ``compressed_kv_share``: compressed KV elements a context token adds, averaged over
+        the layers, in units of ``kv_elements`` (a C layer keeps one entry per
+        ``compress_ratio_sparse`` tokens plus its indexer's key of ``indexer_head_dim``, an H
+        layer one entry per ``compress_ratio_dense``); ``compressed_attend_share``: entries
+        attended a context token, averaged over the layers (H layers attend every compressed
+        entry; C layers' indexers score every compressed key with ``indexer_num_heads`` heads
+        of ``indexer_head_dim``, expressed as the attention entries of the same arithmetic);
+        ``compressed_topk_share``, ``compressed_topk_ratio``, ``compressed_topk_tokens``: the
+        C layers' share, ratio and indexer top-k (a C layer attends ``min(context / ratio,
+        top-k)`` entries beside its window).
+
+    Notes
+    -----
+    DeepSeek-V4's attention [1]_: every layer keeps its last ``sliding_window`` tokens
+    uncompressed; a C layer also keeps ``context / 4`` compressed entries and attends the 512
+    its lightning indexer picks; an H layer keeps and attends ``context / 128``. The indexer's
+    key cache is stored at the KV precision here (DeepSeek's code stores it in FP4).
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, DeepSeek-V4 inference code ``inference/model.py`` (``Attention``:
+       ``kv_cache_size = window_size + max_seq_len // compress_ratio``; ``Indexer``:
+       ``kv_cache`` of ``max_seq_len // compress_ratio`` x ``index_head_dim``),
+       https://huggingface.co/deepseek-ai/DeepSeek-V4-Flash/blob/main/inference/model.py
+
+    Examples
+    --------
+    DeepSeek-V4-Flash (43 layers: 21 C at 4 with a 128-wide indexer key, 20 H at 128):
+
+    >>> from tokenfab.catalog import default_catalog
+    >>> t = compressed_attention_terms(default_catalog().model("deepseek-v4-flash"), 512, 1024)
+    >>> round(t["compressed_kv_share"] * 43 * 512)  # 21 x (512 + 128) / 4 + 20 x 512 / 128
+    3440
+    """
+    sparse_c, dense_h = model.compressed_layers
+    layers = model.num_layers
+    kv_share = attend = 0.0
+    topk_share, ratio_c, topk = 0.0, 1.0, 0.0
+    if sparse_c:
+        ratio_c = float(model.compress_ratio_sparse or 1)
+        idx_w = float(model.indexer_head_dim or 0)
+        idx_heads = float(model.indexer_num_heads or 0)
+        kv_share += sparse_c * (1.0 + idx_w / kv_elements) / ratio_c / layers
+        # scoring a key costs 2 n_I d_I FLOP; attending an entry 2 h (d_qk + d_v)
+        cost = idx_heads * idx_w / (model.num_attention_heads * head_qkv_dim)
+        attend += sparse_c * cost / ratio_c / layers
+        topk_share = sparse_c / layers
+        topk = float(model.sparse_attention_topk_tokens or 0)
+    if dense_h:
+        ratio_h = float(model.compress_ratio_dense or 1)
+        kv_share += dense_h / ratio_h / layers
+        attend += dense_h / ratio_h / layers
+    return dict(
+        compressed_kv_share=kv_share,
+        compressed_attend_share=attend,
+        compressed_topk_share=topk_share,
+        compressed_topk_ratio=ratio_c,
+        compressed_topk_tokens=topk,
+    )
+
+
+def attended_tokens(shape: ModelShape, context_tokens: ArrayLike) -> NDArray:
+    """Entries one token attends to at ``context_tokens``, averaged over the layers.
+
+    Full-attention layers attend the whole context (``full_attention_scale`` times the cost
+    where their heads are wider), sliding-window layers at most the window, linear and Mamba2
+    layers none, and compressed layers (DeepSeek-V4) the window plus
+    :func:`compressed_attention_terms`' entries. Multiplied by the layers it is the
+    ``attended_tokens`` of :func:`tokenfab.perf.roofline.attention_flops_per_token`.
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> s = ModelShape.from_record(default_catalog().model("llama-3.1-8b"))
+    >>> float(attended_tokens(s, 1000.0))
+    1000.0
+    """
+    c = np.asarray(context_tokens, dtype=float)
+    window = shape.window_layer_share
+    full = (1 - window - shape.linear_layer_share) * shape.full_attention_scale
+    attended = full * c + window * np.minimum(c, shape.window_tokens)
+    if np.any(shape.compressed_kv_share > 0):
+        attended = (
+            attended
+            + shape.compressed_attend_share * c
+            + shape.compressed_topk_share
+            * np.minimum(c / shape.compressed_topk_ratio, shape.compressed_topk_tokens)
+        )
+    return attended
+
+
 def weight_bytes(shape: ModelShape, weight_bytes_per_param: ArrayLike) -> NDArray:
     """Bytes to hold all weights [byte].
 
@@ -287,8 +403,9 @@ def kv_bytes_per_sequence(
 ) -> NDArray:
     """KV-cache bytes of one sequence holding ``context_tokens`` [byte].
 
-    Sliding-window layers keep at most the window; linear-attention layers keep a state of
-    constant size (``linear_state_elements`` a layer, stored at the KV precision) whatever
+    Sliding-window layers keep at most the window (compressed layers, C and H, also one
+    entry per ``compress_ratio`` tokens: :func:`compressed_attention_terms`); linear-attention
+    layers keep a state of constant size (``linear_state_elements`` a layer, stored at the KV precision) whatever
     the context; the others keep every token, ``full_kv_scale`` times a sliding layer's
     elements a token where their heads differ (Gemma 4).
     """
@@ -297,6 +414,8 @@ def kv_bytes_per_sequence(
     effective = full_share * shape.full_kv_scale * c + shape.window_layer_share * np.minimum(
         c, shape.window_tokens
     )
+    # compressed layers (DeepSeek-V4) keep, beside their window, one entry per ratio tokens
+    effective = effective + shape.compressed_kv_share * c
     state = shape.layers * shape.linear_layer_share * shape.linear_state_elements
     return kv_bytes_per_token(shape, kv_bytes_per_element) * effective + state * np.asarray(
         kv_bytes_per_element, dtype=float

@@ -47,8 +47,11 @@ from tokenfab.errors import CatalogError
 __all__ = [
     "ParamBreakdown",
     "attention_params",
+    "compressed_attention_params",
+    "compressor_params",
     "ffn_params",
     "has_full_attention_geometry",
+    "hyper_connection_params",
     "indexer_params",
     "linear_attention_params",
     "mamba2_params",
@@ -275,7 +278,7 @@ def attention_params(model: Any, full: bool = False) -> float:
         return q + kv + h * v * d + sinks
     hd = model.head_dim or d // h
     kv_heads = model.num_kv_heads
-    kv_mats = 2
+    kv_mats = 1 if getattr(model, "kv_shared", False) else 2
     if full and has_full_attention_geometry(model):
         hd = getattr(model, "full_attention_head_dim", None) or hd
         kv_heads = getattr(model, "full_attention_kv_heads", None) or kv_heads
@@ -284,9 +287,121 @@ def attention_params(model: Any, full: bool = False) -> float:
     kv_width = kv_heads * hd
     # an output gate doubles the query projection (query and gate from one matrix)
     gate = 2 if getattr(model, "attention_output_gate", False) else 1
-    weights = (gate + 1) * d * q_width + kv_mats * d * kv_width
+    q_rank = getattr(model, "q_lora_rank", None)
+    # a low-rank query (DeepSeek-V4): d x r_q down, r_q x (h d_h) up
+    query = gate * (d * q_rank + q_rank * q_width) if q_rank else gate * d * q_width
+    o_rank = getattr(model, "o_lora_rank", None)
+    # a grouped low-rank output (DeepSeek-V4): each of g groups maps its h d_h / g head outputs
+    # to r_o, then one (g r_o) x d matrix: h d_h r_o + g r_o d
+    out = q_width * o_rank + model.o_groups * o_rank * d if o_rank else q_width * d
+    weights = query + out + kv_mats * d * kv_width
     bias = (gate * q_width + kv_mats * kv_width) if model.attention_bias else 0
     return weights + bias + sinks
+
+
+def compressor_params(hidden_size: float, width: float, ratio: float, overlap: bool) -> float:
+    """Parameters of one KV compressor of DeepSeek-V4's compressed attention.
+
+    Parameters
+    ----------
+    hidden_size : float
+        Model width :math:`d`.
+    width : float
+        Width of the compressed entry :math:`w` (the KV head width, or the indexer's).
+    ratio : float
+        Tokens pooled into one entry :math:`r`.
+    overlap : bool
+        Overlapping windows (the C layers' ratio-4 compressors): every projection is twice as
+        wide (:math:`c = 2`, else 1).
+
+    Notes
+    -----
+    A KV projection and a gate projection of :math:`d \times c w`, a learned position bias of
+    :math:`r \times c w` and an RMSNorm of :math:`w` [1]_:
+
+    .. math:: 2 d c w + r c w + w
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, DeepSeek-V4 inference code, ``inference/model.py`` class
+       ``Compressor`` (``wkv``, ``wgate``, ``ape``, ``norm``; ``overlap = compress_ratio ==
+       4``), https://huggingface.co/deepseek-ai/DeepSeek-V4-Flash/blob/main/inference/model.py
+
+    Examples
+    --------
+    >>> compressor_params(4096, 512, 128, False)  # 2*4096*512 + 128*512 + 512
+    4260352
+    """
+    c = 2 if overlap else 1
+    return 2 * hidden_size * c * width + ratio * c * width + width
+
+
+def compressed_attention_params(model: Any) -> float:
+    """Parameters the compressed layers (C and H in ``layer_types``) add to their attention.
+
+    Each C layer has a compressor of the KV head width at ``compress_ratio_sparse`` with
+    overlapping windows and an indexer: a query up-projection from the query rank to
+    :math:`n_I` heads of :math:`d_I`, :math:`n_I` head weights from the hidden state and a
+    compressor of width :math:`d_I` of its own; each H layer a compressor of the KV head width
+    at ``compress_ratio_dense`` (:func:`compressor_params`; DeepSeek-V4 ``Indexer``, ``wq_b``,
+    ``weights_proj``, ``compressor``).
+
+    Examples
+    --------
+    DeepSeek-V4-Flash: 21 C and 20 H layers, d = 4096, head width 512, indexer 64 x 128,
+    query rank 1024:
+
+    >>> from types import SimpleNamespace
+    >>> flash = SimpleNamespace(hidden_size=4096, head_dim=512, q_lora_rank=1024,
+    ...     layer_types="SS" + "CH" * 20 + "C", compress_ratio_sparse=4,
+    ...     compress_ratio_dense=128, indexer_num_heads=64, indexer_head_dim=128)
+    >>> round(compressed_attention_params(flash) / 1e6, 1)  # 21 x 19.14 M + 20 x 4.26 M
+    487.1
+    """
+    types = getattr(model, "layer_types", None) or ""
+    sparse_c, dense_h = types.count("C"), types.count("H")
+    if not (sparse_c or dense_h):
+        return 0.0
+    d, hd = model.hidden_size, model.head_dim
+    total = 0.0
+    if sparse_c:
+        r = _need(model, "compress_ratio_sparse")
+        heads = _need(model, "indexer_num_heads")
+        width = _need(model, "indexer_head_dim")
+        q_in = model.q_lora_rank or d
+        indexer = q_in * heads * width + d * heads + compressor_params(d, width, r, True)
+        total += sparse_c * (compressor_params(d, hd, r, True) + indexer)
+    if dense_h:
+        r = _need(model, "compress_ratio_dense")
+        total += dense_h * compressor_params(d, hd, r, False)
+    return float(total)
+
+
+def hyper_connection_params(model: Any) -> float:
+    """Parameters of manifold-constrained hyper-connections (``hc_mult`` residual streams).
+
+    Notes
+    -----
+    With :math:`n` streams of width :math:`d`, each layer mixes them before and after its
+    attention and its FFN: per sub-layer a :math:`(2 + n) n \times n d` matrix, a bias of
+    :math:`(2 + n) n` and 3 scales; the output head has an :math:`n \times n d` matrix, a bias
+    of :math:`n` and one scale (DeepSeek-V4 ``Block.hc_attn_fn``, ``hc_ffn_fn``,
+    ``hc_*_base``, ``hc_*_scale`` and ``hc_head_*``). Zero with one stream.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> flash = SimpleNamespace(hc_mult=4, hidden_size=4096, num_layers=43)
+    >>> hyper_connection_params(flash)  # 43 x 2 x (24 x 16384 + 24 + 3) + 4 x 16384 + 5
+    33884439.0
+    """
+    n = getattr(model, "hc_mult", None) or 1
+    if n <= 1:
+        return 0.0
+    mix = (2 + n) * n
+    wide = n * model.hidden_size
+    per_layer = 2 * (mix * wide + mix + 3)
+    return float(model.num_layers * per_layer + n * wide + n + 1)
 
 
 def linear_attention_params(model: Any) -> float:
@@ -570,12 +685,18 @@ def parameter_breakdown(model: Any) -> ParamBreakdown:
         attention += float(linear_attention_params(model) * linear_layers)
     if mamba_layers:
         attention += float(mamba2_params(model) * mamba_layers)
-    if getattr(model, "sparse_attention", None):
+    if getattr(model, "sparse_attention", None) == "dsa":
         attention += float(indexer_params(model) * attention_layers)
+    attention += compressed_attention_params(model)
     # two norms a layer (before the mixer and the FFN); one a block where blocks hold one each
     norms = float(((layers if ffn_blocks else 2 * layers) + 1) * d)
     if model.attention == "mla":
         norms += attention_layers * ((model.q_lora_rank or 0) + _need(model, "kv_lora_rank"))
+    elif getattr(model, "q_lora_rank", None):
+        # a low-rank query has its norm; DeepSeek-V4 normalises its one KV head too
+        norms += attention_layers * (model.q_lora_rank + model.head_dim)
+    # hyper-connection mixing weights are kept in float32 beside the norms
+    norms += hyper_connection_params(model)
 
     num_experts = 0
     top_k = 0

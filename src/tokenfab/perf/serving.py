@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 from tokenfab.perf.memory import (
     EMBEDDING_BYTES_PER_PARAM,
     ModelShape,
+    attended_tokens,
     expected_distinct_experts,
     kv_bytes_per_sequence,
     weight_bytes,
@@ -498,14 +499,9 @@ def round_time(
         if routed
         else 0.0
     )
-    window = shape.window_layer_share
-    dec_ctx = np.asarray(decode_context_tokens, dtype=float)
-    pre_ctx = np.asarray(prefill_context_tokens, dtype=float)
-    full = 1 - window - shape.linear_layer_share  # linear-attention layers attend to no context
-    # full-attention layers with wider heads (Gemma 4) cost full_attention_scale times more a token
-    full = full * shape.full_attention_scale
-    dec_attended = full * dec_ctx + window * np.minimum(dec_ctx, shape.window_tokens)
-    pre_attended = full * pre_ctx + window * np.minimum(pre_ctx, shape.window_tokens)
+    # full, sliding, linear and compressed layers' attended entries (memory.attended_tokens)
+    dec_attended = attended_tokens(shape, decode_context_tokens)
+    pre_attended = attended_tokens(shape, prefill_context_tokens)
     attn_flops = (
         b
         * q
