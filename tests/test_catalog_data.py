@@ -545,3 +545,62 @@ def test_kimi_k2_6_api_price(cat: Catalog) -> None:
     assert (row.input_usd_per_mtok, row.output_usd_per_mtok) == (0.95, 4.0)
     assert row.cached_input_usd_per_mtok == 0.16 and row.context_tokens == 262_144
     assert cat.model(row.model_id).released == date(2026, 4, 20)
+
+
+def test_trainium1_datasheet_and_rentals(cat: Catalog) -> None:
+    # AWS Neuron docs, Trainium Architecture: 190 BF16/cFP8 TFLOPS, 380 INT8 TOPS, 32 GiB at
+    # 820 GiB/s; Trn1 Architecture: NeuronLink-v2 384 GiB/s a device, 16 chips a trn1.32xlarge
+    # with 800 Gbps of EFA (800 / 16 / 8 = 6.25 GB/s a chip)
+    t1 = cat.accelerator("trainium1")
+    assert (t1.bf16_dense_tflops, t1.fp8_dense_tflops, t1.int8_dense_tops) == (190, 190, 380)
+    assert_allclose(t1.memory_gb, 32 * 2**30 / 1e9, atol=0.01)  # 34.36 GB
+    assert_allclose(t1.memory_bandwidth_tb_s, 820 * 2**30 / 1e12, atol=1e-4)  # 0.8805 TB/s
+    assert_allclose(t1.scaleup_bandwidth_gb_s, 384 * 2**30 / 1e9, atol=0.1)  # 412.3 GB/s
+    assert t1.scaleout_bandwidth_gb_s == 800 / 16 / 8
+    assert t1.tdp_w is None and t1.price_usd is None  # power not public; not sold
+    rent = cat.table("rentals")
+    # usage.ai (2026-06-25): trn1.32xlarge $21.50 an hour on demand / 16 chips
+    assert rent["aws-trn1-32xlarge-2026-06"].on_demand_usd_per_accelerator_hour == 21.50 / 16
+    # AWS Capacity Blocks (Melbourne): $15.49 an instance-hour, $0.968 a chip-hour
+    block = rent["aws-trn1-capacity-block-2024-ap-southeast-4"]
+    assert_allclose(block.reserved_usd_per_accelerator_hour, 15.49 / 16, atol=5e-4)
+
+
+def test_tpu_v4_is_the_tpu_with_published_power(cat: Catalog) -> None:
+    # Google Cloud TPU v4 page: 275 TFLOPS bf16/int8, 32 GiB HBM2 at 1200 GBps, measured
+    # min/mean/max power 90/170/192 W, 4096 chips a pod
+    v4 = cat.accelerator("tpu-v4")
+    assert (v4.bf16_dense_tflops, v4.int8_dense_tops, v4.tdp_w) == (275, 275, 192)
+    assert (v4.memory_bandwidth_tb_s, v4.scaleup_domain_size) == (1.2, 4096)
+    # no other TPU publishes a per-chip power figure
+    accs = cat.table("accelerators").values()
+    others = [a for a in accs if a.vendor == "Google" and a.id != "tpu-v4"]
+    assert others and all(a.tdp_w is None for a in others)
+
+
+def test_tpu_v5p_datasheet_and_rental(cat: Catalog) -> None:
+    # Google Cloud TPU v5p page: 459 TFLOPS BF16 and FP8, 95 GiB at 2765 GBps, ICI 1200 GBps
+    # bidirectional, DCN 50 Gbps a chip, 8960 chips a pod; $4.20 a chip-hour (secondary source)
+    v5p = cat.accelerator("tpu-v5p")
+    assert (v5p.bf16_dense_tflops, v5p.fp8_dense_tflops) == (459, 459)
+    assert_allclose(v5p.memory_gb, 95 * 2**30 / 1e9, atol=0.05)
+    assert (v5p.scaleup_bandwidth_gb_s, v5p.scaleup_domain_size) == (1200, 8960)
+    assert v5p.scaleout_bandwidth_gb_s == 50 / 8
+    assert cat.table("rentals")["gcp-tpu-v5p-2026-01"].on_demand_usd_per_accelerator_hour == 4.20
+
+
+def test_deepseek_v4_rows_reproduce_published_counts(cat: Catalog) -> None:
+    from tokenfab.perf.params import parameter_breakdown
+
+    # DeepSeek's cards: V4-Flash 284B total / 13B activated, V4-Pro 1.6T / 49B (the active
+    # count without the input embedding table; see tests/test_importers.py)
+    for rid, total, active in (("deepseek-v4-flash", 284, 13), ("deepseek-v4-pro", 1600, 49)):
+        m = cat.model(rid)
+        p = parameter_breakdown(m)
+        assert_allclose(p.total / 1e9, total, rtol=0.03)
+        assert_allclose(p.active_as(m.active_params_basis) / 1e9, active, rtol=0.03)
+        assert m.released == date(2026, 4, 24)
+    # the API price rows now point at the models
+    prices = cat.table("api-prices")
+    assert prices["deepseek-v4-flash-2026-04"].model_id == "deepseek-v4-flash"
+    assert prices["deepseek-v4-pro-2026-06"].model_id == "deepseek-v4-pro"
