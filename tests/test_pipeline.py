@@ -583,3 +583,42 @@ def test_closed_loop_samples_follow_each_samples_memory(utilization):
     r = pipeline.evaluate(sc, {"gpu_memory_utilization": np.array([utilization])})
     assert_row_equals(r, 0, scalar_json({**sc, "gpu_memory_utilization": utilization}))
     assert r.kpis["batch_size"][0] < 300 and r.kpis["queue_wait_s"][0] > 0
+
+
+# bodies like bench/bench_api_load.py's: other models, accelerators, counts and lengths
+CALCULATOR_BODIES = [
+    dict(model="gpt-oss-20b", accelerator="mi300x", accelerators=2, input_tokens=7000),
+    dict(model="gpt-oss-20b", accelerator="gb200", region="japan", ownership="rent"),
+    dict(model="qwen3-30b-a3b", accelerator="mi325x", accelerators=8, output_tokens=1950),
+    dict(model="qwen3-30b-a3b", accelerator="a100-sxm-80gb", accelerators=4, region="brazil"),
+    dict(model="llama-3.1-70b", accelerator="b200", accelerators=4, precision="fp8"),
+    dict(model="llama-3.1-8b", accelerator="l40s", accelerators=2, ownership="rent"),
+]
+
+
+@pytest.mark.parametrize("sc", [*SCENARIOS[:2], *CALCULATOR_BODIES], ids=str)
+def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
+    """Without a demand the calculator's one sample takes the steady state, the roofline and
+    the largest batch of the point the scalar search chose from that search's grid
+    (``OperatingPoint.grid_point``) instead of computing them again: the answer does not
+    call the serving model after the search, and is still the pipeline's own one sample
+    bit for bit (invariant: the same functions of the same inputs)."""
+    from tokenfab import operations
+    from tokenfab.planning import evaluate
+
+    est = evaluate(sc, kpis=False)
+    # the grid's point is the operating point's: its batch and the layout's largest batch
+    assert est.op.grid_point.state.batch_size == est.op.batch_size
+    assert est.op.grid_point.max_batch == est.op.max_batch_size
+
+    def again(*args, **kwargs):
+        raise AssertionError("the steady state was computed a second time")
+
+    with monkeypatch.context() as m:
+        for name in ("_state", "_output_tok_s", "max_batch_size"):
+            m.setattr(pipeline, name, again)
+        got = operations.get("estimate").present(est, default_catalog()).model_dump()
+    one = pipeline.evaluate(sc)  # computes every number itself, as Monte Carlo does
+    for key, values in one.kpis.items():
+        v = float(values[0])
+        assert got[key] is None if math.isnan(v) else got[key] == v, key

@@ -603,3 +603,32 @@ def test_a_fixed_fleet_names_its_own_fields_at_the_ends_of_the_demand_range(cat)
     low = evaluate(base.with_(accelerators=1, tokens_per_day=1, output_tokens=100_000), cat)
     assert low.accelerators_needed == 1
     assert low.as_dict()["queue_wait_s"] < 1e-3  # an idle queue: rho = lambda x s << 1
+
+
+@pytest.mark.parametrize(
+    "sc",
+    [
+        dict(model="llama-3.1-8b", accelerator="h100-sxm"),  # priced, bought
+        dict(model="llama-3.1-8b", accelerator="h100-sxm", ownership="rent", tokens_per_day=1e9),
+        dict(model="llama-3.1-8b", accelerator="l40s"),  # no purchase price: money missing
+        dict(model="llama-3.1-8b", accelerator="tpu-v6e", ownership="rent"),  # no power figure
+    ],
+    ids=str,
+)
+def test_an_estimate_without_kpis_keeps_everything_else(cat, sc):
+    """``evaluate(kpis=False)`` (the calculator's, whose pipeline computes the KPIs) is the
+    whole estimate less its KPIs: the same point, fleet, price, its basis or why it is
+    missing, and API quote; without a power figure it is the same unpriced estimate."""
+    full, part = evaluate(sc, cat), evaluate(sc, cat, kpis=False)
+    assert part.op.as_dict() == full.op.as_dict()
+    assert part.cost == full.cost and part.api == full.api
+    assert (part.accelerators_needed, part.utilization) == (
+        full.accelerators_needed,
+        full.utilization,
+    )
+    assert part.cost_error == full.cost_error
+    assert part.kpis is None
+    # KPIs left out, or none to compute (no tdp_w: the same estimate both ways)
+    assert part.kpis_left_out == (full.kpis is not None)
+    if full.kpis is None:
+        assert part.as_dict() == full.as_dict()

@@ -468,11 +468,13 @@ def estimate(
     op = operations.get("estimate")
     req = request_from(schema.EstimateRequest, given, scenario, demand=demand)
     cat = _catalog(ctx)
-    est = op.compute(req, cat)
-    result = op.present(est, cat)
     if as_json:
-        _emit_json(result)
+        _emit_json(op.run(req, cat))
         return
+    from tokenfab.planning import evaluate
+
+    est = evaluate(req.scenario(), cat)  # the table shows the KPIs of the scalar estimate
+    result = op.present(est, cat)
     console = _console()
     console.print(render.headline(est), markup=False, highlight=False)
     console.print(render.estimate(est))

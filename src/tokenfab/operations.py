@@ -143,9 +143,12 @@ def get(name: str) -> Operation:
 
 
 def _estimate(req: schema.EstimateRequest, cat: Catalog) -> Any:
+    """The scalar estimate without its KPIs: the numbers come from the pipeline
+    (:func:`_estimate_result`), which computes them again; the CLI's table computes the whole
+    scalar estimate itself."""
     from tokenfab.planning import evaluate
 
-    return evaluate(req.scenario(), cat)
+    return evaluate(req.scenario(), cat, kpis=False)
 
 
 def _estimate_result(est: Any, cat: Catalog) -> schema.EstimateResult:

@@ -63,6 +63,7 @@ from tokenfab.perf.calibration import hardware
 from tokenfab.perf.operating import (
     BATCH_GRID_POINTS,
     DEFAULT_OUTPUT_TOKENS,
+    GridPoint,
     Setup,
     evaluate_grid,
     scenario_layouts,
@@ -829,12 +830,15 @@ def _with_roofline(eng: Engine) -> Engine:
     return replace(eng, **stacked)
 
 
-def _fixed_point(base: _Base, hw, eng, tok, bmax, keys) -> _Point:
+def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None = None) -> _Point:
     n = np.shape(bmax)
     # closed-loop clients: each sample's replica holds as many as its memory allows
     # (perf.operating.closed_loop), the rest wait for a slot
     batch = base.batch if base.clients is None else np.maximum(np.minimum(base.clients, bmax), 1.0)
-    if _ROOF_KEYS.isdisjoint(keys) or math.prod(n) > STACK_MAX_ELEMENTS:
+    if chosen is not None and np.all(chosen.state.batch_size == batch):
+        # the base case at the point the scalar search chose: its grid computed this state
+        st, roof = chosen.state, chosen.roofline_output_tok_s
+    elif _ROOF_KEYS.isdisjoint(keys) or math.prod(n) > STACK_MAX_ELEMENTS:
         st = _state(base, hw, eng, base.lay, batch, tok)
         roof = _roof_out(base, hw, eng, batch, tok, keys)
     else:  # few samples: the engine and its roofline in one call (per-call cost dominates)
@@ -868,10 +872,18 @@ def _values(st: SteadyState) -> list[Any]:
 
 
 def _evaluate_chunk(
-    base: _Base, samples: Mapping[str, NDArray], n: int, reoptimise: bool, keys: tuple[str, ...]
+    base: _Base,
+    samples: Mapping[str, NDArray],
+    n: int,
+    reoptimise: bool,
+    keys: tuple[str, ...],
+    chosen: GridPoint | None = None,
 ) -> tuple[dict[str, NDArray], NDArray, NDArray]:
     """KPIs of ``n`` samples (arrays or scalars, infeasible samples not yet masked),
-    feasibility, and the index of each sample's reason (``len(REASONS)``: feasible)."""
+    feasibility, and the index of each sample's reason (``len(REASONS)``: feasible).
+
+    ``chosen``: the base case's point as the scalar search's grid computed it (no samples
+    only), taken instead of computing its steady state and largest batch again."""
     x = _Inputs(base, samples)
     s, sc = base.setup, base.scenario
     hw, eng = _hardware(base, x), _engine(base, x)
@@ -889,7 +901,10 @@ def _evaluate_chunk(
     }
     lay = base.lay
     bpp, kvb = s.weight_bytes_per_param, s.kv_bytes_per_element
-    bmax = max_batch_size(s.shape, hw, eng, lay, bpp, kvb, i, o, i * (1 - hit)) * ones
+    if chosen is None:
+        bmax = max_batch_size(s.shape, hw, eng, lay, bpp, kvb, i, o, i * (1 - hit)) * ones
+    else:
+        bmax = chosen.max_batch * ones
     demand = _demand(base, x, o)
     peak = None if demand is None else demand * x("peak_to_average")
     chosen_ok = carries_re = replicas_re = wait_re = None
@@ -898,7 +913,7 @@ def _evaluate_chunk(
             base, hw, eng, tok, bmax, o, peak, x, keys
         )
     else:
-        pt = _fixed_point(base, hw, eng, tok, bmax, keys)
+        pt = _fixed_point(base, hw, eng, tok, bmax, keys, chosen)
     st = pt.st
     a = float(base.per_replica)
     x_rep = st.output_tok_s
@@ -1068,7 +1083,8 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
     acc = s.accelerator
     nan = np.full(n, np.nan)
     lines: dict[str, Any] = {f"cost_{k}_usd_per_hour": nan for k in COST_LINES}
-    if est.kpis is None:  # no power figure: no energy, carbon or money (as the scalar path)
+    if est.kpis is None and not est.kpis_left_out:  # no power figure: no energy, carbon or
+        # money (as the scalar path)
         return lines
     inputs = replace(
         base.inputs,
@@ -1557,7 +1573,7 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
     if sc.prefill_accelerator is not None:
         return scalar
     base = _Base.build(sc, cat, est)
-    vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys())
+    vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys(), est.op.grid_point)
     fields = EstimateResult.model_fields
     out = scalar.model_dump()
     ints = (int, int | None)

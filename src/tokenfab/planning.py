@@ -82,6 +82,9 @@ class Estimate:
     api: ApiQuote | None = None
     cost_error: str | None = None
     pools: Any = None  # tokenfab.pools.Pools: a separate prefill pool on another accelerator
+    # True: the KPIs were not computed here, the vectorised pipeline computes them
+    # (tokenfab.pipeline.estimate_result); kpis None otherwise means no power figure
+    kpis_left_out: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The flat ``estimate --json`` record: performance keys, then the KPIs."""
@@ -356,7 +359,7 @@ def operating_point(
     )
 
 
-def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
+def evaluate(scenario: Scenario, catalog: Catalog | None = None, kpis: bool = True) -> Estimate:
     """Operating point, accelerators for the demand, hourly cost and the eight KPIs.
 
     With a demand (``tokens_per_day`` -- output tokens a day -- or ``requests_per_second``)
@@ -365,6 +368,9 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
     the utilisation is the average demand over the installed capacity. Without one, the
     deployment is ``scenario.accelerators`` (default 1) at ``scenario.utilization`` (or the
     catalog default).
+
+    ``kpis=False``: everything but the KPIs (see :func:`price`), for a caller that computes
+    them itself (the calculator, :func:`tokenfab.pipeline.estimate_result`).
     """
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     cat = catalog or default_catalog()
@@ -377,7 +383,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Estimate:
 
     op = operating_point(scenario, cat)
     try:
-        return price(op, scenario, cat, strict=False)
+        return price(op, scenario, cat, strict=False, kpis=kpis)
     except ScenarioError as exc:
         # performance stands on its own; say why money, energy and carbon are missing
         accelerators, utilization = _size(op, scenario, default_cost_inputs(cat))
@@ -435,12 +441,18 @@ COST_FIELDS = (
 
 
 def price(
-    op: OperatingPoint, scenario: Scenario, catalog: Catalog, strict: bool = True
+    op: OperatingPoint,
+    scenario: Scenario,
+    catalog: Catalog,
+    strict: bool = True,
+    kpis: bool = True,
 ) -> Estimate:
     """Size, cost and KPIs of an operating point for the scenario's demand, region, ownership.
 
     With ``strict=False`` a missing price or rental leaves the money KPIs empty (NaN, ``null``
     in JSON) and says why in ``cost_error``; energy and carbon do not need a price.
+    ``kpis=False``: the same checks, price and notes without the KPIs (``kpis`` None,
+    ``kpis_left_out`` True).
     """
     region = catalog.region(scenario.region)
     inputs = default_cost_inputs(catalog)
@@ -470,7 +482,21 @@ def price(
         if strict:
             raise
         cost, cost_error = None, str(exc)
-    kpis = compute_kpis(
+    api = _api(catalog, setup)
+    if not kpis:
+        return Estimate(
+            scenario,
+            op,
+            region,
+            cost,
+            None,
+            accelerators,
+            utilization,
+            api,
+            cost_error,
+            kpis_left_out=True,
+        )
+    k = compute_kpis(
         output_tok_s_total=op.output_tok_s_total * scale,
         input_tok_s_total=op.input_tok_s_total * scale,
         output_tok_s_per_user=op.output_tok_s_per_user,
@@ -486,9 +512,8 @@ def price(
         steps_per_task=setup.steps_per_task,
     )
     if cost is None:
-        kpis = replace(kpis, **{f: np.asarray(np.nan) for f in COST_FIELDS})
-    api = _api(catalog, setup)
-    return Estimate(scenario, op, region, cost, kpis, accelerators, utilization, api, cost_error)
+        k = replace(k, **{f: np.asarray(np.nan) for f in COST_FIELDS})
+    return Estimate(scenario, op, region, cost, k, accelerators, utilization, api, cost_error)
 
 
 # ------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ size on a log grid as a single NumPy grid, then applies the objective:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -572,15 +572,22 @@ def _take(st: SteadyState, k: int, ndim: int) -> SteadyState:
     )
 
 
-def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Grid:
+def evaluate_grid(
+    setup: Setup, lay: Layout, batch: NDArray | None = None, max_batch: NDArray | None = None
+) -> Grid:
     """Evaluate every layout at every batch size in one vectorised call.
 
     Hardware and engine arrays of one axis (samples: ``tokenfab.pipeline``, a Monte Carlo of
     bandwidths) give grids of shape (samples, layouts, batches); the batch grid then spans the
     largest batch of any sample, and each sample's own largest batch closes its rows.
+    ``max_batch``: :func:`max_batches` of ``setup`` and ``lay`` where the caller has it already
+    (no samples).
     """
     sampled = _samples(setup)
-    bmax = max_batches(_sample_axis(setup, 1) if sampled else setup, lay)
+    if max_batch is not None and not sampled:
+        bmax = max_batch
+    else:
+        bmax = max_batches(_sample_axis(setup, 1) if sampled else setup, lay)
     if sampled:  # every sample its row, whether or not its memory differs
         bmax = np.broadcast_to(bmax, (sampled, lay.tensor_parallel.size))
     if batch is None:
@@ -628,6 +635,23 @@ def evaluate_grid(setup: Setup, lay: Layout, batch: NDArray | None = None) -> Gr
 
 
 @dataclass(frozen=True)
+class GridPoint:
+    """The chosen point of a grid as the grid computed it for one replica, unrounded and
+    unscaled: its :class:`SteadyState`, its roofline throughput and the layout's largest batch.
+
+    The calculator's numbers come from the vectorised pipeline's one sample
+    (:func:`tokenfab.pipeline.estimate_result`), whose steady state is this point's: the same
+    functions of the same inputs, element by element the same numbers
+    (``tests/test_pipeline.py`` holds them equal bit for bit), so it takes them from here
+    instead of computing the point a second time.
+    """
+
+    state: SteadyState  # each field one number
+    roofline_output_tok_s: float  # a replica's output tok/s with every efficiency 1
+    max_batch: float  # the layout's largest batch (memory and the engine's limits)
+
+
+@dataclass(frozen=True)
 class OperatingPoint:
     """The chosen operating point of a deployment, with the roofline and the memory budget."""
 
@@ -657,6 +681,7 @@ class OperatingPoint:
     requests_per_second: float
     hbm_busy_share: float = 0.0  # share of serving time memory streams at peak (power model)
     compute_busy_share: float = 0.0  # share of serving time matrix units run at peak
+    grid_point: GridPoint | None = field(default=None, compare=False, repr=False)
 
     @property
     def output_tok_s_per_accelerator(self) -> float:
@@ -884,11 +909,11 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
                 f"batch_size: {scenario.batch_size} sequences do not fit; at most "
                 f"{int(np.max(bmax))} fit in memory and the engine's limits here"
             )
-        grid = evaluate_grid(setup, lay, np.array([float(scenario.batch_size)]))
+        grid = evaluate_grid(setup, lay, np.array([float(scenario.batch_size)]), bmax)
     elif scenario.objective == "min-latency" and scenario.requests_per_second is None:
-        grid = evaluate_grid(setup, lay, np.array([1.0]))
+        grid = evaluate_grid(setup, lay, np.array([1.0]), bmax)
     else:
-        grid = evaluate_grid(setup, lay)
+        grid = evaluate_grid(setup, lay, max_batch=bmax)
     i, j, wait = choose(setup, grid, scenario)
     return _point(setup, grid, i, j, wait, n)
 
@@ -908,7 +933,7 @@ def closed_loop(setup: Setup, lay: Layout, clients: int, accelerators: int) -> t
     per_replica = clients / replicas
     bmax = max_batches(setup, lay)
     batch = np.maximum(np.minimum(per_replica, bmax), 1.0)
-    grid = evaluate_grid(setup, lay, batch[:, None])
+    grid = evaluate_grid(setup, lay, batch[:, None], bmax)
     col = lay.column()
     prompt = setup.input_tokens * (1.0 - setup.prefix_cache_hit_rate)
     own = closed_loop_ttft_s(
@@ -982,4 +1007,25 @@ def _point(
         requests_per_second=out / setup.output_tokens,
         hbm_busy_share=float(grid.hbm_busy_share[i, j]),
         compute_busy_share=float(grid.compute_busy_share[i, j]),
+        grid_point=_grid_point(grid, i, j),
     )
+
+
+def _grid_point(grid: Grid, i: int, j: int) -> GridPoint:
+    shape = grid.batch.shape
+
+    def at(v: NDArray) -> float:  # a field that does not vary along an axis may lack it
+        return float(v[i, j] if np.shape(v) == shape else np.broadcast_to(v, shape)[i, j])
+
+    state = SteadyState(
+        at(grid.batch),
+        at(grid.tpot_s),
+        at(grid.ttft_service_s),
+        at(grid.output_tok_s_replica),
+        at(grid.prefill_tok_s_replica),
+        at(grid.prefill_time_share),
+        at(grid.memory_bound),
+        at(grid.hbm_busy_share),
+        at(grid.compute_busy_share),
+    )
+    return GridPoint(state, at(grid.roofline_output_tok_s_replica), float(grid.max_batch[i]))
