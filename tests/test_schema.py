@@ -214,6 +214,11 @@ BAD_REQUESTS = [
     ),
     (schema.FactoryRequest, {"shares": "free"}, "shares: 'free' is not tier=share"),
     (schema.FactoryRequest, {"shares": {"free": 2}}, "shares.free: Input should be less than"),
+    # a stray comma is one line that says what is wrong, the value named once (by "got")
+    (schema.FactoryRequest, {"mix": ","}, "mix: an empty entry; give accelerator[:model]:share"),
+    (schema.FactoryRequest, {"mix": "h100-sxm:1,"}, "mix: an empty entry;"),
+    (schema.FactoryRequest, {"mix": "foo"}, "mix: give accelerator[:model]:share (e.g. "),
+    (schema.FactoryRequest, {"mix": "h100-sxm:0.5,foo"}, "mix: 'foo' is not accelerator"),
     (
         schema.DemandRequest,
         {},
@@ -728,3 +733,13 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     assert dict(b70.summary_lines())["crossover buy vs api tokens per day"] == (
         f"{api:.3g} tokens/day"
     )
+
+
+def test_a_bad_mix_names_its_value_once():
+    # the line names the value once ("got ','"), not twice as "'' is not ... (got ',')"
+    with pytest.raises(TokenfabError) as info:
+        schema.FactoryRequest.parse({"mix": ","})
+    assert str(info.value).count("','") == 1 and "''" not in str(info.value)
+    with pytest.raises(TokenfabError) as info:
+        schema.FactoryRequest.parse({"mix": "foo"})
+    assert str(info.value).count("foo") == 1

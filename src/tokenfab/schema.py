@@ -1127,12 +1127,20 @@ class FactoryRequest(Request):
             return value
         from tokenfab.factory import parse_mix_entry
 
+        example = "(e.g. gb300:llama-3.1-70b:0.6,h100-sxm:0.4)"
+        parts = [part.strip() for part in value.split(",")]
         entries = []
-        for part in value.split(","):
+        for part in parts:
+            # the caller appends "(got VALUE)": name the entry only where it is not the value
+            if not part:
+                raise ValueError(
+                    f"an empty entry; give accelerator[:model]:share entries, comma-separated {example}"
+                )
             try:
-                acc, model, share = parse_mix_entry(part.strip())
-            except ScenarioError as exc:
-                raise ValueError(str(exc).removeprefix("mix: ")) from None
+                acc, model, share = parse_mix_entry(part)
+            except ScenarioError:
+                what = f"{part!r} is not" if len(parts) > 1 else "give"
+                raise ValueError(f"{what} accelerator[:model]:share {example}") from None
             entries.append({"accelerator": acc, "model": model, "share": share})
         return entries
 
