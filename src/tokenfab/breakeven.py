@@ -72,8 +72,15 @@ def accelerators_for_volume(
     capacity_output_tok_s_per_replica: ArrayLike,
     accelerators_per_replica: ArrayLike,
     peak_to_average: ArrayLike = 1.0,
+    *,
+    top_output_tok_s_per_replica: ArrayLike | None = None,
+    output_tokens: ArrayLike | None = None,
+    queue_wait_s: ArrayLike | None = None,
 ) -> NDArray[np.int64]:
     """Accelerators to install for a daily output volume, in whole replicas [-].
+
+    With ``queue_wait_s`` the fleet also keeps the mean queueing wait at the peak within it,
+    by :func:`tokenfab.sizing.fleet_replicas`, the rule ``plan`` sizes with.
 
     Parameters
     ----------
@@ -85,6 +92,12 @@ def accelerators_for_volume(
         Accelerators in one replica [-], a whole number ≥ 1.
     peak_to_average : array_like, optional
         Peak over average demand [-], ≥ 1; default 1.
+    top_output_tok_s_per_replica : array_like, optional
+        A replica's largest output rate [token/s] (default: its capacity), with queue_wait_s.
+    output_tokens : array_like, optional
+        Output tokens per request [token], with queue_wait_s.
+    queue_wait_s : array_like, optional
+        Largest mean queueing wait at the peak [s], > 0 (default: none).
 
     Returns
     -------
@@ -108,14 +121,32 @@ def accelerators_for_volume(
 
     >>> int(accelerators_for_volume(864e6, 4_000, 8, 1.5))
     32
+
+    With 1,000-token answers and at most 2 s of mean wait: each replica serves a request
+    every 1000 / 4000 = 0.25 s, and 15,000 tok/s need R >= 15,000 x (0.25 + 4) / (4 x 4,000)
+    = 3.98 replicas (:func:`tokenfab.sizing.replicas_for_wait`), still 4:
+
+    >>> int(accelerators_for_volume(864e6, 4_000, 8, 1.5, output_tokens=1000, queue_wait_s=2))
+    32
     """
+    from tokenfab.sizing import fleet_replicas
+
     volume = _check_range("tokens_per_day", tokens_per_day, 0.0, low_open=True)
-    return accelerators_for_demand(
+    carried = accelerators_for_demand(
         volume / SECONDS_PER_DAY,
         peak_to_average,
         capacity_output_tok_s_per_replica,
         accelerators_per_replica,
-    ).accelerators
+    )
+    if queue_wait_s is None:
+        return carried.accelerators
+    wait = _check_range("queue_wait_s", queue_wait_s, 0.0, low_open=True)
+    o = _check_range("output_tokens", output_tokens, 0.0, low_open=True)
+    cap = np.asarray(capacity_output_tok_s_per_replica, dtype=float)
+    top = cap if top_output_tok_s_per_replica is None else top_output_tok_s_per_replica
+    peak = volume / SECONDS_PER_DAY * np.asarray(peak_to_average, dtype=float)
+    replicas = np.maximum(carried.replicas, fleet_replicas(peak, cap, top, o, wait))
+    return (replicas * np.asarray(accelerators_per_replica)).astype(np.int64)
 
 
 def fleet_monthly_cost_usd(
@@ -407,6 +438,10 @@ class BreakEvenRates:
     api_usd_per_mtok_blended: float | None
     api_provider: str | None
     missing: dict[str, str]
+    # the queueing headroom plan sizes with (tokenfab.sizing.fleet_replicas): a replica's top
+    # output rate and the largest mean wait at the peak; None: the fleet only carries the peak
+    top_output_tok_s_per_replica: float | NDArray[np.float64] | None = None
+    queue_wait_s: float | NDArray[np.float64] | None = None
 
     @property
     def api_usd_per_mtok_output(self) -> float | None:
@@ -417,32 +452,45 @@ class BreakEvenRates:
         return self.api_usd_per_mtok_blended * tokens / self.output_tokens
 
 
-def layout_capacities(scenario: Scenario, catalog: Catalog) -> tuple[NDArray, NDArray]:
-    """Best output tok/s a replica of each layout delivers within the latency targets, and its
-    accelerators: the choices a volume axis sizes from (:mod:`tokenfab.sizing`'s grid).
+def layout_capacities(
+    scenario: Scenario, catalog: Catalog
+) -> tuple[NDArray, NDArray, NDArray, float | NDArray]:
+    """Best output tok/s a replica of each layout delivers within the latency targets, its
+    accelerators, its top output rate and the mean queueing wait its fleet may add at the
+    peak: the choices a volume axis sizes from (:mod:`tokenfab.sizing`'s grid and rule).
 
-    TTFT is the prompt's own time here (queueing depends on the volume); layouts with no point
+    TTFT is the prompt's own time here; the queue is bounded as ``plan`` bounds it: by
+    :data:`tokenfab.sizing.DEFAULT_QUEUE_WAIT_S` without a TTFT target, else by what the target
+    leaves after the prompt's own time at the layout's best point. Layouts with no point
     meeting the targets are left out.
     """
-    from tokenfab.sizing import sizing_grid
+    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, sizing_grid
 
     sg = sizing_grid(scenario, catalog)
     g, sc = sg.grid, sg.scenario
-    ok = g.valid & (g.tpot_s <= (sc.tpot_slo_s or np.inf))
-    ok &= g.ttft_service_s <= (sc.ttft_slo_s or np.inf)
-    best = np.max(np.where(ok, g.output_tok_s_replica, 0.0), axis=1)
+    valid = g.valid & (g.output_tok_s_replica > 0)
+    ok = valid & (g.tpot_s <= (sc.tpot_slo_s or np.inf))
+    if sc.ttft_slo_s is not None:  # room left for a queue
+        ok &= g.ttft_service_s < sc.ttft_slo_s
+    x = np.where(ok, g.output_tok_s_replica, 0.0)
+    at = np.argmax(x, axis=1)
+    best = x[np.arange(x.shape[0]), at]
+    top = np.max(np.where(valid, g.output_tok_s_replica, 0.0), axis=1)
     keep = best > 0
     if not keep.any():
         raise ScenarioError(
             "tpot_slo_s: no layout meets the latency targets; relax them or change the hardware"
         )
-    return best[keep], g.layouts.accelerators[keep]
+    wait: float | NDArray = DEFAULT_QUEUE_WAIT_S
+    if sc.ttft_slo_s is not None:
+        wait = (sc.ttft_slo_s - g.ttft_service_s[np.arange(x.shape[0]), at])[keep]
+    return best[keep], g.layouts.accelerators[keep], top[keep], wait
 
 
 def breakeven_rates(
     estimate: Estimate,
     catalog: Catalog,
-    layouts: tuple[NDArray, NDArray] | None = None,
+    layouts: tuple[NDArray, NDArray, NDArray, float | NDArray] | None = None,
     peak_to_average: float | None = None,
 ) -> BreakEvenRates:
     """Per-replica capacity and the per-unit prices of buy, rent and API for an estimate.
@@ -502,6 +550,15 @@ def breakeven_rates(
         missing["rent"] = str(exc)
     if estimate.api is None:
         missing["api"] = f"api-prices: no API price for model {op.setup.model.id!r}"
+    if layouts is None:  # a fixed group at its operating point: plan's queue bound on it
+        from tokenfab.perf.operating import with_workload_targets
+        from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
+
+        slo = with_workload_targets(estimate.scenario, catalog).ttft_slo_s
+        budget = DEFAULT_QUEUE_WAIT_S if slo is None else slo - (op.ttft_s - op.queue_wait_s)
+        top, wait = op.output_tok_s_total / op.replicas, (budget if budget > 0 else None)
+    else:
+        top, wait = layouts[2], layouts[3]
     return BreakEvenRates(
         capacity_output_tok_s_per_replica=(
             op.output_tok_s_total / op.replicas if layouts is None else layouts[0]
@@ -520,6 +577,8 @@ def breakeven_rates(
         api_usd_per_mtok_blended=estimate.api.blended_usd_per_mtok if estimate.api else None,
         api_provider=estimate.api.price.provider if estimate.api else None,
         missing=missing,
+        top_output_tok_s_per_replica=top,
+        queue_wait_s=wait,
     )
 
 
@@ -572,14 +631,22 @@ def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> Mont
     """
     v = _check_range("tokens_per_day", tokens_per_day_grid, 0.0, low_open=True)
     cap = np.asarray(rates.capacity_output_tok_s_per_replica, dtype=float)
+    queue = dict(
+        top_output_tok_s_per_replica=rates.top_output_tok_s_per_replica,
+        output_tokens=rates.output_tokens,
+        queue_wait_s=rates.queue_wait_s,
+    )
     if cap.ndim == 0:
-        n = accelerators_for_volume(v, cap, rates.accelerators_per_replica, rates.peak_to_average)
+        n = accelerators_for_volume(
+            v, cap, rates.accelerators_per_replica, rates.peak_to_average, **queue
+        )
     else:  # the layout needing the fewest accelerators at each volume
         n = accelerators_for_volume(
             np.asarray(v)[..., None],
             cap,
             np.asarray(rates.accelerators_per_replica, dtype=float),
             rates.peak_to_average,
+            **queue,
         ).min(axis=-1)
     shape = np.shape(n)
 

@@ -65,7 +65,7 @@ def replicas_for_wait(
     peak_output_tok_s: ArrayLike,
     top_output_tok_s_replica: ArrayLike,
     output_tokens: ArrayLike,
-    wait_s: float,
+    wait_s: ArrayLike,
 ) -> NDArray:
     r"""Fewest replicas [-] whose M/D/1 queueing wait at the peak is at most ``wait_s``.
 
@@ -93,6 +93,55 @@ def replicas_for_wait(
     service_s = np.asarray(output_tokens, dtype=float) / top
     need = np.asarray(peak_output_tok_s, dtype=float) * (service_s + 2.0 * wait_s)
     return np.maximum(np.ceil(need / (2.0 * wait_s * top) * (1 - 1e-12)), 1.0)
+
+
+def fleet_replicas(
+    peak_output_tok_s: ArrayLike,
+    capacity_output_tok_s_replica: ArrayLike,
+    top_output_tok_s_replica: ArrayLike,
+    output_tokens: ArrayLike,
+    queue_wait_s: ArrayLike | None = DEFAULT_QUEUE_WAIT_S,
+) -> NDArray:
+    r"""Replicas [-] a fleet installs for a peak: enough to carry it at ``capacity``, and
+    (``queue_wait_s`` not None) enough that the mean queueing wait there stays within it.
+
+    The one sizing rule of ``plan``/``estimate`` (:func:`cheapest_point`) and ``breakeven``
+    (:func:`tokenfab.breakeven.accelerators_for_volume`), so both install the same fleet.
+
+    Parameters
+    ----------
+    peak_output_tok_s : the demand's peak [token/s]
+    capacity_output_tok_s_replica : what one replica carries at its operating point [token/s]
+    top_output_tok_s_replica : a replica's largest output rate [token/s] (its service rate)
+    output_tokens : output tokens per request [token]
+    queue_wait_s : the largest mean wait [s], > 0; None: no bound (a TTFT target bounds it)
+
+    Notes
+    -----
+    :math:`R = \max(1, \lceil P / X \rceil, R_W)`, :math:`R_W` from
+    :func:`replicas_for_wait`.
+
+    Examples
+    --------
+    11,574 tok/s (1e9 tokens a day) on replicas of 11,750 tok/s, 1,000-token answers: one
+    carries it (98.5 % busy), but its M/D/1 wait would be 0.985 x 0.0851 / (2 x 0.015) = 2.8 s;
+    two keep it within 2 s:
+
+    >>> int(fleet_replicas(11_574.0, 11_750.0, 11_750.0, 1000.0, None))
+    1
+    >>> int(fleet_replicas(11_574.0, 11_750.0, 11_750.0, 1000.0))
+    2
+    """
+    peak = np.asarray(peak_output_tok_s, dtype=float)
+    with np.errstate(divide="ignore"):
+        carry = np.maximum(
+            np.ceil(peak / np.asarray(capacity_output_tok_s_replica) * (1 - 1e-12)), 1.0
+        )
+    if queue_wait_s is None:
+        return carry
+    return np.maximum(
+        carry, replicas_for_wait(peak, top_output_tok_s_replica, output_tokens, queue_wait_s)
+    )
 
 
 def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
@@ -174,14 +223,13 @@ def cheapest_point(
     ok = grid.valid & (grid.output_tok_s_replica > 0)
     x = np.where(ok, grid.output_tok_s_replica, 0.0)
     safe = np.where(ok, x, 1.0)
-    replicas = np.where(ok, np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0), 1.0)
+    top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
+    # headroom for the queue without a TTFT target (module notes); a target bounds it below
+    bound = DEFAULT_QUEUE_WAIT_S if sc.ttft_slo_s is None else None
+    with np.errstate(over="ignore"):  # a row with no valid point has no top rate
+        replicas = np.where(ok, fleet_replicas(peak, safe, top_out, o, bound), 1.0)
     if sc.disaggregated:  # a prefill and a decode pool
         replicas = np.maximum(replicas, 2.0)
-    top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
-    if sc.ttft_slo_s is None:  # headroom for the queue (module notes)
-        with np.errstate(over="ignore"):  # a row with no valid point has no top rate
-            wait_r = replicas_for_wait(peak, top_out, o, DEFAULT_QUEUE_WAIT_S)
-        replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
     load = peak / replicas  # output tok/s each replica carries at the peak
     # the batch that load reaches: the smallest valid batch of the row whose capacity carries it
     carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
@@ -325,6 +373,7 @@ __all__ = [
     "cheapest_point",
     "demand_output_tok_s",
     "fixed_count_point",
+    "fleet_replicas",
     "replicas_for_wait",
     "sized_point",
     "sizing_grid",
