@@ -25,8 +25,13 @@ def test_revenue_is_the_sum_over_tiers_of_billed_tokens_times_price(h100):
 
 def test_one_tier_by_hand(h100):
     # medium: 25 % of (100 MW / PUE 1.56) / 700 W TDP accelerators, at its frontier point,
-    # 80 % busy, 31,536,000 s a year, $3 per million tokens blended (price_tiers.csv): the
-    # chat workload bills (6,000 prompt + 300 output) / 300 = 21 tokens per output token
+    # 80 % busy, 31,536,000 s a year, $3 per million tokens blended 3 prompt : 1 output
+    # (price_tiers.csv). The API catalog's median output/input price ratio is 4, so the $3
+    # splits into a prompt price p_in = (3 + 1) x 3 / (3 + 4) = $1.714 and an output price
+    # 4 x 1.714 = $6.857 (check: (3 x 1.714 + 6.857) / 4 = $3). The chat workload sends
+    # 6,000 / 300 = 20 prompt tokens per output token, so a million output tokens earn
+    # 6.857 + 20 x 1.714 = $41.14 = 13.714 x $3 (not 21 x $3, every token at the blend)
+    assert fc.typical_output_to_input_price_ratio() == 4.0
     d = h100.as_dict()
     medium = next(t for t in d["tiers"] if t["name"] == "medium")
     n = 0.25 * 100e6 / d["pue"] / d["power_w_per_accelerator"]
@@ -35,8 +40,49 @@ def test_one_tier_by_hand(h100):
     tokens = n * medium["output_tok_s_per_accelerator"] * d["utilization"] * 31_536_000
     assert_allclose(medium["tokens_per_year"], tokens, rtol=1e-12)
     assert medium["price_basis_kind"] == "blended"
-    assert_allclose(medium["billed_tokens_per_output_token"], 21.0, rtol=1e-12)
-    assert_allclose(medium["revenue_usd_per_year"], tokens * 21.0 * 3.0 / 1e6, rtol=1e-12)
+    assert_allclose(medium["billed_tokens_per_output_token"], 96 / 7, rtol=1e-12)
+    assert_allclose(medium["revenue_usd_per_year"], tokens * 41.142857 / 1e6, rtol=1e-7)
+    # revenue per accelerator-hour: the year's revenue over 8,760 h of every accelerator
+    assert_allclose(
+        d["revenue_usd_per_accelerator_hour"],
+        d["revenue_usd_per_year"] / (d["accelerators"] * 8760),
+        rtol=1e-12,
+    )
+
+
+def test_a_blended_price_splits_into_prices_that_blend_back():
+    # any ratio r: b p_in + p_out over b + 1 is the blended price, p_out / p_in = r; and a
+    # workload at the blend's own mix (3 prompt per output token) earns the blended price on
+    # every token: (3 + 1)(r + 3) / (3 + r) = 4 billed tokens per output token
+    for r in (1.0, 3.0, 4.0, 8.0):
+        p_in, p_out = (float(x) for x in fc.blended_prices(5.0, r))
+        assert_allclose((3 * p_in + p_out) / 4, 5.0, rtol=1e-12)
+        assert_allclose(p_out / p_in, r, rtol=1e-12)
+        assert_allclose(fc.billed_tokens_per_output_token("blended", 3000, 1000, r), 4.0)
+
+
+def test_the_typical_price_ratio_is_the_median_of_current_rows():
+    # three current prices with output/input 2, 5 and 8 (median 5); a provider's older row
+    # of the same model (ratio 100) is history, not counted
+    from types import SimpleNamespace
+
+    def row(provider, model, date, p_in, p_out):
+        return SimpleNamespace(
+            provider=provider,
+            model_id=None,
+            model_name=model,
+            effective_date=date,
+            input_usd_per_mtok=p_in,
+            output_usd_per_mtok=p_out,
+        )
+
+    rows = [
+        row("P", "A", "2024-01-01", 1, 100),
+        row("P", "A", "2025-01-01", 1, 2),
+        row("Q", "B", "2025-01-01", 1, 5),
+        row("R", "C", "2025-01-01", 2, 16),
+    ]
+    assert fc.median_output_to_input_price_ratio(rows) == 5.0
 
 
 def test_tier_beyond_the_hardware_earns_nothing_and_says_so(h100):
@@ -157,8 +203,9 @@ def _tiers_csv(tmp_path, rows):
 def test_each_price_basis_bills_the_workload_token_mix(tmp_path):
     # three tiers at the same $2 and the same frontier point (no band), 1/3 of the power each,
     # on the catalog chat workload (6,000 prompt, 300 output tokens, workloads.csv):
-    # output bills 1 token per output token, input 6,000/300 = 20, blended 6,300/300 = 21,
-    # so revenues stand 1 : 20 : 21 on equal output tokens
+    # output bills 1 token per output token, input 6,000/300 = 20, blended (3:1, split at
+    # the API catalog's median output/input price ratio 4) (3 + 1)(4 + 20) / (3 + 4) = 13.71,
+    # so revenues stand 1 : 20 : 13.71 on equal output tokens
     cat = _tiers_csv(
         tmp_path,
         [
@@ -173,7 +220,7 @@ def test_each_price_basis_bills_the_workload_token_mix(tmp_path):
     o = t["o"].revenue_usd_per_year
     assert_allclose(o, t["o"].tokens_per_year * 2.0 / 1e6, rtol=1e-12)
     assert_allclose(t["i"].revenue_usd_per_year, 20.0 * o, rtol=1e-12)
-    assert_allclose(t["b"].revenue_usd_per_year, 21.0 * o, rtol=1e-12)
+    assert_allclose(t["b"].revenue_usd_per_year, 96 / 7 * o, rtol=1e-12)
 
 
 def test_a_basis_the_factory_cannot_read_names_the_tier(tmp_path):
@@ -430,10 +477,11 @@ def test_token_lengths_as_the_workload_gives_them_change_nothing(h100):
     # given explicitly (as a chat demand file gives them), the factory is the same
     f = fc.factory(100.0, "h100-sxm", input_tokens=6000, output_tokens=300, reasoning_tokens=0)
     assert_allclose(f.revenue_usd_per_year, h100.revenue_usd_per_year, rtol=1e-12)
-    # a prompt twice as long bills more blended tokens per output token: (12,000 + 300) / 300
+    # a prompt twice as long bills more blended tokens per output token: 40 prompt tokens per
+    # output token, output priced 4x the prompt: (3 + 1)(4 + 40) / (3 + 4) = 25.14
     longer = fc.factory(100.0, "h100-sxm", input_tokens=12_000)
     medium = next(t for t in longer.tiers if t.name == "medium")
-    assert_allclose(medium.billed_per_output_token, 41.0, rtol=1e-12)
+    assert_allclose(medium.billed_per_output_token, 176 / 7, rtol=1e-12)
     assert any("12000 prompt" in n for n in longer.notes)
 
 

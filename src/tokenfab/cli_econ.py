@@ -420,7 +420,7 @@ def factory(
             for col in (
                 "tier",
                 "$/Mtok",
-                "billed",
+                "billed/out",
                 "power",
                 "tok/s/user",
                 "tok/s/acc",
@@ -432,7 +432,7 @@ def factory(
                 t.add_row(
                     tier["name"],
                     f"{tier['usd_per_mtok']:g}",
-                    tier["price_basis_kind"],
+                    f"{tier['price_basis_kind']} x{tier['billed_tokens_per_output_token']:.3g}",
                     f"{tier['share_of_power']:.0%}",
                     "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
                     fixed(tier["output_tok_s_per_accelerator"]),
@@ -442,7 +442,8 @@ def factory(
             console.print(t)
             cost = d["cost_usd_per_year"]
             console.print(
-                f"revenue ${_b(d['revenue_usd_per_year'])}B/yr, cost "
+                f"revenue ${_b(d['revenue_usd_per_year'])}B/yr "
+                f"(${d['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
                 + ("not priced" if cost is None else f"${_b(cost)}B/yr")
                 + (f", margin {pct(d['margin'])}" if d["margin"] is not None else "")
                 + ("" if d["capex_usd"] is None else f"; capex ${_b(d['capex_usd'])}B")

@@ -13,8 +13,12 @@ each of four tiers).
 
 Price basis: each tier's ``usd_per_mtok`` prices what its catalog row's ``price_basis`` names
 (its first word): ``output`` tokens (reasoning tokens included, as APIs bill them), ``input``
-tokens, or ``blended`` (every token, prompt and output). The workload's token mix converts the
-frontier's output tokens into billed tokens (:func:`billed_tokens_per_output_token`). A tier's
+tokens, or ``blended``: a blended price as the industry quotes one, 3 prompt : 1 output tokens
+(Artificial Analysis's blend), split into a prompt and an output price at the API catalog's
+median output/input price ratio (:func:`blended_prices`,
+:func:`typical_output_to_input_price_ratio`). The workload's token mix converts the frontier's
+output tokens into the tokens billed at the tier's price
+(:func:`billed_tokens_per_output_token`). A tier's
 ``ttft_s_max``, where given, keeps only frontier points whose service TTFT (no queueing) is
 within it.
 """
@@ -32,19 +36,23 @@ from tokenfab.cost import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MTOK, _ch
 from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 
 __all__ = [
+    "BLEND_INPUT_PER_OUTPUT",
     "PRICE_BASES",
     "Factory",
     "FactoryMix",
     "TierResult",
     "billed_tokens_per_output_token",
+    "blended_prices",
     "demand_use",
     "factory",
     "factory_mix",
+    "median_output_to_input_price_ratio",
     "parse_mix_entry",
     "price_basis_kind",
     "tier_operating_point",
     "tier_point",
     "tier_revenue_usd_per_year",
+    "typical_output_to_input_price_ratio",
 ]
 
 PRICE_BASES = ("output", "input", "blended")
@@ -70,21 +78,110 @@ def price_basis_kind(price_basis: str | None, field: str = "price_basis") -> str
     return word
 
 
-def billed_tokens_per_output_token(kind: str, input_tokens: float, output_tokens: float) -> float:
-    """Tokens a tier bills per output token served, at the workload's token mix.
+BLEND_INPUT_PER_OUTPUT = 3.0
+"""Prompt tokens per output token in a blended price [-]: Artificial Analysis's "blended price"
+weights input and output prices 3:1 (https://artificialanalysis.ai/methodology; the blend Epoch
+AI's price data insights and ``market.yaml``'s price chains use)."""
 
-    ``output_tokens`` counts every generated token (reasoning included).
 
-    Notes
-    -----
-    output: 1; input: L_in / L_out; blended: (L_in + L_out) / L_out.
+def typical_output_to_input_price_ratio(catalog: Catalog | None = None) -> float:
+    """Median output/input price ratio [-] of the API catalog's current rows (the latest price
+    of each provider and model): how a blended price splits into its two prices
+    (:func:`median_output_to_input_price_ratio` of ``api_prices.csv``)."""
+    return median_output_to_input_price_ratio(
+        (catalog or default_catalog()).table("api-prices").values()
+    )
+
+
+def median_output_to_input_price_ratio(prices: Any) -> float:
+    """Median output/input price ratio [-] over the latest row of each provider and model.
+
+    ``prices`` are API price records (``provider``, ``model_id`` or ``model_name``,
+    ``effective_date``, ``input_usd_per_mtok``, ``output_usd_per_mtok``); rows without an
+    input price are left out.
 
     Examples
     --------
-    The catalog chat workload, 6,000 prompt and 300 output tokens:
+    >>> from types import SimpleNamespace as P
+    >>> rows = [P(provider="p", model_id="a", model_name="A", effective_date=d, input_usd_per_mtok=1,
+    ...           output_usd_per_mtok=o) for d, o in (("2024", 100), ("2025", 2))]
+    >>> rows.append(P(provider="q", model_id=None, model_name="B", effective_date="2025",
+    ...               input_usd_per_mtok=2, output_usd_per_mtok=16))
+    >>> median_output_to_input_price_ratio(rows)  # (2 + 8) / 2; the 2024 row is history
+    5.0
+    """
+    latest: dict[tuple[str, str], Any] = {}
+    for p in prices:
+        key = (p.provider, p.model_id or p.model_name)
+        if key not in latest or p.effective_date > latest[key].effective_date:
+            latest[key] = p
+    ratios = [
+        p.output_usd_per_mtok / p.input_usd_per_mtok
+        for p in latest.values()
+        if p.input_usd_per_mtok > 0
+    ]
+    if not ratios:
+        raise CatalogError(
+            "api-prices: no row with an input price, which splits a blended tier price"
+        )
+    return float(np.median(ratios))
 
-    >>> billed_tokens_per_output_token("blended", 6000, 300)
-    21.0
+
+def blended_prices(
+    usd_per_mtok_blended: ArrayLike,
+    output_to_input_price_ratio: ArrayLike,
+    input_per_output: float = BLEND_INPUT_PER_OUTPUT,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    r"""Prompt and output prices [USD/Mtok] whose ``input_per_output``:1 blend is the blended
+    price, the output price ``output_to_input_price_ratio`` times the prompt price.
+
+    Notes
+    -----
+    .. math:: P = \frac{b p_\mathrm{in} + p_\mathrm{out}}{b + 1},\quad
+              p_\mathrm{out} = r p_\mathrm{in}
+              \;\Rightarrow\; p_\mathrm{in} = \frac{(b + 1) P}{b + r}
+
+    Examples
+    --------
+    $3 blended at 3:1 with output 4x input: input 4 x 3 / 7 = $1.714, output $6.857 (and
+    (3 x 1.714 + 6.857) / 4 = $3):
+
+    >>> [round(float(x), 3) for x in blended_prices(3.0, 4.0)]
+    [1.714, 6.857]
+    """
+    p = _check_range("usd_per_mtok_blended", usd_per_mtok_blended, 0.0)
+    r = _check_range("output_to_input_price_ratio", output_to_input_price_ratio, 0.0, low_open=True)
+    b = float(input_per_output)
+    p_in = (b + 1.0) * p / (b + r)
+    return _out(p_in), _out(r * p_in)
+
+
+def billed_tokens_per_output_token(
+    kind: str,
+    input_tokens: float,
+    output_tokens: float,
+    output_to_input_price_ratio: float | None = None,
+) -> float:
+    r"""Tokens billed at the tier's price per output token served, at the workload's mix.
+
+    ``output_tokens`` counts every generated token (reasoning included). A blended price is
+    split by :func:`blended_prices` (3:1 blend, output ``output_to_input_price_ratio`` times the
+    prompt price), so each output token earns its output price plus its share of prompt tokens
+    at the prompt price; the result is that in units of the blended price.
+
+    Notes
+    -----
+    output: 1; input: :math:`\rho = L_{in} / L_{out}`; blended:
+    :math:`(b + 1)(r + \rho) / (b + r)` with :math:`b = 3`; at :math:`\rho = b` it is
+    :math:`\rho + 1`, every token at the blended price.
+
+    Examples
+    --------
+    The catalog chat workload, 6,000 prompt and 300 output tokens (rho 20), output priced 4x
+    the prompt: 4 x (4 + 20) / (3 + 4) = 13.71 (every token at the blended price would be 21):
+
+    >>> round(billed_tokens_per_output_token("blended", 6000, 300, 4.0), 2)
+    13.71
     >>> billed_tokens_per_output_token("input", 6000, 300)
     20.0
     """
@@ -93,7 +190,12 @@ def billed_tokens_per_output_token(kind: str, input_tokens: float, output_tokens
     if kind == "input":
         return input_tokens / output_tokens
     if kind == "blended":
-        return (input_tokens + output_tokens) / output_tokens
+        if output_to_input_price_ratio is None:
+            raise CatalogError(
+                "price_basis: a blended price needs the output/input price ratio that splits it"
+            )
+        b, r = BLEND_INPUT_PER_OUTPUT, float(output_to_input_price_ratio)
+        return (b + 1.0) * (r + input_tokens / output_tokens) / (b + r)
     raise CatalogError(f"price_basis: {kind!r}; allowed: {', '.join(PRICE_BASES)}")
 
 
@@ -124,10 +226,11 @@ def tier_revenue_usd_per_year(
     >>> f"{float(v):.4e}", round(float(r) / 1e6, 2)
     ('1.2614e+13', 37.84)
 
-    The same tier priced blended at the chat mix (21 billed tokens per output token):
+    The same tier priced $3 blended at the chat mix (13.71 tokens at the blended price per
+    output token, :func:`billed_tokens_per_output_token`):
 
-    >>> round(float(tier_revenue_usd_per_year(1000, 500.0, 0.8, 3.0, 21.0)[1]) / 1e6, 1)
-    794.7
+    >>> round(float(tier_revenue_usd_per_year(1000, 500.0, 0.8, 3.0, 96 / 7)[1]) / 1e6, 1)
+    519.0
     """
     n = _check_range("accelerators", accelerators, 0.0)
     t = _check_range("output_tok_s_per_accelerator", output_tok_s_per_accelerator, 0.0)
@@ -368,6 +471,7 @@ class Factory:
             "average_w_per_accelerator": self.average_w_per_accelerator,
             "tokens_per_joule": self.tokens_per_year / SECONDS_PER_YEAR / self.facility_average_w,
             "revenue_usd_per_year": rev,
+            "revenue_usd_per_accelerator_hour": rev / (self.accelerators * HOURS_PER_YEAR),
             "cost_usd_per_year": cost,
             "capex_usd": self.capex_usd,
             "cost_usd_per_mtok": None
@@ -800,13 +904,28 @@ def factory(
         "kv_link_gb_s": kv_link_gb_s,
     }
     results, notes = [], []
+    kinds = {
+        tid: price_basis_kind(t.price_basis or "", f"price_basis of tier {tid}")
+        for tid, t in tiers.items()
+    }
+    ratio = None
+    if "blended" in kinds.values():
+        ratio = typical_output_to_input_price_ratio(cat)
+    if any(k == "blended" and share.get(tid, 0.0) > 0 for tid, k in kinds.items()):
+        b = billed_tokens_per_output_token("blended", in_tokens, out_tokens, ratio)
+        f_in, f_out = (float(x) for x in blended_prices(1.0, ratio))
+        notes.append(
+            f"blended tiers: the price is for {BLEND_INPUT_PER_OUTPUT:g} prompt : 1 output "
+            f"tokens (Artificial Analysis's blend), split at the API catalog's median "
+            f"output/input price ratio {ratio:.3g}: prompt {f_in:.3g}x, output {f_out:.3g}x "
+            f"the blended price; at {in_tokens:,} prompt / {out_tokens:,} output tokens each "
+            f"output token earns {b:.3g}x it"
+        )
     for tid, tier in tiers.items():
         s = share.get(tid, 0.0)
         band = (tier.output_tok_s_per_user_min, tier.output_tok_s_per_user_max)
         basis = tier.price_basis or ""
-        billed = billed_tokens_per_output_token(
-            price_basis_kind(basis, f"price_basis of tier {tid}"), in_tokens, out_tokens
-        )
+        billed = billed_tokens_per_output_token(kinds[tid], in_tokens, out_tokens, ratio)
         n = n_total * s
         i = tier_point(
             front.tok_s_per_user,

@@ -1186,14 +1186,21 @@ class FactoryTier(Result):
 
     name: str = out("tier id (data/price_tiers.csv)")
     usd_per_mtok: float = out(
-        "the tier's price per million billed tokens (see price_basis_kind)", "USD/Mtok"
+        "the tier's price per million tokens of its basis (see price_basis_kind; blended: 3 "
+        "prompt : 1 output tokens)",
+        "USD/Mtok",
     )
     price_basis: str = out("what the price counts, as the tier catalog states it")
     price_basis_kind: str = out("what the price is applied to: output, input or blended tokens")
     billed_tokens_per_output_token: float = out(
-        "billed tokens per output token at the workload's mix (1 for output)", "-"
+        "revenue per output token in units of the tier's price, at the workload's mix: output "
+        "1, input prompt/output tokens, blended (3 + 1)(r + prompt/output) / (3 + r) with r the "
+        "API catalog's median output/input price ratio (the note on blended tiers gives it)",
+        "-",
     )
-    billed_tokens_per_year: float = out("tokens the tier's price applies to, a year", "token/year")
+    billed_tokens_per_year: float = out(
+        "output tokens a year times billed_tokens_per_output_token: revenue / price", "token/year"
+    )
     ttft_s: Num = out("service TTFT (no queueing) at the chosen point (null: none)", "s")
     ttft_s_max: Num = out("the tier's TTFT ceiling (null: none)", "s")
     share_of_power: float = out("share of the facility's power given to the tier", "-")
@@ -1279,6 +1286,11 @@ class FactoryResult(Result):
     average_w_per_accelerator: float = out("average power drawn per accelerator", "W")
     tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
     revenue_usd_per_year: float = out("revenue a year, all tiers", "USD/year")
+    revenue_usd_per_accelerator_hour: float = out(
+        "revenue a year over the accelerators' hours a year, idle and free tiers included: "
+        "the figure to set beside a rental price",
+        "USD/h",
+    )
     cost_usd_per_year: Num = out("cost a year (null: not priced)", "USD/year")
     capex_usd: Num = out("up-front cost of the accelerators (null: not priced)", "USD")
     cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
