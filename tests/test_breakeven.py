@@ -214,3 +214,46 @@ def test_breakeven_installs_the_fleet_plan_installs(workload, rtol):
     assert_allclose(a.accelerators, plan, rtol=rtol)
     if workload is None:  # the queue binds at 1e9: one H100 carries it, plan installs two
         assert plan[0] == 2
+
+
+def test_a_prefill_pool_grows_beside_the_decode_pool_by_hand():
+    # decode: 10,000 output tok/s per 8-accelerator replica at $2.25/h (the _rates fixture);
+    # prefill: replicas of 1 accelerator feeding 5,000 output tok/s each at $1.50/h ($0.50
+    # operating, $30,000 up front). 1e9 output tokens a day = 11,574 tok/s: 2 decode replicas
+    # (16 accelerators) and ceil(11,574 / 5,000) = 3 prefill accelerators; bought: (16 x 2.25
+    # + 3 x 1.50) x 730 h = $29,565 a month; up front 16 x 50,000 + 3 x 30,000 = $890,000
+    pre = be.PrefillPoolRates("p", 5_000.0, 1, None, 1.50, 0.50, 30_000.0, None)
+    c = be.monthly_costs(be.BreakEvenRates(**{**_rates().__dict__, "prefill": pre}), [1e9])
+    assert int(c.accelerators[0]) == 19
+    assert_allclose(c.buy_usd, [(16 * 2.25 + 3 * 1.50) * 730], rtol=1e-12)
+    assert_allclose(c.upfront_usd, [890_000.0], rtol=1e-12)
+    assert_allclose(c.buy_operating_usd, [(16 * 0.75 + 3 * 0.50) * 730], rtol=1e-12)
+    # the prefill pool has no rental here: renting the deployment is not priced
+    assert np.isnan(c.rent_usd).all()
+
+
+def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
+    # Llama 3.1 70B FP8, decode on B200, prefill on H100: at each volume the two pools that
+    # breakeven grows (each pool's replica from the two-pool point, the prefill pool's queue
+    # within 2 s) against plan's two pools sized for that volume (tokenfab.pools): the same
+    # counts up to 1e10 tokens a day, within 3 % at 1e11 (plan re-chooses the layouts and
+    # batch at each volume; breakeven keeps the point's), and the same monthly cost within 2 %
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    base = {
+        "model": "llama-3.1-70b",
+        "accelerator": "b200",
+        "prefill_accelerator": "h100-sxm",
+        "precision": "fp8",
+    }
+    a = be.analyse(base, cat)
+    assert a.rates.prefill is not None and a.rates.prefill.accelerator == "h100-sxm"
+    vols = [1e9, 1e10, 1e11]
+    c = be.monthly_costs(a.rates, vols)
+    plans = [evaluate(Scenario.parse({**base, "tokens_per_day": v}), cat) for v in vols]
+    assert [int(n) for n in c.accelerators[:2]] == [p.accelerators_needed for p in plans[:2]]
+    assert_allclose(c.accelerators[2], plans[2].accelerators_needed, rtol=0.03)
+    assert_allclose(c.buy_usd, [p.as_dict()["monthly_cost_usd"] for p in plans], rtol=0.02)

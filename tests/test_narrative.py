@@ -111,5 +111,8 @@ def test_the_roadmap_section_quotes_the_best_lever():
 def test_a_separate_prefill_pool_is_refused_in_one_line():
     # was "Buying 6 x H200 SXM 141GB ..." for 2 x b200 prefilling + 4 x h200-sxm decoding
     sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
-    with pytest.raises(TokenfabError, match=r"^prefill_accelerator: .* estimate .* only"):
+    with pytest.raises(
+        TokenfabError,
+        match=r"^prefill_accelerator: this command evaluates one .* breakeven and project",
+    ):
         narrative(sc)

@@ -519,7 +519,10 @@ def test_a_separate_prefill_pool_is_refused_in_one_line():
     # was "bug: IndexError ... at pipeline.py" (montecarlo, sensitivity; HTTP 500): the
     # estimate prices two pools, the grid the pipeline samples is one accelerator's
     sc = {"model": "llama-3.1-70b", "accelerator": "h200-sxm", "prefill_accelerator": "b200"}
-    with pytest.raises(ScenarioError, match=r"^prefill_accelerator: .* estimate .* only"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"^prefill_accelerator: this command evaluates one .* breakeven and project",
+    ):
         pipeline.evaluate(sc, {})
 
 

@@ -374,8 +374,10 @@ def test_infeasible_year0_samples_are_counted_and_left_out():
     assert all(np.isfinite(band["p5"])) and band["p95"][-1] >= band["p5"][-1]
 
 
-def test_a_separate_prefill_pool_is_refused_in_one_line():
-    # was priced as 6 x h200-sxm bought or rented (2 x b200 prefilling + 4 x h200-sxm decoding)
+def test_a_separate_prefill_pool_is_priced_as_both_pools():
+    # was once priced as 6 x h200-sxm (2 x b200 prefilling + 4 x h200-sxm decoding), then
+    # refused; now both pools are one averaged fleet, each accelerator bought at its own price
+    # (B200 $35,000, H200 $27,000, accelerators.csv) x 1.64 / 0.81
     sc = {
         "model": "llama-3.1-70b",
         "accelerator": "h200-sxm",
@@ -383,5 +385,61 @@ def test_a_separate_prefill_pool_is_refused_in_one_line():
         "precision": "fp8",
         "tokens_per_day": 1e9,
     }
-    with pytest.raises(ScenarioError, match=r"^prefill_accelerator: .* estimate .* only"):
-        project(sc)
+    est = evaluate(Scenario.parse(sc))
+    p = project(Scenario.parse(sc), FLAT)
+    y0 = p.as_dict()["years"][0]
+    assert y0["buy_accelerators"] == {"h200-sxm+b200 (prefill)": est.accelerators_needed}
+    pools = est.pools
+    capex = (pools.prefill.accelerators * 35_000 + pools.decode.accelerators * 27_000) * 1.64
+    assert_allclose(y0["buy_capex_usd"], capex / 0.81, rtol=1e-9)
+
+
+def _pooled() -> Scenario:
+    # Llama 3.1 70B FP8: decode on B200, prompts on a separate H100 pool, 1e9 tokens a day
+    return Scenario.parse(
+        {
+            "model": "llama-3.1-70b",
+            "accelerator": "b200",
+            "prefill_accelerator": "h100-sxm",
+            "precision": "fp8",
+            "tokens_per_day": 1e9,
+        }
+    )
+
+
+def test_a_prefill_pool_is_projected_as_both_pools_averaged():
+    # the two pools (plan's sizing for 1e9 tokens a day, tokenfab.pools) are one fleet of
+    # their average accelerator: year 0 buys what plan installs, bought at each pool's
+    # price x (1 + 0.64 server share) / (1 - 0.19 network share): H100 $27,500, B200 (its
+    # catalog price), weighted by the pools' counts; with flat rates nothing changes after
+    cat = default_catalog()
+    est = evaluate(_pooled(), cat)
+    pools = est.pools
+    n_p, n_d = pools.prefill.accelerators, pools.decode.accelerators
+    p = project(_pooled(), FLAT, cat).as_dict()
+    y0 = p["years"][0]
+    assert y0["buy_accelerators"] == {"b200+h100-sxm (prefill)": n_p + n_d}
+    upfront = (
+        (n_p * cat.accelerator("h100-sxm").price_usd + n_d * cat.accelerator("b200").price_usd)
+        * 1.64
+        / 0.81
+    )
+    assert_allclose(y0["buy_capex_usd"], upfront, rtol=1e-9)
+    rent = (
+        n_p * cheapest_rental(cat, "h100-sxm").usd_per_accelerator_hour
+        + n_d * cheapest_rental(cat, "b200").usd_per_accelerator_hour
+    )
+    assert_allclose(y0["rent_cost_usd"], rent * 8760, rtol=1e-9)
+    cash = [y["buy_cash_usd"] for y in p["years"][1:]]
+    assert_allclose(cash, cash[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        ({"generation_path": "vendor-claims"}, "generation_path: vendor claims compare"),
+    ],
+)
+def test_what_a_prefill_pool_cannot_project_says_why(update, message):
+    with pytest.raises(ScenarioError, match=message):
+        project(_pooled(), FLAT.model_copy(update=update))

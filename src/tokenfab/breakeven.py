@@ -50,6 +50,7 @@ __all__ = [
     "FINE_GRID_TOKENS_PER_DAY",
     "BreakEvenRates",
     "MonthlyCosts",
+    "PrefillPoolRates",
     "accelerators_for_volume",
     "api_monthly_cost_usd",
     "breakeven_rates",
@@ -60,6 +61,7 @@ __all__ = [
     "monthly_costs",
     "payback_at",
     "payback_months",
+    "pool_breakeven_rates",
     "upfront_usd_per_accelerator",
 ]
 
@@ -416,6 +418,26 @@ def hybrid_saving(
 
 
 @dataclass(frozen=True)
+class PrefillPoolRates:
+    """The prefill pool of a deployment with a separate prefill accelerator, per replica and
+    per accelerator-hour: it grows with the volume beside the decode pool.
+
+    ``capacity_output_tok_s_per_replica`` is a prefill replica's prompt tokens a second over
+    the prompt tokens an output token brings: the output rate it feeds. ``None`` prices: the
+    catalog cannot price the pool that way (the analysis says why).
+    """
+
+    accelerator: str
+    capacity_output_tok_s_per_replica: float
+    accelerators_per_replica: int
+    queue_wait_s: float | None  # the mean wait for a prefill replica at the peak, at most
+    buy_usd_per_accelerator_hour: float | None
+    buy_operating_usd_per_accelerator_hour: float | None
+    upfront_usd_per_accelerator: float | None
+    rent_usd_per_accelerator_hour: float | None
+
+
+@dataclass(frozen=True)
 class BreakEvenRates:
     """What the volume axis needs from one operating point and the catalogs.
 
@@ -442,6 +464,9 @@ class BreakEvenRates:
     # output rate and the largest mean wait at the peak; None: the fleet only carries the peak
     top_output_tok_s_per_replica: float | NDArray[np.float64] | None = None
     queue_wait_s: float | NDArray[np.float64] | None = None
+    # a separate prefill pool on another accelerator (the fields above are then the decode
+    # pool's, per accelerator of the decode accelerator); None: one accelerator type
+    prefill: PrefillPoolRates | None = None
 
     @property
     def api_usd_per_mtok_output(self) -> float | None:
@@ -582,6 +607,99 @@ def breakeven_rates(
     )
 
 
+def pool_breakeven_rates(
+    scenario: Scenario, catalog: Catalog, peak_to_average: float
+) -> BreakEvenRates:
+    """:func:`breakeven_rates` of a scenario with a separate prefill pool
+    (``prefill_accelerator``): each pool's replica, its capacity and its accelerator-hour bought
+    and rented (:mod:`tokenfab.pools`), so that at each volume each pool has the replicas its
+    share of the peak needs.
+
+    The replicas are those of the scenario's two-pool point without a demand
+    (:func:`tokenfab.perf.hetero.hetero_point`: the decode layout and batch with the most
+    output tokens a second per accelerator within the targets, the prefill layout with the most
+    prompt tokens a second); each pool's accelerator-hour is priced at its draw at the catalog's
+    default utilisation. The queue is the prefill pool's (a request waits for a prefill
+    replica), bounded as ``plan`` bounds it: within 2 s without a TTFT target, else within what
+    the target leaves after the prefill and the KV transfer.
+    """
+    from tokenfab.perf.hetero import hetero_point
+    from tokenfab.perf.operating import with_workload_targets
+    from tokenfab.planning import _api
+    from tokenfab.pools import _pool_cost
+    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
+
+    sc = with_workload_targets(scenario, catalog)
+    hp = hetero_point(sc, catalog)
+    inputs = default_cost_inputs(catalog)
+    u = inputs.default_utilization
+    missing: dict[str, str] = {}
+    prices: dict[tuple[str, str], float | None] = {}
+    rent_basis: list[str] = []
+    for pool in (hp.prefill, hp.decode):
+        acc = pool.setup.accelerator
+        for own in ("buy", "rent"):
+            pc, error = _pool_cost(pool, u, sc.with_(ownership=own), catalog, inputs)
+            if error is not None:
+                missing.setdefault(own, error)
+            prices[pool.role, own] = None if pc.cost is None else pc.cost.total_usd_per_hour
+            if own == "rent" and pc.cost is not None:
+                rent_basis.append(f"{pool.role} {acc.id}: {pc.cost.basis}")
+            if own == "buy":
+                prices[pool.role, "operating"] = (
+                    None
+                    if pc.cost is None
+                    else sum(pc.cost.lines.get(k, 0.0) for k in OPERATING_LINES)
+                )
+        prices[pool.role, "upfront"] = (
+            None
+            if acc.price_usd is None
+            else float(
+                upfront_usd_per_accelerator(
+                    acc.price_usd,
+                    inputs.system_share_of_accelerator_price,
+                    inputs.network_share_of_cluster_capex,
+                )
+            )
+        )
+    setup = hp.decode.setup
+    api = _api(catalog, setup)
+    if api is None:
+        missing["api"] = f"api-prices: no API price for model {setup.model.id!r}"
+    budget = (
+        DEFAULT_QUEUE_WAIT_S
+        if sc.ttft_slo_s is None
+        else sc.ttft_slo_s - hp.prefill_s - hp.kv_transfer_s
+    )
+    dec = hp.decode
+    return BreakEvenRates(
+        capacity_output_tok_s_per_replica=dec.tok_s_per_replica,
+        accelerators_per_replica=dec.accelerators_per_replica,
+        peak_to_average=peak_to_average,
+        input_tokens=float(setup.input_tokens),
+        output_tokens=float(setup.output_tokens),
+        buy_usd_per_accelerator_hour=prices["decode", "buy"],
+        buy_operating_usd_per_accelerator_hour=prices["decode", "operating"],
+        upfront_usd_per_accelerator=prices["decode", "upfront"],
+        rent_usd_per_accelerator_hour=prices["decode", "rent"],
+        rent_basis="; ".join(rent_basis) if len(rent_basis) == 2 else None,
+        api_usd_per_mtok_blended=api.blended_usd_per_mtok if api else None,
+        api_provider=api.price.provider if api else None,
+        missing=missing,
+        prefill=PrefillPoolRates(
+            accelerator=hp.prefill.setup.accelerator.id,
+            capacity_output_tok_s_per_replica=hp.prefill.tok_s_per_replica
+            / hp.prompt_per_output_token,
+            accelerators_per_replica=hp.prefill.accelerators_per_replica,
+            queue_wait_s=budget if budget > 0 else None,
+            buy_usd_per_accelerator_hour=prices["prefill", "buy"],
+            buy_operating_usd_per_accelerator_hour=prices["prefill", "operating"],
+            upfront_usd_per_accelerator=prices["prefill", "upfront"],
+            rent_usd_per_accelerator_hour=prices["prefill", "rent"],
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class MonthlyCosts:
     """Monthly cost of each option over a volume grid [USD/month]; NaN where not priced."""
@@ -649,23 +767,43 @@ def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> Mont
             **queue,
         ).min(axis=-1)
     shape = np.shape(n)
+    pre = rates.prefill
+    n_p = np.zeros(shape, dtype=np.int64)
+    if pre is not None:  # the prefill pool grows with the volume beside the decode pool
+        n_p = accelerators_for_volume(
+            v,
+            pre.capacity_output_tok_s_per_replica,
+            pre.accelerators_per_replica,
+            rates.peak_to_average,
+            output_tokens=rates.output_tokens,
+            queue_wait_s=pre.queue_wait_s,
+        )
 
-    def fleet(rate: float | None) -> NDArray[np.float64]:
-        return _or_nan(shape, None if rate is None else fleet_monthly_cost_usd(n, rate))
+    def cost(rate: float | None, rate_p: float | None = None) -> NDArray[np.float64] | None:
+        if rate is None or (pre is not None and rate_p is None):
+            return None
+        return n * rate + (0.0 if pre is None else n_p * rate_p)
+
+    def fleet(rate: float | None, rate_p: float | None = None) -> NDArray[np.float64]:
+        per_hour = cost(rate, rate_p)
+        return _or_nan(shape, None if per_hour is None else fleet_monthly_cost_usd(1, per_hour))
 
     api_price = rates.api_usd_per_mtok_output
     api = None if api_price is None else api_monthly_cost_usd(v, api_price)
-    upfront = (
-        None if rates.upfront_usd_per_accelerator is None else n * rates.upfront_usd_per_accelerator
-    )
+    p = pre or PrefillPoolRates("", 1.0, 1, None, None, None, None, None)
     return MonthlyCosts(
         tokens_per_day=np.broadcast_to(v, shape).astype(float),
-        accelerators=n,
-        buy_usd=fleet(rates.buy_usd_per_accelerator_hour),
-        rent_usd=fleet(rates.rent_usd_per_accelerator_hour),
+        accelerators=n + n_p,
+        buy_usd=fleet(rates.buy_usd_per_accelerator_hour, p.buy_usd_per_accelerator_hour),
+        rent_usd=fleet(rates.rent_usd_per_accelerator_hour, p.rent_usd_per_accelerator_hour),
         api_usd=_or_nan(shape, api),
-        buy_operating_usd=fleet(rates.buy_operating_usd_per_accelerator_hour),
-        upfront_usd=_or_nan(shape, upfront),
+        buy_operating_usd=fleet(
+            rates.buy_operating_usd_per_accelerator_hour,
+            p.buy_operating_usd_per_accelerator_hour,
+        ),
+        upfront_usd=_or_nan(
+            shape, cost(rates.upfront_usd_per_accelerator, p.upfront_usd_per_accelerator)
+        ),
     )
 
 
@@ -782,6 +920,9 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     cat = catalog or default_catalog()
     fields = {**req.scenario_fields(), "peak_to_average": 1.0}
     layouts = None
+    if req.prefill_accelerator is not None:  # two pools, each grown with the volume
+        sc = Scenario.parse({**fields, "accelerators": req.accelerators})
+        return _analysis(sc, pool_breakeven_rates(sc, cat, req.peak_to_average))
     if req.accelerators is None:
         # no fixed group: at each volume the layout needing the fewest accelerators; priced at
         # the cheapest deployment of the grid's first volume
@@ -793,7 +934,11 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
-    rates = breakeven_rates(est, cat, layouts, req.peak_to_average)
+    return _analysis(sc, breakeven_rates(est, cat, layouts, req.peak_to_average))
+
+
+def _analysis(sc: Scenario, rates: BreakEvenRates) -> Analysis:
+    """The cost table, the fine curves, the crossovers and the paybacks of a set of rates."""
     fine = monthly_costs(rates, FINE_GRID_TOKENS_PER_DAY)
     v = FINE_GRID_TOKENS_PER_DAY
     at = monthly_costs(rates, PAYBACK_TOKENS_PER_DAY)

@@ -548,6 +548,12 @@ def plan_cmd(
     _console().print(render.plan_table(req, rows, top))
 
 
+def _pools_name(req: Any) -> str:
+    """The accelerator of a request, with its separate prefill pool's where it has one."""
+    pre = getattr(req, "prefill_accelerator", None)
+    return req.accelerator if pre is None else f"{req.accelerator} + {pre} (prefill)"
+
+
 @command(
     "breakeven",
     schema.BreakevenRequest,
@@ -572,7 +578,7 @@ def breakeven_cmd(
         _emit_json(result)
     else:
         rows = [r.model_dump() for r in result.rows]
-        title = f"Break-even: {req.model} on {req.accelerator} ({req.region})"
+        title = f"Break-even: {req.model} on {_pools_name(req)} ({req.region})"
         console.print(render.breakeven_table(title, rows, result.summary_lines()))
         for option, why in result.missing.items():
             console.print(f"{option}: not priced ({why})", style="dim")
@@ -596,7 +602,7 @@ def breakeven_cmd(
         html, png = charts.line_chart(
             chart,
             series,
-            f"Monthly cost vs volume: {req.model} on {req.accelerator}",
+            f"Monthly cost vs volume: {req.model} on {_pools_name(req)}",
             "output tokens/day",
             "USD/month",
             logx=True,

@@ -519,6 +519,14 @@ class GenerationRates:
     usd_per_mtok: float | None  # the estimate's cost per request / output tokens [USD/Mtok]
     tokens_per_joule: float | None
     notes: tuple[str, ...] = ()
+    prefill_accelerator: str | None = None  # a separate prefill pool: the rates average both
+
+    @property
+    def label(self) -> str:
+        """The accelerator, with the prefill pool's where the generation has one."""
+        if self.prefill_accelerator is None:
+            return self.accelerator
+        return f"{self.accelerator}+{self.prefill_accelerator} (prefill)"
 
 
 _LAYOUT_FIELDS = (
@@ -538,6 +546,8 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     from tokenfab.planning import evaluate, hourly_cost, power_w
 
     est = evaluate(scenario, catalog)
+    if est.pools is not None:
+        return _pooled_rates(est, catalog)
     op = est.op
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
@@ -588,6 +598,83 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         ),
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
+    )
+
+
+def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
+    """:func:`generation_rates` of a deployment with a separate prefill pool: the two pools as
+    one fleet of their average accelerator (capacity, power, price, operating cost and rent
+    averaged over the pools' counts at the scenario's sizing), so that the fleet grows with the
+    demand in the pools' proportion. A replica is one replica of each pool."""
+    from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
+    from tokenfab.planning import hourly_cost
+
+    inputs = default_cost_inputs(catalog)
+    pools, scenario, op = est.pools, est.scenario, est.op
+    parts = (pools.prefill, pools.decode)
+    n = sum(p.accelerators for p in parts)
+    notes: list[str] = []
+
+    def mean(values: list[float | None]) -> float | None:
+        if any(v is None for v in values):
+            return None
+        return sum(p.accelerators * v for p, v in zip(parts, values, strict=True)) / n
+
+    upfront, operating, rent = [], [], []
+    for p in parts:
+        acc = p.accelerator
+        if acc.price_usd is None:
+            notes.append(f"{acc.id} ({p.role} pool) has no purchase price: buy not priced")
+            upfront.append(None)
+            operating.append(None)
+        else:
+            bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
+            operating.append(sum(bought.lines[k] for k in OPERATING_LINES if k != "power"))
+            upfront.append(
+                float(
+                    upfront_usd_per_accelerator(
+                        acc.price_usd,
+                        inputs.system_share_of_accelerator_price,
+                        inputs.network_share_of_cluster_capex,
+                    )
+                )
+            )
+        try:
+            r = cheapest_rental(
+                catalog, acc.id, scenario.rental_term, scenario.rental_provider
+            ).usd_per_accelerator_hour
+            rent.append(r + inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR)
+        except (CatalogError, ScenarioError) as exc:
+            notes.append(f"{p.role} pool: {exc}")
+            rent.append(None)
+    api = None
+    if est.api is not None:
+        s = op.setup
+        api = est.api.blended_usd_per_mtok * (s.input_tokens + s.output_tokens) / s.output_tokens
+    d = est.as_dict()
+    dec = parts[1].accelerator
+    return GenerationRates(
+        accelerator=dec.id,
+        release_year=dec.release_year,
+        capacity_tok_s_per_accelerator=op.output_tok_s_total / n,
+        accelerators_per_replica=pools.point.prefill.accelerators_per_replica
+        + pools.point.decode.accelerators_per_replica,
+        busy_power_w=float(mean([p.busy_power_w for p in parts])),
+        idle_power_w=float(
+            mean([p.accelerator.tdp_w * inputs.idle_power_share_of_tdp for p in parts])
+        ),
+        upfront_usd=mean(upfront),
+        operating_usd_per_hour=mean(operating),
+        rent_usd_per_hour=mean(rent),
+        api_usd_per_mtok_output=api,
+        usd_per_mtok=(
+            None
+            if d.get("cost_usd_per_request") is None
+            else d["cost_usd_per_request"] * TOKENS_PER_MTOK / op.setup.output_tokens
+        ),
+        tokens_per_joule=d.get("tokens_per_joule"),
+        notes=tuple(notes),
+        prefill_accelerator=parts[0].accelerator.id,
     )
 
 
@@ -794,7 +881,7 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
         by_id: dict[str, int] = {}
         for k in range(n_years):
             if n[k]:
-                by_id[on_sale[k].accelerator] = by_id.get(on_sale[k].accelerator, 0) + int(n[k])
+                by_id[on_sale[k].label] = by_id.get(on_sale[k].label, 0) + int(n[k])
         fleet.append(by_id)
         buy["utilization"][t] = u
         buy["energy_kwh"][t] = kwh
@@ -837,7 +924,7 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
         rent["cost_usd"][t] = n_acc * best.rent_usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
         rent["cash_usd"][t] = rent["cost_usd"][t]
     if cur.rent_usd_per_hour is None:
-        notes.append(f"rent: {cur.accelerator} has no rental in the catalog")
+        notes.append(f"rent: {cur.label} has no rental in the catalog")
 
     # -- api ----------------------------------------------------------------------------
     api_idx = index_path(-np.asarray(rates["api_price_decline_per_year"], float), n_years)
@@ -1172,10 +1259,18 @@ def project(
         raise ScenarioError(
             "tokens_per_day: a projection needs a demand: tokens_per_day or requests_per_second"
         )
-    if scenario.prefill_accelerator is not None:  # its fleets and prices are one type's
-        from tokenfab.perf.operating import HETERO_ONLY
-
-        raise ScenarioError(HETERO_ONLY)
+    pooled = scenario.prefill_accelerator is not None  # two pools, averaged (_pooled_rates)
+    if pooled and samples and scenario_inputs is not None:
+        raise ScenarioError(
+            "uncertainty: a fan over the scenario's inputs re-evaluates year 0 through the Monte "
+            "Carlo pipeline, which models one accelerator type; with prefill_accelerator drop "
+            "the scenario's uncertainty block (the yearly rates' fan still works)"
+        )
+    if pooled and inputs.generation_path == "vendor-claims":
+        raise ScenarioError(
+            "generation_path: vendor claims compare one accelerator with its successor; with "
+            "prefill_accelerator use generation_path model"
+        )
     a = default_assumptions(scenario, inputs, cat)
     n_years = inputs.years
     start = inputs.start_year or date.today().year
@@ -1202,7 +1297,7 @@ def project(
             and succ.tokens_per_joule
         ):
             notes.append(
-                f"modelled generation gain {cur.accelerator} -> {succ.accelerator}: "
+                f"modelled generation gain {cur.label} -> {succ.label}: "
                 f"{succ.tokens_per_joule / cur.tokens_per_joule:.2f}x tokens per joule, "
                 f"{cur.usd_per_mtok / succ.usd_per_mtok:.2f}x tokens per dollar"
             )
@@ -1213,8 +1308,8 @@ def project(
         gens.append(succ)
         ry = succ.release_year or start
         notes.append(
-            f"new capacity from {max(ry, start + 1)} on is bought as {succ.accelerator} "
-            f"(released {ry}); year-0 hardware stays {cur.accelerator}"
+            f"new capacity from {max(ry, start + 1)} on is bought as {succ.label} "
+            f"(released {ry}); year-0 hardware stays {cur.label}"
         )
     else:
         notes.append("no successor: every purchase is the scenario's accelerator")

@@ -145,11 +145,13 @@ def _vendor_memory_default(engine: EngineChoice, model: Model, acc: Accelerator)
 
 
 HETERO_ONLY = (
-    "prefill_accelerator: a separate prefill pool on another accelerator is modelled by "
-    "estimate and plan only (tokenfab.perf.hetero; roadmap, report and factory build on them); "
-    "drop prefill_accelerator here"
+    "prefill_accelerator: this command evaluates one accelerator type's layout and batch grid "
+    "(montecarlo and sensitivity sample it vectorised); a separate prefill pool on another "
+    "accelerator is modelled by estimate, plan, breakeven and project (tokenfab.perf.hetero; "
+    "roadmap, report and factory build on them); drop prefill_accelerator here"
 )
-"""The one line of every command but estimate and plan that is given a separate prefill pool."""
+"""The one line of every command that models one accelerator type, given a separate prefill
+pool."""
 
 
 MXFP4_EXPERT_KERNEL_BY_FAMILY = {"hopper": "triton_hopper", "ampere": "marlin", "ada": "marlin"}
