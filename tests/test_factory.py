@@ -496,3 +496,37 @@ def test_token_lengths_as_the_workload_gives_them_change_nothing(h100):
 def test_a_bad_demand_names_the_field(kwargs, field):
     with pytest.raises(ScenarioError, match=rf"^{field}:"):
         fc.factory(10.0, "h100-sxm", **kwargs)
+
+
+def test_frontier_points_carry_ttft_power_tokens_per_mw_and_cost():
+    # issue 15: the frontier the factory reads carries TTFT, the operating-point power, output
+    # tok/s per MW and $/Mtok. Each point: tok/s per MW = tok/s per accelerator x 1e6 / (draw x
+    # PUE 1.56, region us); $/Mtok = a bought H100-hour at the point's average draw (80 %
+    # busy, idle the rest) x 1e6 / (tok/s x 0.8 x 3,600 s)
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cost import average_power_w, default_cost_inputs
+    from tokenfab.operations import get
+    from tokenfab.planning import hourly_cost
+
+    cat = default_catalog()
+    op = get("frontier")
+    fronts = op.compute(
+        op.parse({"model": "llama-3.1-70b", "accelerator": ["h100-sxm", "tpu-v6e"]}), cat
+    )
+    pts = op.present(fronts, cat).model_dump()["points"]
+    inputs = default_cost_inputs(cat)
+    h100 = [p for p in pts if p["accelerator"] == "h100-sxm"]
+    for p in h100:
+        # between the idle floor (11.5 % of the 700 W TDP, cost_assumptions.csv) and TDP
+        assert p["ttft_s"] > 0 and 0.115 * 700 <= p["power_w"] <= 700
+        assert_allclose(
+            p["output_tok_s_per_mw"], p["tok_s_per_accelerator"] * 1e6 / (p["power_w"] * 1.56)
+        )
+        avg = float(average_power_w(p["power_w"], 700 * inputs.idle_power_share_of_tdp, 0.8))
+        hour = hourly_cost(
+            cat.accelerator("h100-sxm"), cat.region("us"), "buy", cat, inputs, power_w=avg
+        ).total_usd_per_hour
+        assert_allclose(p["usd_per_mtok"], hour * 1e6 / (p["tok_s_per_accelerator"] * 0.8 * 3600))
+    # the TPU v6e has no published power: no draw, no tokens per MW, no cost
+    tpu = [p for p in pts if p["accelerator"] == "tpu-v6e"]
+    assert tpu and all(p["power_w"] is None and p["usd_per_mtok"] is None for p in tpu)

@@ -241,6 +241,69 @@ def tier_revenue_usd_per_year(
     return _out(tokens), _out(tokens * b * p / TOKENS_PER_MTOK)
 
 
+def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None) -> Any:
+    r"""The frontier with each point's power, output tok/s per MW and $/Mtok.
+
+    Power: :func:`tokenfab.cost.serving_power_w` of the point's memory and compute activity
+    (the operating-point power model). Output tok/s per MW: the point's output rate over that
+    draw times the region's PUE, busy all the time. $/Mtok: the bought accelerator-hour (every
+    line of the cost model, power at the point's average draw at the catalog's default
+    utilisation; rented where the accelerator has no purchase price) over the output tokens an
+    hour at that utilisation. Without activity figures (two pools) or a published power the
+    figures stay None.
+
+    Notes
+    -----
+    .. math:: P = \mathrm{serving\_power}(a_{mem}, a_{cmp}),\quad
+              T_{MW} = 10^6 T / (P \cdot PUE),\quad
+              c = 10^6 \, C_h(\bar P) / (3600 \, T u)
+    """
+    from dataclasses import replace
+
+    from tokenfab.cost import average_power_w, default_cost_inputs, serving_power_w
+    from tokenfab.planning import hourly_cost
+
+    if front.hbm_busy_share is None:  # two pools (hetero_frontier): no one activity
+        return front
+    cat = catalog or default_catalog()
+    acc = cat.accelerator(front.accelerator)
+    if acc.tdp_w is None:
+        return front
+    inputs = default_cost_inputs(cat)
+    region = cat.region(scenario.region)
+    idle = acc.tdp_w * inputs.idle_power_share_of_tdp
+    busy = np.asarray(
+        serving_power_w(
+            acc.tdp_w,
+            inputs.idle_power_share_of_tdp,
+            front.hbm_busy_share,
+            front.compute_busy_share,
+            inputs.memory_power_share,
+            inputs.compute_power_share,
+        ),
+        dtype=float,
+    )
+    per_mw = front.tok_s_per_accelerator * 1e6 / (busy * region.pue)
+    u = inputs.default_utilization
+    avg = np.asarray(average_power_w(busy, idle, u), dtype=float)
+    usd = np.full(busy.shape, np.nan)
+    for own in ("buy", "rent"):
+        try:
+            hourly = [
+                hourly_cost(acc, region, own, cat, inputs, power_w=float(w)).total_usd_per_hour
+                for w in avg
+            ]
+        except (ScenarioError, CatalogError):
+            continue
+        usd = (
+            np.asarray(hourly)
+            * TOKENS_PER_MTOK
+            / (front.tok_s_per_accelerator * u * SECONDS_PER_HOUR)
+        )
+        break
+    return replace(front, power_w=busy, output_tok_s_per_mw=per_mw, usd_per_mtok=usd)
+
+
 def tier_point(
     tok_s_per_user: ArrayLike,
     tok_s_per_accelerator: ArrayLike,

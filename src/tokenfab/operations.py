@@ -215,7 +215,9 @@ def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
 
     if req.software_licence is not None:  # not priced here, but a typo is still refused
         cat.get("licences", req.software_licence)
-    return [frontier(sc, cat) for sc in req.scenarios()]
+    from tokenfab.factory import frontier_economics
+
+    return [frontier_economics(frontier(sc, cat), sc, cat) for sc in req.scenarios()]
 
 
 MAX_FRONTIER_ACCELERATORS = 12

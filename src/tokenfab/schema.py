@@ -728,6 +728,23 @@ class FrontierPoint(Result):
     pipeline_parallel: int = out("pipeline stages", "-")
     expert_parallel: int = out("expert-parallel degree", "-")
     batch_size: int = out("sequences in flight per replica", "sequences")
+    ttft_s: Num = out("service TTFT of the point: one prompt's prefill, no queueing", "s")
+    power_w: Num = out(
+        "an accelerator's draw serving at the point (the operating-point power model; null: "
+        "no published power)",
+        "W",
+    )
+    output_tok_s_per_mw: Num = out(
+        "output tokens per second per MW of facility power at that draw and the region's PUE, "
+        "busy all the time",
+        "token/s/MW",
+    )
+    usd_per_mtok: Num = out(
+        "cost per million output tokens at the point: a bought accelerator-hour (every line of "
+        "the cost model, power at the point's average draw) at the catalog's default "
+        "utilisation, or rented where it has no price (null: neither)",
+        "USD/Mtok",
+    )
 
 
 class FrontierResult(Result):

@@ -67,28 +67,37 @@ class Frontier:
     ttft_s: NDArray | None = None  # service TTFT of each point (no queueing) [s]
     attention_data_parallel: NDArray | None = None
     moe_tensor_parallel: NDArray | None = None
+    hbm_busy_share: NDArray | None = None  # activity of each point, for the power model
+    compute_busy_share: NDArray | None = None
+    # economics of each point (tokenfab.factory.frontier_economics); None: not computed
+    power_w: NDArray | None = None
+    output_tok_s_per_mw: NDArray | None = None
+    usd_per_mtok: NDArray | None = None
 
-    def rows(self) -> list[dict[str, float]]:
+    def rows(self) -> list[dict[str, float | None]]:
+        n = len(self.tok_s_per_user)
+
+        def at(values: NDArray | None, i: int) -> float | None:
+            if values is None or not np.isfinite(values[i]):
+                return None
+            return float(values[i])
+
         return [
             {
                 "accelerator": self.accelerator,
                 "precision": self.precision,
-                "tok_s_per_user": float(u),
-                "tok_s_per_accelerator": float(a),
-                "tensor_parallel": int(t),
-                "pipeline_parallel": int(p),
-                "expert_parallel": int(e),
-                "batch_size": int(b),
+                "tok_s_per_user": float(self.tok_s_per_user[i]),
+                "tok_s_per_accelerator": float(self.tok_s_per_accelerator[i]),
+                "tensor_parallel": int(self.tensor_parallel[i]),
+                "pipeline_parallel": int(self.pipeline_parallel[i]),
+                "expert_parallel": int(self.expert_parallel[i]),
+                "batch_size": int(self.batch_size[i]),
+                "ttft_s": at(self.ttft_s, i),
+                "power_w": at(self.power_w, i),
+                "output_tok_s_per_mw": at(self.output_tok_s_per_mw, i),
+                "usd_per_mtok": at(self.usd_per_mtok, i),
             }
-            for u, a, t, p, e, b in zip(
-                self.tok_s_per_user,
-                self.tok_s_per_accelerator,
-                self.tensor_parallel,
-                self.pipeline_parallel,
-                self.expert_parallel,
-                self.batch_size,
-                strict=True,
-            )
+            for i in range(n)
         ]
 
 
@@ -136,6 +145,8 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
         ttft_s=grid.ttft_service_s[li, bi],
         attention_data_parallel=lay.attention_data_parallel[li],
         moe_tensor_parallel=lay.moe_tensor_parallel[li],
+        hbm_busy_share=grid.hbm_busy_share[li, bi],
+        compute_busy_share=grid.compute_busy_share[li, bi],
     )
 
 
