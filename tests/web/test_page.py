@@ -297,7 +297,11 @@ def test_a_separate_prefill_pool_shows_both_pools(page, server):
     # the factory tab runs each tier on one type and says so rather than drop the pool silently
     page.click("#tab-factory")
     page.wait_for_selector("#panel-factory[data-state=ready]", state="attached", timeout=90_000)
-    assert "Each tier runs on h100-sxm alone" in page.inner_text("#panel-factory")
+    factory = page.inner_text("#panel-factory")
+    assert "Each tier runs on h100-sxm alone" in factory
+    # and it states the price basis of the blended tiers and the revenue per accelerator-hour
+    assert "Price basis: free, medium and high are blended: the price is for 3 prompt" in factory
+    assert "USD per accelerator-hour" in factory
     # one pool again: the table hides
     page.select_option("#f-prefill_accelerator", "")
     page.wait_for_function(

@@ -619,8 +619,11 @@ async function renderFactory(el) {
     yaxis: { title: { text: "USD/year" } }, barmode: "group",
   });
   const d = one.demand;
+  const blend = (one.notes || []).find((n) => n.startsWith("blended tiers:"));
   caption(el, `${fmt(one.accelerators)} accelerators, ${fmt(one.tokens_per_year)} output tokens a year, margin ` +
-    `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}.` +
+    `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}, revenue ` +
+    `${fmt(one.revenue_usd_per_accelerator_hour)} USD per accelerator-hour.` +
+    (blend ? ` Price basis: ${blend.replace("blended tiers: ", "free, medium and high are blended: ")}.` : "") +
     (d && d.share_of_facility !== null
       ? ` The demand of ${fmt(d.tokens_per_day)} output tokens a day uses ${fmt(d.share_of_facility * 100)}% ` +
         `of it (${fmt(d.power_mw_needed)} MW).`
