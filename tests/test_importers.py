@@ -530,14 +530,14 @@ def test_deepseek_v4_compressed_attention_is_described() -> None:
     # one token at that context attends, summed over layers: 43 x 128 window entries,
     # 21 x 512 top-k entries, 20 x 8,192 compressed entries and the indexer's 21 x 262,144 keys
     # at 64 x 128 / (64 x 1024) = 1/8 of an entry each: 5,504 + 10,752 + 163,840 + 688,128
-    per_layer = float(attended_tokens(shape, 1_048_576.0))
+    per_layer = float(attended_tokens(shape, 1_048_576.0, 1024))
     assert per_layer * 43 == pytest.approx(868_224, rel=1e-12)
     # a full-attention model of the same width would attend 43 x 1,048,576 = 45.1 M entries
     assert per_layer * 43 < 0.02 * 43 * 1_048_576
     # below the window every layer attends the whole (short) context and no compressed entry
     # is complete beyond c / ratio: at 100 tokens, 43 x 100 + 21 x 25 + 20 x 100/128
     # + 21 x 25 / 8 = 4,300 + 525 + 15.625 + 65.625
-    assert float(attended_tokens(shape, 100.0)) * 43 == pytest.approx(4906.25, rel=1e-12)
+    assert float(attended_tokens(shape, 100.0, 1024)) * 43 == pytest.approx(4906.25, rel=1e-12)
 
 
 def test_deepseek_v4_pro_layers() -> None:
@@ -546,3 +546,21 @@ def test_deepseek_v4_pro_layers() -> None:
     assert row["layer_types"] == "HH" + "CH" * 29 + "C"
     assert row["layer_types"].count("C") == 30 and row["layer_types"].count("H") == 31
     assert (row["o_groups"], row["o_lora_rank"], row["q_lora_rank"]) == (16, 1024, 1536)
+
+
+def test_deepseek_sparse_attention_attends_the_top_k() -> None:
+    """DeepSeek-V3.2's DSA: each attention layer caches the MLA latent (512 + 64) and an
+    indexer key of 128 a token, attends the indexer's top 2,048 tokens, and the indexer scores
+    every token with 64 heads of 128 (DeepSeek-V3.2-Exp inference code)."""
+    from tokenfab.catalog import Model
+    from tokenfab.perf.memory import attended_tokens
+
+    shape = ModelShape.from_record(Model.model_validate(_import("deepseek-v3.2").rows[0]))
+    # 61 layers x (576 + 128) elements x 100,000 tokens at one byte an element
+    assert float(kv_bytes_per_sequence(shape, 100_000, 1.0)) == pytest.approx(61 * 704 * 100_000)
+    # decode attends in MLA's latent space (d_qk + d_v = 576 + 512 = 1,088, 128 heads): per
+    # layer 2,048 picked tokens + 100,000 keys x 64 x 128 / (128 x 1,088) = 2,048 + 5,882.35
+    dec = float(attended_tokens(shape, 100_000.0, 1088))
+    assert dec == pytest.approx(2048 + 100_000 * 8192 / (128 * 1088), rel=1e-12)
+    # below the top-k every token is attended: 1,000 + 1,000 x 8,192 / 139,264
+    assert float(attended_tokens(shape, 1000.0, 1088)) == pytest.approx(1000 * (1 + 8192 / 139264))

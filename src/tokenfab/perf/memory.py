@@ -66,11 +66,14 @@ class ModelShape:
     full_attention_scale: NDArray  # a full-attention layer's (qk + v) head width over the others'
     linear_layer_share: NDArray  # share of layers without growing KV: linear, Mamba2, FFN blocks
     linear_state_elements: NDArray  # constant state a sequence, mean over those layers
-    compressed_kv_share: NDArray  # compressed KV (C, H layers) a context token, per layer
-    compressed_attend_share: NDArray  # entries attended a context token beyond the window
+    compressed_kv_share: NDArray  # compressed KV and indexer keys a context token, per layer
+    compressed_attend_share: NDArray  # compressed entries attended a context token (H layers)
     compressed_topk_share: NDArray  # share of layers attending an indexer's top-k (C)
     compressed_topk_ratio: NDArray  # tokens a C layer pools into one entry (1 where none)
     compressed_topk_tokens: NDArray  # entries a C layer's indexer picks (0 where none)
+    full_topk_tokens: NDArray  # tokens a full layer attends under DSA (inf where none)
+    indexer_keys_share: NDArray  # keys an indexer scores a context token, per layer
+    indexer_width: NDArray  # indexer heads x head width (0 where none)
     params_attention: NDArray
     params_dense: NDArray  # dense FFN layers, norms and router gates
     params_shared: NDArray  # shared experts, all layers
@@ -153,7 +156,7 @@ class ModelShape:
             # (tokenfab.perf.params.mamba2_state_elements)
             state_total += mamba2_state_elements(model) * model.mamba_layers
         linear_state = state_total / no_context if no_context else 0.0
-        comp = compressed_attention_terms(model, kv_elems, qk + v)
+        comp = compressed_attention_terms(model, kv_elems)
         values = dict(
             layers=model.num_layers,
             hidden=model.hidden_size,
@@ -236,40 +239,41 @@ class ModelShape:
         )
 
 
-def compressed_attention_terms(
-    model: Model, kv_elements: float, head_qkv_dim: float
-) -> dict[str, float]:
-    """What compressed attention (C and H in ``layer_types``) adds a context token.
+def compressed_attention_terms(model: Model, kv_elements: float) -> dict[str, float]:
+    """What sparse and compressed attention change a context token costs.
 
     Parameters
     ----------
     model : Model
         Catalog record.
     kv_elements : float
-        KV elements one token keeps in one layer's window (DeepSeek-V4: one 512-wide entry).
-    head_qkv_dim : float
-        Query-key plus value width of a head (the cost of attending one entry, per head).
+        KV elements one token keeps in one attention layer (DeepSeek-V4: one 512-wide entry;
+        MLA: the latent and its RoPE key).
 
     Returns
     -------
     dict
-        ``compressed_kv_share``: compressed KV elements a context token adds, averaged over
-        the layers, in units of ``kv_elements`` (a C layer keeps one entry per
-        ``compress_ratio_sparse`` tokens plus its indexer's key of ``indexer_head_dim``, an H
-        layer one entry per ``compress_ratio_dense``); ``compressed_attend_share``: entries
-        attended a context token, averaged over the layers (H layers attend every compressed
-        entry; C layers' indexers score every compressed key with ``indexer_num_heads`` heads
-        of ``indexer_head_dim``, expressed as the attention entries of the same arithmetic);
-        ``compressed_topk_share``, ``compressed_topk_ratio``, ``compressed_topk_tokens``: the
-        C layers' share, ratio and indexer top-k (a C layer attends ``min(context / ratio,
-        top-k)`` entries beside its window).
+        ``compressed_kv_share``: KV elements a context token adds beyond the window, averaged
+        over the layers, in units of ``kv_elements``: a C layer keeps one entry per
+        ``compress_ratio_sparse`` tokens and its indexer's key of ``indexer_head_dim``, an H
+        layer one entry per ``compress_ratio_dense``, and a DeepSeek Sparse Attention (dsa)
+        layer its indexer's key for every token (the latent itself is in the full-layer
+        term); ``compressed_attend_share``: the H layers' compressed entries attended a context
+        token; ``compressed_topk_share``, ``compressed_topk_ratio``, ``compressed_topk_tokens``:
+        the C layers' share, ratio and indexer top-k (a C layer attends ``min(context / ratio,
+        top-k)`` entries beside its window); ``full_topk_tokens``: the tokens a dsa layer
+        attends (``min(context, top-k)``; inf without dsa); ``indexer_keys_share`` and
+        ``indexer_width``: keys the indexers score a context token, averaged over the layers,
+        and their ``indexer_num_heads x indexer_head_dim`` (2 FLOP each a key).
 
     Notes
     -----
     DeepSeek-V4's attention [1]_: every layer keeps its last ``sliding_window`` tokens
     uncompressed; a C layer also keeps ``context / 4`` compressed entries and attends the 512
-    its lightning indexer picks; an H layer keeps and attends ``context / 128``. The indexer's
-    key cache is stored at the KV precision here (DeepSeek's code stores it in FP4).
+    its lightning indexer picks; an H layer keeps and attends ``context / 128``. DeepSeek
+    Sparse Attention [2]_ keeps every token's latent and an indexer key of 128, and attends the
+    2,048 tokens its indexer picks. Indexer keys are stored at the KV precision here (DeepSeek
+    stores them in FP8 or FP4).
 
     References
     ----------
@@ -277,63 +281,83 @@ def compressed_attention_terms(
        ``kv_cache_size = window_size + max_seq_len // compress_ratio``; ``Indexer``:
        ``kv_cache`` of ``max_seq_len // compress_ratio`` x ``index_head_dim``),
        https://huggingface.co/deepseek-ai/DeepSeek-V4-Flash/blob/main/inference/model.py
+    .. [2] DeepSeek-AI, DeepSeek-V3.2-Exp inference code ``inference/model.py`` (``Indexer``:
+       ``k_cache`` of ``max_seq_len`` x ``index_head_dim``; ``index_topk`` 2048),
+       github.com/deepseek-ai/DeepSeek-V3.2-Exp
 
     Examples
     --------
     DeepSeek-V4-Flash (43 layers: 21 C at 4 with a 128-wide indexer key, 20 H at 128):
 
     >>> from tokenfab.catalog import default_catalog
-    >>> t = compressed_attention_terms(default_catalog().model("deepseek-v4-flash"), 512, 1024)
+    >>> t = compressed_attention_terms(default_catalog().model("deepseek-v4-flash"), 512)
     >>> round(t["compressed_kv_share"] * 43 * 512)  # 21 x (512 + 128) / 4 + 20 x 512 / 128
     3440
     """
     sparse_c, dense_h = model.compressed_layers
     layers = model.num_layers
-    kv_share = attend = 0.0
-    topk_share, ratio_c, topk = 0.0, 1.0, 0.0
+    kv_share = attend = keys = width = 0.0
+    topk_share, ratio_c, topk, full_topk = 0.0, 1.0, 0.0, np.inf
+    idx_w = float(model.indexer_head_dim or 0)
+    if model.sparse_attention:
+        width = float(model.indexer_num_heads or 0) * idx_w
     if sparse_c:
         ratio_c = float(model.compress_ratio_sparse or 1)
-        idx_w = float(model.indexer_head_dim or 0)
-        idx_heads = float(model.indexer_num_heads or 0)
         kv_share += sparse_c * (1.0 + idx_w / kv_elements) / ratio_c / layers
-        # scoring a key costs 2 n_I d_I FLOP; attending an entry 2 h (d_qk + d_v)
-        cost = idx_heads * idx_w / (model.num_attention_heads * head_qkv_dim)
-        attend += sparse_c * cost / ratio_c / layers
+        keys += sparse_c / ratio_c / layers
         topk_share = sparse_c / layers
         topk = float(model.sparse_attention_topk_tokens or 0)
     if dense_h:
         ratio_h = float(model.compress_ratio_dense or 1)
         kv_share += dense_h / ratio_h / layers
         attend += dense_h / ratio_h / layers
+    if model.sparse_attention == "dsa":
+        # every attention layer indexes every token and attends the top-k
+        attention_layers = (
+            layers - model.linear_attention_layers - model.mamba_layers - model.ffn_blocks
+        )
+        kv_share += attention_layers * idx_w / kv_elements / layers
+        keys += attention_layers / layers
+        full_topk = float(model.sparse_attention_topk_tokens or np.inf)
     return dict(
         compressed_kv_share=kv_share,
         compressed_attend_share=attend,
         compressed_topk_share=topk_share,
         compressed_topk_ratio=ratio_c,
         compressed_topk_tokens=topk,
+        full_topk_tokens=full_topk,
+        indexer_keys_share=keys,
+        indexer_width=width,
     )
 
 
-def attended_tokens(shape: ModelShape, context_tokens: ArrayLike) -> NDArray:
+def attended_tokens(
+    shape: ModelShape, context_tokens: ArrayLike, head_qkv_dim: ArrayLike
+) -> NDArray:
     """Entries one token attends to at ``context_tokens``, averaged over the layers.
 
     Full-attention layers attend the whole context (``full_attention_scale`` times the cost
-    where their heads are wider), sliding-window layers at most the window, linear and Mamba2
-    layers none, and compressed layers (DeepSeek-V4) the window plus
-    :func:`compressed_attention_terms`' entries. Multiplied by the layers it is the
-    ``attended_tokens`` of :func:`tokenfab.perf.roofline.attention_flops_per_token`.
+    where their heads are wider; the indexer's top-k under DeepSeek Sparse Attention),
+    sliding-window layers at most the window, linear and Mamba2 layers none, and compressed
+    layers (DeepSeek-V4) the window plus :func:`compressed_attention_terms`' entries. An
+    indexer's scoring of its keys, ``2 n_I d_I`` FLOP a key, is counted as the attended entries
+    of the same arithmetic, ``n_I d_I / (H (d_qk + d_v))`` each, with ``head_qkv_dim`` the
+    ``d_qk + d_v`` of the phase (MLA's absorbed widths in decode). Multiplied by the layers it
+    is the ``attended_tokens`` of :func:`tokenfab.perf.roofline.attention_flops_per_token`.
 
     Examples
     --------
     >>> from tokenfab.catalog import default_catalog
     >>> s = ModelShape.from_record(default_catalog().model("llama-3.1-8b"))
-    >>> float(attended_tokens(s, 1000.0))
+    >>> float(attended_tokens(s, 1000.0, 256))
     1000.0
     """
     c = np.asarray(context_tokens, dtype=float)
     window = shape.window_layer_share
     full = (1 - window - shape.linear_layer_share) * shape.full_attention_scale
-    attended = full * c + window * np.minimum(c, shape.window_tokens)
+    sparse = bool(np.any(shape.indexer_width > 0))
+    full_c = np.minimum(c, shape.full_topk_tokens) if sparse else c
+    attended = full * full_c + window * np.minimum(c, shape.window_tokens)
     if np.any(shape.compressed_kv_share > 0):
         attended = (
             attended
@@ -341,6 +365,9 @@ def attended_tokens(shape: ModelShape, context_tokens: ArrayLike) -> NDArray:
             + shape.compressed_topk_share
             * np.minimum(c / shape.compressed_topk_ratio, shape.compressed_topk_tokens)
         )
+    if sparse:
+        per_key = shape.indexer_width / (shape.attention_heads * np.asarray(head_qkv_dim))
+        attended = attended + shape.indexer_keys_share * c * per_key
     return attended
 
 

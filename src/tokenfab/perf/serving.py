@@ -500,8 +500,12 @@ def round_time(
         else 0.0
     )
     # full, sliding, linear and compressed layers' attended entries (memory.attended_tokens)
-    dec_attended = attended_tokens(shape, decode_context_tokens)
-    pre_attended = attended_tokens(shape, prefill_context_tokens)
+    dec_attended = attended_tokens(
+        shape, decode_context_tokens, shape.decode_qk_dim + shape.decode_v_dim
+    )
+    pre_attended = attended_tokens(
+        shape, prefill_context_tokens, shape.qk_head_dim + shape.v_head_dim
+    )
     attn_flops = (
         b
         * q
