@@ -423,6 +423,15 @@ def test_a_mix_of_two_is_the_sum_of_two_factories_at_their_shares(h100, b200_8b)
     )
     assert [p["share_of_power"] for p in m["mix"]] == [0.6, 0.4]
     assert_allclose(m["mix"][1]["factory"]["power_mw"], 40.0)
+    # revenue per accelerator-hour: the accelerator-weighted mean of the parts' (revenue adds
+    # up, and so do the accelerators)
+    n_a, n_b = 0.6 * a["accelerators"], 0.4 * b["accelerators"]
+    assert_allclose(
+        m["revenue_usd_per_accelerator_hour"],
+        (a["revenue_usd_per_accelerator_hour"] * n_a + b["revenue_usd_per_accelerator_hour"] * n_b)
+        / (n_a + n_b),
+        rtol=1e-12,
+    )
 
 
 def test_a_mix_of_one_is_the_factory(h100):
@@ -530,3 +539,12 @@ def test_frontier_points_carry_ttft_power_tokens_per_mw_and_cost():
     # the TPU v6e has no published power: no draw, no tokens per MW, no cost
     tpu = [p for p in pts if p["accelerator"] == "tpu-v6e"]
     assert tpu and all(p["power_w"] is None and p["usd_per_mtok"] is None for p in tpu)
+
+
+def test_the_factory_sets_the_tier_price_beside_the_models_market(h100):
+    # Llama 3.1 70B's cheapest API is Together AI's $0.88 a million tokens, prompt and output
+    # alike (api_prices.csv): 0.88 x (6,000 + 300) / 300 = $18.48 per million output tokens on
+    # the chat mix; the medium tier bills $3 x 13.714 = $41.14 (test_one_tier_by_hand), 2.2x
+    note = next(n for n in h100.notes if n.startswith("market check:"))
+    assert "(Together AI) bills $18.5 per million output tokens" in note
+    assert "the medium tier bills $41.1 (2.2x)" in note

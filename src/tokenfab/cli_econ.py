@@ -468,7 +468,8 @@ def factory(
                     f"{p['share_of_power']:.0%} {p['accelerator']}/{p['model']}"
                     for p in mixed["mix"]
                 )
-                + f": revenue ${_b(mixed['revenue_usd_per_year'])}B/yr, cost "
+                + f": revenue ${_b(mixed['revenue_usd_per_year'])}B/yr "
+                f"(${mixed['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
                 + ("not priced" if cost is None else f"${_b(cost)}B/yr")
                 + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW",
                 style="bold",

@@ -635,6 +635,8 @@ class FactoryMix:
             / SECONDS_PER_YEAR
             / sum(p.facility_average_w for p in self.parts),
             "revenue_usd_per_year": rev,
+            "revenue_usd_per_accelerator_hour": rev
+            / (sum(p.accelerators for p in self.parts) * HOURS_PER_YEAR),
             "cost_usd_per_year": cost,
             "capex_usd": _sum_or_none(p.capex_usd for p in self.parts),
             "cost_usd_per_mtok": _per_mtok(cost, tokens),
@@ -1113,7 +1115,33 @@ def factory(
             f"accelerators counts {accelerator} equivalents by power (energy and embodied carbon "
             "are computed on that basis); each pooled tier's own counts are in its pools"
         )
+    market = _market_note(results, cat, model, in_tokens, out_tokens)
+    if market:
+        fac.notes.append(market)
     return fac
+
+
+def _market_note(
+    tiers: list[TierResult], catalog: Catalog, model: str, in_tokens: float, out_tokens: float
+) -> str | None:
+    """What the model sells for, beside what the cheapest earning tier bills for it: the
+    keynote's tier prices are not a given model's market price (a 70B or 8B model sells for
+    less than the $3-6 a million tokens of frontier models)."""
+    from tokenfab.planning import cheapest_api
+
+    earning = [t for t in tiers if t.share_of_power > 0 and t.usd_per_mtok > 0]
+    api = cheapest_api(catalog, model, in_tokens, out_tokens)
+    if not earning or api is None:
+        return None
+    low = min(earning, key=lambda t: t.usd_per_mtok * t.billed_per_output_token)
+    tier_usd = low.usd_per_mtok * low.billed_per_output_token
+    api_usd = api.usd_per_request / out_tokens * TOKENS_PER_MTOK
+    return (
+        f"market check: {model}'s cheapest API ({api.price.provider}) bills "
+        f"${api_usd:.3g} per million output tokens with their prompts; the {low.name} tier "
+        f"bills ${tier_usd:.3g} ({tier_usd / api_usd:.2g}x): the revenue is the tiers' pricing, "
+        "not this model's market"
+    )
 
 
 def _capex_per_accelerator(acc: Any, inputs: Any) -> float:

@@ -1363,6 +1363,11 @@ class FactoryMixResult(Result):
     output_tok_s_per_gw: float = out("the same per GW", "token/s/GW")
     tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
     revenue_usd_per_year: float = out("revenue a year, all parts", "USD/year")
+    revenue_usd_per_accelerator_hour: float = out(
+        "revenue a year over all parts' accelerator-hours a year: the figure to set beside a "
+        "rental price",
+        "USD/h",
+    )
     cost_usd_per_year: Num = out("cost a year, all parts (null: a part not priced)", "USD/year")
     capex_usd: Num = out("up-front cost of all parts (null: a part not priced)", "USD")
     cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
