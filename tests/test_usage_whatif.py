@@ -82,6 +82,19 @@ def test_self_hosted_saving_has_a_monte_carlo_spread(log):
     assert 0.5 * cost["p5"] <= o["monthly_cost_usd"] <= 2 * cost["p95"]
 
 
+def test_self_hosted_spread_uses_the_weight_format_the_plan_chose(log):
+    # llama-3.1-70b on H100 80 GB: the plan picks fp8 (70 GB of weights, 1 accelerator) where
+    # bf16 would need 2 (141 GB); a spread run in bf16 cost about twice the point estimate and
+    # left it below its 5th percentile. The point estimate lies inside the 5th-95th band.
+    res = whatif.whatif(
+        engines.connect(), [log], [], ["llama-3.1-70b:h100-sxm:us:buy"], samples=200
+    )
+    o = res["options"][0]
+    cost = o["uncertainty"]["monthly_cost_usd"]
+    assert o["accelerators"] == 1
+    assert cost["p5"] <= o["monthly_cost_usd"] <= cost["p95"]
+
+
 def test_routing_policy_cascade(log):
     # route half the requests to gpt-4o-mini itself (the log's own model, same prices: small
     # cost c = big cost c = 0.00126 / 3 = 0.00042 a request), right 80% of the time, failures

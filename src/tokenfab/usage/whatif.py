@@ -127,7 +127,10 @@ def self_hosted(
     k = best.estimate.kpis
     spread = None
     if samples:
-        spread = _monthly_cost_spread(sc, catalog, samples, seed, tr["monthly_cost_usd"])
+        # the deployment the plan chose (its weight format: fp8 where bf16 would need more
+        # accelerators), so that the spread brackets the point estimate
+        chosen = best.estimate.scenario
+        spread = _monthly_cost_spread(chosen, catalog, samples, seed, tr["monthly_cost_usd"])
     return {
         "uncertainty": spread,
         "option": f"self-host {model} on {acc} ({region}, {ownership})",
