@@ -36,6 +36,17 @@ def test_headline_states_the_estimates_own_figures(est):
     assert float(m[5]) == pytest.approx(d["tpot_s"] * 1e3, rel=5e-3)
 
 
+def test_headline_writes_large_figures_in_full():
+    # Llama 3.1 8B at batch 1 on an L40S: about 1,011 g CO2e per 1M output tokens (the
+    # estimate's own figure); the headline wrote it 1.01e+03, while the box below said 1011.4
+    e = evaluate(Scenario(model="llama-3.1-8b", accelerator="l40s", batch_size=1))
+    co2 = e.as_dict()["co2e_g_per_mtok"]
+    assert co2 > 1000
+    line = headline(e)
+    assert "e+" not in line
+    assert f"{co2:,.0f} gCO2e per 1M output tokens" in line
+
+
 def test_rejections_are_grouped_by_reason():
     sc = Scenario(
         model="llama-3.1-70b",

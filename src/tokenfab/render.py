@@ -376,8 +376,18 @@ def _ttft(t: float) -> str:
     return f"{t:.3g} s" if t < 1000 else f"{fixed(t)} s"
 
 
+def _sig(x: float) -> str:
+    """3 significant figures below 1,000, whole and thousands-separated above (1,011, not
+    1.01e+03).
+
+    >>> _sig(0.2251), _sig(49.24), _sig(1011.4), _sig(2.5e6)
+    ('0.225', '49.2', '1,011', '2,500,000')
+    """
+    return f"{x:.3g}" if abs(x) < 1000 else fixed(x)
+
+
 def _seconds(t: float) -> str:
-    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{_sig(t)} s"
 
 
 def headline(est: Any) -> str:
@@ -399,8 +409,8 @@ def headline(est: Any) -> str:
     latency = f"at TTFT {_seconds(d['ttft_s'])}, TPOT {_seconds(d['tpot_s'])}"
     cost = d.get("cost_usd_per_mtok_output")
     co2 = d.get("co2e_g_per_mtok")
-    money = f"${cost:.3g} per 1M output tokens" if cost is not None else "cost unavailable"
-    carbon = f"{co2:.3g} gCO2e per 1M output tokens" if co2 is not None else "carbon unavailable"
+    money = f"${_sig(cost)} per 1M output tokens" if cost is not None else "cost unavailable"
+    carbon = f"{_sig(co2)} gCO2e per 1M output tokens" if co2 is not None else "carbon unavailable"
     line = f"{money} {where}, {carbon}, {latency}"
     return line if cost is not None else f"{line} ({est.cost_error})"
 
