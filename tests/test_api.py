@@ -431,3 +431,32 @@ def test_serve_refuses_a_bad_catalog_and_a_busy_port_before_starting(tmp_path) -
         result = CliRunner().invoke(cli.app, ["serve", "--port", str(port)])
     assert isinstance(result.exception, TokenfabError)
     assert str(result.exception).startswith(f"--port: cannot listen on 127.0.0.1:{port}")
+
+
+def test_an_estimate_is_sent_as_the_cli_writes_it(client) -> None:
+    # the API writes a flat record of plain values with json.dumps alone (api._flat_json):
+    # the text is json_text's, byte for byte, as `estimate --json` prints it compact
+    from tokenfab.fileio import json_text
+
+    body = {**CASES["estimate"], "region": "japan", "ownership": "rent"}
+    r = client.post("/api/v1/estimate", json=body)
+    assert r.status_code == 200, r.text
+    want = operations.as_json_data(operations.get("estimate").run(body))
+    assert r.text == json_text(want, indent=None)
+
+
+def test_only_a_flat_record_of_finite_plain_values_skips_json_text() -> None:
+    import numpy as np
+
+    from tokenfab.api import _flat_json
+    from tokenfab.fileio import json_text
+
+    record = {"a": 1, "b": 2.5, "c": None, "d": "x", "e": True}
+    assert (
+        _flat_json(record)
+        == json_text(record, indent=None)
+        == ('{"a":1,"b":2.5,"c":null,"d":"x","e":true}\n')
+    )
+    # json_text writes these otherwise: null with a reason, a NumPy number, a nested record
+    for other in ({"a": float("nan")}, {"a": np.int64(1)}, {"a": {"b": 1}}, [1.0]):
+        assert _flat_json(other) is None

@@ -603,9 +603,10 @@ CALCULATOR_BODIES = [
 def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
     """Without a demand the calculator's one sample takes the steady state, the roofline and
     the largest batch of the point the scalar search chose from that search's grid
-    (``OperatingPoint.grid_point``) instead of computing them again: the answer does not
-    call the serving model after the search, and is still the pipeline's own one sample
-    bit for bit (invariant: the same functions of the same inputs)."""
+    (``OperatingPoint.grid_point``), and the memory per accelerator from the operating point,
+    instead of computing them again: the answer does not call the serving model after the
+    search, and is still the pipeline's own one sample bit for bit (invariant: the same
+    functions of the same inputs)."""
     from tokenfab import operations
     from tokenfab.planning import evaluate
 
@@ -618,7 +619,14 @@ def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
         raise AssertionError("the steady state was computed a second time")
 
     with monkeypatch.context() as m:
-        for name in ("_state", "_output_tok_s", "max_batch_size"):
+        for name in (
+            "_state",
+            "_output_tok_s",
+            "max_batch_size",
+            "kv_budget_bytes",
+            "weight_bytes_per_accelerator",
+            "runtime_reserve_bytes",
+        ):
             m.setattr(pipeline, name, again)
         got = operations.get("estimate").present(est, default_catalog()).model_dump()
     one = pipeline.evaluate(sc)  # computes every number itself, as Monte Carlo does

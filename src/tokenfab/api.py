@@ -74,10 +74,28 @@ INLINE_OPERATIONS = frozenset({"estimate", "route", "viability", "demand"})
 long plan does not hold up a worker's other requests."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _json_response(data: Any) -> Response:
     """The result as the CLI's ``--json`` prints it (NaN and inf as null), compact."""
-    text = json_text(operations.as_json_data(data), indent=None)
+    plain = operations.as_json_data(data)
+    text = _flat_json(plain) or json_text(plain, indent=None)
     return Response(text, media_type="application/json")
+
+
+def _flat_json(plain: Any) -> str | None:
+    """:func:`json_text` of a flat record of JSON's own values (an estimate), without its pass
+    over the values, which changes none of them; None for anything else, or a number that is
+    not finite (json_text writes it as null, with the reason)."""
+    if type(plain) is not dict or not all(
+        type(k) is str and type(v) in _PLAIN for k, v in plain.items()
+    ):
+        return None
+    try:
+        return json.dumps(plain, separators=(",", ":"), allow_nan=False) + "\n"
+    except ValueError:
+        return None
 
 
 class BodyLimit:

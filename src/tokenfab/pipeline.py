@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -431,7 +431,7 @@ class _Base:
     apis: tuple[_Offer, ...]
     embodied_kg: float | None
     embodied_life_years: float
-    specs: dict[str, FieldSpec]
+    bases: dict[str, float | None]  # each input's base value, by key (:attr:`specs`)
 
     @cached_property
     def _grid_stats(self) -> tuple[float, float, float]:
@@ -538,18 +538,24 @@ class _Base:
             if row_emb is None
             else row_emb.accelerator_kgco2e + row_emb.host_kgco2e,
             embodied_life_years=default_cost_inputs(default_catalog()).useful_life_years,
-            specs={},
+            bases={},
         )
-        object.__setattr__(base, "specs", base._specs())
+        object.__setattr__(base, "bases", {row[0]: row[-1] for row in base._spec_rows()})
         return base
 
     # -- the inputs and their base values ------------------------------------------------------
 
-    def _specs(self) -> dict[str, FieldSpec]:
+    @cached_property
+    def specs(self) -> dict[str, FieldSpec]:
+        """Every input a sample may vary, by key. Built on first use only: the calculator's
+        one estimate reads only the base values (:attr:`bases`)."""
+        return {row[0]: FieldSpec(*row) for row in self._spec_rows()}
+
+    def _spec_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Each input as :class:`FieldSpec`'s fields: key, unit, range, description, base."""
         s, sc = self.setup, self.scenario
         acc, region = s.accelerator, self.catalog.region(sc.region)
         eng = s.engine.engine
-        out: dict[str, FieldSpec] = {}
         base_scenario = {
             # with a demand the utilisation follows from it; without one there is no peak
             "utilization": None
@@ -570,33 +576,30 @@ class _Base:
         }
         for key, (unit, lo, hi, lo_open, hi_open, desc) in _SCENARIO_FIELDS.items():
             b = base_scenario[key]
-            out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, desc, _f(b))
+            yield (key, unit, lo, hi, lo_open, hi_open, desc, _f(b))
         for col, (unit, lo, lo_open, desc) in _ACCELERATOR_COLUMNS.items():
             if getattr(acc, col, None) is not None:
                 key = f"accelerators.{acc.id}.{col}"
-                out[key] = FieldSpec(
-                    key, unit, lo, INF, lo_open, False, desc, _f(getattr(acc, col))
-                )
+                yield (key, unit, lo, INF, lo_open, False, desc, _f(getattr(acc, col)))
         for col, (unit, lo, hi, lo_open, desc) in _REGION_COLUMNS.items():
             key = f"regions.{region.id}.{col}"
-            out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, desc, _f(getattr(region, col)))
+            yield (key, unit, lo, hi, lo_open, False, desc, _f(getattr(region, col)))
         for f, (unit, lo, hi, lo_open, field, scale) in _EFFICIENCY_FACTORS.items():
             key = f"efficiency.{f}"
             b = float(getattr(eng, field)) / scale
-            out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, f"{s.engine.software}", b)
+            yield (key, unit, lo, hi, lo_open, False, f"{s.engine.software}", b)
         for f, (unit, lo, hi, lo_open, hi_open) in _COST_FIELDS.items():
             key = f"cost.{f}"
             b = getattr(self.inputs, f)
-            out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, "cost assumption", _f(b))
+            yield (key, unit, lo, hi, lo_open, hi_open, "cost assumption", _f(b))
         for offer in self.apis:
             for col, b in zip(_API_COLUMNS, offer.base, strict=True):
                 key = f"api-prices.{offer.id}.{col}"
-                out[key] = FieldSpec(key, "USD/Mtok", 0.0, INF, False, False, "API price", b)
+                yield (key, "USD/Mtok", 0.0, INF, False, False, "API price", b)
         for offer in self.rentals:
             key = f"rentals.{offer.id}.{self.rental_column}"
             what = f"{self.scenario.rental_term} rental"
-            out[key] = FieldSpec(key, "USD/h", 0.0, INF, True, False, what, offer.base[0])
-        return out
+            yield (key, "USD/h", 0.0, INF, True, False, what, offer.base[0])
 
     def check(self, samples: Mapping[str, Any]) -> tuple[int, dict[str, NDArray]]:
         """Samples as float arrays of one length, every key known and every value in range."""
@@ -750,7 +753,7 @@ class _Inputs:
     def __call__(self, key: str) -> Any:
         if key in self.s:
             return self.s[key]
-        return self.base.specs[key].base
+        return self.base.bases[key]
 
     def has(self, key: str) -> bool:
         return key in self.s
@@ -854,6 +857,8 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None
 
 
 def _bcast(st: SteadyState, shape: tuple[int, ...]) -> SteadyState:
+    if math.prod(shape) == 1:  # one sample: a copy is cheaper than a view
+        return SteadyState(*(np.full(shape, v, dtype=float) for v in _values(st)))
     return SteadyState(*(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in _values(st)))
 
 
@@ -883,7 +888,8 @@ def _evaluate_chunk(
     feasibility, and the index of each sample's reason (``len(REASONS)``: feasible).
 
     ``chosen``: the base case's point as the scalar search's grid computed it (no samples
-    only), taken instead of computing its steady state and largest batch again."""
+    only), taken instead of computing its steady state, largest batch and (from the operating
+    point) memory per accelerator again."""
     x = _Inputs(base, samples)
     s, sc = base.setup, base.scenario
     hw, eng = _hardware(base, x), _engine(base, x)
@@ -991,9 +997,18 @@ def _evaluate_chunk(
         u = x("utilization") * ones
     else:
         u = np.minimum(demand / np.where(feasible, out, 1.0), 1.0)
-    w_acc = weight_bytes_per_accelerator(s.shape, lay, bpp)
-    kv_acc = kv_budget_bytes(s.shape, hw, eng, lay, bpp)
-    reserve = runtime_reserve_bytes(s.shape, eng, lay, bpp)
+    if chosen is None:
+        w_acc = weight_bytes_per_accelerator(s.shape, lay, bpp)
+        kv_acc = kv_budget_bytes(s.shape, hw, eng, lay, bpp)
+        reserve = runtime_reserve_bytes(s.shape, eng, lay, bpp)
+        memory_gb = (w_acc / 1e9, np.maximum(kv_acc, 0.0) / 1e9, reserve / 1e9)
+    else:  # the operating point's: the same functions of the same layout and engine
+        op = base.est.op
+        memory_gb = (
+            op.weights_gb_per_accelerator,
+            op.kv_gb_per_accelerator,
+            op.reserve_gb_per_accelerator,
+        )
     vals: dict[str, Any] = {
         "accelerators": accelerators,
         "tensor_parallel": float(lay.tensor_parallel),
@@ -1025,9 +1040,9 @@ def _evaluate_chunk(
         "hbm_busy_share": st.hbm_busy_share,
         "compute_busy_share": st.compute_busy_share,
         "prefill_time_share": share,
-        "weights_gb_per_accelerator": w_acc / 1e9,
-        "kv_gb_per_accelerator": np.maximum(kv_acc, 0.0) / 1e9,
-        "reserve_gb_per_accelerator": reserve / 1e9,
+        "weights_gb_per_accelerator": memory_gb[0],
+        "kv_gb_per_accelerator": memory_gb[1],
+        "reserve_gb_per_accelerator": memory_gb[2],
         "accelerators_needed": accelerators,
         "utilization": u,
     }
@@ -1568,14 +1583,13 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
     from tokenfab.schema import EstimateResult
 
     cat = catalog if catalog is not None else default_catalog()
-    scalar = EstimateResult.from_estimate(est, cat, today)
+    out = EstimateResult.record(est, cat, today)  # validated once, with the numbers below
     sc = est.scenario
     if sc.prefill_accelerator is not None:
-        return scalar
+        return EstimateResult.model_validate(out)
     base = _Base.build(sc, cat, est)
     vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys(), est.op.grid_point)
     fields = EstimateResult.model_fields
-    out = scalar.model_dump()
     ints = (int, int | None)
     for key, v in vals.items():
         x = float(np.asarray(v).reshape(-1)[0])

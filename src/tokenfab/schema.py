@@ -637,6 +637,11 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
         built-in catalogs), with a warning for each price it used that is older than
         :data:`tokenfab.catalog.PRICE_STALE_MONTHS` at ``today`` (default: today); keys the
         estimate does not set are null."""
+        return cls.model_validate(cls.record(est, catalog, today))
+
+    @classmethod
+    def record(cls, est: Any, catalog: Any = None, today: date | None = None) -> dict[str, Any]:
+        """:meth:`from_estimate`'s values before validation: every field, in order."""
         from tokenfab.catalog import default_catalog, estimate_price_dates, stale_price_warnings
         from tokenfab.render import concurrency_note, queue_note
 
@@ -654,7 +659,7 @@ class EstimateResult(_EstimateBase):  # type: ignore[misc, valid-type]
                 f"estimate key {undocumented[0]!r} is not in tokenfab.schema.EstimateResult; "
                 "add it there with a unit and a description"
             )
-        return cls.model_validate({**dict.fromkeys(fields), **d})
+        return {**dict.fromkeys(fields), **d}
 
     def warning_lines(self) -> list[str]:
         """The warnings, one a line (empty: none)."""
