@@ -14,6 +14,12 @@ figures are the whole round trip the client sees.
 
     python bench/bench_api_load.py                 # 50 clients, 500 requests (make bench)
     python bench/bench_api_load.py --clients 10 --requests 100
+    python bench/bench_api_load.py --in-process --requests 1000   # no server: CPU a request
+
+``--in-process`` answers the same varied bodies in this process, as the server's workers do
+(``POST /api/v1/estimate``'s operation and JSON writer, without HTTP), and prints the CPU a
+request: the part of the server's CPU a change to the estimate moves, measurable while the
+machine is busy (the load figures are only meaningful on a quiet one).
 """
 
 from __future__ import annotations
@@ -204,6 +210,33 @@ def run(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
+def in_process(n: int, seed: int) -> None:
+    """CPU and wall time a request of ``n`` varied estimate bodies, answered in this process."""
+    from tokenfab import api, operations
+    from tokenfab.catalog import default_catalog
+
+    op, catalog = operations.get("estimate"), default_catalog()
+
+    def answer(body: dict) -> bytes:  # as the endpoint does, without HTTP
+        return api._json_response(op.run(body, catalog)).body
+
+    for body in requests(20, seed=seed + 1):  # warm-up: imports, catalogs
+        answer(body)
+    bodies = requests(n, seed)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for body in bodies:
+        answer(body)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(
+        f"In-process estimates: {n} varied bodies (the load's), answered as POST "
+        f"/api/v1/estimate answers them without HTTP; load average {os.getloadavg()[0]:.1f}"
+    )
+    print()
+    print("| requests | CPU ms a request | wall ms a request |")
+    print("|---:|---:|---:|")
+    print(f"| {n} | {cpu / n * 1e3:.2f} | {wall / n * 1e3:.2f} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
@@ -211,6 +244,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit-s", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--in-process",
+        action="store_true",
+        help="no server: answer --requests bodies in this process and print the CPU a request",
+    )
     ap.add_argument(
         "--keep-alive",
         action="store_true",
@@ -220,6 +258,9 @@ def main() -> int:
     args = ap.parse_args()
     if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 100_000):
         ap.error("--clients 1 to 1000, --requests 1 to 100000")
+    if args.in_process:
+        in_process(args.requests, args.seed)
+        return 0
 
     port = free_port()
     proc = start_server(port, args.workers)

@@ -599,14 +599,26 @@ CALCULATOR_BODIES = [
 ]
 
 
-@pytest.mark.parametrize("sc", [*SCENARIOS[:2], *CALCULATOR_BODIES], ids=str)
+@pytest.mark.parametrize(
+    "sc",
+    [
+        *SCENARIOS[:2],
+        *CALCULATOR_BODIES,
+        SCENARIOS[2],  # sized for a daily demand, rented, with targets
+        SCENARIOS[4],  # a request rate on a fixed fleet (queueing)
+        dict(model="qwen3-30b-a3b", accelerator="mi300x", tokens_per_day=1e9, output_tokens=300),
+        dict(model="llama-3.1-8b", accelerator="b200", requests_per_second=20, accelerators=2),
+    ],
+    ids=str,
+)
 def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
     """Without a demand the calculator's one sample takes the steady state, the roofline and
     the largest batch of the point the scalar search chose from that search's grid
     (``OperatingPoint.grid_point``), and the memory per accelerator from the operating point,
-    instead of computing them again: the answer does not call the serving model after the
-    search, and is still the pipeline's own one sample bit for bit (invariant: the same
-    functions of the same inputs)."""
+    instead of computing them again; with a demand, the throughput at the layout's top batch
+    (the queue's service rate) from the same grid row. The answer does not call the serving
+    model after the search, and is still the pipeline's own one sample bit for bit
+    (invariant: the same functions of the same inputs)."""
     from tokenfab import operations
     from tokenfab.planning import evaluate
 
@@ -622,6 +634,7 @@ def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
         for name in (
             "_state",
             "_output_tok_s",
+            "evaluate_grid",  # the base layout's row again (_row_stats)
             "max_batch_size",
             "kv_budget_bytes",
             "weight_bytes_per_accelerator",

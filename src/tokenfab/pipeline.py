@@ -838,8 +838,8 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None
     # closed-loop clients: each sample's replica holds as many as its memory allows
     # (perf.operating.closed_loop), the rest wait for a slot
     batch = base.batch if base.clients is None else np.maximum(np.minimum(base.clients, bmax), 1.0)
-    if chosen is not None and np.all(chosen.state.batch_size == batch):
-        # the base case at the point the scalar search chose: its grid computed this state
+    carried = chosen is not None and bool(np.all(chosen.state.batch_size == batch))
+    if carried:  # the base case at the point the scalar search chose: its grid computed it
         st, roof = chosen.state, chosen.roofline_output_tok_s
     elif _ROOF_KEYS.isdisjoint(keys) or math.prod(n) > STACK_MAX_ELEMENTS:
         st = _state(base, hw, eng, base.lay, batch, tok)
@@ -848,7 +848,11 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None
         both = _state(base, hw, _with_roofline(eng), base.lay, batch, tok)
         st = SteadyState(*(v[0] if np.ndim(v) > len(n) else v for v in _values(both)))
         roof = both.output_tok_s[1]
-    if base.mode == "fixed" or base.batch_top == base.batch:
+    if base.mode == "fixed":
+        top = st.output_tok_s
+    elif carried:  # the search's grid holds the layout's row: batch_top's throughput is there
+        top = chosen.top_output_tok_s
+    elif base.batch_top == base.batch:
         top = st.output_tok_s
     else:
         top = _output_tok_s(base, hw, eng, base.batch_top, tok)
@@ -1101,10 +1105,8 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
     if est.kpis is None and not est.kpis_left_out:  # no power figure: no energy, carbon or
         # money (as the scalar path)
         return lines
-    inputs = replace(
-        base.inputs,
-        **{f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s},
-    )
+    sampled = {f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s}
+    inputs = replace(base.inputs, **sampled) if sampled else base.inputs
     tdp = x(f"accelerators.{acc.id}.tdp_w")
     busy = serving_power_w(
         tdp,

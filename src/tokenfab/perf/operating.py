@@ -651,6 +651,9 @@ class GridPoint:
     state: SteadyState  # each field one number
     roofline_output_tok_s: float  # a replica's output tok/s with every efficiency 1
     max_batch: float  # the layout's largest batch (memory and the engine's limits)
+    # a replica's output tok/s at the layout's valid batch of most throughput on the grid (the
+    # service rate a demand queues for); the first batch where none is valid
+    top_output_tok_s: float
 
 
 @dataclass(frozen=True)
@@ -1030,4 +1033,6 @@ def _grid_point(grid: Grid, i: int, j: int) -> GridPoint:
         at(grid.hbm_busy_share),
         at(grid.compute_busy_share),
     )
-    return GridPoint(state, at(grid.roofline_output_tok_s_replica), float(grid.max_batch[i]))
+    out = np.broadcast_to(grid.output_tok_s_replica, shape)[i]
+    top = float(out[int(np.argmax(np.where(grid.valid[i], out, -np.inf)))])
+    return GridPoint(state, at(grid.roofline_output_tok_s_replica), float(grid.max_batch[i]), top)
