@@ -108,3 +108,22 @@ def test_a_ttft_beyond_a_second_prints_in_seconds():
     r = invoke(*EST_8B, "--concurrency", "100000")
     row = next(line for line in r.stdout.splitlines() if "time to first token" in line)
     assert re.search(r"\d{1,3}(,\d{3})+ s ", row) and " ms" not in row
+
+
+# -- plan reads a scenario file without an accelerator ---------------------------------------
+
+
+def test_plan_takes_a_scenario_file_without_an_accelerator(tmp_path):
+    # plan weighs every accelerator and ignores a file's accelerator, so a file with only a
+    # model and a demand is a complete plan request (it was refused: "accelerator: Field
+    # required"), as `plan --model llama-3.1-8b --tokens-per-day 1e9` is
+    from tokenfab import schema
+    from tokenfab.errors import ScenarioError
+
+    f = tmp_path / "p.yaml"
+    f.write_text("model: llama-3.1-8b\ntokens_per_day: 1.0e+9\n", encoding="utf-8")
+    req = cli.request_from(schema.PlanRequest, {}, f, ("accelerator", "ownership"))
+    assert (req.model, req.tokens_per_day, req.accelerator) == ("llama-3.1-8b", 1e9, None)
+    # the accelerator is still required where the command needs one
+    with pytest.raises(ScenarioError, match="accelerator: Field required"):
+        cli.request_from(schema.EstimateRequest, {}, f)

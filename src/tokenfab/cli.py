@@ -274,8 +274,10 @@ def request_from(
     """
     base: dict[str, Any] = {}
     if file is not None:
-        # the options fill what the file leaves out (a file without model or accelerator)
-        values = Scenario.from_yaml(file, given).model_dump(exclude_unset=True)
+        # the options fill what the file leaves out (a file without model or accelerator); a
+        # field the command ignores in the file (plan's accelerator) need not be in it
+        ignored = {k: "-" for k in ignore_from_file if Scenario.model_fields[k].is_required()}
+        values = Scenario.from_yaml(file, {**ignored, **given}).model_dump(exclude_unset=True)
         base = {
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }
