@@ -127,3 +127,85 @@ def test_plan_takes_a_scenario_file_without_an_accelerator(tmp_path):
     # the accelerator is still required where the command needs one
     with pytest.raises(ScenarioError, match="accelerator: Field required"):
         cli.request_from(schema.EstimateRequest, {}, f)
+
+
+# -- a rental without a published power is priced; energy and carbon are not available ---------
+
+TPU_RENT = [
+    "estimate",
+    "--model",
+    "llama-3.1-8b",
+    "--accelerator",
+    "tpu-v6e",
+    "--ownership",
+    "rent",
+]
+
+
+def test_a_rented_tpu_is_priced_without_power_and_energy_is_null():
+    d = json.loads(invoke(*TPU_RENT, "--json").stdout)
+    # the cheapest TPU v6e offer of the rentals catalog: Google Cloud on-demand, $2.70 a
+    # chip-hour (gcp-tpu-v6e-2024-12); a month of one chip is 2.70 x 730 h = $1,971
+    assert d["cost_usd_per_accelerator_hour"] == pytest.approx(2.70, rel=1e-12)
+    assert d["cost_rental_usd_per_hour"] == pytest.approx(2.70, rel=1e-12)
+    assert d["monthly_cost_usd"] == pytest.approx(2.70 * 730 * d["accelerators_needed"])
+    assert d["cost_error"] is None
+    for key in ("power_w", "tokens_per_joule", "co2e_g_per_mtok", "energy_kwh_per_month"):
+        assert d[key] is None, key  # not public: null, never 0
+    assert "tpu-v6e's power is not public" in d["energy_error"]
+
+
+def test_a_rented_tpu_prints_its_cost_and_why_carbon_is_missing():
+    out = invoke(*TPU_RENT).stdout
+    head = out.splitlines()[0]
+    assert head.startswith("$0.") and "carbon not available (power not public)" in head
+    assert "Energy and carbon KPIs not available" in out
+
+
+def test_a_bought_tpu_says_it_has_no_purchase_price_not_no_power():
+    # Google sells no TPUs: the reason is the price (rent instead); energy needs power as well
+    d = json.loads(
+        invoke("estimate", "--model", "llama-3.1-8b", "--accelerator", "tpu-v6e", "--json").stdout
+    )
+    assert d["cost_error"].startswith("ownership: tpu-v6e has no sourced purchase price")
+    assert "power is not public" in d["energy_error"]
+
+
+def test_plan_ranks_the_rented_tpu_with_energy_null():
+    r = invoke(
+        "plan", "--model", "llama-3.1-8b", "--accelerator", "tpu-v6e", "--tokens-per-day", "1e9",
+        "--json",
+    )  # fmt: skip
+    rows = json.loads(r.stdout)["options"]
+    rent = next(o for o in rows if o["ownership"] == "rent")
+    assert rent["feasible"] and rent["cost_usd_per_mtok_output"] > 0
+    assert rent["co2e_g_per_mtok"] is None and "not public" in rent["energy_error"]
+    text = invoke("plan", "--model", "llama-3.1-8b", "--accelerator", "tpu-v6e",
+                  "--tokens-per-day", "1e9").stdout  # fmt: skip
+    assert "n/a: the accelerator's power is not public" in text
+
+
+def test_api_prices_a_rented_tpu_like_the_cli():
+    api = TestClient(create_app()).post(
+        "/api/v1/estimate",
+        json={"model": "llama-3.1-8b", "accelerator": "tpu-v6e", "ownership": "rent"},
+    )
+    assert api.status_code == 200
+    d = api.json()
+    cli_d = json.loads(invoke(*TPU_RENT, "--json").stdout)
+    assert d["cost_usd_per_mtok_output"] == pytest.approx(cli_d["cost_usd_per_mtok_output"])
+    assert d["co2e_g_per_mtok"] is None and d["energy_error"] == cli_d["energy_error"]
+
+
+def test_montecarlo_and_project_of_a_rented_tpu_run(tmp_path):
+    f = tmp_path / "tpu.yaml"
+    f.write_text("model: llama-3.1-8b\naccelerator: tpu-v6e\nownership: rent\n"
+                 "tokens_per_day: 1.0e9\n")  # fmt: skip
+    mc = json.loads(invoke("montecarlo", str(f), "--samples", "50", "--json").stdout)
+    assert mc["kpis"]["cost_usd_per_mtok_output"]["mean"] > 0
+    proj = json.loads(invoke("project", str(f), "--json").stdout)
+    year0 = proj["years"][0]
+    assert year0["rent_usd_per_mtok"] > 0 and year0["buy_co2e_t"] is None
+    html = tmp_path / "r.html"
+    assert invoke("report", str(f), "--out", str(html)).exit_code == 0
+    assert "Energy and carbon not available" in html.read_text()

@@ -552,6 +552,8 @@ def breakeven_rates(
     try:
         if estimate.kpis is None:  # no power figure: the estimate says why
             raise ScenarioError(estimate.cost_error or f"accelerator: {acc.id} has no power figure")
+        if estimate.energy_error is not None and acc.price_usd is not None:
+            raise ScenarioError(estimate.energy_error)  # a bought chip's electricity needs it
         # power at the estimate's operating point and utilisation (not re-evaluated per volume)
         avg_w = float(estimate.kpis.power_w) / estimate.accelerators_needed
         cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"), avg_w)

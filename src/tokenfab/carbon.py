@@ -152,4 +152,5 @@ def embodied_kpis(est: Estimate) -> dict[str, Any]:
         )
     )
     operational = float(est.kpis.co2e_g_per_mtok)
-    return {"embodied_co2e_g_per_mtok": g, "total_co2e_g_per_mtok": g + operational}
+    total = g + operational if operational == operational else None  # NaN: power not public
+    return {"embodied_co2e_g_per_mtok": g, "total_co2e_g_per_mtok": total}

@@ -823,8 +823,9 @@ def tokens_per_joule_total(
         }
     )
     est = evaluate(sc, cat)
-    if est.kpis is None:
-        raise ScenarioError(f"accelerator: {accelerator}: no energy figure ({est.cost_error})")
+    if est.kpis is None or est.energy_error is not None:  # no power figure: no tokens per joule
+        why = est.energy_error or est.cost_error
+        raise ScenarioError(f"accelerator: {accelerator}: no energy figure ({why})")
     setup = est.op.setup
     out_tpj = float(est.kpis.tokens_per_joule)
     total = out_tpj * (setup.input_tokens + setup.output_tokens) / setup.output_tokens

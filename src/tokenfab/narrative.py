@@ -192,7 +192,11 @@ def narrative(
         f"serves {s.model.id} at {usd(base.usd_per_mtok)} per million output tokens (every "
         f"cost line, prompt processing included), with TTFT {base.ttft_s * 1e3:.0f} ms and "
         f"TPOT {base.tpot_s * 1e3:.1f} ms. "
-        f"{other.capitalize()}ing the same fleet costs {usd(fig[f'{other}_usd_per_mtok'])}"
+        + (
+            f"{other.capitalize()}ing the same fleet costs {usd(fig[f'{other}_usd_per_mtok'])}"
+            if fig[f"{other}_usd_per_mtok"] is not None
+            else f"{other.capitalize()}ing the same fleet is not priced"
+        )
         + (
             f"; the cheapest API ({fig['api_provider']}) charges {usd(api)} for the same "
             "tokens with their prompts. "
@@ -214,6 +218,10 @@ def narrative(
     emb = fig["embodied_co2e_g_per_mtok"]
     cost = (
         f"The fleet costs {usd(fig['monthly_cost_usd'])} a month at {est.utilization:.0%} "
+        f"average utilisation. Its energy and carbon are not available: "
+        f"{s.accelerator.id}'s power is not public (a rental's price includes its energy)."
+        if getattr(est, "energy_error", None)
+        else f"The fleet costs {usd(fig['monthly_cost_usd'])} a month at {est.utilization:.0%} "
         f"average utilisation. It turns {num(fig['tokens_per_joule'], ' output tokens')} out "
         f"of each joule of facility energy (PUE {est.region.pue:g}) and emits "
         f"{num(base.co2e_g_per_mtok, ' gCO2e')} per million output tokens from the grid of "

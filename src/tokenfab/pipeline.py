@@ -1096,7 +1096,7 @@ def _demand(base: _Base, x: _Inputs, o: NDArray) -> NDArray | None:
 
 def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[str, Any]:
     """Power, the accelerator-hour, the eight KPIs, embodied carbon and the cost lines."""
-    from tokenfab.planning import COST_FIELDS, COST_LINES
+    from tokenfab.planning import COST_FIELDS, COST_LINES, ENERGY_FIELDS
 
     est, s, sc = base.est, base.setup, base.scenario
     acc = s.accelerator
@@ -1107,16 +1107,20 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
         return lines
     sampled = {f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s}
     inputs = replace(base.inputs, **sampled) if sampled else base.inputs
-    tdp = x(f"accelerators.{acc.id}.tdp_w")
-    busy = serving_power_w(
-        tdp,
-        inputs.idle_power_share_of_tdp,
-        safe_(st.hbm_busy_share),
-        safe_(st.compute_busy_share),
-        inputs.memory_power_share,
-        inputs.compute_power_share,
-    )
-    avg = average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, safe_(u))
+    if est.energy_error is not None:  # rented, power not public: priced, energy NaN below
+        tdp: Any = 0.0
+        busy = avg = np.zeros(n)
+    else:
+        tdp = x(f"accelerators.{acc.id}.tdp_w")
+        busy = serving_power_w(
+            tdp,
+            inputs.idle_power_share_of_tdp,
+            safe_(st.hbm_busy_share),
+            safe_(st.compute_busy_share),
+            inputs.memory_power_share,
+            inputs.compute_power_share,
+        )
+        avg = average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, safe_(u))
     region = base.catalog.region(sc.region)
     pue = x(f"regions.{region.id}.pue")
     cost_h: Any = 0.0
@@ -1164,6 +1168,8 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
     vals.pop("accelerators_needed")
     if est.cost is None:
         vals.update({f: nan for f in COST_FIELDS})
+    if est.energy_error is not None:
+        vals.update({f: nan for f in ENERGY_FIELDS})
     if base.embodied_kg is not None:
         from tokenfab.carbon import embodied_co2e_g_per_mtok
 

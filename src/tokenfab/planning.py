@@ -85,6 +85,7 @@ class Estimate:
     # True: the KPIs were not computed here, the vectorised pipeline computes them
     # (tokenfab.pipeline.estimate_result); kpis None otherwise means no power figure
     kpis_left_out: bool = False
+    energy_error: str | None = None  # why the energy and carbon KPIs are NaN (power not public)
 
     def as_dict(self) -> dict[str, Any]:
         """The flat ``estimate --json`` record: performance keys, then the KPIs."""
@@ -105,6 +106,7 @@ class Estimate:
                 "utilization": self.utilization,
                 "accelerators_needed": self.accelerators_needed,
                 "cost_error": self.cost_error,
+                "energy_error": self.energy_error,
                 "cost_basis": self.cost.basis if self.cost else None,
                 # every cost line for buy and rent alike (null where it does not apply), so
                 # that records of both ownerships share one set of keys
@@ -121,6 +123,33 @@ COST_LINES = (
     "rental",
 )
 """Names of the cost lines of an accelerator-hour: the buy lines, then the rental."""
+
+
+ENERGY_FIELDS = (
+    "power_w",
+    "facility_power_w",
+    "tokens_per_joule",
+    "output_tok_s_per_mw",
+    "energy_kwh_per_month",
+    "co2e_kg_per_month",
+    "co2e_g_per_mtok",
+    "gpu_joules_per_output_token",
+)
+"""The KPIs that need the accelerator's power: NaN (``null`` in JSON) where it is not public."""
+
+
+def power_not_public(acc: Accelerator, field: str = "accelerator") -> str:
+    """Why an accelerator without a published power has no energy or carbon figures."""
+    return (
+        f"{field}: {acc.id}'s power is not public (no tdp_w in accelerators.csv), so energy, "
+        "tokens per joule and carbon are not available (a rental's price includes its "
+        "energy); add tdp_w in a catalog override (--catalog DIR) for them"
+    )
+
+
+def without_energy(kpis: Kpis) -> Kpis:
+    """The KPIs with every energy and carbon figure NaN (power not public)."""
+    return replace(kpis, **{f: np.asarray(np.nan) for f in ENERGY_FIELDS})
 
 
 def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple[float, float]:
@@ -465,7 +494,14 @@ def price(
     licence = licence_usd_per_accelerator_year(  # an unknown licence id fails here, loudly
         catalog, scenario.software_licence, acc.id, setup.engine.software, scenario.ownership
     )
-    avg_power_w, busy_power_w = power_w(op, inputs, utilization)
+    energy_error = None
+    if acc.tdp_w is None and (scenario.ownership == "rent" or acc.price_usd is None):
+        # the rent is the cost, whatever the chip draws: price it, and say energy and carbon
+        # are not available (zero power here only keeps compute_kpis' arithmetic finite); a
+        # buy without a price fails below on the price, the reason that matters there
+        avg_power_w, busy_power_w, energy_error = 0.0, 0.0, power_not_public(acc)
+    else:
+        avg_power_w, busy_power_w = power_w(op, inputs, utilization)
     try:
         cost: HourlyCost | None = hourly_cost(
             acc,
@@ -495,6 +531,7 @@ def price(
             api,
             cost_error,
             kpis_left_out=True,
+            energy_error=energy_error,
         )
     k = compute_kpis(
         output_tok_s_total=op.output_tok_s_total * scale,
@@ -513,7 +550,20 @@ def price(
     )
     if cost is None:
         k = replace(k, **{f: np.asarray(np.nan) for f in COST_FIELDS})
-    return Estimate(scenario, op, region, cost, k, accelerators, utilization, api, cost_error)
+    if energy_error is not None:
+        k = without_energy(k)
+    return Estimate(
+        scenario,
+        op,
+        region,
+        cost,
+        k,
+        accelerators,
+        utilization,
+        api,
+        cost_error,
+        energy_error=energy_error,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -765,6 +815,7 @@ PLAN_KEYS = (
     "energy_kwh_per_month",
     "co2e_kg_per_month",
     "co2e_g_per_mtok",
+    "energy_error",
     "api_provider",
     "api_usd_per_mtok_blended",
 )

@@ -69,8 +69,10 @@ class PoolCost:
         return None if self.cost is None else self.accelerators * self.cost.total_usd_per_hour
 
     @property
-    def power_w(self) -> float:
-        """The whole pool's average IT power [W]."""
+    def power_w(self) -> float | None:
+        """The whole pool's average IT power [W] (None: the accelerator's power is not public)."""
+        if self.accelerator.tdp_w is None:
+            return None
         return self.accelerators * self.average_power_w
 
 
@@ -167,23 +169,28 @@ def _pool_cost(
 
     acc = pool.setup.accelerator
     field = "prefill_accelerator" if pool.role == "prefill" else "accelerator"
-    if acc.tdp_w is None:
+    if acc.tdp_w is None and (scenario.ownership == "rent" or acc.price_usd is None):
+        # rented (or not for sale): the rent is the cost; energy and carbon not available
+        # (tokenfab.planning.price); zero power only keeps the arithmetic finite
+        busy = avg = 0.0
+    elif acc.tdp_w is None:
         raise ScenarioError(
             f"{field}: {acc.id} has no published power (tdp_w), which the {pool.role} pool's "
             "energy, carbon and cost need; add tdp_w in a catalog override (--catalog DIR)"
         )
-    idle = acc.tdp_w * inputs.idle_power_share_of_tdp
-    busy = float(
-        serving_power_w(
-            acc.tdp_w,
-            inputs.idle_power_share_of_tdp,
-            pool.hbm_busy_share,
-            pool.compute_busy_share,
-            inputs.memory_power_share,
-            inputs.compute_power_share,
+    else:
+        idle = acc.tdp_w * inputs.idle_power_share_of_tdp
+        busy = float(
+            serving_power_w(
+                acc.tdp_w,
+                inputs.idle_power_share_of_tdp,
+                pool.hbm_busy_share,
+                pool.compute_busy_share,
+                inputs.memory_power_share,
+                inputs.compute_power_share,
+            )
         )
-    )
-    avg = float(average_power_w(busy, idle, utilization))
+        avg = float(average_power_w(busy, idle, utilization))
     licence = licence_usd_per_accelerator_year(
         catalog, scenario.software_licence, acc.id, pool.setup.engine.software, scenario.ownership
     )
@@ -218,7 +225,14 @@ def evaluate_pools(
     is the scenario's :func:`tokenfab.perf.hetero.hetero_point` where the caller has it (it
     does not depend on region or ownership: a plan prices one point several ways).
     """
-    from tokenfab.planning import COST_FIELDS, Estimate, HourlyCost, _api
+    from tokenfab.planning import (
+        COST_FIELDS,
+        Estimate,
+        HourlyCost,
+        _api,
+        power_not_public,
+        without_energy,
+    )
     from tokenfab.sizing import demand_output_tok_s
 
     cat = catalog or default_catalog()
@@ -273,7 +287,7 @@ def evaluate_pools(
         input_tok_s_total=op.input_tok_s_total,
         output_tok_s_per_user=op.output_tok_s_per_user,
         accelerators=n,
-        power_w=(pc.power_w + dc.power_w) / n,
+        power_w=(pc.accelerators * pc.average_power_w + dc.accelerators * dc.average_power_w) / n,
         busy_power_w=(pc.accelerators * pc.busy_power_w + dc.accelerators * dc.busy_power_w) / n,
         prefill_time_share=prefill_share,
         cost_usd_per_accelerator_hour=cost.total_usd_per_hour if cost else 0.0,
@@ -287,4 +301,14 @@ def evaluate_pools(
         from dataclasses import replace
 
         kpis = replace(kpis, **{f: np.asarray(np.nan) for f in COST_FIELDS})
-    return Estimate(scenario, op, region, cost, kpis, n, u, api, error, Pools(hp, pc, dc))
+    unpowered = [
+        (f, p.accelerator)
+        for f, p in (("prefill_accelerator", pc), ("accelerator", dc))
+        if p.accelerator.tdp_w is None
+    ]
+    energy_error = power_not_public(unpowered[0][1], unpowered[0][0]) if unpowered else None
+    if energy_error is not None:
+        kpis = without_energy(kpis)
+    return Estimate(
+        scenario, op, region, cost, kpis, n, u, api, error, Pools(hp, pc, dc), energy_error
+    )

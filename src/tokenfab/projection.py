@@ -540,10 +540,17 @@ _LAYOUT_FIELDS = (
 )
 
 
+def _average_w(g: GenerationRates, utilization: float) -> float:
+    """Average draw of one accelerator of a generation [W]; NaN where its power is not public."""
+    if math.isnan(g.busy_power_w):
+        return math.nan
+    return float(average_power_w(g.busy_power_w, g.idle_power_w, utilization))
+
+
 def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     """Estimate the scenario and read the per-accelerator rates the projection needs."""
     from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
-    from tokenfab.planning import evaluate, hourly_cost, power_w
+    from tokenfab.planning import evaluate, hourly_cost, power_not_public, power_w
 
     est = evaluate(scenario, catalog)
     if est.pools is not None:
@@ -551,11 +558,14 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     op = est.op
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
-    if acc.tdp_w is None:
-        raise ScenarioError(f"accelerator: {acc.id} has no tdp_w; a projection needs its power")
-    _, busy = power_w(op, inputs, est.utilization)
     upfront = operating = rent = None
     notes = []
+    if acc.tdp_w is None:  # rented: the rent is the cost; energy and carbon not available
+        busy = idle = math.nan
+        notes.append(power_not_public(acc))
+    else:
+        _, busy = power_w(op, inputs, est.utilization)
+        idle = acc.tdp_w * inputs.idle_power_share_of_tdp
     if acc.price_usd is not None:
         bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
         operating = sum(bought.lines[k] for k in OPERATING_LINES if k != "power")
@@ -586,7 +596,7 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         capacity_tok_s_per_accelerator=op.output_tok_s_total / op.accelerators,
         accelerators_per_replica=op.accelerators // op.replicas,
         busy_power_w=busy,
-        idle_power_w=acc.tdp_w * inputs.idle_power_share_of_tdp,
+        idle_power_w=idle,
         upfront_usd=upfront,
         operating_usd_per_hour=operating,
         rent_usd_per_hour=rent,
@@ -873,10 +883,7 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
         n = cohorts[t]
         cap = float(sum(n[k] * on_sale[k].capacity_tok_s_per_accelerator for k in range(n_years)))
         u = min(1.0, demand[t] / SECONDS_PER_DAY / cap)
-        watts = sum(
-            n[k] * float(average_power_w(on_sale[k].busy_power_w, on_sale[k].idle_power_w, u))
-            for k in range(n_years)
-        )
+        watts = sum(n[k] * _average_w(on_sale[k], u) for k in range(n_years) if n[k])
         kwh = watts * region.pue * HOURS_PER_YEAR / 1e3
         by_id: dict[str, int] = {}
         for k in range(n_years):
@@ -1048,7 +1055,8 @@ def _year0_samples(
         if f"cost.{f}" in specs and specs[f"cost.{f}"].base is not None
     }
     inputs = replace(inputs, **cost)
-    tdp = x(f"accelerators.{acc}.tdp_w")
+    tdp_key = f"accelerators.{acc}.tdp_w"
+    tdp = x(tdp_key) if tdp_key in specs else np.full(n, np.nan)  # NaN: power not public
     pue = x(f"regions.{region.id}.pue")
     elec = x(f"regions.{region.id}.electricity_usd_per_kwh")
     grid = x(f"regions.{region.id}.grid_co2e_g_per_kwh")

@@ -339,6 +339,8 @@ def kpi_table(est: Any) -> Table:
 
 
 def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    if d.get("power_w") is None:  # a rental whose power is not public (energy_error)
+        return [("energy and carbon", "not available: the accelerator's power is not public")]
     return [
         (
             "power (IT / facility)",
@@ -411,6 +413,8 @@ def headline(est: Any) -> str:
     co2 = d.get("co2e_g_per_mtok")
     money = f"${_sig(cost)} per 1M output tokens" if cost is not None else "cost unavailable"
     carbon = f"{_sig(co2)} gCO2e per 1M output tokens" if co2 is not None else "carbon unavailable"
+    if co2 is None and getattr(est, "energy_error", None):
+        carbon = "carbon not available (power not public)"
     line = f"{money} {where}, {carbon}, {latency}"
     return line if cost is not None else f"{line} ({est.cost_error})"
 
@@ -494,7 +498,7 @@ def pools_table(est: Any) -> Table:
             f"TP{tp} PP{pp} EP{ep} x {pool.replicas}",
             f"{fmt(pool.tok_s_per_replica)} {unit} tok/s",
             f"{pc.utilization:.0%}",
-            f"{pc.power_w / 1e3:,.1f} kW",
+            "n/a" if pc.power_w is None else f"{pc.power_w / 1e3:,.1f} kW",
             "n/a" if cost is None else f"${cost:,.2f}",
         )
     return t
@@ -521,6 +525,11 @@ def estimate(est: Any) -> Panel:
         note = Text.assemble(("Money KPIs unavailable: ", "yellow"), est.cost_error)
         return Panel(
             Group(group, "", energy_table(est), "", note), title=panel.title, title_align="left"
+        )
+    if getattr(est, "energy_error", None):
+        note = Text.assemble(("Energy and carbon KPIs not available: ", "yellow"), est.energy_error)
+        return Panel(
+            Group(group, "", kpi_table(est), "", note), title=panel.title, title_align="left"
         )
     return Panel(Group(group, "", kpi_table(est)), title=panel.title, title_align="left")
 
@@ -590,14 +599,24 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
                 cells.append(f"{v}*")
             elif key == "accelerators_needed" and r.get("prefill_accelerators") is not None:
                 cells.append(f"{r['prefill_accelerators']}+{r['decode_accelerators']}")
+            elif v is None and key in ("tokens_per_joule", "co2e_g_per_mtok"):
+                cells.append("n/a")  # a rental whose power is not public
             else:
                 cells.append(fmt(v))
         t.add_row(*cells)
+    captions = []
     if any(not r.get("calibrated", True) for r in feasible):
-        t.caption = (
+        captions.append(
             "* uncalibrated family: no published measurement fits it yet; it borrows the median "
             "efficiencies of its software class (docs/method.md, section 6.1)"
         )
+    if any(r.get("co2e_g_per_mtok") is None for r in feasible):
+        captions.append(
+            "n/a: the accelerator's power is not public, so no energy or carbon figure (the "
+            "rent is the cost; its price includes the energy)"
+        )
+    if captions:
+        t.caption = "\n".join(captions)
         t.caption_justify = "left"
     if not rejected:
         return Group(Text(summary), t)

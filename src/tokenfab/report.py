@@ -872,8 +872,15 @@ def to_html(report: Report, image: str = "svg") -> str:
             sections.append(f"<h2>{html.escape(name)}</h2>{chart}<p class='muted'>{note}</p>")
     for name, body in report.extras.items():
         sections.append(f"<h2>{html.escape(name)}</h2>{body}")
+    # why figures are missing, then the warnings estimate prints (queue, clients, stale prices)
+    missing = [
+        f"{what} not available: {why}"
+        for what, why in (("Money figures", r.cost_error), ("Energy and carbon", r.energy_error))
+        if why
+    ]
     warnings = "".join(
-        f"<p class='muted'>Stale price: {html.escape(w)}</p>" for w in r.stale_price_lines()
+        f"<p class='muted'>{html.escape(w[:1].upper() + w[1:])}</p>"
+        for w in [*missing, *r.warning_lines()]
     )
     counts = {k: sum(1 for row in report.ledger if row.kind == k) for k in KINDS}
     return f"""<!doctype html>

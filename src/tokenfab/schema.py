@@ -605,6 +605,10 @@ class _EstimateCore(Result):
     ownership: str = out("buy or rent")
     utilization: float = out("average share of installed capacity used", "-")
     cost_error: str | None = out("why the money KPIs are null, if they are")
+    energy_error: str | None = out(
+        "why the energy and carbon KPIs are null, if they are (a rented accelerator whose "
+        "power is not public: the rent is the cost)"
+    )
     cost_basis: str | None = out("where the accelerator-hour price comes from")
 
 

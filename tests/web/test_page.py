@@ -310,3 +310,18 @@ def test_a_separate_prefill_pool_shows_both_pools(page, server):
         timeout=60_000,
     )
     assert page.locator("#pools").is_hidden()
+
+
+def test_a_rented_tpu_shows_its_cost_and_says_why_carbon_is_missing(page, server):
+    # TPU v6e: a Google Cloud rental, no published power; the rent is the cost, energy and
+    # carbon are n/a with the reason (before: every money card was n/a as well)
+    tpu = {"accelerator": "tpu-v6e", "ownership": "rent", "precision": "bf16"}  # no fp8 on v6e
+    page.select_option("#f-precision", "bf16")
+    page.select_option("#f-accelerator", "tpu-v6e")
+    page.select_option("#f-ownership", "rent")
+    wait_shown(page, **tpu)
+    api = estimate(server, {**START, **tpu})
+    assert api["cost_usd_per_mtok_output"] is not None and api["co2e_g_per_mtok"] is None
+    assert_cards_match(page, api)
+    assert page.inner_text(".card[data-key=co2e_g_per_mtok] .value").startswith("n/a")
+    assert "power is not public" in page.inner_text("#band")

@@ -328,7 +328,8 @@ function renderKpis(result) {
     }
     box.append(card);
   }
-  $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "");
+  $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "") +
+    (result.energy_error ? ` Energy and carbon: ${result.energy_error}.` : "");
   // the warnings `tokenfab estimate` prints under its table: open when one is about the
   // figures themselves (queueing), folded when all are stale prices
   const lines = result.warnings ? result.warnings.split("\n") : [];
@@ -367,7 +368,7 @@ const POOL_ROWS = [
   ["Accelerator", (r, p) => (p === "prefill" ? r.prefill_accelerator : r.accelerator)],
   ["Accelerators", (r, p) => r[`${p}_accelerators`]],
   ["Utilisation", (r, p) => `${fmt(100 * r[`${p}_utilization`])} %`],
-  ["IT power", (r, p) => `${fmt(r[`${p}_power_w`] / 1e3)} kW`],
+  ["IT power", (r, p) => (r[`${p}_power_w`] == null ? "n/a" : `${fmt(r[`${p}_power_w`] / 1e3)} kW`)],
   ["Cost", (r, p) => (r[`${p}_cost_usd_per_hour`] === null ? "n/a" : `${fmt(r[`${p}_cost_usd_per_hour`])} USD/h`)],
 ];
 
