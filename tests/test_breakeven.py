@@ -165,7 +165,8 @@ def test_breakeven_has_no_fixed_8_accelerator_minimum():
 
 
 def test_an_accelerator_without_power_leaves_buy_missing_not_a_crash():
-    """tpu-v6e lists no tdp_w: the estimate has no KPIs, so buy is missing, saying why."""
+    """tpu-v6e lists no tdp_w and no purchase price (Google rents TPUs, sells none): buy is
+    missing, saying why (the price), and rent is priced (the rent is the cost)."""
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import evaluate
     from tokenfab.scenario import Scenario
@@ -174,7 +175,8 @@ def test_an_accelerator_without_power_leaves_buy_missing_not_a_crash():
     sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "tpu-v6e"})
     r = be.breakeven_rates(evaluate(sc, cat), cat)
     assert r.buy_usd_per_accelerator_hour is None
-    assert "tpu-v6e has no published power (tdp_w)" in r.missing["buy"]
+    assert "tpu-v6e has no sourced purchase price" in r.missing["buy"]
+    assert r.rent_usd_per_accelerator_hour == pytest.approx(2.70)  # gcp-tpu-v6e-2024-12
 
 
 def test_the_queue_bound_adds_the_replicas_plan_adds():
