@@ -236,7 +236,7 @@ def test_a_scenario_file_without_model_or_accelerator_takes_them_from_the_option
     assert {k: a[k] for k in same} == {k: b[k] for k in same}
     # still refused without them, naming the file; a bad option is the option's, not the file's
     line = one_line_error(run("estimate", "--scenario", "demand.yaml", cwd=tmp_path))
-    assert line == "error: demand.yaml: model: Field required"
+    assert line == "error: demand.yaml: model: required (not given)"
     line = one_line_error(run(*EST, "--scenario", "demand.yaml", "--batch", "-5", cwd=tmp_path))
     assert line.startswith("error: batch_size: -5 is out of range")
 

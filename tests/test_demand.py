@@ -101,7 +101,7 @@ def test_request_takes_the_archetypes_list_inline(tmp_path):
     ("data", "message"),
     [
         ({"archetypes": "chat"}, r"^archetypes: 'chat' is not archetype=users"),
-        ({"archetypes": [{"archetype": "chat"}]}, r"^archetypes\.0\.users: Field required"),
+        ({"archetypes": [{"archetype": "chat"}]}, r"^archetypes\.0\.users: required \(not given\)"),
         ({"archetypes": [{"archetype": "chat", "users": 1e11}]}, r"^archetypes\.0\.users:"),
         ({"archetypes": [{"archetype": "chatt", "users": 1}]}, r"^archetypes\.0\.archetype"),
         ({"archetypes": "chat=1", "file": "x.yaml"}, r"^file: give one of.*got file, archetypes"),

@@ -400,7 +400,10 @@ def test_cli_import_errors_are_one_line(tmp_path: Path) -> None:
         "2026-11-30",
         env_dir=tmp_path,
     )
-    assert r.returncode != 0 and "format: Input should be 'openrouter' or 'litellm'" in r.stderr
+    assert (
+        r.returncode != 0
+        and "format: 'csv' is not allowed; allowed: openrouter, litellm" in r.stderr
+    )
 
 
 def test_cli_stale_lists_old_rows(tmp_path: Path) -> None:

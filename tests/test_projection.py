@@ -207,8 +207,8 @@ def test_a_projection_needs_a_demand():
     ("field", "value", "message"),
     [
         ("api_price_decline_per_year", 1.0, "below 1"),
-        ("demand_growth_per_year", -1.0, "greater than -1"),
-        ("years", 0, "greater than or equal to 1"),
+        ("demand_growth_per_year", -1.0, "-1.0 is out of range; allowed: above -1 to 100"),
+        ("years", 0, "0 is out of range; allowed: 1 to 30"),
         ("generation_path", "hype", "vendor-claims"),
     ],
 )

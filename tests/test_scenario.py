@@ -137,5 +137,7 @@ def test_from_yaml_refuses_a_large_file_by_size(tmp_path):
 def test_ownership_api_is_refused_not_priced_as_nothing():
     # `estimate --ownership api` once exited 0 with "Money KPIs unavailable: ownership: 'api'
     # is not allowed here"; the API price is always shown beside a buy or rent estimate
-    with pytest.raises(ScenarioError, match=r"^ownership: Input should be 'buy' or 'rent'"):
+    with pytest.raises(
+        ScenarioError, match=r"^ownership: 'api' is not allowed; allowed: buy, rent$"
+    ):
         Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm", "ownership": "api"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -209,3 +210,109 @@ def test_montecarlo_and_project_of_a_rented_tpu_run(tmp_path):
     html = tmp_path / "r.html"
     assert invoke("report", str(f), "--out", str(html)).exit_code == 0
     assert "Energy and carbon not available" in html.read_text()
+
+
+# -- range errors in tokenfab's words, whatever the path -----------------------------------
+
+PYDANTIC_WORDS = ("Input should", "Field required", "Extra inputs", "List should", "valid")
+
+
+def _every_request_field():
+    from tokenfab import operations
+
+    for name, op in operations.OPERATIONS.items():
+        for field in op.request.model_fields:
+            yield name, op, field
+
+
+@pytest.mark.parametrize("value", [-1e300, 1e300, float("nan"), -1, 2.5, "abc", [1], {"a": 1}])
+def test_no_request_field_answers_in_pydantic_words(value):
+    # every field of every command's request (CLI flag, YAML, API body alike): a bad value is
+    # one line naming the field, never pydantic's "Input should be ..."
+    from tokenfab.errors import TokenfabError
+
+    for name, op, field in _every_request_field():
+        try:
+            op.parse({field: value})
+        except TokenfabError as exc:
+            text = str(exc)
+            assert not any(w in text for w in PYDANTIC_WORDS), (name, field, text)
+            assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        # RequestModel fields without a Scenario twin (market, route, demand): the range
+        # declared on the request's own field (elasticity 0 to 3, MarketRequest)
+        (("market", "--elasticity", "-3"), "elasticity: -3.0 is out of range; allowed: 0 to 3"),
+        (("route", "--routed-share", "1.5"), "routed_share: 1.5 is out of range; allowed: 0 to 1"),
+        (("market", "--samples", "abc"), "samples: 'abc' is not a number; allowed: 0 to 1e+06"),
+        # terminal options typer checks itself: the bound they break (--top >= 1)
+        (
+            ("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--top", "-1"),
+            "top: -1 is out of range; allowed: 1 or more",
+        ),
+        (
+            ("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--top", "2.5"),
+            "top: 2.5 is not a whole number",
+        ),
+        (("serve", "--workers", "100"), "workers: 100 is out of range; allowed: at most 64"),
+    ],
+)
+def test_cli_range_errors_are_tokenfab_lines(args, line):
+    assert invoke_err(*args).startswith(f"error: {line}")
+
+
+def test_yaml_projection_and_api_say_the_same_range_line(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\nprojection:\n  years: 0\n"
+    )
+    r = invoke_err("project", str(f))
+    # ProjectionInputs.years is declared 1 to 30
+    assert r.endswith("s.yaml:5: projection.years: 0 is out of range; allowed: 1 to 30")
+    api = TestClient(create_app()).post(
+        "/api/v1/project",
+        json={
+            "scenario": {
+                "model": "llama-3.1-8b", "accelerator": "h100-sxm", "tokens_per_day": 1e9,
+                "projection": {"years": 0},
+            }
+        },
+    )  # fmt: skip
+    assert api.status_code == 422
+    assert api.json()["detail"] == "projection.years: 0 is out of range; allowed: 1 to 30"
+
+
+def test_a_catalog_row_out_of_range_is_a_tokenfab_line(tmp_path):
+    import csv
+
+    from tokenfab.catalog import Catalog
+    from tokenfab.errors import CatalogError
+
+    src = Path(cli.__file__).parent / "data" / "accelerators.csv"
+    rows = list(csv.DictReader(src.open(encoding="utf-8")))
+    row = next(r for r in rows if r["id"] == "h100-sxm")
+    row["memory_gb"] = "-80"
+    with (tmp_path / "accelerators.csv").open("w", encoding="utf-8", newline="") as out:
+        w = csv.DictWriter(out, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerow(row)
+    with pytest.raises(CatalogError) as info:
+        Catalog([tmp_path]).accelerator("h100-sxm")
+    text = str(info.value)
+    assert "memory_gb: -80 is out of range; allowed: above 0" in text
+    assert "Input should" not in text
+
+
+def invoke_err(*args: str) -> str:
+    import subprocess
+    import sys
+
+    p = subprocess.run(
+        [sys.executable, "-c", "from tokenfab.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert p.returncode == 2, p.stderr
+    return p.stderr.strip()

@@ -102,7 +102,7 @@ def test_whatif_and_export(runs):
     [
         ("missing", "LOGS: missing.csv is not a file"),
         ("bad_out", "--out r.txt: writes .html files; got .txt"),
-        ("bad_format", "format: Input should be 'litellm', 'langfuse' or 'openlit' (got 'yaml')"),
+        ("bad_format", "format: 'yaml' is not allowed; allowed: litellm, langfuse, openlit"),
         ("no_memory", "--memory-limit: DuckDB ran out of memory under 0GB"),
     ],
 )

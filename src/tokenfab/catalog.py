@@ -1045,12 +1045,14 @@ def _table(name: str) -> Table:
     return TABLES[name]
 
 
-def _describe_error(err: dict[str, Any]) -> str:
-    field = ".".join(str(p) for p in err["loc"]) or "row"
-    msg = err["msg"].removeprefix("Value error, ")
-    if "input" in err and not isinstance(err["input"], dict):
-        return f"{field}: {msg} (got {err['input']!r})"
-    return f"{field}: {msg}"
+def _describe_error(err: dict[str, Any], record: Any = None) -> str:
+    """One line for a row's first problem, in the words every tokenfab error uses
+    (:func:`tokenfab.scenario.describe_error`; the range from ``record``'s field)."""
+    from tokenfab.scenario import describe_error
+
+    if not err["loc"]:  # a row-level validator already names its field
+        return err["msg"].removeprefix("Value error, ")
+    return describe_error(err, record)
 
 
 def read_records(path: Path, record: type[Record]) -> list[tuple[int, Record]]:
@@ -1103,7 +1105,7 @@ def read_records(path: Path, record: type[Record]) -> list[tuple[int, Record]]:
                     rec = record.model_validate(values)
                 except ValidationError as exc:
                     raise CatalogError(
-                        f"{path}:{line}: {_describe_error(exc.errors()[0])}"
+                        f"{path}:{line}: {_describe_error(exc.errors()[0], record)}"
                     ) from None
                 if rec.id in seen:
                     raise CatalogError(

@@ -663,6 +663,26 @@ cli_report.register(app)  # report (tokenfab.cli_report)
 cli_uncertainty.register(app)  # montecarlo, sensitivity (tokenfab.cli_uncertainty)
 
 
+def _option_error(exc: Exception) -> str | None:
+    """A terminal option (``--top``, ``--port`` ...) that typer's pydantic check refused, in
+    tokenfab's words (``top: -1 is out of range; allowed: 1 or more``), not pydantic's."""
+    from tokenfab.scenario import describe_error
+
+    cause, param = exc.__cause__, getattr(exc, "param", None)
+    if not isinstance(cause, ValidationError) or param is None or not cause.errors():
+        return None
+    err = {**cause.errors()[0], "loc": (param.name,)}
+    got = err.get("input")
+    if isinstance(got, str):  # the option's text: a number shows as one
+        for kind in (int, float):
+            try:
+                err["input"] = kind(got)
+                break
+            except ValueError:
+                continue
+    return describe_error(err)
+
+
 def main() -> None:
     """Entry point: a tokenfab error prints one line and exits 2; any other exception is a bug,
     printed as one line asking for a report, with exit code 3."""
@@ -678,7 +698,7 @@ def main() -> None:
         except UsageError as exc:  # one line, not a boxed panel
             where = exc.ctx.command_path if exc.ctx else "tokenfab"
             err.print(
-                f"error: {exc.format_message()} (see `{where} --help`)",
+                f"error: {_option_error(exc) or exc.format_message()} (see `{where} --help`)",
                 style="bold red",
                 markup=False,
                 highlight=False,

@@ -561,7 +561,7 @@ def _validate(record: type[Record], row: dict[str, Any], where: str) -> Record:
     try:
         return record.model_validate({k: v for k, v in row.items() if v is not None})
     except ValidationError as exc:
-        raise CatalogError(f"{where}: {_describe_error(exc.errors()[0])}") from None
+        raise CatalogError(f"{where}: {_describe_error(exc.errors()[0], record)}") from None
 
 
 # -- price lists --------------------------------------------------------------------------------

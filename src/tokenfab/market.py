@@ -389,9 +389,9 @@ def load_market_data() -> MarketData:
     try:
         return MarketData.model_validate(yaml.safe_load(text))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise CatalogError(f"market.yaml: {where}: {err['msg']}") from None
+        from tokenfab.scenario import describe_error
+
+        raise CatalogError(f"market.yaml: {describe_error(exc.errors()[0])}") from None
 
 
 # -- orchestration: a scenario to a projection --------------------------------------------------

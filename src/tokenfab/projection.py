@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
 from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
-from tokenfab.scenario import Distribution, InputRange, Scenario
+from tokenfab.scenario import Distribution, InputRange, Scenario, describe_error
 
 HOURS_PER_YEAR = 8760.0
 DAYS_PER_YEAR = 365.0
@@ -284,12 +284,12 @@ class ProjectionInputs(BaseModel):
         except ValidationError as exc:
             err = exc.errors()[0]
             field_name = str(err["loc"][0]) if err["loc"] else ""
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
             line = f":{lines[field_name]}" if field_name in lines else ""
             prefix = f"{where}{line}: " if where else ""
-            raise ScenarioError(f"{prefix}projection.{field_name}: {msg}{got_text}") from None
+            text = describe_error(err, cls) if err["loc"] else err["msg"]
+            raise ScenarioError(
+                f"{prefix}projection.{text.removeprefix('Value error, ')}"
+            ) from None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ YAML; every field's description (with its unit) is the help text of the CLI and 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,13 @@ def _takes_bool(annotation: Any) -> bool:
     return annotation is bool or any(_takes_bool(a) for a in get_args(annotation))
 
 
+def _takes_number(annotation: Any) -> bool:
+    """Whether a field's type admits a number (``int``, ``float``, ``Annotated[float, ...]``)."""
+    if annotation in (int, float):
+        return True
+    return any(_takes_number(a) for a in get_args(annotation))
+
+
 def refuse_bools_for_numbers(fields: dict[str, FieldInfo], data: Any) -> Any:
     """Refuse ``true``/``false`` given for a number: pydantic's lax mode would read
     ``batch_size: true`` as batch 1, a silent change of meaning."""
@@ -81,7 +89,8 @@ def refuse_bools_for_numbers(fields: dict[str, FieldInfo], data: Any) -> Any:
                 and name in fields
                 and not _takes_bool(fields[name].annotation)
             ):
-                raise ValueError(f"{name}: {str(value).lower()} is a yes/no value; give a number")
+                what = "a number" if _takes_number(fields[name].annotation) else "text"
+                raise ValueError(f"{name}: {str(value).lower()} is a yes/no value; give {what}")
     return data
 
 
@@ -342,7 +351,7 @@ class Scenario(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(describe_validation_error(exc)) from None
+            raise ScenarioError(describe_validation_error(exc, cls)) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path, defaults: Mapping[str, Any] | None = None) -> Self:
@@ -478,10 +487,19 @@ def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list
 
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_NUMBER_ERRORS = {"float_parsing", "float_type", "int_parsing", "int_type", "decimal_parsing"}
+_TYPE_TAG = re.compile(r"^(constrained-\w+|[a-z-]+\[.*\]|float|int|str|bool|date|datetime|none)$")
+"""A step of a pydantic error location that names a union's branch, not a field."""
+_CTX_BOUNDS = {"ge": "{:g} or more", "gt": "above {:g}", "le": "at most {:g}", "lt": "below {:g}"}
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line for the first problem: ``field: what is wrong (got value); allowed: range``.
+def describe_validation_error(exc: ValidationError, model: Any = None) -> str:
+    """One line for the first problem, in tokenfab's words (never pydantic's "Input should
+    be ..."): ``field: value is out of range; allowed: range``, ``field: value is not a
+    number``, ``field: value is not allowed; allowed: a, b``.
+
+    ``model`` is the pydantic model validated: the range a field of it declares is the
+    ``allowed`` part (else a Scenario field of that name's, else the bound the value broke).
 
     Examples
     --------
@@ -489,23 +507,84 @@ def describe_validation_error(exc: ValidationError) -> str:
     Traceback (most recent call last):
     ...
     tokenfab.errors.ScenarioError: tokens_per_day: 1e+30 is out of range; allowed: 1 to 1e+16
+    >>> Scenario.parse({"model": "m", "accelerator": "a", "batch_size": 2.5})
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.ScenarioError: batch_size: 2.5 is not a whole number; allowed: 1 to 1e+06
     """
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"])
+    return describe_error(exc.errors()[0], model)
+
+
+def describe_error(err: Any, model: Any = None) -> str:
+    """:func:`describe_validation_error` of one pydantic error (an item of ``exc.errors()``)."""
+    loc = [str(p) for p in err["loc"] if not _TYPE_TAG.match(str(p))]  # no "constrained-float"
+    field = ".".join(loc)
     msg = err["msg"].removeprefix("Value error, ")
+    kind = err["type"]
+    got = err.get("input")
+    if not field and kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"request: a mapping of field: value (got {type(got).__name__})"
     if not field:  # model-level validators already name their field
         return msg
-    got = err.get("input")
-    allowed = allowed_range(str(err["loc"][0]))
-    if isinstance(got, float) and math.isnan(got) and err["type"] in _RANGE_ERRORS:
+    name = loc[-1]
+    allowed = (allowed_range(name, model) if model is not None else None) or (
+        allowed_range(name) if len(loc) == 1 or model is None else None
+    )
+    ctx = err.get("ctx") or {}
+    if allowed is None and kind in _RANGE_ERRORS:  # the bound the value broke
+        bound = next((k for k in _CTX_BOUNDS if k in ctx), None)
+        allowed = _CTX_BOUNDS[bound].format(ctx[bound]) if bound else None
+    tail = f"; allowed: {allowed}" if allowed else ""
+    shown = _shown(got)
+    if isinstance(got, float) and math.isnan(got) and kind in _RANGE_ERRORS:
         # nan fails every comparison, so pydantic says "should be <= 1" of a nan: say what it is
-        return f"{field}: nan is not a finite number; allowed: {allowed or msg.removeprefix('Input should be ')}"
-    if allowed and err["type"] in _RANGE_ERRORS:
-        return f"{field}: {got!r} is out of range; allowed: {allowed}"
-    if allowed and err["type"] == "finite_number":
-        return f"{field}: {got!r} is not a finite number; allowed: {allowed}"
-    line = f"{field}: {msg}" + ("" if isinstance(got, dict) or got is None else f" (got {got!r})")
-    return f"{line}; allowed: {allowed}" if allowed else line
+        return f"{field}: nan is not a finite number{tail}"
+    if kind in _RANGE_ERRORS or kind == "int_parsing_size":
+        return f"{field}: {shown} is out of range{tail}"
+    if kind == "finite_number":
+        return f"{field}: {shown} is not a finite number{tail}"
+    if kind == "int_from_float":
+        return f"{field}: {shown} is not a whole number{tail}"
+    if kind in _NUMBER_ERRORS and isinstance(got, int | float) and not isinstance(got, bool):
+        return f"{field}: {shown} is not a whole number{tail}"  # 2.5 given where 1, 2, 3 ...
+    if kind in _NUMBER_ERRORS:
+        return f"{field}: {shown} is not a number{tail}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{field}: {shown} is not true or false"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return f"{field}: {shown} is not allowed; allowed: {expected.replace(' or ', ', ')}"
+    if kind.startswith(("date_", "datetime_")):
+        return f"{field}: {shown} is not a date; allowed: YYYY-MM-DD"
+    if kind == "missing":
+        return f"{field}: required (not given)"
+    if kind == "too_short":
+        return f"{field}: give at least {ctx.get('min_length', 1)} (got {shown})"
+    if kind == "too_long":
+        return f"{field}: give at most {ctx.get('max_length')} (got {len(got)} items)"
+    if kind == "extra_forbidden":
+        return f"{field}: not a field here (got {shown}); check the spelling"
+    if kind in ("string_type", "str_type"):
+        return f"{field}: {shown} is not text"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{field}: {shown} is not a mapping of name: value"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"{field}: {shown} is not a list"
+    quoted = isinstance(got, dict) or got is None or shown in msg  # the message has the value
+    return f"{field}: {msg}" + ("" if quoted else f" (got {shown})") + tail
+
+
+def _shown(value: Any) -> str:
+    """A value as an error line quotes it: numbers as given (a catalog cell's text '-80' as
+    -80), other text quoted, long text cut."""
+    if isinstance(value, str):
+        try:
+            float(value)
+            return value.strip()
+        except ValueError:
+            pass
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _bounds(annotation: Any) -> list[Any]:
@@ -519,8 +598,9 @@ def _bounds(annotation: Any) -> list[Any]:
     return found
 
 
-def allowed_range(field: str) -> str | None:
-    """The declared range of a numeric Scenario field as text, e.g. ``1 to 1e+16``.
+def allowed_range(field: str, model: Any = None) -> str | None:
+    """The declared range of a numeric field of ``model`` (default :class:`Scenario`) as
+    text, e.g. ``1 to 1e+16``.
 
     Examples
     --------
@@ -531,20 +611,23 @@ def allowed_range(field: str) -> str | None:
     >>> allowed_range("model") is None
     True
     """
-    info = Scenario.model_fields.get(field)
+    fields = getattr(model if model is not None else Scenario, "model_fields", {})
+    info = fields.get(field)
     if info is None:
         return None
-    low = high = None
+    bounds: dict[str, float] = {}
     for meta in [*info.metadata, *_bounds(info.annotation)]:
-        for name in ("ge", "gt"):
+        for name in ("ge", "gt", "le", "lt"):
             if getattr(meta, name, None) is not None:
-                low = f"{'above ' if name == 'gt' else ''}{getattr(meta, name):g}"
-        for name in ("le", "lt"):
-            if getattr(meta, name, None) is not None:
-                high = f"{'below ' if name == 'lt' else ''}{getattr(meta, name):g}"
-    if low is None and high is None:
-        return None
-    return f"{low or 'any'} to {high or 'any'}"
+                bounds[name] = getattr(meta, name)
+    low = next((k for k in ("ge", "gt") if k in bounds), None)
+    high = next((k for k in ("le", "lt") if k in bounds), None)
+    if low and high:
+        lo = f"{'above ' if low == 'gt' else ''}{bounds[low]:g}"
+        hi = f"{'below ' if high == 'lt' else ''}{bounds[high]:g}"
+        return f"{lo} to {hi}"
+    one = low or high
+    return _CTX_BOUNDS[one].format(bounds[one]) if one else None  # "0 or more", "below 1"
 
 
 # ------------------------------------------------------------------------------------------

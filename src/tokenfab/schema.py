@@ -198,7 +198,7 @@ class Request(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(describe_validation_error(exc)) from None
+            raise ScenarioError(describe_validation_error(exc, cls)) from None
 
     def scenario_fields(self) -> dict[str, Any]:
         """The request's values of the Scenario's fields, less those it holds as lists
