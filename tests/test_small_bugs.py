@@ -316,3 +316,13 @@ def invoke_err(*args: str) -> str:
     )  # fmt: skip
     assert p.returncode == 2, p.stderr
     return p.stderr.strip()
+
+
+def test_a_projection_growing_past_the_demand_range_is_refused_not_a_crash(tmp_path):
+    # 1e9 tokens a day x 101 a year: 1e9 x 101**14 = 1.15e37 a day by year 14, past
+    # tokens_per_day's 1e16 (before: OverflowError, the fleet past int64, a "bug:" line)
+    f = tmp_path / "p.yaml"
+    f.write_text("model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\n")
+    line = invoke_err("project", str(f), "--demand-growth-per-year", "100", "--years", "15")
+    assert line.startswith("error: demand_growth_per_year: 100 a year for 14 years grows")
+    assert "beyond tokens_per_day's range (at most 1e+16)" in line

@@ -26,7 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
 from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
-from tokenfab.scenario import Distribution, InputRange, Scenario, describe_error
+from tokenfab.scenario import (
+    MAX_TOKENS_PER_DAY,
+    Distribution,
+    InputRange,
+    Scenario,
+    describe_error,
+)
 
 HOURS_PER_YEAR = 8760.0
 DAYS_PER_YEAR = 365.0
@@ -847,6 +853,14 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
     n_years = len(cal)
     notes: list[str] = []
     demand = st.d0 * index_path(rates["demand_growth_per_year"], n_years)
+    if not np.all(demand <= MAX_TOKENS_PER_DAY):  # else fleets past int64, a crash
+        grown, g = float(np.max(demand)), rates["demand_growth_per_year"]
+        rate = f"{float(g):g} a year" if np.ndim(g) == 0 else "the yearly growth given"
+        raise ScenarioError(
+            f"demand_growth_per_year: {rate} for {n_years - 1} years grows the demand to {grown:.3g} output tokens a day, beyond "
+            f"tokens_per_day's range (at most {MAX_TOKENS_PER_DAY:g}); lower the growth or "
+            "the years"
+        )
     peak = demand / SECONDS_PER_DAY * st.peak_to_average
 
     def available(t: int) -> GenerationRates:
