@@ -326,3 +326,15 @@ def test_a_projection_growing_past_the_demand_range_is_refused_not_a_crash(tmp_p
     line = invoke_err("project", str(f), "--demand-growth-per-year", "100", "--years", "15")
     assert line.startswith("error: demand_growth_per_year: 100 a year for 14 years grows")
     assert "beyond tokens_per_day's range (at most 1e+16)" in line
+
+
+def test_concurrency_with_a_prefill_pool_counts_the_decode_replicas_only():
+    # the sequences in flight sit in the decode pool: batch x decode replicas, not x all
+    # replicas (prefill replicas hold no decoding sequence)
+    d = json.loads(
+        invoke(*EST_8B, "--prefill-accelerator", "h100-sxm", "--concurrency", "100000",
+               "--json").stdout
+    )  # fmt: skip
+    in_flight = d["batch_size"] * d["decode_replicas"]
+    assert d["replicas"] > d["decode_replicas"]
+    assert f"exceed the {in_flight:,} sequences in flight" in d["warnings"]

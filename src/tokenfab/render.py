@@ -458,14 +458,15 @@ def concurrency_note(est: Any) -> str | None:
     if sc.concurrency is None:
         return None
     d = est.op.as_dict()
-    in_flight = d["batch_size"] * d["replicas"]
+    replicas = d.get("decode_replicas") or d["replicas"]  # with two pools: the decode pool's
+    in_flight = d["batch_size"] * replicas
     waiting = sc.concurrency - in_flight
     if waiting <= 0:
         return None
     share = f"{waiting / sc.concurrency:.0%}" if waiting >= 0.005 * sc.concurrency else "<1%"
     return (
         f"concurrency: {sc.concurrency:,} closed-loop clients exceed the {in_flight:,} "
-        f"sequences in flight ({d['replicas']:,} replica(s) x maximum batch "
+        f"sequences in flight ({replicas:,} replica(s) x maximum batch "
         f"{d['max_batch_size']:,}): {waiting:,} ({share}) wait in the "
         f"queue, {_ttft(d.get('queue_wait_s') or 0.0)} of the {_ttft(d['ttft_s'])} TTFT; "
         "lower --concurrency or add accelerators"
