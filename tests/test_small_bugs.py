@@ -338,3 +338,12 @@ def test_concurrency_with_a_prefill_pool_counts_the_decode_replicas_only():
     in_flight = d["batch_size"] * d["decode_replicas"]
     assert d["replicas"] > d["decode_replicas"]
     assert f"exceed the {in_flight:,} sequences in flight" in d["warnings"]
+
+
+def test_a_tiny_cost_per_request_prints_its_figures_not_zeros():
+    # 1 prompt and 1 output token a request: a few 1e-8 dollars, printed "$0.00000" before
+    d = json.loads(invoke(*EST_8B, "--input-tokens", "1", "--output-tokens", "1", "--json").stdout)
+    assert d["cost_usd_per_request"] < 1e-5
+    out = invoke(*EST_8B, "--input-tokens", "1", "--output-tokens", "1").stdout
+    row = next(line for line in out.splitlines() if "cost per request / per task" in line)
+    assert f"${d['cost_usd_per_request']:.3g}" in row and "0.00000" not in row

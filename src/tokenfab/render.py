@@ -322,7 +322,7 @@ def kpi_table(est: Any) -> Table:
         ),
         (
             "cost per request / per task",
-            f"${d['cost_usd_per_request']:.5f} / ${d['cost_usd_per_task']:.5f}",
+            f"${d['cost_usd_per_request']:.3g} / ${d['cost_usd_per_task']:.3g}",
         ),
         _sizing_row(d),
         ("monthly cost", f"${d['monthly_cost_usd']:,.0f}"),
@@ -595,7 +595,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             elif key == "utilization":
                 cells.append(f"{v:.0%}")
             elif key.startswith("cost_usd_per_mtok") or key == "cost_usd_per_accelerator_hour":
-                cells.append(f"{v:.3f}")
+                cells.append(f"{v:.3f}" if v >= 0.01 else f"{v:.2g}")  # not 0.000 for 0.0004
             elif key == "accelerator" and not r.get("calibrated", True):
                 cells.append(f"{v}*")
             elif key == "accelerators_needed" and r.get("prefill_accelerators") is not None:
