@@ -347,3 +347,12 @@ def test_a_tiny_cost_per_request_prints_its_figures_not_zeros():
     out = invoke(*EST_8B, "--input-tokens", "1", "--output-tokens", "1").stdout
     row = next(line for line in out.splitlines() if "cost per request / per task" in line)
     assert f"${d['cost_usd_per_request']:.3g}" in row and "0.00000" not in row
+
+
+def test_sensitivity_of_carbon_on_a_tpu_says_why_once(tmp_path):
+    # every sample of a TPU's carbon is null (its power is not public): one line, not a
+    # tornado of dashes
+    f = tmp_path / "tpu.yaml"
+    f.write_text("model: llama-3.1-8b\naccelerator: tpu-v6e\nownership: rent\n")
+    line = invoke_err("sensitivity", str(f), "--kpi", "co2e_g_per_mtok")
+    assert line.startswith("error: kpi: co2e_g_per_mtok is not available: accelerator: tpu-v6e")

@@ -1117,6 +1117,20 @@ def _check_power_of_two(base_samples: int) -> None:
         )
 
 
+def _check_power_for(kpi: str, scenario: Any, catalog: Any) -> None:
+    """Refuse an energy or carbon KPI of an accelerator whose power is not public (every
+    sample would be null): say so once, as ``estimate`` does."""
+    from tokenfab.planning import ENERGY_FIELDS, power_not_public
+
+    if kpi not in (*ENERGY_FIELDS, "total_co2e_g_per_mtok"):
+        return
+    for name in ("accelerator", "prefill_accelerator"):
+        acc_id = getattr(scenario, name, None)
+        if acc_id is not None and catalog.accelerator(acc_id).tdp_w is None:
+            acc = catalog.accelerator(acc_id)
+            raise ScenarioError(f"kpi: {kpi} is not available: {power_not_public(acc, name)}")
+
+
 def analyse_sensitivity(
     req: Any,
     catalog: Any = None,
@@ -1145,6 +1159,7 @@ def analyse_sensitivity(
         _check_power_of_two(req.samples)
     cat = catalog or default_catalog()
     scenario = req.scenario()
+    _check_power_for(req.kpi, scenario, cat)
     inputs = prepare_inputs(scenario, req.distributions, cat, where)
     keys = () if req.kpi == FEASIBLE else (req.kpi,)
     model = scenario_model(scenario, cat, reoptimise=req.reoptimise, keys=keys)
