@@ -129,3 +129,13 @@ def test_whatif_text_says_a_dearer_option_costs_more(runs):
     line = next(x for x in r.stdout.splitlines() if x.startswith("API "))
     assert "saving" not in line and "$-" not in line
     assert line.endswith(" more") or " more," in line
+
+
+def test_monte_carlo_saving_puts_the_minus_before_the_dollar():
+    # self-hosting dearer than the log: the spread of the saving is negative, printed
+    # "-$5,469.16" (it was "$-5,469.16", as the point line once was)
+    from tokenfab.usage.cli import _usd
+
+    assert _usd(-5469.164) == "-$5,469.16"
+    assert _usd(0.0) == "$0.00"
+    assert _usd(2219.15) == "$2,219.15"

@@ -147,10 +147,19 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
         if u and u["monthly_saving_usd"]["p5"] is not None:
             s = u["monthly_saving_usd"]
             console.print(
-                f"  saving 5th-95th percentile ${s['p5']:,.2f} to ${s['p95']:,.2f} a month "
+                f"  saving 5th-95th percentile {_usd(s['p5'])} to {_usd(s['p95'])} a month "
                 f"({u['samples']:,} Monte Carlo samples of {', '.join(u['inputs_varied'])})",
                 highlight=False,
             )
+
+
+def _usd(x: float) -> str:
+    """Dollars with the sign in front: ``-$5,469.16``, not ``$-5,469.16``.
+
+    >>> _usd(-5469.164), _usd(21.07)
+    ('-$5,469.16', '$21.07')
+    """
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
 
 
 def export_prices_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None) -> None:
