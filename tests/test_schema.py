@@ -767,3 +767,14 @@ def test_a_bad_mix_names_its_value_once():
     with pytest.raises(TokenfabError) as info:
         schema.FactoryRequest.parse({"mix": "foo"})
     assert str(info.value).count("foo") == 1
+
+
+def test_catalog_stale_months_are_above_zero_in_the_request_as_in_the_catalog():
+    # stale_rows refuses 0 months ("months must be positive"); the request said 0 to 1200 and
+    # let 0 through to that other message; now the request's own range says above 0
+    from tokenfab.errors import TokenfabError
+    from tokenfab.schema import CatalogRequest
+
+    with pytest.raises(TokenfabError, match=r"^stale: Input should be greater than 0"):
+        CatalogRequest.parse({"stale": 0})
+    assert CatalogRequest.parse({"stale": 0.5}).stale == 0.5

@@ -382,10 +382,10 @@ class CatalogRequest(Request):
         None, description="catalog to show (default: an overview of all)"
     )
     sources: bool = Field(False, description="show each row's source and date")
-    stale: Annotated[float, Field(ge=0, le=1200)] | None = Field(
+    stale: Annotated[float, Field(gt=0, le=1200)] | None = Field(
         None,
         description="list rows whose as_of is older than this many months (`--stale` alone: "
-        "12) [months, 0 to 1200]",
+        "12) [months, above 0 to 1200]",
     )
     today: date | None = Field(None, description="the date to measure age from (YYYY-MM-DD)")
 
