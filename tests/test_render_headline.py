@@ -131,3 +131,34 @@ def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
     assert "2 of 3 accelerator x region x buy/rent options meet" in text
     assert "cheapest: h100-sxm (rent) at $0.5 per 1M output tokens" in text
     assert "the cheapest 1 shown (--top)" in text
+
+
+def test_kpi_box_writes_costs_and_carbon_readably():
+    # 405B on 16 H100s for 1 output token a day: $646,913 a request and 1.85e10 g CO2e per
+    # 1M output tokens; the box wrote "$646913.48799" and "18507902099.5 g" (fixed decimals)
+    # and "$6.44e+08" per 1M tokens; now thousands-separated like every other figure
+    import io
+
+    from rich.console import Console
+
+    from tokenfab.render import kpi_table
+
+    e = evaluate(
+        Scenario(model="llama-3.1-405b", accelerator="h100-sxm", precision="fp8", tokens_per_day=1)
+    )
+    d = e.as_dict()
+    # a request is its prompt and output tokens at their prices per 1M
+    assert d["cost_usd_per_request"] == pytest.approx(
+        (
+            d["input_tokens"] * d["cost_usd_per_mtok_input"]
+            + d["output_tokens"] * d["cost_usd_per_mtok_output"]
+        )
+        / 1e6,
+        rel=1e-6,
+    )
+    out = io.StringIO()
+    Console(file=out, width=200).print(kpi_table(e))
+    text = out.getvalue()
+    assert "e+" not in text
+    assert f"${d['cost_usd_per_request']:,.0f} / " in text
+    assert f"{d['co2e_g_per_mtok']:,.0f} g per 1M output tokens" in text

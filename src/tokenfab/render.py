@@ -317,12 +317,12 @@ def kpi_table(est: Any) -> Table:
         ),
         (
             "cost per 1M tokens in / out / blended",
-            f"${d['cost_usd_per_mtok_input']:.3g} / ${d['cost_usd_per_mtok_output']:.3g} / "
-            f"${d['cost_usd_per_mtok_blended']:.3g}",
+            f"${fmt(d['cost_usd_per_mtok_input'])} / ${fmt(d['cost_usd_per_mtok_output'])} / "
+            f"${fmt(d['cost_usd_per_mtok_blended'])}",
         ),
         (
             "cost per request / per task",
-            f"${d['cost_usd_per_request']:.3g} / ${d['cost_usd_per_task']:.3g}",
+            f"${fmt(d['cost_usd_per_request'])} / ${fmt(d['cost_usd_per_task'])}",
         ),
         _sizing_row(d),
         ("monthly cost", f"${d['monthly_cost_usd']:,.0f}"),
@@ -354,7 +354,7 @@ def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "carbon",
             f"{fmt(d['co2e_kg_per_month'])} kg CO2e a month, "
-            f"{d['co2e_g_per_mtok']:.1f} g per 1M output tokens ({d['region']})",
+            f"{fmt(d['co2e_g_per_mtok'])} g per 1M output tokens ({d['region']})",
         ),
     ]
 
