@@ -25,6 +25,10 @@ RUNS = {
     "demand_bad": ("demand", "--archetype", "chatbot", "--users", "10"),
     "route": ("route", "--json", "--routed-share", "0"),
     "route_bad": ("route", "--routed-share", "1.5"),
+    "route_study_bad": ("route", "--study", "routellm-mtbench"),
+    "route_default": ("route", "--json"),
+    "route_override": ("route", "--json", "--study", "routellm-mmlu", "--routed-share", "0.5"),
+    "route_list": ("route", "--list", "--json"),
     "viability": ("viability", "--json"),
     "viability_one": (
         "viability",
@@ -127,6 +131,7 @@ def test_market_list(out):
         ("market_bad_elasticity", "elasticity"),
         ("demand_bad", r"archetypes\.0\.archetype"),
         ("route_bad", "routed_share"),
+        ("route_study_bad", "study"),
         ("factory_bad_shares", "shares"),
         ("factory_bad_power", "power_mw"),
         ("factory_mix_and_accelerator", "mix"),
@@ -154,6 +159,53 @@ def test_route_with_nothing_routed_equals_no_routing(out):
     doc = json.loads(out["route"].stdout)
     assert doc["cost_usd_per_request_after"] == doc["cost_usd_per_request_before"]
     assert doc["savings_per_success"] == 0.0
+
+
+def test_route_unknown_study_names_the_field_and_every_study(out):
+    line = out["route_study_bad"].stderr.strip()
+    assert line == (
+        "error: study: unknown 'routellm-mtbench'; allowed: routellm-mt-bench, "
+        "routellm-mt-bench-arena, routellm-mmlu, routellm-gsm8k, hybrid-llm"
+    )
+
+
+def test_route_default_reads_one_named_study(out):
+    r = out["route_default"]
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["study"] == "routellm-mt-bench" and "arXiv:2406.18665" in doc["study_source"]
+    assert doc["from_study"] == ["routed_share", "success_small", "failure_detection"]
+    # RouteLLM Table 1: 13.40% of calls to GPT-4 at 8.8 of GPT-4's 9.3 on MT Bench; a router
+    # escalates nothing, so the mix keeps 8.8/9.3 of the big model's success (0.95 by default)
+    assert_allclose(doc["routed_share"], 1 - 0.1340, rtol=1e-12)
+    assert doc["failure_detection"] == 0.0
+    assert_allclose(doc["success_rate_after"], 0.95 * 8.8 / 9.3, rtol=1e-12)
+    assert "routellm-mt-bench" in doc["assumed"]
+
+
+def test_route_flags_override_the_study(out):
+    doc = json.loads(out["route_override"].stdout)
+    assert doc["study"] == "routellm-mmlu" and doc["routed_share"] == 0.5
+    assert doc["from_study"] == ["success_small", "failure_detection"]
+    # RouteLLM Table 2: 35.46% to GPT-4 at 75 of 81 on MMLU -> small success relative to big
+    # (75/81 - 0.3546) / 0.6454 = 0.8852, times success_big 0.95
+    assert_allclose(doc["success_small"], 0.95 * (75 / 81 - 0.3546) / 0.6454, rtol=1e-12)
+
+
+def test_route_list_names_the_studies(out):
+    r = out["route_list"]
+    assert r.returncode == 0, r.stderr
+    rows = {s["name"]: s for s in json.loads(r.stdout)["studies"]}
+    assert set(rows) == {
+        "routellm-mt-bench",
+        "routellm-mt-bench-arena",
+        "routellm-mmlu",
+        "routellm-gsm8k",
+        "hybrid-llm",
+    }
+    # Hybrid LLM's abstract: "up to 40% fewer calls to the large model, with no drop in quality"
+    assert rows["hybrid-llm"]["routed_share"] == pytest.approx(0.40, abs=1e-12)
+    assert rows["hybrid-llm"]["quality_retained"] == 1.0
 
 
 def test_viability_table_and_one_product(out):

@@ -9,21 +9,41 @@ moving ... towards optimizing for the cost per successful outcome").
 Request prices come from the API catalog, prompt-caching discounts included
 (:func:`request_cost_usd`). :func:`savings_grid` shows for which routed shares and small-model
 success rates seed 003's "routing reduces inference costs by 40-70%" holds.
+
+The routed share and the small model's success rate default to a published router study's
+operating point (:class:`RouterStudy`, ``data/router_studies.csv``: RouteLLM, Hybrid LLM),
+each row citing the paper's table; the user's figures override them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field, model_validator
 
-from tokenfab.catalog import ApiPrice
+from tokenfab.catalog import ApiPrice, Fraction, Record, Text, read_records
 from tokenfab.cost import TOKENS_PER_MTOK, _check_range, _out
 from tokenfab.errors import ScenarioError
 
-__all__ = ["Cascade", "cascade", "request_cost_from_price", "request_cost_usd", "savings_grid"]
+__all__ = [
+    "DEFAULT_STUDY",
+    "Cascade",
+    "RouterStudy",
+    "cascade",
+    "request_cost_from_price",
+    "request_cost_usd",
+    "router_studies",
+    "router_study",
+    "savings_grid",
+]
 
 
 def request_cost_usd(
@@ -241,10 +261,116 @@ def savings_grid(
     return s, q, np.asarray(c.savings)
 
 
-ROUTING_ASSUMED = (
-    "routed share and success rates are user inputs (defaults assumed); published routers: "
-    "RouteLLM (arXiv:2406.18665) reports over 2x cost reduction at unchanged quality"
-)
+class RouterStudy(Record):
+    """One operating point of a published router study (``data/router_studies.csv``).
+
+    The study states the share of queries its router sent to the strong model and the quality
+    the mix kept against the strong model alone; tokenfab reads the routed share and the small
+    model's success rate from them (:meth:`inputs`). Each row's ``notes`` say how its figures
+    are read from the paper's tables.
+    """
+
+    benchmark: Text = Field(description="the benchmark the operating point was measured on")
+    router: Text = Field(description="the router and its training data")
+    strong_model: Text = Field(description="the strong (big, expensive) model")
+    weak_model: Text = Field(description="the weak (small, cheap) model")
+    strong_call_share: Fraction = Field(
+        description="share of queries the router sent to the strong model [-]"
+    )
+    quality_router: float = Field(gt=0, description="benchmark score of the routed mix")
+    quality_strong: float = Field(gt=0, description="benchmark score of the strong model alone")
+    quality_unit: Text = Field(description="what the two scores measure")
+    failure_detection: Fraction = Field(
+        description="share of the weak model's failures escalated (0: a router, one model "
+        "per query) [-]"
+    )
+
+    @model_validator(mode="after")
+    def _readable(self) -> RouterStudy:
+        retained = self.quality_router / self.quality_strong
+        if not 0 < retained <= 1:
+            raise ValueError(
+                f"quality_router / quality_strong = {retained:g}; allowed: above 0 to 1"
+            )
+        if self.strong_call_share >= 1:
+            raise ValueError("strong_call_share: 1 routes nothing; allowed: below 1")
+        if retained < self.strong_call_share:
+            raise ValueError(
+                f"quality retained {retained:g} is below the strong-call share "
+                f"{self.strong_call_share:g}: the weak model's success would be negative"
+            )
+        return self
+
+    @property
+    def quality_retained(self) -> float:
+        """Quality of the routed mix over the strong model's alone [-]."""
+        return self.quality_router / self.quality_strong
+
+    @property
+    def routed_share(self) -> float:
+        """Share of queries sent to the small (weak) model [-]: 1 - the strong-call share."""
+        return 1.0 - self.strong_call_share
+
+    @property
+    def success_small_relative(self) -> float:
+        """The small model's success rate over the big model's [-] that keeps the mix at the
+        stated quality, when the big model scores its average on the queries it keeps:
+        :math:`(R - c)/(1 - c)` with :math:`R` the quality retained and :math:`c` the
+        strong-call share (the studies state no per-model split; the row's notes say so)."""
+        return (self.quality_retained - self.strong_call_share) / self.routed_share
+
+    def inputs(self, success_big: float) -> dict[str, float]:
+        """``routed_share``, ``success_small`` and ``failure_detection`` for
+        :func:`cascade` with the big model right at ``success_big``.
+
+        With no escalation the routed mix then succeeds at ``success_big`` x the quality
+        retained, the share the study states.
+        """
+        return {
+            "routed_share": self.routed_share,
+            "success_small": success_big * self.success_small_relative,
+            "failure_detection": self.failure_detection,
+        }
+
+
+DEFAULT_STUDY = "routellm-mt-bench"
+"""The study ``route`` reads its routed share and success rate from when none is named:
+RouteLLM's headline operating point (MT Bench, 95 % of GPT-4's score with 13.4 % of the calls)."""
+
+
+@cache
+def router_studies() -> Mapping[str, RouterStudy]:
+    """The built-in ``data/router_studies.csv`` by study name (read-only: it is cached)."""
+    path = Path(str(resources.files("tokenfab").joinpath("data/router_studies.csv")))
+    return MappingProxyType({r.id: r for _, r in read_records(path, RouterStudy)})  # type: ignore[misc]
+
+
+def router_study(name: str) -> RouterStudy:
+    """The study ``name``; an unknown name raises one line naming ``study`` and the names."""
+    studies = router_studies()
+    if name not in studies:
+        raise ScenarioError(f"study: unknown {name!r}; allowed: {', '.join(studies)}")
+    return studies[name]
+
+
+ROUTING_FIELDS = ("routed_share", "success_small", "failure_detection")
+"""The inputs a study supplies unless the user gives them."""
+
+
+def routing_note(study: RouterStudy, from_study: list[str]) -> str:
+    """Which inputs came from the study (and how), which from the user."""
+    if not from_study:
+        return (
+            "routed share, small-model success and failure detection are the user's; "
+            f"study {study.id} ({study.source}) not used"
+        )
+    return (
+        f"{', '.join(from_study)} from study {study.id}: {study.benchmark}, "
+        f"{study.strong_call_share:.1%} of queries to {study.strong_model} at "
+        f"{study.quality_retained:.1%} of its quality; the small model's success is the rate "
+        "that keeps that quality with the big model at its own average (not stated by the "
+        f"study); source: {study.source}"
+    )
 
 
 def api_price(catalog: Any, field: str, price_id: str) -> ApiPrice:
@@ -267,8 +393,14 @@ def api_price(catalog: Any, field: str, price_id: str) -> ApiPrice:
 def analyse(request: Any, catalog: Any) -> dict[str, Any]:
     """The ``route`` result (:class:`tokenfab.schema.RouteResult`'s keys) of a
     :class:`tokenfab.schema.RouteRequest`: one cascade at the request's routed share and
-    success rate, and the saving per success over a grid of both."""
+    success rate (each one the user does not give is read from the request's router study),
+    and the saving per success over a grid of both."""
     r = request
+    study = router_study(r.study)
+    taken = study.inputs(r.success_big)
+    given = {f: getattr(r, f) for f in ROUTING_FIELDS}
+    from_study = [f for f in ROUTING_FIELDS if given[f] is None]
+    used = {f: taken[f] if given[f] is None else float(given[f]) for f in ROUTING_FIELDS}
     costs = {
         side: request_cost_from_price(
             api_price(catalog, side, getattr(r, side)),
@@ -278,12 +410,26 @@ def analyse(request: Any, catalog: Any) -> dict[str, Any]:
         )
         for side in ("big", "small")
     }
-    kw = {"success_big": r.success_big, "failure_detection": r.failure_detection}
-    c = cascade(costs["big"], costs["small"], r.routed_share, r.success_small, **kw)
+    c = cascade(
+        costs["big"],
+        costs["small"],
+        used["routed_share"],
+        used["success_small"],
+        success_big=r.success_big,
+        failure_detection=used["failure_detection"],
+    )
+    kw = {"success_big": r.success_big, "failure_detection": used["failure_detection"]}
     shares, rates, grid = savings_grid(costs["big"], costs["small"], **kw)
     return {
         "big": r.big,
         "small": r.small,
+        "study": study.id,
+        "study_source": study.source,
+        "from_study": from_study,
+        "routed_share": used["routed_share"],
+        "success_small": used["success_small"],
+        "success_big": float(r.success_big),
+        "failure_detection": used["failure_detection"],
         "cost_usd_per_request_big": costs["big"],
         "cost_usd_per_request_small": costs["small"],
         "cost_usd_per_request_before": float(c.cost_usd_before),
@@ -293,7 +439,7 @@ def analyse(request: Any, catalog: Any) -> dict[str, Any]:
         "cost_per_success_usd_before": float(c.cost_per_success_usd_before),
         "cost_per_success_usd_after": float(c.cost_per_success_usd_after),
         "savings_per_success": float(c.savings),
-        "assumed": ROUTING_ASSUMED,
+        "assumed": routing_note(study, from_study),
         "grid": {
             "routed_share": shares.tolist(),
             "success_small": rates.tolist(),

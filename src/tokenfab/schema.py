@@ -938,17 +938,29 @@ class RouteRequest(Request):
     cache_hit_rate: Share = Field(
         0.0, description="share of prompt tokens read from the provider's cache [0 to 1]"
     )
-    routed_share: Share = Field(
-        0.7, description="share of requests sent to the small model first [0 to 1]"
+    study: str = Field(
+        "routellm-mt-bench",
+        min_length=1,
+        description="published router study the routed share, small-model success and "
+        "failure detection come from unless given (see route --list)",
     )
-    success_small: Share = Field(
-        0.85, description="share of routed requests the small model gets right [0 to 1]"
+    routed_share: Share | None = Field(
+        None,
+        description="share of requests sent to the small model first [0 to 1] (default: the "
+        "study's)",
+    )
+    success_small: Share | None = Field(
+        None,
+        description="share of routed requests the small model gets right [0 to 1] (default: "
+        "the study's, relative to success_big)",
     )
     success_big: Annotated[float, Field(gt=0, le=1)] = Field(
         0.95, description="success rate of the big model [above 0 to 1]"
     )
-    failure_detection: Share = Field(
-        1.0, description="share of small-model failures detected and escalated [0 to 1]"
+    failure_detection: Share | None = Field(
+        None,
+        description="share of small-model failures detected and escalated [0 to 1] (default: "
+        "the study's; 0 for a router, which calls one model per request)",
     )
 
 
@@ -967,6 +979,13 @@ class RouteResult(Result):
 
     big: str = out("API price id of the big model")
     small: str = out("API price id of the small model")
+    study: str = out("router study the inputs not given were read from (route --list)")
+    study_source: str = out("the study's source (paper, table)")
+    from_study: list[str] = out("the inputs read from the study (the rest were given)")
+    routed_share: float = out("share of requests sent to the small model first", "-")
+    success_small: float = out("share of routed requests the small model gets right", "-")
+    success_big: float = out("share of requests the big model gets right", "-")
+    failure_detection: float = out("share of small-model failures escalated", "-")
     cost_usd_per_request_big: float = out("one request to the big model", "USD")
     cost_usd_per_request_small: float = out("one request to the small model", "USD")
     cost_usd_per_request_before: float = out("a request without routing (the big model)", "USD")
@@ -976,7 +995,7 @@ class RouteResult(Result):
     cost_per_success_usd_before: Num = out("cost per successful outcome without routing", "USD")
     cost_per_success_usd_after: Num = out("cost per successful outcome with routing", "USD")
     savings_per_success: Num = out("share of the cost per success that routing saves", "-")
-    assumed: str = out("which inputs are assumptions, and the published routers to compare")
+    assumed: str = out("which inputs came from the study and how they were read, with its source")
     grid: RouteGrid = out("the saving per success over routed share and small-model success")
 
 
@@ -1688,6 +1707,24 @@ class MarketResult(Result):
     historic: list[MarketHistoric] = out("providers' published token counts, annualised")
 
 
+class RouteStudyInfo(Result):
+    """One published router study (data/router_studies.csv)."""
+
+    name: str = out("study name (route --study)")
+    benchmark: str = out("the benchmark of the operating point")
+    strong_model: str = out("the study's strong model")
+    weak_model: str = out("the study's weak model")
+    routed_share: float = out("share of queries the router sent to the weak model", "-")
+    quality_retained: float = out("quality of the routed mix over the strong model's", "-")
+    source: str = out("paper and table the figures come from")
+
+
+class RouteList(Result):
+    """``route --list --json``: the router studies."""
+
+    studies: list[RouteStudyInfo] = out("the studies route --study takes")
+
+
 class MarketScenarioInfo(Result):
     """One named market scenario."""
 
@@ -2106,6 +2143,8 @@ RESULTS: dict[str, type[BaseModel]] = {
     "breakeven rows": BreakevenRow,
     "route": RouteResult,
     "route grid": RouteGrid,
+    "route --list": RouteList,
+    "route --list studies": RouteStudyInfo,
     "viability": ViabilityResult,
     "viability products": ViabilityRow,
     "factory": FactoryResult,
