@@ -277,8 +277,10 @@ class RouterStudy(Record):
     strong_call_share: Fraction = Field(
         description="share of queries the router sent to the strong model [-]"
     )
-    quality_router: float = Field(gt=0, description="benchmark score of the routed mix")
-    quality_strong: float = Field(gt=0, description="benchmark score of the strong model alone")
+    quality_router: float = Field(gt=0, le=1e4, description="benchmark score of the routed mix")
+    quality_strong: float = Field(
+        gt=0, le=1e4, description="benchmark score of the strong model alone"
+    )
     quality_unit: Text = Field(description="what the two scores measure")
     failure_detection: Fraction = Field(
         description="share of the weak model's failures escalated (0: a router, one model "
