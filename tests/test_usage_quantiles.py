@@ -91,3 +91,51 @@ def test_whole_column_from_the_by_group_counts_equals_its_own_counts():
         assert (whole["p50"], whole["p90"]) == pytest.approx((2.5, 6.5), rel=1e-15)
         assert rows[0]["p50"] == pytest.approx(2.5, rel=1e-15)
         _check(whole, np.array([1.0, 2.0, 3.0, 10.0, 0.0, 0.0, 4.0, 5.0]), ps)
+
+
+def test_integer_column_counted_by_value_in_one_pass():
+    # token counts (integers): each value its own bucket, no second count; the figures
+    # are NumPy's type 7 all the same, by group and for the whole column
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 5_000, 20_000)
+    x[:2_000] = 0  # ties at the floor
+    g = rng.choice(["a", "b"], 20_000)
+    t = ibis.memtable({"x": x, "g": g})
+    s = analyses._Selection(t, "x", PS)
+    s.count_buckets()
+    assert s.direct and s.need == []  # nothing left for a second count
+    _check(s.rows()[0], x)
+    whole = {"n": x.size, "lo": 0.0, "hi": float(x.max()), "mean": float(x.mean())}
+    rows = analyses.exact_quantiles(t, "x", PS, by="g", total=whole)
+    for r in rows[:-1]:
+        _check(r, x[g == r["g"]])
+    _check(rows[-1], x)
+
+
+def test_integer_column_spanning_too_many_values_takes_buckets():
+    # a span of DIRECT_VALUES_MAX or more integers: buckets and a second count, same figures
+    x = np.array([0, 1, 2, analyses.DIRECT_VALUES_MAX + 5, 7, 7, 3], dtype="int64")
+    s = analyses._Selection(ibis.memtable({"x": x}), "x", PS)
+    s.count_buckets()
+    assert not s.direct and s.need
+    s.count_values()
+    _check(s.rows()[0], x)
+
+
+def test_groups_counted_by_hash_give_the_same_figures():
+    # DuckDB's hash of the model name in place of the name: the same counts, the same rows
+    rng = np.random.default_rng(5)
+    x = np.round(rng.lognormal(0.0, 1.0, 5_000), 3)
+    m = rng.choice(["gpt-4o", "o3-mini", "claude-3-5-sonnet"], 5_000)
+    t = ibis.memtable({"x": x, "m": m})
+    whole = {"n": x.size, "lo": 0.0, "hi": float(x.max()), "mean": float(x.mean())}
+    spec = {"q": {"col": "x", "ps": PS, "by": "m", "total": whole}}
+    plain = analyses.exact_quantiles_many(t, spec)["q"]
+    s = analyses._Selection(t, **spec["q"])
+    s.hash_groups()
+    assert s.names is not None and set(s.names.values()) == set(m)
+    hashed = analyses.exact_quantiles_many(t, spec, hash_keys=True)["q"]
+    assert hashed == plain
+    for r in hashed[:-1]:
+        _check(r, x[m == r["m"]])
+    _check(hashed[-1], x)

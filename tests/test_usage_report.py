@@ -239,3 +239,44 @@ def test_optimistic_cube_equals_the_cube_keyed_by_validity(tmp_path):
                 assert ra[k] == pytest.approx(v, rel=1e-12), k
             else:
                 assert ra[k] == v, k
+
+
+def test_one_maximum_a_task_gives_the_same_outcomes_as_two():
+    # tasks: a = success 10:00, error 10:05 -> failed (latest failed); b = error 10:00,
+    # success 10:05 -> succeeded; c = success and error both at 10:05 -> failed (tie: both
+    # latest must succeed); d = success 09:00, error without a timestamp -> succeeded (the
+    # request without a time is never the latest); e = only a request without a timestamp
+    # -> not succeeded; 5 tasks, 2 succeeded
+    from datetime import UTC, datetime
+
+    import ibis
+
+    ts = [
+        "2025-06-02 10:00:00",
+        "2025-06-02 10:05:00",
+        "2025-06-02 10:00:00",
+        "2025-06-02 10:05:00",
+        "2025-06-02 10:05:00",
+        "2025-06-02 10:05:00",
+        "2025-06-02 09:00:00",
+        None,
+        None,
+    ]
+    t = ibis.memtable(
+        {
+            "task_id": ["a", "a", "b", "b", "c", "c", "d", "d", "e"],
+            "timestamp": [
+                None if x is None else datetime.fromisoformat(x).replace(tzinfo=UTC) for x in ts
+            ],
+            "status": [
+                *("success", "error", "error", "success", "success", "error"),
+                *("success", "error", "success"),
+            ],
+            "spend_usd": [1.0] * 9,
+        }
+    )
+    alone = {"alone_tasks": 0, "alone_ok": 0, "alone_spend": 0.0}
+    two = analyses.outcomes(t, True, alone)
+    one = analyses.outcomes(t, True, alone, one_max=True)
+    assert one == two
+    assert (one["tasks"], one["successful_tasks"]) == (5, 2)
