@@ -233,8 +233,8 @@ def test_optimistic_cube_equals_the_cube_keyed_by_validity(tmp_path):
     assert len(a) == len(b) > 100
     for ra, rb in zip(a, b, strict=True):
         for k, v in rb.items():
-            if k in ("_ok", "with_zone", "without_zone"):
-                continue
+            if k in ("_ok", "with_zone", "without_zone", "first", "last"):
+                continue  # the optimistic cube leaves the time span to the report
             if isinstance(v, float):
                 assert ra[k] == pytest.approx(v, rel=1e-12), k
             else:
