@@ -263,11 +263,30 @@ def _value(t: ir.Table, source: Source, kind: str) -> tuple[ir.Value, ir.Value]:
     raise ValueError(f"adapter source: unknown transform {op!r}")
 
 
-def to_generic(t: ir.Table, chosen: dict[str, Source]) -> ir.Table:
+SUCCESS_STATUSES = ("", "success", "ok", "200", "stop", "completed")
+
+
+def status_ok(value: ir.StringValue) -> ir.BooleanValue:
+    """Whether a logged status reads as success: empty, or one of ``SUCCESS_STATUSES`` in
+    any case with spaces around."""
+    st = value.lower().strip()
+    # equalities, not IN: DuckDB plans an IN list over an expression as a join
+    return functools.reduce(operator.or_, (st == v for v in SUCCESS_STATUSES), st.isnull())
+
+
+def to_generic(
+    t: ir.Table, chosen: dict[str, Source], success: list[str] | None = None
+) -> ir.Table:
     """The generic table: every schema field, ``_ok`` (the row is valid), ``_problem`` (why
     not; null when valid),
     ``_zone`` (the UTC offset a text timestamp carried, '' when none, null when typed),
-    and the reader's ``_file`` and ``_row``.
+    ``_status`` (the status as logged, where a column holds it), and the reader's ``_file``
+    and ``_row``.
+
+    ``success``: the logged status values that read as success (:func:`status_ok`, found
+    once over the log's distinct values); a row's status then compares its value with
+    those as it is instead of lowering and trimming every row's (0.25 CPU-s on 10M rows
+    here, in each pass that reads the status).
 
     Token counts must be whole and not negative; cached tokens at most the input tokens and
     reasoning tokens at most the output tokens. Optional token fields that are empty read 0.
@@ -324,14 +343,16 @@ def to_generic(t: ir.Table, chosen: dict[str, Source]) -> ir.Table:
         elif f.required:
             problems.append((raw.isnull() | (val.strip() == ""), ibis.literal(f"{f.name}: empty")))
         cols[f.name] = val
+    logged_status: ir.Value = ibis.null().cast("string")
     if "status" in chosen:
-        st = cols["status"].lower().strip()
-        # equalities, not IN: DuckDB plans an IN list over an expression as a join
-        ok = functools.reduce(
-            operator.or_,
-            (st == v for v in ("", "success", "ok", "200", "stop", "completed")),
-            st.isnull(),
-        )
+        if isinstance(chosen["status"], str):
+            logged_status = cols["status"]
+        if success is not None:
+            # the logged values that read as success, each compared as it is
+            st = cols["status"]
+            ok = functools.reduce(operator.or_, (st == v for v in success), st.isnull())
+        else:
+            ok = status_ok(cols["status"])
         cols["status"] = ibis.ifelse(ok, "success", "error")
     else:
         cols["status"] = ibis.literal("success")
@@ -357,6 +378,7 @@ def to_generic(t: ir.Table, chosen: dict[str, Source]) -> ir.Table:
         _ok=ok,
         _problem=problem,
         _zone=zone,
+        _status=logged_status,
         _file=t["_file"],
         _row=t["_row"],
     )

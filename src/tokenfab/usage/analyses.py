@@ -37,6 +37,7 @@ PROMPT_PERCENTILES = (0.1, 0.5, 0.9, 0.99)
 DIMENSIONS = ("model", "provider", "app", "category")
 TOP = 20
 ORDER_CHECK_MAX_ROWS = 10_000_000
+STATUS_VALUES_MAX = 16  # up to this many distinct logged statuses, each compared as logged
 
 
 @dataclass
@@ -182,7 +183,7 @@ def priced(
     # no filter where quality found every row valid: the later passes then read only the
     # columns they use instead of every column the validity check needs
     v = ld.table if ld.clean else ld.table.filter(ld.table._ok)
-    v = v.drop("_ok", "_problem", "_zone")
+    v = v.drop("_ok", "_problem", "_zone", "_status")
     if ld.valid_pairs is not None:  # found by quality's pass
         last, pairs = ld.last_valid, ld.valid_pairs
     else:
@@ -298,7 +299,8 @@ def cube(
     cell (``malformed``); where that count is 0 everywhere, the cells are those of the
     valid rows, keyed by validity. Else the caller runs the keyed cube (4.3 against about
     2.7 CPU-s for the keys alone on 10M rows here). Its cells hold no ``first`` and
-    ``last`` timestamp: the report takes the log's from the Parquet statistics.
+    ``last`` timestamp and no maximum of the prompt tokens and TTFT: the report takes the
+    log's from the Parquet statistics.
     """
     diff = (t.cost_usd - t.list_cost_usd).abs()
     off = (diff > abs_tol_usd) & (diff > rel_tol * t.list_cost_usd.abs())
@@ -334,9 +336,11 @@ def cube(
                 "with_zone": (t._zone.notnull() & (t._zone != "")).cast("int64").sum(),
                 "without_zone": (t._zone == "").cast("int64").sum(),
             }
+    whole_only = ("input_tokens", "ttft_s") if optimistic and "_ok" in t.columns else ()
     for col in QUANTILE_COLUMNS:  # no minimum: the values are never negative (0 is the floor)
         x = t[col].cast("float64")
-        extra[f"q_{col}_max"] = x.max()
+        if col not in whole_only:  # those two: the report's, from the Parquet statistics
+            extra[f"q_{col}_max"] = x.max()
         if col in ("latency_s", "ttft_s"):  # input tokens: requests; spend: spend_usd
             extra |= {f"q_{col}_n": x.count(), f"q_{col}_sum": x.sum()}
     if prices is None:
@@ -1000,8 +1004,23 @@ def report(
     day_number = getattr(con, "name", None) == "duckdb"
     # the models and the latest timestamp: two queries, the second answered by DuckDB from
     # the Parquet statistics (0.55 against 0.7 CPU-s as one group-by on 10M rows here)
-    pre = _rows(g.select("model", "provider").distinct())
-    span = _rows(g.aggregate(first=g.timestamp.min(), last=g.timestamp.max()))[0]
+    pre = _rows(g.select("model", "provider", "_status").distinct())
+    logged = sorted({r["_status"] for r in pre if r["_status"] is not None})
+    if 0 < len(logged) <= STATUS_VALUES_MAX:  # each row's status compared as logged
+        m = ibis.memtable({"s": logged}, schema={"s": "string"})
+        read = con.to_pyarrow(m.select("s", ok=adapters.status_ok(m.s))).to_pylist()
+        ld.table = adapters.to_generic(
+            ld.raw.table, ld.sources, success=[r["s"] for r in read if r["ok"]]
+        )
+        g = ld.table
+    span = _rows(
+        g.aggregate(
+            first=g.timestamp.min(),
+            last=g.timestamp.max(),
+            q_input_tokens_max=g.input_tokens.max(),  # no cast: a cast defeats the statistics
+            q_ttft_s_max=g.ttft_s.max(),
+        )
+    )[0]
     found, _ = _prices(pre, span["last"], cat)
     cells = cube(
         with_prices(g, found), day_number=day_number, zones=ld.zones, prices=found, optimistic=True
@@ -1017,6 +1036,11 @@ def report(
         )
         for k in ("first", "last"):
             cells = cells.append_column(k, pa.array([span[k]] * n, cells["day"].type))
+        # the whole log's maxima in every cell: the percentiles read these two columns for
+        # the whole log only (a maximum above a group's keeps its bucket scale monotone)
+        for k in ("q_input_tokens_max", "q_ttft_s_max"):
+            high = None if span[k] is None else float(span[k])
+            cells = cells.append_column(k, pa.array([high] * n, pa.float64()))
     q = quality(ld, check_order_max_rows, quality_groups(cells.to_pylist()))
     if q["valid_rows"] == 0:
         ex = q["malformed_examples"][0]
@@ -1043,7 +1067,9 @@ def report(
     out["weekly_by"] = {d: over_time_by(c, d, "W") for d in dims}
 
     # the valid rows without the price join, for every pass that needs no price
-    v = (ld.table if ld.clean else ld.table.filter(ld.table._ok)).drop("_ok", "_problem", "_zone")
+    v = (ld.table if ld.clean else ld.table.filter(ld.table._ok)).drop(
+        "_ok", "_problem", "_zone", "_status"
+    )
 
     # spend is the logged cost wherever the log records one: where every request with a
     # spend has a logged cost, the spend values are the cost values and their percentiles
