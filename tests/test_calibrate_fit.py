@@ -21,6 +21,7 @@ TRUE = {
     "overhead_per_sequence_us": 20.0,
     "moe_efficiency": 0.7,
     "kv_efficiency": 0.6,
+    "overhead_per_layer_us": 15.0,
 }
 
 
@@ -272,6 +273,7 @@ def test_ttft_under_concurrency_is_predicted_but_never_fitted():
             "kv_efficiency": fit.START["kv_efficiency"],
             "overhead_s": fit.START["overhead_ms"] / 1e3,
             "overhead_per_sequence_s": fit.START["overhead_per_sequence_us"] / 1e6,
+            "overhead_per_layer_s": fit.START["overhead_per_layer_us"] / 1e6,
         },
     )
     # with the engine's closed-loop terms (data/closed_loop.csv), as stacked for the runs

@@ -57,6 +57,7 @@ def test_choose_engine_uses_the_family_row():
     assert_allclose(eng.bw_efficiency, row.bw_efficiency, rtol=0)
     assert_allclose(eng.overhead_s, row.overhead_ms / 1e3, rtol=1e-12)
     assert_allclose(eng.overhead_per_sequence_s, row.overhead_per_sequence_us / 1e6, rtol=1e-12)
+    assert_allclose(eng.overhead_per_layer_s, row.overhead_per_layer_us / 1e6, rtol=1e-12)
     # memory settings from serving_software.csv (trtllm: 4 GB reserve, 90 % of the rest to KV)
     assert_allclose(eng.runtime_reserve_bytes, 4e9, rtol=0)
     assert_allclose(eng.kv_memory_fraction, 0.9, rtol=0)
@@ -88,6 +89,7 @@ def test_roofline_engine_has_unit_efficiency_and_no_overhead():
     for name in ("compute_efficiency", "bw_efficiency", "comm_efficiency", "moe_efficiency"):
         assert float(getattr(roof, name)) == 1.0
     assert float(roof.overhead_s) == 0.0 and float(roof.overhead_per_sequence_s) == 0.0
+    assert float(roof.overhead_per_layer_s) == 0.0
     assert_allclose(roof.runtime_reserve_bytes, 4e9, rtol=0)  # memory settings unchanged
 
 
@@ -180,8 +182,11 @@ def test_predict_measurements_vector_of_factor_sets_equals_scalar():
     ma = cal.stack_measurements(cal.read_measurements(str(SHARED), cat)[0][:20], cat)
     ce = np.array([[0.3], [0.5], [0.8]])
     bw = np.array([[0.5], [0.7], [0.9]])
-    grid = cal.predict_measurements(ma, ce, bw, 1e-3, 0.5, 1e-5, 0.65)
+    per_layer = np.array([[0.0], [20e-6], [60e-6]])
+    grid = cal.predict_measurements(ma, ce, bw, 1e-3, 0.5, 1e-5, 0.65, 1.0, per_layer)
     assert grid.shape == (3, 20)
     for k in range(3):
-        one = cal.predict_measurements(ma, ce[k, 0], bw[k, 0], 1e-3, 0.5, 1e-5, 0.65)
+        one = cal.predict_measurements(
+            ma, ce[k, 0], bw[k, 0], 1e-3, 0.5, 1e-5, 0.65, 1.0, per_layer[k, 0]
+        )
         assert_allclose(grid[k], one, rtol=1e-12)

@@ -242,6 +242,62 @@ def test_round_time_vector_over_layouts_equals_scalar():
             assert_allclose(grid.time_s[i, j], one.time_s, rtol=1e-12)
 
 
+def test_gemms_and_attention_each_meet_their_own_roofline_by_hand():
+    # Llama-3.1-8B BF16 on one H100 at the roofline, 1,024 sequences of 100 tokens of context.
+    # The GEMMs are compute-bound: 2 x 1024 x 7.505e9 FLOP (6.980e9 parameters + the 0.525e9
+    # LM head) / 989.5 TFLOP/s = 15.53 ms (their 15.01 GB of weights stream in 4.48 ms).
+    # Attention is memory-bound: 1024 x 100 x 131,072 B of KV / 3.35 TB/s = 4.01 ms (its
+    # 2 x 32 x 32 x 256 x 100 x 1024 = 5.4e10 FLOP take 0.05 ms). The kernels run one after the
+    # other: 19.54 ms, where one roofline over the whole step gave max(8.49, 15.59) = 15.59 ms.
+    shape, hw, eng = setup("llama-3.1-8b")
+    r = sv.round_time(shape, hw, eng.roofline(), sv.layout(1), 2.0, 2.0, 1024.0, 100.0)
+    assert_allclose(r.time_s, 19.54e-3, rtol=1e-3)
+    assert_allclose(r.bytes_per_accelerator, 15.01e9 + 1024 * 100 * LLAMA8B_KV_PER_TOKEN, rtol=1e-3)
+    assert not r.memory_bound  # 8.49 ms of memory in all against 15.59 ms of arithmetic
+
+
+def test_phased_roofline_lies_between_one_roofline_and_no_overlap():
+    # Invariant: summing each phase's roofline is never faster than one roofline over the whole
+    # step (max of the totals) and never slower than no overlap at all (sum of the totals).
+    shape, hw, eng = setup("qwen3-235b-a22b", "h200-sxm", "fp8")
+    roof = eng.roofline()
+    lay = sv.layout(8)
+    r = sv.round_time(shape, hw, roof, lay, 1.0, 1.0, BATCHES, 3000.0, BATCHES * 4.0, 1000.0)
+    memory_s = r.bytes_per_accelerator / hw.hbm_bytes_per_s
+    compute_s = r.flops_per_accelerator / hw.peak_flops_per_s
+    step = r.time_s - r.comm_s
+    assert np.all(step >= np.maximum(memory_s, compute_s) * (1 - 1e-12))
+    assert np.all(step <= (memory_s + compute_s) * (1 + 1e-12))
+
+
+def test_per_layer_overhead_adds_layers_times_its_cost_to_a_round_by_hand():
+    # Llama-3.1-8B has 32 layers: at 25 us a layer a round costs 32 x 25 us = 0.8 ms more,
+    # whether one stage runs all 32 layers or two stages run 16 each (a round is pp steps).
+    shape, hw, eng = setup("llama-3.1-8b")
+    assert int(shape.layers) == 32
+    base = dataclasses.replace(eng, overhead_per_layer_s=np.asarray(0.0))
+    slow = dataclasses.replace(eng, overhead_per_layer_s=np.asarray(25e-6))
+    for pp in (1, 2):
+        lay = sv.layout(1, pp)
+        t0 = sv.round_time(shape, hw, base, lay, 2.0, 2.0, BATCHES, 1500.0).time_s
+        t1 = sv.round_time(shape, hw, slow, lay, 2.0, 2.0, BATCHES, 1500.0).time_s
+        assert_allclose(t1 - t0, 0.8e-3, rtol=1e-9)
+
+
+def test_per_layer_overhead_vector_equals_scalar():
+    # A column of per-layer costs against a row of batches equals one call per pair.
+    shape, hw, eng = setup("deepseek-v3", "h200-sxm", "fp8")
+    costs = np.array([0.0, 10e-6, 40e-6])
+    vec_eng = dataclasses.replace(eng, overhead_per_layer_s=costs[:, None])
+    lay = sv.layout(8)
+    grid = sv.round_time(shape, hw, vec_eng, lay, 1.0, 1.0, BATCHES[None, :], 2000.0)
+    for i, c in enumerate(costs):
+        one_eng = dataclasses.replace(eng, overhead_per_layer_s=np.asarray(c))
+        for j, b in enumerate(BATCHES):
+            one = sv.round_time(shape, hw, one_eng, lay, 1.0, 1.0, b, 2000.0)
+            assert_allclose(grid.time_s[i, j], one.time_s, rtol=1e-12)
+
+
 def test_round_times_equal_one_round_time_call_per_case():
     # steady_state evaluates its rounds in one stacked call (speed); element by element each
     # case must be the call made on its own, here over a (layout x batch) grid of a MoE model

@@ -141,6 +141,7 @@ COLUMN_MAXIMA: dict[str, float] = {
     "output_usd_per_mtok": 1e5,
     "overhead_ms": 1e3,
     "overhead_per_sequence_us": 1e4,
+    "overhead_per_layer_us": 1e3,
     "params_rounding_b": 1e2,
     "price_usd": 1e7,
     "price_usd_high": 1e7,
@@ -921,6 +922,9 @@ class Efficiency(Record):
     overhead_ms: NonNegative = Field(description="fixed cost of one engine step [ms]")
     overhead_per_sequence_us: NonNegative = Field(
         0.0, description="step cost per sequence in the batch [us]"
+    )
+    overhead_per_layer_us: NonNegative = Field(
+        0.0, description="step cost per transformer layer: kernel launches, small collectives [us]"
     )
     rows_fitted: Count
     cv_median_abs_error: NonNegative | None = None

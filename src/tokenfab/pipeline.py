@@ -260,6 +260,7 @@ _EFFICIENCY_FACTORS: dict[str, tuple[str, float, float, bool, str, float]] = {
     "kv_efficiency": ("-", 0.0, 1.0, True, "kv_efficiency", 1.0),
     "overhead_ms": ("ms", 0.0, INF, False, "overhead_s", 1e-3),
     "overhead_per_sequence_us": ("us", 0.0, INF, False, "overhead_per_sequence_s", 1e-6),
+    "overhead_per_layer_us": ("us", 0.0, INF, False, "overhead_per_layer_s", 1e-6),
 }
 
 # CostInputs field -> (unit, low, high, low_open, high_open)

@@ -241,6 +241,7 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
             ("kv_efficiency", "-"),
             ("overhead_ms", "ms"),
             ("overhead_per_sequence_us", "us"),
+            ("overhead_per_layer_us", "us"),
         ):
             add(f"Engine {engine.software}", name, getattr(eff, name), unit, "calibrated", where)
     else:

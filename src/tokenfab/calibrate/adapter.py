@@ -231,7 +231,8 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
 def predict(prep: Prepared, factors: dict[str, ArrayLike]) -> NDArray:
     """Predicted value of every target for the factors (each a scalar or one value a target).
 
-    ``overhead_ms`` is in milliseconds and ``overhead_per_sequence_us`` in microseconds, as in
+    ``overhead_ms`` is in milliseconds, ``overhead_per_sequence_us`` and
+    ``overhead_per_layer_us`` in microseconds, as in
     ``data/efficiency.csv``.
     """
     f = {k: np.asarray(v, dtype=float) for k, v in factors.items()}
@@ -244,6 +245,7 @@ def predict(prep: Prepared, factors: dict[str, ArrayLike]) -> NDArray:
         overhead_per_sequence_s=f["overhead_per_sequence_us"] / 1e6,
         moe_efficiency=f["moe_efficiency"],
         kv_efficiency=f["kv_efficiency"],
+        overhead_per_layer_s=f["overhead_per_layer_us"] / 1e6,
     )
 
 
@@ -260,4 +262,5 @@ def stored_factors(prep: Prepared, catalog: Catalog) -> dict[str, NDArray]:
         out["overhead_per_sequence_us"][i] = eng.overhead_per_sequence_s * 1e6
         out["moe_efficiency"][i] = eng.moe_efficiency
         out["kv_efficiency"][i] = eng.kv_efficiency
+        out["overhead_per_layer_us"][i] = eng.overhead_per_layer_s * 1e6
     return out

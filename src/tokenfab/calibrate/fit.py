@@ -45,6 +45,7 @@ LOWER = {
     "overhead_per_sequence_us": 0.0,
     "moe_efficiency": 0.1,
     "kv_efficiency": 0.2,
+    "overhead_per_layer_us": 0.0,
 }
 UPPER = {
     "compute_efficiency": 1.0,
@@ -54,6 +55,10 @@ UPPER = {
     "overhead_per_sequence_us": 200.0,
     "moe_efficiency": 1.0,
     "kv_efficiency": 1.0,
+    # a layer's kernels (~20 at most: norms, projections, attention, MoE routing, permutation,
+    # grouped GEMMs, collectives) at ~5 us each of launch and drain (tokenfab.perf.serving.
+    # step_overhead_s)
+    "overhead_per_layer_us": 100.0,
 }
 START = {
     # centre of the plausible range: where an unfitted optimisation starts
@@ -64,8 +69,10 @@ START = {
     "overhead_per_sequence_us": 10.0,
     "moe_efficiency": 0.6,
     "kv_efficiency": 0.75,
+    "overhead_per_layer_us": 10.0,
 }
 SCALE = {k: (1.0 if k.endswith(("_ms", "_us")) else 0.1) for k in FACTORS}
+SCALE["overhead_per_layer_us"] = 10.0
 SHRINK = 0.05
 """Weight of the pull towards the pooled factors, per factor, relative to one row's log error."""
 

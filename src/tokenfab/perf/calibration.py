@@ -1,7 +1,7 @@
 """Efficiency factors: what serving software achieves of an accelerator's peaks.
 
 A roofline with datasheet peaks over-predicts real serving stacks. tokenfab closes the gap with
-seven factors per accelerator family and software class, fitted to measured runs by
+eight factors per accelerator family and software class, fitted to measured runs by
 ``tokenfab.calibrate`` (``bench/bench_accuracy.py --write`` for the built-in rows) and stored in
 ``data/efficiency.csv`` with the fit's provenance:
 
@@ -13,7 +13,9 @@ seven factors per accelerator family and software class, fitted to measured runs
 * ``kv_efficiency`` -- paged-attention KV-cache reads' share of the weight-streaming bandwidth;
 * ``overhead_ms`` -- fixed cost of each engine step (launches, scheduling);
 * ``overhead_per_sequence_us`` -- step cost per sequence in the batch (host-side scheduling,
-  sampling, per-request bookkeeping).
+  sampling, per-request bookkeeping);
+* ``overhead_per_layer_us`` -- step cost per transformer layer (kernel launches and small
+  collectives a layer runs, :func:`tokenfab.perf.serving.step_overhead_s`).
 
 A family without a fitted row uses the median of the fitted rows for its software class, and
 the estimate says it is uncalibrated.
@@ -137,6 +139,7 @@ def choose_engine(
         kv_efficiency=np.asarray(factors["kv_efficiency"]),
         overhead_s=np.asarray(factors["overhead_ms"] / 1e3),
         overhead_per_sequence_s=np.asarray(factors["overhead_per_sequence_us"] / 1e6),
+        overhead_per_layer_s=np.asarray(factors["overhead_per_layer_us"] / 1e6),
         comm_latency_s=np.asarray(sw.comm_latency_us / 1e6),
         memory_utilization=np.asarray(
             sw.memory_utilization if gpu_memory_utilization is None else gpu_memory_utilization
@@ -568,6 +571,7 @@ def predict_measurements(
     overhead_per_sequence_s: ArrayLike = 0.0,
     moe_efficiency: ArrayLike = 1.0,
     kv_efficiency: ArrayLike = 1.0,
+    overhead_per_layer_s: ArrayLike = 0.0,
 ) -> NDArray:
     """Predicted value of every measurement; efficiencies broadcast against the rows.
 
@@ -587,6 +591,7 @@ def predict_measurements(
         overhead_per_sequence_s=np.asarray(overhead_per_sequence_s, dtype=float),
         moe_efficiency=np.asarray(moe_efficiency, dtype=float),
         kv_efficiency=np.asarray(kv_efficiency, dtype=float),
+        overhead_per_layer_s=np.asarray(overhead_per_layer_s, dtype=float),
     )
     common = (ma.shape, ma.hw)
     bmax = max_batch_size(
@@ -632,6 +637,7 @@ FACTORS = (
     "overhead_per_sequence_us",
     "moe_efficiency",
     "kv_efficiency",
+    "overhead_per_layer_us",
 )
 
 
@@ -648,6 +654,7 @@ def predict_with_stored(ma: MeasurementArrays, catalog: Catalog) -> NDArray:
         e.overhead_per_sequence_s,
         e.moe_efficiency,
         e.kv_efficiency,
+        e.overhead_per_layer_s,
     )
 
 
