@@ -105,9 +105,6 @@ def test_estimate_reads_the_calibrated_catalog(tmp_path):
         accelerators=4,
         tensor_parallel=4,  # the layout generic.csv line 2 measured
         precision="fp8",
-        # the cache format calibrate read the row with (the precisions table's default for FP8
-        # weights on H100); the estimate's own vLLM default is the BF16 "auto" cache
-        kv_precision="fp8",
         software="vllm",
         batch_size=16,
         input_tokens=1024,

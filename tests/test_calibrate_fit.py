@@ -291,3 +291,34 @@ def test_ttft_under_concurrency_is_predicted_but_never_fitted():
         a.first_wave_share,
     )
     np.testing.assert_allclose(pred[0], hand[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("engine", "stated", "kv_bytes"),
+    [
+        ("vllm", None, 2.0),  # --kv-cache-dtype auto: the model's BF16
+        ("sglang", None, 2.0),  # the same default
+        ("trtllm", None, 1.0),  # the FP8 checkpoint carries an FP8 cache
+        ("vllm", "fp8", 1.0),  # a stated format wins
+    ],
+)
+def test_a_run_naming_no_cache_format_has_the_engines_default(engine, stated, kv_bytes):
+    # The calibration reads a run with the KV format an estimate of the same configuration
+    # uses (tokenfab.perf.operating.engine_kv_default), so the fitted factors mean the same on
+    # both sides: FP8 Llama-3.1-70B weights on H100.
+    row = dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        engine=engine,
+        engine_version="1.0.0",
+        precision="fp8",
+        isl=1024,
+        osl=128,
+        load_size=8,
+        tp=4,
+        tpot_s=0.01,
+    )
+    if stated:
+        row["kv_precision"] = stated
+    prep = adapter.prepare([build(row, "kv:2", CAT)], CAT)
+    assert prep.arrays.kvb.tolist() == [kv_bytes]

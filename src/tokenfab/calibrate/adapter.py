@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from tokenfab.calibrate.records import Measurement
 from tokenfab.catalog import Catalog
 from tokenfab.perf import calibration as pc
-from tokenfab.perf.precision import default_kv_precision
+from tokenfab.perf.operating import engine_kv_default
 
 FACTORS = pc.FACTORS
 """Names of the fitted factors, in the order of :data:`tokenfab.perf.calibration.FACTORS`."""
@@ -188,7 +188,12 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             pipeline_parallel=pp,
             attention_data_parallel=adp,
             precision=m.precision,
-            kv_precision=m.kv_precision or default_kv_precision(acc, m.precision),
+            # a record naming no cache format has the engine's default, as an estimate of the
+            # same configuration does (vLLM and SGLang: the model's 16-bit dtype)
+            kv_precision=m.kv_precision
+            or engine_kv_default(
+                pc.choose_engine(catalog, acc, software_class(m)), rec, acc, m.precision
+            ),
             input_tokens=round(m.isl),
             output_tokens=max(round(m.osl), 1),
             mode=mode,
