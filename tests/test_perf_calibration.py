@@ -172,6 +172,7 @@ def test_stacked_engines_carry_the_stored_factors(shared_predictions):
         e.overhead_per_sequence_s,
         e.moe_efficiency,
         e.kv_efficiency,
+        e.overhead_per_layer_s,
     )
     assert_allclose(per_row, shared_predictions[0], rtol=1e-12)
 

@@ -519,10 +519,14 @@ def test_one_scenario_one_operating_point_with_a_request_rate(cat):
 
 def test_non_binding_latency_target_changes_nothing_with_a_demand(cat):
     sc = Scenario(model="llama-3.1-70b", accelerator="h100-sxm", tokens_per_day=1e9)
+    # without a target the queue's wait is held within 2 s (sizing.DEFAULT_QUEUE_WAIT_S); a
+    # target replaces that bound, so a loose one admits every deployment the free sizing does
+    # (a wait within 2 s is a TTFT far below 1,000 s) and maybe more: the same count, a cost no
+    # higher
     free = evaluate(sc, cat).as_dict()
     loose = evaluate(sc.with_(ttft_slo_s=1000.0), cat).as_dict()
     assert loose["accelerators_needed"] == free["accelerators_needed"]
-    assert loose["ttft_s"] == free["ttft_s"]
+    assert loose["monthly_cost_usd"] <= free["monthly_cost_usd"] * (1 + 1e-12)
 
 
 def test_latency_target_binds_at_a_demand(cat):
