@@ -604,3 +604,99 @@ def test_deepseek_v4_rows_reproduce_published_counts(cat: Catalog) -> None:
     prices = cat.table("api-prices")
     assert prices["deepseek-v4-flash-2026-04"].model_id == "deepseek-v4-flash"
     assert prices["deepseek-v4-pro-2026-06"].model_id == "deepseek-v4-pro"
+
+
+# --- rentals for accelerators that had no price (issue #17, gaps pass) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("rid", "acc", "instance_usd_per_h", "gpus"),
+    [
+        # Oracle Cost Estimator (gpuhunt fixture, 2026-09-18) and skypilot's OCI catalog: the
+        # 4-GPU GB300 shape at $72/h = $18.00 a GPU-hour (part B112140: $18)
+        ("oci-bm-gpu-gb300-4-2026-09", "gb300", 72.0, 4),
+        # BM.GPU.MI355X.8 at $68.8/h = $8.60 a GPU-hour (part B111758: $8.6)
+        ("oci-bm-gpu-mi355x-8-2026-09", "mi355x", 68.8, 8),
+        # BM.GPU.GB200.4 $64/h = $16; BM.GPU.B300.8 $120/h = $15; BM.GPU.MI300X.8 $48/h = $6
+        ("oci-bm-gpu-gb200-4-2026-09", "gb200", 64.0, 4),
+        ("oci-bm-gpu-b300-8-2026-09", "b300", 120.0, 8),
+        ("oci-bm-gpu-mi300x-8-2026-09", "mi300x", 48.0, 8),
+        # BM.GPU.H100.8 and BM.GPU.H200.8 $80/h = $10; BM.GPU.A100-v2.8 $32/h = $4
+        ("oci-bm-gpu-h100-8-2026-09", "h100-sxm", 80.0, 8),
+        ("oci-bm-gpu-h200-8-2026", "h200-sxm", 80.0, 8),
+        ("oci-bm-gpu-a100-v2-8-2026-09", "a100-sxm-80gb", 32.0, 8),
+        # instances.vantage.sh: p6-b300.48xlarge $142.416/h for 8 B300 = $17.802
+        ("aws-p6-b300-48xlarge-2025-12", "b300", 142.416, 8),
+    ],
+)
+def test_instance_prices_divide_into_gpu_hours(
+    cat: Catalog, rid: str, acc: str, instance_usd_per_h: float, gpus: int
+) -> None:
+    r = cat.table("rentals")[rid]
+    assert (r.accelerator_id, r.accelerators_per_instance) == (acc, gpus)
+    assert_allclose(r.on_demand_usd_per_accelerator_hour, instance_usd_per_h / gpus, rtol=1e-9)
+    assert r.source and r.retrieved == date(2026, 12, 1)
+
+
+def test_gb300_and_mi355x_rent_somewhere(cat: Catalog) -> None:
+    from tokenfab.cost import cheapest_rental
+
+    # invariant: GB300 and MI355X now have a rental; their purchase prices stay not public
+    # (GB300) or HSBC's ASP (MI355X), so a rental is what prices them without a purchase price
+    assert cheapest_rental(cat, "gb300").rental.id == "oci-bm-gpu-gb300-4-2026-09"
+    assert cheapest_rental(cat, "mi355x").usd_per_accelerator_hour == 8.6
+    assert cat.accelerator("gb300").price_usd is None
+    # Oracle lists GB300 ($18) above GB200 ($16) and B300 ($15): the rack-scale premium
+    oci = {
+        r.accelerator_id: r.on_demand_usd_per_accelerator_hour
+        for r in cat.table("rentals").values()
+        if r.provider == "Oracle Cloud (OCI)"
+    }
+    assert oci["gb300"] > oci["gb200"] > oci["b300"] > oci["h100-sxm"] > oci["mi300x"]
+
+
+def test_h100_pcie_rentals_pinned(cat: Catalog) -> None:
+    from tokenfab.cost import cheapest_rental
+
+    rent = cat.table("rentals")
+    # RunPod pricing (2026-11-09): H100 PCIe 80 GB Secure $2.89, Community $1.99 a GPU-hour
+    assert rent["runpod-h100-pcie-secure-2026-11"].on_demand_usd_per_accelerator_hour == 2.89
+    assert rent["runpod-h100-pcie-community-2026-11"].on_demand_usd_per_accelerator_hour == 1.99
+    # Lambda instances page (2026-09-20): 1x H100 PCIe $3.29 per GPU per hour
+    assert rent["lambda-1x-h100-pcie-2026-09"].on_demand_usd_per_accelerator_hour == 3.29
+    assert cheapest_rental(cat, "h100-pcie").rental.id == "runpod-h100-pcie-community-2026-11"
+    # invariant: on each RunPod tier the PCIe card rents below the SXM part
+    pcie = rent["runpod-h100-pcie-community-2026-11"].on_demand_usd_per_accelerator_hour
+    sxm = rent["runpod-h100-sxm-community-2026-11"].on_demand_usd_per_accelerator_hour
+    assert pcie < sxm
+    pcie = rent["runpod-h100-pcie-secure-2026-11"].on_demand_usd_per_accelerator_hour
+    assert pcie < rent["runpod-h100-sxm-secure-2026-11"].on_demand_usd_per_accelerator_hour
+
+
+def test_tpu_v4_rental_is_googles_evaluation_price(cat: Catalog) -> None:
+    # INFER question 1114 (2022-08-11): Cloud TPU v4 on-demand / evaluation price $3.22 a
+    # chip-hour on Google's pricing page; v4 runs only in us-central2
+    r = cat.table("rentals")["gcp-tpu-v4-2022-08"]
+    assert (r.on_demand_usd_per_accelerator_hour, r.accelerators_per_instance) == (3.22, 1)
+    assert r.as_of == date(2022, 8, 11) and r.location.startswith("us-central2")
+    # the one TPU with published power: its rental carries an energy cost
+    assert cat.accelerator("tpu-v4").tdp_w == 192
+
+
+def test_vultr_prepaid_amd_prices_are_reserved_without_a_term(cat: Catalog) -> None:
+    # Vultr pricing page (2025-08-19): bare metal 'Starting from' per GPU-hour for pre-paid
+    # contract terms: MI325X $2.000, MI300X $1.850; no contract length on the page
+    rent = cat.table("rentals")
+    for rid, usd in (
+        ("vultr-bm-mi325x-prepaid-2025-08", 2.0),
+        ("vultr-bm-mi300x-prepaid-2025-08", 1.85),
+    ):
+        r = rent[rid]
+        assert r.reserved_usd_per_accelerator_hour == usd and r.reserved_term_months is None
+        assert r.on_demand_usd_per_accelerator_hour is None
+
+
+def test_nebius_b300_price_from_october_2026(cat: Catalog) -> None:
+    # nebius.com/prices (read 2026-10-07): HGX B300 $7.85 a GPU-hour, '$9.50 effective October 1'
+    r = cat.table("rentals")["nebius-hgx-b300-2026-10"]
+    assert (r.on_demand_usd_per_accelerator_hour, r.as_of) == (9.5, date(2026, 10, 1))
