@@ -700,3 +700,38 @@ def test_nebius_b300_price_from_october_2026(cat: Catalog) -> None:
     # nebius.com/prices (read 2026-10-07): HGX B300 $7.85 a GPU-hour, '$9.50 effective October 1'
     r = cat.table("rentals")["nebius-hgx-b300-2026-10"]
     assert (r.on_demand_usd_per_accelerator_hour, r.as_of) == (9.5, date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("acc", "usd"),
+    [
+        # InferenceX-app PR #1071 (2026-09-08), July 2026 'Rent - 3 Year Commit' rates
+        ("gb300", 5.0),
+        ("mi355x", 2.9),
+        ("b300", 4.25),
+        ("gb200", 4.0),
+        ("b200", 3.7),
+        ("h200-sxm", 2.9),
+        ("h100-sxm", 2.0),
+        # left unchanged by that PR: MI325X 1.6, MI300X 1.3 (gpu-keys.ts)
+        ("mi325x", 1.6),
+        ("mi300x", 1.3),
+        # PR #1083: TPUv7 $2.00 a chip-hour; PR #1123: VR200 $8.50 a GPU-hour
+        ("tpu-v7", 2.0),
+        ("rubin", 8.5),
+    ],
+)
+def test_semianalysis_three_year_rental_model_pinned(cat: Catalog, acc: str, usd: float) -> None:
+    from tokenfab.cost import cheapest_rental
+    from tokenfab.errors import CatalogError
+
+    r = cat.table("rentals")[f"semianalysis-{acc}-3y-rent-2026"]
+    assert (r.reserved_usd_per_accelerator_hour, r.reserved_term_months) == (usd, 36)
+    assert r.on_demand_usd_per_accelerator_hour is None and "SemiAnalysis" in r.source
+    # invariant: a 3-year commitment never costs more than the same chip's cheapest on-demand
+    try:
+        on_demand = cheapest_rental(cat, acc).usd_per_accelerator_hour
+    except CatalogError:  # no on-demand rental (TPU7x, Rubin): nothing to compare
+        assert acc in ("tpu-v7", "rubin")
+        return
+    assert usd <= on_demand
