@@ -531,9 +531,14 @@ def test_fixed_term_reservations_and_one_providers_offers():
     # contracts state no 12-month term
     q = cheapest_rental(cat, "h100-sxm", "reserved-1y")
     assert (q.rental.reserved_term_months, q.usd_per_accelerator_hour) == (12, 2.65)
-    # no 36-month price is in the catalog: refused naming the term and the terms priced
-    with pytest.raises(CatalogError, match=r"^rental_term: no reserved-3y price .*reserved-1y$"):
-        cheapest_rental(cat, "h100-sxm", "reserved-3y")
+    # a 36-month term: SemiAnalysis's modelled 3-year-commit rate, $2.00 a GPU-hour
+    # (InferenceX-app PR #1071, 2026-09-08), below the 1-year index's 2.65
+    q3 = cheapest_rental(cat, "h100-sxm", "reserved-3y")
+    assert (q3.rental.reserved_term_months, q3.usd_per_accelerator_hour) == (36, 2.0)
+    # no 36-month A100 price is in the catalog (Hyperstack's contract states no term):
+    # refused naming the term and the terms priced
+    with pytest.raises(CatalogError, match=r"^rental_term: no reserved-3y price .*reserved$"):
+        cheapest_rental(cat, "a100-sxm-80gb", "reserved-3y")
     # one provider's two terms (Hyperstack rate card, 2026-08-26): 3.20 on-demand, 2.72 reserved
     hs = "hyperstack (nexgen cloud)"  # any case
     assert cheapest_rental(cat, "h100-sxm", "on-demand", hs).usd_per_accelerator_hour == 3.2
