@@ -703,6 +703,44 @@ def test_nebius_b300_price_from_october_2026(cat: Catalog) -> None:
 
 
 @pytest.mark.parametrize(
+    ("acc", "usd", "instance_usd", "old_id", "old_usd", "old_as_of"),
+    [
+        # nebius.com/prices (read 2026-10-07, api-evangelist/nebius plans/nebius-plans-pricing.yml):
+        # HGX H100 $3.85 -> '$4.50 effective October 1, 2026', 16 vCPUs and 200 GB RAM a GPU,
+        # so the 8gpu-128vcpu-1600gb preset is 8 x 4.50 = 36.00 $/h. It supersedes the skypilot
+        # snapshot's $2.95 (23.60 $/h / 8), dated 2025-08-12 by skypilot PR #6628's show-gpus output.
+        ("h100-sxm", 4.5, 36.0, "nebius-8x-h100-sxm", 2.95, date(2025, 8, 12)),
+        # HGX H200 $4.50 -> $5.40: 8 x 5.40 = 43.20 $/h; the snapshot's $3.50 (28.00 / 8) is the
+        # price docs.nebius.com gives for the 1gpu-16vcpu-200gb preset from 2025-10-01.
+        ("h200-sxm", 5.4, 43.2, "nebius-8x-h200-sxm", 3.5, date(2025, 10, 1)),
+        # HGX B200 $7.15 -> $8.50, 20 vCPUs and 224 GB RAM a GPU (8gpu-160vcpu-1792gb / 8):
+        # 8 x 8.50 = 68.00 $/h; the snapshot's $5.50 (44.00 / 8) is in PR #6628 on 2025-08-12.
+        ("b200", 8.5, 68.0, "nebius-8x-b200", 5.5, date(2025, 8, 12)),
+    ],
+)
+def test_nebius_rental_in_force_is_the_october_2026_price(
+    cat: Catalog,
+    acc: str,
+    usd: float,
+    instance_usd: float,
+    old_id: str,
+    old_usd: float,
+    old_as_of: date,
+) -> None:
+    from tokenfab.cost import cheapest_rental
+
+    q = cheapest_rental(cat, acc, "on-demand", provider="Nebius")
+    assert q.usd_per_accelerator_hour == usd and q.rental.as_of == date(2026, 10, 1)
+    assert_allclose(q.usd_per_accelerator_hour * q.rental.accelerators_per_instance, instance_usd)
+    # the older row is the same offer (provider, preset, location), kept as history, not current
+    old = cat.table("rentals")[old_id]
+    assert (old.on_demand_usd_per_accelerator_hour, old.as_of) == (old_usd, old_as_of)
+    same_offer = ("provider", "instance_type", "location", "reserved_term_months")
+    assert all(getattr(old, f) == getattr(q.rental, f) for f in same_offer)
+    assert old.as_of < q.rental.as_of
+
+
+@pytest.mark.parametrize(
     ("acc", "usd"),
     [
         # InferenceX-app PR #1071 (2026-09-08), July 2026 'Rent - 3 Year Commit' rates

@@ -53,7 +53,8 @@ def test_rent_is_one_line_at_the_cheapest_rental(cat, base):
     assert est.cost.lines == {"rental": quote.usd_per_accelerator_hour}
     assert est.cost.total_usd_per_hour == quote.usd_per_accelerator_hour
     # cloud_rental.csv: RunPod H100 SXM at $2.69/h (Community Cloud, 2026-11; the May 2026 Secure
-    # row has the same figure) is the lowest current on-demand H100 SXM price (Nebius 2.95, ...)
+    # row has the same figure) is the lowest current on-demand H100 SXM price (Hyperstack 3.20,
+    # Nebius 4.50 from 2026-10-01, ...)
     assert_allclose(quote.usd_per_accelerator_hour, 2.69, rtol=1e-12)
     with (builtin_dir() / "cloud_rental.csv").open(newline="", encoding="utf-8") as fh:
         on_demand = [

@@ -186,11 +186,21 @@ def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
 def test_rental_decline_comes_from_the_catalog_history():
     d, why = rental_decline_from_history(default_catalog())
     # AWS p5.48xlarge: $12.29 (2023-07-27) -> $6.88 (2026-04-28), 1006 days; RunPod Secure
-    # H100 SXM: $2.69 (2026-05-22) -> $3.99 (2026-11-09), 171 days; pooled by time:
-    # 1 - exp((ln(6.88/12.29) + ln(3.99/2.69)) / (1177 / 365.25)) = 1 - exp(-0.1807/3.2225) = 0.056
-    pooled = np.log(6.88 / 12.29) + np.log(3.99 / 2.69)
-    assert_allclose(d, 1 - np.exp(pooled / (1177 / 365.25)), rtol=1e-9)
+    # H100 SXM: $2.69 (2026-05-22) -> $3.99 (2026-11-09), 171 days; Nebius, the same presets
+    # before and from 2026-10-01 (nebius.com/prices): H100 $2.95 (2025-08-12) -> $4.50, 415 days,
+    # H200 $3.50 (2025-10-01) -> $5.40, 365 days, B200 $5.50 (2025-08-12) -> $8.50, 415 days;
+    # pooled by time: ln ratios -0.5802 + 0.3943 + 0.4223 + 0.4336 + 0.4353 = 1.1053 over
+    # 2372 / 365.25 = 6.4942 years: 1 - exp(1.1053 / 6.4942) = -0.186, prices rising 18.6% a year
+    pooled = (
+        np.log(6.88 / 12.29)
+        + np.log(3.99 / 2.69)
+        + np.log(4.5 / 2.95)
+        + np.log(5.4 / 3.5)
+        + np.log(8.5 / 5.5)
+    )
+    assert_allclose(d, 1 - np.exp(pooled / (2372 / 365.25)), rtol=1e-9)
     assert "aws-p5-48xlarge-2023" in why and "runpod-h100-sxm-secure-2026-11" in why
+    assert "nebius-8x-h100-sxm -> nebius-8x-h100-sxm-2026-10" in why
 
 
 def test_every_assumption_has_a_source():
