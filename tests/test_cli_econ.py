@@ -80,6 +80,36 @@ RUNS = {
         "--json",
     ),
     "viability_no_cost": ("viability", "--revenue-per-request", "0.01"),
+    "viability_table": ("viability",),
+    "factory_text": ("factory",),
+    "route_text": ("route",),
+    "estimate_text": (
+        "estimate",
+        "--model",
+        "llama-3.1-70b",
+        "--accelerator",
+        "h100-sxm",
+        "--accelerators",
+        "8",
+        "--precision",
+        "fp8",
+        "--region",
+        "us",
+    ),
+    "estimate_json": (
+        "estimate",
+        "--model",
+        "llama-3.1-70b",
+        "--accelerator",
+        "h100-sxm",
+        "--accelerators",
+        "8",
+        "--precision",
+        "fp8",
+        "--region",
+        "us",
+        "--json",
+    ),
     "plan_demand": (
         "plan",
         "--model",
@@ -320,3 +350,57 @@ def test_factory_demand_beyond_the_facility_says_it_cannot_be_met():
     assert r.returncode == 0, r.stderr
     assert "cannot be met" in r.stdout
     assert "% of the facility" not in r.stdout
+
+
+def test_the_seed_table_prints_no_margin_for_a_product_without_revenue(out):
+    # the free chatbot earns $0 a request, so (R - C) / R has no value: the table says why
+    # instead of printing -inf (its JSON margin is null)
+    r = out["viability_table"]
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if "free tier" in line)
+    assert "no revenue" in row and "inf" not in row
+
+
+def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft_is_published(
+    out,
+):
+    # price_tiers.csv: high >= 50 tok/s per user (OpenAI Priority processing's 99 % > 50 tok/s),
+    # premium >= 1,000 (NVIDIA's LPX blog); free, medium and ultra have no band; no row has a
+    # ttft_s_max. The default factory is GB300, which has no sourced purchase price: the note
+    # says so without pointing to an --ownership option the factory does not have
+    r = out["factory_text"]
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "TTFT s" in text and "tok/s/MW" in text
+    assert "high >= 50, premium >= 1000" in text
+    assert "free, medium, ultra: no published band" in text
+    assert "no tier publishes a TTFT bound" in text
+    assert "gb300 has no sourced purchase price" in text
+    assert "--ownership" not in text
+
+
+def test_the_route_grid_shows_the_success_rate_each_saving_costs(out):
+    # default study routellm-mt-bench: no escalation (failure detection 0), big model 95 %.
+    # At 70 % routed and 80 % small-model success the success rate after routing is
+    # 0.3 x 0.95 + 0.7 x 0.8 = 0.845, printed beside the 61 % saving
+    r = out["route_text"]
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "failure detection 0%" in text
+    row = next(line for line in r.stdout.splitlines() if line.strip("│ ").startswith("70%"))
+    assert "(0.84)" in row
+    assert "not retried" in text
+
+
+def test_estimate_prints_embodied_carbon_beside_the_operational(out):
+    # the text shows the JSON's embodied_co2e_g_per_mtok (HGX H100 PCF 164 kg + 190 kg host
+    # over 5 years at 80 % busy: 354e3 g / (157,680,000 s x 0.8 x T / 1e6), T output tok/s per
+    # GPU) and the total with the operational figure
+    r, j = out["estimate_text"], out["estimate_json"]
+    assert r.returncode == 0, r.stderr
+    d = json.loads(j.stdout)
+    t = d["output_tok_s_total"] / 8
+    assert_allclose(d["embodied_co2e_g_per_mtok"], 354e3 / (157_680_000 * 0.8 * t / 1e6), rtol=1e-9)
+    row = next(line for line in r.stdout.splitlines() if "embodied carbon" in line)
+    assert f"{d['embodied_co2e_g_per_mtok']:.3g} g per 1M output tokens" in row
+    assert f"{d['total_co2e_g_per_mtok']:.3g} g with the operational" in row

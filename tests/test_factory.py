@@ -549,3 +549,62 @@ def test_the_factory_sets_the_tier_price_beside_the_models_market(h100):
     note = next(n for n in h100.notes if n.startswith("market check:"))
     assert "(Together AI) bills $18.5 per million output tokens" in note
     assert "the medium tier bills $41.1 (2.2x)" in note
+
+
+def test_tier_tokens_per_mw_by_hand(h100):
+    # a tier's output tok/s per MW of the power given to it: s N T u / (s P) = N T u / P, with
+    # N = 100 MW / PUE 1.56 / 700 W accelerators, T its point's tok/s per accelerator and u 0.8
+    # busy; a tier given no power (ultra, share 0) has none
+    d = h100.as_dict()
+    for t in d["tiers"]:
+        if t["share_of_power"] == 0:
+            assert t["output_tok_s_per_mw"] is None
+            continue
+        expected = d["accelerators"] * t["output_tok_s_per_accelerator"] * 0.8 / 100.0
+        assert_allclose(t["output_tok_s_per_mw"], expected, rtol=1e-12)
+    # the facility's figure is the power-weighted mean of the tiers'
+    assert_allclose(
+        d["output_tok_s_per_mw"],
+        sum(t["share_of_power"] * (t["output_tok_s_per_mw"] or 0) for t in d["tiers"]),
+        rtol=1e-12,
+    )
+
+
+def test_a_mix_gives_each_tier_its_tokens_per_mw(h100, b200_8b):
+    # mixed tiers: both parts' tokens over the tier's share of the whole facility's power;
+    # 60 % H100 + 40 % B200 at the same tier shares is 0.6 and 0.4 of the two 100 MW factories
+    mix = fc.factory_mix(100.0, [("h100-sxm", "llama-3.1-70b", 0.6), ("b200", "llama-3.1-8b", 0.4)])
+    d = mix.as_dict()
+    for t, a, b in zip(
+        d["tiers"], h100.as_dict()["tiers"], b200_8b.as_dict()["tiers"], strict=True
+    ):
+        if t["share_of_power"] == 0:
+            assert t["output_tok_s_per_mw"] is None
+            continue
+        expected = 0.6 * a["output_tok_s_per_mw"] + 0.4 * b["output_tok_s_per_mw"]
+        assert_allclose(t["output_tok_s_per_mw"], expected, rtol=1e-9)
+
+
+def test_the_notes_name_the_sourced_bands_and_the_missing_ttft(h100):
+    # price_tiers.csv gives a speed floor to high (50) and premium (1,000) only and a TTFT
+    # ceiling to no tier: the note lists exactly those and says the TTFT is not a bound
+    note = next(n for n in h100.notes if n.startswith("tier speed bands"))
+    assert "high >= 50, premium >= 1000" in note
+    assert "free, medium, ultra: no published band" in note
+    assert "no tier publishes a TTFT bound" in note
+
+
+def test_the_token_length_note_appears_only_when_lengths_differ_from_the_workload(h100):
+    # the chat workload is 6,000 / 300 tokens: giving those same lengths is no change
+    same = fc.factory(100.0, "h100-sxm", input_tokens=6000, output_tokens=300)
+    assert not any("token lengths" in n for n in same.notes)
+    assert not any("token lengths" in n for n in h100.notes)
+
+
+def test_an_accelerator_without_a_purchase_price_is_not_priced_and_says_what_to_add():
+    # GB300 has no price_usd in accelerators.csv; the factory prices bought accelerators only,
+    # so cost, capex and margin are null and the note points at a catalog override
+    d = fc.factory(10.0, "gb300").as_dict()
+    assert d["cost_usd_per_year"] is None and d["margin"] is None and d["capex_usd"] is None
+    assert "gb300 has no sourced purchase price" in d["cost_basis"]
+    assert "--ownership" not in d["cost_basis"] and "price_usd" in d["cost_basis"]

@@ -192,3 +192,19 @@ def test_a_study_row_whose_quality_is_below_its_strong_share_is_refused():
     }
     with pytest.raises(ValueError, match="below the strong-call share"):
         rt.RouterStudy.model_validate(row)
+
+
+def test_the_grid_carries_the_success_rate_after_routing():
+    # with escalation (failure detection 1) and the big model right 95 %: at 70 % routed and
+    # the small model right 80 %, S = 0.3 x 0.95 + 0.7 x (0.8 + 0.2 x 0.95) = 0.978; with no
+    # escalation S = 0.3 x 0.95 + 0.7 x 0.8 = 0.845
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+
+    op = operations.get("route")
+    for detect, expected in ((1.0, 0.978), (0.0, 0.845)):
+        r = op.run({"failure_detection": detect}, default_catalog())
+        g = r.grid
+        i, j = g.routed_share.index(0.7), g.success_small.index(0.8)
+        assert_allclose(g.success_rate_after[i][j], expected, rtol=1e-12)
+        assert g.failure_detection == detect and g.success_big == 0.95

@@ -355,15 +355,31 @@ def route(ctx: typer.Context, given: dict[str, Any], list_: bool, as_json: bool)
     console.print(t)
     console.print(f"saving per successful outcome: {r.savings_per_success:.1%}")
     g = Table(
-        title="saving per success by routed share (rows) x small-model success (columns); * = 40-70%"
+        title="saving per success (success rate after) by routed share (rows) x small-model "
+        f"success (columns), big-model success {r.grid.success_big:.0%}, failure detection "
+        f"{r.grid.failure_detection:.0%}; * = 40-70%"
     )
     g.add_column("routed", justify="right")
     for q in r.grid.success_small:
         g.add_column(f"{q:.0%}", justify="right")
-    for s, row in zip(r.grid.routed_share, r.grid.savings_per_success, strict=True):
-        cells = [f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''}" for v in row]
+    grid = zip(
+        r.grid.routed_share, r.grid.savings_per_success, r.grid.success_rate_after, strict=True
+    )
+    for s, row, kept in grid:
+        cells = [
+            f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''} ({k:.2f})"
+            for v, k in zip(row, kept, strict=True)
+        ]
         g.add_row(f"{s:.0%}", *cells)
     console.print(g)
+    if r.grid.failure_detection < 1:
+        console.print(
+            f"with failure detection {r.grid.failure_detection:.0%}, a small model's failed "
+            "answer is not retried on the big model: the saving comes with a lower success rate "
+            "(in brackets, against the big model's alone); seed 003's claim is a saving 'without "
+            "degrading perceived quality' (--failure-detection 1 prices escalating failures)",
+            style="dim",
+        )
 
 
 def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
@@ -386,7 +402,7 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
             r.name,
             f"{r.revenue_usd_per_request:.4g}",
             f"{r.cost_usd_per_request:.4g}",
-            "-inf" if m is None else pct(m),
+            "- (no revenue)" if m is None else pct(m),
             r.verdict,
             f"{r.breakeven_usd_per_request:.4g}",
             f"{r.seed_margin or ''} {r.seed_verdict or ''}".strip(),
@@ -465,7 +481,9 @@ def factory(
                 "billed/out",
                 "power",
                 "tok/s/user",
+                "TTFT s",
                 "tok/s/acc",
+                "tok/s/MW",
                 "out tokens/yr",
                 "revenue $B/yr",
             ):
@@ -477,7 +495,11 @@ def factory(
                     f"{tier['price_basis_kind']} x{tier['billed_tokens_per_output_token']:.3g}",
                     f"{tier['share_of_power']:.0%}",
                     "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
+                    "-" if tier["ttft_s"] is None else f"{tier['ttft_s']:.3g}",
                     fixed(tier["output_tok_s_per_accelerator"]),
+                    "-"
+                    if tier["output_tok_s_per_mw"] is None
+                    else f"{tier['output_tok_s_per_mw']:,.0f}",
                     f"{tier['tokens_per_year']:.3g}",
                     _b(tier["revenue_usd_per_year"]),
                 )

@@ -545,12 +545,24 @@ class Factory:
             "margin": None if cost is None or rev == 0 else (rev - cost) / rev,
             "cost_basis": self.cost_basis,
             "tiers": [
-                {**t.as_dict(), "cost_usd_per_year": self.tier_cost_usd_per_year(t)}
+                {
+                    **t.as_dict(),
+                    "output_tok_s_per_mw": _tok_s_per_mw(
+                        t.tokens_per_year, t.share_of_power * self.power_mw
+                    ),
+                    "cost_usd_per_year": self.tier_cost_usd_per_year(t),
+                }
                 for t in self.tiers
             ],
             "demand": _demand_dict(self),
             "notes": self.notes,
         }
+
+
+def _tok_s_per_mw(tokens_per_year: float, power_mw: float) -> float | None:
+    """Average output tok/s per MW of the facility power given to a tier (utilisation
+    included): tokens a year / 31,536,000 s / MW; None for a tier given no power."""
+    return None if power_mw == 0 else tokens_per_year / SECONDS_PER_YEAR / power_mw
 
 
 def _per_mtok(per_year: float | None, tokens_per_year: float) -> float | None:
@@ -610,6 +622,9 @@ class FactoryMix:
                     "share_of_power": t.share_of_power,
                     "accelerators": sum(x.accelerators for x in same),
                     "tokens_per_year": sum(x.tokens_per_year for x in same),
+                    "output_tok_s_per_mw": _tok_s_per_mw(
+                        sum(x.tokens_per_year for x in same), t.share_of_power * self.power_mw
+                    ),
                     "billed_tokens_per_year": sum(x.billed_tokens_per_year for x in same),
                     "revenue_usd_per_year": sum(x.revenue_usd_per_year for x in same),
                     "cost_usd_per_year": _sum_or_none(
@@ -1067,6 +1082,12 @@ def factory(
             capex = None if None in pooled_capex else capex + sum(pooled_capex)  # type: ignore[operator]
     homogeneous = 0.0
     try:
+        if acc.price_usd is None:  # the factory prices bought hardware; it has no rent option
+            raise CatalogError(
+                f"{acc.id} has no sourced purchase price, and the factory prices bought "
+                "accelerators (capex amortised plus opex); add price_usd in a catalog override "
+                "(--catalog DIR) to price it"
+            )
         hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=average_w)
         homogeneous = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
         cost: float | None = homogeneous * (1 - pooled_share)
@@ -1105,7 +1126,7 @@ def factory(
     fac.homogeneous_cost_usd_per_year = homogeneous
     fac.decode_accelerator = decode_accelerator
     fac.demand = demand
-    if lengths:
+    if (in_tokens, out_tokens) != (wl.input_tokens, wl.output_tokens + wl.reasoning_tokens):
         fac.notes.append(
             f"token lengths {in_tokens:g} prompt and {out_tokens:g} generated per request "
             f"(given, e.g. by a demand file), not the {workload} workload's"
@@ -1115,10 +1136,44 @@ def factory(
             f"accelerators counts {accelerator} equivalents by power (energy and embodied carbon "
             "are computed on that basis); each pooled tier's own counts are in its pools"
         )
+    fac.notes.append(_bands_note(tiers))
     market = _market_note(results, cat, model, in_tokens, out_tokens)
     if market:
         fac.notes.append(market)
     return fac
+
+
+def _bands_note(tiers: dict[str, Any]) -> str:
+    """Which tiers the catalog gives a sourced speed band and a TTFT bound, and what the
+    output shows for the others (the sources: ``tokenfab catalog tiers --sources``)."""
+    banded, open_ = [], []
+    for tid, t in tiers.items():
+        lo, hi = t.output_tok_s_per_user_min, t.output_tok_s_per_user_max
+        if lo is None and hi is None:
+            open_.append(tid)
+        else:
+            banded.append(
+                f"{tid} {lo:g} to {hi:g}"
+                if lo is not None and hi is not None
+                else (f"{tid} >= {lo:g}" if lo is not None else f"{tid} <= {hi:g}")
+            )
+    no_ttft = [tid for tid, t in tiers.items() if t.ttft_s_max is None]
+    parts = [
+        "tier speed bands, output tok/s per user (sources: `tokenfab catalog tiers --sources`): "
+        + (", ".join(banded) if banded else "none")
+    ]
+    if open_:
+        parts.append(
+            f"{', '.join(open_)}: no published band, served at the frontier's highest throughput"
+        )
+    if len(no_ttft) == len(tiers):
+        parts.append(
+            "no tier publishes a TTFT bound, so a tier's TTFT is that of its chosen point "
+            "(service TTFT, no queueing), not checked against a target"
+        )
+    elif no_ttft:
+        parts.append(f"no published TTFT bound for {', '.join(no_ttft)}")
+    return "; ".join(parts)
 
 
 def _market_note(

@@ -542,7 +542,14 @@ class Projection:
             "kind": sc.kind,
             "description": sc.description,
             "source": sc.source,
-            "assumed": [x for x in (sc.assumed, sc.shares.assumed) if x],
+            "assumed": [x for x in (sc.assumed, sc.shares.assumed) if x]
+            + (
+                [
+                    f"elasticity {self.elasticity:g} given, in place of the scenario's {sc.elasticity:g}"
+                ]
+                if self.elasticity != sc.elasticity
+                else []
+            ),
             "elasticity": self.elasticity,
             "tokens_basis": "tokens_per_year counts input and output tokens",
             "years": years,

@@ -356,7 +356,24 @@ def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
             f"{fmt(d['co2e_kg_per_month'])} kg CO2e a month, "
             f"{fmt(d['co2e_g_per_mtok'])} g per 1M output tokens ({d['region']})",
         ),
+        _embodied_row(d),
     ]
+
+
+def _embodied_row(d: dict[str, Any]) -> tuple[str, str]:
+    """Manufacturing emissions per 1M output tokens beside the operational figure
+    (tokenfab.carbon; None where the catalog has no footprint for the accelerator)."""
+    emb = d.get("embodied_co2e_g_per_mtok")
+    if emb is None:
+        return (
+            "embodied carbon",
+            "not known: no product carbon footprint for this accelerator (embodied_carbon.csv)",
+        )
+    return (
+        "embodied carbon",
+        f"{fmt(emb)} g per 1M output tokens (manufacturing over the service life), "
+        f"{fmt(d.get('total_co2e_g_per_mtok'))} g with the operational",
+    )
 
 
 def _sizing_row(d: dict[str, Any]) -> tuple[str, str]:

@@ -422,6 +422,9 @@ def analyse(request: Any, catalog: Any) -> dict[str, Any]:
     )
     kw = {"success_big": r.success_big, "failure_detection": used["failure_detection"]}
     shares, rates, grid = savings_grid(costs["big"], costs["small"], **kw)
+    grid_success = cascade(
+        costs["big"], costs["small"], shares[:, None], rates[None, :], **kw
+    ).success_after
     return {
         "big": r.big,
         "small": r.small,
@@ -446,5 +449,8 @@ def analyse(request: Any, catalog: Any) -> dict[str, Any]:
             "routed_share": shares.tolist(),
             "success_small": rates.tolist(),
             "savings_per_success": grid.tolist(),
+            "success_rate_after": np.broadcast_to(grid_success, grid.shape).tolist(),
+            "success_big": float(r.success_big),
+            "failure_detection": used["failure_detection"],
         },
     }

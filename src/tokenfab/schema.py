@@ -972,6 +972,15 @@ class RouteGrid(Result):
     savings_per_success: list[list[Num]] = out(
         "saving per successful outcome at each routed share and success rate", "-"
     )
+    success_rate_after: list[list[Num]] = out(
+        "share of requests that succeed after routing at each routed share and success rate "
+        "(the request's success_big and failure_detection): the quality the saving costs",
+        "-",
+    )
+    success_big: float = out("the big model's success rate the grid assumes", "-")
+    failure_detection: float = out(
+        "the share of small-model failures escalated that the grid assumes", "-"
+    )
 
 
 class RouteResult(Result):
@@ -1271,6 +1280,11 @@ class FactoryTier(Result):
         "output tokens per second per accelerator at that point", "token/s"
     )
     tokens_per_year: float = out("output tokens the tier serves a year", "token/year")
+    output_tok_s_per_mw: Num = out(
+        "output tokens per second per MW of the facility power given to the tier, utilisation "
+        "included: tokens_per_year / 31,536,000 s / (share_of_power x power_mw) (null: no power)",
+        "token/s/MW",
+    )
     revenue_usd_per_year: float = out("the tier's revenue a year", "USD/year")
     note: str = out("why the tier serves nothing, if it does not (empty: it serves)")
     pools: dict[str, Any] | None = out(
@@ -1360,6 +1374,11 @@ class FactoryMixTier(Result):
     share_of_power: float = out("share of each part's power given to the tier", "-")
     accelerators: float = out("accelerators serving the tier, all parts", "accelerators")
     tokens_per_year: float = out("output tokens the tier serves a year, all parts", "token/year")
+    output_tok_s_per_mw: Num = out(
+        "output tokens per second per MW of the facility power given to the tier, all parts, "
+        "utilisation included (null: no power)",
+        "token/s/MW",
+    )
     billed_tokens_per_year: float = out(
         "tokens the tier's price applies to, a year, all parts", "token/year"
     )
@@ -1548,7 +1567,12 @@ class MarketRequest(Request):
         "analyst-consensus", min_length=1, description="market scenario name (see market --list)"
     )
     elasticity: Annotated[float, Field(ge=ELASTICITY_RANGE[0], le=ELASTICITY_RANGE[1])] | None = (
-        Field(None, description="price elasticity of volume, overrides the scenario's [0 to 3]")
+        Field(
+            None,
+            description="price elasticity of volume, overrides the scenario's "
+            "(0: volume ignores price, so spend falls with it; 1: spend stays constant as "
+            "prices fall; above 1: falling prices raise spend) [0 to 3]",
+        )
     )
     price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         None,
