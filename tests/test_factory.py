@@ -608,3 +608,30 @@ def test_an_accelerator_without_a_purchase_price_is_not_priced_and_says_what_to_
     assert d["cost_usd_per_year"] is None and d["margin"] is None and d["capex_usd"] is None
     assert "gb300 has no sourced purchase price" in d["cost_basis"]
     assert "--ownership" not in d["cost_basis"] and "price_usd" in d["cost_basis"]
+
+
+def test_power_in_gw_is_a_thousand_mw(h100):
+    # 0.1 GW = 100 MW: the same factory as the fixture's (a factory is linear in its power)
+    from tokenfab.schema import FactoryRequest
+
+    req = FactoryRequest.model_validate({"power_gw": 0.1, "accelerator": "h100-sxm"})
+    (f,) = fc.analyse(req)
+    assert f.power_mw == 100.0
+    assert_allclose(f.revenue_usd_per_year, h100.revenue_usd_per_year, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"power_gw": 1, "power_mw": 5}, "power_gw: give the facility's power in MW or in GW"),
+        ({"power_gw": 200}, "100"),  # above 100 GW = MAX_POWER_MW / 1,000
+        ({"power_gw": -1}, "1e-05"),  # below 0.01 MW = MIN_POWER_MW / 1,000
+    ],
+)
+def test_bad_power_in_gw_names_the_field(given, message):
+    # the one line the CLI prints and the API returns as a 422 (operations' parse)
+    from tokenfab import operations
+
+    with pytest.raises(TokenfabError, match=r"^power_gw: ") as err:
+        operations.get("factory").parse(given)
+    assert message in str(err.value)

@@ -456,7 +456,7 @@ def factory(
         fields = load_demand(demand).scenario_fields()
         given = {k: v for k, v in fields.items() if k in op.request.model_fields} | given
     req = op.parse(given)
-    power_mw, model = req.power_mw, req.model
+    power_mw, model = req.facility_mw, req.model
     cat = main_catalog(ctx)
     results = op.compute(req, cat)
     typed = op.present(results, cat)

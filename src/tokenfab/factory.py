@@ -1373,7 +1373,8 @@ def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory] | lis
     demand = dict(tokens_per_day=r.tokens_per_day, peak_to_average=r.peak_to_average)
     if r.mix is not None:
         entries = [(e.accelerator, e.model or r.model, e.share) for e in r.mix]
-        return [factory_mix(r.power_mw, entries, **demand, **kw)]
+        return [factory_mix(r.facility_mw, entries, **demand, **kw)]
     return [
-        factory(r.power_mw, accelerator, r.model, **demand, **kw) for accelerator in r.accelerator
+        factory(r.facility_mw, accelerator, r.model, **demand, **kw)
+        for accelerator in r.accelerator
     ]

@@ -1112,6 +1112,13 @@ class FactoryRequest(Request):
     power_mw: Annotated[float, Field(ge=MIN_POWER_MW, le=MAX_POWER_MW, allow_inf_nan=False)] = (
         Field(1000.0, description="facility power, PUE included [MW, 0.01 to 1e5]")
     )
+    power_gw: (
+        Annotated[float, Field(ge=MIN_POWER_MW / 1e3, le=MAX_POWER_MW / 1e3, allow_inf_nan=False)]
+        | None
+    ) = Field(
+        None,
+        description="facility power in GW instead of power_mw, PUE included [GW, 1e-5 to 100]",
+    )
     accelerator: list[Annotated[str, Field(min_length=1)]] = Field(
         ["gb300"],
         min_length=1,
@@ -1215,7 +1222,14 @@ class FactoryRequest(Request):
             raise ValueError(
                 "peak_to_average: a peak goes with a demand; give tokens_per_day (or --demand)"
             )
+        if self.power_gw is not None and "power_mw" in self.model_fields_set:
+            raise ValueError("power_gw: give the facility's power in MW or in GW, not both")
         return self
+
+    @property
+    def facility_mw(self) -> float:
+        """The facility's power [MW]: ``power_gw`` x 1,000 where given, else ``power_mw``."""
+        return self.power_mw if self.power_gw is None else self.power_gw * 1e3
 
     @field_validator("shares", mode="before")
     @classmethod
