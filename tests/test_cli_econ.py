@@ -313,7 +313,7 @@ def test_factory_takes_a_demand_file(out):
 def test_market_and_factory_charts(tmp_path):
     r = _run(("market", "--samples", "100", "--out", str(tmp_path / "m.html")))
     assert r.returncode == 0, r.stderr
-    for name in ("m.html", "m.png", "m-tokens.html", "m-tokens.png"):
+    for name in ("m.html", "m.png", "m-tokens.html", "m-tokens.png", "m-gw.html", "m-gw.png"):
         assert (tmp_path / name).stat().st_size > 0
     r = _run(("factory", "--accelerator", "h100-sxm,b200", "--out", str(tmp_path / "f.html")))
     assert r.returncode == 0, r.stderr
@@ -404,3 +404,23 @@ def test_estimate_prints_embodied_carbon_beside_the_operational(out):
     row = next(line for line in r.stdout.splitlines() if "embodied carbon" in line)
     assert f"{d['embodied_co2e_g_per_mtok']:.3g} g per 1M output tokens" in row
     assert f"{d['total_co2e_g_per_mtok']:.3g} g with the operational" in row
+
+
+def test_the_gw_chart_draws_the_projection_beside_the_seeds_power():
+    # each accelerator's line is the JSON's inference_gw a year (tokens / tokens per joule /
+    # 31,536,000 s / 1e9); seed 003's 93.3 GW (SemiAnalysis, 2030) is a point of its own
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cli_econ import _gw_series
+
+    cat = default_catalog()
+    op = operations.get("market")
+    req = op.parse({"samples": 0})
+    proj = op.compute(req, cat)
+    doc = op.present(proj, cat).model_dump()
+    series = {s["name"]: s for s in _gw_series(proj, doc, ["k"])}
+    for i, year in enumerate(doc["years"]):
+        for acc, gw in year["inference_gw"].items():
+            assert_allclose(series[f"all on {acc}"]["y"][i], gw, rtol=1e-12)
+    seed = next(s for n, s in series.items() if "SemiAnalysis" in n)
+    assert (list(seed["x"]), list(seed["y"])) == ([2030], [93.3])

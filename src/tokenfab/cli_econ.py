@@ -139,7 +139,37 @@ def market(
             "tokens a year",
             logy=True,
         )
-        _note(f"wrote {html}, {png}, {html2} and {png2}")
+        gout = Path(str(chart.with_suffix("")) + "-gw.html")
+        html3, png3 = charts.line_chart(
+            gout,
+            _gw_series(proj, doc, charts.COLORS),
+            f"Inference power if every token ran on one accelerator: {scenario}",
+            "year",
+            "GW (facility, PUE included)",
+            logy=True,
+        )
+        _note(f"wrote {html}, {png}, {html2}, {png2}, {html3} and {png3}")
+
+
+def _gw_series(proj: Any, doc: dict[str, Any], colors: list[str]) -> list[dict[str, Any]]:
+    """GW a year per accelerator (the projection's tokens over its tokens per joule) beside the
+    seeds' power figures, each a point or pair of points of its own."""
+    series = [
+        {"name": f"all on {acc}", "x": proj.years, "y": gw, "color": colors[k % len(colors)]}
+        for k, (acc, gw) in enumerate(proj.energy.get("gw_by_accelerator", {}).items())
+    ]
+    for k, p in enumerate(doc["seed_power"], start=len(series)):
+        series.append(
+            {
+                "name": f"seed: {p['label']}",
+                "x": [p["year"]],
+                "y": [p["gw"]],
+                "color": colors[k % len(colors)],
+                "style": "s",
+                "dash": "dot",
+            }
+        )
+    return series
 
 
 def _print_market(proj, doc: dict[str, Any]) -> None:
