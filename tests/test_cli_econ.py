@@ -367,7 +367,7 @@ def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft
     # price_tiers.csv: high >= 50 tok/s per user (OpenAI Priority processing's 99 % > 50 tok/s),
     # premium >= 1,000 (NVIDIA's LPX blog); free, medium and ultra have no band; no row has a
     # ttft_s_max. The default factory is GB300, which has no sourced purchase price: the note
-    # says so without pointing to an --ownership option the factory does not have
+    # says so and points to --ownership rent, an option the factory has
     r = out["factory_text"]
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
@@ -375,8 +375,8 @@ def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft
     assert "high >= 50, premium >= 1000" in text
     assert "free, medium, ultra: no published band" in text
     assert "no tier publishes a TTFT bound" in text
-    assert "gb300 has no sourced purchase price" in text
-    assert "--ownership" not in text
+    assert "gb300 has no sourced purchase price; use --ownership rent" in text
+    assert "--ownership" in _run(("factory", "--help")).stdout
 
 
 def test_the_route_grid_shows_the_success_rate_each_saving_costs(out):

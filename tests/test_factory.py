@@ -602,12 +602,33 @@ def test_the_token_length_note_appears_only_when_lengths_differ_from_the_workloa
 
 
 def test_an_accelerator_without_a_purchase_price_is_not_priced_and_says_what_to_add():
-    # GB300 has no price_usd in accelerators.csv; the factory prices bought accelerators only,
-    # so cost, capex and margin are null and the note points at a catalog override
+    # GB300 has no price_usd in accelerators.csv: bought, cost, capex and margin are null and
+    # the note names the two ways out; rented, it costs the cheapest on-demand offer, OCI's
+    # BM.GPU.GB300.4 at $72 / 4 = $18.00 a GPU-hour (cloud_rental.csv), for every hour of the
+    # year: 10 MW / PUE 1.56 / 1,400 W = 4,579 GPUs x $18 x 8,760 h = $722M a year, no capex
     d = fc.factory(10.0, "gb300").as_dict()
     assert d["cost_usd_per_year"] is None and d["margin"] is None and d["capex_usd"] is None
     assert "gb300 has no sourced purchase price" in d["cost_basis"]
-    assert "--ownership" not in d["cost_basis"] and "price_usd" in d["cost_basis"]
+    assert "--ownership rent" in d["cost_basis"] and "price_usd" in d["cost_basis"]
+    r = fc.factory(10.0, "gb300", ownership="rent").as_dict()
+    n = 10e6 / 1.56 / 1400
+    assert_allclose(r["accelerators"], n, rtol=1e-12)
+    assert_allclose(r["cost_usd_per_year"], n * 18.0 * 8760, rtol=1e-12)
+    assert r["capex_usd"] is None and r["ownership"] == "rent"
+    rev = r["revenue_usd_per_year"]
+    assert_allclose(r["margin"], (rev - r["cost_usd_per_year"]) / rev, rtol=1e-12)
+    assert r["cost_basis"].startswith("rented at $18 an accelerator-hour")
+
+
+def test_renting_changes_only_the_cost(h100):
+    # ownership prices the accelerators; it moves no token, revenue or carbon figure
+    rented = fc.factory(100.0, "h100-sxm", ownership="rent").as_dict()
+    bought = h100.as_dict()
+    for key in ("tokens_per_year", "revenue_usd_per_year", "co2e_g_per_mtok", "accelerators"):
+        assert_allclose(rented[key], bought[key], rtol=1e-12)
+    assert rented["capex_usd"] is None and bought["capex_usd"] is not None
+    with pytest.raises(ScenarioError, match=r"^ownership: 'lease' is not allowed"):
+        fc.factory(10.0, "h100-sxm", ownership="lease")
 
 
 def test_power_in_gw_is_a_thousand_mw(h100):

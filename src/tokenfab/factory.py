@@ -454,6 +454,7 @@ class Factory:
     decode_accelerator: str | None = None  # heterogeneous pools for tiers out of reach
     homogeneous_cost_usd_per_year: float = 0.0  # the factory's accelerator on all the power
     demand: tuple[float, float] | None = None  # output tokens a day, peak to average
+    ownership: str = "buy"  # how the accelerators are priced: buy or rent
 
     @property
     def facility_average_w(self) -> float:
@@ -525,6 +526,7 @@ class Factory:
             "precision": self.precision,
             "pue": self.pue,
             "decode_accelerator": self.decode_accelerator,
+            "ownership": self.ownership,
             "power_w_per_accelerator": self.power_w_per_accelerator,
             "accelerators": self.accelerators,
             "utilization": self.utilization,
@@ -874,8 +876,15 @@ def factory(
     reasoning_tokens: int | None = None,
     tokens_per_day: float | None = None,
     peak_to_average: float | None = None,
+    ownership: str = "buy",
 ) -> Factory:
     """Revenue, cost and tokens of a factory of ``power_mw`` MW (facility power).
+
+    ``ownership`` prices the accelerators ``buy`` (every line of the cost model: the price
+    amortised with the cost of capital, power at the average draw, operations, software, the
+    building; capex reported) or ``rent`` (the cheapest on-demand offer an hour, which pays the
+    provider's power and building, plus software; no capex). Either way the facility is sized
+    by power (N = P / PUE / TDP).
 
     ``shares`` maps tier id to share of power (default: the catalog's ``share_of_power``);
     they must sum to 1. ``replica_accelerators`` bounds the layouts of the frontier (default:
@@ -895,6 +904,8 @@ def factory(
     from tokenfab.scenario import Scenario
 
     p_mw = float(_check_range("power_mw", power_mw, MIN_POWER_MW, MAX_POWER_MW))
+    if ownership not in ("buy", "rent"):
+        raise ScenarioError(f"ownership: {ownership!r} is not allowed; allowed: buy, rent")
     demand = _demand_in(tokens_per_day, peak_to_average)
     cat = catalog or default_catalog()
     tiers = cat.table("tiers")
@@ -1040,7 +1051,9 @@ def factory(
             # out of the accelerator's reach: heterogeneous pools where a decode accelerator is
             # given, else the tier earns nothing and says why
             pooled = (
-                _pool_tier(tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat)
+                _pool_tier(
+                    tid, tier, s, band, basis, billed, note, it_w, u, pools_in, cat, ownership
+                )
                 if decode_accelerator
                 else None
             )
@@ -1075,23 +1088,22 @@ def factory(
         )
     pooled_share = sum(t.share_of_power for t in results if t.pools is not None)
     capex = None
-    if acc.price_usd is not None:
+    if acc.price_usd is not None and ownership == "buy":
         capex = n_total * (1 - pooled_share) * _capex_per_accelerator(acc, inputs)
         if pooled_share:
             pooled_capex = [t.capex_usd for t in results if t.pools is not None]
             capex = None if None in pooled_capex else capex + sum(pooled_capex)  # type: ignore[operator]
     homogeneous = 0.0
     try:
-        if acc.price_usd is None:  # the factory prices bought hardware; it has no rent option
-            raise CatalogError(
-                f"{acc.id} has no sourced purchase price, and the factory prices bought "
-                "accelerators (capex amortised plus opex); add price_usd in a catalog override "
-                "(--catalog DIR) to price it"
-            )
-        hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=average_w)
+        hc = hourly_cost(acc, reg, ownership, cat, inputs, power_w=average_w)
         homogeneous = hc.total_usd_per_hour * n_total * HOURS_PER_YEAR
         cost: float | None = homogeneous * (1 - pooled_share)
-        basis = f"bought, every line of the cost model: {hc.basis}"
+        basis = (
+            f"bought, every line of the cost model: {hc.basis}"
+            if ownership == "buy"
+            else f"rented at ${hc.total_usd_per_hour:.3g} an accelerator-hour (rental and "
+            f"software; the provider pays power and building): {hc.basis}"
+        )
     except (ScenarioError, CatalogError) as exc:
         cost, basis = None, f"not priced: {exc}"
         notes.append(f"cost: {exc}")
@@ -1124,6 +1136,7 @@ def factory(
         inputs.useful_life_years,
     )
     fac.homogeneous_cost_usd_per_year = homogeneous
+    fac.ownership = ownership
     fac.decode_accelerator = decode_accelerator
     fac.demand = demand
     if (in_tokens, out_tokens) != (wl.input_tokens, wl.output_tokens + wl.reasoning_tokens):
@@ -1219,6 +1232,7 @@ def _pool_tier(
     utilization: float,
     pools_in: dict[str, Any],
     cat: Catalog,
+    ownership: str = "buy",
 ) -> TierResult | None:
     r"""A tier the factory's accelerator cannot reach, served by heterogeneous pools.
 
@@ -1303,7 +1317,7 @@ def _pool_tier(
             average_power_w(acc.tdp_w, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization)
         )
         try:
-            hc = hourly_cost(acc, reg, "buy", cat, inputs, power_w=avg)
+            hc = hourly_cost(acc, reg, ownership, cat, inputs, power_w=avg)
             cost = (
                 None if cost is None else cost + hc.total_usd_per_hour * k * count * HOURS_PER_YEAR
             )
@@ -1311,7 +1325,7 @@ def _pool_tier(
             cost = None
         capex = (
             None
-            if capex is None or acc.price_usd is None
+            if capex is None or acc.price_usd is None or ownership == "rent"
             else capex + k * count * _capex_per_accelerator(acc, inputs)
         )
     pools = {
@@ -1366,6 +1380,7 @@ def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory] | lis
         catalog=catalog,
         decode_accelerator=r.decode_accelerator,
         kv_link_gb_s=r.kv_link_gb_s,
+        ownership=r.ownership,
         input_tokens=r.input_tokens,
         output_tokens=r.output_tokens,
         reasoning_tokens=r.reasoning_tokens,

@@ -1132,6 +1132,12 @@ class FactoryRequest(Request):
         None, min_length=1, description="weight format (default: fp8, else fp4, else bf16)"
     )
     region: str = Field("us", min_length=1, description="region id (PUE, electricity)")
+    ownership: Literal["buy", "rent"] = Field(
+        "buy",
+        description="how the accelerators are priced: buy (every line of the cost model, capex "
+        "reported) or rent (the cheapest on-demand offer an hour, which pays the provider's "
+        "power and building; no capex)",
+    )
     decode_accelerator: str | None = Field(
         None,
         min_length=1,
@@ -1342,6 +1348,7 @@ class FactoryResult(Result):
     decode_accelerator: str | None = out(
         "decode pool's accelerator for the tiers the accelerator alone cannot reach (null: none)"
     )
+    ownership: str = out("how the accelerators are priced: buy or rent")
     power_w_per_accelerator: float = out(
         "power budgeted per accelerator (its share of the facility's IT power)", "W"
     )
