@@ -130,22 +130,28 @@ def block_tour() -> str:
         f'#   "bound": "{d8["bound"]}", "cost_usd_per_mtok_output": {g(d8["cost_usd_per_mtok_output"])}, '
         f'"co2e_g_per_mtok": {g(d8["co2e_g_per_mtok"])} ...',
         _wrap(EST_R1) + "   # operating point, memory budget, the eight KPIs",
-        f"#   TP {r1['tensor_parallel']} x EP {r1['expert_parallel']}, batch {r1['batch_size']}: "
+        f"#   {_layout(r1)}, batch {r1['batch_size']}: "
         f"TPOT {g(r1['tpot_s'] * 1e3)} ms against the reasoning workload's {g(slo * 1e3)} ms target;",
         f"#   {usd(r1['cost_usd_per_accelerator_hour'])} per H200-hour ({basis}),",
         f"#   {usd(r1['cost_usd_per_mtok_output'])} per 1M output tokens -- against "
         f"{usd(r1['api_usd_per_mtok_blended'])} blended at {r1['api_provider']}'s own API",
         _wrap(EST_R1_MTP),
-        f"#   with multi-token prediction: TP {mtp['tensor_parallel']} x EP {mtp['expert_parallel']}, "
+        f"#   with multi-token prediction: {_layout(mtp)}, "
         f"batch {mtp['batch_size']}, {usd(mtp['cost_usd_per_mtok_output'])} per 1M output tokens",
         PLAN,
         f"#   {len(feasible)} of {len(rows)} accelerator x region x buy/rent options meet the targets; "
         f"cheapest: {best['accelerator']} ({best['ownership']})",
-        f"#   at {usd(best['cost_usd_per_mtok_output'])} per 1M output tokens; the rest grouped by why they fail",
+        f"#   at {usd(best['cost_usd_per_mtok_blended'])} per 1M tokens blended "
+        f"({usd(best['cost_usd_per_mtok_output'])} per 1M output); the rest grouped by why they fail",
         FRONTIER,
         "#   the throughput-vs-interactivity Pareto frontier with its roofline, as a table, HTML and PNG",
     ]
     return "```sh\n" + "\n".join(lines) + "\n```\n"
+
+
+def _layout(d: dict) -> str:
+    """The estimate's layout as its box writes it, every degree shown (TP 1 x PP 4 x EP 2)."""
+    return f"TP {d['tensor_parallel']} x PP {d['pipeline_parallel']} x EP {d['expert_parallel']}"
 
 
 def _workload_tpot(workload: str) -> float:

@@ -89,16 +89,21 @@ def test_catalog_text_is_printed_as_written_not_as_markup():
 
 
 def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
-    """The plan's first lines count the feasible options among all tried and name the cheapest;
-    hand-built rows: 2 of 3 meet, the cheapest is h100-sxm (rent) at $0.5 per 1M output tokens,
-    and --top 1 shows one of the two."""
+    """The plan's first lines count the feasible options among all tried and name the cheapest
+    in the terms the plan ranks by (monthly cost, so blended $/Mtok: every option serves the
+    same demand). Hand-built rows, in the plan's order: h100-sxm (rent) $0.2 blended, $500 a
+    month, $0.5 per output Mtok; b200 (buy) $0.3 blended, $750 a month, but $0.4 per output Mtok
+    (a larger prefill share moves cost onto its prompt tokens). The summary said "cheapest:
+    h100-sxm at $0.5 per 1M output tokens" above a b200 row at $0.4 per 1M output tokens; it now
+    quotes h100-sxm's $0.2 blended (and $0.5 output, $500 a month). 2 of 3 meet; --top 1 shows
+    one of the two."""
     from types import SimpleNamespace
 
     from rich.console import Console
 
     from tokenfab.render import plan_table
 
-    def row(acc: str, own: str, usd: float, feasible: bool) -> dict:
+    def row(acc: str, own: str, blended: float, out: float, feasible: bool) -> dict:
         numbers = [
             "tensor_parallel",
             "pipeline_parallel",
@@ -107,8 +112,6 @@ def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
             "accelerators_needed",
             "utilization",
             "cost_usd_per_accelerator_hour",
-            "cost_usd_per_mtok_blended",
-            "monthly_cost_usd",
             "tpot_s",
             "tokens_per_joule",
             "co2e_g_per_mtok",
@@ -120,17 +123,22 @@ def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
             "region": "us",
             "ownership": own,
             "feasible": feasible,
-            "cost_usd_per_mtok_output": usd,
+            "cost_usd_per_mtok_blended": blended,
+            "cost_usd_per_mtok_output": out,
+            "monthly_cost_usd": blended * 2500.0,
             "reason": "" if feasible else "accelerators: needs 16 x l4",
         }
 
-    rows = [row("h100-sxm", "rent", 0.5, True), row("b200", "buy", 0.7, True)]
-    rows.append(row("l4", "buy", 9.0, False))
+    rows = [row("h100-sxm", "rent", 0.2, 0.5, True), row("b200", "buy", 0.3, 0.4, True)]
+    rows.append(row("l4", "buy", 9.0, 9.0, False))
     console = Console(width=400, record=True)
     console.print(plan_table(SimpleNamespace(model="llama-3.1-8b"), rows, top=1))
     text = console.export_text()
     assert "2 of 3 accelerator x region x buy/rent options meet" in text
-    assert "cheapest: h100-sxm (rent) at $0.5 per 1M output tokens" in text
+    assert (
+        "cheapest: h100-sxm (rent) at $0.2 per 1M tokens blended ($0.5 per 1M output tokens), "
+        "$500 a month" in text
+    )
     assert "the cheapest 1 shown (--top)" in text
 
 

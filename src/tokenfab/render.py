@@ -559,12 +559,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
     summary = (
         f"{len(feasible_all)} of {len(rows)} accelerator x region x buy/rent options meet the "
         "demand and targets"
-        + (
-            f"; cheapest: {feasible_all[0]['accelerator']} ({feasible_all[0]['ownership']}) at "
-            f"${feasible_all[0]['cost_usd_per_mtok_output']:.3g} per 1M output tokens"
-            if feasible_all
-            else ""
-        )
+        + (f"; cheapest: {_cheapest(feasible_all[0])}" if feasible_all else "")
         + (f"; the cheapest {top} shown (--top)" if len(feasible_all) > top else "")
     )
     pools = getattr(sc, "prefill_accelerator", None)
@@ -650,6 +645,18 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         more = f" and {len(g['options']) - 4} more" if len(g["options"]) > 4 else ""
         why.add_row(str(len(g["options"])), shown + more, Text(g["example"]))
     return Group(Text(summary), t, "", why)
+
+
+def _cheapest(r: dict[str, Any]) -> str:
+    """The plan's first option in the terms it is ranked by: every option serves the same demand,
+    so the cheapest a month is the cheapest per token blended. Its output-token price is only
+    beside it: the split of a cost between prompt and output tokens follows each option's
+    prefill share, so another option can be cheaper per output token and dearer overall."""
+    return (
+        f"{r['accelerator']} ({r['ownership']}) at ${_sig(r['cost_usd_per_mtok_blended'])} per 1M "
+        f"tokens blended (${_sig(r['cost_usd_per_mtok_output'])} per 1M output tokens), "
+        f"${fmt(r['monthly_cost_usd'])} a month"
+    )
 
 
 def rejection_groups(rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
