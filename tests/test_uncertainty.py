@@ -291,6 +291,20 @@ def test_sobol_refuses_a_kpi_undefined_on_part_of_the_inputs():
         sobol(model, {"x": uniform(0, 1)}, "y", base_samples=1024)
 
 
+def test_sobol_refuses_one_base_sample_whose_interval_would_read_zero():
+    # y = a + 2b (true first-order shares 0.2 and 0.8). With N = 1 SALib's bootstrap resamples
+    # one base row, every resample is that row, and the interval is 0 whatever the estimate:
+    # `sensitivity --method sobol --samples 1` printed first-order 3.277 ± 0.000 and -2.241 ±
+    # 0.000 for indices that lie in [0, 1]. Refused, naming the field; N = 2 runs and its
+    # interval is no longer 0 (it says how little two rows tell).
+    model = function_model(lambda a, b: {"y": a + 2 * b}, {"a": 0.0, "b": 0.0})
+    dists = {"a": uniform(0, 1), "b": uniform(0, 1)}
+    with pytest.raises(ScenarioError, match=r"^samples: 1 base sample .* from 2$"):
+        sobol(model, dists, "y", base_samples=1)
+    res = sobol(model, dists, "y", base_samples=2)
+    assert all(r.s1_conf > 0 and r.st_conf > 0 for r in res.rows)
+
+
 @pytest.mark.parametrize("n", [1000, 0, 2**17])
 def test_sobol_refuses_a_base_count_that_is_not_a_power_of_two_or_too_large(n):
     model = function_model(lambda x: {"y": x}, {"x": 0.0})

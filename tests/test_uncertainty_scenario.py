@@ -409,6 +409,14 @@ def test_options_override_the_file(tmp_path, run):
     assert "not an input of this scenario; did you mean: regions.japan." in result.stderr
 
 
+def test_one_sobol_base_sample_is_refused_by_the_cli_with_the_range(tmp_path, run):
+    # `sensitivity --method sobol --samples 1` printed indices of 3.28 and -2.24, each
+    # "± 0.000" (a bootstrap of one row); the option's range is now 2 to 65536, as its help says
+    result = run("sensitivity", str(write(tmp_path, TWO)), "--method", "sobol", "--samples", "1")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: samples: 1 is out of range; allowed: 2 to 65536"
+
+
 def test_a_sobol_count_not_a_power_of_two_is_refused_before_the_model_is_built(tmp_path, run):
     # Sobol' sequences balance only at powers of two: 3 lies between 2 and 4, the two offered
     path = write(tmp_path, TWO)

@@ -1876,10 +1876,10 @@ class SensitivityRequest(_UncertaintyRequest):
         description="the KPI, a numeric key of estimate --json, or feasible (1 when a sample "
         "runs and meets the targets, else 0: which inputs make the deployment fail)",
     )
-    samples: Annotated[int, Field(ge=1, le=UNCERTAINTY_MAX_SOBOL_BASE)] = Field(
+    samples: Annotated[int, Field(ge=2, le=UNCERTAINTY_MAX_SOBOL_BASE)] = Field(
         1024,
         description="sobol: base samples N, a power of two; the model runs N x (inputs + 2) "
-        "times [samples, 1 to 65536]",
+        "times [samples, 2 to 65536]",
     )
 
 
