@@ -291,6 +291,25 @@ def test_sobol_refuses_a_kpi_undefined_on_part_of_the_inputs():
         sobol(model, {"x": uniform(0, 1)}, "y", base_samples=1024)
 
 
+@pytest.mark.parametrize("method", ["tornado", "sobol"])
+def test_a_kpi_empty_at_every_feasible_point_is_refused_by_name(method):
+    # A KPI the scenario leaves null everywhere (a rental line of a bought fleet: `sensitivity
+    # --kpi cost_rental_usd_per_hour` on ownership buy) printed a tornado of dashes, "base -",
+    # exit 0; Sobol counted every sample as "no value (no value)". Both now refuse it by name.
+    model = function_model(lambda x: {"rent": np.full_like(x, np.nan), "y": x}, {"x": 0.0})
+    dists = {"x": uniform(0, 1)}
+    with pytest.raises(ScenarioError, match=r"^kpi: rent has no value in this scenario"):
+        if method == "tornado":
+            tornado(model, dists, "rent")
+        else:
+            sobol(model, dists, "rent", base_samples=4)
+    # a KPI empty only where the point is infeasible is not refused: those samples are counted
+    half = function_model(
+        lambda x: {"y": np.where(x > 0.5, np.nan, x)}, {"x": 0.0}, feasible=lambda x: x <= 0.5
+    )
+    assert tornado(half, dists, "y").base == 0.0
+
+
 def test_sobol_refuses_one_base_sample_whose_interval_would_read_zero():
     # y = a + 2b (true first-order shares 0.2 and 0.8). With N = 1 SALib's bootstrap resamples
     # one base row, every resample is that row, and the interval is 0 whatever the estimate:

@@ -533,6 +533,7 @@ def tornado(
     ranges = _ranges(dists, ranges)
     base_ev = model({})
     base = _kpi_values(base_ev, kpi)
+    _refuse_a_kpi_without_value(kpi, base, base_ev.feasible)
     reasons = {k: int(v) for k, v in base_ev.reasons.items()}
     rows = []
     for key, d in dists.items():
@@ -546,6 +547,18 @@ def tornado(
     rows.sort(key=lambda r: -r.swing if not math.isnan(r.swing) else 0.0)
     base_ok = bool(np.asarray(base_ev.feasible).reshape(-1)[0])
     return Tornado(kpi, float(base[0]), base_ok, rows, reasons)
+
+
+def _refuse_a_kpi_without_value(kpi: str, values: NDArray[np.float64], feasible: Any) -> None:
+    """Refuse a KPI that the scenario leaves empty at every feasible point (ScenarioError): a
+    rental line of a bought fleet, the API price of a model no API sells. Its tornado was a
+    table of dashes and its Sobol run a count of samples "with no value"."""
+    ok = np.broadcast_to(np.asarray(feasible, dtype=bool), values.shape)
+    if ok.any() and np.isnan(values[ok]).all():
+        raise ScenarioError(
+            f"kpi: {kpi} has no value in this scenario (estimate --json gives it as null); "
+            "choose a KPI the estimate gives a number for"
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -691,6 +704,7 @@ def sobol(
         _kpi_values(model({}), kpi)  # names the allowed KPIs
     else:
         y = kpis[kpi]
+    _refuse_a_kpi_without_value(kpi, y, feasible)
     bad = ~np.isfinite(y)
     if bad.any():
         why = ", ".join(f"{r}: {c:,}" for r, c in reasons.items()) or "no value"
