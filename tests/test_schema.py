@@ -744,8 +744,8 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     assert b.grid_floor_tokens_per_day == 1e5  # breakeven.FINE_GRID_TOKENS_PER_DAY[0]
     assert b.crossover_buy_vs_rent_tokens_per_day == b.grid_floor_tokens_per_day
     lines = dict(b.summary_lines())
-    assert lines["crossover buy vs rent tokens per day"] == (
-        "buy is cheaper than renting at every volume from 1e+05 tokens/day"
+    assert lines["buying cheaper than renting from"] == (
+        "every volume (the lowest searched is 1e+05 tokens/day)"
     )
     # a real crossing above the floor is shown as a volume: llama-3.1-70b on one H100 group
     # (the API is cheaper at low volume, buying above a few 1e7 tokens a day)
@@ -754,9 +754,26 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     )
     api = b70.crossover_buy_vs_api_tokens_per_day
     assert api is not None and api > b70.grid_floor_tokens_per_day
-    assert dict(b70.summary_lines())["crossover buy vs api tokens per day"] == (
+    assert dict(b70.summary_lines())["buying cheaper than the API from"] == (
         f"{api:.3g} tokens/day"
     )
+
+
+def test_breakeven_summary_labels_are_words_with_the_unit_on_the_value(results):
+    # the labels were the keys with spaces: "payback vs api at 10M tokens per day months" beside
+    # "408.9 months", "crossover buy vs api sustained tokens per day"; now each reads as words
+    # and the unit is on the value only. 3 crossovers + 2 paybacks x 3 volumes = 9 lines.
+    labels = [what for what, _ in results["breakeven"].summary_lines()]
+    assert labels == [
+        "buying cheaper than the API from",
+        "buying cheaper than the API for good from",
+        "buying cheaper than renting from",
+        *(
+            f"payback of buying vs {against} at {volume} tokens/day"
+            for against in ("the API", "renting")
+            for volume in ("10M", "100M", "1B")
+        ),
+    ]
 
 
 def test_a_bad_mix_names_its_value_once():

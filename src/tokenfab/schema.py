@@ -829,6 +829,25 @@ _BreakevenBaseResult = create_model(
 )
 
 
+def _summary_label(key: str) -> str:
+    """A breakeven summary key in words: "payback of buying vs the API at 10M tokens/day",
+    not the key with spaces ("payback vs api at 10M tokens per day months", its unit glued on).
+
+    >>> _summary_label("crossover_buy_vs_api_sustained_tokens_per_day")
+    'buying cheaper than the API for good from'
+    >>> _summary_label("payback_vs_rent_at_1B_tokens_per_day_months")
+    'payback of buying vs renting at 1B tokens/day'
+    """
+    against = {"api": "the API", "rent": "renting"}
+    m = re.fullmatch(r"crossover_buy_vs_(api|rent)(_sustained)?_tokens_per_day", key)
+    if m:
+        return f"buying cheaper than {against[m[1]]}" + (" for good" if m[2] else "") + " from"
+    m = re.fullmatch(r"payback_vs_(api|rent)_at_(\w+?)_tokens_per_day_months", key)
+    if m:
+        return f"payback of buying vs {against[m[1]]} at {m[2]} tokens/day"
+    return key.replace("_", " ")
+
+
 class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
     """``breakeven --json``: the volume table, the crossovers and the paybacks."""
 
@@ -889,16 +908,15 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
 
     def summary_lines(self) -> list[tuple[str, str]]:
         """The crossovers and paybacks in words, ``(what, value)``: a crossover at the grid's
-        floor reads "buy is cheaper at every volume from X", not a crossing at X."""
+        floor reads "every volume (the lowest searched is X)", not a crossing at X."""
         lines = []
         for key, value in self.summary().items():
-            what = key.replace("_", " ")
+            what = _summary_label(key)
             if value is None:
                 text = "never"
             elif key.startswith("crossover"):
-                against = "renting" if "rent" in key else "the API"
                 text = (
-                    f"buy is cheaper than {against} at every volume from {value:.3g} tokens/day"
+                    f"every volume (the lowest searched is {value:.3g} tokens/day)"
                     if value <= self.grid_floor_tokens_per_day
                     else f"{value:.3g} tokens/day"
                 )
