@@ -46,6 +46,28 @@ def test_seed_003_rows_and_the_free_tier():
     assert_allclose(rows["AI search (Perplexity-type)"]["margin_range_from_columns"], [-49.0, 0.2])
 
 
+def test_no_revenue_and_no_cost_is_refused_and_no_revenue_reads_as_words():
+    # revenue 0 and cost 0: the margin (R - C) / R is 0 / 0, yet the verdict said "viable"
+    # (0 >= 0 / (1 - 0.4)) beside a margin of 0 %; refused, naming the field
+    with pytest.raises(ScenarioError, match=r"^revenue_usd_per_request: 0 with cost_usd_"):
+        vb.viability("product", 0.0, revenue_usd_per_request=0.0)
+    # revenue 0 with a cost: no finite margin (the JSON's null); the table wrote "-inf" for it,
+    # the seed's free tier among the rows of a bare `tokenfab viability`; now "no revenue"
+    from typer.testing import CliRunner
+
+    from tokenfab.cli import app
+
+    r = CliRunner().invoke(
+        app, ["viability", "--cost-per-request", "1", "--revenue-per-request", "0"]
+    )
+    assert r.exit_code == 0
+    assert "no revenue" in r.stdout and "not viable" in r.stdout and "inf" not in r.stdout
+    bare = CliRunner().invoke(app, ["viability"])
+    assert "Consumer chatbot (free tier)" in bare.stdout and "inf" not in bare.stdout
+    both0 = ["viability", "--cost-per-request", "0", "--revenue-per-request", "0"]
+    assert isinstance(CliRunner().invoke(app, both0).exception, ScenarioError)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -142,7 +142,7 @@ def viability(
     ------
     ScenarioError
         Neither or both revenue forms given, a per-user-month revenue without requests per
-        user-month, or any value out of range.
+        user-month, a revenue and a cost both 0 (no margin), or any value out of range.
     """
     per_user = revenue_usd_per_user_month is not None
     if (revenue_usd_per_request is None) == (not per_user):
@@ -168,6 +168,13 @@ def viability(
         rev = float(_check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0, MAX_USD))
     c = float(_check_range("cost_usd_per_request", cost_usd_per_request, 0.0, MAX_USD))
     m = float(_check_range("target_margin", target_margin, 0.0, 1.0, high_open=True))
+    if rev == 0 and c == 0:
+        # (R - C) / R is 0 / 0; the verdict compared R >= C / (1 - m), 0 >= 0, and called a
+        # product that earns and costs nothing "viable" beside a margin of 0 %
+        raise ScenarioError(
+            "revenue_usd_per_request: 0 with cost_usd_per_request 0 leaves the margin "
+            "(R - C) / R undefined; allowed: a revenue above 0, or a cost above 0"
+        )
     return Viability(name, rev, c, m)
 
 
