@@ -171,3 +171,25 @@ def test_kpi_box_writes_costs_and_carbon_readably():
     assert "e+" not in text
     assert f"${d['cost_usd_per_request']:,.0f} / " in text
     assert f"{d['co2e_g_per_mtok']:,.0f} g per 1M output tokens" in text
+
+
+def test_a_large_fleet_box_writes_counts_with_separators_and_power_in_its_unit():
+    # 10,000,000 x H100 for Llama 3.1 8B: the headline said "10,000,000 x" but the box title
+    # "10000000 x" and its layout "10000000 replica(s)", and the power line "4,829,316.7 kW /
+    # 7,533,734.0 kW". Power is the estimate's own: IT = power_w, facility = IT x PUE; at this
+    # size both are GW, written to 3 significant figures.
+    import io
+
+    from rich.console import Console
+
+    from tokenfab.render import estimate as estimate_box
+
+    e = evaluate(Scenario(model="llama-3.1-8b", accelerator="h100-sxm", accelerators=10_000_000))
+    d = e.as_dict()
+    assert d["power_w"] > 1e9 and d["facility_power_w"] > 1e9
+    out = io.StringIO()
+    Console(file=out, width=200).print(estimate_box(e))
+    text = out.getvalue()
+    assert "on 10,000,000 x H100" in text and "10,000,000 replica(s)" in text
+    assert "10000000" not in text
+    assert f"{d['power_w'] / 1e9:.3g} GW / {d['facility_power_w'] / 1e9:.3g} GW" in text

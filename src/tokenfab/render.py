@@ -151,6 +151,20 @@ def fixed(value: float, decimals: int = 0) -> str:
     return f"{value:.3g}"
 
 
+def power(watts: float) -> str:
+    """Electrical power in the unit that keeps it short: kW to 1 decimal below 1 MW, then MW,
+    then GW (10 million H100s drew "4,829,316.7 kW"; now "4.83 GW").
+
+    >>> power(4_600.0), power(2.5e6), power(4.8293e9)
+    ('4.6 kW', '2.5 MW', '4.83 GW')
+    """
+    if abs(watts) < 1e6:
+        return f"{watts / 1e3:,.1f} kW"
+    if abs(watts) < 1e9:
+        return f"{watts / 1e6:.3g} MW" if abs(watts) < 1e8 else f"{fixed(watts / 1e6)} MW"
+    return f"{watts / 1e9:.3g} GW" if abs(watts) < 1e11 else f"{fixed(watts / 1e9)} GW"
+
+
 def pct(value: float) -> str:
     """A share as a whole percentage, in exponent form from 1,000x on (a margin of
     -1e299 is ``-1e+301%``, not a 300-digit number).
@@ -235,20 +249,21 @@ def operating_point(op: Any) -> Panel:
     d = op.as_dict()
     s = op.setup
     head = (
-        f"{s.model.name} on {d['accelerators']} x {s.accelerator.name} — {d['precision']} weights, "
+        f"{s.model.name} on {d['accelerators']:,} x {s.accelerator.name} — {d['precision']} weights, "
         f"{d['kv_precision']} KV, {d['software']}"
         + ("" if d["calibrated"] else " (uncalibrated family: median efficiencies)")
     )
     dp = d.get("attention_data_parallel", 1)
     pools = (
-        f" ({d['prefill_replicas']} prefill + {d['decode_replicas']} decode)"
+        f" ({d['prefill_replicas']:,} prefill + {d['decode_replicas']:,} decode)"
         if d.get("prefill_replicas")
         else ""
     )
     layout = (
         f"TP {d['tensor_parallel']} x PP {d['pipeline_parallel']} x EP {d['expert_parallel']}"
         + (f" (attention DP {dp})" if dp > 1 else "")
-        + f", {d['replicas']} replica(s){pools}, batch {d['batch_size']} of max {d['max_batch_size']}"
+        + f", {d['replicas']:,} replica(s){pools}, batch {d['batch_size']:,} of max "
+        f"{d['max_batch_size']:,}"
     )
     perf = _kv_table(
         [
@@ -344,7 +359,7 @@ def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (
             "power (IT / facility)",
-            f"{d['power_w'] / 1e3:,.1f} kW / {d['facility_power_w'] / 1e3:,.1f} kW",
+            f"{power(d['power_w'])} / {power(d['facility_power_w'])}",
         ),
         (
             "tokens per joule",
@@ -513,10 +528,10 @@ def pools_table(est: Any) -> Table:
             pc.role,
             pc.accelerator.id,
             f"{pc.accelerators:,}",
-            f"TP{tp} PP{pp} EP{ep} x {pool.replicas}",
+            f"TP{tp} PP{pp} EP{ep} x {pool.replicas:,}",
             f"{fmt(pool.tok_s_per_replica)} {unit} tok/s",
             f"{pc.utilization:.0%}",
-            "n/a" if pc.power_w is None else f"{pc.power_w / 1e3:,.1f} kW",
+            "n/a" if pc.power_w is None else power(pc.power_w),
             "n/a" if cost is None else f"${cost:,.2f}",
         )
     return t
@@ -530,8 +545,8 @@ def estimate(est: Any) -> Panel:
         p, s = est.pools.prefill, est.op.setup
         panel = Panel(
             group,
-            title=f"{s.model.name}: prefill on {p.accelerators} x {p.accelerator.name}, decode on "
-            f"{est.pools.decode.accelerators} x {s.accelerator.name} — {s.precision} weights, "
+            title=f"{s.model.name}: prefill on {p.accelerators:,} x {p.accelerator.name}, decode on "
+            f"{est.pools.decode.accelerators:,} x {s.accelerator.name} — {s.precision} weights, "
             f"{s.kv_precision} KV, {s.engine.software}",
         )
     if est.kpis is None:
