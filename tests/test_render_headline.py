@@ -193,3 +193,51 @@ def test_a_large_fleet_box_writes_counts_with_separators_and_power_in_its_unit()
     assert "on 10,000,000 x H100" in text and "10,000,000 replica(s)" in text
     assert "10000000" not in text
     assert f"{d['power_w'] / 1e9:.3g} GW / {d['facility_power_w'] / 1e9:.3g} GW" in text
+
+
+def test_plan_table_fits_140_columns_and_never_cuts_a_figure():
+    # `plan --tokens-per-day 1e16` on h100-sxm needs 10,203,791 accelerators at $12,970,408,347
+    # a month; at the CLI's 140 columns the table cut them to "10,203…" and "12,970…" (and its
+    # last header to "gCO2e/…" on every plan). EP and DP columns are dropped when every row
+    # has 1 (a dense model), numbers from 1e6 on are written in 3 significant figures, and a
+    # cell too narrow folds instead of cutting. A row with EP 8 keeps both columns.
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tokenfab.render import plan_table
+
+    def row(ep: int, count: float, usd_month: float) -> dict:
+        return {
+            "accelerator": "h100-sxm",
+            "region": "us",
+            "ownership": "buy",
+            "precision": "fp8",
+            "feasible": True,
+            "tensor_parallel": 1,
+            "pipeline_parallel": 1,
+            "expert_parallel": ep,
+            "attention_data_parallel": ep,
+            "accelerators_needed": count,
+            "utilization": 0.99,
+            "cost_usd_per_accelerator_hour": 1.741,
+            "cost_usd_per_mtok_output": 0.0358,
+            "cost_usd_per_mtok_blended": 0.0213,
+            "monthly_cost_usd": usd_month,
+            "tpot_s": 0.0353,
+            "tokens_per_joule": 13.7,
+            "co2e_g_per_mtok": 7.78,
+        }
+
+    def text(rows: list[dict]) -> str:
+        out = io.StringIO()
+        Console(file=out, width=140).print(plan_table(SimpleNamespace(model="m"), rows, top=5))
+        return out.getvalue()
+
+    dense = text([row(1, 10_203_791, 12_970_408_347.0)])
+    assert "…" not in dense
+    assert "1.02e+07" in dense and "1.3e+10" in dense
+    assert "gCO2e/Mtok" in dense and "┃ EP ┃" not in dense and "┃ DP ┃" not in dense
+    moe = text([row(8, 40, 65_123.0)])
+    assert "┃ EP ┃ DP ┃" in moe and "…" not in moe

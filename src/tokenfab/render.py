@@ -604,6 +604,14 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         ("tok/J", "tokens_per_joule"),
         ("gCO2e/Mtok", "co2e_g_per_mtok"),
     ]
+    # EP and DP are 1 on every row of a dense model: their columns took the room that left
+    # the last header "gCO2e/…" at 140 columns; shown when an option uses them
+    cols = [
+        (label, key)
+        for label, key in cols
+        if key not in ("expert_parallel", "attention_data_parallel")
+        or any((r.get(key) or 1) > 1 for r in feasible)
+    ]
     for label, _ in cols:
         t.add_column(
             label,
@@ -612,6 +620,9 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             min_width=max((len(str(r["accelerator"])) + 1 for r in feasible), default=0)
             if label == "accelerator"
             else None,
+            # a figure too wide for a narrow terminal wraps onto a second line in its cell;
+            # it is never cut to "10,203…" (a count of 10,203,xxx accelerators read as 10,203)
+            overflow="fold",
         )
     for r in feasible:
         cells = []
@@ -622,13 +633,16 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             elif key == "utilization":
                 cells.append(f"{v:.0%}")
             elif key.startswith("cost_usd_per_mtok") or key == "cost_usd_per_accelerator_hour":
-                cells.append(f"{v:.3f}" if v >= 0.01 else f"{v:.2g}")  # not 0.000 for 0.0004
+                # not 0.000 for 0.0004, nor 40316100.000 for one token a day
+                cells.append(f"{v:.2g}" if v < 0.01 else f"{v:.3f}" if v < 1e6 else f"{v:.3g}")
             elif key == "accelerator" and not r.get("calibrated", True):
                 cells.append(f"{v}*")
             elif key == "accelerators_needed" and r.get("prefill_accelerators") is not None:
                 cells.append(f"{r['prefill_accelerators']}+{r['decode_accelerators']}")
             elif v is None and key in ("tokens_per_joule", "co2e_g_per_mtok"):
                 cells.append("n/a")  # a rental whose power is not public
+            elif isinstance(v, int | float) and abs(v) >= 1e6:
+                cells.append(f"{v:.3g}")  # 1.02e+07: 17 columns leave no room for 10,203,791
             else:
                 cells.append(fmt(v))
         t.add_row(*cells)
