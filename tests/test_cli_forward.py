@@ -140,3 +140,16 @@ def test_bad_input_is_one_line_naming_the_field():
         assert r.returncode == 2, (name, r.stderr)
         assert field in r.stderr, (name, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, (name, r.stderr)
+
+
+def test_roadmap_table_keeps_its_source_urls_whole(tmp_path):
+    # Llama 3.1 8B in BF16 on H100s: the lower-precision lever cites Kurtic et al. by URL,
+    # https://arxiv.org/abs/2411.02355; the 50-wide column cut it to ".../abs/2411.0…" at the
+    # CLI's default width. The column folds now: every character is printed, across lines.
+    path = tmp_path / "bf16.yaml"
+    path.write_text("model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1.0e+9\n")
+    r = run("roadmap", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "…" not in r.stdout
+    cells = "".join(line.split("│")[-2].strip() for line in r.stdout.splitlines() if "│" in line)
+    assert "https://arxiv.org/abs/2411.02355" in cells

@@ -178,7 +178,8 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
     t = Table(title="Levers, largest saving first", title_justify="left", show_lines=True)
     for col in ("lever", "change", "$/Mtok", "saving", "J/token saved", "dTTFT ms", "dTPOT ms"):
         t.add_column(col, justify="left" if col in ("lever", "change") else "right")
-    t.add_column("quality effect", max_width=50)
+    # fold: its sources are URLs, cut to "https://arxiv.org/abs/2411.0…" at the default width
+    t.add_column("quality effect", max_width=50, overflow="fold")
     notes = []
     for lv in doc["levers"]:
         if not lv["applicable"]:
