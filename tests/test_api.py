@@ -181,7 +181,9 @@ def test_unknown_field_is_named(client) -> None:
     [
         (b"{not json", "body: not valid JSON"),
         (b"[1, 2]", "body: a JSON object of field: value (got list)"),
-        (b'"text"', "body: a JSON object of field: value (got str)"),
+        (b'"text"', "body: a JSON object of field: value (got text)"),
+        # JSON's words, not Python's: it said "(got NoneType)" of a null body
+        (b"null", "body: a JSON object of field: value (got null)"),
         # project's shape sent to estimate: it said "model: Field required"
         (
             b'{"scenario": {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}}',
@@ -193,6 +195,28 @@ def test_malformed_body(client, body, expected) -> None:
     r = client.post("/api/v1/estimate", content=body)
     assert r.status_code == 422
     assert r.json()["detail"].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a JSON null, true and object are quoted as JSON writes them: the lines said
+        # "model: None is not text", "(got True)" and "(got {'archetypes': []})"
+        ({"model": None, "accelerator": "h100-sxm"}, "model: null is not text"),
+        (
+            {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "json": True},
+            "json: not a field here (got true); check the spelling",
+        ),
+        (
+            {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "demand": {"archetypes": []}},
+            'demand: not a field here (got {"archetypes": []}); check the spelling',
+        ),
+    ],
+)
+def test_values_in_error_lines_are_written_as_json(client, body, expected) -> None:
+    r = client.post("/api/v1/estimate", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == expected
 
 
 def test_body_size_cap(client) -> None:

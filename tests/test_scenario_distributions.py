@@ -73,7 +73,7 @@ def test_a_valid_block_is_read_with_its_lines(tmp_path):
             "utilization: {dist: uniform, low: 0.5, high: 0.9, sd: 1}",
             "a uniform takes low, high; got sd",
         ),
-        ("utilization: {dist: uniform, low: true, high: 0.9}", "low: True is not a finite number"),
+        ("utilization: {dist: uniform, low: true, high: 0.9}", "low: true is not a finite number"),
         ("utilization: {dist: uniform, low: .nan, high: 0.9}", "low: nan is not a finite number"),
         ("utilization: 0.8", "give a mapping such as {dist: uniform"),
         (

@@ -52,7 +52,7 @@ from tokenfab import __version__, operations
 from tokenfab.catalog import TABLES, Catalog, default_catalog, user_dirs_from_env
 from tokenfab.errors import TokenfabError
 from tokenfab.fileio import json_text
-from tokenfab.scenario import describe_validation_error
+from tokenfab.scenario import describe_validation_error, json_type
 
 API_PREFIX = "/api/v1"
 
@@ -158,7 +158,7 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
     def compute(data: Any) -> Any:
         if not isinstance(data, dict):
             raise TokenfabError(
-                f"body: a JSON object of field: value (got {type(data).__name__}); see /docs"
+                f"body: a JSON object of field: value (got {json_type(data)}); see /docs"
             )
         if isinstance(data.get("scenario"), dict) and "scenario" not in op.request.model_fields:
             # else "model: Field required" for a body that does hold a model, one level down

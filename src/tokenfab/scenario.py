@@ -7,6 +7,7 @@ YAML; every field's description (with its unit) is the help text of the CLI and 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -419,7 +420,7 @@ def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
     if not isinstance(block, dict):
         raise ScenarioError(
             f"{path}:{lines.get(name, 1)}: {name}: a block of field: value lines, "
-            f"got {type(block).__name__}"
+            f"got {json_type(block)}"
         )
     text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
     node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -445,9 +446,7 @@ def scenario_with_block(source: str | Path | dict[str, Any], name: str) -> tuple
     data = {k: v for k, v in source.items() if k not in (*SIDE_BLOCKS, "distributions")}
     block = source.get(name) or {}
     if not isinstance(block, dict):
-        raise ScenarioError(
-            f"scenario.{name}: a mapping of field: value, got {type(block).__name__}"
-        )
+        raise ScenarioError(f"scenario.{name}: a mapping of field: value, got {json_type(block)}")
     try:
         return Scenario.parse(data), dict(block)
     except ScenarioError as exc:
@@ -523,7 +522,7 @@ def describe_error(err: Any, model: Any = None) -> str:
     kind = err["type"]
     got = err.get("input")
     if not field and kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"request: a mapping of field: value (got {type(got).__name__})"
+        return f"request: a mapping of field: value (got {json_type(got)})"
     if not field:  # model-level validators already name their field
         return msg
     name = loc[-1]
@@ -574,16 +573,46 @@ def describe_error(err: Any, model: Any = None) -> str:
     return f"{field}: {msg}" + ("" if quoted else f" (got {shown})") + tail
 
 
+def json_type(value: Any) -> str:
+    """The kind of a parsed JSON or YAML value in the words of those formats, for an error line
+    (it said "got NoneType" of a JSON null and "got str" of a string).
+
+    >>> [json_type(v) for v in (None, True, 3, 2.5, "x", [1], {"a": 1})]
+    ['null', 'true/false', 'number', 'number', 'text', 'list', 'mapping']
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
 def _shown(value: Any) -> str:
     """A value as an error line quotes it: numbers as given (a catalog cell's text '-80' as
-    -80), other text quoted, long text cut."""
+    -80), other text quoted, long text cut; null, true, false, lists and mappings as JSON and
+    YAML write them (the API said "model: None is not text" of a JSON null, "(got True)").
+
+    >>> _shown(None), _shown(True), _shown({"archetypes": []}), _shown("-80"), _shown("x")
+    ('null', 'true', '{"archetypes": []}', '-80', "'x'")
+    """
     if isinstance(value, str):
         try:
             float(value)
             return value.strip()
         except ValueError:
             pass
-    text = repr(value)
+    if value is None or isinstance(value, bool | dict | list):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    else:
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -819,7 +848,7 @@ def parse_distribution(key: str, spec: Any) -> Distribution:
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise ScenarioError(f"{where}: {name}: {value!r} is not a finite number")
+            raise ScenarioError(f"{where}: {name}: {_shown(value)} is not a finite number")
     if "source" in spec and not isinstance(spec["source"], str):
         raise ScenarioError(f"{where}: source: give text (a URL or a document)")
     d = Distribution(**{k: float(v) if k not in ("dist", "source") else v for k, v in spec.items()})
