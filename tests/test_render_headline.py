@@ -241,3 +241,23 @@ def test_plan_table_fits_140_columns_and_never_cuts_a_figure():
     assert "gCO2e/Mtok" in dense and "┃ EP ┃" not in dense and "┃ DP ┃" not in dense
     moe = text([row(8, 40, 65_123.0)])
     assert "┃ EP ┃ DP ┃" in moe and "…" not in moe
+
+
+def test_power_of_a_small_module_is_in_watts_not_zero_kilowatts():
+    # Llama 3.1 8B on one Jetson AGX Orin 64GB: the box said "power (IT / facility) 0.0 kW /
+    # 0.1 kW"; below 1 kW power is written in whole watts: the estimate's own power_w and
+    # facility_power_w (IT x PUE), rounded
+    import io
+
+    from rich.console import Console
+
+    from tokenfab.render import estimate as estimate_box
+
+    e = evaluate(Scenario(model="llama-3.1-8b", accelerator="jetson-agx-orin-64gb"))
+    d = e.as_dict()
+    assert d["facility_power_w"] < 1e3
+    out = io.StringIO()
+    Console(file=out, width=200).print(estimate_box(e))
+    text = out.getvalue()
+    assert f"{d['power_w']:.0f} W / {d['facility_power_w']:.0f} W" in text
+    assert "0.0 kW" not in text

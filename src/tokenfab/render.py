@@ -152,12 +152,15 @@ def fixed(value: float, decimals: int = 0) -> str:
 
 
 def power(watts: float) -> str:
-    """Electrical power in the unit that keeps it short: kW to 1 decimal below 1 MW, then MW,
-    then GW (10 million H100s drew "4,829,316.7 kW"; now "4.83 GW").
+    """Electrical power in the unit that keeps it short: W below 1 kW, kW to 1 decimal below
+    1 MW, then MW, then GW (10 million H100s drew "4,829,316.7 kW", now "4.83 GW"; a 40 W
+    Jetson module drew "0.0 kW", now "40 W").
 
-    >>> power(4_600.0), power(2.5e6), power(4.8293e9)
-    ('4.6 kW', '2.5 MW', '4.83 GW')
+    >>> power(40.4), power(4_600.0), power(2.5e6), power(4.8293e9)
+    ('40 W', '4.6 kW', '2.5 MW', '4.83 GW')
     """
+    if abs(watts) < 1e3:
+        return f"{watts:.0f} W"
     if abs(watts) < 1e6:
         return f"{watts / 1e3:,.1f} kW"
     if abs(watts) < 1e9:
