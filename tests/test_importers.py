@@ -232,6 +232,27 @@ def test_mamba2_hybrid_malformed() -> None:
         assert "\n" not in str(err.value) and str(err.value).startswith("nano.json: ")
 
 
+@pytest.mark.parametrize(
+    ("key", "text", "words"),
+    [
+        # Python's json reads Infinity, NaN and 1e400 (inf): int() of them raised OverflowError
+        # or ValueError, printed as "bug: OverflowError ... at importers.py:102"
+        ("num_hidden_layers", "Infinity", "num_hidden_layers: expected a whole number, got inf"),
+        ("num_hidden_layers", "NaN", "num_hidden_layers: expected a whole number, got nan"),
+        ("num_hidden_layers", "1e400", "num_hidden_layers: expected a whole number, got inf"),
+        ("mlp_only_layers", '["x"]', "mlp_only_layers: expected a whole number, got 'x'"),
+        # a 0 the file gives was called "missing"
+        ("num_hidden_layers", "0", "num_hidden_layers: 0 is out of range; allowed: 1 or more"),
+    ],
+)
+def test_non_finite_or_zero_config_numbers_are_named(key: str, text: str, words: str) -> None:
+    cfg = json.loads((CONFIGS / "llama-3.1-8b.json").read_text())
+    cfg[key] = json.loads(text)
+    with pytest.raises(CatalogError) as err:
+        model_from_config(cfg, source="x", as_of=DAY, where="c.json")
+    assert str(err.value) == f"c.json: {words}"
+
+
 def test_malformed_configs_give_one_line() -> None:
     cases = {
         "truncated.json": "not valid JSON",

@@ -99,8 +99,20 @@ def _int(cfg: dict[str, Any], where: str, *keys: str) -> int | None:
     value = _get(cfg, *keys)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise CatalogError(f"{where}: {keys[0]}: expected a whole number, got {value!r}")
+    return _whole(value, where, keys[0])
+
+
+def _whole(value: Any, where: str, key: str) -> int:
+    """A config value that must be a whole number, as an int (CatalogError otherwise: a JSON
+    ``Infinity`` or ``NaN``, which Python's json reads, ended in an OverflowError or
+    ValueError inside ``int()``)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        raise CatalogError(f"{where}: {key}: expected a whole number, got {value!r}")
     return int(value)
 
 
@@ -303,8 +315,10 @@ def model_from_config(
         ("num_attention_heads", heads),
         ("vocab_size", vocab),
     ):
-        if not value:
+        if value is None:
             raise CatalogError(f"{where}: {key}: missing; a decoder config.json names it")
+        if value < 1:  # it said "missing" of a 0 the file gives
+            raise CatalogError(f"{where}: {key}: {value} is out of range; allowed: 1 or more")
     assert layers and hidden and heads and vocab  # for the type checker; checked above
     kv_heads = _int(cfg, where, "num_key_value_heads", "num_kv_heads") or heads
     head_dim = _int(cfg, where, "head_dim")
@@ -326,7 +340,7 @@ def model_from_config(
         _int(cfg, where, "moe_layer_freq", "interleave_moe_layer_step", "decoder_sparse_step") or 1
     )
     if cfg.get("mlp_only_layers"):
-        only = sorted(int(i) for i in cfg["mlp_only_layers"])
+        only = sorted(_whole(i, where, "mlp_only_layers") for i in cfg["mlp_only_layers"])
         if only != list(range(len(only))):
             raise CatalogError(
                 f"{where}: mlp_only_layers: dense layers {only} are not the first layers; "
