@@ -184,6 +184,11 @@ VALID = dict(
         ("load", "poisson", "load: 'poisson'; allowed: concurrency, batch, static, offline"),
         ("load_size", "", "load_size: the concurrency is not stated"),
         ("tp", "1.5", "tp: must be a whole number >= 1"),
+        # a vLLM result's "tp": Infinity (Python's json reads it) or "nan": int() of them
+        # raised, printed "bug: OverflowError ... at importers.py:139"
+        ("tp", float("inf"), "tp: must be a whole number >= 1 (got inf)"),
+        ("tp", "nan", "tp: must be a whole number >= 1 (got 'nan')"),
+        ("moe_ep", "1e400", "moe_ep: must be a whole number >= 1 (got '1e400')"),
         ("mode", "split", "mode: 'split'; allowed: agg, disagg"),
         ("kv_precision", "int4", "kv_precision: 'int4'; allowed:"),
         ("tpot_s", "", "ttft_s: no measured value"),

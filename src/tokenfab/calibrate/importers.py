@@ -136,7 +136,7 @@ def _count(raw: Mapping[str, Any], key: str, default: int = 1) -> int:
         x = float(v)
     except (TypeError, ValueError):
         raise _BadFieldError(f"{key}: not a whole number (got {v!r})") from None
-    if x < 0 or x != int(x):
+    if not math.isfinite(x) or x < 0 or x != int(x):  # int() of inf or nan raised
         raise _BadFieldError(f"{key}: must be a whole number >= 1 (got {v!r})")
     return max(int(x), 1)
 
@@ -355,7 +355,7 @@ def read_aic(path: Path, catalog: Catalog, defaults: Mapping[str, Any] | None = 
                 try:
                     adp = max(int(float(row.get("attention_dp_size") or 1)), 1)
                     raw["load_size"] = float(row["batch_size"]) * adp
-                except ValueError:
+                except (ValueError, OverflowError):  # build() names the field
                     raw["load_size"] = row.get("batch_size")
             yield src, raw
 
