@@ -25,6 +25,7 @@ import re
 import shlex
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -199,6 +200,226 @@ def block_scenarios() -> str:
     return "```sh\n" + "\n".join(lines) + "\n```\n"
 
 
+# the economics and usage commands, by who runs them; each line runs in the README's order in
+# one scratch folder, so a file a command reads is one an earlier line wrote
+FACTORY_GW = "tokenfab factory --power-gw 1 --ownership rent"
+FACTORY_MW = "tokenfab factory --power-mw 100 --accelerator h100-sxm"
+MARKET = "tokenfab market"
+MARKET_JEVONS = "tokenfab market --scenario jevons"
+TEAM_FILE = "team.yaml"
+TEAM_YAML = "archetypes: [{archetype: coding-agent, users: 5000}]"
+DEMAND = f"tokenfab demand {TEAM_FILE}"
+PLAN_DEMAND = f"tokenfab plan --model gpt-oss-120b --workload coding-agent --demand {TEAM_FILE}"
+SEAT_USD_PER_MONTH = 20  # the product lead's own price in this example, not a catalog figure
+ROUTE = "tokenfab route --study routellm-gsm8k"
+SYNTH = "tokenfab usage synth --rows 100000 --out logs.parquet"
+USAGE_REPORT = "tokenfab usage report logs.parquet"
+WHATIF = (
+    "tokenfab usage whatif logs.parquet --api openai-gpt-4-1-mini-2025-04 "
+    "--self-host llama-3.3-70b:h100-sxm"
+)
+EXPORT = (
+    "tokenfab export-prices --format litellm "
+    "--deployment llama-3.3-70b:h100-sxm,gpt-oss-120b:h100-sxm --out prices.json"
+)
+
+
+def _b(x: float) -> str:
+    """Dollars in billions, as the factory prints them: $221.5B."""
+    return f"${x / 1e9:,.1f}B"
+
+
+def _money(x: float) -> str:
+    """Whole dollars with thousands separators, a minus before the sign: -$4,384."""
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def _note(text: str, width: int = 100) -> list[str]:
+    """A comment under a command: ``#   `` lines of about ``width`` characters."""
+    return textwrap.wrap(
+        text, width, initial_indent="#   ", subsequent_indent="#   ", break_on_hyphens=False
+    )
+
+
+def block_tour_economics() -> str:
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    lines = ["# an AI-factory operator: what a facility earns at the catalog's price tiers"]
+    for command in (FACTORY_GW, FACTORY_MW):
+        f = json.loads(ok(command + " --json"))
+        tiers = [t for t in f["tiers"] if t["share_of_power"] > 0]
+        acc_hour = f["cost_usd_per_year"] / f["accelerators"] / 8760
+        text = f"{f['accelerators']:,.0f} {f['accelerator']} " + (
+            f"rented at {usd(acc_hour)} an hour"
+            if f["ownership"] == "rent"
+            else f"bought (capex {_b(f['capex_usd'])})"
+        )
+        text += f", {f['model']} {f['precision'].upper()}"
+        if command == FACTORY_GW:
+            shares = {t["share_of_power"] for t in tiers}
+            each = f" ({shares.pop():.0%} of the power each)" if len(shares) == 1 else ""
+            text += (
+                "; tiers "
+                + ", ".join(f"{t['name']} ${t['usd_per_mtok']:g}" for t in tiers)
+                + f" per Mtok{each}"
+            )
+        text += (
+            f": revenue {_b(f['revenue_usd_per_year'])} a year "
+            f"({usd(f['revenue_usd_per_accelerator_hour'])} an accelerator-hour), cost "
+            f"{_b(f['cost_usd_per_year'])}, margin {f['margin']:.0%}; "
+            f"{f['output_tok_s_per_mw']:,.0f} output tok/s per MW"
+        )
+        if command == FACTORY_GW:
+            for t in tiers:
+                if t["revenue_usd_per_year"] > 0 or not t["usd_per_mtok"]:
+                    continue
+                reach = next(
+                    (
+                        m[1]
+                        for n in f["notes"]
+                        if n.startswith(f"{t['name']}:")
+                        and (m := re.search(r"reaches ([\d,.]+)", n))
+                    ),
+                    None,
+                )
+                text += (
+                    f"; {t['name']} needs {t['output_tok_s_per_user_min']:,.0f}+ tok/s per user"
+                    + (f", {f['accelerator']} reaches {reach}" if reach else "")
+                    + ": it earns nothing"
+                )
+        lines += [command, *_note(text)]
+
+    m = json.loads(ok(MARKET + " --json"))
+    first, last = m["years"][0], m["years"][-1]
+    gw = last["inference_gw"]
+    lo, hi = min(gw, key=gw.get), max(gw, key=gw.get)
+    pct = last["market_usd_percentiles"]
+    jev = json.loads(ok(MARKET_JEVONS + " --json"))
+    lines += [
+        "# a market analyst: inference spend to 2030, the tokens it buys, the power they need",
+        MARKET,
+        *_note(
+            f"{m['scenario']}: ${first['market_usd'] / 1e9:,.0f}B of inference spend in "
+            f"{first['year']}, ${last['market_usd'] / 1e9:,.0f}B in {last['year']} "
+            f"(P5-P95 ${pct['p5'] / 1e9:,.0f}B-${pct['p95'] / 1e9:,.0f}B); at "
+            f"{usd(last['usd_per_mtok'])} per Mtok that is {last['tokens_per_year']:.3g} tokens, "
+            f"{gw[lo]:,.0f} GW on {lo} or {gw[hi]:,.0f} GW on {hi} "
+            f"({m['energy']['accelerators'][lo]['model']})"
+        ),
+        MARKET_JEVONS,
+        *_note(
+            f"with a price elasticity of {jev['elasticity']:g} instead: "
+            f"${jev['years'][-1]['market_usd'] / 1e9:,.0f}B in {jev['years'][-1]['year']}"
+        ),
+    ]
+
+    Path(TEAM_FILE).write_text(TEAM_YAML + "\n", encoding="utf-8")  # the echo line below
+    d = json.loads(ok(DEMAND + " --json"))
+    users = sum(a["users"] for a in d["archetypes"])
+    agent = d["archetypes"][0]
+    rows = json.loads(ok(PLAN_DEMAND + " --json"))["options"]
+    feasible = [r for r in rows if r["feasible"]]
+    best = feasible[0]
+    cost_per_request = float(f"{best['cost_usd_per_request']:.2g}")
+    per_month = round(d["calls_per_day"] / users * 30)
+    viability = (
+        f"tokenfab viability --cost-usd-per-request {cost_per_request:g} "
+        f"--revenue-usd-per-user-month {SEAT_USD_PER_MONTH} --requests-per-user-month {per_month}"
+    )
+    v = json.loads(ok(viability + " --json"))["products"][0]
+    r = json.loads(ok(ROUTE + " --json"))
+    prices = cat.table("api-prices")
+    lines += [
+        "# a product lead: demand from users, the cheapest fleet for it, the margin, routing",
+        f"echo '{TEAM_YAML}' > {TEAM_FILE}",
+        DEMAND,
+        *_note(
+            f"{users:,.0f} developers make {d['calls_per_day']:,.0f} model calls a day, each "
+            f"{agent['input_tokens_per_call']:,.0f} prompt and "
+            f"{agent['output_tokens_per_call']:,.0f} output tokens (reasoning included): "
+            f"{d['tokens_per_day']:.3g} output tokens a day, "
+            f"{d['peak_requests_per_s']:.0f} requests/s at peak"
+        ),
+        PLAN_DEMAND,
+        *_note(
+            f"{len(feasible)} of {len(rows)} options meet the targets; cheapest "
+            f"{best['accelerators_needed']} x {best['accelerator']} ({best['ownership']}, "
+            f"{best['precision']}): {_money(best['monthly_cost_usd'])} a month, "
+            f"{usd(best['cost_usd_per_request'])} a request"
+        ),
+        _wrap(viability),
+        *_note(
+            f"{usd(cost_per_request * per_month)} of inference a developer-month against "
+            f"${SEAT_USD_PER_MONTH}: margin {v['margin']:.0%}, {v['verdict']} at the "
+            f"{v['target_margin']:.0%} target"
+        ),
+        ROUTE,
+        *_note(
+            f"{prices[r['small']].model_name} in front of {prices[r['big']].model_name}, "
+            f"{r['routed_share']:.0%} of requests routed (RouteLLM's GSM8K point): cost per "
+            f"successful outcome {usd(r['cost_per_success_usd_before'])} -> "
+            f"{usd(r['cost_per_success_usd_after'])} ({r['savings_per_success']:.0%} less); "
+            f"success rate {r['success_rate_before']:.2f} -> {r['success_rate_after']:.2f}"
+        ),
+    ]
+
+    ok(SYNTH)
+    rep = json.loads(ok(USAGE_REPORT + " --json"))
+    s, by = rep["summary"], rep["by"]
+    sh = s["shares"]
+    top = rep["top_cost_drivers"][0]
+    w = json.loads(ok(WHATIF + " --json"))
+    api = next(o for o in w["options"] if o["option"].startswith("API "))
+    own = next(o for o in w["options"] if o["option"].startswith("self-host "))
+    saving = own["uncertainty"]["monthly_saving_usd"]
+    ok(EXPORT)
+    pm = json.loads(Path("prices.json").read_text(encoding="utf-8"))
+    demand = {
+        float(x[1])
+        for e in pm.values()
+        if (x := re.search(r"([\d.e+]+) output tokens a day", e["metadata"]["notes"]))
+    }
+    lines += [
+        "# a platform team with request logs: where the money goes, what else it would cost",
+        SYNTH,
+        *_note(
+            f"a synthetic month: {len(by['app'])} apps on {len(by['model'])} models "
+            "(docs/usage.md gives each parameter's source)"
+        ),
+        USAGE_REPORT,
+        *_note(
+            f"{usd(s['spend_usd'])} over {s['days']:.0f} days; prompts are "
+            f"{sh['input_uncached'] + sh['input_cached']:.0%} of the tokens "
+            f"({sh['input_cached']:.0%} cached), reasoning {sh['output_reasoning']:.0%}; "
+            f"{usd(rep['outcomes']['cost_per_successful_outcome_usd'])} per successful task; "
+            f"top cost: {top['app']} on {top['model']}, {top['share']:.0%} of spend; "
+            f"{s['rows_off']} rows off the list price"
+        ),
+        _wrap(WHATIF),
+        *_note(
+            f"{_money(w['baseline']['monthly_cost_usd'])} a month as logged; on "
+            f"{prices[api['option'].split()[1]].model_name} {_money(api['monthly_cost_usd'])}; "
+            f"self-hosted {cat.model(own['scenario']['model']).name} on {own['accelerators']} "
+            f"{own['scenario']['accelerator']} {_money(own['monthly_cost_usd'])} (saving P5-P95 "
+            f"{_money(saving['p5'])} to {_money(saving['p95'])}): at the log's volume the "
+            f"accelerators are {own['utilization']:.0%} busy"
+        ),
+        _wrap(EXPORT),
+        *_note(
+            "your deployments' $ per Mtok (input / output"
+            + (f", at {demand.pop():g} output tokens a day" if len(demand) == 1 else "")
+            + ") as a LiteLLM cost map: "
+            + ", ".join(
+                f"{name} {e['input_cost_per_token'] * 1e6:.3g} / "
+                f"{e['output_cost_per_token'] * 1e6:.3g}"
+                for name, e in pm.items()
+            )
+        ),
+    ]
+    return "```sh\n" + "\n".join(lines) + "\n```\n"
+
+
 def block_errors() -> str:
     out = []
     for c in ERRORS:
@@ -322,6 +543,7 @@ def block_api() -> str:
 BLOCKS: dict[str, Callable[[], str]] = {
     "run": block_run,
     "tour": block_tour,
+    "tour-economics": block_tour_economics,
     "scenarios": block_scenarios,
     "errors": block_errors,
     "accuracy": block_accuracy,
