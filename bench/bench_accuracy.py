@@ -104,6 +104,9 @@ def main() -> int:
     # disaggregated decode pool its own group, with no catalog row)
     keys = [fit.factor_key_family_software(m, cat) for m in ms]
     era_keys = [fit.factor_key_family_engine_era(m, cat) for m in ms]
+    # a diagnostic grouping the catalog cannot hold (no format column): the weight format's
+    # width as well (docs/method.md 6.5)
+    fmt_keys = [fit.factor_key_family_software_format(m, cat) for m in ms]
     agg = np.array([m.mode == "agg" for m in ms])
     label = np.where(prep.fitted, prep.metric, "ttft_s_concurrent")
     bounds = fit.measured_bounds(cat)
@@ -140,6 +143,9 @@ def main() -> int:
     era_cfg = fit.abs_error(
         cv(prep, era_keys, cfg, k=5, measured=bounds, rows=loop_rows), prep.measured
     )
+    fmt_cfg = fit.abs_error(
+        cv(prep, fmt_keys, cfg, k=5, measured=bounds, rows=loop_rows), prep.measured
+    )
     err = {k: fit.abs_error(v, prep.measured) for k, v in held.items()}
     t_all = time.perf_counter() - t0
 
@@ -154,6 +160,11 @@ def main() -> int:
             (
                 "held out by configuration, factors per family x engine x era x mode",
                 medians(era_cfg[rows], m),
+            ),
+            (
+                "held out by configuration, factors per family x software x weight-format "
+                "width (not in the catalog)",
+                medians(fmt_cfg[rows], m),
             ),
         ]
 

@@ -176,6 +176,20 @@ def test_disaggregated_runs_give_their_decode_pool_tpot_only():
     assert bool(prep.arrays.static[0])
 
 
+def test_format_width_groups_split_aggregated_runs_only():
+    # data/precisions.csv: fp8 stores 8 bits a value, bf16 16, NVFP4 4 + 8/16 = 4.5 (under 8)
+    run = synthetic()[0]  # H100 / vLLM, FP8
+    assert fit.factor_key_family_software_format(run, CAT) == ("hopper", "vllm", "8-bit")
+    nvfp4 = replace(run, accelerator="b200", precision="fp4")
+    assert fit.factor_key_family_software_format(nvfp4, CAT) == ("blackwell", "vllm", "4-bit")
+    # a disaggregated decode pool keeps its own group, whatever its format
+    disagg = replace(run, mode="disagg")
+    assert fit.factor_key_family_software_format(disagg, CAT) == (
+        fit.factor_key_family_software(disagg, CAT)
+    )
+    assert fit.partition(fit.factor_key_family_software_format(disagg, CAT)) == "disagg"
+
+
 def test_aic_layout_maps_onto_the_model_layout():
     # AIConfigurator's tp=1, moe_tp=2 with a blank attention-DP column spans 2 ranks: the
     # attention runs data-parallel over them, each routed expert split two ways

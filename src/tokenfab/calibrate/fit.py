@@ -34,6 +34,7 @@ from tokenfab.calibrate import adapter
 from tokenfab.calibrate.groups import grouped_folds
 from tokenfab.calibrate.records import Measurement
 from tokenfab.catalog import Catalog
+from tokenfab.perf.precision import precision_table
 
 FACTORS = adapter.FACTORS
 
@@ -137,6 +138,26 @@ def factor_key_family_software(m: Measurement, catalog: Catalog) -> tuple[str, .
     no catalog row holds."""
     key = (catalog.accelerator(m.accelerator).family, adapter.software_class(m))
     return (*key, "disagg") if m.mode == "disagg" else key
+
+
+def format_width(precision: str) -> str:
+    """Width class of a weight format (``data/precisions.csv`` bits per element, scales
+    included): ``"4-bit"`` (FP4, MXFP4, INT4), ``"8-bit"`` (FP8, INT8) or ``"16-bit"`` (BF16,
+    FP16, and FP32 checkpoints served at BF16).
+
+    >>> format_width("mxfp4"), format_width("fp8"), format_width("fp32")
+    ('4-bit', '8-bit', '16-bit')
+    """
+    bits = precision_table()[precision].bits_per_element
+    return "4-bit" if bits < 8 else "8-bit" if bits < 16 else "16-bit"
+
+
+def factor_key_family_software_format(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
+    """:func:`factor_key_family_software` with the weight format's width as well, for the
+    aggregated groups (a diagnostic of ``bench/bench_accuracy.py``: the catalog has no format
+    column, so estimates cannot use these groups)."""
+    key = factor_key_family_software(m, catalog)
+    return key if m.mode == "disagg" else (*key, format_width(m.precision))
 
 
 def partition(group: Hashable) -> str:
