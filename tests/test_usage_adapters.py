@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from tokenfab.catalog import default_catalog
 from tokenfab.usage import analyses, engines
-from tokenfab.usage.prices import name_key
+from tokenfab.usage.prices import name_key, provider_matters, resolve
 from tokenfab.usage.schema import UsageLogError
 
 
@@ -216,6 +217,20 @@ def test_empty_and_missing_files(con, tmp_path):
 )
 def test_model_name_keys(name, key):
     assert name_key(name) == key
+
+
+def test_the_provider_is_read_only_where_it_can_change_the_price():
+    # the report reads the logged provider only for names provider_matters lists: for every
+    # other catalog name, any provider (its own, another's, an unknown one) picks the same row
+    cat = default_catalog()
+    rows = list(cat.table("api-prices").values())
+    names = sorted({r.model_name.split(" (")[0] for r in rows})
+    providers = [*sorted({r.provider for r in rows}), "nobody"]
+    quiet = [n for n in names if n not in provider_matters(names, cat)]
+    assert quiet
+    alone, _ = resolve(quiet, cat)
+    for prov in providers:
+        assert resolve(quiet, cat, providers=dict.fromkeys(quiet, prov))[0] == alone, prov
 
 
 def test_a_huge_token_count_is_a_malformed_row_not_a_query_error(con, tmp_path):

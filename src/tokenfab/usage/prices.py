@@ -71,6 +71,29 @@ def row_keys(p: ApiPrice) -> tuple[list[str], str | None]:
     return keys, snap
 
 
+def _by_key(catalog: Catalog) -> dict[str, list[tuple[ApiPrice, str | None]]]:
+    """Catalog rows (and the snapshot date each names) by key."""
+    by_key: dict[str, list[tuple[ApiPrice, str | None]]] = {}
+    for p in catalog.table("api-prices").values():
+        keys, snap = row_keys(p)
+        for k in keys:
+            by_key.setdefault(k, []).append((p, snap))
+    return by_key
+
+
+def provider_matters(names: list[str], catalog: Catalog) -> list[str]:
+    """The names whose catalog rows come from more than one provider: only for these can
+    the logged provider change which row :func:`resolve` picks (it keeps the rows of the
+    provider named, where one is); for every other name the provider is not needed."""
+    by_key = _by_key(catalog)
+    out = []
+    for name in names:
+        provs = {c[0].provider.lower() for c in by_key.get(name_key(name)[0], [])}
+        if len(provs) > 1:
+            out.append(name)
+    return out
+
+
 def resolve(
     names: list[str],
     catalog: Catalog,
@@ -78,12 +101,7 @@ def resolve(
     providers: dict[str, str] | None = None,
 ) -> tuple[dict[str, Price], list[str]]:
     """Prices of the names that match a catalog row, and the names that match none."""
-    rows = list(catalog.table("api-prices").values())
-    by_key: dict[str, list[tuple[ApiPrice, str | None]]] = {}
-    for p in rows:
-        keys, snap = row_keys(p)
-        for k in keys:
-            by_key.setdefault(k, []).append((p, snap))
+    by_key = _by_key(catalog)
     found: dict[str, Price] = {}
     unknown: list[str] = []
     for name in names:
