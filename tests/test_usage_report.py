@@ -306,3 +306,63 @@ def test_statuses_compared_as_logged_read_as_lowered_and_trimmed(tmp_path, monke
         assert (o["tasks"], o["successful_tasks"]) == (8, 5)
     assert fast["outcomes"] == slow["outcomes"]
     assert fast["summary"]["requests"] == slow["summary"]["requests"] == 8
+
+
+def test_task_outcomes_in_a_perfect_hash_table_are_the_same(tmp_path):
+    # the tasks of the test above with integer ids 10..14 (a..e) in a Parquet file: 5 tasks,
+    # 2 succeeded (b and d), whether DuckDB groups them in a perfect hash table on one
+    # thread (ids span 5 values: 5 x 40 B fits the 1 GB limit) or in its hash table; the
+    # settings are put back after
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = [
+        *("2025-06-02 10:00:00", "2025-06-02 10:05:00", "2025-06-02 10:00:00"),
+        *("2025-06-02 10:05:00", "2025-06-02 10:05:00", "2025-06-02 10:05:00"),
+        *("2025-06-02 09:00:00", None, None),
+    ]
+    path = tmp_path / "tasks.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "task_id": pa.array([10, 10, 11, 11, 12, 12, 13, 13, 14], pa.int64()),
+                "timestamp": pa.array(
+                    [
+                        None if x is None else datetime.fromisoformat(x).replace(tzinfo=UTC)
+                        for x in ts
+                    ],
+                    pa.timestamp("us", tz="UTC"),
+                ),
+                "status": [
+                    *("success", "error", "error", "success", "success", "error"),
+                    *("success", "error", "success"),
+                ],
+                "spend_usd": [1.0] * 9,
+            }
+        ),
+        path,
+    )
+    con = engines.connect(memory_limit="1GB", threads=2)
+    t = con.read_parquet(str(path))
+    alone = {"alone_tasks": 0, "alone_ok": 0, "alone_spend": 0.0}
+    settings = "SELECT current_setting('perfect_ht_threshold'), current_setting('threads')"
+    before = con.raw_sql(settings).fetchone()
+    sent = []
+    raw_sql = con.raw_sql
+    con.raw_sql = lambda q: sent.append(q) or raw_sql(q)
+    direct = analyses.outcomes(t, True, alone, one_max=True, dense_ids=True)
+    assert "SET threads = 1" in sent and "SET perfect_ht_threshold = 12" in sent  # 5: 3 bits
+    assert con.raw_sql(settings).fetchone() == before == (12, 2)
+    hashed = analyses.outcomes(t, True, alone, one_max=True, dense_ids=False)
+    assert direct == hashed
+    assert (direct["tasks"], direct["successful_tasks"]) == (5, 2)
+
+
+def test_memory_limit_reads_back_in_bytes():
+    # DuckDB reads '4GB' back as '3.7 GiB' (4e9 / 2^30 = 3.725, rounded to one decimal)
+    con = engines.connect(memory_limit="4GB")
+    assert analyses._memory_limit_bytes(con) == pytest.approx(3.7 * 2**30)
+    con = engines.connect(memory_limit="300MB")  # 300e6 / 2^20 = 286.1 MiB
+    assert analyses._memory_limit_bytes(con) == pytest.approx(286.1 * 2**20)

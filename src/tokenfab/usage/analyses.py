@@ -815,6 +815,7 @@ def outcomes(
     alone: dict[str, Any] | None = None,
     totals: dict[str, Any] | None = None,
     one_max: bool = False,
+    dense_ids: bool = False,
 ) -> dict[str, Any]:
     """Cost per successful outcome: all spend over the tasks whose last request succeeded.
 
@@ -834,6 +835,10 @@ def outcomes(
     last bit says whether a failed request is at it: the task succeeded where that maximum
     is even. The same tasks succeed (a request without a timestamp counts in neither
     form); 1.7 against 1.9 CPU-s for 3.9M tasks over 10M rows here.
+
+    ``dense_ids`` (DuckDB, where the task id's range costs nothing to find: Parquet
+    statistics): integer task ids spanning few enough values are grouped in a perfect hash
+    table, one slot a possible id (:func:`_with_direct_groups`).
     """
     r = alone if alone is not None else _rows(t.aggregate(**_alone_sums(t, has_task)))[0]
     r = {
@@ -861,7 +866,8 @@ def outcomes(
                 per.last_failed_ts.isnull() | (per.last_failed_ts < per.last_ts)
             )
         more = {} if totals is not None else {"spend": per.spend.sum(), "requests": per.n.sum()}
-        g = _rows(per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more))[0]
+        final = per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more)
+        g = _with_direct_groups(t, "task_id", lambda: _rows(final)[0], dense_ids)
         for k in ("tasks", "ok", *more):
             r[k] = (r[k] or 0) + (g[k] or 0)
     if totals is not None:
@@ -875,6 +881,52 @@ def outcomes(
         "spend_per_task_usd": r["spend"] / tasks if tasks else None,
         "cost_per_successful_outcome_usd": r["spend"] / ok_tasks if ok_tasks else None,
     }
+
+
+PERFECT_HASH_BYTES_PER_SLOT = 40
+"""Resident memory of one slot of DuckDB's perfect hash table for the task outcomes' one
+maximum: 2,341 MB for 2^26 slots (39M task ids from 0) on one thread, measured here."""
+
+
+def _memory_limit_bytes(con: Any) -> float:
+    """DuckDB's ``memory_limit`` in bytes (it reads back as e.g. '3.7 GiB')."""
+    text = str(con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0])
+    num, _, unit = text.partition(" ")
+    scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+    scale |= {"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+    return float(num) * scale.get(unit.strip(), 1)
+
+
+def _with_direct_groups(t: ir.Table, col: str, run: Any, allowed: bool) -> Any:
+    """``run()`` with DuckDB grouping by the integer ``col`` in a perfect hash table (an
+    array indexed by the value less the least: no hashing, no key comparison) on one
+    thread, where the table fits in three quarters of ``memory_limit``
+    (``PERFECT_HASH_BYTES_PER_SLOT`` a possible value; it is not spilled). DuckDB takes one
+    when the key's range, known from its statistics, spans at most 2^``perfect_ht_threshold``
+    values (12 by default); with two threads each holds a whole table and they are merged
+    (3,433 MB peak). Task outcomes over 100M rows here, 39.2M task ids from 0: 7.1 CPU-s and
+    10.8 s on one thread against 15.4 CPU-s for the hash table on two; on 10M rows, 0.74
+    against 1.29 CPU-s. ``allowed``: the range costs nothing to find (DuckDB answers the
+    minimum and maximum from the Parquet statistics); elsewhere ``run()`` as it is.
+    """
+    if not allowed or not t[col].type().is_integer():
+        return run()
+    span = _rows(t.aggregate(lo=t[col].min(), hi=t[col].max()))[0]
+    if span["lo"] is None:
+        return run()
+    values = int(span["hi"]) - int(span["lo"]) + 1
+    con = t.get_backend()
+    if values * PERFECT_HASH_BYTES_PER_SLOT > 0.75 * _memory_limit_bytes(con):
+        return run()
+    get = "SELECT current_setting('perfect_ht_threshold'), current_setting('threads')"
+    bits0, threads0 = con.raw_sql(get).fetchone()
+    con.raw_sql(f"SET perfect_ht_threshold = {max(int(bits0), values.bit_length() + 1)}")
+    con.raw_sql("SET threads = 1")
+    try:
+        return run()
+    finally:
+        con.raw_sql(f"SET perfect_ht_threshold = {int(bits0)}")
+        con.raw_sql(f"SET threads = {int(threads0)}")
 
 
 def latency(
@@ -1126,7 +1178,9 @@ def report(
     alone = {
         k: sum(r[k] or 0 for r in cell_rows) for k in ("alone_tasks", "alone_ok", "alone_spend")
     }
-    out["outcomes"] = outcomes(v, ld.has("task_id"), alone, out["summary"], day_number)
+    out["outcomes"] = outcomes(
+        v, ld.has("task_id"), alone, out["summary"], day_number, ld.raw.kind == "parquet"
+    )
     if ld.has("latency_s"):
         lat_by_model, lat_all = (qs["latency"][:-1], qs["latency"][-1]) if whole else ([], empty)
         overall = {"all": lat_all}
