@@ -139,3 +139,34 @@ def test_groups_counted_by_hash_give_the_same_figures():
     for r in hashed[:-1]:
         _check(r, x[m == r["m"]])
     _check(hashed[-1], x)
+
+
+def test_a_mean_not_given_is_summed_in_the_first_count():
+    # stats with n, lo and hi but no mean (the report's latency and TTFT): the first count
+    # sums the values too; mean of 1..6 = 3.5, of the groups a (1, 2, 3, 10) 4.0, b (0, 0, 4)
+    # 4/3, and the whole column's (25 / 8 with the null-model 5) from the same count
+    t = ibis.memtable({"x": [6.0, 2.0, 4.0, 1.0, 5.0, 3.0]})
+    r = analyses.exact_quantiles(
+        t, "x", (0.5,), stats=[{"n": 6, "lo": 0.0, "hi": 6.0, "mean": None}]
+    )
+    assert (r[0]["mean"], r[0]["p50"]) == (pytest.approx(3.5, rel=1e-15), 3.5)
+    t = ibis.memtable(
+        {
+            "x": [1.0, 2.0, 3.0, 10.0, 0.0, 0.0, 4.0, 5.0],
+            "m": ["a", "a", "a", "a", "b", "b", "b", None],
+        }
+    )
+    stats = [
+        {"m": "a", "n": 4, "lo": 0.0, "hi": 10.0, "mean": None},
+        {"m": "b", "n": 3, "lo": 0.0, "hi": 10.0, "mean": None},
+        {"m": None, "n": 1, "lo": 0.0, "hi": 10.0, "mean": None},
+    ]
+    total = {"n": 8, "lo": 0.0, "hi": 10.0, "mean": None}
+    rows = analyses.exact_quantiles(t, "x", (0.5,), "m", stats, total=total)
+    assert [r["mean"] for r in rows] == pytest.approx([4.0, 4.0 / 3, 5.0, 25.0 / 8], rel=1e-15)
+    # every value equal (hi = lo): no count runs, the mean is the value
+    t = ibis.memtable({"x": [2.5] * 3})
+    r = analyses.exact_quantiles(
+        t, "x", (0.5,), stats=[{"n": 3, "lo": 2.5, "hi": 2.5, "mean": None}]
+    )
+    assert r[0]["mean"] == 2.5
