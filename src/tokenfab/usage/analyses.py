@@ -862,7 +862,7 @@ def outcomes(
     alone: dict[str, Any] | None = None,
     totals: dict[str, Any] | None = None,
     one_max: bool = False,
-    dense_ids: bool = False,
+    dense_ids: bool | ir.Table = False,
 ) -> dict[str, Any]:
     """Cost per successful outcome: all spend over the tasks whose last request succeeded.
 
@@ -885,7 +885,9 @@ def outcomes(
 
     ``dense_ids`` (DuckDB, where the task id's range costs nothing to find: Parquet
     statistics): integer task ids spanning few enough values are grouped in a perfect hash
-    table, one slot a possible id (:func:`_with_direct_groups`).
+    table, one slot a possible id (:func:`_with_direct_groups`); a table: the one, holding
+    every row of ``t`` and more (the log before the validity filter), whose statistics
+    give the range.
     """
     r = alone if alone is not None else _rows(t.aggregate(**_alone_sums(t, has_task)))[0]
     r = {
@@ -914,7 +916,8 @@ def outcomes(
             )
         more = {} if totals is not None else {"spend": per.spend.sum(), "requests": per.n.sum()}
         final = per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more)
-        g = _with_direct_groups(t, "task_id", lambda: _rows(final)[0], dense_ids)
+        whole = dense_ids if isinstance(dense_ids, ir.Table) else t
+        g = _with_direct_groups(whole, "task_id", lambda: _rows(final)[0], dense_ids is not False)
         for k in ("tasks", "ok", *more):
             r[k] = (r[k] or 0) + (g[k] or 0)
     if totals is not None:
@@ -1238,7 +1241,12 @@ def report(
         k: sum(r.get(k) or 0 for r in cell_rows) for k in ("alone_tasks", "alone_ok", "alone_spend")
     }
     out["outcomes"] = outcomes(
-        v, ld.has("task_id"), alone, out["summary"], day_number, ld.raw.kind == "parquet"
+        v,
+        ld.has("task_id"),
+        alone,
+        out["summary"],
+        day_number,
+        g if ld.raw.kind == "parquet" else False,
     )
     if ld.has("latency_s"):
         lat_by_model, lat_all = (qs["latency"][:-1], qs["latency"][-1]) if whole else ([], empty)
