@@ -317,6 +317,33 @@ def test_round_times_equal_one_round_time_call_per_case():
             assert_allclose(got, np.broadcast_to(getattr(one, f.name), got.shape), rtol=0, atol=0)
 
 
+def test_round_times_with_touched_experts_equal_one_call_per_case():
+    # a MoE steady state stacks all its rounds, each with its experts (speed): a case giving
+    # own_touched_experts must be round_time's own default to the last bit, and a case giving
+    # other experts (the mixed round's mean) the call made with them
+    shape, hw, eng = setup("mixtral-8x22b")
+    lay = sv.layout(np.array([[2.0], [8.0]]), np.array([[4.0], [1.0]]), np.array([[2.0], [8.0]]))
+    args = (shape, hw, eng, lay, 2.0, 2.0)
+    b = BATCHES[None, :]
+    plain = (b, 1500.0, 0.0, 0.0, 1.0)
+    chunk = (b, 1500.0, b * 2.0, 500.0, 3.0)
+    cases = [
+        (*plain, sv.own_touched_experts(shape, lay, b)),
+        (*chunk, sv.own_touched_experts(shape, lay, b, b * 2.0, 3.0)),
+        (*plain, np.full(b.shape, 8.0)),  # all 8 experts a layer, whatever the batch
+    ]
+    expected = [sv.round_time(*args, *plain), sv.round_time(*args, *chunk)]
+    expected.append(sv.round_time(*args, *plain, np.full(b.shape, 8.0)))
+    for one, stacked in zip(expected, sv.round_times(args, cases), strict=True):
+        for f in dataclasses.fields(one):
+            got = getattr(stacked, f.name)
+            assert_allclose(got, np.broadcast_to(getattr(one, f.name), got.shape), rtol=0, atol=0)
+    # every expert read is at least the batch's own touch (top-2 of 8 a token): no less time,
+    # and more at batch 1, where a token reads 2 (a check that the sixth argument is used)
+    assert np.all(expected[2].time_s >= expected[0].time_s)
+    assert np.all(expected[2].time_s[:, 0] > expected[0].time_s[:, 0])
+
+
 @pytest.mark.parametrize("static", [False, True])
 def test_steady_state_vector_equals_scalar(static):
     shape, hw, eng = setup("llama-3.1-8b")

@@ -454,7 +454,7 @@ def round_time(
     q = np.asarray(tokens_per_sequence, dtype=float)
     b = seqs / (groups * pp)  # decoding sequences per micro-batch per attention group
     c = pre / (groups * pp)
-    stage_tokens = (seqs * q + pre) / pp  # tokens reaching each MoE layer of a stage in one step
+    stage_tokens = _stage_tokens(lay, seqs, pre, q)
     moe_stage_layers = shape.moe_layers / pp
 
     dense_params = shape.params_attention + shape.params_dense + shape.params_shared
@@ -582,6 +582,27 @@ def round_time(
     return Round(pp * step, memory_bound, bytes_read, flops, comm)
 
 
+def _stage_tokens(lay: Layout, seqs: NDArray, pre: NDArray, q: NDArray) -> NDArray:
+    """Tokens reaching each MoE layer of a stage in one step of :func:`round_time`."""
+    return (seqs * q + pre) / lay.pipeline_parallel
+
+
+def own_touched_experts(
+    shape: ModelShape,
+    lay: Layout,
+    decode_sequences: ArrayLike,
+    prefill_tokens: ArrayLike = 0.0,
+    tokens_per_sequence: ArrayLike = 1.0,
+) -> NDArray:
+    """Distinct routed experts a MoE layer reads in a step, from the step's own tokens:
+    :func:`round_time`'s ``touched_experts`` when none is given (same arguments)."""
+    seqs, pre, q = (
+        np.asarray(v, dtype=float) for v in (decode_sequences, prefill_tokens, tokens_per_sequence)
+    )
+    stage_tokens = _stage_tokens(lay, seqs, pre, q)
+    return expected_distinct_experts(shape.experts, shape.experts_per_token, stage_tokens)
+
+
 def step_overhead_s(eng: Engine, stage_layers: ArrayLike, sequences: ArrayLike) -> NDArray:
     r"""Fixed cost of one engine step of a pipeline stage, beside its roofline time [s].
 
@@ -636,10 +657,12 @@ def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> li
     """:func:`round_time` of ``args`` (shape, hardware, engine, layout, weight and KV bytes)
     for each case of its remaining arguments, in one vectorised call.
 
-    The cases are stacked on a new axis ahead of every axis of the inputs and taken apart
-    after; element by element the result is that of one call per case. Inputs of more than
-    :data:`STACK_MAX_ELEMENTS` elements (a Monte Carlo's samples) are not stacked: there the
-    element count, not the per-call cost, sets the time, and a stack would only copy them.
+    Each case is the five arguments from ``decode_sequences`` to ``tokens_per_sequence``, or
+    all six with ``touched_experts`` (then every case gives it). The cases are stacked on a
+    new axis ahead of every axis of the inputs and taken apart after; element by element the
+    result is that of one call per case. Inputs of more than :data:`STACK_MAX_ELEMENTS`
+    elements (a Monte Carlo's samples) are not stacked: there the element count, not the
+    per-call cost, sets the time, and a stack would only copy them.
     """
     arrays = [v for obj in args[:4] for v in vars(obj).values()] + list(args[4:])
     arrays += [x for c in cases for x in c]
@@ -650,7 +673,8 @@ def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> li
     if max(size for _, size in dims) > STACK_MAX_ELEMENTS:
         return [round_time(*args, *c) for c in cases]
     columns = [
-        np.broadcast_arrays(*(np.asarray(c[k], dtype=float) for c in cases)) for k in range(5)
+        np.broadcast_arrays(*(np.asarray(c[k], dtype=float) for c in cases))
+        for k in range(len(cases[0]))
     ]
     depth = max(max(ndim for ndim, _ in dims), max(col[0].ndim for col in columns))
     stacked = [
@@ -885,7 +909,7 @@ def steady_state(
     # the rounds a replica runs, as (decode sequences, their context, prompt tokens, their
     # context, tokens a sequence): evaluated in one vectorised call (the per-call cost of
     # round_time, not its element count, dominates a single estimate)
-    cases = {"plain": r.plain_case()}
+    cases: dict[str, tuple[Any, ...]] = {"plain": r.plain_case()}
     if np.any(gamma):
         cases["verify"] = r.verify_case(gamma)
     # a MoE round reads the mean experts of whole-prompt and decode-only rounds (_Rounds.touched)
@@ -893,14 +917,16 @@ def steady_state(
     seen_case = (bsz, ctx, others * per_step * new / o, pre_ctx, q)
     if not static_batching:
         cases["with_chunk"] = (bsz, ctx, chunk * groups_pp, pre_ctx, q)
-        if touched is None:
-            cases["mixed"] = r.mixed_case(gamma, per_step)
-            cases["seen"] = seen_case
-    rounds = dict(zip(cases, round_times(args, list(cases.values())), strict=True))
-    if touched is not None:
-        rounds["mixed"] = round_time(*args, *r.mixed_case(gamma, per_step), touched)
+        cases["mixed"] = r.mixed_case(gamma, per_step)
+        cases["seen"] = seen_case
+    if touched is not None:  # MoE: every case its experts, so all go in one call
         seen_touched = r.touched(gamma, per_step, others / np.maximum(bsz, 1.0))
-        rounds["seen"] = round_time(*args, *seen_case, seen_touched)
+        given = {"mixed": touched, "seen": seen_touched}
+        cases = {
+            k: (*c, given[k] if k in given else own_touched_experts(shape, lay, c[0], c[2], c[4]))
+            for k, c in cases.items()
+        }
+    rounds = dict(zip(cases, round_times(args, list(cases.values())), strict=True))
     decode, draft = r.decode(gamma, rounds)
     if static_batching:
         prefill = round_time(*args, 0.0, 0.0, bsz * new, pre_ctx)
