@@ -30,6 +30,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Self
 
@@ -652,6 +653,9 @@ def step_overhead_s(eng: Engine, stage_layers: ArrayLike, sequences: ArrayLike) 
 STACK_MAX_ELEMENTS = 4096
 """Largest input :func:`round_times` stacks (an estimate's grid: layouts x batches)."""
 
+_ARRAYS = (np.ndarray, np.generic)
+_NUMBERS = (float, int)
+
 
 def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> list[Round]:
     """:func:`round_time` of ``args`` (shape, hardware, engine, layout, weight and KV bytes)
@@ -666,28 +670,30 @@ def round_times(args: tuple[Any, ...], cases: list[tuple[ArrayLike, ...]]) -> li
     """
     arrays = [v for obj in args[:4] for v in vars(obj).values()] + list(args[4:])
     arrays += [x for c in cases for x in c]
-    # sizes and ranks in one pass, from the attributes where a value is an array (most are)
-    dims = [
-        (v.ndim, v.size) if isinstance(v, np.ndarray) else (np.ndim(v), np.size(v)) for v in arrays
+    # shapes from the attribute where a value has one (most do), a number's without a call
+    shapes = [
+        v.shape if isinstance(v, _ARRAYS) else () if type(v) in _NUMBERS else np.shape(v)
+        for v in arrays
     ]
-    if max(size for _, size in dims) > STACK_MAX_ELEMENTS:
+    if max(map(math.prod, shapes)) > STACK_MAX_ELEMENTS:
         return [round_time(*args, *c) for c in cases]
-    columns = [
-        np.broadcast_arrays(*(np.asarray(c[k], dtype=float) for c in cases))
-        for k in range(len(cases[0]))
-    ]
-    depth = max(max(ndim for ndim, _ in dims), max(col[0].ndim for col in columns))
-    stacked = [
-        np.stack(col).reshape(len(cases), *(1,) * (depth - col[0].ndim), *col[0].shape)
-        for col in columns
-    ]
+    n = len(cases)
+    columns = []
+    for k in range(len(cases[0])):  # each argument's cases, broadcast, on a new first axis
+        col = np.empty((n, *np.broadcast(*(c[k] for c in cases)).shape))
+        for j, c in enumerate(cases):
+            col[j] = c[k]
+        columns.append(col)
+    depth = max(max(map(len, shapes)), max(col.ndim - 1 for col in columns))
+    stacked = [col.reshape(n, *(1,) * (depth + 1 - col.ndim), *col.shape[1:]) for col in columns]
     r = round_time(*args, *stacked)
     full = depth + 1  # a field without the case axis does not depend on the case
-
-    def take(v: Any, k: int) -> Any:
-        return v[k] if np.ndim(v) == full else v
-
-    return [Round(*(take(getattr(r, f.name), k) for f in fields(r))) for k in range(len(cases))]
+    values = [getattr(r, f.name) for f in fields(r)]
+    with_axis = [np.ndim(v) == full for v in values]
+    return [
+        Round(*(v[k] if cased else v for v, cased in zip(values, with_axis, strict=True)))
+        for k in range(n)
+    ]
 
 
 @dataclass(frozen=True)
