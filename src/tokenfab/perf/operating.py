@@ -777,17 +777,6 @@ class OperatingPoint:
         return out
 
 
-def _server_metrics(setup: Setup, grid: Grid) -> tuple[NDArray, NDArray, NDArray]:
-    """Per replica: request rate at each batch, queueing wait, and TTFT with the wait."""
-    o = setup.output_tokens
-    rate = grid.output_tok_s_replica / o  # requests/s completed at that batch
-    top = np.take_along_axis(
-        rate, np.argmax(np.where(grid.valid, rate, -np.inf), axis=1)[:, None], axis=1
-    )
-    wait = md1_wait_s(rate, 1.0 / top)
-    return rate, wait, grid.ttft_service_s + wait
-
-
 def choose(
     setup: Setup, grid: Grid, scenario: Scenario, closed_loop_ttft_s: NDArray | None = None
 ) -> tuple[int, int, float]:
@@ -795,16 +784,16 @@ def choose(
 
     ``closed_loop_ttft_s``: the TTFT of every grid point under the scenario's closed-loop
     clients (:func:`closed_loop`), which then replaces the prompt's own time."""
-    rate, wait, ttft = _server_metrics(setup, grid)
-    if scenario.requests_per_second is None:
-        # No stated load: TTFT is the prompt's own time, whether or not a target is set.
-        wait = np.zeros_like(wait)
-        ttft = grid.ttft_service_s
+    # TTFT is the prompt's own time, whether or not a target is set, unless a stated load
+    # (below) or closed-loop clients add a wait
+    wait = np.zeros(grid.valid.shape)
+    ttft = grid.ttft_service_s
     if closed_loop_ttft_s is not None:
         ttft = np.maximum(closed_loop_ttft_s, grid.ttft_service_s)
         wait = ttft - grid.ttft_service_s
     ok = grid.valid.copy()
     if scenario.requests_per_second is not None:
+        rate = grid.output_tok_s_replica / setup.output_tokens  # requests/s done at that batch
         replicas = (scenario.accelerators or 1) / grid.accelerators_per_replica
         need = scenario.requests_per_second / replicas
         reach = ok & (rate >= need)
