@@ -8,11 +8,13 @@ Capacities: H100 SXM has 80 GiB (85.9e9 B), of which 99 % is visible to the runt
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from tokenfab.catalog import Catalog
 from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.perf.calibration import GIB
 from tokenfab.perf.operating import (
@@ -33,6 +35,38 @@ LLAMA70B_FP8_8XH100 = Scenario(
 # ---------------------------------------------------------------------------------------------
 # resolve: defaults and unsupported formats
 # ---------------------------------------------------------------------------------------------
+
+
+def test_resolve_reuses_what_it_derived_from_the_rows_and_keeps_it_unchanged():
+    # the shape, peaks and engine of a row are derived once and shared (speed): the next
+    # estimate gets the same objects, and an in-place change of one of their arrays raises
+    # instead of reaching it
+    cat = Catalog()
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm")
+    a, b = resolve(sc, cat), resolve(sc.with_(input_tokens=4000), cat)
+    assert b.shape is a.shape and b.engine is a.engine and b.input_tokens == 4000
+    with pytest.raises(ValueError, match="read-only"):
+        a.shape.layers[...] = 1.0
+    lay = candidate_layouts(a, 8)
+    assert candidate_layouts(b, 8) is lay
+    with pytest.raises(ValueError, match="read-only"):
+        lay.tensor_parallel[0] = 3.0
+
+
+def test_resolve_follows_a_table_replaced_in_its_catalog():
+    # a table replaced in a catalog (a new read-only mapping) is read again, not served from
+    # what was derived from the old one: H100's bandwidth efficiency set to 0.5 reaches the engine
+    cat = Catalog()
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm")
+    before = resolve(sc, cat).engine
+    rows = dict(cat.table("efficiency"))
+    rows[before.efficiency_id] = rows[before.efficiency_id].model_copy(
+        update={"bw_efficiency": 0.5}
+    )
+    cat._tables["efficiency"] = MappingProxyType(rows)
+    after = resolve(sc, cat).engine
+    assert float(before.engine.bw_efficiency) != 0.5
+    assert float(after.engine.bw_efficiency) == 0.5
 
 
 def test_resolve_defaults_dense_bf16():

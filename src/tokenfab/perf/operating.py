@@ -18,8 +18,9 @@ size on a log grid as a single NumPy grid, then applies the objective:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,9 +64,51 @@ from tokenfab.perf.serving import (
 )
 from tokenfab.scenario import Scenario
 
+T = TypeVar("T")
+
 DEFAULT_INPUT_TOKENS = 1000
 DEFAULT_OUTPUT_TOKENS = 1000
 BATCH_GRID_POINTS = 48
+
+_MEMO: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+"""What :func:`_memo` derived, by the identities of the objects it came from and the plain
+values beside them; each entry holds those objects, so that no id is reused while it lives."""
+
+ENGINE_TABLES = ("software", "efficiency", "closed-loop", "error-bands")
+"""The catalog tables :func:`resolve` reads beside the model and accelerator rows."""
+
+
+def _memo(what: str, refs: tuple[Any, ...], values: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """``make()`` once per set of ``refs`` (frozen catalog rows and read-only tables, or an
+    object cached here) and ``values``; its arrays are made read-only, since every later call
+    shares them (an in-place change raises instead of changing the next estimate).
+
+    A catalog's tables are read-only mappings of frozen records
+    (:meth:`tokenfab.catalog.Catalog.table`), so what is derived from them cannot change; a
+    table replaced in a catalog is another object, another key.
+    """
+    key = (what, *map(id, refs), *values)
+    hit = _MEMO.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], refs, strict=True)):
+        return hit[1]
+    value = make()
+    _read_only(value)
+    if len(_MEMO) >= 1024:  # many catalogs built and dropped (tests): keep the cache small
+        _MEMO.clear()
+    _MEMO[key] = (refs, value)
+    return value
+
+
+def _read_only(value: Any, depth: int = 0) -> None:
+    """Mark the arrays of ``value`` (a dataclass or tuple of them, two levels deep) read-only."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif depth < 2 and isinstance(value, tuple):
+        for v in value:
+            _read_only(v, depth + 1)
+    elif depth < 2 and hasattr(value, "__dataclass_fields__"):
+        for v in vars(value).values():
+            _read_only(v, depth + 1)
 
 
 @dataclass(frozen=True)
@@ -195,13 +238,16 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
     model = cat.model(scenario.model)
     acc = cat.accelerator(scenario.accelerator)
     work = cat.workload(scenario.workload) if scenario.workload else None
-    precision = scenario.precision or _default_precision(model, acc)
-    peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    engine = choose_engine(cat, acc, scenario.software, scenario.gpu_memory_utilization)
-    if scenario.gpu_memory_utilization is None:
-        engine = _vendor_memory_default(engine, model, acc)
-    kv = scenario.kv_precision or engine_kv_default(engine, model, acc, precision)
-    check_kv_precision(acc, kv, as_storage=bool(engine.record and engine.record.fp8_kv_as_storage))
+    given = (
+        scenario.precision,
+        scenario.software,
+        scenario.gpu_memory_utilization,
+        scenario.kv_precision,
+    )
+    refs = (cat, model, acc, *(cat.table(t) for t in ENGINE_TABLES))
+    precision, engine, kv, shape, hw, band = _memo(
+        "resolve", refs, given, lambda: _from_records(cat, model, acc, *given)
+    )
     i = scenario.input_tokens or (work.input_tokens if work else DEFAULT_INPUT_TOKENS)
     o = scenario.output_tokens or (work.output_tokens if work else DEFAULT_OUTPUT_TOKENS)
     r = (
@@ -218,21 +264,30 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
             f"input_tokens: {i} input + {o + r} output tokens exceed {model.id}'s context of "
             f"{model.max_context_tokens} tokens"
         )
-    return Setup(
-        scenario,
-        model,
-        acc,
-        _loaded_shape(ModelShape.from_record(model, precision), model, acc, engine, precision),
-        hardware(acc, precision),
-        engine,
-        precision,
-        kv,
-        i,
-        o + r,
-        hit,
-        steps,
-        error_band(cat, engine, model.id),
-    )
+    return Setup(scenario, model, acc, shape, hw, engine, precision, kv, i, o + r, hit, steps, band)
+
+
+def _from_records(
+    cat: Catalog,
+    model: Model,
+    acc: Accelerator,
+    precision: str | None,
+    software: str | None,
+    gpu_memory_utilization: float | None,
+    kv_precision: str | None,
+) -> tuple[str, EngineChoice, str, ModelShape, Hardware, ErrorBand | None]:
+    """What :func:`resolve` takes from the catalog rows alone: the weight format, the engine,
+    the KV format, the model's shape, the accelerator's peaks and the error band."""
+    precision = precision or _default_precision(model, acc)
+    peak_flops_per_s(acc, precision)  # unsupported format: clear error
+    engine = choose_engine(cat, acc, software, gpu_memory_utilization)
+    if gpu_memory_utilization is None:
+        engine = _vendor_memory_default(engine, model, acc)
+    kv = kv_precision or engine_kv_default(engine, model, acc, precision)
+    check_kv_precision(acc, kv, as_storage=bool(engine.record and engine.record.fp8_kv_as_storage))
+    shape = _loaded_shape(ModelShape.from_record(model, precision), model, acc, engine, precision)
+    band = error_band(cat, engine, model.id)
+    return precision, engine, kv, shape, hardware(acc, precision), band
 
 
 def _powers_of_two(limit: int) -> list[int]:
@@ -352,6 +407,25 @@ def candidate_layouts(
         When no layout is left; with every degree given, the one-line reason of
         :func:`layout_problem`.
     """
+    refs = (setup.model, setup.accelerator, setup.engine.record)
+    values = (setup.engine.software, accelerators, tp, pp, ep, adp, moe_tp)
+    return _memo(
+        "layouts",
+        refs,
+        values,
+        lambda: _candidate_layouts(setup, accelerators, tp, pp, ep, adp, moe_tp),
+    )
+
+
+def _candidate_layouts(
+    setup: Setup,
+    accelerators: int,
+    tp: int | None,
+    pp: int | None,
+    ep: int | None,
+    adp: int | None,
+    moe_tp: int | None,
+) -> Layout:
     m, acc = setup.model, setup.accelerator
     domain = acc.scaleup_domain_size or 1
     tps = [tp] if tp else _powers_of_two(min(accelerators, max(domain, 16)))
@@ -615,7 +689,8 @@ def evaluate_grid(
         st = state(*_args(setup), col, *common, **kw)
         roof = state(setup.shape, setup.hw, eng.roofline(), col, *common, **kw)
     else:  # the engine and its roofline side by side on a leading axis: one call, not two
-        both = state(setup.shape, setup.hw, _with_roofline(eng), col, *common, **kw)
+        both_eng = _memo("roofline", (eng,), (), lambda: _with_roofline(eng))
+        both = state(setup.shape, setup.hw, both_eng, col, *common, **kw)
         st, roof = (_take(both, k, b.ndim) for k in (0, 1))
     valid = (b <= bmax[..., None]) & (bmax[..., None] >= 1)
     return Grid(
