@@ -1027,13 +1027,7 @@ def _point(
     lay = grid.layouts
     per_replica = int(lay.accelerators[i])
     replicas = accelerators // per_replica
-    one = lay.row(i)
-    w = float(weight_bytes_per_accelerator(setup.shape, one, setup.weight_bytes_per_param))
-    kv = float(
-        kv_budget_bytes(
-            setup.shape, setup.hw, setup.engine.engine, one, setup.weight_bytes_per_param
-        )
-    )
+    w, kv, reserve = (float(v[i]) for v in _memory_per_accelerator(setup, lay))
     out = float(grid.output_tok_s_replica[i, j]) * replicas
     share = float(grid.prefill_time_share[i, j])
     n_prefill = n_decode = 0
@@ -1067,16 +1061,27 @@ def _point(
         bound="memory" if bool(grid.memory_bound[i, j]) else "compute",
         weights_gb_per_accelerator=w / 1e9,
         kv_gb_per_accelerator=max(kv, 0.0) / 1e9,
-        reserve_gb_per_accelerator=float(
-            runtime_reserve_bytes(
-                setup.shape, setup.engine.engine, one, setup.weight_bytes_per_param
-            )
-        )
-        / 1e9,
+        reserve_gb_per_accelerator=reserve / 1e9,
         requests_per_second=out / setup.output_tokens,
         hbm_busy_share=float(grid.hbm_busy_share[i, j]),
         compute_busy_share=float(grid.compute_busy_share[i, j]),
         grid_point=_grid_point(grid, i, j),
+    )
+
+
+def _memory_per_accelerator(setup: Setup, lay: Layout) -> tuple[NDArray, NDArray, NDArray]:
+    """Weights, KV budget and runtime reserve on each accelerator of each layout [byte], once
+    per model shape, peaks, engine and layouts (the rows a calculator's requests share)."""
+    s, e, bpp = setup.shape, setup.engine.engine, setup.weight_bytes_per_param
+    return _memo(
+        "memory",
+        (s, setup.hw, e, lay),
+        (bpp,),
+        lambda: (
+            weight_bytes_per_accelerator(s, lay, bpp),
+            kv_budget_bytes(s, setup.hw, e, lay, bpp),
+            runtime_reserve_bytes(s, e, lay, bpp),
+        ),
     )
 
 
