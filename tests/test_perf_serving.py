@@ -108,6 +108,13 @@ def test_max_batch_vllm_hand_value():
     budget = 80 * GIB * 0.99 * 0.9 - 1.14 * LLAMA8B_BF16_BYTES - 8192 * 16 * 4096 * 2
     assert int(budget // (LLAMA8B_KV_PER_TOKEN * 1500)) == 290
     assert float(sv.max_batch_size(shape, hw, eng, sv.layout(), 2.0, 2.0, 1000, 1000)) == 290.0
+    # a KV budget given (the caller computed it) is the one used: the hand value's, and half
+    # of it holds 145 of those 196,608,000-byte sequences
+    args = (shape, hw, eng, sv.layout(), 2.0, 2.0, 1000, 1000, None)
+    assert (
+        float(sv.max_batch_size(*args, sv.kv_budget_bytes(shape, hw, eng, sv.layout(), 2.0))) == 290
+    )
+    assert float(sv.max_batch_size(*args, budget / 2)) == 145.0
 
 
 def test_max_batch_token_budget_binds_for_long_prompts():

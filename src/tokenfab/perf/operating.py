@@ -494,8 +494,11 @@ def _args(setup: Setup) -> tuple[Any, ...]:
     return (setup.shape, setup.hw, setup.engine.engine)
 
 
-def max_batches(setup: Setup, lay: Layout) -> NDArray:
-    """Largest batch of each layout (0 where the model does not fit)."""
+def max_batches(setup: Setup, lay: Layout, memory: bool = False) -> NDArray:
+    """Largest batch of each layout (0 where the model does not fit).
+
+    ``memory``: take the KV budget from :func:`_memory_per_accelerator` (a setup of
+    :func:`resolve` and layouts of :func:`candidate_layouts`, shared by many estimates)."""
     hit = setup.prefix_cache_hit_rate
     return max_batch_size(
         *_args(setup),
@@ -505,6 +508,7 @@ def max_batches(setup: Setup, lay: Layout) -> NDArray:
         setup.input_tokens,
         setup.output_tokens,
         setup.input_tokens * (1 - hit),
+        _memory_per_accelerator(setup, lay)[1] if memory else None,
     )
 
 
@@ -965,7 +969,7 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
     setup = resolve(scenario, catalog)
     n = scenario.accelerators or 1
     lay = scenario_layouts(setup, n)
-    bmax = max_batches(setup, lay)
+    bmax = max_batches(setup, lay, memory=True)
     if not np.any(bmax >= 1):
         _raise_does_not_fit(setup, n)
     if scenario.concurrency is not None:

@@ -349,8 +349,11 @@ def max_batch_size(
     input_tokens: ArrayLike,
     output_tokens: ArrayLike,
     prefill_tokens: ArrayLike | None = None,
+    kv_budget: ArrayLike | None = None,
 ) -> NDArray:
     """Largest number of sequences a replica keeps in flight; 0 where the model does not fit.
+
+    ``kv_budget``: :func:`kv_budget_bytes` of the same arguments, where the caller has it.
 
     Notes
     -----
@@ -369,7 +372,11 @@ def max_batch_size(
     o = np.asarray(output_tokens, dtype=float)
     p = i if prefill_tokens is None else np.asarray(prefill_tokens, dtype=float)
     reserve_ctx = i + eng.kv_reserve_output_share * o
-    budget = kv_budget_bytes(shape, hw, eng, lay, weight_bytes_per_param)
+    budget = (
+        kv_budget_bytes(shape, hw, eng, lay, weight_bytes_per_param)
+        if kv_budget is None
+        else kv_budget
+    )
     per_seq = kv_bytes_per_sequence_per_accelerator(shape, lay, reserve_ctx, kv_bytes_per_element)
     groups = lay.attention_data_parallel
     by_kv = np.floor(np.maximum(budget, 0.0) / per_seq) * groups
