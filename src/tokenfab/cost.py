@@ -114,7 +114,7 @@ def _check_range(
     except (TypeError, ValueError):
         raise ScenarioError(f"{name}: {value!r} is not a number") from None
     if arr.size == 1:  # one sample (the calculator's estimate): the same test on a float
-        v = float(arr.reshape(-1)[0])
+        v = arr.item(0)  # a float array's element as a Python float
         if (v > low if low_open else v >= low) and (v < high if high_open else v <= high):
             return arr
     above = arr > low if low_open else arr >= low
@@ -487,7 +487,17 @@ def ownership_cost_usd_per_hour(
     shape = np.broadcast_shapes(*(np.shape(p) for p in parts))
     if shape == ():  # one operating point: NumPy scalars, as _out makes of 0-d arrays
         return OwnershipCost(*(np.float64(p) for p in parts))
-    return OwnershipCost(*(_out(np.broadcast_to(p, shape).astype(float)) for p in parts))
+    # a float copy of each line, of the array itself where it has the shape (no broadcast view)
+    return OwnershipCost(
+        *(
+            _out(
+                np.array(p, dtype=float)
+                if np.shape(p) == shape
+                else np.broadcast_to(p, shape).astype(float)
+            )
+            for p in parts
+        )
+    )
 
 
 # -- renting -----------------------------------------------------------------------------------

@@ -260,7 +260,9 @@ def compute_kpis(
         fresh = isinstance(v, np.ndarray) and v.dtype == np.float64 and v.shape == shape
         if fresh and not any(v is g for g in given):
             return v
-        return np.broadcast_to(np.asarray(v, float), shape).copy()
+        a = np.asarray(v, float)
+        # a copy: of the array itself where it has the shape (no broadcast view to build)
+        return a.copy() if a.shape == shape else np.broadcast_to(a, shape).copy()
 
     if shape == ():  # one operating point (the scalar path): NumPy scalars, no arrays to copy
         return Kpis(*(np.float64(v) for v in values))

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -1598,14 +1598,23 @@ def estimate_result(est: Any, catalog: Catalog | None = None, today: Any = None)
         return EstimateResult.model_validate(out)
     base = _Base.build(sc, cat, est)
     vals, _, _ = _evaluate_chunk(base, {}, 1, False, _kpi_keys(), est.op.grid_point)
-    fields = EstimateResult.model_fields
-    ints = (int, int | None)
+    ints = _int_keys()
     for key, v in vals.items():
-        x = float(np.asarray(v).reshape(-1)[0])
+        # the one sample's value as a float: item(0) of an array (float64: the same float)
+        x = float(v.item(0) if isinstance(v, np.ndarray) else v)
         if math.isnan(x):
             out[key] = None
-        elif fields[key].annotation in ints:
+        elif key in ints:
             out[key] = round(x)
         else:
             out[key] = x
     return EstimateResult.model_validate(out)
+
+
+@cache
+def _int_keys() -> frozenset[str]:
+    """The keys of ``estimate --json`` that are whole numbers (``int`` or ``int | None``)."""
+    from tokenfab.schema import EstimateResult
+
+    ints = (int, int | None)
+    return frozenset(k for k, f in EstimateResult.model_fields.items() if f.annotation in ints)
