@@ -17,6 +17,7 @@ size on a log grid as a single NumPy grid, then applies the objective:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -584,10 +585,18 @@ def batch_grid(max_batch: NDArray, points: int = BATCH_GRID_POINTS) -> NDArray:
     ``max_batch`` has a layout axis last, and any leading axes (samples); the batches are a
     new last axis.
     """
-    top = max(float(np.max(max_batch)), 1.0)
-    base = np.unique(np.round(np.logspace(0, np.log10(top), points)))
+    base = _log_batches(max(float(np.max(max_batch)), 1.0), points)
     grid = np.broadcast_to(base, (*np.shape(max_batch), base.size))
     return np.concatenate([grid, np.maximum(max_batch, 1.0)[..., None]], axis=-1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _log_batches(top: float, points: int) -> NDArray:
+    """:func:`batch_grid`'s shared log grid from 1 to ``top`` (read-only: every grid with that
+    largest batch uses it)."""
+    base = np.unique(np.round(np.logspace(0, np.log10(top), points)))
+    base.flags.writeable = False
+    return base
 
 
 def _sample_axis(setup: Setup, extra: int) -> Setup:
