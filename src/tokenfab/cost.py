@@ -739,10 +739,23 @@ def cheapest_rental(
     >>> q.usd_per_accelerator_hour  # doctest: +SKIP
     0.54
     """
-    from tokenfab.catalog import nearest
-
     _check_term(term)
     rentals = catalog.table("rentals")
+    return _from_table(  # once per rentals table and question (an error: every time)
+        f"cheapest {(accelerator_id, term, provider)!r}",
+        rentals,
+        lambda: _cheapest_rental(rentals, accelerator_id, term, provider),
+    )
+
+
+def _cheapest_rental(
+    rentals: Mapping[str, CloudRental],
+    accelerator_id: str,
+    term: RentalTerm,
+    provider: str | None,
+) -> RentalQuote:
+    from tokenfab.catalog import nearest
+
     offers = [r for r in _current_rentals(rentals) if r.accelerator_id == accelerator_id]
     if provider is not None:
         named = [r for r in offers if r.provider.lower() == provider.lower()]

@@ -11,7 +11,7 @@ returns every option ranked by cost, with the reason each rejected one failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from tokenfab.catalog import Accelerator, ApiPrice, Catalog, Region, default_cat
 from tokenfab.cost import (
     CostInputs,
     OwnershipCost,
+    _from_table,
     api_cost_usd_per_request,
     average_power_w,
     cheapest_rental,
@@ -278,14 +279,20 @@ def hourly_cost(
 
 def latest_api_prices(catalog: Catalog, model_id: str) -> list[ApiPrice]:
     """Each provider's latest API price row for the model, in catalog order."""
-    latest: dict[str, ApiPrice] = {}
-    for p in catalog.table("api-prices").values():
-        if p.model_id != model_id:
-            continue
+    table = catalog.table("api-prices")
+    by_model = _from_table("latest api prices", table, lambda: _latest_api_prices(table))
+    return list(by_model.get(model_id, ()))
+
+
+def _latest_api_prices(table: Mapping[str, ApiPrice]) -> dict[str, tuple[ApiPrice, ...]]:
+    """:func:`latest_api_prices` of every model of an api-prices table, by model id."""
+    latest: dict[str, dict[str, ApiPrice]] = {}
+    for p in table.values():
+        rows = latest.setdefault(p.model_id, {})
         key = p.provider
-        if key not in latest or p.effective_date > latest[key].effective_date:
-            latest[key] = p
-    return list(latest.values())
+        if key not in rows or p.effective_date > rows[key].effective_date:
+            rows[key] = p
+    return {model: tuple(rows.values()) for model, rows in latest.items()}
 
 
 def cheapest_api(
