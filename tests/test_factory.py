@@ -24,7 +24,9 @@ def test_revenue_is_the_sum_over_tiers_of_billed_tokens_times_price(h100):
 
 
 def test_one_tier_by_hand(h100):
-    # medium: 25 % of (100 MW / PUE 1.56) / 700 W TDP accelerators, at its frontier point,
+    # medium: 25 % of (100 MW / PUE 1.56) / 1,275 W accelerators (the DGX H100's 10.2 kW max
+    # over its 8 GPUs: 700 W TDP + 575 W host share, data/host_power.csv; 22,894 GPUs at TDP
+    # alone before host power counted, 12,569 now), at its frontier point,
     # 80 % busy, 31,536,000 s a year, $3 per million tokens blended 3 prompt : 1 output
     # (price_tiers.csv). The API catalog's median output/input price ratio is 4, so the $3
     # splits into a prompt price p_in = (3 + 1) x 3 / (3 + 4) = $1.714 and an output price
@@ -36,7 +38,8 @@ def test_one_tier_by_hand(h100):
     medium = next(t for t in d["tiers"] if t["name"] == "medium")
     n = 0.25 * 100e6 / d["pue"] / d["power_w_per_accelerator"]
     assert_allclose(medium["accelerators"], n, rtol=1e-12)
-    assert d["power_w_per_accelerator"] == 700.0  # H100 SXM TDP, accelerators.csv
+    assert d["power_w_per_accelerator"] == 10_200 / 8  # DGX H100 max over its 8 GPUs
+    assert_allclose(n, 0.25 * 100e6 / 1.56 / 1275, rtol=1e-12)
     tokens = n * medium["output_tok_s_per_accelerator"] * d["utilization"] * 31_536_000
     assert_allclose(medium["tokens_per_year"], tokens, rtol=1e-12)
     assert medium["price_basis_kind"] == "blended"
@@ -104,27 +107,35 @@ def test_power_scales_everything_linearly(h100):
 
 def test_tokens_per_joule_uses_the_average_draw(h100):
     # serving hours (default utilisation 0.8) at up to TDP, idle hours at the idle floor
-    # (cost_assumptions idle-power-share-of-tdp 0.115): 700 (0.8 + 0.2 x 0.115) = 576.1 W, x PUE
+    # (cost_assumptions idle-power-share-of-tdp 0.115): GPU 700 (0.8 + 0.2 x 0.115) = 576.1 W;
+    # plus the host share 575 W, half at idle rising to all at TDP (tokenfab.cost.it_power_w):
+    # 576.1 + 575 (0.5 + 0.5 x 576.1 / 700) = 576.1 + 287.5 + 236.6 = 1,100.2 W, x PUE
     d = h100.as_dict()
-    watts = d["accelerators"] * 700.0 * (0.8 + 0.2 * 0.115) * d["pue"]
+    gpu = 700.0 * (0.8 + 0.2 * 0.115)
+    it = gpu + 575.0 * (0.5 + 0.5 * gpu / 700.0)
+    assert_allclose(it, 1100.2, atol=0.05)
+    assert_allclose(d["average_w_per_accelerator"], it, rtol=1e-12)
+    watts = d["accelerators"] * it * d["pue"]
     assert_allclose(d["tokens_per_joule"], d["tokens_per_year"] / 31_536_000 / watts, rtol=1e-12)
 
 
 def test_capex_of_the_h100_factory(h100):
     # per GPU: $27,500 x 1.64 (systems) / 0.81 (network 19 % of hardware) = $55,679
-    # + facility $11.7M/MW x 0.0007 MW = $8,190; x (100 MW / 1.56 / 700 W) GPUs
-    n = 100e6 / 1.56 / 700.0
-    per_gpu = 27_500 * 1.64 / 0.81 + 11.7e6 * 700e-6
+    # + facility $11.7M/MW x 0.001275 MW (700 W TDP + 575 W host share) = $14,917.5;
+    # x (100 MW / 1.56 / 1,275 W) GPUs
+    n = 100e6 / 1.56 / 1275.0
+    per_gpu = 27_500 * 1.64 / 0.81 + 11.7e6 * 1275e-6
     assert_allclose(h100.capex_usd, n * per_gpu, rtol=1e-12)
 
 
 def test_carbon_per_mtok_by_hand(h100):
-    # operational: N x 576.1 W (700 x (0.8 + 0.2 x 0.115), as in the test above) x PUE x
+    # operational: N x 1,100.2 W (GPU 576.1 W plus host, as in the test above) x PUE x
     # 8,760 h x 383.8 g/kWh (us grid) over the year's Mtok;
     # embodied: N x (164 + 190) kg / 5 years over the same Mtok (data/embodied_carbon.csv)
     d = h100.as_dict()
     mtok = d["tokens_per_year"] / 1e6
-    kwh = d["accelerators"] * 700.0 * (0.8 + 0.2 * 0.115) * d["pue"] * 8760 / 1000
+    gpu = 700.0 * (0.8 + 0.2 * 0.115)
+    kwh = d["accelerators"] * (gpu + 575.0 * (0.5 + 0.5 * gpu / 700.0)) * d["pue"] * 8760 / 1000
     assert_allclose(d["co2e_g_per_mtok"], kwh * 383.8 / mtok, rtol=1e-9)
     assert_allclose(
         d["embodied_co2e_g_per_mtok"], d["accelerators"] * 354e3 / 5.0 / mtok, rtol=1e-9
@@ -329,9 +340,10 @@ def test_a_tier_out_of_reach_is_served_by_heterogeneous_pools(tmp_path):
         )
     )
     # the tier's IT power, 50 MW / PUE 1.56, holds k pairs of pools drawing
-    # N_p x 700 W + N_d x 1,000 W (TDPs); each carries X output tok/s, busy 80 %
+    # N_p x 1,275 W + N_d x 1,787.5 W (TDPs plus host shares: DGX H100 10,200 / 8 and DGX B200
+    # 14,300 / 8, data/host_power.csv); each carries X output tok/s, busy 80 %
     n_p, n_d = hp.prefill.accelerators, hp.decode.accelerators
-    k = 50e6 / 1.56 / (n_p * 700 + n_d * 1000)
+    k = 50e6 / 1.56 / (n_p * 1275 + n_d * 1787.5)
     tokens = k * hp.output_tok_s_total * 0.8 * 8760 * 3600
     assert_allclose(f.tokens_per_year, tokens, rtol=1e-9)
     assert_allclose(f.revenue_usd_per_year, tokens * 10 / 1e6, rtol=1e-9)  # $10 per output Mtok
@@ -356,8 +368,10 @@ def test_a_tier_out_of_reach_is_served_by_heterogeneous_pools(tmp_path):
         rtol=1e-12,
     )
     assert tiers["g"]["prefill_accelerators"] is None  # one accelerator type
-    # what the pooled tier assumes is stated: pools at TDP (H100 700 W, B200 1,000 W) and the link
-    assert "assumed: both pools provisioned at TDP (700 W, 1000 W)" in f.note
+    # what the pooled tier assumes is stated: pools at TDP plus host share and the link
+    assert (
+        "assumed: both pools provisioned at TDP plus the host's share (1275 W, 1787.5 W)" in f.note
+    )
 
 
 def test_pools_that_cannot_be_modelled_earn_nothing_and_say_why(tmp_path):
@@ -393,15 +407,16 @@ def b200_8b():
 def test_a_mix_of_two_is_the_sum_of_two_factories_at_their_shares(h100, b200_8b):
     # 100 MW: 60 % to H100 SXM serving Llama 3.1 70B, 40 % to B200 serving Llama 3.1 8B.
     # A factory is linear in its power, so the mix is 0.6 x the 100 MW H100 factory plus
-    # 0.4 x the 100 MW B200 one. Accelerators by hand: 0.6 x 100e6 / 1.56 / 700 W = 54,945
-    # H100 plus 0.4 x 100e6 / 1.56 / 1,000 W = 25,641 B200 (TDPs, accelerators.csv; us PUE
-    # 1.56) = 80,586
+    # 0.4 x the 100 MW B200 one. Accelerators by hand: 0.6 x 100e6 / 1.56 / 1,275 W = 30,166
+    # H100 plus 0.4 x 100e6 / 1.56 / 1,787.5 W = 14,345 B200 (TDP plus host share: DGX H100
+    # 10.2 kW / 8, DGX B200 14.3 kW / 8, data/host_power.csv; us PUE 1.56) = 44,511 (80,586 at
+    # TDP alone)
     m = fc.factory_mix(
         100.0, [("h100-sxm", "llama-3.1-70b", 0.6), ("b200", "llama-3.1-8b", 0.4)]
     ).as_dict()
     a, b = h100.as_dict(), b200_8b.as_dict()
-    assert_allclose(m["accelerators"], 0.6 * 100e6 / 1.56 / 700 + 0.4 * 100e6 / 1.56 / 1000)
-    assert_allclose(m["accelerators"], 80_586, rtol=1e-5)
+    assert_allclose(m["accelerators"], 0.6 * 100e6 / 1.56 / 1275 + 0.4 * 100e6 / 1.56 / 1787.5)
+    assert_allclose(m["accelerators"], 44_511, rtol=1e-4)
     for key in ("revenue_usd_per_year", "cost_usd_per_year", "tokens_per_year", "capex_usd"):
         assert_allclose(m[key], 0.6 * a[key] + 0.4 * b[key], rtol=1e-12)
     # per MW: the power-weighted mean of the two factories' figures
@@ -527,12 +542,16 @@ def test_frontier_points_carry_ttft_power_tokens_per_mw_and_cost():
     inputs = default_cost_inputs(cat)
     h100 = [p for p in pts if p["accelerator"] == "h100-sxm"]
     for p in h100:
-        # between the idle floor (11.5 % of the 700 W TDP, cost_assumptions.csv) and TDP
-        assert p["ttft_s"] > 0 and 0.115 * 700 <= p["power_w"] <= 700
+        # IT draw with the host's 575 W share (data/host_power.csv), between the idle floor,
+        # 80.5 + 575 (0.5 + 0.5 x 0.115) = 401.06 W (11.5 % of the 700 W TDP,
+        # cost_assumptions.csv), and TDP plus the whole host share, 1,275 W
+        idle_it = 80.5 + 575 * (0.5 + 0.5 * 0.115)
+        assert p["ttft_s"] > 0 and idle_it - 1e-9 <= p["power_w"] <= 1275
         assert_allclose(
             p["output_tok_s_per_mw"], p["tok_s_per_accelerator"] * 1e6 / (p["power_w"] * 1.56)
         )
-        avg = float(average_power_w(p["power_w"], 700 * inputs.idle_power_share_of_tdp, 0.8))
+        assert inputs.idle_power_share_of_tdp == 0.115
+        avg = float(average_power_w(p["power_w"], idle_it, 0.8))
         hour = hourly_cost(
             cat.accelerator("h100-sxm"), cat.region("us"), "buy", cat, inputs, power_w=avg
         ).total_usd_per_hour
@@ -605,13 +624,14 @@ def test_an_accelerator_without_a_purchase_price_is_not_priced_and_says_what_to_
     # GB300 has no price_usd in accelerators.csv: bought, cost, capex and margin are null and
     # the note names the two ways out; rented, it costs the cheapest on-demand offer, OCI's
     # BM.GPU.GB300.4 at $72 / 4 = $18.00 a GPU-hour (cloud_rental.csv), for every hour of the
-    # year: 10 MW / PUE 1.56 / 1,400 W = 4,579 GPUs x $18 x 8,760 h = $722M a year, no capex
+    # year: 10 MW / PUE 1.56 / 1,686.1 W (1,400 W TDP + 286.1 W host share of a GB300 NVL72
+    # rack, data/host_power.csv) = 3,802 GPUs x $18 x 8,760 h = $599M a year, no capex
     d = fc.factory(10.0, "gb300").as_dict()
     assert d["cost_usd_per_year"] is None and d["margin"] is None and d["capex_usd"] is None
     assert "gb300 has no sourced purchase price" in d["cost_basis"]
     assert "--ownership rent" in d["cost_basis"] and "price_usd" in d["cost_basis"]
     r = fc.factory(10.0, "gb300", ownership="rent").as_dict()
-    n = 10e6 / 1.56 / 1400
+    n = 10e6 / 1.56 / (1400 + 286.1)
     assert_allclose(r["accelerators"], n, rtol=1e-12)
     assert_allclose(r["cost_usd_per_year"], n * 18.0 * 8760, rtol=1e-12)
     assert r["capex_usd"] is None and r["ownership"] == "rent"

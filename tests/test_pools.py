@@ -14,6 +14,7 @@ from numpy.testing import assert_allclose
 from tokenfab.catalog import default_catalog
 from tokenfab.cost import average_power_w, default_cost_inputs, serving_power_w
 from tokenfab.errors import ScenarioError
+from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import HOURS_PER_MONTH
 from tokenfab.planning import evaluate
 from tokenfab.scenario import Scenario
@@ -74,7 +75,12 @@ def test_power_is_the_sum_of_both_pools_each_at_its_own_activity(est):
             inputs.compute_power_share,
         )
         avg = average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, pc.utilization)
-        assert_allclose(pc.power_w, pc.accelerators * float(avg), rtol=1e-12)
+        # plus the host's share of the node, half its maximum at idle rising to all of it at
+        # TDP (tokenfab.cost.it_power_w; B200 and H100 host shares 787.5 and 575 W)
+        host = host_power_w(pc.accelerator)
+        it = float(avg) + host * (0.5 + 0.5 * float(avg) / tdp)
+        assert_allclose(pc.power_w, pc.accelerators * it, rtol=1e-12)
+        assert pc.power_w >= pc.accelerators * float(avg)
     assert_allclose(d["power_w"], d["prefill_power_w"] + d["decode_power_w"], rtol=1e-12)
     # tokens per joule: the average output over both pools' facility power
     region = default_catalog().region("us")

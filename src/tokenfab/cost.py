@@ -54,6 +54,12 @@ HOURS_PER_YEAR = 8760.0  # 365 d x 24 h; leap days ignored, as in utility tariff
 SECONDS_PER_HOUR = 3600.0
 TOKENS_PER_MTOK = 1e6
 
+HOST_IDLE_SHARE_OF_MAX = 0.5
+"""Draw of a host server doing no work as a share of its maximum [-]: "even an energy-efficient
+server still consumes about half its full power when doing virtually no work" (Barroso and
+Hölzle, "The Case for Energy-Proportional Computing", IEEE Computer 40(12), 2007). Used for the
+non-accelerator part of a node (:func:`it_power_w`)."""
+
 RentalTerm = Literal["on-demand", "reserved", "reserved-1y", "reserved-3y", "any"]
 RENTAL_TERM_MONTHS = {"reserved-1y": 12, "reserved-3y": 36}
 """Commitment of each fixed-term reservation (the rentals catalog's ``reserved_term_months``);
@@ -71,6 +77,7 @@ __all__ = [
     "cheapest_rental",
     "cost_usd_per_mtok",
     "default_cost_inputs",
+    "it_power_w",
     "ownership_cost_from_inputs",
     "ownership_cost_usd_per_hour",
     "rental_cost_usd_per_hour",
@@ -296,6 +303,62 @@ def average_power_w(
     idle = _check_range("idle_power_w", idle_power_w, 0.0)
     u = _check_range("utilization", utilization, 0.0, 1.0)
     return _out(u * busy + (1.0 - u) * idle)
+
+
+def it_power_w(
+    accelerator_power_w: ArrayLike,
+    tdp_w: ArrayLike,
+    host_power_w: ArrayLike,
+    host_idle_share: ArrayLike = HOST_IDLE_SHARE_OF_MAX,
+) -> NDArray[np.float64]:
+    r"""IT draw of one accelerator with its share of the host server [W].
+
+    Parameters
+    ----------
+    accelerator_power_w : array_like
+        Draw of the accelerator board [W], ≥ 0 (:func:`serving_power_w`,
+        :func:`average_power_w`).
+    tdp_w : array_like
+        Thermal design power of the accelerator [W], ≥ 0; 0 (power not published) gives a
+        host draw of 0 as well.
+    host_power_w : array_like
+        Maximum draw of the rest of the node per accelerator (CPUs, memory, NICs, NVSwitches,
+        storage, fans) [W], ≥ 0 (:func:`tokenfab.hostpower.host_power_w`).
+    host_idle_share : array_like, optional
+        Host draw at an idle accelerator as a share of its maximum [-], in [0, 1]
+        (default :data:`HOST_IDLE_SHARE_OF_MAX`, 0.5).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`P_\mathrm{IT} = P_a + H\,[h_0 + (1 - h_0)\,P_a/\mathrm{TDP}]` [W].
+
+    Notes
+    -----
+    The host's draw moves with the accelerator's, from the idle share :math:`h_0` of its
+    maximum :math:`H` (servers draw about half their peak doing nothing, Barroso and Hölzle
+    2007) to :math:`H` when the accelerator is at TDP; the straight line between them is
+    tokenfab's assumption. Being linear in :math:`P_a`, it gives the same average whether it
+    is applied to the serving and idle draws separately or to their average. :math:`H` is the
+    system's published maximum input power less its accelerators' TDP, per accelerator
+    (``data/host_power.csv``), an upper bound on what the host draws.
+
+    Examples
+    --------
+    An H100 (700 W) drawing 309.7 W, with a DGX H100's host share (10,200 − 8 × 700) / 8 =
+    575 W: 309.7 + 575 (0.5 + 0.5 × 309.7/700) = 309.7 + 414.7 = 724.4 W.
+
+    >>> round(float(it_power_w(309.7, 700.0, 575.0)), 1)
+    724.4
+    """
+    p = _check_range("accelerator_power_w", accelerator_power_w, 0.0)
+    tdp = _check_range("tdp_w", tdp_w, 0.0)
+    h = _check_range("host_power_w", host_power_w, 0.0)
+    h0 = _check_range("host_idle_share", host_idle_share, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(tdp > 0, p / np.where(tdp > 0, tdp, 1.0), 0.0)
+    host = np.where(tdp > 0, h * (h0 + (1.0 - h0) * load), 0.0)
+    return _out(np.asarray(p + host, dtype=float))
 
 
 @dataclass(frozen=True)

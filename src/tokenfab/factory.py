@@ -245,7 +245,8 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
     r"""The frontier with each point's power, output tok/s per MW and $/Mtok.
 
     Power: :func:`tokenfab.cost.serving_power_w` of the point's memory and compute activity
-    (the operating-point power model). Output tok/s per MW: the point's output rate over that
+    (the operating-point power model) plus the host's share of the node
+    (:func:`tokenfab.cost.it_power_w`). Output tok/s per MW: the point's output rate over that
     draw times the region's PUE, busy all the time. $/Mtok: the bought accelerator-hour (every
     line of the cost model, power at the point's average draw at the catalog's default
     utilisation; rented where the accelerator has no purchase price) over the output tokens an
@@ -260,7 +261,8 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
     """
     from dataclasses import replace
 
-    from tokenfab.cost import average_power_w, default_cost_inputs, serving_power_w
+    from tokenfab.cost import average_power_w, default_cost_inputs, it_power_w, serving_power_w
+    from tokenfab.hostpower import host_power_w
     from tokenfab.planning import hourly_cost
 
     if front.hbm_busy_share is None:  # two pools (hetero_frontier): no one activity
@@ -283,9 +285,11 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
         ),
         dtype=float,
     )
+    host = host_power_w(acc)
+    busy = np.asarray(it_power_w(busy, acc.tdp_w, host), dtype=float)  # with the host's draw
     per_mw = front.tok_s_per_accelerator * 1e6 / (busy * region.pue)
     u = inputs.default_utilization
-    avg = np.asarray(average_power_w(busy, idle, u), dtype=float)
+    avg = np.asarray(average_power_w(busy, it_power_w(idle, acc.tdp_w, host), u), dtype=float)
     usd = np.full(busy.shape, np.nan)
     for own in ("buy", "rent"):
         try:
@@ -898,7 +902,8 @@ def factory(
     ``tokens_per_day`` (output tokens) and ``peak_to_average`` are a demand whose use of the
     facility :func:`demand_use` reports.
     """
-    from tokenfab.cost import average_power_w, default_cost_inputs
+    from tokenfab.cost import average_power_w, default_cost_inputs, it_power_w
+    from tokenfab.hostpower import host_power_w
     from tokenfab.perf.frontier import frontier
     from tokenfab.planning import hourly_cost
     from tokenfab.scenario import Scenario
@@ -939,11 +944,22 @@ def factory(
             f"accelerator: {acc.id} has no published power (tdp_w), which a factory's size "
             "needs; add tdp_w in a catalog override (--catalog DIR)"
         )
-    tdp_w = float(acc.tdp_w)
-    # serving hours at up to TDP (the budget the factory is sized for), idle hours at the idle
-    # floor: an upper bound, since the frontier's points draw TDP only when compute-bound
+    chip_w = float(acc.tdp_w)
+    host_w = host_power_w(acc)
+    # the node's maximum per accelerator, TDP plus the host's share (tokenfab.hostpower): the
+    # budget the factory is sized for
+    tdp_w = chip_w + host_w
+    # serving hours at up to TDP, idle hours at the idle floor, each with the host's draw
+    # (tokenfab.cost.it_power_w): an upper bound, since the frontier's points draw TDP only
+    # when compute-bound
     average_w = float(
-        average_power_w(tdp_w, tdp_w * inputs.idle_power_share_of_tdp, inputs.default_utilization)
+        it_power_w(
+            average_power_w(
+                chip_w, chip_w * inputs.idle_power_share_of_tdp, inputs.default_utilization
+            ),
+            chip_w,
+            host_w,
+        )
     )
     it_w = p_mw * 1e6 / reg.pue
     n_total = it_w / tdp_w
@@ -1214,10 +1230,13 @@ def _market_note(
 
 def _capex_per_accelerator(acc: Any, inputs: Any) -> float:
     """What the cost model amortises, paid up front, per accelerator: the chip, its system,
-    the scale-out network as a share of all cluster hardware, the building per MW of TDP."""
+    the scale-out network as a share of all cluster hardware, the building per MW of the node's
+    maximum (TDP plus the host's share, :func:`tokenfab.hostpower.host_power_w`)."""
+    from tokenfab.hostpower import host_power_w
+
     hardware = acc.price_usd * (1 + inputs.system_share_of_accelerator_price)
     hardware /= 1 - inputs.network_share_of_cluster_capex
-    return hardware + inputs.facility_capex_usd_per_mw * acc.tdp_w / 1e6
+    return hardware + inputs.facility_capex_usd_per_mw * (acc.tdp_w + host_power_w(acc)) / 1e6
 
 
 def _pool_tier(
@@ -1240,7 +1259,8 @@ def _pool_tier(
     decode pool's most output tokens a second per accelerator whose speed is in the tier's
     band (:func:`tokenfab.perf.hetero.hetero_point` with ``tpot_slo_s`` = 1 / the band's
     floor, ``ttft_slo_s`` the tier's ceiling). The tier's IT power ``P`` (its share of the
-    facility's, provisioned at TDP like the rest) holds ``k`` copies of the pools' pair:
+    facility's, provisioned at TDP plus the host's share like the rest) holds ``k`` copies of
+    the pools' pair:
 
     .. math:: k = P / (N_p W_p + N_d W_d), \qquad T = k\,X_{pair}
 
@@ -1249,7 +1269,8 @@ def _pool_tier(
     cannot be modelled (no serving engine, no published power of an accelerator) the tier
     earns nothing and the note says why: no tokens per MW are invented.
     """
-    from tokenfab.cost import average_power_w, default_cost_inputs
+    from tokenfab.cost import average_power_w, default_cost_inputs, it_power_w
+    from tokenfab.hostpower import host_power_w
     from tokenfab.perf.hetero import hetero_point
     from tokenfab.planning import hourly_cost
     from tokenfab.scenario import MAX_TTFT_S, Scenario
@@ -1303,7 +1324,8 @@ def _pool_tier(
             "MW are not computed"
         )
     n_p, n_d = hp.prefill.accelerators, hp.decode.accelerators
-    pair_w = n_p * pre.tdp_w + n_d * dec.tdp_w
+    node_w = {a.id: a.tdp_w + host_power_w(a) for a in (pre, dec)}  # TDP + host share
+    pair_w = n_p * node_w[pre.id] + n_d * node_w[dec.id]
     k = it_w * share / pair_w
     n = k * (n_p + n_d)
     per_acc = hp.output_tok_s_total / (n_p + n_d)
@@ -1314,7 +1336,11 @@ def _pool_tier(
     capex: float | None = 0.0
     for acc, count in ((pre, n_p), (dec, n_d)):
         avg = float(
-            average_power_w(acc.tdp_w, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization)
+            it_power_w(
+                average_power_w(acc.tdp_w, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization),
+                acc.tdp_w,
+                host_power_w(acc),
+            )
         )
         try:
             hc = hourly_cost(acc, reg, ownership, cat, inputs, power_w=avg)
@@ -1333,7 +1359,7 @@ def _pool_tier(
         "decode_accelerator": dec.id,
         "prefill_accelerators": k * n_p,
         "decode_accelerators": k * n_d,
-        "prefill_power_share": n_p * pre.tdp_w / pair_w,
+        "prefill_power_share": n_p * node_w[pre.id] / pair_w,
         "kv_transfer_s": hp.kv_transfer_s,
         "kv_link_gb_s": hp.kv_link_gb_s,
     }
@@ -1347,9 +1373,10 @@ def _pool_tier(
         per_acc,
         float(v),
         float(r),
-        f"served by heterogeneous pools: prefill {pre.id} ({n_p * pre.tdp_w / pair_w:.0%} of the "
-        f"tier's power), decode {dec.id}; assumed: both pools provisioned at TDP "
-        f"({pre.tdp_w:g} W, {dec.tdp_w:g} W), the KV cache over {hp.kv_link_gb_s:g} GB/s "
+        f"served by heterogeneous pools: prefill {pre.id} "
+        f"({n_p * node_w[pre.id] / pair_w:.0%} of the tier's power), decode {dec.id}; assumed: "
+        f"both pools provisioned at TDP plus the host's share "
+        f"({node_w[pre.id]:g} W, {node_w[dec.id]:g} W), the KV cache over {hp.kv_link_gb_s:g} GB/s "
         f"({hp.kv_link_basis})",
         basis,
         billed,

@@ -13,8 +13,10 @@
 Monte Carlo sample) without a Python loop. :func:`accelerators_for_demand` sizes a deployment
 for a demand, and the ``output_tok_s_from_*`` converters turn a demand into output tokens/s.
 
-Energy conventions, stated once: ``power_w`` is IT power (accelerators), ``facility_power_w``
-is IT power × PUE; energy, carbon and tokens per joule are on facility energy. A month is
+Energy conventions, stated once: ``power_w`` is IT power (the accelerators with their share of
+the host servers, :func:`tokenfab.cost.it_power_w`), ``facility_power_w`` is IT power × PUE;
+energy, carbon and tokens per joule are on facility energy; ``gpu_joules_per_output_token`` is
+the accelerator board alone while serving, as ML.ENERGY measures it. A month is
 730 h (8760 h / 12).
 """
 
@@ -124,7 +126,7 @@ def compute_kpis(
     accelerators : array_like
         Accelerators in the deployment [-], a whole number ≥ 1.
     power_w : array_like
-        Average IT power of one accelerator at this utilisation [W], ≥ 0.
+        Average IT power of one accelerator with its host share at this utilisation [W], ≥ 0.
     prefill_time_share : array_like
         Share of accelerator time spent on prompts [-], in [0, 1].
     cost_usd_per_accelerator_hour : array_like
@@ -140,7 +142,7 @@ def compute_kpis(
     steps_per_task : array_like, optional
         Requests (model calls) per agent task [-], ≥ 1; default 1.
     busy_power_w : array_like, optional
-        IT power of one accelerator while serving at the operating point [W], ≥ 0 (default
+        Board power of one accelerator while serving at the operating point, no host [W], ≥ 0 (default
         ``power_w``): the basis of ``gpu_joules_per_output_token``, accelerator energy per
         output token before PUE and idle hours, the figure energy benchmarks such as
         ML.ENERGY report.

@@ -53,11 +53,13 @@ from tokenfab.cost import (
     _has_price,
     average_power_w,
     default_cost_inputs,
+    it_power_w,
     ownership_cost_from_inputs,
     rental_rate_usd_per_accelerator_hour,
     serving_power_w,
 )
 from tokenfab.errors import ScenarioError
+from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import compute_kpis
 from tokenfab.perf.calibration import hardware
 from tokenfab.perf.operating import (
@@ -1108,6 +1110,7 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
         return lines
     sampled = {f: x.s[f"cost.{f}"] for f in _COST_FIELDS if f"cost.{f}" in x.s}
     inputs = replace(base.inputs, **sampled) if sampled else base.inputs
+    host = host_power_w(acc)
     if est.energy_error is not None:  # rented, power not public: priced, energy NaN below
         tdp: Any = 0.0
         busy = avg = np.zeros(n)
@@ -1121,7 +1124,9 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
             inputs.memory_power_share,
             inputs.compute_power_share,
         )
-        avg = average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, safe_(u))
+        avg = it_power_w(  # the accelerator's draw plus its host's (tokenfab.cost.it_power_w)
+            average_power_w(busy, tdp * inputs.idle_power_share_of_tdp, safe_(u)), tdp, host
+        )
     region = base.catalog.region(sc.region)
     pue = x(f"regions.{region.id}.pue")
     cost_h: Any = 0.0
@@ -1142,7 +1147,7 @@ def _money(base, x, n, out, inp, st, share, accelerators, u, o, safe_) -> dict[s
         own = ownership_cost_from_inputs(
             inputs,
             price_usd=x(f"accelerators.{acc.id}.price_usd"),
-            tdp_w=tdp,
+            tdp_w=tdp + host,  # the facility is sized for the node, as tokenfab.planning
             power_w=avg,
             pue=pue,
             electricity_usd_per_kwh=x(f"regions.{region.id}.electricity_usd_per_kwh"),
@@ -1243,7 +1248,7 @@ def _hourly_rate(base: _Base, x: _Inputs, n: int) -> tuple[NDArray, NDArray]:
     fixed = ownership_cost_from_inputs(
         inputs,
         price_usd=x(f"accelerators.{acc.id}.price_usd"),
-        tdp_w=x(f"accelerators.{acc.id}.tdp_w"),
+        tdp_w=x(f"accelerators.{acc.id}.tdp_w") + host_power_w(acc),
         power_w=0.0,
         pue=pue,
         electricity_usd_per_kwh=elec,
@@ -1372,7 +1377,7 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
         busy = serving_power_w(
             t2, idle2, at(st.hbm_busy_share), at(st.compute_busy_share), mem2, k2
         )
-        avg = average_power_w(busy, t2 * idle2, utilization)
+        avg = it_power_w(average_power_w(busy, t2 * idle2, utilization), t2, host_power_w(acc))
     else:
         avg = np.zeros(shape)
     monthly = accelerators * (fixed[:, None] + per_w[:, None] * avg)

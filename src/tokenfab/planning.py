@@ -27,10 +27,12 @@ from tokenfab.cost import (
     cheapest_rental,
     check_rental_provider,
     default_cost_inputs,
+    it_power_w,
     ownership_cost_from_inputs,
     serving_power_w,
 )
 from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import (
     Kpis,
     compute_kpis,
@@ -154,10 +156,12 @@ def without_energy(kpis: Kpis) -> Kpis:
 
 
 def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple[float, float]:
-    """Average and serving draw of one accelerator at an operating point [W].
+    """Average IT draw of one accelerator with its host share, and its board's serving draw [W].
 
     Serving: :func:`tokenfab.cost.serving_power_w` of the point's memory and compute
-    activity; average: serving for the ``utilization`` share of hours, idle for the rest.
+    activity (the accelerator board alone, the basis of ``gpu_joules_per_output_token``);
+    average: serving for the ``utilization`` share of hours, idle for the rest, plus the host's
+    draw (:func:`tokenfab.cost.it_power_w`, :func:`tokenfab.hostpower.host_power_w`).
     """
     acc = op.setup.accelerator
     if acc.tdp_w is None:
@@ -176,7 +180,8 @@ def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple
         )
     )
     idle = acc.tdp_w * inputs.idle_power_share_of_tdp
-    return float(average_power_w(busy, idle, utilization)), busy
+    avg = average_power_w(busy, idle, utilization)
+    return float(it_power_w(avg, acc.tdp_w, host_power_w(acc))), busy
 
 
 def licence_usd_per_accelerator_year(
@@ -262,8 +267,8 @@ def hourly_cost(
     lines = ownership_cost_from_inputs(
         inputs,
         price_usd=acc.price_usd,
-        tdp_w=acc.tdp_w or 0.0,
-        power_w=acc.tdp_w if power_w is None else power_w,
+        tdp_w=(acc.tdp_w or 0.0) + host_power_w(acc),  # the facility is sized for the node
+        power_w=(acc.tdp_w or 0.0) + host_power_w(acc) if power_w is None else power_w,
         pue=region.pue,
         electricity_usd_per_kwh=region.electricity_usd_per_kwh,
     )

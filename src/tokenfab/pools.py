@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
-from tokenfab.cost import average_power_w, default_cost_inputs, serving_power_w
+from tokenfab.cost import average_power_w, default_cost_inputs, it_power_w, serving_power_w
 from tokenfab.errors import CatalogError, ScenarioError
+from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import compute_kpis
 from tokenfab.perf.hetero import HeteroPoint, Pool, hetero_point
 from tokenfab.perf.operating import OperatingPoint
@@ -59,8 +60,8 @@ class PoolCost:
     accelerator: Accelerator
     accelerators: int
     utilization: float
-    average_power_w: float  # one accelerator, over all hours
-    busy_power_w: float  # one accelerator while serving
+    average_power_w: float  # IT draw of one accelerator with its host share, over all hours
+    busy_power_w: float  # one accelerator board while serving
     cost: Any  # tokenfab.planning.HourlyCost, or None when the catalog cannot price it
 
     @property
@@ -190,7 +191,8 @@ def _pool_cost(
                 inputs.compute_power_share,
             )
         )
-        avg = float(average_power_w(busy, idle, utilization))
+        avg_acc = average_power_w(busy, idle, utilization)
+        avg = float(it_power_w(avg_acc, acc.tdp_w, host_power_w(acc)))  # with the host's share
     licence = licence_usd_per_accelerator_year(
         catalog, scenario.software_licence, acc.id, pool.setup.engine.software, scenario.ownership
     )

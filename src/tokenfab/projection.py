@@ -24,8 +24,15 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tokenfab.catalog import Accelerator, Catalog, default_catalog
-from tokenfab.cost import average_power_w, cheapest_rental, default_cost_inputs
+from tokenfab.cost import (
+    HOST_IDLE_SHARE_OF_MAX,
+    average_power_w,
+    cheapest_rental,
+    default_cost_inputs,
+    it_power_w,
+)
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
+from tokenfab.hostpower import host_power_w
 from tokenfab.scenario import (
     MAX_TOKENS_PER_DAY,
     Distribution,
@@ -572,6 +579,11 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     else:
         _, busy = power_w(op, inputs, est.utilization)
         idle = acc.tdp_w * inputs.idle_power_share_of_tdp
+        # IT draw: the board's plus its host's (linear in the board's, so the average of the
+        # two is the host-inclusive average too; tokenfab.cost.it_power_w)
+        host = host_power_w(acc)
+        busy = float(it_power_w(busy, acc.tdp_w, host))
+        idle = float(it_power_w(idle, acc.tdp_w, host))
     if acc.price_usd is not None:
         bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
         operating = sum(bought.lines[k] for k in OPERATING_LINES if k != "power")
@@ -675,9 +687,25 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         capacity_tok_s_per_accelerator=op.output_tok_s_total / n,
         accelerators_per_replica=pools.point.prefill.accelerators_per_replica
         + pools.point.decode.accelerators_per_replica,
-        busy_power_w=float(mean([p.busy_power_w for p in parts])),
+        busy_power_w=float(  # IT draw: the board's plus its host's (tokenfab.cost.it_power_w)
+            mean(
+                [
+                    it_power_w(p.busy_power_w, p.accelerator.tdp_w, host_power_w(p.accelerator))
+                    for p in parts
+                ]
+            )
+        ),
         idle_power_w=float(
-            mean([p.accelerator.tdp_w * inputs.idle_power_share_of_tdp for p in parts])
+            mean(
+                [
+                    it_power_w(
+                        p.accelerator.tdp_w * inputs.idle_power_share_of_tdp,
+                        p.accelerator.tdp_w,
+                        host_power_w(p.accelerator),
+                    )
+                    for p in parts
+                ]
+            )
         ),
         upfront_usd=mean(upfront),
         operating_usd_per_hour=mean(operating),
@@ -1076,6 +1104,14 @@ def _year0_samples(
     grid = x(f"regions.{region.id}.grid_co2e_g_per_kwh")
     busy = k["gpu_joules_per_output_token"] * k["output_tok_s_per_accelerator"]
     idle = tdp * inputs.idle_power_share_of_tdp
+    acc_row = catalog.accelerator(acc)
+    host = host_power_w(acc_row)
+    # with the host's draw, as generation_rates (tokenfab.cost.it_power_w's formula, written
+    # out: an infeasible sample's NaN passes through instead of failing the range check)
+    h0 = HOST_IDLE_SHARE_OF_MAX
+    with np.errstate(invalid="ignore", divide="ignore"):
+        busy = busy + host * (h0 + (1.0 - h0) * busy / tdp)
+        idle = idle + host * (h0 + (1.0 - h0) * idle / tdp)
     upfront = operating = None
     if cur.upfront_usd is not None:
         price = x(f"accelerators.{acc}.price_usd")
@@ -1083,7 +1119,12 @@ def _year0_samples(
             price, inputs.system_share_of_accelerator_price, inputs.network_share_of_cluster_capex
         )
         lines = ownership_cost_from_inputs(
-            inputs, price_usd=price, tdp_w=tdp, power_w=0.0, pue=pue, electricity_usd_per_kwh=elec
+            inputs,
+            price_usd=price,
+            tdp_w=tdp + host,
+            power_w=0.0,
+            pue=pue,
+            electricity_usd_per_kwh=elec,
         ).lines()
         operating = sum(
             lines[f"{line}_usd_per_hour"] for line in OPERATING_LINES if line != "power"

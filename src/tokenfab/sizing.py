@@ -33,8 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Catalog
-from tokenfab.cost import CostInputs, average_power_w, serving_power_w
+from tokenfab.cost import CostInputs, average_power_w, it_power_w, serving_power_w
 from tokenfab.errors import InfeasibleError
+from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import output_tok_s_from_requests, output_tok_s_from_tokens_per_day
 from tokenfab.perf.operating import (
     Grid,
@@ -258,7 +259,11 @@ def cheapest_point(
             inputs.memory_power_share,
             inputs.compute_power_share,
         )
-        avg = average_power_w(busy, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization)
+        avg = it_power_w(
+            average_power_w(busy, acc.tdp_w * inputs.idle_power_share_of_tdp, utilization),
+            acc.tdp_w,
+            host_power_w(acc),
+        )
     else:
         avg = np.zeros_like(utilization)
     monthly = accelerators * (rate.fixed_usd_per_hour + rate.usd_per_watt_hour * avg)
