@@ -579,7 +579,9 @@ class _EstimateCore(Result):
     monthly_cost_usd: Num = out(
         "cost of the installed accelerators for a 730-hour month", "USD/month"
     )
-    power_w: Num = out("IT power of the installed accelerators", "W")
+    power_w: Num = out(
+        "IT power of the installed accelerators with their share of the host servers", "W"
+    )
     facility_power_w: Num = out("facility power: IT power times PUE", "W")
     tokens_per_joule: Num = out("output tokens per joule of facility energy", "token/J")
     output_tok_s_per_mw: Num = out(
@@ -739,7 +741,8 @@ class FrontierPoint(Result):
     batch_size: int = out("sequences in flight per replica", "sequences")
     ttft_s: Num = out("service TTFT of the point: one prompt's prefill, no queueing", "s")
     power_w: Num = out(
-        "an accelerator's draw serving at the point (the operating-point power model; null: "
+        "an accelerator's IT draw serving at the point, its host's share included (the "
+        "operating-point power model; null: "
         "no published power)",
         "W",
     )
