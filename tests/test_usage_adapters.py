@@ -4,6 +4,7 @@ problem row is counted and placed, never dropped silently."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -268,3 +269,49 @@ def test_a_huge_token_count_is_a_malformed_row_not_a_query_error(con, tmp_path):
         1: "input_tokens: above 1e+08 tokens (1e+300)",
         3: "input_tokens: not a whole number (2.5)",
     }
+
+
+def test_a_model_name_shows_its_standard_price_row_not_a_row_that_only_adds_a_price():
+    # QA (new-user pass): the report priced gemini-2.5-flash under
+    # google-gemini-2-5-flash-batch-2025-07 and gpt-4o-mini under
+    # openai-gpt-4o-mini-cached-2024-10: right prices, misleading ids. Those rows repeat the
+    # list prices of an earlier row (Gemini 2.5 Flash $0.30 in / $2.50 out from 2025-06-17;
+    # GPT-4o mini $0.15 / $0.60 from 2024-07-18) and only add a batch or a cached price.
+    cat = default_catalog()
+    found, _ = resolve(
+        ["gemini-2.5-flash", "gpt-4o-mini", "claude-sonnet-5.5"], cat, date(2026, 11, 30)
+    )
+    g, m, s = found["gemini-2.5-flash"], found["gpt-4o-mini"], found["claude-sonnet-5.5"]
+    assert (g.price_id, g.input_usd_per_mtok, g.output_usd_per_mtok) == (
+        "google-gemini-2-5-flash-2025-06",
+        0.3,
+        2.5,
+    )
+    # cached $0.075 (50% of $0.15) still comes from OpenAI's prompt-caching row
+    assert (m.price_id, m.input_usd_per_mtok, m.output_usd_per_mtok) == (
+        "openai-gpt-4o-mini-2024-07",
+        0.15,
+        0.6,
+    )
+    assert m.cached_input_usd_per_mtok == 0.075
+    # a later row that changes a price is a price change, not an added price: Claude Sonnet
+    # 5.5's cached price went from $0.20 (2026-09-28) to $0.10 (2026-10-07)
+    assert (s.price_id, s.cached_input_usd_per_mtok) == ("anthropic-claude-sonnet-5-5-2026-10", 0.1)
+
+
+def test_the_row_shown_has_the_prices_used():
+    # invariant over the whole catalog: the row whose id a price shows lists the same input
+    # and output prices the report bills, from the same provider, and is no batch/cache add-on
+    cat = default_catalog()
+    table = cat.table("api-prices")
+    names = sorted({r.model_name.split(" (")[0] for r in table.values()})
+    found, _ = resolve(names, cat, date(2026, 11, 30))
+    assert len(found) == len(names)
+    for p in found.values():
+        row = table[p.price_id]
+        assert (row.input_usd_per_mtok, row.output_usd_per_mtok, row.provider) == (
+            p.input_usd_per_mtok,
+            p.output_usd_per_mtok,
+            p.provider,
+        )
+        assert "-batch-" not in p.price_id and "-cached-" not in p.price_id, p.price_id

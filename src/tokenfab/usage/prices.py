@@ -5,7 +5,9 @@ dropped, dots and spaces as dashes, a trailing snapshot date (``-2024-08-06`` or
 ``-20241022``) set aside. A catalog row's key is its ``model_name`` outside parentheses; a
 model id written inside them (``DeepSeek-V3 (deepseek-chat)``) is a second key. Among the
 rows of a key, a snapshot date written in the row's name wins; otherwise the row in effect at
-the log's last day (latest ``effective_date`` on or before it). A row without a cached-input
+the log's last day (latest ``effective_date`` on or before it); where that row only adds a
+price (prompt caching, a batch API) to an earlier row of the same list prices, the earlier
+(standard) row's id is the one shown. A row without a cached-input
 price borrows it from a row of the same key with the same input and output prices (OpenAI
 listed caching as its own row). A name with no row is priced "unknown" and listed.
 """
@@ -94,6 +96,40 @@ def provider_matters(names: list[str], catalog: Catalog) -> list[str]:
     return out
 
 
+_ADDED = (
+    "cached_input_usd_per_mtok",
+    "batch_input_usd_per_mtok",
+    "batch_output_usd_per_mtok",
+    "cache_write_usd_per_mtok",
+)
+
+
+def _standard_row(best: ApiPrice, cands: list[tuple[ApiPrice, str | None]]) -> ApiPrice:
+    """The row whose list prices ``best`` repeats: the catalog adds a price (prompt caching,
+    a batch API) as a later row of the same model, provider, input and output prices that
+    fills a price the earlier row leaves empty (``openai-gpt-4o-mini-cached-2024-10`` after
+    ``openai-gpt-4o-mini-2024-07``, ``google-gemini-2-5-flash-batch-2025-07`` after
+    ``google-gemini-2-5-flash-2025-06``). Stepping back over such rows gives the standard
+    row, whose id the report shows; a row that changes a price (a cached price cut) stops it.
+    """
+    rows = sorted(
+        (c[0] for c in cands if c[0].effective_date < best.effective_date),
+        key=lambda p: p.effective_date,
+        reverse=True,
+    )
+    shown = best
+    for p in rows:
+        if p.provider != shown.provider:
+            continue
+        if (p.input_usd_per_mtok, p.output_usd_per_mtok) != (
+            shown.input_usd_per_mtok,
+            shown.output_usd_per_mtok,
+        ) or any(getattr(p, f) is not None and getattr(p, f) != getattr(shown, f) for f in _ADDED):
+            break
+        shown = p
+    return shown
+
+
 def resolve(
     names: list[str],
     catalog: Catalog,
@@ -122,6 +158,7 @@ def resolve(
             pool = live or [min((c[0] for c in cands), key=lambda p: p.effective_date)]
             best = max(pool, key=lambda p: p.effective_date)
         cached = best.cached_input_usd_per_mtok
+        shown = _standard_row(best, cands)
         if cached is None:
             twins = [
                 c[0]
@@ -133,7 +170,7 @@ def resolve(
             cached = twins[0].cached_input_usd_per_mtok if twins else best.input_usd_per_mtok
         found[name] = Price(
             name,
-            best.id,
+            shown.id,
             best.provider,
             best.input_usd_per_mtok,
             best.output_usd_per_mtok,
