@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tokenfab.fileio import atomic_output, check_output_path
@@ -116,9 +117,32 @@ def _prices() -> dict[str, tuple[float, float, float]]:
     }
 
 
+def _task_starts(
+    rng: np.random.Generator, m: int, lo_s: float, hi_s: float, weight: np.ndarray
+) -> np.ndarray:
+    """``m`` times [s] in [lo_s, hi_s), uniform but for an hour-of-day ``weight`` (24 values),
+    by rejection: a time is kept with probability weight(its hour) / max(weight)."""
+    out: list[np.ndarray] = []
+    have = 0
+    while have < m:
+        t = lo_s + rng.random(int((m - have) * weight.max() / weight.mean() * 1.1) + 16) * (
+            hi_s - lo_s
+        )
+        hour = (t // 3600.0).astype(np.int64) % 24
+        t = t[rng.random(t.size) * weight.max() < weight[hour]]
+        out.append(t)
+        have += t.size
+    return np.concatenate(out)[:m]
+
+
 def _chunk(
-    rng: np.random.Generator, n: int, days: float, first_task: int, prices
+    rng: np.random.Generator,
+    n: int,
+    window_s: tuple[float, float],
+    first_task: int,
+    prices,
 ) -> tuple[pa.Table, int]:
+    """``n`` requests of tasks that start in ``window_s`` [s after START], in time order."""
     p = {k: v.value for k, v in PARAMS.items()}
     # tasks first: a category per task, then geometric steps with the category's mean;
     # task shares are request shares over steps, so requests end up in the stated shares
@@ -135,13 +159,11 @@ def _chunk(
     task = first_task + np.repeat(np.arange(keep), steps)
     step = np.arange(n) - np.repeat(start, steps)
     cat = np.repeat(task_cat, steps)
-    # time: day uniform, hour by a diurnal weight; a task's steps follow each other by ~20 s
+    # time: a task starts uniformly in the window but for a diurnal weight on its hour; its
+    # steps follow each other by ~20 s
     hours = np.arange(24)
     w = 1 + p["diurnal_amplitude"] * np.sin(2 * np.pi * (hours - 9) / 24)
-    t0_s = (
-        rng.integers(0, int(days), start.size) * 86400.0
-        + (rng.choice(24, start.size, p=w / w.sum()) + rng.random(start.size)) * 3600.0
-    )
+    t0_s = _task_starts(rng, start.size, *window_s, w)
     ts_s = np.repeat(t0_s, np.diff(np.append(start, n))) + step * 20.0
     # model per task, by its category's mix
     mix = np.array([m[3] for m in MODELS]).T  # category x model
@@ -209,7 +231,8 @@ def _chunk(
             "task_id": task.astype(np.int64),
         }
     )
-    return table, int(task[-1]) + 1
+    # rows in time order, as a gateway or provider writes its log (tasks interleave)
+    return table.take(np.argsort(ts_us, kind="stable")), int(task[-1]) + 1
 
 
 def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path:
@@ -238,11 +261,37 @@ def synth(rows: int, out: str | Path, days: float = 30.0, seed: int = 0) -> Path
     # written to a temporary file beside ``path`` and renamed when complete: an interrupted
     # run (Ctrl-C, a full disk) leaves no partial log behind
     done = 0
+    # the log is written in time order, as real logs are: chunk k of K holds the tasks that
+    # start in the k-th K-th of the span, and rows of a chunk's last tasks that fall after
+    # its window's end wait for the next chunk
+    span_s = int(days) * 86400.0
+    chunks = -(-rows // CHUNK_ROWS)
+    carry: pa.Table | None = None
+    k = 0
     with atomic_output(path) as tmp, open(tmp, "wb") as fh:
         try:
             while done < rows:
-                n = min(CHUNK_ROWS, rows - done)
-                table, task = _chunk(rng, n, days, task, prices)
+                # rows made so far: those written and those waiting
+                n = min(CHUNK_ROWS, rows - done - (0 if carry is None else carry.num_rows))
+                lo, hi = span_s * k / chunks, span_s * (k + 1) / chunks
+                k += 1
+                table, task = _chunk(rng, n, (lo, hi), task, prices)
+                if carry is not None:
+                    table = pa.concat_tables([carry, table])
+                    table = table.take(pc.sort_indices(table, [("timestamp", "ascending")]))
+                end = hi if done + table.num_rows < rows else None
+                cut = (
+                    table.num_rows
+                    if end is None
+                    else int(
+                        np.searchsorted(
+                            table.column("timestamp").cast(pa.int64()).to_numpy(),
+                            int((START.timestamp() + end) * 1e6),
+                        )
+                    )
+                )
+                table, carry = table.slice(0, cut), table.slice(cut)
+                n = table.num_rows
                 if kind == ".parquet":
                     if writer is None:
                         writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
