@@ -162,6 +162,52 @@ def test_bad_rows_are_counted_with_lines_and_reasons(con, tmp_path):
     }
 
 
+def test_line_numbers_hold_in_files_of_many_parallel_chunks(con, tmp_path):
+    # QA (new-user pass): in a 30,000-row CSV whose only bad row is data row 25,000 (line
+    # 25,001 after the header) the report named line 8,617, and in the same rows as JSON Lines
+    # (no header: line 25,000) line 28,376: rows were numbered by a window with no order,
+    # which DuckDB fills in whatever order its threads deliver. Input here: two CSV files read
+    # by one glob; a.csv: header (line 1), 30,000 rows, plus a line with too many fields at
+    # line 20,001 (unreadable; the rows after it move down a line), its bad row at line
+    # 25,001 (the 24,999th row, + header + the unreadable line); b.csv: 50 rows, the 7th bad
+    # (line 8). JSON Lines: 30,000 records, the 25,000th bad (line 25,000).
+    head = "timestamp,model,input_tokens,output_tokens\n"
+    good = "2025-01-01T00:00:00Z,gpt-4o,10,5\n"
+
+    def rows(n, bad_row, extra_at=None):
+        out = []
+        for i in range(1, n + 1):
+            out.append(good.replace(",10,", ",-7,") if i == bad_row else good)
+            if extra_at is not None and i == extra_at - 2:  # line = data row + 1
+                out.append("2025-01-01T00:00:00Z,gpt-4o,10,5,extra\n")
+        return head + "".join(out)
+
+    (tmp_path / "a.csv").write_text(rows(30_000, 25_000 - 1, extra_at=20_001), encoding="utf-8")
+    (tmp_path / "b.csv").write_text(rows(50, 7), encoding="utf-8")
+    q = analyses.quality(analyses.load(con, [str(tmp_path / "*.csv")]))
+    assert q["unreadable_examples"] == [
+        {
+            "file": str(tmp_path / "a.csv"),
+            "line": 20_001,
+            "reason": q["unreadable_examples"][0]["reason"],
+        }
+    ]
+    got = {(e["file"].rsplit("/", 1)[-1], e["line"]) for e in q["malformed_examples"]}
+    assert got == {("a.csv", 25_001), ("b.csv", 8)}
+    assert q["out_of_order_rows"] == 0  # every timestamp equal
+    records = [
+        {
+            "timestamp": "2025-01-01T00:00:00Z",
+            "model": "gpt-4o",
+            "input_tokens": 10,
+            "output_tokens": 5,
+        }
+    ] * 30_000
+    records[24_999] = {**records[0], "input_tokens": -7}  # line 25,000
+    q = analyses.quality(analyses.load(con, [_jsonl(tmp_path / "c.jsonl", records)]))
+    assert [e["line"] for e in q["malformed_examples"]] == [25_000]
+
+
 def test_bad_json_lines_are_counted(con, tmp_path):
     p = tmp_path / "b.jsonl"
     p.write_text(
