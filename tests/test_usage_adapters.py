@@ -208,6 +208,23 @@ def test_line_numbers_hold_in_files_of_many_parallel_chunks(con, tmp_path):
     assert [e["line"] for e in q["malformed_examples"]] == [25_000]
 
 
+def test_a_second_csv_on_one_connection_reports_only_its_own_bad_lines(con, tmp_path):
+    # QA (new-user pass): DuckDB appends every CSV scan's rejected lines to the same tables,
+    # so a clean log read after one with a bad line (line 3: five fields under a four-field
+    # header) reported that line as its own. Expected: 1 unreadable line, then 0.
+    head = "timestamp,model,input_tokens,output_tokens\n"
+    row = "2025-01-01T00:00:00Z,gpt-4o,10,5\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(head + row + "2025-01-01T00:00:00Z,gpt-4o,10,5,extra\n" + row, encoding="utf-8")
+    clean = tmp_path / "clean.csv"
+    clean.write_text(head + row * 3, encoding="utf-8")
+    first = analyses.quality(analyses.load(con, [str(bad)]))
+    assert (first["unreadable_lines"], first["unreadable_examples"][0]["line"]) == (1, 3)
+    second = analyses.quality(analyses.load(con, [str(clean)]))
+    assert (second["unreadable_lines"], second["unreadable_examples"]) == (0, [])
+    assert second["rows_read"] == 3
+
+
 def test_bad_json_lines_are_counted(con, tmp_path):
     p = tmp_path / "b.jsonl"
     p.write_text(

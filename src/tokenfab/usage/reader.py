@@ -143,16 +143,21 @@ def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
             ).drop("filename", "file_row_number")
         return Raw(flatten(t), kind, files, row_unit="row")
     if kind == "csv":
+        # rejected lines go to tables of their own, emptied first: DuckDB appends every
+        # scan's rejects to the same tables, so a second log read on one connection
+        # reported the first one's bad lines as its own
+        con.raw_sql("DROP TABLE IF EXISTS _usage_rejects; DROP TABLE IF EXISTS _usage_reject_scans")
         con.raw_sql(
             "CREATE OR REPLACE TEMP TABLE _usage_csv_read AS SELECT * FROM "
             f"read_csv({lst}, all_varchar = true, header = true, filename = true, "
-            "store_rejects = true)"
+            "store_rejects = true, rejects_table = '_usage_rejects', "
+            "rejects_scan = '_usage_reject_scans')"
         )
         _number_rows(con, "_usage_csv_read", "filename", "_n", "_usage_csv")
         rejects = (
             con.sql(
                 "SELECT s.file_path AS file, e.line AS line, e.error_type AS type, "
-                "e.error_message AS message FROM reject_errors e JOIN reject_scans s "
+                "e.error_message AS message FROM _usage_rejects e JOIN _usage_reject_scans s "
                 "USING (scan_id, file_id) ORDER BY s.file_path, e.line"
             )
             .to_pyarrow()
