@@ -257,6 +257,24 @@ def test_mixed_zones_become_utc_and_are_reported(con, tmp_path):
     assert q["out_of_order_rows"] == 1  # 07:00 after 09:00
 
 
+def test_an_unreadable_timestamp_is_not_counted_as_read_without_an_offset(con, tmp_path):
+    # QA (new-user pass): "not-a-time" was counted among the rows "without an offset read as
+    # UTC" as well as malformed. Input: one time with Z, one malformed, one naive: zones
+    # {Z: 1}, 1 row without an offset (was 2), 1 malformed row.
+    p = tmp_path / "z.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"
+        "2025-01-01T10:00:00Z,m,1,1\n"
+        "not-a-time,m,1,1\n"
+        "2025-01-01 11:00:00,m,1,1\n",
+        encoding="utf-8",
+    )
+    q = analyses.quality(analyses.load(con, [str(p)]))
+    tz = q["time_zones"]
+    assert tz["offsets"] == [{"offset": "Z", "rows": 1}]
+    assert (tz["rows_without_offset_read_as_utc"], q["malformed_rows"]) == (1, 1)
+
+
 def test_empty_and_missing_files(con, tmp_path):
     empty = tmp_path / "e.csv"
     empty.write_text("", encoding="utf-8")

@@ -309,7 +309,13 @@ def to_generic(
         shown = raw.cast("string")
         if f.kind == "timestamp":
             if not raw.type().is_timestamp() and raw.type().is_string():
-                zone = raw.re_extract(r"(Z|[+-]\d\d:?\d\d)$", 1)
+                # only a timestamp that was read has a zone (or none): "not-a-time" is a
+                # malformed row, not a row read as UTC
+                zone = ibis.ifelse(
+                    val.notnull(),
+                    raw.re_extract(r"(Z|[+-]\d\d:?\d\d)$", 1),
+                    ibis.null().cast("string"),
+                )
             if f.required:
                 problems.append((raw.isnull(), ibis.literal(f"{f.name}: empty")))
             if not raw.type().is_timestamp():
