@@ -371,3 +371,18 @@ def test_memory_limit_reads_back_in_bytes():
     assert analyses._memory_limit_bytes(con) == pytest.approx(3.7 * 2**30)
     con = engines.connect(memory_limit="300MB")  # 300e6 / 2^20 = 286.1 MiB
     assert analyses._memory_limit_bytes(con) == pytest.approx(286.1 * 2**20)
+
+
+def test_text_says_why_no_growth_is_shown(report):
+    # the hand log runs 2025-06-02 to 06-03 (Monday and Tuesday of one calendar week): one
+    # week, so no growth; the text said "weekly mean growth x-", now it says why
+    from rich.console import Console
+
+    from tokenfab.usage import render
+
+    assert report["prompt_length"]["growth_last_over_first_week"] is None
+    con = Console(record=True, width=200)
+    render.text(report, con)
+    out = con.export_text()
+    assert "growth: none measured (the log covers one calendar week)" in out
+    assert "x-" not in out

@@ -61,7 +61,8 @@ def quality_lines(q: dict[str, Any]) -> list[str]:
         )
     if q.get("out_of_order_rows"):
         lines.append(
-            f"{q['out_of_order_rows']:,} rows earlier than the row before them (order does not matter to the report)"
+            f"{q['out_of_order_rows']:,} {'row' if q['out_of_order_rows'] == 1 else 'rows'} earlier "
+            "than the row before (order does not matter to the report)"
         )
     return lines
 
@@ -95,10 +96,15 @@ def text(report: dict[str, Any], console: Console) -> None:
         highlight=False,
     )
     pl = report["prompt_length"]
+    g = pl["growth_last_over_first_week"]
     console.print(
-        "prompt tokens p50 {p50} p90 {p90} p99 {p99}; weekly mean growth x{g}".format(
+        "prompt tokens p50 {p50} p90 {p90} p99 {p99}; {growth}".format(
             **{k: _fmt(v) for k, v in pl["percentiles"].items()},
-            g=_fmt(pl["growth_last_over_first_week"]),
+            growth=(
+                f"weekly mean growth x{_fmt(g)}"
+                if g is not None
+                else "growth: none measured (the log covers one calendar week)"
+            ),
         ),
         highlight=False,
     )
