@@ -386,3 +386,17 @@ def test_text_says_why_no_growth_is_shown(report):
     out = con.export_text()
     assert "growth: none measured (the log covers one calendar week)" in out
     assert "x-" not in out
+
+
+def test_a_memory_limit_of_the_wrong_form_is_refused_in_words_not_a_pattern():
+    # QA (new-user pass): --memory-limit 5XB said "String should match pattern ..." (the
+    # regular expression); the line now gives the form in words, from the field's description
+    from tokenfab.errors import ScenarioError
+    from tokenfab.schema import UsageReportRequest
+
+    with pytest.raises(ScenarioError) as info:
+        UsageReportRequest.parse({"logs": ["x.parquet"], "memory_limit": "5XB"})
+    msg = str(info.value)
+    assert msg.startswith("memory_limit: '5XB' is not allowed; allowed: DuckDB memory limit")
+    assert "a number and a unit (KB, MB, GB, TB, KiB ... TiB), e.g. 4GB" in msg
+    assert "pattern" not in msg

@@ -555,6 +555,11 @@ def describe_error(err: Any, model: Any = None) -> str:
         return f"{field}: {shown} is not allowed; allowed: {expected.replace(' or ', ', ')}"
     if kind.startswith(("date_", "datetime_")):
         return f"{field}: {shown} is not a date; allowed: YYYY-MM-DD"
+    if kind == "string_pattern_mismatch" and model is not None and len(loc) == 1:
+        # the field's description says the form in words; the pattern is for machines
+        info = getattr(model, "model_fields", {}).get(name)
+        if info is not None and info.description:
+            return f"{field}: {shown} is not allowed; allowed: {info.description}"
     if kind == "missing":
         return f"{field}: required (not given)"
     if kind == "too_short":
