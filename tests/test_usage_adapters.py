@@ -295,10 +295,30 @@ def test_empty_and_missing_files(con, tmp_path):
         ("anthropic/claude-3.5-haiku", ("claude-3-5-haiku", None)),
         ("claude-sonnet-4-5-20250929", ("claude-sonnet-4-5", "2025-09-29")),
         ("gemini-2.5-flash-latest", ("gemini-2-5-flash", None)),
+        # QA (new-user pass): these were priced "unknown". Bedrock: [region.]vendor. prefix
+        # and -vN:M version dropped; Gemini's stable versions -001/-002 dropped
+        ("us.anthropic.claude-3-7-sonnet-20250219-v1:0", ("claude-3-7-sonnet", "2025-02-19")),
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", ("claude-3-5-sonnet", "2024-06-20")),
+        ("models/gemini-2.0-flash-001", ("gemini-2-0-flash", None)),
+        ("gemini-1.5-pro-002", ("gemini-1-5-pro", None)),
+        # ... and nothing else: a "-v3" outside a Bedrock id is the model's name, an OpenAI
+        # four-digit snapshot (gpt-3.5-turbo-0125: its own catalog row) stays
+        ("deepseek/deepseek-v3", ("deepseek-v3", None)),
+        ("gpt-3.5-turbo-0125", ("gpt-3-5-turbo-0125", None)),
     ],
 )
 def test_model_name_keys(name, key):
     assert name_key(name) == key
+
+
+def test_every_catalog_key_is_its_own_name_key():
+    # invariant: a catalog row's key read back as a log's model name gives the same key, so
+    # the rules that drop versions never cut a catalog name short
+    from tokenfab.usage.prices import row_keys
+
+    for row in default_catalog().table("api-prices").values():
+        for k in row_keys(row)[0]:
+            assert name_key(k)[0] == k or name_key(k)[1] is not None, k
 
 
 def test_the_provider_is_read_only_where_it_can_change_the_price():

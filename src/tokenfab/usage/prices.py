@@ -1,7 +1,8 @@
 """Provider model names ("gpt-4o-2024-08-06", "anthropic/claude-3.5-sonnet") to catalog prices.
 
 A name and a catalog row match on a key: lower case, any ``provider/`` prefix and ``-latest``
-dropped, dots and spaces as dashes, a trailing snapshot date (``-2024-08-06`` or
+dropped, an Amazon Bedrock id's ``[region.]vendor.`` prefix and ``-vN:M`` version dropped, a
+Gemini stable-version suffix (``-001``) dropped, dots and spaces as dashes, a trailing snapshot date (``-2024-08-06`` or
 ``-20241022``) set aside. A catalog row's key is its ``model_name`` outside parentheses; a
 model id written inside them (``DeepSeek-V3 (deepseek-chat)``) is a second key. Among the
 rows of a key, a snapshot date written in the row's name wins; otherwise the row in effect at
@@ -22,6 +23,11 @@ from tokenfab.catalog import ApiPrice, Catalog
 
 _DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 _PAREN = re.compile(r"\(([^)]*)\)")
+_BEDROCK_PREFIX = re.compile(
+    r"^(?:(?:us|eu|apac|global)\.)?(?:anthropic|meta|amazon|mistral|cohere|ai21|deepseek|openai)\."
+)
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_GOOGLE_VERSION = re.compile(r"^(gemini-.*)-00\d$")
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,18 @@ def name_key(name: str) -> tuple[str, str | None]:
     ('gpt-4o', '2024-08-06')
     >>> name_key("claude-3-5-sonnet-20241022")
     ('claude-3-5-sonnet', '2024-10-22')
+    >>> name_key("us.anthropic.claude-3-5-sonnet-20240620-v1:0")
+    ('claude-3-5-sonnet', '2024-06-20')
+    >>> name_key("models/gemini-2.0-flash-001")
+    ('gemini-2-0-flash', None)
     """
     base = name.strip().lower().rsplit("/", 1)[-1].removesuffix("-latest")
+    # Amazon Bedrock ids: [region.]vendor.model-vN:M ("us.anthropic.claude-3-5-sonnet-20240620-v1:0")
+    bedrock = _BEDROCK_PREFIX.match(base)
+    if bedrock:  # only there: "-v3" is part of "deepseek-v3"
+        base = _BEDROCK_VERSION.sub("", base[bedrock.end() :])
+    # Google's stable versions of one model: gemini-2.0-flash-001, gemini-1.5-pro-002
+    base = _GOOGLE_VERSION.sub(r"\1", base)
     snap = None
     m = _DATE.search(base)
     if m:
