@@ -3,9 +3,9 @@
 Each deployment's $/Mtok comes from the cost model (:func:`tokenfab.planning.plan` at a
 reference demand and request shape); with no deployment named, every catalog model on its
 cheapest feasible deployment in the region. The cached-input price is derived, not assumed:
-:func:`cached_to_input_ratio` takes the cost per request with and without prefix-cache hits
-from the cost model and charges a cached token the input price less the saving per cached
-token.
+:func:`cached_to_input_ratio` is the share of a prompt token's prefill work that a cached
+token still causes (the new tokens' attention over it), from the step model's work terms, and
+the cached price is the input price times that share.
 
 Formats (field names as each project documents them):
 
@@ -27,9 +27,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import TokenfabError
-from tokenfab.planning import evaluate, plan
+from tokenfab.perf.memory import attended_tokens
+from tokenfab.perf.operating import Setup
+from tokenfab.perf.roofline import attention_flops_per_token
+from tokenfab.planning import plan
 from tokenfab.scenario import MAX_TOKENS_PER_DAY, Scenario
 from tokenfab.usage.schema import UsageLogError
 from tokenfab.usage.whatif import parse_deployment
@@ -37,7 +42,7 @@ from tokenfab.usage.whatif import parse_deployment
 FORMATS = ("litellm", "langfuse", "openlit")
 REF_INPUT_TOKENS = 2000  # assumed reference request shape; state it beside the prices
 REF_OUTPUT_TOKENS = 400
-CACHE_HIT_PROBE = 0.5
+CACHE_HIT_PROBE = 0.5  # reference prefix-cache hit rate of the cached-price derivation
 # keys of LiteLLM's sample_spec that a chat price entry may carry (BerriAI/litellm
 # model_prices_and_context_window.json), plus the cache-read price and free-form metadata
 LITELLM_KEYS = {
@@ -64,9 +69,7 @@ LANGFUSE_KEYS = {
 }
 
 
-def _scenario(
-    model: str, acc: str, region: str, ownership: str, tokens_per_day: float, hit: float = 0.0
-) -> Scenario:
+def _scenario(model: str, acc: str, region: str, ownership: str, tokens_per_day: float) -> Scenario:
     return Scenario.parse(
         {
             "model": model,
@@ -76,7 +79,6 @@ def _scenario(
             "input_tokens": REF_INPUT_TOKENS,
             "output_tokens": REF_OUTPUT_TOKENS,
             "tokens_per_day": tokens_per_day,
-            **({"prefix_cache_hit_rate": hit} if hit else {}),
         }
     )
 
@@ -108,16 +110,12 @@ def derived_prices(
     sc = est.scenario
     k = est.kpis
     c0 = float(k.cost_usd_per_mtok_input)
-    ratio = cached_to_input_ratio(
-        sc.with_(tokens_per_day=None), est.op.accelerators // est.op.replicas, catalog
+    ratio = cached_to_input_ratio(est.op.setup)
+    cached = c0 * ratio
+    cached_note = (
+        f"cached input at {ratio:.3g} x input (derived: prefill work a cached token still "
+        f"causes at hit rate {CACHE_HIT_PROBE:g})"
     )
-    cached_note = f"cached input at {ratio:.3f} x input (derived)"
-    if not 0.0 <= ratio <= 1.0 + 1e-9:
-        # the saving per cached token exceeds the input price the cost model allocates to a
-        # prompt token: no discount is derivable, so cached tokens keep the input price
-        cached_note = f"cached input at the input price (derived ratio {ratio:.3g} outside 0-1)"
-        ratio = 1.0
-    cached = c0 * min(ratio, 1.0)
     return {
         "model": model,
         "accelerator": sc.accelerator,
@@ -137,22 +135,63 @@ def derived_prices(
     }
 
 
-def cached_to_input_ratio(sc: Scenario, accelerators: int, catalog: Catalog) -> float:
-    """Price of a cached prompt token over an uncached one, from the cost model [-].
+def prefill_work_per_request(setup: Setup, input_tokens: float, hit_rate: float) -> float:
+    """Prefill work of one request whose first ``hit_rate`` share of the prompt is cached
+    [FLOP at the matmul peak].
 
-    One replica at the catalog's default utilisation serves requests of the reference shape
-    with no prefix-cache hits and with a hit rate h; the cost per request falls by
-    S = C(0) - C(h), the saving of h * I prompt tokens not prefilled, so a cached token costs
-    c_in - S / (h * I) and the ratio is that over c_in (both from the same probe).
+    The step model's terms (``perf.serving.round_time``, docs/method.md section 4), per new
+    (uncached) prompt token: 2 FLOP per dense, attention, shared-expert and head parameter,
+    2 per active routed-expert parameter over the engine's ``moe_efficiency``, and the
+    attention over its mean context (the cached prefix plus half the new prompt, as
+    ``perf.serving`` takes it) at the 16-bit rate. The parallel layout divides every term
+    alike, so it is left out. A cached token does no work of its own; the new tokens'
+    attention over it is what it still costs.
     """
-    base = sc.with_(accelerators=accelerators, prefix_cache_hit_rate=None)
-    f0 = evaluate(base, catalog).kpis
-    fh = evaluate(base.with_(prefix_cache_hit_rate=CACHE_HIT_PROBE), catalog).kpis
-    c_in = float(f0.cost_usd_per_mtok_input) / 1e6
-    saving = (float(f0.cost_usd_per_request) - float(fh.cost_usd_per_request)) / (
-        CACHE_HIT_PROBE * REF_INPUT_TOKENS
+    sh, hw = setup.shape, setup.hw
+    new = input_tokens * (1.0 - hit_rate)
+    context = input_tokens * hit_rate + new / 2.0
+    dense = sh.params_attention + sh.params_dense + sh.params_shared + sh.params_lm_head
+    experts = sh.experts_per_token * sh.params_expert * sh.moe_layers
+    moe_eff = setup.engine.engine.moe_efficiency
+    attended = attended_tokens(sh, context, sh.qk_head_dim + sh.v_head_dim)
+    attention = attention_flops_per_token(
+        sh.attention_heads, sh.qk_head_dim, sh.v_head_dim, attended, sh.layers
     )
-    return (c_in - saving) / c_in
+    per_token = (
+        2.0 * dense
+        + (2.0 * experts / moe_eff if np.any(experts > 0) else 0.0)
+        + attention * hw.peak_flops_per_s / hw.attention_flops_per_s
+    )
+    return float(new * per_token)
+
+
+def cached_to_input_ratio(
+    setup: Setup,
+    input_tokens: float = REF_INPUT_TOKENS,
+    hit_rate: float = CACHE_HIT_PROBE,
+) -> float:
+    """Price of a cached prompt token over an uncached one [-], in [0, 1].
+
+    With W(h) the prefill work of a request at hit rate h (:func:`prefill_work_per_request`),
+    caching h I tokens saves W(0) - W(h), and an uncached token averages W(0) / I, so
+
+        ratio = 1 - (W(0) - W(h)) / (h W(0)) = (W(h) - (1 - h) W(0)) / (h W(0)).
+
+    It is >= 0 because a new token attends to at least the mean context of an uncached
+    prompt, and <= 1 because the new tokens' work is part of the whole prompt's. For full
+    attention, with P the 2 x active-parameter FLOPs and a the attention FLOPs per attended
+    token, it is a (1 - h) I / 2 / (P + a I / 2): half the attention pairs a cached token
+    forms with the new tokens. The input price is the cost model's, which charges prompt
+    tokens the prefill share of the deployment's time (docs/method.md "From hourly cost to
+    dollars per token"); a cached token pays the same price for the work left.
+
+    The saving in cost per request of two cost-model runs (the former derivation) can exceed
+    the input price: the runs choose their own layout and batch, and the prefill that hides
+    under memory-bound decode is free on average but not at the margin.
+    """
+    w0 = prefill_work_per_request(setup, input_tokens, 0.0)
+    wh = prefill_work_per_request(setup, input_tokens, hit_rate)
+    return (wh - (1.0 - hit_rate) * w0) / (hit_rate * w0)
 
 
 def to_litellm(rows: list[dict[str, Any]], catalog: Catalog) -> dict[str, Any]:
