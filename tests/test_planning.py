@@ -217,6 +217,34 @@ def test_plan_raises_when_nothing_is_feasible(cat):
         plan(demand, ["h100-sxm", "b200"], None, None, cat)
 
 
+def test_infeasible_plan_gives_each_reason_once_with_its_accelerators(cat):
+    # gpt-j-6b has a 2,048-token context: 2,000 in + 400 out fits on no accelerator. The
+    # message once repeated that clause for each of the ~30 shipping accelerators; now the
+    # clause appears once, with the count of accelerators and the ones rejected otherwise
+    from tokenfab.planning import Option, grouped_reasons, shipping_accelerators
+
+    n = len(shipping_accelerators(cat))
+    demand = Scenario(
+        model="gpt-j-6b",
+        accelerator="h100-sxm",
+        tokens_per_day=1e9,
+        input_tokens=2000,
+        output_tokens=400,
+    )
+    with pytest.raises(InfeasibleError) as exc:
+        plan(demand, None, None, None, cat)
+    msg = str(exc.value)
+    assert msg.count("exceed gpt-j-6b's context of 2048 tokens") == 1
+    assert f"(all {n} accelerators" in msg
+    assert msg.count("h100-sxm") == 0  # the big group is counted, not listed
+    # one accelerator per reason: each named, the detail after "; " dropped
+    rows = [
+        Option("h100-sxm", "us", "buy", None, "too long"),
+        Option("b200", "us", "buy", None, "no price; detail"),
+    ]
+    assert grouped_reasons(rows) == "too long (h100-sxm); no price (b200)"
+
+
 def test_plan_of_an_unknown_model_names_the_model_not_the_demand(cat):
     # not "tokens_per_day: no option meets ..., e.g. models: unknown id" once per option
     demand = Scenario(model="nope", accelerator="h100-sxm", tokens_per_day=1e8)

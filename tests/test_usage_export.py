@@ -157,3 +157,14 @@ def test_large_models_get_a_cached_discount():
     assert "outside" not in d["cached_note"]
     ratio = d["cached_input_usd_per_mtok"] / d["input_usd_per_mtok"]
     assert f"{ratio:.3g} x input" in d["cached_note"]
+
+
+def test_a_model_left_out_is_one_line_with_its_reason_once():
+    # gpt-j-6b's 2,048-token context cannot take the 2,000 + 400-token reference request on
+    # any accelerator: one skipped entry, the reason once (it was repeated ~30 times, once
+    # per accelerator)
+    doc, skipped = export.export_prices("litellm", [], models=["gpt-j-6b"])
+    assert doc == {}
+    assert len(skipped) == 1 and skipped[0].startswith("gpt-j-6b: ")
+    assert skipped[0].count("context of 2048 tokens") == 1
+    assert "accelerators" in skipped[0]

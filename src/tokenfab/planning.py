@@ -702,16 +702,50 @@ def _ranked(options: tuple[list[Option], list[Option]], none_meets: str) -> list
     Raises
     ------
     InfeasibleError
-        No option is feasible: ``tokens_per_day: <none_meets> (<each accelerator's reason>)``.
+        No option is feasible: ``tokens_per_day: <none_meets> (<each reason once, with the
+        accelerators it rejected>)`` (:func:`grouped_reasons`).
     """
     feasible, rejected = options
     feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
     if not feasible:
-        reasons = "; ".join(
-            dict.fromkeys(f"{o.accelerator}: {(o.reason or '').split(';')[0]}" for o in rejected)
-        )
-        raise InfeasibleError(f"tokens_per_day: {none_meets} ({reasons})")
+        raise InfeasibleError(f"tokens_per_day: {none_meets} ({grouped_reasons(rejected)})")
     return feasible + rejected
+
+
+def grouped_reasons(rejected: list[Option]) -> str:
+    """Each distinct reason once (its first clause), with the accelerators it rejected.
+
+    The accelerators are named, or where a reason rejected more than half of them, counted
+    with the others named: ``<reason> (all 30 accelerators)``, ``<reason> (all 30
+    accelerators but groq-lpu, cerebras-wse3)``. Reasons in the order first met, joined by
+    ``; ``. A model too long for the request on 30 accelerators once printed the same clause
+    30 times.
+
+    Examples
+    --------
+    >>> rows = [Option(a, "us", "buy", None, "too long") for a in ("h100", "b200", "mi300x")]
+    >>> grouped_reasons(rows)
+    'too long (all 3 accelerators)'
+    >>> grouped_reasons(rows + [Option("l4", "us", "buy", None, "no fit; see docs")])
+    'too long (all 4 accelerators but l4); no fit (l4)'
+    >>> grouped_reasons(rows[:1] + [Option("l4", "us", "buy", None, "no fit")])
+    'too long (h100); no fit (l4)'
+    """
+    by_reason: dict[str, list[str]] = {}
+    for o in rejected:
+        accs = by_reason.setdefault((o.reason or "").split("; ")[0], [])
+        if o.accelerator not in accs:
+            accs.append(o.accelerator)
+    every = list(dict.fromkeys(o.accelerator for o in rejected))
+    parts = []
+    for reason, accs in by_reason.items():
+        rest = [a for a in every if a not in accs]
+        if len(accs) > 1 and len(accs) > len(every) / 2:
+            but = f" but {', '.join(rest)}" if rest else ""
+            parts.append(f"{reason} (all {len(every)} accelerators{but})")
+        else:
+            parts.append(f"{reason} ({', '.join(accs)})")
+    return "; ".join(parts)
 
 
 def _plan_pools(
