@@ -252,6 +252,45 @@ def test_plan_takes_the_demand_file(out):
     assert rows, "no options"
 
 
+def test_demand_write_scenario_hands_off_to_plan(out, tmp_path):
+    # demand FILE --write-scenario d.yaml writes the five Scenario demand fields; plan
+    # --demand d.yaml (once "a demand file is a mapping with an 'archetypes' list") and plan
+    # --scenario d.yaml give the plan of --demand FILE itself: same fields, same cheapest option
+    written = tmp_path / "d.yaml"
+    r = _run(("demand", str(FIXTURE), "--write-scenario", str(written)))
+    assert r.returncode == 0, r.stderr
+    same = list(RUNS["plan_demand"])
+    want = json.loads(out["plan_demand"].stdout)["options"][0]
+    for flag in ("--demand", "--scenario"):
+        args = [
+            *same[: same.index("--demand")],
+            flag,
+            str(written),
+            *same[same.index("--demand") + 2 :],
+        ]
+        r = _run(args)
+        assert r.returncode == 0, (flag, r.stderr)
+        got = json.loads(r.stdout)["options"][0]
+        assert got["monthly_cost_usd"] == pytest.approx(want["monthly_cost_usd"], rel=1e-12)
+
+
+def test_a_demand_file_of_the_wrong_kind_says_which_option_takes_it(tmp_path):
+    from tokenfab.demand import demand_fields, load_demand
+    from tokenfab.errors import ScenarioError
+
+    fields = tmp_path / "fields.yaml"
+    fields.write_text("tokens_per_day: 1.0e+6\ninput_tokens: 500\n")
+    assert demand_fields(fields) == {"tokens_per_day": 1e6, "input_tokens": 500}
+    # the demand command reads archetypes only: it says where the fields file goes
+    with pytest.raises(ScenarioError, match="give it to estimate, plan or factory --demand"):
+        load_demand(fields)
+    # a full scenario is not a demand: named field, and --scenario
+    scen = tmp_path / "scen.yaml"
+    scen.write_text("model: llama-3.1-8b\ntokens_per_day: 1.0e+6\n")
+    with pytest.raises(ScenarioError, match=r"model: not a demand field.*goes to --scenario"):
+        demand_fields(scen)
+
+
 def test_factory_json(out):
     r = out["factory"]
     assert r.returncode == 0, r.stderr

@@ -196,7 +196,12 @@ def _extra(name: str, annotation: Any, default: Any) -> inspect.Parameter:
 
 AS_JSON = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
 SCENARIO = Annotated[
-    Path | None, typer.Option("--scenario", help="YAML scenario file; options override it")
+    Path | None,
+    typer.Option(
+        "--scenario",
+        help="YAML scenario file (tokenfab demand --write-scenario writes one with the "
+        "demand's fields); options override it",
+    ),
 ]
 OUT = Annotated[
     str | None, typer.Option("--out", help="write an interactive HTML chart (and a PNG beside it)")
@@ -205,7 +210,11 @@ OUT = Annotated[
 
 DEMAND = Annotated[
     Path | None,
-    typer.Option("--demand", help="demand YAML (tokenfab demand); sets tokens_per_day and lengths"),
+    typer.Option(
+        "--demand",
+        help="demand YAML: tokenfab demand's input (an archetypes list) or the file its "
+        "--write-scenario wrote; sets tokens_per_day, lengths and peak_to_average",
+    ),
 ]
 
 INTERFACE_OPTIONS = {
@@ -282,9 +291,9 @@ def request_from(
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }
     if demand is not None:
-        from tokenfab.demand import load_demand
+        from tokenfab.demand import demand_fields
 
-        base = {**base, **load_demand(demand).scenario_fields()}
+        base = {**base, **demand_fields(demand)}
         base.pop("requests_per_second", None)
     return model.parse({**base, **given})
 

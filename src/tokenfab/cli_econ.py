@@ -481,9 +481,9 @@ def factory(
     chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     op = operations.get("factory")
     if demand is not None:  # the demand's output tokens a day and mean call, options winning
-        from tokenfab.demand import load_demand
+        from tokenfab.demand import demand_fields
 
-        fields = load_demand(demand).scenario_fields()
+        fields = demand_fields(demand)
         given = {k: v for k, v in fields.items() if k in op.request.model_fields} | given
     req = op.parse(given)
     power_mw, model = req.facility_mw, req.model
@@ -645,7 +645,10 @@ def register(app: typer.Typer) -> None:
                 Annotated[
                     str | None,
                     typer.Option(
-                        "--write-scenario", help="write the Scenario demand fields as YAML"
+                        "--write-scenario",
+                        help="write the demand's Scenario fields (tokens_per_day, lengths, "
+                        "peak_to_average) as YAML, for --demand or --scenario of estimate and "
+                        "plan (--demand of factory)",
                     ),
                 ],
                 None,

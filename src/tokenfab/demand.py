@@ -36,7 +36,15 @@ from tokenfab.fileio import SCENARIO_MAX_BYTES, load_yaml, read_text
 from tokenfab.kpis import SECONDS_PER_DAY
 from tokenfab.scenario import MAX_TOKENS_PER_DAY
 
-__all__ = ["PARAMETERS", "ArchetypeDemand", "Demand", "archetypes", "build", "load_demand"]
+__all__ = [
+    "PARAMETERS",
+    "ArchetypeDemand",
+    "Demand",
+    "archetypes",
+    "build",
+    "demand_fields",
+    "load_demand",
+]
 
 # parameter -> (lowest allowed, whether the lowest is excluded)
 PARAMETERS: dict[str, tuple[float, bool]] = {
@@ -284,16 +292,69 @@ def build(entries: list[dict[str, Any]]) -> Demand:
     return demand
 
 
-def load_demand(path: str | Path) -> Demand:
-    """A demand file (YAML with an ``archetypes`` list), built."""
+SCENARIO_DEMAND_FIELDS = (
+    "tokens_per_day",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "peak_to_average",
+)
+"""The Scenario fields a demand sets (:meth:`Demand.scenario_fields`); ``tokenfab demand
+--write-scenario`` writes them."""
+
+DEMAND_FILE = (
+    "a demand file is a mapping with an 'archetypes' list (tokenfab demand's input), or the "
+    f"scenario fields tokenfab demand --write-scenario writes ({', '.join(SCENARIO_DEMAND_FIELDS)})"
+)
+
+
+def _read_demand_file(path: str | Path) -> Any:
     text = read_text(path, what="demand file", max_bytes=SCENARIO_MAX_BYTES)
-    data = load_yaml(text, path)  # UTF-8, at most 1 MB, no YAML aliases
+    return load_yaml(text, path)  # UTF-8, at most 1 MB, no YAML aliases
+
+
+def _archetypes_file(data: Any, path: str | Path, why: str) -> Demand:
     if not isinstance(data, dict) or not isinstance(data.get("archetypes"), list):
-        raise ScenarioError(f"{path}: a demand file is a mapping with an 'archetypes' list")
+        raise ScenarioError(f"{path}: {why}")
     extra = sorted(set(data) - {"archetypes"})
     if extra:
         raise ScenarioError(f"{path}: {extra[0]}: unknown field; allowed: archetypes")
     return build(data["archetypes"])
+
+
+def load_demand(path: str | Path) -> Demand:
+    """A demand file (YAML with an ``archetypes`` list), built."""
+    data = _read_demand_file(path)
+    why = "a demand file is a mapping with an 'archetypes' list"
+    if isinstance(data, dict) and data and set(data) <= set(SCENARIO_DEMAND_FIELDS):
+        why += (
+            "; this one holds the scenario fields --write-scenario writes: give it to "
+            "estimate, plan or factory --demand"
+        )
+    return _archetypes_file(data, path, why)
+
+
+def demand_fields(path: str | Path) -> dict[str, Any]:
+    """The Scenario demand fields of a ``--demand`` file: a demand file's, built
+    (:meth:`Demand.scenario_fields`), or those of a file ``tokenfab demand --write-scenario``
+    wrote, as written (the command that takes them validates each).
+
+    Raises
+    ------
+    ScenarioError
+        Neither kind: a mapping with other fields (a full scenario file: ``--scenario``), or
+        not a mapping.
+    """
+    data = _read_demand_file(path)
+    if isinstance(data, dict) and "archetypes" not in data and data:
+        other = sorted(set(data) - set(SCENARIO_DEMAND_FIELDS))
+        if other:
+            raise ScenarioError(
+                f"{path}: {other[0]}: not a demand field; {DEMAND_FILE}. A scenario file "
+                "goes to --scenario"
+            )
+        return dict(data)
+    return _archetypes_file(data, path, DEMAND_FILE).scenario_fields()
 
 
 def analyse(request: Any) -> Demand:
