@@ -79,6 +79,35 @@ def test_calibrate_writes_a_catalog_the_estimate_uses(tmp_path):
     # 4 runs give fewer than 5 held-out values a metric: no band, the built-in ones stay
     assert not (out / "error_bands.csv").exists()
     assert {r["models_fitted"] for r in written if r["id"] == "hopper-vllm"} == {"llama-3.1-70b"}
+    # 4 runs in two groups, blackwell/sglang 1 and hopper/vllm 2, each fitting 8 factors:
+    # the JSON warns, and says to keep the built-in factors
+    assert rep["warnings"][0].startswith(
+        "too few runs for the 8 factors a group fits: blackwell/sglang 1, hopper/vllm 2;"
+    )
+    assert "Keep the built-in factors" in rep["warnings"][0]
+    # held-out error after the fit above the built-in factors' error before: warned exactly then
+    before = rep["median_abs_error_before"]["all"]
+    after = rep["median_abs_error_held_out_by_configuration"]["all"]
+    worse = [w for w in rep["warnings"] if "worse than the built-in factors" in w]
+    assert len(worse) == (after > before)
+    if worse:
+        assert f"{after:.1%} held out by configuration against {before:.1%} before" in worse[0]
+
+
+def test_fit_warnings_thresholds():
+    from tokenfab.calibrate.run import GroupReport, fit_warnings
+
+    # 8 runs for 8 factors and a held-out error below the built-in one (10 % < 12 %): no warning
+    ok = GroupReport("hopper", "vllm", 8, 24, 0.12, 0.10, {})
+    assert fit_warnings({"all": 0.12}, {"all": 0.10}, {}, [ok]) == []
+    # 7 runs: one warning naming the group; 48.0 % before, 85.5 % after (the new-user case)
+    few = GroupReport("blackwell", "trtllm", 7, 7, 0.48, 0.855, {})
+    w = fit_warnings({"all": 0.48}, {"all": 0.855}, {"all": 0.9}, [ok, few])
+    assert len(w) == 2
+    assert "blackwell/trtllm 7;" in w[0] and "hopper/vllm" not in w[0]
+    assert "85.5% held out by configuration against 48.0% before" in w[1]
+    assert "leave one model family out 90.0%" in w[1]
+    assert "(by group: blackwell/trtllm 85.5% against 48.0%)" in w[1]
 
 
 def test_calibrate_with_nothing_usable_is_one_line_error(tmp_path):

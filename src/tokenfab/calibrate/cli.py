@@ -119,10 +119,16 @@ def _render(report: Any) -> None:
             f"{f['overhead_per_sequence_us']:.1f}",
         )
     console.print(g)
+    for line in report.warnings:
+        console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
     if report.written:
+        use = (
+            "read the warnings before using it with" if report.warnings else "use it with: tokenfab"
+        )
         console.print(
-            f"wrote {report.written}; use it with: tokenfab --catalog {report.written.parent} ...",
+            f"wrote {report.written}; {use} --catalog {report.written.parent} ...",
             highlight=False,
+            markup=False,
         )
 
 

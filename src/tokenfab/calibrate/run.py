@@ -66,8 +66,14 @@ class Report:
     groups: list[GroupReport] = field(default_factory=list)
     written: Path | None = None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the numbers say about trusting the fit (:func:`fit_warnings`)."""
+        return fit_warnings(self.before, self.held_out_config, self.held_out_family, self.groups)
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "warnings": self.warnings,
             "runs": self.runs,
             "records_not_used": [str(i) for i in self.issues],
             "not_expressed": dict(self.not_expressed),
@@ -78,6 +84,63 @@ class Report:
             "groups": [g.__dict__ for g in self.groups],
             "written": str(self.written) if self.written else None,
         }
+
+
+def fit_warnings(
+    before: Mapping[str, float],
+    held_out_config: Mapping[str, float],
+    held_out_family: Mapping[str, float],
+    groups: Sequence[GroupReport],
+) -> list[str]:
+    """Warnings on a fit, each with what to do; empty when none applies.
+
+    - A group with fewer runs than the factors it fits (``len(fit.FACTORS)``, 8): its
+      factors lean on the bounds and the pull towards the other groups, not on its runs.
+    - The median error held out by configuration (over all fitted metrics, ``all``) above the
+      median error of the catalog's factors on the same runs ("before"): the fit predicts
+      runs it did not see worse than the built-in factors do. Groups where the same holds are
+      named.
+
+    Examples
+    --------
+    >>> g = GroupReport("blackwell", "trtllm", 2, 2, 0.097, 0.945, {})
+    >>> for w in fit_warnings({"all": 0.147}, {"all": 0.165}, {}, [g]):
+    ...     print(w[:78])
+    too few runs for the 8 factors a group fits: blackwell/trtllm 2; those factors
+    the fit predicts runs it did not see worse than the built-in factors: median e
+    """
+    out: list[str] = []
+    k = len(fit.FACTORS)
+    few = [g for g in groups if g.runs < k]
+    if few:
+        names = ", ".join(f"{g.family}/{g.software} {g.runs}" for g in few)
+        out.append(
+            f"too few runs for the {k} factors a group fits: {names}; those factors rest on "
+            "the bounds and the other groups, not on measurement. Keep the built-in factors "
+            "for these groups (use no --out catalog, or delete their rows from its "
+            f"efficiency.csv), or measure at least {k} runs a group across batch sizes and "
+            "prompt lengths"
+        )
+    b, a = before.get("all"), held_out_config.get("all")
+    if b is not None and a is not None and a > b:
+        fam = held_out_family.get("all")
+        also = f"; leave one model family out {fam:.1%}" if fam is not None else ""
+        worse = [g for g in groups if g.held_out is not None and g.held_out > g.before]
+        where = (
+            " (by group: "
+            + ", ".join(
+                f"{g.family}/{g.software} {g.held_out:.1%} against {g.before:.1%}" for g in worse
+            )
+            + ")"
+            if worse
+            else ""
+        )
+        out.append(
+            "the fit predicts runs it did not see worse than the built-in factors: median "
+            f"error {a:.1%} held out by configuration against {b:.1%} before{also}{where}. "
+            "Keep the built-in factors: do not pass the --out catalog with --catalog"
+        )
+    return out
 
 
 def _medians(err: np.ndarray, metric: np.ndarray) -> dict[str, float]:
