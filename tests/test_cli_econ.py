@@ -81,6 +81,15 @@ RUNS = {
     ),
     "viability_no_cost": ("viability", "--revenue-per-request", "0.01"),
     "viability_table": ("viability",),
+    "viability_month_text": (
+        "viability",
+        "--cost-usd-per-request",
+        "0.0024",
+        "--revenue-usd-per-user-month",
+        "20",
+        "--requests-per-user-month",
+        "4500",
+    ),
     "factory_text": ("factory",),
     "route_text": ("route",),
     "estimate_text": (
@@ -398,6 +407,19 @@ def test_the_seed_table_prints_no_margin_for_a_product_without_revenue(out):
     assert r.returncode == 0, r.stderr
     row = next(line for line in r.stdout.splitlines() if "free tier" in line)
     assert "no revenue" in row and "inf" not in row
+
+
+def test_viability_prints_a_user_month_revenue_per_user_month(out):
+    # $20 a user-month, 4,500 requests at $0.0024: cost 4,500 x 0.0024 = $10.80 a user-month,
+    # margin (20 - 10.8) / 20 = 46 %, price for the 40 % target 10.8 / 0.6 = $18 a user-month
+    # ($0.004 a request); once only per-request figures and a "break-even" equal to the cost
+    r = out["viability_month_text"]
+    assert r.returncode == 0, r.stderr
+    assert "viability (per user-month of 4,500 requests)" in r.stdout
+    row = next(line for line in r.stdout.splitlines() if "viable" in line)
+    assert [c.strip() for c in row.split("│")[2:7]] == ["20", "10.8", "46%", "viable", "18"]
+    assert "price for 40% margin $" in r.stdout
+    assert "cost $0.0024, price for 40% margin $0.004" in r.stdout
 
 
 def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft_is_published(

@@ -35,6 +35,26 @@ def test_per_user_month_revenue():
     assert v.verdict == "viable"
 
 
+def test_per_user_month_figures_are_the_per_request_ones_times_the_requests():
+    # $20 a user-month over 4,500 requests, $0.0024 of inference a request, 40 % target:
+    # cost 4,500 x 0.0024 = $10.80, target price 0.0024 / 0.6 = $0.004 a request = $18.00 a
+    # user-month; the revenue is the one given, $20
+    d = vb.viability(
+        "seat", 0.0024, revenue_usd_per_user_month=20.0, requests_per_user_month=4500
+    ).as_dict()
+    assert d["revenue_usd_per_user_month"] == 20.0 and d["requests_per_user_month"] == 4500
+    assert_allclose(d["cost_usd_per_user_month"], 10.8, rtol=1e-12)
+    assert_allclose(d["target_price_usd_per_user_month"], 18.0, rtol=1e-12)
+    # revenue per request with requests per user-month: the month's revenue is R x n
+    d = vb.viability(
+        "seat", 0.0024, revenue_usd_per_request=0.005, requests_per_user_month=4500
+    ).as_dict()
+    assert_allclose(d["revenue_usd_per_user_month"], 22.5, rtol=1e-12)
+    # no requests per user-month: no monthly figures
+    d = vb.viability("seat", 0.0024, revenue_usd_per_request=0.005).as_dict()
+    assert d["cost_usd_per_user_month"] is None and d["target_price_usd_per_user_month"] is None
+
+
 def test_seed_003_rows_and_the_free_tier():
     rows = {r["name"]: r for r in vb.seed_products()}
     free = rows["Consumer chatbot (free tier)"]

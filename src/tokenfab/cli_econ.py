@@ -422,28 +422,61 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _emit(result.model_dump())
         return
-    t = Table(title="viability (per request)")
-    cols = ("product", "revenue $", "cost $", "margin", "verdict", "break-even $", "seed")
+    per_month = req.revenue_usd_per_user_month is not None  # the unit the revenue came in
+    rows = result.products
+    targets = {r.target_margin for r in rows}
+    target = f"{targets.pop():.0%} margin" if len(targets) == 1 else "target margin"
+    if per_month:
+        n = rows[0].requests_per_user_month
+        t = Table(title=f"viability (per user-month of {n:,.4g} requests)")
+        cols = ("product", "revenue $", "cost $", "margin", "verdict", f"price for {target} $")
+    else:
+        t = Table(title="viability (per request)")
+        cols = ("product", "revenue $", "cost $", "margin", "verdict", f"price for {target} $")
+        cols += ("seed",)
     for col in cols:
         t.add_column(col, justify="right")
-    for r in result.products:
+    for r in rows:
         m = r.margin
-        t.add_row(
+        if per_month:
+            money = (
+                r.revenue_usd_per_user_month,
+                r.cost_usd_per_user_month,
+                r.target_price_usd_per_user_month,
+            )
+        else:
+            money = (
+                r.revenue_usd_per_request,
+                r.cost_usd_per_request,
+                r.target_price_usd_per_request,
+            )
+        cells = [
             r.name,
-            f"{r.revenue_usd_per_request:.4g}",
-            f"{r.cost_usd_per_request:.4g}",
+            f"{money[0]:.4g}",
+            f"{money[1]:.4g}",
             "- (no revenue)" if m is None else pct(m),
             r.verdict,
-            f"{r.breakeven_usd_per_request:.4g}",
-            f"{r.seed_margin or ''} {r.seed_verdict or ''}".strip(),
-        )
+            f"{money[2]:.4g}",
+        ]
+        if not per_month:
+            cells.append(f"{r.seed_margin or ''} {r.seed_verdict or ''}".strip())
+        t.add_row(*cells)
     console.print(t)
-    if req.cost_usd_per_request is None and req.api_price is None:
+    if per_month:
+        r = rows[0]
         console.print(
-            "seed rows at the geometric middle of the seed's revenue and cost ranges; "
-            "`--json` adds the margin range the columns allow",
+            f"a request: revenue ${r.revenue_usd_per_request:.4g}, cost "
+            f"${r.cost_usd_per_request:.4g}, price for {target} ${r.target_price_usd_per_request:.4g}",
             style="dim",
+            highlight=False,
         )
+    notes = ["break-even price = the cost (margin 0)"]
+    if req.cost_usd_per_request is None and req.api_price is None:
+        notes.append(
+            "seed rows at the geometric middle of the seed's revenue and cost ranges; "
+            "`--json` adds the margin range the columns allow"
+        )
+    console.print("; ".join(notes), style="dim", highlight=False)
 
 
 def _demand_line(dem: dict[str, Any] | None, power_mw: float) -> None:

@@ -1083,7 +1083,8 @@ class ViabilityRequest(Request):
 
 
 class ViabilityRow(Result):
-    """One product's margin and verdict (per request)."""
+    """One product's margin and verdict (per request, and per user-month where requests per
+    user-month are given)."""
 
     name: str = out("product")
     revenue_usd_per_request: float = out("revenue per request", "USD")
@@ -1094,6 +1095,21 @@ class ViabilityRow(Result):
     target_margin: float = out("gross margin called viable", "-")
     target_price_usd_per_request: Num = out(
         "revenue per request that reaches the target margin", "USD"
+    )
+    requests_per_user_month: float | None = out(
+        "requests a user makes a month, as given (null: not given)", "requests"
+    )
+    revenue_usd_per_user_month: float | None = out(
+        "revenue a user-month (null: no requests per user-month)", "USD"
+    )
+    cost_usd_per_user_month: float | None = out(
+        "inference cost a user-month: cost per request x requests (null: no requests per "
+        "user-month)",
+        "USD",
+    )
+    target_price_usd_per_user_month: Num = out(
+        "revenue a user-month that reaches the target margin (null: no requests per user-month)",
+        "USD",
     )
     margin_range_from_columns: list[Num] | None = out(
         "seed rows: worst and best margin the seed's revenue and cost ranges allow (null: "

@@ -86,6 +86,8 @@ class Viability:
     revenue_usd_per_request: float
     cost_usd_per_request: float
     target_margin: float
+    requests_per_user_month: float | None = None  # given: the figures a user-month too
+    revenue_usd_per_user_month: float | None = None  # as given (else per request x requests)
 
     @property
     def margin(self) -> float:
@@ -109,6 +111,21 @@ class Viability:
     def target_price_usd_per_request(self) -> float:
         return float(breakeven_price_usd(self.cost_usd_per_request, self.target_margin))
 
+    def per_user_month(self) -> dict[str, float | None]:
+        """Revenue, cost and target price a user-month [USD]: the per-request figures times
+        ``requests_per_user_month`` (the revenue as given where it was given so); all None
+        without requests per user-month."""
+        n = self.requests_per_user_month
+        if n is None:
+            return dict.fromkeys(USER_MONTH_KEYS)
+        rev = self.revenue_usd_per_user_month
+        return {
+            "requests_per_user_month": n,
+            "revenue_usd_per_user_month": self.revenue_usd_per_request * n if rev is None else rev,
+            "cost_usd_per_user_month": self.cost_usd_per_request * n,
+            "target_price_usd_per_user_month": self.target_price_usd_per_request * n,
+        }
+
     def as_dict(self) -> dict[str, Any]:
         m = self.margin
         return {
@@ -120,7 +137,16 @@ class Viability:
             "breakeven_usd_per_request": self.breakeven_usd_per_request,
             "target_margin": self.target_margin,
             "target_price_usd_per_request": self.target_price_usd_per_request,
+            **self.per_user_month(),
         }
+
+
+USER_MONTH_KEYS = (
+    "requests_per_user_month",
+    "revenue_usd_per_user_month",
+    "cost_usd_per_user_month",
+    "target_price_usd_per_user_month",
+)
 
 
 MAX_USD = 1e9
@@ -150,20 +176,23 @@ def viability(
             "revenue_usd_per_request: give either a revenue per request or a revenue per "
             "user-month (with requests per user-month), not both or neither"
         )
-    if per_user:
-        if requests_per_user_month is None:
-            raise ScenarioError("requests_per_user_month: needed with revenue_usd_per_user_month")
-        n = float(
+    if per_user and requests_per_user_month is None:
+        raise ScenarioError("requests_per_user_month: needed with revenue_usd_per_user_month")
+    n = (
+        None
+        if requests_per_user_month is None
+        else float(
             _check_range(
                 "requests_per_user_month", requests_per_user_month, 0.0, MAX_USD, low_open=True
             )
         )
-        rev = (
-            float(
-                _check_range("revenue_usd_per_user_month", revenue_usd_per_user_month, 0.0, MAX_USD)
-            )
-            / n
+    )
+    per_month = None
+    if per_user:
+        per_month = float(
+            _check_range("revenue_usd_per_user_month", revenue_usd_per_user_month, 0.0, MAX_USD)
         )
+        rev = per_month / n
     else:
         rev = float(_check_range("revenue_usd_per_request", revenue_usd_per_request, 0.0, MAX_USD))
     c = float(_check_range("cost_usd_per_request", cost_usd_per_request, 0.0, MAX_USD))
@@ -175,7 +204,7 @@ def viability(
             "revenue_usd_per_request: 0 with cost_usd_per_request 0 leaves the margin "
             "(R - C) / R undefined; allowed: a revenue above 0, or a cost above 0"
         )
-    return Viability(name, rev, c, m)
+    return Viability(name, rev, c, m, n, per_month)
 
 
 @cache
