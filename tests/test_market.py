@@ -185,3 +185,24 @@ def test_the_projection_says_what_its_elasticity_means(elasticity, spend, readin
     assert f"changes spend by {spend}" in text and reading in text
     proj = project("jevons", elasticity=elasticity, samples=0)
     assert text in proj.notes
+
+
+def test_the_elasticity_note_appears_only_where_elasticity_moves_the_path():
+    # analyst-consensus states spend growth (19.2 % a year): spend is M0 x 1.192^t whatever the
+    # elasticity, and volume = spend / price, so an elasticity note ("elasticity 0 ... falling
+    # prices lower total spend") misread it; it printed by default
+    base = mk.project("analyst-consensus", samples=0)
+    assert not any(n.startswith("elasticity") for n in base.notes)
+    other = mk.project("analyst-consensus", elasticity=1.2, samples=0)
+    # invariant: the central path is the same at elasticity 0 and 1.2 ...
+    assert_allclose(other.market_usd, base.market_usd, rtol=1e-12)
+    assert_allclose(other.tokens_per_year, base.tokens_per_year, rtol=1e-12)
+    # ... and 2030 is 106.15 x 1.192^5 = $255.4B
+    assert_allclose(base.market_usd[-1], 106.15e9 * 1.192**5, rtol=1e-12)
+    # an elasticity given to it says it plays no part in the central path
+    assert any("elasticity 1.2: no part in the central path" in n for n in other.notes)
+    # the volume-price scenario (jevons) keeps its reading: there elasticity moves spend
+    assert any(
+        n.startswith("elasticity 1.2: a 10% price cut")
+        for n in mk.project("jevons", samples=0).notes
+    )

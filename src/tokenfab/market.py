@@ -664,8 +664,16 @@ def project(
                 + ", ".join(f"{s} +{g:.0%}" for s, g in growth.items())
                 + " a year at the catalog's price declines"
             )
-    if sc.kind != "stated-totals":
+    if sc.kind == "volume-price":
         proj_notes.append(elasticity_reading(eps))
+    elif sc.kind == "market-growth" and elasticity is not None:
+        # the stated spend growth fixes spend, and volume = spend / price: the elasticity
+        # only splits volume growth into adoption and price response (implied_growth_per_year)
+        proj_notes.append(
+            f"elasticity {eps:g}: no part in the central path, which follows the stated "
+            f"{sc.market_growth_per_year:.1%} a year of spend; it moves only the Monte Carlo "
+            "fan, where price declines are sampled"
+        )
     proj = Projection(name, sc, years, segs, basis, growth, eps, proj_notes, consistency)
     for y, v in sc.stated.items():
         if y in years:
