@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tokenfab.planning import evaluate, options_table, plan
-from tokenfab.render import headline, rejection_groups
+from tokenfab.render import api_comparison, headline, rejection_groups
 from tokenfab.scenario import Scenario
 
 
@@ -24,7 +24,8 @@ def test_headline_states_the_estimates_own_figures(est):
     assert "\n" not in line
     m = re.fullmatch(
         r"\$(\S+) per 1M output tokens on (\d+) x H100 SXM5 80GB in region us, (\S+) gCO2e per "
-        r"1M output tokens, at TTFT (\S+) ms, TPOT (\S+) ms",
+        r"1M output tokens, at TTFT (\S+) ms, TPOT (\S+) ms; \$(\S+) per 1M tokens blended "
+        r"against the cheapest API's \$(\S+) \((.+)\)",
         line,
     )
     assert m, line
@@ -34,6 +35,41 @@ def test_headline_states_the_estimates_own_figures(est):
     assert float(m[3]) == pytest.approx(d["co2e_g_per_mtok"], rel=5e-3)
     assert float(m[4]) == pytest.approx(d["ttft_s"] * 1e3, rel=5e-3)
     assert float(m[5]) == pytest.approx(d["tpot_s"] * 1e3, rel=5e-3)
+    # the API's blended price beside the blended cost, never beside the output one
+    assert float(m[6]) == pytest.approx(d["cost_usd_per_mtok_blended"], rel=5e-3)
+    assert float(m[7]) == pytest.approx(d["api_usd_per_mtok_blended"], rel=5e-3)
+    assert m[8] == d["api_provider"]
+
+
+def test_api_is_compared_blended_with_blended():
+    # Llama 3.1 70B on 8 x H100 at the chat mix (6,000 prompt / 300 output tokens a request):
+    # the cost per output token is decode's share alone, well above the blended cost (the
+    # QA case: $2.81 output, $0.311 blended, API $0.88 blended). The comparison must be
+    # blended with blended: ratio = api / own blended, and self-hosting is the cheaper.
+    e = evaluate(
+        Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=8, workload="chat")
+    )
+    d = e.as_dict()
+    own, api = d["cost_usd_per_mtok_blended"], d["api_usd_per_mtok_blended"]
+    assert d["cost_usd_per_mtok_output"] > api > own  # the trap: output above, blended below
+    text = api_comparison(d)
+    assert "6,000 prompt / 300 output tokens" in text
+    m = re.search(r"self-hosting (\S+)x (cheaper|dearer)$", text)
+    assert m and m[2] == "cheaper"
+    assert float(m[1]) == pytest.approx(api / own, rel=5e-3)
+
+
+def test_api_comparison_says_dearer_and_none_without_an_api():
+    # own $2 blended against an API's $0.5: 2 / 0.5 = 4x dearer
+    d = {
+        "api_usd_per_mtok_blended": 0.5,
+        "api_provider": "X",
+        "cost_usd_per_mtok_blended": 2.0,
+        "input_tokens": 1000,
+        "output_tokens": 1000,
+    }
+    assert api_comparison(d).endswith("self-hosting 4x dearer")
+    assert api_comparison({**d, "api_usd_per_mtok_blended": None}) is None
 
 
 def test_headline_writes_large_figures_in_full():

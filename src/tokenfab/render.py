@@ -346,14 +346,42 @@ def kpi_table(est: Any) -> Table:
         ("monthly cost", f"${d['monthly_cost_usd']:,.0f}"),
         *_energy_rows(d),
     ]
-    if d.get("api_usd_per_mtok_blended") is not None:
-        rows.append(
-            (
-                "cheapest API for this model",
-                f"${d['api_usd_per_mtok_blended']:.3g} per 1M tokens blended ({d['api_provider']})",
-            )
-        )
+    versus_api = api_comparison(d)
+    if versus_api is not None:
+        rows.append(("cheapest API for this model", versus_api))
     return _kv_table(rows, "The eight KPIs")
+
+
+def api_comparison(d: dict[str, Any]) -> str | None:
+    """The cheapest API beside the self-hosted cost, like with like: both per 1M tokens blended
+    over the workload's own mix of prompt and output tokens (the API's bill of a request over
+    its prompt + output tokens; the deployment's cost an hour over the tokens it serves), and
+    which is cheaper by how much. ``None`` where no API offers the model.
+
+    A cost per output token beside a blended price misleads: with 6,000 prompt tokens to 300
+    output, Llama 3.1 70B on 8 x H100 costs $2.81 per 1M output tokens (decode's share) and
+    $0.311 per 1M tokens blended, and the cheapest API is $0.88 blended -- self-hosting is
+    0.88 / 0.311 = 2.83x cheaper, not 2.81 / 0.88 = 3.2x dearer.
+
+    >>> api_comparison({"api_usd_per_mtok_blended": 0.88, "api_provider": "Together AI",
+    ...     "cost_usd_per_mtok_blended": 0.3113, "input_tokens": 6000, "output_tokens": 300})
+    '$0.88 per 1M tokens blended (Together AI) against $0.311 self-hosted, both at 6,000 prompt / 300 output tokens a request: self-hosting 2.83x cheaper'
+    """
+    api = d.get("api_usd_per_mtok_blended")
+    if api is None:
+        return None
+    line = f"${_sig(api)} per 1M tokens blended ({d['api_provider']})"
+    own = d.get("cost_usd_per_mtok_blended")
+    if own is None:  # no price for the deployment: nothing to compare
+        return line
+    line += (
+        f" against ${_sig(own)} self-hosted, both at {d['input_tokens']:,} prompt / "
+        f"{d['output_tokens']:,} output tokens a request"
+    )
+    if own <= 0 or api <= 0 or own == api:
+        return line + (": the same" if own == api else "")
+    ratio, word = (api / own, "cheaper") if own < api else (own / api, "dearer")
+    return f"{line}: self-hosting {_sig(ratio)}x {word}"
 
 
 def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -428,10 +456,14 @@ def _seconds(t: float) -> str:
 
 
 def headline(est: Any) -> str:
-    """The answer in one line: cost and carbon per 1M output tokens, the fleet, the latencies.
+    """The answer in one line: cost and carbon per 1M output tokens, the fleet, the latencies,
+    and, where an API offers the model, the blended cost against the API's blended price (an
+    API's price is quoted blended; beside a cost per output token it would compare unlike with
+    unlike, see :func:`api_comparison`).
 
     ``$0.208 per 1M output tokens on 8 x H100 SXM5 80GB in region us, 45.5 gCO2e per 1M
-    output tokens, at TTFT 185 ms, TPOT 66.4 ms`` -- or, without a price, what is missing.
+    output tokens, at TTFT 185 ms, TPOT 66.4 ms; $0.104 per 1M tokens blended against the
+    cheapest API's $0.88 (Together AI)`` -- or, without a price, what is missing.
     """
     d = est.as_dict()
     s = est.op.setup
@@ -451,7 +483,16 @@ def headline(est: Any) -> str:
     if co2 is None and getattr(est, "energy_error", None):
         carbon = "carbon not available (power not public)"
     line = f"{money} {where}, {carbon}, {latency}"
-    return line if cost is not None else f"{line} ({est.cost_error})"
+    if cost is None:
+        return f"{line} ({est.cost_error})"
+    api = d.get("api_usd_per_mtok_blended")
+    own = d.get("cost_usd_per_mtok_blended")
+    if api is not None and own is not None:  # like with like: blended against blended
+        line += (
+            f"; ${_sig(own)} per 1M tokens blended against the cheapest API's ${_sig(api)} "
+            f"({d['api_provider']})"
+        )
+    return line
 
 
 def queue_note(est: Any) -> str | None:

@@ -16,6 +16,9 @@ const FIELDS = [
 const CARDS = [
   { key: "cost_usd_per_mtok_output", label: "Cost per million output tokens", unit: "USD", banded: true },
   { key: "cost_usd_per_mtok_blended", label: "Cost per million tokens, blended", unit: "USD", banded: true },
+  // an API price is blended (per prompt + output token of this mix): beside the blended cost,
+  // not the cost per output token, so the two compare like with like
+  { key: "api_usd_per_mtok_blended", label: "Cheapest API, blended (same token mix)", unit: "USD/Mtok" },
   { key: "output_tok_s_per_accelerator", label: "Output tokens/s per accelerator", unit: "tok/s", banded: true },
   { key: "output_tok_s_per_user", label: "Output tokens/s per user", unit: "tok/s", banded: true },
   // both latencies in milliseconds, so the two cards compare at a glance
@@ -26,7 +29,6 @@ const CARDS = [
   { key: "facility_power_w", label: "Facility power", unit: "kW", scale: 1e-3 },
   { key: "tokens_per_joule", label: "Output tokens per joule", unit: "tok/J", banded: true },
   { key: "co2e_g_per_mtok", label: "CO\u2082e per million output tokens", unit: "g" },
-  { key: "api_usd_per_mtok_blended", label: "Cheapest API, blended", unit: "USD/Mtok" },
 ];
 
 const TABS = [
