@@ -72,6 +72,22 @@ def test_default_kv_follows_the_table_and_the_chip():
         pr.check_kv_precision(a100, "int4")
 
 
+def test_an_unsupported_kv_format_lists_kv_formats_only():
+    # --kv-precision fp4 on H100: Hopper has no FP4 units. The line listed the weight formats
+    # ("bf16, fp16, fp8, int8, mxfp4, int4"); mxfp4 and int4 are weight-only (precisions.csv
+    # kv_capable = false), so the allowed KV formats are bf16, fp16, fp8 and int8 alone.
+    h100 = default_catalog().accelerator("h100-sxm")
+    with pytest.raises(ScenarioError) as exc:
+        pr.check_kv_precision(h100, "fp4")
+    msg = str(exc.value)
+    assert msg == (
+        "kv_precision: fp4 is not supported on h100-sxm "
+        "(supported KV formats: bf16, fp16, fp8, int8)"
+    )
+    table = pr.precision_table()
+    assert all(table[p].kv_capable for p in pr.supported_kv_precisions(h100))
+
+
 def test_mxfp4_dequantises_at_fewer_issue_slots_than_int4():
     # H100 SXM: 989.5e12 16-bit FLOP/s over 32 tensor FLOPs a slot: 30.92e12 slots/s; INT4-AWQ
     # at 11 slots an element 2.81e12 elements/s, MXFP4 (no zero point, a power-of-two scale)

@@ -263,15 +263,37 @@ def check_kv_precision(acc: Accelerator, kv_precision: str, as_storage: bool = F
         raise ScenarioError(
             f"kv_precision: unknown format {kv_precision!r}; allowed: {', '.join(KV_PRECISIONS)}"
         )
+    if not _kv_runs_on(acc, kv_precision, as_storage):
+        # the KV-capable formats alone (precisions.csv kv_capable): a weight-only format such as
+        # mxfp4 or int4 computes on the chip but holds no KV cache
+        allowed = ", ".join(supported_kv_precisions(acc, as_storage)) or "none"
+        raise ScenarioError(
+            f"kv_precision: {kv_precision} is not supported on {acc.id} "
+            f"(supported KV formats: {allowed})"
+        )
+    return BYTES_PER_ELEMENT[kv_precision]
+
+
+def _kv_runs_on(acc: Accelerator, kv_precision: str, as_storage: bool) -> bool:
     fmt = precision_table()[kv_precision]
     if as_storage and kv_precision in STORAGE_ONLY_KV and acc.bf16_dense_tflops is not None:
-        return BYTES_PER_ELEMENT[kv_precision]
-    if fmt.peak_column not in (None, "bf16_dense_tflops"):
-        try:
-            peak_flops_per_s(acc, kv_precision)
-        except ScenarioError as exc:
-            raise ScenarioError("kv_" + str(exc)) from None
-    return BYTES_PER_ELEMENT[kv_precision]
+        return True
+    if fmt.peak_column in (None, "bf16_dense_tflops"):
+        return True
+    return _peak_tflops(acc, fmt) is not None
+
+
+def supported_kv_precisions(acc: Accelerator, as_storage: bool = False) -> list[str]:
+    """KV-cache formats the accelerator can hold (precisions.csv ``kv_capable``, and computed
+    on the chip or, with ``as_storage``, stored only: :data:`STORAGE_ONLY_KV`).
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> supported_kv_precisions(default_catalog().accelerator("h100-sxm"))  # no FP4 on Hopper
+    ['bf16', 'fp16', 'fp8', 'int8']
+    """
+    return [p for p in KV_PRECISIONS if _kv_runs_on(acc, p, as_storage)]
 
 
 def default_kv_precision(acc: Accelerator, precision: str) -> str:
