@@ -108,7 +108,7 @@ def test_fp8_on_a100_is_a_scenario_error():
 
 def test_context_longer_than_the_model_is_a_scenario_error():
     # 130,000 + 2,000 = 132,000 > 131,072 tokens of Llama 3.1's context
-    with pytest.raises(ScenarioError, match="131072"):
+    with pytest.raises(ScenarioError, match="131,072"):
         resolve(
             Scenario(
                 model="llama-3.1-8b",
@@ -391,3 +391,28 @@ def test_grid_equals_the_engine_and_its_roofline_evaluated_apart(scenario):
             )
     assert_allclose(grid.roofline_output_tok_s_replica, roof.output_tok_s, rtol=0)
     assert_allclose(grid.roofline_tpot_s, np.broadcast_to(roof.tpot_s, shape), rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        # 1,000 + 100,000,000 tokens: output_tokens alone is over the 131,072-token context
+        # (the line named input_tokens)
+        ({"output_tokens": 100_000_000}, "output_tokens"),
+        ({"input_tokens": 200_000}, "input_tokens"),
+        # 100,000 + 100,000 = 200,000 > 131,072, neither alone: the sum is named
+        ({"input_tokens": 100_000, "output_tokens": 100_000}, "input_tokens + output_tokens"),
+    ],
+)
+def test_a_request_longer_than_the_context_names_the_field(given, field):
+    from tokenfab.perf.operating import resolve
+
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", **given)
+    with pytest.raises(ScenarioError) as exc:
+        resolve(sc)
+    msg = str(exc.value)
+    assert msg.startswith(f"{field}: ")
+    # Llama 3.1's context: 131,072 tokens (models.csv)
+    assert msg.endswith(
+        "exceed llama-3.1-8b's context of 131,072 tokens; allowed: a total up to 131,072"
+    )

@@ -261,10 +261,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         hit = (work.prefix_cache_hit_rate or 0.0) if work else 0.0
     steps = scenario.steps_per_task or (work.steps_per_task if work else 1.0)
     if i + o + r > model.max_context_tokens:
-        raise ScenarioError(
-            f"input_tokens: {i} input + {o + r} output tokens exceed {model.id}'s context of "
-            f"{model.max_context_tokens} tokens"
-        )
+        raise ScenarioError(context_error(model.id, model.max_context_tokens, i, o, r))
     return Setup(scenario, model, acc, shape, hw, engine, precision, kv, i, o + r, hit, steps, band)
 
 
@@ -289,6 +286,28 @@ def _from_records(
     shape = _loaded_shape(ModelShape.from_record(model, precision), model, acc, engine, precision)
     band = error_band(cat, engine, model.id)
     return precision, engine, kv, shape, hardware(acc, precision), band
+
+
+def context_error(model_id: str, context_tokens: int, i: int, o: int, r: int) -> str:
+    """The line for a request longer than the model's context, naming the field that is out of
+    range: the one that alone exceeds the context, else every token field of the sum.
+
+    Examples
+    --------
+    >>> context_error("llama-3.1-8b", 131072, 1000, 100_000_000, 0)  # doctest: +NORMALIZE_WHITESPACE
+    "output_tokens: 1,000 input + 100,000,000 output tokens exceed llama-3.1-8b's context of
+    131,072 tokens; allowed: a total up to 131,072"
+    """
+    fields = [("input_tokens", i, "input"), ("output_tokens", o, "output")]
+    if r:
+        fields.append(("reasoning_tokens", r, "reasoning"))
+    alone = [name for name, n, _ in fields if n > context_tokens]
+    field = alone[0] if len(alone) == 1 else " + ".join(name for name, _, _ in fields)
+    parts = " + ".join(f"{n:,} {word}" for _, n, word in fields)
+    return (
+        f"{field}: {parts} tokens exceed {model_id}'s context of {context_tokens:,} tokens; "
+        f"allowed: a total up to {context_tokens:,}"
+    )
 
 
 def _powers_of_two(limit: int) -> list[int]:
