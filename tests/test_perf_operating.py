@@ -416,3 +416,17 @@ def test_a_request_longer_than_the_context_names_the_field(given, field):
     assert msg.endswith(
         "exceed llama-3.1-8b's context of 131,072 tokens; allowed: a total up to 131,072"
     )
+
+
+def test_a_memory_utilisation_too_low_to_hold_anything_names_the_field():
+    # --gpu-memory-utilization 0.01 on an H100 (80 GiB = 85.90 GB, 99 % visible): 85.90 x 0.99
+    # x 0.01 = 0.850 GB usable a GPU, below the runtime reserve, so no count of H100s holds
+    # Llama 3.1 8B; the line said "does not fit on any number of x h100-sxm (80 GB each)"
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", gpu_memory_utilization=0.01)
+    with pytest.raises(InfeasibleError) as exc:
+        estimate(sc)
+    msg = str(exc.value)
+    assert msg.startswith("gpu_memory_utilization: llama-3.1-8b in bf16")
+    assert "does not fit on any number of h100-sxm" in msg
+    assert "0.85 GB usable at gpu_memory_utilization 0.01" in msg
+    assert "allowed: above 0 to 1" in msg

@@ -48,6 +48,7 @@ from tokenfab.perf.precision import (
     peak_flops_per_s,
 )
 from tokenfab.perf.serving import (
+    VISIBLE_MEMORY_SHARE,
     Engine,
     Hardware,
     Layout,
@@ -59,6 +60,7 @@ from tokenfab.perf.serving import (
     layout,
     max_batch_size,
     md1_wait_s,
+    memory_utilization_at_tp,
     runtime_reserve_bytes,
     steady_state,
     weight_bytes_per_accelerator,
@@ -563,10 +565,39 @@ def _raise_does_not_fit(setup: Setup, accelerators: int) -> None:
             f"across domains need its scale-out bandwidth, which is "
             f"{acc.scaleout_source or 'not public'}; got {accelerators}"
         )
-    hint = f"needs at least {need}" if need else "does not fit on any number of"
+    # the memory an engine may fill: the catalogued memory x the visible share x its
+    # gpu_memory_utilization (at TP 1), less its runtime reserve -- the figure a low
+    # --gpu-memory-utilization shrinks, so a line on it names that field
+    u = float(memory_utilization_at_tp(setup.engine.engine, 1))
+    reserve = float(
+        runtime_reserve_bytes(
+            setup.shape, setup.engine.engine, layout(), setup.weight_bytes_per_param
+        )
+    )
+    usable = setup.hw.memory_bytes * VISIBLE_MEMORY_SHARE * u / 1e9
+    memory = (
+        f"{acc.memory_gb:g} GB each, {usable:.3g} GB usable at gpu_memory_utilization {u:g}, "
+        f"less a {reserve / 1e9:.2g} GB runtime reserve at TP 1"
+    )
+    what = f"{setup.model.id} in {setup.precision} ({w:.0f} GB of weights, {kv:.2f} GB of KV a sequence)"
+    if setup.scenario.gpu_memory_utilization is None and need:  # the engine's own share
+        memory = f"{acc.memory_gb:g} GB each"
+    if need:
+        raise InfeasibleError(
+            f"accelerators: {what} needs at least {need} x {acc.id} ({memory}); got {accelerators}"
+        )
+    field = (
+        "gpu_memory_utilization"
+        if setup.scenario.gpu_memory_utilization is not None
+        else "accelerators"
+    )
     raise InfeasibleError(
-        f"accelerators: {setup.model.id} in {setup.precision} ({w:.0f} GB of weights, {kv:.2f} GB of KV a "
-        f"sequence) {hint} x {setup.accelerator.id} ({setup.accelerator.memory_gb:g} GB each); got {accelerators}"
+        f"{field}: {what} does not fit on any number of {acc.id} ({memory}); "
+        + (
+            "raise gpu_memory_utilization (allowed: above 0 to 1)"
+            if field == "gpu_memory_utilization"
+            else f"got {accelerators}"
+        )
     )
 
 
