@@ -85,3 +85,30 @@ def test_roofline_frontier_lies_above_the_estimate(front):
     # At efficiency 1 the hardware can do at least as well on both axes.
     assert front.roofline_tok_s_per_user.max() >= front.tok_s_per_user.max()
     assert front.roofline_tok_s_per_accelerator.max() >= front.tok_s_per_accelerator.max()
+
+
+def test_a_frontier_over_several_accelerators_leaves_out_those_that_do_not_fit():
+    # Llama 3.1 405B in BF16: 405e9 x 2 bytes = 810 GB of weights (812 GB with the
+    # embeddings); 8 x H100 (80 GB each, 640 GB) cannot hold it, 8 x B200 (180 GB each,
+    # 1,440 GB) can. The request failed whole; now B200's frontier comes with H100 left out
+    # and why, in the GB figures of estimate.
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+    from tokenfab.errors import InfeasibleError
+
+    op = operations.get("frontier")
+    cat = default_catalog()
+    given = {"model": "llama-3.1-405b", "accelerators": 8}
+    fronts = op.compute(op.parse({**given, "accelerator": ["h100-sxm", "b200"]}), cat)
+    assert [f.accelerator for f in fronts] == ["b200"]
+    [(acc, reason)] = fronts.left_out
+    assert acc == "h100-sxm"
+    assert reason.startswith("accelerators: llama-3.1-405b in bf16 (812 GB of weights")
+    assert "needs at least 16 x h100-sxm (80 GB each); got 8" in reason
+    result = op.present(fronts, cat).model_dump()
+    assert result["left_out"] == [{"accelerator": "h100-sxm", "reason": reason}]
+    # none fits (H100 and A100 80GB alike): one line with each accelerator's reason
+    with pytest.raises(InfeasibleError) as exc:
+        op.compute(op.parse({**given, "accelerator": ["h100-sxm", "a100-sxm-80gb"]}), cat)
+    assert "\n" not in str(exc.value)
+    assert "16 x h100-sxm" in str(exc.value) and "16 x a100-sxm-80gb" in str(exc.value)

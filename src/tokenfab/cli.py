@@ -507,6 +507,10 @@ def frontier_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None, as_
     else:
         for f in fronts:
             console.print(render.frontier_table(req.model, f))
+        for acc, reason in getattr(fronts, "left_out", []):
+            console.print(
+                f"left out {acc}: {reason}", style="yellow", markup=False, highlight=False
+            )
     if chart is not None:
         from tokenfab import charts
 

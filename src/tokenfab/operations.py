@@ -38,7 +38,7 @@ from pydantic import BaseModel, RootModel
 
 from tokenfab import schema
 from tokenfab.catalog import TABLES, Catalog, default_catalog, stale_rows
-from tokenfab.errors import ScenarioError
+from tokenfab.errors import ScenarioError, TokenfabError
 
 
 class LimitError(ScenarioError):
@@ -217,7 +217,29 @@ def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
         cat.get("licences", req.software_licence)
     from tokenfab.factory import frontier_economics
 
-    return [frontier_economics(frontier(sc, cat), sc, cat) for sc in req.scenarios()]
+    scenarios = req.scenarios()
+    if len(scenarios) == 1:  # one accelerator: its error is the answer
+        return Fronts([frontier_economics(frontier(scenarios[0], cat), scenarios[0], cat)])
+    fronts, errors = Fronts(), []
+    for sc in scenarios:
+        try:
+            fronts.append(frontier_economics(frontier(sc, cat), sc, cat))
+        except TokenfabError as exc:  # this accelerator only: the others still compare
+            errors.append((sc.accelerator, exc))
+    if not fronts:  # none fits: one line with every accelerator's reason
+        raise type(errors[0][1])("; ".join(str(exc) for _, exc in errors))
+    left_out = [(acc, str(exc)) for acc, exc in errors]
+    fronts.left_out = left_out
+    return fronts
+
+
+class Fronts(list):  # type: ignore[type-arg]
+    """The frontiers of a ``frontier`` request, with ``left_out``: ``(accelerator, reason)`` of
+    each accelerator that could not run it (the model does not fit on its count, ...)."""
+
+    def __init__(self, fronts: Any = ()) -> None:
+        super().__init__(fronts)
+        self.left_out: list[tuple[str, str]] = []
 
 
 MAX_FRONTIER_ACCELERATORS = 12

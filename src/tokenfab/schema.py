@@ -759,17 +759,35 @@ class FrontierPoint(Result):
     )
 
 
+class FrontierLeftOut(Result):
+    """An accelerator a frontier request named that could not run it."""
+
+    accelerator: str = out("accelerator id")
+    reason: str = out("why: the line the accelerator alone would have failed with")
+
+
 class FrontierResult(Result):
     """``frontier --json``: the Pareto points of every accelerator."""
 
     points: list[FrontierPoint] = out(
         "the Pareto points, by accelerator then by output tokens per second per user"
     )
+    left_out: list[FrontierLeftOut] = out(
+        "accelerators of the request with no frontier, each with why (empty when all ran)"
+    )
 
     @classmethod
     def from_frontiers(cls, fronts: list[Any]) -> Self:
-        """From :func:`tokenfab.perf.frontier.frontier` results."""
-        return cls.model_validate({"points": [row for f in fronts for row in f.rows()]})
+        """From :func:`tokenfab.perf.frontier.frontier` results (and the ``left_out`` of
+        :class:`tokenfab.operations.Fronts`)."""
+        return cls.model_validate(
+            {
+                "points": [row for f in fronts for row in f.rows()],
+                "left_out": [
+                    {"accelerator": a, "reason": r} for a, r in getattr(fronts, "left_out", [])
+                ],
+            }
+        )
 
 
 class BreakevenRow(Result):
