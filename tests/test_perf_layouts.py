@@ -205,6 +205,30 @@ def test_scenario_moe_degrees_must_tile_the_stage():
 # ---------------------------------------------------------------------------------------------
 
 
+def test_an_engine_on_another_vendor_lists_its_vendors_readably():
+    # vLLM's vendors in serving_software.csv: "NVIDIA;AMD;Intel;Google;AWS;Huawei"; the line
+    # quoted that raw ("vllm runs on NVIDIA;AMD;Intel;... accelerators only"). A sentence
+    # lists them with commas and "and"; a Cerebras WSE-3 runs none of the engines.
+    from tokenfab.catalog import default_catalog
+    from tokenfab.errors import ScenarioError
+    from tokenfab.perf.calibration import choose_engine
+
+    cat = default_catalog()
+    with pytest.raises(ScenarioError) as exc:
+        choose_engine(cat, cat.accelerator("cerebras-wse3"), "vllm")
+    assert str(exc.value) == (
+        "software: vllm runs on NVIDIA, AMD, Intel, Google, AWS and Huawei accelerators only; "
+        "cerebras-wse3 is Cerebras (allowed here: none)"
+    )
+    refused(
+        "software: sglang runs on NVIDIA and AMD accelerators only; trainium2 is AWS "
+        "(allowed here: vllm)",
+        model="llama-3.1-8b",
+        accelerator="trainium2",
+        software="sglang",
+    )
+
+
 def test_tensorrt_llm_on_mi300x_refused():
     # TensorRT-LLM is CUDA-only (its installation docs); vLLM has a ROCm backend.
     refused(

@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from tokenfab.errors import CatalogError, FileInputError
+from tokenfab.errors import CatalogError, FileInputError, and_list
 from tokenfab.fileio import CATALOG_MAX_BYTES, read_text
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
@@ -900,7 +900,12 @@ class ServingSoftware(Record):
         """Whether the engine supports accelerators of ``vendor`` (case-insensitive)."""
         if not self.vendors:
             return True
-        return vendor.lower() in {v.strip().lower() for v in self.vendors.split(";")}
+        return vendor.lower() in {v.lower() for v in _id_list(self.vendors)}
+
+    def vendor_names(self) -> str:
+        """The vendors as a sentence writes them: ``NVIDIA, AMD and Intel`` (the CSV's
+        ``NVIDIA;AMD;Intel``), ``any vendor's`` when the column is empty."""
+        return and_list(_id_list(self.vendors)) or "any vendor's"
 
 
 class Efficiency(Record):

@@ -114,7 +114,7 @@ def choose_engine(
     if not sw.runs_on(acc.vendor):
         fits = [k for k, r in softwares.items() if r.runs_on(acc.vendor)]
         raise ScenarioError(
-            f"software: {software} runs on {sw.vendors} accelerators only; {acc.id} is "
+            f"software: {software} runs on {sw.vendor_names()} accelerators only; {acc.id} is "
             f"{acc.vendor} (allowed here: {', '.join(fits) or 'none'})"
         )
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
