@@ -676,3 +676,38 @@ def test_bad_power_in_gw_names_the_field(given, message):
     with pytest.raises(TokenfabError, match=r"^power_gw: ") as err:
         operations.get("factory").parse(given)
     assert message in str(err.value)
+
+
+def test_a_tier_with_no_power_shows_no_speed(h100):
+    # the catalog's ultra tier gets 0 % of the power (price_tiers.csv share_of_power): no
+    # accelerator serves it, so it shows no tok/s per user nor TTFT (it showed the frontier
+    # point it would have run at) and 0 output tok/s per accelerator
+    [ultra] = [t for t in h100.as_dict()["tiers"] if t["name"] == "ultra"]
+    assert ultra["share_of_power"] == 0
+    assert ultra["tok_s_per_user"] is None and ultra["ttft_s"] is None
+    assert ultra["output_tok_s_per_accelerator"] == 0
+    assert ultra["tokens_per_year"] == 0
+
+
+def test_a_small_factory_writes_revenue_in_a_unit_that_fits():
+    # 0.01 MW: 10,000 W / PUE 1.56 / 1,400 W (GB300 TDP) = 4.58 accelerators' worth of power,
+    # kept fractional (schema: FactoryResult.accelerators); revenue about $2.2M a year, which a
+    # fixed billions column wrote "$0.0B/yr"
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    f = fc.factory(0.01, "gb300")
+    d = f.as_dict()
+    assert_allclose(d["accelerators"], 0.01e6 / 1.56 / 1400, rtol=1e-9)
+    exe = Path(sys.executable).parent / "tokenfab"
+    env = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
+    out = subprocess.run(
+        [str(exe), "factory", "--power-mw", "0.01"], capture_output=True, text=True, env=env
+    ).stdout
+    assert "$0.0B" not in out
+    rev = d["revenue_usd_per_year"]
+    assert 1e6 <= rev < 1e9
+    assert f"revenue ${rev / 1e6:.3g}M/yr" in out
+    assert "4.58 accelerators' worth of power" in out

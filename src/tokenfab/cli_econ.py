@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tokenfab import operations, schema
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
-from tokenfab.render import fixed, fmt, pct
+from tokenfab.render import fixed, fmt, money, pct
 
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -536,7 +536,7 @@ def factory(
         for d in docs:
             t = Table(
                 title=f"{d['power_mw']:g} MW of {d['accelerator']} ({d['precision']}) serving "
-                f"{d['model']}: {d['accelerators']:,.0f} accelerators"
+                f"{d['model']}: {fmt(d['accelerators'])} accelerators' worth of power"
             )
             for col in (
                 "tier",
@@ -548,7 +548,7 @@ def factory(
                 "tok/s/acc",
                 "tok/s/MW",
                 "out tokens/yr",
-                "revenue $B/yr",
+                "revenue $/yr",
             ):
                 t.add_column(col, justify="right")
             for tier in d["tiers"]:
@@ -559,21 +559,23 @@ def factory(
                     f"{tier['share_of_power']:.0%}",
                     "-" if tier["tok_s_per_user"] is None else f"{tier['tok_s_per_user']:.0f}",
                     "-" if tier["ttft_s"] is None else f"{tier['ttft_s']:.3g}",
-                    fixed(tier["output_tok_s_per_accelerator"]),
+                    "-"
+                    if tier["tok_s_per_user"] is None
+                    else fixed(tier["output_tok_s_per_accelerator"]),
                     "-"
                     if tier["output_tok_s_per_mw"] is None
                     else f"{tier['output_tok_s_per_mw']:,.0f}",
                     f"{tier['tokens_per_year']:.3g}",
-                    _b(tier["revenue_usd_per_year"]),
+                    money(tier["revenue_usd_per_year"]),
                 )
             console.print(t)
             cost = d["cost_usd_per_year"]
             console.print(
-                f"revenue ${_b(d['revenue_usd_per_year'])}B/yr "
+                f"revenue {money(d['revenue_usd_per_year'])}/yr "
                 f"(${d['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
-                + ("not priced" if cost is None else f"${_b(cost)}B/yr")
+                + ("not priced" if cost is None else f"{money(cost)}/yr")
                 + (f", margin {pct(d['margin'])}" if d["margin"] is not None else "")
-                + ("" if d["capex_usd"] is None else f"; capex ${_b(d['capex_usd'])}B")
+                + ("" if d["capex_usd"] is None else f"; capex {money(d['capex_usd'])}")
                 + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW, "
                 f"{d['tokens_per_joule']:.3g} output tokens/J"
             )
@@ -595,9 +597,9 @@ def factory(
                     f"{p['share_of_power']:.0%} {p['accelerator']}/{p['model']}"
                     for p in mixed["mix"]
                 )
-                + f": revenue ${_b(mixed['revenue_usd_per_year'])}B/yr "
+                + f": revenue {money(mixed['revenue_usd_per_year'])}/yr "
                 f"(${mixed['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
-                + ("not priced" if cost is None else f"${_b(cost)}B/yr")
+                + ("not priced" if cost is None else f"{money(cost)}/yr")
                 + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW",
                 style="bold",
             )

@@ -406,6 +406,9 @@ class TierResult:
         return self.tokens_per_year * self.billed_per_output_token
 
     def as_dict(self) -> dict[str, Any]:
+        # a tier given no power runs no point: no speed, TTFT or rate to show (the frontier
+        # point it would use is not served), as an unserved tier shows none
+        idle = self.share_of_power == 0
         return {
             "name": self.name,
             "usd_per_mtok": self.usd_per_mtok,
@@ -413,7 +416,7 @@ class TierResult:
             "price_basis_kind": price_basis_kind(self.price_basis),
             "billed_tokens_per_output_token": self.billed_per_output_token,
             "billed_tokens_per_year": self.billed_tokens_per_year,
-            "ttft_s": self.ttft_s,
+            "ttft_s": None if idle else self.ttft_s,
             "ttft_s_max": self.ttft_s_max,
             "share_of_power": self.share_of_power,
             "output_tok_s_per_user_min": self.band[0],
@@ -425,8 +428,8 @@ class TierResult:
             "decode_accelerators": None
             if self.pools is None
             else self.pools["decode_accelerators"],
-            "tok_s_per_user": self.tok_s_per_user,
-            "output_tok_s_per_accelerator": self.output_tok_s_per_accelerator,
+            "tok_s_per_user": None if idle else self.tok_s_per_user,
+            "output_tok_s_per_accelerator": 0.0 if idle else self.output_tok_s_per_accelerator,
             "tokens_per_year": self.tokens_per_year,
             "revenue_usd_per_year": self.revenue_usd_per_year,
             "note": self.note,

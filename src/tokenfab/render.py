@@ -168,6 +168,22 @@ def power(watts: float) -> str:
     return f"{watts / 1e9:.3g} GW" if abs(watts) < 1e11 else f"{fixed(watts / 1e9)} GW"
 
 
+def money(usd: float) -> str:
+    """Dollars in the unit that fits the magnitude, 3 significant figures: a 10 kW factory
+    earns "$2.21M", not "$0.0B" (a fixed billions column wrote it so).
+
+    >>> money(0.0), money(55.2), money(4_321.0), money(2.2147e6), money(3.2e9), money(4.1e12)
+    ('$0', '$55.2', '$4,321', '$2.21M', '$3.2B', '$4.1T')
+    """
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(usd) >= scale:
+            x = usd / scale  # under 1,000 but for trillions, which stay in T
+            return f"${x:.3g}{unit}" if abs(x) < 1000 else f"${fixed(x)}{unit}"
+    if abs(usd) >= 1e3:
+        return f"${usd:,.0f}"
+    return "$0" if usd == 0 else f"${usd:.3g}"
+
+
 def pct(value: float) -> str:
     """A share as a whole percentage, in exponent form from 1,000x on (a margin of
     -1e299 is ``-1e+301%``, not a 300-digit number).

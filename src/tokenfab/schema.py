@@ -1330,7 +1330,9 @@ class FactoryTier(Result):
     billed_tokens_per_year: float = out(
         "output tokens a year times billed_tokens_per_output_token: revenue / price", "token/year"
     )
-    ttft_s: Num = out("service TTFT (no queueing) at the chosen point (null: none)", "s")
+    ttft_s: Num = out(
+        "service TTFT (no queueing) at the chosen point (null: none, or the tier has no power)", "s"
+    )
     ttft_s_max: Num = out("the tier's TTFT ceiling (null: none)", "s")
     share_of_power: float = out("share of the facility's power given to the tier", "-")
     output_tok_s_per_user_min: Num = out("the tier's speed floor (null: none)", "token/s")
@@ -1348,11 +1350,13 @@ class FactoryTier(Result):
         "accelerators",
     )
     tok_s_per_user: Num = out(
-        "output tokens per second one user sees at the chosen point (null: none in the band)",
+        "output tokens per second one user sees at the chosen point (null: none in the band, "
+        "or the tier has no power)",
         "token/s",
     )
     output_tok_s_per_accelerator: float = out(
-        "output tokens per second per accelerator at that point", "token/s"
+        "output tokens per second per accelerator at that point (0: the tier serves nothing)",
+        "token/s",
     )
     tokens_per_year: float = out("output tokens the tier serves a year", "token/year")
     output_tok_s_per_mw: Num = out(
@@ -1408,8 +1412,12 @@ class FactoryResult(Result):
         "power budgeted per accelerator (its share of the facility's IT power)", "W"
     )
     accelerators: float = out(
-        "accelerators the power budget holds (where a tier runs on heterogeneous pools: "
-        "equivalents of the accelerator by power; the tiers' pools give the real counts)",
+        "accelerators the power budget holds: power_mw over one accelerator's facility draw "
+        "(its TDP x PUE), kept fractional so tokens, revenue and cost scale with the power "
+        "(4.58 is four accelerators and 58 % of a fifth's power; a whole fleet within the "
+        "power is its floor) "
+        "(where a tier runs on heterogeneous pools: equivalents of the accelerator by power; "
+        "the tiers' pools give the real counts)",
         "accelerators",
     )
     utilization: float = out("average share of capacity used", "-")
