@@ -206,3 +206,33 @@ def test_the_elasticity_note_appears_only_where_elasticity_moves_the_path():
         n.startswith("elasticity 1.2: a 10% price cut")
         for n in mk.project("jevons", samples=0).notes
     )
+
+
+def test_power_far_above_the_cited_projection_gets_a_note():
+    # market.yaml seed_power: SemiAnalysis's 2030 inference power demand, 93.3 GW (seed 003).
+    # 1,002.9 GW is 1,002.9 / 93.3 = 10.7x it, over SEED_POWER_FACTOR (3): a note states both;
+    # 250 GW is 2.68x: no note; the regional sums (all AI power, 105.5 GW) are not compared.
+    seeds = mk.load_market_data().seed_power
+    [inference] = [p for p in seeds if "inference" in p.label]
+    assert (inference.year, inference.gw) == (2030, 93.3)
+    notes = mk.power_checks([2030], {"h100-sxm": [1002.9], "rubin": [250.0]}, seeds)
+    assert len(notes) == 1
+    assert "93.3 GW" in notes[0] and "h100-sxm 1,002.9 GW (10.7x)" in notes[0]
+    assert "rubin" not in notes[0]
+    assert mk.power_checks([2029], {"h100-sxm": [1002.9]}, seeds) == []  # no 2030 figure
+
+
+def test_the_default_projection_notes_its_2030_power_against_the_seed():
+    proj = mk.analyse(mk_request())
+    gw = {a: float(v[-1]) for a, v in proj.energy["gw_by_accelerator"].items()}
+    over = [a for a, g in gw.items() if g > mk.SEED_POWER_FACTOR * 93.3]
+    notes = [n for n in proj.notes if n.startswith("energy: in 2030")]
+    assert bool(over) == bool(notes)
+    for a in over:
+        assert f"{a} {gw[a]:,.1f} GW" in notes[0]
+
+
+def mk_request():
+    from tokenfab import schema
+
+    return schema.MarketRequest.model_validate({})

@@ -897,6 +897,55 @@ def add_energy(
         "skipped": skipped,
         "gw_by_accelerator": gw,
     }
+    proj.notes.extend(power_checks(proj.years, gw, load_market_data().seed_power))
+
+
+SEED_POWER_FACTOR = 3.0
+"""How far above a seed's cited inference power tokenfab's GW may go before a note says so:
+the cited figures are one analyst's projection and the GW here serve every token on one
+accelerator and model, so a factor of a few is expected; beyond it the reading is that the
+volume or the serving assumption is far from the projection."""
+
+
+def power_checks(
+    years: ArrayLike, gw_by_accelerator: dict[str, ArrayLike], seeds: list[SeedPower]
+) -> list[str]:
+    """Notes where the implied power exceeds an inference power figure the seeds cite for the
+    same year by more than :data:`SEED_POWER_FACTOR`, stating both figures.
+
+    Only the seeds' inference figures count (a label with "inference"): the regional sums are
+    all AI power, training included.
+
+    Examples
+    --------
+    2030's tokens on H100s at 1,002.9 GW against the 93.3 GW SemiAnalysis projects:
+    1,002.9 / 93.3 = 10.7x.
+
+    >>> seed = SeedPower(label="inference power demand, 2030", year=2030, gw=93.3, source="s")
+    >>> power_checks([2029, 2030], {"h100-sxm": [274.7, 1002.9], "b300": [50.0, 200.0]}, [seed])
+    ['energy: in 2030 serving every token on one accelerator implies over 3x the 93.3 GW of inference power demand, 2030: h100-sxm 1,002.9 GW (10.7x); the projected volume, or serving it all on one accelerator and model, is far from that projection']
+    """
+    y = [int(v) for v in np.asarray(years).ravel()]
+    notes = []
+    for seed in seeds:
+        if "inference" not in seed.label.lower() or seed.year not in y or seed.gw <= 0:
+            continue
+        i = y.index(seed.year)
+        over = [
+            (a, float(np.asarray(v).ravel()[i]))
+            for a, v in gw_by_accelerator.items()
+            if float(np.asarray(v).ravel()[i]) > SEED_POWER_FACTOR * seed.gw
+        ]
+        if not over:
+            continue
+        which = ", ".join(f"{a} {g:,.1f} GW ({g / seed.gw:.3g}x)" for a, g in over)
+        notes.append(
+            f"energy: in {seed.year} serving every token on one accelerator implies over "
+            f"{SEED_POWER_FACTOR:g}x the {seed.gw:g} GW of {seed.label}: "
+            f"{which}; the projected volume, or serving it all on one accelerator and model, "
+            "is far from that projection"
+        )
+    return notes
 
 
 def analyse(request: Any, catalog: Catalog | None = None) -> Projection:
