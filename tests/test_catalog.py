@@ -336,6 +336,16 @@ BROKEN = {
         "accelerators", "accelerators.csv", Accelerator, _set(3, "as_of", "2025-02-30"), 3,
         "as_of",
     ),
+    # a source dated 2099 is a typo, not a source: refused (it was accepted, and would have
+    # kept the row from ever reading as stale)
+    "as_of in the future": (
+        "accelerators", "accelerators.csv", Accelerator, _set(3, "as_of", "2099-01-01"), 3,
+        "as_of",
+    ),
+    "price_as_of in the future": (
+        "accelerators", "accelerators.csv", Accelerator, _set(2, "price_as_of", "2099-01-01"), 2,
+        "price_as_of",
+    ),
     "bad effective date (month 13)": (
         "api-prices", "api_prices.csv", ApiPrice, _set(2, "effective_date", "2025-13-01"), 2,
         "effective_date",
@@ -548,3 +558,25 @@ def test_a_number_above_its_columns_maximum_names_file_row_and_column(tmp_path):
     msg = str(err.value)
     assert msg.startswith(f"{tmp_path / 'accelerators.csv'}:2:")
     assert "memory_gb" in msg and "8e+07 is above the plausible maximum 100000" in msg
+
+
+def test_a_future_date_and_a_value_over_the_maximum_say_what_is_allowed(tmp_path: Path) -> None:
+    # as_of 2099-01-01: after today, so "allowed: a date on or before today"; memory_gb 1e9
+    # over COLUMN_MAXIMA's 1e5 (a GB column): the allowed part is the column's range
+    # "above 0 to 100000" (it said "allowed: above 0", the declared lower bound alone)
+    from datetime import date
+
+    from tokenfab.catalog import COLUMN_MAXIMA
+
+    _broken_copy(tmp_path, "accelerators.csv", _set(3, "as_of", "2099-01-01"))
+    with pytest.raises(CatalogError) as info:
+        Catalog(dirs=[tmp_path]).table("accelerators")
+    assert (
+        f"as_of: 2099-01-01 is after today ({date.today().isoformat()}); allowed: a date on "
+        "or before today" in str(info.value)
+    )
+    _broken_copy(tmp_path, "accelerators.csv", _set(3, "memory_gb", "1e9"))
+    with pytest.raises(CatalogError) as info:
+        Catalog(dirs=[tmp_path]).table("accelerators")
+    most = COLUMN_MAXIMA["memory_gb"]
+    assert str(info.value).endswith(f"allowed: above 0 to {most:g}"), str(info.value)

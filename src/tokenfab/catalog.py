@@ -217,6 +217,25 @@ class Record(BaseModel):
             )
         return value
 
+    @field_validator("as_of", "retrieved", "price_as_of", check_fields=False, mode="after")
+    @classmethod
+    def _not_in_the_future(cls, value: date | None) -> date | None:
+        # a source's date or the day it was read cannot be after today: 2099-01-01 is a typo
+        # (and would make a stale price look fresh for decades)
+        today = date.today()
+        if value is not None and value > today:
+            raise ValueError(
+                f"{value.isoformat()} is after today ({today.isoformat()}); allowed: a date on "
+                "or before today"
+            )
+        return value
+
+    @classmethod
+    def column_maximum(cls, field: str) -> float | None:
+        """The plausible maximum of a numeric column (:data:`COLUMN_MAXIMA`), the top of the
+        range an error line gives as ``allowed``."""
+        return COLUMN_MAXIMA.get(field) if field in cls.model_fields else None
+
     @model_validator(mode="after")
     def _ranges_bracket_their_values(self) -> Record:
         for name in range_fields(type(self)):

@@ -644,6 +644,12 @@ def allowed_range(field: str, model: Any = None) -> str | None:
     '0 to below 1'
     >>> allowed_range("model") is None
     True
+
+    A catalog column's plausible maximum (``tokenfab.catalog.COLUMN_MAXIMA``) closes its range:
+
+    >>> from tokenfab.catalog import Region
+    >>> allowed_range("dc_capacity_gw", Region)
+    '0 to 10000'
     """
     fields = getattr(model if model is not None else Scenario, "model_fields", {})
     info = fields.get(field)
@@ -654,6 +660,9 @@ def allowed_range(field: str, model: Any = None) -> str | None:
         for name in ("ge", "gt", "le", "lt"):
             if getattr(meta, name, None) is not None:
                 bounds[name] = getattr(meta, name)
+    most = getattr(model, "column_maximum", None)  # a catalog column's plausible maximum
+    if most is not None and most(field) is not None and not {"le", "lt"} & set(bounds):
+        bounds["le"] = most(field)
     low = next((k for k in ("ge", "gt") if k in bounds), None)
     high = next((k for k in ("le", "lt") if k in bounds), None)
     if low and high:
