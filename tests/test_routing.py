@@ -208,3 +208,30 @@ def test_the_grid_carries_the_success_rate_after_routing():
         i, j = g.routed_share.index(0.7), g.success_small.index(0.8)
         assert_allclose(g.success_rate_after[i][j], expected, rtol=1e-12)
         assert g.failure_detection == detect and g.success_big == 0.95
+
+
+def test_a_tiny_small_model_success_rate_prints_as_a_multiple_not_millions_of_percent():
+    # --success-small 0.000001 --routed-share 1, no failure detection: every request goes to
+    # the small model, which succeeds once in a million. cost per success after = cost per
+    # request / 1e-6; the saving 1 - after/before is about -6.3 million % (the arithmetic is
+    # right: a success costs ~63,000x the big model's), printed as "-6333233.3%". Not refused:
+    # the figure is finite and means what it says; only a rate whose cost per success
+    # overflows is (routing._per_success).
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cli_econ import saving_text
+
+    r = operations.get("route").run(
+        {"success_small": 1e-6, "routed_share": 1.0, "failure_detection": 0.0},
+        default_catalog(),
+    )
+    assert r.success_rate_after == pytest.approx(1e-6)
+    assert r.cost_per_success_usd_after == pytest.approx(r.cost_usd_per_request_after / 1e-6)
+    ratio = r.cost_per_success_usd_after / r.cost_per_success_usd_before
+    assert r.savings_per_success == pytest.approx(1 - ratio)
+    assert ratio > 1e4
+    text = saving_text(
+        r.savings_per_success, r.cost_per_success_usd_after, r.cost_per_success_usd_before
+    )
+    assert text.startswith(f"none: a successful outcome costs {ratio:,.0f}x as much")
+    assert "%" not in text

@@ -41,6 +41,38 @@ def _b(x: float) -> str:
     return fixed(x / 1e9, 1)
 
 
+def _share(x: float) -> str:
+    """A share to 1 decimal of a percent, or to 3 significant figures below 0.1 % (a success
+    rate of 1e-6 read "0.0%").
+
+    >>> _share(0.866), _share(1e-6), _share(0.0)
+    ('86.6%', '0.0001%', '0.0%')
+    """
+    return f"{x * 100:.3g}%" if 0 < abs(x) < 1e-3 else f"{x:.1%}"
+
+
+def saving_text(saving: float, after_usd: float, before_usd: float) -> str:
+    """The saving per successful outcome as a reader takes it in: a percentage down to -100 %
+    (the cost doubled); beyond it, how many times as much a success costs, since "-6333233.3%"
+    reads as nothing. ``saving = 1 - after / before``, so after / before = 1 - saving.
+
+    Routing every request to a small model that succeeds once in a million (RouteLLM's
+    defaults otherwise): $0.0075 a request / 1e-6 = $7,500 a success, against the big model's
+    $0.1184 (0.1125 / 0.95): 7,500 / 0.1184 = 63,333x, a saving of 1 - 63,333 = -6,333,233 %.
+
+    >>> saving_text(-0.431, 0.169, 0.118)
+    '-43.1%'
+    >>> saving_text(1 - 7500 / (0.1125 / 0.95), 7500, 0.1125 / 0.95)
+    'none: a successful outcome costs 63,333x as much ($7,500 against $0.118)'
+    """
+    if saving > -1:
+        return f"{saving:.1%}"
+    return (
+        f"none: a successful outcome costs {fmt(1 - saving)}x as much "
+        f"(${fmt(after_usd)} against ${fmt(before_usd)})"
+    )
+
+
 def market(
     ctx: typer.Context, given: dict[str, Any], list_: bool, out: str | None, as_json: bool
 ) -> None:
@@ -361,7 +393,7 @@ def route(ctx: typer.Context, given: dict[str, Any], list_: bool, as_json: bool)
         return
     r = result
     console.print(
-        f"routed share {r.routed_share:.1%}, small-model success {r.success_small:.1%}, "
+        f"routed share {_share(r.routed_share)}, small-model success {_share(r.success_small)}, "
         f"failure detection {r.failure_detection:.0%}"
         + (f" ({', '.join(r.from_study)} from study {r.study})" if r.from_study else "")
     )
@@ -383,7 +415,12 @@ def route(ctx: typer.Context, given: dict[str, Any], list_: bool, as_json: bool)
         fmt(r.cost_per_success_usd_after),
     )
     console.print(t)
-    console.print(f"saving per successful outcome: {r.savings_per_success:.1%}")
+    console.print(
+        "saving per successful outcome: "
+        + saving_text(
+            r.savings_per_success, r.cost_per_success_usd_after, r.cost_per_success_usd_before
+        )
+    )
     g = Table(
         title="saving per success (success rate after) by routed share (rows) x small-model "
         f"success (columns), big-model success {r.grid.success_big:.0%}, failure detection "
@@ -397,7 +434,7 @@ def route(ctx: typer.Context, given: dict[str, Any], list_: bool, as_json: bool)
     )
     for s, row, kept in grid:
         cells = [
-            f"{v:.0%}{'*' if 0.4 <= v <= 0.7 else ''} ({k:.2f})"
+            f"{pct(v)}{'*' if 0.4 <= v <= 0.7 else ''} ({k:.2f})"
             for v, k in zip(row, kept, strict=True)
         ]
         g.add_row(f"{s:.0%}", *cells)
