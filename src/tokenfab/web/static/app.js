@@ -607,7 +607,10 @@ async function renderApiPrices(el) {
     title: `API prices of ${r.model} against this deployment's cost`,
     yaxis: { title: { text: "USD per million output tokens" }, rangemode: "tozero" }, xaxis: { title: { text: "effective date" } },
   });
-  caption(el, mine.length ? `${mine.length} list prices in the api-prices catalog (tokenfab catalog api-prices --sources).`
+  // like with like: an API's output price bills output tokens alone (prompts at the input
+  // price), as this deployment's cost per output token is decode's share (prompts billed on input)
+  caption(el, mine.length ? `${mine.length} list prices in the api-prices catalog (tokenfab catalog api-prices --sources). ` +
+    "Both lines are per output token with the prompt priced apart: an API's output price, and this deployment's decode share of its cost; the blended cards compare the whole bill."
     : `The api-prices catalog has no price for ${r.model}.`);
 }
 
