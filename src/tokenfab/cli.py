@@ -487,7 +487,8 @@ def estimate(
     est = evaluate(req.scenario(), cat)  # the table shows the KPIs of the scalar estimate
     result = op.present(est, cat)
     console = _console()
-    console.print(render.headline(est), markup=False, highlight=False)
+    # one line, never broken by rich (the terminal wraps it; a pipe or a file gets it whole)
+    console.print(render.headline(est), markup=False, highlight=False, soft_wrap=True)
     console.print(render.estimate(est))
     for line in result.warning_lines():  # the same lines the JSON and the HTTP API carry
         console.print(line, style="yellow", markup=False, highlight=False)
