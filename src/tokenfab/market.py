@@ -907,6 +907,12 @@ accelerator and model, so a factor of a few is expected; beyond it the reading i
 volume or the serving assumption is far from the projection."""
 
 
+def _gw(g: float) -> str:
+    """GW to 1 decimal, thousands separated; from 1e15 on in exponent form (a runaway volume's
+    power is past reading as digits)."""
+    return f"{g:,.1f}" if abs(g) < 1e15 else f"{g:.3g}"
+
+
 def power_checks(
     years: ArrayLike, gw_by_accelerator: dict[str, ArrayLike], seeds: list[SeedPower]
 ) -> list[str]:
@@ -938,7 +944,7 @@ def power_checks(
         ]
         if not over:
             continue
-        which = ", ".join(f"{a} {g:,.1f} GW ({g / seed.gw:.3g}x)" for a, g in over)
+        which = ", ".join(f"{a} {_gw(g)} GW ({g / seed.gw:.3g}x)" for a, g in over)
         notes.append(
             f"energy: in {seed.year} serving every token on one accelerator implies over "
             f"{SEED_POWER_FACTOR:g}x the {seed.gw:g} GW of {seed.label}: "
