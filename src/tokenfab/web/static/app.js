@@ -626,7 +626,7 @@ async function renderFactory(el) {
   });
   const d = one.demand;
   const blend = (one.notes || []).find((n) => n.startsWith("blended tiers:"));
-  caption(el, `${fmt(one.accelerators)} accelerators, ${fmt(one.tokens_per_year)} output tokens a year, margin ` +
+  caption(el, `${fmt(one.accelerators)} accelerators' worth of power (fractional: the power over one accelerator's draw), ${fmt(one.tokens_per_year)} output tokens a year, margin ` +
     `${one.margin === null ? "n/a" : fmt(one.margin * 100) + "%"}, revenue ` +
     `${fmt(one.revenue_usd_per_accelerator_hour)} USD per accelerator-hour.` +
     (blend ? ` Price basis: ${blend.replace("blended tiers: ", "free, medium and high are blended: ")}.` : "") +
