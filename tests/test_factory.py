@@ -690,9 +690,10 @@ def test_a_tier_with_no_power_shows_no_speed(h100):
 
 
 def test_a_small_factory_writes_revenue_in_a_unit_that_fits():
-    # 0.01 MW: 10,000 W / PUE 1.56 / 1,400 W (GB300 TDP) = 4.58 accelerators' worth of power,
-    # kept fractional (schema: FactoryResult.accelerators); revenue about $2.2M a year, which a
-    # fixed billions column wrote "$0.0B/yr"
+    # 0.01 MW: 10,000 W / PUE 1.56 / the W budgeted per GB300 (TDP with its host share) =
+    # about 3.8 accelerators' worth of power, kept fractional (schema:
+    # FactoryResult.accelerators); revenue about $2M a year, which a fixed billions column
+    # wrote "$0.0B/yr"
     import os
     import subprocess
     import sys
@@ -700,7 +701,9 @@ def test_a_small_factory_writes_revenue_in_a_unit_that_fits():
 
     f = fc.factory(0.01, "gb300")
     d = f.as_dict()
-    assert_allclose(d["accelerators"], 0.01e6 / 1.56 / 1400, rtol=1e-9)
+    assert d["pue"] == 1.56  # regions.csv, us
+    assert_allclose(d["accelerators"], 0.01e6 / 1.56 / d["power_w_per_accelerator"], rtol=1e-9)
+    assert d["accelerators"] % 1 != 0  # fractional, as documented
     exe = Path(sys.executable).parent / "tokenfab"
     env = {k: v for k, v in os.environ.items() if k != "TOKENFAB_CATALOG"}
     out = subprocess.run(
@@ -710,4 +713,4 @@ def test_a_small_factory_writes_revenue_in_a_unit_that_fits():
     rev = d["revenue_usd_per_year"]
     assert 1e6 <= rev < 1e9
     assert f"revenue ${rev / 1e6:.3g}M/yr" in out
-    assert "4.58 accelerators' worth of power" in out
+    assert f"{d['accelerators']:.3g} accelerators' worth of power" in out

@@ -1413,9 +1413,9 @@ class FactoryResult(Result):
     )
     accelerators: float = out(
         "accelerators the power budget holds: power_mw over one accelerator's facility draw "
-        "(its TDP x PUE), kept fractional so tokens, revenue and cost scale with the power "
-        "(4.58 is four accelerators and 58 % of a fifth's power; a whole fleet within the "
-        "power is its floor) "
+        "(power_w_per_accelerator x PUE), kept fractional so tokens, revenue and cost scale "
+        "with the power (3.8 is three accelerators and 80 % of a fourth's power; a whole "
+        "fleet within the power is its floor) "
         "(where a tier runs on heterogeneous pools: equivalents of the accelerator by power; "
         "the tiers' pools give the real counts)",
         "accelerators",
