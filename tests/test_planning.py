@@ -234,7 +234,7 @@ def test_infeasible_plan_gives_each_reason_once_with_its_accelerators(cat):
     with pytest.raises(InfeasibleError) as exc:
         plan(demand, None, None, None, cat)
     msg = str(exc.value)
-    assert msg.count("exceed gpt-j-6b's context of 2048 tokens") == 1
+    assert msg.count("exceed gpt-j-6b's context of 2,048 tokens") == 1
     assert f"(all {n} accelerators" in msg
     assert msg.count("h100-sxm") == 0  # the big group is counted, not listed
     # one accelerator per reason: each named, the detail after "; " dropped

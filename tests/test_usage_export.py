@@ -166,5 +166,5 @@ def test_a_model_left_out_is_one_line_with_its_reason_once():
     doc, skipped = export.export_prices("litellm", [], models=["gpt-j-6b"])
     assert doc == {}
     assert len(skipped) == 1 and skipped[0].startswith("gpt-j-6b: ")
-    assert skipped[0].count("context of 2048 tokens") == 1
+    assert skipped[0].count("context of 2,048 tokens") == 1
     assert "accelerators" in skipped[0]
