@@ -619,14 +619,17 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         operating_usd_per_hour=operating,
         rent_usd_per_hour=rent,
         api_usd_per_mtok_output=api,
-        usd_per_mtok=(
-            None
-            if d.get("cost_usd_per_request") is None
-            else d["cost_usd_per_request"] * TOKENS_PER_MTOK / op.setup.output_tokens
-        ),
+        usd_per_mtok=_usd_per_mtok_output(d, op.setup.output_tokens),
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
     )
+
+
+def _usd_per_mtok_output(d: dict[str, Any], output_tokens: int) -> float | None:
+    """All-in cost per million output tokens (a request's cost over its output tokens), or
+    None where the estimate has no cost."""
+    cost = d.get("cost_usd_per_request")
+    return None if cost is None else cost * TOKENS_PER_MTOK / output_tokens
 
 
 def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
@@ -711,11 +714,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         operating_usd_per_hour=mean(operating),
         rent_usd_per_hour=mean(rent),
         api_usd_per_mtok_output=api,
-        usd_per_mtok=(
-            None
-            if d.get("cost_usd_per_request") is None
-            else d["cost_usd_per_request"] * TOKENS_PER_MTOK / op.setup.output_tokens
-        ),
+        usd_per_mtok=_usd_per_mtok_output(d, op.setup.output_tokens),
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
         prefill_accelerator=parts[0].accelerator.id,
