@@ -249,6 +249,37 @@ def test_optimistic_cube_equals_the_cube_keyed_by_validity(tmp_path):
                 assert ra[k] == v, k
 
 
+def test_cube_without_status_is_the_status_cells_summed(tmp_path):
+    # the report's cube leaves the status out of its keys: each of its cells is the cells
+    # of the keyed cube with the same other keys together (counts and sums added, maxima
+    # the largest), so every breakdown, which reads no cell by status, is unchanged
+    from tokenfab.usage.synth import synth
+
+    path = synth(20_000, tmp_path / "log.parquet", days=7, seed=5)
+    con = engines.connect()
+    ld = analyses.load(con, [str(path)])
+    _, found, _ = analyses.priced(ld)
+    g = analyses.with_prices(ld.table, found)
+    keys = ("day", "model", "provider", "app", "category", "prompt_bin")
+    keyed = analyses.cube(g, prices=found, optimistic=True).to_pyarrow().to_pylist()
+    assert len({r["status"] for r in keyed}) == 2  # success and error: the key splits cells
+    merged: dict[tuple, dict] = {}
+    for r in keyed:
+        m = merged.setdefault(tuple(r[k] for k in keys), {})
+        for k, v in r.items():
+            if k in keys or k in ("status", "price_id") or v is None:  # None: no value
+                continue
+            m[k] = max(m.get(k, v), v) if k.endswith("_max") else m.get(k, 0) + v
+    alone = analyses.cube(g, prices=found, optimistic=True, status=False).to_pyarrow().to_pylist()
+    assert "status" not in alone[0]
+    assert len(alone) == len(merged) < len(keyed)
+    for r in alone:
+        m = merged[tuple(r[k] for k in keys)]
+        for k in r:
+            if k not in keys and k != "price_id":
+                assert (r[k] or 0) == pytest.approx(m.get(k, 0), rel=1e-12), k
+
+
 def test_one_maximum_a_task_gives_the_same_outcomes_as_two():
     # tasks: a = success 10:00, error 10:05 -> failed (latest failed); b = error 10:00,
     # success 10:05 -> succeeded; c = success and error both at 10:05 -> failed (tie: both
