@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tokenfab.catalog import default_catalog
@@ -286,6 +288,59 @@ def test_empty_and_missing_files(con, tmp_path):
         analyses.report(con, [str(header_only)])
     with pytest.raises(UsageLogError, match="no file matches"):
         analyses.load(con, [str(tmp_path / "*.parquet")])
+
+
+def test_a_file_that_is_not_parquet_is_named_not_a_crash(con, tmp_path):
+    # QA: `tokenfab usage report g.parquet` on 2,000 random bytes, or on the first 100 bytes
+    # of a real log, ended "bug: InvalidInputException: ... No magic bytes found at end of
+    # file", exit 3. A Parquet file starts and ends with b"PAR1" and the 4 bytes before the
+    # last magic give the footer's length (parquet.apache.org/docs/file-format). Inputs and
+    # expected one-line reasons:
+    # - 2,000 bytes of garbage (first bytes b"junk"): does not start with PAR1;
+    # - the first 100 bytes of a real log (starts with PAR1, ends in row data): does not end
+    #   with PAR1;
+    # - 8 bytes b"PAR1PAR1": shorter than the 12-byte frame;
+    # - a sound frame whose footer length says 1,000,000 in a 16-byte file: cut short;
+    # - a real log whose footer bytes are all overwritten with 0xff: DuckDB cannot parse the
+    #   footer, still a one-line refusal naming the file.
+    real = tmp_path / "real.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "timestamp": ["2025-01-01T00:00:00Z"] * 50,
+                "model": ["gpt-4o"] * 50,
+                "input_tokens": list(range(50)),
+                "output_tokens": list(range(50)),
+            }
+        ),
+        real,
+    )
+    data = real.read_bytes()
+    footer = int.from_bytes(data[-8:-4], "little")
+    cases = {
+        "garbage.parquet": (b"junk" + bytes(range(256)) * 8)[:2000],
+        "cut.parquet": data[:100],
+        "short.parquet": b"PAR1PAR1",
+        "claims.parquet": b"PAR1" + b"\0" * 4 + (1_000_000).to_bytes(4, "little") + b"PAR1",
+        "footer.parquet": data[: -8 - footer] + b"\xff" * footer + data[-8:],
+    }
+    why = {
+        "garbage.parquet": "does not start with Parquet's magic bytes",
+        "cut.parquet": "does not end with Parquet's magic bytes",
+        "short.parquet": "8 bytes, shorter than",
+        "claims.parquet": "footer claims 1,000,000 bytes of a 16-byte file",
+        "footer.parquet": "",
+    }
+    for name, content in cases.items():
+        p = tmp_path / name
+        p.write_bytes(content)
+        with pytest.raises(UsageLogError) as err:
+            analyses.report(con, [str(p)])
+        msg = str(err.value)
+        assert msg.startswith(f"LOGS: {p} is not a readable Parquet file ("), msg
+        assert why[name] in msg and "\n" not in msg
+    # the real file, intact, reads: 50 valid rows
+    assert analyses.quality(analyses.load(con, [str(real)]))["valid_rows"] == 50
 
 
 @pytest.mark.parametrize(

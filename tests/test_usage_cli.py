@@ -32,7 +32,12 @@ def runs(tmp_path_factory):
         "own-gpt-4o-mini,OpenAI,gpt-4o-mini,,0.1,0.2,,8192,2025-09-01,negotiated price list,2025-09-01,\n",
         encoding="utf-8",
     )
+    # 2,000 bytes that are not Parquet (was "bug: InvalidInputException: ... No magic bytes
+    # found at end of file", exit 3)
+    (d / "g.parquet").write_bytes((b"junk" + bytes(range(256)) * 8)[:2000])
     cmds = {
+        "bad_parquet": ("usage", "report", "g.parquet"),
+        "bad_parquet_whatif": ("usage", "whatif", "g.parquet", "--api", "gpt-4o-mini"),
         "report": ("usage", "report", "log.jsonl", "--json", "--out", "r.html"),
         "text": ("usage", "report", "log.jsonl"),
         "missing": ("usage", "report", "missing.csv"),
@@ -101,6 +106,8 @@ def test_whatif_and_export(runs):
     ("name", "needle"),
     [
         ("missing", "LOGS: missing.csv is not a file"),
+        ("bad_parquet", "LOGS: g.parquet is not a readable Parquet file (it does not start"),
+        ("bad_parquet_whatif", "LOGS: g.parquet is not a readable Parquet file (it does not"),
         ("bad_out", "--out r.txt: writes .html files; got .txt"),
         ("bad_format", "format: 'yaml' is not allowed; allowed: litellm, langfuse, openlit"),
         ("no_memory", "--memory-limit: DuckDB ran out of memory under 0GB"),

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -47,7 +48,8 @@ def expand(paths: list[str]) -> tuple[list[str], str]:
     Raises
     ------
     UsageLogError
-        A pattern matches nothing, a file is empty, a suffix is unknown or formats are mixed.
+        A pattern matches nothing, a file is empty, a suffix is unknown, formats are mixed or
+        a ``.parquet`` file lacks Parquet's frame (magic bytes, footer length).
     """
     files: list[str] = []
     for p in paths:
@@ -70,7 +72,42 @@ def expand(paths: list[str]) -> tuple[list[str], str]:
         kinds.add(SUFFIXES[suffix])
     if len(kinds) > 1:
         raise UsageLogError(f"LOGS: mixed file types ({', '.join(sorted(kinds))}); give one type")
-    return files, kinds.pop()
+    kind = kinds.pop()
+    if kind == "parquet":
+        for f in files:
+            why = _parquet_problem(f)
+            if why:
+                raise UsageLogError(f"LOGS: {f} is not a readable Parquet file ({why})")
+    return files, kind
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def _parquet_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a Parquet file, from its frame alone; None when it may be.
+
+    A Parquet file starts and ends with the 4 bytes ``PAR1``; before the last 4 come the
+    footer's length (4 bytes, little-endian) and before those the footer itself
+    (Apache Parquet format, "File format": https://parquet.apache.org/docs/file-format/).
+    A cut or garbage file fails one of these; DuckDB's own message ("No magic bytes found
+    at end of file") came out as a crash.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if size < 12:
+            return f"{size} bytes, shorter than a Parquet file's frame of 12"
+        fh.seek(size - 8)
+        tail = fh.read(8)
+    if head != PARQUET_MAGIC:
+        return "it does not start with Parquet's magic bytes PAR1"
+    if tail[4:] != PARQUET_MAGIC:
+        return "it does not end with Parquet's magic bytes PAR1; cut short?"
+    footer = int.from_bytes(tail[:4], "little")
+    if footer > size - 12:
+        return f"its footer claims {footer:,} bytes of a {size:,}-byte file; cut short?"
+    return None
 
 
 def _sql_list(files: list[str]) -> str:
@@ -127,21 +164,40 @@ def read(con: Any, paths: list[str]) -> Raw:
     return Raw(flatten(t), kind, files, row_unit="row")
 
 
+def _read_parquet_duckdb(con: Any, files: list[str], lst: str) -> Raw:
+    if len(files) == 1:  # the name as a constant: no string column per row
+        name = files[0].replace("'", "''")
+        t = con.sql(
+            f"SELECT *, '{name}' AS _file, file_row_number + 1 AS _row "
+            f"FROM read_parquet({lst}, file_row_number = true)"
+        ).drop("file_row_number")
+    else:
+        t = con.sql(
+            f"SELECT *, filename AS _file, file_row_number + 1 AS _row "
+            f"FROM read_parquet({lst}, filename = true, file_row_number = true)"
+        ).drop("filename", "file_row_number")
+    return Raw(flatten(t), "parquet", files, row_unit="row")
+
+
 def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
     lst = _sql_list(files)
     if kind == "parquet":
-        if len(files) == 1:  # the name as a constant: no string column per row
-            name = files[0].replace("'", "''")
-            t = con.sql(
-                f"SELECT *, '{name}' AS _file, file_row_number + 1 AS _row "
-                f"FROM read_parquet({lst}, file_row_number = true)"
-            ).drop("file_row_number")
-        else:
-            t = con.sql(
-                f"SELECT *, filename AS _file, file_row_number + 1 AS _row "
-                f"FROM read_parquet({lst}, filename = true, file_row_number = true)"
-            ).drop("filename", "file_row_number")
-        return Raw(flatten(t), kind, files, row_unit="row")
+        try:
+            return _read_parquet_duckdb(con, files, lst)
+        except duckdb.OutOfMemoryException:
+            raise  # the memory limit's own one line (cli._within_memory)
+        except duckdb.Error as exc:
+            # a sound frame around a corrupt footer: name the file DuckDB cannot read
+            bad, reason = (files[0] if len(files) == 1 else f"one of {len(files)} files"), exc
+            for f in files:
+                try:
+                    con.raw_sql(f"SELECT 1 FROM parquet_schema({_sql_list([f])}) LIMIT 1")
+                except duckdb.Error as one:
+                    bad, reason = f, one
+                    break
+            text = str(reason).strip()
+            first = text.splitlines()[0] if text else type(reason).__name__
+            raise UsageLogError(f"LOGS: {bad} is not a readable Parquet file ({first})") from None
     if kind == "csv":
         # rejected lines go to tables of their own, emptied first: DuckDB appends every
         # scan's rejects to the same tables, so a second log read on one connection
