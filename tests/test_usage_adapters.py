@@ -164,6 +164,63 @@ def test_bad_rows_are_counted_with_lines_and_reasons(con, tmp_path):
     }
 
 
+def test_a_non_finite_number_is_a_malformed_row_not_a_crash(con, tmp_path):
+    # QA: a CSV whose cost_usd is "inf" ended `usage report` with "bug: ConversionException
+    # ... -nan can't be cast ... sqrt(t5.cost_usd)", exit 3; inf, -inf and NaN are no count,
+    # cost or duration. Input: line 2 good; line 3 cost_usd inf; line 4 latency_s -inf;
+    # line 5 input_tokens inf; line 6 cost_usd nan. Expected: 5 rows read, 1 valid, 4
+    # malformed, each with its line and "FIELD: not a finite number (VALUE)"; the report's
+    # spend is line 2's $1 alone.
+    p = tmp_path / "inf.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens,cost_usd,latency_s\n"
+        "2025-10-01T00:00:00Z,gpt-4o,100,10,1,1\n"
+        "2025-10-02T00:00:00Z,gpt-4o,100,10,inf,1\n"
+        "2025-10-02T00:00:00Z,gpt-4o,100,10,1,-inf\n"
+        "2025-10-02T00:00:00Z,gpt-4o,inf,10,1,1\n"
+        "2025-10-02T00:00:00Z,gpt-4o,100,10,nan,1\n",
+        encoding="utf-8",
+    )
+    rep = analyses.report(con, [str(p)])
+    q = rep["quality"]
+    assert (q["rows_read"], q["malformed_rows"], q["valid_rows"]) == (5, 4, 1)
+    assert {e["line"]: e["reason"] for e in q["malformed_examples"]} == {
+        3: "cost_usd: not a finite number (inf)",
+        4: "latency_s: not a finite number (-inf)",
+        5: "input_tokens: not a finite number (inf)",
+        6: "cost_usd: not a finite number (nan)",
+    }
+    assert rep["summary"]["spend_usd"] == 1.0
+    # the same values typed as Parquet doubles (rows 2 and 3), and a JSON Lines OpenAI record
+    # whose Unix "created" is 1e999 (inf; was "bug: ConversionException ... can't be cast
+    # ... INT64"): malformed rows too
+    pq.write_table(
+        pa.table(
+            {
+                "timestamp": ["2025-10-01T00:00:00Z"] * 3,
+                "model": ["gpt-4o"] * 3,
+                "input_tokens": [1, 2, 3],
+                "output_tokens": [1, 1, 1],
+                "cost_usd": [1.0, float("inf"), float("nan")],
+            }
+        ),
+        tmp_path / "inf.parquet",
+    )
+    q = analyses.report(con, [str(tmp_path / "inf.parquet")])["quality"]
+    assert {e["row"]: e["reason"] for e in q["malformed_examples"]} == {
+        2: "cost_usd: not a finite number (inf)",
+        3: "cost_usd: not a finite number (nan)",
+    }
+    rec = '{"id": "a", "created": CREATED, "model": "gpt-4o", "usage": {"prompt_tokens": 1, '
+    rec += '"completion_tokens": 1}}\n'
+    (tmp_path / "inf.jsonl").write_text(
+        rec.replace("CREATED", "1e999") + rec.replace("CREATED", "1735725600"), encoding="utf-8"
+    )
+    q = analyses.quality(analyses.load(con, [str(tmp_path / "inf.jsonl")]))
+    assert (q["malformed_rows"], q["valid_rows"]) == (1, 1)
+    assert q["malformed_examples"][0]["line"] == 1
+
+
 def test_line_numbers_hold_in_files_of_many_parallel_chunks(con, tmp_path):
     # QA (new-user pass): in a 30,000-row CSV whose only bad row is data row 25,000 (line
     # 25,001 after the header) the report named line 8,617, and in the same rows as JSON Lines

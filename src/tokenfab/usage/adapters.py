@@ -221,6 +221,13 @@ def _as_float(col: ir.Value) -> ir.Value:
     return col.cast("string").try_cast("float64")
 
 
+def _not_finite(val: ir.Value) -> ir.BooleanValue:
+    """Whether a float is inf, -inf or NaN: none is a count, a cost or a duration, and
+    DuckDB orders NaN above every number, so ``val < 0`` lets it through (an inf cost_usd
+    once reached ``sqrt`` and failed the report with "-nan can't be cast")."""
+    return val.isinf() | val.isnan()
+
+
 def _as_time(col: ir.Value) -> ir.Value:
     utc = dt.Timestamp(timezone="UTC")
     if col.type().is_timestamp():
@@ -248,7 +255,7 @@ def _value(t: ir.Table, source: Source, kind: str) -> tuple[ir.Value, ir.Value]:
     if op == "ms":
         return _as_float(raw) / 1000.0, raw
     if op == "epoch_s":
-        return _as_float(raw).cast("int64").as_timestamp("s").cast(
+        return _as_float(raw).try_cast("int64").as_timestamp("s").cast(
             dt.Timestamp(timezone="UTC")
         ), raw
     if op == "seconds_between":
@@ -329,6 +336,10 @@ def to_generic(
                 problems.append(
                     (raw.notnull() & val.isnull(), f"{f.name}: not a number (" + shown + ")")
                 )
+            if val.type().is_floating():
+                problems.append(
+                    (_not_finite(val), f"{f.name}: not a finite number (" + shown + ")")
+                )
             problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
             too_big = val > MAX_TOKENS_PER_REQUEST
             problems.append(
@@ -345,6 +356,7 @@ def to_generic(
                 problems.append(
                     (raw.notnull() & val.isnull(), f"{f.name}: not a number (" + shown + ")")
                 )
+            problems.append((_not_finite(val), f"{f.name}: not a finite number (" + shown + ")"))
             problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
         elif f.required:
             problems.append((raw.isnull() | (val.strip() == ""), ibis.literal(f"{f.name}: empty")))
