@@ -39,6 +39,14 @@ def runs(tmp_path_factory):
         "bad_parquet": ("usage", "report", "g.parquet"),
         "bad_parquet_whatif": ("usage", "whatif", "g.parquet", "--api", "gpt-4o-mini"),
         "report": ("usage", "report", "log.jsonl", "--json", "--out", "r.html"),
+        # its only option cannot run (812 GB of weights on one 64 GB Jetson): was exit 0
+        "whatif_none": (
+            "usage",
+            "whatif",
+            "log.jsonl",
+            "--self-host",
+            "llama-3.1-405b:jetson-agx-orin-64gb",
+        ),
         "text": ("usage", "report", "log.jsonl"),
         "missing": ("usage", "report", "missing.csv"),
         "bad_out": ("usage", "report", "log.jsonl", "--out", "r.txt"),
@@ -106,6 +114,7 @@ def test_whatif_and_export(runs):
     ("name", "needle"),
     [
         ("missing", "LOGS: missing.csv is not a file"),
+        ("whatif_none", "whatif: no option can run: self-host llama-3.1-405b:jetson-agx-orin"),
         ("bad_parquet", "LOGS: g.parquet is not a readable Parquet file (it does not start"),
         ("bad_parquet_whatif", "LOGS: g.parquet is not a readable Parquet file (it does not"),
         ("bad_out", "--out r.txt: writes .html files; got .txt"),

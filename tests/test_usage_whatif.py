@@ -128,9 +128,18 @@ def test_bad_options(log):
         whatif.whatif(engines.connect(), [log], ["no-such-model"], [])
     with pytest.raises(UsageLogError, match=r"MODEL:ACCELERATOR\[:REGION\[:OWNERSHIP\]\]"):
         whatif.parse_deployment("llama-3.1-8b")
-    # a deployment that cannot run is a row that says why (a typo is refused: below)
-    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-405b:jetson-agx-orin-64gb"])
-    assert "does not fit" in res["options"][0]["error"]
+    # a deployment that cannot run is a row that says why, beside an option that can (a typo
+    # is refused: below): llama-3.1-405b's 812 GB of bf16 weights do not fit one 64 GB Jetson
+    jetson = "llama-3.1-405b:jetson-agx-orin-64gb"
+    res = whatif.whatif(engines.connect(), [log], ["gpt-4o-mini"], [jetson])
+    assert "monthly_cost_usd" in res["options"][0]
+    assert "does not fit" in res["options"][1]["error"]
+    # QA: when it is the only option asked for, the command printed the failure and exited
+    # 0; with nothing to compare the log with, it is a refusal naming each option and why
+    with pytest.raises(UsageLogError, match=r"^whatif: no option can run: self-host " + jetson):
+        whatif.whatif(engines.connect(), [log], [], [jetson])
+    with pytest.raises(UsageLogError, match=r"does not fit.*; self-host llama-3.3-70b:groq-lpu"):
+        whatif.whatif(engines.connect(), [log], [], [jetson, "llama-3.3-70b:groq-lpu"])
 
 
 @pytest.mark.parametrize(

@@ -230,7 +230,10 @@ def whatif(
     samples: int = 0,
     route: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Baseline monthly cost of the log and each option's monthly cost, saving and carbon."""
+    """Baseline monthly cost of the log and each option's monthly cost, saving and carbon.
+
+    A self-host deployment that cannot run is a row with its ``error``; when every option
+    asked for is such a row, :class:`UsageLogError` ("whatif: no option can run: ...")."""
     cat = catalog or default_catalog()
     if not api and not self_host and not route:
         raise UsageLogError(
@@ -268,6 +271,14 @@ def whatif(
             continue
         o["monthly_saving_usd"] = base - o["monthly_cost_usd"]
         options.append(o)
+    failed = [o for o in options if o.get("error")]
+    if failed and len(failed) == len(options) and not route:
+        # nothing to compare the log with: a refusal, not a table of errors with exit 0
+        reasons = "; ".join(
+            o["error"] if o["error"].startswith(o["option"]) else f"{o['option']}: {o['error']}"
+            for o in failed
+        )
+        raise UsageLogError(f"whatif: no option can run: {reasons}")
     for r in route or []:
         o = routed(tr, r, cat)
         o["monthly_saving_usd"] = base - o["monthly_cost_usd"]
