@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tokenfab.usage import engines, whatif
@@ -154,3 +156,26 @@ def test_a_mistyped_self_host_deployment_is_refused(log, deployment, needle):
     # was a row with the error in it and exit 0
     with pytest.raises(whatif.TokenfabError, match=needle):
         whatif.whatif(engines.connect(), [log], [], [deployment])
+
+
+def test_an_infinite_logged_cost_is_left_out_not_a_saving_of_inf(tmp_path):
+    # QA: `usage whatif` on a log whose 2nd row has cost_usd inf printed "$inf a month" and
+    # "saving $inf", exit 0. That row is malformed ("cost_usd: not a finite number") and
+    # left out; the 1st row (100 in, 10 out, $1 logged) is the whole baseline. GPT-4.1 mini
+    # at $0.40 in / $1.60 out per Mtok: (100*0.4 + 10*1.6)/1e6 = $0.000056 per $1 logged,
+    # so the option costs 5.6e-5 of the baseline and saves the rest, both finite.
+    p = tmp_path / "infc.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens,cost_usd\n"
+        "2025-10-01T00:00:00Z,gpt-4o,100,10,1\n"
+        "2025-10-02T00:00:00Z,gpt-4o,100,10,inf\n",
+        encoding="utf-8",
+    )
+    res = whatif.whatif(engines.connect(), [str(p)], ["openai-gpt-4-1-mini-2025-04"], [])
+    b, opt = res["baseline"], res["options"][0]
+    assert (b["requests"], b["spend_usd"]) == (1, 1.0)
+    assert opt["monthly_cost_usd"] == pytest.approx(5.6e-5 * b["monthly_cost_usd"], rel=1e-9)
+    assert opt["monthly_saving_usd"] == pytest.approx(
+        (1 - 5.6e-5) * b["monthly_cost_usd"], rel=1e-9
+    )
+    assert math.isfinite(b["monthly_cost_usd"])
