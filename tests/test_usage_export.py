@@ -168,3 +168,33 @@ def test_a_model_left_out_is_one_line_with_its_reason_once():
     assert len(skipped) == 1 and skipped[0].startswith("gpt-j-6b: ")
     assert skipped[0].count("context of 2,048 tokens") == 1
     assert "accelerators" in skipped[0]
+
+
+@pytest.mark.parametrize("fmt", export.FORMATS)
+def test_two_deployments_of_one_model_keep_both_entries(fmt):
+    # input: --deployment qwen3-30b-a3b:h100-sxm:eu:rent,qwen3-30b-a3b:b200:eu:rent. Expected:
+    # two entries, keyed qwen3-30b-a3b@h100-sxm and qwen3-30b-a3b@b200, each with its own
+    # deployment's output price (the second once overwrote the first under one model key)
+    cat = default_catalog()
+    rows = {
+        a: export.derived_prices("qwen3-30b-a3b", a, "eu", "rent", 1e9, cat)
+        for a in ("h100-sxm", "b200")
+    }
+    deps = [f"qwen3-30b-a3b:{a}:eu:rent" for a in rows]
+    doc, _ = export.export_prices(fmt, deps, catalog=cat)
+    if fmt == "litellm":
+        got = {k: e["output_cost_per_token"] * 1e6 for k, e in doc.items()}
+    elif fmt == "langfuse":
+        got = {e["modelName"]: e["outputPrice"] * 1e6 for e in doc}
+    else:
+        got = {k: e["completionPrice"] * 1e3 for k, e in doc["chat"].items()}
+    assert got == pytest.approx(
+        {f"qwen3-30b-a3b@{a}": r["output_usd_per_mtok"] for a, r in rows.items()}, rel=1e-12
+    )
+
+
+def test_one_deployment_named_twice_is_an_error():
+    # input: the same deployment twice. Expected: one error naming `deployment`, not a map
+    # with one entry standing for two
+    with pytest.raises(UsageLogError, match=r"^deployment: qwen3-30b-a3b:h100-sxm:eu:rent is"):
+        export.export_prices("openlit", [DEPLOY, DEPLOY])

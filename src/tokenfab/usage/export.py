@@ -199,7 +199,7 @@ def to_litellm(rows: list[dict[str, Any]], catalog: Catalog) -> dict[str, Any]:
     out = {}
     for r in rows:
         m = catalog.model(r["model"])
-        out[r["model"]] = {
+        out[r["key"]] = {
             "input_cost_per_token": r["input_usd_per_mtok"] / 1e6,
             "output_cost_per_token": r["output_usd_per_mtok"] / 1e6,
             "cache_read_input_token_cost": r["cached_input_usd_per_mtok"] / 1e6,
@@ -222,8 +222,8 @@ def to_langfuse(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Langfuse model definitions [USD per token]; no room for cached price or carbon."""
     return [
         {
-            "modelName": r["model"],
-            "matchPattern": f"(?i)^(.*/)?{re.escape(r['model'])}$",
+            "modelName": r["key"],
+            "matchPattern": f"(?i)^(.*/)?{re.escape(r['key'])}$",
             "unit": "TOKENS",
             "inputPrice": r["input_usd_per_mtok"] / 1e6,
             "outputPrice": r["output_usd_per_mtok"] / 1e6,
@@ -236,7 +236,7 @@ def to_openlit(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """OpenLIT pricing JSON [USD per 1,000 tokens]; no room for cached price or carbon."""
     return {
         "chat": {
-            r["model"]: {
+            r["key"]: {
                 "promptPrice": r["input_usd_per_mtok"] / 1e3,
                 "completionPrice": r["output_usd_per_mtok"] / 1e3,
             }
@@ -276,6 +276,7 @@ def export_prices(
                 rows.append(derived_prices(m, None, region, None, tokens_per_day, cat))
             except TokenfabError as exc:
                 skipped.append(f"{m}: {exc}")  # no feasible deployment: left out, said why
+    _keys(rows)
     if fmt == "litellm":
         doc = to_litellm(rows, cat)
         validate_litellm(doc)
@@ -286,6 +287,37 @@ def export_prices(
         doc = to_openlit(rows)
         validate_openlit(doc)
     return doc, skipped
+
+
+def _keys(rows: list[dict[str, Any]]) -> None:
+    """Give each row its price-map key (``row["key"]``): the model id alone where the model
+    is priced once; ``MODEL@ACCELERATOR`` where it is priced on several accelerators, and
+    ``MODEL@ACCELERATOR:REGION:OWNERSHIP`` where one accelerator is priced twice, so that no
+    deployment overwrites another (each format keys its entries by a free model-name
+    string: LiteLLM's cost map, Langfuse's ``modelName``, OpenLIT's ``chat`` map).
+
+    Raises
+    ------
+    UsageLogError
+        The same deployment is named twice.
+    """
+    models = [r["model"] for r in rows]
+    accs = [(r["model"], r["accelerator"]) for r in rows]
+    seen: set[str] = set()
+    for r, (m, a) in zip(rows, accs, strict=True):
+        if models.count(m) == 1:
+            key = m
+        elif accs.count((m, a)) == 1:
+            key = f"{m}@{a}"
+        else:
+            key = f"{m}@{a}:{r['region']}:{r['ownership']}"
+        if key in seen:
+            raise UsageLogError(
+                f"deployment: {m}:{a}:{r['region']}:{r['ownership']} is named twice; "
+                "allowed: each deployment once"
+            )
+        seen.add(key)
+        r["key"] = key
 
 
 def _price(value: Any, where: str) -> None:
