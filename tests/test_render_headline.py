@@ -274,7 +274,10 @@ def test_plan_table_fits_140_columns_and_never_cuts_a_figure():
     dense = text([row(1, 10_203_791, 12_970_408_347.0)])
     assert "…" not in dense
     assert "1.02e+07" in dense and "1.3e+10" in dense
-    assert "gCO2e/Mtok" in dense and "┃ EP ┃" not in dense and "┃ DP ┃" not in dense
+    # the header is written on two lines, "gCO2e/" over "Mtok", never cut
+    assert (
+        re.search(r"gCO2e/ ┃\n.*Mtok ┃", dense) and "┃ EP ┃" not in dense and "┃ DP ┃" not in dense
+    )
     moe = text([row(8, 40, 65_123.0)])
     assert "┃ EP ┃ DP ┃" in moe and "…" not in moe
 
@@ -297,3 +300,51 @@ def test_power_of_a_small_module_is_in_watts_not_zero_kilowatts():
     text = out.getvalue()
     assert f"{d['power_w']:.0f} W / {d['facility_power_w']:.0f} W" in text
     assert "0.0 kW" not in text
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_plan_table_prints_every_number_whole_at_any_width(width):
+    # `plan --model gpt-oss-120b --workload coding-agent --demand team.yaml` (5,000 coding-agent
+    # users) at 140 columns folded $103,743.8 a month into "103,74" over "4" and its header into
+    # "$/mont" over "h". Input: an MoE row (EP 64, DP 32) at 60-140 columns. Expected: each
+    # printed cell equals its figure formatted ("103,744", "0.323", "45.7" ms, ...), each on one
+    # line, no line wider than the console; a column with no room is left out and named.
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tokenfab.render import fmt, plan_table
+
+    r = {
+        "accelerator": "ascend-910c",
+        "calibrated": False,
+        "region": "us",
+        "ownership": "buy",
+        "precision": "mxfp4",
+        "feasible": True,
+        "tensor_parallel": 2,
+        "pipeline_parallel": 1,
+        "expert_parallel": 64,
+        "attention_data_parallel": 32,
+        "accelerators_needed": 192,
+        "utilization": 0.66,
+        "cost_usd_per_accelerator_hour": 0.740,
+        "cost_usd_per_mtok_output": 0.323,
+        "cost_usd_per_mtok_blended": 0.102,
+        "monthly_cost_usd": 103_743.8,
+        "tpot_s": 0.0457,
+        "tokens_per_joule": 0.687,
+        "co2e_g_per_mtok": 155.0,
+    }
+    want = {"1", "2", "64", "32", "192", "66%", "0.740", "0.323", "0.102", "103,744", "45.7"}
+    want |= {fmt(0.687), fmt(155.0)}
+    out = io.StringIO()
+    Console(file=out, width=width).print(plan_table(SimpleNamespace(model="m"), [r], top=5))
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines)
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 1  # one option, one line: nothing folded onto a second
+    cells = [c.strip() for c in body[0].strip("│").split("│")]
+    assert cells[0] == "ascend-910c*"
+    assert set(cells[4:]) <= want and "103,744" in cells

@@ -644,7 +644,6 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         if pools
         else f"Capacity plan: {sc.model}, cheapest first"
     )
-    t = Table(title=title, title_justify="left")
     cols = [
         ("accelerator", "accelerator"),
         ("region", "region"),
@@ -657,12 +656,12 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         ("count", "accelerators_needed"),
         ("util", "utilization"),
         ("$/acc-h", "cost_usd_per_accelerator_hour"),
-        ("$/Mtok out", "cost_usd_per_mtok_output"),
+        ("$/Mtok\nout", "cost_usd_per_mtok_output"),
         ("$/Mtok", "cost_usd_per_mtok_blended"),
         ("$/month", "monthly_cost_usd"),
-        ("TPOT ms", "tpot_s"),
+        ("TPOT\nms", "tpot_s"),
         ("tok/J", "tokens_per_joule"),
-        ("gCO2e/Mtok", "co2e_g_per_mtok"),
+        ("gCO2e/\nMtok", "co2e_g_per_mtok"),
     ]
     # EP and DP are 1 on every row of a dense model: their columns took the room that left
     # the last header "gCO2e/…" at 140 columns; shown when an option uses them
@@ -672,18 +671,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         if key not in ("expert_parallel", "attention_data_parallel")
         or any((r.get(key) or 1) > 1 for r in feasible)
     ]
-    for label, _ in cols:
-        t.add_column(
-            label,
-            justify="left" if label in ("accelerator", "region", "own", "prec") else "right",
-            no_wrap=label == "accelerator",
-            min_width=max((len(str(r["accelerator"])) + 1 for r in feasible), default=0)
-            if label == "accelerator"
-            else None,
-            # a figure too wide for a narrow terminal wraps onto a second line in its cell;
-            # it is never cut to "10,203…" (a count of 10,203,xxx accelerators read as 10,203)
-            overflow="fold",
-        )
+    cells_by_row = []
     for r in feasible:
         cells = []
         for _, key in cols:
@@ -705,7 +693,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
                 cells.append(f"{v:.3g}")  # 1.02e+07: 17 columns leave no room for 10,203,791
             else:
                 cells.append(fmt(v))
-        t.add_row(*cells)
+        cells_by_row.append(cells)
     captions = []
     if any(not r.get("calibrated", True) for r in feasible):
         captions.append(
@@ -717,9 +705,7 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             "n/a: the accelerator's power is not public, so no energy or carbon figure (the "
             "rent is the cost; its price includes the energy)"
         )
-    if captions:
-        t.caption = "\n".join(captions)
-        t.caption_justify = "left"
+    t = _FitTable(title, [label for label, _ in cols], cells_by_row, captions)
     if not rejected:
         return Group(Text(summary), t)
     why = Table(
@@ -734,6 +720,79 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         more = f" and {len(g['options']) - 4} more" if len(g["options"]) > 4 else ""
         why.add_row(str(len(g["options"])), shown + more, Text(g["example"]))
     return Group(Text(summary), t, "", why)
+
+
+_TEXT_COLUMNS = ("accelerator", "region", "own", "prec")
+# columns left out, in this order, where the console is too narrow for every figure whole
+_DROP_ORDER = (
+    "DP",
+    "EP",
+    "PP",
+    "util",
+    "$/acc-h",
+    "TP",
+    "tok/J",
+    "TPOT\nms",
+    "$/Mtok",
+    "prec",
+    "gCO2e/\nMtok",
+    "region",
+    "count",
+)
+
+
+class _FitTable:
+    """The plan table at the console's width: numeric cells never wrap nor lose a digit
+    (no_wrap, as wide as the widest cell); where the console is too narrow for every column
+    whole, the columns of :data:`_DROP_ORDER` are left out one by one and named in the
+    caption (``--json`` has them all). ``plan`` once folded $103,743.8 a month into
+    "103,74" over "4" and its header into "$/mont" over "h" at the CLI's 140 columns."""
+
+    def __init__(
+        self, title: str, labels: list[str], rows: list[list[str]], captions: list[str]
+    ) -> None:
+        self.title, self.labels, self.rows, self.captions = title, labels, rows, captions
+
+    def table(self, keep: list[int], left_out: list[str]) -> Table:
+        t = Table(title=self.title, title_justify="left")
+        for i in keep:
+            label = self.labels[i]
+            text = label in _TEXT_COLUMNS
+            t.add_column(
+                label,
+                justify="left" if text else "right",
+                no_wrap=not text or label == "accelerator",
+                min_width=max((len(r[i]) for r in self.rows), default=0)
+                if not text or label == "accelerator"
+                else None,
+                overflow="fold",
+            )
+        for r in self.rows:
+            t.add_row(*(r[i] for i in keep))
+        captions = list(self.captions)
+        if left_out:
+            names = ", ".join(x.replace("\n", " ") for x in left_out)
+            captions.append(f"not shown at this width: {names} (--json has every column)")
+        if captions:
+            t.caption = "\n".join(captions)
+            t.caption_justify = "left"
+        return t
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        wide = options.update_width(10_000)  # Measurement.get clamps to the width it is given
+        keep = list(range(len(self.labels)))
+        left_out: list[str] = []
+        t = self.table(keep, left_out)
+        for label in _DROP_ORDER:
+            if Measurement.get(console, wide, t).minimum <= options.max_width:
+                break
+            if label in self.labels and self.labels.index(label) in keep:
+                keep.remove(self.labels.index(label))
+                left_out.append(label)
+                t = self.table(keep, left_out)
+        yield t
 
 
 def _cheapest(r: dict[str, Any]) -> str:
