@@ -198,3 +198,14 @@ def test_one_deployment_named_twice_is_an_error():
     # with one entry standing for two
     with pytest.raises(UsageLogError, match=r"^deployment: qwen3-30b-a3b:h100-sxm:eu:rent is"):
         export.export_prices("openlit", [DEPLOY, DEPLOY])
+
+
+def test_a_deployment_that_cannot_run_blames_the_deployment_not_the_demand():
+    # input: --deployment llama-3.3-70b:groq-lpu (vllm does not run on Groq's LPU). Expected:
+    # "deployment: llama-3.3-70b:groq-lpu: ... (software: vllm runs on ...)"; it once blamed
+    # tokens_per_day, a field the user did not set and whose change cannot help
+    with pytest.raises(UsageLogError) as exc:
+        export.export_prices("litellm", ["llama-3.3-70b:groq-lpu"])
+    msg = str(exc.value)
+    assert msg.startswith("deployment: llama-3.3-70b:groq-lpu: ") and "software: vllm" in msg
+    assert "tokens_per_day" not in msg

@@ -37,7 +37,7 @@ from tokenfab.perf.roofline import attention_flops_per_token
 from tokenfab.planning import plan
 from tokenfab.scenario import MAX_TOKENS_PER_DAY, Scenario
 from tokenfab.usage.schema import UsageLogError
-from tokenfab.usage.whatif import parse_deployment
+from tokenfab.usage.whatif import parse_deployment, plan_deployment
 
 FORMATS = ("litellm", "langfuse", "openlit")
 REF_INPUT_TOKENS = 2000  # assumed reference request shape; state it beside the prices
@@ -96,16 +96,10 @@ def derived_prices(
     With ``acc`` None, the cheapest feasible accelerator and ownership in the region.
     """
     base = _scenario(model, acc or "h100-sxm", region, ownership or "buy", tokens_per_day)
-    options = plan(
-        base,
-        accelerators=[acc] if acc else None,
-        regions=[region],
-        ownerships=[ownership] if ownership else None,
-        catalog=catalog,
-    )
-    best = options[0]
-    if best.estimate is None:
-        raise UsageLogError(f"deployment {model}:{acc}: {best.reason}")
+    if acc:
+        best = plan_deployment(base, f"{model}:{acc}", acc, region, ownership, catalog)
+    else:
+        best = plan(base, regions=[region], ownerships=None, catalog=catalog)[0]
     est = best.estimate
     sc = est.scenario
     k = est.kpis

@@ -17,7 +17,7 @@ from typing import Any
 import ibis
 
 from tokenfab.catalog import Catalog, default_catalog
-from tokenfab.errors import TokenfabError
+from tokenfab.errors import InfeasibleError, TokenfabError
 from tokenfab.planning import plan
 from tokenfab.routing import cascade
 from tokenfab.scenario import Scenario
@@ -92,6 +92,42 @@ def parse_deployment(
     return parts[0], parts[1], parts[2], parts[3]
 
 
+def plan_deployment(
+    sc: Scenario,
+    deployment: str,
+    acc: str | None,
+    region: str,
+    ownership: str | None,
+    catalog: Catalog,
+) -> Any:
+    """The cheapest option of :func:`tokenfab.planning.plan` for one named deployment.
+
+    Raises
+    ------
+    UsageLogError
+        The deployment cannot serve the demand: ``deployment: MODEL:ACC: <the plan's reasons>``.
+        The plan blames ``tokens_per_day`` (it searches accelerators for a demand); here the
+        accelerator is the user's choice, so the deployment is the field to change (``export-prices
+        --deployment llama-3.3-70b:groq-lpu`` once said "tokens_per_day: no option meets ...
+        (software: vllm runs on ...)").
+    """
+    try:
+        options = plan(
+            sc,
+            accelerators=[acc] if acc else None,
+            regions=[region],
+            ownerships=[ownership] if ownership else None,
+            catalog=catalog,
+        )
+    except InfeasibleError as exc:
+        reason = str(exc).removeprefix("tokens_per_day: ")
+        raise UsageLogError(f"deployment: {deployment}: {reason}") from None
+    best = options[0]
+    if best.estimate is None:
+        raise UsageLogError(f"deployment: {deployment}: {best.reason}")
+    return best
+
+
 def self_hosted(
     tr: dict[str, Any], deployment: str, catalog: Catalog, samples: int = 0, seed: int = 0
 ) -> dict[str, Any]:
@@ -118,12 +154,7 @@ def self_hosted(
             "peak_to_average": tr["peak_to_average"],
         }
     )
-    options = plan(
-        sc, accelerators=[acc], regions=[region], ownerships=[ownership], catalog=catalog
-    )
-    best = options[0]
-    if best.estimate is None:
-        raise UsageLogError(f"self-host {deployment}: {best.reason}")
+    best = plan_deployment(sc, deployment, acc, region, ownership, catalog)
     k = best.estimate.kpis
     spread = None
     if samples:
