@@ -261,3 +261,12 @@ def test_route_nan_share_is_named_not_a_finite_number(flag, expected):
     line = one_line_error(run("route", flag, "nan"))
     assert line.startswith("error: " + expected), line
     assert line.endswith("less than or equal to 1") or line.endswith("0 to 1"), line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_nested_field_that_is_not_finite_states_its_range(value):
+    # input: factory --mix gb300:nan,h100-sxm:0.5. Expected: the share's declared range
+    # (FactoryMixEntry.share: gt=0, le=1) after the fault, as every top-level field gives it;
+    # it once said only "mix.0.share: nan is not a finite number"
+    line = one_line_error(run("factory", "--mix", f"gb300:{value},h100-sxm:0.5"))
+    assert line == f"error: mix.0.share: {value} is not a finite number; allowed: above 0 to 1"

@@ -526,6 +526,8 @@ def describe_error(err: Any, model: Any = None) -> str:
     if not field:  # model-level validators already name their field
         return msg
     name = loc[-1]
+    if model is not None and len(loc) > 1:  # mix.0.share: the range FactoryMixEntry declares
+        model = _nested_model(model, loc[:-1]) or model
     allowed = (allowed_range(name, model) if model is not None else None) or (
         allowed_range(name) if len(loc) == 1 or model is None else None
     )
@@ -630,6 +632,31 @@ def _bounds(annotation: Any) -> list[Any]:
         elif get_args(arg):
             found += _bounds(arg)
     return found
+
+
+def _nested_model(model: Any, path: list[str]) -> Any:
+    """The pydantic model a location's parent path leads to (``["mix", "0"]`` of a
+    FactoryRequest: FactoryMixEntry), through list, dict and optional fields; None where the
+    path leaves the models. ``factory --mix gb300:nan`` said "mix.0.share: nan is not a finite
+    number" without the range, looked up on FactoryRequest, which has no field ``share``."""
+    import typing
+
+    for part in path:
+        if part.isdigit():
+            continue  # a list index or dict key: the model is the item type's, found below
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return None
+        todo, model = [info.annotation], None
+        while todo:  # the first pydantic model inside the annotation (list[X], X | None, ...)
+            t = todo.pop(0)
+            if hasattr(t, "model_fields"):
+                model = t
+                break
+            todo.extend(typing.get_args(t))
+        if model is None:
+            return None
+    return model
 
 
 def allowed_range(field: str, model: Any = None) -> str | None:
