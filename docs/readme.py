@@ -268,7 +268,7 @@ def block_tour_economics() -> str:
             f": revenue {_b(f['revenue_usd_per_year'])} a year "
             f"({usd(f['revenue_usd_per_accelerator_hour'])} an accelerator-hour), cost "
             f"{_b(f['cost_usd_per_year'])}, margin {f['margin']:.0%}; "
-            f"{f['output_tok_s_per_mw']:,.0f} output tok/s per MW"
+            f"{f['output_tok_s_per_mw']:,.0f} output tok/s per MW of capacity"
         )
         if command == FACTORY_GW:
             for t in tiers:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from numpy.testing import assert_allclose
 
 from tokenfab import factory as fc
+from tokenfab import schema
 from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
 
 
@@ -714,3 +717,32 @@ def test_a_small_factory_writes_revenue_in_a_unit_that_fits():
     assert 1e6 <= rev < 1e9
     assert f"revenue ${rev / 1e6:.3g}M/yr" in out
     assert f"{d['accelerators']:.3g} accelerators' worth of power" in out
+
+
+def test_factory_says_the_basis_of_tokens_per_power_and_per_joule():
+    # input: factory --accelerator h100-sxm --power-mw 10. Expected: tok/s per GW is over the
+    # provisioned capacity (tokens_per_year / 31,536,000 s / 0.01 GW) and tokens/J over the
+    # average facility draw (accelerators x average W x PUE); the text says which, and the
+    # figures printed are the JSON's. It once printed "7.71e+07 output tok/s per GW, 0.0893
+    # output tokens/J" with no basis, two figures on two different powers.
+    import re
+
+    from typer.testing import CliRunner
+
+    from tokenfab.cli import app
+
+    args = ["factory", "--accelerator", "h100-sxm", "--power-mw", "10"]
+    d = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    per_gw = d["tokens_per_year"] / 31_536_000 / 0.01
+    draw_w = d["accelerators"] * d["average_w_per_accelerator"] * d["pue"]
+    assert d["output_tok_s_per_gw"] == pytest.approx(per_gw, rel=1e-9)
+    assert d["tokens_per_joule"] == pytest.approx(d["tokens_per_year"] / 31_536_000 / draw_w)
+    text = " ".join(CliRunner().invoke(app, args).stdout.split())
+    assert re.search(
+        f"{per_gw:.3g} output tok/s per GW of capacity, "
+        f"{d['tokens_per_joule']:.3g} output tokens/J of average draw".replace("+", r"\+"),
+        text,
+    )
+    fields = schema.FactoryResult.model_fields
+    assert "capacity" in fields["output_tok_s_per_mw"].description
+    assert "average draw" in fields["tokens_per_joule"].description

@@ -613,8 +613,8 @@ def factory(
                 + ("not priced" if cost is None else f"{money(cost)}/yr")
                 + (f", margin {pct(d['margin'])}" if d["margin"] is not None else "")
                 + ("" if d["capex_usd"] is None else f"; capex {money(d['capex_usd'])}")
-                + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW, "
-                f"{d['tokens_per_joule']:.3g} output tokens/J"
+                + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW of capacity, "
+                f"{d['tokens_per_joule']:.3g} output tokens/J of average draw"
             )
             if d["co2e_g_per_mtok"] is not None:
                 emb = d["embodied_co2e_g_per_mtok"]
@@ -637,7 +637,7 @@ def factory(
                 + f": revenue {money(mixed['revenue_usd_per_year'])}/yr "
                 f"(${mixed['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
                 + ("not priced" if cost is None else f"{money(cost)}/yr")
-                + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW",
+                + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW of capacity",
                 style="bold",
             )
             _demand_line(mixed["demand"], power_mw)

@@ -410,7 +410,7 @@ def _energy_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "tokens per joule",
-            f"{d['tokens_per_joule']:.3g} (output tok/s per MW: {fmt(d['output_tok_s_per_mw'])})",
+            f"{d['tokens_per_joule']:.3g} (output tok/s per MW drawn: {fmt(d['output_tok_s_per_mw'])})",
         ),
         ("energy per month", f"{fmt(d['energy_kwh_per_month'])} kWh"),
         (

@@ -583,9 +583,15 @@ class _EstimateCore(Result):
         "IT power of the installed accelerators with their share of the host servers", "W"
     )
     facility_power_w: Num = out("facility power: IT power times PUE", "W")
-    tokens_per_joule: Num = out("output tokens per joule of facility energy", "token/J")
+    tokens_per_joule: Num = out(
+        "average output tokens (utilisation included) per joule of facility power drawn: "
+        "facility_power_w, the operating point's draw times PUE",
+        "token/J",
+    )
     output_tok_s_per_mw: Num = out(
-        "output tokens per second per MW of facility power", "token/s/MW"
+        "average output tokens per second per MW drawn (facility_power_w, the operating "
+        "point's draw times PUE): tokens_per_joule x 1e6",
+        "token/s/MW",
     )
     energy_kwh_per_month: Num = out("facility energy in a 730-hour month", "kWh/month")
     co2e_kg_per_month: Num = out(
@@ -1360,8 +1366,8 @@ class FactoryTier(Result):
     )
     tokens_per_year: float = out("output tokens the tier serves a year", "token/year")
     output_tok_s_per_mw: Num = out(
-        "output tokens per second per MW of the facility power given to the tier, utilisation "
-        "included: tokens_per_year / 31,536,000 s / (share_of_power x power_mw) (null: no power)",
+        "output tokens per second per MW of the facility capacity given to the tier (the peak, "
+        "not the average draw), utilisation included: tokens_per_year / 31,536,000 s / (share_of_power x power_mw) (null: no power)",
         "token/s/MW",
     )
     revenue_usd_per_year: float = out("the tier's revenue a year", "USD/year")
@@ -1423,11 +1429,19 @@ class FactoryResult(Result):
     utilization: float = out("average share of capacity used", "-")
     tokens_per_year: float = out("output tokens served a year, all tiers", "token/year")
     output_tok_s_per_mw: float = out(
-        "output tokens per second per MW of facility power", "token/s/MW"
+        "average output tokens per second per MW of provisioned facility capacity (power_mw, "
+        "the peak, not the average draw): tokens_per_year / 31,536,000 s / power_mw",
+        "token/s/MW",
     )
-    output_tok_s_per_gw: float = out("the same per GW", "token/s/GW")
+    output_tok_s_per_gw: float = out(
+        "the same per GW of provisioned facility capacity", "token/s/GW"
+    )
     average_w_per_accelerator: float = out("average power drawn per accelerator", "W")
-    tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
+    tokens_per_joule: float = out(
+        "output tokens per joule of the facility's average draw (accelerators x average draw "
+        "at the utilisation x PUE), not of its capacity",
+        "token/J",
+    )
     revenue_usd_per_year: float = out("revenue a year, all tiers", "USD/year")
     revenue_usd_per_accelerator_hour: float = out(
         "revenue a year over the accelerators' hours a year, idle and free tiers included: "
@@ -1489,10 +1503,18 @@ class FactoryMixResult(Result):
     accelerators: float = out("accelerators of all parts", "accelerators")
     tokens_per_year: float = out("output tokens served a year, all parts", "token/year")
     output_tok_s_per_mw: float = out(
-        "output tokens per second per MW of facility power", "token/s/MW"
+        "average output tokens per second per MW of provisioned facility capacity (power_mw, "
+        "the peak, not the average draw): tokens_per_year / 31,536,000 s / power_mw",
+        "token/s/MW",
     )
-    output_tok_s_per_gw: float = out("the same per GW", "token/s/GW")
-    tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
+    output_tok_s_per_gw: float = out(
+        "the same per GW of provisioned facility capacity", "token/s/GW"
+    )
+    tokens_per_joule: float = out(
+        "output tokens per joule of the facility's average draw (accelerators x average draw "
+        "at the utilisation x PUE), not of its capacity",
+        "token/J",
+    )
     revenue_usd_per_year: float = out("revenue a year, all parts", "USD/year")
     revenue_usd_per_accelerator_hour: float = out(
         "revenue a year over all parts' accelerator-hours a year: the figure to set beside a "
