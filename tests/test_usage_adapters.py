@@ -528,3 +528,29 @@ def test_the_row_shown_has_the_prices_used():
             p.provider,
         )
         assert "-batch-" not in p.price_id and "-cached-" not in p.price_id, p.price_id
+
+
+def test_an_open_model_named_by_its_hub_id_takes_the_catalog_rows_of_that_model():
+    # QA (usage audit): OpenRouter's and Hugging Face's names of open-weights models
+    # ("meta-llama/llama-3.3-70b-instruct") matched no row's name and were priced "unknown".
+    # With "-instruct" dropped they name the catalog's model_id llama-3.3-70b, whose one row
+    # is Groq's Llama 3.3 70B Versatile at $0.59 in / $0.79 out (api_prices.csv); Llama 3.1
+    # 70B's is Together AI's Instruct Turbo at $0.88 / $0.88.
+    cat = default_catalog()
+    found, unknown = resolve(
+        [
+            "meta-llama/llama-3.3-70b-instruct",
+            "meta-llama/Llama-3.1-70B-Instruct",
+            "acme/x-instruct",
+        ],
+        cat,
+        date(2026, 11, 30),
+    )
+    assert unknown == ["acme/x-instruct"]
+    a, b = found["meta-llama/llama-3.3-70b-instruct"], found["meta-llama/Llama-3.1-70B-Instruct"]
+    assert (a.provider, a.input_usd_per_mtok, a.output_usd_per_mtok) == ("Groq", 0.59, 0.79)
+    assert (b.provider, b.input_usd_per_mtok, b.output_usd_per_mtok) == ("Together AI", 0.88, 0.88)
+    assert (a.tokenfab_model, b.tokenfab_model) == ("llama-3.3-70b", "llama-3.1-70b")
+    # a name that has rows of its own keeps them: Fireworks lists "Mixtral 8x7B Instruct"
+    m = resolve(["mistralai/mixtral-8x7b-instruct"], cat, date(2026, 11, 30))[0]
+    assert m["mistralai/mixtral-8x7b-instruct"].provider == "Fireworks AI"

@@ -4,7 +4,10 @@ A name and a catalog row match on a key: lower case, any ``provider/`` prefix an
 dropped, an Amazon Bedrock id's ``[region.]vendor.`` prefix and ``-vN:M`` version dropped, a
 Gemini stable-version suffix (``-001``) dropped, dots and spaces as dashes, a trailing snapshot date (``-2024-08-06`` or
 ``-20241022``) set aside. A catalog row's key is its ``model_name`` outside parentheses; a
-model id written inside them (``DeepSeek-V3 (deepseek-chat)``) is a second key. Among the
+model id written inside them (``DeepSeek-V3 (deepseek-chat)``) is a second key. A name whose
+key has no row falls back, with a trailing ``-instruct`` dropped, to the rows whose tokenfab
+``model_id`` it names (OpenRouter's ``meta-llama/llama-3.3-70b-instruct`` to the rows of
+``llama-3.3-70b``: open weights that several providers list, each its own name). Among the
 rows of a key, a snapshot date written in the row's name wins; otherwise the row in effect at
 the log's last day (latest ``effective_date`` on or before it); where that row only adds a
 price (prompt caching, a batch API) to an earlier row of the same list prices, the earlier
@@ -89,24 +92,37 @@ def row_keys(p: ApiPrice) -> tuple[list[str], str | None]:
     return keys, snap
 
 
-def _by_key(catalog: Catalog) -> dict[str, list[tuple[ApiPrice, str | None]]]:
-    """Catalog rows (and the snapshot date each names) by key."""
-    by_key: dict[str, list[tuple[ApiPrice, str | None]]] = {}
+Rows = dict[str, list[tuple[ApiPrice, str | None]]]
+
+
+def _by_key(catalog: Catalog) -> tuple[Rows, Rows]:
+    """Catalog rows (and the snapshot date each names) by key, and by dashed ``model_id``."""
+    by_key: Rows = {}
+    by_model: Rows = {}
     for p in catalog.table("api-prices").values():
         keys, snap = row_keys(p)
         for k in keys:
             by_key.setdefault(k, []).append((p, snap))
-    return by_key
+        if p.model_id:
+            by_model.setdefault(_dashes(p.model_id), []).append((p, snap))
+    return by_key, by_model
+
+
+def _candidates(key: str, rows: tuple[Rows, Rows]) -> list[tuple[ApiPrice, str | None]]:
+    """The rows of a name's key; where it has none, the rows of the tokenfab model it names
+    (a trailing ``-instruct`` dropped: the open-weights chat model is the one served)."""
+    by_key, by_model = rows
+    return by_key.get(key) or by_model.get(key.removesuffix("-instruct"), [])
 
 
 def provider_matters(names: list[str], catalog: Catalog) -> list[str]:
     """The names whose catalog rows come from more than one provider: only for these can
     the logged provider change which row :func:`resolve` picks (it keeps the rows of the
     provider named, where one is); for every other name the provider is not needed."""
-    by_key = _by_key(catalog)
+    rows = _by_key(catalog)
     out = []
     for name in names:
-        provs = {c[0].provider.lower() for c in by_key.get(name_key(name)[0], [])}
+        provs = {c[0].provider.lower() for c in _candidates(name_key(name)[0], rows)}
         if len(provs) > 1:
             out.append(name)
     return out
@@ -153,12 +169,12 @@ def resolve(
     providers: dict[str, str] | None = None,
 ) -> tuple[dict[str, Price], list[str]]:
     """Prices of the names that match a catalog row, and the names that match none."""
-    by_key = _by_key(catalog)
+    rows = _by_key(catalog)
     found: dict[str, Price] = {}
     unknown: list[str] = []
     for name in names:
         key, snap = name_key(name)
-        cands = by_key.get(key, [])
+        cands = _candidates(key, rows)
         prov = (providers or {}).get(name)
         if prov:
             same = [c for c in cands if c[0].provider.lower().startswith(prov.lower()[:4])]
