@@ -213,8 +213,31 @@ def test_plan_raises_when_nothing_is_feasible(cat):
     demand = Scenario(
         model="llama-3.1-8b", accelerator="h100-sxm", tokens_per_day=1e8, tpot_slo_s=1e-4
     )
-    with pytest.raises(InfeasibleError, match="no option meets"):
+    with pytest.raises(InfeasibleError, match="no option meets") as exc:
         plan(demand, ["h100-sxm", "b200"], None, None, cat)
+    # both are rejected by the TPOT target, so the target is the field named (the demand was
+    # once blamed), the clause given once with the best TPOT either reaches and where
+    msg = str(exc.value)
+    assert msg.startswith("tpot_slo_s: no option meets the demand and targets (no deployment")
+    assert msg.count("no deployment reaches TPOT") == 1
+    assert msg.endswith(", on b200) (all 2 accelerators))"), msg
+
+
+def test_infeasible_reasons_that_differ_only_in_the_best_value_are_one_clause():
+    # 28 accelerators each missing the TPOT target once printed 12 clauses that differed
+    # only in "(best N ms)"; one clause keeps the least value (2.3 < 3.6) and its accelerator
+    from tokenfab.planning import Option, grouped_reasons
+
+    rows = [
+        Option("h100-sxm", "us", "buy", None, "tpot_slo_s: misses TPOT (best 3.6 ms)"),
+        Option("gb200", "us", "buy", None, "tpot_slo_s: misses TPOT (best 2.3 ms)"),
+        Option("l4", "us", "buy", None, "no fit"),
+    ]
+    assert grouped_reasons(rows) == (
+        "tpot_slo_s: misses TPOT (best 2.3 ms, on gb200) (all 3 accelerators but l4); no fit (l4)"
+    )
+    # one accelerator: its own value, no name repeated
+    assert grouped_reasons(rows[:1]) == "tpot_slo_s: misses TPOT (best 3.6 ms) (h100-sxm)"
 
 
 def test_infeasible_plan_gives_each_reason_once_with_its_accelerators(cat):

@@ -11,6 +11,7 @@ returns every option ranked by cost, with the reason each rejected one failed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -702,14 +703,27 @@ def _ranked(options: tuple[list[Option], list[Option]], none_meets: str) -> list
     Raises
     ------
     InfeasibleError
-        No option is feasible: ``tokens_per_day: <none_meets> (<each reason once, with the
-        accelerators it rejected>)`` (:func:`grouped_reasons`).
+        No option is feasible: ``<field>: <none_meets> (<each reason once, with the
+        accelerators it rejected>)`` (:func:`grouped_reasons`). The field is the one every
+        reason names where they all name the same (``tpot_slo_s`` when no deployment reaches
+        the TPOT target: the target is what to change, not the demand), else
+        ``tokens_per_day``.
     """
     feasible, rejected = options
     feasible.sort(key=lambda opt: float(opt.estimate.kpis.monthly_cost_usd))
     if not feasible:
-        raise InfeasibleError(f"tokens_per_day: {none_meets} ({grouped_reasons(rejected)})")
+        found = [_FIELD.match(o.reason or "") for o in rejected]
+        named = {m.group(1) for m in found if m is not None}
+        field = "tokens_per_day"
+        if len(named) == 1 and all(found):
+            (field,) = named
+            rejected = [replace(o, reason=_FIELD.sub("", o.reason or "", 1)) for o in rejected]
+        raise InfeasibleError(f"{field}: {none_meets} ({grouped_reasons(rejected)})")
     return feasible + rejected
+
+
+_FIELD = re.compile(r"^([a-z][a-z0-9_]*): ")
+_BEST = re.compile(r"\(best ([0-9.]+(?:e[-+]?\d+)?) [a-z]+\)")
 
 
 def grouped_reasons(rejected: list[Option]) -> str:
@@ -732,13 +746,26 @@ def grouped_reasons(rejected: list[Option]) -> str:
     'too long (h100); no fit (l4)'
     """
     by_reason: dict[str, list[str]] = {}
+    best: dict[str, tuple[float, str, str]] = {}  # a latency target's reason: its best value
     for o in rejected:
-        accs = by_reason.setdefault((o.reason or "").split("; ")[0], [])
+        reason = (o.reason or "").split("; ")[0]
+        m = _BEST.search(reason)
+        if m:  # one target missed by several accelerators: one clause, the best value reached
+            value = float(m.group(1))
+            reason, label = reason[: m.start()] + "(best)" + reason[m.end() :], m.group(0)
+            if reason not in best or value < best[reason][0]:
+                best[reason] = (value, label, o.accelerator)
+        accs = by_reason.setdefault(reason, [])
         if o.accelerator not in accs:
             accs.append(o.accelerator)
     every = list(dict.fromkeys(o.accelerator for o in rejected))
     parts = []
     for reason, accs in by_reason.items():
+        if reason in best:
+            _, label, acc = best[reason]
+            reason = reason.replace(
+                "(best)", label[:-1] + (f", on {acc})" if len(accs) > 1 else ")")
+            )
         rest = [a for a in every if a not in accs]
         if len(accs) > 1 and len(accs) > len(every) / 2:
             but = f" but {', '.join(rest)}" if rest else ""
