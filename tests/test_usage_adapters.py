@@ -154,6 +154,9 @@ def test_bad_rows_are_counted_with_lines_and_reasons(con, tmp_path):
     ld = analyses.load(con, [str(p)])
     q = analyses.quality(ld)
     assert q["unreadable_lines"] == 1 and q["unreadable_examples"][0]["line"] == 4
+    # line 4 has 5 comma-separated fields under a 4-field header (once DuckDB's "TOO MANY
+    # COLUMNS: Expected Number of Columns: 4 Found: 5")
+    assert q["unreadable_examples"][0]["reason"] == "5 fields where the header has 4"
     assert (q["rows_read"], q["malformed_rows"], q["valid_rows"]) == (5, 4, 1)
     lines = {e["line"]: e["reason"] for e in q["malformed_examples"]}
     assert lines == {

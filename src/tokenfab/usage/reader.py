@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +135,28 @@ def flatten(t: ir.Table) -> ir.Table:
     return t.select(**cols)
 
 
+_FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_CSV_ERRORS = {
+    "UNQUOTED VALUE": "a quoted value with text after its closing quote",
+    "LINE SIZE OVER MAXIMUM": "a line longer than the reader's maximum",
+    "INVALID UNICODE": "bytes that are not UTF-8 text",
+}
+
+
+def csv_reason(error_type: str, message: str) -> str:
+    """A rejected CSV line's reason in the report's words, from DuckDB's reject table.
+
+    >>> csv_reason("MISSING COLUMNS", "Expected Number of Columns: 4 Found: 3")
+    '3 fields where the header has 4'
+    >>> csv_reason("INVALID UNICODE", "Invalid unicode (byte sequence mismatch)")
+    'bytes that are not UTF-8 text'
+    """
+    m = _FIELDS.search(message or "")
+    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS") and m:
+        return f"{m.group(2)} fields where the header has {m.group(1)}"
+    return _CSV_ERRORS.get(error_type) or f"{error_type.lower()}: {message}"
+
+
 def _number_rows(con: Any, read: str, file_col: str, number: str, out: str) -> None:
     """Table ``out``: ``read``'s rows with ``number``, each row's place in its file (1, 2 ...).
 
@@ -230,7 +253,11 @@ def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
                 line = line + ((t["filename"] == f) & (line >= bad)).cast("int64")
         t = t.mutate(_file=t["filename"], _row=line).drop("filename", "_n")
         examples = [
-            {"file": r["file"], "line": int(r["line"]), "reason": f"{r['type']}: {r['message']}"}
+            {
+                "file": r["file"],
+                "line": int(r["line"]),
+                "reason": csv_reason(r["type"], r["message"]),
+            }
             for r in rejects[:EXAMPLES]
         ]
         n_bad = len({(r["file"], r["line"]) for r in rejects})

@@ -44,7 +44,9 @@ def quality_lines(q: dict[str, Any]) -> list[str]:
         f"{q['valid_rows']:,} valid"
     ]
     if q["unreadable_lines"]:
-        ex = "; ".join(f"{e['file']}:{e['line']} {e['reason']}" for e in q["unreadable_examples"])
+        ex = "; ".join(
+            f"{e['file']} line {e['line']}: {e['reason']}" for e in q["unreadable_examples"]
+        )
         lines.append(f"{q['unreadable_lines']:,} unreadable lines, e.g. {ex}")
     if q["malformed_rows"]:
         by = ", ".join(f"{k} {v:,}" for k, v in q["malformed_by_field"].items())
