@@ -176,3 +176,39 @@ def test_the_pipeline_sample_keeps_the_scalar_power():
         float(est.kpis.gpu_joules_per_output_token),
         rtol=1e-9,
     )
+
+
+def test_a_users_host_power_row_wins_over_the_built_in_one(tmp_path):
+    # an operator whose immersion-cooled 8 x H100 node draws 8.8 kW at most states
+    # (8,800 - 8 x 700) / 8 = 400 W a GPU in a --catalog directory's host_power.csv; the
+    # built-in DGX H100 row (575 W) once won whatever the directory said
+    src = Path(str(resources.files("tokenfab").joinpath("data/host_power.csv")))
+    with src.open(encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    row = dict.fromkeys(header, "")
+    row |= {
+        "id": "h100-sxm",
+        "system": "immersion-cooled HGX H100 node",
+        "accelerators_per_system": "8",
+        "system_max_power_w": "8800",
+        "accelerator_tdp_w": "700",
+        "host_power_w": "400",
+        "source": "operator's metered node maximum (test fixture)",
+        "as_of": "2026-11-01",
+    }
+    with (tmp_path / "host_power.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, header)
+        w.writeheader()
+        w.writerow(row)
+    mine = default_catalog([str(tmp_path)])
+    assert host_power_w(mine.accelerator("h100-sxm")) == 400.0
+    assert host_power_w(default_catalog().accelerator("h100-sxm")) == 575.0
+    # the fallback share is the median of the catalog's own servers: H100's 400/700 = 0.571
+    # replaces 575/700 = 0.821 among DGX A100 1.031, H200 0.821, B200 0.7875, B300 0.648,
+    # so the median of the five is 0.7875 (B200's) and MI300X (750 W, no row) gets 590.6 W
+    assert_allclose(host_power_w(mine.accelerator("mi300x")), 0.7875 * 750, rtol=1e-12)
+    # the estimate's IT power: the same GPU draw with a 400 W host share, by hand as above
+    sc = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", accelerators=1, region="us")
+    base, ours = evaluate(sc, default_catalog()).as_dict(), evaluate(sc, mine).as_dict()
+    gpu = (base["power_w"] - 575.0 * 0.5) / (1 + 575.0 * 0.5 / 700.0)
+    assert_allclose(ours["power_w"], gpu + 400.0 * (0.5 + 0.5 * gpu / 700.0), rtol=1e-9)

@@ -32,6 +32,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -337,6 +338,10 @@ class Accelerator(Record):
     price_kind: Literal["list", "street", "estimate"] | None = None
     price_source: str | None = None
     price_as_of: date | None = None
+    # the node's non-accelerator draw per accelerator [W], set by the catalog that read the
+    # row from its host-power table (:func:`tokenfab.hostpower.with_host_power`); None: not
+    # read through a catalog, and :func:`tokenfab.hostpower.host_power_w` uses the built-in
+    _host_power_w: float | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _price_is_sourced(self) -> Accelerator:
@@ -1015,6 +1020,19 @@ class ClosedLoop(Record):
     )
 
 
+class HostPower(Record):
+    """Non-accelerator power of the system that carries one accelerator, per accelerator
+    (``host_power.csv``; :mod:`tokenfab.hostpower`). The row's id is the accelerator's."""
+
+    system: str = Field(description="system the figure is for")
+    accelerators_per_system: Positive = Field(le=1e6, description="accelerators in the system [-]")
+    system_max_power_w: Positive = Field(le=1e7, description="system's maximum input power [W]")
+    accelerator_tdp_w: NonNegative = Field(le=1e6, description="TDP of one accelerator in it [W]")
+    host_power_w: NonNegative = Field(
+        le=1e6, description="(system max − accelerators' TDP) / accelerators [W]"
+    )
+
+
 @dataclass(frozen=True)
 class Table:
     """How one catalog is stored: its file name and its record type."""
@@ -1056,6 +1074,7 @@ TABLES: dict[str, Table] = {
         ),
         Table("error-bands", "error_bands.csv", ErrorBand, "Error bands"),
         Table("closed-loop", "closed_loop.csv", ClosedLoop, "Closed-loop TTFT terms"),
+        Table("host-power", "host_power.csv", HostPower, "Host power per accelerator"),
         Table(
             "gpu-measurements",
             "gpu_measurements.csv",
@@ -1212,6 +1231,10 @@ class Catalog:
                         f"{where[rid]}: {field}: unknown {other} id {ref!r}; nearest: {hint}"
                     )
         self._where[table.name] = where
+        if table.name == "accelerators":  # each with its node's host power, from this catalog
+            from tokenfab.hostpower import with_host_power
+
+            records = with_host_power(records, self.table("host-power"))
         return records
 
     def get(self, name: str, record_id: str) -> Any:

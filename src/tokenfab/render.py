@@ -100,6 +100,15 @@ DISPLAY: dict[str, list[str]] = {
         "cv_median_abs_error",
     ],
     "cost-assumptions": ["id", "value", "unit", "description"],
+    "host-power": [
+        "id",
+        "system",
+        "accelerators_per_system",
+        "system_max_power_w",
+        "accelerator_tdp_w",
+        "host_power_w",
+    ],
+    "closed-loop": ["id", "frontend_ms", "requests_per_client"],
     "gpu-measurements": [
         "id",
         "kind",
