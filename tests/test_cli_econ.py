@@ -426,14 +426,14 @@ def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft
     out,
 ):
     # price_tiers.csv: high >= 50 tok/s per user (OpenAI Priority processing's 99 % > 50 tok/s),
-    # premium >= 1,000 (NVIDIA's LPX blog); free, medium and ultra have no band; no row has a
+    # premium >= 400 (NVIDIA's LPX blog, Figure 10); free, medium and ultra have no band; no row has a
     # ttft_s_max. The default factory is GB300, which has no sourced purchase price: the note
     # says so and points to --ownership rent, an option the factory has
     r = out["factory_text"]
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
     assert "TTFT s" in text and "tok/s/MW" in text
-    assert "high >= 50, premium >= 1000" in text
+    assert "high >= 50, premium >= 400" in text
     assert "free, medium, ultra: no published band" in text
     assert "no tier publishes a TTFT bound" in text
     assert "gb300 has no sourced purchase price; use --ownership rent" in text
