@@ -153,6 +153,27 @@ def test_cost_per_mtok_is_cost_over_output_mtok(h100):
     )
 
 
+def test_the_premium_band_is_nvidias_400_and_a_frontier_past_it_earns_premium_revenue():
+    # price_tiers.csv: premium >= 400 output tok/s per user, NVIDIA's LPX blog (2026-03-16,
+    # Figure 10: the premium tier operates "at roughly 400 TPS per user and beyond"), $45 per
+    # million output tokens (The Register). B200 FP8 serves gpt-oss-120b (5.1 B active
+    # parameters) past 400 tok/s per user, so premium earns there: its point is in the band and
+    # its revenue is its output tokens x $45 / 1e6 (price basis: output tokens, billed once)
+    b200 = fc.factory(100.0, "b200", "gpt-oss-120b", precision="fp8")
+    premium = _tier(b200, "premium")
+    assert premium.band == (400.0, None)
+    assert premium.tok_s_per_user >= 400
+    assert premium.billed_per_output_token == 1.0
+    assert premium.revenue_usd_per_year > 0
+    assert_allclose(premium.revenue_usd_per_year, premium.tokens_per_year * 45 / 1e6, rtol=1e-12)
+    # with prefill on Rubin and decode on B200 for the 70B model, the decode pool must step in
+    # 1 / 400 s = 2.5 ms, which B200 does not reach: the note says which TPOT was needed
+    rubin = fc.factory(100.0, "rubin", precision="fp4", decode_accelerator="b200")
+    note = _tier(rubin, "premium").note
+    assert _tier(rubin, "premium").revenue_usd_per_year == 0.0
+    assert "needs 400+ tok/s per user" in note and "TPOT <= 2.5 ms" in note
+
+
 def test_tier_costs_add_up_to_the_factory_cost(h100):
     d = h100.as_dict()
     assert_allclose(
