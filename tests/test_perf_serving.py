@@ -9,6 +9,7 @@ half the output on average. Both allow 8,192 tokens a step. H100 SXM memory is 8
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -780,3 +781,43 @@ def test_moe_round_reads_the_mean_experts_dense_round_unchanged():
     even = sv.round_time(shape, hw, eng, lay, 1.0, 1.0, 4, 8704, 24, 4096)
     dec = sv.round_time(shape, hw, eng, lay, 1.0, 1.0, 4, 8704)
     assert dec.time_s < st.tpot_s < even.time_s
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-70b", "gpt-oss-120b"])
+def test_fewer_sequences_than_stages_leave_stages_idle(model):
+    # claims.md found batch-1 TPOT falling with pipeline stages (GB200, gpt-oss-120b FP8:
+    # 504 tok/s per user at PP 1, 684 at PP 8): a round sent 1/8 of a sequence through each
+    # of 8 stages, reading 1/8 of its cache (and, for a MoE, the experts of 1/8 of a token).
+    # A micro-batch holds whole sequences: one sequence crosses all 8 stages in turn, each
+    # step carrying it whole, so its round takes as long as 8 sequences' (one a micro-batch);
+    # the stages are busy 1/8 of it, so a step's bytes and FLOPs over the round are 1/8
+    from tokenfab.perf import operating as o
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    setup_ = o.resolve(Scenario(model=model, accelerator="gb200", precision="fp8"), cat)
+    shape, hw, eng = o._args(setup_)
+    args = (shape, hw, eng, sv.layout(1, 8, 1), setup_.weight_bytes_per_param)
+    args = (*args, setup_.kv_bytes_per_element)
+    one = sv.round_time(*args, 1.0, 2000.0)
+    eight = sv.round_time(*args, 8.0, 2000.0)
+    assert_allclose(one.time_s, eight.time_s, rtol=1e-12)
+    assert_allclose(one.bytes_per_accelerator, eight.bytes_per_accelerator / 8, rtol=1e-12)
+    assert_allclose(one.flops_per_accelerator, eight.flops_per_accelerator / 8, rtol=1e-12)
+    # and per-user speed no longer rises with stages: PP 8 adds overhead and hops, never speed
+    tpot = [
+        o.estimate(
+            Scenario(
+                model=model,
+                accelerator="gb200",
+                precision="fp8",
+                tensor_parallel=1,
+                pipeline_parallel=pp,
+                batch_size=1,
+                accelerators=pp,
+            ),
+            cat,
+        ).tpot_s
+        for pp in (1, 2, 4, 8)
+    ]
+    assert all(a <= b for a, b in itertools.pairwise(tpot)), tpot

@@ -460,7 +460,11 @@ def round_time(
     seqs = np.asarray(decode_sequences, dtype=float)
     pre = np.asarray(prefill_tokens, dtype=float)
     q = np.asarray(tokens_per_sequence, dtype=float)
-    b = seqs / (groups * pp)  # decoding sequences per micro-batch per attention group
+    # decoding sequences per micro-batch per attention group: a micro-batch holds whole
+    # sequences, so fewer sequences than stages leave stages idle rather than sending a
+    # fraction of a sequence through each (one sequence on 8 stages crosses all 8 in turn)
+    b = microbatch_sequences(seqs, groups, pp)
+    fill = np.where(b > 0, seqs / (groups * pp) / np.where(b > 0, b, 1.0), 1.0)
     c = pre / (groups * pp)
     stage_tokens = _stage_tokens(lay, seqs, pre, q)
     moe_stage_layers = shape.moe_layers / pp
@@ -587,12 +591,34 @@ def round_time(
     _, memory_bound = step_time_s(
         bytes_read, flops, *roof, dequant_s=dequant_s, dequant_all_tiles_s=dequant_all_s
     )
-    return Round(pp * step, memory_bound, bytes_read, flops, comm)
+    # an under-filled pipeline's stage works ``fill`` of the round's steps: the bytes and
+    # FLOPs a step averages over the round (busy_shares, the power model)
+    return Round(pp * step, memory_bound, bytes_read * fill, flops * fill, comm)
+
+
+def microbatch_sequences(seqs: ArrayLike, groups: ArrayLike, pp: ArrayLike) -> NDArray:
+    """Decoding sequences in one micro-batch of one attention group [-].
+
+    ``seqs / (groups x pp)``, but a whole sequence where a group holds fewer sequences than
+    there are stages (at least ``min(seqs / groups, 1)``): with ``B < pp`` the ``B``
+    micro-batches hold one sequence each and every token still crosses all ``pp`` stages in
+    turn, so the round is ``pp`` steps of one sequence, not of ``B / pp`` of one (which once
+    made batch-1 TPOT fall with more stages: GB200, gpt-oss-120b, 1.98 ms at PP 1 and 1.46 ms
+    at PP 8).
+
+    >>> float(microbatch_sequences(1, 1, 8)), float(microbatch_sequences(64, 1, 8))
+    (1.0, 8.0)
+    """
+    per_group = np.asarray(seqs, dtype=float) / np.asarray(groups, dtype=float)
+    return np.maximum(per_group / np.asarray(pp, dtype=float), np.minimum(per_group, 1.0))
 
 
 def _stage_tokens(lay: Layout, seqs: NDArray, pre: NDArray, q: NDArray) -> NDArray:
-    """Tokens reaching each MoE layer of a stage in one step of :func:`round_time`."""
-    return (seqs * q + pre) / lay.pipeline_parallel
+    """Tokens reaching each MoE layer of a stage in one step of :func:`round_time`: a
+    micro-batch's decode tokens (:func:`microbatch_sequences`, over every attention group)
+    and its share of the prompt tokens."""
+    groups, pp = lay.attention_data_parallel, lay.pipeline_parallel
+    return microbatch_sequences(seqs, groups, pp) * groups * q + pre / pp
 
 
 def own_touched_experts(
@@ -802,6 +828,7 @@ class _Rounds:
             self.o / per_step,
             self.room(gamma),
             others_share,
+            gamma + 1.0,
         )
 
     def mixed(
@@ -993,6 +1020,7 @@ def _mean_touched_experts(
     output_tokens: ArrayLike,
     room: ArrayLike,
     others_share: ArrayLike = 1.0,
+    tokens_per_sequence: ArrayLike = 1.0,
 ) -> NDArray:
     r"""Mean distinct routed experts a MoE layer reads per round of continuous batching.
 
@@ -1008,7 +1036,9 @@ def _mean_touched_experts(
     .. math:: \bar n = (1 - f)\, n(d) + f\, n(d + g i) \qquad (f < 1)
 
     with :math:`n` the distinct experts of :func:`~tokenfab.perf.memory.expected_distinct_experts`
-    (per pipeline stage); every round carries prompt tokens when :math:`f \ge 1`, and then
+    (per pipeline stage: a micro-batch's decode tokens, :func:`microbatch_sequences` of the
+    ``decode_tokens / tokens_per_sequence`` sequences, and ``1/pp`` of the prompt tokens);
+    every round carries prompt tokens when :math:`f \ge 1`, and then
     :math:`n(d + p)`. Spreading the prompt tokens evenly instead overstates the bytes: ``n`` is
     concave in the tokens (a 61-layer MoE at 4 sequences with 8,192-token prompts would touch
     150 of 256 experts a round instead of ~29 most rounds). The arithmetic, linear in the
@@ -1021,12 +1051,16 @@ def _mean_touched_experts(
     cohort_tokens = np.minimum(cohort * i, room) * groups_pp
     p = np.asarray(others_share, dtype=float) * d * i / np.asarray(output_tokens, dtype=float)
     f = p / cohort_tokens
-    pp = lay.pipeline_parallel
+    pp, groups = lay.pipeline_parallel, lay.attention_data_parallel
+    q = np.asarray(tokens_per_sequence, dtype=float)
+    stage_decode = microbatch_sequences(d / q, groups, pp) * groups * q
 
-    def n(tokens: NDArray) -> NDArray:
-        return expected_distinct_experts(shape.experts, shape.experts_per_token, tokens / pp)
+    def n(prompt: ArrayLike) -> NDArray:
+        return expected_distinct_experts(
+            shape.experts, shape.experts_per_token, stage_decode + prompt / pp
+        )
 
-    return np.where(f >= 1.0, n(d + p), (1.0 - f) * n(d) + f * n(d + cohort_tokens))
+    return np.where(f >= 1.0, n(p), (1.0 - f) * n(0.0) + f * n(cohort_tokens))
 
 
 def speculative_tokens_per_step(
