@@ -710,11 +710,12 @@ def _row_stats(sc: Scenario, setup: Setup, lay: Layout, mode: str) -> tuple[floa
     layout the scalar grid holds fixes its log batch grid (memory arithmetic, no step
     times); the row is then evaluated on that grid as the scalar estimate evaluated it (one
     layout instead of all of them: :func:`tokenfab.sizing.sizing_grid`'s every replica size
-    when sized, :func:`tokenfab.perf.operating.scenario_layouts` otherwise)."""
+    with a demand, sized or on a fixed count, :func:`tokenfab.perf.operating.scenario_layouts`
+    without one)."""
     from tokenfab.perf.operating import candidate_layouts, max_batches
     from tokenfab.sizing import MAX_REPLICA_ACCELERATORS
 
-    if mode == "sized":
+    if mode in ("sized", "count"):
         every = candidate_layouts(
             setup,
             MAX_REPLICA_ACCELERATORS,
@@ -974,6 +975,8 @@ def _evaluate_chunk(
                     break
                 replicas = np.where(short, replicas + 1.0, replicas)
                 n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
+        elif base.mode == "count":  # a fixed fleet carries what its whole pools carry
+            carries = carries & (split >= peak * (1 - 1e-9))
         out = x_rep * replicas
         scale = split / out
         prefill = st.prefill_tok_s * replicas * scale
@@ -1305,6 +1308,10 @@ def _reoptimised_point(
         r = float(base.est.op.replicas)
         need = (peak / o / r)[:, None]
         reach = valid & (rate >= need)
+        if base.scenario.disaggregated:  # what whole pools carry (tokenfab.sizing.count_point)
+            share = np.broadcast_to(st.prefill_time_share, shape)
+            whole = disaggregated_split_arrays(r, xr, share)[2]
+            reach = valid & (whole >= peak[:, None] * (1 - 1e-9))
         j = np.argmax(reach, axis=1)
         carries = reach.any(axis=1)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

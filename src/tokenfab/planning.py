@@ -385,15 +385,18 @@ def operating_point(
     """The one operating point of a scenario, whichever entry point asks.
 
     With a demand and no ``accelerators``: the cheapest deployment that carries the demand's
-    peak and meets the latency targets (:mod:`tokenfab.sizing`). With a demand and
-    ``accelerators``: that count, at the batch the demand's peak reaches (refused if it cannot
-    carry it). Without a demand: :func:`tokenfab.perf.operating.estimate`.
+    peak and meets the latency targets (:func:`tokenfab.sizing.cheapest_point`). With a
+    demand and ``accelerators``: the cheapest layout of that count by the same rule, at the
+    batch the demand's peak reaches (:func:`tokenfab.sizing.count_point`; refused if none can
+    carry it), so that plan's count given back reproduces plan's point. Without a demand:
+    :func:`tokenfab.perf.operating.estimate`. ``grid``: :func:`tokenfab.sizing.sizing_grid`
+    of the scenario (of its count where it fixes one).
     """
     inputs = default_cost_inputs(catalog)
     demand = scenario.tokens_per_day is not None or scenario.requests_per_second is not None
-    if not demand or scenario.accelerators is not None:
-        # the hourly rate only ranks fleet sizes, and there is no size to choose here: skip
-        # pricing it (a tenth of a single estimate's time)
+    if not demand or (scenario.accelerators is not None and scenario.ownership == "rent"):
+        # the hourly rate only ranks deployments for a demand, and on a fixed count only its
+        # power line can (a rent has none): skip pricing it (a tenth of a single estimate)
         return sized_point(scenario, catalog, HourlyRate(1.0, 0.0), inputs, grid)
     setup = grid.setup if grid is not None else resolve(scenario, catalog)
     return sized_point(
@@ -628,7 +631,6 @@ def plan(
         cat.region(r)
     if base.prefill_accelerator is not None:
         return _plan_pools(base, acc_ids, region_ids, owners, cat)
-    sized = base.accelerators is None
     return _ranked(
         _options(
             base,
@@ -636,7 +638,7 @@ def plan(
             region_ids,
             owners,
             cat,
-            lambda sc: sizing_grid(sc, cat) if sized else None,
+            lambda sc: sizing_grid(sc, cat, base.accelerators),
             lambda scen, sg: price(operating_point(scen, cat, sg), scen, cat),
         ),
         "no option meets the demand and targets",

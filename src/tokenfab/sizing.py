@@ -41,15 +41,19 @@ from tokenfab.perf.operating import (
     Grid,
     OperatingPoint,
     Setup,
+    _memo,
     _point,
     _raise_does_not_fit,
+    batch_grid,
     candidate_layouts,
     evaluate_grid,
     max_batches,
+    raise_missed_targets,
     resolve,
+    scenario_layouts,
     with_workload_targets,
 )
-from tokenfab.perf.serving import md1_wait_s
+from tokenfab.perf.serving import Layout, disaggregated_split_arrays, md1_wait_s
 from tokenfab.scenario import Scenario
 
 # Replicas searched have at most this many accelerators (every power-of-two replica divides it).
@@ -156,20 +160,46 @@ def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | Non
 
 @dataclass(frozen=True)
 class SizingGrid:
-    """The performance grid a sizing reads, computed once per model, accelerator and format."""
+    """The performance grid a sizing reads, computed once per model, accelerator and format.
+
+    ``accelerators``: the count whose dividing layouts alone the grid holds, each row the row
+    of the grid of every replica size number for number (:func:`sizing_grid`); None: every
+    replica size.
+    """
 
     scenario: Scenario
     setup: Setup
     grid: Grid
+    accelerators: int | None = None
 
 
-def sizing_grid(scenario: Scenario, catalog: Catalog) -> SizingGrid:
+def _dividing(lay: Layout, accelerators: int, disaggregated: bool) -> NDArray:
+    """Which layouts fill ``accelerators`` with whole replicas (two at least when
+    ``disaggregated``: a prefill and a decode pool)."""
+    per = lay.accelerators
+    keep = (per <= accelerators) & (accelerators % per == 0)
+    if disaggregated:
+        keep &= accelerators // per >= 2
+    return keep
+
+
+def sizing_grid(
+    scenario: Scenario, catalog: Catalog, accelerators: int | None = None
+) -> SizingGrid:
     """Every layout the engine can run (any replica size) at every batch on the grid.
+
+    ``accelerators``: only the layouts that fill that many accelerators with whole replicas,
+    on the same batch grid (its log grid ends at the largest batch of every replica size), so
+    that a fixed count is searched on the very rows a sizing reads.
 
     Raises
     ------
     InfeasibleError
-        The model and one sequence fit no layout.
+        The model and one sequence fit no layout (of ``accelerators``); a ``batch_size`` that
+        fits none.
+    ScenarioError
+        No layout of ``accelerators`` the engine can run (the reason of
+        :func:`tokenfab.perf.operating.scenario_layouts`).
     """
     scenario = with_workload_targets(scenario, catalog)
     setup = resolve(scenario, catalog)
@@ -183,16 +213,35 @@ def sizing_grid(scenario: Scenario, catalog: Catalog) -> SizingGrid:
         s.attention_data_parallel,
         s.moe_tensor_parallel,
     )
-    bmax = max_batches(setup, lay)
-    if not np.any(bmax >= 1):
-        _raise_does_not_fit(setup, MAX_REPLICA_ACCELERATORS)
+    bmax = max_batches(setup, lay, memory=True)
     batch = None if s.batch_size is None else np.array([float(s.batch_size)])
-    if s.batch_size is not None and not np.any(bmax >= s.batch_size):
+    if accelerators is None:
+        if not np.any(bmax >= 1):
+            _raise_does_not_fit(setup, MAX_REPLICA_ACCELERATORS)
+        if s.batch_size is not None and not np.any(bmax >= s.batch_size):
+            raise InfeasibleError(
+                f"batch_size: {s.batch_size} sequences do not fit; at most {int(np.max(bmax))} "
+                "fit in memory and the engine's limits of any layout"
+            )
+        return SizingGrid(scenario, setup, evaluate_grid(setup, lay, batch))
+    scenario_layouts(setup, accelerators)  # none the engine can run there: its one-line reason
+    keep = _dividing(lay, accelerators, s.disaggregated)
+    if not np.any(bmax[keep] >= 1):
+        _raise_does_not_fit(setup, accelerators)
+    if s.batch_size is not None and not np.any(bmax[keep] >= s.batch_size):
         raise InfeasibleError(
-            f"batch_size: {s.batch_size} sequences do not fit; at most {int(np.max(bmax))} fit "
-            "in memory and the engine's limits of any layout"
+            f"batch_size: {s.batch_size} sequences do not fit; at most "
+            f"{int(np.max(bmax[keep]))} fit in memory and the engine's limits here"
         )
-    return SizingGrid(scenario, setup, evaluate_grid(setup, lay, batch))
+    # one Layout object per count, so that what is memoised on it is found again
+    rows = _memo("dividing", (lay,), (accelerators, s.disaggregated), lambda: lay.row(keep))
+    if batch is None:
+        # the whole grid's batches (its log grid ends at the largest batch of any replica
+        # size), less those above every row here: no row runs them, so no choice moves
+        full = batch_grid(bmax[keep], top=float(np.max(bmax)))
+        batch = full[:, [*np.flatnonzero(full[0, :-1] <= np.max(bmax[keep])).tolist(), -1]]
+    grid = evaluate_grid(setup, rows, batch, bmax[keep])
+    return SizingGrid(scenario, setup, grid, accelerators)
 
 
 @dataclass(frozen=True)
@@ -203,52 +252,76 @@ class HourlyRate:
     usd_per_watt_hour: float  # 0 when power is in the fixed part (rent) or unknown
 
 
-def cheapest_point(
+@dataclass(frozen=True)
+class _Fleets:
+    """Candidate fleets at the demand's peak, each a layout (axis 0) with a replica count
+    (axis 1): what each carries, at which batch, its latency and its monthly cost."""
+
+    ok: NDArray  # a candidate that runs and carries the peak
+    replicas: NDArray
+    reached: NDArray  # index of the batch the peak's load reaches (the smallest that carries it)
+    wait_s: NDArray  # M/D/1 queueing wait at the peak
+    tpot_s: NDArray
+    ttft_s: NDArray
+    latency_s: NDArray  # TTFT + (output tokens - 1) x TPOT
+    monthly: NDArray  # accelerators x hourly rate at the average draw (ranks, not a bill)
+    top_carried: NDArray  # the most output tok/s the fleet carries at any batch
+    top_out: NDArray  # a replica's largest output rate (its service rate), shape (layouts, 1)
+
+
+def _fleets(
     sg: SizingGrid,
+    replicas: NDArray,
+    candidate: NDArray,
     demand_output_tok_s_avg: float,
     peak_to_average: float,
     rate: HourlyRate,
     inputs: CostInputs,
-) -> OperatingPoint:
-    """The operating point of the cheapest deployment carrying the demand (see module notes).
+    whole_pools: bool = False,
+) -> _Fleets:
+    """Every candidate of ``replicas`` replicas of each layout (``candidate``: which to
+    consider) at the demand's peak (see module notes).
 
-    Raises
-    ------
-    InfeasibleError
-        No layout and batch meets the latency targets at the demand; the message names the
-        target and the best value reachable.
+    The fleet runs at the smallest batch that carries the peak: ``replicas x X`` at least the
+    peak, or with ``whole_pools`` (disaggregated) what whole prefill and decode pools of those
+    replicas carry (:func:`tokenfab.perf.serving.disaggregated_split_arrays`).
     """
-    setup, grid, sc = sg.setup, sg.grid, sg.scenario
+    setup, grid = sg.setup, sg.grid
     o = float(setup.output_tokens)
     peak = demand_output_tok_s_avg * peak_to_average
     ok = grid.valid & (grid.output_tok_s_replica > 0)
     x = np.where(ok, grid.output_tok_s_replica, 0.0)
-    safe = np.where(ok, x, 1.0)
     top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
-    # headroom for the queue without a TTFT target (module notes); a target bounds it below
-    bound = DEFAULT_QUEUE_WAIT_S if sc.ttft_slo_s is None else None
-    with np.errstate(over="ignore"):  # a row with no valid point has no top rate
-        replicas = np.where(ok, fleet_replicas(peak, safe, top_out, o, bound), 1.0)
-    if sc.disaggregated:  # a prefill and a decode pool
-        replicas = np.maximum(replicas, 2.0)
     load = peak / replicas  # output tok/s each replica carries at the peak
+    if whole_pools:
+        share = np.broadcast_to(grid.prefill_time_share, x.shape)
+        carried = np.where(
+            ok[:, None, :],
+            disaggregated_split_arrays(replicas[:, :, None], x[:, None, :], share[:, None, :])[2],
+            0.0,
+        )
+        carries = ok[:, None, :] & (carried >= peak * (1 - 1e-9))
+    else:
+        carried = replicas[:, :, None] * x[:, None, :]
+        carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
+    fleet_ok = candidate & carries.any(axis=2)
     # the batch that load reaches: the smallest valid batch of the row whose capacity carries it
-    carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
     reached = np.argmax(carries, axis=2)
-    at = lambda a: np.take_along_axis(a, reached, axis=1)  # noqa: E731
-    x_at = np.where(ok, at(x), 1.0)
+    rows = np.arange(x.shape[0])[:, None]
+
+    def at(a: NDArray) -> NDArray:  # each candidate's value at its batch
+        return (a if np.shape(a) == x.shape else np.broadcast_to(a, x.shape))[rows, reached]
+
+    x_at = np.where(fleet_ok, at(x), 1.0)
     tpot = at(grid.tpot_s)
     top = top_out / o  # requests/s of a replica
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        wait = np.where(ok, md1_wait_s(load / o, 1.0 / top), np.inf)
+        wait = np.where(fleet_ok, md1_wait_s(load / o, 1.0 / top), np.inf)
     ttft = at(grid.ttft_service_s) + wait
-    tpot_ok = tpot <= (sc.tpot_slo_s or np.inf)
-    ttft_ok = ttft <= (sc.ttft_slo_s or np.inf)
-    feasible = ok & tpot_ok & ttft_ok
-    if not feasible.any():
-        _raise_missed(sc, ok, tpot, ttft, tpot_ok, ttft_ok)
-    accelerators = replicas * grid.layouts.accelerators[:, None]
-    utilization = np.clip(demand_output_tok_s_avg / (replicas * x_at), 0.0, 1.0)
+    capacity = replicas * x_at
+    if whole_pools:
+        capacity = np.where(fleet_ok, carried[rows, np.arange(replicas.shape[1]), reached], 1.0)
+    utilization = np.clip(demand_output_tok_s_avg / capacity, 0.0, 1.0)
     acc = setup.accelerator
     if rate.usd_per_watt_hour > 0 and acc.tdp_w:
         busy = serving_power_w(
@@ -266,21 +339,160 @@ def cheapest_point(
         )
     else:
         avg = np.zeros_like(utilization)
+    accelerators = replicas * grid.layouts.accelerators[:, None]
     monthly = accelerators * (rate.fixed_usd_per_hour + rate.usd_per_watt_hour * avg)
-    latency = ttft + (o - 1.0) * tpot
-    cost = np.where(feasible, monthly, np.inf)
+    return _Fleets(
+        ok=fleet_ok,
+        replicas=replicas,
+        reached=reached,
+        wait_s=wait,
+        tpot_s=tpot,
+        ttft_s=ttft,
+        latency_s=ttft + (o - 1.0) * tpot,
+        monthly=monthly,
+        top_carried=np.max(np.where(ok[:, None, :], carried, 0.0), axis=2),
+        top_out=top_out,
+    )
+
+
+def _cheapest(f: _Fleets, feasible: NDArray) -> tuple[int, int]:
+    """The cheapest feasible candidate; ties (within 1e-9) go to the shorter request."""
+    cost = np.where(feasible, f.monthly, np.inf)
     best = np.min(cost)
     tied = feasible & (cost <= best * (1 + 1e-9))
-    i, j = np.unravel_index(int(np.argmin(np.where(tied, latency, np.inf))), cost.shape)
-    jp = int(reached[i, j])
-    n = int(accelerators[i, j])
-    op = _point(setup, grid, int(i), jp, float(wait[i, j]), n)
+    i, k = np.unravel_index(int(np.argmin(np.where(tied, f.latency_s, np.inf))), cost.shape)
+    return int(i), int(k)
+
+
+def cheapest_point(
+    sg: SizingGrid,
+    demand_output_tok_s_avg: float,
+    peak_to_average: float,
+    rate: HourlyRate,
+    inputs: CostInputs,
+) -> OperatingPoint:
+    """The operating point of the cheapest deployment carrying the demand (see module notes).
+
+    The count found, its layout and batch are those :func:`count_point` gives for that many
+    accelerators: ``estimate --accelerators N`` with plan's ``N`` reproduces plan's point.
+
+    Raises
+    ------
+    InfeasibleError
+        No layout and batch meets the latency targets at the demand; the message names the
+        target and the best value reachable.
+    """
+    setup, grid, sc = sg.setup, sg.grid, sg.scenario
+    if sg.accelerators is not None:
+        raise ValueError("cheapest_point sizes on the grid of every replica size, not of a count")
+    o = float(setup.output_tokens)
+    peak = demand_output_tok_s_avg * peak_to_average
+    ok = grid.valid & (grid.output_tok_s_replica > 0)
+    x = np.where(ok, grid.output_tok_s_replica, 0.0)
+    safe = np.where(ok, x, 1.0)
+    top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
+    # headroom for the queue without a TTFT target (module notes); a target bounds it below
+    bound = DEFAULT_QUEUE_WAIT_S if sc.ttft_slo_s is None else None
+    with np.errstate(over="ignore"):  # a row with no valid point has no top rate
+        replicas = np.where(ok, fleet_replicas(peak, safe, top_out, o, bound), 1.0)
+    if sc.disaggregated:  # a prefill and a decode pool
+        replicas = np.maximum(replicas, 2.0)
+    f = _fleets(sg, replicas, ok, demand_output_tok_s_avg, peak_to_average, rate, inputs)
+    tpot_ok = f.tpot_s <= (sc.tpot_slo_s or np.inf)
+    ttft_ok = f.ttft_s <= (sc.ttft_slo_s or np.inf)
+    feasible = f.ok & tpot_ok & ttft_ok
+    if not feasible.any():
+        _raise_missed(sc, f.ok, f.tpot_s, f.ttft_s, tpot_ok, ttft_ok)
+    i, j = _cheapest(f, feasible)
     per_replica = int(grid.layouts.accelerators[i])
+    n = int(replicas[i, j]) * per_replica
+    jp = int(f.reached[i, j])
+    op = _point(setup, grid, i, jp, float(f.wait_s[i, j]), n)
     while sc.disaggregated and op.output_tok_s_total < peak * (1 - 1e-9):
         # whole prefill and decode pools carry less than the continuous estimate: add replicas
         n += per_replica
-        op = _point(setup, grid, int(i), jp, float(wait[i, j]), n)
-    return op
+        op = _point(setup, grid, i, jp, float(f.wait_s[i, j]), n)
+    # that many accelerators in the layout and at the batch a fixed count gets: the same or
+    # cheaper (it holds this point), and the one answer for both entry points
+    try:
+        return count_point(sg, n, demand_output_tok_s_avg, peak_to_average, rate, inputs)
+    except InfeasibleError:
+        if not sc.disaggregated:
+            raise
+        # whole pools at a smaller batch may miss a target the point above meets: keep it
+        return op
+
+
+def count_point(
+    sg: SizingGrid,
+    accelerators: int,
+    demand_output_tok_s_avg: float,
+    peak_to_average: float,
+    rate: HourlyRate,
+    inputs: CostInputs,
+) -> OperatingPoint:
+    """The operating point of ``accelerators`` carrying the demand: :func:`cheapest_point`'s
+    rule on a fixed count.
+
+    The candidates are the grid's layouts that fill the count with whole replicas, ``R =
+    accelerators / a_l`` each (two at least when disaggregated); each runs at the smallest
+    batch that carries the peak (whole pools: what whole prefill and decode pools carry). Of
+    those that meet the latency targets, and -- without a TTFT target -- keep the mean queueing
+    wait at the peak within :data:`DEFAULT_QUEUE_WAIT_S` where any does
+    (:func:`replicas_for_wait`), the cheapest a month wins; ties go to the shorter request.
+    ``sg`` is :func:`sizing_grid`'s, of every replica size or of this count.
+
+    Raises
+    ------
+    InfeasibleError
+        ``accelerators: N x ACC cannot carry the demand's peak (...)``: no layout of that many
+        carries it; or the latency target(s) none of those that carry it meets, with the best
+        value reachable; or the model does not fit that many.
+    ScenarioError
+        No layout of that many the engine can run.
+    """
+    setup, grid, sc = sg.setup, sg.grid, sg.scenario
+    if sg.accelerators is not None and sg.accelerators != accelerators:
+        raise ValueError(f"a grid of {sg.accelerators} accelerators asked for {accelerators}")
+    o = float(setup.output_tokens)
+    peak = demand_output_tok_s_avg * peak_to_average
+    per = grid.layouts.accelerators
+    candidate = _dividing(grid.layouts, accelerators, sc.disaggregated)
+    if not np.any(candidate & (grid.max_batch >= 1)):
+        scenario_layouts(setup, accelerators)
+        _raise_does_not_fit(setup, accelerators)
+    replicas = np.where(candidate, accelerators // per, 1.0)[:, None]
+    f = _fleets(
+        sg,
+        replicas,
+        candidate[:, None],
+        demand_output_tok_s_avg,
+        peak_to_average,
+        rate,
+        inputs,
+        whole_pools=sc.disaggregated,
+    )
+    if not f.ok.any():
+        best = float(np.max(np.where(candidate[:, None], f.top_carried, 0.0)))
+        acc = setup.accelerator.id
+        raise InfeasibleError(
+            f"accelerators: {accelerators} x {acc} cannot carry the demand's peak ({peak / o:g}/s "
+            f"exceeds the {best / o:.3g}/s that {accelerators} x {acc} can serve; add "
+            "accelerators, or omit --accelerators to size the deployment)"
+        )
+    tpot_ok = f.tpot_s <= (sc.tpot_slo_s or np.inf)
+    ttft_ok = f.ttft_s <= (sc.ttft_slo_s or np.inf)
+    feasible = f.ok & tpot_ok & ttft_ok
+    if not feasible.any():
+        raise_missed_targets(sc, f.tpot_s, f.ttft_s, f.ok, tpot_ok, ttft_ok)
+    if sc.ttft_slo_s is None:  # the headroom a sizing keeps, where the count allows it
+        with np.errstate(over="ignore", divide="ignore"):
+            need = replicas_for_wait(peak, f.top_out, o, DEFAULT_QUEUE_WAIT_S)
+        headroom = feasible & (replicas >= need)
+        if headroom.any():
+            feasible = headroom
+    i, k = _cheapest(f, feasible)
+    return _point(setup, grid, i, int(f.reached[i, k]), float(f.wait_s[i, k]), accelerators)
 
 
 def _raise_missed(
@@ -312,41 +524,6 @@ def _raise_missed(
     raise InfeasibleError("; ".join(missed) + "; relax the target or change the hardware")
 
 
-def fixed_count_point(scenario: Scenario, catalog: Catalog) -> OperatingPoint:
-    """The operating point of ``scenario.accelerators`` carrying the scenario's demand.
-
-    The demand's peak becomes a request rate, so the batch is the one that load reaches, as
-    :func:`tokenfab.perf.operating.estimate` gives for the same rate.
-
-    Raises
-    ------
-    InfeasibleError
-        The accelerators cannot carry the peak (the message says how much they can).
-    """
-    from tokenfab.perf.operating import estimate
-
-    setup = resolve(scenario, catalog)
-    demand = demand_output_tok_s(scenario, setup.output_tokens)
-    if demand is None:
-        return estimate(scenario, catalog)
-    rate = demand * scenario.peak_to_average / setup.output_tokens
-    # not re-validated: the rate is derived, and a user's tokens_per_day in its range can give
-    # one outside requests_per_second's (1e16 tokens a day of 10 tokens), which named a field
-    # the user never gave; too high a rate is refused below as the fleet's, naming it
-    loaded = scenario.model_copy(
-        update={"tokens_per_day": None, "requests_per_second": rate, "peak_to_average": 1.0}
-    )
-    try:
-        return estimate(loaded, catalog)
-    except InfeasibleError as exc:
-        if str(exc).startswith("requests_per_second"):
-            raise InfeasibleError(
-                f"accelerators: {scenario.accelerators} x {setup.accelerator.id} cannot carry "
-                f"the demand's peak ({str(exc).split(': ', 1)[1]})"
-            ) from None
-        raise
-
-
 def sized_point(
     scenario: Scenario,
     catalog: Catalog,
@@ -354,7 +531,13 @@ def sized_point(
     inputs: CostInputs,
     grid: SizingGrid | None = None,
 ) -> OperatingPoint:
-    """The scenario's operating point: sized for its demand unless it fixes the count."""
+    """The scenario's operating point: sized for its demand (:func:`cheapest_point`), on the
+    ``accelerators`` it fixes (:func:`count_point`), or without a demand
+    :func:`tokenfab.perf.operating.estimate`'s.
+
+    ``grid``: :func:`sizing_grid` of the scenario (of its count, where it fixes one), if the
+    caller has it.
+    """
     from tokenfab.perf.operating import estimate
 
     demand = None
@@ -363,11 +546,14 @@ def sized_point(
         demand = demand_output_tok_s(scenario, setup.output_tokens)
     if demand is None:
         return estimate(scenario, catalog)
-    if scenario.accelerators is not None:
-        return fixed_count_point(scenario, catalog)
-    sg = grid or sizing_grid(scenario, catalog)
+    n = scenario.accelerators
+    if grid is None or grid.accelerators != n:
+        grid = sizing_grid(scenario, catalog, n)
+    sg = grid
     if sg.scenario.model_dump() != with_workload_targets(scenario, catalog).model_dump():
         sg = replace(sg, scenario=with_workload_targets(scenario, catalog))
+    if n is not None:
+        return count_point(sg, n, demand, scenario.peak_to_average, rate, inputs)
     return cheapest_point(sg, demand, scenario.peak_to_average, rate, inputs)
 
 
@@ -376,8 +562,8 @@ __all__ = [
     "HourlyRate",
     "SizingGrid",
     "cheapest_point",
+    "count_point",
     "demand_output_tok_s",
-    "fixed_count_point",
     "fleet_replicas",
     "replicas_for_wait",
     "sized_point",

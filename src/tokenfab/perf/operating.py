@@ -59,7 +59,6 @@ from tokenfab.perf.serving import (
     kv_budget_bytes,
     layout,
     max_batch_size,
-    md1_wait_s,
     memory_utilization_at_tp,
     runtime_reserve_bytes,
     steady_state,
@@ -629,13 +628,17 @@ class Grid:
         return self.output_tok_s_replica / self.accelerators_per_replica
 
 
-def batch_grid(max_batch: NDArray, points: int = BATCH_GRID_POINTS) -> NDArray:
+def batch_grid(
+    max_batch: NDArray, points: int = BATCH_GRID_POINTS, top: float | None = None
+) -> NDArray:
     """Log-spaced batch sizes from 1 to each layout's maximum, the maximum itself last.
 
     ``max_batch`` has a layout axis last, and any leading axes (samples); the batches are a
-    new last axis.
+    new last axis. The log grid ends at the largest of ``max_batch``, or at ``top`` where
+    given (the largest batch of a wider set of layouts, whose grid these rows are part of).
     """
-    base = _log_batches(max(float(np.max(max_batch)), 1.0), points)
+    end = float(np.max(max_batch)) if top is None else float(top)
+    base = _log_batches(max(end, 1.0), points)
     grid = np.broadcast_to(base, (*np.shape(max_batch), base.size))
     return np.concatenate([grid, np.maximum(max_batch, 1.0)[..., None]], axis=-1)
 
@@ -720,7 +723,8 @@ def evaluate_grid(
     bandwidths) give grids of shape (samples, layouts, batches); the batch grid then spans the
     largest batch of any sample, and each sample's own largest batch closes its rows.
     ``max_batch``: :func:`max_batches` of ``setup`` and ``lay`` where the caller has it already
-    (no samples).
+    (no samples). ``batch``: the batches of every layout (1-D), or of each (2-D, a row a
+    layout); default :func:`batch_grid`.
     """
     sampled = _samples(setup)
     if max_batch is not None and not sampled:
@@ -731,8 +735,8 @@ def evaluate_grid(
         bmax = np.broadcast_to(bmax, (sampled, lay.tensor_parallel.size))
     if batch is None:
         b = batch_grid(bmax)
-    elif np.ndim(batch) == 2:  # one batch a layout, shape (layouts, 1)
-        b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, 1))
+    elif np.ndim(batch) == 2:  # batches of each layout, shape (layouts, batches)
+        b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.shape(batch)[-1]))
     else:
         b = np.broadcast_to(np.asarray(batch, dtype=float), (*bmax.shape, np.size(batch)))
     if sampled:
@@ -918,44 +922,27 @@ class OperatingPoint:
 def choose(
     setup: Setup, grid: Grid, scenario: Scenario, closed_loop_ttft_s: NDArray | None = None
 ) -> tuple[int, int, float]:
-    """Index (layout, batch) of the chosen point and its queueing wait [s].
+    """Index (layout, batch) of the chosen point of a deployment without a demand, and its
+    queueing wait [s].
 
     ``closed_loop_ttft_s``: the TTFT of every grid point under the scenario's closed-loop
-    clients (:func:`closed_loop`), which then replaces the prompt's own time."""
-    # TTFT is the prompt's own time, whether or not a target is set, unless a stated load
-    # (below) or closed-loop clients add a wait
+    clients (:func:`closed_loop`), which then replaces the prompt's own time. A demand is
+    :mod:`tokenfab.sizing`'s to place (:func:`estimate`).
+    """
+    # TTFT is the prompt's own time, whether or not a target is set, unless closed-loop
+    # clients add a wait
     wait = np.zeros(grid.valid.shape)
     ttft = grid.ttft_service_s
     if closed_loop_ttft_s is not None:
         ttft = np.maximum(closed_loop_ttft_s, grid.ttft_service_s)
         wait = ttft - grid.ttft_service_s
     ok = grid.valid.copy()
-    if scenario.requests_per_second is not None:
-        rate = grid.output_tok_s_replica / setup.output_tokens  # requests/s done at that batch
-        replicas = (scenario.accelerators or 1) / grid.accelerators_per_replica
-        need = scenario.requests_per_second / replicas
-        reach = ok & (rate >= need)
-        if not reach.any():
-            best = float(np.max(np.where(ok, rate * replicas, 0.0)))
-            raise InfeasibleError(
-                f"requests_per_second: {scenario.requests_per_second:g}/s exceeds the {best:.3g}/s that "
-                f"{scenario.accelerators or 1} x {setup.accelerator.id} can serve; add "
-                "accelerators, or omit --accelerators to size the deployment"
-            )
-        # the load settles at the smallest batch that carries it; queueing at that load
-        # a sample with no valid point has no top rate: an infinite service time, infeasible
-        with np.errstate(divide="ignore"):
-            top_s = 1.0 / np.max(np.where(ok, rate, 0.0), axis=1, keepdims=True)
-        wait = md1_wait_s(need, top_s)
-        ttft = grid.ttft_service_s + wait
-        ok = reach & (np.cumsum(reach, axis=1) == 1)
     tpot_ok = grid.tpot_s <= (scenario.tpot_slo_s or np.inf)
     ttft_ok = ttft <= (scenario.ttft_slo_s or np.inf)
     if not (ok & tpot_ok & ttft_ok).any():
-        _raise_missed_targets(scenario, grid, ok, tpot_ok, ttft_ok, ttft)
+        raise_missed_targets(scenario, grid.tpot_s, ttft, ok, tpot_ok, ttft_ok)
     ok &= tpot_ok & ttft_ok
-    if scenario.objective == "min-latency" or scenario.requests_per_second is not None:
-        # with a given load the throughput is the load: prefer the fastest layout that carries it
+    if scenario.objective == "min-latency":
         latency = ttft + (setup.output_tokens - 1) * grid.tpot_s
         score = np.where(ok, -latency, -np.inf)
     else:
@@ -964,17 +951,28 @@ def choose(
     return int(i), int(j), float(wait[i, j])
 
 
-def _raise_missed_targets(
+def raise_missed_targets(
     scenario: Scenario,
-    grid: Grid,
+    tpot_s: NDArray,
+    ttft_s: NDArray,
     ok: NDArray,
     tpot_ok: NDArray,
     ttft_ok: NDArray,
-    ttft: NDArray,
 ) -> None:
-    """Name the latency target(s) no point meets, with the best value each can reach here."""
-    best_tpot = float(np.min(np.where(ok, grid.tpot_s, np.inf)))
-    best_ttft = float(np.min(np.where(ok, ttft, np.inf)))
+    """Name the latency target(s) no point meets, with the best value each can reach here.
+
+    ``tpot_s``, ``ttft_s``: every candidate point's TPOT and TTFT [s]; ``ok``: the candidates
+    (points that run, and carry the load where there is one); ``tpot_ok``, ``ttft_ok``: which
+    meet each target.
+
+    Raises
+    ------
+    InfeasibleError
+        Always: ``tpot_slo_s: no operating point reaches TPOT <= ... (best here ...)``, the
+        same for TTFT, or both targets named when each alone is reachable.
+    """
+    best_tpot = float(np.min(np.where(ok, tpot_s, np.inf)))
+    best_ttft = float(np.min(np.where(ok, ttft_s, np.inf)))
     missed = []
     if not (ok & tpot_ok).any():
         missed.append(
@@ -1011,6 +1009,14 @@ def with_workload_targets(scenario: Scenario, catalog: Catalog) -> Scenario:
 def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoint:
     """The operating point of a scenario.
 
+    Without a demand: ``scenario.accelerators`` (default 1) in the layout and at the batch of
+    most output per accelerator within the latency targets (``objective`` min-latency: the
+    shortest request), or the batch closed-loop clients (``concurrency``) set. With a demand
+    (``tokens_per_day`` or ``requests_per_second``) the point is the deployment's that
+    :func:`tokenfab.planning.operating_point` gives, whichever entry point asks: the cheapest
+    one carrying the demand's peak within the targets (:mod:`tokenfab.sizing`), of
+    ``scenario.accelerators`` where it is given.
+
     Raises
     ------
     InfeasibleError
@@ -1024,6 +1030,13 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
     >>> op.bound
     'memory'
     """
+    if scenario.tokens_per_day is not None or scenario.requests_per_second is not None:
+        # a demand is placed by cost, which the performance model alone cannot rank: one
+        # search for every entry point (a second one here once chose another layout and batch
+        # for the same fleet and demand, up to 24 % apart in $/Mtok)
+        from tokenfab.planning import operating_point
+
+        return operating_point(scenario, catalog or default_catalog())
     scenario = with_workload_targets(scenario, catalog or default_catalog())
     setup = resolve(scenario, catalog)
     n = scenario.accelerators or 1
@@ -1042,7 +1055,7 @@ def estimate(scenario: Scenario, catalog: Catalog | None = None) -> OperatingPoi
                 f"{int(np.max(bmax))} fit in memory and the engine's limits here"
             )
         grid = evaluate_grid(setup, lay, np.array([float(scenario.batch_size)]), bmax)
-    elif scenario.objective == "min-latency" and scenario.requests_per_second is None:
+    elif scenario.objective == "min-latency":
         grid = evaluate_grid(setup, lay, np.array([1.0]), bmax)
     else:
         grid = evaluate_grid(setup, lay, max_batch=bmax)
