@@ -939,7 +939,8 @@ def _evaluate_chunk(
         carries = np.ones(n, dtype=bool)
     elif base.mode == "count":
         replicas = float(base.est.op.replicas)
-        need = peak / o / replicas  # requests/s each replica must carry at the peak
+        need = peak / replicas / o  # requests/s each replica must carry at the peak (in the
+        # order tokenfab.sizing divides: the same TTFT to the last digit)
         carries = x_rep / o >= need
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             wait = md1_wait_s(need, 1.0 / (pt.top_out / o))
@@ -1306,7 +1307,7 @@ def _reoptimised_point(
         chosen_ok = ok.any(axis=1)
     elif base.mode == "count":
         r = float(base.est.op.replicas)
-        need = (peak / o / r)[:, None]
+        need = (peak / r / o)[:, None]
         reach = valid & (rate >= need)
         if base.scenario.disaggregated:  # what whole pools carry (tokenfab.sizing.count_point)
             share = np.broadcast_to(st.prefill_time_share, shape)

@@ -1,0 +1,247 @@
+"""Tests of tokenfab.sizing: plan's count given back to estimate is plan's deployment.
+
+``plan`` sizes a deployment for a demand (:func:`tokenfab.sizing.cheapest_point`); ``estimate
+--accelerators N`` with the same demand places it on N accelerators
+(:func:`tokenfab.sizing.count_point`). Both are one rule -- among the layouts that fill the
+count, the cheapest that carries the demand's peak within the targets, ties to the shorter
+request -- on one grid, so giving plan's N back reproduces plan's layout, batch, cost, energy
+and latency number for number. A second search (the latency-first one of
+``perf.operating.estimate`` on its own batch grid) put llama-3.3-70b at 1e9 tokens a day on 12
+B200 in another layout, 24 % dearer per output token and 41 % more joules a token.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tokenfab.catalog import Catalog
+from tokenfab.errors import InfeasibleError
+from tokenfab.perf.operating import estimate as perf_estimate
+from tokenfab.pipeline import estimate_result
+from tokenfab.pipeline import evaluate as pipeline_evaluate
+from tokenfab.planning import evaluate, plan
+from tokenfab.scenario import Scenario
+from tokenfab.sizing import sizing_grid
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return Catalog()  # built-in catalogs only, whatever TOKENFAB_CATALOG says
+
+
+# each of these differed between plan and estimate --accelerators <plan's N> before the two
+# were one search (output $/Mtok, J/token at plan's N): dense and MoE, buy and rent, with and
+# without the chat workload's TTFT and TPOT targets, and a disaggregated deployment
+CASES = [
+    # +24 % $/Mtok, +41 % J/token (12 x B200)
+    dict(model="llama-3.3-70b", accelerator="b200", tokens_per_day=1e9, peak_to_average=2.0),
+    # -10 % $/Mtok (224 x H100, rented)
+    dict(
+        model="llama-3.3-70b",
+        accelerator="h100-sxm",
+        tokens_per_day=1e10,
+        peak_to_average=2.0,
+        ownership="rent",
+    ),
+    # +42 % $/Mtok, +22 % J/token (104 x H200)
+    dict(model="deepseek-v3", accelerator="h200-sxm", tokens_per_day=1e10, peak_to_average=2.0),
+    # estimate refused plan's 208 x H100 ("no operating point meets TTFT <= 0.45 s ...")
+    dict(
+        model="deepseek-v3",
+        accelerator="h100-sxm",
+        tokens_per_day=1e9,
+        peak_to_average=2.0,
+        workload="chat",
+        ownership="rent",
+    ),
+    # -16 % $/Mtok, +13 % J/token (16 x B200, chat targets)
+    dict(
+        model="deepseek-v3",
+        accelerator="b200",
+        tokens_per_day=1e8,
+        peak_to_average=2.0,
+        workload="chat",
+    ),
+    dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        precision="fp8",
+        tokens_per_day=3e9,
+        disaggregated=True,
+    ),
+]
+
+LAYOUT_KEYS = (
+    "accelerators",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "expert_parallel",
+    "attention_data_parallel",
+    "moe_tensor_parallel",
+    "replicas",
+    "prefill_replicas",
+    "decode_replicas",
+    "batch_size",
+)
+KPI_KEYS = (
+    "cost_usd_per_mtok_output",
+    "cost_usd_per_mtok_blended",
+    "monthly_cost_usd",
+    "gpu_joules_per_output_token",
+    "energy_kwh_per_month",
+    "co2e_g_per_mtok",
+)
+
+
+def _ids(case: dict) -> str:
+    return "-".join(str(v) for v in case.values())
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_plans_count_given_back_reproduces_plans_deployment(cat, case):
+    """Invariant: estimate --accelerators <plan's N> with plan's demand is plan's point --
+    layout, batch, latency, $/Mtok and energy equal bit for bit -- by every entry point:
+    the library's evaluate, plan with --accelerators, the calculator/API's record, the
+    performance model's estimate and the Monte Carlo pipeline re-choosing its batch."""
+    ownership = case.get("ownership", "buy")
+    (best, *_) = plan(Scenario(**case), [case["accelerator"]], ["us"], [ownership], cat)
+    # plan's answer: its weight format (plan tries the model's native one and FP8) and count
+    sc = Scenario(**case).with_(precision=best.estimate.op.setup.precision)
+    sized = evaluate(sc, cat)
+    n = sized.op.accelerators
+    assert best.estimate.op.as_dict() == sized.op.as_dict()  # plan's option is the estimate
+
+    fixed = evaluate(sc.with_(accelerators=n), cat)
+    assert fixed.op.as_dict() == sized.op.as_dict()  # layout, batch, TTFT, TPOT, throughput
+    for key in KPI_KEYS:
+        assert float(getattr(fixed.kpis, key)) == float(getattr(sized.kpis, key)), key
+
+    # plan with --accelerators N: its option is the same deployment
+    (given, *_) = plan(sc.with_(accelerators=n), [sc.accelerator], [sc.region], [ownership], cat)
+    assert given.estimate.op.as_dict() == sized.op.as_dict()
+
+    # the calculator and POST /api/v1/estimate (the pipeline's one sample)
+    a, b = estimate_result(sized, cat), estimate_result(fixed, cat)
+    for key in (*LAYOUT_KEYS, *KPI_KEYS, "ttft_s", "tpot_s", "output_tok_s_total"):
+        assert getattr(a, key) == getattr(b, key), key
+
+    # the performance model's estimate of the same scenario is the same point
+    assert perf_estimate(sc.with_(accelerators=n), cat).as_dict() == sized.op.as_dict()
+
+    # the Monte Carlo pipeline re-choosing the batch at the base values chooses plan's
+    again = pipeline_evaluate(sc.with_(accelerators=n), catalog=cat, reoptimise=True)
+    assert float(again.kpis["batch_size"][0]) == sized.op.batch_size
+
+
+def _replica(op) -> int:
+    return op.accelerators // op.replicas
+
+
+@pytest.mark.parametrize("n", [13, 14, 16])
+def test_a_count_plan_would_not_choose_fills_it_with_whole_replicas(cat, n):
+    # llama-3.3-70b at 1e9 output tokens a day, peak twice the average: 2e9 / 86,400 s =
+    # 23,148 tok/s at the peak. plan puts it on 12 B200 in replicas of 4 (TP2 x PP2, 3 of
+    # them); 13, 14 and 16 are counts it would not choose, 13 and 14 not multiples of 4
+    sc = Scenario(model="llama-3.3-70b", accelerator="b200", tokens_per_day=1e9, peak_to_average=2)
+    sized = evaluate(sc, cat)
+    assert sized.op.accelerators == 12 and _replica(sized.op) == 4
+    est = evaluate(sc.with_(accelerators=n), cat)
+    op = est.op
+    assert op.accelerators == est.accelerators_needed == n  # not rounded to plan's replicas
+    assert n % _replica(op) == 0  # whole replicas: 13 is prime, so 13 of one B200
+    if n in (13, 14):
+        assert n % _replica(sized.op) != 0
+    peak = 1e9 * 2 / SECONDS_PER_DAY
+    assert op.output_tok_s_total >= peak * (1 - 1e-9)  # it carries the peak
+    # plan's 12 is the cheapest count; more accelerators cost more a month
+    assert float(est.kpis.monthly_cost_usd) > float(sized.kpis.monthly_cost_usd)
+    # the same count by plan --accelerators N (plan tries bf16 and FP8: its bf16 option)
+    options = plan(sc.with_(accelerators=n), ["b200"], ["us"], ["buy"], cat)
+    (given,) = [o for o in options if o.estimate and o.estimate.op.setup.precision == "bf16"]
+    assert given.estimate.op.as_dict() == op.as_dict()
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_a_count_that_cannot_carry_the_peak_is_refused_on_accelerators(cat, n):
+    # peak: 1e9 x 2 / 86,400 s / 1,000 output tokens a request = 23.1481 requests/s; what n
+    # B200 can serve is their most requests/s at any layout and batch, the no-demand
+    # estimate's max-throughput point (1 B200: 1.84/s)
+    sc = Scenario(model="llama-3.3-70b", accelerator="b200", tokens_per_day=1e9, peak_to_average=2)
+    with pytest.raises(InfeasibleError) as err:
+        evaluate(sc.with_(accelerators=n), cat)
+    message = str(err.value)
+    m = re.fullmatch(
+        rf"accelerators: {n} x b200 cannot carry the demand's peak \(23\.1481/s exceeds the "
+        rf"([0-9.]+)/s that {n} x b200 can serve; add accelerators, or omit --accelerators to "
+        r"size the deployment\)",
+        message,
+    )
+    assert m, message
+    most = perf_estimate(Scenario(model="llama-3.3-70b", accelerator="b200", accelerators=n), cat)
+    assert float(m.group(1)) == pytest.approx(most.requests_per_second, rel=5e-3)  # 3 digits
+    assert float(m.group(1)) < 23.1481
+    # the performance model's estimate refuses it with the same line
+    with pytest.raises(InfeasibleError, match=re.escape(message)):
+        perf_estimate(sc.with_(accelerators=n), cat)
+
+
+def test_the_api_refuses_a_count_that_cannot_carry_the_peak_with_422(cat):
+    from fastapi.testclient import TestClient
+
+    from tokenfab.api import create_app
+
+    body = {
+        "model": "llama-3.3-70b",
+        "accelerator": "b200",
+        "accelerators": 2,
+        "tokens_per_day": 1e9,
+        "peak_to_average": 2,
+    }
+    r = TestClient(create_app()).post("/api/v1/estimate", json=body)
+    assert r.status_code == 422
+    assert "accelerators: 2 x b200 cannot carry the demand's peak (23.1481/s" in r.text
+
+
+@pytest.mark.parametrize(
+    ("case", "n"),
+    [
+        (dict(model="llama-3.3-70b", accelerator="b200", tokens_per_day=1e9), 12),
+        (dict(model="deepseek-v3", accelerator="h200-sxm", tokens_per_day=1e10), 104),
+        (dict(model="llama-3.1-8b", accelerator="h100-sxm", tokens_per_day=1e8), 1),
+    ],
+    ids=lambda v: str(v) if isinstance(v, int) else v["model"],
+)
+def test_a_counts_grid_is_the_sizing_grids_rows_number_for_number(cat, case, n):
+    """Invariant: the grid a fixed count is searched on holds the rows of the grid of every
+    replica size whose replicas fill it, at the same batches with the same figures; only the
+    batches no row of the count can run are left out."""
+    sc = Scenario(**case)
+    full = sizing_grid(sc, cat).grid
+    part = sizing_grid(sc, cat, n).grid
+    per = full.layouts.accelerators
+    rows = np.flatnonzero(n % per == 0)
+    assert part.layouts.accelerators.size == rows.size > 0
+    for k, i in enumerate(rows):
+        assert (part.layouts.tensor_parallel[k], part.layouts.pipeline_parallel[k]) == (
+            full.layouts.tensor_parallel[i],
+            full.layouts.pipeline_parallel[i],
+        )
+        assert part.max_batch[k] == full.max_batch[i]
+        for j, b in enumerate(part.batch[k]):
+            (cols,) = np.nonzero(full.batch[i] == b)
+            c = cols[-1]
+            assert part.valid[k, j] == full.valid[i, c]
+            for name in ("tpot_s", "ttft_service_s", "output_tok_s_replica", "hbm_busy_share"):
+                x, y = getattr(part, name), getattr(full, name)
+                assert (
+                    np.broadcast_to(x, part.batch.shape)[k, j]
+                    == (np.broadcast_to(y, full.batch.shape)[i, c])
+                ), name
+        # every batch of the whole grid's row the count's row runs is in it
+        runs = full.batch[i][full.valid[i]]
+        assert set(runs) <= set(part.batch[k])
