@@ -504,28 +504,42 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     kp = int(np.argmax(per_acc_p))
     demand = demand_output_tok_s(sc, o)
     peak = None if demand is None else demand * sc.peak_to_average
-    if peak is not None and sc.prefill_accelerators is None:
+    if peak is not None:
         # sized for a demand: the layout with the fewest prefill accelerators that feed the
         # peak and keep its queue within the TTFT target (the pool's cost at one price an
-        # accelerator-hour), ties to the most prompt tokens a second per accelerator
+        # accelerator-hour), ties to the most prompt tokens a second per accelerator. A given
+        # count: the same rule on it -- of its layouts that feed the peak within the target,
+        # the most prompt tokens a second per accelerator -- so the count a sizing found,
+        # given back, is that sizing's pool
         count = lay_p.accelerators * _prefill_replicas(
             peak, r, pr.prompt_tok_s, i * (1.0 - hit), o, sc.ttft_slo_s, ttft
         )
         count = np.where(ok_p, count, np.inf)
-        kp = int(np.argmax(np.where(count <= np.min(count), per_acc_p, -np.inf)))
+        bound = np.min(count) if sc.prefill_accelerators is None else sc.prefill_accelerators
+        if np.any(count <= bound):  # else no layout of the count feeds it: refused below
+            kp = int(np.argmax(np.where(count <= bound, per_acc_p, -np.inf)))
 
     # decode pool: layouts x batches
     n_d = sc.accelerators or MAX_REPLICA_ACCELERATORS
-    lay_d = candidate_layouts(
-        dec,
-        n_d,
+    degrees = (
         sc.tensor_parallel,
         sc.pipeline_parallel,
         sc.expert_parallel,
         sc.attention_data_parallel,
         sc.moe_tensor_parallel,
     )
+    lay_d = candidate_layouts(dec, n_d, *degrees)
     bmax = max_batches(dec, lay_d)
+    top = None
+    if peak is not None and sc.accelerators is not None:
+        # a given count for a demand is searched on the sized pool's grid: its layouts that
+        # fill the count, at the batches of every replica size (tokenfab.sizing.sizing_grid)
+        every = candidate_layouts(dec, MAX_REPLICA_ACCELERATORS, *degrees)
+        every_max = max_batches(dec, every)
+        per = every.accelerators
+        keep = (per <= n_d) & (n_d % per == 0)
+        if np.any(keep):
+            lay_d, bmax, top = every.row(keep), every_max[keep], float(np.max(every_max))
     if not np.any(bmax >= 1):
         _raise_does_not_fit(dec, n_d)
     if sc.batch_size is not None:
@@ -538,7 +552,7 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     elif sc.objective == "min-latency":
         b = np.ones((bmax.size, 1))
     else:
-        b = batch_grid(bmax)
+        b = batch_grid(bmax, top=top)
     col = lay_d.column()
     dr = decode_pool_rates(
         dec.shape, dec.hw, dec.engine.engine, col, *fmt, b, i, o, **speculation(sc)
@@ -557,16 +571,20 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
         score = np.where(tpot_ok, -dr.tpot_s, -np.inf)
     else:
         score = np.where(tpot_ok, per_acc_d, -np.inf)
-    if peak is not None and sc.accelerators is None and sc.objective != "min-latency":
+    if peak is not None and sc.objective != "min-latency":
         # sized for a demand: the (layout, batch) with the fewest decode accelerators that
         # carry the peak within the TPOT target -- the pool's cost at one price an
         # accelerator-hour, as a plan sizes one accelerator type -- ties to the most output
         # tokens a second per accelerator. Without a demand the most tokens a second per
-        # accelerator is already the least cost per token.
+        # accelerator is already the least cost per token. A given count: the same rule on
+        # it, of the points whose replicas of the count carry the peak (the sized pool's, when
+        # it is the sized count)
         x_ok = np.where(tpot_ok, dr.output_tok_s, 1.0)
         count = lay_d.accelerators[:, None] * np.maximum(np.ceil(peak / x_ok * (1 - 1e-12)), 1)
         count = np.where(tpot_ok, count, np.inf)
-        score = np.where(count <= np.min(count), score, -np.inf)
+        bound = np.min(count) if sc.accelerators is None else sc.accelerators
+        if np.any(count <= bound):  # else no point of the count carries it: refused below
+            score = np.where(count <= bound, score, -np.inf)
     kd, jd = np.unravel_index(int(np.argmax(score)), score.shape)
     a_d = int(lay_d.accelerators[kd])
     a_p = int(lay_p.accelerators[kp])
