@@ -23,6 +23,15 @@ fleet therefore has at least the replicas that keep the mean wait at the peak wi
 The cheapest (layout, batch) wins; ties go to the shorter request latency. This replaces
 sizing whole replicas of the max-throughput layout of one 8-GPU group, which put
 Llama-3.1-70B at 1e6 tokens a day on 8 H100 ($13.2k a month) where one carries it.
+
+A fixed count ``N`` (``accelerators`` with a demand) is placed by the same rule
+(:func:`count_point`): every layout of the grid whose replicas fill ``N`` exactly, ``R = N /
+a_l``, at the batch the peak reaches, the cheapest that carries it within the targets (keeping
+the queue headroom above where any layout of ``N`` can), ties to the shorter request. Once the
+sizing has its ``N`` it takes that count's point, so ``estimate --accelerators N`` with plan's
+``N`` and demand is plan's deployment number for number: one search, one grid. (A second one,
+latency-first on the count's own batch grid, put Llama 3.3 70B at 1e9 tokens a day, peak 2x,
+on plan's 12 B200 in another layout, 24 % dearer per output token, 41 % more J a token.)
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ size on a log grid as a single NumPy grid, then applies the objective:
   no load to queue behind, so TTFT is the prompt's own time, as without a target: a target
   that does not bind leaves the answer unchanged;
 * ``min-latency``: the shortest request latency (first token plus all output tokens) at batch 1;
-* a given ``requests_per_second``: the smallest batch on the grid whose capacity carries the
-  load, per replica; the point reports that batch's capacity (at most one grid step, about
-  20 %, above the load), and TTFT includes the queueing at the offered load.
+* a demand (``tokens_per_day`` or ``requests_per_second``): the deployment is placed by cost,
+  on a fixed count or sized, by :mod:`tokenfab.sizing` (:func:`estimate` hands it over): at the
+  smallest batch on the grid whose capacity carries the peak, per replica, reporting that
+  batch's capacity (at most one grid step, about 20 %, above the load), TTFT with the queueing
+  at the offered load.
 """
 
 from __future__ import annotations
