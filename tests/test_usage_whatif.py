@@ -179,3 +179,44 @@ def test_an_infinite_logged_cost_is_left_out_not_a_saving_of_inf(tmp_path):
         (1 - 5.6e-5) * b["monthly_cost_usd"], rel=1e-9
     )
     assert math.isfinite(b["monthly_cost_usd"])
+
+
+def test_a_price_id_prices_cached_tokens_as_its_model_name_does(tmp_path):
+    # QA: `--api openai-gpt-4o-2024-08` (the id the report shows for gpt-4o-2024-08-06) billed
+    # cached tokens at the full input price, while the name borrowed the $1.25 cached price of
+    # OpenAI's prompt-caching row (same $2.50 / $10 list prices); one label, two costs.
+    # GPT-4o: $2.50 in, $1.25 cached, $10 out per Mtok. Rows: 1000 in / 100 out, and 2000 in
+    # (1000 cached) / 200 out: (2000*2.5 + 1000*1.25 + 300*10) / 1e6 = 0.00925
+    p = tmp_path / "log.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,cached_input_tokens,output_tokens\n"
+        "2025-10-01T00:00:00Z,gpt-4o-2024-08-06,1000,0,100\n"
+        "2025-10-01T01:00:00Z,gpt-4o-2024-08-06,2000,1000,200\n",
+        encoding="utf-8",
+    )
+    res = whatif.whatif(
+        engines.connect(), [str(p)], ["openai-gpt-4o-2024-08", "gpt-4o-2024-08-06"], []
+    )
+    by_id, by_name = res["options"]
+    factor = res["baseline"]["monthly_factor"]  # 30.4375 days / (1/24 day) = 730.5
+    assert factor == pytest.approx(730.5)
+    assert by_id["option"] == by_name["option"] == "API openai-gpt-4o-2024-08"
+    assert by_id["monthly_cost_usd"] == pytest.approx(0.00925 * factor, rel=1e-12)
+    assert by_name["monthly_cost_usd"] == pytest.approx(0.00925 * factor, rel=1e-12)
+    # repricing the log on its own prices gives back its cost, by id as by name
+    assert by_id["monthly_saving_usd"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_route_to_an_unknown_model_names_the_route_option(log):
+    # QA: the error was labelled `--api:` though no --api was given
+    with pytest.raises(UsageLogError, match=r"^--route: 'no-such-model' is neither"):
+        whatif.whatif(engines.connect(), [log], [], [], route=["no-such-model:0.5:0.8"])
+
+
+def test_a_mistyped_ownership_is_refused_beside_a_good_option(log):
+    # QA: `--api gpt-4o-mini --self-host llama-3.1-8b:h100-sxm:us:lease` printed the typo as a
+    # row that could not run and exited 0; like an unknown id it is refused up front
+    with pytest.raises(
+        UsageLogError, match=r"ownership 'lease' is not allowed; allowed: buy, rent"
+    ):
+        whatif.whatif(engines.connect(), [log], ["gpt-4o-mini"], ["llama-3.1-8b:h100-sxm:us:lease"])

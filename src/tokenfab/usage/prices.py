@@ -189,27 +189,49 @@ def resolve(
             live = [c[0] for c in cands if as_of is None or c[0].effective_date <= as_of]
             pool = live or [min((c[0] for c in cands), key=lambda p: p.effective_date)]
             best = max(pool, key=lambda p: p.effective_date)
-        cached = best.cached_input_usd_per_mtok
-        shown = _standard_row(best, cands)
-        if cached is None:
-            twins = [
-                c[0]
-                for c in cands
-                if c[0].cached_input_usd_per_mtok is not None
-                and c[0].input_usd_per_mtok == best.input_usd_per_mtok
-                and c[0].output_usd_per_mtok == best.output_usd_per_mtok
-            ]
-            cached = twins[0].cached_input_usd_per_mtok if twins else best.input_usd_per_mtok
-        found[name] = Price(
-            name,
-            shown.id,
-            best.provider,
-            best.input_usd_per_mtok,
-            best.output_usd_per_mtok,
-            float(cached),
-            best.model_id,
-        )
+        found[name] = _price(name, best, cands)
     return found, unknown
+
+
+def _price(name: str, best: ApiPrice, cands: list[tuple[ApiPrice, str | None]]) -> Price:
+    """``best``'s prices, its cached price borrowed from a twin row where it lists none."""
+    cached = best.cached_input_usd_per_mtok
+    shown = _standard_row(best, cands)
+    if cached is None:
+        twins = [
+            c[0]
+            for c in cands
+            if c[0].cached_input_usd_per_mtok is not None
+            and c[0].input_usd_per_mtok == best.input_usd_per_mtok
+            and c[0].output_usd_per_mtok == best.output_usd_per_mtok
+        ]
+        cached = twins[0].cached_input_usd_per_mtok if twins else best.input_usd_per_mtok
+    return Price(
+        name,
+        shown.id,
+        best.provider,
+        best.input_usd_per_mtok,
+        best.output_usd_per_mtok,
+        float(cached),
+        best.model_id,
+    )
+
+
+def by_id(price_id: str, catalog: Catalog) -> Price:
+    """The prices of one catalog row named by its id, priced as :func:`resolve` prices the
+    same row reached by a model name: a row without a cached-input price borrows it from a
+    row of the same key with the same input and output prices, so ``openai-gpt-4o-2024-08``
+    and ``gpt-4o-2024-08-06`` price a cached token alike ($1.25, from OpenAI's
+    prompt-caching row).
+
+    Raises
+    ------
+    KeyError
+        No row has that id.
+    """
+    row = catalog.table("api-prices")[price_id]
+    cands = _by_key(catalog).get(row_keys(row)[0][0], [])
+    return _price(price_id, row, cands)
 
 
 def list_cost_usd(

@@ -12,7 +12,7 @@ scale the log's span to 30.44 days (365.25 / 12).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import ibis
 
@@ -20,9 +20,9 @@ from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import InfeasibleError, TokenfabError
 from tokenfab.planning import plan
 from tokenfab.routing import cascade
-from tokenfab.scenario import Scenario
+from tokenfab.scenario import Ownership, Scenario
 from tokenfab.usage import analyses
-from tokenfab.usage.prices import list_cost_usd, resolve
+from tokenfab.usage.prices import by_id, list_cost_usd, resolve
 from tokenfab.usage.schema import UsageLogError
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -58,24 +58,24 @@ def reprice(tr: dict[str, Any], p_in: float, p_cached: float, p_out: float) -> f
     )
 
 
-def _api_price(catalog: Catalog, name: str, as_of):
-    table = catalog.table("api-prices")
-    if name in table:
-        p = table[name]
-        return (
-            p.id,
-            p.input_usd_per_mtok,
-            p.cached_input_usd_per_mtok or p.input_usd_per_mtok,
-            p.output_usd_per_mtok,
-        )
+def _api_price(catalog: Catalog, name: str, as_of, option: str = "--api"):
+    if name in catalog.table("api-prices"):
+        # the row named, with the cached price a name lookup would give it (a row without
+        # one borrows its prompt-caching twin's): an id and its model name price alike
+        p = by_id(name, catalog)
+        return name, p.input_usd_per_mtok, p.cached_input_usd_per_mtok, p.output_usd_per_mtok
     found, _ = resolve([name], catalog, as_of)
     if name not in found:
         raise UsageLogError(
-            f"--api: {name!r} is neither a catalog price id nor a model name with a price "
+            f"{option}: {name!r} is neither a catalog price id nor a model name with a price "
             "(list them with `tokenfab catalog api-prices`)"
         )
     p = found[name]
     return p.price_id, p.input_usd_per_mtok, p.cached_input_usd_per_mtok, p.output_usd_per_mtok
+
+
+OWNERSHIPS: tuple[str, ...] = get_args(Ownership)
+"""The Scenario's ``ownership`` values."""
 
 
 def parse_deployment(
@@ -89,6 +89,11 @@ def parse_deployment(
             "e.g. llama-3.3-70b:h100-sxm:eu:rent"
         )
     parts += [region, ownership][len(parts) - 2 :]
+    if parts[3] not in OWNERSHIPS:  # a typo, refused like an unknown id, not a row that failed
+        raise UsageLogError(
+            f"deployment: {text!r}: ownership {parts[3]!r} is not allowed; allowed: "
+            f"{', '.join(OWNERSHIPS)}"
+        )
     return parts[0], parts[1], parts[2], parts[3]
 
 
@@ -232,7 +237,7 @@ def routed(tr: dict[str, Any], route: str, catalog: Catalog) -> dict[str, Any]:
     both calls). The log's models are the big model at the log's mean cost per request, and
     count as always right (the log's failed requests are not modelled here)."""
     name, share, success = parse_route(route)
-    pid, p_in, p_cached, p_out = _api_price(catalog, name, tr["last"].date())
+    pid, p_in, p_cached, p_out = _api_price(catalog, name, tr["last"].date(), "--route")
     n = max(int(tr["requests"]), 1)
     big = (tr["spend_usd"] or 0.0) / n
     if big <= 0:
