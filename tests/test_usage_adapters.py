@@ -139,6 +139,28 @@ def test_missing_columns_name_the_mapping_tried(con, tmp_path):
         analyses.load(con, [str(p)], "litellm")
 
 
+def test_a_json_line_that_is_not_an_object_is_an_unreadable_line(con, tmp_path):
+    # QA: one line `[1, 2]` (valid JSON, not an object) stopped the whole log with "JSON Lines
+    # records must be objects" and no line named; like a line that is not JSON at all, it is
+    # counted and placed, and the other lines are read
+    good = '{"timestamp": "2025-01-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 5, "output_tokens": 1}'
+    p = tmp_path / "log.jsonl"
+    p.write_text(f'{good}\n[1, 2]\n{{bad\n{good}\n"text"\n', encoding="utf-8")
+    q = analyses.quality(analyses.load(con, [str(p)]))
+    # lines 2 ([1, 2]), 3 ({bad) and 5 ("text") cannot be read; lines 1 and 4 are the rows
+    assert q["unreadable_lines"] == 3
+    assert [(e["line"], e["reason"]) for e in q["unreadable_examples"]] == [
+        (2, "not a JSON object: '[1, 2]'"),
+        (3, "not valid JSON: '{bad'"),
+        (5, "not a JSON object: '\"text\"'"),
+    ]
+    assert (q["rows_read"], q["valid_rows"]) == (2, 2)
+    only = tmp_path / "arrays.jsonl"
+    only.write_text("[1]\n[2]\n", encoding="utf-8")
+    with pytest.raises(UsageLogError, match=r"no line is a JSON object \(2 lines; e\.g\. .*:1 "):
+        analyses.load(con, [str(only)])
+
+
 def test_bad_rows_are_counted_with_lines_and_reasons(con, tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text(

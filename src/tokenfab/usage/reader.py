@@ -270,28 +270,36 @@ def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
         f"strict_mode = false)"
     )
     _number_rows(con, "_usage_lines_read", "file", "line", "_usage_lines")
+    # a record is a JSON object: a line of valid JSON that is not one (`[1, 2]`, `"x"`, `3`)
+    # is a line that cannot be read, counted and placed like one that is not JSON (it once
+    # stopped the whole log with no line named); valid JSON that starts with `{` is an object
+    is_object = "coalesce(json_valid(text), false) AND starts_with(ltrim(text), '{')"
     bad = con.sql(
-        "SELECT file, line, text FROM _usage_lines WHERE trim(coalesce(text, '')) <> '' "
-        "AND NOT coalesce(json_valid(text), false) ORDER BY file, line"
+        "SELECT file, line, text, coalesce(json_valid(text), false) AS is_json "
+        f"FROM _usage_lines WHERE trim(coalesce(text, '')) <> '' AND NOT ({is_object}) "
+        "ORDER BY file, line"
     )
     n_bad = int(bad.count().execute())
     examples = [
-        {"file": r["file"], "line": int(r["line"]), "reason": f"not valid JSON: {r['text'][:60]!r}"}
+        {
+            "file": r["file"],
+            "line": int(r["line"]),
+            "reason": ("not a JSON object" if r["is_json"] else "not valid JSON")
+            + f": {r['text'][:60]!r}",
+        }
         for r in bad.limit(EXAMPLES).to_pyarrow().to_pylist()
     ]
-    good = "trim(coalesce(text, '')) <> '' AND coalesce(json_valid(text), false)"
+    good = f"trim(coalesce(text, '')) <> '' AND {is_object}"
     structure = con.raw_sql(
         f"SELECT json_group_structure(text::JSON) FROM _usage_lines WHERE {good}"
     ).fetchone()[0]
     if structure is None:
         if n_bad:
             raise UsageLogError(
-                f"LOGS: no line is valid JSON ({n_bad} lines; e.g. {examples[0]['file']}:"
-                f"{examples[0]['line']})"
+                f"LOGS: no line is a JSON object ({n_bad} lines; e.g. {examples[0]['file']}:"
+                f"{examples[0]['line']} {examples[0]['reason']})"
             )
         raise UsageLogError(f"LOGS: {', '.join(files)} holds no records")
-    if not str(structure).startswith("{"):
-        raise UsageLogError("LOGS: JSON Lines records must be objects, one per line")
     structure = str(structure).replace("'", "''")
     t = con.sql(
         f"SELECT unnest(json_transform(text, '{structure}')), file AS _file, line AS _row "
