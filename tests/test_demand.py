@@ -111,3 +111,29 @@ def test_request_takes_the_archetypes_list_inline(tmp_path):
 def test_inline_archetypes_bad_input_names_the_field(data, message):
     with pytest.raises(ScenarioError, match=message):
         dm.analyse(data)
+
+
+@pytest.mark.parametrize(
+    ("users", "message"),
+    [
+        # QA: the file took 0.5 users, which --archetype and the API refuse (users 1 to 1e10)
+        ("0.5", r"^archetypes\.0\.users: 0\.5 is out of range; allowed: 1 to 1e\+10"),
+        # QA: PyYAML reads 1e30 (no dot) as text: "'1e30' is not a number"
+        ("1e30", r"^archetypes\.0\.users: 1e\+30 is out of range; allowed: 1 to 1e\+10"),
+    ],
+)
+def test_a_demand_file_allows_what_the_api_allows(tmp_path, users, message):
+    f = tmp_path / "d.yaml"
+    f.write_text(f"archetypes: [{{archetype: chat, users: {users}}}]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=message):
+        dm.load_demand(f)
+    with pytest.raises(ScenarioError, match=message):
+        dm.analyse({"archetypes": [{"archetype": "chat", "users": float(users)}]})
+
+
+def test_a_demand_file_reads_exponent_numbers(tmp_path):
+    # `users: 1e6` (YAML 1.2 and JSON read it as a number; PyYAML's YAML 1.1 as text):
+    # 1e6 chat users x 2.8 requests x 300 output tokens = 8.4e8 output tokens a day
+    f = tmp_path / "d.yaml"
+    f.write_text("archetypes: [{archetype: chat, users: 1e6}]\n", encoding="utf-8")
+    assert_allclose(dm.load_demand(f).tokens_per_day, 1e6 * 2.8 * 300, rtol=1e-12)

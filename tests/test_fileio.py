@@ -348,3 +348,11 @@ def test_calibrate_and_importers_refuse_a_missing_parent_in_one_line(tmp_path):
         assert r.stderr.startswith(f"error: {option} "), r.stderr
         assert "typo does not exist" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "typo").exists()
+
+
+def test_load_yaml_reads_exponent_numbers_without_a_dot():
+    # YAML 1.2 (and JSON) read 1e9 as a number; PyYAML's YAML 1.1 resolver wants a dot
+    # (1.0e9) and gave the text "1e9". Quoted text and words that merely hold digits stay text.
+    data = load_yaml("a: 1e9\nb: -2E+3\nc: 1.5e3\nd: '1e9'\ne: v1e9\nf: 12\n", "s.yaml")
+    assert data == {"a": 1e9, "b": -2000.0, "c": 1500.0, "d": "1e9", "e": "v1e9", "f": 12}
+    assert isinstance(data["f"], int)

@@ -319,7 +319,11 @@ def _archetypes_file(data: Any, path: str | Path, why: str) -> Demand:
     extra = sorted(set(data) - {"archetypes"})
     if extra:
         raise ScenarioError(f"{path}: {extra[0]}: unknown field; allowed: archetypes")
-    return build(data["archetypes"])
+    # each entry through the schema the API's body and the CLI's --archetype take, so that a
+    # file allows what they allow (it took 0.5 users they refuse, and no upper bounds)
+    from tokenfab.schema import DemandRequest
+
+    return build(DemandRequest.parse({"archetypes": data["archetypes"]}).entries() or [])
 
 
 def load_demand(path: str | Path) -> Demand:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -150,6 +151,16 @@ class _NoAliasLoader(yaml.SafeLoader):
             if isinstance(key, str | int | float | bool):
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML) reads a number in exponent form without a dot, `1e9`, as the text "1e9";
+# YAML 1.2 and JSON read it as a number, and so does every tokenfab file: a demand file's
+# `users: 1e9` was refused as "'1e9' is not a number"
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:

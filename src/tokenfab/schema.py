@@ -1555,16 +1555,16 @@ class DemandEntry(Request):
         None, description="model calls per request (agent steps, RAG passes) [calls, 1 to 1e4]"
     )
     input_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
-        None, description="prompt tokens of a session's first call [tokens, 0 to 1e7]"
+        None, description="prompt tokens of a session's first call [tokens, 0 to 1e8]"
     )
     context_growth_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
-        None, description="prompt tokens added per request of a session [tokens, 0 to 1e7]"
+        None, description="prompt tokens added per request of a session [tokens, 0 to 1e8]"
     )
     output_tokens: Annotated[float, Field(ge=1, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
-        None, description="visible output tokens per call [tokens, 1 to 1e7]"
+        None, description="visible output tokens per call [tokens, 1 to 1e8]"
     )
     reasoning_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = Field(
-        None, description="reasoning tokens per call [tokens, 0 to 1e7]"
+        None, description="reasoning tokens per call [tokens, 0 to 1e8]"
     )
     peak_to_average: Annotated[float, Field(ge=1, le=1e3)] | None = Field(
         None, description="peak over average request rate [ratio, 1 to 1e3]"
