@@ -768,3 +768,22 @@ def test_factory_says_the_basis_of_tokens_per_power_and_per_joule():
     fields = schema.FactoryResult.model_fields
     assert "capacity" in fields["output_tok_s_per_mw"].description
     assert "average draw" in fields["tokens_per_joule"].description
+
+
+def test_an_unknown_workload_or_a_prompt_too_long_is_not_the_accelerators_fault():
+    # QA: both read "accelerator: gb300: no frontier for llama-3.1-70b (...)": the line
+    # blamed the accelerator for the workload's id and for the model's context, which no
+    # accelerator changes
+    with pytest.raises(CatalogError, match=r"^workloads: unknown id 'no-such-workload'"):
+        fc.factory(10.0, "h100-sxm", "llama-3.1-70b", workload="no-such-workload")
+    # llama-3.1-70b's context is 131,072 tokens; 200,000 + 300 exceed it
+    with pytest.raises(ScenarioError, match=r"^input_tokens: 200,000 input \+ 300 output"):
+        fc.factory(10.0, "h100-sxm", "llama-3.1-70b", input_tokens=200_000)
+
+
+def test_a_tier_given_twice_in_shares_is_refused():
+    # QA: "free=0.5,free=0.5" kept the second and said "the tier shares sum to 0.5"
+    from tokenfab.schema import FactoryRequest
+
+    with pytest.raises(ScenarioError, match=r"^shares: tier 'free' is given twice"):
+        FactoryRequest.parse({"shares": "free=0.5,free=0.5"})

@@ -981,6 +981,7 @@ def factory(
         )
         if v is not None
     }
+    wl = cat.workload(workload)  # an unknown id is its own error, not "no frontier"
     sc = Scenario.parse(
         {
             "model": model,
@@ -995,10 +996,11 @@ def factory(
     try:
         front = frontier(sc, cat)
     except TokenfabError as exc:
+        if str(exc).split(":", 1)[0] in _REQUEST_FIELDS:
+            raise  # the request's lengths do not fit the model: no accelerator would do
         raise ScenarioError(
             f"accelerator: {accelerator}: no frontier for {model} ({exc})"
         ) from None
-    wl = cat.workload(workload)
     in_tokens = lengths.get("input_tokens", wl.input_tokens)
     out_tokens = lengths.get("output_tokens", wl.output_tokens) + lengths.get(
         "reasoning_tokens", wl.reasoning_tokens
@@ -1396,6 +1398,16 @@ def _embodied_kg(accelerator: str) -> float | None:
 
     row = embodied_table().get(accelerator)
     return None if row is None else row.accelerator_kgco2e + row.host_kgco2e
+
+
+_REQUEST_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "input_tokens + output_tokens",
+)
+"""Fields whose error no accelerator would fix (a prompt longer than the model's context):
+passed on as they are, not as "accelerator: A: no frontier"."""
 
 
 def analyse(request: Any, catalog: Catalog | None = None) -> list[Factory] | list[FactoryMix]:

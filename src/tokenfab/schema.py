@@ -1307,6 +1307,8 @@ class FactoryRequest(Request):
         shares: dict[str, float] = {}
         for part in value.split(","):
             key, sep, number = part.partition("=")
+            if key.strip() in shares:  # the second would silently replace the first
+                raise ValueError(f"tier {key.strip()!r} is given twice; give each tier once")
             try:
                 shares[key.strip()] = float(number)
             except ValueError:
