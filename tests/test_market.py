@@ -130,6 +130,26 @@ def test_energy_gw_falls_with_newer_hardware():
     assert np.all(gw["b200"] < gw["h100-sxm"])
 
 
+def test_an_accelerator_without_an_energy_figure_is_named_in_the_notes():
+    # QA: `market --energy-model gpt-j-6b` dropped every GW column without a word (its 2,048
+    # tokens of context cannot hold the chat workload's 6,000 + 300), and
+    # `--energy-model deepseek-r1` stopped the command with "accelerators: ... needs at least
+    # 16 x h100-sxm; got 8", a field market does not have. Each is left out and said why.
+    proj = mk.project("analyst-consensus", samples=0)
+    mk.add_energy(proj, accelerators=("h100-sxm",), model="gpt-j-6b")
+    assert proj.energy["gw_by_accelerator"] == {}
+    assert any(
+        n.startswith("energy_model: gpt-j-6b on 8 x h100-sxm gives no tokens per joule")
+        and "context of 2,048 tokens" in n
+        for n in proj.notes
+    )
+    proj = mk.project("analyst-consensus", samples=0)
+    # DeepSeek R1's 673 GB of FP8 weights need 16 H100s (80 GB each); 8 B200s (192 GB) hold them
+    mk.add_energy(proj, accelerators=("h100-sxm", "b200"), model="deepseek-r1")
+    assert set(proj.energy["gw_by_accelerator"]) == {"b200"}
+    assert "needs at least 16 x h100-sxm" in proj.energy["skipped"]["h100-sxm"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

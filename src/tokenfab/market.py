@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cost import _check_range, _out
-from tokenfab.errors import CatalogError, ScenarioError
+from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
 
 SECONDS_PER_YEAR = 8760.0 * 3600.0
 TOKENS_PER_MTOK = 1e6
@@ -882,7 +882,7 @@ def add_energy(
     for a in accelerators:
         try:
             tpj, info = tokens_per_joule_total(a, model, catalog)
-        except (ScenarioError, CatalogError) as exc:
+        except TokenfabError as exc:  # e.g. the model does not fit 8 of them, or its context
             skipped[a] = str(exc)
             continue
         per_acc[a] = info
@@ -897,6 +897,12 @@ def add_energy(
         "skipped": skipped,
         "gw_by_accelerator": gw,
     }
+    # an accelerator left out is said, not just missing from the table (an --energy-model
+    # whose context is shorter than the chat workload left every GW column out, silently)
+    proj.notes.extend(
+        f"energy_model: {model} on 8 x {a} gives no tokens per joule, so no GW: {why}"
+        for a, why in skipped.items()
+    )
     proj.notes.extend(power_checks(proj.years, gw, load_market_data().seed_power))
 
 
