@@ -104,3 +104,26 @@ def test_no_revenue_and_no_cost_is_refused_and_no_revenue_reads_as_words():
 def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(ScenarioError, match=f"^{field}:"):
         vb.viability("x", 0.01, **kwargs)
+
+
+@pytest.mark.parametrize("field", ["input_tokens", "output_tokens", "cache_hit_rate"])
+def test_request_tokens_without_an_api_price_are_refused(field):
+    # QA: `viability --cost-usd-per-request 1 --revenue-usd-per-request 2 --input-tokens 5`
+    # printed the verdict and dropped the tokens: they price an API request and nothing else
+    from tokenfab.schema import ViabilityRequest
+
+    given = {"input_tokens": 5, "output_tokens": 5, "cache_hit_rate": 0.5}[field]
+    body = {"cost_usd_per_request": 1.0, "revenue_usd_per_request": 2.0, field: given}
+    with pytest.raises(ScenarioError, match=rf"^{field}: prices an API request, so it goes with"):
+        ViabilityRequest.parse(body)
+    # with the API price they are used: Claude Haiku 4.5, $1 in / $5 out per Mtok, 5 prompt
+    # and 300 output tokens: (5 x 1 + 300 x 5) / 1e6 = $0.001505 a request
+    req = ViabilityRequest.parse(
+        {
+            "api_price": "anthropic-claude-haiku-4-5-2025-10",
+            "revenue_usd_per_request": 1.0,
+            "input_tokens": 5,
+        }
+    )
+    (row,) = vb.analyse(req)
+    assert_allclose(row["cost_usd_per_request"], 0.001505, rtol=1e-12)

@@ -1103,6 +1103,18 @@ class ViabilityRequest(Request):
             raise ValueError(
                 "cost_usd_per_request: a revenue needs a cost: cost_usd_per_request or api_price"
             )
+        # the request's tokens price the API's request; without api_price they priced
+        # nothing and were dropped in silence (viability --cost-usd-per-request 1 --input-tokens 5)
+        unused = [
+            f
+            for f in ("input_tokens", "output_tokens", "cache_hit_rate")
+            if f in self.model_fields_set
+        ]
+        if self.api_price is None and unused:
+            raise ValueError(
+                f"{unused[0]}: prices an API request, so it goes with api_price; give "
+                f"api_price or drop {unused[0]}"
+            )
         return self
 
 
