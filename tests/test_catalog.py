@@ -580,3 +580,29 @@ def test_a_future_date_and_a_value_over_the_maximum_say_what_is_allowed(tmp_path
         Catalog(dirs=[tmp_path]).table("accelerators")
     most = COLUMN_MAXIMA["memory_gb"]
     assert str(info.value).endswith(f"allowed: above 0 to {most:g}"), str(info.value)
+
+
+def test_a_csv_file_no_catalog_reads_is_refused_not_ignored(tmp_path):
+    # QA: `--catalog DIR` with DIR/accelerator.csv (one letter short) ran on the built-in rows
+    # and said nothing, so the user's overrides silently did not apply
+    typo = tmp_path / "typo"
+    typo.mkdir()
+    (typo / "accelerator.csv").write_text("id\n", encoding="utf-8")
+    with pytest.raises(
+        CatalogError,
+        match=r"accelerator\.csv is not a catalog file tokenfab reads \(did you mean accelerators\.csv\?\); allowed: accelerators\.csv, ",
+    ):
+        Catalog([typo])
+    # a table tokenfab reads only from its own data cannot be overridden either
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    (builtin / "embodied_carbon.csv").write_text("id\n", encoding="utf-8")
+    with pytest.raises(
+        CatalogError, match=r"reads embodied_carbon\.csv from its built-in data only"
+    ):
+        Catalog([builtin])
+    # other files (notes, a README) are not catalogs and stay allowed
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("my overrides\n", encoding="utf-8")
+    assert Catalog([notes]).accelerator("h100-sxm").id == "h100-sxm"

@@ -1177,6 +1177,37 @@ def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     return close or [c for c in choices if word and word.split("-")[0] in c][:n]
 
 
+def _check_catalog_files(directory: Path) -> None:
+    """Refuse a CSV file in a user catalog directory that no catalog reads: a misspelt name
+    (``accelerator.csv``) or a built-in-only table (``embodied_carbon.csv``) was ignored, so
+    the user's rows silently did not apply.
+
+    Raises
+    ------
+    CatalogError
+        ``catalog: DIR/NAME.csv is not a catalog file; allowed: ...`` with the nearest names.
+    """
+    allowed = sorted(t.filename for t in TABLES.values())
+    try:
+        names = sorted(p.name for p in directory.iterdir() if p.suffix.lower() == ".csv")
+    except OSError as exc:
+        raise CatalogError(f"catalog: {directory}: cannot list it ({exc.strerror})") from None
+    for name in names:
+        if name in allowed:
+            continue
+        if (builtin_dir() / name).is_file():
+            raise CatalogError(
+                f"catalog: {directory / name}: tokenfab reads {name} from its built-in data "
+                f"only; a catalog directory may hold {', '.join(allowed)}"
+            )
+        near = difflib.get_close_matches(name, allowed, n=1, cutoff=0.8)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise CatalogError(
+            f"catalog: {directory / name} is not a catalog file tokenfab reads{hint}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+
+
 class Catalog:
     """The built-in catalogs plus any user directories, loaded lazily and cached.
 
@@ -1197,6 +1228,7 @@ class Catalog:
         for d in self.dirs:
             if not d.is_dir():
                 raise CatalogError(f"catalog: {d} is not a directory")
+            _check_catalog_files(d)
         self._tables: dict[str, Mapping[str, Record]] = {}
         self._where: dict[str, dict[str, str]] = {}
 
