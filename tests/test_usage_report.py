@@ -124,6 +124,25 @@ def test_cost_per_successful_outcome(report):
     assert o["cost_per_successful_outcome_usd"] == pytest.approx(0.05347 / 3, rel=1e-9)
 
 
+@pytest.mark.parametrize("task", ["", "t1"])
+def test_a_log_without_any_spend_has_no_cost_per_outcome(tmp_path, task):
+    # QA: a log whose only model is unknown to the catalog and logs no cost printed "spend $-"
+    # beside "cost per successful outcome $0": nothing is known about its spend, so neither
+    # figure is $0 (a request with and without a task id take different paths)
+    p = tmp_path / "log.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens,task_id\n"
+        f"2025-06-02T10:00:00Z,my-finetune,500,100,{task}\n",
+        encoding="utf-8",
+    )
+    r = analyses.report(engines.connect(), [str(p)])
+    assert r["summary"]["spend_usd"] is None
+    o = r["outcomes"]
+    assert (o["tasks"], o["successful_tasks"]) == (1, 1)
+    assert o["spend_per_task_usd"] is None
+    assert o["cost_per_successful_outcome_usd"] is None
+
+
 def test_latency_percentiles_type7(report):
     lat = report["latency_s"]["all"]
     # latencies 1..6: h = 5p + 1; p50 -> 3.5, p90 -> h=5.5 -> 5.5, p95 -> 5.75, p99 -> 5.95

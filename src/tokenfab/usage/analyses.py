@@ -899,7 +899,7 @@ def outcomes(
     r = {
         "tasks": r["alone_tasks"] or 0,
         "ok": r["alone_ok"] or 0,
-        "spend": r["alone_spend"] or 0.0,
+        "spend": r["alone_spend"],  # None: no request with a spend (every model unpriced)
         "requests": r["alone_tasks"] or 0,
     }
     if has_task:
@@ -924,18 +924,26 @@ def outcomes(
         final = per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more)
         whole = dense_ids if isinstance(dense_ids, ir.Table) else t
         g = _with_direct_groups(whole, "task_id", lambda: _rows(final)[0], dense_ids is not False)
-        for k in ("tasks", "ok", *more):
-            r[k] = (r[k] or 0) + (g[k] or 0)
+        for k in ("tasks", "ok", "requests"):
+            if k in g:
+                r[k] = (r[k] or 0) + (g[k] or 0)
+        if "spend" in g and g["spend"] is not None:
+            r["spend"] = (r["spend"] or 0.0) + g["spend"]
     if totals is not None:
-        r["requests"], r["spend"] = totals["requests"], totals["spend_usd"] or 0.0
+        r["requests"], r["spend"] = totals["requests"], totals["spend_usd"]
     tasks, ok_tasks = int(r["tasks"]), int(r["ok"] or 0)
+    # no spend at all (every model unpriced, no logged cost) is unknown, not $0 a task: the
+    # report printed "spend $-" beside "cost per successful outcome $0"
+    spend = r["spend"]
     return {
         "tasks": tasks,
         "successful_tasks": ok_tasks,
         "success_rate": ok_tasks / tasks if tasks else None,
         "requests_per_task": int(r["requests"]) / tasks if tasks else None,
-        "spend_per_task_usd": r["spend"] / tasks if tasks else None,
-        "cost_per_successful_outcome_usd": r["spend"] / ok_tasks if ok_tasks else None,
+        "spend_per_task_usd": spend / tasks if tasks and spend is not None else None,
+        "cost_per_successful_outcome_usd": spend / ok_tasks
+        if ok_tasks and spend is not None
+        else None,
     }
 
 
