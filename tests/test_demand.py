@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from numpy.testing import assert_allclose
 
@@ -125,7 +127,7 @@ def test_inline_archetypes_bad_input_names_the_field(data, message):
 def test_a_demand_file_allows_what_the_api_allows(tmp_path, users, message):
     f = tmp_path / "d.yaml"
     f.write_text(f"archetypes: [{{archetype: chat, users: {users}}}]\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(ScenarioError, match=f"^{re.escape(str(f))}: {message[1:]}"):
         dm.load_demand(f)
     with pytest.raises(ScenarioError, match=message):
         dm.analyse({"archetypes": [{"archetype": "chat", "users": float(users)}]})

@@ -323,7 +323,10 @@ def _archetypes_file(data: Any, path: str | Path, why: str) -> Demand:
     # file allows what they allow (it took 0.5 users they refuse, and no upper bounds)
     from tokenfab.schema import DemandRequest
 
-    return build(DemandRequest.parse({"archetypes": data["archetypes"]}).entries() or [])
+    try:
+        return build(DemandRequest.parse({"archetypes": data["archetypes"]}).entries() or [])
+    except ScenarioError as exc:  # the file named, as a scenario file's errors name theirs
+        raise ScenarioError(f"{path}: {exc}") from None
 
 
 def load_demand(path: str | Path) -> Demand:
