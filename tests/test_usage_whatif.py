@@ -220,3 +220,13 @@ def test_a_mistyped_ownership_is_refused_beside_a_good_option(log):
         UsageLogError, match=r"ownership 'lease' is not allowed; allowed: buy, rent"
     ):
         whatif.whatif(engines.connect(), [log], ["gpt-4o-mini"], ["llama-3.1-8b:h100-sxm:us:lease"])
+
+
+def test_whatif_takes_threads_as_report_does():
+    # QA: docs/usage.md gives every usage command `--threads N`; whatif had no such option
+    from tokenfab.errors import ScenarioError
+    from tokenfab.schema import UsageWhatifRequest
+
+    assert UsageWhatifRequest.parse({"logs": "log.csv", "threads": 1}).threads == 1
+    with pytest.raises(ScenarioError, match=r"^threads: 0 is out of range; allowed: 1 to 1024"):
+        UsageWhatifRequest.parse({"logs": "log.csv", "threads": 0})

@@ -2085,6 +2085,9 @@ class _Logs(Request):
         description="DuckDB memory limit, a number and a unit (KB, MB, GB, TB, KiB ... TiB), "
         "e.g. 4GB; larger data spills to disk",
     )
+    threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] | None = Field(
+        None, description="DuckDB worker threads [threads, 1 to 1024] (default: every core)"
+    )
 
     @field_validator("logs", mode="before")
     @classmethod
@@ -2094,10 +2097,6 @@ class _Logs(Request):
 
 class UsageReportRequest(_Logs):
     """``usage report``: tokens, spend, lengths, latency and cost drivers of request logs."""
-
-    threads: Annotated[int, Field(ge=1, le=MAX_THREADS)] | None = Field(
-        None, description="DuckDB worker threads [threads, 1 to 1024] (default: every core)"
-    )
 
 
 class UsageWhatifRequest(_Logs):

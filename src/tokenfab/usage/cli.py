@@ -109,7 +109,7 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
     from tokenfab.usage import engines, whatif
 
     req = UsageWhatifRequest.parse(given)
-    con = engines.connect(req.backend, req.memory_limit)
+    con = engines.connect(req.backend, req.memory_limit, req.threads)
     with _within_memory(req.memory_limit):
         res = whatif.whatif(
             con,
