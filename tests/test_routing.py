@@ -235,3 +235,20 @@ def test_a_tiny_small_model_success_rate_prints_as_a_multiple_not_millions_of_pe
     )
     assert text.startswith(f"none: a successful outcome costs {ratio:,.0f}x as much")
     assert "%" not in text
+
+
+def test_a_price_id_borrows_the_cached_price_of_its_caching_twin():
+    # QA: `route --big openai-gpt-4o-2024-08 --cache-hit-rate 0.5` was refused ("this price
+    # has no cached-input rate") while `usage whatif` priced the same row's cached tokens at
+    # $1.25, from OpenAI's prompt-caching row of the same $2.50 / $10 prices. 6,000 prompt
+    # tokens half cached, 300 out: (3,000 x 2.5 + 3,000 x 1.25 + 300 x 10) / 1e6 = $0.01425
+    from tokenfab.catalog import default_catalog
+    from tokenfab.routing import api_price, request_cost_from_price
+
+    row = api_price(default_catalog(), "big", "openai-gpt-4o-2024-08")
+    assert row.cached_input_usd_per_mtok == 1.25
+    assert_allclose(request_cost_from_price(row, 6000, 300, 0.5), 0.01425, rtol=1e-12)
+    # a row with no such twin keeps no cached price: a cache hit rate on it is still refused
+    # (GPT-4o of May 2024, $5 / $15: OpenAI's caching row lists the later $2.50 / $10)
+    old = api_price(default_catalog(), "big", "openai-gpt-4o-2024-05")
+    assert old.cached_input_usd_per_mtok is None

@@ -389,7 +389,18 @@ def api_price(catalog: Any, field: str, price_id: str) -> ApiPrice:
             else "list them with `tokenfab catalog api-prices`"
         )
         raise ScenarioError(f"{field}: unknown API price {price_id!r}; {where}")
-    return prices[price_id]
+    row = prices[price_id]
+    if row.cached_input_usd_per_mtok is None:
+        # a row without a cached price borrows its prompt-caching twin's (same model, input
+        # and output prices), as `usage` prices it: openai-gpt-4o-2024-08 at a cache hit rate
+        # was refused ("this price has no cached-input rate") though OpenAI's caching row
+        # gives GPT-4o's cached tokens $1.25
+        from tokenfab.usage.prices import by_id
+
+        lent = by_id(price_id, catalog).cached_input_usd_per_mtok
+        if lent != row.input_usd_per_mtok:
+            row = row.model_copy(update={"cached_input_usd_per_mtok": lent})
+    return row
 
 
 def analyse(request: Any, catalog: Any) -> dict[str, Any]:
