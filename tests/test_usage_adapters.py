@@ -372,6 +372,22 @@ def test_empty_and_missing_files(con, tmp_path):
         analyses.load(con, [str(tmp_path / "*.parquet")])
 
 
+def test_a_file_named_twice_is_refused_not_counted_twice(con, tmp_path):
+    # QA: `usage report 'logs/*.csv' logs/a.csv` read a.csv twice: its requests and spend
+    # counted double, without a word
+    a = tmp_path / "a.csv"
+    a.write_text(
+        "timestamp,model,input_tokens,output_tokens\n2025-01-01T10:00:00Z,gpt-4o,100,20\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        UsageLogError, match=r"a\.csv is named twice \(by '.*\*\.csv' and '.*a\.csv'\)"
+    ):
+        analyses.load(con, [str(tmp_path / "*.csv"), str(a)])
+    # one request when the file is named once
+    assert analyses.quality(analyses.load(con, [str(a)]))["valid_rows"] == 1
+
+
 def test_a_file_that_is_not_parquet_is_named_not_a_crash(con, tmp_path):
     # QA: `tokenfab usage report g.parquet` on 2,000 random bytes, or on the first 100 bytes
     # of a real log, ended "bug: InvalidInputException: ... No magic bytes found at end of

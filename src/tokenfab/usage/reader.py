@@ -53,6 +53,7 @@ def expand(paths: list[str]) -> tuple[list[str], str]:
         a ``.parquet`` file lacks Parquet's frame (magic bytes, footer length).
     """
     files: list[str] = []
+    named_by: dict[str, str] = {}  # a file's real path -> the argument that first named it
     for p in paths:
         hits = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else [p]
         if not hits:
@@ -62,6 +63,15 @@ def expand(paths: list[str]) -> tuple[list[str], str]:
                 raise UsageLogError(f"LOGS: {h} is not a file")
             if os.path.getsize(h) == 0:
                 raise UsageLogError(f"LOGS: {h} is empty (0 bytes); a log needs a header or rows")
+            # a file named twice (`logs/*.csv logs/a.csv`) was read twice: its requests and
+            # spend counted double, without a word
+            real = os.path.realpath(h)
+            if real in named_by:
+                raise UsageLogError(
+                    f"LOGS: {h} is named twice (by {named_by[real]!r} and {p!r}); give each "
+                    "file once"
+                )
+            named_by[real] = p
             files.append(h)
     kinds = set()
     for f in files:
