@@ -230,3 +230,14 @@ def test_whatif_takes_threads_as_report_does():
     assert UsageWhatifRequest.parse({"logs": "log.csv", "threads": 1}).threads == 1
     with pytest.raises(ScenarioError, match=r"^threads: 0 is out of range; allowed: 1 to 1024"):
         UsageWhatifRequest.parse({"logs": "log.csv", "threads": 0})
+
+
+def test_the_same_deployment_twice_is_refused(log):
+    # QA: whatif printed the same self-hosted row twice where export-prices refuses it;
+    # llama-3.1-8b:h100-sxm is llama-3.1-8b:h100-sxm:us:buy with the defaults filled in
+    with pytest.raises(
+        UsageLogError, match=r"^deployment: llama-3\.1-8b:h100-sxm:us:buy is named twice"
+    ):
+        whatif.whatif(
+            engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm", "llama-3.1-8b:h100-sxm:us:buy"]
+        )

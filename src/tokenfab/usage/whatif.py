@@ -275,9 +275,16 @@ def whatif(
         raise UsageLogError(
             "whatif: name at least one --api price, --self-host deployment or --route"
         )
+    seen: set[tuple[str, str, str, str]] = set()
     for d in self_host:  # a typo is refused before the log is read; what cannot run is a row
-        model, acc, region, _ = parse_deployment(d)
+        parts = parse_deployment(d)
+        model, acc, region, _ = parts
         cat.model(model), cat.accelerator(acc), cat.region(region)
+        if parts in seen:  # as export-prices refuses it: the same row twice says nothing new
+            raise UsageLogError(
+                f"deployment: {':'.join(parts)} is named twice; allowed: each deployment once"
+            )
+        seen.add(parts)
     for r in route or []:  # so is a malformed route
         parse_route(r)
     ld = analyses.load(con, paths, fmt)
