@@ -797,3 +797,20 @@ def test_catalog_stale_months_are_above_zero_in_the_request_as_in_the_catalog():
     ):
         CatalogRequest.parse({"stale": 0})
     assert CatalogRequest.parse({"stale": 0.5}).stale == 0.5
+
+
+@pytest.mark.parametrize(
+    ("cls", "body", "field", "value"),
+    [
+        # QA: `factory --accelerator h100-sxm,h100-sxm` printed the same factory twice
+        ("FactoryRequest", {"accelerator": "h100-sxm,h100-sxm"}, "accelerator", "h100-sxm"),
+        # over HTTP the list comes as a list
+        ("FactoryRequest", {"accelerator": ["b200", "b200"]}, "accelerator", "b200"),
+        ("UsageWhatifRequest", {"logs": "a.csv", "api": "gpt-4o,gpt-4o"}, "api", "gpt-4o"),
+    ],
+)
+def test_a_list_names_each_id_once(cls, body, field, value):
+    with pytest.raises(
+        TokenfabError, match=rf"^{field}: {value} given more than once; list each once"
+    ):
+        getattr(schema, cls).parse(body)

@@ -185,6 +185,22 @@ class Request(BaseModel):
                 data[name] = id_list(data[name], name, allowed_values(field) or ())
         return data
 
+    @model_validator(mode="after")
+    def _each_once(self) -> Self:
+        """A list of ids or paths names each once: ``factory --accelerator h100-sxm,h100-sxm``
+        printed the same factory twice, and a file given twice to ``calibrate`` would count
+        its runs twice."""
+        for name, field in type(self).model_fields.items():
+            values = getattr(self, name)
+            if not values or not is_list(field) or _of_models(field):
+                continue
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(
+                    f"{name}: {', '.join(twice)} given more than once; list each once"
+                )
+        return self
+
     @classmethod
     def parse(cls, data: Any) -> Self:
         """Validate a mapping (or return a model as it is); a problem raises one-line
@@ -322,14 +338,7 @@ class PlanRequest(_PlanBase):  # type: ignore[misc, valid-type]
             raise ValueError(
                 "tokens_per_day: a plan needs a demand: tokens_per_day or requests_per_second"
             )
-        for name in ("accelerator", "region", "ownership"):
-            ids = getattr(self, name) or []
-            twice = sorted({i for i in ids if ids.count(i) > 1})
-            if twice:
-                raise ValueError(
-                    f"{name}: {', '.join(twice)} given more than once; list each id once"
-                )
-        return self
+        return self  # an id listed twice: Request._each_once
 
     def scenario(self, accelerator: str, region: str | None = None) -> Scenario:
         """The base Scenario for one candidate accelerator (and region)."""
