@@ -787,3 +787,17 @@ def test_a_tier_given_twice_in_shares_is_refused():
 
     with pytest.raises(ScenarioError, match=r"^shares: tier 'free' is given twice"):
         FactoryRequest.parse({"shares": "free=0.5,free=0.5"})
+
+
+def test_a_model_larger_than_one_domain_gets_replicas_that_hold_it():
+    # QA: `factory --model deepseek-r1 --accelerator h100-sxm` stopped with "needs at least
+    # 16 x h100-sxm (80 GB each); got 8", and factory has no option to give more. DeepSeek
+    # R1's 673 GB of FP8 weights need 16 H100s; the facility is still sized by power:
+    # 100 MW / PUE 1.56 / (700 W + 575 W host share) = 50,276.5 accelerators, as for any model
+    f = fc.factory(100.0, "h100-sxm", "deepseek-r1")
+    assert_allclose(f.accelerators, 100e6 / 1.56 / 1275.0, rtol=1e-12)
+    assert f.notes[0] == (
+        "replicas: deepseek-r1 in fp8 does not fit 8 x h100-sxm; each replica has 16 "
+        "(the fewest that hold it)"
+    )
+    assert f.revenue_usd_per_year > 0

@@ -895,7 +895,8 @@ def factory(
 
     ``shares`` maps tier id to share of power (default: the catalog's ``share_of_power``);
     they must sum to 1. ``replica_accelerators`` bounds the layouts of the frontier (default:
-    the accelerator's scale-up domain, at least 8). ``decode_accelerator`` serves each tier
+    the accelerator's scale-up domain, at least 8, or the fewest accelerators that hold the model
+    where that is more). ``decode_accelerator`` serves each tier
     that ``accelerator`` alone cannot reach with heterogeneous pools, prefill on
     ``accelerator`` and decode on ``decode_accelerator`` (:func:`_pool_tier`; seed 002's
     Rubin + LPX premium tier); ``kv_link_gb_s`` is the link between them.
@@ -993,6 +994,24 @@ def factory(
             **lengths,
         }
     )
+    replica_note = None
+    if replica_accelerators is None:
+        # a model too large for one scale-up domain gets replicas of the fewest accelerators
+        # that hold it (DeepSeek R1's 673 GB of FP8 weights: 16 H100s), as a fleet would run it;
+        # "needs at least 16 x h100-sxm; got 8" once refused the factory with no option to give
+        from tokenfab.perf.operating import minimum_accelerators, resolve
+
+        try:
+            need = minimum_accelerators(resolve(sc, cat))
+        except TokenfabError:
+            need = None  # the frontier below says why
+        if need is not None and need > domain:
+            replica_note = (
+                f"replicas: {model} in {precision} does not fit {domain} x {accelerator}; "
+                f"each replica has {need} (the fewest that hold it)"
+            )
+            domain = need
+            sc = sc.with_(accelerators=domain)
     try:
         front = frontier(sc, cat)
     except TokenfabError as exc:
@@ -1015,7 +1034,7 @@ def factory(
         "region": region,
         "kv_link_gb_s": kv_link_gb_s,
     }
-    results, notes = [], []
+    results, notes = [], [replica_note] if replica_note else []
     kinds = {
         tid: price_basis_kind(t.price_basis or "", f"price_basis of tier {tid}")
         for tid, t in tiers.items()
