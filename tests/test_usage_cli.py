@@ -155,3 +155,18 @@ def test_monte_carlo_saving_puts_the_minus_before_the_dollar():
     assert _usd(-5469.164) == "-$5,469.16"
     assert _usd(0.0) == "$0.00"
     assert _usd(2219.15) == "$2,219.15"
+
+
+def test_text_in_square_brackets_is_printed_not_read_as_markup(tmp_path):
+    # QA: the console read "[...]" as Rich markup and dropped it: `usage params` printed each
+    # parameter without its [source], and a log's unknown model "[ft]llama" was listed as
+    # "llama". Every console now prints text as given.
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "timestamp,model,input_tokens,output_tokens\n2025-10-01T00:00:00Z,[ft]llama,5,1\n",
+        encoding="utf-8",
+    )
+    out = tokenfab("usage", "report", str(log), cwd=tmp_path).stdout
+    assert "unknown models, priced 'unknown': [ft]llama (1)" in out
+    params = tokenfab("usage", "params", cwd=tmp_path).stdout
+    assert "category_share: (0.32, 0.28, 0.25, 0.07, 0.08)  [assumed; order from seed 004" in params

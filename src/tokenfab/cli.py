@@ -59,7 +59,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _console() -> Console:
-    return Console() if sys.stdout.isatty() else Console(width=140)
+    return Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _current_context() -> Any:
@@ -641,7 +641,7 @@ def serve_cmd(
     from tokenfab import api
 
     address = api.url(host, port)
-    console = Console(stderr=True, emoji=False, soft_wrap=True)
+    console = Console(stderr=True, emoji=False, soft_wrap=True, markup=False)
 
     def announce() -> None:
         console.print(
@@ -700,7 +700,7 @@ def _option_error(exc: Exception) -> str | None:
 def main() -> None:
     """Entry point: a tokenfab error prints one line and exits 2; any other exception is a bug,
     printed as one line asking for a report, with exit code 3."""
-    err = Console(stderr=True, soft_wrap=True, emoji=False)
+    err = Console(stderr=True, soft_wrap=True, emoji=False, markup=False)
     with warnings.catch_warnings():
         # Inputs are range-checked before they reach NumPy, so a floating-point warning here
         # would be noise in front of the answer; the test suite runs with warnings shown.

@@ -19,7 +19,7 @@ from tokenfab import operations, schema
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
 
-console = Console() if sys.stdout.isatty() else Console(width=160)
+console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _emit(data: Any) -> None:

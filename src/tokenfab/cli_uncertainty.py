@@ -34,7 +34,7 @@ HISTOGRAM_KPIS = (
 
 
 def _console() -> Console:
-    return Console() if sys.stdout.isatty() else Console(width=140)
+    return Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _note(text: str) -> None:

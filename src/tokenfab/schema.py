@@ -196,9 +196,7 @@ class Request(BaseModel):
                 continue
             twice = sorted({v for v in values if values.count(v) > 1})
             if twice:
-                raise ValueError(
-                    f"{name}: {', '.join(twice)} given more than once; list each once"
-                )
+                raise ValueError(f"{name}: {', '.join(twice)} given more than once; list each once")
         return self
 
     @classmethod

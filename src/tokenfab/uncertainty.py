@@ -1046,7 +1046,7 @@ class ProgressBar:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-            console = Console(stderr=True)
+            console = Console(stderr=True, markup=False, emoji=False)
             if not console.is_terminal:  # a log or a pipe gets no bar
                 self.start = math.inf
                 return

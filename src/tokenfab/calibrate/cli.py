@@ -50,7 +50,7 @@ def _pct(x: float | None) -> str:
 
 
 def _render(report: Any) -> None:
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 160)
     console.print(
         f"{report.runs} runs read, {len(report.issues)} records not used, "
         f"{report.targets} measured values compared",

@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console() if sys.stdout.isatty() else Console(width=140)
+console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _catalog(ctx: typer.Context) -> Any:
@@ -174,7 +174,7 @@ def export_prices_cmd(ctx: typer.Context, given: dict[str, Any], out: str | None
     doc, skipped = export.export_prices(
         req.format, req.deployment or [], req.region, req.tokens_per_day, _catalog(ctx)
     )
-    err = Console(stderr=True, emoji=False)
+    err = Console(stderr=True, emoji=False, markup=False)
     for line in skipped:
         err.print(f"left out {line}", markup=False, highlight=False, soft_wrap=True)
     text = json.dumps(doc, indent=2) + "\n"
