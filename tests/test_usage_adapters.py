@@ -388,6 +388,21 @@ def test_a_file_named_twice_is_refused_not_counted_twice(con, tmp_path):
     assert analyses.quality(analyses.load(con, [str(a)]))["valid_rows"] == 1
 
 
+def test_a_csv_header_naming_a_column_twice_is_refused(con, tmp_path):
+    # QA: "timestamp,model,input_tokens,output_tokens,input_tokens" read the first
+    # input_tokens (5), renamed the second (6) and priced the row without a word
+    p = tmp_path / "dup.csv"
+    p.write_text(
+        "timestamp,model,input_tokens,output_tokens,input_tokens\n"
+        "2025-01-01T10:00:00Z,gpt-4o,5,1,6\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        UsageLogError, match=r"dup\.csv: the header names column 'input_tokens' twice"
+    ):
+        analyses.load(con, [str(p)])
+
+
 def test_a_file_that_is_not_parquet_is_named_not_a_crash(con, tmp_path):
     # QA: `tokenfab usage report g.parquet` on 2,000 random bytes, or on the first 100 bytes
     # of a real log, ended "bug: InvalidInputException: ... No magic bytes found at end of

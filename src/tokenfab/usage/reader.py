@@ -8,6 +8,7 @@ Every row read carries ``_file`` and ``_row`` (the line of a CSV or JSON Lines f
 
 from __future__ import annotations
 
+import csv
 import glob
 import os
 import re
@@ -90,6 +91,20 @@ def expand(paths: list[str]) -> tuple[list[str], str]:
             if why:
                 raise UsageLogError(f"LOGS: {f} is not a readable Parquet file ({why})")
     return files, kind
+
+
+def _refuse_repeated_columns(path: str) -> None:
+    """A CSV header that names a column twice (``input_tokens`` twice) is ambiguous: the
+    reader renamed the second (``input_tokens_1``) and priced the first without a word."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader([fh.readline()]), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):
+        if name in seen:
+            raise UsageLogError(
+                f"LOGS: {path}: the header names column {name!r} twice; give each column once"
+            )
+        seen.add(name)
 
 
 PARQUET_MAGIC = b"PAR1"
@@ -232,6 +247,8 @@ def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
             first = text.splitlines()[0] if text else type(reason).__name__
             raise UsageLogError(f"LOGS: {bad} is not a readable Parquet file ({first})") from None
     if kind == "csv":
+        for f in files:
+            _refuse_repeated_columns(f)
         # rejected lines go to tables of their own, emptied first: DuckDB appends every
         # scan's rejects to the same tables, so a second log read on one connection
         # reported the first one's bad lines as its own
