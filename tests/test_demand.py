@@ -139,3 +139,16 @@ def test_a_demand_file_reads_exponent_numbers(tmp_path):
     f = tmp_path / "d.yaml"
     f.write_text("archetypes: [{archetype: chat, users: 1e6}]\n", encoding="utf-8")
     assert_allclose(dm.load_demand(f).tokens_per_day, 1e6 * 2.8 * 300, rtol=1e-12)
+
+
+def test_the_library_allows_the_users_the_api_allows():
+    # demand.build took 0.5 users (its own "> 0") where the API, --archetype and the file
+    # refuse below 1; and --archetype without --users said "(> 0)"
+    with pytest.raises(
+        ScenarioError, match=r"^archetypes\.0\.users: 0\.5 is not allowed; allowed: 1 to 1e\+10"
+    ):
+        dm.build([{"archetype": "chat", "users": 0.5}])
+    with pytest.raises(
+        ScenarioError, match=r"^users: an archetype needs its number of users; allowed: 1 to 1e\+10"
+    ):
+        dm.analyse({"archetype": "chat"})

@@ -259,11 +259,13 @@ def build(entries: list[dict[str, Any]]) -> Demand:
                 f"{where}.{unknown[0]}: unknown field; allowed: archetype, users, {', '.join(PARAMETERS)}"
             )
         if "users" not in entry:
-            raise ScenarioError(f"{where}.users: missing; give the number of users (> 0)")
-        users = _number(f"{where}.users", entry["users"])
-        if not 0 < users <= MAX_USERS:
             raise ScenarioError(
-                f"{where}.users: {users:g} is not allowed; allowed: > 0 and <= {MAX_USERS:g}"
+                f"{where}.users: missing; give the number of users (1 to {MAX_USERS:g})"
+            )
+        users = _number(f"{where}.users", entry["users"])
+        if not 1 <= users <= MAX_USERS:  # the schema's range (DemandEntry.users), not "> 0"
+            raise ScenarioError(
+                f"{where}.users: {users:g} is not allowed; allowed: 1 to {MAX_USERS:g}"
             )
         params, provenance = {}, {}
         for p, (low, open_) in PARAMETERS.items():

@@ -1635,7 +1635,9 @@ class DemandRequest(Request):
                 f"list (got {', '.join(given) or 'none'})"
             )
         if self.archetype is not None and self.users is None:
-            raise ValueError("users: an archetype needs its number of users (> 0)")
+            raise ValueError(
+                f"users: an archetype needs its number of users; allowed: 1 to {DEMAND_MAX_USERS:g}"
+            )
         if self.archetype is None and self.users is not None:
             raise ValueError("users: users go with --archetype (a list gives them per entry)")
         return self
