@@ -230,7 +230,7 @@ def by_id(price_id: str, catalog: Catalog) -> Price:
         No row has that id.
     """
     row = catalog.table("api-prices")[price_id]
-    cands = _by_key(catalog).get(row_keys(row)[0][0], [])
+    cands = _by_key(catalog)[0].get(row_keys(row)[0][0], [])
     return _price(price_id, row, cands)
 
 
