@@ -814,3 +814,14 @@ def test_a_list_names_each_id_once(cls, body, field, value):
         TokenfabError, match=rf"^{field}: {value} given more than once; list each once"
     ):
         getattr(schema, cls).parse(body)
+
+
+def test_a_nested_entrys_own_check_names_one_path():
+    # a demand entry's yes/no check (DemandEntry's model-level validator) names its field,
+    # and the entry's place comes before it: "archetypes.0.users: ...", one dotted path as a
+    # range error at the same place has ("archetypes.0.users: -5 is out of range"), not
+    # "archetypes.0: users: ..."
+    body = {"archetypes": [{"archetype": "chat", "users": True}]}
+    with pytest.raises(TokenfabError) as exc:
+        schema.DemandRequest.parse(body)
+    assert str(exc.value).startswith("archetypes.0.users: true is a yes/no value"), exc.value

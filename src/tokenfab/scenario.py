@@ -525,6 +525,13 @@ def describe_error(err: Any, model: Any = None) -> str:
         return f"request: a mapping of field: value (got {json_type(got)})"
     if not field:  # model-level validators already name their field
         return msg
+    named = _NAMED.match(msg)
+    if kind == "value_error" and named and model is not None:
+        # a nested model's own validator names its field: one path, "archetypes.0.users: ..."
+        # (once "archetypes.0: users: ...")
+        inner = _nested_model(model, loc)
+        if inner is not None and named.group(1) in inner.model_fields:
+            return f"{field}.{msg}"
     name = loc[-1]
     if model is not None and len(loc) > 1:  # mix.0.share: the range FactoryMixEntry declares
         model = _nested_model(model, loc[:-1]) or model
@@ -632,6 +639,9 @@ def _bounds(annotation: Any) -> list[Any]:
         elif get_args(arg):
             found += _bounds(arg)
     return found
+
+
+_NAMED = re.compile(r"^([a-z][a-z0-9_]*): ")
 
 
 def _nested_model(model: Any, path: list[str]) -> Any:
