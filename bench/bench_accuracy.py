@@ -39,7 +39,7 @@ import frozen_set  # noqa: E402  (bench/ is not a package)
 from tokenfab.calibrate import adapter, closed_loop, fit, groups  # noqa: E402
 from tokenfab.calibrate.bands import band_rows, write_bands  # noqa: E402
 from tokenfab.calibrate.importers import read_files  # noqa: E402
-from tokenfab.calibrate.run import group_reports, write_catalog  # noqa: E402
+from tokenfab.calibrate.run import catalog_keys, group_reports, write_catalog  # noqa: E402
 from tokenfab.catalog import Catalog, default_catalog  # noqa: E402
 
 RESULTS = HERE / "results" / "accuracy.md"
@@ -100,9 +100,10 @@ def main() -> int:
     runs, issues = read_files(files, cat)
     prep = adapter.prepare(runs, cat)
     ms = [runs[r] for r in prep.record]
-    # the factor groups estimates look up: accelerator family x software class (a
-    # disaggregated decode pool its own group, with no catalog row)
-    keys = [fit.factor_key_family_software(m, cat) for m in ms]
+    # the factor groups estimates look up: accelerator family x software class, with a compute
+    # efficiency per matrix rate (a disaggregated decode pool its own group, with no catalog
+    # row)
+    keys = [fit.factor_key_family_software_rate(m, cat) for m in ms]
     era_keys = [fit.factor_key_family_engine_era(m, cat) for m in ms]
     # a diagnostic grouping the catalog cannot hold (no format column): the weight format's
     # width as well (docs/method.md 6.5)
@@ -229,7 +230,7 @@ def main() -> int:
     stored = frozen_set.summary(frozen_set.predict_rows(frozen_set_path(), cat))
     # the catalog's cv columns: fitted metrics only (closed-loop TTFT is reported apart)
     cv_cfg = np.where(prep.fitted, err["configuration"], np.nan)
-    keys_arr = np.array(["|".join(k) for k in keys])
+    keys_arr = catalog_keys(keys)
     reports = group_reports(full, keys, prep, before, cv_cfg, ms)
     source = (
         "fitted by bench/bench_accuracy.py (tokenfab.calibrate.fit) to the AIConfigurator "
@@ -279,8 +280,9 @@ def main() -> int:
         f"({int(agg.sum())} aggregated, {int((~agg).sum())} disaggregated decode TPOT; "
         f"{int((~prep.fitted).sum())} TTFT under concurrency, to which only the closed-loop "
         "terms are fitted); "
-        f"{len(full.groups)} factor groups (family x software class, disaggregated decode pools "
-        f"apart). {note}\n"
+        f"{len({fit.tie_group(g) for g in full.groups})} factor groups (family x software "
+        "class with a compute efficiency per matrix rate, disaggregated decode pools apart). "
+        f"{note}\n"
         f"Not expressed: {dict(Counter(r for _, r in prep.skipped))}.\n"
         f"Time: read {t_read:.1f} s, one fit {t_fit:.1f} s, 5-fold CV {t_cv:.1f} s, everything "
         f"{t_all:.1f} s; peak memory {peak_mb:.0f} MB."

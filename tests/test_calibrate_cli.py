@@ -73,6 +73,13 @@ def test_calibrate_writes_a_catalog_the_estimate_uses(tmp_path):
     eng = choose_engine(cat, cat.accelerator("h100-sxm"), "vllm")
     row = next(r for r in written if r["id"] == "hopper-vllm")
     assert float(eng.engine.compute_efficiency) == pytest.approx(float(row["compute_efficiency"]))
+    # the runs are FP8: the row's FP8-rate column is what an FP8 estimate uses (and, with no
+    # 16-bit run fitted, the 16-bit column carries the same value)
+    fp8 = choose_engine(cat, cat.accelerator("h100-sxm"), "vllm", precision="fp8")
+    assert float(fp8.engine.compute_efficiency) == pytest.approx(
+        float(row["compute_efficiency_8bit"])
+    )
+    assert row["compute_efficiency"] == row["compute_efficiency_8bit"]
     assert eng.calibrated
     # every written factor lies inside the physical bounds the catalog enforces on load
     assert all(0 < float(r["bw_efficiency"]) <= 1 for r in written)

@@ -336,3 +336,84 @@ def test_a_run_naming_no_cache_format_has_the_engines_default(engine, stated, kv
         row["kv_precision"] = stated
     prep = adapter.prepare([build(row, "kv:2", CAT)], CAT)
     assert prep.arrays.kvb.tolist() == [kv_bytes]
+
+
+RATE_TRUTH = {"compute_efficiency": 0.6, "compute_efficiency_8bit": 0.35}
+"""Compute efficiency per matrix rate of the rate-split synthetic runs (the rest: TRUE)."""
+
+
+@pytest.fixture(scope="module")
+def rate_split():
+    """H100 / vLLM runs in BF16 and FP8, B200 / SGLang in FP8 and FP4, made with a lower
+    compute efficiency at the FP8 rate than at the 16-bit one (FP4: the 16-bit one)."""
+    ms = []
+    for acc, engine, formats in (
+        ("h100-sxm", "vllm", ("bf16", "fp8")),
+        ("b200", "sglang", ("fp8", "fp4")),
+    ):
+        for precision in formats:
+            for isl, osl in ((1024, 128), (8192, 256)):
+                for conc in (4, 64, 256):
+                    row = dict(
+                        model="llama-3.1-8b",
+                        accelerator=acc,
+                        engine=engine,
+                        engine_version="0.11.0",
+                        precision=precision,
+                        isl=isl,
+                        osl=osl,
+                        load_size=conc,
+                        tp=1,
+                        tpot_s=1.0,
+                        output_tok_s=1.0,
+                    )
+                    ms.append(build(row, f"rates:{len(ms) + 2}", CAT))
+    prep = adapter.prepare(ms, CAT)
+    keys = [fit.factor_key_family_software_rate(ms[r], CAT) for r in prep.record]
+    compute = np.array([RATE_TRUTH.get(str(k[-1]), 0.6) for k in keys])
+    truth = adapter.predict(prep, {**TRUE, "compute_efficiency": compute})
+    return ms, replace(prep, measured=truth), keys
+
+
+def test_rate_split_keys_name_the_efficiency_column(rate_split):
+    _, _, keys = rate_split
+    # data/precisions.csv peak columns: FP8 on H100 and B200 at the FP8 rate, FP4 on B200 at
+    # the FP4 rate, BF16 at the 16-bit rate
+    assert sorted(set(keys)) == [
+        ("blackwell", "sglang", "compute_efficiency_4bit"),
+        ("blackwell", "sglang", "compute_efficiency_8bit"),
+        ("hopper", "vllm", "compute_efficiency"),
+        ("hopper", "vllm", "compute_efficiency_8bit"),
+    ]
+
+
+def test_rate_split_fit_shares_all_but_compute_and_reproduces_the_data(rate_split):
+    _, prep, keys = rate_split
+    f = fit.fit(prep, keys)
+    pred = adapter.predict(prep, f.factors_for(keys))
+    # invariant: the true factors lie inside the bounds, so the optimum reproduces the data
+    assert np.median(fit.abs_error(pred, prep.measured)) < 0.01
+    # every rate of a (family, software) group has a value, and all its other factors are one
+    for fam_sw in (("hopper", "vllm"), ("blackwell", "sglang")):
+        rows = [f.groups[(*fam_sw, r)] for r in sorted(fit.RATES) if (*fam_sw, r) in f.groups]
+        assert len(rows) == 3  # the mode's three rates, measured or not
+        for name in fit.FACTORS:
+            if name != "compute_efficiency":
+                assert len({r[name] for r in rows}) == 1, name
+    # H100 runs at the FP8 rate reach less of its peak than at the 16-bit rate (made so)
+    hop = f.groups
+    assert (
+        hop[("hopper", "vllm", "compute_efficiency_8bit")]["compute_efficiency"]
+        < hop[("hopper", "vllm", "compute_efficiency")]["compute_efficiency"]
+    )
+
+
+def test_rate_measured_in_one_group_pools_as_the_16_bit_rate(rate_split):
+    _, prep, keys = rate_split
+    f = fit.fit(prep, keys)
+    # FP4 runs only on B200 / SGLang: the pooled fit (what an unseen family takes) gives the
+    # FP4 rate the value of the 16-bit one; FP8 runs in both groups have their own
+    four = f.pooled["agg:compute_efficiency_4bit"]["compute_efficiency"]
+    assert four == f.pooled["agg"]["compute_efficiency"]
+    unseen = f.factors_for([("ada", "vllm", "compute_efficiency_4bit")])
+    assert float(unseen["compute_efficiency"][0]) == four

@@ -191,3 +191,42 @@ def test_predict_measurements_vector_of_factor_sets_equals_scalar():
             ma, ce[k, 0], bw[k, 0], 1e-3, 0.5, 1e-5, 0.65, 1.0, per_layer[k, 0]
         )
         assert_allclose(grid[k], one, rtol=1e-12)
+
+
+def test_weight_format_picks_the_compute_efficiency_of_its_matrix_rate():
+    cat = default_catalog()
+    row = cat.table("efficiency")["hopper-trtllm"]
+    h100 = cat.accelerator("h100-sxm")
+
+    def ce(acc, precision):
+        return float(
+            cal.choose_engine(cat, acc, "trtllm", precision=precision).engine.compute_efficiency
+        )
+
+    # data/precisions.csv: FP8 multiplies at the FP8 rate; MXFP4 on Hopper is weight-only and
+    # multiplies at the BF16 rate; BF16 and no format at the 16-bit rate
+    assert ce(h100, "fp8") == row.compute_efficiency_8bit
+    assert ce(h100, "mxfp4") == ce(h100, "bf16") == ce(h100, None) == row.compute_efficiency
+    b200 = cat.accelerator("b200")
+    assert ce(b200, "fp4") == cat.table("efficiency")["blackwell-trtllm"].compute_efficiency_4bit
+    # an uncalibrated family: the median of its class's rows at the same rate (two rows: mean)
+    rows = [r for r in cat.table("efficiency").values() if r.software == "trtllm"]
+    l40s = cat.accelerator("l40s")  # Ada: FP8 units, no trtllm row
+    assert_allclose(ce(l40s, "fp8"), np.mean([r.compute_efficiency_8bit for r in rows]), rtol=1e-12)
+
+
+def test_blank_rate_column_takes_the_16_bit_efficiency(tmp_path):
+    import csv
+
+    from tokenfab.catalog import Catalog, builtin_dir
+
+    rows = list(csv.DictReader((builtin_dir() / "efficiency.csv").open()))
+    row = next(r for r in rows if r["id"] == "hopper-trtllm")
+    row.update(id="hopper-trtllm-mine", compute_efficiency="0.5", compute_efficiency_8bit="")
+    with (tmp_path / "efficiency.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerow(row)
+    cat = Catalog([tmp_path])
+    eng = cal.choose_engine(cat, cat.accelerator("h100-sxm"), "trtllm", precision="fp8").engine
+    assert float(eng.compute_efficiency) == 0.5

@@ -937,7 +937,20 @@ class Efficiency(Record):
 
     family: Id
     software: Id
-    compute_efficiency: Annotated[float, Field(gt=0, le=1)]
+    compute_efficiency: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="achieved share of the 16-bit dense peak in matrix products (the rate of "
+        "BF16 and FP16 weights, and of weight-only formats, which multiply at it)"
+    )
+    compute_efficiency_8bit: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        description="the same for formats whose products run at the FP8 or INT8 rate "
+        "(blank: compute_efficiency)",
+    )
+    compute_efficiency_4bit: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        description="the same for formats whose products run at the FP4 rate "
+        "(blank: compute_efficiency)",
+    )
     bw_efficiency: Annotated[float, Field(gt=0, le=1)]
     comm_efficiency: Annotated[float, Field(gt=0, le=2)] = Field(
         description="collective bandwidth relative to a ring over the link (above 1: in-switch reduction)"

@@ -259,7 +259,10 @@ def stored_factors(prep: Prepared, catalog: Catalog) -> dict[str, NDArray]:
     out = {k: np.empty(prep.size) for k in FACTORS}
     for i in range(prep.size):
         acc = catalog.accelerator(prep.arrays.items[i].accelerator)
-        eng = pc.choose_engine(catalog, acc, str(prep.arrays.software[i])).engine
+        item = prep.arrays.items[i]
+        eng = pc.choose_engine(
+            catalog, acc, str(prep.arrays.software[i]), precision=item.precision
+        ).engine
         out["compute_efficiency"][i] = eng.compute_efficiency
         out["bw_efficiency"][i] = eng.bw_efficiency
         out["overhead_ms"][i] = eng.overhead_s * 1e3

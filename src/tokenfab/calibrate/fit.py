@@ -34,6 +34,7 @@ from tokenfab.calibrate import adapter
 from tokenfab.calibrate.groups import grouped_folds
 from tokenfab.calibrate.records import Measurement
 from tokenfab.catalog import Catalog
+from tokenfab.perf import calibration as pc
 from tokenfab.perf.precision import precision_table
 
 FACTORS = adapter.FACTORS
@@ -160,6 +161,17 @@ def factor_key_family_software_format(m: Measurement, catalog: Catalog) -> tuple
     return key if m.mode == "disagg" else (*key, format_width(m.precision))
 
 
+def factor_key_family_software_rate(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
+    """:func:`factor_key_family_software` with the matrix rate the weight format computes at on
+    the accelerator (:func:`tokenfab.perf.calibration.efficiency_column`: 16-bit, 8-bit or
+    4-bit rate) for the aggregated groups: one ``compute_efficiency`` per rate, the other factors shared
+    (:func:`fit`)."""
+    key = factor_key_family_software(m, catalog)
+    if m.mode == "disagg":
+        return key
+    return (*key, pc.efficiency_column(catalog.accelerator(m.accelerator), m.precision))
+
+
 def partition(group: Hashable) -> str:
     """Serving mode of a factor group: ``"disagg"`` (a disaggregated decode pool) or
     ``"agg"``. Groups of one mode share a pooled fit; the modes never share factors."""
@@ -180,7 +192,11 @@ class Fit:
         spare = next(iter(self.pooled.values()))
 
         def of(g: Hashable) -> dict[str, float]:
-            return self.groups.get(g) or self.pooled.get(partition(g), spare)
+            return (
+                self.groups.get(g)
+                or self.pooled.get(f"{partition(g)}:{rate_of(g)}")
+                or self.pooled.get(partition(g), spare)
+            )
 
         return {k: np.array([of(g)[k] for g in keys], dtype=float) for k in FACTORS}
 
@@ -192,6 +208,23 @@ def _bounds_for(family: str | None, measured: dict[str, dict[str, float]]):
     return lo, hi
 
 
+def rate_of(group: Hashable) -> str | None:
+    """The compute-efficiency column a factor group's ``compute_efficiency`` is for: the last
+    element of a key of :func:`factor_key_family_software_rate`, else None (one
+    ``compute_efficiency`` whatever the format)."""
+    if isinstance(group, tuple) and group and group[-1] in RATES:
+        return str(group[-1])
+    return None
+
+
+RATES = frozenset(pc.RATE_EFFICIENCY.values())
+
+
+def tie_group(group: Hashable) -> Hashable:
+    """The group whose factors a rate-split key shares (all but ``compute_efficiency``)."""
+    return group[:-1] if rate_of(group) else group  # type: ignore[index]
+
+
 def _solve(
     prep: adapter.Prepared,
     rows: NDArray,
@@ -199,15 +232,22 @@ def _solve(
     lo: NDArray,
     hi: NDArray,
     prior: NDArray | None,
+    label: NDArray | None = None,
 ) -> NDArray:
+    """Least-squares factors of the targets ``rows``. With ``label`` (an index per row), ``x``
+    holds one ``compute_efficiency`` per label: ``x[0]`` for label 0, then ``x[8:]``."""
     sub = prep.subset(rows)
     log_meas = np.log(sub.measured)
-    scale = np.array([SCALE[k] for k in FACTORS])
+    extra = x0.size - len(FACTORS)
+    scale = np.array([SCALE[k] for k in FACTORS] + [SCALE["compute_efficiency"]] * extra)
     weight = np.sqrt(SHRINK * rows.size) if prior is not None else 0.0
     balance = metric_weights(sub.metric) if BALANCE_METRICS else 1.0
 
     def residuals(x: NDArray) -> NDArray:
-        pred = adapter.predict(sub, dict(zip(FACTORS, x, strict=True)))
+        values: dict[str, NDArray] = dict(zip(FACTORS, x[: len(FACTORS)], strict=True))
+        if extra:
+            values["compute_efficiency"] = np.concatenate([x[:1], x[len(FACTORS) :]])[label]
+        pred = adapter.predict(sub, values)
         r = (np.log(np.maximum(pred, 1e-30)) - log_meas) * balance
         if prior is None:
             return r
@@ -228,6 +268,11 @@ def _solve(
     return sol.x
 
 
+def _widen(v: NDArray, n: int) -> NDArray:
+    """A factor vector with ``n - 1`` more ``compute_efficiency`` entries (copies of its own)."""
+    return np.concatenate([v, np.repeat(v[:1], max(n - 1, 0))])
+
+
 def fit(
     prep: adapter.Prepared,
     keys: Sequence[Hashable],
@@ -236,6 +281,10 @@ def fit(
     family_of: Callable[[Hashable], str] | None = None,
 ) -> Fit:
     """Fit the factors of every group on the targets ``rows`` (all by default).
+
+    Keys ending in a matrix rate (:func:`rate_of`) share every factor with the other rates of
+    their group but ``compute_efficiency``, one per rate; every rate of the serving mode gets a
+    value (a rate the group has no runs at takes the pooled one).
 
     Parameters
     ----------
@@ -251,29 +300,84 @@ def fit(
     rows = prep.fit_rows(np.arange(prep.size) if rows is None else np.asarray(rows))
     measured = measured or {}
     family_of = family_of or (lambda g: str(g[0]) if isinstance(g, tuple) else str(g))
-    x_start = np.array([START[k] for k in FACTORS])
-    lo, hi = _bounds_for(None, {})
     by: dict[Hashable, list[int]] = {}
     for r in rows:
         by.setdefault(keys[r], []).append(int(r))
+    tied: dict[Hashable, list[int]] = {}
     modes: dict[str, list[int]] = {}
+    rates: dict[str, set[str]] = {}
     for g, idx in by.items():
+        tied.setdefault(tie_group(g), []).extend(idx)
         modes.setdefault(partition(g), []).extend(idx)
-    pooled = {
-        mode: _solve(prep, np.array(sorted(idx)), x_start, lo, hi, None)
-        for mode, idx in sorted(modes.items())
-    }
+        if rate_of(g):
+            rates.setdefault(partition(g), set()).add(str(rate_of(g)))
+    labels = {mode: sorted(v) for mode, v in rates.items()}
+    # a rate measured in one group only says nothing general about the rate: the pooled fit
+    # gives it the 16-bit (first) rate's value
+    seen_in: dict[str, set[Hashable]] = {}
+    for g in by:
+        if rate_of(g):
+            seen_in.setdefault(str(rate_of(g)), set()).add(tie_group(g))
+    general = {name for name, ties in seen_in.items() if len(ties) >= 2}
+
+    def label_index(idx: NDArray, mode: str, pooled: bool = False) -> NDArray | None:
+        names = labels.get(mode)
+        if not names:
+            return None
+        return np.array(
+            [
+                names.index(str(rate_of(keys[r])))
+                if not pooled or rate_of(keys[r]) in general
+                else 0
+                for r in idx
+            ]
+        )
+
+    pooled_x: dict[str, NDArray] = {}
+    for mode, idx in sorted(modes.items()):
+        n = len(labels.get(mode, [])) or 1
+        lo, hi = (_widen(v, n) for v in _bounds_for(None, {}))
+        x_start = _widen(np.array([START[k] for k in FACTORS]), n)
+        idx_arr = np.array(sorted(idx))
+        x = _solve(prep, idx_arr, x_start, lo, hi, None, label_index(idx_arr, mode, True))
+        for k, name in enumerate(labels.get(mode, [])):
+            if k and name not in general:
+                x[len(FACTORS) + k - 1] = x[0]
+        pooled_x[mode] = x
+
+    def as_factors(x: NDArray, k: int = 0) -> dict[str, float]:
+        out = dict(zip(FACTORS, map(float, x[: len(FACTORS)]), strict=True))
+        if k:
+            out["compute_efficiency"] = float(x[len(FACTORS) + k - 1])
+        return out
+
     groups: dict[Hashable, dict[str, float]] = {}
-    for g, idx in by.items():
-        lo, hi = _bounds_for(family_of(g), measured)
-        prior = pooled[partition(g)]
-        x = _solve(prep, np.array(idx), prior, lo, hi, np.clip(prior, lo, hi))
-        groups[g] = dict(zip(FACTORS, map(float, x), strict=True))
-    return Fit(
-        groups,
-        {m: dict(zip(FACTORS, map(float, x), strict=True)) for m, x in pooled.items()},
-        {g: len(v) for g, v in by.items()},
-    )
+    for t, idx in tied.items():
+        mode = partition(t)
+        names = labels.get(mode, []) if any(rate_of(g) and tie_group(g) == t for g in by) else []
+        prior = pooled_x[mode] if names else pooled_x[mode][: len(FACTORS)]
+        lo, hi = (_widen(v, len(names) or 1) for v in _bounds_for(family_of(t), measured))
+        idx_arr = np.array(idx)
+        x = _solve(
+            prep,
+            idx_arr,
+            prior,
+            lo,
+            hi,
+            np.clip(prior, lo, hi),
+            label_index(idx_arr, mode) if names else None,
+        )
+        if names:
+            for k, name in enumerate(names):
+                groups[(*t, name)] = as_factors(x, k)  # type: ignore[misc]
+        else:
+            groups[t] = as_factors(x)
+    pooled: dict[str, dict[str, float]] = {}
+    for mode, x in pooled_x.items():
+        pooled[mode] = as_factors(x)
+        for k, name in enumerate(labels.get(mode, [])):
+            pooled[f"{mode}:{name}"] = as_factors(x, k)
+    return Fit(groups, pooled, {g: len(v) for g, v in by.items()})
 
 
 def cross_validate(

@@ -27,7 +27,10 @@ EFFICIENCY_COLUMNS = (
     "id",
     "family",
     "software",
-    *fit.FACTORS,
+    "compute_efficiency",
+    "compute_efficiency_8bit",
+    "compute_efficiency_4bit",
+    *(f for f in fit.FACTORS if f != "compute_efficiency"),
     "rows_fitted",
     "cv_median_abs_error",
     "cv_max_abs_error",
@@ -180,7 +183,7 @@ def calibrate(
     except ValueError as exc:
         raise MeasurementFileError(f"calibrate: {exc}") from None
     ms: list[Measurement] = [kept[r] for r in prep.record]
-    keys = [fit.factor_key_family_software(m, catalog) for m in ms]
+    keys = [fit.factor_key_family_software_rate(m, catalog) for m in ms]
     bounds = fit.measured_bounds(catalog)
 
     before_pred = adapter.predict(prep, adapter.stored_factors(prep, catalog))
@@ -215,7 +218,7 @@ def calibrate(
         if prep.fitted is None
         else np.where(prep.fitted, prep.metric, "ttft_s_concurrent")
     )
-    keys_arr = np.array(["|".join(k) for k in keys])
+    keys_arr = catalog_keys(keys)
     # the catalog's held-out columns: fitted metrics only (closed-loop TTFT is reported apart)
     cv_fitted = cv_err if prep.fitted is None else np.where(prep.fitted, cv_err, np.nan)
     reports = group_reports(final, keys, prep, before_err, cv_fitted, ms)
@@ -246,6 +249,12 @@ def calibrate(
     return report
 
 
+def catalog_keys(keys: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """``family|software`` of each target's factor group (its catalog row), the matrix rate
+    of a rate-split key (:func:`tokenfab.calibrate.fit.rate_of`) left out."""
+    return np.array(["|".join(map(str, fit.tie_group(k))) for k in keys])  # type: ignore[arg-type]
+
+
 def group_reports(
     final: fit.Fit,
     keys: Sequence[tuple[str, ...]],
@@ -256,15 +265,30 @@ def group_reports(
 ) -> list[GroupReport]:
     """One report per fitted aggregated (family, software class) group: the catalog rows.
 
-    A disaggregated decode pool's group (``fit.partition`` "disagg") has no catalog row."""
-    keys_arr = np.array(["|".join(k) for k in keys])
-    reports = []
-    for g, factors in sorted(final.groups.items()):
+    Groups split by matrix rate (:func:`tokenfab.calibrate.fit.factor_key_family_software_rate`)
+    make one row, with a compute efficiency per rate (``compute_efficiency``,
+    ``compute_efficiency_8bit``, ``compute_efficiency_4bit``). A disaggregated decode pool's
+    group (``fit.partition`` "disagg") has no catalog row."""
+    keys_arr = catalog_keys(keys)
+    rows_of: dict[tuple[str, ...], dict[str, float]] = {}
+    for g, factors in sorted(final.groups.items(), key=lambda kv: str(kv[0])):
         if fit.partition(g) != "agg":
             continue
+        row = rows_of.setdefault(tuple(map(str, fit.tie_group(g))), {})  # type: ignore[arg-type]
+        rate = fit.rate_of(g)
+        row.update({k: v for k, v in factors.items() if rate is None or k != "compute_efficiency"})
+        if rate is not None:
+            row[rate] = factors["compute_efficiency"]
+    reports = []
+    for g, factors in sorted(rows_of.items()):
+        # runs at other rates only: the 16-bit column (required) takes their value
+        for rate in ("compute_efficiency_8bit", "compute_efficiency_4bit"):
+            factors.setdefault("compute_efficiency", factors.get(rate, float("nan")))
         rows = keys_arr == "|".join(g)
         if prep.fitted is not None:
             rows &= prep.fitted  # the targets the group was fitted to
+        if not rows.any():
+            continue
         held = cv_err[rows]
         reports.append(
             GroupReport(

@@ -5,7 +5,9 @@ eight factors per accelerator family and software class, fitted to measured runs
 ``tokenfab.calibrate`` (``bench/bench_accuracy.py --write`` for the built-in rows) and stored in
 ``data/efficiency.csv`` with the fit's provenance:
 
-* ``compute_efficiency`` -- achieved share of dense peak FLOP/s in matrix products;
+* ``compute_efficiency`` -- achieved share of dense peak FLOP/s in matrix products, one value
+  per matrix rate (``compute_efficiency`` at the 16-bit rate, ``compute_efficiency_8bit``,
+  ``compute_efficiency_4bit``; :func:`efficiency_column`);
 * ``bw_efficiency`` -- achieved share of peak memory bandwidth when streaming weights and KV;
 * ``comm_efficiency`` -- collective bandwidth relative to a ring over the scale-up link
   (above 1 with in-switch reduction);
@@ -82,9 +84,44 @@ def closed_loop_terms(catalog: Catalog, software: str) -> tuple[float, float]:
     return frontend_ms / 1e3, 1.0 / per_client
 
 
-def _median_efficiency(rows: list[Efficiency]) -> dict[str, float]:
+RATE_EFFICIENCY = {
+    "bf16_dense_tflops": "compute_efficiency",
+    "fp8_dense_tflops": "compute_efficiency_8bit",
+    "int8_dense_tops": "compute_efficiency_8bit",
+    "fp4_dense_tflops": "compute_efficiency_4bit",
+}
+"""The ``data/efficiency.csv`` column holding the compute efficiency of each matrix rate (the
+accelerator column a weight format's products run at, :func:`~tokenfab.perf.precision.
+peak_column`): tensor cores reach a different share of each rate's peak in serving."""
+
+
+def efficiency_column(acc: Accelerator, precision: str | None) -> str:
+    """The compute-efficiency column for a weight format on an accelerator
+    (:data:`RATE_EFFICIENCY`); ``compute_efficiency`` without a format.
+
+    >>> from tokenfab.catalog import default_catalog
+    >>> h100 = default_catalog().accelerator("h100-sxm")
+    >>> efficiency_column(h100, "fp8"), efficiency_column(h100, "mxfp4")  # weight-only: BF16
+    ('compute_efficiency_8bit', 'compute_efficiency')
+    """
+    if precision is None:
+        return "compute_efficiency"
+    return RATE_EFFICIENCY.get(peak_column(acc, precision), "compute_efficiency")
+
+
+def _factor(row: Efficiency, name: str, column: str) -> float:
+    """A row's factor; ``compute_efficiency`` at the rate ``column`` (blank: the 16-bit one)."""
+    if name == "compute_efficiency":
+        value = getattr(row, column, None)
+        return float(row.compute_efficiency if value is None else value)
+    return float(getattr(row, name))
+
+
+def _median_efficiency(
+    rows: list[Efficiency], column: str = "compute_efficiency"
+) -> dict[str, float]:
     # statistics.median equals np.median on a list of floats, ~20x faster for a few rows
-    return {k: float(statistics.median([getattr(r, k) for r in rows])) for k in FACTORS}
+    return {k: float(statistics.median([_factor(r, k, column) for r in rows])) for k in FACTORS}
 
 
 def choose_engine(
@@ -92,8 +129,12 @@ def choose_engine(
     acc: Accelerator,
     software: str | None = None,
     gpu_memory_utilization: float | None = None,
+    precision: str | None = None,
 ) -> EngineChoice:
     """The :class:`~tokenfab.perf.serving.Engine` for an accelerator and software class.
+
+    ``precision`` (the weight format) picks the compute efficiency of the matrix rate its
+    products run at (:func:`efficiency_column`); without it, the 16-bit one.
 
     ``gpu_memory_utilization`` (vLLM's ``--gpu-memory-utilization``: the share of the
     accelerator's memory the engine may use) replaces the engine's default from the catalog,
@@ -117,11 +158,12 @@ def choose_engine(
             f"software: {software} runs on {sw.vendor_names()} accelerators only; {acc.id} is "
             f"{acc.vendor} (allowed here: {', '.join(fits) or 'none'})"
         )
+    column = efficiency_column(acc, precision)
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
     exact = [r for r in fitted if r.family == acc.family]
     if exact:
         eff = exact[-1]  # user catalog rows load after the built-in ones: the last one wins
-        factors = _median_efficiency([eff])
+        factors = _median_efficiency([eff], column)
         eff_id: str | None = eff.id
     else:
         pool = fitted or list(catalog.table("efficiency").values())
@@ -129,7 +171,7 @@ def choose_engine(
             raise ScenarioError(
                 "efficiency: the efficiency catalog is empty; run tokenfab calibrate"
             )
-        factors = _median_efficiency(pool)
+        factors = _median_efficiency(pool, column)
         eff_id = None
     engine = Engine(
         compute_efficiency=np.asarray(factors["compute_efficiency"]),
@@ -511,7 +553,7 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
         acc = catalog.accelerator(m.accelerator)
         shapes.append(ModelShape.from_record(catalog.model(m.model), m.precision))
         hws.append(hardware(acc, m.precision))
-        choice = choose_engine(catalog, acc, m.software)
+        choice = choose_engine(catalog, acc, m.software, precision=m.precision)
         engines.append(choice.engine)
         loops.append((choice.frontend_s, choice.first_wave_share))
         fams.append(acc.family)

@@ -281,7 +281,7 @@ def _from_records(
     the KV format, the model's shape, the accelerator's peaks and the error band."""
     precision = precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    engine = choose_engine(cat, acc, software, gpu_memory_utilization)
+    engine = choose_engine(cat, acc, software, gpu_memory_utilization, precision)
     if gpu_memory_utilization is None:
         engine = _vendor_memory_default(engine, model, acc)
     kv = kv_precision or engine_kv_default(engine, model, acc, precision)
