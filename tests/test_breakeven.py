@@ -192,13 +192,14 @@ def test_the_queue_bound_adds_the_replicas_plan_adds():
     assert DEFAULT_QUEUE_WAIT_S == 2.0
 
 
-@pytest.mark.parametrize(("workload", "rtol"), [(None, 0.0), ("chat", 0.01)])
+@pytest.mark.parametrize(("workload", "rtol"), [(None, 0.0), ("chat", 0.015)])
 def test_breakeven_installs_the_fleet_plan_installs(workload, rtol):
     # one sizing rule (tokenfab.sizing.fleet_replicas): at each volume breakeven's accelerators
     # equal plan's (planning.evaluate) for the same model, accelerator and format. Without a
     # TTFT target both keep the mean queue within 2 s, exactly; with chat's 0.45 s target plan
     # checks the wait at the batch the load reaches, breakeven at the layout's best point, so
-    # they may differ by a replica or two in a few hundred (measured 610 vs 612 at 1e11)
+    # they may differ by a few replicas in a few hundred (measured 610 vs 612 at 1e11 with one
+    # compute efficiency; 708 vs 716, 1.1 %, with the FP8 rate's own, 2026-12-01)
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import evaluate
     from tokenfab.scenario import Scenario

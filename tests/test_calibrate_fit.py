@@ -105,6 +105,10 @@ def test_h100_microbenchmarks_bound_hopper():
     # data/gpu_measurements.csv: best HBM read 3.06 TB/s of 3.35 (0.92); best GEMM below peak
     assert 0.5 < b["compute_efficiency"] <= 1.0
     assert 0.85 < b["bw_efficiency"] <= 1.0
+    # the best FP8 GEMM: 1434 TFLOP/s of the H100 SXM's 1979 dense FP8 peak = 0.7246, below the
+    # best BF16 share (746 of 989.5 = 0.754)
+    assert b["compute_efficiency_8bit"] == pytest.approx(1434 / 1979, abs=0.002)
+    assert b["compute_efficiency_8bit"] < b["compute_efficiency"]
 
 
 def test_held_out_prediction_never_sees_its_own_measurement(prepared):
@@ -417,3 +421,13 @@ def test_rate_measured_in_one_group_pools_as_the_16_bit_rate(rate_split):
     assert four == f.pooled["agg"]["compute_efficiency"]
     unseen = f.factors_for([("ada", "vllm", "compute_efficiency_4bit")])
     assert float(unseen["compute_efficiency"][0]) == four
+
+
+def test_rate_split_fit_respects_each_rate_s_measured_bound(rate_split):
+    _, prep, keys = rate_split
+    cap = {"hopper": {"compute_efficiency": 0.9, "compute_efficiency_8bit": 0.3}}
+    f = fit.fit(prep, keys, measured=cap)
+    # the 8-bit rate by its own bound (the data were made at 0.35); the 16-bit rate (made at
+    # 0.6) is not held to the 8-bit one
+    assert f.groups[("hopper", "vllm", "compute_efficiency_8bit")]["compute_efficiency"] <= 0.3
+    assert f.groups[("hopper", "vllm", "compute_efficiency")]["compute_efficiency"] > 0.3

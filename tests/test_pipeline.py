@@ -241,12 +241,21 @@ def test_catalog_samples_equal_the_scalar_estimate_on_that_catalog(table, rid, c
     ],
 )
 def test_efficiency_samples_equal_the_scalar_estimate_with_that_factor(factor, values):
+    from tokenfab.perf.calibration import efficiency_column
+
     sc = {**FIXED, "batch_size": 64}
-    eid = pipeline._Base.build(Scenario.parse(sc), default_catalog(), None).setup.engine
+    setup = pipeline._Base.build(Scenario.parse(sc), default_catalog(), None).setup
+    eid = setup.engine
     assert eid.efficiency_id is not None  # h100 with TensorRT-LLM has a fitted row
+    # the compute efficiency an estimate uses is its format's matrix rate's column
+    column = (
+        efficiency_column(setup.accelerator, setup.precision)
+        if factor == "compute_efficiency"
+        else factor
+    )
     r = pipeline.evaluate(sc, {f"efficiency.{factor}": np.array(values)})
     for row, v in enumerate(values):
-        cat = _catalog_with("efficiency", eid.efficiency_id, **{factor: v})
+        cat = _catalog_with("efficiency", eid.efficiency_id, **{column: v})
         assert_row_equals(r, row, scalar_json(sc, cat))
 
 

@@ -485,7 +485,7 @@ def test_power_depends_on_the_operating_point(cat):
         for e in (one, big, prompt)
     ]
     assert tdp * 0.115 < serving[0] < min(serving[1], serving[2])
-    assert max(serving) <= tdp
+    assert max(serving) <= tdp * (1 + 1e-12)  # at most TDP (J/token x tok/s: float round-off)
     assert prompt.op.compute_busy_share > prompt.op.hbm_busy_share
     assert big.op.hbm_busy_share > big.op.compute_busy_share
     assert one.kpis.gpu_joules_per_output_token > 10 * big.kpis.gpu_joules_per_output_token

@@ -103,7 +103,9 @@ def measured_bounds(catalog: Catalog) -> dict[str, dict[str, float]]:
     """Upper bounds per accelerator family from microbenchmarks on the hardware.
 
     The largest share of the datasheet dense peak reached by a GEMM, and of the datasheet
-    bandwidth by a device copy or reduction, in ``data/gpu_measurements.csv`` (H100 today).
+    bandwidth by a device copy or reduction, in ``data/gpu_measurements.csv`` (H100 today);
+    ``compute_efficiency_8bit`` the largest share of the FP8 peak an FP8 GEMM reached, the bound
+    of the 8-bit rate where the factors are fitted per rate (:func:`fit`).
     """
     out: dict[str, dict[str, float]] = {}
     rows = list(catalog.table("gpu-measurements").values())
@@ -120,9 +122,19 @@ def measured_bounds(catalog: Catalog) -> dict[str, dict[str, float]]:
             for r in rows
             if r.accelerator_id == acc_id and r.kind == "hbm_bandwidth" and r.achieved_tb_s
         ]
+        fp8 = [
+            r.achieved_tflops / acc.fp8_dense_tflops
+            for r in rows
+            if r.accelerator_id == acc_id
+            and r.kind == "gemm"
+            and r.achieved_tflops
+            and (r.dtype or "").startswith("fp8")
+        ]
         b = out.setdefault(acc.family, {})
         if share:
             b["compute_efficiency"] = min(1.0, float(max(share)))
+        if fp8:
+            b["compute_efficiency_8bit"] = min(1.0, float(max(fp8)))
         if hbm:
             b["bw_efficiency"] = min(1.0, float(max(hbm)) / acc.memory_bandwidth_tb_s)
     return out
@@ -357,6 +369,11 @@ def fit(
         names = labels.get(mode, []) if any(rate_of(g) and tie_group(g) == t for g in by) else []
         prior = pooled_x[mode] if names else pooled_x[mode][: len(FACTORS)]
         lo, hi = (_widen(v, len(names) or 1) for v in _bounds_for(family_of(t), measured))
+        # a rate measured on the hardware is bounded by its own microbenchmark
+        own = measured.get(family_of(t), {})
+        for k, name in enumerate(names):
+            slot = len(FACTORS) + k - 1 if k else 0
+            hi[slot] = max(min(hi[slot], own.get(name, hi[slot])), lo[slot] + 1e-6)
         idx_arr = np.array(idx)
         x = _solve(
             prep,
