@@ -301,6 +301,15 @@ class Accelerator(Record):
     vendor: Text
     name: Text
     family: Id = Field(description="architecture family the efficiencies are fitted for")
+    prior_family: Id | None = Field(
+        None,
+        description="family of the same architecture whose fitted efficiencies a software "
+        "class this family has no fitted row for borrows (empty: the median of the class's "
+        "fitted rows; docs/method.md 6.1)",
+    )
+    prior_family_source: str | None = Field(
+        None, description="why prior_family is the same architecture (vendor document)"
+    )
     status: Literal["shipping", "announced", "discontinued"]
     category: Literal["datacenter", "edge"]
     memory_gb: Positive = Field(description="memory capacity [GB, as the vendor quotes it]")
@@ -349,6 +358,10 @@ class Accelerator(Record):
             raise ValueError("price_usd needs price_source and price_as_of")
         if self.scaleout_bandwidth_gb_s is not None and not self.scaleout_source:
             raise ValueError("scaleout_bandwidth_gb_s needs scaleout_source")
+        if self.prior_family is not None and not self.prior_family_source:
+            raise ValueError("prior_family needs prior_family_source")
+        if self.prior_family == self.family:
+            raise ValueError(f"prior_family: {self.family} cannot borrow from itself")
         return self
 
 

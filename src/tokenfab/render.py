@@ -279,7 +279,13 @@ def operating_point(op: Any) -> Panel:
     head = (
         f"{s.model.name} on {d['accelerators']:,} x {s.accelerator.name} — {d['precision']} weights, "
         f"{d['kv_precision']} KV, {d['software']}"
-        + ("" if d["calibrated"] else " (uncalibrated family: median efficiencies)")
+        + (
+            ""
+            if d["calibrated"]
+            else f" (uncalibrated family: borrows {s.engine.borrowed_id})"
+            if getattr(s.engine, "borrowed_id", None)
+            else " (uncalibrated family: median efficiencies)"
+        )
     )
     dp = d.get("attention_data_parallel", 1)
     pools = (
@@ -706,8 +712,9 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
     captions = []
     if any(not r.get("calibrated", True) for r in feasible):
         captions.append(
-            "* uncalibrated family: no published measurement fits it yet; it borrows the median "
-            "efficiencies of its software class (docs/method.md, section 6.1)"
+            "* uncalibrated family: no published measurement fits it yet; it borrows the "
+            "efficiencies of the same architecture's row (accelerators.csv prior_family) or "
+            "else the median of its software class (docs/method.md, section 6.1)"
         )
     if any(r.get("co2e_g_per_mtok") is None for r in feasible):
         captions.append(

@@ -143,8 +143,8 @@ def error_band(estimate: Any, catalog: Catalog) -> ErrorBand:
     return ErrorBand(
         None,
         None,
-        f"the {family} family has no fitted efficiencies: the median of its software class is "
-        "used (uncalibrated), so no held-out error applies",
+        f"the {family} family has no fitted efficiencies ({engine.basis}), so no held-out "
+        "error applies",
     )
 
 

@@ -512,8 +512,12 @@ class _EstimateCore(Result):
     kv_precision: str = out("KV-cache format")
     software: str = out("serving-software class")
     calibrated: bool = out(
-        "whether the accelerator family has efficiencies fitted to measurements (else the "
-        "median of its software class)"
+        "whether the accelerator family has efficiencies fitted to measurements (else it "
+        "borrows the same architecture's row, or the median of its software class)"
+    )
+    calibration_basis: str = out(
+        "where the efficiencies come from: the fitted row, or what an uncalibrated family "
+        "borrows (the same architecture's row, or the median of its software class)"
     )
     batch_size: int = out("sequences in flight per replica", "sequences")
     max_batch_size: int = out("most sequences the KV-cache memory holds per replica", "sequences")

@@ -19,8 +19,10 @@ eight factors per accelerator family and software class, fitted to measured runs
 * ``overhead_per_layer_us`` -- step cost per transformer layer (kernel launches and small
   collectives a layer runs, :func:`tokenfab.perf.serving.step_overhead_s`).
 
-A family without a fitted row uses the median of the fitted rows for its software class, and
-the estimate says it is uncalibrated.
+A family without a fitted row for the software class borrows the class's row of the family
+its accelerator names as the same architecture (``prior_family`` in ``data/accelerators.csv``:
+Blackwell Ultra borrows Blackwell's), else the median of the class's fitted rows; either way
+the estimate says it is uncalibrated and what it borrows (:attr:`EngineChoice.basis`).
 """
 
 from __future__ import annotations
@@ -64,11 +66,29 @@ class EngineChoice:
 
     engine: Engine
     software: str
-    efficiency_id: str | None  # None: median of other families (uncalibrated)
+    efficiency_id: str | None  # None: no row of the family fitted (uncalibrated)
     calibrated: bool
     record: ServingSoftware | None = None  # the engine's catalog row: vendors and layout rules
     frontend_s: float = 0.0  # closed-loop TTFT: the server's front end [s] (data/closed_loop.csv)
     first_wave_share: float = 0.0  # closed-loop TTFT: share of a run's requests in its first wave
+    borrowed_id: str | None = None  # uncalibrated: the same-architecture row it borrows
+    family: str | None = None  # the accelerator's family
+
+    @property
+    def basis(self) -> str:
+        """Where the factors come from, in words (the estimate's ``calibration_basis``)."""
+        if self.calibrated:
+            return f"calibrated: efficiency row {self.efficiency_id}"
+        fam = self.family or "this"
+        if self.borrowed_id:
+            return (
+                f"uncalibrated: the {fam} family has no fitted {self.software} row; it borrows "
+                f"{self.borrowed_id}, the same architecture's (accelerators.csv prior_family)"
+            )
+        return (
+            f"uncalibrated: the {fam} family has no fitted {self.software} row; it takes the "
+            f"median of the {self.software} class's fitted rows"
+        )
 
 
 def closed_loop_terms(catalog: Catalog, software: str) -> tuple[float, float]:
@@ -161,10 +181,17 @@ def choose_engine(
     column = efficiency_column(acc, precision)
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
     exact = [r for r in fitted if r.family == acc.family]
+    # a family with no row borrows the same architecture's (prior_family; docs/method.md 6.5:
+    # held out, Blackwell Ultra predicted from Blackwell's rows beat the class median)
+    prior = [r for r in fitted if acc.prior_family and r.family == acc.prior_family]
+    borrowed_id: str | None = None
     if exact:
         eff = exact[-1]  # user catalog rows load after the built-in ones: the last one wins
         factors = _median_efficiency([eff], column)
         eff_id: str | None = eff.id
+    elif prior:
+        factors = _median_efficiency([prior[-1]], column)
+        eff_id, borrowed_id = None, prior[-1].id
     else:
         pool = fitted or list(catalog.table("efficiency").values())
         if not pool:
@@ -201,7 +228,15 @@ def choose_engine(
     )
     frontend_s, first_wave_share = closed_loop_terms(catalog, software)
     return EngineChoice(
-        engine, software, eff_id, eff_id is not None, sw, frontend_s, first_wave_share
+        engine,
+        software,
+        eff_id,
+        eff_id is not None,
+        sw,
+        frontend_s,
+        first_wave_share,
+        borrowed_id,
+        acc.family,
     )
 
 

@@ -872,6 +872,7 @@ class OperatingPoint:
             "kv_precision": s.kv_precision,
             "software": s.engine.software,
             "calibrated": s.engine.calibrated,
+            "calibration_basis": s.engine.basis,
             "batch_size": self.batch_size,
             "max_batch_size": self.max_batch_size,
             "input_tokens": s.input_tokens,
