@@ -137,13 +137,7 @@ def main() -> int:
         rows = np.flatnonzero((fam == family) & (sw == "trtllm") & ~agg)
         if rows.size == 0:
             continue
-        # a decode pool's run at the rate its format computes at (the aggregated key)
-        rate = [
-            fit.factor_key_family_software_rate(
-                type(ms[i])(**{**ms[i].__dict__, "mode": "agg"}) if False else ms[i], cat
-            )
-            for i in rows
-        ]
+        # a decode pool at the rate its format computes at (the aggregated groups' key)
         from tokenfab.perf.calibration import efficiency_column
 
         rates = [

@@ -76,6 +76,67 @@ def test_uncalibrated_family_takes_the_median_of_its_software_class():
     )
 
 
+def test_same_architecture_family_borrows_its_row_and_says_so():
+    # GB300 (Blackwell Ultra) has no fitted TensorRT-LLM row; its catalog row names Blackwell as
+    # the same architecture (prior_family), so it borrows blackwell-trtllm's factors, at every
+    # matrix rate, and still says it is uncalibrated and what it borrows. docs/method.md 6.5:
+    # held out, the Blackwell rows predicted Blackwell Ultra's runs better than the class median.
+    cat = default_catalog()
+    gb300, gb200 = cat.accelerator("gb300"), cat.accelerator("gb200")
+    assert gb300.prior_family == gb200.family == "blackwell"
+    for precision in (None, "fp8", "fp4"):
+        borrowed = cal.choose_engine(cat, gb300, "trtllm", precision=precision)
+        own = cal.choose_engine(cat, gb200, "trtllm", precision=precision)
+        assert (borrowed.calibrated, borrowed.efficiency_id) == (False, None)
+        assert borrowed.borrowed_id == own.efficiency_id == "blackwell-trtllm"
+        for name in ("compute_efficiency", "bw_efficiency", "kv_efficiency", "overhead_s"):
+            assert_allclose(getattr(borrowed.engine, name), getattr(own.engine, name), rtol=0)
+    assert "borrows blackwell-trtllm" in borrowed.basis and "uncalibrated" in borrowed.basis
+    # a family with its own row keeps it: Blackwell Ultra x SGLang is fitted (31 B300 runs)
+    sglang = cal.choose_engine(cat, gb300, "sglang")
+    assert (sglang.efficiency_id, sglang.borrowed_id) == ("blackwell-ultra-sglang", None)
+    # a family with no same-architecture link still takes the class median (cdna4 x vLLM)
+    mi355x = cal.choose_engine(cat, cat.accelerator("mi355x"))
+    assert (mi355x.borrowed_id, mi355x.calibrated) == (None, False)
+    assert "median" in mi355x.basis
+
+
+def test_gb300_decode_at_batch_1_is_no_slower_than_gb200():
+    # Equal HBM bandwidth (8.0 TB/s both), equal dense FP8 peak (5,000 TFLOP/s), and with the
+    # borrowed row the same factors: batch-1 FP8 decode, which streams the weights, takes the
+    # same step time on both, and GB300's larger FP4 peak can only shorten an FP4 step.
+    # Measured (AIConfigurator decode pools, DeepSeek-V3, 15 matched configurations): GB300's
+    # TPOT / GB200's has median 0.988 (docs/method.md 6.5).
+    from tokenfab.perf import operating as o
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+
+    def tpot(acc: str, precision: str) -> float:
+        scenario = Scenario(
+            model="gpt-oss-120b",
+            accelerator=acc,
+            precision=precision,
+            tensor_parallel=1,
+            batch_size=1,
+            accelerators=1,
+        )
+        return float(o.estimate(scenario, cat).tpot_s)
+
+    assert tpot("gb300", "fp8") <= tpot("gb200", "fp8") * (1 + 1e-9)
+    assert tpot("gb300", "mxfp4") <= tpot("gb200", "mxfp4") * (1 + 1e-9)
+
+
+def test_prior_family_needs_its_source():
+    from tokenfab.catalog import Accelerator
+
+    row = default_catalog().accelerator("gb300").model_dump()
+    with pytest.raises(ValueError, match="prior_family needs prior_family_source"):
+        Accelerator(**{**row, "prior_family_source": None})
+    with pytest.raises(ValueError, match="cannot borrow from itself"):
+        Accelerator(**{**row, "prior_family": "blackwell-ultra"})
+
+
 def test_vendor_default_software():
     cat = default_catalog()
     assert cal.choose_engine(cat, cat.accelerator("mi300x")).software == "vllm"
