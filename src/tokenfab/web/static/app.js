@@ -293,9 +293,8 @@ function errorBand(result) {
     };
   }
   return {
-    text: `No error band: the ${acc ? acc.family : result.accelerator} family has no fitted ` +
-      "efficiencies, so the figures use the median of its software class (uncalibrated; " +
-      "expect larger errors than calibrated families).",
+    text: `No error band: ${result.calibration_basis || "the " + (acc ? acc.family : result.accelerator) + " family has no fitted efficiencies"} ` +
+      "(expect larger errors than calibrated families).",
     of: () => null,
   };
 }
