@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from tokenfab.catalog import default_catalog
-from tokenfab.usage import analyses, engines
+from tokenfab.usage import adapters, analyses, engines
 from tokenfab.usage.prices import name_key, provider_matters, resolve
 from tokenfab.usage.schema import UsageLogError
 
@@ -244,6 +245,54 @@ def test_a_non_finite_number_is_a_malformed_row_not_a_crash(con, tmp_path):
     q = analyses.quality(analyses.load(con, [str(tmp_path / "inf.jsonl")]))
     assert (q["malformed_rows"], q["valid_rows"]) == (1, 1)
     assert q["malformed_examples"][0]["line"] == 1
+
+
+def test_checks_the_parquet_statistics_rule_out_are_left_out_and_the_rest_still_catch(
+    con, tmp_path
+):
+    # The report leaves out a check no row can fail by the Parquet statistics (column_facts:
+    # no null, no negative minimum, no maximum above 1e8, finite bounds, no blank model).
+    # The statistics leave NaN out, so a NaN latency between finite bounds (row 2) is still
+    # caught, and so are the checks between two columns (row 3: 9 cached of 5 input tokens)
+    # and a blank model (row 4). Hand values: input_tokens 5, 5, 5, 7 -> min 5, max 7;
+    # latency_s 0.5, NaN, 2.0, 1.0 -> min 0.5, max 2.0 (NaN left out).
+    pq.write_table(
+        pa.table(
+            {
+                "timestamp": pa.array([1_759_276_800_000_000] * 4, pa.timestamp("us", "UTC")),
+                "model": ["gpt-4o", "gpt-4o", "gpt-4o", " "],
+                "input_tokens": [5, 5, 5, 7],
+                "cached_input_tokens": [0, 0, 9, 0],
+                "output_tokens": [1, 1, 1, 1],
+                "latency_s": [0.5, float("nan"), 2.0, 1.0],
+            }
+        ),
+        tmp_path / "s.parquet",
+    )
+    ld = analyses.load(con, [str(tmp_path / "s.parquet")])
+    facts = analyses.column_facts(ld, ["gpt-4o", " "])
+    assert (facts["input_tokens"]["min"], facts["input_tokens"]["max"]) == (5, 7)
+    assert facts["input_tokens"]["nulls"] == 0
+    assert (facts["latency_s"]["min"], facts["latency_s"]["max"]) == (0.5, 2.0)
+    q = analyses.report(con, [str(tmp_path / "s.parquet")])["quality"]
+    assert {e["row"]: e["reason"] for e in q["malformed_examples"]} == {
+        2: "latency_s: not a finite number (nan)",
+        3: "cached_input_tokens: more than input_tokens",
+        4: "model: empty",
+    }
+    # the same rows, every check kept (no facts) or some left out: the same validity
+    full = adapters.to_generic(ld.raw.table, ld.sources)
+    lean = adapters.to_generic(ld.raw.table, ld.sources, facts=facts)
+    rows = [
+        t.order_by("_row").select("_ok", "_problem").to_pyarrow().to_pylist() for t in (full, lean)
+    ]
+    assert rows[0] == rows[1]
+    # a check the statistics do not rule out stays: a negative count is still refused
+    kept = adapters.to_generic(
+        ld.raw.table, ld.sources, facts={**facts, "input_tokens": {"nulls": 0, "min": -1, "max": 7}}
+    )
+    assert "negative" in str(ibis.to_sql(kept))
+    assert "negative" not in str(ibis.to_sql(lean))
 
 
 def test_line_numbers_hold_in_files_of_many_parallel_chunks(con, tmp_path):

@@ -34,6 +34,7 @@ Field names of each format, as documented by its project:
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -221,11 +222,49 @@ def _as_float(col: ir.Value) -> ir.Value:
     return col.cast("string").try_cast("float64")
 
 
-def _not_finite(val: ir.Value) -> ir.BooleanValue:
+def _not_finite(val: ir.Value, known: _Known | None = None) -> ir.BooleanValue:
     """Whether a float is inf, -inf or NaN: none is a count, a cost or a duration, and
     DuckDB orders NaN above every number, so ``val < 0`` lets it through (an inf cost_usd
-    once reached ``sqrt`` and failed the report with "-nan can't be cast")."""
+    once reached ``sqrt`` and failed the report with "-nan can't be cast"). Only NaN where
+    ``known`` bounds the column by finite numbers (Parquet statistics leave NaN out)."""
+    if known is not None and known.finite():
+        return val.isnan()
     return val.isinf() | val.isnan()
+
+
+class _Known:
+    """What :func:`to_generic`'s ``facts`` tell of one source column: which checks a row
+    may fail. Without facts, every one."""
+
+    def __init__(self, facts: dict[str, Any] | None, raw: ir.Value) -> None:
+        self.facts = facts or {}
+        # bounds of a numeric column only: a text column's are text
+        self.numeric = raw.type().is_numeric() and not raw.type().is_boolean()
+
+    def may_be_null(self) -> bool:
+        return self.facts.get("nulls") != 0
+
+    def _bound(self, key: str) -> float | None:
+        value = self.facts.get(key) if self.numeric else None
+        return None if value is None or value != value else float(value)  # NaN: no bound
+
+    def may_be_below(self, limit: float) -> bool:
+        lo = self._bound("min")
+        return lo is None or lo < limit
+
+    def may_be_above(self, limit: float) -> bool:
+        hi = self._bound("max")
+        return hi is None or hi > limit
+
+    def finite(self) -> bool:
+        lo, hi = self._bound("min"), self._bound("max")
+        return lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+
+    def may_be_blank(self) -> bool:
+        values = self.facts.get("values")
+        if values is None or self.may_be_null():
+            return True
+        return any(v is None or str(v).strip() == "" for v in values)
 
 
 def _as_time(col: ir.Value) -> ir.Value:
@@ -282,7 +321,10 @@ def status_ok(value: ir.StringValue) -> ir.BooleanValue:
 
 
 def to_generic(
-    t: ir.Table, chosen: dict[str, Source], success: list[str] | None = None
+    t: ir.Table,
+    chosen: dict[str, Source],
+    success: list[str] | None = None,
+    facts: dict[str, dict[str, Any]] | None = None,
 ) -> ir.Table:
     """The generic table: every schema field, ``_ok`` (the row is valid), ``_problem`` (why
     not; null when valid),
@@ -295,9 +337,20 @@ def to_generic(
     those as it is instead of lowering and trimming every row's (0.25 CPU-s on 10M rows
     here, in each pass that reads the status).
 
+    ``facts``: what the engine knows of a source column without reading its rows, by column
+    name (:func:`tokenfab.usage.analyses.column_facts`: DuckDB answers them from the
+    Parquet statistics): ``nulls``, ``min`` and ``max`` (numeric columns), ``values`` (the
+    distinct values, where the caller has them). A check no row can fail by them (no null,
+    no negative minimum, no maximum above the limit, no infinite bound, no blank value) is
+    left out of ``_ok`` and ``_problem``; every row's validity and reason are the same.
+    What stays: NaN (the statistics leave it out) and the checks between two columns. On
+    the 10M-row synthetic log here every check alone took 2.2 CPU-s more than none, what
+    stays 0.8; the report's all-row cube, 6.8 to 8.7 against 5.9 to 6.0 CPU-s (A/B runs).
+
     Token counts must be whole and not negative; cached tokens at most the input tokens and
     reasoning tokens at most the output tokens. Optional token fields that are empty read 0.
     """
+    facts = facts or {}
     cols: dict[str, ir.Value] = {}
     problems: list[tuple[ir.BooleanValue, ir.StringValue]] = []
     zone: ir.Value = ibis.null().cast("string")
@@ -314,6 +367,7 @@ def to_generic(
             continue
         val, raw = _value(t, src, f.kind)
         shown = raw.cast("string")
+        known = _Known(facts.get(src) if isinstance(src, str) else None, raw)
         if f.kind == "timestamp":
             if not raw.type().is_timestamp() and raw.type().is_string():
                 # only a timestamp that was read has a zone (or none): "not-a-time" is a
@@ -323,14 +377,14 @@ def to_generic(
                     raw.re_extract(r"(Z|[+-]\d\d:?\d\d)$", 1),
                     ibis.null().cast("string"),
                 )
-            if f.required:
+            if f.required and known.may_be_null():
                 problems.append((raw.isnull(), ibis.literal(f"{f.name}: empty")))
             if not raw.type().is_timestamp():
                 problems.append(
                     (raw.notnull() & val.isnull(), f"{f.name}: not a date-time (" + shown + ")")
                 )
         elif f.kind == "int":
-            if f.required:
+            if f.required and known.may_be_null():
                 problems.append((raw.isnull(), ibis.literal(f"{f.name}: empty")))
             if not (raw.type().is_numeric() or raw.type().is_boolean()):
                 problems.append(
@@ -338,13 +392,15 @@ def to_generic(
                 )
             if val.type().is_floating():
                 problems.append(
-                    (_not_finite(val), f"{f.name}: not a finite number (" + shown + ")")
+                    (_not_finite(val, known), f"{f.name}: not a finite number (" + shown + ")")
                 )
-            problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
-            too_big = val > MAX_TOKENS_PER_REQUEST
-            problems.append(
-                (too_big, f"{f.name}: above {MAX_TOKENS_PER_REQUEST:g} tokens (" + shown + ")")
-            )
+            if known.may_be_below(0):
+                problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
+            if known.may_be_above(MAX_TOKENS_PER_REQUEST):
+                too_big = val > MAX_TOKENS_PER_REQUEST
+                problems.append(
+                    (too_big, f"{f.name}: above {MAX_TOKENS_PER_REQUEST:g} tokens (" + shown + ")")
+                )
             if not raw.type().is_integer():
                 problems.append((val % 1 != 0, f"{f.name}: not a whole number (" + shown + ")"))
             val = val.fill_null(0) if not f.required else val
@@ -356,9 +412,12 @@ def to_generic(
                 problems.append(
                     (raw.notnull() & val.isnull(), f"{f.name}: not a number (" + shown + ")")
                 )
-            problems.append((_not_finite(val), f"{f.name}: not a finite number (" + shown + ")"))
-            problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
-        elif f.required:
+            problems.append(
+                (_not_finite(val, known), f"{f.name}: not a finite number (" + shown + ")")
+            )
+            if known.may_be_below(0):
+                problems.append((val < 0, f"{f.name}: negative (" + shown + ")"))
+        elif f.required and known.may_be_blank():
             problems.append((raw.isnull() | (val.strip() == ""), ibis.literal(f"{f.name}: empty")))
         cols[f.name] = val
     logged_status: ir.Value = ibis.null().cast("string")

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.usage import adapters, reader
 from tokenfab.usage.prices import Price, list_cost_usd, provider_matters, resolve
-from tokenfab.usage.schema import UsageLogError
+from tokenfab.usage.schema import BY_NAME, UsageLogError
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 PROMPT_PERCENTILES = (0.1, 0.5, 0.9, 0.99)
@@ -1094,6 +1094,47 @@ def quality_groups(cube_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(acc.values())
 
 
+def column_facts(ld: Loaded, models: list[Any] | None = None) -> dict[str, dict[str, Any]]:
+    """What DuckDB knows of a Parquet log's source columns without reading their rows: each
+    one's nulls, and a numeric one's minimum and maximum, all answered from the Parquet
+    statistics (one query, no scan); ``models``: the distinct values of the model column,
+    where the caller found them. Empty elsewhere (another engine, or a CSV or JSON Lines
+    log, whose rows a count would read). :func:`adapters.to_generic` leaves out the checks
+    no row can fail by these.
+    """
+    if ld.raw.kind != "parquet" or getattr(ld.con, "name", None) != "duckdb":
+        return {}
+    raw = ld.raw.table
+    aggs: dict[str, ir.Scalar] = {"_rows": raw.count()}
+    columns = sorted(
+        {
+            src
+            for name, src in ld.sources.items()
+            if isinstance(src, str) and BY_NAME[name].kind != "string"
+        }
+        | ({ld.sources["model"]} if models is not None else set())
+    )
+    required = {src for name, src in ld.sources.items() if BY_NAME[name].required}
+    for i, col in enumerate(columns):
+        if col in required:  # a null check; a count of a column with nulls reads it
+            aggs[f"n{i}"] = raw[col].count()
+        typ = raw[col].type()
+        if typ.is_numeric() and not typ.is_boolean():
+            aggs |= {f"lo{i}": raw[col].min(), f"hi{i}": raw[col].max()}
+    r = _rows(raw.aggregate(**aggs))[0]
+    facts = {
+        col: {
+            "nulls": r["_rows"] - r[f"n{i}"] if f"n{i}" in r else None,
+            "min": r.get(f"lo{i}"),
+            "max": r.get(f"hi{i}"),
+        }
+        for i, col in enumerate(columns)
+    }
+    if models is not None:
+        facts[ld.sources["model"]]["values"] = list(models)
+    return facts
+
+
 def _same_prices(a: dict[str, Price], b: dict[str, Price], names: set[str]) -> bool:
     return all(a.get(n) == b.get(n) for n in names)
 
@@ -1134,12 +1175,14 @@ def report(
     pre = [{"model": m, "provider": None} for m in models if m not in ambiguous]
     if ambiguous:
         pre += _rows(g.filter(g.model.isin(ambiguous)).select("model", "provider").distinct())
+    success = None
     if 0 < len(logged) <= STATUS_VALUES_MAX:  # each row's status compared as logged
         m = ibis.memtable({"s": logged}, schema={"s": "string"})
         read = con.to_pyarrow(m.select("s", ok=adapters.status_ok(m.s))).to_pylist()
-        ld.table = adapters.to_generic(
-            ld.raw.table, ld.sources, success=[r["s"] for r in read if r["ok"]]
-        )
+        success = [r["s"] for r in read if r["ok"]]
+    facts = column_facts(ld, models if isinstance(ld.sources["model"], str) else None)
+    if success is not None or facts:
+        ld.table = adapters.to_generic(ld.raw.table, ld.sources, success=success, facts=facts)
         g = ld.table
     span = _rows(
         g.aggregate(
