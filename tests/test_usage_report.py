@@ -415,6 +415,52 @@ def test_task_outcomes_in_a_perfect_hash_table_are_the_same(tmp_path):
     assert (direct["tasks"], direct["successful_tasks"]) == (5, 2)
 
 
+def test_task_outcomes_counted_alongside_are_those_counted_in_turn(tmp_path, monkeypatch):
+    # With two threads the report counts a Parquet log's tasks on a second DuckDB database
+    # in a thread of its own (analyses._Alongside), beside the percentile counts; with one
+    # thread, in turn on its own connection. Hand log: task 1 = success then error (its
+    # last failed), task 2 = error then success, task 3 = one success, and one request
+    # without a task id (success, a task of its own): 4 tasks, 3 successful.
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "tasks.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "timestamp": pa.array(
+                    [1_759_276_800_000_000 + i * 1_000_000 for i in range(6)],
+                    pa.timestamp("us", tz="UTC"),
+                ),
+                "model": ["gpt-4o"] * 6,
+                "input_tokens": [10] * 6,
+                "output_tokens": [5] * 6,
+                "status": ["success", "error", "error", "success", "success", "success"],
+                "task_id": [1, 1, 2, 2, 3, None],
+            }
+        ),
+        path,
+    )
+    where: list[str] = []
+    counts = analyses.task_counts
+
+    def spy(*a, **k):
+        where.append(threading.current_thread().name)
+        return counts(*a, **k)
+
+    monkeypatch.setattr(analyses, "task_counts", spy)
+    got = {}
+    for threads in (1, 2):
+        con = engines.connect(memory_limit="1GB", threads=threads)
+        got[threads] = analyses.report(con, [str(path)])["outcomes"]
+        assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == threads
+    assert got[1] == got[2]
+    assert (got[2]["tasks"], got[2]["successful_tasks"]) == (4, 3)
+    assert where[0] == "MainThread" and where[1].startswith("tokenfab-tasks")
+
+
 def test_memory_limit_reads_back_in_bytes():
     # DuckDB reads '4GB' back as '3.7 GiB' (4e9 / 2^30 = 3.725, rounded to one decimal)
     con = engines.connect(memory_limit="4GB")

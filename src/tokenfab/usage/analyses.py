@@ -17,7 +17,9 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tokenfab.catalog import Catalog, default_catalog
-from tokenfab.usage import adapters, reader
+from tokenfab.usage import adapters, engines, reader
 from tokenfab.usage.prices import Price, list_cost_usd, provider_matters, resolve
 from tokenfab.usage.schema import BY_NAME, UsageLogError
 
@@ -869,6 +871,7 @@ def outcomes(
     totals: dict[str, Any] | None = None,
     one_max: bool = False,
     dense_ids: bool | ir.Table = False,
+    counted: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cost per successful outcome: all spend over the tasks whose last request succeeded.
 
@@ -894,6 +897,10 @@ def outcomes(
     table, one slot a possible id (:func:`_with_direct_groups`); a table: the one, holding
     every row of ``t`` and more (the log before the validity filter), whose statistics
     give the range.
+
+    ``counted``: the tasks and successes of the requests with a task id
+    (:func:`task_counts`), where the caller counted them already (the report: alongside
+    its other passes, :class:`_Alongside`).
     """
     r = alone if alone is not None else _rows(t.aggregate(**_alone_sums(t, has_task)))[0]
     r = {
@@ -903,27 +910,7 @@ def outcomes(
         "requests": r["alone_tasks"] or 0,
     }
     if has_task:
-        tt = t.filter(t.task_id.notnull())
-        failed = ~(tt.status == "success").fill_null(False)
-        sums = {} if totals is not None else {"n": tt.count(), "spend": tt.spend_usd.sum()}
-        if one_max:
-            per = tt.group_by("task_id").aggregate(
-                **sums, last=(_epoch_us(tt.timestamp) * 2 + failed.cast("int64")).max()
-            )
-            ok = per.last.notnull() & (per.last % 2 == 0)
-        else:
-            per = tt.group_by("task_id").aggregate(
-                **sums,
-                last_ts=tt.timestamp.max(),
-                last_failed_ts=tt.timestamp.max(where=failed),
-            )
-            ok = per.last_ts.notnull() & (
-                per.last_failed_ts.isnull() | (per.last_failed_ts < per.last_ts)
-            )
-        more = {} if totals is not None else {"spend": per.spend.sum(), "requests": per.n.sum()}
-        final = per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **more)
-        whole = dense_ids if isinstance(dense_ids, ir.Table) else t
-        g = _with_direct_groups(whole, "task_id", lambda: _rows(final)[0], dense_ids is not False)
+        g = counted or task_counts(t, totals is None, one_max, dense_ids)
         for k in ("tasks", "ok", "requests"):
             if k in g:
                 r[k] = (r[k] or 0) + (g[k] or 0)
@@ -947,6 +934,94 @@ def outcomes(
     }
 
 
+def task_counts(
+    t: ir.Table, sums: bool = True, one_max: bool = False, dense_ids: bool | ir.Table = False
+) -> dict[str, Any]:
+    """:func:`outcomes`' one group-by: the tasks of the requests with a task id and those
+    that succeeded (``tasks``, ``ok``), with their ``requests`` and ``spend`` where
+    ``sums``."""
+    tt = t.filter(t.task_id.notnull())
+    failed = ~(tt.status == "success").fill_null(False)
+    more = {"n": tt.count(), "spend": tt.spend_usd.sum()} if sums else {}
+    if one_max:
+        per = tt.group_by("task_id").aggregate(
+            **more, last=(_epoch_us(tt.timestamp) * 2 + failed.cast("int64")).max()
+        )
+        ok = per.last.notnull() & (per.last % 2 == 0)
+    else:
+        per = tt.group_by("task_id").aggregate(
+            **more,
+            last_ts=tt.timestamp.max(),
+            last_failed_ts=tt.timestamp.max(where=failed),
+        )
+        ok = per.last_ts.notnull() & (
+            per.last_failed_ts.isnull() | (per.last_failed_ts < per.last_ts)
+        )
+    totals = {"spend": per.spend.sum(), "requests": per.n.sum()} if sums else {}
+    final = per.aggregate(tasks=per.count(), ok=ok.cast("int64").sum(), **totals)
+    whole = dense_ids if isinstance(dense_ids, ir.Table) else t
+    return _with_direct_groups(whole, "task_id", lambda: _rows(final)[0], dense_ids is not False)
+
+
+class _Alongside:
+    """The report's task counts (:func:`task_counts`, one thread: DuckDB's perfect hash
+    table) on a second in-process DuckDB database, in a thread of its own, while the
+    report's other passes run on its connection: on 100M rows here the count takes about
+    11 s on one thread, during which the second core had nothing to do.
+
+    The second database reads the same files through the same mapping (``success``,
+    ``facts``), with the report connection's ``memory_limit`` and ``temp_directory`` and one
+    thread: the report then runs one thread more than ``threads`` while both work. It is
+    started only where the task ids fit a perfect hash table (else the count is an ordinary
+    parallel group-by, which gains nothing beside other passes); :meth:`result` waits for
+    the counts, :meth:`stop` interrupts them (the report failed meanwhile).
+    """
+
+    def __init__(self, con: Any, ld: Loaded, fmt: str | None, success: Any, facts: Any) -> None:
+        get = "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        limit, tmp = con.raw_sql(get).fetchone()
+        self.con = engines.connect(threads=1)
+        for key, value in (("memory_limit", limit), ("temp_directory", tmp)):
+            if value:
+                self.con.raw_sql(f"SET {key} = '{str(value).replace(chr(39), chr(39) * 2)}'")
+        self.future: Any = None
+        two = load(self.con, ld.raw.files, fmt)
+        g = adapters.to_generic(two.raw.table, two.sources, success=success, facts=facts)
+        if _direct_span(g, "task_id") is None:
+            self.con.disconnect()
+            return
+        v = g if ld.clean else g.filter(g._ok)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenfab-tasks")
+        self.future = pool.submit(task_counts, v, False, True, g)
+        pool.shutdown(wait=False)
+
+    @classmethod
+    def start(
+        cls, con: Any, ld: Loaded, fmt: str | None, success: Any, facts: Any
+    ) -> _Alongside | None:
+        """The counts started beside the report, where they gain from it: DuckDB with two
+        threads or more, a Parquet log (its task-id range from the statistics) whose task
+        ids fit a perfect hash table; else None."""
+        threads = int(con.raw_sql("SELECT current_setting('threads')").fetchone()[0])
+        if threads < 2 or ld.raw.kind != "parquet" or not ld.has("task_id"):
+            return None
+        along = cls(con, ld, fmt, success, facts)
+        return along if along.future is not None else None
+
+    def result(self) -> dict[str, Any]:
+        try:
+            return self.future.result()
+        finally:
+            self.con.disconnect()
+
+    def stop(self) -> None:
+        if self.future is not None and not self.future.done():
+            self.con.con.interrupt()
+            with contextlib.suppress(Exception):  # the interrupt's own error
+                self.future.result()
+            self.con.disconnect()
+
+
 PERFECT_HASH_BYTES_PER_SLOT = 40
 """Resident memory of one slot of DuckDB's perfect hash table for the task outcomes' one
 maximum: 2,341 MB for 2^26 slots (39M task ids from 0) on one thread, measured here."""
@@ -961,6 +1036,20 @@ def _memory_limit_bytes(con: Any) -> float:
     return float(num) * scale.get(unit.strip(), 1)
 
 
+def _direct_span(t: ir.Table, col: str) -> int | None:
+    """How many values the integer ``col`` spans, where a perfect hash table of them fits
+    in three quarters of ``memory_limit`` (:func:`_with_direct_groups`); else None."""
+    if not t[col].type().is_integer():
+        return None
+    span = _rows(t.aggregate(lo=t[col].min(), hi=t[col].max()))[0]
+    if span["lo"] is None:
+        return None
+    values = int(span["hi"]) - int(span["lo"]) + 1
+    if values * PERFECT_HASH_BYTES_PER_SLOT > 0.75 * _memory_limit_bytes(t.get_backend()):
+        return None
+    return values
+
+
 def _with_direct_groups(t: ir.Table, col: str, run: Any, allowed: bool) -> Any:
     """``run()`` with DuckDB grouping by the integer ``col`` in a perfect hash table (an
     array indexed by the value less the least: no hashing, no key comparison) on one
@@ -973,15 +1062,10 @@ def _with_direct_groups(t: ir.Table, col: str, run: Any, allowed: bool) -> Any:
     against 1.29 CPU-s. ``allowed``: the range costs nothing to find (DuckDB answers the
     minimum and maximum from the Parquet statistics); elsewhere ``run()`` as it is.
     """
-    if not allowed or not t[col].type().is_integer():
+    values = _direct_span(t, col) if allowed else None
+    if values is None:
         return run()
-    span = _rows(t.aggregate(lo=t[col].min(), hi=t[col].max()))[0]
-    if span["lo"] is None:
-        return run()
-    values = int(span["hi"]) - int(span["lo"]) + 1
     con = t.get_backend()
-    if values * PERFECT_HASH_BYTES_PER_SLOT > 0.75 * _memory_limit_bytes(con):
-        return run()
     get = "SELECT current_setting('perfect_ht_threshold'), current_setting('threads')"
     bits0, threads0 = con.raw_sql(get).fetchone()
     con.raw_sql(f"SET perfect_ht_threshold = {max(int(bits0), values.bit_length() + 1)}")
@@ -1297,9 +1381,16 @@ def report(
             "ps": PERCENTILES,
             "stats": _stats_from_cube(cell_rows, "ttft_s"),
         }
-    qs = exact_quantiles_many(v, specs, hash_keys=day_number)
-    if not spend_is_cost:
-        qs["spend"] = exact_quantiles(t, "spend_usd", **spend)
+    # the task outcomes' count beside the percentile counts, on a thread of its own
+    along = _Alongside.start(con, ld, fmt, success, facts) if day_number else None
+    try:
+        qs = exact_quantiles_many(v, specs, hash_keys=day_number)
+        if not spend_is_cost:
+            qs["spend"] = exact_quantiles(t, "spend_usd", **spend)
+    except BaseException:
+        if along is not None:
+            along.stop()
+        raise
     out["prompt_length"] = prompt_lengths(t, c, qs["prompt"][0])
     out["cost_per_request_usd"] = (qs["spend"] or [empty])[0]
     alone = {
@@ -1312,6 +1403,7 @@ def report(
         out["summary"],
         day_number,
         g if ld.raw.kind == "parquet" else False,
+        along.result() if along is not None else None,
     )
     if ld.has("latency_s"):
         lat_by_model, lat_all = (qs["latency"][:-1], qs["latency"][-1]) if whole else ([], empty)
