@@ -1233,11 +1233,14 @@ def report(
     """The standard report of a log as one JSON-ready mapping.
 
     Passes over the log: (1) the models and their latest timestamp, reading only those
-    columns, to find the prices; (2) every row once, priced, into the cube, keyed by
-    validity too, which gives the data-quality counts, every breakdown, the reconciliation,
-    the requests without a task, and the count, minimum, maximum and sum the percentiles
-    start from; (3) task outcomes, one group-by; (4) two grouped counts for each percentile
-    column (:func:`exact_quantiles`). Where some rows are malformed, the quality examples
+    columns, to find the prices (and, answered from the Parquet statistics, the column
+    facts that rule validity checks out: :func:`column_facts`); (2) every row once, priced,
+    into the cube, keyed by validity too, which gives the data-quality counts, every
+    breakdown, the reconciliation, the requests without a task, and the count, minimum,
+    maximum and sum the percentiles start from; (3) task outcomes, one group-by (on DuckDB
+    with two threads or more, a one-thread count on a second database beside (4):
+    :class:`_Alongside`); (4) two grouped counts for each percentile column
+    (:func:`exact_quantiles`). Where some rows are malformed, the quality examples
     take their own queries, and the later passes filter the valid rows. Up to
     ``check_order_max_rows`` rows, a join counts the rows out of time order.
     """
