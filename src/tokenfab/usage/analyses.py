@@ -898,7 +898,7 @@ def outcomes(
     every row of ``t`` and more (the log before the validity filter), whose statistics
     give the range.
 
-    ``counted``: the tasks and successes of the requests with a task id
+    ``counted`` (with ``totals``): the tasks and successes of the requests with a task id
     (:func:`task_counts`), where the caller counted them already (the report: alongside
     its other passes, :class:`_Alongside`).
     """
@@ -910,7 +910,7 @@ def outcomes(
         "requests": r["alone_tasks"] or 0,
     }
     if has_task:
-        g = counted or task_counts(t, totals is None, one_max, dense_ids)
+        g = counted if counted is not None else task_counts(t, totals is None, one_max, dense_ids)
         for k in ("tasks", "ok", "requests"):
             if k in g:
                 r[k] = (r[k] or 0) + (g[k] or 0)
