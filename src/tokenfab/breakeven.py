@@ -23,8 +23,10 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -713,6 +715,9 @@ class MonthlyCosts:
     api_usd: NDArray[np.float64]
     buy_operating_usd: NDArray[np.float64]
     upfront_usd: NDArray[np.float64]
+    # the accelerators a rented fleet installs where it is sized on its own (plan's rent
+    # option: the fewest, not the cheapest with power); None: the bought fleet's
+    rent_accelerators: NDArray[np.int64] | None = None
 
     def cheapest(self) -> list[str]:
         """The cheapest priced option at each volume (``"buy"``, ``"rent"`` or ``"api"``)."""
@@ -806,6 +811,160 @@ def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> Mont
         upfront_usd=_or_nan(
             shape, cost(rates.upfront_usd_per_accelerator, p.upfront_usd_per_accelerator)
         ),
+    )
+
+
+# -- the fleet plan sizes at each volume ---------------------------------------------------------
+
+COARSE_STEP = 10  # the crossovers' grid is searched every 10th fine volume (20 a decade)
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """One ownership's fleet at each volume evaluated: plan's deployment and its cost a month."""
+
+    accelerators: dict[float, int]  # by volume [token/day]
+    usd: dict[float, float]  # NaN: the catalog cannot price this ownership
+    operating_usd: dict[float, float]  # buy: the lines paid month by month (OPERATING_LINES)
+    upfront_usd: dict[float, float]
+
+
+PlanFleets = tuple[Callable[[float], None], _Sized, _Sized]
+
+
+def _plan_fleets(scenario: Scenario, catalog: Catalog) -> PlanFleets:
+    """Plan's buy and rent deployments for the volumes asked, one volume at a time.
+
+    Returns ``(at, buy, rent)``: ``at(v)`` sizes and prices ``v`` output tokens a day (once)
+    into ``buy`` and ``rent``, keyed by ``v``. Each is :func:`tokenfab.planning.operating_point` of the scenario
+    with that volume and ownership on one :func:`tokenfab.sizing.sizing_grid` (the cheapest
+    deployment carrying the peak within the targets, ranked at the ownership's hourly rate,
+    :func:`tokenfab.sizing.cheapest_point`), priced as :func:`tokenfab.planning.price`
+    prices it: its accelerators at the hour's cost with the power of its utilisation (buy) or
+    the rent, times 730 h.
+    """
+    from tokenfab.planning import (
+        hourly_cost,
+        licence_usd_per_accelerator_year,
+        operating_point,
+        power_w,
+    )
+    from tokenfab.sizing import demand_output_tok_s, sizing_grid
+
+    sg = sizing_grid(scenario, catalog)
+    inputs = default_cost_inputs(catalog)
+    acc = sg.setup.accelerator
+    region = catalog.region(scenario.region)
+    sized = {own: _Sized({}, {}, {}, {}) for own in ("buy", "rent")}
+    upfront = (
+        np.nan
+        if acc.price_usd is None
+        else float(
+            upfront_usd_per_accelerator(
+                acc.price_usd,
+                inputs.system_share_of_accelerator_price,
+                inputs.network_share_of_cluster_capex,
+            )
+        )
+    )
+
+    def at(v: float) -> None:
+        if v in sized["buy"].accelerators:
+            return
+        for own, s in sized.items():
+            sc = scenario.with_(tokens_per_day=v, ownership=own)
+            op = operating_point(sc, catalog, sg)
+            n = op.accelerators
+            demand = demand_output_tok_s(sc, op.setup.output_tokens)
+            u = min(float(demand) / op.output_tok_s_total, 1.0)
+            licence = licence_usd_per_accelerator_year(
+                catalog, sc.software_licence, acc.id, op.setup.engine.software, own
+            )
+            try:
+                if own == "buy" and acc.tdp_w is None:
+                    raise ScenarioError(f"accelerator: {acc.id} has no power figure")
+                watts = power_w(op, inputs, u)[0] if own == "buy" else None
+                cost = hourly_cost(acc, region, own, catalog, inputs, licence, watts)
+                usd = n * cost.total_usd_per_hour * HOURS_PER_MONTH
+                operating = n * sum(cost.lines.get(k, 0.0) for k in OPERATING_LINES)
+            except (CatalogError, ScenarioError):
+                usd = operating = np.nan
+            s.accelerators[v] = n
+            s.usd[v] = usd
+            s.operating_usd[v] = operating * HOURS_PER_MONTH
+            s.upfront_usd[v] = n * upfront
+
+    return at, sized["buy"], sized["rent"]
+
+
+def plan_monthly_costs(
+    scenario: Scenario,
+    catalog: Catalog,
+    tokens_per_day: ArrayLike,
+    api_usd_per_mtok_output: float | None,
+    refine: bool = False,
+    fleets: PlanFleets | None = None,
+) -> MonthlyCosts:
+    """Monthly cost of buying, renting and the API at each volume, each fleet the one ``plan``
+    installs for that volume (:func:`_plan_fleets`): one search for both entry points.
+
+    ``refine``: ``tokens_per_day`` is an ascending fine grid (:data:`FINE_GRID_TOKENS_PER_DAY`);
+    every :data:`COARSE_STEP`-th volume is sized (and the last), then, where buying changes
+    side against the API or renting between two of them, the volumes between (halving the
+    interval) until the change is pinned to one fine step: the returned costs are at the
+    volumes sized, the crossovers those of the fine grid. (Sizing every fine volume costs a
+    search each: 4 s for Llama 3.1 70B, 14 s for gpt-oss-120b on H100, per ownership.) A
+    change of side that starts and ends between two coarse volumes (within 12 %) is missed.
+    ``fleets``: :func:`_plan_fleets` of the scenario, to reuse the volumes it has sized.
+    """
+    v = np.asarray(_check_range("tokens_per_day", tokens_per_day, 0.0, low_open=True), float)
+    v = np.atleast_1d(v)
+    at_volume, buy, rent = fleets or _plan_fleets(scenario, catalog)
+
+    def at(i: int) -> None:
+        at_volume(float(v[i]))
+
+    api = (
+        np.full(v.shape, np.nan)
+        if api_usd_per_mtok_output is None
+        else api_monthly_cost_usd(v, api_usd_per_mtok_output)
+    )
+    if not refine:
+        done = list(range(v.size))
+        for i in done:
+            at(i)
+    else:
+        done = sorted({*range(0, v.size, COARSE_STEP), v.size - 1})
+        for i in done:
+            at(i)
+
+        def side(i: int) -> tuple[bool, bool]:
+            b = buy.usd[float(v[i])]
+            return (b <= api[i], b <= rent.usd[float(v[i])])
+
+        changed = True
+        while changed:
+            changed = False
+            for a, b in pairwise(done):
+                if b - a > 1 and side(a) != side(b):
+                    at((a + b) // 2)
+                    done.append((a + b) // 2)
+                    changed = True
+            done = sorted(done)
+    idx = np.asarray(done)
+
+    def arr(d: dict[float, Any]) -> NDArray[np.float64]:
+        return np.array([d[float(v[i])] for i in done], dtype=float)
+
+    return MonthlyCosts(
+        tokens_per_day=v[idx],
+        accelerators=arr(buy.accelerators).astype(np.int64),
+        buy_usd=arr(buy.usd),
+        rent_usd=arr(rent.usd),
+        api_usd=api[idx],
+        buy_operating_usd=arr(buy.operating_usd),
+        upfront_usd=arr(buy.upfront_usd),
+        rent_accelerators=arr(rent.accelerators).astype(np.int64),
     )
 
 
@@ -921,33 +1080,51 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     req = BreakevenRequest.parse(request)
     cat = catalog or default_catalog()
     fields = {**req.scenario_fields(), "peak_to_average": 1.0}
-    layouts = None
     if req.prefill_accelerator is not None:  # two pools, each grown with the volume
         sc = Scenario.parse({**fields, "accelerators": req.accelerators})
-        return _analysis(sc, pool_breakeven_rates(sc, cat, req.peak_to_average))
+        rates = pool_breakeven_rates(sc, cat, req.peak_to_average)
+        return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
     if req.accelerators is None:
-        # no fixed group: at each volume the layout needing the fewest accelerators; priced at
-        # the cheapest deployment of the grid's first volume
-        sc = Scenario.parse({**fields, "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0])})
-        layouts = layout_capacities(sc, cat)
-    else:
-        sc = Scenario.parse({**fields, "accelerators": req.accelerators})
+        # no fixed group: at each volume the deployment plan installs for it, bought and
+        # rented (plan_monthly_costs); the rates give the API price and what is not priced
+        sc = Scenario.parse(
+            {
+                **req.scenario_fields(),
+                "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0]),
+            }
+        )
+        try:
+            est = evaluate(sc, cat)
+        except ScenarioError:  # no purchase price: the operating point is the same rented
+            est = evaluate(sc.with_(ownership="rent"), cat)
+        rates = breakeven_rates(est, cat, None, req.peak_to_average)
+        api = rates.api_usd_per_mtok_output
+        fleets = _plan_fleets(sc, cat)  # the table's volumes are the fine grid's: sized once
+        return _analysis(
+            sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
+        )
+    sc = Scenario.parse({**fields, "accelerators": req.accelerators})
     try:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
-    return _analysis(sc, breakeven_rates(est, cat, layouts, req.peak_to_average))
+    rates = breakeven_rates(est, cat, None, req.peak_to_average)
+    return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
 
 
-def _analysis(sc: Scenario, rates: BreakEvenRates) -> Analysis:
-    """The cost table, the fine curves, the crossovers and the paybacks of a set of rates."""
-    fine = monthly_costs(rates, FINE_GRID_TOKENS_PER_DAY)
-    v = FINE_GRID_TOKENS_PER_DAY
-    at = monthly_costs(rates, PAYBACK_TOKENS_PER_DAY)
+def _analysis(
+    sc: Scenario, rates: BreakEvenRates, costs: Callable[[NDArray, bool], MonthlyCosts]
+) -> Analysis:
+    """The cost table, the fine curves, the crossovers and the paybacks: ``costs(volumes,
+    refine)`` prices volumes (``refine``: the fine grid, searched as
+    :func:`plan_monthly_costs` says)."""
+    fine = costs(FINE_GRID_TOKENS_PER_DAY, True)
+    v = fine.tokens_per_day
+    at = costs(PAYBACK_TOKENS_PER_DAY, False)
     return Analysis(
         scenario=sc,
         rates=rates,
-        grid=monthly_costs(rates, TABLE_GRID_TOKENS_PER_DAY),
+        grid=costs(TABLE_GRID_TOKENS_PER_DAY, False),
         fine=fine,
         crossover_buy_vs_api_tokens_per_day=crossover_tokens_per_day(v, fine.buy_usd, fine.api_usd),
         crossover_buy_vs_api_sustained_tokens_per_day=crossover_tokens_per_day(

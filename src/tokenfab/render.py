@@ -867,7 +867,12 @@ def breakeven_table(
     for r in rows:
         t.add_row(
             f"{r['tokens_per_day']:.0e}",
-            fmt(r["accelerators"]),
+            fmt(r["accelerators"])
+            + (
+                f" ({fmt(r['rent_accelerators'])} rented)"
+                if r.get("rent_accelerators", r["accelerators"]) != r["accelerators"]
+                else ""
+            ),
             fmt(r["buy_usd_per_month"]),
             fmt(r["rent_usd_per_month"]),
             fmt(r["api_usd_per_month"]),

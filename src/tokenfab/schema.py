@@ -811,7 +811,16 @@ class BreakevenRow(Result):
     """Monthly cost of each option at one daily volume."""
 
     tokens_per_day: float = out("output tokens a day", "token/day")
-    accelerators: int = out("accelerators installed for that volume at its peak", "accelerators")
+    accelerators: int = out(
+        "accelerators installed for that volume at its peak: plan's bought deployment for it "
+        "(of a fixed group: whole groups)",
+        "accelerators",
+    )
+    rent_accelerators: int = out(
+        "accelerators a rented fleet installs for that volume: plan's rented deployment (the "
+        "fewest that carry it; the bought one also weighs power, so the two may differ)",
+        "accelerators",
+    )
     buy_usd_per_month: Num = out("owning them (null: no purchase price)", "USD/month")
     rent_usd_per_month: Num = out("renting them (null: no rental offer)", "USD/month")
     api_usd_per_month: Num = out("the cheapest API instead (null: no API price)", "USD/month")
@@ -902,6 +911,9 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
             {
                 "tokens_per_day": float(g.tokens_per_day[i]),
                 "accelerators": int(g.accelerators[i]),
+                "rent_accelerators": int(
+                    (g.accelerators if g.rent_accelerators is None else g.rent_accelerators)[i]
+                ),
                 "buy_usd_per_month": num(g.buy_usd[i]),
                 "rent_usd_per_month": num(g.rent_usd[i]),
                 "api_usd_per_month": num(g.api_usd[i]),
