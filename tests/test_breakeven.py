@@ -192,31 +192,65 @@ def test_the_queue_bound_adds_the_replicas_plan_adds():
     assert DEFAULT_QUEUE_WAIT_S == 2.0
 
 
-@pytest.mark.parametrize(("workload", "rtol"), [(None, 0.0), ("chat", 0.015)])
-def test_breakeven_installs_the_fleet_plan_installs(workload, rtol):
-    # one sizing rule (tokenfab.sizing.fleet_replicas): at each volume breakeven's accelerators
-    # equal plan's (planning.evaluate) for the same model, accelerator and format. Without a
-    # TTFT target both keep the mean queue within 2 s, exactly; with chat's 0.45 s target plan
-    # checks the wait at the batch the load reaches, breakeven at the layout's best point, so
-    # they may differ by a few replicas in a few hundred (measured 610 vs 612 at 1e11 with one
-    # compute efficiency; 708 vs 716, 1.1 %, with the FP8 rate's own, 2026-12-01)
+@pytest.mark.parametrize(
+    ("model", "workload"),
+    [("llama-3.1-70b", None), ("llama-3.1-8b", "chat"), ("gpt-oss-120b", None)],
+)
+def test_breakeven_rows_are_plans_deployments_bought_and_rented(model, workload):
+    # Invariant: one demand, one answer. A breakeven row at V tokens a day is what `plan`
+    # answers for V with that ownership: the same accelerators and the same monthly cost, to
+    # the last digit, bought (ranked and priced with power at its utilisation) and rented.
+    # Breakeven once sized each volume with its own rule (the layout with the fewest
+    # accelerators at a fixed capacity) and priced every volume at the power of the 1e6
+    # volume's point: $8,029 against plan's $8,303 a month for Llama 3.1 70B FP8 on H100 at
+    # 1e9. Dense (70B; 8B under chat's TTFT and TPOT targets) and MoE (gpt-oss-120b).
     from tokenfab.catalog import default_catalog
-    from tokenfab.planning import evaluate
+    from tokenfab.planning import plan
     from tokenfab.scenario import Scenario
 
     cat = default_catalog()
-    base = {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "precision": "fp8"}
+    base = {"model": model, "accelerator": "h100-sxm", "precision": "fp8", "region": "us"}
     if workload:
         base["workload"] = workload
-    vols = [1e9, 1e10, 1e11]
-    a = be.monthly_costs(be.analyse(base, cat).rates, vols)
-    plan = [
-        evaluate(Scenario.parse({**base, "tokens_per_day": v}), cat).accelerators_needed
-        for v in vols
-    ]
-    assert_allclose(a.accelerators, plan, rtol=rtol)
-    if workload is None:  # the queue binds at 1e9: one H100 carries it, plan installs two
-        assert plan[0] == 2
+    a = be.analyse(base, cat)
+    for i in (2, 6, 8, 10):  # 1e7, 1e9, 1e10, 1e11 tokens a day
+        v = float(a.grid.tokens_per_day[i])
+        for own, usd, n in (
+            ("buy", a.grid.buy_usd, a.grid.accelerators),
+            ("rent", a.grid.rent_usd, a.grid.rent_accelerators),
+        ):
+            sc = Scenario.parse({**base, "tokens_per_day": v, "ownership": own})
+            (option,) = plan(sc, ["h100-sxm"], ["us"], [own], cat)
+            assert int(n[i]) == option.estimate.accelerators_needed, (v, own)
+            assert_allclose(usd[i], option.estimate.as_dict()["monthly_cost_usd"], rtol=1e-12)
+
+
+def test_breakeven_crossovers_equal_those_of_every_fine_volume():
+    # the crossovers come from every 10th fine volume, refined where buying changes side
+    # against the API or renting (plan_monthly_costs): on the fine grid from 1e7 to 1e8 tokens
+    # a day they equal those of sizing each of its 201 volumes, one search each. Llama 3.1 70B
+    # FP8 on H100: one accelerator is cheaper than the API from 2.57e7, dearer again once a
+    # second is needed, cheaper for good from 5.13e7 (claims.md section 1)
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "precision": "fp8"}, cat)
+    v = be.FINE_GRID_TOKENS_PER_DAY[400:601]  # 1e7 to 1e8
+    api = a.rates.api_usd_per_mtok_output
+    coarse = be.plan_monthly_costs(a.scenario, cat, v, api, refine=True)
+    full = be.plan_monthly_costs(a.scenario, cat, v, api)
+    assert coarse.tokens_per_day.size < 0.2 * v.size
+    for x, y in ((coarse.api_usd, full.api_usd), (coarse.rent_usd, full.rent_usd)):
+        w, f = coarse.tokens_per_day, full.tokens_per_day
+        for sustained in (False, True):
+            got = be.crossover_tokens_per_day(w, coarse.buy_usd, x, sustained)
+            assert got == be.crossover_tokens_per_day(f, full.buy_usd, y, sustained)
+    assert be.crossover_tokens_per_day(v, full.buy_usd, full.api_usd) == pytest.approx(
+        2.5704e7, rel=1e-4
+    )
+    assert be.crossover_tokens_per_day(v, full.buy_usd, full.api_usd, True) == pytest.approx(
+        5.1286e7, rel=1e-4
+    )
 
 
 def test_a_prefill_pool_grows_beside_the_decode_pool_by_hand():
