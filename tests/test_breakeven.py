@@ -151,7 +151,8 @@ def test_breakeven_has_no_fixed_8_accelerator_minimum():
     assert int(a.grid.accelerators[0]) == 1
     # more volume never needs fewer accelerators
     assert np.all(np.diff(a.fine.accelerators) >= 0)
-    # a given count is still honoured as the replica group
+    # a given count is honoured as the group the fleet grows by: whole groups of 8 at every
+    # volume (it once grew by the replica of the count's own point, 2 H100 in TP2)
     fixed = analyse(
         {
             "model": "llama-3.1-70b",
@@ -161,7 +162,41 @@ def test_breakeven_has_no_fixed_8_accelerator_minimum():
             "accelerators": 8,
         }
     )
-    assert int(fixed.grid.accelerators[0]) % int(fixed.rates.accelerators_per_replica) == 0
+    assert int(fixed.grid.accelerators[0]) == 8
+    assert np.all(fixed.fine.accelerators % 8 == 0)
+    assert np.all(fixed.grid.rent_accelerators % 8 == 0)
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-70b", "gpt-oss-120b"])
+def test_a_fixed_group_is_what_estimate_gives_its_count_for_the_demand(model):
+    # Invariant: breakeven --accelerators 8 installs whole groups of 8 at each volume, the
+    # fewest whose count carries the peak within the targets with the 2 s queue headroom a
+    # sizing keeps; a row with n accelerators is `estimate --accelerators n` for that volume
+    # and ownership, to the last digit (count_point, the same search on a fixed count). One
+    # group fewer cannot carry it, or only with a longer queue.
+    from tokenfab.catalog import default_catalog
+    from tokenfab.errors import InfeasibleError
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    base = {"model": model, "accelerator": "h100-sxm", "precision": "fp8", "region": "us"}
+    a = be.analyse({**base, "accelerators": 8}, cat)
+    for i in (6, 8, 10):  # 1e9, 1e10, 1e11 tokens a day
+        v = float(a.grid.tokens_per_day[i])
+        for own, usd, n in (
+            ("buy", a.grid.buy_usd, a.grid.accelerators),
+            ("rent", a.grid.rent_usd, a.grid.rent_accelerators),
+        ):
+            sc = {**base, "tokens_per_day": v, "ownership": own}
+            e = evaluate(Scenario.parse({**sc, "accelerators": int(n[i])}), cat)
+            assert_allclose(usd[i], e.as_dict()["monthly_cost_usd"], rtol=1e-12)
+            if n[i] > 8:
+                try:
+                    fewer = evaluate(Scenario.parse({**sc, "accelerators": int(n[i]) - 8}), cat)
+                except InfeasibleError:
+                    continue
+                assert fewer.op.queue_wait_s > 2.0
 
 
 def test_an_accelerator_without_power_leaves_buy_missing_not_a_crash():

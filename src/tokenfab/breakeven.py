@@ -32,11 +32,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.cost import TOKENS_PER_MTOK, _check_range, default_cost_inputs
-from tokenfab.errors import CatalogError, ScenarioError
+from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError
 from tokenfab.kpis import HOURS_PER_MONTH, SECONDS_PER_DAY, accelerators_for_demand
 
 if TYPE_CHECKING:
     from tokenfab.catalog import Catalog
+    from tokenfab.perf.operating import OperatingPoint
     from tokenfab.planning import Estimate
     from tokenfab.scenario import Scenario
 
@@ -832,26 +833,70 @@ class _Sized:
 PlanFleets = tuple[Callable[[float], None], _Sized, _Sized]
 
 
-def _plan_fleets(scenario: Scenario, catalog: Catalog) -> PlanFleets:
+def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None) -> PlanFleets:
     """Plan's buy and rent deployments for the volumes asked, one volume at a time.
 
     Returns ``(at, buy, rent)``: ``at(v)`` sizes and prices ``v`` output tokens a day (once)
-    into ``buy`` and ``rent``, keyed by ``v``. Each is :func:`tokenfab.planning.operating_point` of the scenario
-    with that volume and ownership on one :func:`tokenfab.sizing.sizing_grid` (the cheapest
-    deployment carrying the peak within the targets, ranked at the ownership's hourly rate,
-    :func:`tokenfab.sizing.cheapest_point`), priced as :func:`tokenfab.planning.price`
-    prices it: its accelerators at the hour's cost with the power of its utilisation (buy) or
-    the rent, times 730 h.
+    into ``buy`` and ``rent``, keyed by ``v``. Each is :func:`tokenfab.planning.operating_point`
+    of the scenario with that volume and ownership on one :func:`tokenfab.sizing.sizing_grid`
+    (the cheapest deployment carrying the peak within the targets, ranked at the ownership's
+    hourly rate, :func:`tokenfab.sizing.cheapest_point`), priced as
+    :func:`tokenfab.planning.price` prices it: its accelerators at the hour's cost with the
+    power of its utilisation (buy) or the rent, times 730 h.
+
+    ``group``: the fleet grows in whole groups of that many accelerators: the fewest groups
+    whose count ``k x group`` carries the peak within the targets (without a TTFT target,
+    with the queue headroom a sizing keeps), at the point ``estimate --accelerators`` gives
+    that count (:func:`tokenfab.sizing.count_point`).
+
+    Raises
+    ------
+    InfeasibleError
+        ``accelerators``: no count of whole groups up to 64 past the capacity bound carries
+        a volume within the targets.
     """
     from tokenfab.planning import (
         hourly_cost,
+        hourly_rate,
         licence_usd_per_accelerator_year,
         operating_point,
         power_w,
     )
-    from tokenfab.sizing import demand_output_tok_s, sizing_grid
+    from tokenfab.sizing import (
+        DEFAULT_QUEUE_WAIT_S,
+        count_point,
+        demand_output_tok_s,
+        sizing_grid,
+    )
 
     sg = sizing_grid(scenario, catalog)
+    g = sg.grid
+    valid = g.valid & (g.output_tok_s_replica > 0)
+    per_acc = float(
+        np.max(np.where(valid, g.output_tok_s_replica, 0.0) / g.layouts.accelerators[:, None])
+    )
+
+    def grouped(sc: Scenario) -> OperatingPoint:
+        """The fewest whole groups that carry the scenario's demand (see above)."""
+        rate = hourly_rate(sc, sg.setup, catalog, inputs)
+        d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
+        peak = d * sc.peak_to_average
+        k0 = max(1, int(np.ceil(peak / (per_acc * group) * (1 - 1e-9))))
+        for k in range(k0, k0 + 64):
+            try:
+                op = count_point(sg, k * group, d, sc.peak_to_average, rate, inputs)
+            except InfeasibleError:
+                continue
+            if sg.scenario.ttft_slo_s is not None or op.queue_wait_s <= DEFAULT_QUEUE_WAIT_S * (
+                1 + 1e-9
+            ):
+                return op
+        raise InfeasibleError(
+            f"accelerators: no count of whole groups of {group} x {sg.setup.accelerator.id} "
+            f"from {k0 * group} to {(k0 + 63) * group} carries {sc.tokens_per_day:g} output "
+            "tokens a day within the targets; change the group or omit --accelerators"
+        )
+
     inputs = default_cost_inputs(catalog)
     acc = sg.setup.accelerator
     region = catalog.region(scenario.region)
@@ -873,7 +918,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog) -> PlanFleets:
             return
         for own, s in sized.items():
             sc = scenario.with_(tokens_per_day=v, ownership=own)
-            op = operating_point(sc, catalog, sg)
+            op = operating_point(sc, catalog, sg) if group is None else grouped(sc)
             n = op.accelerators
             demand = demand_output_tok_s(sc, op.setup.output_tokens)
             u = min(float(demand) / op.output_tok_s_total, 1.0)
@@ -1103,13 +1148,26 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         return _analysis(
             sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
         )
-    sc = Scenario.parse({**fields, "accelerators": req.accelerators})
+    # a fixed group: whole groups of it at each volume, each count placed as estimate
+    # --accelerators places it for that demand (the same search on a fixed count)
+    sc = Scenario.parse(
+        {
+            **req.scenario_fields(),
+            "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0]),
+        }
+    )
     try:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
     rates = breakeven_rates(est, cat, None, req.peak_to_average)
-    return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
+    api = rates.api_usd_per_mtok_output
+    fleets = _plan_fleets(sc, cat, req.accelerators)
+    return _analysis(
+        sc.with_(accelerators=req.accelerators),
+        rates,
+        lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets),
+    )
 
 
 def _analysis(

@@ -366,8 +366,9 @@ _BreakevenBase = _derive(
             Annotated[int, Field(ge=1, le=MAX_ACCELERATORS)] | None,
             Field(
                 None,
-                description="accelerators of a fixed replica group (default: none; each volume "
-                "takes the layout needing the fewest accelerators)",
+                description="a group the fleet grows by: at each volume the fewest whole groups "
+                "that carry it, placed as estimate --accelerators places that count (default: "
+                "none; each volume takes the deployment plan sizes for it)",
             ),
         ),
     },
