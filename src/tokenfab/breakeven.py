@@ -869,6 +869,10 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
         sizing_grid,
     )
 
+    inputs = default_cost_inputs(catalog)
+    sized = {own: _Sized({}, {}, {}, {}) for own in ("buy", "rent")}
+    if scenario.prefill_accelerator is not None:
+        return _plan_pools(scenario, catalog, sized), sized["buy"], sized["rent"]
     sg = sizing_grid(scenario, catalog)
     g = sg.grid
     valid = g.valid & (g.output_tok_s_replica > 0)
@@ -897,10 +901,8 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             "tokens a day within the targets; change the group or omit --accelerators"
         )
 
-    inputs = default_cost_inputs(catalog)
     acc = sg.setup.accelerator
     region = catalog.region(scenario.region)
-    sized = {own: _Sized({}, {}, {}, {}) for own in ("buy", "rent")}
     upfront = (
         np.nan
         if acc.price_usd is None
@@ -940,6 +942,54 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             s.upfront_usd[v] = n * upfront
 
     return at, sized["buy"], sized["rent"]
+
+
+def _plan_pools(
+    scenario: Scenario, catalog: Catalog, sized: dict[str, _Sized]
+) -> Callable[[float], None]:
+    """:func:`_plan_fleets` with a separate prefill pool: at each volume plan's two pools
+    (:func:`tokenfab.planning.plan`'s ``_plan_pools``: one
+    :func:`tokenfab.perf.hetero.hetero_point` for the volume, priced bought and rented by
+    :func:`tokenfab.pools.evaluate_pools`)."""
+    from tokenfab.perf.hetero import hetero_point
+    from tokenfab.pools import evaluate_pools
+
+    inputs = default_cost_inputs(catalog)
+
+    def at(v: float) -> None:
+        if v in sized["buy"].accelerators:
+            return
+        sc = scenario.with_(tokens_per_day=v)
+        hp = hetero_point(sc, catalog)
+        for own, s in sized.items():
+            e = evaluate_pools(sc.with_(ownership=own), catalog, hp)
+            n = e.accelerators_needed
+            priced = e.cost is not None and e.kpis is not None
+            s.accelerators[v] = n
+            s.usd[v] = float(e.kpis.monthly_cost_usd) if priced else np.nan
+            s.operating_usd[v] = (
+                n * sum(e.cost.lines.get(k, 0.0) for k in OPERATING_LINES) * HOURS_PER_MONTH
+                if priced
+                else np.nan
+            )
+            pools = [] if e.pools is None else [e.pools.prefill, e.pools.decode]
+            s.upfront_usd[v] = sum(
+                p.accelerators
+                * (
+                    np.nan
+                    if p.accelerator.price_usd is None
+                    else float(
+                        upfront_usd_per_accelerator(
+                            p.accelerator.price_usd,
+                            inputs.system_share_of_accelerator_price,
+                            inputs.network_share_of_cluster_capex,
+                        )
+                    )
+                )
+                for p in pools
+            )
+
+    return at
 
 
 def plan_monthly_costs(
@@ -1125,10 +1175,23 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     req = BreakevenRequest.parse(request)
     cat = catalog or default_catalog()
     fields = {**req.scenario_fields(), "peak_to_average": 1.0}
-    if req.prefill_accelerator is not None:  # two pools, each grown with the volume
+    if req.prefill_accelerator is not None:  # two pools
         sc = Scenario.parse({**fields, "accelerators": req.accelerators})
         rates = pool_breakeven_rates(sc, cat, req.peak_to_average)
-        return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
+        if req.accelerators is not None:  # a fixed decode group grown whole, at its point
+            return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
+        # plan's two pools at each volume
+        api = rates.api_usd_per_mtok_output
+        sized = Scenario.parse(
+            {
+                **req.scenario_fields(),
+                "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0]),
+            }
+        )
+        fleets = _plan_fleets(sized, cat)
+        return _analysis(
+            sc, rates, lambda v, refine: plan_monthly_costs(sized, cat, v, api, refine, fleets)
+        )
     if req.accelerators is None:
         # no fixed group: at each volume the deployment plan installs for it, bought and
         # rented (plan_monthly_costs); the rates give the API price and what is not priced
