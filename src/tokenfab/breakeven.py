@@ -2,14 +2,22 @@
 
 For a daily output-token volume :math:`V` the monthly cost of three ways to serve it is
 
-* **buy**: the accelerators the peak of :math:`V` needs, whole replicas, times the cost of an
-  owned accelerator-hour (capital annuities, facility, power, operations, software) times
-  730 h;
-* **rent**: the same accelerators times the cheapest current rental rate times 730 h;
+* **buy**: the deployment ``plan`` installs for :math:`V` bought -- the cheapest that carries
+  its peak within the latency targets, ranked and priced with power at its utilisation
+  (:func:`tokenfab.planning.operating_point`, :func:`tokenfab.sizing.cheapest_point`) -- its
+  accelerators times the cost of an owned accelerator-hour (capital annuities, facility,
+  power, operations, software) times 730 h;
+* **rent**: the deployment ``plan`` installs for :math:`V` rented (the fewest accelerators
+  that carry it; the two may differ) times the cheapest current rental rate times 730 h;
 * **API**: the tokens of a month times the cheapest current API price of the same model.
 
-The per-replica capacity comes from one operating point (:func:`tokenfab.planning.evaluate`)
-and the cost of each option from the catalogs; the volume axis is then pure array arithmetic.
+So a row is ``plan`` for that volume and ownership, to the last digit: one search for both
+entry points (:func:`plan_monthly_costs`). ``accelerators`` given: the fleet grows in whole
+groups of that many, each count placed as ``estimate --accelerators`` places it for the
+volume (:func:`tokenfab.sizing.count_point`). A prefill pool on another accelerator: plan's
+two pools at each volume. The array functions below (:func:`monthly_costs`) grow one replica
+of one operating point instead; the analysis keeps them for a fixed decode group beside a
+prefill pool only.
 Bad input raises :class:`~tokenfab.errors.ScenarioError` with a one-line message.
 
 References
@@ -448,10 +456,11 @@ class BreakEvenRates:
     price for the model); the reason is in ``missing``.
     """
 
-    # one layout (a fixed replica), or an array of layouts the volume axis picks the fewest
-    # accelerators from at each volume (no fixed 8-accelerator group)
-    capacity_output_tok_s_per_replica: float | NDArray[np.float64]
-    accelerators_per_replica: int | NDArray[np.float64]
+    # one replica at one operating point, grown whole with the volume (monthly_costs); the
+    # analysis sizes each volume as plan does instead (plan_monthly_costs), and keeps these
+    # for a fixed decode group beside a prefill pool
+    capacity_output_tok_s_per_replica: float
+    accelerators_per_replica: int
     peak_to_average: float
     input_tokens: float
     output_tokens: float
@@ -480,45 +489,9 @@ class BreakEvenRates:
         return self.api_usd_per_mtok_blended * tokens / self.output_tokens
 
 
-def layout_capacities(
-    scenario: Scenario, catalog: Catalog
-) -> tuple[NDArray, NDArray, NDArray, float | NDArray]:
-    """Best output tok/s a replica of each layout delivers within the latency targets, its
-    accelerators, its top output rate and the mean queueing wait its fleet may add at the
-    peak: the choices a volume axis sizes from (:mod:`tokenfab.sizing`'s grid and rule).
-
-    TTFT is the prompt's own time here; the queue is bounded as ``plan`` bounds it: by
-    :data:`tokenfab.sizing.DEFAULT_QUEUE_WAIT_S` without a TTFT target, else by what the target
-    leaves after the prompt's own time at the layout's best point. Layouts with no point
-    meeting the targets are left out.
-    """
-    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, sizing_grid
-
-    sg = sizing_grid(scenario, catalog)
-    g, sc = sg.grid, sg.scenario
-    valid = g.valid & (g.output_tok_s_replica > 0)
-    ok = valid & (g.tpot_s <= (sc.tpot_slo_s or np.inf))
-    if sc.ttft_slo_s is not None:  # room left for a queue
-        ok &= g.ttft_service_s < sc.ttft_slo_s
-    x = np.where(ok, g.output_tok_s_replica, 0.0)
-    at = np.argmax(x, axis=1)
-    best = x[np.arange(x.shape[0]), at]
-    top = np.max(np.where(valid, g.output_tok_s_replica, 0.0), axis=1)
-    keep = best > 0
-    if not keep.any():
-        raise ScenarioError(
-            "tpot_slo_s: no layout meets the latency targets; relax them or change the hardware"
-        )
-    wait: float | NDArray = DEFAULT_QUEUE_WAIT_S
-    if sc.ttft_slo_s is not None:
-        wait = (sc.ttft_slo_s - g.ttft_service_s[np.arange(x.shape[0]), at])[keep]
-    return best[keep], g.layouts.accelerators[keep], top[keep], wait
-
-
 def breakeven_rates(
     estimate: Estimate,
     catalog: Catalog,
-    layouts: tuple[NDArray, NDArray, NDArray, float | NDArray] | None = None,
     peak_to_average: float | None = None,
 ) -> BreakEvenRates:
     """Per-replica capacity and the per-unit prices of buy, rent and API for an estimate.
@@ -580,20 +553,16 @@ def breakeven_rates(
         missing["rent"] = str(exc)
     if estimate.api is None:
         missing["api"] = f"api-prices: no API price for model {op.setup.model.id!r}"
-    if layouts is None:  # a fixed group at its operating point: plan's queue bound on it
-        from tokenfab.perf.operating import with_workload_targets
-        from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
+    # the estimate's replica at its operating point, with plan's queue bound on it
+    from tokenfab.perf.operating import with_workload_targets
+    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
 
-        slo = with_workload_targets(estimate.scenario, catalog).ttft_slo_s
-        budget = DEFAULT_QUEUE_WAIT_S if slo is None else slo - (op.ttft_s - op.queue_wait_s)
-        top, wait = op.output_tok_s_total / op.replicas, (budget if budget > 0 else None)
-    else:
-        top, wait = layouts[2], layouts[3]
+    slo = with_workload_targets(estimate.scenario, catalog).ttft_slo_s
+    budget = DEFAULT_QUEUE_WAIT_S if slo is None else slo - (op.ttft_s - op.queue_wait_s)
+    top, wait = op.output_tok_s_total / op.replicas, (budget if budget > 0 else None)
     return BreakEvenRates(
-        capacity_output_tok_s_per_replica=(
-            op.output_tok_s_total / op.replicas if layouts is None else layouts[0]
-        ),
-        accelerators_per_replica=op.accelerators // op.replicas if layouts is None else layouts[1],
+        capacity_output_tok_s_per_replica=op.output_tok_s_total / op.replicas,
+        accelerators_per_replica=op.accelerators // op.replicas,
         peak_to_average=(
             estimate.scenario.peak_to_average if peak_to_average is None else peak_to_average
         ),
@@ -762,18 +731,9 @@ def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> Mont
         output_tokens=rates.output_tokens,
         queue_wait_s=rates.queue_wait_s,
     )
-    if cap.ndim == 0:
-        n = accelerators_for_volume(
-            v, cap, rates.accelerators_per_replica, rates.peak_to_average, **queue
-        )
-    else:  # the layout needing the fewest accelerators at each volume
-        n = accelerators_for_volume(
-            np.asarray(v)[..., None],
-            cap,
-            np.asarray(rates.accelerators_per_replica, dtype=float),
-            rates.peak_to_average,
-            **queue,
-        ).min(axis=-1)
+    n = accelerators_for_volume(
+        v, cap, rates.accelerators_per_replica, rates.peak_to_average, **queue
+    )
     shape = np.shape(n)
     pre = rates.prefill
     n_p = np.zeros(shape, dtype=np.int64)
