@@ -1165,7 +1165,7 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
             est = evaluate(sc, cat)
         except ScenarioError:  # no purchase price: the operating point is the same rented
             est = evaluate(sc.with_(ownership="rent"), cat)
-        rates = breakeven_rates(est, cat, None, req.peak_to_average)
+        rates = breakeven_rates(est, cat, req.peak_to_average)
         api = rates.api_usd_per_mtok_output
         fleets = _plan_fleets(sc, cat)  # the table's volumes are the fine grid's: sized once
         return _analysis(
@@ -1183,7 +1183,7 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
-    rates = breakeven_rates(est, cat, None, req.peak_to_average)
+    rates = breakeven_rates(est, cat, req.peak_to_average)
     api = rates.api_usd_per_mtok_output
     fleets = _plan_fleets(sc, cat, req.accelerators)
     return _analysis(
