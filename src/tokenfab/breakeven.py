@@ -807,13 +807,14 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     ``group``: the fleet grows in whole groups of that many accelerators: the fewest groups
     whose count ``k x group`` carries the peak within the targets (without a TTFT target,
     with the queue headroom a sizing keeps), at the point ``estimate --accelerators`` gives
-    that count (:func:`tokenfab.sizing.count_point`).
+    that count (:func:`tokenfab.sizing.count_point`): one group at a time from the bound of
+    the most tokens an accelerator carries within the targets, then (16 groups on) doubling
+    and halving, which takes the fewest where more groups never carry less.
 
     Raises
     ------
     InfeasibleError
-        ``accelerators``: no count of whole groups up to 64 past the capacity bound carries
-        a volume within the targets.
+        ``accelerators``: no count of whole groups carries a volume within the targets.
     """
     from tokenfab.planning import (
         hourly_cost,
@@ -834,8 +835,11 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     if scenario.prefill_accelerator is not None:
         return _plan_pools(scenario, catalog, sized), sized["buy"], sized["rent"]
     sg = sizing_grid(scenario, catalog)
-    g = sg.grid
-    valid = g.valid & (g.output_tok_s_replica > 0)
+    g, targets = sg.grid, sg.scenario
+    valid = g.valid & (g.output_tok_s_replica > 0) & (g.tpot_s <= (targets.tpot_slo_s or np.inf))
+    if targets.ttft_slo_s is not None:
+        valid &= g.ttft_service_s < targets.ttft_slo_s
+    # the most output tok/s an accelerator carries within the targets: no fewer groups carry
     per_acc = float(
         np.max(np.where(valid, g.output_tok_s_replica, 0.0) / g.layouts.accelerators[:, None])
     )
@@ -845,19 +849,36 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
         rate = hourly_rate(sc, sg.setup, catalog, inputs)
         d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
         peak = d * sc.peak_to_average
-        k0 = max(1, int(np.ceil(peak / (per_acc * group) * (1 - 1e-9))))
-        for k in range(k0, k0 + 64):
+        k0 = max(1, int(np.ceil(peak / (max(per_acc, 1e-300) * group) * (1 - 1e-9))))
+
+        def carried(k: int) -> OperatingPoint | None:
             try:
                 op = count_point(sg, k * group, d, sc.peak_to_average, rate, inputs)
             except InfeasibleError:
-                continue
-            if sg.scenario.ttft_slo_s is not None or op.queue_wait_s <= DEFAULT_QUEUE_WAIT_S * (
-                1 + 1e-9
-            ):
+                return None
+            headroom = op.queue_wait_s <= DEFAULT_QUEUE_WAIT_S * (1 + 1e-9)
+            return op if targets.ttft_slo_s is not None or headroom else None
+
+        for k in range(k0, k0 + 16):  # one group at a time near the bound
+            if (op := carried(k)) is not None:
                 return op
+        # further: doubling the step to a count that carries it, then halving back to the
+        # fewest (more groups carry no less)
+        lo, step = k0 + 15, 16
+        while step <= 1 << 24:
+            if (op := carried(lo + step)) is not None:
+                hi = lo + step
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if (at_mid := carried(mid)) is not None:
+                        hi, op = mid, at_mid
+                    else:
+                        lo = mid
+                return op
+            lo, step = lo + step, step * 2
         raise InfeasibleError(
             f"accelerators: no count of whole groups of {group} x {sg.setup.accelerator.id} "
-            f"from {k0 * group} to {(k0 + 63) * group} carries {sc.tokens_per_day:g} output "
+            f"carries {sc.tokens_per_day:g} output "
             "tokens a day within the targets; change the group or omit --accelerators"
         )
 
