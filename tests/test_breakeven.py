@@ -288,6 +288,15 @@ def test_breakeven_crossovers_equal_those_of_every_fine_volume():
     )
 
 
+def test_the_refined_fine_grid_is_strictly_ascending():
+    # the refinement adds volumes between two sized ones where buying changes side; it once
+    # iterated over the list it appended to and sized a volume twice (Llama 3.1 8B BF16 on
+    # H100: "the grid must be strictly ascending" from the CLI)
+    a = be.analyse({"model": "llama-3.1-8b", "accelerator": "h100-sxm", "region": "us"})
+    assert np.all(np.diff(a.fine.tokens_per_day) > 0)
+    assert set(a.fine.tokens_per_day) <= set(be.FINE_GRID_TOKENS_PER_DAY)
+
+
 def test_a_prefill_pool_grows_beside_the_decode_pool_by_hand():
     # decode: 10,000 output tok/s per 8-accelerator replica at $2.25/h (the _rates fixture);
     # prefill: replicas of 1 accelerator feeding 5,000 output tok/s each at $1.50/h ($0.50

@@ -1021,7 +1021,7 @@ def plan_monthly_costs(
         changed = True
         while changed:
             changed = False
-            for a, b in pairwise(done):
+            for a, b in pairwise(list(done)):
                 if b - a > 1 and side(a) != side(b):
                     at((a + b) // 2)
                     done.append((a + b) // 2)
