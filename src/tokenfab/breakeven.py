@@ -1115,7 +1115,7 @@ PAYBACK_TOKENS_PER_DAY = np.array([1e7, 1e8, 1e9])
 
 @dataclass(frozen=True)
 class Analysis:
-    """Break-even of one replica group: rates, the cost table, the fine curves, the summary."""
+    """Break-even of a scenario: rates, the cost table, the fine curves, the summary."""
 
     scenario: Scenario
     rates: BreakEvenRates
@@ -1135,8 +1135,9 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     ----------
     request : BreakevenRequest or mapping
         :class:`tokenfab.schema.BreakevenRequest` (a mapping is validated into one). Without
-        ``accelerators`` a replica group is one node: the accelerator's scale-up domain, at
-        most 8, as ``plan`` sizes replicas.
+        ``accelerators`` each volume gets plan's deployment for it, bought and rented
+        (:func:`plan_monthly_costs`); with it, the fewest whole groups of that many, each
+        count placed as ``estimate --accelerators`` places it (see :func:`_plan_fleets`).
     catalog : Catalog, optional
 
     Returns

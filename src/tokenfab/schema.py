@@ -849,7 +849,9 @@ def _payback_fields() -> dict[str, Any]:
 
 
 class _BreakevenCore(Result):
-    scenario: Scenario = out("the scenario of one replica group that was priced")
+    scenario: Scenario = out(
+        "the scenario priced (its tokens_per_day the grid's first volume; accelerators: the group)"
+    )
     api_provider: str | None = out("provider of the cheapest API offer for the model")
     api_usd_per_mtok_blended: Num = out("that API's blended price", "USD/Mtok")
     rent_basis: str | None = out("the rental offer priced")
