@@ -1174,27 +1174,10 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         return _analysis(
             sc, rates, lambda v, refine: plan_monthly_costs(sized, cat, v, api, refine, fleets)
         )
-    if req.accelerators is None:
-        # no fixed group: at each volume the deployment plan installs for it, bought and
-        # rented (plan_monthly_costs); the rates give the API price and what is not priced
-        sc = Scenario.parse(
-            {
-                **req.scenario_fields(),
-                "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0]),
-            }
-        )
-        try:
-            est = evaluate(sc, cat)
-        except ScenarioError:  # no purchase price: the operating point is the same rented
-            est = evaluate(sc.with_(ownership="rent"), cat)
-        rates = breakeven_rates(est, cat, req.peak_to_average)
-        api = rates.api_usd_per_mtok_output
-        fleets = _plan_fleets(sc, cat)  # the table's volumes are the fine grid's: sized once
-        return _analysis(
-            sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
-        )
-    # a fixed group: whole groups of it at each volume, each count placed as estimate
-    # --accelerators places it for that demand (the same search on a fixed count)
+    # no fixed group: at each volume the deployment plan installs for it, bought and rented
+    # (plan_monthly_costs); a fixed group: whole groups of it at each volume, each count placed
+    # as estimate --accelerators places it for that demand (the same search on a fixed count).
+    # The rates give the API price and what is not priced.
     sc = Scenario.parse(
         {
             **req.scenario_fields(),
@@ -1207,11 +1190,11 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         est = evaluate(sc.with_(ownership="rent"), cat)
     rates = breakeven_rates(est, cat, req.peak_to_average)
     api = rates.api_usd_per_mtok_output
+    # the table's volumes are the fine grid's: each sized once
     fleets = _plan_fleets(sc, cat, req.accelerators)
+    shown = sc if req.accelerators is None else sc.with_(accelerators=req.accelerators)
     return _analysis(
-        sc.with_(accelerators=req.accelerators),
-        rates,
-        lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets),
+        shown, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
     )
 
 
