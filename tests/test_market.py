@@ -144,10 +144,29 @@ def test_an_accelerator_without_an_energy_figure_is_named_in_the_notes():
         for n in proj.notes
     )
     proj = mk.project("analyst-consensus", samples=0)
-    # DeepSeek R1's 673 GB of FP8 weights need 16 H100s (80 GB each); 8 B200s (192 GB) hold them
+    # DeepSeek R1's 673 GB of FP8 weights need 16 H100s (80 GB each): its replicas have 16,
+    # as factory sizes them (it was left out, "needs at least 16 x h100-sxm"); 8 B200s
+    # (192 GB each) hold it, so theirs stay at 8
     mk.add_energy(proj, accelerators=("h100-sxm", "b200"), model="deepseek-r1")
-    assert set(proj.energy["gw_by_accelerator"]) == {"b200"}
-    assert "needs at least 16 x h100-sxm" in proj.energy["skipped"]["h100-sxm"]
+    assert set(proj.energy["gw_by_accelerator"]) == {"h100-sxm", "b200"}
+    info = proj.energy["accelerators"]
+    assert (info["h100-sxm"]["accelerators"], info["b200"]["accelerators"]) == (16, 8)
+    # the figure is the 16-GPU deployment's: its output tokens per joule x (6,000 + 300) / 300
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    sc = Scenario.parse(
+        {
+            "model": "deepseek-r1",
+            "accelerator": "h100-sxm",
+            "accelerators": 16,
+            "precision": "fp8",
+            "workload": "chat",
+        }
+    )
+    tpj = float(evaluate(sc, default_catalog()).kpis.tokens_per_joule)
+    assert_allclose(info["h100-sxm"]["tokens_per_joule"], tpj * 6_300 / 300, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -812,16 +812,24 @@ def _monte_carlo(sc: MarketScenario, years, basis, eps: float, n: int, seed: int
 ENERGY_ACCELERATORS = ("h100-sxm", "b200", "gb300", "rubin")
 
 
+REPLICA_ACCELERATORS = 8
+"""Accelerators of the reference replica the market's energy is read from (an 8-GPU server),
+unless the model needs more to fit."""
+
+
 def tokens_per_joule_total(
     accelerator: str, model: str = "llama-3.1-70b", catalog: Catalog | None = None
 ) -> tuple[float, dict[str, Any]]:
     """Input+output tokens per joule of facility energy for a reference deployment.
 
-    The deployment is ``model`` in FP8 (BF16 where the chip has no FP8) on 8 accelerators
-    serving the catalog's ``chat`` workload at its latency targets, priced by
+    The deployment is ``model`` in FP8 (BF16 where the chip has no FP8) on replicas of 8
+    accelerators, or of the fewest that hold the model where that is more (DeepSeek R1 in FP8
+    on H100s: 16, as ``factory`` sizes them), serving the catalog's ``chat`` workload at its
+    latency targets, priced by
     :func:`tokenfab.planning.evaluate`; its output tokens per joule times (input+output) /
     output converts to all tokens, because the operating point serves both at that mix.
     """
+    from tokenfab.perf.operating import minimum_accelerators, resolve
     from tokenfab.planning import evaluate
     from tokenfab.scenario import Scenario
 
@@ -832,11 +840,14 @@ def tokens_per_joule_total(
         {
             "model": model,
             "accelerator": accelerator,
-            "accelerators": 8,
+            "accelerators": REPLICA_ACCELERATORS,
             "precision": precision,
             "workload": "chat",
         }
     )
+    need = minimum_accelerators(resolve(sc, cat))  # None: nothing holds it; evaluate says why
+    if need is not None and need > REPLICA_ACCELERATORS:
+        sc = sc.with_(accelerators=need)
     est = evaluate(sc, cat)
     if est.kpis is None or est.energy_error is not None:  # no power figure: no tokens per joule
         why = est.energy_error or est.cost_error
@@ -848,6 +859,7 @@ def tokens_per_joule_total(
         "model": model,
         "precision": precision,
         "workload": "chat",
+        "accelerators": sc.accelerators,
         "output_tokens_per_joule": out_tpj,
         "tokens_per_joule": total,
         "region_pue": est.region.pue,
@@ -889,7 +901,8 @@ def add_energy(
         gw[a] = inference_gw(proj.tokens_per_year, tpj)
     proj.energy = {
         "basis": (
-            f"all tokens served as {model} on each accelerator (chat workload, 8 per replica, "
+            f"all tokens served as {model} on each accelerator (chat workload, 8 per replica "
+            "or the fewest that hold the model, "
             "facility energy incl. PUE, tokenfab.planning.evaluate); real fleets mix models "
             "and generations"
         ),
@@ -900,7 +913,8 @@ def add_energy(
     # an accelerator left out is said, not just missing from the table (an --energy-model
     # whose context is shorter than the chat workload left every GW column out, silently)
     proj.notes.extend(
-        f"energy_model: {model} on 8 x {a} gives no tokens per joule, so no GW: {why}"
+        f"energy_model: {model} on {REPLICA_ACCELERATORS} x {a} gives no tokens per joule, so no "
+        f"GW: {why}"
         for a, why in skipped.items()
     )
     proj.notes.extend(power_checks(proj.years, gw, load_market_data().seed_power))

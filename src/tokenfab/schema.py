@@ -1819,6 +1819,9 @@ class MarketEnergyAccelerator(Result):
     model: str = out("model id served")
     precision: str = out("weight format served")
     workload: str = out("workload id (token lengths)")
+    accelerators: int = out(
+        "accelerators of one replica: 8, or the fewest that hold the model", "-"
+    )
     output_tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
     tokens_per_joule: float = out("input and output tokens per joule of facility energy", "token/J")
     region_pue: float = out("the region's power usage effectiveness", "-")
