@@ -281,6 +281,20 @@ def upfront_usd_per_accelerator(
     return price * (1.0 + s) / (1.0 - f)
 
 
+def accelerator_upfront_usd(acc: Any, inputs: Any) -> float | None:
+    """:func:`upfront_usd_per_accelerator` of a catalog accelerator at the cost inputs'
+    system and network shares [USD]; None where the accelerator has no purchase price."""
+    if acc.price_usd is None:
+        return None
+    return float(
+        upfront_usd_per_accelerator(
+            acc.price_usd,
+            inputs.system_share_of_accelerator_price,
+            inputs.network_share_of_cluster_capex,
+        )
+    )
+
+
 def payback_months(
     upfront_usd: ArrayLike, alternative_monthly_usd: ArrayLike, operating_monthly_usd: ArrayLike
 ) -> NDArray[np.float64]:
@@ -535,13 +549,7 @@ def breakeven_rates(
         cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"), avg_w)
         buy = cost.total_usd_per_hour
         operating = sum(cost.lines[k] for k in OPERATING_LINES)
-        upfront = float(
-            upfront_usd_per_accelerator(
-                acc.price_usd,
-                inputs.system_share_of_accelerator_price,
-                inputs.network_share_of_cluster_capex,
-            )
-        )
+        upfront = accelerator_upfront_usd(acc, inputs)
     except ScenarioError as exc:
         missing["buy"] = str(exc)
     rent = rent_basis = None
@@ -625,17 +633,7 @@ def pool_breakeven_rates(
                     if pc.cost is None
                     else sum(pc.cost.lines.get(k, 0.0) for k in OPERATING_LINES)
                 )
-        prices[pool.role, "upfront"] = (
-            None
-            if acc.price_usd is None
-            else float(
-                upfront_usd_per_accelerator(
-                    acc.price_usd,
-                    inputs.system_share_of_accelerator_price,
-                    inputs.network_share_of_cluster_capex,
-                )
-            )
-        )
+        prices[pool.role, "upfront"] = accelerator_upfront_usd(acc, inputs)
     setup = hp.decode.setup
     api = _api(catalog, setup)
     if api is None:
@@ -884,17 +882,8 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
 
     acc = sg.setup.accelerator
     region = catalog.region(scenario.region)
-    upfront = (
-        np.nan
-        if acc.price_usd is None
-        else float(
-            upfront_usd_per_accelerator(
-                acc.price_usd,
-                inputs.system_share_of_accelerator_price,
-                inputs.network_share_of_cluster_capex,
-            )
-        )
-    )
+    upfront = accelerator_upfront_usd(acc, inputs)
+    upfront = np.nan if upfront is None else upfront
 
     def at(v: float) -> None:
         if v in sized["buy"].accelerators:
@@ -955,18 +944,7 @@ def _plan_pools(
             )
             pools = [] if e.pools is None else [e.pools.prefill, e.pools.decode]
             s.upfront_usd[v] = sum(
-                p.accelerators
-                * (
-                    np.nan
-                    if p.accelerator.price_usd is None
-                    else float(
-                        upfront_usd_per_accelerator(
-                            p.accelerator.price_usd,
-                            inputs.system_share_of_accelerator_price,
-                            inputs.network_share_of_cluster_capex,
-                        )
-                    )
-                )
+                p.accelerators * (accelerator_upfront_usd(p.accelerator, inputs) or np.nan)
                 for p in pools
             )
 

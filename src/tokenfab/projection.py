@@ -562,7 +562,7 @@ def _average_w(g: GenerationRates, utilization: float) -> float:
 
 def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     """Estimate the scenario and read the per-accelerator rates the projection needs."""
-    from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
+    from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import evaluate, hourly_cost, power_not_public, power_w
 
     est = evaluate(scenario, catalog)
@@ -587,13 +587,7 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     if acc.price_usd is not None:
         bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
         operating = sum(bought.lines[k] for k in OPERATING_LINES if k != "power")
-        upfront = float(
-            upfront_usd_per_accelerator(
-                acc.price_usd,
-                inputs.system_share_of_accelerator_price,
-                inputs.network_share_of_cluster_capex,
-            )
-        )
+        upfront = accelerator_upfront_usd(acc, inputs)
     else:
         notes.append(f"{acc.id} has no purchase price: buy not priced")
     try:
@@ -637,7 +631,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
     one fleet of their average accelerator (capacity, power, price, operating cost and rent
     averaged over the pools' counts at the scenario's sizing), so that the fleet grows with the
     demand in the pools' proportion. A replica is one replica of each pool."""
-    from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
+    from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import hourly_cost
 
     inputs = default_cost_inputs(catalog)
@@ -661,15 +655,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         else:
             bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
             operating.append(sum(bought.lines[k] for k in OPERATING_LINES if k != "power"))
-            upfront.append(
-                float(
-                    upfront_usd_per_accelerator(
-                        acc.price_usd,
-                        inputs.system_share_of_accelerator_price,
-                        inputs.network_share_of_cluster_capex,
-                    )
-                )
-            )
+            upfront.append(accelerator_upfront_usd(acc, inputs))
         try:
             r = cheapest_rental(
                 catalog, acc.id, scenario.rental_term, scenario.rental_provider
