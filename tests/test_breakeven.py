@@ -343,3 +343,53 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
             assert int(n[i]) == option.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], option.estimate.as_dict()["monthly_cost_usd"], rtol=1e-12)
     assert int(a.grid.accelerators[8]) == 33
+
+
+def test_a_fixed_decode_group_beside_a_prefill_pool_is_what_estimate_gives():
+    # Invariant: breakeven --prefill-accelerator b200 --accelerators 8 installs whole groups
+    # of 8 decoding H100 at each volume, the fewest that carry its peak, with the prefill pool
+    # sized for it; a row with d decode accelerators is `estimate --prefill-accelerator b200
+    # --accelerators d` for that volume and ownership, to the last digit, and d - 8 cannot
+    # carry it. By hand at 1e9 tokens a day (11,574 tok/s): one group (8 H100 decoding, 1
+    # B200 prefilling) carries it; rented, (8 x $2.69 RunPod H100 SXM + 1 x $6.00 Hyperstack
+    # B200) x 730 h = $20,089.60 a month. Breakeven once grew the decode replica of the group's
+    # point without a demand (4 H100) beside its prefill replica, priced at the catalog's
+    # default utilisation: 5 accelerators, $7,281 bought and $12,235 rented at 1e8 and 1e9,
+    # against estimate's 9, $12,653 / $12,770 and $20,090.
+    from tokenfab.catalog import default_catalog
+    from tokenfab.errors import InfeasibleError
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    base = {
+        "model": "llama-3.1-70b",
+        "accelerator": "h100-sxm",
+        "prefill_accelerator": "b200",
+        "precision": "fp8",
+        "region": "us",
+    }
+    a = be.analyse({**base, "accelerators": 8}, cat)
+    for i in (4, 6, 8, 10):  # 1e8, 1e9, 1e10, 1e11 tokens a day
+        v = float(a.grid.tokens_per_day[i])
+        for own, usd, n in (
+            ("buy", a.grid.buy_usd, a.grid.accelerators),
+            ("rent", a.grid.rent_usd, a.grid.rent_accelerators),
+        ):
+            sc = {**base, "tokens_per_day": v, "ownership": own}
+            d = None
+            for k in range(1, 200):  # the fewest whole groups estimate accepts
+                try:
+                    e = evaluate(Scenario.parse({**sc, "accelerators": 8 * k}), cat)
+                except InfeasibleError:
+                    continue
+                d = 8 * k
+                break
+            assert d is not None
+            assert int(n[i]) == e.accelerators_needed == d + e.pools.prefill.accelerators
+            assert_allclose(usd[i], e.as_dict()["monthly_cost_usd"], rtol=1e-9)
+            if own == "buy":  # the lines paid month by month and the hardware, as estimate
+                lines = sum(e.cost.lines[k] for k in be.OPERATING_LINES) * e.accelerators_needed
+                assert_allclose(a.grid.buy_operating_usd[i], lines * 730, rtol=1e-9)
+    assert_allclose(a.grid.rent_usd[6], (8 * 2.69 + 1 * 6.00) * 730, rtol=1e-9)
+    assert int(a.grid.accelerators[6]) == 9

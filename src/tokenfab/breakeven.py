@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -789,6 +789,38 @@ class _Sized:
 
 
 PlanFleets = tuple[Callable[[float], None], _Sized, _Sized]
+_T = TypeVar("_T")
+
+
+def _fewest_groups(k0: int, carried: Callable[[int], _T | None], refused: str) -> _T:
+    """The deployment of the fewest whole groups ``k >= k0`` that carry a demand: ``carried(k)``
+    is the deployment of ``k`` groups, None where it does not carry it.
+
+    One group at a time from ``k0`` (a bound below which none carries; near it a count may
+    miss a layout that a count one group smaller fills), then, 16 groups on, doubling the
+    step to a count that carries it and halving back to the fewest (more groups carry no less).
+
+    Raises
+    ------
+    InfeasibleError
+        ``refused``: no count up to ``k0 + 2**25`` groups carries it.
+    """
+    for k in range(k0, k0 + 16):
+        if (op := carried(k)) is not None:
+            return op
+    lo, step = k0 + 15, 16
+    while step <= 1 << 24:
+        if (op := carried(lo + step)) is not None:
+            hi = lo + step
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if (at_mid := carried(mid)) is not None:
+                    hi, op = mid, at_mid
+                else:
+                    lo = mid
+            return op
+        lo, step = lo + step, step * 2
+    raise InfeasibleError(refused)
 
 
 def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None) -> PlanFleets:
@@ -831,7 +863,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     inputs = default_cost_inputs(catalog)
     sized = {own: _Sized({}, {}, {}, {}) for own in ("buy", "rent")}
     if scenario.prefill_accelerator is not None:
-        return _plan_pools(scenario, catalog, sized), sized["buy"], sized["rent"]
+        return _plan_pools(scenario, catalog, sized, group), sized["buy"], sized["rent"]
     sg = sizing_grid(scenario, catalog)
     g, targets = sg.grid, sg.scenario
     valid = g.valid & (g.output_tok_s_replica > 0) & (g.tpot_s <= (targets.tpot_slo_s or np.inf))
@@ -857,27 +889,12 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             headroom = op.queue_wait_s <= DEFAULT_QUEUE_WAIT_S * (1 + 1e-9)
             return op if targets.ttft_slo_s is not None or headroom else None
 
-        for k in range(k0, k0 + 16):  # one group at a time near the bound
-            if (op := carried(k)) is not None:
-                return op
-        # further: doubling the step to a count that carries it, then halving back to the
-        # fewest (more groups carry no less)
-        lo, step = k0 + 15, 16
-        while step <= 1 << 24:
-            if (op := carried(lo + step)) is not None:
-                hi = lo + step
-                while hi - lo > 1:
-                    mid = (lo + hi) // 2
-                    if (at_mid := carried(mid)) is not None:
-                        hi, op = mid, at_mid
-                    else:
-                        lo = mid
-                return op
-            lo, step = lo + step, step * 2
-        raise InfeasibleError(
+        return _fewest_groups(
+            k0,
+            carried,
             f"accelerators: no count of whole groups of {group} x {sg.setup.accelerator.id} "
             f"carries {sc.tokens_per_day:g} output "
-            "tokens a day within the targets; change the group or omit --accelerators"
+            "tokens a day within the targets; change the group or omit --accelerators",
         )
 
     acc = sg.setup.accelerator
@@ -915,22 +932,62 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
 
 
 def _plan_pools(
-    scenario: Scenario, catalog: Catalog, sized: dict[str, _Sized]
+    scenario: Scenario, catalog: Catalog, sized: dict[str, _Sized], group: int | None = None
 ) -> Callable[[float], None]:
     """:func:`_plan_fleets` with a separate prefill pool: at each volume plan's two pools
     (:func:`tokenfab.planning.plan`'s ``_plan_pools``: one
     :func:`tokenfab.perf.hetero.hetero_point` for the volume, priced bought and rented by
-    :func:`tokenfab.pools.evaluate_pools`)."""
-    from tokenfab.perf.hetero import hetero_point
+    :func:`tokenfab.pools.evaluate_pools`).
+
+    ``group``: the decode pool grows in whole groups of that many: the fewest ``k`` whose
+    ``k x group`` decode accelerators carry the volume's peak (with the prefill pool sized for
+    it), each the point ``estimate --prefill-accelerator X --accelerators k x group`` gives
+    for that demand (``hetero_point`` on that count) and priced as it prices it. No fewer
+    groups carry the peak than the sized decode pool's accelerators over ``group`` (a count's
+    layouts and batches are some of the sized pool's; with ``min-latency`` the sized pool is
+    not the fewest, and the search starts at one group).
+
+    Raises
+    ------
+    InfeasibleError
+        The sized pools' reason where they cannot carry the volume (then no count can), or
+        ``accelerators``: no count of whole groups carries it.
+    """
+    from tokenfab.perf.hetero import HeteroPoint, hetero_point
     from tokenfab.pools import evaluate_pools
 
     inputs = default_cost_inputs(catalog)
+
+    def point(sc: Scenario) -> HeteroPoint:
+        fewest = hetero_point(sc.with_(accelerators=None), catalog)  # plan's, for the volume
+        if group is None:
+            return fewest
+        k0 = 1
+        if sc.objective != "min-latency":
+            k0 = max(1, int(np.ceil(fewest.decode.accelerators / group * (1 - 1e-9))))
+
+        def carried(k: int) -> HeteroPoint | None:
+            try:
+                return hetero_point(sc.with_(accelerators=k * group), catalog)
+            except InfeasibleError:
+                return None
+
+        return _fewest_groups(
+            k0,
+            carried,
+            f"accelerators: no count of whole groups of {group} x {sc.accelerator} decoding "
+            f"carries {sc.tokens_per_day:g} output tokens a day with prefill on "
+            f"{sc.prefill_accelerator} within the targets; change the group or omit "
+            "--accelerators",
+        )
 
     def at(v: float) -> None:
         if v in sized["buy"].accelerators:
             return
         sc = scenario.with_(tokens_per_day=v)
-        hp = hetero_point(sc, catalog)
+        hp = point(sc)
+        if group is not None:  # the count estimate is given
+            sc = sc.with_(accelerators=hp.decode.accelerators)
         for own, s in sized.items():
             e = evaluate_pools(sc.with_(ownership=own), catalog, hp)
             n = e.accelerators_needed
@@ -1134,23 +1191,19 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
 
     req = BreakevenRequest.parse(request)
     cat = catalog or default_catalog()
-    fields = {**req.scenario_fields(), "peak_to_average": 1.0}
     if req.prefill_accelerator is not None:  # two pools
-        sc = Scenario.parse({**fields, "accelerators": req.accelerators})
-        rates = pool_breakeven_rates(sc, cat, req.peak_to_average)
-        if req.accelerators is not None:  # a fixed decode group grown whole, at its point
-            return _analysis(sc, rates, lambda v, refine: monthly_costs(rates, v))
-        # plan's two pools at each volume
-        api = rates.api_usd_per_mtok_output
-        sized = Scenario.parse(
-            {
-                **req.scenario_fields(),
-                "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0]),
-            }
+        # plan's two pools at each volume, or whole decode groups of the count given, each as
+        # estimate gives that count for the volume (_plan_fleets); the rates give the API
+        # price and what is not priced
+        sc = Scenario.parse(
+            {**req.scenario_fields(), "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0])}
         )
-        fleets = _plan_fleets(sized, cat)
+        unsized = {**req.scenario_fields(), "accelerators": None, "peak_to_average": 1.0}
+        rates = pool_breakeven_rates(Scenario.parse(unsized), cat, req.peak_to_average)
+        api = rates.api_usd_per_mtok_output
+        fleets = _plan_fleets(sc.with_(accelerators=None), cat, req.accelerators)
         return _analysis(
-            sc, rates, lambda v, refine: plan_monthly_costs(sized, cat, v, api, refine, fleets)
+            sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
         )
     # no fixed group: at each volume the deployment plan installs for it, bought and rented
     # (plan_monthly_costs); a fixed group: whole groups of it at each volume, each count placed
