@@ -10,19 +10,16 @@ from tokenfab import breakeven as be
 from tokenfab.errors import ScenarioError
 
 
-def _rates(api: float | None = 0.88, rent: float | None = 2.69) -> be.BreakEvenRates:
-    # 10,000 tok/s per 8-accelerator replica, 1:1 prompt:output, $2.25/h bought ($0.75/h of it
-    # operating), $50,000 of hardware per accelerator
+def _rates(api: float | None = 0.88) -> be.BreakEvenRates:
+    # 1:1 prompt:output, $2.25/h bought ($0.75/h of it operating), $50,000 of hardware per
+    # accelerator, $2.69/h rented
     return be.BreakEvenRates(
-        capacity_output_tok_s_per_replica=10_000.0,
-        accelerators_per_replica=8,
-        peak_to_average=1.0,
         input_tokens=1000.0,
         output_tokens=1000.0,
         buy_usd_per_accelerator_hour=2.25,
         buy_operating_usd_per_accelerator_hour=0.75,
         upfront_usd_per_accelerator=50_000.0,
-        rent_usd_per_accelerator_hour=rent,
+        rent_usd_per_accelerator_hour=2.69,
         rent_basis="test",
         api_usd_per_mtok_blended=api,
         api_provider="test",
@@ -30,34 +27,34 @@ def _rates(api: float | None = 0.88, rent: float | None = 2.69) -> be.BreakEvenR
     )
 
 
+def _buy_usd(v, usd_per_accelerator_hour=2.25):
+    # replicas of 8 accelerators carrying 10,000 output tok/s each, paid every hour of a month
+    return be.accelerators_for_volume(v, 10_000.0, 8) * usd_per_accelerator_hour * 730.0
+
+
 def test_api_monthly_cost_by_hand():
     # 1e8 output tokens/day with 1e8 prompt tokens at $0.88/Mtok blended = $1.76 per Mtok of
     # output; a month is 730 h / 24 = 30.41667 d: 1e8 x 30.41667 x 1.76 / 1e6 = $5,353.33
-    c = be.monthly_costs(_rates(), [1e8])
-    assert_allclose(c.api_usd, [5353.33], atol=0.005)
+    assert _rates().api_usd_per_mtok_output == pytest.approx(1.76, rel=1e-12)
+    assert_allclose(be.api_monthly_cost_usd(1e8, 1.76), 5353.33, atol=0.005)
+    assert _rates(api=None).api_usd_per_mtok_output is None
 
 
-def test_buy_monthly_cost_by_hand():
-    # 1e9 tokens/day = 11,574 tok/s -> ceil(1.157) = 2 replicas = 16 accelerators;
-    # 16 x $2.25 x 730 h = $26,280; rent 16 x 2.69 x 730 = $31,419.20
-    c = be.monthly_costs(_rates(), [1e9])
-    assert int(c.accelerators[0]) == 16
-    assert_allclose(c.buy_usd, [26_280.0], rtol=1e-12)
-    assert_allclose(c.rent_usd, [31_419.2], rtol=1e-12)
+def test_accelerators_for_volume_by_hand():
+    # 1e9 tokens/day = 11,574 tok/s -> ceil(1.157) = 2 replicas of 8 = 16 accelerators;
+    # 16 x $2.25 x 730 h = $26,280
+    assert int(be.accelerators_for_volume(1e9, 10_000.0, 8)) == 16
+    assert_allclose(_buy_usd(1e9), 26_280.0, rtol=1e-12)
 
 
-def test_monotone_buy_and_linear_api():
+def test_monotone_accelerators_and_linear_api():
     grid = np.logspace(5, 12, 701)
-    c = be.monthly_costs(_rates(), grid)
-    assert np.all(np.diff(c.buy_usd) >= 0)  # more volume never needs fewer accelerators
-    assert_allclose(c.api_usd / grid, c.api_usd[0] / grid[0], rtol=1e-12)  # linear in V
-
-
-def test_vector_equals_scalar():
-    grid = np.logspace(6, 11, 11)
-    c = be.monthly_costs(_rates(), grid)
-    for i, v in enumerate(grid):
-        assert_allclose(be.monthly_costs(_rates(), [v]).buy_usd[0], c.buy_usd[i], rtol=1e-12)
+    n = be.accelerators_for_volume(grid, 10_000.0, 8)
+    assert np.all(np.diff(n) >= 0)  # more volume never needs fewer accelerators
+    api = be.api_monthly_cost_usd(grid, 1.76)
+    assert_allclose(api / grid, api[0] / grid[0], rtol=1e-12)  # linear in V
+    for i, v in enumerate(grid[::100]):  # a vector is its scalars
+        assert int(be.accelerators_for_volume(v, 10_000.0, 8)) == n[100 * i]
 
 
 def test_payback_by_hand_and_none_when_no_saving():
@@ -65,9 +62,20 @@ def test_payback_by_hand_and_none_when_no_saving():
     assert_allclose(be.payback_months(400_000, 50_000, 10_000), 10.0)
     assert np.isnan(be.payback_months(400_000, 10_000, 10_000))  # saving 0: never
     assert np.isnan(be.payback_months(400_000, 5_000, 10_000))  # saving < 0: never
-    # at 1e6 tokens/day the API bill ($53.53) is below the fleet's operating cost: never
-    c = be.monthly_costs(_rates(), [1e6])
+    # at 1e6 tokens/day the API bill ($53.53) is below one 8-accelerator replica's operating
+    # cost (8 x $0.75 x 730 h = $4,380): never; renting it costs 8 x $2.69 x 730 = $15,709.60,
+    # so buying ($400,000 up front) pays back in 400,000 / (15,709.6 - 4,380) = 35.3 months
+    c = be.MonthlyCosts(
+        tokens_per_day=np.array([1e6]),
+        accelerators=np.array([8]),
+        buy_usd=np.array([8 * 2.25 * 730.0]),
+        rent_usd=np.array([8 * 2.69 * 730.0]),
+        api_usd=be.api_monthly_cost_usd(np.array([1e6]), 1.76),
+        buy_operating_usd=np.array([8 * 0.75 * 730.0]),
+        upfront_usd=np.array([400_000.0]),
+    )
     assert np.isnan(be.payback_at(c, "api")[0])
+    assert_allclose(be.payback_at(c, "rent"), [400_000 / (15_709.6 - 4_380)], rtol=1e-12)
 
 
 def test_upfront_network_formula():
@@ -77,30 +85,30 @@ def test_upfront_network_formula():
 
 def test_crossover_consistency():
     grid = be.FINE_GRID_TOKENS_PER_DAY
-    c = be.monthly_costs(_rates(), grid)
-    x = be.crossover_tokens_per_day(grid, c.buy_usd, c.api_usd)
+    buy, api = _buy_usd(grid), be.api_monthly_cost_usd(grid, 1.76)
+    x = be.crossover_tokens_per_day(grid, buy, api)
     assert x is not None
     i = int(np.flatnonzero(grid == x)[0])
     assert i > 0
-    assert c.buy_usd[i] <= c.api_usd[i]
-    assert c.buy_usd[i - 1] > c.api_usd[i - 1]
+    assert buy[i] <= api[i]
+    assert buy[i - 1] > api[i - 1]
     # one replica costs 8 x 2.25 x 730 = $13,140 a month; the API bill reaches it at
     # 13,140 / (30.41667 x 1.76 / 1e6) = 2.4546e8 tokens/day, within one grid step (200/decade)
     assert_allclose(x, 2.4546e8, rtol=10 ** (1 / 200) - 1 + 1e-4)
-    sustained = be.crossover_tokens_per_day(grid, c.buy_usd, c.api_usd, sustained=True)
+    sustained = be.crossover_tokens_per_day(grid, buy, api, sustained=True)
     assert sustained is not None and sustained >= x
-    assert np.all(c.buy_usd[grid >= sustained] <= c.api_usd[grid >= sustained])
+    assert np.all(buy[grid >= sustained] <= api[grid >= sustained])
 
 
 def test_crossover_none_when_never_cheaper():
     grid = be.FINE_GRID_TOKENS_PER_DAY
-    c = be.monthly_costs(_rates(api=0.0001), grid)
-    assert be.crossover_tokens_per_day(grid, c.buy_usd, c.api_usd) is None
+    api = be.api_monthly_cost_usd(grid, 0.0002)
+    assert be.crossover_tokens_per_day(grid, _buy_usd(grid), api) is None
 
 
-def test_missing_options_are_nan():
-    c = be.monthly_costs(_rates(api=None, rent=None), [1e8])
-    assert np.isnan(c.api_usd[0]) and np.isnan(c.rent_usd[0])
+def test_missing_options_are_nan_and_never_cheapest():
+    nan = np.array([np.nan])
+    c = be.MonthlyCosts(np.array([1e8]), np.array([8]), np.array([1.0]), nan, nan, nan, nan)
     assert c.cheapest() == ["buy"]
 
 
@@ -116,7 +124,8 @@ def test_hybrid_saving():
     [
         lambda: be.hybrid_saving(1.5, 0.1, 1.0),
         lambda: be.hybrid_saving(0.5, 0.1, 0.0),
-        lambda: be.monthly_costs(_rates(), [-1.0]),
+        lambda: be.accelerators_for_volume(-1.0, 10_000.0, 8),
+        lambda: be.api_monthly_cost_usd(-1.0, 1.76),
         lambda: be.crossover_tokens_per_day([2, 1], [1, 1], [1, 1]),
         lambda: be.upfront_usd_per_accelerator(1000, 0.5, 1.0),
     ],
@@ -297,22 +306,6 @@ def test_the_refined_fine_grid_is_strictly_ascending():
     assert set(a.fine.tokens_per_day) <= set(be.FINE_GRID_TOKENS_PER_DAY)
 
 
-def test_a_prefill_pool_grows_beside_the_decode_pool_by_hand():
-    # decode: 10,000 output tok/s per 8-accelerator replica at $2.25/h (the _rates fixture);
-    # prefill: replicas of 1 accelerator feeding 5,000 output tok/s each at $1.50/h ($0.50
-    # operating, $30,000 up front). 1e9 output tokens a day = 11,574 tok/s: 2 decode replicas
-    # (16 accelerators) and ceil(11,574 / 5,000) = 3 prefill accelerators; bought: (16 x 2.25
-    # + 3 x 1.50) x 730 h = $29,565 a month; up front 16 x 50,000 + 3 x 30,000 = $890,000
-    pre = be.PrefillPoolRates("p", 5_000.0, 1, None, 1.50, 0.50, 30_000.0, None)
-    c = be.monthly_costs(be.BreakEvenRates(**{**_rates().__dict__, "prefill": pre}), [1e9])
-    assert int(c.accelerators[0]) == 19
-    assert_allclose(c.buy_usd, [(16 * 2.25 + 3 * 1.50) * 730], rtol=1e-12)
-    assert_allclose(c.upfront_usd, [890_000.0], rtol=1e-12)
-    assert_allclose(c.buy_operating_usd, [(16 * 0.75 + 3 * 0.50) * 730], rtol=1e-12)
-    # the prefill pool has no rental here: renting the deployment is not priced
-    assert np.isnan(c.rent_usd).all()
-
-
 def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
     # Llama 3.1 70B FP8, decode on B200, prefill on H100: a row at V is plan's two pools for
     # V (tokenfab.perf.hetero.hetero_point sized for it, priced by tokenfab.pools), bought and
@@ -331,7 +324,7 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
         "region": "us",
     }
     a = be.analyse(base, cat)
-    assert a.rates.prefill is not None and a.rates.prefill.accelerator == "h100-sxm"
+    assert a.rates.rent_basis.startswith("prefill h100-sxm: ")
     for i in (6, 8, 10):  # 1e9, 1e10, 1e11 tokens a day
         v = float(a.grid.tokens_per_day[i])
         for own, usd, n in (

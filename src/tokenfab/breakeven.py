@@ -15,9 +15,8 @@ So a row is ``plan`` for that volume and ownership, to the last digit: one searc
 entry points (:func:`plan_monthly_costs`). ``accelerators`` given: the fleet grows in whole
 groups of that many, each count placed as ``estimate --accelerators`` places it for the
 volume (:func:`tokenfab.sizing.count_point`). A prefill pool on another accelerator: plan's
-two pools at each volume. The array functions below (:func:`monthly_costs`) grow one replica
-of one operating point instead; the analysis keeps them for a fixed decode group beside a
-prefill pool only.
+two pools at each volume, or with ``accelerators`` whole decode groups of that many, each
+count as ``estimate --prefill-accelerator --accelerators`` sizes and prices it for the volume.
 Bad input raises :class:`~tokenfab.errors.ScenarioError` with a one-line message.
 
 References
@@ -61,15 +60,12 @@ __all__ = [
     "FINE_GRID_TOKENS_PER_DAY",
     "BreakEvenRates",
     "MonthlyCosts",
-    "PrefillPoolRates",
     "accelerators_for_volume",
     "api_monthly_cost_usd",
     "breakeven_rates",
     "crossover_tokens_per_day",
-    "fleet_monthly_cost_usd",
     "hybrid_case",
     "hybrid_saving",
-    "monthly_costs",
     "payback_at",
     "payback_months",
     "pool_breakeven_rates",
@@ -162,41 +158,6 @@ def accelerators_for_volume(
     return (replicas * np.asarray(accelerators_per_replica)).astype(np.int64)
 
 
-def fleet_monthly_cost_usd(
-    accelerators: ArrayLike, usd_per_accelerator_hour: ArrayLike
-) -> NDArray[np.float64]:
-    """Monthly cost of a fleet paid per installed accelerator-hour [USD/month].
-
-    Parameters
-    ----------
-    accelerators : array_like
-        Installed accelerators [-], ≥ 0.
-    usd_per_accelerator_hour : array_like
-        Cost of one accelerator-hour, bought or rented [USD/h], ≥ 0.
-
-    Returns
-    -------
-    numpy.ndarray
-        :math:`C = N c \\cdot 730` [USD/month].
-
-    Notes
-    -----
-    A month is 730 h (8760 h / 12), as in :mod:`tokenfab.kpis`; every installed hour is paid.
-
-    References
-    ----------
-    .. [1] SemiAnalysis, "AI Cloud TCO model", https://semianalysis.com/ai-cloud-tco-model/
-
-    Examples
-    --------
-    >>> float(fleet_monthly_cost_usd(8, 2.0))
-    11680.0
-    """
-    n = _check_range("accelerators", accelerators, 0.0)
-    c = _check_range("usd_per_accelerator_hour", usd_per_accelerator_hour, 0.0)
-    return n * c * HOURS_PER_MONTH
-
-
 def api_monthly_cost_usd(
     tokens_per_day: ArrayLike, api_usd_per_mtok_output: ArrayLike
 ) -> NDArray[np.float64]:
@@ -209,7 +170,7 @@ def api_monthly_cost_usd(
     api_usd_per_mtok_output : array_like
         API price per million *output* tokens with the prompt tokens that come with them
         [USD/Mtok], ≥ 0: ``blended × (input + output) / output`` for a blended price over
-        the workload's token mix (:func:`breakeven_rates` does this).
+        the workload's token mix (:attr:`BreakEvenRates.api_usd_per_mtok_output`).
 
     Returns
     -------
@@ -439,43 +400,20 @@ def hybrid_saving(
     return 1.0 - (s * ce + (1.0 - s) * cc) / cc
 
 
-# -- wiring: rates from one estimate -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PrefillPoolRates:
-    """The prefill pool of a deployment with a separate prefill accelerator, per replica and
-    per accelerator-hour: it grows with the volume beside the decode pool.
-
-    ``capacity_output_tok_s_per_replica`` is a prefill replica's prompt tokens a second over
-    the prompt tokens an output token brings: the output rate it feeds. ``None`` prices: the
-    catalog cannot price the pool that way (the analysis says why).
-    """
-
-    accelerator: str
-    capacity_output_tok_s_per_replica: float
-    accelerators_per_replica: int
-    queue_wait_s: float | None  # the mean wait for a prefill replica at the peak, at most
-    buy_usd_per_accelerator_hour: float | None
-    buy_operating_usd_per_accelerator_hour: float | None
-    upfront_usd_per_accelerator: float | None
-    rent_usd_per_accelerator_hour: float | None
+# -- wiring: the prices and what is missing, from one estimate -----------------------------------
 
 
 @dataclass(frozen=True)
 class BreakEvenRates:
-    """What the volume axis needs from one operating point and the catalogs.
+    """The per-unit prices of buy, rent and API for a scenario, and what cannot be priced.
 
+    The rows are sized and priced at each volume (:func:`plan_monthly_costs`); these give the
+    API price they are compared with, the rent's basis and why an option is missing.
     ``None`` marks an option the catalog cannot price (no purchase price, no rental, no API
-    price for the model); the reason is in ``missing``.
+    price for the model); the reason is in ``missing``. With a separate prefill pool the
+    accelerator-hours are the decode pool's.
     """
 
-    # one replica at one operating point, grown whole with the volume (monthly_costs); the
-    # analysis sizes each volume as plan does instead (plan_monthly_costs), and keeps these
-    # for a fixed decode group beside a prefill pool
-    capacity_output_tok_s_per_replica: float
-    accelerators_per_replica: int
-    peak_to_average: float
     input_tokens: float
     output_tokens: float
     buy_usd_per_accelerator_hour: float | None
@@ -486,13 +424,6 @@ class BreakEvenRates:
     api_usd_per_mtok_blended: float | None
     api_provider: str | None
     missing: dict[str, str]
-    # the queueing headroom plan sizes with (tokenfab.sizing.fleet_replicas): a replica's top
-    # output rate and the largest mean wait at the peak; None: the fleet only carries the peak
-    top_output_tok_s_per_replica: float | NDArray[np.float64] | None = None
-    queue_wait_s: float | NDArray[np.float64] | None = None
-    # a separate prefill pool on another accelerator (the fields above are then the decode
-    # pool's, per accelerator of the decode accelerator); None: one accelerator type
-    prefill: PrefillPoolRates | None = None
 
     @property
     def api_usd_per_mtok_output(self) -> float | None:
@@ -503,18 +434,14 @@ class BreakEvenRates:
         return self.api_usd_per_mtok_blended * tokens / self.output_tokens
 
 
-def breakeven_rates(
-    estimate: Estimate,
-    catalog: Catalog,
-    peak_to_average: float | None = None,
-) -> BreakEvenRates:
-    """Per-replica capacity and the per-unit prices of buy, rent and API for an estimate.
+def breakeven_rates(estimate: Estimate, catalog: Catalog) -> BreakEvenRates:
+    """The per-unit prices of buy, rent and API for an estimate, and what is missing.
 
     Parameters
     ----------
     estimate : Estimate
         An evaluated scenario (:func:`tokenfab.planning.evaluate`); its ownership does not
-        matter, both are priced.
+        matter, both are priced (bought at its operating point's power and utilisation).
     catalog : Catalog
         The catalog the estimate was made with.
 
@@ -544,7 +471,6 @@ def breakeven_rates(
             raise ScenarioError(estimate.cost_error or f"accelerator: {acc.id} has no power figure")
         if estimate.energy_error is not None and acc.price_usd is not None:
             raise ScenarioError(estimate.energy_error)  # a bought chip's electricity needs it
-        # power at the estimate's operating point and utilisation (not re-evaluated per volume)
         avg_w = float(estimate.kpis.power_w) / estimate.accelerators_needed
         cost = hourly_cost(acc, estimate.region, "buy", catalog, inputs, licence("buy"), avg_w)
         buy = cost.total_usd_per_hour
@@ -561,19 +487,7 @@ def breakeven_rates(
         missing["rent"] = str(exc)
     if estimate.api is None:
         missing["api"] = f"api-prices: no API price for model {op.setup.model.id!r}"
-    # the estimate's replica at its operating point, with plan's queue bound on it
-    from tokenfab.perf.operating import with_workload_targets
-    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
-
-    slo = with_workload_targets(estimate.scenario, catalog).ttft_slo_s
-    budget = DEFAULT_QUEUE_WAIT_S if slo is None else slo - (op.ttft_s - op.queue_wait_s)
-    top, wait = op.output_tok_s_total / op.replicas, (budget if budget > 0 else None)
     return BreakEvenRates(
-        capacity_output_tok_s_per_replica=op.output_tok_s_total / op.replicas,
-        accelerators_per_replica=op.accelerators // op.replicas,
-        peak_to_average=(
-            estimate.scenario.peak_to_average if peak_to_average is None else peak_to_average
-        ),
         input_tokens=float(op.setup.input_tokens),
         output_tokens=float(op.setup.output_tokens),
         buy_usd_per_accelerator_hour=buy,
@@ -584,32 +498,22 @@ def breakeven_rates(
         api_usd_per_mtok_blended=estimate.api.blended_usd_per_mtok if estimate.api else None,
         api_provider=estimate.api.price.provider if estimate.api else None,
         missing=missing,
-        top_output_tok_s_per_replica=top,
-        queue_wait_s=wait,
     )
 
 
-def pool_breakeven_rates(
-    scenario: Scenario, catalog: Catalog, peak_to_average: float
-) -> BreakEvenRates:
+def pool_breakeven_rates(scenario: Scenario, catalog: Catalog) -> BreakEvenRates:
     """:func:`breakeven_rates` of a scenario with a separate prefill pool
-    (``prefill_accelerator``): each pool's replica, its capacity and its accelerator-hour bought
-    and rented (:mod:`tokenfab.pools`), so that at each volume each pool has the replicas its
-    share of the peak needs.
+    (``prefill_accelerator``): the decode pool's accelerator-hour bought and rented, the rent's
+    basis of both pools, and what either pool cannot price (:mod:`tokenfab.pools`).
 
-    The replicas are those of the scenario's two-pool point without a demand
-    (:func:`tokenfab.perf.hetero.hetero_point`: the decode layout and batch with the most
-    output tokens a second per accelerator within the targets, the prefill layout with the most
-    prompt tokens a second); each pool's accelerator-hour is priced at its draw at the catalog's
-    default utilisation. The queue is the prefill pool's (a request waits for a prefill
-    replica), bounded as ``plan`` bounds it: within 2 s without a TTFT target, else within what
-    the target leaves after the prefill and the KV transfer.
+    The pools are those of the scenario's two-pool point without a demand
+    (:func:`tokenfab.perf.hetero.hetero_point`), each accelerator-hour priced at its draw at
+    the catalog's default utilisation.
     """
     from tokenfab.perf.hetero import hetero_point
     from tokenfab.perf.operating import with_workload_targets
     from tokenfab.planning import _api
     from tokenfab.pools import _pool_cost
-    from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S
 
     sc = with_workload_targets(scenario, catalog)
     hp = hetero_point(sc, catalog)
@@ -638,16 +542,7 @@ def pool_breakeven_rates(
     api = _api(catalog, setup)
     if api is None:
         missing["api"] = f"api-prices: no API price for model {setup.model.id!r}"
-    budget = (
-        DEFAULT_QUEUE_WAIT_S
-        if sc.ttft_slo_s is None
-        else sc.ttft_slo_s - hp.prefill_s - hp.kv_transfer_s
-    )
-    dec = hp.decode
     return BreakEvenRates(
-        capacity_output_tok_s_per_replica=dec.tok_s_per_replica,
-        accelerators_per_replica=dec.accelerators_per_replica,
-        peak_to_average=peak_to_average,
         input_tokens=float(setup.input_tokens),
         output_tokens=float(setup.output_tokens),
         buy_usd_per_accelerator_hour=prices["decode", "buy"],
@@ -658,17 +553,6 @@ def pool_breakeven_rates(
         api_usd_per_mtok_blended=api.blended_usd_per_mtok if api else None,
         api_provider=api.price.provider if api else None,
         missing=missing,
-        prefill=PrefillPoolRates(
-            accelerator=hp.prefill.setup.accelerator.id,
-            capacity_output_tok_s_per_replica=hp.prefill.tok_s_per_replica
-            / hp.prompt_per_output_token,
-            accelerators_per_replica=hp.prefill.accelerators_per_replica,
-            queue_wait_s=budget if budget > 0 else None,
-            buy_usd_per_accelerator_hour=prices["prefill", "buy"],
-            buy_operating_usd_per_accelerator_hour=prices["prefill", "operating"],
-            upfront_usd_per_accelerator=prices["prefill", "upfront"],
-            rent_usd_per_accelerator_hour=prices["prefill", "rent"],
-        ),
     )
 
 
@@ -693,84 +577,6 @@ class MonthlyCosts:
         stack = np.vstack([self.buy_usd, self.rent_usd, self.api_usd])
         stack = np.where(np.isnan(stack), np.inf, stack)
         return [names[i] for i in np.argmin(stack, axis=0)]
-
-
-def _or_nan(shape: tuple[int, ...], value: NDArray[np.float64] | None) -> NDArray[np.float64]:
-    return np.full(shape, np.nan) if value is None else np.asarray(value, dtype=float)
-
-
-def monthly_costs(rates: BreakEvenRates, tokens_per_day_grid: ArrayLike) -> MonthlyCosts:
-    """Monthly cost of buy, rent and API at each daily output volume.
-
-    Parameters
-    ----------
-    rates : BreakEvenRates
-        From :func:`breakeven_rates`.
-    tokens_per_day_grid : array_like
-        Output tokens a day [token/day], > 0; prompt tokens scale with them in the
-        workload's ratio.
-
-    Returns
-    -------
-    MonthlyCosts
-        Costs [USD/month], NaN for an option the catalog cannot price.
-
-    Notes
-    -----
-    With :math:`N(V)` from :func:`accelerators_for_volume`:
-    :math:`C_\\mathrm{buy} = N c_\\mathrm{buy} 730`, :math:`C_\\mathrm{rent} = N
-    c_\\mathrm{rent} 730`, :math:`C_\\mathrm{API} = V \\cdot 30.42 \\cdot p_\\mathrm{out} /
-    10^6`.
-    """
-    v = _check_range("tokens_per_day", tokens_per_day_grid, 0.0, low_open=True)
-    cap = np.asarray(rates.capacity_output_tok_s_per_replica, dtype=float)
-    queue = dict(
-        top_output_tok_s_per_replica=rates.top_output_tok_s_per_replica,
-        output_tokens=rates.output_tokens,
-        queue_wait_s=rates.queue_wait_s,
-    )
-    n = accelerators_for_volume(
-        v, cap, rates.accelerators_per_replica, rates.peak_to_average, **queue
-    )
-    shape = np.shape(n)
-    pre = rates.prefill
-    n_p = np.zeros(shape, dtype=np.int64)
-    if pre is not None:  # the prefill pool grows with the volume beside the decode pool
-        n_p = accelerators_for_volume(
-            v,
-            pre.capacity_output_tok_s_per_replica,
-            pre.accelerators_per_replica,
-            rates.peak_to_average,
-            output_tokens=rates.output_tokens,
-            queue_wait_s=pre.queue_wait_s,
-        )
-
-    def cost(rate: float | None, rate_p: float | None = None) -> NDArray[np.float64] | None:
-        if rate is None or (pre is not None and rate_p is None):
-            return None
-        return n * rate + (0.0 if pre is None else n_p * rate_p)
-
-    def fleet(rate: float | None, rate_p: float | None = None) -> NDArray[np.float64]:
-        per_hour = cost(rate, rate_p)
-        return _or_nan(shape, None if per_hour is None else fleet_monthly_cost_usd(1, per_hour))
-
-    api_price = rates.api_usd_per_mtok_output
-    api = None if api_price is None else api_monthly_cost_usd(v, api_price)
-    p = pre or PrefillPoolRates("", 1.0, 1, None, None, None, None, None)
-    return MonthlyCosts(
-        tokens_per_day=np.broadcast_to(v, shape).astype(float),
-        accelerators=n + n_p,
-        buy_usd=fleet(rates.buy_usd_per_accelerator_hour, p.buy_usd_per_accelerator_hour),
-        rent_usd=fleet(rates.rent_usd_per_accelerator_hour, p.rent_usd_per_accelerator_hour),
-        api_usd=_or_nan(shape, api),
-        buy_operating_usd=fleet(
-            rates.buy_operating_usd_per_accelerator_hour,
-            p.buy_operating_usd_per_accelerator_hour,
-        ),
-        upfront_usd=_or_nan(
-            shape, cost(rates.upfront_usd_per_accelerator, p.upfront_usd_per_accelerator)
-        ),
-    )
 
 
 # -- the fleet plan sizes at each volume ---------------------------------------------------------
@@ -1199,7 +1005,7 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
             {**req.scenario_fields(), "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0])}
         )
         unsized = {**req.scenario_fields(), "accelerators": None, "peak_to_average": 1.0}
-        rates = pool_breakeven_rates(Scenario.parse(unsized), cat, req.peak_to_average)
+        rates = pool_breakeven_rates(Scenario.parse(unsized), cat)
         api = rates.api_usd_per_mtok_output
         fleets = _plan_fleets(sc.with_(accelerators=None), cat, req.accelerators)
         return _analysis(
@@ -1219,7 +1025,7 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         est = evaluate(sc, cat)
     except ScenarioError:  # no purchase price: the operating point is the same rented
         est = evaluate(sc.with_(ownership="rent"), cat)
-    rates = breakeven_rates(est, cat, req.peak_to_average)
+    rates = breakeven_rates(est, cat)
     api = rates.api_usd_per_mtok_output
     # the table's volumes are the fine grid's: each sized once
     fleets = _plan_fleets(sc, cat, req.accelerators)
