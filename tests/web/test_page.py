@@ -325,3 +325,31 @@ def test_a_rented_tpu_shows_its_cost_and_says_why_carbon_is_missing(page, server
     assert_cards_match(page, api)
     assert page.inner_text(".card[data-key=co2e_g_per_mtok] .value").startswith("n/a")
     assert "power is not public" in page.inner_text("#band")
+
+
+def test_the_buy_rent_api_tab_prices_the_estimate_shown_at_its_volume(page, server):
+    # Invariant: one deployment, one answer on one page. With prefill on B200 beside the
+    # opening scenario's 8 H100 and 1e9 output tokens a day, the estimate cards show 8 H100
+    # decoding and 1 B200 prefilling; the Buy, rent or API tab at 1e9 prices the same
+    # deployment (whole groups of 8 decoding, the fewest that carry it: one), bought and
+    # rented, to the digit. It once grew the 4-H100 decode replica of the group's point
+    # without a demand: $7,281 bought, $12,235 rented at 1e9 beside the cards' $12,770.
+    page.select_option("#f-prefill_accelerator", "b200")
+    page.fill("#f-tokens_per_day", "1000000000")
+    wait_shown(page, prefill_accelerator="b200", tokens_per_day="1000000000")
+    page.click("#tab-breakeven")
+    page.wait_for_selector("#panel-breakeven[data-state=ready]", state="attached", timeout=120_000)
+    traces = page.evaluate("() => document.querySelector('#panel-breakeven .chart').data")
+    at = {t["name"]: dict(zip(t["x"], t["y"], strict=True))[1e9] for t in traces}
+    for own in ("buy", "rent"):
+        api = estimate(
+            server,
+            {**START, "prefill_accelerator": "b200", "tokens_per_day": 1e9, "ownership": own},
+        )
+        assert api["decode_accelerators"] == 8
+        assert at[own] == pytest.approx(api["monthly_cost_usd"], rel=1e-9), own
+        if own == "buy":
+            assert shown(page, "monthly_cost_usd") == pytest.approx(at["buy"], rel=1e-9)
+    title = page.evaluate("() => document.querySelector('#panel-breakeven .chart').layout.title")
+    assert "h100-sxm decode + b200 prefill" in str(title)
+    assert "fewest whole groups of 8 h100-sxm decoding" in page.inner_text("#panel-breakeven")

@@ -574,16 +574,23 @@ async function renderBreakeven(el) {
   const traces = [["buy", "buy_usd_per_month"], ["rent", "rent_usd_per_month"], ["API", "api_usd_per_month"]]
     .filter(([, k]) => rows.some((row) => row[k] !== null))
     .map(([name, k], i) => ({ x, y: rows.map((row) => row[k]), name, mode: "lines+markers", line: { color: COLORS[i] } }));
+  // two pools: both accelerators, as the headline and the frontier name them
+  const hw = r.prefill_accelerator ? `${r.accelerator} decode + ${r.prefill_accelerator} prefill` : r.accelerator;
   plot(el, traces, {
-    title: `Monthly cost against volume: ${r.model} on ${r.accelerator}`,
+    title: `Monthly cost against volume: ${r.model} on ${hw}`,
     xaxis: { title: { text: "output tokens a day" }, type: "log" },
     yaxis: { title: { text: "USD/month" }, type: "log" },
   });
   const first = rows.length ? rows[0].tokens_per_day : 0;
   const cross = (v, what) => (v === null || v === undefined ? `${what}: no crossover between ${fmt(first)} and ${fmt(rows[rows.length - 1]?.tokens_per_day)} output tokens a day`
     : v <= first ? `${what}: at every volume shown` : `${what}: above ${fmt(v)} output tokens a day`);
+  // what each volume installs: the same deployment estimate gives for that demand
+  const group = a.scenario && a.scenario.accelerators;
+  const installs = group
+    ? `Each volume installs the fewest whole groups of ${group} ${r.accelerator}${r.prefill_accelerator ? " decoding (the prefill pool sized for it)" : ""} that carry it, priced as the estimate of that count and demand`
+    : "Each volume installs the deployment plan sizes for it, priced as its estimate";
   caption(el, `${cross(a.crossover_buy_vs_api_tokens_per_day, "Buying beats the API")}. ` +
-    `${cross(a.crossover_buy_vs_rent_tokens_per_day, "Buying beats renting")}.`);
+    `${cross(a.crossover_buy_vs_rent_tokens_per_day, "Buying beats renting")}. ${installs}; rent at the cheapest on-demand offer.`);
 }
 
 // API list prices over time (the api-prices catalog, by effective date) beside this
