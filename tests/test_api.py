@@ -484,3 +484,35 @@ def test_only_a_flat_record_of_finite_plain_values_skips_json_text() -> None:
     # json_text writes these otherwise: null with a reason, a NumPy number, a nested record
     for other in ({"a": float("nan")}, {"a": np.int64(1)}, {"a": {"b": 1}}, [1.0]):
         assert _flat_json(other) is None
+
+
+def test_breakeven_with_a_prefill_pool_echoes_and_prices_what_estimate_does(client) -> None:
+    # Invariant: the breakeven endpoint's row at a volume is the estimate endpoint's deployment
+    # for that demand: whole groups of 8 H100 decoding (the fewest the estimate accepts), B200
+    # prefilling, at a 1.5 peak-to-average, bought and rented, and the scenario it echoes is
+    # the one it sized (the two-pool path echoed peak_to_average 1.0 while sizing for 1.5)
+    base = {
+        "model": "llama-3.1-70b",
+        "accelerator": "h100-sxm",
+        "prefill_accelerator": "b200",
+        "precision": "fp8",
+        "region": "us",
+        "peak_to_average": 1.5,
+    }
+    r = client.post("/api/v1/breakeven", json={**base, "accelerators": 8})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["scenario"]["peak_to_average"] == 1.5
+    assert doc["scenario"]["accelerators"] == 8
+    row = next(x for x in doc["rows"] if x["tokens_per_day"] == 1e10)
+    for own, usd in (("buy", "buy_usd_per_month"), ("rent", "rent_usd_per_month")):
+        body = {**base, "tokens_per_day": 1e10, "ownership": own}
+        for k in range(1, 100):  # 1e10 a day at 1.5x: 174,000 tok/s at the peak
+            e = client.post("/api/v1/estimate", json={**body, "accelerators": 8 * k})
+            if e.status_code == 200:
+                break
+            assert e.status_code == 422, e.text
+        est = e.json()
+        assert est["decode_accelerators"] == 8 * k > 8
+        assert row["accelerators"] == est["accelerators_needed"]
+        assert row[usd] == pytest.approx(est["monthly_cost_usd"], rel=1e-9)
