@@ -386,3 +386,18 @@ def test_a_fixed_decode_group_beside_a_prefill_pool_is_what_estimate_gives():
                 assert_allclose(a.grid.buy_operating_usd[i], lines * 730, rtol=1e-9)
     assert_allclose(a.grid.rent_usd[6], (8 * 2.69 + 1 * 6.00) * 730, rtol=1e-9)
     assert int(a.grid.accelerators[6]) == 9
+
+
+@pytest.mark.parametrize("prefill", [None, "b200"])
+def test_a_group_that_cannot_hold_the_model_is_refused_with_or_without_a_prefill_pool(prefill):
+    # Llama 3.1 70B in BF16 is 141 GB of weights: more than one 80 GB H100 holds. A group of
+    # one is refused in one line, with a prefill pool as without: one rule for both paths
+    # (the searches step one group at a time near their bound, and counts of groups that
+    # do not hold the model alone are not monotone: odd counts of one H100 hold no layout)
+    from tokenfab.errors import InfeasibleError
+
+    req = {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "accelerators": 1}
+    if prefill:
+        req["prefill_accelerator"] = prefill
+    with pytest.raises(InfeasibleError, match=r"^accelerators: .* needs at least 2 x h100-sxm"):
+        be.analyse(req)

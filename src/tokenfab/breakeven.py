@@ -1004,8 +1004,10 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         sc = Scenario.parse(
             {**req.scenario_fields(), "tokens_per_day": float(TABLE_GRID_TOKENS_PER_DAY[0])}
         )
-        unsized = {**req.scenario_fields(), "accelerators": None, "peak_to_average": 1.0}
-        rates = pool_breakeven_rates(Scenario.parse(unsized), cat)
+        # priced at the group's point without a demand: a group that cannot hold the model
+        # alone is refused, as without a prefill pool (there by estimate on the group)
+        at_group = {**req.scenario_fields(), "peak_to_average": 1.0}
+        rates = pool_breakeven_rates(Scenario.parse(at_group), cat)
         api = rates.api_usd_per_mtok_output
         fleets = _plan_fleets(sc.with_(accelerators=None), cat, req.accelerators)
         return _analysis(
