@@ -280,7 +280,7 @@ def payback_months(
     Notes
     -----
     Simple (undiscounted) payback period [1]_; the cost of capital is in the buy cost of
-    :func:`monthly_costs`, not here.
+    :func:`plan_monthly_costs`, not here.
 
     References
     ----------

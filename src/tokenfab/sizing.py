@@ -119,8 +119,8 @@ def fleet_replicas(
     r"""Replicas [-] a fleet installs for a peak: enough to carry it at ``capacity``, and
     (``queue_wait_s`` not None) enough that the mean queueing wait there stays within it.
 
-    The one sizing rule of ``plan``/``estimate`` (:func:`cheapest_point`) and ``breakeven``
-    (:func:`tokenfab.breakeven.accelerators_for_volume`), so both install the same fleet.
+    The one sizing rule of ``plan``/``estimate`` (:func:`cheapest_point`) and of
+    :func:`tokenfab.breakeven.accelerators_for_volume`, so both install the same fleet.
 
     Parameters
     ----------
