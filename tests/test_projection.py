@@ -15,7 +15,7 @@ from tokenfab.errors import ScenarioError
 from tokenfab.planning import evaluate
 from tokenfab.projection import (
     ProjectionInputs,
-    cohort_fleet,
+    bought_fleet,
     crossing_years,
     index_path,
     project,

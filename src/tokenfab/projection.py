@@ -14,7 +14,9 @@ alternative path, ``generation_path: vendor-claims``.
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -31,7 +33,7 @@ from tokenfab.cost import (
     default_cost_inputs,
     it_power_w,
 )
-from tokenfab.errors import CatalogError, ScenarioError, TokenfabError
+from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 from tokenfab.hostpower import host_power_w
 from tokenfab.scenario import (
     MAX_TOKENS_PER_DAY,
@@ -97,68 +99,95 @@ def index_path(rate_per_year: ArrayLike, years: int) -> NDArray[np.float64]:
     return np.concatenate([[1.0], np.cumprod(1.0 + r[: years - 1])])
 
 
-def cohort_fleet(
-    required_tok_s: ArrayLike,
-    capacity_tok_s_per_accelerator: ArrayLike,
-    accelerators_per_replica: ArrayLike,
+def bought_fleet(
+    demand_tokens_per_day: ArrayLike,
+    on_sale: Sequence[int],
     life_years: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Accelerators bought each year, and those installed, to carry a peak demand path.
+    size: Callable[[int, float], Sizing],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[list[tuple[int, int, Sizing | None, float]]]]:
+    """Accelerators bought each year, those installed, and the demand each generation serves.
 
     Parameters
     ----------
-    required_tok_s : array_like
-        Peak output tokens per second to carry each year [token/s], shape ``(T,)``.
-    capacity_tok_s_per_accelerator : array_like
-        Output tokens per second one accelerator bought in year ``t`` carries [token/s],
-        shape ``(T,)`` (the generation on sale that year).
-    accelerators_per_replica : array_like
-        Accelerators in one replica of the generation bought in year ``t`` [-], shape ``(T,)``.
+    demand_tokens_per_day : array_like
+        Output tokens a day to serve each year [token/day], shape ``(T,)``.
+    on_sale : sequence of int
+        The generation bought in year ``t`` (an index ``size`` takes), length ``T``.
     life_years : int
         Years an accelerator serves before it retires (the depreciation life), ≥ 1.
+    size : callable
+        ``size(generation, tokens_per_day)``: plan's fleet for that demand on that generation
+        (:class:`Sizing`; :class:`Sizer` in :func:`project`).
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray)
-        Bought ``b[t]`` and the cohort matrix ``n[t, k]`` (accelerators bought in year ``k``
-        still installed in year ``t``), integers.
+    (numpy.ndarray, numpy.ndarray, list)
+        Bought ``b[t]``; the cohort matrix ``n[t, k]`` (accelerators bought in year ``k``
+        still installed in year ``t``), integers; and for each year, each generation serving
+        as ``(generation, installed, sizing, tokens_per_day)``: the plan sizing whose
+        operating point it runs at (None: it serves nothing) and the demand it carries.
 
     Notes
     -----
-    Each year the cohorts bought in the last ``life_years`` years serve; the shortfall
-    against the requirement is bought in whole replicas of that year's generation:
+    Each year the cohorts bought in the last ``life_years`` years serve. A generation no longer
+    on sale, ``n_h`` installed, carries the share of the demand its count is of plan's fleet
+    for the whole demand on it, at plan's operating point for that demand (the same load per
+    accelerator, so the same capacity and draw per accelerator):
 
-    .. math:: b_t = a_t \\left\\lceil \\max(0, R_t - \\sum_{k>t-L} n_k c_k) / (a_t c_t)
-              \\right\\rceil
+    .. math:: D_h = \\min\\Big(D_t - \\sum_{\\text{older}} D,\\; D_t\\,\\frac{n_h}{N_h(D_t)}\\Big)
+
+    The generation on sale carries the rest, :math:`D_g = D_t - \\sum_h D_h`, and is
+    installed up to plan's count for it: :math:`b_t = \\max(0, N_g(D_g) - n_g)` with
+    :math:`n_g` its own cohorts still in service, so that with one generation each year's
+    fleet is plan's for the year's demand (or what is still in service, if more).
 
     Examples
     --------
-    A flat 1,000 tok/s on 100 tok/s accelerators in replicas of 2, five-year life: 10 in
-    year 0, none after until they retire in year 5.
+    Plan's fleet is one accelerator per 100 (generation 0) or 250 (generation 1) tokens a
+    day. Year 0: 1,000 -> 10. Year 1: 2,000, the 10 of generation 0 are half of its 20, so they
+    carry 1,000; the rest, 1,000, takes 4 of generation 1. Year 2: 4,000; the 10 are a quarter
+    of 40: 1,000; 3,000 takes 12, 4 installed, 8 bought.
 
-    >>> b, n = cohort_fleet([1000.0] * 6, [100.0] * 6, [2] * 6, 5)
-    >>> b.tolist()
-    [10, 0, 0, 0, 0, 10]
+    >>> cap = {0: 100.0, 1: 250.0}
+    >>> def size(g, d):
+    ...     return Sizing(math.ceil(d / cap[g]), d, 1.0)
+    >>> b, n, _ = bought_fleet([1000.0, 2000.0, 4000.0], [0, 1, 1], 5, size)
+    >>> b.tolist(), n[2].tolist()
+    ([10, 4, 8], [10, 4, 8])
     """
-    req = np.asarray(required_tok_s, float)
-    cap = np.asarray(capacity_tok_s_per_accelerator, float)
-    per = np.asarray(accelerators_per_replica, int)
-    t_n = req.size
+    demand = np.asarray(demand_tokens_per_day, float)
+    t_n = demand.size
     if life_years < 1:
         raise ScenarioError(f"useful_life_years: {life_years} must be at least 1 year")
-    if np.any(cap <= 0):
-        raise ScenarioError("projection: an accelerator's capacity must be above 0 token/s")
     bought = np.zeros(t_n, np.int64)
     cohorts = np.zeros((t_n, t_n), np.int64)
+    serving: list[list[tuple[int, int, Sizing | None, float]]] = []
     for t in range(t_n):
         alive = [k for k in range(t) if t - k < life_years]
-        installed = sum(bought[k] * cap[k] for k in alive)
-        short = max(0.0, req[t] - installed)
-        replicas = math.ceil(short / (per[t] * cap[t]) - 1e-9) if short > 0 else 0
-        bought[t] = replicas * per[t]
+        installed: dict[int, int] = {}
+        for k in alive:
+            if bought[k]:
+                installed[on_sale[k]] = installed.get(on_sale[k], 0) + int(bought[k])
+        new = on_sale[t]
+        left = float(demand[t])
+        year: list[tuple[int, int, Sizing | None, float]] = []
+        for g in sorted(installed):  # the older generation first
+            if g == new:
+                continue
+            s = size(g, float(demand[t]))
+            share = min(left, float(demand[t]) * installed[g] / s.accelerators)
+            year.append((g, installed[g], s, share))
+            left -= share
+        s_new = size(new, left) if left > 0 else None
+        need = 0 if s_new is None else s_new.accelerators
+        bought[t] = max(0, need - installed.get(new, 0))
+        count = installed.get(new, 0) + int(bought[t])
+        if count:
+            year.append((new, count, s_new, max(left, 0.0)))
+        serving.append(year)
         for k in [*alive, t]:
             cohorts[t, k] = bought[k]
-    return bought, cohorts
+    return bought, cohorts, serving
 
 
 def crossing_years(cum_a: ArrayLike, cum_b: ArrayLike) -> list[float]:
@@ -515,6 +544,136 @@ VENDOR_CLAIMS: dict[tuple[str, str], tuple[float, str]] = {
 # ------------------------------------------------------------------------------------------
 
 
+SNAP_STEP = 1.01
+"""A fan sample's demand is sized at the next point of a log grid of this ratio above it
+(:class:`Sizer`), unless it is the base path's own demand: plan's count is a step function
+of the demand, so the grid keeps a sample's fleet within one step of plan's for its demand
+while the fan sizes a few hundred demands, not one per sample and year."""
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """Plan's fleet for one demand on one generation, at its operating point."""
+
+    accelerators: int
+    output_tok_s: float  # what the fleet carries at the batch the demand's peak reaches
+    busy_power_w: float  # IT draw of one accelerator serving at that point (host included)
+
+    @property
+    def per_accelerator_tok_s(self) -> float:
+        return self.output_tok_s / self.accelerators
+
+
+class Sizer:
+    """Plan's sizing of one generation for any demand, memoised: ``size(tokens_per_day)``.
+
+    The deployment ``plan`` and ``estimate`` install for that many output tokens a day (same
+    model, targets, peak_to_average, region and ownership): one :func:`tokenfab.sizing.
+    sizing_grid`, then :func:`tokenfab.sizing.cheapest_point` per demand, ranked at the
+    scenario's hourly rate (:func:`tokenfab.planning.hourly_rate`) -- ``operating_point``'s
+    path, so that ``estimate --tokens-per-day D`` installs the same count. A fixed
+    ``accelerators`` holds for year 0 only (its estimate, :meth:`seed`); later years are sized.
+    With a separate prefill pool, :func:`tokenfab.planning.evaluate` of the two pools (plan's
+    ``hetero_point``), their counts summed and their busy draws averaged by count.
+
+    ``snap=True`` (a fan sample): a demand within 1e-9 of one sized exactly is that one;
+    any other is sized at the next point above it of a log grid of ratio :data:`SNAP_STEP`.
+    """
+
+    def __init__(self, scenario: Scenario, catalog: Catalog) -> None:
+        self.scenario = scenario.with_(accelerators=None, requests_per_second=None)
+        self.catalog = catalog
+        self._cache: dict[float, Sizing] = {}
+        self._exact: list[float] = []
+        self._grid: Any = None
+
+    def seed(self, tokens_per_day: float, sizing: Sizing) -> None:
+        """Take ``sizing`` for that demand (year 0: the estimate's own deployment)."""
+        self._cache[tokens_per_day] = sizing
+        bisect.insort(self._exact, tokens_per_day)
+
+    def _key(self, tokens_per_day: float, snap: bool) -> float:
+        if not snap or tokens_per_day in self._cache:
+            return tokens_per_day
+        i = bisect.bisect_left(self._exact, tokens_per_day)
+        for j in (i - 1, i):
+            if 0 <= j < len(self._exact) and math.isclose(
+                self._exact[j], tokens_per_day, rel_tol=1e-9
+            ):
+                return self._exact[j]
+        return SNAP_STEP ** math.ceil(math.log(tokens_per_day) / math.log(SNAP_STEP) - 1e-9)
+
+    def __call__(self, tokens_per_day: float, snap: bool = False) -> Sizing:
+        key = self._key(tokens_per_day, snap)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._size(key)
+            self._cache[key] = found
+            if not snap:
+                bisect.insort(self._exact, key)
+        return found
+
+    def _size(self, tokens_per_day: float) -> Sizing:
+        from tokenfab.planning import evaluate, hourly_rate
+        from tokenfab.sizing import cheapest_point, sizing_grid
+
+        sc = self.scenario
+        if sc.prefill_accelerator is not None:
+            return pooled_sizing(evaluate(sc.with_(tokens_per_day=tokens_per_day), self.catalog))
+        if self._grid is None:
+            sg = sizing_grid(sc, self.catalog)
+            inputs = default_cost_inputs(self.catalog)
+            self._grid = (sg, inputs, hourly_rate(sc, sg.setup, self.catalog, inputs))
+        sg, inputs, rate = self._grid
+        op = cheapest_point(
+            sg, tokens_per_day / SECONDS_PER_DAY, sc.peak_to_average, rate, inputs
+        )
+        return point_sizing(op, inputs)
+
+
+class ClaimedSizer:
+    """A successor carrying ``factor`` times what the current generation carries (the vendor
+    path): the current generation's sizing for the demand over ``factor``, its accelerators
+    each carrying ``factor`` times as much at the successor's own busy draw."""
+
+    def __init__(self, current: Sizer, factor: float, busy_power_w: float) -> None:
+        self.current, self.factor, self.busy_power_w = current, factor, busy_power_w
+
+    def __call__(self, tokens_per_day: float, snap: bool = False) -> Sizing:
+        s = self.current(tokens_per_day / self.factor, snap)
+        return Sizing(s.accelerators, s.output_tok_s * self.factor, self.busy_power_w)
+
+
+def point_sizing(op: Any, inputs: Any) -> Sizing:
+    """:class:`Sizing` of one accelerator type's operating point: its count, what it carries,
+    and one accelerator's serving draw with its host's (:func:`tokenfab.planning.power_w`,
+    :func:`tokenfab.cost.it_power_w`; NaN where the board's power is not public)."""
+    from tokenfab.planning import power_w
+
+    acc = op.setup.accelerator
+    busy = math.nan
+    if acc.tdp_w is not None:
+        board = power_w(op, inputs, 1.0)[1]
+        busy = float(it_power_w(board, acc.tdp_w, host_power_w(acc)))
+    return Sizing(op.accelerators, float(op.output_tok_s_total), busy)
+
+
+def pooled_sizing(est: Any) -> Sizing:
+    """:class:`Sizing` of a deployment with a separate prefill pool: both pools' accelerators,
+    what the deployment carries, and their serving draws with their hosts' averaged by count."""
+    parts = (est.pools.prefill, est.pools.decode)
+    n = sum(p.accelerators for p in parts)
+    busy = (
+        sum(
+            p.accelerators
+            * float(it_power_w(p.busy_power_w, p.accelerator.tdp_w, host_power_w(p.accelerator)))
+            for p in parts
+        )
+        / n
+    )
+    return Sizing(n, float(est.op.output_tok_s_total), busy)
+
+
 @dataclass(frozen=True)
 class GenerationRates:
     """What one accelerator generation costs and carries at the scenario's operating point."""
@@ -533,6 +692,11 @@ class GenerationRates:
     tokens_per_joule: float | None
     notes: tuple[str, ...] = ()
     prefill_accelerator: str | None = None  # a separate prefill pool: the rates average both
+    # plan's fleet for a demand on this generation (see Sizer); None: sized at the rate above
+    size: Sizer | None = field(default=None, compare=False, repr=False)
+    # a fan sample's year-0 throughput and busy draw over the base case's, at the same point
+    throughput_scale: float = 1.0
+    busy_scale: float = 1.0
 
     @property
     def label(self) -> str:
@@ -553,22 +717,24 @@ _LAYOUT_FIELDS = (
 )
 
 
-def _average_w(g: GenerationRates, utilization: float) -> float:
-    """Average draw of one accelerator of a generation [W]; NaN where its power is not public."""
-    if math.isnan(g.busy_power_w):
-        return math.nan
-    return float(average_power_w(g.busy_power_w, g.idle_power_w, utilization))
-
-
 def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
-    """Estimate the scenario and read the per-accelerator rates the projection needs."""
+    """Estimate the scenario and read the per-accelerator rates the projection needs.
+
+    The rates are those of the scenario's own deployment (year 0: its prices, its operating
+    point's throughput and draw, for the report); ``size`` sizes the fleet for any other demand
+    as plan does (:class:`Sizer`), seeded with this estimate's deployment for year 0's demand.
+    """
     from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import evaluate, hourly_cost, power_not_public, power_w
 
     est = evaluate(scenario, catalog)
+    size = Sizer(scenario, catalog)
+    d0 = est.utilization * est.op.output_tok_s_total * SECONDS_PER_DAY  # as project() reads it
     if est.pools is not None:
-        return _pooled_rates(est, catalog)
+        size.seed(d0, pooled_sizing(est))
+        return replace(_pooled_rates(est, catalog), size=size)
     op = est.op
+    size.seed(d0, point_sizing(op, default_cost_inputs(catalog)))
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
     upfront = operating = rent = None
@@ -616,6 +782,7 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         usd_per_mtok=_usd_per_mtok_output(d, op.setup.output_tokens),
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
+        size=size,
     )
 
 
@@ -676,14 +843,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         capacity_tok_s_per_accelerator=op.output_tok_s_total / n,
         accelerators_per_replica=pools.point.prefill.accelerators_per_replica
         + pools.point.decode.accelerators_per_replica,
-        busy_power_w=float(  # IT draw: the board's plus its host's (tokenfab.cost.it_power_w)
-            mean(
-                [
-                    it_power_w(p.busy_power_w, p.accelerator.tdp_w, host_power_w(p.accelerator))
-                    for p in parts
-                ]
-            )
-        ),
+        busy_power_w=pooled_sizing(est).busy_power_w,  # IT draw: boards and hosts, averaged
         idle_power_w=float(
             mean(
                 [
@@ -803,7 +963,8 @@ def _claimed(
     current: GenerationRates, succ: GenerationRates, factor: float, life_years: float
 ) -> GenerationRates:
     """The successor carrying what makes its cost per token ``factor`` times lower than the
-    current generation's at their own hourly costs (buy where priced, else rent)."""
+    current generation's at their own hourly costs (buy where priced, else rent); sized as
+    the current generation is for the demand over that ratio (:class:`ClaimedSizer`)."""
 
     def hourly(g: GenerationRates) -> float | None:
         if g.upfront_usd is not None and g.operating_usd_per_hour is not None:
@@ -815,8 +976,10 @@ def _claimed(
         raise ScenarioError(
             "projection.generation_path: vendor-claims needs a price for both generations"
         )
-    cap = current.capacity_tok_s_per_accelerator * factor * h_succ / h_cur
-    return replace(succ, capacity_tok_s_per_accelerator=cap)
+    m = factor * h_succ / h_cur  # what one successor carries over one current accelerator
+    cap = current.capacity_tok_s_per_accelerator * m
+    size = None if current.size is None else ClaimedSizer(current.size, m, succ.busy_power_w)
+    return replace(succ, capacity_tok_s_per_accelerator=cap, size=size)
 
 
 def _crossing(x: str, y: str, cx: NDArray[np.float64], cy: NDArray[np.float64]) -> dict:
@@ -855,13 +1018,11 @@ class _Setting:
     life: int
     region: Any
     d0: float  # year-0 output tokens a day
-    peak_to_average: float
 
 
-def _yearly(st: _Setting, rates: dict[str, Any]):
-    """Each option's yearly series for one set of rates (see :func:`project`)."""
-    from tokenfab.breakeven import accelerators_for_volume
-
+def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
+    """Each option's yearly series for one set of rates (see :func:`project`); ``snap``: a
+    fan sample, its demands sized on :class:`Sizer`'s grid."""
     cur, succ, cal, life, region = st.cur, st.succ, st.cal, st.life, st.region
     n_years = len(cal)
     notes: list[str] = []
@@ -874,21 +1035,32 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
             f"tokens_per_day's range (at most {MAX_TOKENS_PER_DAY:g}); lower the growth or "
             "the years"
         )
-    peak = demand / SECONDS_PER_DAY * st.peak_to_average
+    gens = [cur] if succ is None else [cur, succ]
 
-    def available(t: int) -> GenerationRates:
+    def available(t: int) -> int:
         if succ is not None and t > 0 and (succ.release_year or cal[0]) <= cal[t]:
-            return succ
-        return cur
+            return 1
+        return 0
+
+    def size(i: int, tokens_per_day: float) -> Sizing:
+        """Plan's fleet for a demand on generation ``i`` (a fan sample's scales applied)."""
+        g = gens[i]
+        if g.size is None:
+            raise ScenarioError(f"projection: {g.label} has no sizing")
+        try:
+            s = g.size(tokens_per_day / g.throughput_scale, snap)
+        except TokenfabError as exc:
+            raise InfeasibleError(
+                f"projection: {tokens_per_day:.4g} output tokens a day on {g.label}: {exc}"
+            ) from None
+        return Sizing(
+            s.accelerators, s.output_tok_s * g.throughput_scale, s.busy_power_w * g.busy_scale
+        )
 
     # -- buy ----------------------------------------------------------------------------
-    on_sale = [available(t) for t in range(n_years)]
-    bought, cohorts = cohort_fleet(
-        peak,
-        [g.capacity_tok_s_per_accelerator for g in on_sale],
-        [g.accelerators_per_replica for g in on_sale],
-        life,
-    )
+    on_sale_i = [available(t) for t in range(n_years)]
+    on_sale = [gens[i] for i in on_sale_i]
+    bought, cohorts, serving = bought_fleet(demand, on_sale_i, life, size)
     elec = index_path(rates["electricity_change_per_year"], n_years)  # type: ignore[arg-type]
     buy_priced = all(g.upfront_usd is not None for g in on_sale)
     buy: dict[str, NDArray[np.float64]] = {
@@ -908,9 +1080,17 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
     fleet = []
     for t in range(n_years):
         n = cohorts[t]
-        cap = float(sum(n[k] * on_sale[k].capacity_tok_s_per_accelerator for k in range(n_years)))
+        cap = watts = 0.0
+        for i, count, s, share in serving[t]:
+            g = gens[i]
+            c = 0.0 if s is None else count * s.per_accelerator_tok_s
+            u = min(1.0, share / SECONDS_PER_DAY / c) if c > 0 else 0.0
+            cap += c
+            if u > 0:  # busy at the point this generation's fleet runs at, idle the rest
+                watts += count * float(average_power_w(s.busy_power_w, g.idle_power_w, u))
+            else:
+                watts += count * g.idle_power_w
         u = min(1.0, demand[t] / SECONDS_PER_DAY / cap)
-        watts = sum(n[k] * _average_w(on_sale[k], u) for k in range(n_years) if n[k])
         kwh = watts * region.pue * HOURS_PER_YEAR / 1e3
         by_id: dict[str, int] = {}
         for k in range(n_years):
@@ -941,21 +1121,15 @@ def _yearly(st: _Setting, rates: dict[str, Any]):
     rent = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
     rent_acc = np.zeros(n_years)
     for t in range(n_years):
-        choices = [g for g in {id(cur): cur, id(available(t)): available(t)}.values()]
-        priced = [g for g in choices if g.rent_usd_per_hour is not None]
+        # plan's fleet for the whole demand on the current generation and on the one on sale,
+        # the one whose rent a year is lower (the whole fleet can move each year)
+        priced = [i for i in {0, on_sale_i[t]} if gens[i].rent_usd_per_hour is not None]
         if not priced:
             continue
-        best = min(priced, key=lambda g: g.rent_usd_per_hour / g.capacity_tok_s_per_accelerator)
-        n_acc = float(
-            accelerators_for_volume(
-                demand[t],
-                best.capacity_tok_s_per_accelerator * best.accelerators_per_replica,
-                best.accelerators_per_replica,
-                st.peak_to_average,
-            )
-        )
+        fleets = [(size(i, demand[t]).accelerators, gens[i].rent_usd_per_hour) for i in priced]
+        n_acc, usd_per_hour = min(fleets, key=lambda f: f[0] * f[1])
         rent_acc[t] = n_acc
-        rent["cost_usd"][t] = n_acc * best.rent_usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
+        rent["cost_usd"][t] = n_acc * usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
         rent["cash_usd"][t] = rent["cost_usd"][t]
     if cur.rent_usd_per_hour is None:
         notes.append(f"rent: {cur.label} has no rental in the catalog")
@@ -1060,6 +1234,14 @@ def _year0_samples(
     PUE and grid intensity follow the sampled catalog figures through the same cost functions
     as :func:`generation_rates`. A sample the pipeline finds infeasible (the model no longer
     fits, a target is missed) is counted, not projected.
+
+    Later years are sized as the base case's (:class:`Sizer`, plan's fleet for a demand), with
+    the sample's accelerator ``s`` times as fast as the base case's at year 0's layout and
+    batch: a demand ``D`` takes the base sizing of ``D / s``, each accelerator carrying ``s``
+    times its output, at the base draw times the sample's over the base's at year 0 (so at the
+    inputs' base values, ``s`` = 1, every year is the deterministic projection's). The
+    pipeline has no sizing of its own: a sample's latency at a later year's point is not
+    re-checked against the targets.
     """
     from tokenfab import pipeline
     from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
@@ -1127,13 +1309,20 @@ def _year0_samples(
     def at(v: Any, j: int, fixed: Any) -> Any:
         return fixed if v is None else float(np.broadcast_to(v, (n,))[j])
 
+    # the sample's throughput and busy draw over the base case's at the same layout and batch:
+    # each sizing of a later demand is scaled by them (see _year0_samples' notes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed = k["output_tok_s_per_accelerator"] / cur.capacity_tok_s_per_accelerator
+        draw = busy / cur.busy_power_w
     gens, regions = [], []
     for j in range(n):
         gens.append(
             replace(
                 cur,
                 capacity_tok_s_per_accelerator=float(k["output_tok_s_per_accelerator"][j]),
+                throughput_scale=float(speed[j]),
                 busy_power_w=float(busy[j]),
+                busy_scale=float(draw[j]),
                 idle_power_w=float(idle[j]),
                 upfront_usd=at(upfront, j, cur.upfront_usd),
                 operating_usd_per_hour=at(operating, j, cur.operating_usd_per_hour),
@@ -1201,7 +1390,7 @@ def fan(
             scen, samples, np.random.default_rng([seed, 1]), ranges=scenario_inputs.ranges
         )
         y0 = year0(scen_values)
-        feasible, reasons = y0.feasible, y0.reasons
+        feasible, reasons = np.array(y0.feasible, dtype=bool), dict(y0.reasons)
     base = {k: a[k].value for k in RATES}
     n_years = len(setting.cal)
     cum = {o: np.full((samples, n_years), np.nan) for o in OPTIONS}
@@ -1212,7 +1401,13 @@ def fan(
             st = replace(setting, cur=y0.cur[i], region=y0.regions[i], d0=float(y0.d0[i]))
             if y0.life is not None:
                 st = replace(st, life=int(y0.life[i]))
-        options = _yearly(st, rates)[0]
+        try:
+            options = _yearly(st, rates, snap=True)[0]
+        except InfeasibleError:  # a later year's demand that plan cannot size
+            feasible[i] = False
+            why = "a later year's demand not sizable within the targets"
+            reasons[why] = reasons.get(why, 0) + 1
+            continue
         for o in OPTIONS:
             cum[o][i] = options[o]["cumulative_cash_usd"]
     priced = [o for o in OPTIONS if feasible.any() and not np.isnan(cum[o][feasible]).any()]
@@ -1362,7 +1557,7 @@ def project(
     else:
         notes.append("no successor: every purchase is the scenario's accelerator")
 
-    setting = _Setting(cur, succ, cal, life, base.region, d0, scenario.peak_to_average)
+    setting = _Setting(cur, succ, cal, life, base.region, d0)
     options, fleet, mtok, more = _yearly(setting, {k: a[k].value for k in RATES})
     notes += more
     if cur.api_usd_per_mtok_output is None:
