@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from numpy.testing import assert_allclose
 from tokenfab.catalog import default_catalog
 from tokenfab.cost import cheapest_rental
 from tokenfab.errors import ScenarioError
+from tokenfab.operations import projection_inputs
 from tokenfab.planning import evaluate
 from tokenfab.projection import (
     ProjectionInputs,
+    Sizing,
     bought_fleet,
     crossing_years,
     index_path,
@@ -59,20 +62,37 @@ def test_index_path_refuses_a_short_series():
         index_path([0.1, 0.2], 4)
 
 
-def test_cohort_fleet_buys_the_shortfall_in_whole_replicas_and_replaces_at_end_of_life():
-    # 1,000 tok/s on 100 tok/s accelerators: 10; then 1,500: 500 short = 5 accelerators,
-    # 3 replicas of 2 = 6; life 2 years: the year-0 cohort retires in year 2, the year-1
-    # cohort (6 x 100 = 600) remains, 900 short = 9 -> 10
-    bought, cohorts = cohort_fleet([1000, 1500, 1500], [100, 100, 100], [2, 2, 2], 2)
-    assert bought.tolist() == [10, 6, 10]
-    assert cohorts[1].tolist() == [10, 6, 0]
-    assert cohorts[2].tolist() == [0, 6, 10]
+def _per_day(cap):
+    """A plan whose fleet is one accelerator per ``cap[g]`` output tokens a day."""
+
+    def size(g, d):
+        return Sizing(math.ceil(d / cap[g] - 1e-9), d, 1.0)
+
+    return size
 
 
-def test_cohort_fleet_buys_fewer_of_a_faster_generation():
-    # year 1: 500 tok/s short on a 250 tok/s successor in replicas of 1: 2 accelerators
-    bought, _ = cohort_fleet([1000, 1500], [100, 250], [1, 1], 5)
-    assert bought.tolist() == [10, 2]
+def test_bought_fleet_buys_plans_count_less_what_is_in_service_and_replaces_at_end_of_life():
+    # plan: one accelerator per 100 tokens a day. 1,000 -> 10; 1,500 -> 15, 10 in service: 5;
+    # life 2 years: the year-0 cohort retires in year 2, the year-1 cohort (5) remains, 15 - 5
+    bought, cohorts, _ = bought_fleet([1000, 1500, 1500], [0, 0, 0], 2, _per_day({0: 100.0}))
+    assert bought.tolist() == [10, 5, 10]
+    assert cohorts[1].tolist() == [10, 5, 0]
+    assert cohorts[2].tolist() == [0, 5, 10]
+
+
+def test_bought_fleet_buys_fewer_of_a_faster_generation_for_what_the_old_one_cannot_carry():
+    # generation 0: 100 tokens a day an accelerator, generation 1: 250. Year 1, 1,500: the 10
+    # of generation 0 are 10/15 of its plan, so they carry 1,000; the rest, 500, takes 2 of
+    # generation 1. A fall to 800 in year 2: generation 0 carries it all, nothing bought
+    bought, _, serving = bought_fleet(
+        [1000, 1500, 800], [0, 1, 1], 5, _per_day({0: 100.0, 1: 250.0})
+    )
+    assert bought.tolist() == [10, 2, 0]
+    assert [(g, n, share) for g, n, _, share in serving[1]] == [(0, 10, 1000.0), (1, 2, 500.0)]
+    assert [(g, n, s, share) for g, n, s, share in serving[2]] == [
+        (0, 10, Sizing(8, 800.0, 1.0), 800.0),
+        (1, 2, None, 0.0),
+    ]
 
 
 def test_crossing_years_finds_each_change_of_order():
@@ -168,6 +188,54 @@ def test_new_capacity_is_bought_on_the_successor():
     assert set(fleet[0]) == {"h100-sxm"}
     assert fleet[1].get("b200", 0) > 0
     assert fleet[1]["h100-sxm"] == fleet[0]["h100-sxm"]
+
+
+def _doubling() -> tuple[Scenario, ProjectionInputs]:
+    # Llama 3.1 70B on H100, 1e8 output tokens a day doubling every year, no successor
+    sc = Scenario.parse(
+        {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "tokens_per_day": 1e8}
+    )
+    return sc, FLAT.model_copy(update={"years": 5, "demand_growth_per_year": 1.0})
+
+
+def test_each_years_fleet_is_what_plan_installs_for_that_years_demand():
+    # once sized each later year at year 0's output per H100 at year 0's load (4 H100 at
+    # 1e8 tokens a day carry 1,157 tok/s at a small batch: 317.9 tok/s each): year 4, 1.6e9
+    # tokens a day = 18,519 tok/s (peak_to_average 1), took ceil(18,519 / (4 x 317.9)) x 4 =
+    # 60 H100; plan for 1.6e9 carries 1,160.3 tok/s on each at its own batch: 16 x 1,160.3 =
+    # 18,565 >= 18,519 (15 x 1,160.3 = 17,405 falls short), so 16. Every year the fleet, its
+    # utilisation and its energy per token are those of estimate for that year's demand
+    sc, inputs = _doubling()
+    p = project(sc, inputs)
+    years = p.as_dict()["years"]
+    assert years[4]["buy_accelerators"] == {"h100-sxm": 16}
+    for t, y in enumerate(years):
+        est = evaluate(sc.with_(tokens_per_day=1e8 * 2**t))
+        assert y["buy_accelerators"] == {"h100-sxm": est.accelerators_needed}, t
+        assert_allclose(y["buy_utilization"], est.utilization, rtol=1e-9)
+        assert_allclose(y["buy_tokens_per_joule"], est.as_dict()["tokens_per_joule"], rtol=1e-9)
+        assert_allclose(y["rent_accelerators"], est.accelerators_needed)
+    # nothing bought while the 4 carry the demand (years 1 and 2), then the doubling
+    assert [y["buy_capex_usd"] > 0 for y in years] == [True, False, False, True, True]
+
+
+def test_the_successor_is_bought_for_what_the_installed_fleet_does_not_carry():
+    # the example: 240 H100 in 2026, B200 from 2027. Each year the H100s carry their share of
+    # plan's H100 fleet for the year's demand, n_h / N_h(D); the B200s bought bring the B200
+    # fleet to plan's count for the rest, D (1 - n_h / N_h(D)) (2027: 4e9 tokens a day, plan
+    # 472 H100, so the 240 carry 50.8 %, and the B200s plan's for 1.97e9)
+    path = Path(__file__).parent.parent / "examples" / "projection-llama-70b-h100.yaml"
+    sc = Scenario.from_yaml(path)
+    inputs = projection_inputs(str(path))
+    p = project(sc, inputs)
+    years = p.as_dict()["years"]
+    d0 = 2e9
+    for t, y in enumerate(years[1:], start=1):
+        d = d0 * y["output_mtok"] / years[0]["output_mtok"]
+        n_h = evaluate(sc.with_(tokens_per_day=d)).accelerators_needed
+        rest = d * (1 - 240 / n_h)
+        b200 = evaluate(sc.with_(accelerator="b200", tokens_per_day=rest)).accelerators_needed
+        assert y["buy_accelerators"] == {"h100-sxm": 240, "b200": b200}, t
 
 
 def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
@@ -346,6 +414,24 @@ def test_scenario_inputs_at_their_base_values_give_the_deterministic_projection(
         band = p.fan["cumulative_cash_usd"][o]
         for q in ("p5", "p50", "p95"):
             assert_allclose(band[q], p.options[o]["cumulative_cash_usd"], rtol=1e-9)
+
+
+def test_a_growing_demand_at_the_inputs_base_values_gives_the_deterministic_projection():
+    # each later year re-sized by plan (the doubling case above): a sample at the base values
+    # sizes the very demands the deterministic projection sized, not its grid's neighbours
+    from tokenfab import pipeline
+
+    sc, inputs = _doubling()
+    still = {"api_price_decline_per_year": {"dist": "uniform", "low": 0.0, "high": 0.0}}
+    inputs = ProjectionInputs.model_validate({**inputs.model_dump(), "distributions": still})
+    spec = pipeline.fields(sc)
+    keys = ["tokens_per_day", "efficiency.bw_efficiency", "accelerators.h100-sxm.tdp_w"]
+    fixed = _fixed_at(sc, {k: spec[k].base for k in keys})
+    p = project(sc, inputs, samples=3, seed=1, scenario_inputs=fixed)
+    assert p.fan["feasible_share"] == 1.0
+    for o in ("buy", "rent", "api"):
+        band = p.fan["cumulative_cash_usd"][o]
+        assert_allclose(band["p50"], p.options[o]["cumulative_cash_usd"], rtol=1e-9)
 
 
 def test_electricity_samples_move_only_buy_by_its_energy_times_the_price_difference():

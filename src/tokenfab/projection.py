@@ -244,7 +244,8 @@ RATE_RANGES = {
 }
 """The values each yearly rate may take (a price cannot fall by 100 % or more)."""
 MAX_FAN_SAMPLES = 10_000
-"""Most samples of a projection fan: each re-runs the yearly model (about a millisecond)."""
+"""Most samples of a projection fan: each re-runs the yearly model (about a millisecond; a
+later year's demand not sized before adds a sizing, about 2 ms, see :data:`SNAP_STEP`)."""
 
 
 class ProjectionInputs(BaseModel):
@@ -546,9 +547,10 @@ VENDOR_CLAIMS: dict[tuple[str, str], tuple[float, str]] = {
 
 SNAP_STEP = 1.01
 """A fan sample's demand is sized at the next point of a log grid of this ratio above it
-(:class:`Sizer`), unless it is the base path's own demand: plan's count is a step function
-of the demand, so the grid keeps a sample's fleet within one step of plan's for its demand
-while the fan sizes a few hundred demands, not one per sample and year."""
+(:class:`Sizer`), unless it is a demand sized exactly before (the deterministic path's):
+a sample's fleet is plan's for at most 1 % more than its demand, and the fan sizes a few
+hundred demands, not one per sample and year (10,000 samples of Llama 3.1 70B on H100 at 1e8
+tokens a day growing 1.0 +/- its spread a year: 377 sizings)."""
 
 
 @dataclass(frozen=True)
@@ -625,9 +627,7 @@ class Sizer:
             inputs = default_cost_inputs(self.catalog)
             self._grid = (sg, inputs, hourly_rate(sc, sg.setup, self.catalog, inputs))
         sg, inputs, rate = self._grid
-        op = cheapest_point(
-            sg, tokens_per_day / SECONDS_PER_DAY, sc.peak_to_average, rate, inputs
-        )
+        op = cheapest_point(sg, tokens_per_day / SECONDS_PER_DAY, sc.peak_to_average, rate, inputs)
         return point_sizing(op, inputs)
 
 
@@ -796,8 +796,9 @@ def _usd_per_mtok_output(d: dict[str, Any], output_tokens: int) -> float | None:
 def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
     """:func:`generation_rates` of a deployment with a separate prefill pool: the two pools as
     one fleet of their average accelerator (capacity, power, price, operating cost and rent
-    averaged over the pools' counts at the scenario's sizing), so that the fleet grows with the
-    demand in the pools' proportion. A replica is one replica of each pool."""
+    averaged over the pools' counts at the scenario's sizing). A later year's fleet is plan's
+    two pools for its demand (:class:`Sizer`), their counts summed, priced at year 0's
+    average (the pools' proportion of year 0). A replica is one replica of each pool."""
     from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import hourly_cost
 
@@ -1047,6 +1048,8 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         g = gens[i]
         if g.size is None:
             raise ScenarioError(f"projection: {g.label} has no sizing")
+        if not g.throughput_scale > 0:  # a fan sample whose accelerator carries nothing
+            raise InfeasibleError(f"projection: {g.label} carries no output at year 0")
         try:
             s = g.size(tokens_per_day / g.throughput_scale, snap)
         except TokenfabError as exc:
@@ -1086,7 +1089,9 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
             c = 0.0 if s is None else count * s.per_accelerator_tok_s
             u = min(1.0, share / SECONDS_PER_DAY / c) if c > 0 else 0.0
             cap += c
-            if u > 0:  # busy at the point this generation's fleet runs at, idle the rest
+            if math.isnan(g.idle_power_w) or (u > 0 and math.isnan(s.busy_power_w)):
+                watts = math.nan  # the board's power is not public: no energy, no carbon
+            elif u > 0:  # busy at the point this generation's fleet runs at, idle the rest
                 watts += count * float(average_power_w(s.busy_power_w, g.idle_power_w, u))
             else:
                 watts += count * g.idle_power_w
@@ -1359,7 +1364,9 @@ def fan(
     the scenario's inputs.
 
     Each sample re-runs the yearly model (:func:`_yearly`) with the sampled rates (one value
-    for every year) and the others as assumed. With ``scenario_inputs`` (a
+    for every year) and the others as assumed, each year's fleet sized by plan for the
+    sample's demand (on :class:`Sizer`'s grid, :data:`SNAP_STEP`; a demand plan cannot size
+    within the targets makes the sample infeasible, counted). With ``scenario_inputs`` (a
     :class:`tokenfab.uncertainty.Inputs`: the scenario's ``distributions:`` block, or the
     sourced defaults, exactly as ``montecarlo`` samples them), each sample's year 0 -- the
     current generation's throughput, power and prices, the region's electricity, PUE and grid,
@@ -1476,22 +1483,31 @@ def project(
 
     Notes
     -----
-    With demand :math:`D_t = D_0 G_t` (output tokens a day, :func:`index_path` of the growth)
-    and peak :math:`R_t = D_t k / 86400`:
+    With demand :math:`D_t = D_0 G_t` (output tokens a day, :func:`index_path` of the growth),
+    and :math:`N_g(D)` plan's fleet for ``D`` output tokens a day on generation ``g`` -- what
+    ``plan`` and ``estimate --tokens-per-day D`` install, the cheapest deployment that carries
+    the peak :math:`D k / 86400` within the latency targets (:class:`Sizer`,
+    :func:`tokenfab.sizing.cheapest_point`); :math:`N_g(D_0)` is year 0's estimate itself:
 
-    - **buy**: cohorts of accelerators (:func:`cohort_fleet`) of the generation on sale each
-      year; cash = purchases x (accelerator + server share + network) + installed x
-      (facility, operations, software per hour + average power x PUE x electricity price x
-      :math:`E_t`) x 8760 h; cost = cash - purchases + straight-line depreciation over the
-      useful life (cost of capital left out of both: a cash view).
-    - **rent**: the fleet for the peak, on the cheaper per token of the current generation
-      and the successor once released, at the rental price x :math:`(1-d_r)^t`; the whole
-      fleet can move each year.
+    - **buy**: cohorts of accelerators of the generation on sale each year
+      (:func:`bought_fleet`): with one generation, each year tops the cohorts still in service
+      up to :math:`N(D_t)`; a generation no longer on sale, :math:`n_h` in service, carries
+      :math:`D_t n_h / N_h(D_t)` (its share of plan's fleet on it, at plan's load per
+      accelerator), and the one on sale is topped up to plan's count for the rest. Cash =
+      purchases x (accelerator + server share + network) + installed x (facility,
+      operations, software per hour + average power x PUE x electricity price x :math:`E_t`)
+      x 8760 h; cost = cash - purchases + straight-line depreciation over the useful life
+      (cost of capital left out of both: a cash view).
+    - **rent**: :math:`N_g(D_t)` of the current generation or of the successor once released,
+      whichever costs less a year, at the rental price x :math:`(1-d_r)^t`; the whole fleet
+      can move each year.
     - **api**: :math:`D_t \\cdot 365 \\cdot p_0 (1-d_a)^t / 10^6`, :math:`p_0` the cheapest
       API's price per million output tokens with their prompt tokens.
 
-    Utilisation is the average demand over the installed capacity; power is busy for that
-    share of hours and idle for the rest.
+    Each generation's fleet runs at the operating point of the plan sizing it was counted by
+    (the batch that sizing's peak reaches): its output per accelerator and its busy draw come
+    from that one point, and its utilisation is the demand it carries over that capacity;
+    power is busy for that share of hours and idle for the rest.
     """
     from tokenfab.planning import evaluate
 

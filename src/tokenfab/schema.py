@@ -2428,7 +2428,9 @@ class ProjectYear(Result):
     calendar_year: int = out("calendar year", "year")
     output_mtok: float = out("million output tokens served in the year", "Mtok")
     buy_accelerators: dict[str, int] = out(
-        "bought accelerators installed, by accelerator id", "accelerators"
+        "bought accelerators installed, by accelerator id: those still in service, topped up to "
+        "plan's fleet for the year's demand",
+        "accelerators",
     )
     buy_capex_usd: Num = out(
         "accelerators bought in the year: price, server share and network", "USD"
@@ -2449,7 +2451,9 @@ class ProjectYear(Result):
     rent_cash_usd: Num = out("rental paid in the year", "USD")
     rent_cost_usd: Num = out("cost of renting in the year (the rental paid)", "USD")
     rent_usd_per_mtok: Num = out("rent cost per million output tokens", "USD/Mtok")
-    rent_accelerators: Num = out("accelerators rented for the year's peak", "accelerators")
+    rent_accelerators: Num = out(
+        "accelerators rented: plan's fleet for the year's demand", "accelerators"
+    )
     rent_cumulative_cash_usd: Num = out("rental paid since the start", "USD")
     api_cash_usd: Num = out("API bill of the year", "USD")
     api_cost_usd: Num = out("cost of the API in the year (the bill)", "USD")
@@ -2474,7 +2478,8 @@ class ProjectGeneration(Result):
     accelerator: str = out("accelerator id")
     release_year: int | None = out("year the accelerator shipped", "year")
     output_tok_s_per_accelerator: float = out(
-        "output tokens per second one accelerator carries at the sized operating point",
+        "output tokens per second one accelerator carries at year 0's sized operating point "
+        "(each later year is sized again for its demand)",
         "token/s",
     )
     usd_per_mtok: Num = out(
