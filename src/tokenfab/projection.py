@@ -693,7 +693,7 @@ class GenerationRates:
     notes: tuple[str, ...] = ()
     prefill_accelerator: str | None = None  # a separate prefill pool: the rates average both
     # plan's fleet for a demand on this generation (see Sizer); None: sized at the rate above
-    size: Sizer | None = field(default=None, compare=False, repr=False)
+    size: Sizer | ClaimedSizer | None = field(default=None, compare=False, repr=False)
     # a fan sample's year-0 throughput and busy draw over the base case's, at the same point
     throughput_scale: float = 1.0
     busy_scale: float = 1.0
