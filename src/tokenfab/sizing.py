@@ -310,12 +310,18 @@ def _fleets(
             0.0,
         )
         carries = ok[:, None, :] & (carried >= peak * (1 - 1e-9))
+        fleet_ok = candidate & carries.any(axis=2)
+        # the batch that load reaches: the smallest valid batch of the row whose pools carry it
+        reached = np.argmax(carries, axis=2)
+        top_carried = np.max(np.where(ok[:, None, :], carried, 0.0), axis=2)
     else:
-        carried = replicas[:, :, None] * x[:, None, :]
-        carries = ok[:, None, :] & (x[:, None, :] >= load[:, :, None] * (1 - 1e-9))
-    fleet_ok = candidate & carries.any(axis=2)
-    # the batch that load reaches: the smallest valid batch of the row whose capacity carries it
-    reached = np.argmax(carries, axis=2)
+        # the batch that load reaches: the smallest valid batch of the row whose capacity
+        # carries it (x >= load (1 - 1e-9)), found on the row's running maximum
+        first = _first_reaching(np.where(ok, x, -np.inf), load * (1 - 1e-9))
+        fleet_ok = candidate & (first < x.shape[1])
+        reached = np.where(first < x.shape[1], first, 0)
+        # max over batches of R x X = R x (max X): rounding is monotone, so to the last bit
+        top_carried = replicas * np.max(x, axis=1, keepdims=True)
     rows = np.arange(x.shape[0])[:, None]
 
     def at(a: NDArray) -> NDArray:  # each candidate's value at its batch
@@ -359,9 +365,34 @@ def _fleets(
         ttft_s=ttft,
         latency_s=ttft + (o - 1.0) * tpot,
         monthly=monthly,
-        top_carried=np.max(np.where(ok[:, None, :], carried, 0.0), axis=2),
+        top_carried=top_carried,
         top_out=top_out,
     )
+
+
+def _first_reaching(x: NDArray, need: NDArray) -> NDArray:
+    """For each row ``l`` of ``x`` (layouts x batches) and each ``need[l, k]``, the first
+    column ``j`` with ``x[l, j] >= need[l, k]``; ``x.shape[1]`` where none [-].
+
+    The first column reaching a level is the first where the row's running maximum reaches
+    it, and the running maximum ascends: a binary search on it (``log2`` of the batches
+    steps, each over ``need``'s shape), not a comparison of every need with every batch.
+    ``x`` holds no NaN (a point that does not run is ``-inf``); a NaN need is reached nowhere.
+    """
+    run = np.maximum.accumulate(x, axis=1)
+    width = x.shape[1]
+    rows = np.arange(x.shape[0]).reshape((-1,) + (1,) * (need.ndim - 1))
+    need = np.where(np.isnan(need), np.inf, need)
+    lo = np.zeros(need.shape, dtype=np.intp)
+    hi = np.full(need.shape, width, dtype=np.intp)
+    active = lo < hi
+    while active.any():
+        mid = (lo + hi) // 2
+        below = active & (run[rows, np.minimum(mid, width - 1)] < need)
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(active & ~below, mid, hi)
+        active = lo < hi
+    return lo
 
 
 def _cheapest(f: _Fleets, feasible: NDArray) -> tuple[int, int]:
