@@ -371,28 +371,31 @@ def _fleets(
 
 
 def _first_reaching(x: NDArray, need: NDArray) -> NDArray:
-    """For each row ``l`` of ``x`` (layouts x batches) and each ``need[l, k]``, the first
-    column ``j`` with ``x[l, j] >= need[l, k]``; ``x.shape[1]`` where none [-].
+    """For each row ``l`` of ``x`` (layouts x batches) and each ``need[l, k]`` (layouts x
+    counts), the first column ``j`` with ``x[l, j] >= need[l, k]``; ``x.shape[1]`` where none.
 
     The first column reaching a level is the first where the row's running maximum reaches
-    it, and the running maximum ascends: a binary search on it (``log2`` of the batches
-    steps, each over ``need``'s shape), not a comparison of every need with every batch.
-    ``x`` holds no NaN (a point that does not run is ``-inf``); a NaN need is reached nowhere.
+    it, which is the number of the running maximum's values below it (they ascend). Counted
+    directly for one need a row (a fixed count); for many, a branchless binary search on the
+    running maximum (``log2`` of the batches steps over ``need``'s shape) instead of comparing
+    every need with every batch. ``x`` holds no NaN (a point that does not run is ``-inf``);
+    a NaN need is reached nowhere.
     """
     run = np.maximum.accumulate(x, axis=1)
-    width = x.shape[1]
-    rows = np.arange(x.shape[0]).reshape((-1,) + (1,) * (need.ndim - 1))
     need = np.where(np.isnan(need), np.inf, need)
-    lo = np.zeros(need.shape, dtype=np.intp)
-    hi = np.full(need.shape, width, dtype=np.intp)
-    active = lo < hi
-    while active.any():
-        mid = (lo + hi) // 2
-        below = active & (run[rows, np.minimum(mid, width - 1)] < need)
-        lo = np.where(below, mid + 1, lo)
-        hi = np.where(active & ~below, mid, hi)
-        active = lo < hi
-    return lo
+    width = run.shape[1]
+    if need.shape[1] == 1 or width == 0:
+        return np.count_nonzero(run[:, None, :] < need[:, :, None], axis=2)
+    flat = run.ravel()
+    before = (np.arange(run.shape[0]) * width - 1)[:, None]  # a row's start, less one
+    below = np.zeros(need.shape, dtype=np.intp)  # values of the row found below the need
+    step = 1 << (width.bit_length() - 1)
+    while step:
+        more = below + step
+        under = flat[before + np.minimum(more, width)] < need  # its more-th value below too
+        below = np.where((more <= width) & under, more, below)
+        step //= 2
+    return below
 
 
 def _cheapest(f: _Fleets, feasible: NDArray) -> tuple[int, int]:
