@@ -759,13 +759,23 @@ def _plan_pools(
         The sized pools' reason where they cannot carry the volume (then no count can), or
         ``accelerators``: no count of whole groups carries it.
     """
-    from tokenfab.perf.hetero import HeteroPoint, hetero_point
+    from tokenfab.perf.hetero import HeteroGrid, HeteroPoint, hetero_grid, hetero_point
     from tokenfab.pools import evaluate_pools
 
     inputs = default_cost_inputs(catalog)
+    # the pools' layouts and rates do not depend on the volume: one grid a decode count (None:
+    # the sized pools), made at the first volume that asks for it
+    grids: dict[int | None, HeteroGrid] = {}
+
+    def on_grid(sc: Scenario) -> HeteroPoint:
+        """``hetero_point(sc)`` on the grid of its decode count."""
+        n = sc.accelerators
+        if n not in grids:
+            grids[n] = hetero_grid(sc, catalog)
+        return hetero_point(sc, catalog, grids[n])
 
     def point(sc: Scenario) -> HeteroPoint:
-        fewest = hetero_point(sc.with_(accelerators=None), catalog)  # plan's, for the volume
+        fewest = on_grid(sc.with_(accelerators=None))  # plan's, for the volume
         if group is None:
             return fewest
         k0 = 1
@@ -774,7 +784,7 @@ def _plan_pools(
 
         def carried(k: int) -> HeteroPoint | None:
             try:
-                return hetero_point(sc.with_(accelerators=k * group), catalog)
+                return on_grid(sc.with_(accelerators=k * group))
             except InfeasibleError:
                 return None
 

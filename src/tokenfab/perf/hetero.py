@@ -25,7 +25,7 @@ serving-engine row or a published power (the Groq 3 LPU) are refused with the re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ from tokenfab.perf.serving import (
 
 __all__ = [
     "DecodeRates",
+    "HeteroGrid",
     "HeteroPoint",
     "Pool",
     "PrefillRates",
@@ -53,6 +54,7 @@ __all__ = [
     "compute_bound_decode_tok_s",
     "decode_pool_rates",
     "hetero_frontier",
+    "hetero_grid",
     "hetero_point",
     "kv_transfer_s",
     "prefill_pool_rates",
@@ -423,37 +425,44 @@ def _prefill_replicas(
     return np.maximum(feed, np.where(budget > 0, queue, feed))
 
 
-def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
-    """The operating point of a scenario with a separate ``prefill_accelerator`` pool.
+@dataclass(frozen=True)
+class HeteroGrid:
+    """What :func:`hetero_point` reads of a scenario before its demand's volume: the pools'
+    setups and link, the prefill layouts' rates and TTFT, the decode layouts' rates at every
+    batch of the grid (:func:`hetero_grid`). The same for every volume (and peak) of one
+    scenario: a breakeven sizes each of its volumes on one."""
 
-    * Prefill pool: every layout the engine can run on the prefill accelerator that holds the
-      model and one sequence (replicas dividing ``prefill_accelerators``, else up to 1,024);
-      the one with the most prompt tokens a second per accelerator whose TTFT meets
-      ``ttft_slo_s`` -- or, sized for a demand, the one with the fewest accelerators that feed
-      its peak within the TTFT target (:func:`_prefill_replicas`).
-    * Decode pool: every layout on ``accelerator`` (dividing ``accelerators`` where given, the
-      scenario's degrees kept) at every batch on the grid; the most output tokens a second per
-      accelerator whose TPOT meets ``tpot_slo_s`` (``min-latency``: batch 1, the shortest TPOT;
-      a given ``batch_size``: that batch) -- or, sized for a demand, the fewest accelerators
-      that carry its peak within the TPOT target. Either is the least cost per token at one
-      price an accelerator-hour (a plan's criterion; power differences between layouts are
-      left to the pricing), ties going to the most tokens a second per accelerator.
-    * Sizes: ``accelerators`` decode, else enough replicas for the demand's peak, else one
-      replica; ``prefill_accelerators``, else enough prefill replicas to feed the decode
-      pool's load (the peak, or its capacity without a demand). With a demand, the decode pool
-      runs at the smallest batch that carries its share of the peak.
-    * TTFT: with a demand, the M/D/1 wait for a prefill replica at the peak (a sized prefill
-      pool gets the replicas that keep TTFT within ``ttft_slo_s``), then the prompt's prefill
-      plus its KV cache over the link (:func:`kv_transfer_s`; ``kv_link_gb_s`` or the slower
-      pool's scale-out bandwidth).
+    scenario: Any  # with the workload's targets
+    demand: bool  # whether the scenario states a demand (a given count is then searched on
+    # the layouts of the sized pool's grid that fill it)
+    dec: Any
+    pre: Any
+    link_gb_s: float
+    link_basis: str
+    transfer_s: float
+    lay_p: Layout
+    pr: PrefillRates
+    ttft: NDArray
+    ok_p: NDArray
+    per_acc_p: NDArray
+    lay_d: Layout
+    bmax: NDArray
+    b: NDArray
+    dr: DecodeRates
+    tpot_ok: NDArray
+    per_acc_d: NDArray
+    # the roofline rates of the layouts (and batches) chosen, as they are asked for
+    roofline: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def hetero_grid(scenario: Any, catalog: Any = None) -> HeteroGrid:
+    """The layouts and rates of both pools :func:`hetero_point` chooses among, before the
+    demand's volume: computed once, any volume of the scenario can be sized on them.
 
     Raises
     ------
-    ScenarioError
-        A pool's engine, format or layout is not possible (the message names the pool's field).
-    InfeasibleError
-        The model does not fit a pool, a latency target is out of reach, or fixed pools cannot
-        carry the demand.
+    ScenarioError, InfeasibleError
+        As :func:`hetero_point`, for what does not depend on the volume, in its order.
     """
     from tokenfab.catalog import default_catalog
     from tokenfab.perf.operating import (
@@ -471,7 +480,6 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     dec, pre = _pool_setups(sc, cat)
     link_gb_s, link_basis = _link(sc, dec, pre)
     i, o, hit = dec.input_tokens, dec.output_tokens, dec.prefix_cache_hit_rate
-    r = i * (1.0 - hit) / o
     fmt = (dec.weight_bytes_per_param, dec.kv_bytes_per_element)
 
     # prefill pool: the most prompt tokens a second per accelerator within the TTFT target
@@ -501,23 +509,7 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
             "the hardware"
         )
     per_acc_p = np.where(ok_p, pr.prompt_tok_s / lay_p.accelerators, -np.inf)
-    kp = int(np.argmax(per_acc_p))
-    demand = demand_output_tok_s(sc, o)
-    peak = None if demand is None else demand * sc.peak_to_average
-    if peak is not None:
-        # sized for a demand: the layout with the fewest prefill accelerators that feed the
-        # peak and keep its queue within the TTFT target (the pool's cost at one price an
-        # accelerator-hour), ties to the most prompt tokens a second per accelerator. A given
-        # count: the same rule on it -- of its layouts that feed the peak within the target,
-        # the most prompt tokens a second per accelerator -- so the count a sizing found,
-        # given back, is that sizing's pool
-        count = lay_p.accelerators * _prefill_replicas(
-            peak, r, pr.prompt_tok_s, i * (1.0 - hit), o, sc.ttft_slo_s, ttft
-        )
-        count = np.where(ok_p, count, np.inf)
-        bound = np.min(count) if sc.prefill_accelerators is None else sc.prefill_accelerators
-        if np.any(count <= bound):  # else no layout of the count feeds it: refused below
-            kp = int(np.argmax(np.where(count <= bound, per_acc_p, -np.inf)))
+    demand = demand_output_tok_s(sc, o) is not None
 
     # decode pool: layouts x batches
     n_d = sc.accelerators or MAX_REPLICA_ACCELERATORS
@@ -531,7 +523,7 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
     lay_d = candidate_layouts(dec, n_d, *degrees)
     bmax = max_batches(dec, lay_d)
     top = None
-    if peak is not None and sc.accelerators is not None:
+    if demand and sc.accelerators is not None:
         # a given count for a demand is searched on the sized pool's grid: its layouts that
         # fill the count, at the batches of every replica size (tokenfab.sizing.sizing_grid)
         every = candidate_layouts(dec, MAX_REPLICA_ACCELERATORS, *degrees)
@@ -567,6 +559,105 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
             "or change the hardware"
         )
     per_acc_d = dr.output_tok_s / lay_d.accelerators[:, None]
+    return HeteroGrid(
+        sc,
+        demand,
+        dec,
+        pre,
+        link_gb_s,
+        link_basis,
+        transfer_s,
+        lay_p,
+        pr,
+        ttft,
+        ok_p,
+        per_acc_p,
+        lay_d,
+        bmax,
+        b,
+        dr,
+        tpot_ok,
+        per_acc_d,
+    )
+
+
+def _volume_free(scenario: Any) -> dict[str, Any]:
+    """A scenario's fields but its demand's volume and peak (what a :class:`HeteroGrid` is
+    the same for)."""
+    return scenario.model_dump(exclude={"tokens_per_day", "requests_per_second", "peak_to_average"})
+
+
+def hetero_point(scenario: Any, catalog: Any = None, grid: HeteroGrid | None = None) -> HeteroPoint:
+    """The operating point of a scenario with a separate ``prefill_accelerator`` pool.
+
+    * Prefill pool: every layout the engine can run on the prefill accelerator that holds the
+      model and one sequence (replicas dividing ``prefill_accelerators``, else up to 1,024);
+      the one with the most prompt tokens a second per accelerator whose TTFT meets
+      ``ttft_slo_s`` -- or, sized for a demand, the one with the fewest accelerators that feed
+      its peak within the TTFT target (:func:`_prefill_replicas`).
+    * Decode pool: every layout on ``accelerator`` (dividing ``accelerators`` where given, the
+      scenario's degrees kept) at every batch on the grid; the most output tokens a second per
+      accelerator whose TPOT meets ``tpot_slo_s`` (``min-latency``: batch 1, the shortest TPOT;
+      a given ``batch_size``: that batch) -- or, sized for a demand, the fewest accelerators
+      that carry its peak within the TPOT target. Either is the least cost per token at one
+      price an accelerator-hour (a plan's criterion; power differences between layouts are
+      left to the pricing), ties going to the most tokens a second per accelerator.
+    * Sizes: ``accelerators`` decode, else enough replicas for the demand's peak, else one
+      replica; ``prefill_accelerators``, else enough prefill replicas to feed the decode
+      pool's load (the peak, or its capacity without a demand). With a demand, the decode pool
+      runs at the smallest batch that carries its share of the peak.
+    * TTFT: with a demand, the M/D/1 wait for a prefill replica at the peak (a sized prefill
+      pool gets the replicas that keep TTFT within ``ttft_slo_s``), then the prompt's prefill
+      plus its KV cache over the link (:func:`kv_transfer_s`; ``kv_link_gb_s`` or the slower
+      pool's scale-out bandwidth).
+
+    ``grid``: :func:`hetero_grid` of the scenario at another volume (or peak), where the caller
+    has it: the same point, the pools' setups those of the grid's scenario.
+
+    Raises
+    ------
+    ScenarioError
+        A pool's engine, format or layout is not possible (the message names the pool's field).
+    InfeasibleError
+        The model does not fit a pool, a latency target is out of reach, or fixed pools cannot
+        carry the demand.
+    """
+    from tokenfab.catalog import default_catalog
+    from tokenfab.perf.operating import speculation, with_workload_targets
+    from tokenfab.sizing import demand_output_tok_s
+
+    cat = catalog or default_catalog()
+    g = hetero_grid(scenario, cat) if grid is None else grid
+    sc = g.scenario if grid is None else with_workload_targets(scenario, cat)
+    dec, pre, link_gb_s, link_basis = g.dec, g.pre, g.link_gb_s, g.link_basis
+    i, o, hit = dec.input_tokens, dec.output_tokens, dec.prefix_cache_hit_rate
+    r = i * (1.0 - hit) / o
+    fmt = (dec.weight_bytes_per_param, dec.kv_bytes_per_element)
+    lay_p, pr, ttft, ok_p, per_acc_p = g.lay_p, g.pr, g.ttft, g.ok_p, g.per_acc_p
+    lay_d, bmax, b, dr, tpot_ok, per_acc_d = g.lay_d, g.bmax, g.b, g.dr, g.tpot_ok, g.per_acc_d
+    transfer_s = g.transfer_s
+    if grid is not None and _volume_free(g.scenario) != _volume_free(sc):
+        raise ValueError("hetero_point: the grid is another scenario's (beyond its demand)")
+    kp = int(np.argmax(per_acc_p))
+    demand = demand_output_tok_s(sc, o)
+    peak = None if demand is None else demand * sc.peak_to_average
+    if grid is not None and g.demand != (demand is not None):
+        raise ValueError("hetero_point: the grid was made with(out) a demand, the scenario not")
+    if peak is not None:
+        # sized for a demand: the layout with the fewest prefill accelerators that feed the
+        # peak and keep its queue within the TTFT target (the pool's cost at one price an
+        # accelerator-hour), ties to the most prompt tokens a second per accelerator. A given
+        # count: the same rule on it -- of its layouts that feed the peak within the target,
+        # the most prompt tokens a second per accelerator -- so the count a sizing found,
+        # given back, is that sizing's pool
+        count = lay_p.accelerators * _prefill_replicas(
+            peak, r, pr.prompt_tok_s, i * (1.0 - hit), o, sc.ttft_slo_s, ttft
+        )
+        count = np.where(ok_p, count, np.inf)
+        bound = np.min(count) if sc.prefill_accelerators is None else sc.prefill_accelerators
+        if np.any(count <= bound):  # else no layout of the count feeds it: refused below
+            kp = int(np.argmax(np.where(count <= bound, per_acc_p, -np.inf)))
+
     if sc.objective == "min-latency" and sc.batch_size is None:
         score = np.where(tpot_ok, -dr.tpot_s, -np.inf)
     else:
@@ -636,20 +727,27 @@ def hetero_point(scenario: Any, catalog: Any = None) -> HeteroPoint:
             f"{sc.ttft_slo_s:.3g} s; add prefill accelerators, or omit prefill_accelerators to "
             "size the pool"
         )
-    lp = lay_p.row(np.arange(lay_p.tensor_parallel.size) == kp)
-    ld = lay_d.row(np.arange(lay_d.tensor_parallel.size) == kd)
-    roof_p = prefill_pool_rates(pre.shape, pre.hw, pre.engine.engine.roofline(), lp, *fmt, i, hit)
-    roof_d = decode_pool_rates(
-        dec.shape,
-        dec.hw,
-        dec.engine.engine.roofline(),
-        ld,
-        *fmt,
-        b[kd, jd],
-        i,
-        o,
-        **speculation(sc),
-    )
+    if ("prefill", kp) not in g.roofline:
+        lp = lay_p.row(np.arange(lay_p.tensor_parallel.size) == kp)
+        roofline_p = pre.engine.engine.roofline()
+        rates_p = prefill_pool_rates(pre.shape, pre.hw, roofline_p, lp, *fmt, i, hit)
+        g.roofline["prefill", kp] = (lp, rates_p)
+    if ("decode", kd, jd) not in g.roofline:
+        ld = lay_d.row(np.arange(lay_d.tensor_parallel.size) == kd)
+        rates_d = decode_pool_rates(
+            dec.shape,
+            dec.hw,
+            dec.engine.engine.roofline(),
+            ld,
+            *fmt,
+            b[kd, jd],
+            i,
+            o,
+            **speculation(sc),
+        )
+        g.roofline["decode", kd, jd] = (ld, rates_d)
+    lp, roof_p = g.roofline["prefill", kp]
+    ld, roof_d = g.roofline["decode", kd, jd]
     roofline = min(r_d * float(roof_d.output_tok_s[0]), r_p * float(roof_p.prompt_tok_s[0]) / r)
     return HeteroPoint(
         prefill=Pool(
