@@ -656,11 +656,11 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
         hourly_cost,
         hourly_rate,
         licence_usd_per_accelerator_year,
-        operating_point,
         power_w,
     )
     from tokenfab.sizing import (
         DEFAULT_QUEUE_WAIT_S,
+        cheapest_point,
         count_point,
         demand_output_tok_s,
         sizing_grid,
@@ -680,9 +680,27 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
         np.max(np.where(valid, g.output_tok_s_replica, 0.0) / g.layouts.accelerators[:, None])
     )
 
-    def grouped(sc: Scenario) -> OperatingPoint:
+    acc = sg.setup.accelerator
+    region = catalog.region(scenario.region)
+    upfront = accelerator_upfront_usd(acc, inputs)
+    upfront = np.nan if upfront is None else upfront
+    # what does not depend on the volume, once an ownership: the hour's rate that ranks the
+    # deployments (hourly_rate reads the region, ownership, licence and rental terms), the
+    # licence, and the rented hour (it has no power line)
+    rates = {
+        own: hourly_rate(scenario.with_(ownership=own), sg.setup, catalog, inputs) for own in sized
+    }
+    licences = {
+        own: licence_usd_per_accelerator_year(
+            catalog, scenario.software_licence, acc.id, sg.setup.engine.software, own
+        )
+        for own in sized
+    }
+    rented: list[Any] = []
+
+    def grouped(sc: Scenario, own: str) -> OperatingPoint:
         """The fewest whole groups that carry the scenario's demand (see above)."""
-        rate = hourly_rate(sc, sg.setup, catalog, inputs)
+        rate = rates[own]
         d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
         peak = d * sc.peak_to_average
         k0 = max(1, int(np.ceil(peak / (max(per_acc, 1e-300) * group) * (1 - 1e-9))))
@@ -703,28 +721,33 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             "tokens a day within the targets; change the group or omit --accelerators",
         )
 
-    acc = sg.setup.accelerator
-    region = catalog.region(scenario.region)
-    upfront = accelerator_upfront_usd(acc, inputs)
-    upfront = np.nan if upfront is None else upfront
-
     def at(v: float) -> None:
         if v in sized["buy"].accelerators:
             return
+        sc = scenario.with_(tokens_per_day=v)
+        demand = float(demand_output_tok_s(sc, sg.setup.output_tokens))
         for own, s in sized.items():
-            sc = scenario.with_(tokens_per_day=v, ownership=own)
-            op = operating_point(sc, catalog, sg) if group is None else grouped(sc)
+            if group is None:
+                # planning.operating_point's path for a demand without a count (sized_point:
+                # cheapest_point on the scenario's grid at its ownership's rate), the grid and
+                # rate made once; the grid's targets are the scenario's at every volume
+                op = cheapest_point(sg, demand, sc.peak_to_average, rates[own], inputs)
+            else:
+                op = grouped(sc, own)
             n = op.accelerators
-            demand = demand_output_tok_s(sc, op.setup.output_tokens)
-            u = min(float(demand) / op.output_tok_s_total, 1.0)
-            licence = licence_usd_per_accelerator_year(
-                catalog, sc.software_licence, acc.id, op.setup.engine.software, own
-            )
+            u = min(demand / op.output_tok_s_total, 1.0)
             try:
-                if own == "buy" and acc.tdp_w is None:
-                    raise ScenarioError(f"accelerator: {acc.id} has no power figure")
-                watts = power_w(op, inputs, u)[0] if own == "buy" else None
-                cost = hourly_cost(acc, region, own, catalog, inputs, licence, watts)
+                if own == "buy":
+                    if acc.tdp_w is None:
+                        raise ScenarioError(f"accelerator: {acc.id} has no power figure")
+                    watts = power_w(op, inputs, u)[0]
+                    cost = hourly_cost(acc, region, own, catalog, inputs, licences[own], watts)
+                else:
+                    if not rented:
+                        rented.append(
+                            hourly_cost(acc, region, own, catalog, inputs, licences[own], None)
+                        )
+                    cost = rented[0]
                 usd = n * cost.total_usd_per_hour * HOURS_PER_MONTH
                 operating = n * sum(cost.lines.get(k, 0.0) for k in OPERATING_LINES)
             except (CatalogError, ScenarioError):
