@@ -401,3 +401,58 @@ def test_a_group_that_cannot_hold_the_model_is_refused_with_or_without_a_prefill
         req["prefill_accelerator"] = prefill
     with pytest.raises(InfeasibleError, match=r"^accelerators: .* needs at least 2 x h100-sxm"):
         be.analyse(req)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"accelerators": 8},
+        {"prefill_accelerator": "b200"},
+        {"prefill_accelerator": "b200", "accelerators": 8},
+    ],
+    ids=["plan", "groups", "pools", "pools-groups"],
+)
+def test_every_field_of_a_row_is_estimates_for_that_volume(extra):
+    # Invariant: each of breakeven's four paths (plan's deployment, whole groups of 8, plan's
+    # two pools, whole decode groups beside a prefill pool) sizes every volume on grids made
+    # once (sizing_grid, hetero_grid) with the rates of one ownership made once; a row is
+    # still, field by field, `estimate` for that volume and ownership (with the fewest whole
+    # groups it accepts where a group is given): the accelerators bought and rented, the
+    # monthly cost, the lines paid month by month (x 730 h) and the hardware bought up front
+    # (each pool's accelerators x its price with server and network shares)
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cost import default_cost_inputs
+    from tokenfab.errors import InfeasibleError
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    inputs = default_cost_inputs(cat)
+    base = {"model": "llama-3.1-70b", "precision": "fp8", "accelerator": "h100-sxm", **extra}
+    a = be.analyse(base, cat)
+    group = extra.get("accelerators")
+    for i in (4, 7):  # 1e8 and 3.16e9 tokens a day
+        v = float(a.grid.tokens_per_day[i])
+        for own, n in (("buy", a.grid.accelerators), ("rent", a.grid.rent_accelerators)):
+            sc = {**base, "tokens_per_day": v, "ownership": own, "accelerators": None}
+            e = None
+            for k in range(1, 100) if group else [None]:  # the fewest groups estimate accepts
+                try:
+                    e = evaluate(Scenario.parse({**sc, "accelerators": k and k * group}), cat)
+                    break
+                except InfeasibleError:
+                    continue
+            assert int(n[i]) == e.accelerators_needed, (v, own)
+            usd = a.grid.buy_usd if own == "buy" else a.grid.rent_usd
+            assert_allclose(usd[i], e.as_dict()["monthly_cost_usd"], rtol=1e-12)
+            if own == "buy":
+                lines = sum(e.cost.lines.get(k, 0.0) for k in be.OPERATING_LINES)
+                assert_allclose(a.grid.buy_operating_usd[i], lines * n[i] * 730, rtol=1e-12)
+                pools = [(e.accelerators_needed, e.op.setup.accelerator)]
+                if e.pools is not None:
+                    pools = [
+                        (p.accelerators, p.accelerator) for p in (e.pools.prefill, e.pools.decode)
+                    ]
+                upfront = sum(m * be.accelerator_upfront_usd(acc, inputs) for m, acc in pools)
+                assert_allclose(a.grid.upfront_usd[i], upfront, rtol=1e-12)

@@ -307,3 +307,36 @@ def test_a_prefill_pool_sized_for_a_demand_by_hand():
     assert hp.prefill.replicas == max(feed, queue, 1)
     assert hp.prefill.accelerators == 4
     assert hp.ttft_s <= 0.45 * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("count", [None, 16])
+def test_a_point_on_a_grid_made_at_another_volume_is_the_point(count):
+    # Invariant: hetero_grid holds only what no demand changes, so hetero_point on a grid
+    # made at 1e6 tokens a day (peak 1) is, at 1e8 and 1e9 with a 1.5 peak, the point
+    # hetero_point makes on its own, field for field (sized pools and a fixed decode count)
+    from dataclasses import fields
+
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    base = {
+        "model": "llama-3.1-70b",
+        "precision": "fp8",
+        "accelerator": "h100-sxm",
+        "prefill_accelerator": "b200",
+        "accelerators": count,
+    }
+    grid = ht.hetero_grid(Scenario.parse({**base, "tokens_per_day": 1e6}), cat)
+    for v in (1e8, 1e9):
+        sc = Scenario.parse({**base, "tokens_per_day": v, "peak_to_average": 1.5})
+        alone, on_grid = ht.hetero_point(sc, cat), ht.hetero_point(sc, cat, grid)
+        for f in fields(alone):
+            a, b = getattr(alone, f.name), getattr(on_grid, f.name)
+            if isinstance(a, ht.Pool):  # its setup is the grid's scenario's
+                a, b = (
+                    {g.name: getattr(p, g.name) for g in fields(p) if g.name != "setup"}
+                    for p in (a, b)
+                )
+            assert a == b, f.name
+    with pytest.raises(ValueError, match="another scenario"):
+        ht.hetero_point(Scenario.parse({**base, "tokens_per_day": 1e9, "region": "eu"}), cat, grid)

@@ -293,3 +293,23 @@ def test_sized_pools_given_back_reproduce_the_sized_pools(cat, case):
         assert fixed.pools.as_dict() == sized.pools.as_dict()
         for key in KPI_KEYS:
             assert float(getattr(fixed.kpis, key)) == float(getattr(sized.kpis, key)), key
+
+
+@pytest.mark.parametrize("counts", [1, 7, 40])
+def test_the_batch_a_load_reaches_is_the_first_that_carries_it(counts):
+    # Invariant: sizing._first_reaching (a count of the running maximum's values below the
+    # need, or a binary search on it) gives, for every layout and need, the first batch whose
+    # rate is at least the need -- what comparing every need with every batch gives (the rule
+    # sizing._fleets had): rows that rise and fall, ties, points that do not run (-inf), needs
+    # above every rate (none: the row's width) and a NaN need (reached nowhere)
+    from tokenfab.sizing import _first_reaching
+
+    rng = np.random.default_rng(7)
+    for width in (1, 2, 5, 43, 64):
+        x = np.round(rng.random((30, width)) * 20.0)  # ties
+        x[rng.random(x.shape) < 0.3] = -np.inf
+        need = np.round(rng.random((30, counts)) * 24.0) - 1.0
+        need[0, 0] = np.nan
+        brute = x[:, None, :] >= need[:, :, None]
+        want = np.where(brute.any(axis=2), np.argmax(brute, axis=2), width)
+        assert np.array_equal(_first_reaching(x, need), want)
