@@ -645,7 +645,10 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     with the queue headroom a sizing keeps), at the point ``estimate --accelerators`` gives
     that count (:func:`tokenfab.sizing.count_point`): one group at a time from the bound of
     the most tokens an accelerator carries within the targets, then (16 groups on) doubling
-    and halving, which takes the fewest where more groups never carry less.
+    and halving, which takes the fewest where more groups never carry less. A count below a
+    tighter bound (each layout's replicas that carry the peak within the targets and, without
+    a TTFT target, keep its queue's wait within the headroom) is known not to carry it and is
+    not placed: the same steps, fewer searches.
 
     Raises
     ------
@@ -675,6 +678,13 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     valid = g.valid & (g.output_tok_s_replica > 0) & (g.tpot_s <= (targets.tpot_slo_s or np.inf))
     if targets.ttft_slo_s is not None:
         valid &= g.ttft_service_s < targets.ttft_slo_s
+    # each layout's most output tok/s a replica carries within the targets, and its top rate
+    # (a replica's service rate, on which its queue's wait depends), for the groups' bound
+    x_valid = np.max(np.where(valid, g.output_tok_s_replica, 0.0), axis=1)
+    top_out = np.max(
+        np.where(g.valid & (g.output_tok_s_replica > 0), g.output_tok_s_replica, 0.0), axis=1
+    )
+    per_replica = g.layouts.accelerators
     # the most output tok/s an accelerator carries within the targets: no fewer groups carry
     per_acc = float(
         np.max(np.where(valid, g.output_tok_s_replica, 0.0) / g.layouts.accelerators[:, None])
@@ -698,14 +708,37 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     }
     rented: list[Any] = []
 
+    def fewest_accelerators(peak: float) -> float:
+        """No count below this carries ``peak`` [token/s] (a lower bound for the groups).
+
+        A count fills a layout with ``R`` replicas: carrying the peak needs ``R >= peak / X``
+        (``X`` the layout's most within the targets), and without a TTFT target the queue's
+        headroom needs the mean M/D/1 wait at the peak within :data:`DEFAULT_QUEUE_WAIT_S`,
+        ``R >= peak (s + 2B) / (2 B X_top)``, ``s = o / X_top`` (the rule of
+        :func:`tokenfab.sizing.replicas_for_wait`); the fewest over the layouts of ``a R``, less
+        one part in a million (under the rounding of either check).
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            replicas = peak / x_valid
+            if targets.ttft_slo_s is None:
+                b, o = DEFAULT_QUEUE_WAIT_S, float(sg.setup.output_tokens)
+                replicas = np.maximum(replicas, peak * (o / top_out + 2 * b) / (2 * b * top_out))
+        accelerators = np.where(x_valid > 0, per_replica * replicas, np.inf)
+        fewest = float(np.min(accelerators))
+        return fewest if np.isfinite(fewest) else 1.0
+
     def grouped(sc: Scenario, own: str) -> OperatingPoint:
         """The fewest whole groups that carry the scenario's demand (see above)."""
         rate = rates[own]
         d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
         peak = d * sc.peak_to_average
         k0 = max(1, int(np.ceil(peak / (max(per_acc, 1e-300) * group) * (1 - 1e-9))))
+        # fewer groups than this cannot carry it: not searched (the search keeps its steps)
+        below = int(np.ceil(fewest_accelerators(peak) / group * (1 - 1e-6)))
 
         def carried(k: int) -> OperatingPoint | None:
+            if k < below:
+                return None
             try:
                 op = count_point(sg, k * group, d, sc.peak_to_average, rate, inputs)
             except InfeasibleError:
