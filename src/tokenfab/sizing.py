@@ -450,11 +450,13 @@ def cheapest_point(
     per_replica = int(grid.layouts.accelerators[i])
     n = int(replicas[i, j]) * per_replica
     jp = int(f.reached[i, j])
-    op = _point(setup, grid, i, jp, float(f.wait_s[i, j]), n)
-    while sc.disaggregated and op.output_tok_s_total < peak * (1 - 1e-9):
-        # whole prefill and decode pools carry less than the continuous estimate: add replicas
-        n += per_replica
+    if sc.disaggregated:
         op = _point(setup, grid, i, jp, float(f.wait_s[i, j]), n)
+        while op.output_tok_s_total < peak * (1 - 1e-9):
+            # whole prefill and decode pools carry less than the continuous estimate: add
+            # replicas
+            n += per_replica
+            op = _point(setup, grid, i, jp, float(f.wait_s[i, j]), n)
     # that many accelerators in the layout and at the batch a fixed count gets: the same or
     # cheaper (it holds this point), and the one answer for both entry points
     try:
