@@ -206,6 +206,28 @@ def test_405b_bf16_on_one_h100_names_the_minimum_count():
     assert op.tensor_parallel * op.pipeline_parallel * op.replicas == 16
 
 
+def test_enough_accelerators_in_no_replica_large_enough_says_why():
+    # 70B bf16: 141 GB of weights; one H100 holds 81.0 GB, so a replica needs 2 (2 x 81.0 =
+    # 162 GB). 3 accelerators are more than 2, but power-of-two degrees split 3 only into
+    # replicas of 1, and "needs at least 2 x h100-sxm; got 3" read as a contradiction: the
+    # line says 3 does not split into replicas of 2 and that a multiple of 2 is allowed.
+    three = Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=3)
+    with pytest.raises(InfeasibleError) as exc:
+        estimate(three)
+    msg = str(exc.value)
+    assert msg.startswith("accelerators: ") and "got 3" not in msg
+    assert "replica of at least 2 x h100-sxm" in msg and "a multiple of 2" in msg
+    assert estimate(three.with_(accelerators=6)).replicas >= 1  # 6 = 3 replicas of 2 serves it
+    # 8 accelerators, but tensor_parallel 1 x pipeline_parallel 1 pins a replica to 1 GPU: the
+    # line names the fields that do it (it once said "needs at least 2; got 8")
+    pinned = three.with_(accelerators=8, tensor_parallel=1, pipeline_parallel=1)
+    with pytest.raises(InfeasibleError) as exc:
+        estimate(pinned)
+    msg = str(exc.value)
+    assert msg.startswith("tensor_parallel: ") and "got 8" not in msg
+    assert "tensor_parallel 1, pipeline_parallel 1" in msg
+
+
 def test_batch_that_does_not_fit_is_infeasible():
     # 223 sequences of 1,000 / 1,000 fit (test_perf_serving.py); 224 do not.
     s = Scenario(model="llama-3.1-8b", accelerator="h100-sxm", batch_size=224)

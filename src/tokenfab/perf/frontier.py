@@ -21,11 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tokenfab.catalog import Catalog
-from tokenfab.errors import TokenfabError
 from tokenfab.perf.operating import (
     _raise_does_not_fit,
     evaluate_grid,
-    minimum_accelerators,
     resolve,
     scenario_layouts,
 )
@@ -119,13 +117,7 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     lay = scenario_layouts(setup, scenario.accelerators or 1)
     grid = evaluate_grid(setup, lay)
     if not grid.valid.any():
-        n = scenario.accelerators or 1
-        need = minimum_accelerators(setup)
-        if need is None or need > n:  # memory: the GB figures estimate gives
-            _raise_does_not_fit(setup, n)
-        raise TokenfabError(
-            f"accelerators: {setup.model.id} does not fit on {n} x {setup.accelerator.id}"
-        )
+        _raise_does_not_fit(setup, scenario.accelerators or 1)  # the line estimate gives
     per_acc = grid.accelerators_per_replica
     x = np.where(grid.valid, 1.0 / grid.tpot_s, np.nan)
     y = np.where(grid.valid, grid.output_tok_s_per_accelerator, np.nan)

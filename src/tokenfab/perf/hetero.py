@@ -806,7 +806,13 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
     """
     from tokenfab.catalog import default_catalog
     from tokenfab.perf.frontier import Frontier, pareto_mask
-    from tokenfab.perf.operating import batch_grid, candidate_layouts, max_batches, speculation
+    from tokenfab.perf.operating import (
+        _raise_does_not_fit,
+        batch_grid,
+        candidate_layouts,
+        max_batches,
+        speculation,
+    )
 
     cat = catalog or default_catalog()
     from tokenfab.scenario import MAX_TPOT_S, MAX_TTFT_S
@@ -837,10 +843,7 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
     )
     bmax = max_batches(dec, lay)
     if not np.any(bmax >= 1):
-        raise InfeasibleError(
-            f"accelerators: {dec.model.id} does not fit on {sc.accelerators or domain} x "
-            f"{dec.accelerator.id}"
-        )
+        _raise_does_not_fit(dec, sc.accelerators or domain)  # the line estimate gives
     b = batch_grid(bmax)
     col = lay.column()
     valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)

@@ -583,6 +583,32 @@ def _raise_does_not_fit(setup: Setup, accelerators: int) -> None:
     what = f"{setup.model.id} in {setup.precision} ({w:.0f} GB of weights, {kv:.2f} GB of KV a sequence)"
     if setup.scenario.gpu_memory_utilization is None and need:  # the engine's own share
         memory = f"{acc.memory_gb:g} GB each"
+    if need and need <= accelerators:
+        # enough accelerators, but no replica of them holds the model: the fixed degrees keep
+        # a replica small, or the count splits only into small replicas (degrees are searched
+        # over powers of two, so 3 x h100-sxm is three replicas of 1). "needs at least 2; got
+        # 3" once said so, which reads as a contradiction
+        s = setup.scenario
+        fixed = [
+            f"{name} {value}"
+            for name, value in (
+                ("tensor_parallel", s.tensor_parallel),
+                ("pipeline_parallel", s.pipeline_parallel),
+                ("attention_data_parallel", s.attention_data_parallel),
+            )
+            if value is not None
+        ]
+        if fixed:
+            raise InfeasibleError(
+                f"{fixed[0].split()[0]}: {what} needs a replica of at least {need} x {acc.id} "
+                f"({memory}); with {', '.join(fixed)} no replica of the {accelerators} "
+                f"accelerators is that large; drop or raise {' or '.join(f.split()[0] for f in fixed)}"
+            )
+        raise InfeasibleError(
+            f"accelerators: {what} needs a replica of at least {need} x {acc.id} ({memory}); "
+            f"{accelerators} does not split into replicas that large (parallel degrees are "
+            f"powers of two); allowed: a multiple of {need}"
+        )
     if need:
         raise InfeasibleError(
             f"accelerators: {what} needs at least {need} x {acc.id} ({memory}); got {accelerators}"
