@@ -112,3 +112,17 @@ def test_a_frontier_over_several_accelerators_leaves_out_those_that_do_not_fit()
         op.compute(op.parse({**given, "accelerator": ["h100-sxm", "a100-sxm-80gb"]}), cat)
     assert "\n" not in str(exc.value)
     assert "16 x h100-sxm" in str(exc.value) and "16 x a100-sxm-80gb" in str(exc.value)
+
+
+def test_a_misspelt_accelerator_in_a_frontier_list_is_refused_not_left_out():
+    # Leaving out an accelerator that cannot run the model is an answer; leaving out one
+    # that does not exist hid a typo behind exit 0 ("left out h100-sx: unknown id"). The
+    # request is refused with the catalog's unknown-id line, as plan refuses it.
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+    from tokenfab.errors import TokenfabError
+
+    op = operations.get("frontier")
+    req = op.parse({"model": "llama-3.1-8b", "accelerator": ["h100-sxm", "h100-sx"]})
+    with pytest.raises(TokenfabError, match="unknown id 'h100-sx' in accelerators"):
+        op.compute(req, default_catalog())

@@ -218,6 +218,8 @@ def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
     from tokenfab.factory import frontier_economics
 
     scenarios = req.scenarios()
+    for sc in scenarios:  # a misspelt id is refused, as plan does, not left out with exit 0
+        cat.get("accelerators", sc.accelerator)
     if len(scenarios) == 1:  # one accelerator: its error is the answer
         return Fronts([frontier_economics(frontier(scenarios[0], cat), scenarios[0], cat)])
     fronts, errors = Fronts(), []
