@@ -270,3 +270,29 @@ def test_a_nested_field_that_is_not_finite_states_its_range(value):
     # it once said only "mix.0.share: nan is not a finite number"
     line = one_line_error(run("factory", "--mix", f"gb300:{value},h100-sxm:0.5"))
     assert line == f"error: mix.0.share: {value} is not a finite number; allowed: above 0 to 1"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # the parser kept the last value: this estimated llama-3.1-70b without a word
+        ((*EST, "--model", "llama-3.1-70b"), "model: --model given more than once"),
+        # an alias is the same option: --batch 1 --batch-size 2 ran batch 2
+        ((*EST, "--batch", "1", "--batch-size", "2"), "batch_size: --batch-size/--batch given"),
+        (("serve", "--port", "8001", "--port", "8002"), "port: --port given more than once"),
+    ],
+)
+def test_a_single_valued_option_given_twice_is_refused(args, expected):
+    assert expected in one_line_error(run(*args))
+
+
+def test_list_options_and_flags_may_repeat():
+    # --accelerator is a list (a,b or repeated) and --json a flag: both stay accepted;
+    # the plan's table lists exactly the two accelerators asked for
+    r = run(
+        "plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--region", "us",
+        "--accelerator", "h100-sxm", "--accelerator", "b200", "--json", "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    options = json.loads(r.stdout)["options"]
+    assert {o["accelerator"] for o in options} == {"h100-sxm", "b200"}

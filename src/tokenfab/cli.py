@@ -21,7 +21,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from tokenfab import cli_econ, cli_forward, cli_report, cli_uncertainty, operations, render, schema
 from tokenfab.calibrate import cli as calibrate_cli
@@ -232,6 +232,32 @@ INTERFACE_OPTIONS = {
 """Options that concern the terminal only; every other option is a request field."""
 
 
+class OnceCommand(TyperCommand):
+    """A command whose single-valued options may be given once: ``--model a ... --model b``
+    is refused with one line naming the field, not read as ``b`` (the parser keeps the last
+    value, so an earlier one was dropped without a word). List options (``--api a --api b``),
+    arguments and flags (``--json``) may repeat."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:  # typer >= 0.2x carries its own copy of click
+            from typer._click.exceptions import UsageError
+        except ImportError:  # pragma: no cover - older typer on click
+            from click.exceptions import UsageError
+
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        seen: set[str] = set()
+        for param in order:
+            if getattr(param, "multiple", True) or getattr(param, "is_flag", True):
+                continue
+            if param.name in seen:
+                raise UsageError(
+                    f"{param.name}: {'/'.join(param.opts)} given more than once; give it once",
+                    ctx=ctx,
+                )
+            seen.add(param.name)
+        return super().parse_args(ctx, args)
+
+
 def command(
     name: str,
     request: type[BaseModel],
@@ -263,7 +289,7 @@ def command(
         callback.__annotations__ = {p.name: p.annotation for p in params}
         callback.__doc__ = run.__doc__
         callback.__name__ = run.__name__
-        (target or app).command(name)(callback)
+        (target or app).command(name, cls=OnceCommand)(callback)
         return run
 
     return register
@@ -628,7 +654,7 @@ def breakeven_cmd(
             _note(f"wrote {html} and {png}")
 
 
-@app.command("serve")
+@app.command("serve", cls=OnceCommand)
 def serve_cmd(
     ctx: typer.Context,
     host: Annotated[
