@@ -128,6 +128,20 @@ def test_calibrate_with_nothing_usable_is_one_line_error(tmp_path):
     assert str(res.exception).startswith("calibrate: none of 1 file(s) gave a usable run")
 
 
+@pytest.mark.parametrize("text", ["", "model,accelerator,engine,precision,isl,osl,tpot_s\n"])
+def test_calibrate_on_a_file_without_runs_says_so(tmp_path, text):
+    # an empty file, or a header and no rows, printed "none of 1 file(s) gave a usable run
+    # (0 records not used; first: none)": the line now says the file holds no runs, and
+    # nothing is written
+    empty = tmp_path / "runs.csv"
+    empty.write_text(text)
+    res = RUN.invoke(app, ["calibrate", str(empty), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, MeasurementFileError)
+    assert "runs.csv hold(s) no runs" in str(res.exception)
+    assert "first: none" not in str(res.exception)
+    assert not (tmp_path / "o").exists()
+
+
 def test_estimate_reads_the_calibrated_catalog(tmp_path):
     from tokenfab.perf.operating import estimate
     from tokenfab.scenario import Scenario

@@ -173,10 +173,15 @@ def calibrate(
         If a file cannot be read, or no run can be expressed by the model.
     """
     kept, issues = read_files(paths, catalog, fmt, defaults)
+    if not kept and not issues:  # an empty file, or a header without rows: nothing to fit
+        raise MeasurementFileError(
+            f"calibrate: {', '.join(str(p) for p in paths)} hold(s) no runs (no records, or a "
+            "header without rows); give files with at least one measured run"
+        )
     if not kept:
         raise MeasurementFileError(
             f"calibrate: none of {sum(1 for _ in paths)} file(s) gave a usable run "
-            f"({len(issues)} records not used; first: {issues[0] if issues else 'none'})"
+            f"({len(issues)} records not used; first: {issues[0]})"
         )
     try:
         prep = adapter.prepare(kept, catalog)
