@@ -189,6 +189,17 @@ def test_unknown_field_is_named(client) -> None:
             b'{"scenario": {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}}',
             "scenario: estimate takes the scenario's fields at the top level",
         ),
+        # a key given twice: json.loads kept the last and estimated llama-3.1-70b on one
+        # H100 (the CLI refuses --model twice, a scenario file a key twice)
+        (
+            b'{"model": "llama-3.1-8b", "model": "llama-3.1-70b", "accelerator": "h100-sxm"}',
+            "model: given more than once in the body; give each key once",
+        ),
+        # one level down too (a scenario's projection block)
+        (
+            b'{"model": "llama-3.1-8b", "accelerator": "h100-sxm", "x": {"a": 1, "a": 2}}',
+            "a: given more than once in the body",
+        ),
     ],
 )
 def test_malformed_body(client, body, expected) -> None:

@@ -52,7 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tokenfab import __version__, operations
 from tokenfab.catalog import TABLES, Catalog, default_catalog, user_dirs_from_env
 from tokenfab.errors import TokenfabError
-from tokenfab.fileio import json_text
+from tokenfab.fileio import json_text, keys_once
 from tokenfab.scenario import describe_validation_error, json_type
 
 API_PREFIX = "/api/v1"
@@ -151,7 +151,7 @@ async def _body(request: Request) -> Any:
     if not raw:
         return {}
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=keys_once)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TokenfabError(f"body: not valid JSON ({exc})") from None
     except RecursionError:

@@ -351,6 +351,26 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: a JSON object whose keys are each given
+    once. ``{"model": "a", "model": "b"}`` is refused -- json.loads keeps the last, so "a"
+    was dropped without a word -- as a scenario file's repeated key is (:func:`load_yaml`).
+
+    Raises
+    ------
+    TokenfabError
+        Naming the repeated key.
+    """
+    from tokenfab.errors import TokenfabError
+
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise TokenfabError(f"{key}: given more than once in the body; give each key once")
+        out[key] = value
+    return out
+
+
 def json_text(data: Any, indent: int | None = 2) -> str:
     """Strict JSON (RFC 8259) of ``data``, indented (``indent=None``: compact, as the HTTP API
     sends it), with a final newline.

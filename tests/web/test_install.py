@@ -53,6 +53,15 @@ def test_report_endpoint_returns_the_html_report(client):
     assert "Assumptions ledger" in r.text
 
 
+def test_report_endpoint_refuses_a_key_given_twice(client):
+    # as POST /api/v1/estimate does: the report of llama-3.1-70b was written for a body that
+    # also named llama-3.1-8b first
+    body = b'{"model": "llama-3.1-8b", "model": "llama-3.1-70b", "accelerator": "h100-sxm"}'
+    r = client.post("/api/v1/report", content=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == "model: given more than once in the body; give each key once"
+
+
 def test_report_endpoint_pdf(client):
     try:
         import weasyprint  # noqa: F401

@@ -53,6 +53,7 @@ def install(app: Any) -> None:
     from starlette.concurrency import run_in_threadpool
 
     from tokenfab.errors import TokenfabError
+    from tokenfab.fileio import keys_once
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -87,7 +88,9 @@ def install(app: Any) -> None:
                 status_code=413,
             )
         try:
-            data = json.loads(body or b"{}")
+            data = json.loads(body or b"{}", object_pairs_hook=keys_once)
+        except TokenfabError as exc:  # a key given twice
+            return JSONResponse({"detail": str(exc)}, status_code=422)
         except ValueError:
             return JSONResponse({"detail": "body: not JSON"}, status_code=422)
         if not isinstance(data, dict):  # as the other endpoints say it
