@@ -181,3 +181,35 @@ def test_cli_frontier_of_the_pair():
     assert points and {p["accelerator"] for p in points} == {"b200+h100-sxm"}
     speeds = [p["tok_s_per_user"] for p in points]
     assert speeds == sorted(speeds)
+
+
+def test_pools_title_adds_the_ttft_up_with_its_queueing_wait():
+    # Llama 3.1 70B FP8, prefill on B200, decode on H100, 2e9 output tokens a day: the pools
+    # table once said "TTFT = prefill 58.3 ms + KV transfer 3.28 ms" under a TTFT of 115 ms;
+    # the 53.7 ms spent queueing for the prefill pool (65% busy) was missing. Invariant: the
+    # parts the title names add up to the TTFT it states, and that is the estimate's ttft_s.
+    import re
+
+    from tokenfab import render
+
+    est = evaluate(
+        Scenario(
+            model="llama-3.1-70b",
+            accelerator="h100-sxm",
+            prefill_accelerator="b200",
+            precision="fp8",
+            tokens_per_day=2e9,
+        )
+    )
+    d = est.as_dict()
+    assert d["queue_wait_s"] > 0.01  # the case where it mattered
+    title = str(render.pools_table(est).title)
+    parts = re.search(
+        r"TTFT ([\d.]+) ms = queueing ([\d.]+) ms \+ prefill ([\d.]+) ms \+ KV transfer "
+        r"([\d.]+) ms",
+        title,
+    )
+    assert parts, title
+    total, wait, prefill, transfer = (float(x) for x in parts.groups())
+    assert_allclose(total, d["ttft_s"] * 1e3, rtol=5e-3)
+    assert_allclose(wait + prefill + transfer, total, rtol=5e-3)
