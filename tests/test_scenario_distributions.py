@@ -71,8 +71,16 @@ def test_a_valid_block_is_read_with_its_lines(tmp_path):
         ("utilization: {dist: normal, mean: 0.7}", "a normal needs mean, sd; sd is missing"),
         (
             "utilization: {dist: uniform, low: 0.5, high: 0.9, sd: 1}",
-            "a uniform takes low, high; got sd",
+            "a uniform takes low, high and source; got sd",
         ),
+        # a misspelt key beside low/base/high was read as a missing dist: "dist: None is not
+        # a distribution"; the line names the key
+        (
+            "utilization: {low: 0.5, base: 0.7, high: 0.9, sourc: x}",
+            "a low-base-high takes low, base, high and source; got sourc",
+        ),
+        # no dist and no low/base/high: JSON/YAML words, not Python's None
+        ("utilization: {low: 0.5, high: 0.9}", "dist: not given; allowed: uniform"),
         ("utilization: {dist: uniform, low: true, high: 0.9}", "low: true is not a finite number"),
         ("utilization: {dist: uniform, low: .nan, high: 0.9}", "low: nan is not a finite number"),
         ("utilization: 0.8", "give a mapping such as {dist: uniform"),

@@ -876,12 +876,16 @@ def parse_distribution(key: str, spec: Any) -> Distribution:
             f"{where}: give a mapping such as {{dist: uniform, low: 0.5, high: 0.9}} (got {spec!r})"
         )
     spec = dict(spec)
-    if "dist" not in spec and set(spec) - {"source"} == {"low", "base", "high"}:
+    if "dist" not in spec and {"low", "base", "high"} <= set(spec):
+        # a low/base/high estimate; a misspelt key beside it ("sourc") is named below, not
+        # read as a missing dist ("dist: None is not a distribution")
         spec["dist"] = "low-base-high"
     kind = spec.get("dist")
     if kind not in PARAMETERS:
         raise ScenarioError(
-            f"{where}: dist: {kind!r} is not a distribution; allowed: {', '.join(PARAMETERS)}"
+            f"{where}: dist: "
+            + (f"{kind!r} is not a distribution" if kind is not None else "not given")
+            + f"; allowed: {', '.join(PARAMETERS)}"
             + ("" if kind is not None else " (or low, base and high alone)")
         )
     required, optional = PARAMETERS[kind]
@@ -893,7 +897,7 @@ def parse_distribution(key: str, spec: Any) -> Distribution:
             continue
         if name not in required + optional:
             takes = ", ".join(required + optional)
-            raise ScenarioError(f"{where}: a {kind} takes {takes}; got {name}")
+            raise ScenarioError(f"{where}: a {kind} takes {takes} and source; got {name}")
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
