@@ -141,6 +141,13 @@ def test_an_unpriced_scenario_is_refused():
         roadmap(sc)
 
 
+def test_the_scenarios_own_model_as_the_small_model_is_refused():
+    # routing a model to itself priced "70% of requests to llama-3.1-70b first, 85% right
+    # there, the rest escalated to llama-3.1-70b" as a -44% saving: a contradictory request
+    with pytest.raises(TokenfabError, match=r"^small_model: .* is the scenario's own model"):
+        roadmap(BASE, small_model=BASE.model)
+
+
 def test_an_unknown_small_model_is_refused_naming_the_field():
     # a typo once came back as an "infeasible" routing lever with exit 0
     with pytest.raises(TokenfabError, match=r"^small_model: models: unknown id 'llama-3.1-8x'"):

@@ -252,3 +252,16 @@ def test_a_price_id_borrows_the_cached_price_of_its_caching_twin():
     # (GPT-4o of May 2024, $5 / $15: OpenAI's caching row lists the later $2.50 / $10)
     old = api_price(default_catalog(), "big", "openai-gpt-4o-2024-05")
     assert old.cached_input_usd_per_mtok is None
+
+
+def test_a_model_routed_in_front_of_itself_is_refused():
+    # big == small: the study's success gap (Claude Opus 4.1 at 0.95 as big, 0.891 as
+    # "small") turned one model into two and printed a -5.7% "saving"; the request is
+    # contradictory and is refused naming small
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+
+    op = operations.get("route")
+    opus = "anthropic-claude-opus-4-1-2025-08"
+    with pytest.raises(ScenarioError, match=f"^small: {opus} is also the big model"):
+        op.run(op.parse({"big": opus, "small": opus}), default_catalog())

@@ -343,6 +343,11 @@ def levers(
             cat.get("models", small_model)
         except TokenfabError as exc:
             raise TokenfabError(f"small_model: {exc}") from None
+        if small_model == scenario.model:  # "70% to llama-3.1-70b first, the rest to itself"
+            raise TokenfabError(
+                f"small_model: {small_model} is the scenario's own model; give a smaller one "
+                "(list them with `tokenfab catalog models`)"
+            )
     base_est = evaluate(scenario, cat)
     base = Point.of(base_est)
     out: list[Lever] = []

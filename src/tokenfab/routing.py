@@ -409,6 +409,11 @@ def analyse(request: Any, catalog: Any) -> dict[str, Any]:
     success rate (each one the user does not give is read from the request's router study),
     and the saving per success over a grid of both."""
     r = request
+    if r.small == r.big:  # one model in front of itself: a "saving" from a made-up success gap
+        raise ScenarioError(
+            f"small: {r.small} is also the big model; route a cheaper model in front of it "
+            "(list them with `tokenfab catalog api-prices`)"
+        )
     study = router_study(r.study)
     taken = study.inputs(r.success_big)
     given = {f: getattr(r, f) for f in ROUTING_FIELDS}
