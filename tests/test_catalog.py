@@ -606,3 +606,33 @@ def test_a_csv_file_no_catalog_reads_is_refused_not_ignored(tmp_path):
     notes.mkdir()
     (notes / "README.md").write_text("my overrides\n", encoding="utf-8")
     assert Catalog([notes]).accelerator("h100-sxm").id == "h100-sxm"
+
+
+def test_a_malformed_id_in_a_user_catalog_is_described_in_words(tmp_path):
+    # a region whose parent is "-5" said "parent: String should match pattern
+    # '^[a-z0-9][a-z0-9._\-]*$' (got -5)": pydantic's words; the line says what an id is
+    from typing import get_args
+
+    from tokenfab.catalog import Id
+    from tokenfab.scenario import _PATTERN_WORDS
+
+    # invariant: the words are keyed by the pattern the catalog's ids use
+    assert get_args(Id)[1].pattern in _PATTERN_WORDS
+    data = Path(tokenfab.catalog.__file__).with_name("data") / "regions.csv"
+    with data.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    us = next(r for r in rows if r["id"] == "us")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with (mine / "regions.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(us))
+        w.writeheader()
+        w.writerow({**us, "parent": "-5"})
+    with pytest.raises(CatalogError) as exc:
+        Catalog([mine]).region("us")
+    msg = str(exc.value)
+    assert msg.endswith(
+        "regions.csv:2: parent: -5 is not allowed; allowed: an id of lower-case letters, "
+        "digits, '.', '_' and '-', starting with a letter or a digit"
+    ), msg
+    assert "String should match" not in msg

@@ -514,6 +514,13 @@ def describe_validation_error(exc: ValidationError, model: Any = None) -> str:
     return describe_error(exc.errors()[0], model)
 
 
+_PATTERN_WORDS = {
+    r"^[a-z0-9][a-z0-9._\-]*$": "an id of lower-case letters, digits, '.', '_' and '-', "
+    "starting with a letter or a digit",
+}
+"""Words for the patterns of text fields (``tokenfab.catalog.Id``), for an error line."""
+
+
 def describe_error(err: Any, model: Any = None) -> str:
     """:func:`describe_validation_error` of one pydantic error (an item of ``exc.errors()``)."""
     loc = [str(p) for p in err["loc"] if not _TYPE_TAG.match(str(p))]  # no "constrained-float"
@@ -569,6 +576,9 @@ def describe_error(err: Any, model: Any = None) -> str:
         info = getattr(model, "model_fields", {}).get(name)
         if info is not None and info.description:
             return f"{field}: {shown} is not allowed; allowed: {info.description}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
+        # a catalog id: "String should match pattern '^[a-z0-9]...'" is for machines
+        return f"{field}: {shown} is not allowed; allowed: {_PATTERN_WORDS[ctx['pattern']]}"
     if kind == "missing":
         return f"{field}: required (not given)"
     if kind == "too_short":
