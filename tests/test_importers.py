@@ -407,6 +407,28 @@ def test_cli_import_model_into_the_user_directory(tmp_path: Path) -> None:
     assert "minimax-m2-test" in {m["id"] for m in json.loads(shown.stdout)}
 
 
+def test_cli_import_model_refuses_an_id_the_catalog_has_without_replace(tmp_path: Path) -> None:
+    # gpt-oss-120b's config imported as --id llama-3.1-8b replaced the built-in Llama 3.1 8B
+    # everywhere without a word (estimate then priced "llama-3.1-8b" in mxfp4 against
+    # Groq's Llama 3.1 8B API), and a second config of the same model_type (the default id)
+    # replaced the first; both are refused unless --replace says so
+    config = str(CONFIGS / "gpt-oss-120b.json")
+    user_file = tmp_path / "tokenfab" / "catalog" / "models.csv"
+    r = _cli("catalog", "import-model", config, "--id", "llama-3.1-8b", env_dir=tmp_path)
+    assert r.returncode == 2 and not user_file.exists()
+    assert r.stderr.strip() == (
+        "error: id: 'llama-3.1-8b' is already a model in the catalog; give another --id, or "
+        "--replace to replace it"
+    )
+    assert _cli("catalog", "import-model", config, env_dir=tmp_path).returncode == 0
+    again = _cli("catalog", "import-model", config, env_dir=tmp_path)
+    assert again.returncode == 2 and "is already a model in the catalog" in again.stderr
+    replaced = _cli("catalog", "import-model", config, "--replace", env_dir=tmp_path)
+    assert replaced.returncode == 0 and replaced.stdout.startswith("replaced model ")
+    with user_file.open(encoding="utf-8") as f:
+        assert len(f.read().strip().splitlines()) == 2  # the header and one row
+
+
 def test_cli_import_errors_are_one_line(tmp_path: Path) -> None:
     r = _cli("catalog", "import-model", str(CONFIGS / "truncated.json"), env_dir=tmp_path)
     assert r.returncode != 0 and "Traceback" not in r.stderr

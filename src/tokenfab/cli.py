@@ -419,7 +419,22 @@ def import_model_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -
         active_params_basis=req.active_basis,
         where=req.config,
     )
-    path = write_rows(_write_dir(), "models", result.rows)
+    new_id = result.rows[0]["id"]
+    target = _write_dir()
+    dirs = _catalog_dirs() or user_dirs_from_env()
+    # the catalog as it stands: the built-in rows and the folders that exist (the folder the
+    # row goes to may be new)
+    present = _cached_catalog(tuple(d for d in dirs if Path(d).is_dir()))
+    existed = new_id in present.table("models")
+    if existed and not req.replace:
+        # an import under an id the catalog has replaced that model everywhere without a
+        # word: --id llama-3.1-8b on gpt-oss-120b's config, or a second config whose
+        # model_type (the default id) was imported before
+        raise TokenfabError(
+            f"id: {new_id!r} is already a model in the catalog; give another --id, or "
+            "--replace to replace it"
+        )
+    path = write_rows(target, "models", result.rows)
     _cached_catalog.cache_clear()
     row = result.rows[0]
     record = _catalog().model(row["id"])
@@ -432,7 +447,8 @@ def import_model_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -
     if as_json:
         _emit_json({"row": row, "computed": computed, "file": str(path), "notes": result.notes})
         return
-    _console().print(f"added model {row['id']!r} to {path}", markup=False, highlight=False)
+    done = "replaced" if existed else "added"
+    _console().print(f"{done} model {row['id']!r} in {path}", markup=False, highlight=False)
     for key, label in (("total_params_b", "total"), ("active_params_b", "active")):
         value = published[key]
         shown = f"{value:g} B published" if value else "none published"

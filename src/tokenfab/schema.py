@@ -2264,6 +2264,11 @@ class ImportModelRequest(Request):
     as_of: date | None = Field(
         None, description="date of the config, YYYY-MM-DD (default: today, as read)"
     )
+    replace: bool = Field(
+        False,
+        description="replace the model of the same id already in the catalog (built-in or "
+        "imported before); without it such an id is refused",
+    )
 
 
 class ImportPricesRequest(Request):
