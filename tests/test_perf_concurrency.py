@@ -84,11 +84,16 @@ def test_more_clients_never_shorten_the_ttft():
         {"tokens_per_day": 1e9},
         {"requests_per_second": 2.0},
         {"disaggregated": True},
+        # a separate prefill pool was run at its full batch, the clients ignored: 10 clients
+        # on 8 x H100 decoding + 2 x B200 prefilling reported batch 690 and 24 requests/s,
+        # where 10 clients can keep at most 10 sequences in flight
+        {"prefill_accelerator": "b200"},
     ],
 )
 def test_concurrency_refuses_a_second_load(other):
-    with pytest.raises(ScenarioError, match=r"^concurrency: "):
+    with pytest.raises(ScenarioError, match=r"^concurrency: ") as exc:
         Scenario.parse({**BASE, "concurrency": 8, **other})
+    assert f"drop {next(iter(other))}" in str(exc.value) or "tokens_per_day" in str(exc.value)
 
 
 def test_the_sampled_pipeline_models_the_closed_loop_as_the_estimate_does():
