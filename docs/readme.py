@@ -401,7 +401,8 @@ def block_tour_economics() -> str:
             f"{_money(w['baseline']['monthly_cost_usd'])} a month as logged; on "
             f"{prices[api['option'].split()[1]].model_name} {_money(api['monthly_cost_usd'])}; "
             f"self-hosted {cat.model(own['scenario']['model']).name} on {own['accelerators']} "
-            f"{own['scenario']['accelerator']} {_money(own['monthly_cost_usd'])} (saving P5-P95 "
+            f"{own['scenario']['accelerator']} ({own['scenario']['precision']}) "
+            f"{_money(own['monthly_cost_usd'])} (saving P5-P95 "
             f"{_money(saving['p5'])} to {_money(saving['p95'])}): at the log's volume the "
             f"accelerators are {own['utilization']:.0%} busy"
         ),

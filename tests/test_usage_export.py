@@ -212,3 +212,29 @@ def test_a_deployment_that_cannot_run_blames_the_deployment_not_the_demand():
         msg.startswith("deployment: llama-3.3-70b:groq-lpu: software: ") and "vllm runs on" in msg
     )
     assert "tokens_per_day" not in msg
+
+
+def test_the_basis_names_the_weight_format_and_estimate_reproduces_the_prices():
+    # llama-3.3-70b:h100-sxm priced 0.0411 / 0.438 $/Mtok on 14 H100s, but an estimate of
+    # the same model, accelerator and demand gave 0.0268 / 0.785 on 20: the plan behind the
+    # price map took fp8 (the cheapest format), the estimate the model's native bf16, and the
+    # basis did not say which. Invariant: the format it names reproduces its prices.
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    row = export.derived_prices("llama-3.3-70b", "h100-sxm", "us", "buy", 1e9, default_catalog())
+    precision = row["basis"].split(" weights")[0].rsplit(", ", 1)[1]
+    assert precision in ("bf16", "fp8", "int8", "fp4", "mxfp4", "int4"), row["basis"]
+    est = evaluate(
+        Scenario(
+            model="llama-3.3-70b",
+            accelerator="h100-sxm",
+            precision=precision,
+            input_tokens=export.REF_INPUT_TOKENS,
+            output_tokens=export.REF_OUTPUT_TOKENS,
+            tokens_per_day=1e9,
+        )
+    )
+    assert est.accelerators_needed == row["accelerators"]
+    assert est.kpis.cost_usd_per_mtok_input == pytest.approx(row["input_usd_per_mtok"], rel=1e-9)
+    assert est.kpis.cost_usd_per_mtok_output == pytest.approx(row["output_usd_per_mtok"], rel=1e-9)

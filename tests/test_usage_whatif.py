@@ -68,6 +68,23 @@ def test_self_hosted_is_sized_from_the_log(log):
     )
 
 
+def test_self_hosted_names_the_weight_format_it_priced(log):
+    # a deployment string has no weight format; the plan picks the cheapest (fp8 where bf16
+    # needs more accelerators), and the option said "on h100-sxm (us, rent)" without it.
+    # Invariant: the option and its scenario name the format, and an estimate of that
+    # scenario reproduces the monthly cost
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    res = whatif.whatif(engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm:us:rent"])
+    o = res["options"][0]
+    precision = o["scenario"]["precision"]
+    assert o["option"] == f"self-host llama-3.1-8b on h100-sxm (us, rent, {precision} weights)"
+    est = evaluate(Scenario.parse(o["scenario"]), default_catalog())
+    assert float(est.kpis.monthly_cost_usd) == pytest.approx(o["monthly_cost_usd"], rel=1e-9)
+
+
 def test_self_hosted_saving_has_a_monte_carlo_spread(log):
     res = whatif.whatif(
         engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm:us:rent"], samples=200

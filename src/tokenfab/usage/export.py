@@ -123,7 +123,8 @@ def derived_prices(
         "cached_note": cached_note,
         "basis": (
             f"tokenfab cost model: {sc.accelerator} x{int(est.accelerators_needed)} "
-            f"{sc.ownership} in {region}, {tokens_per_day:.3g} output tokens a day, "
+            f"{sc.ownership} in {region}, {sc.precision} weights (the cheapest format; a "
+            f"deployment string names none), {tokens_per_day:.3g} output tokens a day, "
             f"{REF_INPUT_TOKENS} in / {REF_OUTPUT_TOKENS} out tokens a request"
         ),
     }

@@ -161,21 +161,21 @@ def self_hosted(
     )
     best = plan_deployment(sc, deployment, acc, region, ownership, catalog)
     k = best.estimate.kpis
+    # the deployment the plan chose: its weight format (fp8 where bf16 would need more
+    # accelerators) is named, as a deployment string has no place for it
+    chosen = best.estimate.scenario
     spread = None
-    if samples:
-        # the deployment the plan chose (its weight format: fp8 where bf16 would need more
-        # accelerators), so that the spread brackets the point estimate
-        chosen = best.estimate.scenario
+    if samples:  # on the chosen deployment, so that the spread brackets the point estimate
         spread = _monthly_cost_spread(chosen, catalog, samples, seed, tr["monthly_cost_usd"])
     return {
         "uncertainty": spread,
-        "option": f"self-host {model} on {acc} ({region}, {ownership})",
+        "option": f"self-host {model} on {acc} ({region}, {ownership}, {chosen.precision} weights)",
         "monthly_cost_usd": float(k.monthly_cost_usd),
         "accelerators": int(best.estimate.accelerators_needed),
         "utilization": float(best.estimate.utilization),
         "co2e_kg_per_month": float(k.co2e_kg_per_month),
         "cost_usd_per_mtok_blended": float(k.cost_usd_per_mtok_blended),
-        "scenario": sc.model_dump(exclude_none=True),
+        "scenario": {**sc.model_dump(exclude_none=True), "precision": chosen.precision},
         "note": "a different model: the saving holds only if its quality suffices",
     }
 
