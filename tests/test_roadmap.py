@@ -70,12 +70,18 @@ def test_the_levers_this_scenario_allows_are_estimated():
         "disaggregated serving",
         "prefix caching",
         "route to a smaller model",
-        "another region",
         "buy instead of rent",
         "reserved rental",
         "next-generation hardware",
     ):
         assert names[name].applicable, (name, names[name].note)
+    # a rented accelerator-hour is priced alike in every region (the rentals catalog is not
+    # regional), so no region costs less: the lever once moved "us -> <a tied region>" for a
+    # 0% saving; bought, the regions' electricity prices differ and the lever applies
+    region = names["another region"]
+    assert not region.applicable and region.note == "no region costs less than us"
+    bought = {lv.name: lv for lv in roadmap(BASE.with_(ownership="buy")).levers}
+    assert bought["another region"].applicable and bought["another region"].saving_usd_per_mtok > 0
     # Llama has no MTP heads and the model prices no separate draft model
     spec = names["speculative decoding"]
     assert not spec.applicable and spec.note.startswith("not modelled")

@@ -167,6 +167,13 @@ def narrative(
         if p is not None and p.usd_per_mtok is not None:
             regions[rid] = p
     cheapest = min(regions, key=lambda r: regions[r].usd_per_mtok) if regions else None
+    if cheapest is not None and est.region.id in regions:
+        # a tie (a rented accelerator-hour is priced alike everywhere) names the scenario's
+        # own region, not the first of the tied ones: "Renting ... in region eu ... $1.34 ...
+        # us is the cheapest at $1.34" read as advice to move
+        low = regions[cheapest].usd_per_mtok
+        if regions[est.region.id].usd_per_mtok <= low * (1 + 1e-9):
+            cheapest = est.region.id
     cleanest = (
         min(
             (r for r in regions if regions[r].co2e_g_per_mtok is not None),
@@ -205,7 +212,9 @@ def narrative(
         )
         + (f"The cheapest option is {best}. " if best else "")
         + (
-            f"Of the catalog's {len(regions)} regions, {cheapest} is the cheapest at "
+            f"Of the catalog's {len(regions)} regions, "
+            + (f"this one ({cheapest})" if cheapest == est.region.id else f"{cheapest}")
+            + " is the cheapest at "
             f"{usd(fig['cheapest_region_usd_per_mtok'])} and {cleanest} the cleanest at "
             f"{num(fig['cleanest_region_co2e_g_per_mtok'], ' gCO2e')} per million output "
             "tokens."

@@ -498,8 +498,11 @@ def levers(
             )
         except TokenfabError as exc:
             out.append(Lever("route to a smaller model", small, False, note=f"not feasible: {exc}"))
-    # 8. another region: the cheapest other region
+    # 8. another region: the cheapest other region, where it costs less than this one (a
+    # rented accelerator-hour is priced alike everywhere: "eu -> us" once saved 0% and drew
+    # more energy a token)
     best_region: tuple[float, str] | None = None
+    priced = False
     for rid in cat.table("regions"):
         if rid == scenario.region:
             continue
@@ -507,14 +510,20 @@ def levers(
             p = Point.of(evaluate(scenario.with_(region=rid), cat))
         except TokenfabError:
             continue
-        if p.usd_per_mtok is not None and (best_region is None or p.usd_per_mtok < best_region[0]):
+        if p.usd_per_mtok is None:
+            continue
+        priced = True
+        cheaper = base.usd_per_mtok is None or p.usd_per_mtok < base.usd_per_mtok * (1 - 1e-9)
+        if cheaper and (best_region is None or p.usd_per_mtok < best_region[0]):
             best_region = (p.usd_per_mtok, rid)
     run(
         "another region",
         f"region {scenario.region} -> {best_region[1]}" if best_region else "none",
         {"region": best_region[1]} if best_region else None,
         note="network latency to users is not modelled",
-        why_not="no other region priced",
+        why_not=(
+            f"no region costs less than {scenario.region}" if priced else "no other region priced"
+        ),
     )
     # 9. rent vs buy
     other = "rent" if scenario.ownership == "buy" else "buy"
