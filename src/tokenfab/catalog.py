@@ -92,6 +92,7 @@ COLUMN_MAXIMA: dict[str, float] = {
     "full_attention_kv_heads": 1e5,  # as num_kv_heads
     "measured_over_predicted_high": 1e3,  # error bands (added with error_bands.csv)
     "measured_over_predicted_low": 1e3,
+    "measured_over_predicted_median": 1e3,
     "residuals": 1e6,
     "grid_co2e_g_per_kwh": 1e5,
     "head_dim": 1e5,
@@ -997,6 +998,9 @@ class ErrorBand(Record):
     ``measured_over_predicted_low`` / ``_high`` are the quantiles of measured / predicted of
     runs a fit never saw (grouped cross-validation, ``bench/bench_accuracy.py``) that enclose
     the ``coverage`` share of them; an estimate's band is its prediction times the two.
+    ``measured_over_predicted_median`` is their median (1: the model is unbiased on them);
+    Monte Carlo samples the model's error as a split lognormal through the three
+    (:func:`tokenfab.uncertainty.default_distributions`).
     """
 
     split: Literal["configuration", "model_family", "accelerator_family"] = Field(
@@ -1013,6 +1017,11 @@ class ErrorBand(Record):
     )
     measured_over_predicted_low: Positive
     measured_over_predicted_high: Positive
+    measured_over_predicted_median: Positive | None = Field(
+        None,
+        description="median of the held-out runs' measured / predicted (blank: not recorded; "
+        "Monte Carlo then takes 1)",
+    )
     residuals: Count = Field(description="held-out runs the quantiles were taken over")
     holdout_coverage: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None,

@@ -265,6 +265,16 @@ _EFFICIENCY_FACTORS: dict[str, tuple[str, float, float, bool, str, float]] = {
     "overhead_per_layer_us": ("us", 0.0, INF, False, "overhead_per_layer_s", 1e-6),
 }
 
+MODEL_ERROR_RATIOS: dict[str, str] = {
+    "decode_time_ratio": "measured / predicted decode time (TPOT and the rounds' decode time)",
+    "prefill_time_ratio": "measured / predicted prefill time (TTFT and the prompts' time)",
+}
+"""``model_error.<ratio>``: how far the performance model's step times are off, as the
+held-out error band measures it (measured / predicted, 1 at the base case). Their default
+distributions come from data/error_bands.csv (:func:`tokenfab.uncertainty.default_distributions`);
+they scale the predicted times (:func:`_with_model_error`), so the fitted efficiencies keep their
+physical bounds."""
+
 # CostInputs field -> (unit, low, high, low_open, high_open)
 _COST_FIELDS: dict[str, tuple[str, float, float, bool, bool]] = {
     "useful_life_years": ("years", 0.0, INF, True, False),
@@ -304,6 +314,9 @@ def _generic_fields() -> dict[str, FieldSpec]:
     for f, (unit, lo, hi, lo_open, _, _) in _EFFICIENCY_FACTORS.items():
         key = f"efficiency.{f}"
         out[key] = FieldSpec(key, unit, lo, hi, lo_open, False, "factor of the engine in use")
+    for f, desc in MODEL_ERROR_RATIOS.items():
+        key = f"model_error.{f}"
+        out[key] = FieldSpec(key, "-", 0.0, INF, True, False, desc)
     for f, (unit, lo, hi, lo_open, hi_open) in _COST_FIELDS.items():
         key = f"cost.{f}"
         out[key] = FieldSpec(key, unit, lo, hi, lo_open, hi_open, "ownership-cost assumption")
@@ -591,6 +604,8 @@ class _Base:
             key = f"efficiency.{f}"
             b = float(getattr(eng, field)) / scale
             yield (key, unit, lo, hi, lo_open, False, f"{s.engine.software}", b)
+        for f, desc in MODEL_ERROR_RATIOS.items():
+            yield (f"model_error.{f}", "-", 0.0, INF, True, False, desc, 1.0)
         for f, (unit, lo, hi, lo_open, hi_open) in _COST_FIELDS.items():
             key = f"cost.{f}"
             b = getattr(self.inputs, f)
@@ -679,7 +694,8 @@ def _unknown_key(key: str, base: _Base) -> str:
     return (
         f"{key}: unknown input; allowed: scenario fields ({scen}) or catalog paths "
         f"accelerators.{base.setup.accelerator.id}.<column>, regions.{base.scenario.region}."
-        "<column>, efficiency.<factor>, cost.<assumption>, api-prices.<id>.<column>, "
+        "<column>, efficiency.<factor>, model_error.<ratio>, cost.<assumption>, "
+        "api-prices.<id>.<column>, "
         "rentals.<id>.<column> (tokenfab.pipeline.fields(scenario) lists them)"
     )
 
@@ -837,7 +853,9 @@ def _with_roofline(eng: Engine) -> Engine:
     return replace(eng, **stacked)
 
 
-def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None = None) -> _Point:
+def _fixed_point(
+    base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None = None, err: ModelError = None
+) -> _Point:
     n = np.shape(bmax)
     # closed-loop clients: each sample's replica holds as many as its memory allows
     # (perf.operating.closed_loop), the rest wait for a slot
@@ -852,12 +870,16 @@ def _fixed_point(base: _Base, hw, eng, tok, bmax, keys, chosen: GridPoint | None
         both = _state(base, hw, _with_roofline(eng), base.lay, batch, tok)
         st = SteadyState(*(v[0] if np.ndim(v) > len(n) else v for v in _values(both)))
         roof = both.output_tok_s[1]
+    st = _with_model_error(st, err)
     if base.mode == "fixed":
         top = st.output_tok_s
     elif carried:  # the search's grid holds the layout's row: batch_top's throughput is there
         top = chosen.top_output_tok_s
     elif base.batch_top == base.batch:
         top = st.output_tok_s
+    elif err is not None:  # the error scales by the prompts' share: the whole state
+        top_st = _state(base, hw, eng, base.lay, base.batch_top, tok)
+        top = _with_model_error(top_st, err).output_tok_s
     else:
         top = _output_tok_s(base, hw, eng, base.batch_top, tok)
     # a fixed batch is one number for every sample: returned as such, not an array of copies
@@ -882,6 +904,49 @@ def _values(st: SteadyState) -> list[Any]:
         st.hbm_busy_share,
         st.compute_busy_share,
     ]
+
+
+ModelError = tuple[Any, Any] | None
+"""The sampled ``(decode, prefill)`` measured / predicted time ratios, or None where neither
+is sampled (the predicted times stand)."""
+
+
+def _with_model_error(st: SteadyState, err: ModelError) -> SteadyState:
+    """A replica's state with its predicted times multiplied by the model's error.
+
+    ``err = (r_d, r_p)`` (:data:`MODEL_ERROR_RATIOS`): TPOT times ``r_d`` and the prompt's
+    first-token service time times ``r_p`` -- what the held-out bands of measured / predicted
+    TPOT and TTFT describe; a round's time is ``1 - s`` decode and ``s`` prompts (``s`` the
+    prefill time share), so it takes ``f = (1 - s) r_d + s r_p`` times the predicted time: the
+    replica's output and prefill throughput divide by ``f``, the prompts' share becomes
+    ``s r_p / f`` and the memory and compute busy shares (the same bytes and FLOPs over a longer
+    round) divide by ``f``. The roofline is physical and is not scaled. Arrays broadcast
+    (``err`` of shape ``(n, 1)`` against a grid of ``(n, batches)``).
+    """
+    if err is None:
+        return st
+    r_d, r_p = err
+    s = st.prefill_time_share
+    f = (1.0 - s) * r_d + s * r_p
+    return SteadyState(
+        st.batch_size,
+        st.tpot_s * r_d,
+        st.ttft_service_s * r_p,
+        st.output_tok_s / f,
+        st.prefill_tok_s / f,
+        s * r_p / f,
+        st.memory_bound,
+        st.hbm_busy_share / f,
+        st.compute_busy_share / f,
+    )
+
+
+def _model_error(x: _Inputs) -> ModelError:
+    """The sample's ``(r_d, r_p)``, or None where neither is sampled."""
+    keys = [f"model_error.{k}" for k in MODEL_ERROR_RATIOS]
+    if not any(x.has(k) for k in keys):
+        return None
+    return x(keys[0]), x(keys[1])
 
 
 def _evaluate_chunk(
@@ -922,12 +987,13 @@ def _evaluate_chunk(
     demand = _demand(base, x, o)
     peak = None if demand is None else demand * x("peak_to_average")
     chosen_ok = carries_re = replicas_re = wait_re = None
+    err = _model_error(x)
     if reoptimise and not base.batch_fixed:
         pt, chosen_ok, carries_re, replicas_re, wait_re = _reoptimised_point(
-            base, hw, eng, tok, bmax, o, peak, x, keys
+            base, hw, eng, tok, bmax, o, peak, x, keys, err
         )
     else:
-        pt = _fixed_point(base, hw, eng, tok, bmax, keys, chosen)
+        pt = _fixed_point(base, hw, eng, tok, bmax, keys, chosen, err)
     st = pt.st
     a = float(base.per_replica)
     x_rep = st.output_tok_s
@@ -935,7 +1001,9 @@ def _evaluate_chunk(
     # numbers the same for every sample stay scalars (no array to fill, write and return)
     if base.mode == "fixed":
         replicas: Any = float(base.est.op.replicas)
-        wait: Any = 0.0 if base.clients is None else _closed_loop_wait_s(base, hw, eng, pt, tok)
+        wait: Any = (
+            0.0 if base.clients is None else _closed_loop_wait_s(base, hw, eng, pt, tok, err)
+        )
         carries = np.ones(n, dtype=bool)
     elif base.mode == "count":
         replicas = float(base.est.op.replicas)
@@ -1075,17 +1143,21 @@ def _evaluate_chunk(
     return {k: vals.get(k, np.nan) for k in keys}, feasible, reason
 
 
-def _closed_loop_wait_s(base: _Base, hw: Hardware, eng: Engine, pt: _Point, tok: dict) -> Any:
+def _closed_loop_wait_s(
+    base: _Base, hw: Hardware, eng: Engine, pt: _Point, tok: dict, err: ModelError = None
+) -> Any:
     """TTFT beyond the service time of a sample's closed-loop clients [s]
     (:func:`tokenfab.perf.operating.closed_loop` and ``choose``): the clients in flight wait
-    :func:`~tokenfab.perf.serving.closed_loop_ttft_s`, the others ``(c - b) / b`` requests'
-    time for a slot."""
+    :func:`~tokenfab.perf.serving.closed_loop_ttft_s` (times the sampled prefill time ratio,
+    :func:`_with_model_error`), the others ``(c - b) / b`` requests' time for a slot."""
     s, st = base.setup, pt.st
     i, o = tok["input_tokens"], tok["output_tokens"]
     prompt = i * (1.0 - tok["prefix_cache_hit_rate"])
     args = (s.shape, hw, eng, base.lay, s.weight_bytes_per_param, s.kv_bytes_per_element)
     eng_s = s.engine
     own = closed_loop_ttft_s(*args, pt.batch, prompt, o, eng_s.frontend_s, eng_s.first_wave_share)
+    if err is not None:
+        own = own * err[1]
     request_s = own + (o - 1.0) * st.tpot_s
     slots = np.maximum(base.clients - pt.batch, 0.0) / pt.batch * request_s
     return np.maximum(own + slots, st.ttft_service_s) - st.ttft_service_s
@@ -1261,7 +1333,16 @@ def _hourly_rate(base: _Base, x: _Inputs, n: int) -> tuple[NDArray, NDArray]:
 
 
 def _reoptimised_point(
-    base: _Base, hw: Hardware, eng: Engine, tok: dict, bmax: NDArray, o: NDArray, peak, x, keys
+    base: _Base,
+    hw: Hardware,
+    eng: Engine,
+    tok: dict,
+    bmax: NDArray,
+    o: NDArray,
+    peak,
+    x,
+    keys,
+    err: ModelError = None,
 ) -> tuple[_Point, NDArray, NDArray | None, NDArray | None, NDArray | None]:
     """The batch each sample's scalar estimate would choose on the base layout's batch grid.
 
@@ -1285,6 +1366,8 @@ def _reoptimised_point(
     hw2, eng2 = _column(hw), _column(eng)
     tok2 = {k: (v[:, None] if np.ndim(v) == 1 else v) for k, v in tok.items()}
     st = _state(base, hw2, eng2, base.lay, batch, tok2)
+    if err is not None:  # each sample's ratios against its row of batches
+        st = _with_model_error(st, tuple(np.reshape(r, (-1, 1)) for r in err))  # type: ignore[arg-type]
     valid = (batch <= bmax[:, None]) & (bmax[:, None] >= 1)
     xr = np.broadcast_to(st.output_tok_s, shape)
     o2 = o[:, None]

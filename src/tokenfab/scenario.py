@@ -727,7 +727,9 @@ def allowed_range(field: str, model: Any = None) -> str | None:
 # Input distributions: the ``distributions:`` block of a scenario file
 # ------------------------------------------------------------------------------------------
 
-DistributionKind = Literal["uniform", "triangular", "normal", "lognormal", "low-base-high"]
+DistributionKind = Literal[
+    "uniform", "triangular", "normal", "lognormal", "split-lognormal", "low-base-high"
+]
 
 PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required parameters, optional ones)
@@ -735,9 +737,15 @@ PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "triangular": (("low", "mode", "high"), ()),
     "normal": (("mean", "sd"), ("low", "high")),
     "lognormal": (("median", "sigma"), ("low", "high")),
+    "split-lognormal": (("median", "p5", "p95"), ()),
     "low-base-high": (("low", "base", "high"), ()),
 }
-"""What each distribution takes, in the field's own unit (``sigma``: of the natural log)."""
+"""What each distribution takes, in the field's own unit (``sigma``: of the natural log;
+``p5``/``p95``: the 5th and 95th percentiles)."""
+
+Z95 = 1.6448536269514722
+"""The standard normal's 95th percentile: a split lognormal's ``ln(p95 / median) / Z95`` is
+the sigma of its upper half, ``ln(median / p5) / Z95`` that of its lower half."""
 
 MAX_MASS_OUTSIDE = 1e-6
 """Largest share of a normal or lognormal that may fall outside its field's range; it is
@@ -793,7 +801,11 @@ class Distribution(BaseModel):
     ``uniform`` (low, high); ``triangular`` (low, mode, high); ``normal`` (mean, sd, optional
     low/high to truncate); ``lognormal`` (median, sigma = standard deviation of ln x, optional
     low/high); ``low-base-high`` (a three-point estimate, sampled as a triangular with its mode
-    at base). ``source`` says where the figures come from.
+    at base); ``split-lognormal`` (median, p5, p95: a lognormal of its own sigma on each side
+    of the median, ``ln(median / p5) / 1.645`` below and ``ln(p95 / median) / 1.645`` above,
+    so that its 5th, 50th and 95th percentiles are the three figures -- a skewed band such as
+    the performance model's held-out error, which one lognormal cannot match at all three).
+    ``source`` says where the figures come from.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -807,6 +819,8 @@ class Distribution(BaseModel):
     sd: float | None = None
     median: float | None = None
     sigma: float | None = None
+    p5: float | None = None
+    p95: float | None = None
     source: str | None = None
 
     def describe(self) -> str:
@@ -820,8 +834,28 @@ class Distribution(BaseModel):
         return f"{self.dist}({', '.join(parts)})"
 
 
-def _cdf(d: Distribution, x: float) -> float:
-    """P(X <= x) of a normal or lognormal before any truncation."""
+def split_sigmas(d: Distribution) -> tuple[float, float]:
+    """The sigmas of ln x below and above a split lognormal's median.
+
+    Examples
+    --------
+    >>> d = Distribution(dist="split-lognormal", median=1.0, p5=math.exp(-Z95), p95=math.exp(2 * Z95))
+    >>> [round(s, 9) for s in split_sigmas(d)]
+    [1.0, 2.0]
+    """
+    m = math.log(d.median)  # type: ignore[arg-type]
+    return (m - math.log(d.p5)) / Z95, (math.log(d.p95) - m) / Z95  # type: ignore[arg-type]
+
+
+def distribution_cdf(d: Distribution, x: float) -> float:
+    """P(X <= x) of a normal or (split) lognormal before any truncation."""
+    if d.dist == "split-lognormal":
+        if x <= 0:
+            return 0.0
+        below, above = split_sigmas(d)
+        z = math.log(x / d.median)  # type: ignore[operator]
+        z /= below if z < 0 else above
+        return 0.5 * math.erfc(-z / math.sqrt(2))
     if d.dist == "normal":
         if d.sd == 0:
             return float(x >= d.mean)  # type: ignore[operator]
@@ -837,14 +871,14 @@ def _cdf(d: Distribution, x: float) -> float:
 
 def _kept_mass(d: Distribution) -> float:
     """Share of a normal or lognormal inside its own low/high."""
-    lo = _cdf(d, d.low) if d.low is not None else 0.0
-    hi = _cdf(d, d.high) if d.high is not None else 1.0
+    lo = distribution_cdf(d, d.low) if d.low is not None else 0.0
+    hi = distribution_cdf(d, d.high) if d.high is not None else 1.0
     return hi - lo
 
 
 def _mass_outside(d: Distribution, rng: InputRange) -> tuple[float, float]:
     """Shares of a normal or lognormal (after its own truncation) below and above ``rng``."""
-    cdf = lambda x: _cdf(d, x)  # noqa: E731
+    cdf = lambda x: distribution_cdf(d, x)  # noqa: E731
     lo = cdf(d.low) if d.low is not None else 0.0
     hi = cdf(d.high) if d.high is not None else 1.0
     kept = hi - lo
@@ -925,7 +959,12 @@ def parse_distribution(key: str, spec: Any) -> Distribution:
         if value is not None and value < 0:
             raise ScenarioError(f"{where}: {name} {value:g} is negative; allowed: 0 or more")
     if d.median is not None and d.median <= 0:
-        raise ScenarioError(f"{where}: median {d.median:g} of a lognormal must be above 0")
+        raise ScenarioError(f"{where}: median {d.median:g} of a {kind} must be above 0")
+    if kind == "split-lognormal" and not 0 < d.p5 < d.median < d.p95:  # type: ignore[operator]
+        raise ScenarioError(
+            f"{where}: p5 {d.p5:g}, median {d.median:g}, p95 {d.p95:g}; allowed: "
+            "0 < p5 < median < p95"
+        )
     if d.low is not None and d.high is not None and d.low > d.high:
         raise ScenarioError(f"{where}: low {d.low:g} is above high {d.high:g}; give low <= high")
     middle = {"triangular": "mode", "low-base-high": "base"}.get(kind)
@@ -949,8 +988,8 @@ def parse_distribution(key: str, spec: Any) -> Distribution:
 def check_support(key: str, d: Distribution, rng: InputRange) -> None:
     """Refuse a distribution whose samples could leave the input's range.
 
-    A uniform, triangular or low/base/high must lie within the range; a normal or lognormal
-    (after its own low/high truncation) may put at most :data:`MAX_MASS_OUTSIDE` of its
+    A uniform, triangular or low/base/high must lie within the range; a normal or (split)
+    lognormal (after its own low/high truncation) may put at most :data:`MAX_MASS_OUTSIDE` of its
     samples outside it.
 
     Raises
@@ -967,7 +1006,7 @@ def check_support(key: str, d: Distribution, rng: InputRange) -> None:
     tokenfab.errors.ScenarioError: distributions.utilization: high 1.2 is outside the field's range; allowed: 0.001 to 1
     """
     where = f"distributions.{key}"
-    bounded = d.dist not in ("normal", "lognormal")
+    bounded = d.dist not in ("normal", "lognormal", "split-lognormal")
     for name in ("low", "high"):
         value = getattr(d, name)
         if (value is not None or bounded) and not rng.holds(value):

@@ -34,8 +34,10 @@ from tokenfab.scenario import (
     InputRange,
     Scenario,
     check_support,
+    distribution_cdf,
     is_whole_number,
     parse_distribution,
+    split_sigmas,
 )
 
 MAX_SAMPLES = 1_000_000
@@ -119,7 +121,9 @@ def quantile(
     :math:`u < (c-a)/(b-a)`, else :math:`b - \\sqrt{(1-u)(b-a)(b-c)}` [1]_. Truncated normal:
     :math:`x = \\mu + \\sigma \\Phi^{-1}(\\Phi(\\alpha) + u(\\Phi(\\beta)-\\Phi(\\alpha)))` with
     :math:`\\alpha, \\beta` the standardised bounds; a lognormal is the exponential of a normal
-    of mean :math:`\\ln` median.
+    of mean :math:`\\ln` median; a split lognormal is :math:`m\\,e^{\\sigma z}` with
+    :math:`z = \\Phi^{-1}(u)` and :math:`\\sigma` the lower half's sigma for :math:`z < 0`, the
+    upper half's above (:func:`~tokenfab.scenario.split_sigmas`).
 
     References
     ----------
@@ -153,6 +157,13 @@ def quantile(
                 a + np.sqrt(u * width * (c - a)),  # type: ignore[operator]
                 b - np.sqrt((1 - u) * width * (b - c)),  # type: ignore[operator]
             )
+    elif d.dist == "split-lognormal":
+        below, above = split_sigmas(d)
+        p_lo = distribution_cdf(d, lo) if math.isfinite(lo) else 0.0
+        p_hi = distribution_cdf(d, hi) if math.isfinite(hi) else 1.0
+        z = ndtri(p_lo + u * (p_hi - p_lo))
+        with np.errstate(invalid="ignore"):  # u = 0: z = -inf, x = 0 (clipped below)
+            x = d.median * np.exp(z * np.where(z < 0, below, above))  # type: ignore[operator]
     else:
         if d.dist == "normal":
             centre, scale = float(d.mean), float(d.sd)  # type: ignore[arg-type]
@@ -181,7 +192,7 @@ def quantile(
 
 def swing(d: Distribution, rng: InputRange | None = None) -> tuple[float, float]:
     """The low and high values a tornado swings an input to: the bounds of a uniform,
-    triangular or low/base/high; the 5th and 95th percentiles of a normal or lognormal.
+    triangular or low/base/high; the 5th and 95th percentiles of a normal or (split) lognormal.
 
     Examples
     --------
@@ -190,7 +201,7 @@ def swing(d: Distribution, rng: InputRange | None = None) -> tuple[float, float]
     >>> round(lo, 3), round(hi, 3)  # 10 -/+ 1.645 sd
     (8.355, 11.645)
     """
-    if d.dist in ("normal", "lognormal"):
+    if d.dist in ("normal", "lognormal", "split-lognormal"):
         lo, hi = quantile(d, np.array([0.05, 0.95]), rng)
         return float(lo), float(hi)
     return float(d.low), float(d.high)  # type: ignore[arg-type]
@@ -887,14 +898,15 @@ def prepare_inputs(
     return Inputs(dists, ranges, defaults)
 
 
-UNCALIBRATED_ERROR = 0.237
-"""Held-out median error of the performance model on an accelerator family it was not fitted
-to (leave one accelerator family out, all metrics: 23.7 %, docs/calibration.md, "Accuracy
-today", from bench/bench_accuracy.py on 2026-11-30): the band of an uncalibrated family."""
+MODEL_ERROR_METRICS = {"decode_time_ratio": "tpot_s", "prefill_time_ratio": "ttft_s"}
+"""The held-out band each of the pipeline's ``model_error.<ratio>`` inputs is sampled from:
+decode time from measured / predicted TPOT, prefill time from TTFT (TTFT under closed-loop
+clients, ``ttft_s_concurrent``, for a scenario that gives ``concurrency``, as its estimate's
+band)."""
 
-ERROR_BAND_FACTORS = ("bw_efficiency", "compute_efficiency")
-"""The efficiencies the performance model's error band varies: memory-bound decode time scales
-as 1/bw_efficiency, compute-bound prefill time as 1/compute_efficiency."""
+Z75 = 0.6744897501960817
+"""The standard normal's 75th percentile: a lognormal of median 1 whose median |ln x| is
+``ln(1 + e)`` has sigma ``ln(1 + e) / Z75``."""
 
 
 def _catalog_row(cat: Any, key: str) -> tuple[Any, str] | None:
@@ -918,69 +930,69 @@ def _catalog_row(cat: Any, key: str) -> tuple[Any, str] | None:
     return (row, parts[-1]) if row is not None else None
 
 
-ERROR_BAND_METRICS = {"bw_efficiency": "tpot_s", "compute_efficiency": "ttft_s"}
-"""The measured metric whose held-out band each efficiency carries: decode (TPOT) is
-memory-bound, prefill (TTFT) compute-bound."""
-
-
 def _error_band(scenario: Scenario, cat: Any, specs: Mapping[str, Any]) -> dict[str, Distribution]:
-    """The performance model's held-out error as distributions of its fitted efficiencies.
+    """The performance model's held-out error as distributions of measured / predicted time.
 
-    A step time scales as 1 / efficiency, so measured / predicted = r puts the efficiency at
-    fitted / r: a band r_low..r_high of measured / predicted (data/error_bands.csv, 90 % of the
-    held-out runs; split by configuration for a calibrated accelerator family, by accelerator
-    family for an uncalibrated one) becomes low = fitted / r_high, high = fitted / r_low, the
-    high end capped at the factor's bound of 1. Without a band row, the efficiency group's median
-    error e by configuration (data/efficiency.csv cv_median_abs_error) gives fitted / (1 + e) to
-    fitted x (1 + e); without that either, :data:`UNCALIBRATED_ERROR`.
+    Each of the pipeline's ``model_error.<ratio>`` inputs (:data:`MODEL_ERROR_METRICS`;
+    :func:`tokenfab.pipeline._with_model_error` multiplies the predicted decode and prefill
+    times by them) is a split lognormal through the 5th percentile, median and 95th
+    percentile of measured / predicted over runs the fit never saw (data/error_bands.csv; the
+    split the estimate's own band takes, :func:`tokenfab.perf.calibration.error_band`: by
+    configuration for a calibrated family and model, leave one model family out for a model
+    its row was not fitted to, leave one accelerator family out for an uncalibrated family).
+    A row without a recorded median takes 1 (the model is unbiased on held-out runs: median
+    measured / predicted 0.988 for TPOT, 1.022 for TTFT by configuration). Without a band row,
+    the efficiency group's median error e by configuration (data/efficiency.csv
+    cv_median_abs_error) gives a lognormal of median 1 whose median ``|ln r|`` is
+    ``ln(1 + e)``; without that either, the input is left at 1 (not sampled).
+
+    The efficiencies are not sampled: the fitted factors are effective ones that absorb the
+    model's misses (docs/method.md 6.1), and the band describes predicted times, not a
+    physical efficiency (the earlier form, fitted / r capped at 1, put 83 % of an H100 TPOT
+    sample's mass below the base).
     """
+    from tokenfab import pipeline
     from tokenfab.perf.calibration import choose_engine
 
-    acc = cat.accelerator(scenario.accelerator)
-    choice = choose_engine(cat, acc, scenario.software)
-    split = "configuration" if choice.efficiency_id is not None else "accelerator_family"
-    bands = (
-        {(b.split, b.metric): b for b in cat.table("error-bands").values()}
-        if "error-bands" in _tables()
-        else {}
-    )
+    band = pipeline._base(scenario, cat).setup.band
     found: dict[str, Distribution] = {}
-    for factor in ERROR_BAND_FACTORS:
-        spec = specs.get(f"efficiency.{factor}")
-        if spec is None or spec.base is None:
+    for ratio, metric in MODEL_ERROR_METRICS.items():
+        key = f"model_error.{ratio}"
+        if key not in specs:
             continue
-        base = float(spec.base)
-        band = bands.get((split, ERROR_BAND_METRICS[factor]))
-        if band is not None:
-            r_low, r_high = band.measured_over_predicted_low, band.measured_over_predicted_high
-            source = (
-                f"performance model: {band.coverage:.0%} of held-out runs' measured / predicted "
-                f"{band.metric} within {r_low:g}-{r_high:g} (data/error_bands.csv {band.id}, "
-                "bench/bench_accuracy.py)"
+        if metric == "ttft_s" and scenario.concurrency is not None:
+            metric = "ttft_s_concurrent"
+        if band is not None and metric in band.low:
+            lo, hi = band.low[metric], band.high[metric]
+            median = band.median.get(metric, 1.0)
+            recorded = "" if metric in band.median else " (median not recorded: 1)"
+            found[key] = Distribution(
+                dist="split-lognormal",
+                median=median,
+                p5=lo,
+                p95=hi,
+                source=f"performance model: held-out runs' measured / predicted {metric}, "
+                f"P5 {lo:g}, median {median:g}{recorded}, P95 {hi:g} "
+                f"(data/error_bands.csv {band.ids.get(metric, band.split)}, "
+                "bench/bench_accuracy.py)",
             )
-        else:
-            if choice.efficiency_id is not None:
-                row = cat.table("efficiency")[choice.efficiency_id]
-                error = row.cv_median_abs_error or UNCALIBRATED_ERROR
-                where = f"efficiency group {row.id} (data/efficiency.csv cv_median_abs_error)"
-            else:
-                error, where = UNCALIBRATED_ERROR, f"{acc.family}, not fitted (docs/calibration.md)"
-            r_low, r_high = 1 / (1 + error), 1 + error
-            source = f"performance model: held-out median error {error:.1%} of {where}"
-        found[f"efficiency.{factor}"] = Distribution(
-            dist="low-base-high",
-            low=base / r_high,
-            base=base,
-            high=min(base / r_low, spec.high),
-            source=source,
+            continue
+        acc = cat.accelerator(scenario.accelerator)
+        choice = choose_engine(cat, acc, scenario.software)
+        if choice.efficiency_id is None:
+            continue
+        row = cat.table("efficiency")[choice.efficiency_id]
+        if not row.cv_median_abs_error:
+            continue
+        e = float(row.cv_median_abs_error)
+        found[key] = Distribution(
+            dist="lognormal",
+            median=1.0,
+            sigma=math.log1p(e) / Z75,
+            source=f"performance model: held-out median error {e:.1%} of efficiency group "
+            f"{row.id} (data/efficiency.csv cv_median_abs_error; no {metric} band row)",
         )
     return found
-
-
-def _tables() -> tuple[str, ...]:
-    from tokenfab.catalog import TABLES
-
-    return tuple(TABLES)
 
 
 def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, Distribution]:
@@ -991,9 +1003,10 @@ def default_distributions(scenario: Scenario, catalog: Any = None) -> dict[str, 
       (:func:`tokenfab.catalog.published_range`: ``X_low`` and ``X_high`` beside ``X``, e.g. an
       accelerator's street price, a cost assumption's ``value``): a low/base/high estimate
       with the row's source.
-    * The performance model's held-out error band (:func:`_error_band`): each of
-      :data:`ERROR_BAND_FACTORS` a low/base/high over the band of measured / predicted step
-      times of runs the fit never saw, the high end capped at the physical bound of 1.
+    * The performance model's held-out error (:func:`_error_band`): the pipeline's
+      ``model_error.decode_time_ratio`` and ``model_error.prefill_time_ratio``, each a split
+      lognormal through the P5, median and P95 of measured / predicted TPOT and TTFT of runs
+      the fit never saw (data/error_bands.csv).
 
     Only inputs :func:`tokenfab.pipeline.fields` offers for this scenario are returned.
     """

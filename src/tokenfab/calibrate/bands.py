@@ -31,6 +31,7 @@ BAND_COLUMNS = (
     "coverage",
     "measured_over_predicted_low",
     "measured_over_predicted_high",
+    "measured_over_predicted_median",
     "residuals",
     "holdout_coverage",
     "source",
@@ -119,6 +120,7 @@ def band_rows(
                     "coverage": coverage,
                     "measured_over_predicted_low": round(lo, 4),
                     "measured_over_predicted_high": round(hi, 4),
+                    "measured_over_predicted_median": round(float(np.median(ratio)), 4),
                     "residuals": int(idx.size),
                     "holdout_coverage": round(holdout_coverage(ratio, sub, coverage), 4),
                 }

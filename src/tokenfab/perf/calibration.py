@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -255,13 +255,17 @@ class ErrorBand:
 
     ``low[metric]`` and ``high[metric]`` are measured / predicted quantiles of held-out runs
     (``data/error_bands.csv``) enclosing ``coverage`` of them; a figure's band is the
-    prediction times the two. A metric the table has no row for is absent.
+    prediction times the two. A metric the table has no row for is absent. ``median[metric]``
+    is the runs' median measured / predicted where the table records it; ``ids[metric]`` the
+    row's id.
     """
 
     split: str
     coverage: float
     low: dict[str, float]
     high: dict[str, float]
+    median: dict[str, float] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def basis(self) -> str:
@@ -296,6 +300,12 @@ def error_band(catalog: Catalog, choice: EngineChoice, model_id: str) -> ErrorBa
         rows[0].coverage,
         {r.metric: r.measured_over_predicted_low for r in rows},
         {r.metric: r.measured_over_predicted_high for r in rows},
+        {
+            r.metric: r.measured_over_predicted_median
+            for r in rows
+            if r.measured_over_predicted_median is not None
+        },
+        {r.metric: r.id for r in rows},
     )
 
 
