@@ -181,6 +181,8 @@ def block_scenarios() -> str:
         "cost.useful_life_years": "hardware life",
         "efficiency.compute_efficiency": "compute efficiency",
         "efficiency.bw_efficiency": "bandwidth efficiency",
+        "model_error.decode_time_ratio": "the model's decode-time error",
+        "model_error.prefill_time_ratio": "the model's prefill-time error",
         "accelerators.h100-sxm.price_usd": "H100 price",
         "regions.us.electricity_usd_per_kwh": "electricity price",
         "tokens_per_day": "demand",

@@ -96,6 +96,14 @@ def test_a_valid_block_is_read_with_its_lines(tmp_path):
             "regions.us.electricity_usd_per_kwh: {dist: lognormal, median: 0, sigma: 1}",
             "median 0 of a lognormal must be above 0",
         ),
+        (
+            "utilization: {dist: split-lognormal, median: 0.5, p5: 0.6, p95: 0.7}",
+            "p5 0.6, median 0.5, p95 0.7; allowed: 0 < p5 < median < p95",
+        ),
+        (
+            "utilization: {dist: split-lognormal, median: 0.5, p5: 0.4}",
+            "a split-lognormal needs median, p5, p95; p95 is missing",
+        ),
     ],
 )
 def test_a_bad_distribution_is_refused_naming_the_file_line_and_field(tmp_path, entry, message):

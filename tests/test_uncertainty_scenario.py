@@ -144,17 +144,25 @@ def test_default_distributions_take_the_published_price_range_and_the_error_band
     d = found["accelerators.h100-sxm.price_usd"]
     assert (d.dist, d.low, d.base, d.high) == ("low-base-high", 25_000, 27_500, 30_000)
     assert d.source
-    # the error band: a step time scales as 1 / efficiency, so a held-out band r_low..r_high of
-    # measured / predicted TPOT puts bw_efficiency at base / r_high .. min(1, base / r_low)
-    # (data/error_bands.csv, configuration split: H100 with TensorRT-LLM is calibrated)
+    # the error band: measured / predicted TPOT of held-out runs (data/error_bands.csv,
+    # configuration split: H100 with TensorRT-LLM is calibrated) is the decode time ratio, a
+    # split lognormal through the band's P5, median and P95; the efficiencies are not sampled
     band = cat.table("error-bands")["configuration-tpot-s"]
-    bw = found["efficiency.bw_efficiency"]
-    r_low, r_high = band.measured_over_predicted_low, band.measured_over_predicted_high
-    assert_allclose([bw.low, bw.high], [bw.base / r_high, min(1.0, bw.base / r_low)])
-    assert "configuration-tpot-s" in bw.source
+    dec = found["model_error.decode_time_ratio"]
+    assert dec.dist == "split-lognormal"
+    assert (dec.p5, dec.median, dec.p95) == (
+        band.measured_over_predicted_low,
+        band.measured_over_predicted_median,
+        band.measured_over_predicted_high,
+    )
+    assert "configuration-tpot-s" in dec.source
     ttft = cat.table("error-bands")["configuration-ttft-s"]
-    ce = found["efficiency.compute_efficiency"]
-    assert_allclose(ce.low, ce.base / ttft.measured_over_predicted_high)
+    pre = found["model_error.prefill_time_ratio"]
+    assert (pre.p5, pre.p95) == (
+        ttft.measured_over_predicted_low,
+        ttft.measured_over_predicted_high,
+    )
+    assert not any(k.startswith("efficiency.") for k in found)
     # data/cost_assumptions.csv: useful life 5 years within 4-6 (seed 002: "amortised over
     # 4-6 years")
     life = found["cost.useful_life_years"]
@@ -165,7 +173,7 @@ def test_default_distributions_take_the_published_price_range_and_the_error_band
     rented = default_distributions(sc.with_(ownership="rent"), cat)
     assert "accelerators.h100-sxm.price_usd" not in rented
     assert "cost.useful_life_years" not in rented
-    assert "efficiency.bw_efficiency" in rented
+    assert "model_error.decode_time_ratio" in rented
 
 
 # ------------------------------------------------------------------------------------------
@@ -349,8 +357,8 @@ def test_inputs_given_as_data_are_checked_like_a_file():
 
 def test_rechoosing_the_batch_never_lowers_the_feasible_share():
     # The chat example's base case sits at its TPOT target; with the default inputs (the
-    # model's error band on its efficiencies among them) a sampled efficiency below the fitted
-    # one misses the target at the base batch, while --reoptimise takes a smaller batch instead
+    # model's error band among them) a sampled decode time above the predicted one misses the
+    # target at the base batch, while --reoptimise takes a smaller batch instead
     from pathlib import Path
 
     from tokenfab.uncertainty import prepare_inputs
@@ -358,7 +366,7 @@ def test_rechoosing_the_batch_never_lowers_the_feasible_share():
     sc = Scenario.from_yaml(Path(__file__).parents[1] / "examples" / "chat-llama-70b-h100.yaml")
     cat = default_catalog()
     inputs = prepare_inputs(sc, None, cat)
-    assert inputs.defaults and "efficiency.bw_efficiency" in inputs.distributions
+    assert inputs.defaults and "model_error.decode_time_ratio" in inputs.distributions
     shares = [
         monte_carlo(
             scenario_model(sc, cat, reoptimise=re, keys=("tpot_s",)),
@@ -424,3 +432,114 @@ def test_a_sobol_count_not_a_power_of_two_is_refused_before_the_model_is_built(t
     assert result.exit_code == 2
     assert "samples: 3 is not a power of two" in result.stderr
     assert "(e.g. 2 or 4)" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# The performance model's error band
+# ------------------------------------------------------------------------------------------
+
+# a fixed deployment without targets: every sample is feasible, and the first token waits for
+# no queue (TTFT is the prompt's service time)
+FIXED_70B = Scenario.parse(
+    {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "precision": "fp8", "accelerators": 8}
+)
+
+
+def _model_error_only(sc: Scenario) -> dict:
+    found = default_distributions(sc, default_catalog())
+    return {k: d for k, d in found.items() if k.startswith("model_error.")}
+
+
+def test_the_model_error_alone_reproduces_the_held_out_band_around_the_base_estimate():
+    # data/error_bands.csv configuration-tpot-s: 90 % of held-out runs' measured / predicted TPOT
+    # within 0.7065-1.7888, median 0.988 (configuration-ttft-s: 0.8266-1.665, median 1.0223).
+    # With only the model's error varying, sampled TPOT / base TPOT must have those percentiles:
+    # the decode time ratio multiplies TPOT, the prefill ratio the prompt's TTFT. 20,000
+    # samples put a 5th percentile within ~2 % of its limit (sd of a quantile estimate
+    # sqrt(p (1 - p) / n) / density); seed fixed.
+    cat = default_catalog()
+    dists = _model_error_only(FIXED_70B)
+    assert set(dists) == {"model_error.decode_time_ratio", "model_error.prefill_time_ratio"}
+    model = scenario_model(FIXED_70B, cat, keys=("tpot_s", "ttft_s"))
+    base = model({})
+    mc = monte_carlo(model, dists, 20_000, seed=1)
+    assert mc.feasible_share == 1.0
+    tpot = mc.kpis["tpot_s"]
+    ratio = [tpot.p5, tpot.p50, tpot.p95] / base.kpis["tpot_s"][0]
+    assert_allclose(ratio, [0.7065, 0.988, 1.7888], rtol=0.03)
+    ttft = mc.kpis["ttft_s"]
+    ratio = [ttft.p5, ttft.p50, ttft.p95] / base.kpis["ttft_s"][0]
+    assert_allclose(ratio, [0.8266, 1.0223, 1.665], rtol=0.03)
+
+
+def test_the_old_capped_efficiency_triangle_fails_the_band():
+    # The form this replaced: bw_efficiency ~ low/base/high (fitted / 1.7888, fitted,
+    # min(fitted / 0.7065, 1)) = (0.512, 0.916, 1.0) for H100: the cap at 1 leaves a step at
+    # most 0.916 / 1 of its predicted time (plus overheads that do not scale), so no sample comes
+    # near the band's 5th percentile of 0.7065, and 83 % of the mass lies below the fitted
+    # value ((0.916 - 0.512) / (1.0 - 0.512)), pushing the median above 1 (TPOT slow). Measured
+    # on this scenario: TPOT / base P5 0.99, P50 1.025, P95 1.11.
+    from tokenfab import pipeline
+    from tokenfab.scenario import Distribution
+
+    cat = default_catalog()
+    bw = pipeline.fields(FIXED_70B, catalog=cat)["efficiency.bw_efficiency"].base
+    old = Distribution(dist="low-base-high", low=bw / 1.7888, base=bw, high=min(bw / 0.7065, 1.0))
+    model = scenario_model(FIXED_70B, cat, keys=("tpot_s",))
+    base = model({}).kpis["tpot_s"][0]
+    tpot = monte_carlo(model, {"efficiency.bw_efficiency": old}, 20_000, seed=1).kpis["tpot_s"]
+    assert tpot.p5 / base > 0.9  # the band's P5 is 0.7065
+    assert tpot.p50 / base > 1.02  # the band's median is 0.988
+    # and the step's overheads, which no efficiency scales, shrink its upper tail too
+    assert tpot.p95 / base < 1.2  # the band's P95 is 1.7888
+
+
+def test_model_error_ratios_scale_the_predicted_times_and_leave_the_roofline():
+    # r_d = r_p = 2: every predicted time doubles, so TPOT and TTFT double and the replica's
+    # output halves ((1 - s) 2 + s 2 = 2 for any prefill share s); the roofline is physical and
+    # stays. At 1 both ratios give the scenario's estimate exactly.
+    import numpy as np
+
+    from tokenfab import pipeline
+
+    keys = {"model_error.decode_time_ratio", "model_error.prefill_time_ratio"}
+    base = pipeline.evaluate(FIXED_70B)
+    ones = pipeline.evaluate(FIXED_70B, {k: np.array([1.0]) for k in keys})
+    twos = pipeline.evaluate(FIXED_70B, {k: np.array([2.0]) for k in keys})
+    for key in ("tpot_s", "ttft_s", "output_tok_s_total", "cost_usd_per_mtok_blended"):
+        assert ones.kpis[key][0] == base.kpis[key][0]
+    assert_allclose(twos.kpis["tpot_s"], 2 * base.kpis["tpot_s"], rtol=1e-12)
+    assert_allclose(twos.kpis["ttft_s"], 2 * base.kpis["ttft_s"], rtol=1e-12)
+    assert_allclose(
+        twos.kpis["output_tok_s_total"], base.kpis["output_tok_s_total"] / 2, rtol=1e-12
+    )
+    assert_allclose(
+        twos.kpis["roofline_output_tok_s_total"], base.kpis["roofline_output_tok_s_total"]
+    )
+    # r_p alone: a round of prefill share s takes (1 - s) + 2 s of its time
+    pre = pipeline.evaluate(FIXED_70B, {"model_error.prefill_time_ratio": np.array([2.0])})
+    s = base.kpis["prefill_time_share"][0]
+    assert_allclose(
+        pre.kpis["output_tok_s_total"], base.kpis["output_tok_s_total"] / (1 + s), rtol=1e-12
+    )
+    assert_allclose(pre.kpis["prefill_time_share"], 2 * s / (1 + s), rtol=1e-12)
+    assert_allclose(pre.kpis["tpot_s"], base.kpis["tpot_s"], rtol=1e-12)
+
+
+def test_a_block_naming_an_efficiency_still_samples_it_within_its_bound(tmp_path, run):
+    # a user's own distributions: block on a fitted factor works as before (the factors keep
+    # their physical range (0, 1]), and a ratio of its own is an input too
+    body = (
+        "  efficiency.bw_efficiency: {low: 0.6, base: 0.8, high: 1.0}\n"
+        "  model_error.decode_time_ratio: {dist: split-lognormal, median: 1, p5: 0.7, p95: 1.8}\n"
+    )
+    ran = run("montecarlo", str(write(tmp_path, body)), "--samples", "200", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    bad = run(
+        "montecarlo",
+        str(write(tmp_path, "  efficiency.bw_efficiency: {low: 0.6, base: 0.8, high: 1.2}\n")),
+        "--samples",
+        "200",
+    )
+    assert bad.exit_code != 0
+    assert "high 1.2 is outside the field's range" in bad.stderr

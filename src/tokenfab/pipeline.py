@@ -920,7 +920,7 @@ def _with_model_error(st: SteadyState, err: ModelError) -> SteadyState:
     prefill time share), so it takes ``f = (1 - s) r_d + s r_p`` times the predicted time: the
     replica's output and prefill throughput divide by ``f``, the prompts' share becomes
     ``s r_p / f`` and the memory and compute busy shares (the same bytes and FLOPs over a longer
-    round) divide by ``f``. The roofline is physical and is not scaled. Arrays broadcast
+    round) divide by ``f``, at most 1 (:func:`~tokenfab.perf.serving.busy_shares`). The roofline is physical and is not scaled. Arrays broadcast
     (``err`` of shape ``(n, 1)`` against a grid of ``(n, batches)``).
     """
     if err is None:
@@ -936,8 +936,8 @@ def _with_model_error(st: SteadyState, err: ModelError) -> SteadyState:
         st.prefill_tok_s / f,
         s * r_p / f,
         st.memory_bound,
-        st.hbm_busy_share / f,
-        st.compute_busy_share / f,
+        np.minimum(st.hbm_busy_share / f, 1.0),  # at most busy all the time, as busy_shares
+        np.minimum(st.compute_busy_share / f, 1.0),
     )
 
 
