@@ -106,7 +106,8 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             _print(f"- {n}", style="dim")
         if doc["fan"] is not None:
             f = doc["fan"]
-            _print(f"fan: {f['samples']:,} samples (seed {f['seed']}) of:")
+            again = ", batch chosen again for each under the targets" if f["reoptimise"] else ""
+            _print(f"fan: {f['samples']:,} samples (seed {f['seed']}{again}) of:")
             for i in f["inputs"] + f["scenario_inputs"]:
                 _print(f"- {i['name']} ~ {i['distribution']}: {i['source']}", style="dim")
             if f["feasible_share"] < 1:

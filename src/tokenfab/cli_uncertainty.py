@@ -95,7 +95,12 @@ def _analyse(
 
 def _inputs_table(dists: dict[str, Any], defaults: bool) -> Table:
     t = Table(
-        title="Uncertain inputs" + (" (defaults: ranges the catalogs publish)" if defaults else ""),
+        title="Uncertain inputs"
+        + (
+            " (defaults: ranges the catalogs publish, the performance model's held-out error)"
+            if defaults
+            else ""
+        ),
         title_justify="left",
     )
     sourced = any(d.source for d in dists.values())

@@ -467,6 +467,7 @@ def _project(req: Any, cat: Catalog) -> Any:
         samples=req.samples,
         seed=req.seed,
         scenario_inputs=_scenario_inputs(req.scenario, scenario, cat) if req.samples else None,
+        reoptimise=req.reoptimise,
     )
 
 

@@ -1230,12 +1230,15 @@ def _year0_samples(
     region: Any,
     values: dict[str, NDArray[np.float64]],
     catalog: Catalog,
+    reoptimise: bool = False,
 ) -> _Year0:
     """The year-0 figures of each sample of the scenario's inputs (``values``, as drawn for
     ``montecarlo``).
 
     The pipeline re-evaluates the operating point (throughput per accelerator, busy power,
-    the cheapest API's price) at the base case's layout and batch; prices, power, electricity,
+    the cheapest API's price) at the base case's layout and batch (``reoptimise``: at the
+    batch chosen again for the sample under the targets, on the base layout, as
+    ``montecarlo --reoptimise``); prices, power, electricity,
     PUE and grid intensity follow the sampled catalog figures through the same cost functions
     as :func:`generation_rates`. A sample the pipeline finds infeasible (the model no longer
     fits, a target is missed) is counted, not projected.
@@ -1244,15 +1247,16 @@ def _year0_samples(
     the sample's accelerator ``s`` times as fast as the base case's at year 0's layout and
     batch: a demand ``D`` takes the base sizing of ``D / s``, each accelerator carrying ``s``
     times its output, at the base draw times the sample's over the base's at year 0 (so at the
-    inputs' base values, ``s`` = 1, every year is the deterministic projection's). The
-    pipeline has no sizing of its own: a sample's latency at a later year's point is not
-    re-checked against the targets.
+    inputs' base values, ``s`` = 1, every year is the deterministic projection's; with
+    ``reoptimise``, ``s`` is the sample's throughput at its own batch over the base case's at
+    the base batch). The pipeline has no sizing of its own: a sample's latency at a later
+    year's point is not re-checked against the targets.
     """
     from tokenfab import pipeline
     from tokenfab.breakeven import OPERATING_LINES, upfront_usd_per_accelerator
     from tokenfab.cost import ownership_cost_from_inputs
 
-    r = pipeline.evaluate(scenario, values, catalog=catalog, keys=YEAR0_KEYS)
+    r = pipeline.evaluate(scenario, values, catalog=catalog, keys=YEAR0_KEYS, reoptimise=reoptimise)
     k = r.kpis
     specs = pipeline.fields(scenario, catalog=catalog)
     n = r.n
@@ -1457,6 +1461,7 @@ def project(
     samples: int = 0,
     seed: int = 0,
     scenario_inputs: Any = None,
+    reoptimise: bool = False,
 ) -> Projection:
     """Project a scenario year by year: cost and cash of buying, renting and an API.
 
@@ -1476,6 +1481,9 @@ def project(
         The scenario's uncertain inputs (:func:`tokenfab.uncertainty.prepare_inputs`: its
         ``distributions:`` block, else the sourced defaults), sampled in the fan too, so that
         it varies what ``montecarlo`` varies (the CLI and the HTTP API pass them).
+    reoptimise : bool, optional
+        Fan: each sample's year 0 at the batch chosen again under the targets
+        (:func:`tokenfab.pipeline.evaluate`, as ``montecarlo --reoptimise``), not the base case's.
 
     Returns
     -------
@@ -1589,11 +1597,12 @@ def project(
         dists = inputs.distributions or default_fan(a, cat)
 
         def year0(values: dict[str, NDArray[np.float64]]) -> _Year0:
-            return _year0_samples(scenario, cur, base.region, values, cat)
+            return _year0_samples(scenario, cur, base.region, values, cat, reoptimise)
 
         if scenario_inputs is not None and inputs.generation_path == "vendor-claims":
             notes.append("fan: the successor's claimed cost stays that of the base case's year 0")
         spread = fan(setting, a, dists, samples, seed, scenario_inputs, year0)
+        spread["reoptimise"] = bool(reoptimise and scenario_inputs is not None)
     return Projection(
         scenario=scenario,
         calendar_years=cal,

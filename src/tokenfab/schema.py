@@ -2416,13 +2416,19 @@ class ProjectRequest(Request):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
         0, description="random seed of the fan [0 to 2^63)"
     )
+    reoptimise: bool = Field(
+        False,
+        description="fan: choose year 0's batch again for every sample, under the scenario's "
+        "targets, as montecarlo --reoptimise (default: the base case's operating point, memory "
+        "and targets re-checked per sample)",
+    )
 
     def overrides(self) -> dict[str, Any]:
         """The projection assumptions given as options (they win over the file's block)."""
         return {
             k: v
             for k, v in self.model_dump().items()
-            if k not in ("scenario", "samples", "seed") and v is not None
+            if k not in ("scenario", "samples", "seed", "reoptimise") and v is not None
         }
 
 
@@ -2532,6 +2538,9 @@ class ProjectFan(Result):
 
     samples: int = out("samples drawn", "samples")
     seed: int = out("random seed", "-")
+    reoptimise: bool = out(
+        "whether year 0's batch was chosen again for every sample under the targets"
+    )
     inputs: list[ProjectFanInput] = out("the rates sampled")
     fixed: list[str] = out("the rates held at their assumption (no sourced spread)")
     scenario_inputs: list[ProjectFanInput] = out(
