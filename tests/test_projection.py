@@ -180,6 +180,39 @@ def test_successor_is_the_vendors_next_priced_family():
     assert successor_of(cat.accelerator("mi300x"), cat, "buy").id == "mi355x"
 
 
+def test_the_default_rent_successor_is_one_that_serves_the_scenario_within_its_targets():
+    # Rented, the H100's later NVIDIA families in the rentals catalog are the L40S (ada, 2023)
+    # first, then the B200 (blackwell, 2024). The chat workload's TTFT target (0.45 s,
+    # data/workloads.csv) is out of the L40S's reach for Llama 3.1 70B at 2e9 tokens a day, so
+    # the default is the B200 and the assumption names the skipped L40S and why; a user who
+    # names the L40S is refused (the same one-line reason)
+    from tokenfab.roadmap import levers
+
+    cat = default_catalog()
+    sc = Scenario.parse(
+        {
+            "model": "llama-3.1-70b",
+            "accelerator": "h100-sxm",
+            "precision": "fp8",
+            "workload": "chat",
+            "tokens_per_day": 2e9,
+            "peak_to_average": 2,
+            "ownership": "rent",
+        }
+    )
+    assert successor_of(cat.accelerator("h100-sxm"), cat, "rent").id == "l40s"
+    p = project(sc, FLAT.model_copy(update={"successor": None}))
+    succ = p.assumptions["successor"]
+    assert succ.value == "b200"
+    assert "skipped l40s: ttft_slo_s" in succ.source
+    with pytest.raises(ScenarioError, match=r"^projection\.successor: l40s: ttft_slo_s"):
+        project(sc, FLAT.model_copy(update={"successor": "l40s"}))
+    # roadmap's next-generation lever takes the same successor
+    lever = next(lv for lv in levers(sc, cat)[1] if lv.name == "next-generation hardware")
+    assert lever.applicable and lever.change == "h100-sxm -> b200"
+    assert "skipped l40s" in lever.note
+
+
 def test_new_capacity_is_bought_on_the_successor():
     p = project(
         scenario(), FLAT.model_copy(update={"successor": None, "demand_growth_per_year": 0.5})

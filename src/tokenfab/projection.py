@@ -417,11 +417,12 @@ def rental_decline_from_history(catalog: Catalog) -> tuple[float, str]:
     )
 
 
-def successor_of(acc: Accelerator, catalog: Catalog, ownership: str) -> Accelerator | None:
-    """The vendor's next family in the catalog that can be priced for the ownership.
+def successor_candidates(acc: Accelerator, catalog: Catalog, ownership: str) -> list[Accelerator]:
+    """The vendor's later families in the catalog that can be priced for the ownership, in the
+    order a default successor is taken from them.
 
     Same vendor and category, a later ``release_year``, another family, shipping or
-    announced; with a purchase price (buy) or a rental (rent). The earliest release wins,
+    announced; with a purchase price (buy) or a rental (rent). The earliest release first,
     then the highest memory bandwidth (the flagship of that year).
     """
     rented = {r.accelerator_id for r in catalog.table("rentals").values()}
@@ -437,9 +438,34 @@ def successor_of(acc: Accelerator, catalog: Catalog, ownership: str) -> Accelera
             and (other.price_usd is not None if ownership == "buy" else other.id in rented)
         ):
             found.append(other)
-    if not found:
-        return None
-    return min(found, key=lambda a: (a.release_year, -(a.memory_bandwidth_tb_s or 0), a.id))
+    return sorted(found, key=lambda a: (a.release_year, -(a.memory_bandwidth_tb_s or 0), a.id))
+
+
+def successor_of(acc: Accelerator, catalog: Catalog, ownership: str) -> Accelerator | None:
+    """The first of :func:`successor_candidates` (None when there is none), whether or not it
+    can serve a given scenario (:func:`serving_successor` checks that)."""
+    found = successor_candidates(acc, catalog, ownership)
+    return found[0] if found else None
+
+
+def serving_successor(scenario: Scenario, catalog: Catalog) -> tuple[Accelerator | None, list[str]]:
+    """The default successor: the first of :func:`successor_candidates` that can serve the
+    scenario within its targets (:func:`successor_rates` estimates it), and why each one
+    before it cannot (``"l40s: ttft_slo_s: no deployment reaches ..."``).
+
+    A successor the user names is not searched for: one that cannot serve the scenario is
+    refused (:func:`project`).
+    """
+    acc = catalog.accelerator(scenario.accelerator)
+    skipped: list[str] = []
+    for other in successor_candidates(acc, catalog, scenario.ownership):
+        try:
+            successor_rates(scenario, other.id, catalog)
+        except TokenfabError as exc:
+            skipped.append(f"{other.id}: {exc}")
+            continue
+        return other, skipped
+    return None, skipped
 
 
 def default_assumptions(
@@ -498,12 +524,14 @@ def default_assumptions(
         succ = inputs.successor
         source = "given in the scenario"
     else:
-        nxt = successor_of(acc, catalog, scenario.ownership)
+        nxt, skipped = serving_successor(scenario, catalog)
         succ = nxt.id if nxt else "none"
         source = (
             f"accelerators catalog: {acc.vendor}'s next family after {acc.family} with a "
             + ("purchase price" if scenario.ownership == "buy" else "rental")
+            + " that serves the scenario within its targets"
             + (f" ({nxt.family}, released {nxt.release_year})" if nxt else ": none")
+            + "".join(f"; skipped {why}" for why in skipped)
         )
     out["successor"] = Assumption("successor", succ, "accelerator id", source)
     out["generation_path"] = Assumption(

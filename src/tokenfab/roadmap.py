@@ -334,7 +334,7 @@ def levers(
     A lever that does not apply (already in place, not in the catalog, not modelled) is
     returned with ``applicable=False`` and the reason in ``note``.
     """
-    from tokenfab.projection import successor_of
+    from tokenfab.projection import successor_candidates
 
     cat = catalog or default_catalog()
     scenario = Scenario.parse(scenario)
@@ -543,19 +543,35 @@ def levers(
             note="the cheapest committed offer in the rentals catalog, against owning",
         )
     # 11. next-generation hardware
+    # the first later family that serves the scenario within its targets (as project's
+    # default successor, tokenfab.projection.serving_successor); the ones before it are named
     acc = op.setup.accelerator
-    nxt = successor_of(acc, cat, scenario.ownership)
-    changes = None
-    if nxt is not None:
-        changes = {"accelerator": nxt.id}
+    candidates = successor_candidates(acc, cat, scenario.ownership)
+    nxt = candidates[0] if candidates else None
+    changes = None if nxt is None else {"accelerator": nxt.id}
+    skipped: list[str] = []
+    for cand in candidates:
+        tried = {"accelerator": cand.id}
         try:
-            evaluate(scenario.with_(**changes), cat)
+            evaluate(scenario.with_(**tried), cat)
         except TokenfabError:
-            changes |= {f: None for f in _LAYOUT_FIELDS} | {"batch_size": None}
+            tried |= {f: None for f in _LAYOUT_FIELDS} | {"batch_size": None}
+            try:
+                evaluate(scenario.with_(**tried), cat)
+            except TokenfabError as exc:
+                skipped.append(f"{cand.id}: {exc}")
+                if cand is nxt:
+                    changes = tried  # none serves: the first one's refusal is the lever's note
+                continue
+        nxt, changes = cand, tried
+        break
     run(
         "next-generation hardware",
         (f"{acc.id} -> {nxt.id}" + (" (the decode pool)" if pools else "")) if nxt else "none",
         changes,
+        note="".join(
+            f"skipped {why}; " for why in skipped if nxt is None or not why.startswith(nxt.id)
+        ).rstrip("; "),
         why_not=f"no later {acc.vendor} family priced for {scenario.ownership} in the catalog",
     )
     return base_est, out
