@@ -51,9 +51,11 @@ def test_band_rows_per_split_and_metric(tmp_path):
     assert (r["split"], r["metric"], r["residuals"]) == ("configuration", "tpot_s", 20)
     assert r["measured_over_predicted_low"] == pytest.approx(1.1)
     assert r["holdout_coverage"] == 1.0
+    assert r["measured_over_predicted_median"] == pytest.approx(1.1)
     path = write_bands(tmp_path, rows, "test")
     rec = Catalog([tmp_path]).table("error-bands")["configuration-tpot-s"]
     assert rec.measured_over_predicted_high == pytest.approx(1.1)
+    assert rec.measured_over_predicted_median == pytest.approx(1.1)
     assert path.name == "error_bands.csv"
 
 
@@ -126,5 +128,8 @@ def test_built_in_bands_hold_every_split_and_metric():
             assert (split, metric) in have
     for r in rows:
         assert r.measured_over_predicted_low < r.measured_over_predicted_high
+        # the median lies inside its own 90 % band (a split lognormal needs p5 < median < p95)
+        m = r.measured_over_predicted_median
+        assert m is None or r.measured_over_predicted_low < m < r.measured_over_predicted_high
         assert r.holdout_coverage is None or 0.0 <= r.holdout_coverage <= 1.0
         assert not math.isnan(r.measured_over_predicted_low)

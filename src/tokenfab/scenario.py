@@ -854,8 +854,10 @@ def distribution_cdf(d: Distribution, x: float) -> float:
             return 0.0
         below, above = split_sigmas(d)
         z = math.log(x / d.median)  # type: ignore[operator]
-        z /= below if z < 0 else above
-        return 0.5 * math.erfc(-z / math.sqrt(2))
+        sigma = below if z < 0 else above
+        if sigma == 0:  # a band of one value (a table row, not a parsed block): a step
+            return float(z >= 0)
+        return 0.5 * math.erfc(-z / sigma / math.sqrt(2))
     if d.dist == "normal":
         if d.sd == 0:
             return float(x >= d.mean)  # type: ignore[operator]
