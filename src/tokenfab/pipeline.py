@@ -108,6 +108,7 @@ from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_wait
 
 __all__ = [
     "MAX_SAMPLES",
+    "MODEL_ERROR_RATIOS",
     "FieldSpec",
     "PipelineResult",
     "estimate_result",
@@ -660,7 +661,8 @@ def _f(value: Any) -> float | None:
 _MODELS_REFUSAL = (
     "{key}: a model's catalog columns are its architecture (layers, heads, parameters, "
     "context), exact and not sampled; its speed varies through efficiency.<factor> "
-    "({factors}) and its tokens through input_tokens, output_tokens, reasoning_tokens, "
+    "({factors}) and the performance model's error through model_error.<ratio> ({ratios}), "
+    "and its tokens through input_tokens, output_tokens, reasoning_tokens, "
     "prefix_cache_hit_rate (tokenfab.pipeline.fields(scenario) lists every input)"
 )
 """Why ``models.<id>.<column>`` is not an input: the perf model takes the architecture as
@@ -687,7 +689,11 @@ def _unknown_key(key: str, base: _Base) -> str:
     head = key.split(".")[0]
     same = sorted(k for k in base.specs if k.split(".")[0] == head)
     if head == "models":
-        return _MODELS_REFUSAL.format(key=key, factors=", ".join(_EFFICIENCY_FACTORS))
+        return _MODELS_REFUSAL.format(
+            key=key,
+            factors=", ".join(_EFFICIENCY_FACTORS),
+            ratios=", ".join(MODEL_ERROR_RATIOS),
+        )
     if same:
         return f"{key}: not an input of this scenario; allowed: {', '.join(same)}"
     scen = ", ".join(_SCENARIO_FIELDS)
