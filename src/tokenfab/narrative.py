@@ -114,7 +114,8 @@ def _sensitivity_risk(scenario: Scenario, cat: Catalog, fig: dict[str, Any]) -> 
         f"The estimate's cost per million output tokens ({usd(t.base)}, prompt processing "
         "billed on input tokens) moves most with "
         + "; ".join(parts)
-        + f" (a tornado over {len(t.rows)} inputs' published ranges; `tokenfab sensitivity` "
+        + f" (a tornado over {len(t.rows)} inputs: published ranges and the performance "
+        "model's held-out error; `tokenfab sensitivity` "
         "gives them all)."
     )
 
