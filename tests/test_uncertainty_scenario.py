@@ -543,3 +543,25 @@ def test_a_block_naming_an_efficiency_still_samples_it_within_its_bound(tmp_path
     )
     assert bad.exit_code != 0
     assert "high 1.2 is outside the field's range" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "accelerator, band_id",
+    [
+        ("h100-sxm", "configuration-tpot-s"),  # calibrated, a model its factors were fitted to
+        ("mi300x", "model-family-tpot-s"),  # calibrated, but not fitted to Llama 3.1 8B
+        ("gaudi3", "accelerator-family-tpot-s"),  # an uncalibrated family
+    ],
+)
+def test_the_sampled_error_is_the_band_the_estimate_itself_shows(accelerator, band_id):
+    # Invariant: the decode time ratio's P5 and P95 are the estimate's own TPOT band over its
+    # TPOT (tpot_s_low / tpot_s, tpot_s_high / tpot_s), from the same row of
+    # data/error_bands.csv, whatever split the estimate takes (the earlier default took the
+    # configuration split for every calibrated family)
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": accelerator})
+    dec = _model_error_only(sc)["model_error.decode_time_ratio"]
+    assert band_id in dec.source
+    est = evaluate(sc).as_dict()
+    assert_allclose(
+        [dec.p5, dec.p95], [est["tpot_s_low"] / est["tpot_s"], est["tpot_s_high"] / est["tpot_s"]]
+    )
