@@ -2039,8 +2039,12 @@ class TornadoInput(Result):
 
     input: str = out("the input (a scenario field or table.id.column)")
     distribution: str = out("its distribution")
-    low: float = out("value it is swung down to (bounds; P5 of a normal or lognormal)", "input")
-    high: float = out("value it is swung up to (bounds; P95 of a normal or lognormal)", "input")
+    low: float = out(
+        "value it is swung down to (bounds; P5 of a normal or (split) lognormal)", "input"
+    )
+    high: float = out(
+        "value it is swung up to (bounds; P95 of a normal or (split) lognormal)", "input"
+    )
     kpi_at_low: Num = out("the KPI with the input at low (null: infeasible)", "KPI")
     kpi_at_high: Num = out("the KPI with the input at high (null: infeasible)", "KPI")
     swing: Num = out("|KPI at high - KPI at low| (null: an end is infeasible)", "KPI")
