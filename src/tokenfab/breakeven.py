@@ -68,6 +68,7 @@ __all__ = [
     "hybrid_saving",
     "payback_at",
     "payback_months",
+    "payback_within_life",
     "pool_breakeven_rates",
     "upfront_usd_per_accelerator",
 ]
@@ -570,6 +571,10 @@ class MonthlyCosts:
     # the accelerators a rented fleet installs where it is sized on its own (plan's rent
     # option: the fewest, not the cheapest with power); None: the bought fleet's
     rent_accelerators: NDArray[np.int64] | None = None
+    # the weight format of each bought and rented fleet (plan's choice at that volume and
+    # ownership, or the one given); None: not recorded
+    precision: NDArray[np.str_] | None = None
+    rent_precision: NDArray[np.str_] | None = None
 
     def cheapest(self) -> list[str]:
         """The cheapest priced option at each volume (``"buy"``, ``"rent"`` or ``"api"``)."""
@@ -592,6 +597,7 @@ class _Sized:
     usd: dict[float, float]  # NaN: the catalog cannot price this ownership
     operating_usd: dict[float, float]  # buy: the lines paid month by month (OPERATING_LINES)
     upfront_usd: dict[float, float]
+    precision: dict[float, str]  # the weight format of the deployment
 
 
 PlanFleets = tuple[Callable[[float], None], _Sized, _Sized]
@@ -670,7 +676,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     )
 
     inputs = default_cost_inputs(catalog)
-    sized = {own: _Sized({}, {}, {}, {}) for own in ("buy", "rent")}
+    sized = {own: _Sized({}, {}, {}, {}, {}) for own in ("buy", "rent")}
     if scenario.prefill_accelerator is not None:
         return _plan_pools(scenario, catalog, sized, group), sized["buy"], sized["rent"]
     sg = sizing_grid(scenario, catalog)
@@ -789,6 +795,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             s.usd[v] = usd
             s.operating_usd[v] = operating * HOURS_PER_MONTH
             s.upfront_usd[v] = n * upfront
+            s.precision[v] = sg.setup.precision
 
     return at, sized["buy"], sized["rent"]
 
@@ -865,6 +872,7 @@ def _plan_pools(
             n = e.accelerators_needed
             priced = e.cost is not None and e.kpis is not None
             s.accelerators[v] = n
+            s.precision[v] = hp.decode.setup.precision
             s.usd[v] = float(e.kpis.monthly_cost_usd) if priced else np.nan
             s.operating_usd[v] = (
                 n * sum(e.cost.lines.get(k, 0.0) for k in OPERATING_LINES) * HOURS_PER_MONTH
@@ -878,6 +886,73 @@ def _plan_pools(
             )
 
     return at
+
+
+def _plan_formats(scenario: Scenario, catalog: Catalog, group: int | None = None) -> PlanFleets:
+    """:func:`_plan_fleets` in the weight format ``plan`` would choose at each volume.
+
+    Without ``group`` and without a format given, plan compares the model's native format and,
+    where that is 16-bit and the accelerator has an FP8 peak, FP8
+    (:func:`tokenfab.planning._precisions`), and takes the cheaper deployment a month for each
+    ownership (the native one on a tie, plan's order); so does this, at each volume and for
+    each ownership on its own (the choice can differ by volume and between buying and renting).
+    A format that cannot serve a volume is left out there, as plan leaves it out. With
+    ``group`` (``estimate --accelerators``) or a format given: that one format (the native one
+    when none is given, as estimate takes).
+
+    Raises
+    ------
+    TokenfabError
+        No format can serve the scenario or a volume: the first format's reason.
+    """
+    from tokenfab.errors import TokenfabError
+    from tokenfab.planning import _precisions
+
+    if group is not None or scenario.precision is not None:
+        return _plan_fleets(scenario, catalog, group)
+    fleets: list[PlanFleets] = []
+    first: TokenfabError | None = None
+    for precision in _precisions(scenario, scenario.accelerator, catalog):
+        try:
+            fleets.append(_plan_fleets(scenario.with_(precision=precision), catalog, group))
+        except TokenfabError as exc:
+            first = first or exc
+    if not fleets:
+        assert first is not None
+        raise first
+    if len(fleets) == 1:
+        return fleets[0]
+    sized = {own: _Sized({}, {}, {}, {}, {}) for own in ("buy", "rent")}
+
+    def at(v: float) -> None:
+        if v in sized["buy"].accelerators:
+            return
+        served: list[tuple[_Sized, _Sized]] = []
+        error: TokenfabError | None = None
+        for at_format, buy, rent in fleets:
+            try:
+                at_format(v)
+            except TokenfabError as exc:
+                error = error or exc
+                continue
+            served.append((buy, rent))
+        if not served:
+            assert error is not None
+            raise error
+        for k, own in enumerate(("buy", "rent")):
+            # the cheaper a month, NaN (not priced) last, the first format on a tie
+            best = min(
+                (pair[k] for pair in served),
+                key=lambda s: np.inf if np.isnan(s.usd[v]) else s.usd[v],
+            )
+            into = sized[own]
+            into.accelerators[v] = best.accelerators[v]
+            into.usd[v] = best.usd[v]
+            into.operating_usd[v] = best.operating_usd[v]
+            into.upfront_usd[v] = best.upfront_usd[v]
+            into.precision[v] = best.precision[v]
+
+    return at, sized["buy"], sized["rent"]
 
 
 def plan_monthly_costs(
@@ -902,7 +977,7 @@ def plan_monthly_costs(
     """
     v = np.asarray(_check_range("tokens_per_day", tokens_per_day, 0.0, low_open=True), float)
     v = np.atleast_1d(v)
-    at_volume, buy, rent = fleets or _plan_fleets(scenario, catalog)
+    at_volume, buy, rent = fleets or _plan_formats(scenario, catalog)
 
     def at(i: int) -> None:
         at_volume(float(v[i]))
@@ -948,6 +1023,8 @@ def plan_monthly_costs(
         buy_operating_usd=arr(buy.operating_usd),
         upfront_usd=arr(buy.upfront_usd),
         rent_accelerators=arr(rent.accelerators).astype(np.int64),
+        precision=np.array([buy.precision[float(v[i])] for i in done], dtype=str),
+        rent_precision=np.array([rent.precision[float(v[i])] for i in done], dtype=str),
     )
 
 
@@ -959,6 +1036,38 @@ def payback_at(costs: MonthlyCosts, against: str) -> NDArray[np.float64]:
     if np.isnan(alt).all() or np.isnan(costs.upfront_usd).all():
         return np.full(alt.shape, np.nan)
     return payback_months(costs.upfront_usd, alt, costs.buy_operating_usd)
+
+
+def payback_within_life(months: float, useful_life_years: float) -> tuple[float | None, str]:
+    """A payback as reported: the months where the purchase pays back within the hardware's
+    useful life, else None with the reason [month].
+
+    Returns
+    -------
+    tuple
+        ``(months, "")`` where ``0 <= months <= 12 x useful_life_years``; ``(None, reason)``
+        where the saving is ≤ 0 (``months`` NaN: ``"never: ..."``) or the payback is longer
+        than the useful life (the hardware is written off, and replaced, before it has paid
+        for itself: ``"not within the ...-year useful life ..."``).
+
+    Examples
+    --------
+    $400,000 of hardware saving $2,000 a month takes 200 months, beyond a 5-year life (60):
+
+    >>> payback_within_life(float(payback_months(400_000, 12_000, 10_000)), 5)
+    (None, 'not within the 5-year useful life (60 months): 200 months')
+    >>> payback_within_life(10.0, 5)
+    (10.0, '')
+    """
+    if np.isnan(months):
+        return None, "never: buying costs no less a month to run than the alternative"
+    life_months = 12.0 * useful_life_years
+    if months > life_months:
+        return None, (
+            f"not within the {useful_life_years:g}-year useful life ({life_months:g} months): "
+            f"{months:.0f} months"
+        )
+    return float(months), ""
 
 
 def hybrid_case(
@@ -1033,6 +1142,9 @@ class Analysis:
     crossover_buy_vs_rent_tokens_per_day: float | None
     payback_vs_api_months: NDArray[np.float64]  # at PAYBACK_TOKENS_PER_DAY; NaN: never
     payback_vs_rent_months: NDArray[np.float64]
+    # the hardware's useful life (cost assumption useful-life-years): a payback longer than it
+    # does not pay back the purchase (payback_within_life)
+    useful_life_years: float = float("nan")
 
 
 def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
@@ -1075,9 +1187,9 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
         at_group = {**req.scenario_fields(), "peak_to_average": 1.0}
         rates = pool_breakeven_rates(Scenario.parse(at_group), cat)
         api = rates.api_usd_per_mtok_output
-        fleets = _plan_fleets(sc.with_(accelerators=None), cat, req.accelerators)
+        fleets = _plan_formats(sc.with_(accelerators=None), cat, req.accelerators)
         return _analysis(
-            sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
+            sc, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets), cat
         )
     # no fixed group: at each volume the deployment plan installs for it, bought and rented
     # (plan_monthly_costs); a fixed group: whole groups of it at each volume, each count placed
@@ -1096,19 +1208,23 @@ def analyse(request: object, catalog: Catalog | None = None) -> Analysis:
     rates = breakeven_rates(est, cat)
     api = rates.api_usd_per_mtok_output
     # the table's volumes are the fine grid's: each sized once
-    fleets = _plan_fleets(sc, cat, req.accelerators)
+    fleets = _plan_formats(sc, cat, req.accelerators)
     shown = sc if req.accelerators is None else sc.with_(accelerators=req.accelerators)
     return _analysis(
-        shown, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets)
+        shown, rates, lambda v, refine: plan_monthly_costs(sc, cat, v, api, refine, fleets), cat
     )
 
 
 def _analysis(
-    sc: Scenario, rates: BreakEvenRates, costs: Callable[[NDArray, bool], MonthlyCosts]
+    sc: Scenario,
+    rates: BreakEvenRates,
+    costs: Callable[[NDArray, bool], MonthlyCosts],
+    catalog: Catalog,
 ) -> Analysis:
     """The cost table, the fine curves, the crossovers and the paybacks: ``costs(volumes,
     refine)`` prices volumes (``refine``: the fine grid, searched as
-    :func:`plan_monthly_costs` says)."""
+    :func:`plan_monthly_costs` says); the useful life the paybacks are read against is the
+    catalog's (cost assumption ``useful-life-years``)."""
     fine = costs(FINE_GRID_TOKENS_PER_DAY, True)
     v = fine.tokens_per_day
     at = costs(PAYBACK_TOKENS_PER_DAY, False)
@@ -1126,4 +1242,5 @@ def _analysis(
         ),
         payback_vs_api_months=payback_at(at, "api"),
         payback_vs_rent_months=payback_at(at, "rent"),
+        useful_life_years=float(default_cost_inputs(catalog).useful_life_years),
     )

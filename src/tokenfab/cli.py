@@ -636,7 +636,7 @@ def breakeven_cmd(
         _emit_json(result)
     else:
         rows = [r.model_dump() for r in result.rows]
-        title = f"Break-even: {req.model} on {_pools_name(req)} ({req.region})"
+        title = f"Break-even: {req.model} {result.formats()} on {_pools_name(req)} ({req.region})"
         console.print(render.breakeven_table(title, rows, result.summary_lines()))
         for option, why in result.missing.items():
             console.print(f"{option}: not priced ({why})", style="dim")

@@ -860,9 +860,13 @@ def breakeven_table(
 ) -> Group:
     """Monthly cost of buy, rent and API per daily volume, then crossovers and paybacks."""
     t = Table(title=title, title_justify="left")
+    # the weight format where it differs between rows or ownerships (else the title names it)
+    formats = {(r.get("precision"), r.get("rent_precision")) for r in rows}
+    by_row = len(formats) > 1 or any(b != r for b, r in formats)
     for label in (
         "tokens/day",
         "accelerators",
+        *(("format",) if by_row else ()),
         "buy $/month",
         "rent $/month",
         "API $/month",
@@ -877,6 +881,18 @@ def breakeven_table(
                 f" ({fmt(r['rent_accelerators'])} rented)"
                 if r.get("rent_accelerators", r["accelerators"]) != r["accelerators"]
                 else ""
+            ),
+            *(
+                (
+                    f"{r['precision']}"
+                    + (
+                        f" ({r['rent_precision']} rented)"
+                        if r["rent_precision"] != r["precision"]
+                        else ""
+                    ),
+                )
+                if by_row
+                else ()
             ),
             fmt(r["buy_usd_per_month"]),
             fmt(r["rent_usd_per_month"]),

@@ -822,6 +822,12 @@ class BreakevenRow(Result):
         "fewest that carry it; the bought one also weighs power, so the two may differ)",
         "accelerators",
     )
+    precision: str = out(
+        "weight format of the bought fleet: the one given, else plan's choice for that volume "
+        "and ownership (the cheaper of the model's native format and FP8 where the accelerator "
+        "has an FP8 peak); of a fixed group, the one given or the model's native format"
+    )
+    rent_precision: str = out("weight format of the rented fleet, chosen as precision")
     buy_usd_per_month: Num = out("owning them (null: no purchase price)", "USD/month")
     rent_usd_per_month: Num = out("renting them (null: no rental offer)", "USD/month")
     api_usd_per_month: Num = out("the cheapest API instead (null: no API price)", "USD/month")
@@ -839,7 +845,8 @@ def _payback_fields() -> dict[str, Any]:
             out(
                 f"months until buying pays back its up-front cost against "
                 f"{'the API' if against == 'api' else 'renting'} at {volume:.0e} output "
-                "tokens a day (null: never)",
+                "tokens a day (null: not within the hardware's useful life, or never; "
+                "payback_reasons says which)",
                 "months",
             ),
         )
@@ -871,6 +878,15 @@ class _BreakevenCore(Result):
         "the lowest volume the crossovers are searched from: a crossover equal to it means "
         "buying is cheaper at every volume from there, not a crossing",
         "token/day",
+    )
+    useful_life_years: float = out(
+        "the hardware's useful life (cost assumption useful-life-years): a payback longer "
+        "than it is not reported",
+        "years",
+    )
+    payback_reasons: dict[str, str] = out(
+        "why each null payback key is null: 'never: ...' (buying saves nothing a month) or "
+        "'not within the N-year useful life ...' (with the months it would take)"
     )
 
 
@@ -917,6 +933,8 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
                 "rent_accelerators": int(
                     (g.accelerators if g.rent_accelerators is None else g.rent_accelerators)[i]
                 ),
+                "precision": str(g.precision[i]),
+                "rent_precision": str(g.rent_precision[i]),
                 "buy_usd_per_month": num(g.buy_usd[i]),
                 "rent_usd_per_month": num(g.rent_usd[i]),
                 "api_usd_per_month": num(g.api_usd[i]),
@@ -924,14 +942,24 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
             }
             for i, cheapest in enumerate(g.cheapest())
         ]
-        payback = {
-            f"payback_vs_{against}_at_{label}_tokens_per_day_months": num(months)
-            for against, values in (
-                ("api", a.payback_vs_api_months),
-                ("rent", a.payback_vs_rent_months),
-            )
-            for label, months in zip(PAYBACK_VOLUMES, values, strict=True)
-        }
+        from tokenfab.breakeven import payback_within_life
+
+        payback: dict[str, float | None] = {}
+        reasons: dict[str, str] = {}
+        missing = dict(a.rates.missing)
+        for against, values in (
+            ("api", a.payback_vs_api_months),
+            ("rent", a.payback_vs_rent_months),
+        ):
+            for label, months in zip(PAYBACK_VOLUMES, values, strict=True):
+                key = f"payback_vs_{against}_at_{label}_tokens_per_day_months"
+                if "buy" in missing or against in missing:  # an option the catalog cannot price
+                    payback[key] = None
+                    reasons[key] = "not priced: " + missing.get("buy", missing.get(against, ""))
+                    continue
+                payback[key], why = payback_within_life(float(months), a.useful_life_years)
+                if why:
+                    reasons[key] = why
         r = a.rates
         return cls.model_validate(
             {
@@ -947,16 +975,24 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
                 ),
                 "crossover_buy_vs_rent_tokens_per_day": num(a.crossover_buy_vs_rent_tokens_per_day),
                 "grid_floor_tokens_per_day": float(a.fine.tokens_per_day[0]),
+                "useful_life_years": a.useful_life_years,
+                "payback_reasons": reasons,
                 **payback,
             }
         )
+
+    def formats(self) -> str:
+        """The weight format of the rows in words: ``"fp8"`` where every fleet has it, else
+        ``"bf16 or fp8 by volume"`` (each row names its own)."""
+        seen = dict.fromkeys(f for r in self.rows for f in (r.precision, r.rent_precision))
+        return " or ".join(seen) + ("" if len(seen) == 1 else " by volume")
 
     def summary(self) -> dict[str, float | None]:
         """The crossovers and paybacks, by key."""
         return {
             k: getattr(self, k)
             for k in type(self).model_fields
-            if k.startswith(("crossover_", "payback_"))
+            if k.startswith(("crossover_", "payback_")) and k != "payback_reasons"
         }
 
     def summary_lines(self) -> list[tuple[str, str]]:
@@ -965,7 +1001,10 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
         lines = []
         for key, value in self.summary().items():
             what = _summary_label(key)
-            if value is None:
+            if value is None and key in self.payback_reasons:
+                why = self.payback_reasons[key]
+                text = "not priced" if why.startswith("not priced") else why
+            elif value is None:
                 text = "never"
             elif key.startswith("crossover"):
                 text = (
