@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -456,3 +458,78 @@ def test_every_field_of_a_row_is_estimates_for_that_volume(extra):
                     ]
                 upfront = sum(m * be.accelerator_upfront_usd(acc, inputs) for m, acc in pools)
                 assert_allclose(a.grid.upfront_usd[i], upfront, rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-70b", "llama-3.1-8b"])
+def test_breakeven_without_a_format_takes_plans_format_at_each_volume(model):
+    # Invariant: breakeven without --precision installs at V what `plan` installs for V,
+    # format included: plan compares the model's native BF16 with FP8 on an accelerator with
+    # an FP8 peak (planning._precisions) and takes the cheaper a month, for each ownership.
+    # Breakeven once kept BF16: Llama 3.1 70B on H100 at 1e9 tokens a day, 12 H100 at
+    # $16,665 a month bought, while plan gave 6 in FP8 at $8,383.
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import plan
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    base = {"model": model, "accelerator": "h100-sxm", "region": "us"}
+    a = be.analyse(base, cat)
+    g = a.grid
+    for i in (0, 4, 6, 8):  # 1e6, 1e8, 1e9, 1e10 tokens a day
+        v = float(g.tokens_per_day[i])
+        for own, usd, n, fmt in (
+            ("buy", g.buy_usd, g.accelerators, g.precision),
+            ("rent", g.rent_usd, g.rent_accelerators, g.rent_precision),
+        ):
+            sc = Scenario.parse({**base, "tokens_per_day": v, "ownership": own})
+            best = plan(sc, ["h100-sxm"], ["us"], [own], cat)[0]
+            d = best.estimate.as_dict()
+            assert str(fmt[i]) == d["precision"], (v, own)
+            assert int(n[i]) == best.estimate.accelerators_needed, (v, own)
+            assert_allclose(usd[i], d["monthly_cost_usd"], rtol=1e-12)
+    if model == "llama-3.1-70b":  # the QA case, by the figures above
+        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 6)
+        assert g.buy_usd[6] == pytest.approx(8_383, abs=1)
+
+
+def test_breakeven_names_its_format_in_the_rows_and_the_title():
+    # a format given is every row's; the CLI title names it (JSON: each row's precision).
+    # Llama 3.1 70B in BF16 on H100 at 1e9: twice the weight bytes of FP8, 12 H100 not 6
+    from typer.testing import CliRunner
+
+    from tokenfab.cli import app
+
+    args = ["breakeven", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm"]
+    out = CliRunner().invoke(app, [*args, "--precision", "bf16", "--json"])
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    assert {r["precision"] for r in d["rows"]} == {"bf16"}
+    assert {r["rent_precision"] for r in d["rows"]} == {"bf16"}
+    assert d["rows"][6]["accelerators"] == 12
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "Break-even: llama-3.1-70b fp8 on h100-sxm (us)" in out.output
+
+
+def test_a_payback_beyond_the_useful_life_is_not_reported():
+    # Llama 3.1 70B FP8 on one H100 at 10M tokens a day: hardware 27,500 x 1.64 / 0.81 =
+    # $55,679 up front (system share 0.64, network 0.19), the API bill 1e7 x 30.42 x $1.76 /
+    # 1e6 = $535.33 a month against $255.77 of operating cost: 55,679 / 279.57 = 199 months,
+    # beyond the 5-year useful life (60 months): null with the reason, not "199.2 months"
+    # (and Llama 3.1 8B once printed 4427.7 months). At 1e9: 6.4 months, reported.
+    from tokenfab.schema import BreakevenResult
+
+    a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"})
+    assert a.useful_life_years == 5.0
+    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.766), rel=1e-4)
+    r = BreakevenResult.from_analysis(a)
+    key = "payback_vs_api_at_10M_tokens_per_day_months"
+    assert getattr(r, key) is None
+    assert r.payback_reasons[key].startswith("not within the 5-year useful life (60 months)")
+    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(6.4, abs=0.05)
+    assert "payback_vs_api_at_1B_tokens_per_day_months" not in r.payback_reasons
+    lines = dict(r.summary_lines())
+    assert lines["payback of buying vs the API at 10M tokens/day"].startswith("not within")
+    assert be.payback_within_life(60.0, 5.0) == (60.0, "")  # the life itself pays back
+    assert be.payback_within_life(60.01, 5.0)[0] is None
+    assert be.payback_within_life(float("nan"), 5.0)[1].startswith("never")

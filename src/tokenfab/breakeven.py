@@ -11,10 +11,16 @@ For a daily output-token volume :math:`V` the monthly cost of three ways to serv
   that carry it; the two may differ) times the cheapest current rental rate times 730 h;
 * **API**: the tokens of a month times the cheapest current API price of the same model.
 
-So a row is ``plan`` for that volume and ownership, to the last digit: one search for both
-entry points (:func:`plan_monthly_costs`). ``accelerators`` given: the fleet grows in whole
+So a row is ``plan`` for that volume and ownership, to the last digit, weight format included:
+without a format given, plan's choice at that volume (the cheaper of the model's native format
+and FP8 where the accelerator has an FP8 peak; it can differ by volume and ownership, and each
+row names its own, :func:`_plan_formats`): one search for both entry points
+(:func:`plan_monthly_costs`). A payback is reported only within the hardware's useful life
+(cost assumption ``useful-life-years``, :func:`payback_within_life`): one longer than it
+does not pay the purchase back. ``accelerators`` given: the fleet grows in whole
 groups of that many, each count placed as ``estimate --accelerators`` places it for the
-volume (:func:`tokenfab.sizing.count_point`). A prefill pool on another accelerator: plan's
+volume (:func:`tokenfab.sizing.count_point`), in the format given or the model's native one
+(as estimate). A prefill pool on another accelerator: plan's
 two pools at each volume, or with ``accelerators`` whole decode groups of that many, each
 count as ``estimate --prefill-accelerator --accelerators`` sizes and prices it for the volume.
 Bad input raises :class:`~tokenfab.errors.ScenarioError` with a one-line message.

@@ -352,4 +352,7 @@ def test_the_buy_rent_api_tab_prices_the_estimate_shown_at_its_volume(page, serv
             assert shown(page, "monthly_cost_usd") == pytest.approx(at["buy"], rel=1e-9)
     title = page.evaluate("() => document.querySelector('#panel-breakeven .chart').layout.title")
     assert "h100-sxm decode + b200 prefill" in str(title)
-    assert "fewest whole groups of 8 h100-sxm decoding" in page.inner_text("#panel-breakeven")
+    caption = page.inner_text("#panel-breakeven")
+    assert "fewest whole groups of 8 h100-sxm decoding" in caption
+    # the caption names the weight format the rows are sized in: the estimate's
+    assert f"sized for it) in {api['precision']} that carry it" in caption

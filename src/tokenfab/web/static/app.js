@@ -586,9 +586,11 @@ async function renderBreakeven(el) {
     : v <= first ? `${what}: at every volume shown` : `${what}: above ${fmt(v)} output tokens a day`);
   // what each volume installs: the same deployment estimate gives for that demand
   const group = a.scenario && a.scenario.accelerators;
+  // the weight format the rows are sized in (this deployment's, passed as precision)
+  const formats = [...new Set(rows.flatMap((row) => [row.precision, row.rent_precision]))].join(" or ");
   const installs = group
-    ? `Each volume installs the fewest whole groups of ${group} ${r.accelerator}${r.prefill_accelerator ? " decoding (the prefill pool sized for it)" : ""} that carry it, priced as the estimate of that count and demand`
-    : "Each volume installs the deployment plan sizes for it, priced as its estimate";
+    ? `Each volume installs the fewest whole groups of ${group} ${r.accelerator}${r.prefill_accelerator ? " decoding (the prefill pool sized for it)" : ""} in ${formats} that carry it, priced as the estimate of that count and demand`
+    : `Each volume installs the deployment plan sizes for it in ${formats}, priced as its estimate`;
   caption(el, `${cross(a.crossover_buy_vs_api_tokens_per_day, "Buying beats the API")}. ` +
     `${cross(a.crossover_buy_vs_rent_tokens_per_day, "Buying beats renting")}. ${installs}; rent at the cheapest on-demand offer.`);
 }
