@@ -516,7 +516,7 @@ def test_a_payback_beyond_the_useful_life_is_not_reported():
     # $55,679 up front (system share 0.64, network 0.19), the API bill 1e7 x 30.42 x $1.76 /
     # 1e6 = $535.33 a month against $255.77 of operating cost: 55,679 / 279.57 = 199 months,
     # beyond the 5-year useful life (60 months): null with the reason, not "199.2 months"
-    # (and Llama 3.1 8B once printed 4427.7 months). At 1e9: 6.4 months, reported.
+    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 6.4 months.
     from tokenfab.schema import BreakevenResult
 
     a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"})
