@@ -131,8 +131,10 @@ def test_year_zero_matches_the_estimate_and_hand_prices():
     # a year-0 accelerator (cost_assumptions.csv, accelerators.csv)
     assert_allclose(y0["buy_capex_usd"], n * 27_500 * 1.64 / 0.81, rtol=1e-9)
     assert y0["buy_accelerators"] == {"h100-sxm": n}
-    # depreciation: straight line over 5 years
-    assert_allclose(y0["buy_depreciation_usd"], y0["buy_capex_usd"] / 5, rtol=1e-12)
+    # capital charge: the annuity at the cost of capital r = 0.063 over n = 5 years
+    # (cost_assumptions.csv): 1.063^5 = 1.357270, CRF = r / (1 - (1 + r)^-n) = 0.063 / 0.263227
+    # = 0.2393371 a year of the capex (not 1/5 = 0.2 of straight-line depreciation)
+    assert_allclose(y0["buy_capital_charge_usd"], y0["buy_capex_usd"] * 0.2393371, rtol=1e-6)
     # rent: every installed accelerator-hour at the cheapest on-demand offer, 8,760 h
     rate = cheapest_rental(default_catalog(), "h100-sxm").usd_per_accelerator_hour
     assert_allclose(y0["rent_cost_usd"], n * rate * 8760, rtol=1e-12)
@@ -141,6 +143,32 @@ def test_year_zero_matches_the_estimate_and_hand_prices():
     # million output tokens -> $13,490,400
     assert_allclose(y0["output_mtok"], 730_000, rtol=1e-9)
     assert_allclose(y0["api_cost_usd"], 13_490_400, rtol=1e-9)
+
+
+def test_year_zero_cost_per_token_is_the_estimates_for_buy_and_rent():
+    # The projection's $/Mtok is the economic cost estimate reports, not the cash: year 0's
+    # buy cost is estimate's monthly cost x 12 (730 h x 12 = 8,760 h), its capital charged as
+    # the annuity at the cost of capital (CRF(0.063, 5) = 0.2393 a year of the upfront price),
+    # over the year's output, 2e9 x 365 = 730,000 Mtok. 240 H100s at $1.845868 an hour:
+    # $323,396 a month, $3,880,753 a year, $5.316 per million output tokens (straight-line
+    # depreciation, 0.2 a year, would give $4.60: $0.52M a year less). Rent: the same with the
+    # scenario rented (the cheapest on-demand offer, $2.69 an hour: $7.747/Mtok).
+    y0 = flat().as_dict()["years"][0]
+    est = evaluate(scenario())
+    assert_allclose(y0["buy_cost_usd"], est.as_dict()["monthly_cost_usd"] * 12, rtol=1e-9)
+    assert_allclose(y0["buy_usd_per_mtok"], est.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9)
+    # estimate's own cost per output Mtok: a request's cost over its output tokens
+    per_request = est.as_dict()["cost_usd_per_request"] * 1e6 / est.op.setup.output_tokens
+    assert_allclose(y0["buy_usd_per_mtok"], per_request, rtol=1e-9)
+    rented = evaluate(scenario().with_(ownership="rent"))
+    assert rented.accelerators_needed == y0["rent_accelerators"]
+    assert_allclose(y0["rent_usd_per_mtok"], rented.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9)
+    # cash is not the cost: year 0's buy cash pays the whole purchase
+    assert_allclose(
+        y0["buy_cash_usd"] - y0["buy_cost_usd"],
+        y0["buy_capex_usd"] - y0["buy_capital_charge_usd"],
+        rtol=1e-9,
+    )
 
 
 def test_growth_and_declines_follow_their_series():
@@ -277,8 +305,9 @@ def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
     cur, succ = p.generations
     assert p.assumptions["vendor_claim"].value == 35.0
 
-    def hourly(g):  # bought accelerator-hour without power, over the 5-year life
-        return g.upfront_usd / (5 * 8760) + g.operating_usd_per_hour
+    def hourly(g):  # bought accelerator-hour without power: the capital annuity at 6.3 %
+        # over the 5-year life, CRF = 0.063 / (1 - 1.063^-5) = 0.2393371 a year, as estimate
+        return g.upfront_usd * 0.063 / (1 - 1.063**-5) / 8760 + g.operating_usd_per_hour
 
     per_token = [hourly(g) / g.capacity_tok_s_per_accelerator for g in (cur, succ)]
     assert_allclose(per_token[0] / per_token[1], 35.0, rtol=1e-12)

@@ -63,7 +63,7 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
     else:
         t = Table(
             title=f"Projection: {doc['model']} on {doc['accelerator']} ({doc['region']}), "
-            "USD million a year unless stated",
+            "USD million a year unless stated (cum.: cumulative cash)",
             title_justify="left",
         )
         for col in (
@@ -72,9 +72,9 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             "bought fleet",
             "buy cash",
             "buy $/Mtok",
-            "rent",
+            "rent cash",
             "rent $/Mtok",
-            "API",
+            "API cash",
             "API $/Mtok",
             "cum. buy",
             "cum. rent",
@@ -97,6 +97,20 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
                 _m(y["api_cumulative_cash_usd"]),
             )
         console.print(t)
+        rate = next(
+            (a["value"] for a in doc["assumptions"] if a["name"] == "cost_of_capital_per_year"),
+            None,
+        )
+        _print(
+            "$/Mtok: cost per million output tokens, their prompt processing included (a "
+            "request's cost over its output tokens); buy cost charges the installed capital as "
+            "an annuity"
+            + (f" at the cost of capital {rate:.1%}" if isinstance(rate, float) else "")
+            + " over the useful life, as estimate does (year 0: estimate's monthly cost x 12 "
+            "over the output). Cash: purchases in the year bought plus operating cost, "
+            "undiscounted.",
+            style="dim",
+        )
         for c in doc["crossings"]:
             _print(f"{c['options']}: {c['text']}")
         _print("assumptions:")

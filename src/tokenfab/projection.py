@@ -29,6 +29,7 @@ from tokenfab.catalog import Accelerator, Catalog, default_catalog
 from tokenfab.cost import (
     HOST_IDLE_SHARE_OF_MAX,
     average_power_w,
+    capital_recovery_factor,
     cheapest_rental,
     default_cost_inputs,
     it_power_w,
@@ -114,7 +115,7 @@ def bought_fleet(
     on_sale : sequence of int
         The generation bought in year ``t`` (an index ``size`` takes), length ``T``.
     life_years : int
-        Years an accelerator serves before it retires (the depreciation life), ≥ 1.
+        Years an accelerator serves before it retires (its useful life), ≥ 1.
     size : callable
         ``size(generation, tokens_per_day)``: plan's fleet for that demand on that generation
         (:class:`Sizing`; :class:`Sizer` in :func:`project`).
@@ -516,8 +517,16 @@ def default_assumptions(
         "useful_life_years",
         cost.useful_life_years,
         "years",
-        "cost_assumptions.csv useful-life-years (straight-line depreciation; bought "
-        "accelerators retire after it and are replaced)",
+        "cost_assumptions.csv useful-life-years (bought accelerators retire after it and are "
+        "replaced; their capital is charged over it as an annuity, as estimate charges it)",
+    )
+    out["cost_of_capital_per_year"] = Assumption(
+        "cost_of_capital_per_year",
+        cost.cost_of_capital_per_year,
+        "1/year",
+        "cost_assumptions.csv cost-of-capital: the rate of the capital annuity in the buy cost "
+        "and $/Mtok (capital recovery factor over the useful life, tokenfab.cost, as estimate); "
+        "cash is not discounted",
     )
     acc = catalog.accelerator(scenario.accelerator)
     if inputs.successor is not None:
@@ -989,15 +998,21 @@ def _vendor_claim(current: GenerationRates, succ: GenerationRates, catalog: Cata
 
 
 def _claimed(
-    current: GenerationRates, succ: GenerationRates, factor: float, life_years: float
+    current: GenerationRates,
+    succ: GenerationRates,
+    factor: float,
+    life_years: float,
+    cost_of_capital_per_year: float,
 ) -> GenerationRates:
     """The successor carrying what makes its cost per token ``factor`` times lower than the
-    current generation's at their own hourly costs (buy where priced, else rent); sized as
+    current generation's at their own hourly costs (buy where priced, its capital an annuity
+    at ``cost_of_capital_per_year`` over ``life_years``, as estimate's; else rent); sized as
     the current generation is for the demand over that ratio (:class:`ClaimedSizer`)."""
+    crf = float(capital_recovery_factor(cost_of_capital_per_year, life_years))
 
     def hourly(g: GenerationRates) -> float | None:
         if g.upfront_usd is not None and g.operating_usd_per_hour is not None:
-            return g.upfront_usd / (life_years * HOURS_PER_YEAR) + g.operating_usd_per_hour
+            return g.upfront_usd * crf / HOURS_PER_YEAR + g.operating_usd_per_hour
         return g.rent_usd_per_hour
 
     h_cur, h_succ = hourly(current), hourly(succ)
@@ -1047,6 +1062,7 @@ class _Setting:
     life: int
     region: Any
     d0: float  # year-0 output tokens a day
+    cost_of_capital_per_year: float = 0.0  # the buy cost's capital annuity (not the cash)
 
 
 def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
@@ -1100,7 +1116,7 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
             "capex_usd",
             "cash_usd",
             "cost_usd",
-            "depreciation_usd",
+            "capital_charge_usd",
             "usd_per_mtok",
             "energy_kwh",
             "co2e_t",
@@ -1108,6 +1124,9 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
             "utilization",
         )
     }
+    # a year's capital charge of one accelerator bought for U: U x CRF(r, L), the annuity that
+    # pays U back with interest at r over its life L (estimate's capex lines, tokenfab.cost)
+    crf = float(capital_recovery_factor(st.cost_of_capital_per_year, life))
     fleet = []
     for t in range(n_years):
         n = cohorts[t]
@@ -1141,11 +1160,11 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
             )
             power_usd = kwh * region.electricity_usd_per_kwh * elec[t]
             cash = capex + operating * HOURS_PER_YEAR + power_usd
-            dep = sum(n[k] * _nan_if_none(on_sale[k].upfront_usd) / life for k in range(n_years))
+            charge = crf * sum(n[k] * _nan_if_none(on_sale[k].upfront_usd) for k in range(n_years))
             buy["capex_usd"][t] = capex
             buy["cash_usd"][t] = cash
-            buy["depreciation_usd"][t] = dep
-            buy["cost_usd"][t] = cash - capex + dep
+            buy["capital_charge_usd"][t] = charge
+            buy["cost_usd"][t] = cash - capex + charge
     if not buy_priced:
         notes.append("buy: not priced (an accelerator on sale has no purchase price)")
 
@@ -1532,8 +1551,11 @@ def project(
       accelerator), and the one on sale is topped up to plan's count for the rest. Cash =
       purchases x (accelerator + server share + network) + installed x (facility,
       operations, software per hour + average power x PUE x electricity price x :math:`E_t`)
-      x 8760 h; cost = cash - purchases + straight-line depreciation over the useful life
-      (cost of capital left out of both: a cash view).
+      x 8760 h, undiscounted; cost = cash - purchases + the capital charge of every cohort in
+      service, :math:`U_k\\,\\mathrm{CRF}(r, L)` per accelerator (the annuity at the cost of
+      capital :math:`r` over the useful life :math:`L`, :func:`tokenfab.cost.
+      capital_recovery_factor`): estimate's cost, so year 0's cost per million output tokens
+      is estimate's (monthly cost x 12 over the year's output).
     - **rent**: :math:`N_g(D_t)` of the current generation or of the successor once released,
       whichever costs less a year, at the rental price x :math:`(1-d_r)^t`; the whole fleet
       can move each year.
@@ -1571,6 +1593,7 @@ def project(
     start = inputs.start_year or date.today().year
     cal = [start + t for t in range(n_years)]
     life = max(1, round(float(a["useful_life_years"].value)))  # type: ignore[arg-type]
+    rate = float(a["cost_of_capital_per_year"].value)  # type: ignore[arg-type]
     notes: list[str] = []
 
     base = evaluate(scenario, cat)
@@ -1598,7 +1621,7 @@ def project(
             )
         if inputs.generation_path == "vendor-claims":
             factor, why = _vendor_claim(cur, succ, cat)
-            succ = _claimed(cur, succ, factor, life)
+            succ = _claimed(cur, succ, factor, life, rate)
             a["vendor_claim"] = Assumption("vendor_claim", round(factor, 3), "x", why)
         gens.append(succ)
         ry = succ.release_year or start
@@ -1609,7 +1632,7 @@ def project(
     else:
         notes.append("no successor: every purchase is the scenario's accelerator")
 
-    setting = _Setting(cur, succ, cal, life, base.region, d0)
+    setting = _Setting(cur, succ, cal, life, base.region, d0, rate)
     options, fleet, mtok, more = _yearly(setting, {k: a[k].value for k in RATES})
     notes += more
     if cur.api_usd_per_mtok_output is None:

@@ -2489,13 +2489,25 @@ class ProjectYear(Result):
     buy_capex_usd: Num = out(
         "accelerators bought in the year: price, server share and network", "USD"
     )
-    buy_cash_usd: Num = out("cash out for buying: capex plus operating cost", "USD")
-    buy_cost_usd: Num = out(
-        "cost of buying in the year: operating cost plus straight-line depreciation", "USD"
+    buy_cash_usd: Num = out(
+        "cash out for buying in the year: capex when bought plus operating cost (undiscounted)",
+        "USD",
     )
-    buy_depreciation_usd: Num = out("straight-line depreciation of the installed fleet", "USD")
+    buy_cost_usd: Num = out(
+        "economic cost of buying in the year, as estimate counts it: operating cost plus the "
+        "capital charge (not the cash)",
+        "USD",
+    )
+    buy_capital_charge_usd: Num = out(
+        "capital charge of the installed fleet: each accelerator's upfront price x the capital "
+        "recovery factor r/(1-(1+r)^-n) at the cost of capital r over the useful life n "
+        "(estimate's annuity)",
+        "USD",
+    )
     buy_usd_per_mtok: Num = out(
-        "buy cost per million output tokens (prompt processing included)", "USD/Mtok"
+        "buy cost (buy_cost_usd, not the cash) per million output tokens, prompt processing "
+        "included: year 0 is estimate's monthly cost x 12 over the year's output",
+        "USD/Mtok",
     )
     buy_energy_kwh: Num = out("facility energy of the bought fleet in the year", "kWh")
     buy_co2e_t: Num = out("emissions of that energy at the region's grid intensity", "t CO2e")
@@ -2504,7 +2516,11 @@ class ProjectYear(Result):
     buy_cumulative_cash_usd: Num = out("cash out for buying since the start", "USD")
     rent_cash_usd: Num = out("rental paid in the year", "USD")
     rent_cost_usd: Num = out("cost of renting in the year (the rental paid)", "USD")
-    rent_usd_per_mtok: Num = out("rent cost per million output tokens", "USD/Mtok")
+    rent_usd_per_mtok: Num = out(
+        "rent cost per million output tokens, prompt processing included (the rental paid: "
+        "cost and cash are one)",
+        "USD/Mtok",
+    )
     rent_accelerators: Num = out(
         "accelerators rented: plan's fleet for the year's demand", "accelerators"
     )
