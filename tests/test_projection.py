@@ -156,13 +156,17 @@ def test_year_zero_cost_per_token_is_the_estimates_for_buy_and_rent():
     y0 = flat().as_dict()["years"][0]
     est = evaluate(scenario())
     assert_allclose(y0["buy_cost_usd"], est.as_dict()["monthly_cost_usd"] * 12, rtol=1e-9)
-    assert_allclose(y0["buy_usd_per_mtok"], est.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9)
+    assert_allclose(
+        y0["buy_usd_per_mtok"], est.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9
+    )
     # estimate's own cost per output Mtok: a request's cost over its output tokens
     per_request = est.as_dict()["cost_usd_per_request"] * 1e6 / est.op.setup.output_tokens
     assert_allclose(y0["buy_usd_per_mtok"], per_request, rtol=1e-9)
     rented = evaluate(scenario().with_(ownership="rent"))
     assert rented.accelerators_needed == y0["rent_accelerators"]
-    assert_allclose(y0["rent_usd_per_mtok"], rented.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9)
+    assert_allclose(
+        y0["rent_usd_per_mtok"], rented.as_dict()["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9
+    )
     # cash is not the cost: year 0's buy cash pays the whole purchase
     assert_allclose(
         y0["buy_cash_usd"] - y0["buy_cost_usd"],
