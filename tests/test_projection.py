@@ -175,6 +175,24 @@ def test_year_zero_cost_per_token_is_the_estimates_for_buy_and_rent():
     )
 
 
+def test_a_software_licence_is_in_the_cost_as_estimate_charges_it():
+    # NVIDIA AI Enterprise, $4,500 per GPU a year (software_licences.csv), covers the H100 SXM
+    # and TensorRT-LLM (the example's engine), bought (not bundled: only the H100 PCIe is) and
+    # rented: 240 x $4,500 = $1,080,000 a year more, $1.4795 per million output tokens over
+    # 730,000 Mtok; year 0 stays estimate's, bought and rented
+    lic = scenario().with_(software_licence="nvidia-ai-enterprise")
+    y0 = project(lic, FLAT).as_dict()["years"][0]
+    base = flat().as_dict()["years"][0]
+    for own in ("buy", "rent"):
+        est = evaluate(lic.with_(ownership=own)).as_dict()
+        assert est["software"] == "trtllm" and est["accelerators"] == 240
+        assert_allclose(
+            y0[f"{own}_usd_per_mtok"], est["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9
+        )
+        assert_allclose(y0[f"{own}_cost_usd"] - base[f"{own}_cost_usd"], 1_080_000, rtol=1e-9)
+        assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 1_080_000, rtol=1e-9)
+
+
 def test_growth_and_declines_follow_their_series():
     p = project(
         scenario(),
@@ -480,6 +498,23 @@ def test_scenario_inputs_at_their_base_values_give_the_deterministic_projection(
         band = p.fan["cumulative_cash_usd"][o]
         for q in ("p5", "p50", "p95"):
             assert_allclose(band[q], p.options[o]["cumulative_cash_usd"], rtol=1e-9)
+
+
+def test_a_licence_is_in_the_fans_cash_as_in_the_deterministic_projection():
+    # NVIDIA AI Enterprise ($4,500 per H100 a year, bought and rented): a fan's samples at
+    # the base values pay it as the scalar projection does, so their cash is the same
+    from tokenfab import pipeline
+
+    sc = scenario().with_(software_licence="nvidia-ai-enterprise")
+    spec = pipeline.fields(sc)
+    keys = ["accelerators.h100-sxm.price_usd", "tokens_per_day"]
+    keys += [k for k in spec if k.startswith("rentals.")]
+    fixed = _fixed_at(sc, {k: spec[k].base for k in keys})
+    p = project(sc, _rates_fixed(), samples=3, seed=2, scenario_inputs=fixed)
+    assert p.fan["feasible_share"] == 1.0
+    for o in ("buy", "rent", "api"):
+        band = p.fan["cumulative_cash_usd"][o]
+        assert_allclose(band["p50"], p.options[o]["cumulative_cash_usd"], rtol=1e-9)
 
 
 def test_a_growing_demand_at_the_inputs_base_values_gives_the_deterministic_projection():

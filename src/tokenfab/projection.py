@@ -30,7 +30,6 @@ from tokenfab.cost import (
     HOST_IDLE_SHARE_OF_MAX,
     average_power_w,
     capital_recovery_factor,
-    cheapest_rental,
     default_cost_inputs,
     it_power_w,
 )
@@ -734,6 +733,11 @@ class GenerationRates:
     # a fan sample's year-0 throughput and busy draw over the base case's, at the same point
     throughput_scale: float = 1.0
     busy_scale: float = 1.0
+    # the scenario's software licence on this accelerator, bought and rented [USD/h], in
+    # operating_usd_per_hour and rent_usd_per_hour above (tokenfab.planning.
+    # licence_usd_per_accelerator_year; 0 without one, or where it is bundled or does not apply)
+    licence_buy_usd_per_hour: float = 0.0
+    licence_rent_usd_per_hour: float = 0.0
 
     @property
     def label(self) -> str:
@@ -787,17 +791,15 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         host = host_power_w(acc)
         busy = float(it_power_w(busy, acc.tdp_w, host))
         idle = float(it_power_w(idle, acc.tdp_w, host))
+    lic = _licences(scenario, acc.id, op.setup.engine.software, catalog)
     if acc.price_usd is not None:
-        bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
+        bought = hourly_cost(acc, est.region, "buy", catalog, inputs, lic["buy"], power_w=0.0)
         operating = sum(bought.lines[k] for k in OPERATING_LINES if k != "power")
         upfront = accelerator_upfront_usd(acc, inputs)
     else:
         notes.append(f"{acc.id} has no purchase price: buy not priced")
     try:
-        rent = cheapest_rental(
-            catalog, acc.id, scenario.rental_term, scenario.rental_provider
-        ).usd_per_accelerator_hour
-        rent += inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
+        rent = _rent_usd_per_hour(scenario, acc, est.region, lic["rent"], catalog, inputs)
     except (CatalogError, ScenarioError) as exc:
         notes.append(str(exc))
     api = None
@@ -820,6 +822,57 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
         size=size,
+        licence_buy_usd_per_hour=lic["buy"][0] / HOURS_PER_YEAR,
+        licence_rent_usd_per_hour=lic["rent"][0] / HOURS_PER_YEAR,
+    )
+
+
+def _licences(
+    scenario: Scenario, accelerator_id: str, software_id: str, catalog: Catalog
+) -> dict[str, tuple[float, str]]:
+    """The scenario's software licence on one accelerator and engine, bought and rented: its
+    cost [USD/(accelerator·year)] and note, as estimate charges it
+    (:func:`tokenfab.planning.licence_usd_per_accelerator_year`)."""
+    from tokenfab.planning import licence_usd_per_accelerator_year
+
+    return {
+        own: licence_usd_per_accelerator_year(
+            catalog, scenario.software_licence, accelerator_id, software_id, own
+        )
+        for own in ("buy", "rent")
+    }
+
+
+def _rent_usd_per_hour(
+    scenario: Scenario,
+    acc: Accelerator,
+    region: Any,
+    licence: tuple[float, str],
+    catalog: Catalog,
+    inputs: Any,
+) -> float:
+    """One rented accelerator-hour as estimate prices it: the cheapest offer of the scenario's
+    term (and provider), plus the software and the licence (:func:`tokenfab.planning.
+    hourly_cost`) [USD/h].
+
+    Raises
+    ------
+    CatalogError, ScenarioError
+        No offer for the accelerator, term or provider.
+    """
+    from tokenfab.planning import hourly_cost
+
+    return float(
+        hourly_cost(
+            acc,
+            region,
+            "rent",
+            catalog,
+            inputs,
+            licence,
+            term=scenario.rental_term,
+            provider=scenario.rental_provider,
+        ).total_usd_per_hour
     )
 
 
@@ -850,22 +903,22 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
             return None
         return sum(p.accelerators * v for p, v in zip(parts, values, strict=True)) / n
 
-    upfront, operating, rent = [], [], []
-    for p in parts:
+    upfront, operating, rent, lic_buy, lic_rent = [], [], [], [], []
+    for p, pool in zip(parts, (pools.point.prefill, pools.point.decode), strict=True):
         acc = p.accelerator
+        lic = _licences(scenario, acc.id, pool.setup.engine.software, catalog)
+        lic_buy.append(lic["buy"][0] / HOURS_PER_YEAR)
+        lic_rent.append(lic["rent"][0] / HOURS_PER_YEAR)
         if acc.price_usd is None:
             notes.append(f"{acc.id} ({p.role} pool) has no purchase price: buy not priced")
             upfront.append(None)
             operating.append(None)
         else:
-            bought = hourly_cost(acc, est.region, "buy", catalog, inputs, power_w=0.0)
+            bought = hourly_cost(acc, est.region, "buy", catalog, inputs, lic["buy"], power_w=0.0)
             operating.append(sum(bought.lines[k] for k in OPERATING_LINES if k != "power"))
             upfront.append(accelerator_upfront_usd(acc, inputs))
         try:
-            r = cheapest_rental(
-                catalog, acc.id, scenario.rental_term, scenario.rental_provider
-            ).usd_per_accelerator_hour
-            rent.append(r + inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR)
+            rent.append(_rent_usd_per_hour(scenario, acc, est.region, lic["rent"], catalog, inputs))
         except (CatalogError, ScenarioError) as exc:
             notes.append(f"{p.role} pool: {exc}")
             rent.append(None)
@@ -902,6 +955,8 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
         prefill_accelerator=parts[0].accelerator.id,
+        licence_buy_usd_per_hour=float(mean(lic_buy)),
+        licence_rent_usd_per_hour=float(mean(lic_rent)),
     )
 
 
@@ -1349,14 +1404,17 @@ def _year0_samples(
             pue=pue,
             electricity_usd_per_kwh=elec,
         ).lines()
-        operating = sum(
-            lines[f"{line}_usd_per_hour"] for line in OPERATING_LINES if line != "power"
+        operating = (
+            sum(lines[f"{line}_usd_per_hour"] for line in OPERATING_LINES if line != "power")
+            + cur.licence_buy_usd_per_hour
         )
     rent = None
     offers = [key for key in specs if key.startswith("rentals.")]
     if cur.rent_usd_per_hour is not None and scenario.rental_term == "on-demand" and offers:
         rent = np.minimum.reduce([x(key) for key in offers])
-        rent = rent + inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
+        rent = (
+            rent + inputs.software_usd_per_accelerator_year / HOURS_PER_YEAR
+        ) + cur.licence_rent_usd_per_hour
     api = None
     if cur.api_usd_per_mtok_output is not None:
         i, o = k["input_tokens"], k["output_tokens"]
