@@ -610,35 +610,51 @@ PlanFleets = tuple[Callable[[float], None], _Sized, _Sized]
 _T = TypeVar("_T")
 
 
-def _fewest_groups(k0: int, carried: Callable[[int], _T | None], refused: str) -> _T:
+def _fewest_groups(
+    k0: int,
+    carried: Callable[[int], _T | None],
+    refused: str,
+    may_carry: Callable[[int], bool] | None = None,
+) -> _T:
     """The deployment of the fewest whole groups ``k >= k0`` that carry a demand: ``carried(k)``
     is the deployment of ``k`` groups, None where it does not carry it.
 
-    One group at a time from ``k0`` (a bound below which none carries; near it a count may
-    miss a layout that a count one group smaller fills), then, 16 groups on, doubling the
-    step to a count that carries it and halving back to the fewest (more groups carry no less).
+    Every count from ``k0`` up is tried in turn until one carries; ``may_carry(k)`` False: known
+    not to carry, not tried. No count is skipped: a count carries only where one of its layouts
+    fills it with whole replicas, so more groups can carry less (replicas of eight fill 1,920
+    accelerators, not 1,924) and a halving between a count that does not and one that does can
+    miss the fewest. After 16 tried, counts far on are tried for one that carries, an end to the
+    search: from ``k0 + 2**j - 1`` (``j = 5 .. 25``), the first 16 that may carry.
 
     Raises
     ------
     InfeasibleError
-        ``refused``: no count up to ``k0 + 2**25`` groups carries it.
+        ``refused``: none of those tried carries it.
     """
-    for k in range(k0, k0 + 16):
-        if (op := carried(k)) is not None:
-            return op
-    lo, step = k0 + 15, 16
-    while step <= 1 << 24:
-        if (op := carried(lo + step)) is not None:
-            hi = lo + step
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if (at_mid := carried(mid)) is not None:
-                    hi, op = mid, at_mid
-                else:
-                    lo = mid
-            return op
-        lo, step = lo + step, step * 2
-    raise InfeasibleError(refused)
+    maybe = may_carry or (lambda _: True)
+
+    def far(after: int) -> tuple[int, _T]:
+        """A count beyond ``after`` that carries, and its deployment (see above)."""
+        for j in range(5, 26):
+            k, tried = max(k0 + (1 << j) - 1, after + 1), 0
+            while tried < 16 and k < k0 + (1 << (j + 1)) - 1:
+                if maybe(k):
+                    if (op := carried(k)) is not None:
+                        return k, op
+                    tried += 1
+                k += 1
+        raise InfeasibleError(refused)
+
+    k, tried, end = k0, 0, None
+    while end is None or k < end[0]:
+        if maybe(k):
+            if (op := carried(k)) is not None:
+                return op
+            tried += 1
+            if tried == 16:
+                end = far(k)
+        k += 1
+    return end[1]
 
 
 def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None) -> PlanFleets:
@@ -689,7 +705,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     g, targets = sg.grid, sg.scenario
     valid = g.valid & (g.output_tok_s_replica > 0) & (g.tpot_s <= (targets.tpot_slo_s or np.inf))
     if targets.ttft_slo_s is not None:
-        valid &= g.ttft_service_s < targets.ttft_slo_s
+        valid &= g.ttft_service_s <= targets.ttft_slo_s
     # each layout's most output tok/s a replica carries within the targets, and its top rate
     # (a replica's service rate, on which its queue's wait depends), for the groups' bound
     x_valid = np.max(np.where(valid, g.output_tok_s_replica, 0.0), axis=1)
@@ -720,37 +736,46 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     }
     rented: list[Any] = []
 
-    def fewest_accelerators(peak: float) -> float:
-        """No count below this carries ``peak`` [token/s] (a lower bound for the groups).
+    def fewest_replicas(peak: float) -> NDArray[np.float64]:
+        """Each layout's fewest replicas that may carry ``peak`` [token/s]; inf: none does.
 
-        A count fills a layout with ``R`` replicas: carrying the peak needs ``R >= peak / X``
-        (``X`` the layout's most within the targets), and without a TTFT target the queue's
-        headroom needs the mean M/D/1 wait at the peak within :data:`DEFAULT_QUEUE_WAIT_S`,
-        ``R >= peak (s + 2B) / (2 B X_top)``, ``s = o / X_top`` (the rule of
-        :func:`tokenfab.sizing.replicas_for_wait`); the fewest over the layouts of ``a R``, less
-        one part in a million (under the rounding of either check).
+        Carrying the peak needs ``R >= peak / X`` (``X`` the layout's most within the targets;
+        whole prefill and decode pools carry no more than ``R X``), and without a TTFT target
+        the queue's headroom needs the mean M/D/1 wait at the peak within
+        :data:`DEFAULT_QUEUE_WAIT_S`, ``R >= peak (s + 2B) / (2 B X_top)``, ``s = o / X_top``
+        (the rule of :func:`tokenfab.sizing.replicas_for_wait`); less one part in a million
+        (under the rounding of either check), two at least when disaggregated.
         """
         with np.errstate(divide="ignore", invalid="ignore"):
             replicas = peak / x_valid
             if targets.ttft_slo_s is None:
                 b, o = DEFAULT_QUEUE_WAIT_S, float(sg.setup.output_tokens)
                 replicas = np.maximum(replicas, peak * (o / top_out + 2 * b) / (2 * b * top_out))
-        accelerators = np.where(x_valid > 0, per_replica * replicas, np.inf)
-        fewest = float(np.min(accelerators))
-        return fewest if np.isfinite(fewest) else 1.0
+        replicas = np.maximum(np.ceil(replicas * (1 - 1e-6)), 2.0 if targets.disaggregated else 1.0)
+        return np.where(x_valid > 0, replicas, np.inf)
 
     def grouped(sc: Scenario, own: str) -> OperatingPoint:
         """The fewest whole groups that carry the scenario's demand (see above)."""
         rate = rates[own]
         d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
         peak = d * sc.peak_to_average
+        refused = (
+            f"accelerators: no count of whole groups of {group} x {sg.setup.accelerator.id} "
+            f"carries {sc.tokens_per_day:g} output "
+            "tokens a day within the targets; change the group or omit --accelerators"
+        )
+        # a count carries only where a layout fills it with at least its fewest replicas
+        fewest = fewest_replicas(peak)
+        if not np.isfinite(fewest).any():
+            raise InfeasibleError(refused)
         k0 = max(1, int(np.ceil(peak / (max(per_acc, 1e-300) * group) * (1 - 1e-9))))
-        # fewer groups than this cannot carry it: not searched (the search keeps its steps)
-        below = int(np.ceil(fewest_accelerators(peak) / group * (1 - 1e-6)))
+        k0 = max(k0, int(np.min(per_replica * fewest)) // group)
+
+        def may_carry(k: int) -> bool:
+            n = k * group
+            return bool(np.any((n % per_replica == 0) & (n // per_replica >= fewest)))
 
         def carried(k: int) -> OperatingPoint | None:
-            if k < below:
-                return None
             try:
                 op = count_point(sg, k * group, d, sc.peak_to_average, rate, inputs)
             except InfeasibleError:
@@ -758,13 +783,7 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
             headroom = op.queue_wait_s <= DEFAULT_QUEUE_WAIT_S * (1 + 1e-9)
             return op if targets.ttft_slo_s is not None or headroom else None
 
-        return _fewest_groups(
-            k0,
-            carried,
-            f"accelerators: no count of whole groups of {group} x {sg.setup.accelerator.id} "
-            f"carries {sc.tokens_per_day:g} output "
-            "tokens a day within the targets; change the group or omit --accelerators",
-        )
+        return _fewest_groups(k0, carried, refused, may_carry)
 
     def at(v: float) -> None:
         if v in sized["buy"].accelerators:
