@@ -706,9 +706,8 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     valid = g.valid & (g.output_tok_s_replica > 0) & (g.tpot_s <= (targets.tpot_slo_s or np.inf))
     if targets.ttft_slo_s is not None:
         valid &= g.ttft_service_s <= targets.ttft_slo_s
-    # each layout's most output tok/s a replica carries within the targets, and its top rate
-    # (a replica's service rate, on which its queue's wait depends), for the groups' bound
-    x_valid = np.max(np.where(valid, g.output_tok_s_replica, 0.0), axis=1)
+    # each layout's top rate (a replica's service rate, on which its queue's wait depends),
+    # for the groups' bound
     top_out = np.max(
         np.where(g.valid & (g.output_tok_s_replica > 0), g.output_tok_s_replica, 0.0), axis=1
     )
@@ -739,20 +738,25 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     def fewest_replicas(peak: float) -> NDArray[np.float64]:
         """Each layout's fewest replicas that may carry ``peak`` [token/s]; inf: none does.
 
-        Carrying the peak needs ``R >= peak / X`` (``X`` the layout's most within the targets;
-        whole prefill and decode pools carry no more than ``R X``), and without a TTFT target
-        the queue's headroom needs the mean M/D/1 wait at the peak within
-        :data:`DEFAULT_QUEUE_WAIT_S`, ``R >= peak (s + 2B) / (2 B X_top)``, ``s = o / X_top``
-        (the rule of :func:`tokenfab.sizing.replicas_for_wait`); less one part in a million
-        (under the rounding of either check), two at least when disaggregated.
+        ``R`` replicas carry the peak at a batch that runs within the TPOT target with ``X >=
+        peak / R`` (whole prefill and decode pools carry no more than ``R X``), and with the
+        mean M/D/1 wait at the peak within ``B`` -- ``R >= peak (s + 2B) / (2 B X_top)``,
+        ``s = o / X_top`` (the rule of :func:`tokenfab.sizing.replicas_for_wait`) -- where
+        ``B`` is the TTFT target less the batch's TTFT without queueing, or without a TTFT
+        target :data:`DEFAULT_QUEUE_WAIT_S` (the headroom); the fewest over the batches, less
+        one part in a million (under the rounding of each check), two at least when
+        disaggregated.
         """
-        with np.errstate(divide="ignore", invalid="ignore"):
-            replicas = peak / x_valid
-            if targets.ttft_slo_s is None:
-                b, o = DEFAULT_QUEUE_WAIT_S, float(sg.setup.output_tokens)
-                replicas = np.maximum(replicas, peak * (o / top_out + 2 * b) / (2 * b * top_out))
-        replicas = np.maximum(np.ceil(replicas * (1 - 1e-6)), 2.0 if targets.disaggregated else 1.0)
-        return np.where(x_valid > 0, replicas, np.inf)
+        o = float(sg.setup.output_tokens)
+        if targets.ttft_slo_s is None:
+            budget = np.full(g.tpot_s.shape, DEFAULT_QUEUE_WAIT_S)
+        else:
+            budget = targets.ttft_slo_s - g.ttft_service_s
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            waits = peak * (o / top_out[:, None] + 2 * budget) / (2 * budget * top_out[:, None])
+            need = np.maximum(peak / g.output_tok_s_replica, waits)
+        need = np.min(np.where(valid & (budget > 0), need, np.inf), axis=1)
+        return np.maximum(np.ceil(need * (1 - 1e-6)), 2.0 if targets.disaggregated else 1.0)
 
     def grouped(sc: Scenario, own: str) -> OperatingPoint:
         """The fewest whole groups that carry the scenario's demand (see above)."""
