@@ -671,12 +671,14 @@ def _plan_fleets(scenario: Scenario, catalog: Catalog, group: int | None = None)
     ``group``: the fleet grows in whole groups of that many accelerators: the fewest groups
     whose count ``k x group`` carries the peak within the targets (without a TTFT target,
     with the queue headroom a sizing keeps), at the point ``estimate --accelerators`` gives
-    that count (:func:`tokenfab.sizing.count_point`): one group at a time from the bound of
-    the most tokens an accelerator carries within the targets, then (16 groups on) doubling
-    and halving, which takes the fewest where more groups never carry less. A count below a
-    tighter bound (each layout's replicas that carry the peak within the targets and, without
-    a TTFT target, keep its queue's wait within the headroom) is known not to carry it and is
-    not placed: the same steps, fewer searches.
+    that count (:func:`tokenfab.sizing.count_point`): every count in turn (:func:`_fewest_groups`;
+    more groups can carry less, since a count carries only in the layouts that divide it). A
+    count that no layout fills with the fewest replicas that may carry the peak (a batch
+    within the TPOT target carrying its share, with the queue's wait within the TTFT target
+    less that batch's TTFT, or without one within the headroom) is known not to carry it and
+    is not placed: one count placed a volume, the first tried (Mixtral 8x7B on MI300X in
+    groups of 4, Llama 3.1 70B on H100 in groups of 8 or 3 with chat's targets: every volume
+    of the fine grid).
 
     Raises
     ------
