@@ -210,6 +210,93 @@ def test_a_fixed_group_is_what_estimate_gives_its_count_for_the_demand(model):
                 assert fewer.op.queue_wait_s > 2.0
 
 
+def test_the_fewest_groups_are_the_first_count_that_carries_not_a_halving():
+    # _fewest_groups returns the fewest k >= k0 that carries, whatever carries above it. Here
+    # k carries at 37, 41, 45, ... (k = 1 mod 4 from 37): a halving between counts that do
+    # and do not carry (the search until 2026-12-01 probed k0 + 2**j - 1 = 32, 64, 128, ...,
+    # each 0 mod 4) misses them all; 37 is the answer, and every count below it was tried
+    tried = []
+
+    def carried(k):
+        tried.append(k)
+        return k if k >= 37 and k % 4 == 1 else None
+
+    assert be._fewest_groups(1, carried, "refused") == 37
+    assert set(range(1, 38)) <= set(tried)
+    # known not to carry: not tried (may_carry), the same answer
+    tried.clear()
+    assert be._fewest_groups(1, carried, "refused", lambda k: k % 4 == 1) == 37
+    assert all(k % 4 == 1 for k in tried)
+    # one count that carries (41) among counts that do not, past 48 all do: 41
+    assert be._fewest_groups(1, lambda k: k if k == 41 or k >= 48 else None, "r") == 41
+
+
+def test_the_fewest_groups_refuse_in_one_line_when_none_tried_carries():
+    # None carries: refused after the 16 counts from k0 and 16 from each k0 + 2**j - 1, j =
+    # 5 .. 25 (16 + 21 x 16 = 352 tried), not 2**25 of them
+    from tokenfab.errors import InfeasibleError
+
+    tried = []
+    with pytest.raises(InfeasibleError, match="^accelerators: none carries$"):
+        be._fewest_groups(3, lambda k: tried.append(k), "accelerators: none carries")
+    assert len(tried) == 16 + 21 * 16
+
+
+@pytest.mark.parametrize(
+    ("fields", "group", "tokens_per_day"),
+    [
+        # Mixtral 8x7B on MI300X in groups of 4 at 10**11.75 = 5.62e11 tokens a day (a volume
+        # of the fine grid): 480 groups, 1,920 MI300X, carry it; 1,924 (481 groups, which
+        # replicas of 8 do not divide) do not. The halving 16 groups past the bound returned
+        # 1,928 there (and 3,424 for 3,416 at 1e12): 21 of the 1,401 fine volumes were off
+        ({"model": "mixtral-8x7b", "accelerator": "mi300x"}, 4, 10**11.75),
+        ({"model": "mixtral-8x7b", "accelerator": "mi300x"}, 4, 1e12),
+        # chat's TTFT target (0.45 s), groups of 3 (which replicas of 2, 4 and 8 divide only
+        # in some counts), and disaggregated pools (two replicas at least)
+        ({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "workload": "chat"}, 3, 1e10),
+        ({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "disaggregated": True}, 8, 3e10),
+    ],
+    ids=["mixtral-5.6e11", "mixtral-1e12", "llama-chat-3", "llama-disaggregated-8"],
+)
+def test_a_fixed_group_is_the_fewest_count_that_carries_by_brute_force(
+    fields, group, tokens_per_day
+):
+    # Invariant: breakeven's count of whole groups is the first of 1, 2, 3, ... groups whose
+    # count estimate places (count_point on the sizing grid, as estimate --accelerators) within
+    # the targets and, without a TTFT target, with the mean queueing wait at the peak within
+    # 2 s; and estimate --accelerators gives that count for the volume
+    from tokenfab.catalog import default_catalog
+    from tokenfab.cost import default_cost_inputs
+    from tokenfab.errors import InfeasibleError
+    from tokenfab.planning import evaluate, hourly_rate
+    from tokenfab.scenario import Scenario
+    from tokenfab.sizing import count_point, demand_output_tok_s, sizing_grid
+
+    cat = default_catalog()
+    inputs = default_cost_inputs(cat)
+    sc = Scenario.parse({**fields, "tokens_per_day": tokens_per_day})
+    at, buy, rent = be._plan_fleets(sc, cat, group)
+    at(tokens_per_day)
+    sg = sizing_grid(sc, cat)
+    d = float(demand_output_tok_s(sc, sg.setup.output_tokens))
+
+    def carries(n, rate):
+        try:
+            op = count_point(sg, n, d, sc.peak_to_average, rate, inputs)
+        except InfeasibleError:
+            return False
+        return sc.ttft_slo_s is not None or op.queue_wait_s <= 2.0 * (1 + 1e-9)
+
+    for own, sized in (("buy", buy), ("rent", rent)):
+        rate = hourly_rate(sc.with_(ownership=own), sg.setup, cat, inputs)
+        n = next(k * group for k in range(1, 10**5) if carries(k * group, rate))
+        assert sized.accelerators[tokens_per_day] == n, (own, n)
+        e = evaluate(sc.with_(ownership=own, accelerators=n), cat)
+        assert e.accelerators_needed == n
+        if fields["model"] == "mixtral-8x7b":  # more groups carry less: one more does not
+            assert not carries(n + group, rate)
+
+
 def test_an_accelerator_without_power_leaves_buy_missing_not_a_crash():
     """tpu-v6e lists no tdp_w and no purchase price (Google rents TPUs, sells none): buy is
     missing, saying why (the price), and rent is priced (the rent is the cost)."""
