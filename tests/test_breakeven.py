@@ -237,7 +237,7 @@ def test_the_fewest_groups_refuse_in_one_line_when_none_tried_carries():
     from tokenfab.errors import InfeasibleError
 
     tried = []
-    with pytest.raises(InfeasibleError, match="^accelerators: none carries$"):
+    with pytest.raises(InfeasibleError, match=r"^accelerators: none carries$"):
         be._fewest_groups(3, lambda k: tried.append(k), "accelerators: none carries")
     assert len(tried) == 16 + 21 * 16
 
