@@ -166,7 +166,43 @@ def test_an_accelerator_without_an_energy_figure_is_named_in_the_notes():
         }
     )
     tpj = float(evaluate(sc, default_catalog()).kpis.tokens_per_joule)
-    assert_allclose(info["h100-sxm"]["tokens_per_joule"], tpj * 6_300 / 300, rtol=1e-12)
+    assert_allclose(info["h100-sxm"]["total_tokens_per_joule"], tpj * 6_300 / 300, rtol=1e-12)
+
+
+def test_market_energy_names_what_its_tokens_per_joule_count():
+    # QA: market's energy entry had `tokens_per_joule` = input + output tokens/J (2.38 on H100)
+    # while estimate/plan/factory's `tokens_per_joule` counts output tokens only (0.113 for the
+    # same deployment): one name, two meanings. Market now gives `output_tokens_per_joule`, the
+    # estimate's own `tokens_per_joule`, and `total_tokens_per_joule` = that x (6,000 + 300) /
+    # 300 (chat workload), the GW divisor; no bare `tokens_per_joule` is left to misread.
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    proj = mk.project("analyst-consensus", samples=0)
+    mk.add_energy(proj, accelerators=("h100-sxm",))
+    info = proj.energy["accelerators"]["h100-sxm"]
+    assert "tokens_per_joule" not in info
+    sc = Scenario.parse(
+        {
+            "model": "llama-3.1-70b",
+            "accelerator": "h100-sxm",
+            "accelerators": 8,
+            "precision": "fp8",
+            "workload": "chat",
+        }
+    )
+    est = evaluate(sc, default_catalog()).as_dict()
+    assert_allclose(info["output_tokens_per_joule"], est["tokens_per_joule"], rtol=1e-12)
+    assert_allclose(
+        info["total_tokens_per_joule"], info["output_tokens_per_joule"] * 6_300 / 300, rtol=1e-12
+    )
+    # GW = tokens a year / total tokens per joule / 31,536,000 s / 1e9
+    assert_allclose(
+        proj.energy["gw_by_accelerator"]["h100-sxm"],
+        proj.tokens_per_year / info["total_tokens_per_joule"] / 31_536_000 / 1e9,
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize(

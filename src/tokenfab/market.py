@@ -860,8 +860,8 @@ def tokens_per_joule_total(
         "precision": precision,
         "workload": "chat",
         "accelerators": sc.accelerators,
-        "output_tokens_per_joule": out_tpj,
-        "tokens_per_joule": total,
+        "output_tokens_per_joule": out_tpj,  # the name every other command gives output tokens/J
+        "total_tokens_per_joule": total,  # input + output tokens per joule: the GW divisor
         "region_pue": est.region.pue,
         "utilization": est.utilization,
     }

@@ -1861,8 +1861,17 @@ class MarketEnergyAccelerator(Result):
     accelerators: int = out(
         "accelerators of one replica: 8, or the fewest that hold the model", "-"
     )
-    output_tokens_per_joule: float = out("output tokens per joule of facility energy", "token/J")
-    tokens_per_joule: float = out("input and output tokens per joule of facility energy", "token/J")
+    output_tokens_per_joule: float = out(
+        "output tokens per joule of facility energy (what tokens_per_joule counts in estimate, "
+        "plan and factory)",
+        "token/J",
+    )
+    total_tokens_per_joule: float = out(
+        "input plus output tokens per joule of facility energy: output_tokens_per_joule x "
+        "(input + output) / output tokens of the workload; the projection's tokens a year are "
+        "divided by it for GW",
+        "token/J",
+    )
     region_pue: float = out("the region's power usage effectiveness", "-")
     utilization: float = out("average share of capacity used", "-")
 
