@@ -692,3 +692,62 @@ def test_an_estimate_without_kpis_keeps_everything_else(cat, sc):
     assert part.kpis_left_out == (full.kpis is not None)
     if full.kpis is None:
         assert part.as_dict() == full.as_dict()
+
+
+def test_plan_cost_per_output_token_is_one_rule_with_and_without_a_prefill_pool():
+    # QA: gb200 with a prefill pool showed $0.081/Mtok out against $0.100 alone while its
+    # month cost more ($8,452 against $8,242). Both rows follow one rule (docs/method.md, "From
+    # hourly cost to dollars per token"): each token pays for the accelerator-time its phase
+    # takes, so a prefill pool moves cost from output to input. Invariants on every row:
+    #   in $/Mtok x prompt Mtok + out $/Mtok x output Mtok = $/month
+    #   with a pool, out $/Mtok x output Mtok = the decode pool's $/h x 730 h
+    #   (Llama 3.1 70B FP8, 1e9 output tokens a day, H100 decode + 1 GB200 prefill, rented:
+    #   4 x $2.69 x 730 h / 30,417 Mtok = $0.2582, against $0.328 on 6 H100 alone at $11,782)
+    # and rows rank by $/month, which for one demand is the blended $/Mtok's order; the table
+    # says what $/Mtok out counts.
+    from rich.console import Console
+
+    from tokenfab.kpis import HOURS_PER_MONTH
+    from tokenfab.planning import options_table, plan_request
+    from tokenfab.render import plan_table
+
+    def rows(**extra):
+        req = {
+            "model": "llama-3.1-70b",
+            "tokens_per_day": 1e9,
+            "accelerator": ["h100-sxm", "gb200"],
+            "ownership": ["rent"],
+            "precision": "fp8",
+            **extra,
+        }
+        opts = plan_request(req)
+        return opts, [r for r in options_table(opts) if r["feasible"]]
+
+    alone_opts, alone = rows()
+    pooled_opts, pooled = rows(prefill_accelerator="gb200")
+    out_mtok = 1e9 * HOURS_PER_MONTH / 24 / 1e6
+    for opts, rs in ((alone_opts, alone), (pooled_opts, pooled)):
+        for o, r in zip([o for o in opts if o.estimate is not None], rs, strict=True):
+            e = o.estimate
+            in_mtok = out_mtok * e.op.setup.input_tokens / e.op.setup.output_tokens
+            assert_allclose(
+                r["cost_usd_per_mtok_input"] * in_mtok + r["cost_usd_per_mtok_output"] * out_mtok,
+                r["monthly_cost_usd"],
+                rtol=1e-9,
+            )
+            if e.pools is not None:
+                assert_allclose(
+                    r["cost_usd_per_mtok_output"] * out_mtok,
+                    e.pools.decode.cost_usd_per_hour * HOURS_PER_MONTH,
+                    rtol=1e-9,
+                )
+        by_cost = [r["monthly_cost_usd"] for r in rs]
+        assert by_cost == sorted(by_cost)
+        blended = [r["cost_usd_per_mtok_blended"] for r in rs]
+        assert blended == sorted(blended)
+    console = Console(width=140, record=True)
+    sc = Scenario(model="llama-3.1-70b", accelerator="h100-sxm", prefill_accelerator="gb200")
+    console.print(plan_table(sc, pooled, 15))
+    text = " ".join(console.export_text().split())
+    assert "$/Mtok out: the cost of the accelerator-time decode takes" in text
+    assert "rows rank by $/month" in text

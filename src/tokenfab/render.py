@@ -715,6 +715,15 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
                 cells.append(fmt(v))
         cells_by_row.append(cells)
     captions = []
+    if feasible:
+        # one rule on every row, docs/method.md "From hourly cost to dollars per token": each
+        # token pays for the accelerator-time its phase takes; a prefill pool moves cost from
+        # output to input tokens, so $/Mtok out alone can rank rows unlike their cost
+        captions.append(
+            "$/Mtok out: the cost of the accelerator-time decode takes (colocated: all but the "
+            "prefill time share; with a prefill pool: the decode pool) per output token; "
+            "$/Mtok: all the cost per token, prompt and output; rows rank by $/month"
+        )
     if any(not r.get("calibrated", True) for r in feasible):
         captions.append(
             "* uncalibrated family: no published measurement fits it yet; it borrows the "
@@ -754,7 +763,7 @@ _DROP_ORDER = (
     "TP",
     "tok/J",
     "TPOT\nms",
-    "$/Mtok",
+    "$/Mtok\nout",
     "prec",
     "gCO2e/\nMtok",
     "region",

@@ -576,10 +576,21 @@ class _EstimateCore(Result):
     cost_usd_per_accelerator_hour: Num = out(
         "cost of one accelerator-hour, all lines (null: no price)", "USD/h"
     )
-    cost_usd_per_mtok_input: Num = out("cost per million prompt tokens", "USD/Mtok")
-    cost_usd_per_mtok_output: Num = out("cost per million output tokens", "USD/Mtok")
+    cost_usd_per_mtok_input: Num = out(
+        "cost per million prompt tokens: the cost of the accelerator-time prefill takes "
+        "(prefill_time_share of a colocated replica's; the prefill pool's with pools)",
+        "USD/Mtok",
+    )
+    cost_usd_per_mtok_output: Num = out(
+        "cost per million output tokens: the cost of the accelerator-time decode takes "
+        "(1 - prefill_time_share of a colocated replica's; the decode pool's with pools); "
+        "a prefill pool moves cost from output to input, so compare deployments by the "
+        "blended figure or the monthly cost",
+        "USD/Mtok",
+    )
     cost_usd_per_mtok_blended: Num = out(
-        "cost per million tokens, prompt and output together", "USD/Mtok"
+        "cost per million tokens, prompt and output together: all the cost over all served tokens",
+        "USD/Mtok",
     )
     cost_usd_per_request: Num = out("cost of one request", "USD")
     cost_usd_per_task: Num = out("cost of one agent task (steps_per_task requests)", "USD")
