@@ -258,3 +258,37 @@ def test_the_same_deployment_twice_is_refused(log):
         whatif.whatif(
             engines.connect(), [log], [], ["llama-3.1-8b:h100-sxm", "llama-3.1-8b:h100-sxm:us:buy"]
         )
+
+
+def test_report_and_whatif_read_one_span_from_a_one_row_log(tmp_path):
+    # QA: a one-row log spans 0 s; `usage report` said "0.0 days" while `usage whatif` scaled it
+    # as its 1-hour floor, 0.04 days. One rule now: span = max(last - first, 1 h), so both give
+    # 1/24 = 0.041667 days, and whatif's month is 30.4375 / (1/24) = 730.5 times the row's spend
+    # (0.000315 x 730.5 = 0.2301075 USD)
+    from io import StringIO
+
+    from rich.console import Console
+
+    from tokenfab.usage import analyses
+    from tokenfab.usage.render import text
+
+    p = tmp_path / "one.csv"
+    p.write_text(HEADER + "\n" + ROWS[0] + "\n", encoding="utf-8")
+    rep = analyses.report(engines.connect(), [str(p)])
+    res = whatif.whatif(engines.connect(), [str(p)], ["gpt-4o-mini"], [])
+    assert rep["summary"]["days"] == pytest.approx(1 / 24, rel=1e-12)
+    assert res["baseline"]["days"] == rep["summary"]["days"]
+    assert res["baseline"]["monthly_factor"] == pytest.approx(730.5, rel=1e-12)
+    assert res["baseline"]["monthly_cost_usd"] == pytest.approx(0.2301075, rel=1e-9)
+    buf = StringIO()
+    text(rep, Console(file=buf, width=140))
+    assert "1 requests over 0.04 days" in buf.getvalue()
+    # a span over the floor is the timestamps' own: the 3-row log's 2 h is 2/24 days in both
+    two = analyses.report(engines.connect(), [log_path(tmp_path)])
+    assert two["summary"]["days"] == pytest.approx(2 / 24, rel=1e-12)
+
+
+def log_path(tmp_path):
+    p = tmp_path / "three.csv"
+    p.write_text(HEADER + "\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
+    return str(p)

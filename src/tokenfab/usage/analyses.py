@@ -414,12 +414,24 @@ def _sums(c: ir.Table) -> dict[str, ir.Scalar]:
     return {k: c[k].sum() for k in SUM_FIELDS}
 
 
+MIN_SPAN_S = 3600.0
+"""A log shorter than an hour (a one-row log spans 0 s) counts as one hour: ``usage report``
+and ``usage whatif`` read the same span from it, and a month is never scaled from 0 s."""
+
+
+def span_days(first: Any, last: Any) -> float:
+    """The log's span [days]: last - first timestamp, at least :data:`MIN_SPAN_S`; 0 for a log
+    without rows (no timestamps)."""
+    if first is None or last is None:
+        return 0.0
+    return max((last - first).total_seconds(), MIN_SPAN_S) / 86400.0
+
+
 def summary(c: ir.Table) -> dict[str, Any]:
     """Totals, time span and the token shares (uncached input, cached, visible output, reasoning)."""
     r = _rows(c.aggregate(**_sums(c), first=c["first"].min(), last=c["last"].max()))[0]
     total = sum(int(r[k] or 0) for k in ("input_tokens", "output_tokens")) or 1
-    span_s = (r["last"] - r["first"]).total_seconds() if r["first"] else 0.0
-    r["days"] = span_s / 86400.0
+    r["days"] = span_days(r["first"], r["last"])
     r["shares"] = {
         "input_uncached": (r["input_tokens"] - r["cached_input_tokens"]) / total,
         "input_cached": r["cached_input_tokens"] / total,

@@ -76,7 +76,7 @@ def text(report: dict[str, Any], console: Console) -> None:
     s = report["summary"]
     sh = s["shares"]
     console.print(
-        f"{s['requests']:,} requests over {s['days']:.1f} days; spend ${_fmt(s['spend_usd'])}; "
+        f"{s['requests']:,} requests over {s['days']:.2f} days; spend ${_fmt(s['spend_usd'])}; "
         f"tokens: input {sh['input_uncached']:.0%} + cached {sh['input_cached']:.0%}, output "
         f"{sh['output_visible']:.0%} + reasoning {sh['output_reasoning']:.0%}",
         highlight=False,

@@ -26,7 +26,6 @@ from tokenfab.usage.prices import by_id, list_cost_usd, resolve
 from tokenfab.usage.schema import UsageLogError
 
 DAYS_PER_MONTH = 365.25 / 12
-MIN_SPAN_S = 3600.0  # a log shorter than an hour is scaled as one hour
 
 
 def traffic(t: ibis.Table) -> dict[str, Any]:
@@ -34,10 +33,9 @@ def traffic(t: ibis.Table) -> dict[str, Any]:
     r = analyses._rows(t.aggregate(**analyses.traffic_sums(t)))[0]
     hourly = t.group_by(hour=t.timestamp.truncate("h")).aggregate(out=t.output_tokens.sum())
     peak = analyses._scalar(hourly.out.max()) or 0
-    span_s = max((r["last"] - r["first"]).total_seconds(), MIN_SPAN_S)
-    hours = max(span_s / 3600.0, 1.0)
+    r["days"] = analyses.span_days(r["first"], r["last"])  # the report's span, 1 h at least
+    hours = max(r["days"] * 24.0, 1.0)
     mean_hour = r["output_tokens"] / hours if hours else 0.0
-    r["days"] = span_s / 86400.0
     r["monthly_factor"] = DAYS_PER_MONTH / r["days"]
     r["peak_to_average"] = max(1.0, peak / mean_hour) if mean_hour else 1.0
     r["monthly_cost_usd"] = (r["spend_usd"] or 0.0) * r["monthly_factor"]
