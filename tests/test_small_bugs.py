@@ -257,7 +257,12 @@ def test_no_request_field_answers_in_pydantic_words(value):
             ("plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e9", "--top", "2.5"),
             "top: 2.5 is not a whole number",
         ),
-        (("serve", "--workers", "100"), "workers: 100 is out of range; allowed: at most 64"),
+        # an option with both bounds says both, whichever it breaks (QA: `serve --port 0` said
+        # "allowed: 1 or more", a port being 1 to 65535 = 2^16 - 1)
+        (("serve", "--workers", "100"), "workers: 100 is out of range; allowed: 1 to 64"),
+        (("serve", "--port", "0"), "port: 0 is out of range; allowed: 1 to 65535"),
+        (("serve", "--port", "65536"), "port: 65536 is out of range; allowed: 1 to 65535"),
+        (("serve", "--port", "x"), "port: 'x' is not a number; allowed: 1 to 65535"),
     ],
 )
 def test_cli_range_errors_are_tokenfab_lines(args, line):

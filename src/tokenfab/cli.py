@@ -676,8 +676,8 @@ def serve_cmd(
     host: Annotated[
         str, typer.Option(help="address to listen on; 0.0.0.0 exposes the API to the network")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port, 1 to 65535")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes, 1 to 64")] = 1,
 ) -> None:
     """Serve the HTTP API (and the calculator page) until interrupted; API docs at /docs."""
     from tokenfab import api
@@ -736,7 +736,13 @@ def _option_error(exc: Exception) -> str | None:
                 break
             except ValueError:
                 continue
-    return describe_error(err)
+    line = describe_error(err)
+    lo, hi = getattr(param, "min", None), getattr(param, "max", None)
+    if lo is not None and hi is not None:
+        # pydantic names the one bound crossed ("allowed: 1 or more" for --port 0); an option
+        # with both is given its whole range, as the scenario's fields are
+        line = f"{line.split('; allowed: ')[0]}; allowed: {lo} to {hi}"
+    return line
 
 
 def main() -> None:
