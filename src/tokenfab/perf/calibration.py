@@ -42,6 +42,7 @@ from tokenfab.perf.precision import (
     peak_column,
     weight_only,
 )
+from tokenfab.perf.roofline import GEMM_OVERLAP_EXPONENT
 from tokenfab.perf.serving import Engine, Hardware
 
 GIB = 2**30
@@ -225,6 +226,7 @@ def choose_engine(
             if sw.memory_utilization_rule == "sglang_tp" and gpu_memory_utilization is None
             else 0.0
         ),
+        gemm_overlap_exponent=np.asarray(GEMM_OVERLAP_EXPONENT),
     )
     frontend_s, first_wave_share = closed_loop_terms(catalog, software)
     return EngineChoice(

@@ -16,6 +16,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+GEMM_OVERLAP_EXPONENT = 2.0
+"""Exponent ``p`` of the smooth maximum a step's GEMMs take of their memory and arithmetic times,
+``(t_mem^p + t_comp^p)^(1/p)`` (:func:`step_time_s`): a tiled GEMM streams weight tiles and
+multiplies them in a software pipeline, and near the ridge point neither hides the other
+completely (the pipeline's fill and drain; SMs waiting on whichever is late), so a GEMM whose
+two times are equal takes ``2^(1/p)`` of either, not one. Chosen on the calibration runs held
+out by configuration (``docs/method.md`` 6.5: exponents 1, 1.5, 2, 3, 4 and the plain maximum
+tried); the roofline bound (:meth:`tokenfab.perf.serving.Engine.roofline`) keeps the maximum."""
+
 
 def step_time_s(
     bytes_read: ArrayLike,
@@ -28,6 +37,7 @@ def step_time_s(
     overhead_s: ArrayLike = 0.0,
     dequant_s: ArrayLike = 0.0,
     dequant_all_tiles_s: ArrayLike | None = None,
+    overlap_exponent: ArrayLike = np.inf,
 ) -> tuple[NDArray, NDArray]:
     """Time of one forward step on one accelerator [s], and whether memory bounds it.
 
@@ -54,6 +64,10 @@ def step_time_s(
     dequant_all_tiles_s : array_like, optional
         The same for every tile of token rows that dequantises them again (a prefill of more
         rows than one tile); default ``dequant_s`` [s].
+    overlap_exponent : array_like
+        ``p`` of the smooth maximum of the memory and arithmetic times,
+        ``(t_mem^p + t_comp^p)^(1/p)``; ``inf`` (default) is the plain maximum of the roofline,
+        :data:`GEMM_OVERLAP_EXPONENT` what a step's GEMMs achieve [-].
 
     Returns
     -------
@@ -68,7 +82,9 @@ def step_time_s(
               \\max\\left(\\frac{F}{\\eta_c P} + t_{dq},\\; t_{dq}^{all}\\right)\\right)
               + t_{comm} + t_0
 
-    Memory and arithmetic overlap; a weight-only kernel converts its weights on the CUDA cores
+    (with a finite ``overlap_exponent`` ``p``, the memory time and the products' time
+    :math:`F / (\\eta_c P)` are combined as ``(a^p + b^p)^(1/p)`` instead of by their maximum;
+    the dequantisation terms stay hard limits beside it). Memory and arithmetic overlap; a weight-only kernel converts its weights on the CUDA cores
     and then multiplies them, so one pass of dequantisation :math:`t_{dq}` is in series with the
     products (a decode GEMM has too little tensor work to hide it); the passes of further row
     tiles overlap other tiles' products and bind only beyond them. :math:`t_{dq}` is at the
@@ -103,8 +119,36 @@ def step_time_s(
     # achieved share of its peak as the matrix work
     first = np.asarray(dequant_s, dtype=float)
     every = first if dequant_all_tiles_s is None else np.asarray(dequant_all_tiles_s, dtype=float)
+    # the smooth maximum is that of the weight stream and the tensor products; the
+    # dequantisation passes on the CUDA cores stay hard limits beside it
+    gemm_s = smooth_max(memory_s, compute_s, overlap_exponent)
     compute_s = np.maximum(compute_s + first, every)
-    return np.maximum(memory_s, compute_s) + comm_s + overhead_s, memory_s >= compute_s
+    return np.maximum(gemm_s, compute_s) + comm_s + overhead_s, memory_s >= compute_s
+
+
+def smooth_max(a: ArrayLike, b: ArrayLike, exponent: ArrayLike = np.inf) -> NDArray:
+    """``(a^p + b^p)^(1/p)`` of non-negative times, the plain maximum where ``p`` is infinite.
+
+    Written as ``hi (1 + (lo/hi)^p)^(1/p)`` so that no power overflows.
+
+    >>> float(smooth_max(3.0, 4.0, 2.0)), float(smooth_max(3.0, 4.0)), float(smooth_max(0.0, 0.0, 2.0))
+    (5.0, 4.0, 0.0)
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    hi, lo = np.maximum(a, b), np.minimum(a, b)
+    p = np.asarray(exponent, dtype=float)
+    if not np.any(np.isfinite(p)):
+        return hi
+    ratio = np.where(hi > 0, lo / np.where(hi > 0, hi, 1.0), 0.0)
+    # p = 2 by products and a square root, each correctly rounded, so that a grid stacking the
+    # engine (p = 2) and its roofline (p = inf, exactly the maximum) gives the same bits as
+    # each evaluated apart (a vectorised pow's last bit depends on the array's shape)
+    square = p == 2.0
+    powered = np.where(square, ratio * ratio, np.power(ratio, np.where(square, 1.0, p)))
+    root = np.where(
+        square, np.sqrt(1.0 + powered), np.power(1.0 + powered, 1.0 / np.where(square, 1.0, p))
+    )
+    return hi * root
 
 
 def attention_flops_per_token(

@@ -98,12 +98,16 @@ class Engine:
     max_batch_size: NDArray  # sequences one engine may hold
     kv_reserve_output_share: NDArray  # 1: reserve KV for the whole output up front; 0.5: average
     memory_utilization_follows_tp: NDArray  # 1: SGLang's default, lower at larger TP
+    # p of the smooth maximum of a step's GEMM memory and arithmetic times (inf: the maximum;
+    # perf.roofline.GEMM_OVERLAP_EXPONENT)
+    gemm_overlap_exponent: NDArray
 
     def take(self, index: ArrayLike) -> Self:
         return type(self)(**{k: np.asarray(v)[index] for k, v in _arrays(self).items()})
 
     def roofline(self) -> Self:
-        """The same engine at the physical limit: efficiencies 1, no per-step overhead.
+        """The same engine at the physical limit: efficiencies 1, no per-step overhead, and a
+        GEMM's memory and arithmetic overlapping completely (the plain roofline maximum).
 
         The software's memory budget and batch limits, and the per-collective latency, stay:
         they bound which batches exist, not how fast a step runs.
@@ -120,6 +124,7 @@ class Engine:
                 "overhead_s": 0.0 * one,
                 "overhead_per_sequence_s": 0.0 * one,
                 "overhead_per_layer_s": 0.0 * one,
+                "gemm_overlap_exponent": np.inf * one,
             }
         )
 
@@ -577,12 +582,15 @@ def round_time(
     # GEMMs and attention are separate kernels, one after the other: each meets its own roofline
     # (weights against products, KV cache against scores) and their times add
     roof = (hw.hbm_bytes_per_s, hw.peak_flops_per_s, eng.bw_efficiency, eng.compute_efficiency)
+    # a GEMM's weight streaming and products do not hide each other completely near the ridge
+    # point: a smooth maximum of the two (perf.roofline.GEMM_OVERLAP_EXPONENT)
     gemm_s, _ = step_time_s(
         dense_bytes + expert_bytes,
         dense_flops + expert_flops,
         *roof,
         dequant_s=dequant_s,
         dequant_all_tiles_s=dequant_all_s,
+        overlap_exponent=eng.gemm_overlap_exponent,
     )
     attention_s, _ = step_time_s(
         kv_bytes, attn_flops * hw.peak_flops_per_s / hw.attention_flops_per_s, *roof
