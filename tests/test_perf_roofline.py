@@ -18,7 +18,12 @@ from tokenfab.perf.calibration import choose_engine, hardware
 from tokenfab.perf.memory import ModelShape, weight_bytes
 from tokenfab.perf.operating import estimate
 from tokenfab.perf.parallel import allreduce_time_s, alltoall_time_s, layer_comm_time_s
-from tokenfab.perf.roofline import attention_flops_per_token, step_time_s
+from tokenfab.perf.roofline import (
+    GEMM_OVERLAP_EXPONENT,
+    attention_flops_per_token,
+    smooth_max,
+    step_time_s,
+)
 from tokenfab.perf.serving import layout, round_time
 from tokenfab.scenario import Scenario
 
@@ -65,6 +70,68 @@ def test_step_time_vector_equals_scalar():
         ti, mi = step_time_s(bytes_read[i], flops[i], bw[i], peak[i], 0.8, 0.6, 1e-5, 2e-4)
         assert_allclose(t[i], ti, rtol=1e-12)
         assert mem[i] == mi
+
+
+def test_smooth_max_hand_values_and_limits():
+    # (3^2 + 4^2)^(1/2) = 5; the maximum where p is infinite; zero stays zero
+    assert float(smooth_max(3.0, 4.0, 2.0)) == 5.0
+    assert float(smooth_max(3.0, 4.0)) == 4.0
+    assert float(smooth_max(0.0, 0.0, 2.0)) == 0.0
+    # p = 1 is the sum, p = 3: (27 + 64)^(1/3) = 4.4979
+    assert_allclose(smooth_max(3.0, 4.0, 1.0), 7.0, rtol=1e-12)
+    assert_allclose(smooth_max(3.0, 4.0, 3.0), 91.0 ** (1 / 3), rtol=1e-12)
+    # never below the larger time nor above the sum (invariants of any p >= 1)
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0, 1, 200), rng.uniform(0, 1, 200)
+    m = smooth_max(a, b, GEMM_OVERLAP_EXPONENT)
+    assert np.all(m >= np.maximum(a, b)) and np.all(m <= a + b)
+
+
+def test_step_time_overlap_exponent_hand_value():
+    # 3 GB at 1 TB/s = 3 ms of memory, 4e12 FLOP at 1e15 = 4 ms of products: 5 ms at p = 2,
+    # 4 ms at the roofline's plain maximum; plus 1 ms of communication either way
+    t2, mem = step_time_s(3e9, 4e12, 1e12, 1e15, comm_s=1e-3, overlap_exponent=2.0)
+    assert_allclose(t2, 6e-3, rtol=1e-12)
+    assert not bool(mem)
+    t_inf, _ = step_time_s(3e9, 4e12, 1e12, 1e15, comm_s=1e-3)
+    assert_allclose(t_inf, 5e-3, rtol=1e-12)
+
+
+def test_dequant_passes_stay_hard_limits_beside_the_smooth_maximum():
+    # a weight-only kernel's CUDA-core pass (5 ms) is in series with the products (1 ms): 6 ms
+    # bind, above sqrt(3^2 + 1^2) = 3.16 ms of memory against products alone
+    t, _ = step_time_s(3e9, 1e12, 1e12, 1e15, dequant_s=5e-3, overlap_exponent=2.0)
+    assert_allclose(t, 6e-3, rtol=1e-12)
+
+
+def test_gemm_steps_take_the_smooth_maximum_and_the_roofline_the_maximum():
+    # Llama-3.1-8B BF16 on one H100 at batch 512 with 512-token contexts: the engine's GEMMs
+    # take sqrt(t_mem^2 + t_comp^2); Engine.roofline() the plain maximum, so it stays a bound
+    shape, hw, eng = llama8b_h100()
+    roof = eng.roofline()
+    assert float(eng.gemm_overlap_exponent) == GEMM_OVERLAP_EXPONENT == 2.0
+    assert np.isinf(roof.gemm_overlap_exponent)
+    smooth = round_time(
+        shape,
+        hw,
+        dataclasses.replace(roof, gemm_overlap_exponent=np.asarray(2.0)),
+        layout(),
+        2.0,
+        2.0,
+        512,
+        512,
+    )
+    hard = round_time(shape, hw, roof, layout(), 2.0, 2.0, 512, 512)
+    assert float(smooth.time_s) > float(hard.time_s)
+    # the GEMM phase alone: weights (STEP_BYTES less the cache) against 2 x 512 x params
+    gemm_bytes = STEP_BYTES - 2 * 131_072
+    mem_s = gemm_bytes / H100_HBM_BYTES_PER_S
+    comp_s = 2 * 512 * (LLAMA8B_PARAMS - LLAMA8B_EMBEDDING) / hw.peak_flops_per_s
+    assert_allclose(
+        float(smooth.time_s - hard.time_s),
+        np.hypot(mem_s, comp_s) - max(mem_s, comp_s),
+        rtol=1e-9,
+    )
 
 
 def test_attention_flops_hand_value():
