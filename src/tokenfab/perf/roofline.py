@@ -1,4 +1,5 @@
-"""Roofline step times: the slower of reading memory and doing arithmetic, plus fixed costs.
+"""Roofline step times: the slower of reading memory and doing arithmetic (a smooth maximum of
+the two for a step's GEMMs, :data:`GEMM_OVERLAP_EXPONENT`), plus fixed costs.
 
 All functions are pure and broadcast over NumPy arrays, so one call evaluates a scalar, a
 frontier grid (parallelism x batch) or a million Monte Carlo samples.
