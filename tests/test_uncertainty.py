@@ -224,9 +224,9 @@ def test_swing_of_a_lognormal_is_its_5th_and_95th_percentile():
 
 
 def test_a_split_lognormal_has_its_three_percentiles_and_a_sigma_each_side():
-    # median 1, p5 0.7065, p95 1.7888 (data/error_bands.csv configuration-tpot-s): sigma below
-    # ln(1 / 0.7065) / 1.644854 = 0.2112, above ln(1.7888) / 1.644854 = 0.3536; the quantile at
-    # u = Phi(-1) = 0.158655 is exp(-0.2112), at Phi(1) = 0.841345 exp(0.3536)
+    # median 1, p5 0.7065, p95 1.7888 (configuration-tpot-s before the smooth GEMM maximum):
+    # sigma below ln(1 / 0.7065) / 1.644854 = 0.2112, above ln(1.7888) / 1.644854 = 0.3536; the
+    # quantile at u = Phi(-1) = 0.158655 is exp(-0.2112), at Phi(1) = 0.841345 exp(0.3536)
     d = Distribution(dist="split-lognormal", median=1.0, p5=0.7065, p95=1.7888)
     u = np.array([0.05, 0.158655253931457, 0.5, 0.841344746068543, 0.95])
     lo, hi = math.log(1 / 0.7065) / 1.6448536, math.log(1.7888) / 1.6448536
