@@ -373,8 +373,23 @@ def test_a_projection_needs_a_demand():
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("api_price_decline_per_year", 1.0, "below 1"),
+        # a price falls by less than 100 % a year: the range is the price's (above -1 to
+        # below 1), not the growth rates' (above -1 to 100) the file once said after it
+        ("api_price_decline_per_year", 1.0, "1.0 is out of range; allowed: above -1 to below 1$"),
         ("demand_growth_per_year", -1.0, "-1.0 is out of range; allowed: above -1 to 100"),
+        # one bad item of a yearly list is named by its index (0-based) and the field's range,
+        # not "[1.0, -3] is not a number" (the one-number branch of rate | list of rates)
+        (
+            "demand_growth_per_year",
+            "[1.0, -3]",
+            r"\.1: -3 is out of range; allowed: above -1 to 100$",
+        ),
+        ("demand_growth_per_year", "[1.0, abc]", r"\.1: 'abc' is not a number; allowed: above -1"),
+        (
+            "rental_price_decline_per_year",
+            "[0.1, 1.5]",
+            r"\.1: 1.5 is out of range; allowed: above -1 to below 1$",
+        ),
         ("years", 0, "0 is out of range; allowed: 1 to 30"),
         ("generation_path", "hype", "vendor-claims"),
     ],
@@ -389,7 +404,7 @@ def test_a_bad_projection_field_names_its_file_line_and_field(tmp_path, field, v
     from tokenfab.cli_forward import load_projection_inputs
 
     line = 6  # the field's own line in the file
-    with pytest.raises(ScenarioError, match=rf"s\.yaml:{line}: projection\.{field}: .*{message}"):
+    with pytest.raises(ScenarioError, match=rf"s\.yaml:{line}: projection\.{field}.*{message}"):
         load_projection_inputs(p, {})
 
 

@@ -389,9 +389,9 @@ def load_market_data() -> MarketData:
     try:
         return MarketData.model_validate(yaml.safe_load(text))
     except ValidationError as exc:
-        from tokenfab.scenario import describe_error
+        from tokenfab.scenario import describe_error, first_error
 
-        raise CatalogError(f"market.yaml: {describe_error(exc.errors()[0])}") from None
+        raise CatalogError(f"market.yaml: {describe_error(first_error(exc))}") from None
 
 
 # -- orchestration: a scenario to a projection --------------------------------------------------

@@ -41,6 +41,7 @@ from tokenfab.scenario import (
     InputRange,
     Scenario,
     describe_error,
+    first_error,
 )
 
 HOURS_PER_YEAR = 8760.0
@@ -54,6 +55,8 @@ GenerationPath = Literal["model", "vendor-claims"]
 
 # a rate a year: one number for every year, or one number a year
 Rate = Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]
+PriceRate = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
+"""A price's fall a year: below 1, since a price cannot fall by 100 % or more."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -266,10 +269,10 @@ class ProjectionInputs(BaseModel):
     demand_growth_per_year: Rate | list[Rate] | None = Field(
         None, description="growth of the demand a year [1/year, above -1]"
     )
-    api_price_decline_per_year: Rate | list[Rate] | None = Field(
+    api_price_decline_per_year: PriceRate | list[PriceRate] | None = Field(
         None, description="fall of the API price a year [1/year, below 1; negative: a rise]"
     )
-    rental_price_decline_per_year: Rate | list[Rate] | None = Field(
+    rental_price_decline_per_year: PriceRate | list[PriceRate] | None = Field(
         None, description="fall of the rental price a year [1/year, below 1]"
     )
     electricity_change_per_year: Rate | list[Rate] | None = Field(
@@ -309,14 +312,6 @@ class ProjectionInputs(BaseModel):
             out[key] = d
         return out
 
-    @field_validator("api_price_decline_per_year", "rental_price_decline_per_year", mode="after")
-    @classmethod
-    def _below_one(cls, v: Any) -> Any:
-        values = v if isinstance(v, list) else [] if v is None else [v]
-        if any(x >= 1 for x in values):
-            raise ValueError("a price cannot fall by 100 % or more in a year; allowed: below 1")
-        return v
-
     @classmethod
     def parse(cls, data: dict[str, Any], where: str = "") -> ProjectionInputs:
         """Validate a ``projection:`` block; a problem names the file line and the field."""
@@ -325,7 +320,7 @@ class ProjectionInputs(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_error(exc)
             field_name = str(err["loc"][0]) if err["loc"] else ""
             line = f":{lines[field_name]}" if field_name in lines else ""
             prefix = f"{where}{line}: " if where else ""

@@ -514,7 +514,44 @@ def describe_validation_error(exc: ValidationError, model: Any = None) -> str:
     ...
     tokenfab.errors.ScenarioError: batch_size: 2.5 is not a whole number; allowed: 1 to 1e+06
     """
-    return describe_error(exc.errors()[0], model)
+    return describe_error(first_error(exc), model)
+
+
+_SHAPE_ERRORS = _NUMBER_ERRORS | {
+    "list_type",
+    "tuple_type",
+    "set_type",
+    "string_type",
+    "str_type",
+    "dict_type",
+    "model_type",
+    "model_attributes_type",
+    "bool_type",
+    "bool_parsing",
+}
+"""Errors that say a value is the wrong shape for one branch of a union."""
+
+
+def first_error(exc: ValidationError) -> Any:
+    """The problem to name of a validation error (an item of ``exc.errors()``).
+
+    A field of a union (``Rate | list[Rate]``) fails once per branch: ``[1, -3]`` is "not a
+    number" for the number and "-3 is out of range" at index 1 for the list. The first
+    error is the one named unless a later one, on the same field, is of a branch the value
+    has the shape of (its error is not of the value's shape): that one says what is wrong.
+    """
+    errors = exc.errors()
+    head = errors[0]
+    if head["type"] not in _SHAPE_ERRORS:
+        return head
+    field = [p for p in head["loc"] if not _TYPE_TAG.match(str(p))]
+    for err in errors[1:]:
+        loc = [p for p in err["loc"] if not _TYPE_TAG.match(str(p))]
+        if loc[: len(field)] == field and (
+            err["type"] not in _SHAPE_ERRORS or len(loc) > len(field)
+        ):  # a branch the value has the shape of, or an item of a list the value is
+            return err
+    return head
 
 
 _PATTERN_WORDS = {
@@ -543,7 +580,13 @@ def describe_error(err: Any, model: Any = None) -> str:
         if inner is not None and named.group(1) in inner.model_fields:
             return f"{field}.{msg}"
     name = loc[-1]
-    if model is not None and len(loc) > 1:  # mix.0.share: the range FactoryMixEntry declares
+    if name.isdigit() and len(loc) == 2 and model is not None:
+        # an item of a list field (demand_growth_per_year.1): the field's own range
+        loc_model = getattr(model, "model_fields", {})
+        if loc[0] in loc_model:
+            name = loc[0]
+    if model is not None and len(loc) > 1 and name == loc[-1]:
+        # mix.0.share: the range FactoryMixEntry declares
         model = _nested_model(model, loc[:-1]) or model
     allowed = (allowed_range(name, model) if model is not None else None) or (
         allowed_range(name) if len(loc) == 1 or model is None else None
