@@ -326,6 +326,36 @@ def test_the_successor_is_bought_for_what_the_installed_fleet_does_not_carry():
         assert y["buy_accelerators"] == {"h100-sxm": n0, "b200": b200}, t
 
 
+def test_the_bought_and_rented_fleets_do_not_depend_on_the_scenarios_ownership():
+    # plan ranks a bought deployment also on its power, a rented one on its rent alone: the
+    # buy columns are plan's bought fleets and the rent columns its rented ones whichever
+    # ownership the scenario names (year 0 is the scenario's own deployment in both). The
+    # example with ownership: rent once sized its bought B200s at the rented ranking: 2027's
+    # buy cost $5,553,732 and 3.507 GWh against $5,550,482 and 3.467 GWh with ownership: buy.
+    path = Path(__file__).parent.parent / "examples" / "projection-llama-70b-h100.yaml"
+    sc = Scenario.from_yaml(path)
+    inputs = projection_inputs(str(path))
+    bought = project(sc.with_(ownership="buy"), inputs).as_dict()["years"]
+    rented = project(sc.with_(ownership="rent"), inputs).as_dict()["years"]
+    for b, r in zip(bought, rented, strict=True):
+        assert b == r, b["year"]
+    # and each year's rented fleet is plan's rented count on the cheaper generation to rent
+    for y in bought[1:]:
+        d = 2e9 * y["output_mtok"] / bought[0]["output_mtok"]
+        cat = default_catalog()
+        fleets = [
+            (
+                evaluate(
+                    sc.with_(accelerator=a, ownership="rent", tokens_per_day=d)
+                ).accelerators_needed,
+                cheapest_rental(cat, a).usd_per_accelerator_hour,
+            )
+            for a in ("h100-sxm", "b200")
+        ]
+        n, _ = min(fleets, key=lambda f: f[0] * f[1])  # count x rent an hour
+        assert y["rent_accelerators"] == n, y["year"]
+
+
 def test_vendor_claims_path_makes_the_successor_35_times_cheaper_per_token():
     inputs = FLAT.model_copy(update={"successor": "b200", "generation_path": "vendor-claims"})
     p = project(scenario(), inputs)

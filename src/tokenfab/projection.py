@@ -601,7 +601,8 @@ class Sizer:
     """Plan's sizing of one generation for any demand, memoised: ``size(tokens_per_day)``.
 
     The deployment ``plan`` and ``estimate`` install for that many output tokens a day (same
-    model, targets, peak_to_average, region and ownership): one :func:`tokenfab.sizing.
+    model, targets, peak_to_average, region and ownership; a projection keeps one a bought
+    and one a rented fleet, :attr:`GenerationRates.rent_size`, as plan ranks them apart): one :func:`tokenfab.sizing.
     sizing_grid`, then :func:`tokenfab.sizing.cheapest_point` per demand, ranked at the
     scenario's hourly rate (:func:`tokenfab.planning.hourly_rate`) -- ``operating_point``'s
     path, so that ``estimate --tokens-per-day D`` installs the same count. A fixed
@@ -725,6 +726,9 @@ class GenerationRates:
     prefill_accelerator: str | None = None  # a separate prefill pool: the rates average both
     # plan's fleet for a demand on this generation (see Sizer); None: sized at the rate above
     size: Sizer | ClaimedSizer | None = field(default=None, compare=False, repr=False)
+    # the same for a rented fleet: plan ranks a rented deployment at its rent, a bought one
+    # also on power, so the two may take other layouts or counts (None: ``size``)
+    rent_size: Sizer | ClaimedSizer | None = field(default=None, compare=False, repr=False)
     # a fan sample's year-0 throughput and busy draw over the base case's, at the same point
     throughput_scale: float = 1.0
     busy_scale: float = 1.0
@@ -764,13 +768,17 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     from tokenfab.planning import evaluate, hourly_cost, power_not_public, power_w
 
     est = evaluate(scenario, catalog)
-    size = Sizer(scenario, catalog)
+    # one sizer an ownership, each year 0's deployment for year 0's demand (the estimate's)
+    size = Sizer(scenario.with_(ownership="buy"), catalog)
+    rent_size = Sizer(scenario.with_(ownership="rent"), catalog)
     d0 = est.utilization * est.op.output_tok_s_total * SECONDS_PER_DAY  # as project() reads it
     if est.pools is not None:
-        size.seed(d0, pooled_sizing(est))
-        return replace(_pooled_rates(est, catalog), size=size)
+        for sizer in (size, rent_size):
+            sizer.seed(d0, pooled_sizing(est))
+        return replace(_pooled_rates(est, catalog), size=size, rent_size=rent_size)
     op = est.op
-    size.seed(d0, point_sizing(op, default_cost_inputs(catalog)))
+    for sizer in (size, rent_size):
+        sizer.seed(d0, point_sizing(op, default_cost_inputs(catalog)))
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
     upfront = operating = rent = None
@@ -817,6 +825,7 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
         tokens_per_joule=d.get("tokens_per_joule"),
         notes=tuple(notes),
         size=size,
+        rent_size=rent_size,
         licence_buy_usd_per_hour=lic["buy"][0] / HOURS_PER_YEAR,
         licence_rent_usd_per_hour=lic["rent"][0] / HOURS_PER_YEAR,
     )
@@ -1073,7 +1082,10 @@ def _claimed(
     m = factor * h_succ / h_cur  # what one successor carries over one current accelerator
     cap = current.capacity_tok_s_per_accelerator * m
     size = None if current.size is None else ClaimedSizer(current.size, m, succ.busy_power_w)
-    return replace(succ, capacity_tok_s_per_accelerator=cap, size=size)
+    rent_size = None
+    if current.rent_size is not None:
+        rent_size = ClaimedSizer(current.rent_size, m, succ.busy_power_w)
+    return replace(succ, capacity_tok_s_per_accelerator=cap, size=size, rent_size=rent_size)
 
 
 def _crossing(x: str, y: str, cx: NDArray[np.float64], cy: NDArray[np.float64]) -> dict:
@@ -1137,15 +1149,17 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
             return 1
         return 0
 
-    def size(i: int, tokens_per_day: float) -> Sizing:
-        """Plan's fleet for a demand on generation ``i`` (a fan sample's scales applied)."""
+    def size(i: int, tokens_per_day: float, rented: bool = False) -> Sizing:
+        """Plan's fleet for a demand on generation ``i``, bought or ``rented`` (a fan sample's
+        scales applied)."""
         g = gens[i]
-        if g.size is None:
+        sizer = (g.rent_size or g.size) if rented else g.size
+        if sizer is None:
             raise ScenarioError(f"projection: {g.label} has no sizing")
         if not g.throughput_scale > 0:  # a fan sample whose accelerator carries nothing
             raise InfeasibleError(f"projection: {g.label} carries no output at year 0")
         try:
-            s = g.size(tokens_per_day / g.throughput_scale, snap)
+            s = sizer(tokens_per_day / g.throughput_scale, snap)
         except TokenfabError as exc:
             raise InfeasibleError(
                 f"projection: {tokens_per_day:.4g} output tokens a day on {g.label}: {exc}"
@@ -1228,7 +1242,10 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         priced = [i for i in {0, on_sale_i[t]} if gens[i].rent_usd_per_hour is not None]
         if not priced:
             continue
-        fleets = [(size(i, demand[t]).accelerators, gens[i].rent_usd_per_hour) for i in priced]
+        fleets = [
+            (size(i, demand[t], rented=True).accelerators, gens[i].rent_usd_per_hour)
+            for i in priced
+        ]
         n_acc, usd_per_hour = min(fleets, key=lambda f: f[0] * f[1])
         rent_acc[t] = n_acc
         rent["cost_usd"][t] = n_acc * usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
