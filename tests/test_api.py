@@ -437,6 +437,17 @@ def test_scenario_commands_take_the_file_content_inline(client, name) -> None:
     assert r.json()["detail"].startswith("scenario: the HTTP API reads no files")
 
 
+@pytest.mark.parametrize("value", [[1, 2], 5, None, True])
+def test_a_file_field_that_is_not_an_object_says_what_it_takes(client, value) -> None:
+    # over HTTP a file field (project's scenario) is the file's content as an object; text is
+    # refused ("reads no files"), so "[1, 2] is not text" pointed at the wrong remedy
+    r = client.post("/api/v1/project", json={"scenario": value})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail.startswith("scenario: the file's content as an object of field: value (got ")
+    assert "\n" not in detail
+
+
 def test_an_inline_scenario_names_the_bad_field(client) -> None:
     content = yaml.safe_load(EXAMPLE.read_text())
     r = client.post("/api/v1/project", json={"scenario": {**content, "tokens_per_day": -5.0}})

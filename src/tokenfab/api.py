@@ -171,9 +171,18 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
                 "not under scenario (see /docs)"
             )
         for name in op.file_fields:
-            if isinstance(data.get(name), str):
+            value = data.get(name)
+            if isinstance(value, str):
                 raise TokenfabError(
                     f"{name}: the HTTP API reads no files; give the content in the body (see /docs)"
+                )
+            required = op.request.model_fields[name].is_required()
+            if name in data and not isinstance(value, dict) and (value is not None or required):
+                # a file field takes text on the command line only: "[1, 2] is not text" of
+                # the union's first branch told an HTTP client to send the text it refuses
+                raise TokenfabError(
+                    f"{name}: the file's content as an object of field: value "
+                    f"(got {json_type(value)}; see /docs)"
                 )
         request = op.parse(data)
         op.check_http_limits(request, catalog)
