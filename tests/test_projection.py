@@ -715,3 +715,11 @@ def test_a_fan_that_chooses_the_batch_again_keeps_the_samples_a_smaller_batch_ca
     # the base case in every sample
     base_cash = again.options["buy"]["cumulative_cash_usd"][-1]
     assert again.fan["cumulative_cash_usd"]["buy"]["p5"][-1] > base_cash
+
+
+@pytest.mark.parametrize(("years", "words"), [(1, "after 1 year "), (2, "after 2 years ")])
+def test_the_crossing_line_counts_its_years_in_words(years, words):
+    # one year projected is "after 1 year", not "after 1 years" (the fan's line likewise)
+    p = project(scenario(), FLAT.model_copy(update={"years": years}))
+    for c in p.as_dict()["crossings"]:
+        assert words in c["text"], c["text"]

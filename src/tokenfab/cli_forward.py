@@ -133,7 +133,8 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             for o, band in f["cumulative_cash_usd"].items():
                 if band["p50"] is not None:
                     _print(
-                        f"  {o}: cumulative cash after {len(doc['years'])} years P5 "
+                        f"  {o}: cumulative cash after {len(doc['years'])} "
+                        f"year{'s' if len(doc['years']) != 1 else ''} P5 "
                         f"{_m(band['p5'][-1])}, P50 {_m(band['p50'][-1])}, P95 "
                         f"{_m(band['p95'][-1])} USD million"
                     )

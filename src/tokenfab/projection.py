@@ -1102,7 +1102,7 @@ def _crossing(x: str, y: str, cx: NDArray[np.float64], cy: NDArray[np.float64]) 
     text = (
         f"{first} costs less in cumulative cash at first"
         + ("".join(f"; {s}" for s in steps))
-        + f"; after {cx.size} years {end} leads by ${lead:,.0f}"
+        + f"; after {cx.size} year{'s' if cx.size != 1 else ''} {end} leads by ${lead:,.0f}"
     )
     return {
         "options": f"{x}-{y}",
