@@ -62,6 +62,16 @@ def test_index_path_refuses_a_short_series():
         index_path([0.1, 0.2], 4)
 
 
+def test_a_short_yearly_series_names_its_field():
+    # 5 years need 4 growth rates (years 1-4); 2 given is refused naming the field, not "a
+    # yearly series" (the example with --years 7 once said "projection: a yearly series ...")
+    sc = Scenario.parse({"model": "llama-3.1-8b", "accelerator": "h100-sxm", "tokens_per_day": 1e8})
+    with pytest.raises(
+        ScenarioError, match=r"^projection\.demand_growth_per_year: 2 values for 5 years; give 4"
+    ):
+        project(sc, ProjectionInputs(years=5, demand_growth_per_year=[0.5, 0.5]))
+
+
 def _per_day(cap):
     """A plan whose fleet is one accelerator per ``cap[g]`` output tokens a day."""
 

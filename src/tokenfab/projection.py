@@ -64,7 +64,9 @@ PriceRate = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
 # ------------------------------------------------------------------------------------------
 
 
-def index_path(rate_per_year: ArrayLike, years: int) -> NDArray[np.float64]:
+def index_path(
+    rate_per_year: ArrayLike, years: int, field: str = "projection"
+) -> NDArray[np.float64]:
     """Index of a quantity that changes by a rate each year, 1 in year 0 [-].
 
     Parameters
@@ -74,6 +76,8 @@ def index_path(rate_per_year: ArrayLike, years: int) -> NDArray[np.float64]:
         moves by ``rate[t - 1]``; ``years - 1`` values are used).
     years : int
         Years in the path, ≥ 1.
+    field : str
+        The input's name, for the error message (``projection.demand_growth_per_year``).
 
     Returns
     -------
@@ -88,17 +92,22 @@ def index_path(rate_per_year: ArrayLike, years: int) -> NDArray[np.float64]:
     [1.0, 1.1, 1.21]
     >>> index_path(-0.5, 3).tolist()
     [1.0, 0.5, 0.25]
+
+    Raises
+    ------
+    ScenarioError
+        Fewer than ``years - 1`` values, or a rate at or below -1; the message names ``field``.
     """
     r = np.asarray(rate_per_year, float)
     if r.ndim == 0:
         r = np.full(max(years - 1, 0), float(r))
     if r.size < years - 1:
         raise ScenarioError(
-            f"projection: a yearly series has {r.size} values for {years} years; give "
+            f"{field}: {r.size} values for {years} years; give "
             f"{years - 1} (one per year after year 0) or one number"
         )
     if np.any(r <= -1):
-        raise ScenarioError("projection: a yearly rate must be above -1 (-100 %)")
+        raise ScenarioError(f"{field}: a yearly rate must be above -1 (-100 %)")
     return np.concatenate([[1.0], np.cumprod(1.0 + r[: years - 1])])
 
 
@@ -1133,7 +1142,9 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
     cur, succ, cal, life, region = st.cur, st.succ, st.cal, st.life, st.region
     n_years = len(cal)
     notes: list[str] = []
-    demand = st.d0 * index_path(rates["demand_growth_per_year"], n_years)
+    demand = st.d0 * index_path(
+        rates["demand_growth_per_year"], n_years, "projection.demand_growth_per_year"
+    )
     if not np.all(demand <= MAX_TOKENS_PER_DAY):  # else fleets past int64, a crash
         grown, g = float(np.max(demand)), rates["demand_growth_per_year"]
         rate = f"{float(g):g} a year" if np.ndim(g) == 0 else "the yearly growth given"
@@ -1172,7 +1183,11 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
     on_sale_i = [available(t) for t in range(n_years)]
     on_sale = [gens[i] for i in on_sale_i]
     bought, cohorts, serving = bought_fleet(demand, on_sale_i, life, size)
-    elec = index_path(rates["electricity_change_per_year"], n_years)  # type: ignore[arg-type]
+    elec = index_path(
+        rates["electricity_change_per_year"],  # type: ignore[arg-type]
+        n_years,
+        "projection.electricity_change_per_year",
+    )
     buy_priced = all(g.upfront_usd is not None for g in on_sale)
     buy: dict[str, NDArray[np.float64]] = {
         k: np.full(n_years, np.nan)
@@ -1233,7 +1248,11 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         notes.append("buy: not priced (an accelerator on sale has no purchase price)")
 
     # -- rent ---------------------------------------------------------------------------
-    rent_idx = index_path(-np.asarray(rates["rental_price_decline_per_year"], float), n_years)
+    rent_idx = index_path(
+        -np.asarray(rates["rental_price_decline_per_year"], float),
+        n_years,
+        "projection.rental_price_decline_per_year",
+    )
     rent = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
     rent_acc = np.zeros(n_years)
     for t in range(n_years):
@@ -1254,7 +1273,11 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         notes.append(f"rent: {cur.label} has no rental in the catalog")
 
     # -- api ----------------------------------------------------------------------------
-    api_idx = index_path(-np.asarray(rates["api_price_decline_per_year"], float), n_years)
+    api_idx = index_path(
+        -np.asarray(rates["api_price_decline_per_year"], float),
+        n_years,
+        "projection.api_price_decline_per_year",
+    )
     api = {k: np.full(n_years, np.nan) for k in ("cash_usd", "cost_usd", "usd_per_mtok")}
     if cur.api_usd_per_mtok_output is not None:
         api["cost_usd"] = demand * DAYS_PER_YEAR * cur.api_usd_per_mtok_output * api_idx / 1e6
