@@ -655,3 +655,24 @@ def test_the_calculator_computes_the_steady_state_once(sc, monkeypatch):
     for key, values in one.kpis.items():
         v = float(values[0])
         assert got[key] is None if math.isnan(v) else got[key] == v, key
+
+
+@pytest.mark.parametrize("reoptimise", [False, True])
+def test_a_decode_faster_than_predicted_keeps_the_chat_example_feasible(reoptimise):
+    # A sample whose decode is 5 % faster than predicted (model_error.decode_time_ratio 0.95)
+    # carries the peak on fewer replicas; sized without a TTFT budget the queue of that
+    # smaller fleet took the TTFT past the example's 1 s target and every such sample was
+    # infeasible (0 %). Sized with the wait the target leaves after the TTFT service
+    # (tokenfab.sizing.replicas_for_ttft), a faster machine is never infeasible where the
+    # prediction is feasible, and its fleet costs no more than the prediction's.
+    import yaml
+
+    with open("examples/chat-llama-70b-h100.yaml", encoding="utf-8") as fh:
+        sc = yaml.safe_load(fh)
+    r = pipeline.evaluate(
+        sc, {"model_error.decode_time_ratio": np.array([0.95, 1.0])}, reoptimise=reoptimise
+    )
+    assert r.feasible.tolist() == [True, True] and r.reasons == {}
+    assert (r.kpis["ttft_s"] <= 1.0).all()
+    cost = r.kpis["monthly_cost_usd"]
+    assert cost[0] <= cost[1]

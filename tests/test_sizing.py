@@ -315,3 +315,48 @@ def test_the_batch_a_load_reaches_is_the_first_that_carries_it(counts):
         brute = x[:, None, :] >= need[:, :, None]
         want = np.where(brute.any(axis=2), np.argmax(brute, axis=2), width)
         assert np.array_equal(_first_reaching(x, need), want)
+
+
+def test_a_ttft_target_adds_replicas_at_a_batch_where_that_is_cheapest(cat):
+    # The chat example at 4e9 output tokens a day: peak P = 4e9 / 86,400 x 2 = 92,592.6 tok/s.
+    # TP 2 x PP 2 at batch 30 gives X = 766.3 tok/s a replica, TTFT service 0.5421 s; the
+    # layout's top rate is 1,010.4 tok/s, so a slot frees every s = 300 / 1,010.4 = 0.2969 s.
+    # Carrying the peak takes ceil(92,592.6 / 766.3) = ceil(120.8) = 121 replicas, whose
+    # M/D/1 wait is rho = 92,592.6 / 121 / 300 x 0.2969 = 0.7574, W = 0.7574 x 0.2969 /
+    # (2 x 0.2426) = 0.4635 s: TTFT 1.006 s misses the 1 s target. The target leaves
+    # B = 1 - 0.5421 = 0.4579 s of wait: R >= P (s + 2B) / (2 B X_top) = 92,592.6 x 1.2127 /
+    # (0.9158 x 1,010.4) = 121.35, so 122 replicas (488 H100, W = 0.448 s, TTFT 0.990 s).
+    # Dropping the cell instead (the rule before) took 496 H100 at batch 68, dearer.
+    from tokenfab import sizing
+
+    sc = Scenario.parse(
+        dict(
+            model="llama-3.1-70b",
+            accelerator="h100-sxm",
+            precision="fp8",
+            workload="chat",
+            tokens_per_day=4e9,
+            peak_to_average=2,
+            ttft_slo_s=1.0,
+            tpot_slo_s=0.05,
+            region="us",
+            ownership="buy",
+        )
+    )
+    got = evaluate(sc, catalog=cat).as_dict()
+    peak = 4e9 / SECONDS_PER_DAY * 2
+    per_replica = got["output_tok_s_total"] / got["replicas"]
+    assert (got["tensor_parallel"], got["pipeline_parallel"], got["batch_size"]) == (2, 2, 30)
+    assert got["replicas"] == 122 > int(np.ceil(peak / per_replica)) == 121
+    assert got["ttft_s"] <= 1.0
+    # the rule before (a cell's carrying count, dropped when its queue misses the target)
+    real = sizing.replicas_for_ttft
+    try:
+        sizing.replicas_for_ttft = lambda p, cap, top, o, slo, svc: sizing.fleet_replicas(
+            p, cap, top, o, None
+        )
+        before = evaluate(sc, catalog=cat).as_dict()
+    finally:
+        sizing.replicas_for_ttft = real
+    assert before["accelerators"] == 496 and before["batch_size"] == 68
+    assert got["monthly_cost_usd"] < before["monthly_cost_usd"]

@@ -104,7 +104,7 @@ from tokenfab.scenario import (
     MIN_UTILIZATION,
     Scenario,
 )
-from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_wait
+from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_ttft, replicas_for_wait
 
 __all__ = [
     "MAX_SAMPLES",
@@ -1025,10 +1025,14 @@ def _evaluate_chunk(
         replicas = np.maximum(np.ceil(peak / safe * (1 - 1e-12)), 1.0)
         if sc.disaggregated:
             replicas = np.maximum(replicas, 2.0)
-        if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
-            with np.errstate(divide="ignore", over="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
+            if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
                 wait_r = replicas_for_wait(peak, pt.top_out, o, DEFAULT_QUEUE_WAIT_S)
-            replicas = np.where(pt.top_out > 0, np.maximum(replicas, wait_r), replicas)
+            else:  # the wait the target leaves after the point's TTFT service
+                wait_r = replicas_for_ttft(
+                    peak, safe, pt.top_out, o, x("ttft_slo_s"), st.ttft_service_s
+                )
+        replicas = np.where(pt.top_out > 0, np.maximum(replicas, wait_r), replicas)
         load = peak / replicas
         carries = np.ones(n, dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1437,10 +1441,14 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
     if sc.disaggregated:
         replicas = np.maximum(replicas, 2.0)
     top_out = np.maximum(np.max(xv, axis=1, keepdims=True), 1e-300)
-    if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
-        with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):
+        if x("ttft_slo_s") is None:  # the sizing's queue headroom (tokenfab.sizing)
             wait_r = replicas_for_wait(pk, top_out, o2, DEFAULT_QUEUE_WAIT_S)
-        replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
+        else:  # the wait the target leaves after each cell's TTFT service
+            wait_r = replicas_for_ttft(
+                pk, safe, top_out, o2, ttft_slo, np.broadcast_to(st.ttft_service_s, shape)
+            )
+    replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
     load = pk / replicas
     carries = ok[:, None, :] & (xv[:, None, :] >= load[:, :, None] * (1 - 1e-9))
     reached = np.argmax(carries, axis=2)

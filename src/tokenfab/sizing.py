@@ -18,7 +18,10 @@ Without a TTFT target the fleet still keeps headroom for queueing: the cheapest 
 merely carries the peak can run a replica at 99.9 % of its capacity, where the M/D/1 wait of
 Poisson arrivals is minutes (Llama 3.1 8B on A100s at 1e9 tokens a day: TTFT 132 s). A sized
 fleet therefore has at least the replicas that keep the mean wait at the peak within
-:data:`DEFAULT_QUEUE_WAIT_S` (:func:`replicas_for_wait`); a TTFT target replaces that bound.
+:data:`DEFAULT_QUEUE_WAIT_S` (:func:`replicas_for_wait`). A TTFT target replaces that bound:
+each (layout, batch) gets the replicas that keep the wait within what the target leaves after
+that batch's TTFT service (:func:`replicas_for_ttft`), so more replicas at a larger batch may
+win over fewer at a smaller one; a batch whose service alone misses the target stays out.
 
 The cheapest (layout, batch) wins; ties go to the shorter request latency. This replaces
 sizing whole replicas of the max-throughput layout of one 8-GPU group, which put
@@ -156,6 +159,55 @@ def fleet_replicas(
     return np.maximum(
         carry, replicas_for_wait(peak, top_output_tok_s_replica, output_tokens, queue_wait_s)
     )
+
+
+def replicas_for_ttft(
+    peak_output_tok_s: ArrayLike,
+    capacity_output_tok_s_replica: ArrayLike,
+    top_output_tok_s_replica: ArrayLike,
+    output_tokens: ArrayLike,
+    ttft_slo_s: ArrayLike,
+    ttft_service_s: ArrayLike,
+) -> NDArray:
+    r"""Replicas [-] a fleet with a TTFT target installs at an operating point: enough to
+    carry the peak at ``capacity``, and enough that the mean M/D/1 wait stays within the
+    budget the target leaves, ``ttft_slo_s - ttft_service_s``.
+
+    Where that budget is not positive no count meets the target at this point; the carrying
+    count is returned and the point's TTFT check rejects it.
+
+    Parameters
+    ----------
+    peak_output_tok_s : the demand's peak [token/s]
+    capacity_output_tok_s_replica : what one replica carries at the point [token/s]
+    top_output_tok_s_replica : a replica's largest output rate [token/s] (its service rate)
+    output_tokens : output tokens per request [token]
+    ttft_slo_s : the TTFT target [s]
+    ttft_service_s : the point's TTFT without queueing [s]
+
+    Notes
+    -----
+    :math:`R = \max(1, \lceil P / X \rceil, R_W(B))`, :math:`B = T - t_{service}`,
+    :math:`R_W` from :func:`replicas_for_wait` (the bound
+    :func:`tokenfab.breakeven` sizes groups with).
+
+    Examples
+    --------
+    11,574 tok/s on replicas of 11,750 tok/s, 1,000-token answers, a 1 s target and 0.4 s of
+    service: the wait may be 0.6 s; s = 1000 / 11,750 = 0.0851 s, rho <= 1.2 / 1.2851 = 0.934,
+    R >= 11,574 / (11,750 x 0.934) = 1.05, so 2 (one would wait 2.8 s):
+
+    >>> int(replicas_for_ttft(11_574.0, 11_750.0, 11_750.0, 1000.0, 1.0, 0.4))
+    2
+    """
+    peak = np.asarray(peak_output_tok_s, dtype=float)
+    carry = fleet_replicas(peak, capacity_output_tok_s_replica, top_output_tok_s_replica, 0, None)
+    budget = np.asarray(ttft_slo_s, dtype=float) - np.asarray(ttft_service_s, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        wait = replicas_for_wait(
+            peak, top_output_tok_s_replica, output_tokens, np.where(budget > 0, budget, 1.0)
+        )
+    return np.where(budget > 0, np.maximum(carry, wait), carry)
 
 
 def demand_output_tok_s(scenario: Scenario, output_tokens: float) -> float | None:
@@ -434,10 +486,20 @@ def cheapest_point(
     x = np.where(ok, grid.output_tok_s_replica, 0.0)
     safe = np.where(ok, x, 1.0)
     top_out = np.maximum(np.max(x, axis=1, keepdims=True), 1e-300)  # a replica's top rate
-    # headroom for the queue without a TTFT target (module notes); a target bounds it below
-    bound = DEFAULT_QUEUE_WAIT_S if sc.ttft_slo_s is None else None
+    # headroom for the queue without a TTFT target (module notes); with one, each cell's
+    # replicas keep the wait within what the target leaves after the cell's TTFT service
+    # (more replicas at a larger batch may cost less than fewer at a smaller one)
     with np.errstate(over="ignore"):  # a row with no valid point has no top rate
-        replicas = np.where(ok, fleet_replicas(peak, safe, top_out, o, bound), 1.0)
+        if sc.ttft_slo_s is None:
+            replicas = np.where(
+                ok, fleet_replicas(peak, safe, top_out, o, DEFAULT_QUEUE_WAIT_S), 1.0
+            )
+        else:
+            replicas = np.where(
+                ok,
+                replicas_for_ttft(peak, safe, top_out, o, sc.ttft_slo_s, grid.ttft_service_s),
+                1.0,
+            )
     if sc.disaggregated:  # a prefill and a decode pool
         replicas = np.maximum(replicas, 2.0)
     f = _fleets(sg, replicas, ok, demand_output_tok_s_avg, peak_to_average, rate, inputs)
@@ -610,6 +672,7 @@ __all__ = [
     "count_point",
     "demand_output_tok_s",
     "fleet_replicas",
+    "replicas_for_ttft",
     "replicas_for_wait",
     "sized_point",
     "sizing_grid",
