@@ -153,6 +153,46 @@ BAD = {  # case: (operation, body, the field the message names)
     "factory power": ("factory", {"accelerator": ["h100-sxm"], "power_mw": -1.0}, "power_mw"),
     "market elasticity": ("market", {"scenario": "jevons", "elasticity": 4.0}, "elasticity"),
     "plan without demand": ("plan", {"model": "llama-3.1-8b"}, "tokens_per_day"),
+    # software_licences.csv: nvidia-ai-enterprise covers NVIDIA GPUs only; it was accepted on
+    # an MI300X and shown as "not charged"
+    "licence of another vendor": (
+        "estimate",
+        {
+            "model": "llama-3.1-8b",
+            "accelerator": "mi300x",
+            "software_licence": "nvidia-ai-enterprise",
+        },
+        "software_licence",
+    ),
+    "licence for no candidate": (
+        "plan",
+        {
+            "model": "llama-3.1-8b",
+            "tokens_per_day": 1e8,
+            "accelerator": ["mi300x"],
+            "ownership": ["buy"],
+            "software_licence": "nvidia-ai-enterprise",
+        },
+        "software_licence",
+    ),
+    "breakeven licence": (
+        "breakeven",
+        {
+            "model": "llama-3.1-8b",
+            "accelerator": "mi300x",
+            "software_licence": "nvidia-ai-enterprise",
+        },
+        "software_licence",
+    ),
+    "frontier licence": (
+        "frontier",
+        {
+            "model": "llama-3.1-8b",
+            "accelerator": ["mi300x", "mi325x"],
+            "software_licence": "nvidia-ai-enterprise",
+        },
+        "software_licence",
+    ),
 }
 
 

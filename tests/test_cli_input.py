@@ -207,7 +207,7 @@ def test_export_prices_demand_out_of_range_is_an_error_not_an_empty_map(value):
 
 
 def test_frontier_refuses_an_unknown_software_licence():
-    # frontier does not price, and once dropped a mistyped licence silently (exit 0)
+    # frontier once dropped a mistyped licence silently (exit 0)
     line = one_line_error(
         run(
             "frontier",
@@ -220,6 +220,25 @@ def test_frontier_refuses_an_unknown_software_licence():
         )
     )
     assert "licences: unknown id 'nvidia-ai-enterprize'" in line
+
+
+@pytest.mark.parametrize("command", ["estimate", "project", "montecarlo", "breakeven"])
+def test_a_licence_that_does_not_apply_is_refused_by_every_scenario_command(tmp_path, command):
+    # software_licences.csv: nvidia-ai-enterprise covers NVIDIA data-centre GPUs only; on an
+    # MI300X it was accepted and shown as "not charged" (exit 0). No other licence in the
+    # catalog covers the MI300X, so none is allowed there
+    (tmp_path / "s.yaml").write_text(
+        "model: llama-3.1-8b\naccelerator: mi300x\ntokens_per_day: 1.0e+8\n"
+        "software_licence: nvidia-ai-enterprise\n"
+    )
+    path = str(tmp_path / "s.yaml")  # project and montecarlo take the file as an argument
+    args = [path] if command in ("project", "montecarlo") else ["--scenario", path]
+    line = one_line_error(run(command, *args))
+    assert line == (
+        "error: software_licence: nvidia-ai-enterprise (NVIDIA) does not apply to mi300x (AMD); "
+        "allowed on mi300x: none (leave software_licence unset: open-source engines need no "
+        "licence)"
+    )
 
 
 def test_a_scenario_file_without_model_or_accelerator_takes_them_from_the_options(tmp_path):

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 
 from tokenfab.catalog import Catalog, builtin_dir
 from tokenfab.cost import api_cost_usd_per_request, cheapest_rental
-from tokenfab.errors import CatalogError, InfeasibleError, TokenfabError
+from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
 from tokenfab.planning import cheapest_api, evaluate, licence_usd_per_accelerator_year, plan
 from tokenfab.scenario import Scenario
 
@@ -427,18 +427,133 @@ def test_nvidia_ai_enterprise_when_chosen_on_covered_hardware(cat):
         # H100 PCIe product brief PB-11133-001_v02: five years of NVIDIA AI Enterprise included
         ("h100-pcie", "trtllm", "buy", 0.0, "bundled"),
         ("h100-pcie", "trtllm", "rent", 4500.0, "4,500"),  # the bundle comes with a bought card
-        ("mi300x", "vllm", "buy", 0.0, "does not cover mi300x"),
-        ("rtx-4090", "trtllm", "buy", 0.0, "does not cover rtx-4090"),
-        ("h100-sxm", "vllm", "buy", 0.0, "does not cover the vllm engine"),
+        # a deployment over several accelerators (strict=False) is not charged where the
+        # licence does not apply; one on a single accelerator refuses it (below)
+        ("mi300x", "vllm", "buy", 0.0, "does not apply to mi300x: not charged"),
+        ("rtx-4090", "trtllm", "buy", 0.0, "does not apply to rtx-4090: not charged"),
+        ("h100-sxm", "vllm", "buy", 0.0, "does not cover the vllm engine: not charged"),
         ("b200", "trtllm", "buy", 4500.0, "4,500"),
     ],
 )
 def test_licence_applies_only_where_it_covers(cat, acc, software, ownership, usd, why):
     got, note = licence_usd_per_accelerator_year(
-        cat, "nvidia-ai-enterprise", acc, software, ownership
+        cat, "nvidia-ai-enterprise", acc, software, ownership, strict=False
     )
     assert got == usd
     assert why in note
+
+
+NVAIE_ON_AMD = (
+    # software_licences.csv: nvidia-ai-enterprise covers NVIDIA data-centre GPUs only (its
+    # accelerators column); the catalog has no other licence, so none applies on an AMD part
+    "software_licence: nvidia-ai-enterprise (NVIDIA) does not apply to mi300x (AMD); allowed "
+    "on mi300x: none (leave software_licence unset: open-source engines need no licence)"
+)
+
+
+def test_a_licence_of_another_vendor_is_refused_not_shown_free(cat):
+    # NVIDIA AI Enterprise on an MI300X was accepted and shown as "not charged" (exit 0)
+    sc = Scenario(
+        model="llama-3.1-8b", accelerator="mi300x", software_licence="nvidia-ai-enterprise"
+    )
+    with pytest.raises(ScenarioError) as err:
+        evaluate(sc, cat)
+    assert str(err.value) == NVAIE_ON_AMD
+
+
+def test_a_licence_that_does_not_cover_the_engine_is_refused(cat):
+    # software_licences.csv: nvidia-ai-enterprise covers the engines trtllm;trtllm-engine
+    sc = Scenario(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        software="vllm",
+        software_licence="nvidia-ai-enterprise",
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=r"^software_licence: .* the vllm engine \(it covers "
+        r"trtllm, trtllm-engine\); allowed on h100-sxm with vllm: none",
+    ):
+        evaluate(sc, cat)
+
+
+def test_the_allowed_licences_are_those_that_apply_there(tmp_path):
+    # a user catalog adds an AMD licence: the refusal names it as what is allowed on mi300x
+    header = (builtin_dir() / "software_licences.csv").read_text().splitlines()[0]
+    (tmp_path / "software_licences.csv").write_text(
+        header + "\namd-test,AMD,AMD test licence,1000,mi300x;mi325x,,,,a test row,2025-01-01,"
+        "2025-01-01,\n"
+    )
+    cat = Catalog([tmp_path])
+    with pytest.raises(ScenarioError, match=r"allowed on mi300x: amd-test$"):
+        evaluate(
+            Scenario(
+                model="llama-3.1-8b", accelerator="mi300x", software_licence="nvidia-ai-enterprise"
+            ),
+            cat,
+        )
+    # and the AMD licence is charged there: $1,000 a year / 8,760 h
+    est = evaluate(
+        Scenario(model="llama-3.1-8b", accelerator="mi300x", software_licence="amd-test"), cat
+    )
+    assert_allclose(est.cost.lines["software"], 1000 / 8760, rtol=1e-12)
+
+
+def test_a_plan_charges_one_licence_where_it_applies_and_says_where_not(cat):
+    # a plan over NVIDIA and AMD with NVIDIA AI Enterprise: the H100 options carry $4,500 a
+    # year / 8,760 h = $0.5137/h of licence, the MI300X options are planned without it and
+    # their licence note says so (docs/method.md, the software cost line)
+    base = Scenario(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        tokens_per_day=1e8,
+        software_licence="nvidia-ai-enterprise",
+    )
+    options = plan(base, ["h100-sxm", "mi300x"], ownerships=["buy"], catalog=cat)
+    got = {o.accelerator: o for o in options if o.estimate is not None}
+    assert set(got) == {"h100-sxm", "mi300x"}
+    assert_allclose(got["h100-sxm"].estimate.cost.lines["software"], 4500 / 8760, rtol=1e-12)
+    assert got["mi300x"].estimate.cost.lines["software"] == 0.0
+    assert (
+        got["mi300x"].licence == "nvidia-ai-enterprise does not apply to mi300x: not charged there"
+    )
+    assert got["h100-sxm"].licence == "nvidia-ai-enterprise $4,500/year"
+
+
+def test_a_plan_refuses_a_licence_that_applies_to_no_candidate(cat):
+    base = Scenario(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        tokens_per_day=1e8,
+        software_licence="nvidia-ai-enterprise",
+    )
+    with pytest.raises(ScenarioError) as err:
+        plan(base, ["mi300x", "mi325x"], ownerships=["buy"], catalog=cat)
+    assert (
+        str(err.value) == NVAIE_ON_AMD + " (it applies to none of the candidates: mi300x, mi325x)"
+    )
+
+
+def test_two_pools_charge_the_licence_on_the_pool_it_covers(cat):
+    # decode on H100 (covered), prefill on MI300X (not): the decode pool's hour carries
+    # $4,500 / 8,760 h; with both pools on AMD the licence is refused
+    sc = Scenario(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        prefill_accelerator="mi300x",
+        tokens_per_day=1e8,
+        software_licence="nvidia-ai-enterprise",
+    )
+    est = evaluate(sc, cat)
+    without = evaluate(sc.with_(software_licence=None), cat)
+    decode = est.pools.decode
+    assert_allclose(
+        est.kpis.monthly_cost_usd - without.kpis.monthly_cost_usd,
+        decode.accelerators * 4500 / 8760 * 730,  # 730 h a month
+        rtol=1e-9,
+    )
+    with pytest.raises(ScenarioError, match=r"^software_licence: nvidia-ai-enterprise"):
+        evaluate(sc.with_(accelerator="mi325x", kv_link_gb_s=50.0), cat)
 
 
 def test_unknown_licence_is_refused(cat):

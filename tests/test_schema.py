@@ -463,7 +463,15 @@ def test_unpriced_estimate_keeps_every_key_with_nulls(results):
 
 def test_plan_option_keys_follow_the_planning_keys(results):
     fields = list(schema.PlanOption.model_fields)
-    assert fields == ["accelerator", "region", "ownership", *PLAN_KEYS, "feasible", "reason"]
+    assert fields == [  # licence: the software licence on the option (planning._licence_note)
+        "accelerator",
+        "region",
+        "ownership",
+        *PLAN_KEYS,
+        "feasible",
+        "reason",
+        "licence",
+    ]
     rows = results["plan"].options
     feasible = [r for r in rows if r.feasible]
     assert feasible and all(r.tpot_s <= 0.05 for r in feasible)

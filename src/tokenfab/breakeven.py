@@ -520,10 +520,11 @@ def pool_breakeven_rates(scenario: Scenario, catalog: Catalog) -> BreakEvenRates
     from tokenfab.perf.hetero import hetero_point
     from tokenfab.perf.operating import with_workload_targets
     from tokenfab.planning import _api
-    from tokenfab.pools import _pool_cost
+    from tokenfab.pools import _pool_cost, check_pool_licence
 
     sc = with_workload_targets(scenario, catalog)
     hp = hetero_point(sc, catalog)
+    check_pool_licence(sc, catalog, hp)
     inputs = default_cost_inputs(catalog)
     u = inputs.default_utilization
     missing: dict[str, str] = {}

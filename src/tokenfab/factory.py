@@ -249,8 +249,8 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
     (:func:`tokenfab.cost.it_power_w`). Output tok/s per MW: the point's output rate over that
     draw times the region's PUE, busy all the time. $/Mtok: the bought accelerator-hour (every
     line of the cost model, power at the point's average draw at the catalog's default
-    utilisation; rented where the accelerator has no purchase price) over the output tokens an
-    hour at that utilisation. Without activity figures (two pools) or a published power the
+    utilisation; rented where the accelerator has no purchase price; the scenario's software
+    licence where it applies) over the output tokens an hour at that utilisation. Without activity figures (two pools) or a published power the
     figures stay None.
 
     Notes
@@ -263,7 +263,8 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
 
     from tokenfab.cost import average_power_w, default_cost_inputs, it_power_w, serving_power_w
     from tokenfab.hostpower import host_power_w
-    from tokenfab.planning import hourly_cost
+    from tokenfab.perf.operating import resolve
+    from tokenfab.planning import hourly_cost, licence_usd_per_accelerator_year
 
     if front.hbm_busy_share is None:  # two pools (hetero_frontier): no one activity
         return front
@@ -291,10 +292,16 @@ def frontier_economics(front: Any, scenario: Any, catalog: Catalog | None = None
     u = inputs.default_utilization
     avg = np.asarray(average_power_w(busy, it_power_w(idle, acc.tdp_w, host), u), dtype=float)
     usd = np.full(busy.shape, np.nan)
+    software_id = resolve(scenario, cat).engine.software
     for own in ("buy", "rent"):
+        # the chosen licence where it applies (a frontier over several vendors compares the
+        # others without it; operations._frontier refuses one that applies to none)
+        lic = licence_usd_per_accelerator_year(
+            cat, scenario.software_licence, acc.id, software_id, own, strict=False
+        )
         try:
             hourly = [
-                hourly_cost(acc, region, own, cat, inputs, power_w=float(w)).total_usd_per_hour
+                hourly_cost(acc, region, own, cat, inputs, lic, float(w)).total_usd_per_hour
                 for w in avg
             ]
         except (ScenarioError, CatalogError):

@@ -211,15 +211,25 @@ register(
 
 
 def _frontier(req: schema.FrontierRequest, cat: Catalog) -> Any:
-    from tokenfab.perf.frontier import frontier
-
-    if req.software_licence is not None:  # not priced here, but a typo is still refused
-        cat.get("licences", req.software_licence)
     from tokenfab.factory import frontier_economics
+    from tokenfab.perf.frontier import frontier
+    from tokenfab.perf.operating import resolve
+    from tokenfab.planning import check_licence_applies
 
     scenarios = req.scenarios()
     for sc in scenarios:  # a misspelt id is refused, as plan does, not left out with exit 0
         cat.get("accelerators", sc.accelerator)
+    if req.software_licence is not None:
+        # one licence over the accelerators compared: charged where it applies (the $/Mtok
+        # of frontier_economics), refused where it applies to none, as plan does
+        pairs = []
+        for sc in scenarios:
+            try:
+                pairs.append((sc.accelerator, resolve(sc, cat).engine.software))
+            except TokenfabError:  # this accelerator's own error is its frontier's
+                continue
+        cat.get("licences", req.software_licence)  # an unknown id, with or without pairs
+        check_licence_applies(cat, req.software_licence, pairs)
     if len(scenarios) == 1:  # one accelerator: its error is the answer
         return Fronts([frontier_economics(frontier(scenarios[0], cat), scenarios[0], cat)])
     fronts, errors = Fronts(), []

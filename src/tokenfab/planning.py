@@ -185,38 +185,125 @@ def power_w(op: OperatingPoint, inputs: CostInputs, utilization: float) -> tuple
     return float(it_power_w(avg, acc.tdp_w, host_power_w(acc))), busy
 
 
+def licence_problem(
+    catalog: Catalog, licence_id: str, accelerator_id: str, software_id: str
+) -> str | None:
+    """Why a licence does not apply to an accelerator and engine, as one line naming the
+    field and the licences that do apply (none: leave it unset); ``None`` where it applies.
+
+    Raises
+    ------
+    CatalogError
+        An unknown licence id (with the nearest valid ids).
+
+    Examples
+    --------
+    >>> from tokenfab.catalog import default_catalog
+    >>> cat = default_catalog()
+    >>> licence_problem(cat, "nvidia-ai-enterprise", "h100-sxm", "trtllm") is None
+    True
+    >>> print(licence_problem(cat, "nvidia-ai-enterprise", "mi300x", "vllm"))
+    software_licence: nvidia-ai-enterprise (NVIDIA) does not apply to mi300x (AMD); allowed on mi300x: none (leave software_licence unset: open-source engines need no licence)
+    """
+    lic = catalog.get("licences", licence_id)
+    if lic.covers_accelerator(accelerator_id) and lic.covers_engine(software_id):
+        return None
+    acc = catalog.accelerator(accelerator_id)
+    if not lic.covers_accelerator(accelerator_id):
+        what, where = f"{accelerator_id} ({acc.vendor})", f"on {accelerator_id}"
+    else:
+        covered = ", ".join(e.strip() for e in (lic.engines or "").split(";") if e.strip())
+        what = f"the {software_id} engine (it covers {covered})"
+        where = f"on {accelerator_id} with {software_id}"
+    allowed = [
+        other.id
+        for other in catalog.table("licences").values()
+        if other.covers_accelerator(accelerator_id) and other.covers_engine(software_id)
+    ]
+    return (
+        f"software_licence: {lic.id} ({lic.vendor}) does not apply to {what}; allowed {where}: "
+        + (
+            ", ".join(allowed)
+            if allowed
+            else "none (leave software_licence unset: open-source engines need no licence)"
+        )
+    )
+
+
 def licence_usd_per_accelerator_year(
     catalog: Catalog,
     licence_id: str | None,
     accelerator_id: str,
     software_id: str,
     ownership: str,
+    strict: bool = True,
 ) -> tuple[float, str]:
     """Yearly cost of the chosen software licence for one accelerator [USD/year], and why.
 
     No licence chosen: 0 (open-source engines -- vLLM, SGLang, TensorRT-LLM -- cost nothing).
-    A chosen licence costs its list price only on the accelerators and engines it covers (a
-    plan over many vendors keeps its AMD or Google options, at no licence cost, and says so),
-    and nothing on bought hardware the vendor sells with it included (``bundled_with``:
-    NVIDIA's H100 PCIe product brief bundles five years of NVIDIA AI Enterprise).
+    A chosen licence costs its list price on the accelerators and engines it covers, and
+    nothing on bought hardware the vendor sells with it included (``bundled_with``: NVIDIA's
+    H100 PCIe product brief bundles five years of NVIDIA AI Enterprise). A licence that does
+    not cover the accelerator or engine is refused (``strict``, the default: one deployment
+    on one accelerator); with ``strict=False`` it costs nothing there and the note says so --
+    for a deployment over several accelerators (a prefill and a decode pool, a plan's
+    candidates) where it applies to at least one, which the caller checks
+    (:func:`check_licence_applies`).
 
     Raises
     ------
     CatalogError
         An unknown licence id.
+    ScenarioError
+        ``strict`` and the licence does not cover the accelerator or the engine
+        (:func:`licence_problem`).
     """
     if licence_id is None:
         return 0.0, "no licence (open-source engine)"
     lic = catalog.get("licences", licence_id)
-    if not lic.covers_accelerator(accelerator_id):
-        return 0.0, f"{lic.id} does not cover {accelerator_id}: not charged"
-    if not lic.covers_engine(software_id):
-        return 0.0, f"{lic.id} does not cover the {software_id} engine: not charged"
+    problem = licence_problem(catalog, licence_id, accelerator_id, software_id)
+    if problem is not None:
+        if strict:
+            raise ScenarioError(problem)
+        if not lic.covers_accelerator(accelerator_id):
+            return 0.0, f"{lic.id} does not apply to {accelerator_id}: not charged there"
+        return 0.0, f"{lic.id} does not cover the {software_id} engine: not charged there"
     if ownership == "buy" and lic.bundled(accelerator_id):
         return 0.0, f"{lic.id} bundled with {accelerator_id} ({lic.bundled_years:g} years)"
     return float(
         lic.usd_per_accelerator_year
     ), f"{lic.id} ${lic.usd_per_accelerator_year:,.0f}/year"
+
+
+def check_licence_applies(
+    catalog: Catalog, licence_id: str | None, deployments: list[tuple[str, str]]
+) -> list[str]:
+    """The accelerators of a deployment over several (a prefill and a decode pool, a
+    frontier's accelerators) the chosen licence does not apply to; it is charged on the
+    others. (A plan applies the same rule option by option: :func:`_options`.)
+
+    ``deployments`` holds (accelerator id, engine id) pairs.
+
+    Raises
+    ------
+    ScenarioError
+        The licence applies to none of them: the line of the first
+        (:func:`licence_problem`), which names the licences allowed there.
+    """
+    if licence_id is None or not deployments:
+        return []
+    problems = {
+        acc_id: licence_problem(catalog, licence_id, acc_id, software_id)
+        for acc_id, software_id in deployments
+    }
+    left_out = [acc_id for acc_id, problem in problems.items() if problem is not None]
+    if len(left_out) == len(problems):
+        first = next(iter(problems.values()))
+        names = ", ".join(problems)
+        raise ScenarioError(
+            f"{first} (it applies to none of {names})" if len(problems) > 1 else first
+        )
+    return left_out
 
 
 def hourly_cost(
@@ -426,6 +513,15 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None, kpis: bool = Tr
 
         return evaluate_pools(scenario, cat)
 
+    if scenario.software_licence is not None:
+        # a licence that does not apply is the input's error, not a price the catalog lacks
+        # (which leaves the money KPIs empty below): refused before the sizing
+        setup = resolve(scenario, cat)
+        problem = licence_problem(
+            cat, scenario.software_licence, setup.accelerator.id, setup.engine.software
+        )
+        if problem is not None:
+            raise ScenarioError(problem)
     op = operating_point(scenario, cat)
     try:
         return price(op, scenario, cat, strict=False, kpis=kpis)
@@ -596,6 +692,7 @@ class Option:
     ownership: str
     estimate: Estimate | None
     reason: str | None = None
+    licence: str = ""  # the base's software licence on this option (_licence_note)
 
 
 def plan(
@@ -640,6 +737,7 @@ def plan(
             cat,
             lambda sc: sizing_grid(sc, cat, base.accelerators),
             lambda scen, sg: price(operating_point(scen, cat, sg), scen, cat),
+            lambda sg: [(sg.setup.accelerator.id, sg.setup.engine.software)],
         ),
         "no option meets the demand and targets",
     )
@@ -653,6 +751,7 @@ def _options(
     cat: Catalog,
     prepare: Callable[[Scenario], Any],
     estimate: Callable[[Scenario, Any], Estimate],
+    deployed: Callable[[Any], list[tuple[str, str]]],
 ) -> tuple[list[Option], list[Option]]:
     """Every accelerator x weight format x region x ownership of a plan, as feasible options
     and one rejected row per accelerator, region and ownership no format could serve.
@@ -660,10 +759,20 @@ def _options(
     ``prepare(scenario)`` runs once per accelerator and weight format (what does not depend
     on region or ownership); ``estimate(scenario, prepared)`` prices one region and
     ownership. A :class:`~tokenfab.errors.TokenfabError` from either rejects the option with
-    its own reason.
+    its own reason. ``deployed(prepared)`` gives the (accelerator, engine) pairs an option
+    runs on: the base's software licence is charged where it applies to one of them, and an
+    option it applies to none of is planned without it (``Option.licence`` says so).
+
+    Raises
+    ------
+    ScenarioError
+        The base's ``software_licence`` applies to none of the candidates
+        (:func:`licence_problem`, naming the licences allowed on the first).
     """
     feasible: list[Option] = []
     rejected: list[Option] = []
+    lic_id = base.software_licence
+    applied, left_out = False, []
     for acc_id in acc_ids:
         cat.accelerator(acc_id)
         found: list[Option] = []
@@ -675,15 +784,44 @@ def _options(
             except TokenfabError as exc:
                 failed += [Option(acc_id, r, o, None, str(exc)) for r in region_ids for o in owners]
                 continue
+            pairs = deployed(prepared)
+            if lic_id is not None:
+                if all(licence_problem(cat, lic_id, a, s) for a, s in pairs):
+                    left_out.append(pairs[-1])
+                    sc = sc.with_(software_licence=None)
+                else:
+                    applied = True
             for r in region_ids:
                 for o in owners:
                     scen = sc.with_(region=r, ownership=o)
+                    note = _licence_note(cat, lic_id, pairs, o)
                     try:
-                        found.append(Option(acc_id, r, o, estimate(scen, prepared)))
+                        found.append(Option(acc_id, r, o, estimate(scen, prepared), None, note))
                     except TokenfabError as exc:
-                        failed.append(Option(acc_id, r, o, None, str(exc)))
+                        failed.append(Option(acc_id, r, o, None, str(exc), note))
         _sort_into(found, failed, feasible, rejected)
+    if lic_id is not None and left_out and not applied:
+        acc_id, software_id = left_out[0]
+        names = ", ".join(dict.fromkeys(a for a, _ in left_out))
+        raise ScenarioError(
+            f"{licence_problem(cat, lic_id, acc_id, software_id)}"
+            + (f" (it applies to none of the candidates: {names})" if len(left_out) > 1 else "")
+        )
     return feasible, rejected
+
+
+def _licence_note(
+    cat: Catalog, licence_id: str | None, pairs: list[tuple[str, str]], ownership: str
+) -> str:
+    """What a plan option pays for the base's software licence on each accelerator it runs on
+    (empty: none chosen)."""
+    if licence_id is None:
+        return ""
+    notes = [
+        licence_usd_per_accelerator_year(cat, licence_id, a, s, ownership, strict=False)[1]
+        for a, s in pairs
+    ]
+    return "; ".join(dict.fromkeys(notes))
 
 
 def _sort_into(
@@ -811,6 +949,9 @@ def _plan_pools(
             cat,
             lambda sc: hetero_point(sc, cat),
             priced,
+            lambda hp: [
+                (p.setup.accelerator.id, p.setup.engine.software) for p in (hp.prefill, hp.decode)
+            ],
         ),
         f"no decode pool with prefill on {base.prefill_accelerator} meets the demand and targets",
     )
@@ -860,6 +1001,7 @@ def options_table(options: list[Option]) -> list[dict[str, Any]]:
         row.update({k: d.get(k) for k in PLAN_KEYS})
         row["feasible"] = o.estimate is not None
         row["reason"] = "" if o.estimate is not None else o.reason
+        row["licence"] = o.licence
         rows.append(row)
     return rows
 

@@ -193,8 +193,13 @@ def _pool_cost(
         )
         avg_acc = average_power_w(busy, idle, utilization)
         avg = float(it_power_w(avg_acc, acc.tdp_w, host_power_w(acc)))  # with the host's share
-    licence = licence_usd_per_accelerator_year(
-        catalog, scenario.software_licence, acc.id, pool.setup.engine.software, scenario.ownership
+    licence = licence_usd_per_accelerator_year(  # the caller checked it applies to a pool
+        catalog,
+        scenario.software_licence,
+        acc.id,
+        pool.setup.engine.software,
+        scenario.ownership,
+        strict=False,
     )
     region = catalog.region(scenario.region)
     error = None
@@ -214,6 +219,26 @@ def _pool_cost(
         cost, error = None, f"{pool.role} pool: {exc}"
     n = pool.accelerators
     return PoolCost(pool.role, acc, n, utilization, avg, busy, cost), error
+
+
+def check_pool_licence(scenario: Scenario, catalog: Catalog, point: HeteroPoint) -> list[str]:
+    """One licence over two pools: charged on the pool(s) it covers (:func:`_pool_cost`),
+    refused where it covers neither, as estimate refuses it on an accelerator it does not
+    cover. Returns the accelerators it is not charged on.
+
+    Raises
+    ------
+    ScenarioError
+        ``software_licence`` applies to neither pool's accelerator and engine
+        (:func:`tokenfab.planning.check_licence_applies`).
+    """
+    from tokenfab.planning import check_licence_applies
+
+    return check_licence_applies(
+        catalog,
+        scenario.software_licence,
+        [(p.setup.accelerator.id, p.setup.engine.software) for p in (point.prefill, point.decode)],
+    )
 
 
 def evaluate_pools(
@@ -255,6 +280,7 @@ def evaluate_pools(
     u_d = min(served / hp.decode_capacity_output_tok_s, 1.0)
     n = hp.accelerators
     api = _api(cat, setup)
+    check_pool_licence(scenario, cat, hp)
     try:
         pc, err_p = _pool_cost(hp.prefill, u_p, scenario, cat, inputs)
         dc, err_d = _pool_cost(hp.decode, u_d, scenario, cat, inputs)

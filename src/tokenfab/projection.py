@@ -841,16 +841,21 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
 
 
 def _licences(
-    scenario: Scenario, accelerator_id: str, software_id: str, catalog: Catalog
+    scenario: Scenario,
+    accelerator_id: str,
+    software_id: str,
+    catalog: Catalog,
+    strict: bool = True,
 ) -> dict[str, tuple[float, str]]:
     """The scenario's software licence on one accelerator and engine, bought and rented: its
     cost [USD/(accelerator·year)] and note, as estimate charges it
-    (:func:`tokenfab.planning.licence_usd_per_accelerator_year`)."""
+    (:func:`tokenfab.planning.licence_usd_per_accelerator_year`; ``strict=False`` for a pool
+    of a deployment the licence applies to as a whole)."""
     from tokenfab.planning import licence_usd_per_accelerator_year
 
     return {
         own: licence_usd_per_accelerator_year(
-            catalog, scenario.software_licence, accelerator_id, software_id, own
+            catalog, scenario.software_licence, accelerator_id, software_id, own, strict
         )
         for own in ("buy", "rent")
     }
@@ -919,7 +924,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
     upfront, operating, rent, lic_buy, lic_rent = [], [], [], [], []
     for p, pool in zip(parts, (pools.point.prefill, pools.point.decode), strict=True):
         acc = p.accelerator
-        lic = _licences(scenario, acc.id, pool.setup.engine.software, catalog)
+        lic = _licences(scenario, acc.id, pool.setup.engine.software, catalog, strict=False)
         lic_buy.append(lic["buy"][0] / HOURS_PER_YEAR)
         lic_rent.append(lic["rent"][0] / HOURS_PER_YEAR)
         if acc.price_usd is None:

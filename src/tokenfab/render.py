@@ -735,6 +735,23 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
             "n/a: the accelerator's power is not public, so no energy or carbon figure (the "
             "rent is the cost; its price includes the energy)"
         )
+    lic = getattr(sc, "software_licence", None)
+    not_charged = list(
+        dict.fromkeys(
+            m.group(1)
+            for r in rows
+            for m in re.finditer(
+                r"does not (?:apply to|cover) (.+?): not charged", r.get("licence") or ""
+            )
+        )
+    )
+    if lic and not_charged:
+        # docs/method.md, the cost lines' software row: one licence over many candidates is charged
+        # where it applies; the rest are planned without it, not refused
+        captions.append(
+            f"software_licence {lic}: not charged where it does not apply "
+            f"({', '.join(not_charged)}); those options are planned without it"
+        )
     t = _FitTable(title, [label for label, _ in cols], cells_by_row, captions)
     if not rejected:
         return Group(Text(summary), t)

@@ -725,6 +725,14 @@ def _plan_option_fields() -> dict[str, Any]:
         )
     spec["feasible"] = (bool, out("whether the option meets the demand and targets"))
     spec["reason"] = (str, out("why the option was rejected (empty if feasible)"))
+    spec["licence"] = (
+        str,
+        out(
+            "the chosen software_licence on the option's accelerators: its price, bundled, or "
+            "not charged where it does not apply (a plan applies one licence where it applies "
+            "and refuses it only where it applies to no candidate; empty: none chosen)"
+        ),
+    )
     return spec
 
 
