@@ -431,6 +431,32 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
     assert int(a.grid.accelerators[8]) == 34
 
 
+def test_a_prefill_pools_rates_are_the_pools_of_estimate_without_a_demand():
+    # each pool's accelerator-hour at its own pool's utilisation, as estimate prices it
+    # without a demand (tokenfab.pools.evaluate_pools: served = 0.8 x what the pools carry,
+    # each pool busy served / its capacity), not both at the catalog's 0.8
+    from tokenfab.catalog import default_catalog
+    from tokenfab.planning import evaluate
+    from tokenfab.scenario import Scenario
+
+    cat = default_catalog()
+    sc = Scenario.parse(
+        {
+            "model": "llama-3.1-70b",
+            "accelerator": "b200",
+            "prefill_accelerator": "h100-sxm",
+            "precision": "fp8",
+        }
+    )
+    rates = be.pool_breakeven_rates(sc, cat)
+    for own, got in (
+        ("buy", rates.buy_usd_per_accelerator_hour),
+        ("rent", rates.rent_usd_per_accelerator_hour),
+    ):
+        decode = evaluate(sc.with_(ownership=own), cat).pools.decode
+        assert_allclose(got, decode.cost.total_usd_per_hour, rtol=1e-12)
+
+
 def test_a_fixed_decode_group_beside_a_prefill_pool_is_what_estimate_gives():
     # Invariant: breakeven --prefill-accelerator b200 --accelerators 8 installs whole groups
     # of 8 decoding H100 at each volume, the fewest that carry its peak, with the prefill pool

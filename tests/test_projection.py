@@ -691,6 +691,27 @@ def test_a_prefill_pool_is_projected_as_both_pools_averaged():
     assert_allclose(cash, cash[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize(("decode", "prefill"), [("b200", "h100-sxm"), ("h200-sxm", "b200")])
+def test_year_0_with_a_prefill_pool_is_estimates_cost_and_energy(decode, prefill):
+    # year 0 is the estimate's deployment: its cost a year is estimate's monthly cost x 12
+    # over the year's 1e9 x 365 / 1e6 = 365,000 Mtok, bought and rented, and its energy
+    # estimate's energy a month x 12, each pool drawing at its own utilisation (served over
+    # that pool's capacity, tokenfab.pools.evaluate_pools). The two pools run as one fleet at
+    # one utilisation put B200 + H100 prefill at $0.20733 against estimate's $0.20703 (+0.14 %)
+    # and H200 + B200 prefill +0.42 %, 80,458 kWh against 75,943
+    cat = default_catalog()
+    sc = _pooled().with_(accelerator=decode, prefill_accelerator=prefill)
+    y0 = project(sc, FLAT, cat).as_dict()["years"][0]
+    for own in ("buy", "rent"):
+        est = evaluate(sc.with_(ownership=own), cat).as_dict()
+        assert_allclose(
+            y0[f"{own}_usd_per_mtok"], est["monthly_cost_usd"] * 12 / 365_000, rtol=1e-9
+        )
+    est = evaluate(sc, cat).as_dict()
+    assert est["prefill_utilization"] != est["decode_utilization"]  # the case that differed
+    assert_allclose(y0["buy_energy_kwh"], est["energy_kwh_per_month"] * 12, rtol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("update", "message"),
     [

@@ -515,7 +515,8 @@ def pool_breakeven_rates(scenario: Scenario, catalog: Catalog) -> BreakEvenRates
 
     The pools are those of the scenario's two-pool point without a demand
     (:func:`tokenfab.perf.hetero.hetero_point`), each accelerator-hour priced at its draw at
-    the catalog's default utilisation.
+    its own pool's utilisation when the deployment carries the catalog's default utilisation
+    of what it can (as :func:`tokenfab.pools.evaluate_pools` without a demand).
     """
     from tokenfab.perf.hetero import hetero_point
     from tokenfab.perf.operating import with_workload_targets
@@ -530,10 +531,16 @@ def pool_breakeven_rates(scenario: Scenario, catalog: Catalog) -> BreakEvenRates
     missing: dict[str, str] = {}
     prices: dict[tuple[str, str], float | None] = {}
     rent_basis: list[str] = []
+    served = u * hp.output_tok_s_total
+    capacity = {
+        "prefill": hp.prefill_capacity_output_tok_s,
+        "decode": hp.decode_capacity_output_tok_s,
+    }
     for pool in (hp.prefill, hp.decode):
         acc = pool.setup.accelerator
+        u_pool = min(served / capacity[pool.role], 1.0)  # each pool busy its own share
         for own in ("buy", "rent"):
-            pc, error = _pool_cost(pool, u, sc.with_(ownership=own), catalog, inputs)
+            pc, error = _pool_cost(pool, u_pool, sc.with_(ownership=own), catalog, inputs)
             if error is not None:
                 missing.setdefault(own, error)
             prices[pool.role, own] = None if pc.cost is None else pc.cost.total_usd_per_hour
