@@ -118,6 +118,48 @@ def test_estimate_carries_its_band(tmp_path):
     assert d["error_band_basis"].startswith("held out by configuration")
 
 
+def test_the_band_says_when_it_is_not_the_calibrations_own(tmp_path):
+    # the user catalog has its hopper-trtllm row and configuration bands for ttft_s, tpot_s
+    # and output_tok_s: the band is its own (no note), from its folder
+    cat = _catalog_with_bands(tmp_path, "llama-3.1-70b")
+    d = estimate(Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=8), cat)
+    d = d.as_dict()
+    assert d["error_band_source"] == str(tmp_path)
+    assert d["error_band_note"] is None
+    # a calibration that wrote TPOT's band only (fewer than 5 held-out TTFT and throughput
+    # values): those two come from the built-in table, and the note names them
+    rows = list(csv.DictReader((tmp_path / "error_bands.csv").open()))
+    keep = [r for r in rows if r["id"] == "configuration-tpot-s"]
+    with (tmp_path / "error_bands.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(keep)
+    d = estimate(
+        Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=8),
+        Catalog([tmp_path]),
+    ).as_dict()
+    assert d["error_band_source"] == f"ttft_s, output_tok_s: built-in; tpot_s: {tmp_path}"
+    assert d["error_band_note"].startswith(
+        f"built-in band for ttft_s, output_tok_s: your calibration in {tmp_path} (efficiency "
+        "row hopper-trtllm"
+    )
+    # the TPOT band is still the calibration's 0.8-1.2
+    assert d["tpot_s_low"] == pytest.approx(0.8 * d["tpot_s"])
+
+
+def test_built_in_factors_with_a_user_band_say_so(tmp_path):
+    # bands from a calibration folder but no efficiency row there: the factors are built-in
+    _catalog_with_bands(tmp_path, "llama-3.1-70b")
+    (tmp_path / "efficiency.csv").unlink()
+    d = estimate(
+        Scenario(model="llama-3.1-70b", accelerator="h100-sxm", accelerators=8),
+        Catalog([tmp_path]),
+    ).as_dict()
+    assert d["error_band_note"].startswith(
+        f"band from the calibration in {tmp_path}, while the factors are built-in"
+    )
+
+
 def test_built_in_bands_hold_every_split_and_metric():
     # the stored table (bench/bench_accuracy.py --write): a band for each split and each
     # metric the estimate shows, low <= 1 <= high is not required, but low < high is

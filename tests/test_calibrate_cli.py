@@ -101,6 +101,67 @@ def test_calibrate_writes_a_catalog_the_estimate_uses(tmp_path):
         assert f"{after:.1%} held out by configuration against {before:.1%} before" in worse[0]
 
 
+def test_a_calibration_too_small_for_a_band_says_the_built_in_one_is_shown(tmp_path):
+    # the 4 runs of the fixtures give fewer than 5 held-out values for every split and metric
+    # (calibrate.bands.band_rows writes none): calibrate says so, and an estimate with the
+    # catalog shows the built-in band with a line saying it is not the calibration's, in the
+    # text and in --json (it was shown silently)
+    out = tmp_path / "cal"
+    res = RUN.invoke(
+        app,
+        ["calibrate", str(FIX / "generic.csv"), str(FIX / "aic_sample.csv"), "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    assert not (out / "error_bands.csv").exists()
+    text = " ".join(res.output.split())
+    assert "error bands: none written, fewer than 5 held-out values: configuration " in text
+    assert f"an estimate with --catalog {out} shows the built-in band for those" in text
+    rep = json.loads(
+        RUN.invoke(
+            app,
+            [
+                "calibrate",
+                str(FIX / "generic.csv"),
+                str(FIX / "aic_sample.csv"),
+                "--json",
+                "--out",
+                str(tmp_path / "cal2"),
+            ],
+        ).output
+    )
+    assert rep["error_bands"] and all(
+        not b["written"] and b["held_out_values"] < 5 for b in rep["error_bands"]
+    )
+    assert rep["error_bands_note"].startswith("error bands: none written")
+
+    # Llama 3.1 70B FP8 on H100 with vLLM: the calibration's hopper-vllm row (the fixtures'
+    # runs), and the built-in band held out by configuration
+    est = [
+        "--catalog",
+        str(out),
+        "estimate",
+        "--model",
+        "llama-3.1-70b",
+        "--accelerator",
+        "h100-sxm",
+        "--accelerators",
+        "8",
+        "--software",
+        "vllm",
+        "--precision",
+        "fp8",
+    ]
+    d = json.loads(RUN.invoke(app, [*est, "--json"]).output)
+    assert d["error_band_source"] == "built-in"
+    assert d["error_band_note"] == (
+        f"built-in band: your calibration in {out} (efficiency row hopper-vllm) wrote none held "
+        "out by configuration (fewer than 5 held-out values), so it is the built-in factors' "
+        "held-out error, not that of yours"
+    )
+    shown = " ".join(RUN.invoke(app, est).output.replace("│", " ").split())
+    assert "band source built-in band: your calibration in" in shown
+
+
 def test_fit_warnings_thresholds():
     from tokenfab.calibrate.run import GroupReport, fit_warnings
 

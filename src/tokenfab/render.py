@@ -264,13 +264,16 @@ def _band_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
     if d.get("tpot_s_low") is None or d.get("output_tok_s_total_low") is None:
         return []
     share = f"{d['error_band_coverage']:.0%}"
-    return [
+    rows = [
         (
             f"{share} band ({d['error_band_basis'].split(' (')[0]})",
             f"TPOT {d['tpot_s_low'] * 1e3:.1f}–{d['tpot_s_high'] * 1e3:.1f} ms, output "
             f"{fmt(d['output_tok_s_total_low'])}–{fmt(d['output_tok_s_total_high'])} tok/s",
         )
     ]
+    if d.get("error_band_note"):  # a user calibration without its own band: said, not hidden
+        rows.append(("band source", d["error_band_note"]))
+    return rows
 
 
 def operating_point(op: Any) -> Panel:

@@ -550,6 +550,15 @@ class _EstimateCore(Result):
         "measured / predicted)",
         "-",
     )
+    error_band_source: str | None = out(
+        "catalog folder the error band's rows come from: built-in (data/error_bands.csv) or a "
+        "user catalog (tokenfab calibrate --out), per metric where they differ (null: no band)"
+    )
+    error_band_note: str | None = out(
+        "where the band does not describe the factors the estimate runs on, why: a user "
+        "calibration that wrote no band for this split (fewer than 5 held-out values) shows "
+        "the built-in one (null: the band is the factors' own)"
+    )
     ttft_s_low: Num = out("low end of the TTFT error band", "s")
     ttft_s_high: Num = out("high end of the TTFT error band", "s")
     tpot_s_low: Num = out("low end of the TPOT error band", "s")

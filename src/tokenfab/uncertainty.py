@@ -966,6 +966,10 @@ def _error_band(scenario: Scenario, cat: Any, specs: Mapping[str, Any]) -> dict[
             lo, hi = band.low[metric], band.high[metric]
             median = band.median.get(metric, 1.0)
             recorded = "" if metric in band.median else " (median not recorded: 1)"
+            where = band.sources.get(metric, "built-in")
+            table = "data/error_bands.csv" if where == "built-in" else f"{where}/error_bands.csv"
+            made = "bench/bench_accuracy.py" if where == "built-in" else "tokenfab calibrate"
+            note = band.note([metric])  # a user calibration without its own band: said
             found[key] = Distribution(
                 dist="split-lognormal",
                 median=median,
@@ -973,8 +977,8 @@ def _error_band(scenario: Scenario, cat: Any, specs: Mapping[str, Any]) -> dict[
                 p95=hi,
                 source=f"performance model: held-out runs' measured / predicted {metric}, "
                 f"P5 {lo:g}, median {median:g}{recorded}, P95 {hi:g} "
-                f"(data/error_bands.csv {band.ids.get(metric, band.split)}, "
-                "bench/bench_accuracy.py)",
+                f"({table} {band.ids.get(metric, band.split)}, {made})"
+                + (f"; {note}" if note else ""),
             )
             continue
         acc = cat.accelerator(scenario.accelerator)

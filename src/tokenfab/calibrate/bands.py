@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from tokenfab.calibrate import adapter
 from tokenfab.fileio import check_output_folder
+from tokenfab.perf.calibration import MIN_BAND_RESIDUALS
 
 BAND_COLUMNS = (
     "id",
@@ -105,7 +106,7 @@ def band_rows(
         for m in BAND_METRICS:
             sel = rows & (metric == m) & np.isfinite(pred)
             idx = np.flatnonzero(sel)
-            if idx.size < 5:
+            if idx.size < MIN_BAND_RESIDUALS:
                 continue
             ratio = measured[idx] / pred[idx]
             pos = {int(t): k for k, t in enumerate(idx)}
@@ -126,6 +127,75 @@ def band_rows(
                 }
             )
     return out
+
+
+def band_counts(
+    predicted: Mapping[str, NDArray],
+    metric: NDArray,
+    rows: NDArray,
+    splits: Sequence[str] = ("configuration", "model_family"),
+) -> list[dict[str, object]]:
+    """How many held-out values each (split, metric) band has, and whether
+    :func:`band_rows` writes it (at least :data:`MIN_BAND_RESIDUALS`); a split the runs could
+    not hold out (one configuration, one model family) has none.
+
+    Examples
+    --------
+    >>> pred = {"configuration": np.array([1.0, 1.0, np.nan])}
+    >>> m = np.array(["tpot_s", "tpot_s", "tpot_s"])
+    >>> band_counts(pred, m, np.ones(3, bool), ("configuration",))[1]
+    {'split': 'configuration', 'metric': 'tpot_s', 'held_out_values': 2, 'written': False}
+    """
+    out: list[dict[str, object]] = []
+    for split in splits:
+        pred = predicted.get(split)
+        for m in BAND_METRICS:
+            n = 0 if pred is None else int(np.sum(rows & (metric == m) & np.isfinite(pred)))
+            out.append(
+                {
+                    "split": split,
+                    "metric": m,
+                    "held_out_values": n,
+                    "written": n >= MIN_BAND_RESIDUALS,
+                }
+            )
+    return out
+
+
+def bands_summary(counts: Sequence[Mapping[str, object]], folder: Path) -> str:
+    """One line on the bands a calibration wrote and those it left to the built-in table.
+
+    Examples
+    --------
+    >>> c = [
+    ...     {"split": "configuration", "metric": "tpot_s", "held_out_values": 7, "written": True},
+    ...     {"split": "configuration", "metric": "ttft_s", "held_out_values": 3, "written": False},
+    ... ]
+    >>> print(bands_summary(c, Path("cal")))
+    error bands: written for configuration tpot_s (7 held-out values); not written, fewer than 5 held-out values: configuration ttft_s (3); an estimate with --catalog cal shows the built-in band for those and says so (band source)
+    """
+    written = [c for c in counts if c["written"]]
+    left = [c for c in counts if not c["written"]]
+    parts = []
+    if written:
+        parts.append(
+            "written for "
+            + ", ".join(
+                f"{c['split']} {c['metric']} ({c['held_out_values']} held-out values)"
+                for c in written
+            )
+        )
+    if left:
+        parts.append(
+            f"{'not written' if written else 'none written'}, fewer than {MIN_BAND_RESIDUALS} "
+            "held-out values: "
+            + ", ".join(f"{c['split']} {c['metric']} ({c['held_out_values']})" for c in left)
+        )
+        parts.append(
+            f"an estimate with --catalog {folder} shows the built-in band for those and says so "
+            "(band source)"
+        )
+    return "error bands: " + "; ".join(parts)
 
 
 def write_bands(out: Path, rows: list[dict[str, object]], source: str) -> Path:

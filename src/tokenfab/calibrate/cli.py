@@ -121,6 +121,8 @@ def _render(report: Any) -> None:
     console.print(g)
     for line in report.warnings:
         console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
+    if report.bands_note:
+        console.print(report.bands_note, highlight=False, markup=False)
     if report.written:
         use = (
             "read the warnings before using it with" if report.warnings else "use it with: tokenfab"

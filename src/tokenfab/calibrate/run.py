@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tokenfab.calibrate import adapter, closed_loop, fit, groups
-from tokenfab.calibrate.bands import band_rows, write_bands
+from tokenfab.calibrate.bands import band_counts, band_rows, bands_summary, write_bands
 from tokenfab.calibrate.importers import read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
@@ -68,6 +68,10 @@ class Report:
     held_out_family: dict[str, float]  # metric -> median |error|, leave one model family out
     groups: list[GroupReport] = field(default_factory=list)
     written: Path | None = None
+    # each (split, metric) band: its held-out values and whether it was written
+    # (calibrate.bands.band_counts), and the line saying which the built-in table keeps
+    bands: list[dict[str, object]] = field(default_factory=list)
+    bands_note: str | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -86,6 +90,8 @@ class Report:
             "median_abs_error_leave_one_model_family_out": self.held_out_family,
             "groups": [g.__dict__ for g in self.groups],
             "written": str(self.written) if self.written else None,
+            "error_bands": self.bands,
+            "error_bands_note": self.bands_note,
         }
 
 
@@ -244,6 +250,10 @@ def calibrate(
         if bands:  # the built-in bands stay for the splits these runs cannot measure
             names = ", ".join(Path(p).name for p in paths)
             write_bands(out, bands, f"tokenfab calibrate: held-out residuals of {names}")
+        # which bands these runs could not give (fewer than 5 held-out values): said here, and
+        # by every estimate with this catalog that shows the built-in one instead
+        report.bands = band_counts(held, label, agg)
+        report.bands_note = bands_summary(report.bands, out)
         coef = closed_loop.coefficients(prep, final.factors_for(keys))
         loop = closed_loop.closed_loop_rows(coef, prep.measured, prep.arrays.software, loop_rows)
         if loop:  # a class with too few closed-loop runs keeps the built-in terms

@@ -28,7 +28,7 @@ the estimate says it is uncalibrated and what it borrows (:attr:`EngineChoice.ba
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,10 +268,32 @@ class ErrorBand:
     high: dict[str, float]
     median: dict[str, float] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    # where the rows come from: the catalog folder of each metric's row ("built-in" for the
+    # shipped data/error_bands.csv), and of the efficiency row the estimate runs on
+    sources: dict[str, str] = field(default_factory=dict)
+    factors_source: str = "built-in"
+    efficiency_id: str | None = None
 
     @property
     def basis(self) -> str:
         return BAND_SPLITS[self.split]
+
+    def source(self, metrics: Sequence[str]) -> str:
+        """Where the rows of ``metrics`` come from: ``built-in``, a user catalog folder, or
+        each metric's where they differ (``tpot_s: /my/cal; ttft_s, output_tok_s: built-in``)."""
+        by_source: dict[str, list[str]] = {}
+        for metric in metrics:
+            if metric in self.sources:
+                by_source.setdefault(self.sources[metric], []).append(metric)
+        if len(by_source) <= 1:
+            return next(iter(by_source), "built-in")
+        return "; ".join(f"{', '.join(m)}: {w}" for w, m in by_source.items())
+
+    def note(self, metrics: Sequence[str]) -> str | None:
+        """The line saying where the band of ``metrics`` does not describe the factors the
+        estimate runs on (:func:`band_note`); None where it does."""
+        shown = {m: self.sources[m] for m in metrics if m in self.sources}
+        return band_note(self.split, self.factors_source, self.efficiency_id, shown)
 
     def bounds(self, metric: str, predicted: float) -> tuple[float | None, float | None]:
         """(low, high) of a predicted figure; (None, None) where the table has no band."""
@@ -297,6 +319,12 @@ def error_band(catalog: Catalog, choice: EngineChoice, model_id: str) -> ErrorBa
     rows = [r for r in catalog.table("error-bands").values() if r.split == split]
     if not rows:
         return None
+    sources = {r.metric: _folder(catalog, "error-bands", r.id) for r in rows}
+    factors = (
+        _folder(catalog, "efficiency", choice.efficiency_id)
+        if choice.calibrated and choice.efficiency_id
+        else "built-in"
+    )
     return ErrorBand(
         split,
         rows[0].coverage,
@@ -308,6 +336,62 @@ def error_band(catalog: Catalog, choice: EngineChoice, model_id: str) -> ErrorBa
             if r.measured_over_predicted_median is not None
         },
         {r.metric: r.id for r in rows},
+        sources,
+        factors,
+        choice.efficiency_id,
+    )
+
+
+MIN_BAND_RESIDUALS = 5
+"""Held-out values a (split, metric) band needs: ``tokenfab calibrate`` writes no band from
+fewer (:func:`tokenfab.calibrate.bands.band_rows`)."""
+
+
+def _folder(catalog: Catalog, table: str, record_id: str) -> str:
+    """The catalog folder a row was read from: ``built-in`` or the user's folder."""
+    from pathlib import Path
+
+    from tokenfab.catalog import builtin_dir
+
+    path = Path(catalog.where(table, record_id).rsplit(":", 1)[0])
+    return "built-in" if path.parent == builtin_dir() else str(path.parent)
+
+
+def band_note(
+    split: str, factors: str, efficiency_id: str | None, sources: Mapping[str, str]
+) -> str | None:
+    """The line an estimate shows where its band does not describe its factors, else None.
+
+    ``factors``: the folder of the efficiency row the estimate runs on (``built-in`` or a user
+    catalog); ``sources``: each band metric's folder.
+
+    Examples
+    --------
+    >>> print(band_note("configuration", "/cal", "hopper-vllm", {"tpot_s": "built-in"}))
+    built-in band: your calibration in /cal (efficiency row hopper-vllm) wrote none held out by configuration (fewer than 5 held-out values), so it is the built-in factors' held-out error, not that of yours
+    >>> print(band_note("configuration", "/cal", "x", {"tpot_s": "/cal", "ttft_s": "built-in"}))
+    built-in band for ttft_s: your calibration in /cal (efficiency row x) wrote none held out by configuration for them (fewer than 5 held-out values), so it is the built-in factors' held-out error, not that of yours
+    >>> band_note("configuration", "built-in", "hopper-vllm", {"tpot_s": "built-in"}) is None
+    True
+    """
+    other = [m for m, where in sources.items() if where != factors]
+    if not other:
+        return None
+    name = BAND_SPLITS[split].split(" (")[0]
+    some = len(other) < len(sources)
+    metrics = f" for {', '.join(other)}" if some else ""
+    if factors != "built-in":
+        return (
+            f"built-in band{metrics}: your calibration in {factors} (efficiency row "
+            f"{efficiency_id}) wrote none {name}{' for them' if some else ''} (fewer than "
+            f"{MIN_BAND_RESIDUALS} held-out values), so it is the built-in factors' held-out "
+            "error, not that of yours"
+        )
+    folders = ", ".join(sorted({sources[m] for m in other}))
+    return (
+        f"band{metrics} from the calibration in {folders}, while the factors are built-in"
+        f"{f' (efficiency row {efficiency_id})' if efficiency_id else ''}: it is that "
+        "calibration's held-out error, not the built-in factors'"
     )
 
 

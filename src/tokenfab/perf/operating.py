@@ -928,16 +928,21 @@ class OperatingPoint:
 
     def error_band_keys(self) -> dict[str, Any]:
         """``<figure>_low`` / ``<figure>_high`` of TTFT, TPOT and output throughput from the
-        held-out residuals (``data/error_bands.csv``), the split they come from and the share
-        of held-out runs such a band enclosed; nulls where the catalog has no band. Under
+        held-out residuals (``data/error_bands.csv``), the split they come from, the share
+        of held-out runs such a band enclosed, the catalog folder its rows come from and the
+        line saying where the band does not describe the factors (a user calibration that
+        wrote no band); nulls where the catalog has no band. Under
         closed-loop clients (``concurrency``) TTFT takes the ``ttft_s_concurrent`` band."""
         band = self.setup.band
+        # TTFT under closed-loop clients has its own band (its residuals are mostly queueing)
+        closed = self.setup.scenario.concurrency is not None
+        shown = ("ttft_s_concurrent" if closed else "ttft_s", "tpot_s", "output_tok_s")
         out: dict[str, Any] = {
             "error_band_basis": band.basis if band else None,
             "error_band_coverage": band.coverage if band else None,
+            "error_band_source": band.source(shown) if band else None,
+            "error_band_note": band.note(shown) if band else None,
         }
-        # TTFT under closed-loop clients has its own band (its residuals are mostly queueing)
-        closed = self.setup.scenario.concurrency is not None
         for key, metric, value in (
             ("ttft_s", "ttft_s_concurrent" if closed else "ttft_s", self.ttft_s),
             ("tpot_s", "tpot_s", self.tpot_s),

@@ -269,7 +269,9 @@ function errorBand(result) {
       cost_usd_per_mtok_output: [1 / tHi, 1 / tLo], cost_usd_per_mtok_blended: [1 / tHi, 1 / tLo] };
     const coverage = result.error_band_coverage != null ? ` (enclosed ${fmt(result.error_band_coverage * 100, 2)}% of held-out runs)` : "";
     return {
-      text: `Error band: ${result.error_band_basis}${coverage}.`,
+      // a user calibration without its own band shows the built-in one: said, not hidden
+      text: `Error band: ${result.error_band_basis}${coverage}.` +
+        (result.error_band_note ? ` Note: ${result.error_band_note}.` : ""),
       of(key, raw) {
         if (lo(key) != null && hi(key) != null) return [lo(key), hi(key)];
         if (key === "output_tok_s_per_user" && lo("tpot_s") && hi("tpot_s")) {
