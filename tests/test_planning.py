@@ -866,3 +866,45 @@ def test_plan_cost_per_output_token_is_one_rule_with_and_without_a_prefill_pool(
     text = " ".join(console.export_text().split())
     assert "$/Mtok out: the cost of the accelerator-time decode takes" in text
     assert "rows rank by $/month" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Weight format: estimate's native default against plan's choice
+
+
+def _estimate_json(cat, **fields):
+    from tokenfab import operations
+
+    return operations.get("estimate").run({"model": "llama-3.1-70b", **fields}, cat)
+
+
+def test_estimate_says_when_plan_would_serve_the_scenario_in_fp8(cat):
+    # Llama 3.1 70B is BF16 (models.csv native_precision); the H100 has an FP8 peak, so plan
+    # weighs BF16 and FP8 and keeps the cheaper. Estimate keeps BF16 and names plan's choice
+    # with plan's own figure: the note's $/Mtok is plan's H100 buy option's, to 3 digits
+    r = _estimate_json(cat, accelerator="h100-sxm", tokens_per_day=1e9)
+    assert r.precision == "bf16"
+    base = Scenario(model="llama-3.1-70b", accelerator="h100-sxm", tokens_per_day=1e9)
+    best = plan(base, ["h100-sxm"], ownerships=["buy"], catalog=cat)[0]
+    assert best.estimate.op.setup.precision == "fp8"
+    plan_usd = float(best.estimate.kpis.cost_usd_per_mtok_blended)
+    assert plan_usd < r.cost_usd_per_mtok_blended  # why plan chose it
+    assert r.precision_note == (
+        "precision: bf16 weights, llama-3.1-70b's native format (estimate's default); plan and "
+        f"breakeven weigh fp8 too and would serve this scenario in fp8: ${plan_usd:.3g} against "
+        f"${r.cost_usd_per_mtok_blended:.3g} per 1M tokens blended (set precision fp8 to "
+        "estimate it)"
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # the format given: estimate prices it and says nothing
+        {"accelerator": "h100-sxm", "tokens_per_day": 1e9, "precision": "bf16"},
+        # the A100 has no FP8 peak (accelerators.csv): plan weighs BF16 alone
+        {"accelerator": "a100-sxm-80gb", "tokens_per_day": 1e9},
+    ],
+)
+def test_no_precision_note_where_plan_weighs_the_same_format(cat, fields):
+    assert _estimate_json(cat, **fields).precision_note is None

@@ -532,6 +532,8 @@ def estimate(
     # one line, never broken by rich (the terminal wraps it; a pipe or a file gets it whole)
     console.print(render.headline(est), markup=False, highlight=False, soft_wrap=True)
     console.print(render.estimate(est))
+    if result.precision_note:  # plan would serve it in another format: said, as in the JSON
+        console.print(result.precision_note, markup=False, highlight=False, soft_wrap=True)
     for line in result.warning_lines():  # the same lines the JSON and the HTTP API carry
         console.print(line, style="yellow", markup=False, highlight=False)
 

@@ -155,8 +155,15 @@ def _estimate_result(est: Any, cat: Catalog) -> schema.EstimateResult:
     """``estimate --json``: the numbers from the vectorised pipeline's one sample, the code path
     Monte Carlo takes (:func:`tokenfab.pipeline.estimate_result`)."""
     from tokenfab.pipeline import estimate_result
+    from tokenfab.planning import plan_precision_note
 
-    return estimate_result(est, cat)
+    result = estimate_result(est, cat)
+    # estimate keeps the model's native format; where plan would choose another for the same
+    # scenario, one line says so (docs/method.md, "Weight format")
+    note = plan_precision_note(
+        est.scenario, result.precision, result.cost_usd_per_mtok_blended, cat
+    )
+    return result.model_copy(update={"precision_note": note}) if note else result
 
 
 register(

@@ -11,6 +11,7 @@ returns every option ranked by cost, with the reason each rejected one failed.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -984,6 +985,54 @@ def _precisions(base: Scenario, acc_id: str, catalog: Catalog) -> list[str | Non
     if model.native_precision in ("bf16", "fp16") and acc.fp8_dense_tflops:
         return [None, "fp8"]
     return [None]
+
+
+def plan_precision_note(
+    scenario: Scenario, precision: str, usd_per_mtok_blended: float | None, catalog: Catalog
+) -> str | None:
+    """The line an estimate shows when plan (and breakeven) would serve the same scenario in
+    another weight format than estimate's default, else None.
+
+    ``estimate`` without ``precision`` keeps the model's native format (``precision`` is what
+    it ran, ``usd_per_mtok_blended`` its cost [USD per 1M tokens]); ``plan`` and
+    ``breakeven`` weigh the native format and, for a 16-bit model on an accelerator with an
+    FP8 peak, FP8 (:func:`_precisions`), and keep the cheaper deployment that meets the
+    targets. For the same demand the cheaper month is the cheaper token, so the two are
+    compared per token. None where the format was given, no other is weighed, the other is
+    infeasible or not priced, or the native one is the cheaper.
+    """
+    if scenario.precision is not None or usd_per_mtok_blended is None:
+        return None
+    if not math.isfinite(usd_per_mtok_blended):
+        return None
+    best: tuple[float, str] | None = None
+    for other in _precisions(scenario, scenario.accelerator, catalog):
+        if other is None or other == precision:
+            continue
+        try:
+            est = evaluate(scenario.with_(precision=other), catalog)
+        except TokenfabError:  # plan rejects it too
+            continue
+        if est.kpis is None or est.cost is None:
+            continue
+        usd = float(est.kpis.cost_usd_per_mtok_blended)
+        if math.isfinite(usd) and usd < usd_per_mtok_blended and (best is None or usd < best[0]):
+            best = (usd, other)
+    if best is None:
+        return None
+    usd, other = best
+    native = catalog.model(scenario.model).native_precision
+    return (
+        f"precision: {precision} weights, {scenario.model}'s native format (estimate's default); "
+        f"plan and breakeven weigh {other} too and would serve this scenario in {other}: "
+        f"${usd:.3g} against ${usd_per_mtok_blended:.3g} per 1M tokens blended (set precision "
+        f"{other} to estimate it)"
+        if precision == native
+        else f"precision: {precision} weights (estimate's default: {scenario.model}'s native "
+        f"{native} is not run here); plan and breakeven would serve this scenario in {other}: "
+        f"${usd:.3g} against ${usd_per_mtok_blended:.3g} per 1M tokens blended (set precision "
+        f"{other} to estimate it)"
+    )
 
 
 def options_table(options: list[Option]) -> list[dict[str, Any]]:

@@ -510,6 +510,12 @@ class _EstimateCore(Result):
         "heterogeneous pools: cost of the decode pool an hour", "USD/h"
     )
     precision: str = out("weight format")
+    precision_note: str | None = out(
+        "estimate only: where no precision was given and plan and breakeven would serve the "
+        "same scenario in another weight format (FP8 for a 16-bit model on an accelerator "
+        "with an FP8 peak, when it is cheaper), the line saying so and by how much (null: "
+        "the format was given, or plan would choose the same)"
+    )
     kv_precision: str = out("KV-cache format")
     software: str = out("serving-software class")
     calibrated: bool = out(
