@@ -204,6 +204,26 @@ def test_a_software_licence_is_in_the_cost_as_estimate_charges_it():
         assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 1_098_000, rtol=1e-9)
 
 
+def test_a_licence_is_not_charged_on_a_successor_it_does_not_apply_to():
+    # NVIDIA AI Enterprise covers the H100 (year 0: charged, above) but not the AMD MI355X
+    # (software_licences.csv): a successor on it is priced as without the licence, and the
+    # projection says so; one licence over two generations, as over a plan's candidates
+    from tokenfab.projection import successor_rates
+
+    cat = default_catalog()
+    lic = scenario().with_(software_licence="nvidia-ai-enterprise")
+    succ = successor_rates(lic, "mi355x", cat)
+    bare = successor_rates(scenario(), "mi355x", cat)
+    assert succ.licence_buy_usd_per_hour == succ.licence_rent_usd_per_hour == 0.0
+    assert succ.operating_usd_per_hour == bare.operating_usd_per_hour
+    assert succ.rent_usd_per_hour == bare.rent_usd_per_hour
+    notes = project(lic, FLAT.model_copy(update={"successor": "mi355x"}), cat).notes
+    assert (
+        "software_licence nvidia-ai-enterprise does not apply to mi355x: the successor is "
+        "priced without it"
+    ) in notes
+
+
 def test_growth_and_declines_follow_their_series():
     p = project(
         scenario(),

@@ -1045,13 +1045,44 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
 
 def successor_rates(scenario: Scenario, successor: str, catalog: Catalog) -> GenerationRates:
     """:func:`generation_rates` on the successor: the scenario's own layout and batch first,
-    and when they do not fit the successor, the layout and batch the model chooses."""
+    and when they do not fit the successor, the layout and batch the model chooses.
+
+    The scenario's software licence is charged on the successor where it applies; a successor
+    it does not apply to (another vendor's) is priced without it, and its notes say so -- one
+    licence over two generations, as over a plan's candidates (docs/method.md, the software
+    cost line). Year 0's accelerator refuses a licence that does not apply to it.
+    """
     sc = scenario.with_(accelerator=successor)
+    note = successor_licence_note(scenario, successor, catalog)
+    if note is not None:
+        sc = sc.with_(software_licence=None)
     try:
-        return generation_rates(sc, catalog)
+        rates = generation_rates(sc, catalog)
     except ScenarioError:
         chosen = {k: None for k in _LAYOUT_FIELDS}
-        return generation_rates(sc.with_(**chosen), catalog)
+        rates = generation_rates(sc.with_(**chosen), catalog)
+    return replace(rates, notes=(*rates.notes, note)) if note else rates
+
+
+def successor_licence_note(scenario: Scenario, successor: str, catalog: Catalog) -> str | None:
+    """The line saying the scenario's software licence does not apply to the successor (which
+    is then priced without it); None where it applies, or no licence is chosen."""
+    sc = scenario.with_(accelerator=successor)
+    if sc.software_licence is None or sc.prefill_accelerator is not None:
+        return None  # two pools: tokenfab.pools charges it on the pool it covers
+    from tokenfab.perf.operating import resolve
+    from tokenfab.planning import licence_problem
+
+    try:
+        software_id = resolve(sc, catalog).engine.software
+    except TokenfabError:  # the successor's own error comes from its estimate
+        return None
+    if licence_problem(catalog, sc.software_licence, successor, software_id) is None:
+        return None
+    return (
+        f"software_licence {sc.software_licence} does not apply to {successor}: the successor "
+        "is priced without it"
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -1785,6 +1816,9 @@ def project(
             succ = _claimed(cur, succ, factor, life, rate)
             a["vendor_claim"] = Assumption("vendor_claim", round(factor, 3), "x", why)
         gens.append(succ)
+        licence_note = successor_licence_note(scenario, succ_id, cat)
+        if licence_note:
+            notes.append(licence_note)
         ry = succ.release_year or start
         notes.append(
             f"new capacity from {max(ry, start + 1)} on is bought as {succ.label} "
