@@ -732,6 +732,24 @@ def test_year_0_with_a_prefill_pool_is_estimates_cost_and_energy(decode, prefill
     assert_allclose(y0["buy_energy_kwh"], est["energy_kwh_per_month"] * 12, rtol=1e-9)
 
 
+def test_every_years_rent_and_energy_with_a_prefill_pool_are_estimates_at_its_demand():
+    # demand 1e9 -> 2e9 -> 8e9 output tokens a day (growth 1.0 then 3.0), flat prices: each
+    # year's rented fleet is plan's two pools for that demand, whole fleet re-rented, so its
+    # rent a year is estimate's monthly rent x 12 at that demand; the bought fleet only grows,
+    # so it is plan's for the year's demand too and its energy is estimate's energy a month x 12.
+    # Priced at year 0's pool mix, H200 decode with a B200 prefill pool was 2.2 % below
+    # estimate's rent at 2e9 (2 prefill + 6 decode against year 0's 1 + 4)
+    cat = default_catalog()
+    sc = _pooled().with_(accelerator="h200-sxm", prefill_accelerator="b200")
+    grow = FLAT.model_copy(update={"years": 3, "demand_growth_per_year": [1.0, 3.0]})
+    for y in project(sc, grow, cat).as_dict()["years"]:
+        d = y["output_mtok"] * 1e6 / 365  # output tokens a day that year
+        rented = evaluate(sc.with_(ownership="rent", tokens_per_day=d), cat).as_dict()
+        assert_allclose(y["rent_cost_usd"], rented["monthly_cost_usd"] * 12, rtol=1e-9)
+        bought = evaluate(sc.with_(tokens_per_day=d), cat).as_dict()
+        assert_allclose(y["buy_energy_kwh"], bought["energy_kwh_per_month"] * 12, rtol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("update", "message"),
     [

@@ -809,6 +809,21 @@ class GenerationRates:
     # licence_usd_per_accelerator_year; 0 without one, or where it is bundled or does not apply)
     licence_buy_usd_per_hour: float = 0.0
     licence_rent_usd_per_hour: float = 0.0
+    # a separate prefill pool: each pool's rented accelerator-hour, licence included (the
+    # order of Sizing.pools: prefill, decode), so that a year's rented fleet is priced pool by
+    # pool at that year's pool counts; None: one accelerator type (rent_usd_per_hour)
+    pool_rent_usd_per_hour: tuple[float, ...] | None = None
+
+    def fleet_rent_usd_per_hour(self, sizing: Sizing) -> float:
+        """The rent of a fleet of this generation sized ``sizing`` [USD/h]: each pool's count
+        at its own accelerator's rent where the fleet has two pools (their mix changes with the
+        demand), else the count at :attr:`rent_usd_per_hour`."""
+        if sizing.pools and self.pool_rent_usd_per_hour is not None:
+            return sum(
+                p.accelerators * r
+                for p, r in zip(sizing.pools, self.pool_rent_usd_per_hour, strict=True)
+            )
+        return sizing.accelerators * _nan_if_none(self.rent_usd_per_hour)
 
     @property
     def label(self) -> str:
@@ -965,11 +980,13 @@ def _usd_per_mtok_output(d: dict[str, Any], output_tokens: int) -> float | None:
 
 
 def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
-    """:func:`generation_rates` of a deployment with a separate prefill pool: the two pools as
-    one fleet of their average accelerator (capacity, power, price, operating cost and rent
-    averaged over the pools' counts at the scenario's sizing). A later year's fleet is plan's
-    two pools for its demand (:class:`Sizer`), their counts summed, priced at year 0's
-    average (the pools' proportion of year 0). A replica is one replica of each pool."""
+    """:func:`generation_rates` of a deployment with a separate prefill pool. A year's fleet is
+    plan's two pools for its demand (:class:`Sizer`, :func:`pooled_sizing`): each pool draws
+    at its own utilisation (:meth:`Sizing.fleet_power_w`) and is rented at its own
+    accelerator's rent (``pool_rent_usd_per_hour``), as estimate prices the pools. Bought
+    accelerators are counted as one fleet: their price and operating cost are averaged over
+    the pools' counts at the scenario's sizing (year 0's mix; exact at year 0, a later year's
+    purchases priced at that mix). A replica is one replica of each pool."""
     from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import hourly_cost
 
@@ -1040,6 +1057,7 @@ def _pooled_rates(est: Any, catalog: Catalog) -> GenerationRates:
         prefill_accelerator=parts[0].accelerator.id,
         licence_buy_usd_per_hour=float(mean(lic_buy)),
         licence_rent_usd_per_hour=float(mean(lic_rent)),
+        pool_rent_usd_per_hour=None if None in rent else tuple(rent),  # type: ignore[arg-type]
     )
 
 
@@ -1360,13 +1378,13 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         priced = [i for i in {0, on_sale_i[t]} if gens[i].rent_usd_per_hour is not None]
         if not priced:
             continue
-        fleets = [
-            (size(i, demand[t], rented=True).accelerators, gens[i].rent_usd_per_hour)
-            for i in priced
-        ]
-        n_acc, usd_per_hour = min(fleets, key=lambda f: f[0] * f[1])
+        fleets = []
+        for i in priced:
+            s = size(i, demand[t], rented=True)
+            fleets.append((s.accelerators, gens[i].fleet_rent_usd_per_hour(s)))
+        n_acc, usd_per_hour = min(fleets, key=lambda f: f[1])
         rent_acc[t] = n_acc
-        rent["cost_usd"][t] = n_acc * usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
+        rent["cost_usd"][t] = usd_per_hour * rent_idx[t] * HOURS_PER_YEAR
         rent["cash_usd"][t] = rent["cost_usd"][t]
     if cur.rent_usd_per_hour is None:
         notes.append(f"rent: {cur.label} has no rental in the catalog")
