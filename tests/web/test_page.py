@@ -97,6 +97,10 @@ def test_page_shows_the_api_estimate_with_options_from_the_catalogs(page, server
         assert page.inner_text(".card[data-key=tpot_s] .value .unit").strip() == "ms"
     else:
         assert "held-out median error" in band
+    # where plan would serve the scenario in another weight format, the page says so as the
+    # CLI does (the API's precision_note); where it would not, nothing is said
+    assert (api.get("precision_note") or "") in band
+    assert ("Weight format:" in band) == bool(api.get("precision_note"))
     assert page.locator(".card[data-key=cost_usd_per_mtok_output] .band").count() == 1
 
 

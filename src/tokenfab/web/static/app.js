@@ -332,7 +332,9 @@ function renderKpis(result) {
     box.append(card);
   }
   $("band").textContent = band.text + (result.cost_error ? ` Money figures: ${result.cost_error}.` : "") +
-    (result.energy_error ? ` Energy and carbon: ${result.energy_error}.` : "");
+    (result.energy_error ? ` Energy and carbon: ${result.energy_error}.` : "") +
+    // plan would serve the scenario in another weight format: said, as the CLI says it
+    (result.precision_note ? ` Weight format: ${result.precision_note}.` : "");
   // the warnings `tokenfab estimate` prints under its table: open when one is about the
   // figures themselves (queueing), folded when all are stale prices
   const lines = result.warnings ? result.warnings.split("\n") : [];
