@@ -434,6 +434,20 @@ def test_a_sobol_count_not_a_power_of_two_is_refused_before_the_model_is_built(t
     assert "(e.g. 2 or 4)" in result.stderr
 
 
+@pytest.mark.parametrize("option", [("--samples", "16"), ("--seed", "3")])
+def test_a_sobol_option_with_the_tornado_is_refused_not_dropped(tmp_path, run, option):
+    # the rule: an option the chosen method does not use is an error, not ignored in silence.
+    # A tornado swings each input to its two ends (2 x inputs + 1 runs, no draws), so
+    # `--method tornado --samples 16` printed the same tornado as without it
+    result = run("sensitivity", str(write(tmp_path, TWO)), *option)
+    assert result.exit_code == 2
+    name = option[0].removeprefix("--")
+    assert result.stderr.strip() == (
+        f"error: {name}: only method sobol draws samples (a tornado swings each input to its "
+        f"low and high); give method: sobol too, or drop {name}"
+    )
+
+
 # ------------------------------------------------------------------------------------------
 # The performance model's error band
 # ------------------------------------------------------------------------------------------

@@ -2094,6 +2094,20 @@ class SensitivityRequest(_UncertaintyRequest):
         "times [samples, 2 to 65536]",
     )
 
+    @model_validator(mode="after")
+    def _sobol_options(self) -> Self:
+        # a tornado swings each input to its two ends: it draws no samples, so a sample count
+        # or a seed given with it changed nothing and was dropped in silence
+        # (sensitivity --method tornado --samples 10 printed the default tornado)
+        if self.method == "tornado":
+            for name in ("samples", "seed"):
+                if name in self.model_fields_set:
+                    raise ValueError(
+                        f"{name}: only method sobol draws samples (a tornado swings each input "
+                        f"to its low and high); give method: sobol too, or drop {name}"
+                    )
+        return self
+
 
 class KpiSpread(Result):
     """The spread of one KPI over the feasible samples (null when none is feasible)."""
