@@ -448,6 +448,19 @@ def test_a_sobol_option_with_the_tornado_is_refused_not_dropped(tmp_path, run, o
     )
 
 
+def test_an_unknown_kpi_with_no_near_key_still_says_what_is_allowed(tmp_path, run):
+    # 'foo' is near no key, so the line named nothing a user could give instead; it now names
+    # feasible and how many numeric keys estimate --json has (pipeline.kpi_keys), with examples
+    from tokenfab import pipeline
+
+    result = run("sensitivity", str(write(tmp_path, TWO)), "--kpi", "foo")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "did you mean" not in lines[0]
+    assert f"allowed: feasible or one of the {len(pipeline.kpi_keys())} numeric keys" in lines[0]
+
+
 # ------------------------------------------------------------------------------------------
 # The performance model's error band
 # ------------------------------------------------------------------------------------------

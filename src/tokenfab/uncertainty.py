@@ -1191,10 +1191,13 @@ def analyse_sensitivity(
 
     known = (*pipeline.kpi_keys(), FEASIBLE)
     if req.kpi not in known:
+        # the line says what is allowed even when no key is near the one given ('foo')
         hint = nearest(req.kpi, known)
         raise ScenarioError(
             f"kpi: {req.kpi!r} is not a numeric key of estimate --json"
             + (f"; did you mean: {', '.join(hint)}?" if hint else "")
+            + f" (allowed: {FEASIBLE} or one of the {len(known) - 1} numeric keys of estimate "
+            "--json, e.g. cost_usd_per_mtok_blended, monthly_cost_usd, ttft_s, tpot_s, power_w)"
         )
     if req.method == "sobol":  # before the model is built: a bad count is refused at once
         _check_power_of_two(req.samples)
