@@ -170,7 +170,7 @@ def test_a_count_plan_would_not_choose_fills_it_with_whole_replicas(cat, n):
 
 @pytest.mark.parametrize("n", [1, 2, 4])
 def test_a_count_that_cannot_carry_the_peak_is_refused_on_accelerators(cat, n):
-    # peak: 1e9 x 2 / 86,400 s / 1,000 output tokens a request = 23.1481 requests/s; what n
+    # peak: 1e9 x 2 / 86,400 s / 1,000 output tokens a request = 23.15 requests/s; what n
     # B200 can serve is their most requests/s at any layout and batch, the no-demand
     # estimate's max-throughput point (1 B200: 1.56/s)
     sc = Scenario(model="llama-3.3-70b", accelerator="b200", tokens_per_day=1e9, peak_to_average=2)
@@ -178,15 +178,16 @@ def test_a_count_that_cannot_carry_the_peak_is_refused_on_accelerators(cat, n):
         evaluate(sc.with_(accelerators=n), cat)
     message = str(err.value)
     m = re.fullmatch(
-        rf"accelerators: {n} x b200 cannot carry the demand's peak \(23\.1481/s exceeds the "
-        rf"([0-9.]+)/s that {n} x b200 can serve; add accelerators, or omit --accelerators to "
+        rf"accelerators: {n} x b200 cannot carry the demand's peak \(23\.15 requests/s exceeds "
+        rf"the ([0-9.]+) requests/s that {n} x b200 can serve; add accelerators, or omit "
+        r"--accelerators to "
         r"size the deployment\)",
         message,
     )
     assert m, message
     most = perf_estimate(Scenario(model="llama-3.3-70b", accelerator="b200", accelerators=n), cat)
     assert float(m.group(1)) == pytest.approx(most.requests_per_second, rel=5e-3)  # 3 digits
-    assert float(m.group(1)) < 23.1481
+    assert float(m.group(1)) < 23.15
     # the performance model's estimate refuses it with the same line
     with pytest.raises(InfeasibleError, match=re.escape(message)):
         perf_estimate(sc.with_(accelerators=n), cat)
@@ -206,7 +207,8 @@ def test_the_api_refuses_a_count_that_cannot_carry_the_peak_with_422(cat):
     }
     r = TestClient(create_app()).post("/api/v1/estimate", json=body)
     assert r.status_code == 422
-    assert "accelerators: 2 x b200 cannot carry the demand's peak (23.1481/s" in r.text
+    # the rates say what they count (they read "23.1481/s", no unit): requests a second
+    assert "accelerators: 2 x b200 cannot carry the demand's peak (23.15 requests/s" in r.text
 
 
 @pytest.mark.parametrize(

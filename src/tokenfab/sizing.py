@@ -583,8 +583,9 @@ def count_point(
         best = float(np.max(np.where(candidate[:, None], f.top_carried, 0.0)))
         acc = setup.accelerator.id
         raise InfeasibleError(
-            f"accelerators: {accelerators} x {acc} cannot carry the demand's peak ({peak / o:g}/s "
-            f"exceeds the {best / o:.3g}/s that {accelerators} x {acc} can serve; add "
+            f"accelerators: {accelerators} x {acc} cannot carry the demand's peak "
+            f"({peak / o:.4g} requests/s exceeds the {best / o:.3g} requests/s that "
+            f"{accelerators} x {acc} can serve; add "
             "accelerators, or omit --accelerators to size the deployment)"
         )
     tpot_ok = f.tpot_s <= (sc.tpot_slo_s or np.inf)
