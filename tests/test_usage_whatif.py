@@ -292,3 +292,22 @@ def log_path(tmp_path):
     p = tmp_path / "three.csv"
     p.write_text(HEADER + "\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
     return str(p)
+
+
+@pytest.mark.parametrize("others", [{"api": ["gpt-4o-mini"]}, {"route": ["gpt-4o-mini:0.6:0.9"]}])
+def test_samples_without_a_self_hosted_option_is_refused_not_dropped(others):
+    # the rule: only a self-hosted option's cost has a spread to sample (an API or a route is
+    # repriced exactly), so `whatif LOG --api gpt-4o-mini --samples 10` printed what it prints
+    # without --samples; a sample count with no --self-host is now an error naming both
+    from tokenfab.errors import ScenarioError
+    from tokenfab.schema import UsageWhatifRequest
+
+    with pytest.raises(ScenarioError) as err:
+        UsageWhatifRequest.parse({"logs": "log.csv", **others, "samples": 10})
+    assert str(err.value) == (
+        "samples: samples the self-hosted options' cost; give self_host too, or drop samples"
+    )
+    # the default count with an API alone, and a count with a deployment, stay allowed
+    assert UsageWhatifRequest.parse({"logs": "log.csv", **others}).samples == 1000
+    both = {"logs": "log.csv", **others, "self_host": ["llama-3.1-8b:h100-sxm"], "samples": 10}
+    assert UsageWhatifRequest.parse(both).samples == 10

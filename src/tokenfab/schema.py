@@ -2253,6 +2253,17 @@ class UsageWhatifRequest(_Logs):
         "(0: none) [samples, 0 to 100,000]",
     )
 
+    @model_validator(mode="after")
+    def _samples_need_self_host(self) -> Self:
+        # only a self-hosted option has a spread to sample; with --api or --route alone a
+        # sample count changed nothing and was dropped in silence
+        if "samples" in self.model_fields_set and not self.self_host:
+            raise ValueError(
+                "samples: samples the self-hosted options' cost; give self_host too, or drop "
+                "samples"
+            )
+        return self
+
 
 class UsageSynthRequest(Request):
     """``usage synth``: a realistic synthetic request log (docs/usage.md cites each parameter)."""
