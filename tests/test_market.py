@@ -311,3 +311,17 @@ def mk_request():
     from tokenfab import schema
 
     return schema.MarketRequest.model_validate({})
+
+
+def test_a_seed_without_samples_is_refused_not_dropped():
+    # the rule: samples 0 draws no Monte Carlo, so a seed given with it changed nothing
+    # (`market --samples 0 --seed 4` printed the table of `market --samples 0`)
+    from tokenfab.schema import MarketRequest
+
+    with pytest.raises(ScenarioError) as err:
+        MarketRequest.parse({"samples": 0, "seed": 4})
+    assert str(err.value) == (
+        "seed: seeds the Monte Carlo fan; give samples (1 to 1e6) too, or drop seed"
+    )
+    assert MarketRequest.parse({"samples": 10, "seed": 4}).seed == 4
+    assert MarketRequest.parse({"samples": 0}).samples == 0

@@ -792,3 +792,20 @@ def test_the_crossing_line_counts_its_years_in_words(years, words):
     p = project(scenario(), FLAT.model_copy(update={"years": years}))
     for c in p.as_dict()["crossings"]:
         assert words in c["text"], c["text"]
+
+
+@pytest.mark.parametrize("option", [{"seed": 4}, {"reoptimise": True}])
+def test_a_fan_option_without_samples_is_refused_not_dropped(option):
+    # the rule: the seed and the re-optimised batch shape the fan of samples only; with
+    # samples 0 (the default) there is no fan, so `project FILE --seed 4` printed the same
+    # table as without it. With samples they stay allowed.
+    from tokenfab.schema import ProjectRequest
+
+    (name,) = option
+    body = {"scenario": {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}, **option}
+    with pytest.raises(ScenarioError) as err:
+        ProjectRequest.parse(body)
+    assert str(err.value) == (
+        f"{name}: applies to the fan of samples; give samples (1 to 10,000) too, or drop {name}"
+    )
+    assert ProjectRequest.parse({**body, "samples": 20}).samples == 20

@@ -1812,6 +1812,16 @@ class MarketRequest(Request):
         description="model id whose tokens per joule convert volume to GW",
     )
 
+    @model_validator(mode="after")
+    def _seed_needs_samples(self) -> Self:
+        # with samples 0 there is no Monte Carlo to seed: `market --samples 0 --seed 4` printed
+        # what it prints without the seed
+        if self.samples == 0 and "seed" in self.model_fields_set:
+            raise ValueError(
+                "seed: seeds the Monte Carlo fan; give samples (1 to 1e6) too, or drop seed"
+            )
+        return self
+
 
 class MarketYear(Result):
     """One year of a market projection."""
@@ -2533,6 +2543,19 @@ class ProjectRequest(Request):
         "targets, as montecarlo --reoptimise (default: the base case's operating point, memory "
         "and targets re-checked per sample)",
     )
+
+    @model_validator(mode="after")
+    def _fan_options_need_samples(self) -> Self:
+        # the seed and the re-optimised batch belong to the fan: without samples there is no
+        # fan, and `project FILE --seed 4` or `--reoptimise` printed what it prints without them
+        if self.samples == 0:
+            for name in ("seed", "reoptimise"):
+                if name in self.model_fields_set:
+                    raise ValueError(
+                        f"{name}: applies to the fan of samples; give samples (1 to 10,000) "
+                        f"too, or drop {name}"
+                    )
+        return self
 
     def overrides(self) -> dict[str, Any]:
         """The projection assumptions given as options (they win over the file's block)."""
