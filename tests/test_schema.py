@@ -613,6 +613,19 @@ def test_plan_refuses_two_output_formats():
     assert "--json, --csv: choose one output format" in str(r.exception)
 
 
+@pytest.mark.parametrize("fmt", ["--json", "--csv"])
+def test_plan_refuses_top_with_a_format_that_lists_every_option(fmt):
+    # the rule: an option that changes nothing is refused, not dropped. --json and --csv list
+    # every option whatever --top says, so `plan ... --top 1 --json` printed all four of
+    # h100-sxm's; --top is refused before the plan runs
+    args = ["plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e6", "--accelerator"]
+    r = CliRunner().invoke(app, [*args, "h100-sxm", "--top", "1", fmt])
+    assert isinstance(r.exception, TokenfabError)
+    assert str(r.exception) == f"top: cuts the table only; {fmt} lists every option; drop --top"
+    # without --top the format runs; the default 15 is not a choice the user made
+    assert CliRunner().invoke(app, [*args, "h100-sxm", fmt]).exit_code == 0
+
+
 @pytest.mark.parametrize("model", [schema.EstimateRequest, Scenario])
 def test_a_yes_no_value_is_not_read_as_a_number(model):
     # pydantic's lax mode turns `true` into 1; `batch_size: true` must not become batch 1

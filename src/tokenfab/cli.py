@@ -586,6 +586,12 @@ def plan_cmd(
     """Capacity plan: every accelerator x region x ownership for a demand and latency targets, cheapest first."""
     if as_json and as_csv:
         raise ScenarioError("--json, --csv: choose one output format, not both")
+    if (as_json or as_csv) and _given_on_command_line(ctx, "top"):
+        # the JSON and the CSV list every option; --top cut nothing there and was dropped
+        raise ScenarioError(
+            f"top: cuts the table only; {'--json' if as_json else '--csv'} lists every "
+            "option; drop --top"
+        )
 
     # a scenario file's accelerator and ownership describe one deployment; a plan weighs them all
     req = request_from(
@@ -606,6 +612,13 @@ def plan_cmd(
         w.writerows(rows)
         return
     _console().print(render.plan_table(req, rows, top))
+
+
+def _given_on_command_line(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was typed (not its default), for an option that only some
+    output formats use."""
+    source = ctx.get_parameter_source(name)  # typer may carry its own click: compare by name
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def _pools_name(req: Any) -> str:
