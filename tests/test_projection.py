@@ -809,3 +809,20 @@ def test_a_fan_option_without_samples_is_refused_not_dropped(option):
         f"{name}: applies to the fan of samples; give samples (1 to 10,000) too, or drop {name}"
     )
     assert ProjectRequest.parse({**body, "samples": 20}).samples == 20
+
+
+def test_reoptimise_on_a_scenario_file_with_a_fixed_batch_is_refused(tmp_path):
+    # the file fixes the batch (batch_size: 16), which the fan keeps whatever --reoptimise
+    # says; the request cannot see the file's fields, so the operation checks the scenario
+    from tokenfab.operations import get
+
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1.0e+8\nbatch_size: 16\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        get("project").run({"scenario": str(path), "samples": 3, "reoptimise": True})
+    assert str(err.value) == (
+        "reoptimise: chooses the batch again for each sample, but batch_size 16 fixes the "
+        "batch; drop reoptimise or batch_size"
+    )

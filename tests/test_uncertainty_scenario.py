@@ -461,6 +461,42 @@ def test_an_unknown_kpi_with_no_near_key_still_says_what_is_allowed(tmp_path, ru
     assert f"allowed: feasible or one of the {len(pipeline.kpi_keys())} numeric keys" in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        (("--batch", "32"), "batch_size 32 fixes the batch; drop reoptimise or batch_size"),
+        (
+            ("--concurrency", "32"),
+            "concurrency 32 sets the batch (clients in flight); drop reoptimise or concurrency",
+        ),
+        (
+            ("--objective", "min-latency"),
+            "objective min-latency without a demand runs at batch 1; drop reoptimise or objective",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["montecarlo", "sensitivity"])
+def test_reoptimise_with_a_fixed_batch_is_refused_not_dropped(tmp_path, run, command, options, why):
+    # the rule: the pipeline keeps a batch the scenario fixes (pipeline._Base.batch_fixed), so
+    # `montecarlo ... --batch 32 --reoptimise` printed the figures of the run without it
+    # (every sample at batch 32, the same P50); it is now refused, naming the field
+    extra = ("--samples", "4") if command == "montecarlo" else ()
+    result = run(command, str(write(tmp_path, TWO)), *options, *extra, "--reoptimise")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: reoptimise: chooses the batch again for each sample, but {why}"
+    )
+
+
+def test_reoptimise_with_min_latency_and_a_demand_runs():
+    # with a demand the fleet is sized and min-latency chooses among batches: nothing is fixed
+    from tokenfab.schema import MonteCarloRequest
+
+    body = {**SCENARIO.model_dump(exclude_unset=True), "objective": "min-latency"}
+    req = MonteCarloRequest.parse({**body, "tokens_per_day": 1e8, "reoptimise": True})
+    assert req.reoptimise
+
+
 # ------------------------------------------------------------------------------------------
 # The performance model's error band
 # ------------------------------------------------------------------------------------------

@@ -477,6 +477,14 @@ def _project(req: Any, cat: Catalog) -> Any:
     from tokenfab.projection import project
 
     scenario = _scenario(req.scenario)
+    if req.reoptimise:  # the scenario is in a file, read here: the request could not check it
+        from tokenfab.errors import ScenarioError
+        from tokenfab.schema import check_reoptimise
+
+        try:
+            check_reoptimise(scenario)
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
     return project(
         scenario,
         projection_inputs(req.scenario, req.overrides()),

@@ -103,6 +103,7 @@ from tokenfab.scenario import (
     MIN_TTFT_S,
     MIN_UTILIZATION,
     Scenario,
+    batch_fixed_by,
 )
 from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_ttft, replicas_for_wait
 
@@ -475,13 +476,10 @@ class _Base:
 
     @property
     def batch_fixed(self) -> bool:
-        """The scalar path evaluates one batch only: the scenario's, or 1 for min-latency."""
-        sc = self.scenario
-        return (
-            sc.batch_size is not None
-            or sc.concurrency is not None  # the clients set the batch
-            or (sc.objective == "min-latency" and self.mode == "fixed")
-        )
+        """The scalar path evaluates one batch only: the scenario's, the clients', or 1 for
+        min-latency without a demand (:func:`tokenfab.scenario.batch_fixed_by`, the rule by
+        which ``montecarlo --reoptimise`` is refused on such a scenario)."""
+        return batch_fixed_by(self.scenario) is not None
 
     @classmethod
     def build(cls, scenario: Scenario, cat: Catalog, est: Any) -> _Base:

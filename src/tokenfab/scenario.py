@@ -434,6 +434,30 @@ def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
     return {**block, "__lines__": inner}
 
 
+def batch_fixed_by(sc: Any) -> tuple[str, str] | None:
+    """The field that fixes a scenario's batch, and why in words; None where the estimate
+    chooses the batch (the rule of ``pipeline._Base.batch_fixed``, on which ``reoptimise``
+    has nothing to choose again).
+
+    ``sc`` is a :class:`Scenario` or a request with its fields (``batch_size``,
+    ``concurrency``, ``objective``, ``tokens_per_day``, ``requests_per_second``).
+
+    >>> batch_fixed_by(Scenario(model="llama-3.1-8b", accelerator="h100-sxm", batch_size=32))
+    ('batch_size', 'batch_size 32 fixes the batch')
+    """
+    if sc.batch_size is not None:
+        return "batch_size", f"batch_size {sc.batch_size} fixes the batch"
+    if sc.concurrency is not None:
+        return "concurrency", f"concurrency {sc.concurrency} sets the batch (clients in flight)"
+    if (
+        sc.objective == "min-latency"
+        and sc.tokens_per_day is None
+        and sc.requests_per_second is None
+    ):
+        return "objective", "objective min-latency without a demand runs at batch 1"
+    return None
+
+
 def scenario_with_block(source: str | Path | dict[str, Any], name: str) -> tuple[Scenario, dict]:
     """A scenario and one of its side blocks (:data:`SIDE_BLOCKS`), from a scenario file or
     from the same content as a mapping (the HTTP API's body); a file's block carries the line

@@ -61,6 +61,7 @@ from tokenfab.scenario import (
     MAX_TOKENS_PER_REQUEST,
     MIN_TOKENS_PER_DAY,
     Scenario,
+    batch_fixed_by,
     describe_validation_error,
     id_list,
     refuse_bools_for_numbers,
@@ -2045,6 +2046,18 @@ DISTRIBUTIONS_HELP = (
 )
 
 
+def check_reoptimise(sc: Any) -> None:
+    """Refuse ``reoptimise`` where the scenario fixes the batch: there is nothing to choose
+    again. Raises ValueError (a request validator's) naming the field that fixes it."""
+    fixed = batch_fixed_by(sc)
+    if fixed is not None:
+        field, why = fixed
+        raise ValueError(
+            f"reoptimise: chooses the batch again for each sample, but {why}; drop reoptimise "
+            f"or {field}"
+        )
+
+
 class _UncertaintyRequest(EstimateRequest):
     """A Scenario (every field of ``estimate``) and how its inputs vary."""
 
@@ -2069,6 +2082,14 @@ class _UncertaintyRequest(EstimateRequest):
             if not isinstance(value, dict):
                 raise ValueError("give a mapping of input: distribution")
         return value
+
+    @model_validator(mode="after")
+    def _something_to_reoptimise(self) -> Self:
+        # with the batch fixed the pipeline keeps it (pipeline._Base.batch_fixed), so
+        # `montecarlo --batch 32 --reoptimise` printed the figures of the run without it
+        if self.reoptimise:
+            check_reoptimise(self)
+        return self
 
     def scenario(self) -> Scenario:
         """The Scenario the request describes (without its distributions and options)."""
