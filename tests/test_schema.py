@@ -79,6 +79,18 @@ def test_help_lists_every_field_with_its_allowed_values(command):
         assert " ".join(schema.help_text(field).split()) in text, name
 
 
+def test_help_writes_a_float_default_as_the_ranges_write_numbers():
+    # export-prices --help said "(default: 1000000000.0)" beside "[token/day, 1 to 1e16]"; a
+    # float default is written with :g, as the ranges are: 1e9 -> 1e+09, 1.0 -> 1, 30.0 -> 30
+    fields = schema.REQUESTS["estimate"].model_fields
+    assert schema.help_text(fields["peak_to_average"]).endswith("(default: 1)")
+    from tokenfab.schema import ExportPricesRequest, UsageSynthRequest
+
+    tokens = schema.help_text(ExportPricesRequest.model_fields["tokens_per_day"])
+    assert tokens.endswith("(default: 1e+09)")
+    assert schema.help_text(UsageSynthRequest.model_fields["days"]).endswith("(default: 30)")
+
+
 EXCLUDED = {
     "estimate": set(),
     "frontier": {

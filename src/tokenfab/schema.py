@@ -155,6 +155,8 @@ def help_text(field: FieldInfo) -> str:
     default = default_of(field)
     if default is not None and default is not False and "default" not in text:
         shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
+        if isinstance(shown, float):  # as the ranges write numbers: 1e+09, not 1000000000.0
+            shown = f"{shown:g}"
         text += f" (default: {shown})"
     return text
 
