@@ -203,6 +203,31 @@ def test_calibrate_on_a_file_without_runs_says_so(tmp_path, text):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--accelerator", "foo", "accelerator: 'foo' is not in the accelerator catalog"),
+        ("--model", "gpt-17", "model: 'gpt-17' is not in the model catalog"),
+        ("--precision", "fp9", "precision: 'fp9' is not a known format; allowed: bf16, fp16"),
+        ("--kv-precision", "int4", "kv_precision: 'int4' is not a known KV-cache format"),
+    ],
+)
+def test_an_option_no_record_could_use_is_refused_before_the_files(
+    tmp_path, option, value, message
+):
+    # the rule: a misspelt value is an error, not ignored. Every record of generic.csv names
+    # its own model, accelerator and precision, so the option, a fallback for blank fields,
+    # was never read and `calibrate generic.csv --accelerator foo` fitted as if it were right;
+    # the option is checked first, in the words a record's bad field gets, and nothing is
+    # written
+    out = tmp_path / "o"
+    res = RUN.invoke(app, ["calibrate", str(FIX / "generic.csv"), option, value, "--out", str(out)])
+    assert isinstance(res.exception, MeasurementFileError)
+    assert str(res.exception).startswith(message)
+    assert str(res.exception).endswith(f"(option {option})")
+    assert not out.exists()
+
+
 def test_estimate_reads_the_calibrated_catalog(tmp_path):
     from tokenfab.perf.operating import estimate
     from tokenfab.scenario import Scenario

@@ -166,6 +166,48 @@ def build(
         return Issue(source, str(exc))
 
 
+def check_defaults(defaults: Mapping[str, Any], catalog: Catalog) -> None:
+    """Refuse an option (``--model``, ``--accelerator``, ``--precision``, ``--kv-precision``)
+    whose value no record could use, before any file is read.
+
+    A value is only a fallback for records that leave the field blank, so a misspelt one
+    (``--accelerator foo``) was never looked at when every record names its own, and the run
+    went on as if it were right. Raises :class:`MeasurementFileError` in the words a record's
+    bad field gets, naming the option.
+    """
+    problems = {
+        "model": lambda v: (
+            None
+            if model_id(v, catalog)
+            else "is not in the model catalog (list them with `tokenfab catalog models`)"
+        ),
+        "accelerator": lambda v: (
+            None
+            if accelerator_id(v, catalog)
+            else "is not in the accelerator catalog (list them with `tokenfab catalog "
+            "accelerators`)"
+        ),
+        "precision": lambda v: (
+            None
+            if precision_of(v) is not None
+            else f"is not a known format; allowed: {', '.join(PRECISIONS)}"
+        ),
+        "kv_precision": lambda v: (
+            None
+            if precision_of(v) in KV_PRECISIONS
+            else f"is not a known KV-cache format; allowed: {', '.join(KV_PRECISIONS)}"
+        ),
+    }
+    for key, problem in problems.items():
+        value = defaults.get(key)
+        if value is None:
+            continue
+        why = problem(str(value))
+        if why:
+            option = "--" + key.replace("_", "-")
+            raise MeasurementFileError(f"{key}: {str(value)!r} {why} (option {option})")
+
+
 def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement:
     name = _text(raw, "model")
     if not name:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tokenfab.calibrate import adapter, closed_loop, fit, groups
 from tokenfab.calibrate.bands import band_counts, band_rows, bands_summary, write_bands
-from tokenfab.calibrate.importers import read_files
+from tokenfab.calibrate.importers import check_defaults, read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
 from tokenfab.fileio import atomic_output, check_output_folder
@@ -176,8 +176,10 @@ def calibrate(
     Raises
     ------
     MeasurementFileError
-        If a file cannot be read, or no run can be expressed by the model.
+        If a file cannot be read, or no run can be expressed by the model; or an option
+        default names an unknown model, accelerator or format.
     """
+    check_defaults(defaults or {}, catalog)
     kept, issues = read_files(paths, catalog, fmt, defaults)
     if not kept and not issues:  # an empty file, or a header without rows: nothing to fit
         raise MeasurementFileError(
