@@ -24,7 +24,7 @@ from tokenfab.breakeven import analyse
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cli import ALIASES, INTERFACE_OPTIONS, app, flag
 from tokenfab.cost import OwnershipCost
-from tokenfab.errors import TokenfabError
+from tokenfab.errors import ScenarioError, TokenfabError
 from tokenfab.perf.frontier import frontier
 from tokenfab.planning import PLAN_KEYS, evaluate, plan_request
 from tokenfab.scenario import MIN_TTFT_S, Scenario
@@ -623,6 +623,23 @@ def test_plan_refuses_two_output_formats():
     )
     assert isinstance(r.exception, TokenfabError)
     assert "--json, --csv: choose one output format" in str(r.exception)
+
+
+@pytest.mark.parametrize(
+    ("request_model", "body", "field"),
+    [
+        (schema.PlanRequest, {"model": "llama-3.1-8b", "tokens_per_day": 1e6}, "accelerator"),
+        (schema.ExportPricesRequest, {"format": "litellm"}, "deployment"),
+    ],
+)
+def test_an_empty_id_list_is_refused_not_read_as_the_default(request_model, body, field):
+    # the rule: an empty list names nothing, so it is an error, as the CLI's `--accelerator ""`
+    # is (id_list: "names no id"); the API's {"accelerator": []} planned every shipping
+    # accelerator, the default of leaving the field out
+    with pytest.raises(ScenarioError) as err:
+        request_model.parse({**body, field: []})
+    assert str(err.value) == f"{field}: give at least 1 (got [])"
+    assert getattr(request_model.parse(body), field) is None  # left out: the default
 
 
 @pytest.mark.parametrize("fmt", ["--json", "--csv"])

@@ -306,6 +306,7 @@ _PlanBase = _derive(
             list[Annotated[str, Field(min_length=1)]] | None,
             Field(
                 None,
+                min_length=1,  # [] named no id; it ran as the default, every accelerator
                 description="accelerator ids to consider, comma-separated (default: every "
                 "shipping accelerator)",
             ),
@@ -2322,6 +2323,7 @@ class ExportPricesRequest(Request):
     )
     deployment: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None,
+        min_length=1,  # [] names no deployment: not the default, every catalog model
         description="MODEL:ACCELERATOR[:REGION[:OWNERSHIP]], comma-separated (default: every "
         "catalog model on its cheapest deployment)",
     )
