@@ -108,6 +108,13 @@ def test_request_takes_the_archetypes_list_inline(tmp_path):
         ({"archetypes": [{"archetype": "chatt", "users": 1}]}, r"^archetypes\.0\.archetype"),
         ({"archetypes": "chat=1", "file": "x.yaml"}, r"^file: give one of.*got file, archetypes"),
         ({"archetypes": "chat=1", "users": 5}, r"^users: users go with --archetype"),
+        # NAME=N has no overrides, so a name twice is one segment split in two, whose notes
+        # printed twice: refused with the sum to give instead, 5 + 6 = 11
+        (
+            {"archetypes": "coding-agent=5,chat=2,coding-agent=6"},
+            r"^archetypes: coding-agent given more than once; list each archetype once "
+            r"\(e\.g\. coding-agent=11\)",
+        ),
     ],
 )
 def test_inline_archetypes_bad_input_names_the_field(data, message):

@@ -1720,6 +1720,15 @@ class DemandRequest(Request):
                 sep = ""
             if not sep or not key.strip():
                 raise ValueError(f"{part!r} is not archetype=users (e.g. chat=200000)")
+        # NAME=N carries no overrides, so a name twice is one segment split in two (its
+        # notes printed twice); as plan's --accelerator refuses an id listed twice
+        names = [e["archetype"] for e in entries]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            total = sum(e["users"] for e in entries if e["archetype"] == twice)
+            raise ValueError(
+                f"{twice} given more than once; list each archetype once (e.g. {twice}={total:g})"
+            )
         return entries
 
     @model_validator(mode="after")
