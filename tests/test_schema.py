@@ -787,6 +787,21 @@ def test_underflowing_and_overflowing_numbers_are_refused(command, args, field):
     assert isinstance(r.exception, TokenfabError) and str(r.exception).startswith(f"{field}:")
 
 
+def test_the_breakeven_table_says_its_volumes_are_output_tokens(results):
+    # breakeven's volume is output tokens a day (BreakevenRow.tokens_per_day; the chart's
+    # axis says so); the table's first column read "tokens/day"
+    from rich.console import Console
+
+    from tokenfab import render
+
+    b = results["breakeven"]
+    rows = [r.model_dump() for r in b.rows]
+    console = Console(width=200, record=True)
+    console.print(render.breakeven_table("t", rows, b.summary_lines()))
+    header = next(line for line in console.export_text().splitlines() if "$/month" in line)
+    assert "output tokens/day" in header
+
+
 def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     # llama-3.1-8b on one H100: buying is cheaper than renting from the grid's first volume
     # (a bought hour costs less than a rented one at any use), so there is no crossing to show
@@ -794,8 +809,10 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     assert b.grid_floor_tokens_per_day == 1e5  # breakeven.FINE_GRID_TOKENS_PER_DAY[0]
     assert b.crossover_buy_vs_rent_tokens_per_day == b.grid_floor_tokens_per_day
     lines = dict(b.summary_lines())
+    # the volume says what it counts, as the table's "output tokens/day" column does (both
+    # read "tokens/day", which a reader could take for prompt and output tokens together)
     assert lines["buying cheaper than renting from"] == (
-        "every volume (the lowest searched is 1e+05 tokens/day)"
+        "every volume (the lowest searched is 1e+05 output tokens/day)"
     )
     # a real crossing above the floor is shown as a volume: llama-3.1-70b on one H100 group
     # (the API is cheaper at low volume, buying above a few 1e7 tokens a day)
@@ -805,7 +822,7 @@ def test_a_crossover_at_the_grid_floor_reads_as_cheaper_everywhere(results):
     api = b70.crossover_buy_vs_api_tokens_per_day
     assert api is not None and api > b70.grid_floor_tokens_per_day
     assert dict(b70.summary_lines())["buying cheaper than the API from"] == (
-        f"{api:.3g} tokens/day"
+        f"{api:.3g} output tokens/day"
     )
 
 

@@ -893,7 +893,7 @@ def breakeven_table(
     formats = {(r.get("precision"), r.get("rent_precision")) for r in rows}
     by_row = len(formats) > 1 or any(b != r for b, r in formats)
     for label in (
-        "tokens/day",
+        "output tokens/day",
         "accelerators",
         *(("format",) if by_row else ()),
         "buy $/month",

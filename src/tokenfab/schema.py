@@ -1046,9 +1046,9 @@ class BreakevenResult(_BreakevenBaseResult):  # type: ignore[misc, valid-type]
                 text = "never"
             elif key.startswith("crossover"):
                 text = (
-                    f"every volume (the lowest searched is {value:.3g} tokens/day)"
+                    f"every volume (the lowest searched is {value:.3g} output tokens/day)"
                     if value <= self.grid_floor_tokens_per_day
-                    else f"{value:.3g} tokens/day"
+                    else f"{value:.3g} output tokens/day"
                 )
             else:
                 text = f"{value:.1f} months"
