@@ -578,3 +578,45 @@ def test_breakeven_with_a_prefill_pool_echoes_and_prices_what_estimate_does(clie
         assert est["decode_accelerators"] == 8 * k > 8
         assert row["accelerators"] == est["accelerators_needed"]
         assert row[usd] == pytest.approx(est["monthly_cost_usd"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "message"),
+    [
+        (
+            "get",
+            "/api/v1/catalog/accelerators?stale=-1",
+            "query: 'stale' is not a query parameter of GET /api/v1/catalog/accelerators "
+            "(it takes none; the options go in the path)",
+        ),
+        (
+            "post",
+            "/api/v1/estimate?accelerators=8",
+            "query: 'accelerators' is not a query parameter of POST /api/v1/estimate "
+            "(it takes none; the options go in the JSON body)",
+        ),
+        (
+            "post",
+            "/api/v1/report?fromat=pdf",
+            "query: 'fromat' is not a query parameter of POST /api/v1/report "
+            "(allowed: format; the options go in the JSON body)",
+        ),
+    ],
+)
+def test_an_undeclared_query_parameter_is_a_422_not_ignored(client, method, url, message):
+    # the rule: bad input is a 422 naming the field, never dropped in silence. The endpoints
+    # take their options in the body or the path; `?stale=-1` returned the whole catalog with
+    # 200, `?accelerators=8` estimated on the default 1 accelerator, and the report's
+    # misspelt `?fromat=pdf` returned an HTML page
+    body = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
+    r = client.post(url, json=body) if method == "post" else client.get(url)
+    assert r.status_code == 422
+    assert r.json() == {"detail": message}
+
+
+def test_declared_query_parameters_and_the_page_keep_working(client):
+    # the report's own `format`, and the calculator page, whose URL holds the scenario
+    body = {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}
+    assert client.post("/api/v1/report?format=html", json=body).status_code == 200
+    assert client.get("/?model=llama-3.1-8b&accelerator=h100-sxm").status_code == 200
+    assert client.get("/api/v1/health").status_code == 200

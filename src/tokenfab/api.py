@@ -23,6 +23,7 @@ Errors are JSON ``{"detail": "<one line>"}``:
   including an unknown id (the line names the nearest ids) and a request above an HTTP
   limit (:data:`tokenfab.operations.MAX_HTTP_SAMPLES` and the plan and frontier grid
   limits; the line names the limit);
+- 422 too: a query parameter the route does not declare (the options go in the body);
 - 413: a body larger than :data:`MAX_BODY_BYTES`;
 - 500: a tokenfab bug, as one line (never a traceback).
 
@@ -144,6 +145,51 @@ class BodyLimit:
 
 class _BodyTooLargeError(Exception):
     pass
+
+
+class QueryCheck:
+    """ASGI middleware: refuse, with 422, a query parameter an API route does not declare.
+
+    The endpoints take their options in the JSON body (or the path); a query string was
+    ignored without a word (``GET /api/v1/catalog/accelerators?stale=-1`` returned the whole
+    catalog, ``POST /api/v1/report?fromat=pdf`` an HTML page). A route's own query
+    parameters (the report's ``format``) stay allowed. Paths outside :data:`API_PREFIX` (the
+    calculator page keeps its scenario in the URL) are not checked."""
+
+    def __init__(self, app: ASGIApp, routes_of: Callable[[], Sequence[Any]]) -> None:
+        self.app = app
+        self.routes_of = routes_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not scope.get("query_string")
+            or not scope.get("path", "").startswith(API_PREFIX + "/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        from urllib.parse import parse_qsl
+
+        from starlette.routing import Match
+
+        route = next((r for r in self.routes_of() if r.matches(scope)[0] == Match.FULL), None)
+        if route is None:  # a 404 or 405 says what is wrong
+            await self.app(scope, receive, send)
+            return
+        dependant = getattr(route, "dependant", None)
+        allowed = [p.alias for p in dependant.query_params] if dependant is not None else []
+        given = [k for k, _ in parse_qsl(scope["query_string"].decode("latin-1"), True)]
+        unknown = next((k for k in given if k not in allowed), None)
+        if unknown is None:
+            await self.app(scope, receive, send)
+            return
+        takes = f"allowed: {', '.join(allowed)}" if allowed else "it takes none"
+        where = "the JSON body" if scope.get("method") == "POST" else "the path"
+        message = (
+            f"query: {unknown!r} is not a query parameter of {scope.get('method')} "
+            f"{scope['path']} ({takes}; the options go in {where})"
+        )
+        await _error(422, message)(scope, receive, send)
 
 
 async def _body(request: Request) -> Any:
@@ -360,6 +406,7 @@ def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
 
     _install_web(app)
+    app.add_middleware(QueryCheck, routes_of=lambda: app.routes)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app
 
