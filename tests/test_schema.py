@@ -642,6 +642,32 @@ def test_an_empty_id_list_is_refused_not_read_as_the_default(request_model, body
     assert getattr(request_model.parse(body), field) is None  # left out: the default
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # the age of a row is measured from today only in the stale list; the table of
+        # `catalog accelerators --today 2020-01-01` was the table of today
+        (
+            {"name": "accelerators", "today": "2020-01-01"},
+            "today: the date stale rows are measured from; give stale too, or drop today",
+        ),
+        # the stale list and the overview print no sources; --sources was dropped there
+        (
+            {"name": "accelerators", "stale": 3, "sources": True},
+            "sources: the stale list shows ids and dates only; drop sources",
+        ),
+        ({"sources": True}, "sources: shows one catalog's rows with their sources; give a"),
+    ],
+)
+def test_catalog_refuses_an_option_where_it_changes_nothing(body, message):
+    with pytest.raises(ScenarioError) as err:
+        schema.CatalogRequest.parse(body)
+    assert str(err.value).startswith(message)
+    # where they apply they stay allowed
+    schema.CatalogRequest.parse({"stale": 3, "today": "2020-01-01"})
+    schema.CatalogRequest.parse({"name": "accelerators", "sources": True})
+
+
 @pytest.mark.parametrize("fmt", ["--json", "--csv"])
 def test_plan_refuses_top_with_a_format_that_lists_every_option(fmt):
     # the rule: an option that changes nothing is refused, not dropped. --json and --csv list

@@ -401,6 +401,23 @@ class CatalogRequest(Request):
     )
     today: date | None = Field(None, description="the date to measure age from (YYYY-MM-DD)")
 
+    @model_validator(mode="after")
+    def _options_that_apply(self) -> Self:
+        # each of these changed nothing where it does not apply, and was dropped without a
+        # word: `catalog accelerators --today 2020-01-01` printed the table of today
+        if self.today is not None and self.stale is None:
+            raise ValueError(
+                "today: the date stale rows are measured from; give stale too, or drop today"
+            )
+        if self.sources and self.stale is not None:
+            raise ValueError("sources: the stale list shows ids and dates only; drop sources")
+        if self.sources and self.name is None:
+            raise ValueError(
+                "sources: shows one catalog's rows with their sources; give a catalog name "
+                f"(one of: {', '.join(TABLES)}), or drop sources"
+            )
+        return self
+
 
 REQUESTS: dict[str, type[BaseModel]] = {
     "estimate": EstimateRequest,
