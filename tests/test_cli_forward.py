@@ -153,3 +153,14 @@ def test_roadmap_table_keeps_its_source_urls_whole(tmp_path):
     assert "…" not in r.stdout
     cells = "".join(line.split("│")[-2].strip() for line in r.stdout.splitlines() if "│" in line)
     assert "https://arxiv.org/abs/2411.02355" in cells
+
+
+def test_scenario_new_refuses_force_without_a_file():
+    # the rule: an option that changes nothing is refused. Without --out the template goes
+    # to stdout, so --force overwrote nothing and was dropped in silence
+    r = run("scenario", "new", "--force")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: --force: overwrites the --out file; give --out too, or drop --force"
+    )
+    assert r.stdout == ""

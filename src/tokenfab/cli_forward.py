@@ -242,6 +242,8 @@ def scenario_new_cmd(
     """Write a commented scenario template (to --out, else to stdout) that estimate accepts."""
     from tokenfab.template import scenario_template
 
+    if force and out is None:  # printed to stdout, there is no file to overwrite
+        raise ScenarioError("--force: overwrites the --out file; give --out too, or drop --force")
     req = schema.ScenarioNewRequest.parse(given)
     text = scenario_template(req, _catalog(ctx))
     if out is None:
