@@ -126,3 +126,13 @@ def test_a_misspelt_accelerator_in_a_frontier_list_is_refused_not_left_out():
     req = op.parse({"model": "llama-3.1-8b", "accelerator": ["h100-sxm", "h100-sx"]})
     with pytest.raises(TokenfabError, match="unknown id 'h100-sx' in accelerators"):
         op.compute(req, default_catalog())
+
+
+def test_the_frontier_table_says_its_rates_are_output_tokens(front):
+    # the table's columns read "tok/s per user" and "tok/s per accelerator"; the points are
+    # output tokens a second (FrontierPoint.tok_s_per_user is 1 / TPOT), as the chart's axes
+    # and estimate's "output tok/s per user" row say
+    from tokenfab.render import frontier_table
+
+    headers = [c.header for c in frontier_table("llama-3.1-8b", front).columns]
+    assert headers[:2] == ["output tok/s per user", "output tok/s per accelerator"]

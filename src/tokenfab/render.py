@@ -346,7 +346,7 @@ def frontier_table(model: str, f: Any) -> Table:
     t = Table(
         title=f"Pareto frontier: {model} on {f.accelerator} ({f.precision})", title_justify="left"
     )
-    for c in ("tok/s per user", "tok/s per accelerator", "TP", "PP", "EP", "batch"):
+    for c in ("output tok/s per user", "output tok/s per accelerator", "TP", "PP", "EP", "batch"):
         t.add_column(c, justify="right")
     for r in f.rows():
         t.add_row(
