@@ -433,6 +433,10 @@ def test_the_factory_table_says_which_tiers_have_a_sourced_band_and_that_no_ttft
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
     assert "TTFT s" in text and "tok/s/MW" in text
+    # the rates are output tokens a second (FactoryTier.tok_s_per_user ...), as the next
+    # column's "out tokens/yr" says; they read "tok/s/user", "tok/s/acc", "tok/s/MW"
+    header = r.stdout.splitlines()[2]  # the title, the top rule, then the column names
+    assert all(f"out tok/s/{x}" in header for x in ("user", "acc", "MW")), header
     assert "high >= 50, premium >= 400" in text
     assert "free, medium, ultra: no published band" in text
     assert "no tier publishes a TTFT bound" in text

@@ -580,10 +580,10 @@ def factory(
                 "$/Mtok",
                 "billed/out",
                 "power",
-                "tok/s/user",
+                "out tok/s/user",
                 "TTFT s",
-                "tok/s/acc",
-                "tok/s/MW",
+                "out tok/s/acc",
+                "out tok/s/MW",
                 "out tokens/yr",
                 "revenue $/yr",
             ):
