@@ -491,6 +491,13 @@ def test_a_mix_of_one_is_the_factory(h100):
         # 1e-4 of 10 MW is below the smallest factory (10 kW): the entry is named
         ([("h100-sxm", "llama-3.1-70b", 0.9999), ("b200", "llama-3.1-8b", 1e-4)], "mix.1 "),
         ([("h100-sxm", "no-such-model", 1.0)], "mix.0 "),
+        # one accelerator and model twice is one part split in two (its rows printed twice):
+        # refused with the summed share to give instead, 0.3 + 0.7 = 1
+        (
+            [("h100-sxm", "llama-3.1-70b", 0.3), ("h100-sxm", "llama-3.1-70b", 0.7)],
+            r"mix: h100-sxm:llama-3\.1-70b is given twice; give each accelerator and model "
+            r"once, with the shares summed \(h100-sxm:llama-3\.1-70b:1\)",
+        ),
     ],
 )
 def test_a_bad_mix_names_the_entry(mix, field):

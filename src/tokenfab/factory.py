@@ -743,6 +743,17 @@ def factory_mix(
         raise ScenarioError("mix: give at least one accelerator:model:share entry")
     for i, (_, _, s) in enumerate(mix):
         _check_range(f"mix.{i}.share", s, 0.0, 1.0, low_open=True)
+    seen: dict[tuple[str, str], float] = {}
+    for acc, model, s in mix:
+        # as --accelerator refuses an id listed twice: two entries of one accelerator and
+        # model are one part split in two, whose rows printed twice
+        if (acc, model) in seen:
+            both = seen[acc, model] + s
+            raise ScenarioError(
+                f"mix: {acc}:{model} is given twice; give each accelerator and model once, "
+                f"with the shares summed ({acc}:{model}:{both:g})"
+            )
+        seen[acc, model] = s
     total = sum(s for _, _, s in mix)
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(f"mix: the shares of power sum to {total:g}; they must sum to 1")
