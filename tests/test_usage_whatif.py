@@ -211,10 +211,10 @@ def test_a_price_id_prices_cached_tokens_as_its_model_name_does(tmp_path):
         "2025-10-01T01:00:00Z,gpt-4o-2024-08-06,2000,1000,200\n",
         encoding="utf-8",
     )
-    res = whatif.whatif(
-        engines.connect(), [str(p)], ["openai-gpt-4o-2024-08", "gpt-4o-2024-08-06"], []
-    )
-    by_id, by_name = res["options"]
+    # one run each: both in one run name one price twice, which is refused (test below)
+    res = whatif.whatif(engines.connect(), [str(p)], ["openai-gpt-4o-2024-08"], [])
+    (by_id,) = res["options"]
+    (by_name,) = whatif.whatif(engines.connect(), [str(p)], ["gpt-4o-2024-08-06"], [])["options"]
     factor = res["baseline"]["monthly_factor"]  # 30.4375 days / (1/24 day) = 730.5
     assert factor == pytest.approx(730.5)
     assert by_id["option"] == by_name["option"] == "API openai-gpt-4o-2024-08"
@@ -311,3 +311,15 @@ def test_samples_without_a_self_hosted_option_is_refused_not_dropped(others):
     assert UsageWhatifRequest.parse({"logs": "log.csv", **others}).samples == 1000
     both = {"logs": "log.csv", **others, "self_host": ["llama-3.1-8b:h100-sxm"], "samples": 10}
     assert UsageWhatifRequest.parse(both).samples == 10
+
+
+def test_a_model_name_and_its_price_id_are_refused_as_one_price(log):
+    # QA: gpt-4o-mini resolves to the catalog price openai-gpt-4o-mini-2024-07 (the row that
+    # prices the log, see HEADER), so naming both printed the same repriced row twice, where
+    # the same id twice is refused ("api: ... given more than once")
+    with pytest.raises(UsageLogError) as err:
+        whatif.whatif(engines.connect(), [log], ["gpt-4o-mini", "openai-gpt-4o-mini-2024-07"], [])
+    assert str(err.value) == (
+        "api: 'gpt-4o-mini' and 'openai-gpt-4o-mini-2024-07' name one price "
+        "(openai-gpt-4o-mini-2024-07); list it once"
+    )

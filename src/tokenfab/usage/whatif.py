@@ -293,8 +293,14 @@ def whatif(
     base = tr["monthly_cost_usd"]
     options: list[dict[str, Any]] = []
     as_of = tr["last"].date()
+    named: dict[str, str] = {}
     for name in api:
         pid, p_in, p_cached, p_out = _api_price(cat, name, as_of)
+        if pid in named:  # a model name and its price id: the same row twice
+            raise UsageLogError(
+                f"api: {named[pid]!r} and {name!r} name one price ({pid}); list it once"
+            )
+        named[pid] = name
         cost = reprice(tr, p_in, p_cached, p_out) * tr["monthly_factor"]
         options.append(
             {
