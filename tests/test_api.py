@@ -337,6 +337,21 @@ def test_serve_blames_the_host_not_the_port(host) -> None:
         api.serve(host=host, port=8765)
 
 
+@pytest.mark.parametrize("host", ["", " "])
+def test_serve_refuses_an_empty_host(host) -> None:
+    # uvicorn binds "" to every interface (0.0.0.0 and ::) while the start line said
+    # "serving on http://127.0.0.1:PORT/": an empty --host is refused before any socket opens
+    from tokenfab import api
+    from tokenfab.errors import TokenfabError
+
+    with pytest.raises(TokenfabError) as err:
+        api.serve(host=host, port=8765)
+    assert str(err.value) == (
+        "--host: empty; give an address of this machine, e.g. 127.0.0.1 (the default) or "
+        "0.0.0.0 for all"
+    )
+
+
 def test_demand_takes_archetypes_in_the_body(client) -> None:
     # invariant: a one-entry archetypes list is the same demand as archetype + users, and two
     # entries add up (2 x 1,000 chat users: 1,680,000 output tokens a day)

@@ -438,6 +438,13 @@ def serve(
 
     import uvicorn
 
+    if not host.strip():
+        # uvicorn reads "" as every interface, IPv4 and IPv6, while the line printed said
+        # 127.0.0.1: exposing the API takes the explicit 0.0.0.0
+        raise TokenfabError(
+            "--host: empty; give an address of this machine, e.g. 127.0.0.1 (the default) or "
+            "0.0.0.0 for all"
+        )
     catalog = create_app(catalog_dirs or None).state.catalog
     for name in TABLES:  # a bad catalog row fails here, as one line, before a worker starts
         catalog.table(name)
