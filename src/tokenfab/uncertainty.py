@@ -941,7 +941,7 @@ def _error_band(scenario: Scenario, cat: Any, specs: Mapping[str, Any]) -> dict[
     configuration for a calibrated family and model, leave one model family out for a model
     its row was not fitted to, leave one accelerator family out for an uncalibrated family).
     A row without a recorded median takes 1 (the model is unbiased on held-out runs: median
-    measured / predicted 0.988 for TPOT, 1.022 for TTFT by configuration). Without a band row,
+    measured / predicted 0.986 for TPOT, 1.024 for TTFT by configuration). Without a band row,
     the efficiency group's median error e by configuration (data/efficiency.csv
     cv_median_abs_error) gives a lognormal of median 1 whose median ``|ln r|`` is
     ``ln(1 + e)``; without that either, the input is left at 1 (not sampled).
