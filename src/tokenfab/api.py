@@ -210,8 +210,9 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
             raise TokenfabError(
                 f"body: a JSON object of field: value (got {json_type(data)}); see /docs"
             )
-        if isinstance(data.get("scenario"), dict) and "scenario" not in op.request.model_fields:
+        if "scenario" in data and "scenario" not in op.request.model_fields:
             # else "model: Field required" for a body that does hold a model, one level down
+            # (a mapping), or as a scenario file's text (a string)
             raise TokenfabError(
                 f"scenario: {op.name} takes the scenario's fields at the top level of the body, "
                 "not under scenario (see /docs)"
