@@ -164,3 +164,15 @@ def test_scenario_new_refuses_force_without_a_file():
         "error: --force: overwrites the --out file; give --out too, or drop --force"
     )
     assert r.stdout == ""
+
+
+def test_roadmap_says_what_its_cost_per_million_tokens_counts(tmp_path):
+    # roadmap's $/Mtok is a request's whole cost over its output tokens (RoadmapPoint), which
+    # for the chat workload (6,000 prompt / 300 output tokens) is well above estimate's output
+    # price, which bills the prompts apart (the projection example: 5.41 against 3.14); the
+    # base line said "$5.41/Mtok" with no basis, now what project's note and the narrative say
+    r = run("roadmap", str(EXAMPLE))
+    assert r.returncode == 0, r.stderr
+    base = " ".join(r.stdout.split("Levers")[0].split())
+    assert "per 1M output tokens (every cost line, prompt processing included)" in base
+    assert "J per output token" in base

@@ -188,11 +188,22 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
     b = doc["base"]
     _print(
         f"Base: {doc['model']} on {doc['accelerator']} ({doc['region']}, {doc['ownership']}): "
-        f"${_p(b['usd_per_mtok'])}/Mtok, {_p(b['joules_per_token'])} J/token, "
+        # what the $/Mtok counts, as project's note and the narrative say it: estimate's
+        # output price bills the prompts apart, and reads lower for the same deployment
+        f"${_p(b['usd_per_mtok'])} per 1M output tokens (every cost line, prompt processing "
+        f"included), {_p(b['joules_per_token'])} J per output token, "
         f"TTFT {b['ttft_s'] * 1e3:.0f} ms, TPOT {b['tpot_s'] * 1e3:.1f} ms"
     )
     t = Table(title="Levers, largest saving first", title_justify="left", show_lines=True)
-    for col in ("lever", "change", "$/Mtok", "saving", "J/token saved", "dTTFT ms", "dTPOT ms"):
+    for col in (
+        "lever",
+        "change",
+        "$/Mtok",
+        "saving $/Mtok",
+        "J/token saved",
+        "dTTFT ms",
+        "dTPOT ms",
+    ):
         t.add_column(col, justify="left" if col in ("lever", "change") else "right")
     # fold: its sources are URLs, cut to "https://arxiv.org/abs/2411.0…" at the default width
     t.add_column("quality effect", max_width=50, overflow="fold")
@@ -218,7 +229,8 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
         _print(f"- {n}", style="dim")
     for s in doc["plan"]:
         _print(
-            f"stage {s['stage']}: {' + '.join(s['levers'])}: ${_p(s['usd_per_mtok'])}/Mtok "
+            f"stage {s['stage']}: {' + '.join(s['levers'])}: ${_p(s['usd_per_mtok'])} per 1M "
+            "output tokens "
             f"({s['saving_share']:.0%} saved), TTFT {s['ttft_s'] * 1e3:.0f} ms, "
             f"TPOT {s['tpot_s'] * 1e3:.1f} ms"
         )
