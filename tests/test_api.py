@@ -660,3 +660,24 @@ def test_a_scenario_key_where_the_fields_go_at_the_top_level_is_named(client, op
         f"scenario: {op} takes the scenario's fields at the top level of the body, not under "
         "scenario (see /docs)"
     )
+
+
+def test_an_unknown_endpoint_names_what_is_served(client):
+    # a misspelt operation, or a CLI-only command, got {"detail": "Not Found"}: the line now
+    # names the nearest operations and every endpoint the API serves
+    r = client.post("/api/v1/estimat", json={})
+    assert r.status_code == 404
+    detail = r.json()["detail"]
+    assert detail.startswith("/api/v1/estimat: no such endpoint; did you mean: estimate")
+    served = sorted(n for n in operations.OPERATIONS if n != "catalog")
+    assert f"POST /api/v1/OPERATION serves: {', '.join(served)};" in detail
+    r = client.post("/api/v1/export-prices", json={})  # CLI-only: no near operation
+    assert r.status_code == 404 and "did you mean" not in r.json()["detail"]
+    # outside the API a 404 stays as it was
+    assert client.get("/no-such-page").json() == {"detail": "Not Found"}
+
+
+def test_a_wrong_method_names_the_allowed_one(client):
+    r = client.get("/api/v1/estimate")
+    assert r.status_code == 405
+    assert r.json() == {"detail": "GET /api/v1/estimate: not allowed here; allowed: POST"}

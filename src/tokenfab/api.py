@@ -47,11 +47,12 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokenfab import __version__, operations
-from tokenfab.catalog import TABLES, Catalog, default_catalog, user_dirs_from_env
+from tokenfab.catalog import TABLES, Catalog, default_catalog, nearest, user_dirs_from_env
 from tokenfab.errors import TokenfabError
 from tokenfab.fileio import json_text, keys_once
 from tokenfab.scenario import describe_validation_error, json_type
@@ -317,6 +318,35 @@ def create_app(catalog_dirs: Sequence[str | Path] | None = None) -> FastAPI:
     @app.exception_handler(ValidationError)
     async def _validation_error(request: Request, exc: ValidationError) -> JSONResponse:
         return _error(422, describe_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code == 404 and path.startswith(API_PREFIX + "/"):
+            # "Not Found" named nothing: a misspelt operation (estimat) or a CLI-only command
+            # (export-prices, calibrate, usage) now hears what is served and what is near
+            served = sorted(operations.OPERATIONS)
+            name = path.removeprefix(API_PREFIX + "/").split("/")[0]
+            near = [n for n in nearest(name, served) if n != "catalog"] if name else []
+            hint = f"did you mean: {', '.join(near)}? " if near else ""
+            return _error(
+                404,
+                f"{path}: no such endpoint; {hint}POST /api/v1/OPERATION serves: "
+                f"{', '.join(n for n in served if n != 'catalog')}; GET {API_PREFIX}/health, "
+                f"{API_PREFIX}/catalog[/NAME], {API_PREFIX}/demand/archetypes; POST {API_PREFIX}/report "
+                "(see /docs)",
+            )
+        if exc.status_code == 405:
+            allowed = getattr(exc, "headers", None) or {}
+            methods = allowed.get("Allow") or allowed.get("allow") or ""
+            return _error(
+                405, f"{request.method} {path}: not allowed here; allowed: {methods or 'see /docs'}"
+            )
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
