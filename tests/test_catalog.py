@@ -497,6 +497,16 @@ def test_nearest_ranks_the_closest_first() -> None:
     )
 
 
+@pytest.mark.parametrize(("given", "meant"), [("US", "us"), ("H100-SXM", "h100-sxm")])
+def test_an_id_in_the_wrong_case_names_the_id(cat: Catalog, given, meant) -> None:
+    # ids are lower case; `--region US` offered no id ("unknown id 'US' in regions (list
+    # them ...)"), difflib's ratio of "US" to "us" being 0: the lower-cased word is the hint
+    table = "regions" if meant == "us" else "accelerators"
+    with pytest.raises(CatalogError) as info:
+        cat.get(table, given)
+    assert f"did you mean: {meant}?" in str(info.value)
+
+
 def test_unknown_catalog_name(cat: Catalog) -> None:
     with pytest.raises(CatalogError, match="allowed: accelerators"):
         cat.table("gpus")

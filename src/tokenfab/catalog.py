@@ -1206,8 +1206,15 @@ def builtin_dir() -> Path:
 
 
 def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """The ids closest to ``word``, best first (for "did you mean" hints)."""
+    """The ids closest to ``word``, best first (for "did you mean" hints); case aside, as ids
+    are lower case ("US" named no region: "us" is one character from it only in case).
+
+    >>> nearest("US", ["us", "eu", "japan"])[0]
+    'us'
+    """
     choices = list(choices)
+    if word.lower() != word and word.lower() in choices:
+        return [word.lower()]
     close = difflib.get_close_matches(word, choices, n=n, cutoff=0.4)
     return close or [c for c in choices if word and word.split("-")[0] in c][:n]
 
