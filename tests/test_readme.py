@@ -64,3 +64,23 @@ def test_every_shell_command_in_the_readme_is_generated_or_make():
     for block in re.findall(r"```(?:sh|text)\n(.*?)```", text, re.S):
         for line in block.splitlines():
             assert not line.lstrip("$ ").startswith("tokenfab"), line
+
+
+def test_the_readme_names_every_example_scenario():
+    # README said examples/ has "four to start from ... and one that spells out its uncertain
+    # inputs": five, beside six files (the projection example, the one `tokenfab project`
+    # reads, went unmentioned). Each file's kind must be named in that sentence, and a new
+    # example fails here until the README says what it is for.
+    kinds = {
+        "chat-llama-70b-h100.yaml": "chat",
+        "reasoning-deepseek-r1-h200.yaml": "reasoning",
+        "coding-agent-gpt-oss-b200.yaml": "coding agent",
+        "batch-llama-8b-mi300x.yaml": "offline batch",
+        "uncertainty-chat-llama-70b-h100.yaml": "uncertain inputs",
+        "projection-llama-70b-h100.yaml": "`projection:` block",
+    }
+    assert {p.name for p in (ROOT / "examples").glob("*.yaml")} == set(kinds)
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    sentence = text.split("Scenarios can live in YAML files;")[1].split("flags override")[0]
+    for name, kind in kinds.items():
+        assert kind in sentence, (name, kind)
