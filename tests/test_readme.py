@@ -84,3 +84,24 @@ def test_the_readme_names_every_example_scenario():
     sentence = text.split("Scenarios can live in YAML files;")[1].split("flags override")[0]
     for name, kind in kinds.items():
         assert kind in sentence, (name, kind)
+
+
+def test_the_readme_says_which_commands_are_endpoints():
+    # README said "Every command is an endpoint under /api/v1/", but calibrate, export-prices,
+    # usage and scenario new are not (they read or write files of yours). Every CLI command is
+    # now either an operation the API serves (named in the paragraph), one of its own routes
+    # (report, catalog; serve runs it), or named CLI-only there.
+    import typer
+
+    from tokenfab import operations
+    from tokenfab.cli import app
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    paragraph = text.split("### The HTTP API")[1].split("Bad input is a 422")[0]
+    served = {n for n in operations.OPERATIONS if n != "catalog"}
+    for name in served:
+        assert f"`{name}`" in paragraph or f"/api/v1/{name}`" in paragraph, name
+    commands = {c.name for c in typer.main.get_command(app).commands.values()}
+    cli_only = paragraph.split("are CLI-only")[0].rsplit("(", 1)[1]
+    for name in commands - served - {"report", "catalog", "serve"}:
+        assert f"`{name}" in cli_only, name
