@@ -260,6 +260,31 @@ def test_a_scenario_file_without_model_or_accelerator_takes_them_from_the_option
     assert line.startswith("error: batch_size: -5 is out of range")
 
 
+@pytest.mark.parametrize("command", ["estimate", "montecarlo"])
+def test_a_demand_option_overrides_the_files_demand_in_its_other_unit(tmp_path, command):
+    # README: "flags override the file". A file with tokens_per_day and the option
+    # --requests-per-second 2 (the same demand stated per second) was refused as "give either
+    # tokens_per_day or requests_per_second, not both", though the user gave one of each
+    # place; the option is the demand now, and equals the estimate from options alone
+    (tmp_path / "s.yaml").write_text("tokens_per_day: 1.0e+9\n")
+    args = ("--scenario", "s.yaml") if command == "estimate" else ("s.yaml", "--samples", "4")
+    opts = [*EST[1:], "--requests-per-second", "2", "--json"]
+    r = run(command, *args, *opts, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    if command == "estimate":
+        # the option's demand, 2 requests/s x 1,000 output tokens x 86,400 s = 1.728e8 output
+        # tokens a day, not the file's 1e9: the estimate of the options alone
+        same = ("accelerators", "monthly_cost_usd", "cost_usd_per_mtok_output", "ttft_s")
+        alone = json.loads(run("estimate", *opts).stdout)
+        got = json.loads(r.stdout)
+        assert {k: got[k] for k in same} == {k: alone[k] for k in same}
+        file_only = json.loads(run(command, *args, *EST[1:], "--json", cwd=tmp_path).stdout)
+        assert file_only["monthly_cost_usd"] != got["monthly_cost_usd"]
+    # both given as options stays an error: the user stated the demand twice
+    line = one_line_error(run(*EST, "--tokens-per-day", "1e9", "--requests-per-second", "2"))
+    assert line.startswith("error: tokens_per_day: give either tokens_per_day or")
+
+
 def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):
     # README: "`--out report.pdf --pdf` the same as a PDF"; --out report.pdf alone was refused
     # as "writes .html or .htm files" with no word of --pdf

@@ -36,7 +36,7 @@ from tokenfab.catalog import (
 from tokenfab.errors import ScenarioError, TokenfabError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
-from tokenfab.scenario import Scenario, describe_validation_error
+from tokenfab.scenario import Scenario, describe_validation_error, with_overrides
 from tokenfab.usage import cli as usage_cli
 
 app = typer.Typer(
@@ -321,7 +321,7 @@ def request_from(
 
         base = {**base, **demand_fields(demand)}
         base.pop("requests_per_second", None)
-    return model.parse({**base, **given})
+    return model.parse(with_overrides(base, given))
 
 
 # ------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def _request(
     """The request from an optional scenario file (with its distributions: block) and the
     options given (options win; --distributions replaces the file's block), and where the
     distributions came from (``file:line`` of each, for messages)."""
-    from tokenfab.scenario import read_scenario_file
+    from tokenfab.scenario import read_scenario_file, with_overrides
 
     base: dict[str, Any] = {}
     where = None
@@ -66,7 +66,7 @@ def _request(
         if sf.distributions and "distributions" not in given:
             base["distributions"] = sf.distributions
             where = sf.where
-    return model.parse({**base, **given}), where
+    return model.parse(with_overrides(base, given)), where
 
 
 def _analyse(

@@ -434,6 +434,31 @@ def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
     return {**block, "__lines__": inner}
 
 
+ALTERNATIVE_FIELDS: tuple[frozenset[str], ...] = (
+    frozenset({"tokens_per_day", "requests_per_second"}),
+)
+"""Fields that state one quantity in two ways: a scenario takes one of each set."""
+
+
+def with_overrides(base: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario file's (or a demand file's) fields with a command's options over them.
+
+    An option wins over the file's field of the same name, and over the file's other way of
+    stating the same quantity (:data:`ALTERNATIVE_FIELDS`): ``--requests-per-second 5`` on a
+    file with ``tokens_per_day`` is the demand, where the two together were refused as "give
+    either tokens_per_day or requests_per_second, not both" though the user gave only one.
+
+    >>> with_overrides({"tokens_per_day": 2e9, "model": "m"}, {"requests_per_second": 5})
+    {'model': 'm', 'requests_per_second': 5}
+    """
+    merged = dict(base)
+    for fields in ALTERNATIVE_FIELDS:
+        if fields & given.keys():
+            for name in fields - given.keys():
+                merged.pop(name, None)
+    return {**merged, **given}
+
+
 def batch_fixed_by(sc: Any) -> tuple[str, str] | None:
     """The field that fixes a scenario's batch, and why in words; None where the estimate
     chooses the batch (the rule of ``pipeline._Base.batch_fixed``, on which ``reoptimise``
