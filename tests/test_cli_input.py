@@ -285,6 +285,22 @@ def test_a_demand_option_overrides_the_files_demand_in_its_other_unit(tmp_path, 
     assert line.startswith("error: tokens_per_day: give either tokens_per_day or")
 
 
+@pytest.mark.parametrize("command", ["estimate", "montecarlo"])
+def test_a_files_field_refused_beside_an_option_is_named_with_its_line(tmp_path, command):
+    # rental_term is on line 4 of the file; --ownership buy makes it meaningless. The line
+    # read "rental_term: ...; give ownership: rent too, or drop rental_term" as of an option
+    # the user never typed: it now starts with the file and line, as the file's own errors do
+    (tmp_path / "rent.yaml").write_text(
+        "model: llama-3.1-8b\naccelerator: h100-sxm\nownership: rent\nrental_term: reserved\n"
+    )
+    args = ("--scenario", "rent.yaml") if command == "estimate" else ("rent.yaml",)
+    line = one_line_error(run(command, *args, "--ownership", "buy", cwd=tmp_path))
+    assert line.startswith("error: rent.yaml:4: rental_term: reserved prices a rented")
+    # the same field given as the option is the option's, with no file named
+    line = one_line_error(run(*EST, "--rental-term", "reserved", "--ownership", "buy"))
+    assert line.startswith("error: rental_term: reserved prices a rented")
+
+
 def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):
     # README: "`--out report.pdf --pdf` the same as a PDF"; --out report.pdf alone was refused
     # as "writes .html or .htm files" with no word of --pdf

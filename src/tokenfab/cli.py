@@ -36,7 +36,7 @@ from tokenfab.catalog import (
 from tokenfab.errors import ScenarioError, TokenfabError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
-from tokenfab.scenario import Scenario, describe_validation_error, with_overrides
+from tokenfab.scenario import Scenario, describe_validation_error, in_file, with_overrides
 from tokenfab.usage import cli as usage_cli
 
 app = typer.Typer(
@@ -316,12 +316,18 @@ def request_from(
         base = {
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }
+    from_file = set(base) - set(given)
     if demand is not None:
         from tokenfab.demand import demand_fields
 
-        base = {**base, **demand_fields(demand)}
+        from_demand = demand_fields(demand)
+        base = {**base, **from_demand}
         base.pop("requests_per_second", None)
-    return model.parse(with_overrides(base, given))
+        from_file -= set(from_demand)  # those come from the demand file now
+    try:
+        return model.parse(with_overrides(base, given))
+    except ScenarioError as exc:  # a file's field refused beside an option: name its line
+        raise (in_file(exc, file, from_file) if file is not None else exc) from None
 
 
 # ------------------------------------------------------------------------------------------

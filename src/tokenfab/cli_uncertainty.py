@@ -56,7 +56,8 @@ def _request(
     """The request from an optional scenario file (with its distributions: block) and the
     options given (options win; --distributions replaces the file's block), and where the
     distributions came from (``file:line`` of each, for messages)."""
-    from tokenfab.scenario import read_scenario_file, with_overrides
+    from tokenfab.errors import ScenarioError
+    from tokenfab.scenario import in_file, read_scenario_file, with_overrides
 
     base: dict[str, Any] = {}
     where = None
@@ -66,7 +67,12 @@ def _request(
         if sf.distributions and "distributions" not in given:
             base["distributions"] = sf.distributions
             where = sf.where
-    return model.parse(with_overrides(base, given)), where
+    try:
+        return model.parse(with_overrides(base, given)), where
+    except ScenarioError as exc:  # a file's field refused beside an option: name its line
+        if path is None:
+            raise
+        raise in_file(exc, path, set(base) - set(given) - {"distributions"}) from None
 
 
 def _analyse(

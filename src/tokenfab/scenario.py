@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
@@ -405,6 +405,23 @@ def _line_of(message: str, lines: dict[str, int]) -> str:
     """``:LINE`` of the field a one-line message starts with, or nothing."""
     field = message.split(":", 1)[0].split(".", 1)[0].strip()
     return f":{lines[field]}" if field in lines else ""
+
+
+def in_file(exc: ScenarioError, path: str | Path, from_file: Iterable[str]) -> ScenarioError:
+    """``exc`` with the file and line of its field where the field's value came from the
+    scenario file, not from an option.
+
+    A file merged with a command's options can fail on the file's field only because of an
+    option (``rental_term: reserved`` in the file, ``--ownership buy`` given): the line said
+    "rental_term: ...; give ownership: rent too, or drop rental_term" as of an option the user
+    never typed. It now starts ``FILE:LINE:`` as the file's own errors do.
+    """
+    message = str(exc)
+    field = message.split(":", 1)[0].split(".", 1)[0].strip()
+    if field not in set(from_file):
+        return exc
+    text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+    return type(exc)(f"{path}{_line_of(message, _key_lines(text))}: {message}")
 
 
 def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
