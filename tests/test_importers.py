@@ -449,6 +449,25 @@ def test_cli_import_errors_are_one_line(tmp_path: Path) -> None:
     )
 
 
+def test_a_future_as_of_is_refused_with_the_date_as_written(tmp_path: Path) -> None:
+    # the line ended "(got datetime.date(2030, 1, 1))", Python's repr of the value the line
+    # had already named; a date is shown as YAML and the user write it, and once
+    r = _cli(
+        "catalog",
+        "import-prices",
+        str(PRICES / "litellm.json"),
+        "--format",
+        "litellm",
+        "--as-of",
+        "2099-01-01",
+        env_dir=tmp_path,
+    )
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert "as_of: 2099-01-01 is after today" in line
+    assert "datetime" not in line and line.count("2099-01-01") == 1
+
+
 def test_cli_stale_lists_old_rows(tmp_path: Path) -> None:
     r = _cli("catalog", "--stale", "--today", "2026-11-30", "--json", env_dir=tmp_path)
     assert r.returncode == 0, r.stderr

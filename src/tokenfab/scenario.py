@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -738,6 +739,8 @@ def _shown(value: Any) -> str:
 
     >>> _shown(None), _shown(True), _shown({"archetypes": []}), _shown("-80"), _shown("x")
     ('null', 'true', '{"archetypes": []}', '-80', "'x'")
+    >>> _shown(date(2030, 1, 1))
+    '2030-01-01'
     """
     if isinstance(value, str):
         try:
@@ -745,6 +748,8 @@ def _shown(value: Any) -> str:
             return value.strip()
         except ValueError:
             pass
+    if isinstance(value, date):  # a date as YAML writes it, not datetime.date(2030, 1, 1)
+        return value.isoformat()
     if value is None or isinstance(value, bool | dict | list):
         text = json.dumps(value, default=str, ensure_ascii=False)
     else:
