@@ -826,3 +826,24 @@ def test_reoptimise_on_a_scenario_file_with_a_fixed_batch_is_refused(tmp_path):
         "reoptimise: chooses the batch again for each sample, but batch_size 16 fixes the "
         "batch; drop reoptimise or batch_size"
     )
+
+
+@pytest.mark.parametrize("path", ["vendor-claims", "model"])
+def test_a_generation_path_with_no_successor_is_refused_not_listed(tmp_path, path):
+    # the rule: an option that changes nothing is refused. generation_path prices the
+    # successor's generation; with successor none only the scenario's accelerator is bought,
+    # yet the assumptions listed "generation_path = vendor-claims" as if it applied
+    body = EXAMPLE.read_text() + "projection:\n  successor: none\n"
+    (tmp_path / "p.yaml").write_text(body)
+    with pytest.raises(ScenarioError) as err:
+        projection_inputs(str(tmp_path / "p.yaml"), {"generation_path": path})
+    assert str(err.value) == (
+        "projection.generation_path: prices the successor, and none is bought (successor: "
+        "none); give a successor, or drop generation_path"
+    )
+    # in the file's block it names the file and line; left out, the projection runs
+    lines = body.count("\n")
+    (tmp_path / "q.yaml").write_text(body + f"  generation_path: {path}\n")
+    with pytest.raises(ScenarioError, match=rf"q\.yaml:{lines + 1}: projection\.generation_path"):
+        projection_inputs(str(tmp_path / "q.yaml"))
+    assert projection_inputs(str(tmp_path / "p.yaml")).successor == "none"

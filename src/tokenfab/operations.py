@@ -451,7 +451,18 @@ def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> A
     _, block = scenario_with_block(source, "projection")
     lines = block.pop("__lines__", {})
     where = "" if isinstance(source, dict) else str(source)
-    return ProjectionInputs.parse({**block, **(overrides or {}), "__lines__": lines}, where=where)
+    given = {**block, **(overrides or {})}
+    inputs = ProjectionInputs.parse({**given, "__lines__": lines}, where=where)
+    if str(given.get("successor")).lower() == "none" and "generation_path" in given:
+        # the path prices the successor's generation; with none bought it priced nothing,
+        # while the assumptions listed it ("generation_path = vendor-claims") as if it had
+        line = f":{lines['generation_path']}" if "generation_path" in lines else ""
+        prefix = f"{where}{line}: " if where and "generation_path" in block else ""
+        raise ScenarioError(
+            f"{prefix}projection.generation_path: prices the successor, and none is bought "
+            "(successor: none); give a successor, or drop generation_path"
+        )
+    return inputs
 
 
 def _scenario(source: Any) -> Any:
