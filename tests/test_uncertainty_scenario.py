@@ -98,7 +98,8 @@ def test_a_valid_block_checks_against_the_pipeline_inputs(tmp_path):
         (
             # P(x < 0) of N(0.08, 0.03) = Phi(-2.667) = 0.38 %
             "regions.us.electricity_usd_per_kwh: {dist: normal, mean: 0.08, sd: 0.03}",
-            "puts 0.38% of its samples below 0, outside the field's range above 0 to any",
+            # the range has no upper end: "above 0" (it read "above 0 to any")
+            "puts 0.38% of its samples below 0, outside the field's range above 0;",
         ),
         (
             "utilization: {dist: normal, mean: 0.8, sd: 0.1, low: 0.5, high: 1.5}",

@@ -886,9 +886,22 @@ class InputRange:
         )
 
     def text(self) -> str:
-        """The range as the scenario's errors write it, e.g. ``above 0 to 1``."""
-        low = "any" if self.low is None else f"{'above ' if self.low_open else ''}{self.low:g}"
-        high = "any" if self.high is None else f"{'below ' if self.high_open else ''}{self.high:g}"
+        """The range as the scenario's errors write it, e.g. ``above 0 to 1``; an open end
+        is left out (``above 0``, ``at most 3``), not written "to any".
+
+        >>> InputRange(0.0, None, low_open=True).text(), InputRange(1.0, 3.0).text()
+        ('above 0', '1 to 3')
+        >>> InputRange(None, 3.0).text(), InputRange(0.0, None).text()
+        ('at most 3', '0 or more')
+        """
+        if self.high is None and self.low is None:
+            return "any number"
+        if self.high is None:
+            return f"above {self.low:g}" if self.low_open else f"{self.low:g} or more"
+        if self.low is None:
+            return f"below {self.high:g}" if self.high_open else f"at most {self.high:g}"
+        low = f"{'above ' if self.low_open else ''}{self.low:g}"
+        high = f"{'below ' if self.high_open else ''}{self.high:g}"
         return f"{low} to {high}"
 
 
