@@ -631,6 +631,25 @@ def test_the_sampled_error_is_the_band_the_estimate_itself_shows(accelerator, ba
     )
 
 
+def test_an_empty_distributions_mapping_is_refused_not_read_as_the_defaults(tmp_path, run):
+    # the rule: what names nothing is an error, not a silent default. `distributions: {}` in a
+    # file, or `--distributions "{}"`, ran on the catalogs' default ranges as if the block were
+    # left out (the table's title said "defaults", nothing said why)
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + "distributions: {}\n")
+    result = run("montecarlo", str(path), "--samples", "4")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: ") and "s.yaml:4: distributions:" in (
+        result.stderr
+    )
+    assert "an empty one names no input" in result.stderr
+    result = run("montecarlo", str(write(tmp_path, TWO)), "--distributions", "{}")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(
+        "error: distributions: an empty mapping names no input; give input: distribution pairs"
+    )
+
+
 def test_the_docs_quote_the_error_band_the_catalog_holds():
     # docs/uncertainty.md, docs/method.md and the uncertainty example's comment quote the
     # by-configuration band the Monte Carlo samples (data/error_bands.csv); they said TPOT 0.7065 / 0.988 / 1.7888 and TTFT

@@ -1222,11 +1222,17 @@ def read_scenario_file(
     if block is None:
         return ScenarioFile(str(path), scenario)
     lines = _distribution_lines(text)
-    if not isinstance(block, dict):
+    if not isinstance(block, dict) or not block:
+        # an empty block ({}) ran as no block, on the default ranges, without a word
         where = f"{path}:{lines['']}" if lines.get("") else str(path)
         raise ScenarioError(
             f"{where}: distributions: give a mapping of input: distribution, e.g. "
             "utilization: {dist: uniform, low: 0.5, high: 0.9}"
+            + (
+                "; an empty one names no input (leave the block out for the defaults)"
+                if isinstance(block, dict)
+                else ""
+            )
         )
     found: dict[str, Distribution] = {}
     for key, spec in block.items():

@@ -2110,6 +2110,11 @@ class _UncertaintyRequest(EstimateRequest):
             value = load_yaml(value, "--distributions")
             if not isinstance(value, dict):
                 raise ValueError("give a mapping of input: distribution")
+        if value == {}:  # ran on the default ranges, as if none were given, without a word
+            raise ValueError(
+                "an empty mapping names no input; give input: distribution pairs, or leave "
+                "distributions out for the defaults"
+            )
         return value
 
     @model_validator(mode="after")
