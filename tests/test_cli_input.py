@@ -301,6 +301,25 @@ def test_a_files_field_refused_beside_an_option_is_named_with_its_line(tmp_path,
     assert line.startswith("error: rental_term: reserved prices a rented")
 
 
+@pytest.mark.parametrize("command", ["estimate", "montecarlo"])
+def test_an_options_clash_with_a_files_field_names_the_files_line(tmp_path, command):
+    # --concurrency 8 on the command line, batch_size on line 3 of the file: the line said
+    # "drop batch_size" with no word of where it was set. The field to drop is the file's,
+    # so its file:line follows it
+    (tmp_path / "b.yaml").write_text("model: llama-3.1-8b\naccelerator: h100-sxm\nbatch_size: 32\n")
+    args = ("--scenario", "b.yaml") if command == "estimate" else ("b.yaml",)
+    line = one_line_error(run(command, *args, "--concurrency", "8", cwd=tmp_path))
+    assert line.startswith("error: concurrency: closed-loop clients set the batch")
+    assert line.endswith("drop batch_size (b.yaml:3)")
+    # of two alternatives only the one in the file (line 3) is placed
+    (tmp_path / "d.yaml").write_text(
+        "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\n"
+    )
+    args = ("--scenario", "d.yaml") if command == "estimate" else ("d.yaml",)
+    line = one_line_error(run(command, *args, "--concurrency", "8", cwd=tmp_path))
+    assert line.endswith("drop tokens_per_day or requests_per_second (tokens_per_day at d.yaml:3)")
+
+
 def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):
     # README: "`--out report.pdf --pdf` the same as a PDF"; --out report.pdf alone was refused
     # as "writes .html or .htm files" with no word of --pdf

@@ -319,8 +319,8 @@ class Scenario(BaseModel):
             ]
             if clash:
                 raise ValueError(
-                    f"concurrency: closed-loop clients set the batch and the load; drop "
-                    f"{clash[0]} (disaggregated pools under client concurrency are not modelled)"
+                    "concurrency: closed-loop clients set the batch and the load (disaggregated "
+                    f"pools under client concurrency are not modelled); drop {clash[0]}"
                 )
         if self.acceptance_rate is not None and not self.speculative_tokens:
             raise ValueError(
@@ -416,13 +416,32 @@ def in_file(exc: ScenarioError, path: str | Path, from_file: Iterable[str]) -> S
     option (``rental_term: reserved`` in the file, ``--ownership buy`` given): the line said
     "rental_term: ...; give ownership: rent too, or drop rental_term" as of an option the user
     never typed. It now starts ``FILE:LINE:`` as the file's own errors do.
+
+    The other way round, an option's field refused beside the file's (``--concurrency 8``
+    given, ``batch_size: 32`` in the file) says which file line to drop: "drop batch_size
+    (b.yaml:3)"; it read "drop batch_size" with no word of where that was set.
     """
     message = str(exc)
+    from_file = set(from_file)
     field = message.split(":", 1)[0].split(".", 1)[0].strip()
-    if field not in set(from_file):
+    if field in from_file:
+        text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+        return type(exc)(f"{path}{_line_of(message, _key_lines(text))}: {message}")
+    drop = re.search(r"\bdrop ([a-z_]+(?: or [a-z_]+)*)", message)
+    named = [n for n in drop.group(1).split(" or ") if n in from_file] if drop else []
+    if not named:
         return exc
-    text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
-    return type(exc)(f"{path}{_line_of(message, _key_lines(text))}: {message}")
+    lines = _key_lines(read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES))
+    where = ", ".join(
+        f"{path}:{lines[n]}"
+        if len(drop.group(1).split(" or ")) == 1
+        else f"{n} at {path}:{lines[n]}"
+        for n in named
+        if n in lines
+    )
+    if not where:
+        return exc
+    return type(exc)(f"{message[: drop.end()]} ({where}){message[drop.end() :]}")
 
 
 def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
