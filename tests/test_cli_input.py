@@ -375,3 +375,25 @@ def test_list_options_and_flags_may_repeat():
     assert r.returncode == 0, r.stderr
     options = json.loads(r.stdout)["options"]
     assert {o["accelerator"] for o in options} == {"h100-sxm", "b200"}
+
+
+@pytest.mark.parametrize(
+    ("args", "dropped"),
+    [
+        (("market", "--list", "--scenario", "jevons"), "--scenario"),
+        (("market", "--list", "--out", "m.html"), "--out"),
+        (("route", "--list", "--study", "routellm-mt-bench"), "--study"),
+        (("demand", "--list", "mix.yaml"), "FILE"),
+        (("demand", "--list", "--write-scenario", "s.yaml"), "--write-scenario"),
+    ],
+)
+def test_an_option_beside_list_is_refused_not_ignored(args, dropped):
+    # --list shows the choices and exits: `market --list --scenario jevons` listed every
+    # scenario and dropped --scenario without a word. Each such option is now one line
+    line = one_line_error(run(*args))
+    assert line == (
+        f"error: --list: shows the choices and exits; {dropped} does nothing with it, "
+        f"drop {dropped} or --list"
+    )
+    # --json is how the list is printed, so it stays allowed
+    assert run(args[0], "--list", "--json").returncode == 0

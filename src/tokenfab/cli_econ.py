@@ -31,6 +31,29 @@ def _note(text: str) -> None:
     Console(stderr=True, emoji=False).print(text, style="dim", markup=False, highlight=False)
 
 
+def _refuse_beside_list(given: dict[str, Any], arguments: tuple[str, ...] = (), **extras) -> None:
+    """Refuse options that do nothing with ``--list`` (it shows the choices and exits).
+
+    ``market --list --scenario jevons`` listed the scenarios and dropped --scenario without a
+    word; one line now names the first such option (an argument by its name in capitals).
+
+    Raises
+    ------
+    ScenarioError
+        When a request field or an extra option (``--out``) is given beside ``--list``.
+    """
+    from tokenfab.cli import flag
+    from tokenfab.errors import ScenarioError
+
+    named = [n.upper() if n in arguments else flag(n) for n in given]
+    named += [flag(n) for n, v in extras.items() if v not in (None, False)]
+    if named:
+        raise ScenarioError(
+            f"--list: shows the choices and exits; {named[0]} does nothing with it, "
+            f"drop {named[0]} or --list"
+        )
+
+
 def _catalog():
     from tokenfab.cli import _catalog as main_catalog
 
@@ -80,6 +103,8 @@ def market(
     from tokenfab import market as mk
     from tokenfab.cli import _catalog as main_catalog
 
+    if list_:
+        _refuse_beside_list(given, out=out)
     chart = check_output_path(out, suffixes=CHART_SUFFIXES) if out is not None else None
     if list_:
         data = mk.load_market_data()
@@ -283,6 +308,7 @@ def demand(
     from tokenfab import demand as dm
 
     if list_:
+        _refuse_beside_list(given, ("file",), write_scenario=write_scenario)
         listed = schema.DemandList.from_archetypes(dm.archetypes())
         if as_json:
             _emit(listed.model_dump())
@@ -355,6 +381,7 @@ def route(ctx: typer.Context, given: dict[str, Any], list_: bool, as_json: bool)
     from tokenfab.cli import _catalog as main_catalog
 
     if list_:
+        _refuse_beside_list(given)
         listed = schema.RouteList.model_validate(
             {
                 "studies": [
