@@ -62,6 +62,58 @@ def test_index_path_refuses_a_short_series():
         index_path([0.1, 0.2], 4)
 
 
+def test_index_path_refuses_a_long_series():
+    # 3 years take 2 rates (years 1 and 2); a third was dropped without a word
+    with pytest.raises(ScenarioError, match="3 values for 3 years; give 2"):
+        index_path([0.1, 0.2, 0.3], 3)
+
+
+@pytest.mark.parametrize(
+    ("block", "options", "expected"),
+    [
+        # years 1 is year 0 alone, and a rate moves year t from year t - 1: none is used
+        (
+            "  years: 1\n  demand_growth_per_year: 0.5\n",
+            {},
+            "p.yaml:6: projection.demand_growth_per_year: a yearly rate, and years: 1 projects "
+            "year 0 alone, which no rate moves; give years 2 or more, or drop "
+            "demand_growth_per_year",
+        ),
+        # the same with --years 1 as the option and the rate in the file: its line is named
+        (
+            "  electricity_change_per_year: [0.1, 0.1]\n",
+            {"years": 1},
+            "p.yaml:5: projection.electricity_change_per_year: a yearly rate, and years: 1",
+        ),
+        # the option's own rate is the option's: no file line
+        ("", {"years": 1, "api_price_decline_per_year": 0.3}, "projection.api_price_decline"),
+        (
+            "  years: 1\n  distributions:\n    demand_growth_per_year: "
+            "{dist: uniform, low: 0.1, high: 0.5}\n",
+            {},
+            "p.yaml:6: projection.distributions: samples yearly rates, and years: 1",
+        ),
+        # 3 years take 2 rates; the 4 given used the first 2
+        (
+            "  years: 3\n  demand_growth_per_year: [0.5, 0.2, 0.1, 0.1]\n",
+            {},
+            "p.yaml:6: projection.demand_growth_per_year: 4 values for 3 years; give 2 (one "
+            "per year after year 0) or one number",
+        ),
+    ],
+)
+def test_a_yearly_rate_no_year_uses_is_refused(tmp_path, monkeypatch, block, options, expected):
+    monkeypatch.chdir(tmp_path)
+    head = "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\nprojection:\n"
+    (tmp_path / "p.yaml").write_text(head + (block or "  years: 5\n"))
+    with pytest.raises(ScenarioError) as exc:
+        projection_inputs("p.yaml", options)
+    assert str(exc.value).startswith(expected)
+    # years 1 with no rate given is a one-year projection, refused nothing
+    (tmp_path / "one.yaml").write_text(head + "  years: 1\n")
+    assert projection_inputs(str(tmp_path / "one.yaml")).years == 1
+
+
 def test_a_short_yearly_series_names_its_field():
     # 5 years need 4 growth rates (years 1-4); 2 given is refused naming the field, not "a
     # yearly series" (the example with --years 7 once said "projection: a yearly series ...")

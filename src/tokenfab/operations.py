@@ -445,7 +445,7 @@ _register_uncertainty()
 def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> Any:
     """The scenario's ``projection:`` block (a file's, or the ``projection`` key of its
     content as a mapping) with the options given on top, validated."""
-    from tokenfab.projection import ProjectionInputs
+    from tokenfab.projection import RATES, ProjectionInputs
     from tokenfab.scenario import scenario_with_block
 
     _, block = scenario_with_block(source, "projection")
@@ -453,6 +453,31 @@ def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> A
     where = "" if isinstance(source, dict) else str(source)
     given = {**block, **(overrides or {})}
     inputs = ProjectionInputs.parse({**given, "__lines__": lines}, where=where)
+
+    def prefix(name: str) -> str:  # the file and line where the field is the block's own
+        if not where or name not in block or name in (overrides or {}):
+            return ""
+        return f"{where}:{lines[name]}: " if name in lines else f"{where}: "
+
+    after_year_0 = inputs.years - 1  # a rate moves year t from year t - 1: none for year 0
+    for name in (*RATES, "distributions"):
+        value = getattr(inputs, name)
+        if value is None:
+            continue
+        if after_year_0 == 0:
+            # --years 1 projected year 0 alone and dropped the rates without a word
+            raise ScenarioError(
+                f"{prefix(name)}projection.{name}: "
+                + ("samples yearly rates" if name == "distributions" else "a yearly rate")
+                + ", and years: 1 projects year 0 alone, which no rate moves; give years 2 "
+                f"or more, or drop {name}"
+            )
+        if isinstance(value, list) and len(value) > after_year_0:
+            # 4 values for 3 years used the first 2 and dropped the rest without a word
+            raise ScenarioError(
+                f"{prefix(name)}projection.{name}: {len(value)} values for {inputs.years} "
+                f"years; give {after_year_0} (one per year after year 0) or one number"
+            )
     if str(given.get("successor")).lower() == "none" and "generation_path" in given:
         # the path prices the successor's generation; with none bought it priced nothing,
         # while the assumptions listed it ("generation_path = vendor-claims") as if it had

@@ -73,7 +73,7 @@ def index_path(
     ----------
     rate_per_year : array_like
         Change a year [1/year], > -1: one value for every year, or one per year (year ``t``
-        moves by ``rate[t - 1]``; ``years - 1`` values are used).
+        moves by ``rate[t - 1]``; a list has ``years - 1`` values).
     years : int
         Years in the path, ≥ 1.
     field : str
@@ -96,19 +96,20 @@ def index_path(
     Raises
     ------
     ScenarioError
-        Fewer than ``years - 1`` values, or a rate at or below -1; the message names ``field``.
+        A list of other than ``years - 1`` values, or a rate at or below -1; the message names
+        ``field``.
     """
     r = np.asarray(rate_per_year, float)
     if r.ndim == 0:
         r = np.full(max(years - 1, 0), float(r))
-    if r.size < years - 1:
+    if r.size != years - 1:  # more were dropped without a word
         raise ScenarioError(
             f"{field}: {r.size} values for {years} years; give "
             f"{years - 1} (one per year after year 0) or one number"
         )
     if np.any(r <= -1):
         raise ScenarioError(f"{field}: a yearly rate must be above -1 (-100 %)")
-    return np.concatenate([[1.0], np.cumprod(1.0 + r[: years - 1])])
+    return np.concatenate([[1.0], np.cumprod(1.0 + r)])
 
 
 def bought_fleet(
