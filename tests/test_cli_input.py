@@ -397,3 +397,26 @@ def test_an_option_beside_list_is_refused_not_ignored(args, dropped):
     )
     # --json is how the list is printed, so it stays allowed
     assert run(args[0], "--list", "--json").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("years: 0", "projection.years: 0 is out of range; allowed: 1 to 30"),
+        ("yeers: 3", "projection.yeers: not a field here (got 3); check the spelling"),
+        ("demand_growth_per_year: -2", "projection.demand_growth_per_year: -2 is out of range"),
+    ],
+)
+@pytest.mark.parametrize("command", ["estimate", "montecarlo"])
+def test_a_bad_projection_block_is_refused_as_a_bad_distributions_block_is(
+    tmp_path, command, entry, problem
+):
+    # estimate ran on a file whose projection: block was wrong (years: 0) without a word,
+    # while the same fault in a distributions: block was refused. The block's field sits on
+    # line 5 (model, accelerator, tokens_per_day, projection:, then the field)
+    head = "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\nprojection:\n"
+    (tmp_path / "p.yaml").write_text(head + f"  {entry}\n")
+    args = ("--scenario", "p.yaml") if command == "estimate" else ("p.yaml",)
+    assert one_line_error(run(command, *args, cwd=tmp_path)).startswith(
+        f"error: p.yaml:5: {problem}"
+    )

@@ -1210,7 +1210,8 @@ def _distribution_lines(text: str) -> dict[str, int]:
 def read_scenario_file(
     path: str | Path, model: type[Scenario] = Scenario, defaults: Mapping[str, Any] | None = None
 ) -> ScenarioFile:
-    """Read a scenario file and its optional ``distributions:`` block.
+    """Read a scenario file and its optional ``distributions:`` block, and check its optional
+    ``projection:`` block field by field (:meth:`tokenfab.projection.ProjectionInputs.parse`).
 
     ``defaults``: values (a command's options) for the required fields the file leaves out, so
     a file without ``model`` or ``accelerator`` is complete with ``--model`` / ``--accelerator``.
@@ -1222,8 +1223,8 @@ def read_scenario_file(
     Raises
     ------
     FileInputError, ScenarioError
-        ``PATH[:LINE]: field: problem``: an unreadable file, a bad field, or a bad distribution
-        (named by its line).
+        ``PATH[:LINE]: field: problem``: an unreadable file, a bad field, a bad distribution
+        or a bad ``projection.`` field (named by its line).
     """
     text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
     data = load_yaml(text, path)
@@ -1238,6 +1239,14 @@ def read_scenario_file(
         scenario = model.parse({**given, **{k: v for k, v in data.items() if k not in SIDE_BLOCKS}})
     except ScenarioError as exc:
         raise ScenarioError(f"{path}{_line_of(str(exc), _key_lines(text))}: {exc}") from None
+    if "projection" in data:
+        # checked field by field as the distributions are, so that a bad block is refused by
+        # every command reading the file, not only by project (estimate ran on
+        # "projection: {years: 0}" without a word); how its fields go together, with the
+        # options given, is project's to check (operations.projection_inputs)
+        from tokenfab.projection import ProjectionInputs
+
+        ProjectionInputs.parse(scenario_block(path, "projection"), where=str(path))
     if block is None:
         return ScenarioFile(str(path), scenario)
     lines = _distribution_lines(text)
