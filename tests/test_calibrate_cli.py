@@ -186,7 +186,7 @@ def test_calibrate_with_nothing_usable_is_one_line_error(tmp_path):
     res = RUN.invoke(app, ["calibrate", str(bad), "--out", str(tmp_path / "o")])
     # the app raises the one-line error; tokenfab.cli.main prints it and exits 2
     assert isinstance(res.exception, MeasurementFileError)
-    assert str(res.exception).startswith("calibrate: none of 1 file(s) gave a usable run")
+    assert str(res.exception).startswith("calibrate: none of 1 file gave a usable run")
 
 
 @pytest.mark.parametrize("text", ["", "model,accelerator,engine,precision,isl,osl,tpot_s\n"])

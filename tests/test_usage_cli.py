@@ -170,3 +170,17 @@ def test_text_in_square_brackets_is_printed_not_read_as_markup(tmp_path):
     assert "unknown models, priced 'unknown': [ft]llama (1)" in out
     params = tokenfab("usage", "params", cwd=tmp_path).stdout
     assert "category_share: (0.32, 0.28, 0.25, 0.07, 0.08)  [assumed; order from seed 004" in params
+
+
+def test_a_count_of_one_is_singular(tmp_path):
+    # a log of 2 rows, one with a non-number prompt count: "1 malformed rows" and "1 requests"
+    # were printed; 1 takes the singular (2 rows read, 1 file, 1 malformed row, 1 request)
+    log = tmp_path / "one.csv"
+    log.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"
+        "2025-10-01T00:00:00Z,gpt-4o,5,1\n2025-10-01T00:00:00Z,gpt-4o,x,1\n",
+        encoding="utf-8",
+    )
+    out = " ".join(tokenfab("usage", "report", str(log), cwd=tmp_path).stdout.split())
+    assert out.startswith("2 rows read from 1 file as generic; 1 valid 1 malformed row left out (")
+    assert " 1 request over " in out

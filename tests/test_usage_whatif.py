@@ -282,7 +282,7 @@ def test_report_and_whatif_read_one_span_from_a_one_row_log(tmp_path):
     assert res["baseline"]["monthly_cost_usd"] == pytest.approx(0.2301075, rel=1e-9)
     buf = StringIO()
     text(rep, Console(file=buf, width=140))
-    assert "1 requests over 0.04 days" in buf.getvalue()
+    assert "1 request over 0.04 days" in buf.getvalue()  # one request: singular
     # a span over the floor is the timestamps' own: the 3-row log's 2 h is 2/24 days in both
     two = analyses.report(engines.connect(), [log_path(tmp_path)])
     assert two["summary"]["days"] == pytest.approx(2 / 24, rel=1e-12)

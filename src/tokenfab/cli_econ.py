@@ -18,6 +18,7 @@ from rich.table import Table
 from tokenfab import operations, schema
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
 from tokenfab.render import fixed, fmt, money, pct
+from tokenfab.words import plural
 
 console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 160)
 
@@ -492,7 +493,7 @@ def viability(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
     target = f"{targets.pop():.0%} margin" if len(targets) == 1 else "target margin"
     if per_month:
         n = rows[0].requests_per_user_month
-        t = Table(title=f"viability (per user-month of {n:,.4g} requests)")
+        t = Table(title=f"viability (per user-month of {plural(n, 'request', spec=',.4g')})")
         cols = ("product", "revenue $", "cost $", "margin", "verdict", f"price for {target} $")
     else:
         t = Table(title="viability (per request)")
@@ -600,7 +601,9 @@ def factory(
         for d in docs:
             t = Table(
                 title=f"{d['power_mw']:g} MW of {d['accelerator']} ({d['precision']}) serving "
-                f"{d['model']}: {fmt(d['accelerators'])} accelerators' worth of power"
+                f"{d['model']}: {fmt(d['accelerators'])} "
+                + ("accelerator's" if d["accelerators"] == 1 else "accelerators'")
+                + " worth of power"
             )
             for col in (
                 "tier",

@@ -18,6 +18,7 @@ from rich.table import Table
 from tokenfab import operations, schema
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text, write_text_atomic
+from tokenfab.words import plural
 
 console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 160)
 
@@ -121,7 +122,7 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
         if doc["fan"] is not None:
             f = doc["fan"]
             again = ", batch chosen again for each under the targets" if f["reoptimise"] else ""
-            _print(f"fan: {f['samples']:,} samples (seed {f['seed']}{again}) of:")
+            _print(f"fan: {plural(f['samples'], 'sample')} (seed {f['seed']}{again}) of:")
             for i in f["inputs"] + f["scenario_inputs"]:
                 _print(f"- {i['name']} ~ {i['distribution']}: {i['source']}", style="dim")
             if f["feasible_share"] < 1:
@@ -172,7 +173,11 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             out,
             series,
             f"Cumulative cash: {doc['model']} on {doc['accelerator']}"
-            + ("" if doc["fan"] is None else f" (P5-P95 of {doc['fan']['samples']:,} samples)"),
+            + (
+                ""
+                if doc["fan"] is None
+                else f" (P5-P95 of {plural(doc['fan']['samples'], 'sample')})"
+            ),
             "year",
             "USD million",
         )

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from tokenfab import schema
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
+from tokenfab.words import plural
 
 HISTOGRAM_KPIS = (
     "cost_usd_per_mtok_blended",
@@ -147,7 +148,8 @@ def montecarlo(
         console = _console()
         console.print(_inputs_table(dists, defaults))
         t = Table(
-            title=f"Monte Carlo: {req.samples:,} samples, seed {req.seed}", title_justify="left"
+            title=f"Monte Carlo: {plural(req.samples, 'sample')}, seed {req.seed}",
+            title_justify="left",
         )
         for col in ("KPI", "unit", "mean", "P5", "P50", "P95"):
             t.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
@@ -171,7 +173,7 @@ def montecarlo(
         html, png = charts.histogram_chart(
             out,
             panels,
-            f"Monte Carlo: {scenario.model} on {scenario.accelerator}, {req.samples:,} samples "
+            f"Monte Carlo: {scenario.model} on {scenario.accelerator}, {plural(req.samples, 'sample')} "
             f"({mc.feasible_share:.1%} feasible)",
         )
         _note(f"wrote {html} and {png}")

@@ -28,6 +28,7 @@ from tokenfab.catalog import TABLES, ApiPrice, Model, Record, _describe_error
 from tokenfab.errors import CatalogError, FileInputError
 from tokenfab.fileio import read_text
 from tokenfab.perf.params import parameter_breakdown
+from tokenfab.words import plural
 
 __all__ = [
     "ImportResult",
@@ -681,9 +682,9 @@ def prices_from_openrouter(
             skipped += 1
         else:
             rows.append(row)
-    notes = [f"{skipped} entries without a fixed prompt and completion price skipped"] * bool(
-        skipped
-    )
+    notes = [
+        f"{plural(skipped, 'entry', 'entries')} without a fixed prompt and completion price skipped"
+    ] * bool(skipped)
     return ImportResult(rows, notes)
 
 
@@ -744,7 +745,9 @@ def prices_from_litellm(
             skipped += 1
         else:
             rows.append(row)
-    notes = [f"{skipped} entries without both token prices skipped"] * bool(skipped)
+    notes = [f"{plural(skipped, 'entry', 'entries')} without both token prices skipped"] * bool(
+        skipped
+    )
     return ImportResult(rows, notes)
 
 

@@ -18,6 +18,7 @@ from tokenfab.planning import evaluate
 from tokenfab.projection import ProjectionInputs, project
 from tokenfab.roadmap import Point, roadmap
 from tokenfab.scenario import Scenario
+from tokenfab.words import plural
 
 NOT_ANALYSED = (
     "street prices of accelerators and rentals, utilisation, electricity prices, the "
@@ -259,7 +260,7 @@ def narrative(
                 fig["api_crossing_years"] = c["after_years"]
                 fig["cheaper_at_end"] = c["cheaper_at_end"]
                 risks.append(
-                    f"Over {len(proj.calendar_years)} years, with API prices falling {rate} "
+                    f"Over {plural(len(proj.calendar_years), 'year')}, with API prices falling {rate} "
                     f"({a['api_price_decline_per_year'].source}) and demand growing {grows}: "
                     f"{c['text']}."
                 )

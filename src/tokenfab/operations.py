@@ -39,6 +39,7 @@ from pydantic import BaseModel, RootModel
 from tokenfab import schema
 from tokenfab.catalog import TABLES, Catalog, default_catalog, stale_rows
 from tokenfab.errors import ScenarioError, TokenfabError
+from tokenfab.words import plural
 
 
 class LimitError(ScenarioError):
@@ -475,8 +476,8 @@ def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> A
         if isinstance(value, list) and len(value) > after_year_0:
             # 4 values for 3 years used the first 2 and dropped the rest without a word
             raise ScenarioError(
-                f"{prefix(name)}projection.{name}: {len(value)} values for {inputs.years} "
-                f"years; give {after_year_0} (one per year after year 0) or one number"
+                f"{prefix(name)}projection.{name}: {plural(len(value), 'value')} for "
+                f"{plural(inputs.years, 'year')}; give {after_year_0} (one per year after year 0) or one number"
             )
     if str(given.get("successor")).lower() == "none" and "generation_path" in given:
         # the path prices the successor's generation; with none bought it priced nothing,

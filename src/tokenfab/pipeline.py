@@ -106,6 +106,7 @@ from tokenfab.scenario import (
     batch_fixed_by,
 )
 from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_ttft, replicas_for_wait
+from tokenfab.words import plural
 
 __all__ = [
     "MAX_SAMPLES",
@@ -637,7 +638,7 @@ class _Base:
                 n, first = arr.size, key
             elif arr.size != n:
                 raise ScenarioError(
-                    f"{key}: {arr.size} samples, but {first} has {n}; every input needs the "
+                    f"{key}: {plural(arr.size, 'sample')}, but {first} has {n}; every input needs the "
                     "same number"
                 )
             if spec.base is None and key not in (

@@ -48,6 +48,7 @@ from tokenfab.sizing import (
     sized_point,
     sizing_grid,
 )
+from tokenfab.words import plural
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,10 @@ def licence_usd_per_accelerator_year(
             return 0.0, f"{lic.id} does not apply to {accelerator_id}: not charged there"
         return 0.0, f"{lic.id} does not cover the {software_id} engine: not charged there"
     if ownership == "buy" and lic.bundled(accelerator_id):
-        return 0.0, f"{lic.id} bundled with {accelerator_id} ({lic.bundled_years:g} years)"
+        return (
+            0.0,
+            f"{lic.id} bundled with {accelerator_id} ({plural(lic.bundled_years, 'year', spec='g')})",
+        )
     return float(
         lic.usd_per_accelerator_year
     ), f"{lic.id} ${lic.usd_per_accelerator_year:,.0f}/year"
@@ -910,7 +914,7 @@ def grouped_reasons(rejected: list[Option]) -> str:
         rest = [a for a in every if a not in accs]
         if len(accs) > 1 and len(accs) > len(every) / 2:
             but = f" but {', '.join(rest)}" if rest else ""
-            parts.append(f"{reason} (all {len(every)} accelerators{but})")
+            parts.append(f"{reason} (all {plural(len(every), 'accelerator')}{but})")
         else:
             parts.append(f"{reason} ({', '.join(accs)})")
     return "; ".join(parts)

@@ -43,6 +43,7 @@ from tokenfab.scenario import (
     describe_error,
     first_error,
 )
+from tokenfab.words import plural
 
 HOURS_PER_YEAR = 8760.0
 DAYS_PER_YEAR = 365.0
@@ -104,7 +105,7 @@ def index_path(
         r = np.full(max(years - 1, 0), float(r))
     if r.size != years - 1:  # more were dropped without a word
         raise ScenarioError(
-            f"{field}: {r.size} values for {years} years; give "
+            f"{field}: {plural(r.size, 'value')} for {plural(years, 'year')}; give "
             f"{years - 1} (one per year after year 0) or one number"
         )
     if np.any(r <= -1):
@@ -1269,7 +1270,7 @@ def _yearly(st: _Setting, rates: dict[str, Any], snap: bool = False):
         grown, g = float(np.max(demand)), rates["demand_growth_per_year"]
         rate = f"{float(g):g} a year" if np.ndim(g) == 0 else "the yearly growth given"
         raise ScenarioError(
-            f"demand_growth_per_year: {rate} for {n_years - 1} years grows the demand to {grown:.3g} output tokens a day, beyond "
+            f"demand_growth_per_year: {rate} for {plural(n_years - 1, 'year')} grows the demand to {grown:.3g} output tokens a day, beyond "
             f"tokens_per_day's range (at most {MAX_TOKENS_PER_DAY:g}); lower the growth or "
             "the years"
         )

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tokenfab.catalog import TABLES, Catalog, Record
+from tokenfab.words import plural
 
 # Columns shown per catalog (all columns are in --json; --sources adds provenance).
 DISPLAY: dict[str, list[str]] = {
@@ -554,7 +555,7 @@ def queue_note(est: Any) -> str | None:
         )
     else:
         why = (
-            f"the {sc.accelerators} accelerators given carry the peak at {load:.2%} of their "
+            f"the {plural(sc.accelerators, 'accelerator')} given carry the peak at {load:.2%} of their "
             "capacity; add accelerators, or omit --accelerators to size the fleet"
         )
     return f"queueing: {_seconds(wait)} of the {_seconds(d['ttft_s'])} TTFT is waiting in the queue: {why}"
@@ -759,7 +760,8 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
     if not rejected:
         return Group(Text(summary), t)
     why = Table(
-        title=f"Rejected: {len(rejected)} options for {len(groups := rejection_groups(rejected))} reasons",
+        title=f"Rejected: {plural(len(rejected), 'option')} for "
+        f"{plural(len(groups := rejection_groups(rejected)), 'reason')}",
         title_justify="left",
     )
     why.add_column("n", justify="right")

@@ -35,6 +35,7 @@ from typing import Any
 from tokenfab import __version__, schema
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.errors import TokenfabError
+from tokenfab.words import plural
 
 KINDS = ("measured", "calibrated", "catalog", "modelled", "input")
 
@@ -221,7 +222,7 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
         )
         add(
             f"Measured on {acc.id}",
-            f"{kind} {dtype}, {what} ({len(ms)} runs)".replace(" ,", ","),
+            f"{kind} {dtype}, {what} ({plural(len(ms), 'run')})".replace(" ,", ","),
             value,
             unit,
             "measured",

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from tokenfab.errors import ScenarioError
 from tokenfab.fileio import SCENARIO_MAX_BYTES, load_yaml, read_text
 from tokenfab.perf.precision import KV_PRECISIONS, PRECISIONS
+from tokenfab.words import plural
 
 # Upper bounds: far above any real deployment, so that a typo or an overflow is refused with the
 # field's name instead of reaching the arithmetic (an int64 fleet size of 9.2e18 overflows).
@@ -716,7 +717,7 @@ def describe_error(err: Any, model: Any = None) -> str:
     if kind == "too_short":
         return f"{field}: give at least {ctx.get('min_length', 1)} (got {shown})"
     if kind == "too_long":
-        return f"{field}: give at most {ctx.get('max_length')} (got {len(got)} items)"
+        return f"{field}: give at most {ctx.get('max_length')} (got {plural(len(got), 'item')})"
     if kind == "extra_forbidden":
         return f"{field}: not a field here (got {shown}); check the spelling"
     if kind in ("string_type", "str_type"):

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tokenfab.words import plural
+
 SHOWN_ISSUES = 20
 
 
@@ -52,8 +54,8 @@ def _pct(x: float | None) -> str:
 def _render(report: Any) -> None:
     console = Console(markup=False, emoji=False, width=None if sys.stdout.isatty() else 160)
     console.print(
-        f"{report.runs} runs read, {len(report.issues)} records not used, "
-        f"{report.targets} measured values compared",
+        f"{plural(report.runs, 'run')} read, {plural(len(report.issues), 'record')} not used, "
+        f"{plural(report.targets, 'measured value')} compared",
         highlight=False,
     )
     for issue in report.issues[:SHOWN_ISSUES]:

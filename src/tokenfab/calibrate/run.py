@@ -22,6 +22,7 @@ from tokenfab.calibrate.importers import check_defaults, read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
 from tokenfab.fileio import atomic_output, check_output_folder
+from tokenfab.words import plural
 
 EFFICIENCY_COLUMNS = (
     "id",
@@ -188,8 +189,8 @@ def calibrate(
         )
     if not kept:
         raise MeasurementFileError(
-            f"calibrate: none of {sum(1 for _ in paths)} file(s) gave a usable run "
-            f"({len(issues)} records not used; first: {issues[0]})"
+            f"calibrate: none of {plural(sum(1 for _ in paths), 'file')} gave a usable run "
+            f"({plural(len(issues), 'record')} not used; first: {issues[0]})"
         )
     try:
         prep = adapter.prepare(kept, catalog)

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from tokenfab.words import plural
+
 app = typer.Typer(
     name="usage",
     help="Usage analytics on request logs: synthetic logs, the report, what-if repricing.",
@@ -65,7 +67,7 @@ def synth_cmd(ctx: typer.Context, given: dict[str, Any], out: str) -> None:
     path = check_output_path(out, suffixes=(".parquet", ".csv", ".jsonl"))
     req = UsageSynthRequest.parse(given)
     written = synth(req.rows, path, req.days, req.seed)
-    console.print(f"wrote {req.rows:,} requests to {written}", highlight=False)
+    console.print(f"wrote {plural(req.rows, 'request')} to {written}", highlight=False)
 
 
 def params_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None:
@@ -126,7 +128,8 @@ def whatif_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> None
         return
     b = res["baseline"]
     console.print(
-        f"log: {b['requests']:,} requests over {b['days']:.2f} days; ${b['monthly_cost_usd']:,.2f} a month "
+        f"log: {plural(b['requests'], 'request')} over {plural(b['days'], 'day', spec='.2f')}; "
+        f"${b['monthly_cost_usd']:,.2f} a month "
         f"(peak hour {b['peak_to_average']:.2f}x the average)",
         highlight=False,
     )

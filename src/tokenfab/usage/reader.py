@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tokenfab.usage.schema import UsageLogError
+from tokenfab.words import plural
 
 SUFFIXES = {
     ".parquet": "parquet",
@@ -323,7 +324,7 @@ def _read_duckdb(con: Any, files: list[str], kind: str) -> Raw:
     if structure is None:
         if n_bad:
             raise UsageLogError(
-                f"LOGS: no line is a JSON object ({n_bad} lines; e.g. {examples[0]['file']}:"
+                f"LOGS: no line is a JSON object ({plural(n_bad, 'line')}; e.g. {examples[0]['file']}:"
                 f"{examples[0]['line']} {examples[0]['reason']})"
             )
         raise UsageLogError(f"LOGS: {', '.join(files)} holds no records")

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tokenfab.words import plural
+
 
 def _fmt(v: Any) -> str:
     if v is None:
@@ -40,7 +42,7 @@ def quality_lines(q: dict[str, Any]) -> list[str]:
     """One line per data-quality finding."""
     unit = q["row_unit"]
     lines = [
-        f"{q['rows_read']:,} rows read from {len(q['files'])} file(s) as {q['format']}; "
+        f"{plural(q['rows_read'], 'row')} read from {plural(len(q['files']), 'file')} as {q['format']}; "
         f"{q['valid_rows']:,} valid"
     ]
     if q["unreadable_lines"]:
@@ -53,7 +55,7 @@ def quality_lines(q: dict[str, Any]) -> list[str]:
         ex = "; ".join(
             f"{e['file']} {unit} {e[unit]}: {e['reason']}" for e in q["malformed_examples"]
         )
-        lines.append(f"{q['malformed_rows']:,} malformed rows left out ({by}), e.g. {ex}")
+        lines.append(f"{plural(q['malformed_rows'], 'malformed row')} left out ({by}), e.g. {ex}")
     tz = q["time_zones"]
     if tz["mixed"]:
         offs = ", ".join(f"{o['offset']} ({o['rows']:,})" for o in tz["offsets"])
@@ -76,7 +78,7 @@ def text(report: dict[str, Any], console: Console) -> None:
     s = report["summary"]
     sh = s["shares"]
     console.print(
-        f"{s['requests']:,} requests over {s['days']:.2f} days; spend ${_fmt(s['spend_usd'])}; "
+        f"{plural(s['requests'], 'request')} over {plural(s['days'], 'day', spec='.2f')}; spend ${_fmt(s['spend_usd'])}; "
         f"tokens: input {sh['input_uncached']:.0%} + cached {sh['input_cached']:.0%}, output "
         f"{sh['output_visible']:.0%} + reasoning {sh['output_reasoning']:.0%}",
         highlight=False,
@@ -120,7 +122,7 @@ def text(report: dict[str, Any], console: Console) -> None:
     rec = report["reconciliation"]
     if rec.get("rows_off"):
         console.print(
-            f"{rec['rows_off']:,} rows whose logged cost is off the list price by >1%",
+            f"{plural(rec['rows_off'], 'row')} whose logged cost is off the list price by >1%",
             highlight=False,
         )
     if rec["unknown_models"]:
