@@ -767,11 +767,15 @@ def test_factory_says_the_basis_of_tokens_per_power_and_per_joule():
     assert d["output_tok_s_per_gw"] == pytest.approx(per_gw, rel=1e-9)
     assert d["tokens_per_joule"] == pytest.approx(d["tokens_per_year"] / 31_536_000 / draw_w)
     text = " ".join(CliRunner().invoke(app, args).stdout.split())
+    # the line gives the table's unit (out tok/s/MW), per GW beside it: 1 GW = 1,000 MW
     assert re.search(
-        f"{per_gw:.3g} output tok/s per GW of capacity, "
-        f"{d['tokens_per_joule']:.3g} output tokens/J of average draw".replace("+", r"\+"),
+        f"{per_gw / 1e3:,.0f} output tok/s per MW of capacity ({per_gw / 1e6:.3g} M per GW), "
+        f"{d['tokens_per_joule']:.3g} output tokens/J of average draw".replace("+", r"\+")
+        .replace("(", r"\(")
+        .replace(")", r"\)"),
         text,
     )
+    assert "out tok/s/MW" in text  # the table's column, in the same unit
     fields = schema.FactoryResult.model_fields
     assert "capacity" in fields["output_tok_s_per_mw"].description
     assert "average draw" in fields["tokens_per_joule"].description

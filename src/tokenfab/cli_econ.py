@@ -643,8 +643,7 @@ def factory(
                 + ("not priced" if cost is None else f"{money(cost)}/yr")
                 + (f", margin {pct(d['margin'])}" if d["margin"] is not None else "")
                 + ("" if d["capex_usd"] is None else f"; capex {money(d['capex_usd'])}")
-                + f"; {d['output_tok_s_per_gw']:.3g} output tok/s per GW of capacity, "
-                f"{d['tokens_per_joule']:.3g} output tokens/J of average draw"
+                + f"; {_per_mw(d)}, {d['tokens_per_joule']:.3g} output tokens/J of average draw"
             )
             if d["co2e_g_per_mtok"] is not None:
                 emb = d["embodied_co2e_g_per_mtok"]
@@ -667,7 +666,7 @@ def factory(
                 + f": revenue {money(mixed['revenue_usd_per_year'])}/yr "
                 f"(${mixed['revenue_usd_per_accelerator_hour']:.3g} per accelerator-hour), cost "
                 + ("not priced" if cost is None else f"{money(cost)}/yr")
-                + f"; {mixed['output_tok_s_per_gw']:.3g} output tok/s per GW of capacity",
+                + f"; {_per_mw(mixed)}",
                 style="bold",
             )
             _demand_line(mixed["demand"], power_mw)
@@ -720,6 +719,15 @@ def factory(
             logy=True,
         )
         _note(f"wrote {html}, {png}, {bhtml} and {bpng}")
+
+
+def _per_mw(d: dict[str, Any]) -> str:
+    """A facility's output rate over its capacity in the table's unit (out tok/s/MW), with
+    the same figure per GW beside it: the line once gave per GW under a table in per MW."""
+    return (
+        f"{d['output_tok_s_per_mw']:,.0f} output tok/s per MW of capacity "
+        f"({d['output_tok_s_per_gw'] / 1e6:.3g} M per GW)"
+    )
 
 
 LIST = Annotated[bool, typer.Option("--list", help="show the choices and exit")]
