@@ -250,3 +250,14 @@ def test_estimate_reads_the_calibrated_catalog(tmp_path):
     # generic.csv line 2 measured TPOT 13.2 ms for this configuration (concurrency 16); the
     # fitted catalog brings the estimate closer to it than the built-in factors do
     assert abs(mine.tpot_s / 0.0132 - 1) < abs(builtin.tpot_s / 0.0132 - 1)
+
+
+def test_an_unknown_engine_option_is_refused_with_the_allowed_list(tmp_path):
+    # --engine foo ran as engine class other (fitted as vLLM's) without a word; one line now
+    # names the field, the value and what is allowed, before any file is read
+    res = RUN.invoke(app, ["calibrate", str(tmp_path / "m.csv"), "--engine", "foo", "--out", "o"])
+    assert str(res.exception) == (
+        "engine: 'foo' is not a known serving engine; allowed: trtllm, sglang, vllm (or a "
+        "name holding one, such as TensorRT-LLM v1.0), or other (an engine tokenfab does not "
+        "model, fitted as vLLM's class)"
+    )

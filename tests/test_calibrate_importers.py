@@ -193,12 +193,25 @@ VALID = dict(
         ("kv_precision", "int4", "kv_precision: 'int4'; allowed:"),
         ("tpot_s", "", "ttft_s: no measured value"),
         ("accelerators", "3", "accelerators: 3 is not a multiple of the layout's 2"),
+        # an engine tokenfab does not know was fitted as class other (vLLM's) without a word;
+        # other is the documented choice for one it does not model, and must be spelled so
+        ("engine", "tgi", "engine: 'tgi' is not a known serving engine; allowed: trtllm, sglang"),
+        ("engine", "vlm", "engine: 'vlm' is not a known serving engine"),  # a misspelling
     ],
 )
 def test_each_bad_field_is_named(field, value, message):
     raw = {**VALID, "tp": 2 if field == "accelerators" else 1, field: value}
     out = build(raw, "x.csv:7", CAT)
     assert str(out).startswith(f"x.csv:7: {message}")
+
+
+@pytest.mark.parametrize(
+    ("name", "engine"),
+    [("TensorRT-LLM v1.0", "trtllm"), ("sglang", "sglang"), ("vllm", "vllm"), ("other", "other")],
+)
+def test_a_known_engine_or_other_is_read_as_its_class(name, engine):
+    # a name holding a known engine is that engine; other is the documented catch-all
+    assert build({**VALID, "engine": name}, "x.csv:2", CAT).engine == engine
 
 
 def test_valid_record_and_columns_documented():

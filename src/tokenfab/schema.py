@@ -2383,8 +2383,25 @@ class CalibrateRequest(Request):
         None, description="accelerators in each run (default: the layout's) [1 to 4096]"
     )
     engine: str | None = Field(
-        None, min_length=1, description="serving engine: trtllm, sglang, vllm (where not named)"
+        None,
+        min_length=1,
+        description="serving engine: trtllm, sglang, vllm, or other (one tokenfab does not "
+        "model, fitted as vLLM's class) (where not named)",
     )
+
+    @field_validator("engine", mode="after")
+    @classmethod
+    def _known_engine(cls, value: str | None) -> str | None:
+        """``--engine foo`` ran as engine class other without a word: refused naming the list."""
+        if value is not None:
+            from tokenfab.calibrate.records import engine_class
+
+            try:
+                engine_class(value)
+            except ValueError as exc:  # the field's name is put before it once
+                raise ValueError(str(exc).removeprefix("engine: ")) from None
+        return value
+
     engine_version: str | None = Field(
         None, min_length=1, description="engine version (its major.minor is the era)"
     )

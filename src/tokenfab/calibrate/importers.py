@@ -56,6 +56,7 @@ from tokenfab.calibrate.records import (
     Measurement,
     MeasurementFileError,
     accelerator_id,
+    engine_class,
     engine_of,
     era_of,
     model_id,
@@ -70,7 +71,9 @@ GENERIC_COLUMNS: dict[str, str] = {
     "model": "model: catalog id or Hugging Face name (required)",
     "accelerator": "accelerator: catalog id or vendor name (required)",
     "accelerators": "accelerators in the whole run (default: the layout's)",
-    "engine": "serving engine: trtllm, sglang, vllm or another name (required)",
+    "engine": "serving engine: trtllm, sglang, vllm (or a name holding one, such as "
+    "TensorRT-LLM v1.0), or other: one tokenfab does not model, fitted as vLLM's class "
+    "(required)",
     "engine_version": "engine version as reported; its major.minor is the era (blank: unknown)",
     "precision": f"weight format, one of {', '.join(PRECISIONS)} or a name such as nvfp4 (required)",
     "kv_precision": f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (blank: the default)",
@@ -226,6 +229,10 @@ def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement
     engine_name = _text(raw, "engine")
     if not engine_name:
         raise _BadFieldError("engine: not stated (give --engine or an engine column)")
+    try:
+        engine = engine_class(engine_name)
+    except ValueError as exc:
+        raise _BadFieldError(str(exc)) from None
     prec_text = _text(raw, "precision")
     precision = precision_of(prec_text)
     if precision is None:
@@ -281,7 +288,7 @@ def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement
         model_name=name,
         accelerator=aid,
         accelerators=n,
-        engine=engine_of(engine_name),
+        engine=engine,
         engine_version=version,
         era=era_of(version),
         precision=precision,

@@ -20,7 +20,8 @@ class MeasurementFileError(TokenfabError):
 
 
 ENGINES = ("trtllm", "sglang", "vllm", "other")
-"""Serving engines a measurement can name; anything else is ``other`` with its name kept."""
+"""Serving engine classes of a measurement; ``other`` is an engine tokenfab does not model,
+given as ``other`` (:func:`engine_class`), fitted as vLLM's class."""
 
 MODES = ("agg", "disagg")
 
@@ -143,6 +144,33 @@ def engine_of(name: str | None) -> str:
     if "vllm" in low:
         return "vllm"
     return "other"
+
+
+def engine_class(name: str) -> str:
+    """Engine class of an engine a user or a file names: :func:`engine_of` where the name holds
+    a known engine, ``other`` only where spelled ``other``.
+
+    ``--engine foo`` (or an engine column's ``foo``) was read as ``other`` and fitted as vLLM's
+    class without a word; a misspelt ``vlm`` went the same way.
+
+    Raises
+    ------
+    ValueError
+        ``engine: 'foo' is not a known serving engine; allowed: ...``.
+
+    Examples
+    --------
+    >>> engine_class("TensorRT-LLM v1.0"), engine_class("vllm"), engine_class("Other")
+    ('trtllm', 'vllm', 'other')
+    """
+    found = engine_of(name)
+    if found == "other" and name.strip().lower() != "other":
+        raise ValueError(
+            f"engine: {name!r} is not a known serving engine; allowed: trtllm, sglang, vllm "
+            "(or a name holding one, such as TensorRT-LLM v1.0), or other (an engine "
+            "tokenfab does not model, fitted as vLLM's class)"
+        )
+    return found
 
 
 MODEL_PATTERNS: tuple[tuple[str, str], ...] = (
