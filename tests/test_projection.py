@@ -114,6 +114,17 @@ def test_a_yearly_rate_no_year_uses_is_refused(tmp_path, monkeypatch, block, opt
     assert projection_inputs(str(tmp_path / "one.yaml")).years == 1
 
 
+def test_a_years_option_shortens_a_files_yearly_list_to_the_years_projected(tmp_path):
+    # --years 3 on a file whose list covers 5 years (4 rates) is a shorter horizon, not a
+    # fault: years 1 and 2 take the first 2 rates, and the inputs (which project prints as
+    # its assumptions) hold those 2, so nothing unused is shown as applied
+    head = "model: llama-3.1-8b\naccelerator: h100-sxm\ntokens_per_day: 1e9\nprojection:\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(head + "  years: 5\n  demand_growth_per_year: [1.0, 0.3, 0.2, 0.1]\n")
+    inputs = projection_inputs(str(path), {"years": 3})
+    assert inputs.demand_growth_per_year == [1.0, 0.3]
+
+
 def test_a_short_yearly_series_names_its_field():
     # 5 years need 4 growth rates (years 1-4); 2 given is refused naming the field, not "a
     # yearly series" (the example with --years 7 once said "projection: a yearly series ...")

@@ -474,7 +474,12 @@ def projection_inputs(source: Any, overrides: dict[str, Any] | None = None) -> A
                 f"or more, or drop {name}"
             )
         if isinstance(value, list) and len(value) > after_year_0:
-            # 4 values for 3 years used the first 2 and dropped the rest without a word
+            if "years" in (overrides or {}) and name not in (overrides or {}):
+                # --years 3 on a file whose list runs 4 years shortens the file's horizon:
+                # the years projected take their values, and the assumptions print those
+                inputs = inputs.model_copy(update={name: value[:after_year_0]})
+                continue
+            # 4 values for 3 years in one place used the first 2, the rest dropped unseen
             raise ScenarioError(
                 f"{prefix(name)}projection.{name}: {plural(len(value), 'value')} for "
                 f"{plural(inputs.years, 'year')}; give {after_year_0} (one per year after year 0) or one number"
