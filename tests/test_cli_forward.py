@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 from tokenfab import schema
 from tokenfab.scenario import Scenario
@@ -174,5 +177,26 @@ def test_roadmap_says_what_its_cost_per_million_tokens_counts(tmp_path):
     r = run("roadmap", str(EXAMPLE))
     assert r.returncode == 0, r.stderr
     base = " ".join(r.stdout.split("Levers")[0].split())
-    assert "per 1M output tokens (every cost line, prompt processing included)" in base
+    assert "per 1M output tokens (all cost over output tokens, prompt processing included)" in base
     assert "J per output token" in base
+
+
+def test_every_cost_per_million_output_tokens_says_its_basis_and_the_two_agree():
+    # the chat example: estimate printed "$3.14 per 1M output tokens" (decode's time, prompts
+    # charged to input tokens as an API's output price does) while project and roadmap
+    # printed $5.41 for the same deployment (a request's whole cost over its 300 output
+    # tokens), both labelled alike. Each now names its basis, and estimate gives the all-cost
+    # figure beside its own: the same number roadmap's base prints
+    chat = Path(__file__).parents[1] / "examples" / "chat-llama-70b-h100.yaml"
+    est = " ".join(run("estimate", "--scenario", str(chat)).stdout.split())
+    m = re.search(
+        r"\$(\S+) per 1M output tokens, prompts charged separately \(\$(\S+) all cost over "
+        r"output tokens\)",
+        est,
+    )
+    assert m, est[:300]
+    rm = " ".join(run("roadmap", str(chat)).stdout.split())
+    base = re.search(r"\$(\S+) per 1M output tokens \(all cost over output tokens", rm)
+    assert base, rm[:300]
+    assert float(m[2]) == pytest.approx(float(base[1]), rel=5e-3)
+    assert float(m[1]) < float(m[2])  # decode's share alone is below the whole cost

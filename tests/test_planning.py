@@ -864,7 +864,7 @@ def test_plan_cost_per_output_token_is_one_rule_with_and_without_a_prefill_pool(
     sc = Scenario(model="llama-3.1-70b", accelerator="h100-sxm", prefill_accelerator="gb200")
     console.print(plan_table(sc, pooled, 15))
     text = " ".join(console.export_text().split())
-    assert "$/Mtok out: the cost of the accelerator-time decode takes" in text
+    assert "$/Mtok out: per output token, prompts charged separately: the cost of" in text
     assert "rows rank by $/month" in text
 
 

@@ -23,7 +23,8 @@ def test_headline_states_the_estimates_own_figures(est):
     line = headline(est)
     assert "\n" not in line
     m = re.fullmatch(
-        r"\$(\S+) per 1M output tokens on (\d+) x H100 SXM5 80GB in region us, (\S+) gCO2e per "
+        r"\$(\S+) per 1M output tokens, prompts charged separately \(\$(\S+) all cost over "
+        r"output tokens\) on (\d+) x H100 SXM5 80GB in region us, (\S+) gCO2e per "
         r"1M output tokens, at TTFT (\S+) ms, TPOT (\S+) ms; \$(\S+) per 1M tokens blended "
         r"against the cheapest API's \$(\S+) \((.+)\)",
         line,
@@ -31,14 +32,19 @@ def test_headline_states_the_estimates_own_figures(est):
     assert m, line
     # each figure is the estimate's own, to the 3 significant figures shown
     assert float(m[1]) == pytest.approx(d["cost_usd_per_mtok_output"], rel=5e-3)
-    assert int(m[2]) == d["accelerators_needed"]
-    assert float(m[3]) == pytest.approx(d["co2e_g_per_mtok"], rel=5e-3)
-    assert float(m[4]) == pytest.approx(d["ttft_s"] * 1e3, rel=5e-3)
-    assert float(m[5]) == pytest.approx(d["tpot_s"] * 1e3, rel=5e-3)
+    # the all-cost figure project and roadmap print: a request's cost over its output tokens,
+    # x 1e6; above the decode-only one, which leaves the prefill to the prompts
+    all_in = d["cost_usd_per_request"] * 1e6 / d["output_tokens"]
+    assert float(m[2]) == pytest.approx(all_in, rel=5e-3)
+    assert float(m[2]) > float(m[1])
+    assert int(m[3]) == d["accelerators_needed"]
+    assert float(m[4]) == pytest.approx(d["co2e_g_per_mtok"], rel=5e-3)
+    assert float(m[5]) == pytest.approx(d["ttft_s"] * 1e3, rel=5e-3)
+    assert float(m[6]) == pytest.approx(d["tpot_s"] * 1e3, rel=5e-3)
     # the API's blended price beside the blended cost, never beside the output one
-    assert float(m[6]) == pytest.approx(d["cost_usd_per_mtok_blended"], rel=5e-3)
-    assert float(m[7]) == pytest.approx(d["api_usd_per_mtok_blended"], rel=5e-3)
-    assert m[8] == d["api_provider"]
+    assert float(m[7]) == pytest.approx(d["cost_usd_per_mtok_blended"], rel=5e-3)
+    assert float(m[8]) == pytest.approx(d["api_usd_per_mtok_blended"], rel=5e-3)
+    assert m[9] == d["api_provider"]
 
 
 def test_api_is_compared_blended_with_blended():
@@ -172,7 +178,8 @@ def test_plan_table_states_how_many_options_meet_the_targets_and_the_cheapest():
     text = console.export_text()
     assert "2 of 3 accelerator x region x buy/rent options meet" in text
     assert (
-        "cheapest: h100-sxm (rent) at $0.2 per 1M tokens blended ($0.5 per 1M output tokens), "
+        "cheapest: h100-sxm (rent) at $0.2 per 1M tokens blended ($0.5 per 1M output tokens, "
+        "prompts charged separately), "
         "$500 a month" in text
     )
     assert "the cheapest 1 shown (--top)" in text

@@ -103,8 +103,9 @@ def project_cmd(ctx: typer.Context, given: dict[str, Any], out: Path | None, as_
             None,
         )
         _print(
-            "$/Mtok: cost per million output tokens, their prompt processing included (a "
-            "request's cost over its output tokens); buy cost charges the installed capital as "
+            "$/Mtok: cost per million output tokens, all cost over output tokens (a request's "
+            "cost, its prompt processing included, over its output tokens; estimate's output "
+            "figure charges prompts separately and reads lower); buy cost charges the installed capital as "
             "an annuity"
             + (f" at the cost of capital {rate:.1%}" if isinstance(rate, float) else "")
             + " over the useful life, as estimate does (year 0: estimate's monthly cost x 12 "
@@ -195,8 +196,8 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
         f"Base: {doc['model']} on {doc['accelerator']} ({doc['region']}, {doc['ownership']}): "
         # what the $/Mtok counts, as project's note and the narrative say it: estimate's
         # output price bills the prompts apart, and reads lower for the same deployment
-        f"${_p(b['usd_per_mtok'])} per 1M output tokens (every cost line, prompt processing "
-        f"included), {_p(b['joules_per_token'])} J per output token, "
+        f"${_p(b['usd_per_mtok'])} per 1M output tokens (all cost over output tokens, prompt "
+        f"processing included), {_p(b['joules_per_token'])} J per output token, "
         f"TTFT {b['ttft_s'] * 1e3:.0f} ms, TPOT {b['tpot_s'] * 1e3:.1f} ms"
     )
     t = Table(title="Levers, largest saving first", title_justify="left", show_lines=True)
@@ -235,7 +236,7 @@ def roadmap_cmd(ctx: typer.Context, given: dict[str, Any], as_json: bool) -> Non
     for s in doc["plan"]:
         _print(
             f"stage {s['stage']}: {' + '.join(s['levers'])}: ${_p(s['usd_per_mtok'])} per 1M "
-            "output tokens "
+            "output tokens, all cost over them "
             f"({s['saving_share']:.0%} saved), TTFT {s['ttft_s'] * 1e3:.0f} ms, "
             f"TPOT {s['tpot_s'] * 1e3:.1f} ms"
         )

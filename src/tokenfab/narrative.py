@@ -112,8 +112,8 @@ def _sensitivity_risk(scenario: Scenario, cat: Catalog, fig: dict[str, Any]) -> 
         ]
         parts.append(f"{r.input} ({r.low:.4g} to {r.high:.4g}: {ends[0]} to {ends[1]})")
     return (
-        f"The estimate's cost per million output tokens ({usd(t.base)}, prompt processing "
-        "billed on input tokens) moves most with "
+        f"The estimate's cost per million output tokens ({usd(t.base)}, prompts charged "
+        "separately, below the all-cost figure above) moves most with "
         + "; ".join(parts)
         + f" (a tornado over {len(t.rows)} inputs: published ranges and the performance "
         "model's held-out error; `tokenfab sensitivity` "
@@ -198,8 +198,8 @@ def narrative(
     fig["cheapest_option"] = best
     where = (
         f"{verb} {est.accelerators_needed:,} x {s.accelerator.name} in region {est.region.id} "
-        f"serves {s.model.id} at {usd(base.usd_per_mtok)} per million output tokens (every "
-        f"cost line, prompt processing included), with TTFT {base.ttft_s * 1e3:.0f} ms and "
+        f"serves {s.model.id} at {usd(base.usd_per_mtok)} per million output tokens (all "
+        f"cost over output tokens, prompt processing included), with TTFT {base.ttft_s * 1e3:.0f} ms and "
         f"TPOT {base.tpot_s * 1e3:.1f} ms. "
         + (
             f"{other.capitalize()}ing the same fleet costs {usd(fig[f'{other}_usd_per_mtok'])}"

@@ -363,6 +363,7 @@ def frontier_table(model: str, f: Any) -> Table:
 
 def kpi_table(est: Any) -> Table:
     d = est.as_dict()
+    all_in = all_cost_per_mtok_output(est)
     rows = [
         (
             "cost per accelerator-hour",
@@ -371,7 +372,11 @@ def kpi_table(est: Any) -> Table:
         (
             "cost per 1M tokens in / out / blended",
             f"${fmt(d['cost_usd_per_mtok_input'])} / ${fmt(d['cost_usd_per_mtok_output'])} / "
-            f"${fmt(d['cost_usd_per_mtok_blended'])}",
+            f"${fmt(d['cost_usd_per_mtok_blended'])} (out: {OUTPUT_COST_BASIS})",
+        ),
+        (
+            "cost per 1M output tokens, all in",
+            "-" if all_in is None else f"${fmt(all_in)} ({ALL_COST_BASIS}, as project counts it)",
         ),
         (
             "cost per request / per task",
@@ -490,15 +495,39 @@ def _seconds(t: float) -> str:
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{_sig(t)} s"
 
 
+OUTPUT_COST_BASIS = "prompts charged separately"
+"""What ``cost_usd_per_mtok_output`` counts, in a label: the accelerator-time decode takes, with
+the prompt's prefill charged to input tokens (as an API's output price)."""
+ALL_COST_BASIS = "all cost over output tokens"
+"""What project's, roadmap's and narrative's $ per 1M output tokens count, in a label: a
+request's whole cost (prefill included) over its output tokens."""
+
+
+def all_cost_per_mtok_output(est: Any) -> float | None:
+    """All of a request's cost over its output tokens [USD/Mtok], as project, roadmap and
+    narrative count it: ``cost_usd_per_request x 1e6 / output_tokens``; None without a cost.
+
+    For ``examples/chat-llama-70b-h100.yaml``: $3.14 per 1M output tokens with the prompts
+    charged separately is $5.41 with all the cost over the 300 output tokens a request.
+    """
+    per_request = est.as_dict().get("cost_usd_per_request")
+    if per_request is None:
+        return None
+    return float(per_request) * 1e6 / est.op.setup.output_tokens
+
+
 def headline(est: Any) -> str:
     """The answer in one line: cost and carbon per 1M output tokens, the fleet, the latencies,
     and, where an API offers the model, the blended cost against the API's blended price (an
     API's price is quoted blended; beside a cost per output token it would compare unlike with
     unlike, see :func:`api_comparison`).
 
-    ``$0.208 per 1M output tokens on 8 x H100 SXM5 80GB in region us, 45.5 gCO2e per 1M
-    output tokens, at TTFT 185 ms, TPOT 66.4 ms; $0.104 per 1M tokens blended against the
-    cheapest API's $0.88 (Together AI)`` -- or, without a price, what is missing.
+    ``$0.24 per 1M output tokens, prompts charged separately ($0.319 all cost over output
+    tokens) on 8 x H100 SXM5 80GB in region us, 95.9 gCO2e per 1M output tokens, at TTFT
+    200 ms, TPOT 84.5 ms; $0.16 per 1M tokens blended against the cheapest API's $0.88
+    (Together AI)`` (README's tour) -- or, without a price, what is missing. The first figure
+    is ``cost_usd_per_mtok_output`` (an API's output price is counted so); the second
+    (:func:`all_cost_per_mtok_output`) is the one project, roadmap and narrative print.
     """
     d = est.as_dict()
     s = est.op.setup
@@ -513,7 +542,12 @@ def headline(est: Any) -> str:
     latency = f"at TTFT {_seconds(d['ttft_s'])}, TPOT {_seconds(d['tpot_s'])}"
     cost = d.get("cost_usd_per_mtok_output")
     co2 = d.get("co2e_g_per_mtok")
-    money = f"${_sig(cost)} per 1M output tokens" if cost is not None else "cost unavailable"
+    money = (
+        f"${_sig(cost)} per 1M output tokens, {OUTPUT_COST_BASIS} "
+        f"(${_sig(all_cost_per_mtok_output(est))} {ALL_COST_BASIS})"
+        if cost is not None
+        else "cost unavailable"
+    )
     carbon = f"{_sig(co2)} gCO2e per 1M output tokens" if co2 is not None else "carbon unavailable"
     if co2 is None and getattr(est, "energy_error", None):
         carbon = "carbon not available (power not public)"
@@ -724,8 +758,9 @@ def plan_table(sc: Any, rows: list[dict[str, Any]], top: int) -> Group:
         # token pays for the accelerator-time its phase takes; a prefill pool moves cost from
         # output to input tokens, so $/Mtok out alone can rank rows unlike their cost
         captions.append(
-            "$/Mtok out: the cost of the accelerator-time decode takes (colocated: all but the "
-            "prefill time share; with a prefill pool: the decode pool) per output token; "
+            f"$/Mtok out: per output token, {OUTPUT_COST_BASIS}: the cost of the "
+            "accelerator-time decode takes (colocated: all but the prefill time share; with a "
+            "prefill pool: the decode pool); "
             "$/Mtok: all the cost per token, prompt and output; rows rank by $/month"
         )
     if any(not r.get("calibrated", True) for r in feasible):
@@ -854,7 +889,8 @@ def _cheapest(r: dict[str, Any]) -> str:
     prefill share, so another option can be cheaper per output token and dearer overall."""
     return (
         f"{r['accelerator']} ({r['ownership']}) at ${_sig(r['cost_usd_per_mtok_blended'])} per 1M "
-        f"tokens blended (${_sig(r['cost_usd_per_mtok_output'])} per 1M output tokens), "
+        f"tokens blended (${_sig(r['cost_usd_per_mtok_output'])} per 1M output tokens, "
+        f"{OUTPUT_COST_BASIS}), "
         f"${fmt(r['monthly_cost_usd'])} a month"
     )
 

@@ -48,7 +48,12 @@ MODEL_SOURCE = "tokenfab model (docs/method.md): roofline with fitted efficienci
 
 # The KPIs a report shows first: key, label, scale, unit shown.
 HEADLINE = (
-    ("cost_usd_per_mtok_output", "Cost per million output tokens", 1.0, "USD/Mtok"),
+    (
+        "cost_usd_per_mtok_output",
+        "Cost per million output tokens, prompts charged separately",
+        1.0,
+        "USD/Mtok",
+    ),
     ("cost_usd_per_mtok_blended", "Cost per million tokens, blended", 1.0, "USD/Mtok"),
     # beside the blended cost, which it compares with (both over the workload's token mix)
     ("api_usd_per_mtok_blended", "Cheapest API, blended (same token mix)", 1.0, "USD/Mtok"),
@@ -490,9 +495,11 @@ def cost_chart(report: Report, image: str = "svg") -> str | None:
         names, [r.cost_usd_per_mtok_output * v / total for v in lines.values()], color="#1f5fa8"
     )
     ax.invert_yaxis()
-    ax.set_xlabel("USD per million output tokens")
+    ax.set_xlabel("USD per million output tokens, prompts charged separately")
     ax.grid(True, axis="x", alpha=0.3)
-    return _img(fig, "Cost per million output tokens by cost line", image)
+    return _img(
+        fig, "Cost per million output tokens (prompts charged separately) by cost line", image
+    )
 
 
 def best_by(options: list[dict[str, Any]], by: str, where: dict[str, str]) -> list[dict[str, Any]]:
@@ -523,7 +530,7 @@ def compare_chart(report: Report, by: str, image: str = "svg") -> str | None:
     ax1, ax2 = fig.subplots(1, 2)
     colors = ["#b3261e" if n == mine else "#1f5fa8" for n in names]
     ax1.bar(names, [o["cost_usd_per_mtok_output"] for o in rows], color=colors)
-    ax1.set_ylabel("USD per million output tokens")
+    ax1.set_ylabel("USD per million output tokens,\nprompts charged separately")
     ax2.bar(
         names,
         [o["co2e_g_per_mtok"] or 0 for o in rows],

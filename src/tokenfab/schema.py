@@ -618,8 +618,11 @@ class _EstimateCore(Result):
         "USD/Mtok",
     )
     cost_usd_per_mtok_output: Num = out(
-        "cost per million output tokens: the cost of the accelerator-time decode takes "
-        "(1 - prefill_time_share of a colocated replica's; the decode pool's with pools); "
+        "cost per million output tokens, prompts charged separately (as an API's output "
+        "price; cost_usd_per_mtok_input charges them): the cost of the accelerator-time decode "
+        "takes (1 - prefill_time_share of a colocated replica's; the decode pool's with pools), "
+        "below project's, roadmap's and narrative's usd_per_mtok, which put all the cost over "
+        "output tokens; "
         "a prefill pool moves cost from output to input, so compare deployments by the "
         "blended figure or the monthly cost",
         "USD/Mtok",
@@ -825,7 +828,8 @@ class FrontierPoint(Result):
         "token/s/MW",
     )
     usd_per_mtok: Num = out(
-        "cost per million output tokens at the point: a bought accelerator-hour (every line of "
+        "cost per million output tokens at the point, all cost over output tokens (prompt "
+        "processing included): a bought accelerator-hour (every line of "
         "the cost model, power at the point's average draw) at the catalog's default "
         "utilisation, or rented where it has no price (null: neither)",
         "USD/Mtok",
@@ -1584,7 +1588,11 @@ class FactoryResult(Result):
     )
     cost_usd_per_year: Num = out("cost a year (null: not priced)", "USD/year")
     capex_usd: Num = out("up-front cost of the accelerators (null: not priced)", "USD")
-    cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
+    cost_usd_per_mtok: Num = out(
+        "cost per million output tokens, all cost over output tokens: the year's cost over "
+        "the year's output tokens, prompt processing included",
+        "USD/Mtok",
+    )
     co2e_g_per_mtok: Num = out("operational emissions per million output tokens", "g CO2e/Mtok")
     embodied_co2e_g_per_mtok: Num = out(
         "manufacturing emissions per million output tokens (null: no footprint figure)",
@@ -1657,7 +1665,11 @@ class FactoryMixResult(Result):
     )
     cost_usd_per_year: Num = out("cost a year, all parts (null: a part not priced)", "USD/year")
     capex_usd: Num = out("up-front cost of all parts (null: a part not priced)", "USD")
-    cost_usd_per_mtok: Num = out("cost per million output tokens", "USD/Mtok")
+    cost_usd_per_mtok: Num = out(
+        "cost per million output tokens, all cost over output tokens: the year's cost over "
+        "the year's output tokens, prompt processing included",
+        "USD/Mtok",
+    )
     co2e_g_per_mtok: Num = out("operational emissions per million output tokens", "g CO2e/Mtok")
     embodied_co2e_g_per_mtok: Num = out(
         "manufacturing emissions per million output tokens (null: a part has no footprint)",
@@ -2834,7 +2846,11 @@ class RoadmapLever(Result):
     lever: str = out("lever name")
     change: str = out("what the lever changes in the scenario")
     applicable: bool = out("whether the lever was estimated (else: note says why not)")
-    usd_per_mtok: Num = out("cost per million output tokens with the lever", "USD/Mtok")
+    usd_per_mtok: Num = out(
+        "cost per million output tokens with the lever, all cost over output tokens (as the "
+        "base's usd_per_mtok)",
+        "USD/Mtok",
+    )
     saving_usd_per_mtok: Num = out("base cost minus the lever's (negative: dearer)", "USD/Mtok")
     saving_share: Num = out("saving over the base cost", "-")
     joules_per_token: Num = out("facility energy per output token with the lever", "J/token")

@@ -185,7 +185,7 @@ def test_downloads_report_json_csv_and_yaml(page, server, tmp_path):
     alts = viewer.locator("img.chart").evaluate_all("imgs => imgs.map(i => i.alt)")
     assert alts[:4] == [
         "Frontier of llama-3.1-70b on h100-sxm with the operating point",
-        "Cost per million output tokens by cost line",
+        "Cost per million output tokens (prompts charged separately) by cost line",
         "Cost and carbon by accelerator",
         "Cost and carbon by region",
     ], alts

@@ -14,7 +14,7 @@ const FIELDS = [
 
 // KPI cards: result key, label, how to show it, whether the calibration's error band applies.
 const CARDS = [
-  { key: "cost_usd_per_mtok_output", label: "Cost per million output tokens", unit: "USD", banded: true },
+  { key: "cost_usd_per_mtok_output", label: "Cost per million output tokens, prompts charged separately", unit: "USD", banded: true },
   { key: "cost_usd_per_mtok_blended", label: "Cost per million tokens, blended", unit: "USD", banded: true },
   // an API price is blended (per prompt + output token of this mix): beside the blended cost,
   // not the cost per output token, so the two compare like with like
@@ -532,7 +532,7 @@ async function renderCost(el) {
     text: lines.map((l) => `${fmt(l.usd_per_hour)} USD/h`), textposition: "auto",
   }], {
     title: `Cost of a million output tokens by line (${r.ownership})`,
-    xaxis: { title: { text: "USD per million output tokens" } }, yaxis: { automargin: true },
+    xaxis: { title: { text: "USD per million output tokens, prompts charged separately" } }, yaxis: { automargin: true },
   });
   caption(el, `One accelerator-hour costs ${fmt(r.cost_usd_per_accelerator_hour)} USD (${r.cost_basis || ""}).`);
 }
@@ -560,7 +560,7 @@ async function renderCompare(el, by) {
   const mine = by === "region" ? r.region : r.accelerator;
   const colors = names.map((n) => (n === mine ? COLORS[1] : COLORS[0]));
   plot(el, [{ type: "bar", x: names, y: rows.map((o) => o.cost_usd_per_mtok_output), marker: { color: colors }, name: "cost" }], {
-    title: `Cost per million output tokens by ${by}`, yaxis: { title: { text: "USD/Mtok" } }, xaxis: { automargin: true },
+    title: `Cost per million output tokens (prompts charged separately) by ${by}`, yaxis: { title: { text: "USD/Mtok" } }, xaxis: { automargin: true },
   });
   plot(el, [{ type: "bar", x: names, y: rows.map((o) => o.co2e_g_per_mtok), marker: { color: colors.map((c) => (c === COLORS[1] ? COLORS[1] : COLORS[2])) }, name: "carbon" }], {
     title: `Operational CO\u2082e per million output tokens by ${by}`, yaxis: { title: { text: "g CO\u2082e/Mtok" } }, xaxis: { automargin: true },
@@ -617,7 +617,7 @@ async function renderApiPrices(el) {
   }
   plot(el, traces, {
     title: `API prices of ${r.model} against this deployment's cost`,
-    yaxis: { title: { text: "USD per million output tokens" }, rangemode: "tozero" }, xaxis: { title: { text: "effective date" } },
+    yaxis: { title: { text: "USD per million output tokens, prompts charged separately" }, rangemode: "tozero" }, xaxis: { title: { text: "effective date" } },
   });
   // like with like: an API's output price bills output tokens alone (prompts at the input
   // price), as this deployment's cost per output token is decode's share (prompts billed on input)
