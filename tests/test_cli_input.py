@@ -318,6 +318,12 @@ def test_an_options_clash_with_a_files_field_names_the_files_line(tmp_path, comm
     args = ("--scenario", "d.yaml") if command == "estimate" else ("d.yaml",)
     line = one_line_error(run(command, *args, "--concurrency", "8", cwd=tmp_path))
     assert line.endswith("drop tokens_per_day or requests_per_second (tokens_per_day at d.yaml:3)")
+    # --utilization beside the file's demand: the demand to drop is named with its line
+    line = one_line_error(run(command, *args, "--utilization", "0.5", cwd=tmp_path))
+    assert line.endswith(
+        "drop utilization, or drop tokens_per_day or requests_per_second (tokens_per_day at "
+        "d.yaml:3) to set it yourself"
+    )
 
 
 def test_a_report_to_a_pdf_without_pdf_says_to_give_pdf(tmp_path):

@@ -346,7 +346,8 @@ class Scenario(BaseModel):
         if self.utilization is not None and demand:
             raise ValueError(
                 "utilization: with a demand the utilisation is the demand over the installed "
-                "capacity; drop utilization, or drop the demand to set it yourself"
+                "capacity; drop utilization, or drop tokens_per_day or requests_per_second to "
+                "set it yourself"
             )
         return self
 
@@ -428,21 +429,24 @@ def in_file(exc: ScenarioError, path: str | Path, from_file: Iterable[str]) -> S
     if field in from_file:
         text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
         return type(exc)(f"{path}{_line_of(message, _key_lines(text))}: {message}")
-    drop = re.search(r"\bdrop ([a-z_]+(?: or [a-z_]+)*)", message)
-    named = [n for n in drop.group(1).split(" or ") if n in from_file] if drop else []
-    if not named:
-        return exc
-    lines = _key_lines(read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES))
-    where = ", ".join(
-        f"{path}:{lines[n]}"
-        if len(drop.group(1).split(" or ")) == 1
-        else f"{n} at {path}:{lines[n]}"
-        for n in named
-        if n in lines
-    )
-    if not where:
-        return exc
-    return type(exc)(f"{message[: drop.end()]} ({where}){message[drop.end() :]}")
+    lines = None
+    out, last = [], 0
+    for drop in re.finditer(r"\bdrop ([a-z_]+(?: or [a-z_]+)*)", message):
+        names = drop.group(1).split(" or ")
+        if not any(n in from_file for n in names):
+            continue
+        if lines is None:
+            text = read_text(path, what="scenario file", max_bytes=SCENARIO_MAX_BYTES)
+            lines = _key_lines(text)
+        where = ", ".join(
+            f"{path}:{lines[n]}" if len(names) == 1 else f"{n} at {path}:{lines[n]}"
+            for n in names
+            if n in from_file and n in lines
+        )
+        if where:
+            out += [message[last : drop.end()], f" ({where})"]
+            last = drop.end()
+    return type(exc)("".join(out) + message[last:]) if out else exc
 
 
 def scenario_block(path: str | Path, name: str) -> dict[str, Any]:
