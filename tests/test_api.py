@@ -681,3 +681,14 @@ def test_a_wrong_method_names_the_allowed_one(client):
     r = client.get("/api/v1/estimate")
     assert r.status_code == 405
     assert r.json() == {"detail": "GET /api/v1/estimate: not allowed here; allowed: POST"}
+
+
+@pytest.mark.parametrize("path", ["roadmap", "narrative", "project"])
+def test_a_bad_projection_block_in_the_scenario_is_422_wherever_it_is_sent(client, path):
+    # roadmap ran on "projection": {"years": 0} (its block unread) without a word, while
+    # project refused it; every body's scenario block is now checked as a file's is
+    body = {"scenario": {"model": "llama-3.1-8b", "accelerator": "h100-sxm"}}
+    body["scenario"] |= {"tokens_per_day": 1e9, "projection": {"years": 0}}
+    r = client.post(f"/api/v1/{path}", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == "projection.years: 0 is out of range; allowed: 1 to 30"

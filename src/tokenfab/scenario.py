@@ -542,9 +542,22 @@ def scenario_with_block(source: str | Path | dict[str, Any], name: str) -> tuple
     if not isinstance(block, dict):
         raise ScenarioError(f"scenario.{name}: a mapping of field: value, got {json_type(block)}")
     try:
-        return Scenario.parse(data), dict(block)
+        scenario = Scenario.parse(data)
     except ScenarioError as exc:
         raise ScenarioError(f"scenario.{exc}") from None
+    projection = source.get("projection")
+    if projection is not None:
+        # checked whichever block is asked for, as a file's is (read_scenario_file), and
+        # named as project names it (projection.years: ...): roadmap's body ran on
+        # "projection": {"years": 0} without a word
+        if not isinstance(projection, dict):
+            raise ScenarioError(
+                f"scenario.projection: a mapping of field: value, got {json_type(projection)}"
+            )
+        from tokenfab.projection import ProjectionInputs
+
+        ProjectionInputs.parse(dict(projection))
+    return scenario, dict(block)
 
 
 def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list[str] | None:
