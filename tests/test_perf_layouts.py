@@ -27,6 +27,7 @@ from tokenfab.perf.parallel import (
     expert_imbalance,
     experts_on_busiest_rank,
     layer_comm_time_s,
+    scaleout_latency_s,
 )
 from tokenfab.scenario import Scenario
 
@@ -316,6 +317,48 @@ def test_collectives_within_a_domain_ignore_the_scale_out_link():
     assert_allclose(alltoall_time_s(1e7, 8, 900e9, 0.0, 8, 1e9), 7 / 8 * 1e7 / 450e9, rtol=1e-12)
 
 
+def test_collectives_across_domains_pay_the_network_latency():
+    # NCCL's tree model (src/graph/tuning.cc): 2 x log2(nodes) network hops of 5 us each on
+    # top of the in-domain latency. An 8-byte all-reduce (bandwidth terms ~0) over 16 H100s
+    # in 2 nodes: 10 us + 2 x 1 x 5 = 20 us; over 64 in 8 nodes: 10 + 2 x 3 x 5 = 40 us.
+    # Inside one node nothing is added: 10 us.
+    args = (900e9, 10e-6, 8, 100e9)
+    assert_allclose(allreduce_time_s(8.0, 16, *args), 20e-6, rtol=1e-3)
+    assert_allclose(allreduce_time_s(8.0, 64, *args), 40e-6, rtol=1e-3)
+    assert_allclose(allreduce_time_s(8.0, 8, *args), 10e-6, rtol=1e-3)
+    assert_allclose(alltoall_time_s(8.0, 16, *args), 20e-6, rtol=1e-3)
+    # NCCL's log2i is a floor: 3 nodes count as 2, 9 as 8
+    want = [0.0, 10e-6, 10e-6, 20e-6, 30e-6]
+    assert_allclose(scaleout_latency_s(np.array([1, 2, 3, 4, 9])), want, rtol=1e-12)
+
+
+def test_expert_parallel_under_tensor_parallel_attention_moves_no_tokens():
+    # DeepSeek-R1 decode on 8 ranks, 4 tokens: attention TP 8 with the experts EP 8 leaves every
+    # token on every rank after the attention's all-reduce, so the MoE needs no dispatch or
+    # combine; its output is summed by the layer's second all-reduce, as with MoE TP 8. The
+    # step's communication is 2 x 61 all-reduces of 4 x 7168 x 2 = 57,344 B, nothing more.
+    kw = dict(
+        tokens=4,
+        hidden=7168,
+        layers=61,
+        moe_layers=58,
+        experts_per_token=8,
+        pipeline_parallel=1,
+        link_bytes_per_s=1800e9,
+        latency_s=10e-6,
+    )
+    tp_only = 2 * 61 * allreduce_time_s(57_344, 8, 1800e9, 10e-6)
+    ep_under_tp = layer_comm_time_s(**kw, tensor_parallel=8, expert_parallel=8)
+    assert_allclose(ep_under_tp, tp_only, rtol=1e-12)
+    moe_tp = layer_comm_time_s(**kw, tensor_parallel=8, expert_parallel=1)
+    assert_allclose(ep_under_tp, moe_tp, rtol=1e-12)
+    # attention DP 8 (tp 1): each rank's own 4 tokens go to the ranks holding their experts and
+    # back, 2 all-to-alls per MoE layer of 57,344 B x 5.25 destination ranks
+    dp = layer_comm_time_s(**kw, tensor_parallel=1, expert_parallel=8, attention_data_parallel=8)
+    want = 2 * 58 * alltoall_time_s(57_344 * float(destination_ranks(8, 8)), 8, 1800e9, 10e-6)
+    assert_allclose(dp, want, rtol=1e-12)
+
+
 def test_pipeline_send_crosses_nodes_over_scale_out():
     # pp 2 x tp 8 on H100: the stage boundary sits between the two nodes; one send of
     # 100 tokens x 8192 x 2 B = 1.6384 MB at 50 GB/s one way = 32.8 us. Compare without tp
@@ -419,7 +462,9 @@ def test_attention_dp_moe_gathers_over_the_whole_stage():
         scaleout_bytes_per_s=100e9,
     )
     got = layer_comm_time_s(**kw, expert_parallel=8, moe_tensor_parallel=8)
-    assert_allclose(got, 1.75 * 3_670_016 / 900e9 + 1.75 * 458_752 / 50e9, rtol=1e-12)
+    # plus the network's latency over 8 nodes: 2 x log2(8) x 5 us = 30 us (NCCL's tree model)
+    want = 1.75 * 3_670_016 / 900e9 + 1.75 * 458_752 / 50e9 + 30e-6
+    assert_allclose(got, want, rtol=1e-12)
     # pure expert parallelism over the 64 ranks keeps the dispatch and combine all-to-alls
     ep_only = layer_comm_time_s(**kw, expert_parallel=64, moe_tensor_parallel=1)
     copies = float(destination_ranks(8, 64))

@@ -23,6 +23,9 @@ References
        all-reduce of the shard across nodes, all-gather inside the node. Jeaugey, "Massively
        Scale Your Deep Learning Training with NCCL 2.4", NVIDIA blog, 2019.
        https://developer.nvidia.com/blog/massively-scale-deep-learning-training-nccl-2-4/
+.. [6] NVIDIA/nccl@01afd20:src/graph/tuning.cc, ``ncclTopoTuneModel``: the tree all-reduce's
+       latency adds ``2 * log2(nNodes) * interLat`` over the network, with ``hwLat[NET][Tree][LL]
+       = 5.0`` us, the low-latency protocol NCCL picks for the small messages of decode.
 .. [5] NVIDIA/TensorRT-LLM@tensorrt_llm/_torch/modules/fused_moe/communication/
        allgather_reducescatter.py: "the default fallback strategy" of the MoE with attention
        DP: ``dispatch`` all-gathers the hidden states over ``mapping.tp_group`` (every rank of
@@ -38,6 +41,26 @@ from numpy.typing import ArrayLike, NDArray
 
 ACTIVATION_BYTES = 2.0
 """Activations cross links in 16 bits."""
+
+SCALEOUT_HOP_LATENCY_S = 5.0e-6
+"""Latency of one network hop of a collective between scale-up domains [s]: NCCL's tuning
+model for its tree algorithm with the low-latency protocol (``hwLat[NET][Tree][LL]``, [6]_).
+A collective over ``g`` domains crosses ``2 log2(g)`` of them (up and down the tree), on top of
+the in-domain latency every collective pays."""
+
+
+def scaleout_latency_s(domains: ArrayLike) -> NDArray:
+    """Latency the network adds to a collective spanning ``domains`` scale-up domains [s].
+
+    .. math:: \\alpha_{out} = 2 \\lfloor \\log_2 g \\rfloor \\, \\alpha_{hop}
+
+    with :data:`SCALEOUT_HOP_LATENCY_S`; zero inside one domain. The floor is NCCL's ``log2i``.
+
+    >>> [round(float(scaleout_latency_s(g)) * 1e6, 1) for g in (1, 2, 8)]
+    [0.0, 10.0, 30.0]
+    """
+    g = np.maximum(np.asarray(domains, dtype=float), 1.0)
+    return 2.0 * np.floor(np.log2(g)) * SCALEOUT_HOP_LATENCY_S
 
 
 def _levels(ranks: ArrayLike, domain_size: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
@@ -86,7 +109,10 @@ def allreduce_time_s(
     the domains:
 
     .. math:: t = \\frac{2 (d-1)}{d} \\frac{M}{b_{up}/2}
-              + \\frac{2 (g-1)}{g} \\frac{M/d}{b_{out}/2} + \\alpha
+              + \\frac{2 (g-1)}{g} \\frac{M/d}{b_{out}/2} + \\alpha + \\alpha_{out}(g)
+
+    where :math:`\\alpha_{out}` is the network's own latency (:func:`scaleout_latency_s`, NCCL's
+    tree model [6]_).
 
     Examples
     --------
@@ -97,10 +123,11 @@ def allreduce_time_s(
     75.2
 
     The same over 16 H100s in two DGX nodes (50 GB/s a GPU each way, 100e9 bidirectional):
-    65.2 us + 2 x 1/2 x (16.78e6 / 8) / 50e9 = 65.2 + 41.9 us, plus 10 us.
+    65.2 us + 2 x 1/2 x (16.78e6 / 8) / 50e9 = 65.2 + 41.9 us, plus 10 us, plus the network's
+    2 x log2(2) x 5 = 10 us.
 
     >>> round(float(allreduce_time_s(16.777216e6, 16, 900e9, 10e-6, 8, 100e9)) * 1e6, 1)
-    117.2
+    127.2
     """
     n, d, g = _levels(ranks, domain_size)
     m = np.asarray(message_bytes, dtype=float)
@@ -111,7 +138,7 @@ def allreduce_time_s(
     inside = 2.0 * (d - 1.0) / d * m / up
     if np.any(g > 1):
         across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
-        t = inside + across + latency_s
+        t = inside + across + latency_s + scaleout_latency_s(g)
     else:  # one domain everywhere (the usual case): no scale-out term to compute and discard
         t = inside + latency_s
     return _where_many(n, t)
@@ -141,15 +168,19 @@ def alltoall_time_s(
     so the slower sets the time:
 
     .. math:: t = \\max\\left(\\frac{d-1}{n} \\frac{M}{b_{up}/2},
-              \\frac{n-d}{n} \\frac{M}{b_{out}/2}\\right) + \\alpha
+              \\frac{n-d}{n} \\frac{M}{b_{out}/2}\\right) + \\alpha + \\alpha_{out}(g)
+
+    with the network's latency :math:`\\alpha_{out}` of :func:`scaleout_latency_s` (NCCL's
+    tree figure, taken for the all-to-all's cross-domain sends too).
 
     Examples
     --------
     Expert-parallel dispatch of 1 MB a rank over 16 H100s in two nodes: half of it leaves the
-    node at 50 GB/s (10 us) while 7/16 crosses NVLink at 450 GB/s (0.97 us).
+    node at 50 GB/s (10 us) while 7/16 crosses NVLink at 450 GB/s (0.97 us); the network adds
+    2 x log2(2) x 5 = 10 us.
 
     >>> round(float(alltoall_time_s(1e6, 16, 900e9, 0.0, 8, 100e9)) * 1e6, 2)
-    10.0
+    20.0
     """
     n, d, g = _levels(ranks, domain_size)
     m = np.asarray(bytes_per_rank, dtype=float)
@@ -160,7 +191,7 @@ def alltoall_time_s(
     inside = (d - 1.0) / n * m / up
     if np.any(g > 1):
         across = np.where(g > 1, (n - d) / n * m / np.where(g > 1, out, 1.0), 0.0)
-        t = np.maximum(inside, across) + latency_s
+        t = np.maximum(inside, across) + latency_s + scaleout_latency_s(g)
     else:  # one domain: across is 0 and inside >= 0
         t = np.maximum(inside, 0.0) + latency_s
     return _where_many(n, t)
@@ -245,13 +276,21 @@ def layer_comm_time_s(
     scaleout_bytes_per_s: ArrayLike = np.nan,
     moe_tensor_parallel: ArrayLike | None = None,
     replica_accelerators: ArrayLike | None = None,
+    attention_data_parallel: ArrayLike | None = None,
 ) -> NDArray:
     """Communication of one pipeline stage's forward step for ``tokens`` tokens on a rank [s].
 
     Tensor parallelism: two all-reduces of ``tokens x hidden`` activations per layer.
-    Expert parallelism alone: a dispatch and a combine all-to-all per MoE layer, each moving
+    Expert parallelism with data-parallel attention (``attention_data_parallel > 1``, the ranks
+    hold different tokens): a dispatch and a combine all-to-all per MoE layer, each moving
     the rank's tokens once to every rank holding one of their top-k experts
-    (:func:`destination_ranks`). MoE tensor parallelism wider than the attention's
+    (:func:`destination_ranks`). Expert parallelism under tensor-parallel attention over the
+    same ranks (``attention_data_parallel = 1``, the default ``max(tp, ep) / tp``): every rank
+    already holds every token after the attention's all-reduce, so no token moves; each rank
+    runs its own experts on the tokens routed to them and the layer's second all-reduce sums
+    their partial outputs, as it sums the partial products of tensor-parallel experts (vLLM's
+    ``FusedMoE`` without data parallelism; SGLang and TensorRT-LLM with ``--ep-size`` equal to
+    the tensor-parallel size and no attention DP). MoE tensor parallelism wider than the attention's
     (attention data-parallel with each expert split over ranks, with or without expert
     parallelism beside it): every rank of the stage's ``moe_tp x ep`` needs the tokens of all
     its attention groups, so the stage all-gathers them and reduce-scatters the expert outputs,
@@ -272,8 +311,15 @@ def layer_comm_time_s(
     net = (link_bytes_per_s, latency_s, domain_size, scaleout_bytes_per_s)
     tp_s = 2.0 * stage_layers * allreduce_time_s(act, tp, *net)
     wider = (moe_tp > tp) & (np.asarray(moe_layers, dtype=float) > 0)
-    ep_s = (
-        2.0 * stage_moe * alltoall_time_s(act * destination_ranks(experts_per_token, ep), ep, *net)
+    adp = (
+        np.maximum(tp, ep) / tp
+        if attention_data_parallel is None
+        else np.asarray(attention_data_parallel, dtype=float)
+    )
+    ep_s = np.where(
+        adp > 1,
+        2.0 * stage_moe * alltoall_time_s(act * destination_ranks(experts_per_token, ep), ep, *net),
+        0.0,
     )
     moe_tp_s: Any = 0.0  # no MoE group wider than the attention's anywhere: nothing to add
     if np.any(wider):

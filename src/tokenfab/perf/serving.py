@@ -560,6 +560,7 @@ def round_time(
             hw.scaleout_bytes_per_s,
             lay.moe_tensor_parallel,
             lay.accelerators,
+            lay.attention_data_parallel,
         )
         / eng.comm_efficiency
     )
