@@ -403,7 +403,7 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
     # rented, to the last digit. Breakeven once grew the two pools of the point without a
     # demand: 34 against plan's 33 accelerators at 1e10, costs within 2 % (the factors of
     # 2026-12-01 with the plain roofline maximum); with the smooth GEMM maximum plan itself
-    # needs 34 there.
+    # needed 34 there, and 32 after the collective-latency refit.
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import plan
     from tokenfab.scenario import Scenario
@@ -428,7 +428,7 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
             (option,) = plan(sc, ["b200"], ["us"], [own], cat)
             assert int(n[i]) == option.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], option.estimate.as_dict()["monthly_cost_usd"], rtol=1e-12)
-    assert int(a.grid.accelerators[8]) == 34
+    assert int(a.grid.accelerators[8]) == 32  # plan's count after the 2026-12-01 refit
 
 
 def test_a_prefill_pools_rates_are_the_pools_of_estimate_without_a_demand():
@@ -604,9 +604,10 @@ def test_breakeven_without_a_format_takes_plans_format_at_each_volume(model):
             assert str(fmt[i]) == d["precision"], (v, own)
             assert int(n[i]) == best.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], d["monthly_cost_usd"], rtol=1e-12)
-    if model == "llama-3.1-70b":  # the QA case: plan's FP8 (8 H100 with the smooth GEMM maximum)
-        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 8)
-        assert g.buy_usd[6] == pytest.approx(10_879, abs=1)  # $8,383 on 6 before
+    if model == "llama-3.1-70b":  # the QA case: plan's FP8, 6 H100 (8 at $10,879 between the
+        # smooth GEMM maximum and the 2026-12-01 collective-latency refit; 6 at $8,383 before)
+        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 6)
+        assert g.buy_usd[6] == pytest.approx(8_331, abs=1)
 
 
 def test_breakeven_names_its_format_in_the_rows_and_the_title():
@@ -631,21 +632,21 @@ def test_breakeven_names_its_format_in_the_rows_and_the_title():
 def test_a_payback_beyond_the_useful_life_is_not_reported():
     # Llama 3.1 70B FP8 on one H100 at 10M tokens a day: hardware 27,500 x 1.64 / 0.81 =
     # $55,679 up front (system share 0.64, network 0.19), the API bill 1e7 x 30.42 x $1.76 /
-    # 1e6 = $535.33 a month against $255.71 of operating cost (its power at the smooth GEMM
-    # maximum's busy shares; $255.77 before): 55,679 / 279.62 = 199 months,
+    # 1e6 = $535.33 a month against $255.63 of operating cost (its power at the busy shares of
+    # the 2026-12-01 refit; $255.71 and $255.77 before): 55,679 / 279.70 = 199 months,
     # beyond the 5-year useful life (60 months): null with the reason, not "199.2 months"
-    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 8.6 months (8 H100
-    # with the smooth GEMM maximum; 6.4 on 6 before).
+    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 6.4 months on 6
+    # H100 (8.6 on 8 between the smooth GEMM maximum and the collective-latency refit).
     from tokenfab.schema import BreakevenResult
 
     a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"})
     assert a.useful_life_years == 5.0
-    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.709), rel=1e-4)
+    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.629), rel=1e-4)
     r = BreakevenResult.from_analysis(a)
     key = "payback_vs_api_at_10M_tokens_per_day_months"
     assert getattr(r, key) is None
     assert r.payback_reasons[key].startswith("not within the 5-year useful life (60 months)")
-    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(8.64, abs=0.05)
+    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(6.44, abs=0.05)
     assert "payback_vs_api_at_1B_tokens_per_day_months" not in r.payback_reasons
     lines = dict(r.summary_lines())
     assert lines["payback of buying vs the API at 10M tokens/day"].startswith("not within")
