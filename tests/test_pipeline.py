@@ -168,6 +168,68 @@ def test_one_sample_equals_the_scalar_estimate(sc, reoptimise):
 
 
 @pytest.mark.parametrize("reoptimise", [False, True])
+def test_disaggregated_sizing_raises_the_batch_before_it_adds_a_replica(reoptimise):
+    # Llama 3.1 70B FP8 on TP 4 x PP 2 H100 replicas, 5e9 output tokens a day, disaggregated:
+    # peak P = 5e9 / 86,400 = 57,870.4 tok/s. At batch 617 a replica makes X = 11,588 tok/s
+    # with 30.4 % of its time prefilling: 5 continuous replicas carry 57,941 >= P, the
+    # cheapest such cell, but whole pools of 5 (2 prefill + 3 decode) carry min(3 X / 0.696,
+    # 2 X / 0.304) = 49,962. Adding a sixth replica at that batch (the rule before; the scalar
+    # sizing then took 48 H100 at batch 451, $65,129 a month, the reoptimised pipeline 48 at
+    # batch 617, $64,969) costs more than raising the batch at 5: at batch 1352, X = 12,915,
+    # s = 0.339, 2 + 3 carry min(3 X / 0.661, 2 X / 0.339) = 58,614 >= P: 40 H100, $54,324.
+    # No count of 4 carries P (at most 39,832, at batch 1581), so 5 is the fewest.
+    sc = dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        tokens_per_day=5e9,
+        disaggregated=True,
+        precision="fp8",
+        tensor_parallel=4,
+        pipeline_parallel=2,
+    )
+    want = scalar_json(sc)
+    assert (want["accelerators"], want["replicas"], want["batch_size"]) == (40, 5, 1352)
+    assert (want["prefill_replicas"], want["decode_replicas"]) == (2, 3)
+    assert want["output_tok_s_total"] >= 5e9 / 86_400
+    with pytest.raises(InfeasibleError, match="cannot carry the demand's peak"):
+        scalar_json({**sc, "accelerators": 32})
+    r = pipeline.evaluate(sc, reoptimise=reoptimise)
+    assert_row_equals(r, 0, want)
+    # the fleet the rule before installed costs more
+    six = scalar_json({**sc, "accelerators": 48})
+    assert six["monthly_cost_usd"] > want["monthly_cost_usd"]
+
+
+@pytest.mark.parametrize("reoptimise", [False, True])
+def test_disaggregated_demand_samples_size_whole_pools_as_the_scalar_sizing(reoptimise):
+    # Each sample's demand sized as the scalar sizing of that demand, batch fixed (700) or
+    # re-chosen, on TP 4 x PP 2. At 2e9 a day and batch 700: P = 23,148.1 tok/s, X = 11,870.5,
+    # s = 0.3116; 2 replicas carry 23,741 continuous but 1 + 1 whole pools only min(X / 0.6884,
+    # X / 0.3116) = 17,243, so 3 (1 + 2: min(2 X / 0.6884, X / 0.3116) = 34,487). The mean
+    # wait is that of 3: rho = P / 3 / X = 0.650, s_req = 1000 / X = 0.0842 s, W = 0.650 x
+    # 0.0842 / (2 x 0.350) = 0.078 s; the pipeline reported the wait of the 2 it started from
+    # (rho = 0.975, W = 1.64 s).
+    sc = dict(
+        model="llama-3.1-70b",
+        accelerator="h100-sxm",
+        tokens_per_day=5e9,
+        disaggregated=True,
+        precision="fp8",
+        tensor_parallel=4,
+        pipeline_parallel=2,
+    )
+    if not reoptimise:
+        sc["batch_size"] = 700
+    demands = [2e9, 8e9, 3e10]
+    r = pipeline.evaluate(sc, {"tokens_per_day": np.array(demands)}, reoptimise=reoptimise)
+    for row, tpd in enumerate(demands):
+        assert_row_equals(r, row, scalar_json({**sc, "tokens_per_day": tpd}))
+    if not reoptimise:
+        assert r.kpis["replicas"][0] == 3
+        assert r.kpis["queue_wait_s"][0] == pytest.approx(0.078, abs=5e-4)
+
+
+@pytest.mark.parametrize("reoptimise", [False, True])
 @pytest.mark.parametrize("sc", SCENARIOS[::3], ids=lambda d: "-".join(str(v) for v in d.values()))
 def test_samples_of_every_input_at_base_values_equal_the_scalar_estimate(sc, reoptimise):
     """Every addressable input given as an array of its base value: every array code path

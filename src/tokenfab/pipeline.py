@@ -105,7 +105,13 @@ from tokenfab.scenario import (
     Scenario,
     batch_fixed_by,
 )
-from tokenfab.sizing import DEFAULT_QUEUE_WAIT_S, replicas_for_ttft, replicas_for_wait
+from tokenfab.sizing import (
+    DEFAULT_QUEUE_WAIT_S,
+    _first_reaching,
+    replicas_for_ttft,
+    replicas_for_wait,
+    whole_pool_replicas,
+)
 from tokenfab.words import plural
 
 __all__ = [
@@ -1032,6 +1038,8 @@ def _evaluate_chunk(
                     peak, safe, pt.top_out, o, x("ttft_slo_s"), st.ttft_service_s
                 )
         replicas = np.where(pt.top_out > 0, np.maximum(replicas, wait_r), replicas)
+        if sc.disaggregated:  # whole prefill and decode pools carry the peak at the batch
+            replicas = whole_pool_replicas(peak, replicas, x_rep, st.prefill_time_share)
         load = peak / replicas
         carries = np.ones(n, dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1046,14 +1054,8 @@ def _evaluate_chunk(
     n_decode: Any = 0.0
     if sc.disaggregated:
         n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
-        if base.mode == "sized":  # whole pools carry less: add replicas until the peak is met
-            for _ in range(64):
-                short = split < peak * (1 - 1e-9)
-                if not short.any():
-                    break
-                replicas = np.where(short, replicas + 1.0, replicas)
-                n_prefill, n_decode, split = disaggregated_split_arrays(replicas, x_rep, share)
-        elif base.mode == "count":  # a fixed fleet carries what its whole pools carry
+        # a sized fleet's whole pools carry the peak already (whole_pool_replicas)
+        if base.mode == "count":  # a fixed fleet carries what its whole pools carry
             carries = carries & (split >= peak * (1 - 1e-9))
         out = x_rep * replicas
         scale = split / out
@@ -1449,13 +1451,45 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
             )
     replicas = np.where(ok, np.maximum(replicas, wait_r), replicas)
     load = pk / replicas
-    carries = ok[:, None, :] & (xv[:, None, :] >= load[:, :, None] * (1 - 1e-9))
-    reached = np.argmax(carries, axis=2)
+    if sc.disaggregated:  # whole prefill and decode pools carry the peak (tokenfab.sizing)
+        share = np.broadcast_to(st.prefill_time_share, shape)
+        replicas = np.where(ok, whole_pool_replicas(pk, replicas, xv, share), replicas)
+        load = pk / replicas
+        # each cell's batch: the smallest whose whole pools of its replicas carry the peak.
+        # Whole pools carry at most R X, so none below the first batch with X >= P / R does:
+        # the scan starts there, one batch a step for the cells not yet placed, and ends by
+        # the cell's own batch (its replicas carry there); a (samples x batches x batches)
+        # array of the split would be a chunk's 60 MB for each of its temporaries
+        first = _first_reaching(np.where(ok, xv, -np.inf), pk / replicas * (1 - 1e-6))
+        width = shape[1]
+        x_flat, share_flat, ok_flat = xv.ravel(), np.ravel(share), ok.ravel()
+        reached_flat = np.zeros(xv.size, dtype=np.intp)
+        capacity_flat = np.ones(xv.size)
+        cells = np.flatnonzero(ok_flat)
+        sample, col = cells // width, first.ravel()[cells]
+        r_cells, p_cells = replicas.ravel()[cells], peak[sample]
+        while cells.size:
+            j = np.minimum(col, width - 1)
+            at_j = sample * width + j
+            carried = disaggregated_split_arrays(r_cells, x_flat[at_j], share_flat[at_j])[2]
+            hit = ok_flat[at_j] & (carried >= p_cells * (1 - 1e-9))
+            reached_flat[cells[hit]] = j[hit]
+            capacity_flat[cells[hit]] = carried[hit]
+            keep = ~hit & (col < width - 1)
+            cells, sample, col = cells[keep], sample[keep], col[keep] + 1
+            r_cells, p_cells = r_cells[keep], p_cells[keep]
+        reached = reached_flat.reshape(shape)
+        capacity = capacity_flat.reshape(shape)
+    else:
+        carries = ok[:, None, :] & (xv[:, None, :] >= load[:, :, None] * (1 - 1e-9))
+        reached = np.argmax(carries, axis=2)
 
     def at(a: Any) -> NDArray:
         return np.take_along_axis(np.broadcast_to(np.asarray(a, dtype=float), shape), reached, 1)
 
-    x_at = np.where(ok, at(xv), 1.0)
+    if not sc.disaggregated:
+        capacity = replicas * np.where(ok, at(xv), 1.0)
+    capacity = np.where(ok, capacity, 1.0)
     tpot = at(st.tpot_s)
     top = top_out / o2
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -1464,7 +1498,7 @@ def _cheapest(base, x, st, valid, batch, o, peak, tpot_slo, ttft_slo):
     feasible = ok & (tpot <= tpot_slo) & (ttft <= ttft_slo)
     accelerators = replicas * float(base.per_replica)
     demand = (peak / x("peak_to_average"))[:, None]
-    utilization = np.clip(demand / (replicas * x_at), 0.0, 1.0)
+    utilization = np.clip(demand / capacity, 0.0, 1.0)
     fixed, per_w = _hourly_rate(base, x, n)
     tdp = x(f"accelerators.{acc.id}.tdp_w") if acc.tdp_w else None
     if tdp is not None and np.any(per_w > 0):
