@@ -251,8 +251,8 @@ def test_year_zero_cost_per_token_is_the_estimates_for_buy_and_rent():
 def test_a_software_licence_is_in_the_cost_as_estimate_charges_it():
     # NVIDIA AI Enterprise, $4,500 per GPU a year (software_licences.csv), covers the H100 SXM
     # and TensorRT-LLM (the example's engine), bought (not bundled: only the H100 PCIe is) and
-    # rented: 232 x $4,500 = $1,044,000 a year more (plan's 232 H100 after the collective-
-    # latency refit of 2026-12-01; 244 with the smooth GEMM maximum, 240 before), $1.4301 per
+    # rented: 256 x $4,500 = $1,152,000 a year more (plan's 256 H100 after the collective-
+    # latency refit of 2026-12-01; 244 with the smooth GEMM maximum, 240 before), $1.5781 per
     # million output tokens over 730,000 Mtok;
     # year 0 stays estimate's, bought and rented
     lic = scenario().with_(software_licence="nvidia-ai-enterprise")
@@ -260,12 +260,12 @@ def test_a_software_licence_is_in_the_cost_as_estimate_charges_it():
     base = flat().as_dict()["years"][0]
     for own in ("buy", "rent"):
         est = evaluate(lic.with_(ownership=own)).as_dict()
-        assert est["software"] == "trtllm" and est["accelerators"] == 232
+        assert est["software"] == "trtllm" and est["accelerators"] == 256
         assert_allclose(
             y0[f"{own}_usd_per_mtok"], est["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9
         )
-        assert_allclose(y0[f"{own}_cost_usd"] - base[f"{own}_cost_usd"], 1_044_000, rtol=1e-9)
-        assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 1_044_000, rtol=1e-9)
+        assert_allclose(y0[f"{own}_cost_usd"] - base[f"{own}_cost_usd"], 1_152_000, rtol=1e-9)
+        assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 1_152_000, rtol=1e-9)
 
 
 def test_a_licence_is_not_charged_on_a_successor_it_does_not_apply_to():
@@ -380,14 +380,15 @@ def test_each_years_fleet_is_what_plan_installs_for_that_years_demand():
     # once sized each later year at year 0's output per H100 at year 0's load (4 H100 at
     # 1e8 tokens a day carry 1,157 tok/s at a small batch: 317.9 tok/s each): year 4, 1.6e9
     # tokens a day = 18,519 tok/s (peak_to_average 1), took ceil(18,519 / (4 x 317.9)) x 4 =
-    # 60 H100; plan for 1.6e9 carries 962.3 tok/s on each at its own batch: 20 x 962.3 =
-    # 19,246 >= 18,519, so 20 (with the factors of 2026-12-01 and the smooth GEMM maximum; 16
-    # x 1,160.3 with the plain maximum). Every year the fleet, its utilisation and its energy
-    # per token are those of estimate for that year's demand
+    # 60 H100; plan for 1.6e9 carries 1,172.7 tok/s on each at its own batch: 16 x 1,172.7 =
+    # 18,763 >= 18,519, so 16 (with the collective-latency refit of 2026-12-01; 20 x 962.3
+    # with the smooth GEMM maximum before it, 16 x 1,160.3 with the plain maximum). Every year
+    # the fleet, its utilisation and its energy per token are those of estimate for that
+    # year's demand
     sc, inputs = _doubling()
     p = project(sc, inputs)
     years = p.as_dict()["years"]
-    assert years[4]["buy_accelerators"] == {"h100-sxm": 20}
+    assert years[4]["buy_accelerators"] == {"h100-sxm": 16}
     for t, y in enumerate(years):
         est = evaluate(sc.with_(tokens_per_day=1e8 * 2**t))
         assert y["buy_accelerators"] == {"h100-sxm": est.accelerators_needed}, t

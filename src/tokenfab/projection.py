@@ -846,12 +846,15 @@ _LAYOUT_FIELDS = (
 )
 
 
-def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
+def generation_rates(scenario: Scenario, catalog: Catalog, seed: bool = True) -> GenerationRates:
     """Estimate the scenario and read the per-accelerator rates the projection needs.
 
     The rates are those of the scenario's own deployment (year 0: its prices, its operating
     point's throughput and draw, for the report); ``size`` sizes the fleet for any other demand
-    as plan does (:class:`Sizer`), seeded with this estimate's deployment for year 0's demand.
+    as plan does (:class:`Sizer`), seeded with this estimate's deployment for year 0's demand
+    (``seed``: year 0's generation only; a successor's estimate is ranked for the scenario's
+    ownership, so seeding the other ownership's sizer with it would size that fleet by the
+    wrong ranking at that demand).
     """
     from tokenfab.breakeven import OPERATING_LINES, accelerator_upfront_usd
     from tokenfab.planning import evaluate, hourly_cost, power_not_public, power_w
@@ -861,12 +864,13 @@ def generation_rates(scenario: Scenario, catalog: Catalog) -> GenerationRates:
     size = Sizer(scenario.with_(ownership="buy"), catalog)
     rent_size = Sizer(scenario.with_(ownership="rent"), catalog)
     d0 = est.utilization * est.op.output_tok_s_total * SECONDS_PER_DAY  # as project() reads it
+    sizers = (size, rent_size) if seed else ()
     if est.pools is not None:
-        for sizer in (size, rent_size):
+        for sizer in sizers:
             sizer.seed(d0, pooled_sizing(est, catalog))
         return replace(_pooled_rates(est, catalog), size=size, rent_size=rent_size)
     op = est.op
-    for sizer in (size, rent_size):
+    for sizer in sizers:
         sizer.seed(d0, point_sizing(op, default_cost_inputs(catalog)))
     acc = op.setup.accelerator
     inputs = default_cost_inputs(catalog)
@@ -1077,10 +1081,10 @@ def successor_rates(scenario: Scenario, successor: str, catalog: Catalog) -> Gen
     if note is not None:
         sc = sc.with_(software_licence=None)
     try:
-        rates = generation_rates(sc, catalog)
+        rates = generation_rates(sc, catalog, seed=False)
     except ScenarioError:
         chosen = {k: None for k in _LAYOUT_FIELDS}
-        rates = generation_rates(sc.with_(**chosen), catalog)
+        rates = generation_rates(sc.with_(**chosen), catalog, seed=False)
     return replace(rates, notes=(*rates.notes, note)) if note else rates
 
 
