@@ -395,8 +395,11 @@ def test_each_years_fleet_is_what_plan_installs_for_that_years_demand():
         assert_allclose(y["buy_utilization"], est.utilization, rtol=1e-9)
         assert_allclose(y["buy_tokens_per_joule"], est.as_dict()["tokens_per_joule"], rtol=1e-9)
         assert_allclose(y["rent_accelerators"], est.accelerators_needed)
-    # nothing bought while the 4 carry the demand (year 1: plan's 4 for 2e8), then the doubling
-    assert [y["buy_capex_usd"] > 0 for y in years] == [True, False, True, True, True]
+    # nothing bought while the installed fleet carries the demand: plan's 4 for 1e8 and 2e8,
+    # 8 for 4e8 and 8e8, 16 for 1.6e9 (after the refit of 2026-12-01; before it year 3 needed
+    # more than year 2's fleet and year 4 took 20)
+    assert [y["buy_accelerators"]["h100-sxm"] for y in years] == [4, 4, 8, 8, 16]
+    assert [y["buy_capex_usd"] > 0 for y in years] == [True, False, True, False, True]
 
 
 def test_the_successor_is_bought_for_what_the_installed_fleet_does_not_carry():
