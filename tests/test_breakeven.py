@@ -245,20 +245,21 @@ def test_the_fewest_groups_refuse_in_one_line_when_none_tried_carries():
 @pytest.mark.parametrize(
     ("fields", "group", "tokens_per_day"),
     [
-        # Mixtral 8x7B on MI300X in groups of 4 at 10**11.74 = 5.50e11 tokens a day (a volume
-        # of the fine grid): 464 groups, 1,856 MI300X, carry it; 1,860 (465 groups, which
-        # replicas of 8 do not divide) do not (with the smooth GEMM maximum of 2026-12-01; the
-        # case was 10**11.75, 1,920 and 1,924 before it). The halving 16 groups past the bound
+        # Mixtral 8x7B on MI300X in groups of 4 at 10**11.78 = 6.03e11 tokens a day (a volume
+        # of the fine grid): 516 groups, 2,064 MI300X, carry it; 2,068 (517 groups, which
+        # replicas of 8 do not divide) do not (with the collective-latency refit of 2026-12-01;
+        # the case was 10**11.74, 1,856 and 1,860, with the smooth GEMM maximum, and 10**11.75,
+        # 1,920 and 1,924, before it). The halving 16 groups past the bound
         # returned 1,928 for 1,920 at 10**11.75 (and 3,424 for 3,416 at 1e12): 21 of the 1,401
         # fine volumes were off
-        ({"model": "mixtral-8x7b", "accelerator": "mi300x"}, 4, 10**11.74),
+        ({"model": "mixtral-8x7b", "accelerator": "mi300x"}, 4, 10**11.78),
         ({"model": "mixtral-8x7b", "accelerator": "mi300x"}, 4, 1e12),
         # chat's TTFT target (0.45 s), groups of 3 (which replicas of 2, 4 and 8 divide only
         # in some counts), and disaggregated pools (two replicas at least)
         ({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "workload": "chat"}, 3, 1e10),
         ({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "disaggregated": True}, 8, 3e10),
     ],
-    ids=["mixtral-5.5e11", "mixtral-1e12", "llama-chat-3", "llama-disaggregated-8"],
+    ids=["mixtral-6.0e11", "mixtral-1e12", "llama-chat-3", "llama-disaggregated-8"],
 )
 def test_a_fixed_group_is_the_fewest_count_that_carries_by_brute_force(
     fields, group, tokens_per_day
@@ -403,7 +404,7 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
     # rented, to the last digit. Breakeven once grew the two pools of the point without a
     # demand: 34 against plan's 33 accelerators at 1e10, costs within 2 % (the factors of
     # 2026-12-01 with the plain roofline maximum); with the smooth GEMM maximum plan itself
-    # needed 34 there, and 32 after the collective-latency refit.
+    # needed 34 there, and 35 after the collective-latency refit.
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import plan
     from tokenfab.scenario import Scenario
@@ -428,7 +429,7 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
             (option,) = plan(sc, ["b200"], ["us"], [own], cat)
             assert int(n[i]) == option.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], option.estimate.as_dict()["monthly_cost_usd"], rtol=1e-12)
-    assert int(a.grid.accelerators[8]) == 32  # plan's count after the 2026-12-01 refit
+    assert int(a.grid.accelerators[8]) == 35  # plan's count after the 2026-12-01 refit
 
 
 def test_a_prefill_pools_rates_are_the_pools_of_estimate_without_a_demand():
@@ -604,10 +605,11 @@ def test_breakeven_without_a_format_takes_plans_format_at_each_volume(model):
             assert str(fmt[i]) == d["precision"], (v, own)
             assert int(n[i]) == best.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], d["monthly_cost_usd"], rtol=1e-12)
-    if model == "llama-3.1-70b":  # the QA case: plan's FP8, 6 H100 (8 at $10,879 between the
-        # smooth GEMM maximum and the 2026-12-01 collective-latency refit; 6 at $8,383 before)
-        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 6)
-        assert g.buy_usd[6] == pytest.approx(8_331, abs=1)
+    if model == "llama-3.1-70b":  # the QA case: plan's FP8, 8 H100 at $10,867 (after the
+        # collective-latency refit of 2026-12-01; $10,879 with the smooth GEMM maximum before
+        # it; 6 at $8,383 with the plain maximum)
+        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 8)
+        assert g.buy_usd[6] == pytest.approx(10_867, abs=1)
 
 
 def test_breakeven_names_its_format_in_the_rows_and_the_title():
@@ -626,27 +628,33 @@ def test_breakeven_names_its_format_in_the_rows_and_the_title():
     assert d["rows"][6]["accelerators"] == 12
     out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
-    assert "Break-even: llama-3.1-70b fp8 on h100-sxm (us)" in out.output
+    # without a format each row takes plan's: FP8 everywhere but the rented row at 3.16e8,
+    # where BF16 on 4 H100 ties FP8's 4 on rent and serves faster (after the refit of
+    # 2026-12-01; every row was FP8 before), so the title names both
+    rows = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)["rows"]
+    formats = {r["precision"] for r in rows} | {r["rent_precision"] for r in rows}
+    assert formats == {"fp8", "bf16"}
+    assert "Break-even: llama-3.1-70b fp8 or bf16 by volume on h100-sxm (us)" in out.output
 
 
 def test_a_payback_beyond_the_useful_life_is_not_reported():
     # Llama 3.1 70B FP8 on one H100 at 10M tokens a day: hardware 27,500 x 1.64 / 0.81 =
     # $55,679 up front (system share 0.64, network 0.19), the API bill 1e7 x 30.42 x $1.76 /
-    # 1e6 = $535.33 a month against $255.63 of operating cost (its power at the busy shares of
-    # the 2026-12-01 refit; $255.71 and $255.77 before): 55,679 / 279.70 = 199 months,
+    # 1e6 = $535.33 a month against $255.68 of operating cost (its power at the busy shares of
+    # the 2026-12-01 refit; $255.71 and $255.77 before): 55,679 / 279.65 = 199 months,
     # beyond the 5-year useful life (60 months): null with the reason, not "199.2 months"
-    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 6.4 months on 6
-    # H100 (8.6 on 8 between the smooth GEMM maximum and the collective-latency refit).
+    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 8.6 months on 8
+    # H100 (6.4 on 6 with the plain maximum).
     from tokenfab.schema import BreakevenResult
 
     a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"})
     assert a.useful_life_years == 5.0
-    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.629), rel=1e-4)
+    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.684), rel=1e-4)
     r = BreakevenResult.from_analysis(a)
     key = "payback_vs_api_at_10M_tokens_per_day_months"
     assert getattr(r, key) is None
     assert r.payback_reasons[key].startswith("not within the 5-year useful life (60 months)")
-    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(6.44, abs=0.05)
+    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(8.64, abs=0.05)
     assert "payback_vs_api_at_1B_tokens_per_day_months" not in r.payback_reasons
     lines = dict(r.summary_lines())
     assert lines["payback of buying vs the API at 10M tokens/day"].startswith("not within")

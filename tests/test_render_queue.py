@@ -24,23 +24,23 @@ def test_a_demand_sized_with_no_ttft_target_warns_when_the_queue_is_most_of_the_
 
 
 def test_a_fixed_fleet_near_saturation_warns_with_its_load():
-    # 4 A100s given for 1.0395e9 output tokens a day (12,031 tok/s, 12.03 requests/s) of Llama
-    # 3.1 8B: they carry the peak at 99.76 % of their capacity (12.06 requests/s with the
-    # collective-latency refit of 2026-12-01; 12.05 with the smooth GEMM maximum, 11.97 with the
-    # plain maximum, at 1.033e9), where the M/D/1 wait is 16.9 s of a 17 s TTFT: the note names
-    # the count and the load, and how to size instead
+    # 4 A100s given for 1.2654e9 output tokens a day (14,646 tok/s, 14.65 requests/s of 1,000
+    # output tokens) of Llama 3.1 8B: they carry the peak at 99.85 % of their capacity
+    # (14,668 tok/s, 14.67 requests/s, with the collective-latency refit of 2026-12-01; the
+    # case was 1.0395e9 at 12.05 requests/s before it), where the M/D/1 wait is 88.6 s of an
+    # 88.7 s TTFT: the note names the count and the load, and how to size instead
     est = evaluate(
         Scenario(
             model="llama-3.1-8b",
             accelerator="a100-sxm-80gb",
             accelerators=4,
-            tokens_per_day=1.0395e9,
+            tokens_per_day=1.2654e9,
         )
     )
     d = est.as_dict()
     assert d["queue_wait_s"] > 10.0
     note = queue_note(est)
-    assert note is not None and "the 4 accelerators given" in note and "99.76%" in note
+    assert note is not None and "the 4 accelerators given" in note and "99.85%" in note
     assert "omit --accelerators" in note
 
 
