@@ -186,12 +186,17 @@ def test_hetero_fixed_pools_feed_each_other():
             {"prefill_accelerator": "jetson-agx-orin-64gb", "kv_link_gb_s": 10},
             "prefill_accelerators:",
         ),
-        # a fixed prefill pool that feeds the peak but queues past 0.45 s: 788 = 4 x 197 B200
-        # hold replicas of at most 4 (prefill + KV transfer 0.333 s), whose queue at the peak
-        # adds 0.195 s in the layout that comes closest. (792 = 99 x 8 was refused while a
-        # fixed pool took the most prompt tokens a second per accelerator whatever its
-        # queue; it now takes, as a sized pool does, a layout that meets the target)
-        ({"prefill_accelerators": 788, "tokens_per_day": 1e10}, "ttft_slo_s:"),
+        # a fixed prefill pool that feeds the peak but queues past 0.45 s: 262 = 2 x 131 B200
+        # hold replicas of 1 (prefill 0.425 s + KV transfer 0.039 s = 0.464 s alone) or 2:
+        # 131 of TP 2 at X = 23,338 prompt tok/s each (prefill + KV 0.298 s) feed 20 x
+        # 115,741 = 2.31M of 3.06M, but at 385.8 requests/s (1e10 / 86,400 / 300) s = 6,000 /
+        # X = 0.257 s, rho = 385.8 / 131 x 0.257 = 0.757, W = 0.757 x 0.257 / (2 x 0.243) =
+        # 0.401 s: TTFT 0.699 s. (Before the collective-latency refit of 2026-12-01 the case
+        # was 788 = 4 x 197, whose closest layout queued 0.195 s past 0.333 s; now 394
+        # replicas of TP 2 meet the target there. 792 = 99 x 8 was refused while a fixed
+        # pool took the most prompt tokens a second per accelerator whatever its queue; it
+        # now takes, as a sized pool does, a layout that meets the target)
+        ({"prefill_accelerators": 262, "tokens_per_day": 1e10}, "ttft_slo_s: 262 x b200"),
         # fixed pools that cannot carry the demand
         ({"accelerators": 8, "prefill_accelerators": 8, "tokens_per_day": 1e10}, "accelerators:"),
     ],
