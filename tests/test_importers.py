@@ -297,7 +297,7 @@ def test_openrouter_prices() -> None:
     assert_allclose(claude["cache_write_usd_per_mtok"], 3.75)
     assert_allclose(claude["reasoning_usd_per_mtok"], 15.0)
     # the variable-priced router (-1) is skipped and reported
-    assert len(result.rows) == 2 and "1 entries" in result.notes[0]
+    assert len(result.rows) == 2 and "1 entry" in result.notes[0]
 
 
 def test_litellm_prices() -> None:

@@ -449,7 +449,7 @@ def test_reoptimised_targets_pick_a_smaller_batch_instead_of_failing():
         ({"bandwidth": [1.0]}, "bandwidth: unknown input; allowed: scenario fields"),
         ({"accelerators.b200.price_usd": [1.0]}, "not an input of this scenario; allowed: "),
         ({"models.llama-3.1-70b.hidden_size": [1.0]}, "its architecture .* efficiency.<factor>"),
-        ({"utilization": [0.5, 0.6], "input_tokens": [100.0]}, "input_tokens: 1 samples, but"),
+        ({"utilization": [0.5, 0.6], "input_tokens": [100.0]}, "input_tokens: 1 sample, but"),
         ({"utilization": [0.5, 1.5]}, r"utilization: 1.5 \(sample 1 of 2\) is outside"),
         ({"regions.us.pue": [0.9]}, r"regions.us.pue: 0.9 .* \[1, 3\]"),
         ({"input_tokens": [[1.0, 2.0]]}, "1-D array"),
