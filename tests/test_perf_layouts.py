@@ -319,13 +319,15 @@ def test_collectives_within_a_domain_ignore_the_scale_out_link():
 
 def test_collectives_across_domains_pay_the_network_latency():
     # NCCL's tree model (src/graph/tuning.cc): 2 x log2(nodes) network hops of 5 us each on
-    # top of the in-domain latency. An 8-byte all-reduce (bandwidth terms ~0) over 16 H100s
-    # in 2 nodes: 10 us + 2 x 1 x 5 = 20 us; over 64 in 8 nodes: 10 + 2 x 3 x 5 = 40 us.
-    # Inside one node nothing is added: 10 us.
+    # top of the in-domain latency, here 10 us over two ranks and 10 + 6 x 0.367 = 12.2 us
+    # over a node's 8 (perf.parallel.collective_latency_s). An 8-byte all-reduce (bandwidth
+    # terms ~0) over 16 H100s in 2 nodes: 12.2 + 2 x 1 x 5 = 22.2 us; over 64 in 8 nodes:
+    # 12.2 + 2 x 3 x 5 = 42.2 us. Inside one node nothing is added: 12.2 us. The all-to-all
+    # keeps the flat two-rank latency: 10 + 10 = 20 us.
     args = (900e9, 10e-6, 8, 100e9)
-    assert_allclose(allreduce_time_s(8.0, 16, *args), 20e-6, rtol=1e-3)
-    assert_allclose(allreduce_time_s(8.0, 64, *args), 40e-6, rtol=1e-3)
-    assert_allclose(allreduce_time_s(8.0, 8, *args), 10e-6, rtol=1e-3)
+    assert_allclose(allreduce_time_s(8.0, 16, *args), 22.2e-6, rtol=1e-3)
+    assert_allclose(allreduce_time_s(8.0, 64, *args), 42.2e-6, rtol=1e-3)
+    assert_allclose(allreduce_time_s(8.0, 8, *args), 12.2e-6, rtol=1e-3)
     assert_allclose(alltoall_time_s(8.0, 16, *args), 20e-6, rtol=1e-3)
     # NCCL's log2i is a floor: 3 nodes count as 2, 9 as 8
     want = [0.0, 10e-6, 10e-6, 20e-6, 30e-6]
@@ -446,8 +448,10 @@ def test_attention_dp_moe_gathers_over_the_whole_stage():
     # TensorRT-LLM's MoE with attention DP 64 and experts MoE-TP 8 x EP 8 over 8 B200 nodes:
     # all-gather the 64 ranks' tokens, reduce-scatter the outputs (one all-reduce's halves).
     # 4 tokens a rank x 7168 x 2 B = 57,344 B; gathered 64 x = 3,670,016 B. Hierarchical
-    # all-reduce: inside 2 x 7/8 x 3,670,016 / 900e9 = 7.14 us, across the 8 nodes
-    # 2 x 7/8 x (3,670,016 / 8) / 50e9 = 16.06 us; no all-to-all beside it
+    # all-reduce: inside, with no two-rank latency but the 6 x 0.367 = 2.2 us that 8 ranks
+    # add (perf.parallel.collective_latency_s), two-shot 2 x 2.2 + 2 x 7/8 x 3,670,016 /
+    # 900e9 = 4.4 + 7.14 us beats one-shot 2.2 + 7 x 3,670,016 / 900e9 = 2.2 + 28.5 us;
+    # across the 8 nodes 2 x 7/8 x (3,670,016 / 8) / 50e9 = 16.06 us; no all-to-all beside it
     kw = dict(
         tokens=4,
         hidden=7168,
@@ -463,7 +467,7 @@ def test_attention_dp_moe_gathers_over_the_whole_stage():
     )
     got = layer_comm_time_s(**kw, expert_parallel=8, moe_tensor_parallel=8)
     # plus the network's latency over 8 nodes: 2 x log2(8) x 5 us = 30 us (NCCL's tree model)
-    want = 1.75 * 3_670_016 / 900e9 + 1.75 * 458_752 / 50e9 + 30e-6
+    want = 2 * 2.2e-6 + 1.75 * 3_670_016 / 900e9 + 1.75 * 458_752 / 50e9 + 30e-6
     assert_allclose(got, want, rtol=1e-12)
     # pure expert parallelism over the 64 ranks keeps the dispatch and combine all-to-alls
     ep_only = layer_comm_time_s(**kw, expert_parallel=64, moe_tensor_parallel=1)

@@ -157,21 +157,33 @@ def test_attention_flops_mla_decode_dims():
 
 
 def test_allreduce_hand_value_four_a100s():
-    # 1 MB over 4 ranks of 600 GB/s bidirectional NVLink3 (300 GB/s one way), 5 us latency:
-    # 2 x 3/4 x 1e6 / 300e9 = 5 us, plus 5 us = 10 us.
-    assert_allclose(allreduce_time_s(1e6, 4, 600e9, 5e-6), 10e-6, rtol=1e-12)
+    # 1 MB over 4 ranks of 600 GB/s bidirectional NVLink3 (300 GB/s one way), 5 us over two
+    # ranks: alpha(4) = 5 + 2 x (5.9 - 3.7) / 6 = 5.733 us (sgl-project/sglang#2904's slope).
+    # One-shot: 5.733 + 3 x 1e6 / 300e9 = 5.733 + 10 = 15.733 us; two-shot: 2 x 5.733
+    # + 2 x 3/4 x 1e6 / 300e9 = 11.467 + 5 = 16.467 us; the faster is taken.
+    assert_allclose(allreduce_time_s(1e6, 4, 600e9, 5e-6), 15.7333e-6, rtol=1e-4)
+    # 16 MB: one-shot 5.733 + 160 us, two-shot 11.467 + 80 us = 91.467 us
+    assert_allclose(allreduce_time_s(16e6, 4, 600e9, 5e-6), 91.4667e-6, rtol=1e-4)
+
+
+def test_allreduce_latency_grows_with_ranks_as_measured():
+    # sgl-project/sglang#2904, TensorRT-LLM's custom all-reduce on H100 at 512 B: 3.7, 4.8 and
+    # 5.9 us over 2, 4 and 8 ranks; the model's line through the ends gives 3.7, 4.43, 5.9
+    # (4 ranks within 8 % of the measured 4.8). 512 B adds (d - 1) x 512 / 450e9 < 0.01 us.
+    got = [float(allreduce_time_s(512.0, d, 900e9, 3.7e-6)) for d in (2, 4, 8)]
+    assert_allclose(got, [3.7e-6, 4.433e-6, 5.9e-6], rtol=2e-3)
 
 
 def test_allreduce_single_rank_is_free_and_vector_equals_scalar():
     ranks = np.array([1.0, 2.0, 4.0, 8.0])
     vec = allreduce_time_s(16e6, ranks, 900e9, 10e-6)
     assert vec[0] == 0.0
-    # 2 ranks: 2 x 1/2 x 16e6 / 450e9 + 10 us = 45.56 us
+    # 2 ranks: one-shot 10 us + 16e6 / 450e9 = 45.56 us (two-shot: 20 us + the same bytes)
     assert_allclose(vec[1], 16e6 / 450e9 + 10e-6, rtol=1e-12)
     assert_allclose(
         vec, [float(allreduce_time_s(16e6, n, 900e9, 10e-6)) for n in ranks], rtol=1e-12
     )
-    assert np.all(np.diff(vec) > 0)  # more ranks move a larger share 2(n-1)/n of the message
+    assert np.all(np.diff(vec) > 0)  # more ranks: more bytes a rank and a longer latency
 
 
 def test_alltoall_hand_value():
@@ -183,9 +195,11 @@ def test_alltoall_hand_value():
 
 def test_layer_comm_tensor_parallel_hand_value():
     # 16 tokens x hidden 8192 x 2 bytes = 262,144 B per all-reduce; 80 layers x 2 all-reduces
-    # over tp = 8 on 900 GB/s: 160 x (2 x 7/8 x 262,144 / 450e9 + 10 us) = 160 x 11.0194 us.
+    # over tp = 8 on 900 GB/s, 10 us over two ranks so 10 + 6 x 0.367 = 12.2 us over 8:
+    # one-shot 12.2 + 7 x 262,144 / 450e9 = 12.2 + 4.078 us beats two-shot 24.4 + 1.02 us;
+    # 160 x 16.278 us.
     act = 16 * 8192 * 2.0
-    expected = 160 * (2 * 7 / 8 * act / 450e9 + 10e-6)
+    expected = 160 * (10e-6 + 6 * (5.9e-6 - 3.7e-6) / 6 + 7 * act / 450e9)
     got = layer_comm_time_s(16, 8192, 80, 0, 0, 8, 1, 1, 900e9, 10e-6)
     assert_allclose(got, expected, rtol=1e-12)
     # no parallelism: no communication

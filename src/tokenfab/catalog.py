@@ -895,7 +895,9 @@ class ServingSoftware(Record):
     kv_reserve_output_share: Fraction = Field(
         description="share of the output length a sequence reserves in KV up front"
     )
-    comm_latency_us: NonNegative = Field(description="latency of one small collective [us]")
+    comm_latency_us: NonNegative = Field(
+        description="latency of one small all-reduce over two ranks [us]"
+    )
     vendors: str | None = Field(
         None,
         description="accelerator vendors the engine runs on, ';'-separated (empty: any)",

@@ -26,6 +26,16 @@ References
 .. [6] NVIDIA/nccl@01afd20:src/graph/tuning.cc, ``ncclTopoTuneModel``: the tree all-reduce's
        latency adds ``2 * log2(nNodes) * interLat`` over the network, with ``hwLat[NET][Tree][LL]
        = 5.0`` us, the low-latency protocol NCCL picks for the small messages of decode.
+.. [7] sgl-project/sglang#2904 ("optimize custom allreduce kernel", 2025-01): TensorRT-LLM's
+       custom all-reduce kernels on H100 NVLink, 512-byte messages, without CUDA graphs: 3.7,
+       4.8 and 5.9 us over 2, 4 and 8 ranks.
+.. [8] The one-shot and two-shot all-reduces of TensorRT-LLM (``AllReduceStrategy.ONESHOT`` /
+       ``TWOSHOT``, chosen by ``AUTO``; NVIDIA, "3x Faster AllReduce with NVSwitch and
+       TensorRT-LLM MultiShot", 2024) and of vLLM's custom all-reduce
+       (vllm-project/vllm@csrc/custom_all_reduce.cuh, ``cross_device_reduce_1stage`` /
+       ``_2stage``): one-shot, every rank reads each peer's whole message and sums locally,
+       :math:`(n-1) M` a rank each way in one synchronisation; two-shot, a reduce-scatter then
+       an all-gather, :math:`2 (n-1)/n \\cdot M` a rank in two.
 .. [5] NVIDIA/TensorRT-LLM@tensorrt_llm/_torch/modules/fused_moe/communication/
        allgather_reducescatter.py: "the default fallback strategy" of the MoE with attention
        DP: ``dispatch`` all-gathers the hidden states over ``mapping.tp_group`` (every rank of
@@ -63,6 +73,27 @@ def scaleout_latency_s(domains: ArrayLike) -> NDArray:
     return 2.0 * np.floor(np.log2(g)) * SCALEOUT_HOP_LATENCY_S
 
 
+COLLECTIVE_LATENCY_PER_RANK_S = (5.9e-6 - 3.7e-6) / (8 - 2)
+"""Latency one more rank in the scale-up domain adds to a small collective [s]: 0.367 us, the
+slope of TensorRT-LLM's custom all-reduce over 2 to 8 H100s at 512 bytes, 3.7 to 5.9 us [7]_.
+The software class's ``comm_latency_us`` is the two-rank latency."""
+
+
+def collective_latency_s(latency_s: ArrayLike, ranks_in_domain: ArrayLike) -> NDArray:
+    """Latency of a small collective over ``ranks_in_domain`` ranks of one domain [s].
+
+    .. math:: \\alpha(d) = \\alpha_2 + (d - 2)\\, \\alpha_{rank}
+
+    with :math:`\\alpha_2` the software class's two-rank latency and
+    :data:`COLLECTIVE_LATENCY_PER_RANK_S`: every rank waits on a flag from each peer it reads.
+
+    >>> [round(float(collective_latency_s(3.7e-6, d)) * 1e6, 2) for d in (2, 4, 8)]
+    [3.7, 4.43, 5.9]
+    """
+    d = np.maximum(np.asarray(ranks_in_domain, dtype=float), 2.0)
+    return np.asarray(latency_s, dtype=float) + (d - 2.0) * COLLECTIVE_LATENCY_PER_RANK_S
+
+
 def _levels(ranks: ArrayLike, domain_size: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
     """Ranks, ranks inside one domain, and domains a group of ``ranks`` spans."""
     n = np.asarray(ranks, dtype=float)
@@ -94,40 +125,51 @@ def allreduce_time_s(
     link_bytes_per_s, scaleout_bytes_per_s : array_like
         Scale-up and scale-out bandwidth per accelerator, bidirectional [byte/s].
     latency_s : array_like
-        Latency of one collective [s].
+        Latency of a small collective over two ranks [s] (:func:`collective_latency_s`).
     domain_size : array_like
         Accelerators one scale-up domain joins.
 
     Notes
     -----
-    Inside one domain, a ring [1]_:
+    Inside one domain, the faster of a one-shot and a two-shot all-reduce [8]_ (what
+    TensorRT-LLM's ``AUTO`` and vLLM's custom all-reduce choose between by message size), with
+    :math:`\\alpha = \\alpha(d)` of :func:`collective_latency_s`:
 
-    .. math:: t = \\frac{2 (n-1)}{n} \\frac{M}{b_{up}/2} + \\alpha
+    .. math:: t_{in} = \\min\\left(\\alpha + (d-1) \\frac{M}{b_{up}/2},\\;
+              2 \\alpha + \\frac{2 (d-1)}{d} \\frac{M}{b_{up}/2}\\right)
 
+    The two-shot's bytes are a ring's [1]_. One-shot wins small messages (a decode step's
+    activations at a small batch), two-shot large ones (a prefill chunk's).
     Across :math:`g = \\lceil n/d \\rceil` domains, hierarchically [4]_: a reduce-scatter and an
     all-gather inside each domain, and an all-reduce of each rank's :math:`M/d` shard across
     the domains:
 
-    .. math:: t = \\frac{2 (d-1)}{d} \\frac{M}{b_{up}/2}
-              + \\frac{2 (g-1)}{g} \\frac{M/d}{b_{out}/2} + \\alpha + \\alpha_{out}(g)
+    .. math:: t = t_{in} + \\frac{2 (g-1)}{g} \\frac{M/d}{b_{out}/2} + \\alpha_{out}(g)
 
     where :math:`\\alpha_{out}` is the network's own latency (:func:`scaleout_latency_s`, NCCL's
     tree model [6]_).
 
     Examples
     --------
-    A 16 MiB all-reduce over 8 H100s on 900 GB/s NVLink (450 GB/s one way):
-    2 x 7/8 x 16.78e6 / 450e9 = 65.2 us, plus 10 us latency.
+    A 16 MiB all-reduce over 8 H100s on 900 GB/s NVLink (450 GB/s one way), 3.7 us over two
+    ranks: alpha(8) = 3.7 + 6 x 0.367 = 5.9 us; one-shot 5.9 + 7 x 16.78e6 / 450e9 = 266.9
+    us, two-shot 2 x 5.9 + 2 x 7/8 x 16.78e6 / 450e9 = 11.8 + 65.2 = 77.0 us.
 
-    >>> round(float(allreduce_time_s(16.777216e6, 8, 900e9, 10e-6)) * 1e6, 1)
-    75.2
+    >>> round(float(allreduce_time_s(16.777216e6, 8, 900e9, 3.7e-6)) * 1e6, 1)
+    77.0
 
-    The same over 16 H100s in two DGX nodes (50 GB/s a GPU each way, 100e9 bidirectional):
-    65.2 us + 2 x 1/2 x (16.78e6 / 8) / 50e9 = 65.2 + 41.9 us, plus 10 us, plus the network's
+    A decode step's 64 KiB over the same ranks: one-shot 5.9 + 7 x 65,536 / 450e9 = 5.9 + 1.02
+    = 6.92 us, two-shot 11.8 + 0.25 us.
+
+    >>> round(float(allreduce_time_s(65_536, 8, 900e9, 3.7e-6)) * 1e6, 2)
+    6.92
+
+    The 16 MiB over 16 H100s in two DGX nodes (50 GB/s a GPU each way, 100e9 bidirectional):
+    77.0 us + 2 x 1/2 x (16.78e6 / 8) / 50e9 = 77.0 + 41.9 us, plus the network's
     2 x log2(2) x 5 = 10 us.
 
-    >>> round(float(allreduce_time_s(16.777216e6, 16, 900e9, 10e-6, 8, 100e9)) * 1e6, 1)
-    127.2
+    >>> round(float(allreduce_time_s(16.777216e6, 16, 900e9, 3.7e-6, 8, 100e9)) * 1e6, 1)
+    128.9
     """
     n, d, g = _levels(ranks, domain_size)
     m = np.asarray(message_bytes, dtype=float)
@@ -135,12 +177,15 @@ def allreduce_time_s(
     out = np.asarray(scaleout_bytes_per_s, dtype=float) / 2.0
     if not np.any(n > 1):  # one rank everywhere: no collective (skips work on large arrays)
         return _zeros(n, d, m, up, out, latency_s)
-    inside = 2.0 * (d - 1.0) / d * m / up
+    alpha = collective_latency_s(latency_s, d)
+    one_shot = alpha + (d - 1.0) * m / up
+    two_shot = 2.0 * alpha + 2.0 * (d - 1.0) / d * m / up
+    inside = np.minimum(one_shot, two_shot)
     if np.any(g > 1):
         across = np.where(g > 1, 2.0 * (g - 1.0) / g * (m / d) / np.where(g > 1, out, 1.0), 0.0)
-        t = inside + across + latency_s + scaleout_latency_s(g)
+        t = inside + across + scaleout_latency_s(g)
     else:  # one domain everywhere (the usual case): no scale-out term to compute and discard
-        t = inside + latency_s
+        t = inside
     return _where_many(n, t)
 
 
@@ -170,7 +215,9 @@ def alltoall_time_s(
     .. math:: t = \\max\\left(\\frac{d-1}{n} \\frac{M}{b_{up}/2},
               \\frac{n-d}{n} \\frac{M}{b_{out}/2}\\right) + \\alpha + \\alpha_{out}(g)
 
-    with the network's latency :math:`\\alpha_{out}` of :func:`scaleout_latency_s` (NCCL's
+    with the software class's small-collective latency :math:`\\alpha` (flat: the all-reduce's
+    growth with ranks, :func:`collective_latency_s`, is measured for all-reduces only) and the
+    network's latency :math:`\\alpha_{out}` of :func:`scaleout_latency_s` (NCCL's
     tree figure, taken for the all-to-all's cross-domain sends too).
 
     Examples
