@@ -982,7 +982,11 @@ class Efficiency(Record):
         0.0, description="step cost per sequence in the batch [us]"
     )
     overhead_per_layer_us: NonNegative = Field(
-        0.0, description="step cost per transformer layer: kernel launches, small collectives [us]"
+        0.0,
+        description=(
+            "step cost per dense GQA layer's kernel launches; other layers in proportion to"
+            " their kernels [us]"
+        ),
     )
     rows_fitted: Count
     cv_median_abs_error: NonNegative | None = None

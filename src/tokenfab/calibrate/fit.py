@@ -60,9 +60,9 @@ UPPER = {
     "overhead_per_sequence_us": 200.0,
     "moe_efficiency": 1.0,
     "kv_efficiency": 1.0,
-    # a layer's kernels (~20 at most: norms, projections, attention, MoE routing, permutation,
-    # grouped GEMMs, collectives) at ~5 us each of launch and drain (tokenfab.perf.serving.
-    # step_overhead_s)
+    # a dense GQA layer's 9 kernels (norms, projections, attention, activation; other layers
+    # count in proportion to theirs, tokenfab.perf.memory.kernel_layers) at up to ~11 us each
+    # of launch and drain (tokenfab.perf.serving.step_overhead_s)
     "overhead_per_layer_us": 100.0,
 }
 START = {

@@ -16,8 +16,9 @@ eight factors per accelerator family and software class, fitted to measured runs
 * ``overhead_ms`` -- fixed cost of each engine step (launches, scheduling);
 * ``overhead_per_sequence_us`` -- step cost per sequence in the batch (host-side scheduling,
   sampling, per-request bookkeeping);
-* ``overhead_per_layer_us`` -- step cost per transformer layer (kernel launches and small
-  collectives a layer runs, :func:`tokenfab.perf.serving.step_overhead_s`).
+* ``overhead_per_layer_us`` -- step cost per dense GQA layer's kernel launches (other layers
+  in proportion to their kernels: :func:`tokenfab.perf.memory.kernel_layers`,
+  :func:`tokenfab.perf.serving.step_overhead_s`).
 
 A family without a fitted row for the software class borrows the class's row of the family
 its accelerator names as the same architecture (``prior_family`` in ``data/accelerators.csv``:

@@ -43,6 +43,78 @@ MXFP4"; Hugging Face config ``quantization_config.modules_to_not_convert`` lists
 router, embedding and unembedding modules)."""
 
 
+KERNELS_GQA_ATTENTION = 5
+"""Kernels of a multi-head or grouped-query attention block in a decode step: the input RMSNorm,
+the QKV projection, rotary embedding with the cache write, attention, the output projection
+(vllm-project/vllm@vllm/model_executor/models/llama.py, ``LlamaDecoderLayer.forward``)."""
+
+KERNELS_MLA_ATTENTION = 10
+"""Kernels of a multi-head latent attention block decoding with absorbed projections: the input
+RMSNorm, the fused Q-down and KV-down projection, the Q and KV latent RMSNorms, the Q-up
+projection, the batched product with the key up-projection, rotary embedding, latent attention
+with the cache write, the batched product with the value up-projection, the output projection
+(sgl-project/sglang@python/sglang/srt/models/deepseek_v2.py, ``forward_absorb``)."""
+
+KERNELS_DENSE_FFN = 4
+"""Kernels of a dense gated FFN block: the RMSNorm, the gate-up projection, SiLU-and-multiply,
+the down projection (vllm-project/vllm@vllm/model_executor/models/llama.py, ``LlamaMLP``)."""
+
+KERNELS_MOE_FFN = 8
+"""Kernels of a routed-expert FFN block: the RMSNorm, the router GEMM, top-k softmax, the
+token-to-expert alignment, the first grouped GEMM, the activation, the second grouped GEMM, the
+weighted sum of each token's experts (vllm-project/vllm@vllm/model_executor/layers/fused_moe/
+fused_moe.py: ``topk_softmax``, ``moe_align_block_size``, two ``invoke_fused_moe_kernel``,
+``moe_sum``)."""
+
+KERNELS_SHARED_EXPERT = 3
+"""Kernels the shared experts add to a MoE block: their gate-up projection, activation and down
+projection, a dense FFN's less its norm (:data:`KERNELS_DENSE_FFN`)."""
+
+
+def kernel_layers(
+    layers: ArrayLike, moe_layers: ArrayLike, mla: ArrayLike, shared_experts: ArrayLike
+) -> NDArray:
+    """Layers of a model counted in a dense grouped-query-attention layer's kernel launches [-].
+
+    A decode step's fixed cost per layer (``overhead_per_layer_s`` of
+    :func:`tokenfab.perf.serving.step_overhead_s`) is the launch and drain of the layer's short
+    kernels; a layer with more kernels costs more. A dense GQA layer launches
+    :data:`KERNELS_GQA_ATTENTION` + :data:`KERNELS_DENSE_FFN` = 9; other layers count in
+    proportion:
+
+    .. math:: L_k = \\frac{(L - L_{moe})(k_{attn} + k_{ffn}) + L_{moe}(k_{attn} + k_{moe}
+              + [\\text{shared}]\\, k_{shared})}{k_{gqa} + k_{ffn}}
+
+    Collectives are charged apart (:func:`tokenfab.perf.parallel.layer_comm_time_s`). Until the
+    second refit of 2026-12-01 every layer counted one (docs/method.md 6.5).
+
+    Parameters
+    ----------
+    layers, moe_layers : array_like
+        Transformer layers, and those with routed experts.
+    mla : array_like of bool
+        Multi-head latent attention (:data:`KERNELS_MLA_ATTENTION`), else GQA or MHA.
+    shared_experts : array_like of bool
+        Whether MoE layers also run shared experts.
+
+    Examples
+    --------
+    Llama-3.1-8B (32 dense GQA layers): 32. DeepSeek-V3 (61 MLA layers, 58 MoE with a shared
+    expert): (3 x (10 + 4) + 58 x (10 + 8 + 3)) / 9 = (42 + 1218) / 9 = 140. gpt-oss-120b (36
+    GQA MoE layers, no shared expert): 36 x 13 / 9 = 52.
+
+    >>> [float(kernel_layers(*a)) for a in ((32, 0, False, False), (61, 58, True, True),
+    ...                                      (36, 36, False, False))]
+    [32.0, 140.0, 52.0]
+    """
+    layers = np.asarray(layers, dtype=float)
+    moe = np.asarray(moe_layers, dtype=float)
+    attention = np.where(mla, KERNELS_MLA_ATTENTION, KERNELS_GQA_ATTENTION)
+    expert_ffn = KERNELS_MOE_FFN + np.where(shared_experts, KERNELS_SHARED_EXPERT, 0)
+    kernels = (layers - moe) * (attention + KERNELS_DENSE_FFN) + moe * (attention + expert_ffn)
+    return kernels / (KERNELS_GQA_ATTENTION + KERNELS_DENSE_FFN)
+
+
 @dataclass(frozen=True)
 class ModelShape:
     """The numeric architecture of a model, as arrays that broadcast.
@@ -79,6 +151,7 @@ class ModelShape:
     params_shared: NDArray  # shared experts, all layers
     params_expert: NDArray  # one routed expert of one MoE layer
     moe_layers: NDArray
+    kernel_layers: NDArray  # layers in dense GQA layers' kernel launches (:func:`kernel_layers`)
     experts: NDArray
     experts_per_token: NDArray
     params_embedding: NDArray
@@ -179,6 +252,12 @@ class ModelShape:
             params_shared=p.shared_experts,
             params_expert=p.routed_expert,
             moe_layers=p.num_moe_layers,
+            kernel_layers=kernel_layers(
+                model.num_layers,
+                p.num_moe_layers,
+                model.attention == "mla",
+                p.shared_experts > 0,
+            ),
             experts=model.num_experts,
             experts_per_token=model.experts_per_token,
             params_embedding=p.embedding,

@@ -87,7 +87,9 @@ class Engine:
     kv_efficiency: NDArray  # paged-attention KV reads' share of the weight-streaming bandwidth
     overhead_s: NDArray
     overhead_per_sequence_s: NDArray  # host-side scheduling and sampling per sequence in a step
-    overhead_per_layer_s: NDArray  # kernel launches and small collectives of each layer a step
+    overhead_per_layer_s: (
+        NDArray  # kernel launches of a dense GQA layer (perf.memory.kernel_layers)
+    )
     comm_latency_s: NDArray
     memory_utilization: NDArray  # share of accelerator memory the engine may use (at TP 1)
     kv_memory_fraction: NDArray  # share of memory left after weights and reserve given to KV
@@ -454,8 +456,9 @@ def round_time(
     micro-batch. ``n_touched`` is :func:`~tokenfab.perf.memory.expected_distinct_experts` of
     the tokens reaching the layer.
     Routed-expert FLOPs (not their bytes) are divided by the engine's ``moe_efficiency``; the overhead
-    of a step is ``overhead_s + overhead_per_layer_s x L / pp + overhead_per_sequence_s x b``
-    (:func:`step_overhead_s`).
+    of a step is ``overhead_s + overhead_per_layer_s x L_k / pp + overhead_per_sequence_s x b``
+    with ``L_k`` the layers counted in a dense GQA layer's kernels
+    (:func:`~tokenfab.perf.memory.kernel_layers`, :func:`step_overhead_s`).
     """
     tp, pp, ep = lay.tensor_parallel, lay.pipeline_parallel, lay.expert_parallel
     ranks = lay.ranks_per_stage
@@ -579,7 +582,8 @@ def round_time(
         every = every + expert_quantised * np.maximum(1.0, expert_rows / DEQUANT_TILE_ROWS)
     dequant_s = once / hw.dequant_elements_per_s
     dequant_all_s = every / hw.dequant_elements_per_s
-    overhead = step_overhead_s(eng, shape.layers / pp, b)
+    # a layer's fixed cost follows the kernels it launches (perf.memory.kernel_layers)
+    overhead = step_overhead_s(eng, shape.kernel_layers / pp, b)
     # GEMMs and attention are separate kernels, one after the other: each meets its own roofline
     # (weights against products, KV cache against scores) and their times add
     roof = (hw.hbm_bytes_per_s, hw.peak_flops_per_s, eng.bw_efficiency, eng.compute_efficiency)
@@ -653,10 +657,11 @@ def step_overhead_s(eng: Engine, stage_layers: ArrayLike, sequences: ArrayLike) 
     ----------
     eng : Engine
         ``overhead_s`` (per step: scheduling, sampling launch, host synchronisation),
-        ``overhead_per_layer_s`` (per layer the step runs) and ``overhead_per_sequence_s`` (per
-        sequence in the micro-batch).
+        ``overhead_per_layer_s`` (per dense GQA layer's kernels the step runs) and
+        ``overhead_per_sequence_s`` (per sequence in the micro-batch).
     stage_layers : array_like
-        Transformer layers the stage runs.
+        Layers the stage runs, counted in a dense GQA layer's kernel launches
+        (:func:`~tokenfab.perf.memory.kernel_layers`: a DeepSeek-V3 MoE layer counts 21/9).
     sequences : array_like
         Decoding sequences of one micro-batch and attention group.
 
@@ -664,15 +669,16 @@ def step_overhead_s(eng: Engine, stage_layers: ArrayLike, sequences: ArrayLike) 
     -----
     .. math:: t_0 = t_{step} + L_{stage}\, t_{layer} + b\, t_{seq}
 
-    Each layer launches a dozen or more kernels (norms, projections, attention, activation,
-    the MoE's routing, permutation and grouped GEMMs) and one or two small collectives; at a
+    Each layer launches 9 to 21 kernels (norms, projections, attention, activation, the MoE's
+    routing, alignment and grouped GEMMs: :func:`~tokenfab.perf.memory.kernel_layers`); at a
     small batch none is long enough to reach its roofline, and the gaps between them --
-    launch latency, the tail of a wave, a collective's latency -- add up per layer, not per
-    step. Even captured in a CUDA graph a short kernel costs a few microseconds from one start
-    to the next (NVIDIA's "Getting Started with CUDA Graphs", 2019, measures ~3.4 us a kernel
-    for a graph of ~2.9 us kernels, ~3.8 us stream-launched without host synchronisation;
+    launch latency, the tail of a wave -- add up per kernel, not per step. Even captured in a
+    CUDA graph a short kernel costs a few microseconds from one start to the next (NVIDIA's
+    "Getting Started with CUDA Graphs", 2019, measures ~3.4 us a kernel for a graph of ~2.9 us
+    kernels, ~3.8 us stream-launched without host synchronisation;
     https://developer.nvidia.com/blog/cuda-graphs/); :data:`tokenfab.calibrate.fit.UPPER`
-    bounds the fitted value to 20 kernels x 5 us a layer.
+    bounds the fitted value to 100 us a dense GQA layer, about 11 us for each of its 9
+    kernels.
 
     Examples
     --------
