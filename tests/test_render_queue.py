@@ -24,17 +24,18 @@ def test_a_demand_sized_with_no_ttft_target_warns_when_the_queue_is_most_of_the_
 
 
 def test_a_fixed_fleet_near_saturation_warns_with_its_load():
-    # 4 A100s given for 1.2654e9 output tokens a day (14,646 tok/s, 14.65 requests/s of 1,000
+    # 4 A100s given for 1.2229e9 output tokens a day (14,153.9 tok/s, 14.15 requests/s of 1,000
     # output tokens) of Llama 3.1 8B: they carry the peak at 99.85 % of their capacity
-    # (14,668 tok/s, 14.67 requests/s, with the collective-latency refit of 2026-12-01; the
-    # case was 1.0395e9 at 12.05 requests/s before it), where the M/D/1 wait is 88.6 s of an
-    # 88.7 s TTFT: the note names the count and the load, and how to size instead
+    # (14,175.3 tok/s, 14.18 requests/s, with the all-reduce and per-kernel refit of 2026-12-01;
+    # the case was 1.2654e9 at 14.65 requests/s after the collective-latency refit before it,
+    # 1.0395e9 at 12.05 before that), where the M/D/1 wait is 93.3 s of a 93.4 s TTFT: the note
+    # names the count and the load, and how to size instead
     est = evaluate(
         Scenario(
             model="llama-3.1-8b",
             accelerator="a100-sxm-80gb",
             accelerators=4,
-            tokens_per_day=1.2654e9,
+            tokens_per_day=1.2229e9,
         )
     )
     d = est.as_dict()

@@ -323,17 +323,17 @@ def test_the_batch_a_load_reaches_is_the_first_that_carries_it(counts):
 
 def test_a_ttft_target_adds_replicas_at_a_batch_where_that_is_cheapest(cat):
     # The chat example at 4e9 output tokens a day and a 0.8 s TTFT target: peak P = 4e9 /
-    # 86,400 x 2 = 92,592.6 tok/s. TP 2 x PP 4 at batch 58 gives X = 1,379.31 tok/s a replica,
-    # TTFT service 0.6006 s; a slot frees every s = 300 / 1,842.34 = 0.1628 s (the layout's top
-    # rate). Carrying the peak takes ceil(92,592.6 / 1,379.31) = ceil(67.13) = 68 replicas,
-    # whose M/D/1 wait is rho = 92,592.6 / 68 / 300 x 0.1628 = 0.7391, W = 0.7391 x 0.1628 /
-    # (2 x 0.2609) = 0.231 s: TTFT 0.831 s misses the target. The target leaves B = 0.8 - 0.6006
-    # = 0.1994 s of wait; 70 replicas wait 0.207 s (TTFT 0.808 s), 71 keep it (rho = 0.7079,
-    # W = 0.197 s, TTFT 0.798 s; 568 H100, $764,183 a month). Dropping the cell instead (the
-    # rule before) took 576 H100 at batch 49 ($775,620), dearer. (Before the collective-latency
-    # refit of 2026-12-01 the case was batch 80, X = 1,631.25, 58 replicas against 57 carrying:
-    # 464 H100 against 480 at batch 68; before an earlier refit a 1 s target and TP 2 x PP 2 at
-    # batch 30: 488 H100 against 496.)
+    # 86,400 x 2 = 92,592.6 tok/s. TP 4 x PP 2 at batch 58 gives X = 1,292.89 tok/s a replica,
+    # TTFT service 0.3644 s; a slot frees every s = 300 / 1,550.83 = 0.19345 s (the layout's top
+    # rate). Carrying the peak takes ceil(92,592.6 / 1,292.89) = ceil(71.62) = 72 replicas,
+    # whose M/D/1 wait is rho = 92,592.6 / 72 / 300 x 0.19345 = 0.8293, W = 0.8293 x 0.19345 /
+    # (2 x 0.1707) = 0.470 s: TTFT 0.834 s misses the target. 73 keep it (rho = 0.8179, W =
+    # 0.434 s, TTFT 0.799 s; 584 H100, $782,952 a month). Dropping the cell instead (the rule
+    # before) took 600 H100 at batch 49 ($804,518), dearer. (After the first collective-latency
+    # refit of 2026-12-01 the case was TP 2 x PP 4 at batch 58, X = 1,379.31, 71 replicas
+    # against 68 carrying: 568 H100 against 576 at batch 49; before it batch 80, X = 1,631.25,
+    # 58 replicas against 57: 464 H100 against 480 at batch 68; before an earlier refit a 1 s
+    # target and TP 2 x PP 2 at batch 30: 488 H100 against 496.)
     from tokenfab import sizing
 
     sc = Scenario.parse(
@@ -353,8 +353,8 @@ def test_a_ttft_target_adds_replicas_at_a_batch_where_that_is_cheapest(cat):
     got = evaluate(sc, catalog=cat).as_dict()
     peak = 4e9 / SECONDS_PER_DAY * 2
     per_replica = got["output_tok_s_total"] / got["replicas"]
-    assert (got["tensor_parallel"], got["pipeline_parallel"], got["batch_size"]) == (2, 4, 58)
-    assert got["replicas"] == 71 > int(np.ceil(peak / per_replica)) == 68
+    assert (got["tensor_parallel"], got["pipeline_parallel"], got["batch_size"]) == (4, 2, 58)
+    assert got["replicas"] == 73 > int(np.ceil(peak / per_replica)) == 72
     assert got["ttft_s"] <= 0.8
     # the rule before (a cell's carrying count, dropped when its queue misses the target)
     real = sizing.replicas_for_ttft
@@ -365,7 +365,7 @@ def test_a_ttft_target_adds_replicas_at_a_batch_where_that_is_cheapest(cat):
         before = evaluate(sc, catalog=cat).as_dict()
     finally:
         sizing.replicas_for_ttft = real
-    assert before["accelerators"] == 576 and before["batch_size"] == 49
+    assert before["accelerators"] == 600 and before["batch_size"] == 49
     assert got["monthly_cost_usd"] < before["monthly_cost_usd"]
 
 
