@@ -94,7 +94,7 @@ def test_the_typical_price_ratio_is_the_median_of_current_rows():
 def test_tier_beyond_the_hardware_earns_nothing_and_says_so(h100):
     # premium needs 400+ tok/s per user (price_tiers.csv: NVIDIA's LPX blog, Figure 10, draws
     # the premium tier at 'roughly 400 TPS per user and beyond'); the H100 frontier of a 70B
-    # model tops out at 102 tok/s per user (docs/claims.md section 11), a quarter of the floor
+    # model tops out at 113 tok/s per user (docs/claims.md section 11), under a third of the floor
     premium = next(t for t in h100.tiers if t.name == "premium")
     assert premium.revenue_usd_per_year == 0.0 and "no revenue" in premium.note
     assert any(n.startswith("premium:") for n in h100.notes)
