@@ -181,6 +181,35 @@ def test_moe_tensor_parallel_is_the_rest_of_the_stage():
     assert float(lay.accelerators[0]) == 8.0
 
 
+def test_named_expert_parallel_below_tensor_parallel_is_run_not_left_unsearched():
+    # `estimate --tensor-parallel 8 --expert-parallel 4` without --attention-data-parallel: a
+    # stage of max(8, 4) = 8 ranks (attention DP 8 / 8 = 1), each expert split 8 / 4 = 2 ways
+    # (TensorRT-LLM moe_tp_size x moe_ep_size = tp_size). It was refused with "no layout ...
+    # (none searched)"; --moe-tensor-parallel 2 alone names the same layout (ep = 8 / 2 = 4).
+    base = dict(model="deepseek-v3", accelerator="h200-sxm", accelerators=8, batch_size=64)
+    named_ep = estimate(Scenario(**base, tensor_parallel=8, expert_parallel=4))
+    named_moe_tp = estimate(Scenario(**base, tensor_parallel=8, moe_tensor_parallel=2))
+    stated = estimate(
+        Scenario(**base, tensor_parallel=8, expert_parallel=4, attention_data_parallel=1)
+    )
+    for op in (named_ep, named_moe_tp):
+        degrees = (op.tensor_parallel, op.expert_parallel, op.attention_data_parallel)
+        assert degrees == (8, 4, 1)
+        assert op.moe_tensor_parallel == 2
+        assert op.tpot_s == stated.tpot_s
+    # an EP that tiles nothing is refused with its own reason, not "none searched":
+    # 128 experts % 3 = 2
+    refused(
+        "expert_parallel: 3 does not divide gpt-oss-120b's 128 routed experts; trtllm needs an "
+        "even split (allowed: divisors of 128)",
+        model="gpt-oss-120b",
+        accelerator="h100-sxm",
+        accelerators=8,
+        tensor_parallel=8,
+        expert_parallel=3,
+    )
+
+
 def test_scenario_moe_degrees_must_tile_the_stage():
     with pytest.raises(
         ScenarioError,

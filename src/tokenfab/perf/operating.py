@@ -421,7 +421,8 @@ def candidate_layouts(
     to ``max(domain, 16)`` ranks (SGLang serves DeepSeek-V3 with TP16 over two 8-GPU nodes),
     expert parallelism up to the routed experts, pipeline stages up to 64 and the layers.
     Without ``attention_data_parallel`` a stage spans ``max(tp, ep)`` ranks (vLLM's EP = TP x
-    DP). Replicas may span several scale-up domains where the accelerator's scale-out
+    DP); an ``ep`` below ``tp`` (MoE tensor parallelism over the rest of the ranks) is a
+    candidate only where ``ep`` or ``moe_tp`` is given. Replicas may span several scale-up domains where the accelerator's scale-out
     bandwidth is known. Each layout is checked by :func:`layout_problem`.
 
     Raises
@@ -461,6 +462,11 @@ def _candidate_layouts(
         eps = _powers_of_two(min(accelerators, m.num_experts))
     else:
         eps = [1]
+    # an expert-parallel degree below the tensor-parallel one (the rest of a stage's ranks MoE
+    # tensor parallelism, as TensorRT-LLM's moe_ep_size x moe_tp_size = tp and SGLang's
+    # --ep-size < --tp) is searched only where the user names ep or moe_tp; named, it is
+    # checked and refused with its own reason, never left out unsearched
+    named = bool(ep or moe_tp)
     rows = []
     first: str | None = None
     for t in tps:
@@ -468,7 +474,7 @@ def _candidate_layouts(
             for e in eps:
                 if e < 1:
                     continue
-                a = adp or (max(t, e) // t if e % t == 0 or e == 1 else 0)
+                a = adp or (max(t, e) // t if e % t == 0 or e == 1 else (1 if named else 0))
                 if a < 1:
                     continue
                 problem = layout_problem(setup, t, p, e, a, moe_tp, accelerators)
