@@ -248,6 +248,35 @@ def test_stated_layout_no_engine_builds_is_read_as_wide_ep():
     assert adapter.stated_layout_runs(stated, 128, 2048)
 
 
+def test_dense_stated_layout_no_engine_builds_is_not_used_with_its_reason():
+    # the wide-EP reading is for routed experts: a dense Llama 3.1 8B run stated at TP 3
+    # (32 heads % 3 = 2) or at MoE EP 8 (no routed experts) was read as 3 or 8 attention-DP
+    # ranks and fitted; estimate refuses both degrees, and so does calibrate, record by record
+    base = dict(
+        model="llama-3.1-8b",
+        accelerator="h100-sxm",
+        engine="vllm",
+        precision="bf16",
+        isl=1024,
+        osl=128,
+        load_size=32,
+        tpot_s=0.02,
+    )
+    tp3 = build({**base, "tp": 3}, "x:2", CAT)
+    ep8 = build({**base, "moe_ep": 8}, "x:3", CAT)
+    tp2 = build({**base, "tp": 2}, "x:4", CAT)  # 32 % 2 = 0: runs
+    prep = adapter.prepare([tp3, ep8, tp2], CAT)
+    assert prep.skipped == [
+        (
+            0,
+            "tp: 3 does not divide llama-3.1-8b's 32 attention heads (engines need "
+            "num_attention_heads % tp == 0)",
+        ),
+        (1, "moe_ep: llama-3.1-8b is dense; expert parallelism needs routed experts (use 1)"),
+    ]
+    assert list(prep.record) == [2]
+
+
 def test_ttft_under_concurrency_is_predicted_but_never_fitted():
     m = build(
         dict(

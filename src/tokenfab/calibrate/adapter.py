@@ -141,6 +141,19 @@ class Prepared:
 def _why_not(m: Measurement, catalog: Catalog) -> str | None:
     if m.mode == "disagg" and m.tpot_s is None:
         return "disaggregated run without TPOT: only its decode pool's TPOT is modelled"
+    rec = catalog.model(m.model)
+    lay = m.layout
+    if rec.kind != "moe":
+        # a dense model's stated layout is read as stated (the wide-EP reading of
+        # _layout is for routed experts), so one no engine builds is not a run: refused as
+        # `tokenfab estimate` refuses the same degrees (perf.operating.layout_problem)
+        if lay.moe_ep > 1:
+            return f"moe_ep: {m.model} is dense; expert parallelism needs routed experts (use 1)"
+        if rec.num_attention_heads % lay.tp:
+            return (
+                f"tp: {lay.tp} does not divide {m.model}'s {rec.num_attention_heads} attention "
+                f"heads (engines need num_attention_heads % tp == 0)"
+            )
     acc = catalog.accelerator(m.accelerator)
     try:
         pc.hardware(acc, m.precision)
