@@ -104,7 +104,7 @@ def test_a_frontier_over_several_accelerators_leaves_out_those_that_do_not_fit()
     [(acc, reason)] = fronts.left_out
     assert acc == "h100-sxm"
     assert reason.startswith("accelerators: llama-3.1-405b in bf16 (812 GB of weights")
-    assert "needs at least 16 x h100-sxm (80 GB each); got 8" in reason
+    assert "needs at least 16 x h100-sxm (80 GiB = 85.9 GB each); got 8" in reason
     result = op.present(fronts, cat).model_dump()
     assert result["left_out"] == [{"accelerator": "h100-sxm", "reason": reason}]
     # none fits (H100 and A100 80GB alike): one line with each accelerator's reason

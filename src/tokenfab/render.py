@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tokenfab.catalog import TABLES, Catalog, Record
+from tokenfab.perf.calibration import capacity_label
 from tokenfab.words import plural
 
 # Columns shown per catalog (all columns are in --json; --sources adds provenance).
@@ -332,7 +333,7 @@ def operating_point(op: Any) -> Panel:
             ("weights", f"{d['weights_gb_per_accelerator']:.1f} GB"),
             ("KV cache budget", f"{d['kv_gb_per_accelerator']:.1f} GB"),
             ("runtime reserve", f"{d['reserve_gb_per_accelerator']:.1f} GB"),
-            ("capacity", f"{s.accelerator.memory_gb:g} GB"),
+            ("capacity", capacity_label(s.accelerator.memory_gb)),
         ],
         "Memory per accelerator",
     )

@@ -50,6 +50,17 @@ GIB = 2**30
 """HBM capacities are quoted in binary gigabytes: the "80 GB" H100 SXM shows 81,559 MiB
 (79.6 GiB) in ``nvidia-smi`` (bench/results/gpu_device_info.txt), the "192 GB" MI300X 192 GiB."""
 
+
+def capacity_label(memory_gb: float) -> str:
+    """An accelerator's memory as the model reads it, in the decimal GB every other memory
+    figure is given in, with the catalog's binary figure (:data:`GIB`).
+
+    >>> capacity_label(80)
+    '80 GiB = 85.9 GB'
+    """
+    return f"{memory_gb:g} GiB = {memory_gb * GIB / 1e9:.1f} GB"
+
+
 PCIE_BIDIR_GB_S = 64.0
 """PCIe 4.0 x16, both directions (16 GT/s x 16 lanes, 128b/130b: 31.5 GB/s each way; PCI-SIG):
 the link between accelerators of a chip with no scale-up link in the catalog."""

@@ -33,6 +33,7 @@ from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.perf.calibration import (
     EngineChoice,
     ErrorBand,
+    capacity_label,
     choose_engine,
     error_band,
     hardware,
@@ -583,12 +584,13 @@ def _raise_does_not_fit(setup: Setup, accelerators: int) -> None:
     )
     usable = setup.hw.memory_bytes * VISIBLE_MEMORY_SHARE * u / 1e9
     memory = (
-        f"{acc.memory_gb:g} GB each, {usable:.3g} GB usable at gpu_memory_utilization {u:g}, "
+        f"{capacity_label(acc.memory_gb)} each, {usable:.3g} GB usable at "
+        f"gpu_memory_utilization {u:g}, "
         f"less a {reserve / 1e9:.2g} GB runtime reserve at TP 1"
     )
     what = f"{setup.model.id} in {setup.precision} ({w:.0f} GB of weights, {kv:.2f} GB of KV a sequence)"
     if setup.scenario.gpu_memory_utilization is None and need:  # the engine's own share
-        memory = f"{acc.memory_gb:g} GB each"
+        memory = f"{capacity_label(acc.memory_gb)} each"
     if need and need <= accelerators:
         # enough accelerators, but no replica of them holds the model: the fixed degrees keep
         # a replica small, or the count splits only into small replicas (degrees are searched
