@@ -261,3 +261,25 @@ def test_an_unknown_engine_option_is_refused_with_the_allowed_list(tmp_path):
         "name holding one, such as TensorRT-LLM v1.0), or other (an engine tokenfab does not "
         "model, fitted as vLLM's class)"
     )
+
+
+def test_a_run_whose_stated_layout_cannot_hold_the_weights_is_named_in_the_warnings(tmp_path):
+    # Llama 3.1 405B in BF16 stated at TP 1 on an H100: 405.85e9 parameters x 2 bytes = 812 GB
+    # of weights on one accelerator of 80 GiB = 85.9 GB (9.4 x), a run no engine made; it was
+    # fitted with no word. It is still fitted as stated (dropping it would move fits of data
+    # already in use), and the warnings name it; the 70B at TP 4 (35 GB a GPU) is not named.
+    head = "model,accelerator,engine,precision,isl,osl,load,load_size,tp,tpot_s,output_tok_s"
+    rows = [
+        "llama-3.1-405b,h100-sxm,vllm,bf16,1024,1024,concurrency,16,1,0.0132,1190",
+        "llama-3.1-70b,h100-sxm,vllm,bf16,1024,1024,concurrency,16,4,0.0132,1190",
+    ]
+    f = tmp_path / "runs.csv"
+    f.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    res = RUN.invoke(app, ["calibrate", str(f), "--json"])
+    assert res.exit_code == 0, res.output
+    warnings = json.loads(res.stdout)["warnings"]
+    [line] = [w for w in warnings if "cannot hold the model's weights" in w]
+    assert line.startswith("1 run states a layout that cannot hold")
+    assert "runs.csv:2: llama-3.1-405b in bf16 at TP 1 x PP 1 x EP 1 puts 812 GB" in line
+    assert "9.4 x its 85.9 GB" in line
+    assert "runs.csv:3" not in line

@@ -246,6 +246,44 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
     )
 
 
+def weights_beyond_memory(prep: Prepared, measurements: list[Measurement]) -> list[str]:
+    """One line for each record whose stated layout puts more weight bytes on an accelerator
+    than it holds: no engine ran it so, so the layout columns are wrong (a blank read as 1),
+    yet it is fitted as stated (dropping it would change the fit of data already in use).
+
+    The bytes are the checkpoint's as stored, :func:`tokenfab.perf.serving.weight_bytes_per_accelerator`
+    with ``as_loaded=False``, against the catalogued memory read as binary GB
+    (:data:`tokenfab.perf.calibration.GIB`); the runtime reserve and the KV cache,
+    which only make it worse, are left out.
+    """
+    from tokenfab.perf.serving import weight_bytes_per_accelerator
+
+    a = prep.arrays
+    held = np.asarray(weight_bytes_per_accelerator(a.shape, a.layout, a.wbpp, as_loaded=False))
+    held = np.broadcast_to(held, (prep.size,))
+    cap = np.broadcast_to(np.asarray(a.hw.memory_bytes, dtype=float), (prep.size,))
+    lay = a.layout
+    out: list[str] = []
+    seen: set[int] = set()
+    for i in np.flatnonzero(held > cap):
+        r = int(prep.record[i])
+        if r in seen:
+            continue
+        seen.add(r)
+        m = measurements[r]
+        degrees = (
+            f"TP {float(np.broadcast_to(lay.tensor_parallel, (prep.size,))[i]):g} x "
+            f"PP {float(np.broadcast_to(lay.pipeline_parallel, (prep.size,))[i]):g} x "
+            f"EP {float(np.broadcast_to(lay.expert_parallel, (prep.size,))[i]):g}"
+        )
+        out.append(
+            f"{m.source}: {m.model} in {m.precision} at {degrees} puts {held[i] / 1e9:.0f} GB "
+            f"of weights on each {m.accelerator}, {held[i] / cap[i]:.1f} x its "
+            f"{cap[i] / 1e9:.1f} GB"
+        )
+    return out
+
+
 def predict(prep: Prepared, factors: dict[str, ArrayLike]) -> NDArray:
     """Predicted value of every target for the factors (each a scalar or one value a target).
 

@@ -73,11 +73,24 @@ class Report:
     # (calibrate.bands.band_counts), and the line saying which the built-in table keeps
     bands: list[dict[str, object]] = field(default_factory=list)
     bands_note: str | None = None
+    # records whose stated layout holds more weights than the accelerator's memory
+    # (adapter.weights_beyond_memory): fitted as stated, named in the warnings
+    beyond_memory: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
-        """What the numbers say about trusting the fit (:func:`fit_warnings`)."""
-        return fit_warnings(self.before, self.held_out_config, self.held_out_family, self.groups)
+        """What the numbers say about trusting the fit (:func:`fit_warnings`), and the records
+        whose stated layout cannot hold the model's weights."""
+        out = fit_warnings(self.before, self.held_out_config, self.held_out_family, self.groups)
+        if self.beyond_memory:
+            n = len(self.beyond_memory)
+            out.append(
+                f"{plural(n, 'run')} {'states' if n == 1 else 'state'} a layout that cannot "
+                "hold the model's weights (a layout column is wrong, or a blank was read as "
+                f"1); fitted as stated. First: {self.beyond_memory[0]}. Correct tp / pp / "
+                f"moe_ep (or give --tp ...) or drop {'it' if n == 1 else 'them'}"
+            )
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -245,6 +258,7 @@ def calibrate(
         held_out_config=_medians(cv_err, label) if not np.all(np.isnan(cv_err)) else {},
         held_out_family=_medians(fam_err, label) if not np.all(np.isnan(fam_err)) else {},
         groups=reports,
+        beyond_memory=adapter.weights_beyond_memory(prep, kept),
     )
     if out is not None:
         report.written = write_catalog(out, reports, cv_fitted, keys_arr, paths)
