@@ -277,6 +277,32 @@ def test_dense_stated_layout_no_engine_builds_is_not_used_with_its_reason():
     assert list(prep.record) == [2]
 
 
+def test_moe_stated_expert_parallel_that_tiles_no_stage_is_not_used_with_its_reason():
+    # Qwen3-235B-A22B has 128 routed experts. TP 8 with MoE EP 3: a stage of max(8, 3) = 8
+    # ranks, 8 % 3 = 2, so the experts cannot be split by expert over it; MoE EP 256 > 128
+    # experts. estimate refuses both (perf.operating.layout_problem); calibrate fitted them.
+    base = dict(
+        model="qwen3-235b-a22b",
+        accelerator="h100-sxm",
+        engine="trtllm",
+        precision="bf16",
+        isl=1024,
+        osl=1024,
+        load_size=16,
+        tp=8,
+        tpot_s=0.02,
+    )
+    ep3 = build({**base, "moe_ep": 3}, "x:2", CAT)
+    ep256 = build({**base, "moe_ep": 256}, "x:3", CAT)
+    ep8 = build({**base, "moe_ep": 8}, "x:4", CAT)  # 8 % 8 = 0, 128 % 8 = 0: runs
+    prep = adapter.prepare([ep3, ep256, ep8], CAT)
+    assert prep.skipped == [
+        (0, "moe_ep: 3 does not divide the 8 ranks of a stage (tp 8 x attention_dp 1)"),
+        (1, "moe_ep: 256 exceeds qwen3-235b-a22b's 128 routed experts"),
+    ]
+    assert list(prep.record) == [2]
+
+
 def test_ttft_under_concurrency_is_predicted_but_never_fitted():
     m = build(
         dict(

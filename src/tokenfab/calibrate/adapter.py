@@ -154,6 +154,17 @@ def _why_not(m: Measurement, catalog: Catalog) -> str | None:
                 f"tp: {lay.tp} does not divide {m.model}'s {rec.num_attention_heads} attention "
                 f"heads (engines need num_attention_heads % tp == 0)"
             )
+    else:
+        # the layout the model runs (after the wide-EP reading): the expert-parallel ranks
+        # must exist and tile the stage, as estimate requires (perf.operating.layout_problem)
+        tp, _, ep, adp = _layout(m, rec.num_attention_heads, rec.moe_intermediate_size)
+        if ep > rec.num_experts:
+            return f"moe_ep: {ep} exceeds {m.model}'s {rec.num_experts} routed experts"
+        if (tp * adp) % ep:
+            return (
+                f"moe_ep: {ep} does not divide the {tp * adp} ranks of a stage (tp {tp} x "
+                f"attention_dp {adp})"
+            )
     acc = catalog.accelerator(m.accelerator)
     try:
         pc.hardware(acc, m.precision)
