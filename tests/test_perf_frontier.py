@@ -136,3 +136,39 @@ def test_the_frontier_table_says_its_rates_are_output_tokens(front):
 
     headers = [c.header for c in frontier_table("llama-3.1-8b", front).columns]
     assert headers[:2] == ["output tok/s per user", "output tok/s per accelerator"]
+
+
+def test_a_frontier_point_names_every_degree_an_estimate_needs_to_reproduce_it():
+    # DeepSeek-V3 on 8 H200 with TP 2 x attention DP 4 given: a stage of 8 ranks whose experts
+    # the search splits by expert 1 or 4 ways (MoE TP 8 or 2). The points named TP / PP / EP
+    # only, so "TP 2 EP 4" read back as attention DP 4 / 2 = 2 (4 ranks), another layout;
+    # with attention_data_parallel in the point, estimate at its degrees and batch gives its
+    # TPOT (1 / tok_s_per_user) and its tok/s per accelerator.
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    base = {"model": "deepseek-v3", "accelerators": 8}
+    op = operations.get("frontier")
+    given = {**base, "tensor_parallel": 2, "attention_data_parallel": 4}
+    result = op.run({**given, "accelerator": ["h200-sxm"]}, cat).model_dump()
+    points = result["points"]
+    assert {(p["tensor_parallel"], p["attention_data_parallel"]) for p in points} == {(2, 4)}
+    for p in points[:: max(1, len(points) // 4)]:
+        # moe_tp x ep = tp x adp, the ranks of a stage
+        assert p["moe_tensor_parallel"] * p["expert_parallel"] == 2 * 4
+        op_point = estimate(
+            Scenario(
+                **base,
+                accelerator="h200-sxm",
+                tensor_parallel=p["tensor_parallel"],
+                pipeline_parallel=p["pipeline_parallel"],
+                expert_parallel=p["expert_parallel"],
+                attention_data_parallel=p["attention_data_parallel"],
+                batch_size=p["batch_size"],
+            )
+        )
+        assert op_point.tpot_s == pytest.approx(1.0 / p["tok_s_per_user"], rel=1e-9)
+        assert op_point.output_tok_s_per_accelerator == pytest.approx(
+            p["tok_s_per_accelerator"], rel=1e-9
+        )

@@ -348,15 +348,18 @@ def frontier_table(model: str, f: Any) -> Table:
     t = Table(
         title=f"Pareto frontier: {model} on {f.accelerator} ({f.precision})", title_justify="left"
     )
-    for c in ("output tok/s per user", "output tok/s per accelerator", "TP", "PP", "EP", "batch"):
+    cols = ("output tok/s per user", "output tok/s per accelerator", "TP", "PP", "EP", "DP")
+    for c in (*cols, "batch"):
         t.add_column(c, justify="right")
     for r in f.rows():
+        dp = r["attention_data_parallel"]
         t.add_row(
             fmt(r["tok_s_per_user"]),
             fmt(r["tok_s_per_accelerator"]),
             str(r["tensor_parallel"]),
             str(r["pipeline_parallel"]),
             str(r["expert_parallel"]),
+            "-" if dp is None else str(dp),
             str(r["batch_size"]),
         )
     return t

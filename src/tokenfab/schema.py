@@ -814,6 +814,15 @@ class FrontierPoint(Result):
     tensor_parallel: int = out("tensor-parallel degree", "-")
     pipeline_parallel: int = out("pipeline stages", "-")
     expert_parallel: int = out("expert-parallel degree", "-")
+    attention_data_parallel: int | None = out(
+        "attention data-parallel groups of tensor_parallel ranks in a stage (null: two pools)",
+        "-",
+    )
+    moe_tensor_parallel: int | None = out(
+        "ways each routed expert is split: tensor_parallel x attention_data_parallel / "
+        "expert_parallel (null: two pools)",
+        "-",
+    )
     batch_size: int = out("sequences in flight per replica", "sequences")
     ttft_s: Num = out("service TTFT of the point: one prompt's prefill, no queueing", "s")
     power_w: Num = out(

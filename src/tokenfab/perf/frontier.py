@@ -16,6 +16,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,13 +79,17 @@ class Frontier:
     output_tok_s_per_mw: NDArray | None = None
     usd_per_mtok: NDArray | None = None
 
-    def rows(self) -> list[dict[str, float | None]]:
+    def rows(self) -> list[dict[str, Any]]:
         n = len(self.tok_s_per_user)
 
         def at(values: NDArray | None, i: int) -> float | None:
             if values is None or not np.isfinite(values[i]):
                 return None
             return float(values[i])
+
+        def whole(values: NDArray | None, i: int) -> int | None:
+            v = at(values, i)
+            return None if v is None else int(v)
 
         return [
             {
@@ -95,6 +100,8 @@ class Frontier:
                 "tensor_parallel": int(self.tensor_parallel[i]),
                 "pipeline_parallel": int(self.pipeline_parallel[i]),
                 "expert_parallel": int(self.expert_parallel[i]),
+                "attention_data_parallel": whole(self.attention_data_parallel, i),
+                "moe_tensor_parallel": whole(self.moe_tensor_parallel, i),
                 "batch_size": int(self.batch_size[i]),
                 "ttft_s": at(self.ttft_s, i),
                 "power_w": at(self.power_w, i),

@@ -883,4 +883,6 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
         roofline_tok_s_per_user=rx[rsel][ro],
         roofline_tok_s_per_accelerator=ry[rsel][ro],
         ttft_s=np.full(li.size, hp.ttft_s),
+        attention_data_parallel=lay.attention_data_parallel[li],
+        moe_tensor_parallel=lay.moe_tensor_parallel[li],
     )

@@ -502,7 +502,8 @@ async function renderFrontier(el) {
   const hw = r.prefill_accelerator ? `${r.accelerator} decode + ${r.prefill_accelerator} prefill` : r.accelerator;
   plot(el, [
     { x, y, mode: "lines+markers", name: `${hw} frontier`, line: { color: COLORS[0] },
-      text: points.map((p) => `TP${p.tensor_parallel} PP${p.pipeline_parallel} EP${p.expert_parallel} batch ${p.batch_size}`) },
+      text: points.map((p) => `TP${p.tensor_parallel} PP${p.pipeline_parallel} EP${p.expert_parallel}` +
+        (p.attention_data_parallel > 1 ? ` DP${p.attention_data_parallel}` : "") + ` batch ${p.batch_size}`) },
     { x: [r.output_tok_s_per_user], y: [r.output_tok_s_per_accelerator], mode: "markers",
       name: "operating point", marker: { color: COLORS[1], size: 14, symbol: "diamond" } },
   ], {
