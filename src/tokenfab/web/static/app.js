@@ -362,6 +362,7 @@ function renderKpis(result) {
   const op = `${count} \u00d7 ${result.accelerator}${pooled ? " decoding" : ""}, TP${result.tensor_parallel}` +
     (result.pipeline_parallel > 1 ? ` PP${result.pipeline_parallel}` : "") +
     (result.expert_parallel > 1 ? ` EP${result.expert_parallel}` : "") +
+    (result.attention_data_parallel > 1 ? ` DP${result.attention_data_parallel}` : "") +
     `, batch ${result.batch_size}, ${result.precision} weights, ${result.bound}-bound` +
     (pooled ? `; ${result.prefill_accelerators} \u00d7 ${result.prefill_accelerator} prefilling` : "");
   $("headline").textContent = `${result.model}: ${op}; ${result.region}, ${result.ownership}.`;
