@@ -172,3 +172,36 @@ def test_a_frontier_point_names_every_degree_an_estimate_needs_to_reproduce_it()
         assert op_point.output_tok_s_per_accelerator == pytest.approx(
             p["tok_s_per_accelerator"], rel=1e-9
         )
+
+
+def test_a_disaggregated_frontier_point_is_what_its_estimate_carries_on_whole_pools():
+    # Llama 3.1 70B FP8 on 8 H100s, prefill and decode pools apart. At TP 4 (2 replicas: one
+    # prefill, one decode) and batch 75 the decode replica makes 75 / TPOT output tok/s and the
+    # estimate divides it over all 8 accelerators (perf.serving.disaggregated_split); the
+    # frontier divided the continuous split's rate, in which a fraction of a replica prefills:
+    # 1.3 to 2 x the estimate (TP 2 batch 690: 1,839 against 1,408 tok/s per accelerator).
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    base = {"model": "llama-3.1-70b", "accelerators": 8, "precision": "fp8"}
+    base = {**base, "disaggregated": True}
+    result = operations.get("frontier").run({**base, "accelerator": ["h100-sxm"]}, cat)
+    points = result.model_dump()["points"]
+    for p in points[:: max(1, len(points) // 4)]:
+        op_point = estimate(
+            Scenario(
+                **base,
+                accelerator="h100-sxm",
+                tensor_parallel=p["tensor_parallel"],
+                pipeline_parallel=p["pipeline_parallel"],
+                expert_parallel=p["expert_parallel"],
+                attention_data_parallel=p["attention_data_parallel"],
+                batch_size=p["batch_size"],
+            )
+        )
+        assert op_point.prefill_replicas >= 1 and op_point.decode_replicas >= 1
+        assert op_point.tpot_s == pytest.approx(1.0 / p["tok_s_per_user"], rel=1e-9)
+        assert op_point.output_tok_s_per_accelerator == pytest.approx(
+            p["tok_s_per_accelerator"], rel=1e-9
+        )

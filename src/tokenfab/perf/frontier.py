@@ -28,6 +28,7 @@ from tokenfab.perf.operating import (
     resolve,
     scenario_layouts,
 )
+from tokenfab.perf.serving import disaggregated_split_arrays
 from tokenfab.scenario import Scenario
 
 
@@ -114,7 +115,11 @@ class Frontier:
 
 def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     """The Pareto frontier of the scenario's model on its accelerator, over all layouts that
-    fit in ``scenario.accelerators`` and all batch sizes."""
+    fit in ``scenario.accelerators`` and all batch sizes.
+
+    A disaggregated scenario's points carry what whole prefill and decode pools of that many
+    accelerators carry (:func:`tokenfab.perf.serving.disaggregated_split_arrays`), as its
+    estimate at the same layout and batch does."""
     scenario = Scenario.parse(scenario)  # a mapping is validated; anything else: ScenarioError
     if scenario.prefill_accelerator is not None:  # a prefill and a decode accelerator type
         from tokenfab.perf.hetero import hetero_frontier
@@ -128,6 +133,18 @@ def frontier(scenario: Scenario, catalog: Catalog | None = None) -> Frontier:
     per_acc = grid.accelerators_per_replica
     x = np.where(grid.valid, 1.0 / grid.tpot_s, np.nan)
     y = np.where(grid.valid, grid.output_tok_s_per_accelerator, np.nan)
+    if scenario.disaggregated:
+        # whole pools, as the estimate at the same layout and batch carries them
+        # (perf.serving.disaggregated_split): the scenario's count in replicas of each layout
+        # split into prefill and decode pools, not the continuous split's fractional pools
+        count = float(scenario.accelerators or 1)
+        replicas = np.floor(count / np.asarray(lay.accelerators, dtype=float))[:, None]
+        rate = np.where(grid.valid, grid.output_tok_s_replica, 0.0)
+        share = np.where(grid.valid, grid.prefill_time_share, 0.5)
+        _, _, carried = disaggregated_split_arrays(
+            np.broadcast_to(replicas, rate.shape), rate, share
+        )
+        y = np.where(grid.valid, carried / count, np.nan)
     sel = grid.valid & pareto_mask(np.nan_to_num(x, nan=-1), np.nan_to_num(y, nan=-1)).reshape(
         x.shape
     )
