@@ -210,8 +210,11 @@ def test_bad_pool_combinations_refused_in_one_line(changes, start):
 
 
 def test_hetero_frontier_per_accelerator_of_the_pair_by_hand():
-    # each point: y = 1 / (a_d / X_d + r a_p / X_p), the pair's output per accelerator, with
-    # r = 20 prompt tokens an output token (chat); x = 1 / TPOT of the decode pool
+    # each point: the pair's output per accelerator on whole pools, as the estimate at the
+    # point's layout and batch: R_d = 8 // a_d decode replicas (no count given: the H200's
+    # 8-GPU domain) and R_p = ceil(R_d X_d r / X_p) prefill replicas that feed them, with
+    # r = 20 prompt tokens an output token (chat): y = R_d X_d / (R_d a_d + R_p a_p);
+    # x = 1 / TPOT of the decode pool
     from tokenfab.perf.frontier import frontier
     from tokenfab.scenario import MAX_TPOT_S, MAX_TTFT_S
 
@@ -228,8 +231,13 @@ def test_hetero_frontier_per_accelerator_of_the_pair_by_hand():
     )
     a_p = hp.prefill.accelerators_per_replica
     x_p = hp.prefill.tok_s_per_replica
-    want = 1 / (float(lay.accelerators) / float(d.output_tok_s) + 20 * a_p / x_p)
+    a_d, x_d = float(lay.accelerators), float(d.output_tok_s)
+    r_d = 8 // a_d
+    r_p = max(np.ceil(r_d * x_d * 20 / x_p), 1)
+    want = r_d * x_d / (r_d * a_d + r_p * a_p)
     assert_allclose(f.tok_s_per_accelerator[k], want, rtol=1e-9)
+    # never above the continuous pools' 1 / (a_d / X_d + r a_p / X_p)
+    assert f.tok_s_per_accelerator[k] <= 1 / (a_d / x_d + 20 * a_p / x_p) * (1 + 1e-12)
     assert_allclose(f.tok_s_per_user[k], 1 / float(d.tpot_s), rtol=1e-9)
     # the pair never beats its decode pool alone, and the roofline bounds every point
     assert f.tok_s_per_accelerator[k] < float(d.output_tok_s) / float(lay.accelerators)

@@ -205,3 +205,33 @@ def test_a_disaggregated_frontier_point_is_what_its_estimate_carries_on_whole_po
         assert op_point.output_tok_s_per_accelerator == pytest.approx(
             p["tok_s_per_accelerator"], rel=1e-9
         )
+
+
+@pytest.mark.parametrize("prefill_accelerators", [None, 16])
+def test_a_two_type_frontier_point_is_what_its_estimate_carries_on_whole_pools(
+    prefill_accelerators,
+):
+    # DeepSeek-V3 decoding on 16 H200 with prompts on H100s: 673 GB of FP8 weights need a
+    # prefill replica of 16 H100 (80 GiB each), so the estimate's fleet is 16 + 16 and its
+    # output is spread over 32 accelerators. The frontier spread it over 16 plus the fraction
+    # of a prefill replica the decode pool keeps busy: 159 against 83 output tok/s per
+    # accelerator at TP 8, batch 28 (1,656 against 1,438 at attention DP 8, batch 4,616).
+    from tokenfab import operations
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    base = {"model": "deepseek-v3", "accelerators": 16, "prefill_accelerator": "h100-sxm"}
+    if prefill_accelerators:
+        base["prefill_accelerators"] = prefill_accelerators
+    result = operations.get("frontier").run({**base, "accelerator": ["h200-sxm"]}, cat)
+    points = result.model_dump()["points"]
+    degrees = ("tensor_parallel", "pipeline_parallel", "expert_parallel")
+    degrees = (*degrees, "attention_data_parallel", "batch_size")
+    for p in points[:: max(1, len(points) // 4)]:
+        request = {**base, "accelerator": "h200-sxm", **{k: p[k] for k in degrees}}
+        est = operations.get("estimate").run(request, cat).model_dump()
+        assert est["accelerators"] == 32  # 16 decoding + one prefill replica of 16
+        assert est["tpot_s"] == pytest.approx(1.0 / p["tok_s_per_user"], rel=1e-9)
+        assert est["output_tok_s_per_accelerator"] == pytest.approx(
+            p["tok_s_per_accelerator"], rel=1e-9
+        )

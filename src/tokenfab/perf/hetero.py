@@ -793,15 +793,17 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
     pool on another (:class:`tokenfab.perf.frontier.Frontier`, accelerator ``"P+D"``).
 
     Each decode layout and batch is a point; the prefill pool is the layout with the most
-    prompt tokens a second per accelerator (:func:`hetero_point`), sized to feed it. Per
-    accelerator of the pair, with ``a`` accelerators a replica and ``r`` prompt tokens an
-    output token:
+    prompt tokens a second per accelerator (:func:`hetero_point`), in whole replicas: the
+    given ``prefill_accelerators``, or as many as feed the decode pool. Per accelerator of the
+    pair, with ``a`` accelerators a replica, ``R`` replicas a pool (``R_d = accelerators //
+    a_d``) and ``r`` prompt tokens an output token:
 
-    .. math:: y = \\left(\\frac{a_d}{X_d} + \\frac{r\\,a_p}{X_p}\\right)^{-1}, \\qquad
-              x = 1 / \\mathrm{TPOT}
+    .. math:: y = \\frac{\\min(R_d X_d,\\ R_p X_p / r)}{R_d a_d + R_p a_p}, \\qquad
+              R_p = \\max(\\lceil R_d X_d\\, r / X_p \\rceil, 1) \\text{ unless given},
+              \\qquad x = 1 / \\mathrm{TPOT}
 
-    (continuous pools: whole replicas carry at most this). TTFT is the prefill plus the KV
-    transfer, the same at every point. ``accelerators`` bounds the decode replica (default:
+    what the estimate at the same decode layout and batch carries. TTFT is the prefill plus
+    the KV transfer, the same at every point. ``accelerators`` is the decode pool (default:
     the decode accelerator's scale-up domain, at least 8).
     """
     from tokenfab.catalog import default_catalog
@@ -848,6 +850,7 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
     col = lay.column()
     valid = (b <= bmax[:, None]) & (bmax[:, None] >= 1)
     a_d = lay.accelerators[:, None]
+    count = float(sc.accelerators or domain)
     a_p = hp.prefill.accelerators_per_replica
     lp = candidate_layouts(pre, a_p, *hp.prefill.layout[:4], hp.prefill.layout[4])
 
@@ -858,7 +861,18 @@ def hetero_frontier(scenario: Any, catalog: Any = None) -> Any:
                 pre.shape, pre.hw, eng_p, lp, *fmt, i, dec.prefix_cache_hit_rate
             ).prompt_tok_s[0]
         )
-        y = 1.0 / (a_d / d.output_tok_s + r * a_p / xp)
+        # whole pools, as the estimate at the same decode layout and batch: the decode count
+        # in replicas of the layout, and the given prefill count or the prefill replicas
+        # that feed them (_prefill_replicas with no TTFT target binding)
+        r_d = np.floor(count / a_d)
+        decoded = r_d * np.where(valid, d.output_tok_s, 0.0)
+        if sc.prefill_accelerators is not None:
+            r_p = np.floor(sc.prefill_accelerators / a_p)
+            carried = np.minimum(decoded, r_p * xp / r)
+        else:
+            r_p = np.maximum(np.ceil(decoded * r / xp * (1 - 1e-12)), 1.0)
+            carried = decoded
+        y = carried / (r_d * a_d + r_p * a_p)
         return np.where(valid, 1.0 / d.tpot_s, np.nan), np.where(valid, y, np.nan)
 
     x, y = pair(dec.engine.engine, pre.engine.engine)
