@@ -815,12 +815,13 @@ class FrontierPoint(Result):
     pipeline_parallel: int = out("pipeline stages", "-")
     expert_parallel: int = out("expert-parallel degree", "-")
     attention_data_parallel: int | None = out(
-        "attention data-parallel groups of tensor_parallel ranks in a stage (null: two pools)",
+        "attention data-parallel groups of tensor_parallel ranks in a stage (with two pools, "
+        "the decode pool's)",
         "-",
     )
     moe_tensor_parallel: int | None = out(
         "ways each routed expert is split: tensor_parallel x attention_data_parallel / "
-        "expert_parallel (null: two pools)",
+        "expert_parallel",
         "-",
     )
     batch_size: int = out("sequences in flight per replica", "sequences")

@@ -262,8 +262,8 @@ def weights_beyond_memory(prep: Prepared, measurements: list[Measurement]) -> li
     than it holds: no engine ran it so, so the layout columns are wrong (a blank read as 1),
     yet it is fitted as stated (dropping it would change the fit of data already in use).
 
-    The bytes are the checkpoint's as stored, :func:`tokenfab.perf.serving.weight_bytes_per_accelerator`
-    with ``as_loaded=False``, against the catalogued memory read as binary GB
+    The bytes are the checkpoint's as stored
+    (:func:`tokenfab.perf.serving.weight_bytes_per_accelerator`, ``as_loaded=False``), against the catalogued memory read as binary GB
     (:data:`tokenfab.perf.calibration.GIB`); the runtime reserve and the KV cache,
     which only make it worse, are left out.
     """

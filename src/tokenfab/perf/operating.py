@@ -423,8 +423,9 @@ def candidate_layouts(
     expert parallelism up to the routed experts, pipeline stages up to 64 and the layers.
     Without ``attention_data_parallel`` a stage spans ``max(tp, ep)`` ranks (vLLM's EP = TP x
     DP); an ``ep`` below ``tp`` (MoE tensor parallelism over the rest of the ranks) is a
-    candidate only where ``ep`` or ``moe_tp`` is given. Replicas may span several scale-up domains where the accelerator's scale-out
-    bandwidth is known. Each layout is checked by :func:`layout_problem`.
+    candidate only where ``ep`` or ``moe_tp`` is given. Replicas may span several scale-up
+    domains where the accelerator's scale-out bandwidth is known. Each layout is checked by
+    :func:`layout_problem`.
 
     Raises
     ------
