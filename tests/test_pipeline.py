@@ -167,26 +167,31 @@ def test_one_sample_equals_the_scalar_estimate(sc, reoptimise):
     assert_row_equals(r, 0, scalar_json(sc))
 
 
+DISAGG_70B_TP4_PP2 = dict(
+    model="llama-3.1-70b",
+    accelerator="h100-sxm",
+    tokens_per_day=5e9,
+    disaggregated=True,
+    precision="fp8",
+    tensor_parallel=4,
+    pipeline_parallel=2,
+)
+"""Llama 3.1 70B FP8 on TP 4 x PP 2 H100 replicas, disaggregated, 5e9 output tokens a day."""
+
+
 @pytest.mark.parametrize("reoptimise", [False, True])
 def test_disaggregated_sizing_raises_the_batch_before_it_adds_a_replica(reoptimise):
     # Llama 3.1 70B FP8 on TP 4 x PP 2 H100 replicas, 5e9 output tokens a day, disaggregated:
-    # peak P = 5e9 / 86,400 = 57,870.4 tok/s. At batch 617 a replica makes X = 11,588 tok/s
-    # with 30.4 % of its time prefilling: 5 continuous replicas carry 57,941 >= P, the
+    # peak P = 5e9 / 86,400 = 57,870.4 tok/s. At batch 617 a replica makes X = 11,599 tok/s
+    # with 30.4 % of its time prefilling: 5 continuous replicas carry 57,996 >= P, the
     # cheapest such cell, but whole pools of 5 (2 prefill + 3 decode) carry min(3 X / 0.696,
-    # 2 X / 0.304) = 49,962. Adding a sixth replica at that batch (the rule before; the scalar
-    # sizing then took 48 H100 at batch 451, $65,129 a month, the reoptimised pipeline 48 at
-    # batch 617, $64,969) costs more than raising the batch at 5: at batch 1352, X = 12,915,
-    # s = 0.339, 2 + 3 carry min(3 X / 0.661, 2 X / 0.339) = 58,614 >= P: 40 H100, $54,324.
-    # No count of 4 carries P (at most 39,832, at batch 1581), so 5 is the fewest.
-    sc = dict(
-        model="llama-3.1-70b",
-        accelerator="h100-sxm",
-        tokens_per_day=5e9,
-        disaggregated=True,
-        precision="fp8",
-        tensor_parallel=4,
-        pipeline_parallel=2,
-    )
+    # 2 X / 0.304) = 49,998. Adding a sixth replica (the rule before; 48 H100 given back take
+    # batch 451, $65,125 a month) costs more than raising the batch at 5: at batch 1352, X =
+    # 12,723, s = 0.343, 2 + 3 carry min(3 X / 0.657, 2 X / 0.343) = 58,091 >= P: 40 H100,
+    # $54,328. No count of 4 carries P (32 H100 serve at most 39.4 requests/s of the 57.87), so
+    # 5 is the fewest. (Figures after the second refit of 2026-12-01; the counts and the batch
+    # are the same as before it.)
+    sc = dict(DISAGG_70B_TP4_PP2)
     want = scalar_json(sc)
     assert (want["accelerators"], want["replicas"], want["batch_size"]) == (40, 5, 1352)
     assert (want["prefill_replicas"], want["decode_replicas"]) == (2, 3)
@@ -211,15 +216,7 @@ def test_disaggregated_demand_samples_size_whole_pools_as_the_scalar_sizing(reop
     # of the 2 it started from (rho = 0.947, W = 0.77 s). (After the first collective-latency
     # refit of 2026-12-01: X = 11,505.5, s = 0.3314, W = 0.0763 s; before it the case was 2e9 a
     # day: X = 11,870.5, s = 0.3116, W = 0.078 s.)
-    sc = dict(
-        model="llama-3.1-70b",
-        accelerator="h100-sxm",
-        tokens_per_day=5e9,
-        disaggregated=True,
-        precision="fp8",
-        tensor_parallel=4,
-        pipeline_parallel=2,
-    )
+    sc = dict(DISAGG_70B_TP4_PP2)
     if not reoptimise:
         sc["batch_size"] = 700
     demands = [1.9e9, 8e9, 3e10]
