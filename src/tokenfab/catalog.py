@@ -514,6 +514,14 @@ class Model(Record):
         "served in fp8; empty: every projection is FP8",
     )
 
+    fp8_checkpoint_block: Count | None = Field(
+        None,
+        description="edge of the square blocks the publisher's FP8 checkpoint scales its "
+        "weights in (config.json quantization_config.weight_block_size: 128 for DeepSeek-V3 "
+        "and Qwen3's FP8 releases); applies when served in fp8; empty: per-tensor or "
+        "per-channel scales",
+    )
+
     @field_validator("fp8_checkpoint_16bit")
     @classmethod
     def _known_16bit_parts(cls, v: str | None) -> str | None:
@@ -966,6 +974,12 @@ class Efficiency(Record):
         None,
         description="the same for formats whose products run at the FP4 rate "
         "(blank: compute_efficiency)",
+    )
+    compute_efficiency_8bit_block: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        description="the same for FP8 weights with block scales (DeepSeek-V3, Qwen3 FP8 "
+        "checkpoints) on chips whose tensor cores do not apply block scales, where the scales "
+        "are applied on the CUDA cores between K-blocks (blank: compute_efficiency_8bit)",
     )
     bw_efficiency: Annotated[float, Field(gt=0, le=1)]
     comm_efficiency: Annotated[float, Field(gt=0, le=2)] = Field(

@@ -162,7 +162,7 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
     """Every number the estimate rests on, labelled measured / calibrated / catalog /
     modelled / input, with its source."""
     from tokenfab.cost import default_cost_inputs  # noqa: F401 - the cost model's defaults
-    from tokenfab.perf.calibration import efficiency_column
+    from tokenfab.perf.calibration import block_scaled_fp8, efficiency_column
     from tokenfab.perf.precision import precision_table
 
     setup = estimate.op.setup
@@ -254,7 +254,9 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
             value, src = getattr(eff, name), where
             if name == "compute_efficiency":
                 # the matrix rate the weight format runs at picks the column (the estimate's)
-                column = efficiency_column(acc, setup.precision)
+                column = efficiency_column(
+                    acc, setup.precision, block_scaled_fp8(mdl, setup.precision)
+                )
                 value = float(engine.engine.compute_efficiency)
                 src = f"{where}; efficiency.csv column {column} ({setup.precision} products)"
             add(f"Engine {engine.software}", name, value, unit, "calibrated", src)

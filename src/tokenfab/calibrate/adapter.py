@@ -174,6 +174,17 @@ def _why_not(m: Measurement, catalog: Catalog) -> str | None:
     return None
 
 
+def block_scaled(m: Measurement, catalog: Catalog) -> bool:
+    """Whether a run's FP8 weights carry block scales: as its file states
+    (``Measurement.fp8_block``), else as the model's published FP8 checkpoint does
+    (:func:`tokenfab.perf.calibration.block_scaled_fp8`)."""
+    if m.precision != "fp8":
+        return False
+    if m.fp8_block is not None:
+        return m.fp8_block
+    return pc.block_scaled_fp8(catalog.model(m.model), m.precision)
+
+
 def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
     """Stack every measured metric the model can express; list the records it cannot."""
     items: list[pc.Measurement] = []
@@ -224,6 +235,7 @@ def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:
             batch=batch,
             software=software_class(m),
             label=m.source,
+            block_scaled=block_scaled(m, catalog),
         )
         for metric, value, old in (
             ("output_tok_s", m.output_tok_s, "output_tok_s_total"),
@@ -323,7 +335,11 @@ def stored_factors(prep: Prepared, catalog: Catalog) -> dict[str, NDArray]:
         acc = catalog.accelerator(prep.arrays.items[i].accelerator)
         item = prep.arrays.items[i]
         eng = pc.choose_engine(
-            catalog, acc, str(prep.arrays.software[i]), precision=item.precision
+            catalog,
+            acc,
+            str(prep.arrays.software[i]),
+            precision=item.precision,
+            block_scaled=item.block_scaled,
         ).engine
         out["compute_efficiency"][i] = eng.compute_efficiency
         out["bw_efficiency"][i] = eng.bw_efficiency

@@ -184,7 +184,8 @@ def factor_key_family_software_rate(m: Measurement, catalog: Catalog) -> tuple[s
     key = factor_key_family_software(m, catalog)
     if m.mode == "disagg":
         return key
-    return (*key, pc.efficiency_column(catalog.accelerator(m.accelerator), m.precision))
+    acc = catalog.accelerator(m.accelerator)
+    return (*key, pc.efficiency_column(acc, m.precision, adapter.block_scaled(m, catalog)))
 
 
 def partition(group: Hashable) -> str:
@@ -232,7 +233,7 @@ def rate_of(group: Hashable) -> str | None:
     return None
 
 
-RATES = frozenset(pc.RATE_EFFICIENCY.values())
+RATES = frozenset({*pc.RATE_EFFICIENCY.values(), pc.BLOCK_FP8_EFFICIENCY})
 
 
 def tie_group(group: Hashable) -> Hashable:

@@ -59,6 +59,7 @@ from tokenfab.calibrate.records import (
     engine_class,
     engine_of,
     era_of,
+    fp8_block_of,
     model_id,
     precision_of,
 )
@@ -75,7 +76,8 @@ GENERIC_COLUMNS: dict[str, str] = {
     "TensorRT-LLM v1.0), or other: one tokenfab does not model, fitted as vLLM's class "
     "(required)",
     "engine_version": "engine version as reported; its major.minor is the era (blank: unknown)",
-    "precision": f"weight format, one of {', '.join(PRECISIONS)} or a name such as nvfp4 (required)",
+    "precision": f"weight format, one of {', '.join(PRECISIONS)} or a name such as nvfp4; "
+    "fp8_block or 'FP8 (per-tensor)' state how FP8 weights are scaled (required)",
     "kv_precision": f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (blank: the default)",
     "isl": "mean input tokens a request (required)",
     "osl": "mean output tokens a request (required)",
@@ -306,6 +308,7 @@ def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement
         output_tok_s=thr,
         notes=_text(raw, "notes"),
         extra={"load": load, "load_size": "" if load_size is None else f"{load_size:g}"},
+        fp8_block=fp8_block_of(prec_text) if precision == "fp8" else None,
     )
 
 

@@ -78,6 +78,10 @@ class Measurement:
     ttft_s, tpot_s, output_tok_s : float or None
         Measured mean time to first token [s], mean time per output token after the first [s],
         and output tokens per second summed over all ``accelerators`` [token/s].
+    fp8_block : bool or None
+        FP8 weights with one scale per block, as the file states it (:func:`fp8_block_of`);
+        ``None``: not stated, the model's published FP8 checkpoint decides (the catalog's
+        ``fp8_checkpoint_block``).
     """
 
     source: str
@@ -103,6 +107,7 @@ class Measurement:
     output_tok_s: float | None = None
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    fp8_block: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,21 @@ def accelerator_id(name: str, catalog: Catalog) -> str | None:
     ('b200', 'gb300')
     """
     return _resolve(name, ACCELERATOR_PATTERNS, catalog.table("accelerators"))
+
+
+def fp8_block_of(text: str | None) -> bool | None:
+    """Whether a free-text FP8 precision names block scales (``fp8_block``, AIConfigurator's
+    ``gemm_quant_mode``), per-tensor or per-channel ones, or neither (``None``).
+
+    >>> fp8_block_of("fp8_block"), fp8_block_of("FP8 (per-tensor scales)"), fp8_block_of("FP8")
+    (True, False, None)
+    """
+    low = (text or "").lower()
+    if "block" in low:
+        return True
+    if "per-tensor" in low or "per-channel" in low:
+        return False
+    return None
 
 
 def precision_of(text: str | None) -> str | None:

@@ -31,6 +31,7 @@ EFFICIENCY_COLUMNS = (
     "compute_efficiency",
     "compute_efficiency_8bit",
     "compute_efficiency_4bit",
+    "compute_efficiency_8bit_block",
     *(f for f in fit.FACTORS if f != "compute_efficiency"),
     "rows_fitted",
     "cv_median_abs_error",
@@ -299,7 +300,8 @@ def group_reports(
 
     Groups split by matrix rate (:func:`tokenfab.calibrate.fit.factor_key_family_software_rate`)
     make one row, with a compute efficiency per rate (``compute_efficiency``,
-    ``compute_efficiency_8bit``, ``compute_efficiency_4bit``). A disaggregated decode pool's
+    ``compute_efficiency_8bit``, ``compute_efficiency_4bit``, and on chips without block-scale
+    tensor cores ``compute_efficiency_8bit_block``). A disaggregated decode pool's
     group (``fit.partition`` "disagg") has no catalog row."""
     keys_arr = catalog_keys(keys)
     rows_of: dict[tuple[str, ...], dict[str, float]] = {}
@@ -314,7 +316,11 @@ def group_reports(
     reports = []
     for g, factors in sorted(rows_of.items()):
         # runs at other rates only: the 16-bit column (required) takes their value
-        for rate in ("compute_efficiency_8bit", "compute_efficiency_4bit"):
+        for rate in (
+            "compute_efficiency_8bit",
+            "compute_efficiency_4bit",
+            "compute_efficiency_8bit_block",
+        ):
             factors.setdefault("compute_efficiency", factors.get(rate, float("nan")))
         rows = keys_arr == "|".join(g)
         if prep.fitted is not None:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tokenfab.catalog import Accelerator, Catalog, Efficiency, ServingSoftware
+from tokenfab.catalog import Accelerator, Catalog, Efficiency, Model, ServingSoftware
 from tokenfab.errors import ScenarioError
 from tokenfab.perf.precision import (
     dequant_flops_per_element,
@@ -128,24 +128,69 @@ accelerator column a weight format's products run at, :func:`~tokenfab.perf.prec
 peak_column`): tensor cores reach a different share of each rate's peak in serving."""
 
 
-def efficiency_column(acc: Accelerator, precision: str | None) -> str:
+BLOCK_FP8_EFFICIENCY = "compute_efficiency_8bit_block"
+"""The ``data/efficiency.csv`` column of FP8 weights with block scales on a chip whose tensor
+cores do not apply them (:func:`efficiency_column`)."""
+
+
+def applies_block_scales(acc: Accelerator) -> bool:
+    """Whether the accelerator's tensor cores apply per-block weight scales themselves.
+
+    A chip with FP4 matrix units multiplies microscaling formats (NVFP4, MXFP4: one scale per 16
+    or 32 values), so its MMA instructions take block scales; one without them (Hopper, Ada,
+    CDNA3) runs a block-scaled FP8 GEMM by promoting partial sums to FP32 on the CUDA cores
+    after every 128-wide K-block and scaling them there (DeepSeek-V3 Technical Report,
+    arXiv:2412.19437, section 3.3.2), which costs GEMM throughput.
+
+    >>> from tokenfab.catalog import default_catalog
+    >>> cat = default_catalog()
+    >>> applies_block_scales(cat.accelerator("h200-sxm")), applies_block_scales(cat.accelerator("b200"))
+    (False, True)
+    """
+    return bool(acc.fp4_dense_tflops)
+
+
+def efficiency_column(acc: Accelerator, precision: str | None, block_scaled: bool = False) -> str:
     """The compute-efficiency column for a weight format on an accelerator
     (:data:`RATE_EFFICIENCY`); ``compute_efficiency`` without a format.
 
+    ``block_scaled``: the FP8 weights carry one scale per block (a checkpoint's
+    ``fp8_checkpoint_block``); on a chip whose tensor cores do not apply block scales
+    (:func:`applies_block_scales`) such a GEMM has its own column,
+    :data:`BLOCK_FP8_EFFICIENCY`. The AIConfigurator GEMM measurements on H200 (TensorRT-LLM
+    1.3.0rc20, N = K = 8192) show why: block-scaled FP8 reaches 0.33 / 0.41 / 0.53 of the FP8
+    peak at 512 / 1,024 / 4,096 rows against per-tensor FP8's 0.52 / 0.59 / 0.60; on B200 the
+    two are alike.
+
     >>> from tokenfab.catalog import default_catalog
-    >>> h100 = default_catalog().accelerator("h100-sxm")
+    >>> cat = default_catalog()
+    >>> h100, b200 = cat.accelerator("h100-sxm"), cat.accelerator("b200")
     >>> efficiency_column(h100, "fp8"), efficiency_column(h100, "mxfp4")  # weight-only: BF16
     ('compute_efficiency_8bit', 'compute_efficiency')
+    >>> efficiency_column(h100, "fp8", block_scaled=True), efficiency_column(b200, "fp8", True)
+    ('compute_efficiency_8bit_block', 'compute_efficiency_8bit')
     """
     if precision is None:
         return "compute_efficiency"
-    return RATE_EFFICIENCY.get(peak_column(acc, precision), "compute_efficiency")
+    column = RATE_EFFICIENCY.get(peak_column(acc, precision), "compute_efficiency")
+    if block_scaled and precision == "fp8" and column == "compute_efficiency_8bit":
+        return column if applies_block_scales(acc) else BLOCK_FP8_EFFICIENCY
+    return column
+
+
+def block_scaled_fp8(model: Model, precision: str | None) -> bool:
+    """Whether a model served in ``precision`` runs its publisher's block-scaled FP8 weights
+    (``fp8`` and a catalog ``fp8_checkpoint_block``)."""
+    return precision == "fp8" and bool(model.fp8_checkpoint_block)
 
 
 def _factor(row: Efficiency, name: str, column: str) -> float:
-    """A row's factor; ``compute_efficiency`` at the rate ``column`` (blank: the 16-bit one)."""
+    """A row's factor; ``compute_efficiency`` at the rate ``column`` (blank: the 16-bit one;
+    the block-scaled FP8 column blank: the 8-bit one)."""
     if name == "compute_efficiency":
         value = getattr(row, column, None)
+        if value is None and column == BLOCK_FP8_EFFICIENCY:
+            value = row.compute_efficiency_8bit
         return float(row.compute_efficiency if value is None else value)
     return float(getattr(row, name))
 
@@ -163,11 +208,13 @@ def choose_engine(
     software: str | None = None,
     gpu_memory_utilization: float | None = None,
     precision: str | None = None,
+    block_scaled: bool = False,
 ) -> EngineChoice:
     """The :class:`~tokenfab.perf.serving.Engine` for an accelerator and software class.
 
     ``precision`` (the weight format) picks the compute efficiency of the matrix rate its
-    products run at (:func:`efficiency_column`); without it, the 16-bit one.
+    products run at (:func:`efficiency_column`; ``block_scaled``: FP8 weights with block
+    scales, :func:`block_scaled_fp8`); without it, the 16-bit one.
 
     ``gpu_memory_utilization`` (vLLM's ``--gpu-memory-utilization``: the share of the
     accelerator's memory the engine may use) replaces the engine's default from the catalog,
@@ -191,7 +238,7 @@ def choose_engine(
             f"software: {software} runs on {sw.vendor_names()} accelerators only; {acc.id} is "
             f"{acc.vendor} (allowed here: {', '.join(fits) or 'none'})"
         )
-    column = efficiency_column(acc, precision)
+    column = efficiency_column(acc, precision, block_scaled)
     fitted = [r for r in catalog.table("efficiency").values() if r.software == software]
     exact = [r for r in fitted if r.family == acc.family]
     # a family with no row borrows the same architecture's (prior_family; docs/method.md 6.5:
@@ -523,6 +570,7 @@ class Measurement:
     label: str
     pipeline_parallel: int = 1
     attention_data_parallel: int | None = None  # None: max(tp, ep) / tp ranks (vLLM's EP)
+    block_scaled: bool = False  # FP8 weights with block scales (block_scaled_fp8)
 
 
 def _model_id(name: str) -> str | None:
@@ -696,7 +744,9 @@ def stack_measurements(items: list[Measurement], catalog: Catalog) -> Measuremen
         acc = catalog.accelerator(m.accelerator)
         shapes.append(ModelShape.from_record(catalog.model(m.model), m.precision))
         hws.append(hardware(acc, m.precision))
-        choice = choose_engine(catalog, acc, m.software, precision=m.precision)
+        choice = choose_engine(
+            catalog, acc, m.software, precision=m.precision, block_scaled=m.block_scaled
+        )
         engines.append(choice.engine)
         loops.append((choice.frontend_s, choice.first_wave_share))
         fams.append(acc.family)

@@ -33,6 +33,7 @@ from tokenfab.errors import InfeasibleError, ScenarioError
 from tokenfab.perf.calibration import (
     EngineChoice,
     ErrorBand,
+    block_scaled_fp8,
     capacity_label,
     choose_engine,
     error_band,
@@ -282,7 +283,14 @@ def _from_records(
     the KV format, the model's shape, the accelerator's peaks and the error band."""
     precision = precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    engine = choose_engine(cat, acc, software, gpu_memory_utilization, precision)
+    engine = choose_engine(
+        cat,
+        acc,
+        software,
+        gpu_memory_utilization,
+        precision,
+        block_scaled=block_scaled_fp8(model, precision),
+    )
     if gpu_memory_utilization is None:
         engine = _vendor_memory_default(engine, model, acc)
     kv = kv_precision or engine_kv_default(engine, model, acc, precision)
