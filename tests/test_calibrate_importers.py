@@ -220,3 +220,23 @@ def test_valid_record_and_columns_documented():
     doc = (Path(__file__).parents[1] / "docs" / "calibration.md").read_text()
     for column in GENERIC_COLUMNS:
         assert f"`{column}`" in doc
+
+
+def test_fp8_weight_scales_as_the_file_states_them(tmp_path):
+    from tokenfab.calibrate.adapter import block_scaled
+
+    path = tmp_path / "runs.csv"
+    header = "model,accelerator,engine,precision,isl,osl,load,load_size,tpot_s\n"
+    path.write_text(
+        header
+        + "deepseek-v3,h200-sxm,sglang,fp8,1000,1000,concurrency,8,0.05\n"  # not stated: the checkpoint's
+        + "qwen3-235b-a22b,h200-sxm,trtllm,FP8 (per-tensor scales),1000,1000,concurrency,8,0.05\n"
+        + "llama-3.1-8b,h200-sxm,sglang,fp8_block,1000,1000,concurrency,8,0.01\n"  # AIConfigurator's name
+        + "llama-3.1-8b,h200-sxm,sglang,fp8,1000,1000,concurrency,8,0.01\n"
+        + "llama-3.1-8b,h200-sxm,sglang,bf16,1000,1000,concurrency,8,0.01\n"
+    )
+    kept, issues = read_files([path], CAT)
+    assert issues == []
+    assert [m.fp8_block for m in kept] == [None, False, True, None, None]
+    # DeepSeek-V3's own FP8 checkpoint scales 128 x 128 blocks (models.csv fp8_checkpoint_block)
+    assert [block_scaled(m, CAT) for m in kept] == [True, False, True, False, False]

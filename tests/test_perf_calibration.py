@@ -291,3 +291,39 @@ def test_blank_rate_column_takes_the_16_bit_efficiency(tmp_path):
     cat = Catalog([tmp_path])
     eng = cal.choose_engine(cat, cat.accelerator("h100-sxm"), "trtllm", precision="fp8").engine
     assert float(eng.compute_efficiency) == 0.5
+
+
+def test_block_scaled_fp8_has_its_own_efficiency_where_tensor_cores_lack_block_scales(tmp_path):
+    import csv
+
+    from tokenfab.catalog import Catalog, builtin_dir
+
+    cat = default_catalog()
+    h200, b200 = cat.accelerator("h200-sxm"), cat.accelerator("b200")
+    # models.csv fp8_checkpoint_block: DeepSeek-V3's config.json quantization_config has
+    # weight_block_size [128, 128]; Llama 3.3's published checkpoints are BF16 (none)
+    assert cal.block_scaled_fp8(cat.model("deepseek-v3"), "fp8")
+    assert not cal.block_scaled_fp8(cat.model("deepseek-v3"), "fp4")
+    assert not cal.block_scaled_fp8(cat.model("llama-3.3-70b"), "fp8")
+    # Hopper has no FP4 units, so no block-scaled MMA: its own column; Blackwell's FP4 tensor
+    # cores apply microscaling block scales, so block-scaled FP8 runs as FP8 there
+    assert cal.efficiency_column(h200, "fp8", block_scaled=True) == "compute_efficiency_8bit_block"
+    assert cal.efficiency_column(b200, "fp8", block_scaled=True) == "compute_efficiency_8bit"
+    assert cal.efficiency_column(h200, "bf16", block_scaled=True) == "compute_efficiency"
+    # a row without the block column takes its 8-bit efficiency, one with it its own value
+    rows = list(csv.DictReader((builtin_dir() / "efficiency.csv").open()))
+    row = next(r for r in rows if r["id"] == "hopper-trtllm")
+    blank = dict(row, id="hopper-trtllm-blank", compute_efficiency_8bit="0.6")
+    blank["compute_efficiency_8bit_block"] = ""
+    for name, extra in (("blank", {}), ("own", {"compute_efficiency_8bit_block": "0.3"})):
+        folder = tmp_path / name
+        folder.mkdir()
+        with (folder / "efficiency.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerow({**blank, **extra})
+        mine = Catalog([folder])
+        eng = cal.choose_engine(
+            mine, mine.accelerator("h200-sxm"), "trtllm", precision="fp8", block_scaled=True
+        ).engine
+        assert float(eng.compute_efficiency) == (0.3 if extra else 0.6)

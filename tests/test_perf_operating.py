@@ -454,3 +454,25 @@ def test_a_memory_utilisation_too_low_to_hold_anything_names_the_field():
     assert "does not fit on any number of h100-sxm" in msg
     assert "0.85 GB usable at gpu_memory_utilization 0.01" in msg
     assert "allowed: above 0 to 1" in msg
+
+
+def test_deepseek_fp8_on_hopper_runs_at_the_block_scaled_fp8_efficiency():
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    row = cat.table("efficiency")["hopper-trtllm"]
+    block = row.compute_efficiency_8bit_block or row.compute_efficiency_8bit
+
+    def ce(model: str, accelerator: str = "h200-sxm") -> float:
+        sc = Scenario(
+            model=model, accelerator=accelerator, accelerators=8, precision="fp8", software="trtllm"
+        )
+        return float(resolve(sc, cat).engine.engine.compute_efficiency)
+
+    # DeepSeek-V3 ships block-scaled FP8 (models.csv fp8_checkpoint_block 128); Llama 3.1's FP8
+    # checkpoints scale per tensor
+    assert ce("deepseek-v3") == block
+    assert ce("llama-3.1-70b") == row.compute_efficiency_8bit
+    # Blackwell applies block scales in its tensor cores: DeepSeek FP8 at the FP8 column there
+    bw = cat.table("efficiency")["blackwell-trtllm"]
+    assert ce("deepseek-v3", "b200") == bw.compute_efficiency_8bit

@@ -77,7 +77,9 @@ GENERIC_COLUMNS: dict[str, str] = {
     "(required)",
     "engine_version": "engine version as reported; its major.minor is the era (blank: unknown)",
     "precision": f"weight format, one of {', '.join(PRECISIONS)} or a name such as nvfp4; "
-    "fp8_block or 'FP8 (per-tensor)' state how FP8 weights are scaled (required)",
+    'fp8_block or "FP8 (per-tensor)" state how FP8 weights are scaled, and where neither is '
+    "said the model's published FP8 checkpoint decides (DeepSeek-V3/R1 and Qwen3: 128 × 128 "
+    "blocks) (required)",
     "kv_precision": f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (blank: the default)",
     "isl": "mean input tokens a request (required)",
     "osl": "mean output tokens a request (required)",

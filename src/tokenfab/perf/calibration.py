@@ -157,10 +157,10 @@ def efficiency_column(acc: Accelerator, precision: str | None, block_scaled: boo
     ``block_scaled``: the FP8 weights carry one scale per block (a checkpoint's
     ``fp8_checkpoint_block``); on a chip whose tensor cores do not apply block scales
     (:func:`applies_block_scales`) such a GEMM has its own column,
-    :data:`BLOCK_FP8_EFFICIENCY`. The AIConfigurator GEMM measurements on H200 (TensorRT-LLM
-    1.3.0rc20, N = K = 8192) show why: block-scaled FP8 reaches 0.33 / 0.41 / 0.53 of the FP8
-    peak at 512 / 1,024 / 4,096 rows against per-tensor FP8's 0.52 / 0.59 / 0.60; on B200 the
-    two are alike.
+    :data:`BLOCK_FP8_EFFICIENCY`. The AIConfigurator GEMM measurements (TensorRT-LLM
+    1.3.0rc20) show why: on H200 a block-scaled FP8 GEMM takes a median 1.08-1.14 times the
+    per-tensor one's time at 128-8,192 rows, growing with K; on B200 0.6-0.87 times
+    (``docs/method.md`` 6.1).
 
     >>> from tokenfab.catalog import default_catalog
     >>> cat = default_catalog()
