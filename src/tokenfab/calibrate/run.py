@@ -22,6 +22,7 @@ from tokenfab.calibrate.importers import check_defaults, read_files
 from tokenfab.calibrate.records import Issue, Measurement, MeasurementFileError
 from tokenfab.catalog import Catalog
 from tokenfab.fileio import atomic_output, check_output_folder
+from tokenfab.perf.calibration import BLOCK_FP8_EFFICIENCY
 from tokenfab.words import plural
 
 EFFICIENCY_COLUMNS = (
@@ -304,12 +305,20 @@ def group_reports(
     tensor cores ``compute_efficiency_8bit_block``). A disaggregated decode pool's
     group (``fit.partition`` "disagg") has no catalog row."""
     keys_arr = catalog_keys(keys)
+    # the block-scaled FP8 column only where the group has such runs: a family whose tensor
+    # cores apply block scales never reads it, and a blank one reads as the 8-bit column
+    measured_rates = {tuple(map(str, fit.tie_group(k))): set() for k in keys}
+    for k in keys:
+        measured_rates[tuple(map(str, fit.tie_group(k)))].add(fit.rate_of(k))
     rows_of: dict[tuple[str, ...], dict[str, float]] = {}
     for g, factors in sorted(final.groups.items(), key=lambda kv: str(kv[0])):
         if fit.partition(g) != "agg":
             continue
-        row = rows_of.setdefault(tuple(map(str, fit.tie_group(g))), {})  # type: ignore[arg-type]
+        tied = tuple(map(str, fit.tie_group(g)))  # type: ignore[arg-type]
         rate = fit.rate_of(g)
+        if rate == BLOCK_FP8_EFFICIENCY and rate not in measured_rates.get(tied, set()):
+            continue
+        row = rows_of.setdefault(tied, {})
         row.update({k: v for k, v in factors.items() if rate is None or k != "compute_efficiency"})
         if rate is not None:
             row[rate] = factors["compute_efficiency"]
