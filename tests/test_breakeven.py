@@ -404,8 +404,12 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
     # rented, to the last digit. Breakeven once grew the two pools of the point without a
     # demand: 34 against plan's 33 accelerators at 1e10, costs within 2 % (the factors of
     # 2026-12-01 with the plain roofline maximum); with the smooth GEMM maximum plan itself
-    # needed 34 there, 35 after the collective-latency refit, and 36 after the all-reduce and
-    # per-kernel refit (the second of 2026-12-01).
+    # needed 34 there, 35 after the collective-latency refit, 36 after the all-reduce and
+    # per-kernel refit (the second of 2026-12-01: 20 H100 prefilling at 5,849 prompt tok/s
+    # each, 16 B200 decoding), and 31 after the block-scaled FP8 refit (Hopper's FP8 compute
+    # efficiency 0.42 -> 0.56): 1e10 / 86,400 = 115,741 output tok/s with as many prompt
+    # tokens (1,000 in, 1,000 out), over an H100's 7,810 prompt tok/s = 14.8 -> 15 prefilling,
+    # over a B200's 7,537 output tok/s = 15.4 -> 16 decoding.
     from tokenfab.catalog import default_catalog
     from tokenfab.planning import plan
     from tokenfab.scenario import Scenario
@@ -430,7 +434,10 @@ def test_breakeven_with_a_prefill_pool_installs_what_plan_installs():
             (option,) = plan(sc, ["b200"], ["us"], [own], cat)
             assert int(n[i]) == option.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], option.estimate.as_dict()["monthly_cost_usd"], rtol=1e-12)
-    assert int(a.grid.accelerators[8]) == 36  # plan's count after the second 2026-12-01 refit
+            if i == 8 and own == "buy":
+                d = option.estimate.as_dict()
+                assert (d["prefill_accelerators"], d["decode_accelerators"]) == (15, 16)
+    assert int(a.grid.accelerators[8]) == 15 + 16  # plan's count after the block-scaled refit
 
 
 def test_a_prefill_pools_rates_are_the_pools_of_estimate_without_a_demand():
@@ -606,17 +613,20 @@ def test_breakeven_without_a_format_takes_plans_format_at_each_volume(model):
             assert str(fmt[i]) == d["precision"], (v, own)
             assert int(n[i]) == best.estimate.accelerators_needed, (v, own)
             assert_allclose(usd[i], d["monthly_cost_usd"], rtol=1e-12)
-    if model == "llama-3.1-70b":  # the QA case: plan's FP8, 8 H100 at $10,868 (after the
-        # all-reduce and per-kernel refit of 2026-12-01: the same 8 H100, a dollar more power;
-        # $10,867 after the collective-latency refit before it, $10,879 with the smooth GEMM
-        # maximum; 6 at $8,383 with the plain maximum)
-        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 8)
-        assert g.buy_usd[6] == pytest.approx(10_868, abs=1)
+    if model == "llama-3.1-70b":  # the QA case: plan's FP8, 6 H100 at $8,287 after the
+        # block-scaled FP8 refit (Hopper's FP8 compute efficiency 0.42 -> 0.56): 1e9 / 86,400
+        # = 11,574 output tok/s over replicas of 2 H100 (tensor parallel 2) carrying 2 x 1,988
+        # = 3,976 tok/s = 2.91 -> 3 replicas, 6 H100 x $1.892 an owned hour x 730 h = $8,287
+        # (BF16: 12 H100, $16,603). 8 H100 at $10,868 after the all-reduce and per-kernel
+        # refit of 2026-12-01, $10,867 after the collective-latency refit before it, $10,879
+        # with the smooth GEMM maximum; 6 at $8,383 with the plain maximum.
+        assert (str(g.precision[6]), int(g.accelerators[6])) == ("fp8", 6)
+        assert g.buy_usd[6] == pytest.approx(6 * 1.8919 * 730, abs=1)
 
 
 def test_breakeven_names_its_format_in_the_rows_and_the_title():
     # a format given is every row's; the CLI title names it (JSON: each row's precision).
-    # Llama 3.1 70B in BF16 on H100 at 1e9: twice the weight bytes of FP8, 12 H100 not 8
+    # Llama 3.1 70B in BF16 on H100 at 1e9: twice the weight bytes of FP8, 12 H100 not 6
     from typer.testing import CliRunner
 
     from tokenfab.cli import app
@@ -628,35 +638,47 @@ def test_breakeven_names_its_format_in_the_rows_and_the_title():
     assert {r["precision"] for r in d["rows"]} == {"bf16"}
     assert {r["rent_precision"] for r in d["rows"]} == {"bf16"}
     assert d["rows"][6]["accelerators"] == 12
+    # without a format each row takes plan's, so the title names every format the rows hold.
+    # On H100 every row is FP8 since the block-scaled FP8 refit (Hopper's FP8 compute
+    # efficiency 0.42 -> 0.56; the rented row at 3.16e8 was BF16 on 4 H100 before), so the
+    # two formats are shown on B200: BF16's 141 GB of weights fit one B200 (180 GB), so up to
+    # 1e8 tokens a day one B200 serves either format, rented at the same $6.00/h = $4,380 a
+    # month, and the tie goes to the native BF16 (plan's order); bought, FP8 draws less power
+    # (671 W against 784 W at 1e6: $1,713 against $1,724 a month). From 3.16e8 BF16 needs 2
+    # B200 and FP8 still 1: FP8 both ways.
+    args = ["breakeven", "--model", "llama-3.1-70b", "--accelerator", "b200"]
     out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
-    # without a format each row takes plan's: FP8 everywhere but the rented row at 3.16e8,
-    # where BF16 on 4 H100 ties FP8's 4 on rent and serves faster (after the refit of
-    # 2026-12-01; every row was FP8 before), so the title names both
     rows = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)["rows"]
-    formats = {r["precision"] for r in rows} | {r["rent_precision"] for r in rows}
-    assert formats == {"fp8", "bf16"}
-    assert "Break-even: llama-3.1-70b fp8 or bf16 by volume on h100-sxm (us)" in out.output
+    assert [r["precision"] for r in rows] == ["fp8"] * 11
+    assert [r["rent_precision"] for r in rows] == ["bf16"] * 5 + ["fp8"] * 6
+    assert "Break-even: llama-3.1-70b fp8 or bf16 by volume on b200 (us)" in out.output
 
 
 def test_a_payback_beyond_the_useful_life_is_not_reported():
     # Llama 3.1 70B FP8 on one H100 at 10M tokens a day: hardware 27,500 x 1.64 / 0.81 =
     # $55,679 up front (system share 0.64, network 0.19), the API bill 1e7 x 30.42 x $1.76 /
-    # 1e6 = $535.33 a month against $255.68 of operating cost (its power at the busy shares of
-    # the 2026-12-01 refit; $255.71 and $255.77 before): 55,679 / 279.65 = 199 months,
-    # beyond the 5-year useful life (60 months): null with the reason, not "199.2 months"
-    # (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9: 8.6 months on 8
-    # H100 (6.4 on 6 with the plain maximum).
+    # 1e6 = $535.33 a month against $255.69 of operating cost (its power at the busy shares of
+    # the block-scaled FP8 refit; $255.69, $255.71 and $255.77 before): 55,679 / 279.64 = 199
+    # months, beyond the 5-year useful life (60 months): null with the reason, not "199.1
+    # months" (in BF16, the format breakeven kept, it printed 4427.7 months). At 1e9, 6 H100
+    # since the block-scaled FP8 refit: 6 x 55,679 = $334,074 up front, the API bill 1e9 x
+    # 30.42 x $1.76 / 1e6 = $53,533.33 against $1,623.61 of operating cost: 334,074 /
+    # 51,909.72 = 6.44 months, within the life (8.6 on 8 H100 before; 6.4 on 6 with the plain
+    # maximum).
     from tokenfab.schema import BreakevenResult
 
     a = be.analyse({"model": "llama-3.1-70b", "accelerator": "h100-sxm", "region": "us"})
     assert a.useful_life_years == 5.0
-    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.684), rel=1e-4)
+    assert a.payback_vs_api_months[0] == pytest.approx(55_679.01 / (535.333 - 255.689), rel=1e-4)
     r = BreakevenResult.from_analysis(a)
     key = "payback_vs_api_at_10M_tokens_per_day_months"
     assert getattr(r, key) is None
     assert r.payback_reasons[key].startswith("not within the 5-year useful life (60 months)")
-    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(8.64, abs=0.05)
+    assert int(a.grid.accelerators[6]) == 6
+    assert r.payback_vs_api_at_1B_tokens_per_day_months == pytest.approx(
+        6 * 55_679.01 / (53_533.33 - 1_623.61), rel=1e-4
+    )
     assert "payback_vs_api_at_1B_tokens_per_day_months" not in r.payback_reasons
     lines = dict(r.summary_lines())
     assert lines["payback of buying vs the API at 10M tokens/day"].startswith("not within")
