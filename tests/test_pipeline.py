@@ -182,18 +182,19 @@ DISAGG_70B_TP4_PP2 = dict(
 @pytest.mark.parametrize("reoptimise", [False, True])
 def test_disaggregated_sizing_raises_the_batch_before_it_adds_a_replica(reoptimise):
     # Llama 3.1 70B FP8 on TP 4 x PP 2 H100 replicas, 5e9 output tokens a day, disaggregated:
-    # peak P = 5e9 / 86,400 = 57,870.4 tok/s. At batch 617 a replica makes X = 11,599 tok/s
-    # with 30.4 % of its time prefilling: 5 continuous replicas carry 57,996 >= P, the
-    # cheapest such cell, but whole pools of 5 (2 prefill + 3 decode) carry min(3 X / 0.696,
-    # 2 X / 0.304) = 49,998. Adding a sixth replica (the rule before; 48 H100 given back take
-    # batch 451, $65,125 a month) costs more than raising the batch at 5: at batch 1352, X =
-    # 12,723, s = 0.343, 2 + 3 carry min(3 X / 0.657, 2 X / 0.343) = 58,091 >= P: 40 H100,
-    # $54,328. No count of 4 carries P (32 H100 serve at most 39.4 requests/s of the 57.87), so
-    # 5 is the fewest. (Figures after the second refit of 2026-12-01; the counts and the batch
-    # are the same as before it.)
+    # peak P = 5e9 / 86,400 = 57,870.4 tok/s. At batch 451 a replica makes X = 11,756 tok/s
+    # with 26.47 % of its time prefilling: 5 continuous replicas carry 58,782 >= P, the
+    # cheapest such cell, but whole pools of 5 (2 prefill + 3 decode) carry min(3 X / 0.7353,
+    # 2 X / 0.2647) = 47,967. Adding a sixth replica (the rule before; 48 H100 given back take
+    # batch 386, $65,307 a month) costs more than raising the batch at 5: at batch 845, X =
+    # 13,506, s = 0.3041, 2 + 3 carry min(3 X / 0.6959, 2 X / 0.3041) = 58,225 >= P (at 722,
+    # X = 13,145, s = 0.296: 56,013 < P): 40 H100, $54,526. No count of 4 carries P (32 H100
+    # serve at most 44.4 requests/s of the 57.87), so 5 is the fewest. (Figures after the
+    # block-scaled FP8 refit, Hopper's FP8 compute efficiency 0.42 -> 0.56: the same counts,
+    # at batch 845 where the refits of 2026-12-01 before it needed 1352.)
     sc = dict(DISAGG_70B_TP4_PP2)
     want = scalar_json(sc)
-    assert (want["accelerators"], want["replicas"], want["batch_size"]) == (40, 5, 1352)
+    assert (want["accelerators"], want["replicas"], want["batch_size"]) == (40, 5, 845)
     assert (want["prefill_replicas"], want["decode_replicas"]) == (2, 3)
     assert want["output_tok_s_total"] >= 5e9 / 86_400
     with pytest.raises(InfeasibleError, match="cannot carry the demand's peak"):
@@ -209,13 +210,15 @@ def test_disaggregated_sizing_raises_the_batch_before_it_adds_a_replica(reoptimi
 def test_disaggregated_demand_samples_size_whole_pools_as_the_scalar_sizing(reoptimise):
     # Each sample's demand sized as the scalar sizing of that demand, batch fixed (700) or
     # re-chosen, on TP 4 x PP 2. At 1.9e9 a day and batch 700: P = 21,990.7 tok/s, X =
-    # 11,610.9, s = 0.3255; 2 replicas carry 23,221.8 continuous but 1 + 1 whole pools only
-    # min(X / 0.6745, X / 0.3255) = 17,214.4, so 3 (1 + 2: min(2 X / 0.6745, X / 0.3255) =
-    # 34,428.9). The mean wait is that of 3: rho = P / 3 / X = 0.6313, s_req = 1000 / X =
-    # 0.08613 s, W = 0.6313 x 0.08613 / (2 x 0.3687) = 0.0737 s; the pipeline reported the wait
-    # of the 2 it started from (rho = 0.947, W = 0.77 s). (After the first collective-latency
-    # refit of 2026-12-01: X = 11,505.5, s = 0.3314, W = 0.0763 s; before it the case was 2e9 a
-    # day: X = 11,870.5, s = 0.3116, W = 0.078 s.)
+    # 13,067.8, s = 0.29425; 2 replicas carry 26,135.7 continuous but 1 + 1 whole pools only
+    # min(X / 0.70575, X / 0.29425) = 18,516.3, so 3 (1 + 2: min(2 X / 0.70575, X / 0.29425) =
+    # 37,032.5). The mean wait is that of 3: rho = P / 3 / X = 0.56094, s_req = 1000 / X =
+    # 0.076524 s, W = 0.56094 x 0.076524 / (2 x 0.43906) = 0.0489 s; the pipeline reported the
+    # wait of the 2 it started from (rho = 0.841, W = 0.203 s). (After the block-scaled FP8
+    # refit, Hopper's FP8 compute efficiency 0.42 -> 0.56; after the second refit of
+    # 2026-12-01: X = 11,610.9, s = 0.3255, W = 0.0737 s; after the first collective-latency
+    # refit: X = 11,505.5, s = 0.3314, W = 0.0763 s; before it the case was 2e9 a day: X =
+    # 11,870.5, s = 0.3116, W = 0.078 s.)
     sc = dict(DISAGG_70B_TP4_PP2)
     if not reoptimise:
         sc["batch_size"] = 700
@@ -225,7 +228,7 @@ def test_disaggregated_demand_samples_size_whole_pools_as_the_scalar_sizing(reop
         assert_row_equals(r, row, scalar_json({**sc, "tokens_per_day": tpd}))
     if not reoptimise:
         assert r.kpis["replicas"][0] == 3
-        assert r.kpis["queue_wait_s"][0] == pytest.approx(0.0737, abs=5e-4)
+        assert r.kpis["queue_wait_s"][0] == pytest.approx(0.0489, abs=5e-4)
 
 
 @pytest.mark.parametrize("reoptimise", [False, True])
