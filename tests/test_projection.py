@@ -251,21 +251,22 @@ def test_year_zero_cost_per_token_is_the_estimates_for_buy_and_rent():
 def test_a_software_licence_is_in_the_cost_as_estimate_charges_it():
     # NVIDIA AI Enterprise, $4,500 per GPU a year (software_licences.csv), covers the H100 SXM
     # and TensorRT-LLM (the example's engine), bought (not bundled: only the H100 PCIe is) and
-    # rented: 264 x $4,500 = $1,188,000 a year more (plan's 264 H100 after the all-reduce and
-    # per-kernel refit of 2026-12-01; 256 after the collective-latency refit before it, 244 with
-    # the smooth GEMM maximum, 240 before), $1.6274 per million output tokens over 730,000 Mtok;
-    # year 0 stays estimate's, bought and rented
+    # rented: 204 x $4,500 = $918,000 a year more (plan's 204 H100 after the block-scaled FP8
+    # refit, Hopper's FP8 compute efficiency 0.42 -> 0.56; 264 after the all-reduce and
+    # per-kernel refit of 2026-12-01, 256 after the collective-latency refit before it, 244 with
+    # the smooth GEMM maximum, 240 before), $1.2575 per million output tokens over 730,000 Mtok
+    # (2e9 a day x 365); year 0 stays estimate's, bought and rented
     lic = scenario().with_(software_licence="nvidia-ai-enterprise")
     y0 = project(lic, FLAT).as_dict()["years"][0]
     base = flat().as_dict()["years"][0]
     for own in ("buy", "rent"):
         est = evaluate(lic.with_(ownership=own)).as_dict()
-        assert est["software"] == "trtllm" and est["accelerators"] == 264
+        assert est["software"] == "trtllm" and est["accelerators"] == 204
         assert_allclose(
             y0[f"{own}_usd_per_mtok"], est["monthly_cost_usd"] * 12 / 730_000, rtol=1e-9
         )
-        assert_allclose(y0[f"{own}_cost_usd"] - base[f"{own}_cost_usd"], 1_188_000, rtol=1e-9)
-        assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 1_188_000, rtol=1e-9)
+        assert_allclose(y0[f"{own}_cost_usd"] - base[f"{own}_cost_usd"], 204 * 4_500, rtol=1e-9)
+        assert_allclose(y0[f"{own}_cash_usd"] - base[f"{own}_cash_usd"], 204 * 4_500, rtol=1e-9)
 
 
 def test_a_licence_is_not_charged_on_a_successor_it_does_not_apply_to():
