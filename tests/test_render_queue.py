@@ -24,18 +24,20 @@ def test_a_demand_sized_with_no_ttft_target_warns_when_the_queue_is_most_of_the_
 
 
 def test_a_fixed_fleet_near_saturation_warns_with_its_load():
-    # 4 A100s given for 1.2229e9 output tokens a day (14,153.9 tok/s, 14.15 requests/s of 1,000
-    # output tokens) of Llama 3.1 8B: they carry the peak at 99.85 % of their capacity
-    # (14,175.3 tok/s, 14.18 requests/s, with the all-reduce and per-kernel refit of 2026-12-01;
-    # the case was 1.2654e9 at 14.65 requests/s after the collective-latency refit before it,
-    # 1.0395e9 at 12.05 before that), where the M/D/1 wait is 93.3 s of a 93.4 s TTFT: the note
-    # names the count and the load, and how to size instead
+    # 4 A100s given for 1.2148e9 output tokens a day (14,060.2 tok/s, 14.06 requests/s of 1,000
+    # output tokens) of Llama 3.1 8B: they carry the peak at 99.85 % of their capacity (4
+    # replicas of one A100 at batch 223, 3,520.45 tok/s each = 14,081.8 tok/s, 14.08 requests/s,
+    # with the block-scaled FP8 refit: 14,060.2 / 14,081.8 = 0.99846), where the M/D/1 wait is
+    # 0.99846 x (1,000 / 3,520.45 = 0.28405 s) / (2 x 0.00154) = 92.3 s of a 92.4 s TTFT: the
+    # note names the count and the load, and how to size instead. (The case was 1.2229e9 at
+    # 14.18 requests/s after the all-reduce and per-kernel refit of 2026-12-01, 1.2654e9 at
+    # 14.65 after the collective-latency refit before it, 1.0395e9 at 12.05 before that.)
     est = evaluate(
         Scenario(
             model="llama-3.1-8b",
             accelerator="a100-sxm-80gb",
             accelerators=4,
-            tokens_per_day=1.2229e9,
+            tokens_per_day=1.2148e9,
         )
     )
     d = est.as_dict()
