@@ -734,7 +734,11 @@ def test_a_decode_faster_than_predicted_keeps_the_chat_example_feasible(reoptimi
     # smaller fleet took the TTFT past the example's 1 s target and every such sample was
     # infeasible (0 %). Sized with the wait the target leaves after the TTFT service
     # (tokenfab.sizing.replicas_for_ttft), a faster machine is never infeasible where the
-    # prediction is feasible, and its fleet costs no more than the prediction's.
+    # prediction is feasible, and its fleet has no more accelerators than the prediction's.
+    # (Not "costs no more": with the count set by the TTFT queue both samples take 204 H100,
+    # and the faster one carries the load at batch 35 instead of 42, where the power model's
+    # HBM busy share is higher: $276,034 against $275,707 a month, after the block-scaled
+    # FP8 refit of 2026-12-01.)
     import yaml
 
     with open("examples/chat-llama-70b-h100.yaml", encoding="utf-8") as fh:
@@ -744,5 +748,5 @@ def test_a_decode_faster_than_predicted_keeps_the_chat_example_feasible(reoptimi
     )
     assert r.feasible.tolist() == [True, True] and r.reasons == {}
     assert (r.kpis["ttft_s"] <= 1.0).all()
-    cost = r.kpis["monthly_cost_usd"]
-    assert cost[0] <= cost[1]
+    count = r.kpis["accelerators"]
+    assert count[0] <= count[1]
