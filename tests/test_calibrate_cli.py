@@ -283,3 +283,31 @@ def test_a_run_whose_stated_layout_cannot_hold_the_weights_is_named_in_the_warni
     assert "runs.csv:2: llama-3.1-405b in bf16 at TP 1 x PP 1 x EP 1 puts 812 GB" in line
     assert "9.4 x its 85.9 GB" in line
     assert "runs.csv:3" not in line
+
+
+def test_a_file_of_one_low_precision_rate_writes_a_loadable_row(tmp_path):
+    # DeepSeek-V3 FP8 on H200 is block-scaled (models.csv fp8_checkpoint_block 128; H200 has
+    # no FP4 units), DeepSeek-R1 FP4 on B200 multiplies at the 4-bit rate: neither group has a
+    # 16-bit run, so the required compute_efficiency column takes the group's one fitted rate
+    # (it was written as nan, and the catalog refused to load)
+    runs = tmp_path / "runs.csv"
+    rows = ["model,accelerator,engine,precision,isl,osl,load,load_size,tp,moe_ep,tpot_s"]
+    for conc, tpot in ((8, 0.030), (16, 0.034), (32, 0.041), (64, 0.052)):
+        rows.append(f"deepseek-v3,h200-sxm,sglang,fp8,1000,1000,concurrency,{conc},8,8,{tpot}")
+        rows.append(f"deepseek-r1,b200,sglang,fp4,1000,1000,concurrency,{conc},8,8,{tpot / 2}")
+    runs.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "cal"
+    res = RUN.invoke(app, ["calibrate", str(runs), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    written = {r["id"]: r for r in csv.DictReader((out / "efficiency.csv").open())}
+    hopper, blackwell = written["hopper-sglang"], written["blackwell-sglang"]
+    assert hopper["compute_efficiency"] == hopper["compute_efficiency_8bit_block"] != ""
+    assert blackwell["compute_efficiency"] == blackwell["compute_efficiency_4bit"] != ""
+    assert blackwell["compute_efficiency_8bit_block"] == ""  # Blackwell applies block scales
+    cat = Catalog([out])  # loads: every efficiency inside (0, 1]
+    eng = choose_engine(
+        cat, cat.accelerator("h200-sxm"), "sglang", precision="fp8", block_scaled=True
+    ).engine
+    assert float(eng.compute_efficiency) == pytest.approx(
+        float(hopper["compute_efficiency_8bit_block"])
+    )

@@ -325,12 +325,17 @@ def group_reports(
     reports = []
     for g, factors in sorted(rows_of.items()):
         # runs at other rates only: the 16-bit column (required) takes their value
-        for rate in (
-            "compute_efficiency_8bit",
-            "compute_efficiency_4bit",
-            "compute_efficiency_8bit_block",
-        ):
-            factors.setdefault("compute_efficiency", factors.get(rate, float("nan")))
+        # (the first rate fitted: a file of FP4 or block-scaled FP8 runs only has no 8-bit one)
+        fitted_rates = [
+            factors[rate]
+            for rate in (
+                "compute_efficiency_8bit",
+                "compute_efficiency_4bit",
+                "compute_efficiency_8bit_block",
+            )
+            if rate in factors
+        ]
+        factors.setdefault("compute_efficiency", fitted_rates[0] if fitted_rates else float("nan"))
         rows = keys_arr == "|".join(g)
         if prep.fitted is not None:
             rows &= prep.fitted  # the targets the group was fitted to
