@@ -156,7 +156,7 @@ def test_the_scenarios_own_model_as_the_small_model_is_refused():
 
 def test_an_unknown_small_model_is_refused_naming_the_field():
     # a typo once came back as an "infeasible" routing lever with exit 0
-    with pytest.raises(TokenfabError, match=r"^small_model: models: unknown id 'llama-3.1-8x'"):
+    with pytest.raises(TokenfabError, match=r"^small_model: unknown id 'llama-3.1-8x' in models"):
         roadmap(BASE, small_model="llama-3.1-8x")
 
 

@@ -53,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokenfab import __version__, operations
 from tokenfab.catalog import TABLES, Catalog, default_catalog, nearest, user_dirs_from_env
-from tokenfab.errors import TokenfabError
+from tokenfab.errors import TokenfabError, UnknownIdError, name_unknown_id
 from tokenfab.fileio import json_text, keys_once
 from tokenfab.scenario import describe_validation_error, json_type
 
@@ -234,7 +234,10 @@ def _endpoint(op: operations.Operation, catalog: Catalog) -> Any:
                 )
         request = op.parse(data)
         op.check_http_limits(request, catalog)
-        return op.present(op.compute(request, catalog), catalog)
+        try:
+            return op.present(op.compute(request, catalog), catalog)
+        except UnknownIdError as exc:  # the field that gave the id, not its catalog
+            raise name_unknown_id(exc, data) from None
 
     inline = op.name in INLINE_OPERATIONS
 

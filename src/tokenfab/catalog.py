@@ -40,7 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from tokenfab.errors import CatalogError, FileInputError, and_list
+from tokenfab.errors import CatalogError, FileInputError, UnknownIdError, and_list
 from tokenfab.fileio import CATALOG_MAX_BYTES, read_text
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-]*$", max_length=80)]
@@ -1333,7 +1333,8 @@ class Catalog:
         return records
 
     def get(self, name: str, record_id: str) -> Any:
-        """One record by id; an unknown id raises with the nearest valid ids."""
+        """One record by id; an unknown id raises :class:`~tokenfab.errors.UnknownIdError`
+        with the nearest valid ids (the CLI and the API name the field that gave it)."""
         records = self.table(name)
         try:
             return records[record_id]
@@ -1341,9 +1342,12 @@ class Catalog:
             near = nearest(record_id, records)
             hint = f"; did you mean: {', '.join(near)}?" if near else ""
             singular = _table(name).title.lower()
-            raise CatalogError(
-                f"{name}: unknown id {record_id!r} in {singular}{hint} "
-                f"(list them with `tokenfab catalog {name}`)"
+            detail = f" in {singular}{hint} (list them with `tokenfab catalog {name}`)"
+            raise UnknownIdError(
+                f"{name}: unknown id {record_id!r}{detail}",
+                table=name,
+                record_id=record_id,
+                detail=detail,
             ) from None
 
     def where(self, name: str, record_id: str) -> str:

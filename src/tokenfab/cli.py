@@ -33,7 +33,7 @@ from tokenfab.catalog import (
     user_catalog_dir,
     user_dirs_from_env,
 )
-from tokenfab.errors import ScenarioError, TokenfabError
+from tokenfab.errors import ScenarioError, TokenfabError, UnknownIdError, name_unknown_id
 from tokenfab.fileio import CHART_SUFFIXES, check_output_path, json_text
 from tokenfab.perf.params import parameter_breakdown
 from tokenfab.scenario import Scenario, describe_validation_error, in_file, with_overrides
@@ -283,7 +283,10 @@ def command(
             given = {k: kwargs.pop(k) for k in list(kwargs) if k in fields}
             given = {k: _given(fields[k], v, k in arguments) for k, v in given.items()}
             given = {k: v for k, v in given.items() if v is not None}
-            run(ctx, given, **kwargs)
+            try:
+                run(ctx, given, **kwargs)
+            except UnknownIdError as exc:  # the option that gave the id, not its catalog
+                raise _named(exc, ctx, given) from None
 
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         callback.__annotations__ = {p.name: p.annotation for p in params}
@@ -293,6 +296,22 @@ def command(
         return run
 
     return register
+
+
+FILE_VALUES = "tokenfab.file_values"
+"""Key of the click context's ``meta`` holding ``(path, {field: value})`` of the scenario
+file's fields a command used (:func:`request_from`), so an unknown id there names its line."""
+
+
+def _named(exc: UnknownIdError, ctx: typer.Context, given: dict[str, Any]) -> UnknownIdError:
+    """An unknown id naming the option that gave it, else the scenario file's line."""
+    named = name_unknown_id(exc, given)
+    if named is exc and FILE_VALUES in ctx.meta:
+        path, values = ctx.meta[FILE_VALUES]
+        named = name_unknown_id(exc, values)
+        if named is not exc:
+            named = in_file(named, path, values)  # type: ignore[arg-type]
+    return named
 
 
 def request_from(
@@ -317,6 +336,9 @@ def request_from(
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }
     from_file = set(base) - set(given)
+    ctx = _current_context()
+    if file is not None and ctx is not None:
+        ctx.meta[FILE_VALUES] = (file, {k: base[k] for k in from_file})
     if demand is not None:
         from tokenfab.demand import demand_fields
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class TokenfabError(ValueError):
@@ -11,6 +12,79 @@ class TokenfabError(ValueError):
 
 class CatalogError(TokenfabError):
     """A catalog file is malformed, or an id is not in a catalog."""
+
+
+class UnknownIdError(CatalogError):
+    """An id that is not in its catalog.
+
+    Raised by :meth:`tokenfab.catalog.Catalog.get` with the catalog's name first (the catalog
+    does not know which field gave the id); :meth:`named` is the same line with the request
+    field first, which the CLI and the HTTP API put there (:func:`name_unknown_id`). Code that
+    wraps the message (``type(exc)(f"...: {exc}")``) builds one without ``table``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        record_id: str | None = None,
+        detail: str = "",
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.table, self.record_id, self.detail, self.field = table, record_id, detail, field
+
+    def named(self, field: str) -> UnknownIdError:
+        """The same line naming ``field`` (``model``, ``accelerator`` ...) in place of the
+        catalog: ``model: unknown id 'nosuch' in models (list them with ...)``."""
+        if self.table is None or self.record_id is None or self.field is not None:
+            return self
+        return UnknownIdError(
+            f"{field}: unknown id {self.record_id!r}{self.detail}",
+            table=self.table,
+            record_id=self.record_id,
+            detail=self.detail,
+            field=field,
+        )
+
+
+def name_unknown_id(exc: UnknownIdError, values: Mapping[str, Any]) -> UnknownIdError:
+    """``exc`` naming the field of ``values`` (a request's fields as given: options or a JSON
+    body) that holds its id, else ``exc`` as it is (an error already naming its field too).
+
+    A value holds the id when it is the id, or one item of a comma-separated list, a list, a
+    ``MODEL:ACCELERATOR`` pair or a nested mapping (``mix`` entries). An error that wrapped
+    the catalog's (``type(exc)(f"prefill_accelerator: {id}: {exc}")``) is named from the
+    catalog's own error it was raised from.
+
+    >>> e = UnknownIdError("models: ...", table="models", record_id="x", detail=" in models")
+    >>> str(name_unknown_id(e, {"accelerator": "h100-sxm", "model": "x"}))
+    "model: unknown id 'x' in models"
+    >>> str(name_unknown_id(e, {"accelerator": "h100-sxm,x"}))
+    "accelerator: unknown id 'x' in models"
+    """
+    source: BaseException | None = exc
+    while isinstance(source, UnknownIdError) and source.table is None and source.field is None:
+        source = source.__context__  # the catalog's own error a wrapper was raised from
+    if not isinstance(source, UnknownIdError) or source.field is not None:
+        return exc
+    for field, value in values.items():
+        if source.record_id in _items(value):
+            return source.named(field)
+    return exc
+
+
+def _items(value: Any) -> set[str]:
+    """The ids a field's value names: its text split at commas and colons, list items,
+    mapping values."""
+    if isinstance(value, str):
+        return {p.strip() for part in value.split(",") for p in part.split(":")}
+    if isinstance(value, Mapping):
+        return set().union(*(_items(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_items(v) for v in value))
+    return set()
 
 
 class ScenarioError(TokenfabError):

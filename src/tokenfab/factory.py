@@ -33,7 +33,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import Catalog, default_catalog
 from tokenfab.cost import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MTOK, _check_range, _out
-from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.errors import (
+    CatalogError,
+    InfeasibleError,
+    ScenarioError,
+    TokenfabError,
+    UnknownIdError,
+)
 
 __all__ = [
     "BLEND_INPUT_PER_OUTPUT",
@@ -761,6 +767,8 @@ def factory_mix(
     for i, (acc, model, s) in enumerate(mix):
         try:
             parts.append(factory(p_mw * s, acc, model, **kwargs))
+        except UnknownIdError as exc:  # "mix.0 (h100-sxm:nosuch:1): unknown id 'nosuch' ..."
+            raise exc.named(f"mix.{i} ({acc}:{model}:{s:g})") from None
         except TokenfabError as exc:
             raise type(exc)(f"mix.{i} ({acc}:{model}:{s:g}): {exc}") from None
     return FactoryMix(p_mw, parts, [s for _, _, s in mix], demand)
@@ -951,8 +959,8 @@ def factory(
     if decode_accelerator is not None:  # looked up only for a tier out of reach: check now
         try:
             cat.accelerator(decode_accelerator)
-        except TokenfabError as exc:
-            raise ScenarioError(f"decode_accelerator: {exc}") from None
+        except UnknownIdError as exc:
+            raise exc.named("decode_accelerator") from None
     elif kv_link_gb_s is not None:
         raise ScenarioError(
             "kv_link_gb_s: the link between heterogeneous pools; give decode_accelerator too, "

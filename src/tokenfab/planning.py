@@ -33,7 +33,13 @@ from tokenfab.cost import (
     ownership_cost_from_inputs,
     serving_power_w,
 )
-from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.errors import (
+    CatalogError,
+    InfeasibleError,
+    ScenarioError,
+    TokenfabError,
+    UnknownIdError,
+)
 from tokenfab.hostpower import host_power_w
 from tokenfab.kpis import (
     Kpis,
@@ -943,8 +949,8 @@ def _plan_pools(
 
     try:
         cat.accelerator(base.prefill_accelerator)
-    except TokenfabError as exc:
-        raise ScenarioError(f"prefill_accelerator: {exc}") from None
+    except UnknownIdError as exc:
+        raise exc.named("prefill_accelerator") from None
     return _ranked(
         _options(
             base,

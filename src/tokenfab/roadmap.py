@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokenfab.catalog import Catalog, default_catalog
-from tokenfab.errors import TokenfabError
+from tokenfab.errors import TokenfabError, UnknownIdError
 from tokenfab.planning import Estimate, evaluate
 from tokenfab.scenario import Scenario
 
@@ -341,8 +341,8 @@ def levers(
     if small_model is not None:  # a typo is the user's error, not an infeasible lever
         try:
             cat.get("models", small_model)
-        except TokenfabError as exc:
-            raise TokenfabError(f"small_model: {exc}") from None
+        except UnknownIdError as exc:
+            raise exc.named("small_model") from None
         if small_model == scenario.model:  # "70% to llama-3.1-70b first, the rest to itself"
             raise TokenfabError(
                 f"small_model: {small_model} is the scenario's own model; give a smaller one "

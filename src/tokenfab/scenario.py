@@ -561,7 +561,9 @@ def scenario_with_block(source: str | Path | dict[str, Any], name: str) -> tuple
 
 
 def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list[str] | None:
-    """Comma-separated ids from a flag: ``None`` when not given; an empty list is refused.
+    """Comma-separated ids from a flag: ``None`` when not given; an empty list, or an empty
+    item (``h100-sxm,,b200``, ``h100-sxm,``: an id left out, e.g. an unset shell variable),
+    is refused.
 
     Parameters
     ----------
@@ -574,18 +576,28 @@ def id_list(text: str | None, field: str, allowed: tuple[str, ...] = ()) -> list
 
     Examples
     --------
-    >>> id_list(" h100-sxm, b200 ,", "accelerator")
+    >>> id_list(" h100-sxm, b200 ", "accelerator")
     ['h100-sxm', 'b200']
     >>> id_list(",,", "accelerator")
     Traceback (most recent call last):
     ...
     tokenfab.errors.ScenarioError: accelerator: ',,' names no id; give one or more, comma-separated
+    >>> id_list("h100-sxm,,b200", "accelerator")
+    Traceback (most recent call last):
+    ...
+    tokenfab.errors.ScenarioError: accelerator: an empty item in 'h100-sxm,,b200'; give comma-separated ids, none empty
     """
     if text is None:
         return None
-    ids = [x.strip() for x in text.split(",") if x.strip()]
+    items = [x.strip() for x in text.split(",")]
+    ids = [x for x in items if x]
     if not ids:
         raise ScenarioError(f"{field}: {text!r} names no id; give one or more, comma-separated")
+    if len(ids) < len(items):
+        what = (
+            f"values, none empty; allowed: {', '.join(allowed)}" if allowed else "ids, none empty"
+        )
+        raise ScenarioError(f"{field}: an empty item in {text!r}; give comma-separated {what}")
     for x in ids:
         if allowed and x not in allowed:
             raise ScenarioError(f"{field}: {x!r} is not allowed; allowed: {', '.join(allowed)}")
@@ -731,6 +743,9 @@ def describe_error(err: Any, model: Any = None) -> str:
         return f"{field}: {shown} is not allowed; allowed: {_PATTERN_WORDS[ctx['pattern']]}"
     if kind == "missing":
         return f"{field}: required (not given)"
+    if kind == "string_too_short" and not str(got).strip():
+        # "String should have at least 1 character" is pydantic's: say what is wrong and why
+        return f"{field}: empty; give a value"
     if kind == "too_short":
         return f"{field}: give at least {ctx.get('min_length', 1)} (got {shown})"
     if kind == "too_long":

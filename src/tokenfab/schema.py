@@ -179,13 +179,25 @@ class Request(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: Any) -> Any:
-        """A comma-separated string (a CLI option, a scalar in a YAML file) for a list field."""
+        """A comma-separated string (a CLI option, a scalar in a YAML file) for a list field; an
+        empty item, in the text or in a list (JSON ``["h100-sxm", ""]``), is refused."""
         if not isinstance(data, dict):
             return data
         data = dict(refuse_bools_for_numbers(cls.model_fields, data))
         for name, field in cls.model_fields.items():
-            if is_list(field) and isinstance(data.get(name), str) and not _of_models(field):
-                data[name] = id_list(data[name], name, allowed_values(field) or ())
+            if not is_list(field) or _of_models(field):
+                continue
+            value = data.get(name)
+            if isinstance(value, str):
+                data[name] = id_list(value, name, allowed_values(field) or ())
+            elif isinstance(value, list) and any(
+                isinstance(x, str) and not x.strip() for x in value
+            ):
+                allowed = allowed_values(field)
+                raise ValueError(
+                    f"{name}: an empty item in {value!r}; give each item, none empty"
+                    + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+                )
         return data
 
     @model_validator(mode="after")
@@ -1452,6 +1464,10 @@ class FactoryRequest(Request):
             return value
         shares: dict[str, float] = {}
         for part in value.split(","):
+            if not part.strip():  # "free=0.5,,premium=0.5": a tier left out
+                raise ValueError(
+                    "an empty item; give comma-separated tier=share entries, none empty"
+                )
             key, sep, number = part.partition("=")
             if key.strip() in shares:  # the second would silently replace the first
                 raise ValueError(f"tier {key.strip()!r} is given twice; give each tier once")
@@ -1752,6 +1768,10 @@ class DemandRequest(Request):
             return value
         entries: list[dict[str, Any]] = []
         for part in value.split(","):
+            if not part.strip():  # "chat=100,,rag=5": an archetype left out
+                raise ValueError(
+                    "an empty item; give comma-separated archetype=users entries, none empty"
+                )
             key, sep, number = part.partition("=")
             try:
                 entries.append({"archetype": key.strip(), "users": float(number)})
@@ -2425,8 +2445,29 @@ class CalibrateRequest(Request):
         return value
 
     engine_version: str | None = Field(
-        None, min_length=1, description="engine version (its major.minor is the era)"
+        None,
+        min_length=1,
+        description="engine version, e.g. 0.11.0 or v1.0 (its major.minor is the era; leave "
+        "it out where unknown)",
     )
+
+    @field_validator("engine_version", mode="after")
+    @classmethod
+    def _has_era(cls, value: str | None) -> str | None:
+        """``--engine-version abc`` fitted its runs as era "unknown" without a word: a version
+        the user types must carry its major.minor. A file's version keeps the era "unknown"
+        (:func:`tokenfab.calibrate.records.era_of`): files carry odd strings such as
+        ``gpt-oss-dev``."""
+        if value is not None:
+            from tokenfab.calibrate.records import era_of
+
+            if era_of(value) == "unknown":
+                raise ValueError(
+                    f"{value!r} has no major.minor; allowed: a version such as 0.11.0, 1.0 or "
+                    "v1.2.0rc6 (leave it out where the version is unknown)"
+                )
+        return value
+
     precision: str | None = Field(None, min_length=1, description="weight format (where not named)")
     kv_precision: str | None = Field(None, min_length=1, description="KV-cache format")
     tp: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = Field(
