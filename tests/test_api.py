@@ -142,7 +142,24 @@ BAD = {  # case: (operation, body, the field the message names)
     "unknown id": (
         "estimate",
         {"model": "llama-3.1-70b", "accelerator": "h100-sxmx"},
-        "accelerators",  # the catalog's name: "accelerators: unknown id 'h100-sxmx' ..."
+        # the field that gave it: "accelerator: unknown id 'h100-sxmx' in accelerators ..."
+        # (it named the catalog, "accelerators:", a word the request does not have)
+        "accelerator",
+    ),
+    "unknown id of a second field": (
+        "estimate",
+        {"model": "llama-3.1-70b", "accelerator": "h100-sxm", "prefill_accelerator": "b2000"},
+        "prefill_accelerator",
+    ),
+    "unknown id in a list": (
+        "plan",
+        {"model": "llama-3.1-8b", "tokens_per_day": 1e8, "region": ["us", "mars"]},
+        "region",
+    ),
+    "empty item in a comma list": (
+        "frontier",
+        {"model": "llama-3.1-8b", "accelerator": "h100-sxm,,b200"},
+        "accelerator",
     ),
     "out of range": (
         "estimate",
@@ -207,6 +224,45 @@ def test_bad_input_is_422_with_the_cli_message(client, case) -> None:
     result = cli_run(name, *flags(body))
     assert result.exit_code != 0
     assert str(result.exception) == detail
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        (
+            "estimate",
+            {"model": "nosuch", "accelerator": "h100-sxm"},
+            "model: unknown id 'nosuch' in models (list them with `tokenfab catalog models`)",
+        ),
+        (
+            "frontier",
+            {"model": "llama-3.1-8b", "accelerator": ["h100-sxm", "nosuch"]},
+            "accelerator: unknown id 'nosuch' in accelerators (list them with "
+            "`tokenfab catalog accelerators`)",
+        ),
+        (  # an entry of a list of objects: the entry, as factory names it
+            "factory",
+            {"mix": [{"accelerator": "h100-sxm", "model": "nosuch", "share": 1.0}]},
+            "mix.0 (h100-sxm:nosuch:1): unknown id 'nosuch' in models (list them with "
+            "`tokenfab catalog models`)",
+        ),
+        (  # a JSON list with an empty item was pydantic's "String should have at least 1 ..."
+            "frontier",
+            {"model": "llama-3.1-8b", "accelerator": ["h100-sxm", ""]},
+            "accelerator: an empty item in ['h100-sxm', '']; give each item, none empty",
+        ),
+        (
+            "plan",
+            {"model": "llama-3.1-8b", "tokens_per_day": 1e8, "ownership": ["buy", " "]},
+            "ownership: an empty item in ['buy', ' ']; give each item, none empty; allowed: "
+            "buy, rent",
+        ),
+    ],
+)
+def test_an_unknown_id_or_an_empty_item_names_the_field(client, name, body, expected) -> None:
+    r = client.post(f"/api/v1/{name}", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == expected
 
 
 def test_unknown_field_is_named(client) -> None:

@@ -311,3 +311,42 @@ def test_a_file_of_one_low_precision_rate_writes_a_loadable_row(tmp_path):
     assert float(eng.compute_efficiency) == pytest.approx(
         float(hopper["compute_efficiency_8bit_block"])
     )
+
+
+@pytest.mark.parametrize("version", ["abc", "latest", "1", "v"])
+def test_an_engine_version_option_without_major_minor_is_refused(tmp_path, version):
+    # --engine-version abc fitted every run that states no version as era "unknown" without
+    # a word; a version the user types must carry its major.minor (the era)
+    res = RUN.invoke(
+        app,
+        [
+            "calibrate",
+            str(FIX / "generic.csv"),
+            "--engine-version",
+            version,
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code != 0
+    assert str(res.exception) == (
+        f"engine_version: {version!r} has no major.minor; allowed: a version such as 0.11.0, "
+        "1.0 or v1.2.0rc6 (leave it out where the version is unknown)"
+    )
+    assert not (tmp_path / "o").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(
+    ("version", "era"), [("0.11.0", "0.11"), ("v1.2.0rc6", "1.2"), ("1.0", "1.0")]
+)
+def test_an_engine_version_option_with_major_minor_is_the_era_of_runs_without_one(version, era):
+    from tokenfab.calibrate.importers import build
+    from tokenfab.schema import CalibrateRequest
+
+    req = CalibrateRequest.parse({"files": ["m.csv"], "engine_version": version})
+    raw = dict(model="llama-3.1-8b", accelerator="h100-sxm", engine="vllm", precision="bf16")
+    raw |= dict(isl=1000, osl=100, load_size=8, tpot_s=0.01)
+    # a record without a version of its own takes the option's (importers.build's defaults)
+    assert build(raw, "x.csv:2", Catalog(), req.defaults()).era == era
+    # a record's own odd version keeps era "unknown": files carry strings like gpt-oss-dev
+    assert build({**raw, "engine_version": "gpt-oss-dev"}, "x.csv:2", Catalog()).era == "unknown"

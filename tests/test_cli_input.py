@@ -219,7 +219,9 @@ def test_frontier_refuses_an_unknown_software_licence():
             "nvidia-ai-enterprize",
         )
     )
-    assert "licences: unknown id 'nvidia-ai-enterprize'" in line
+    # the option's field first (it once named the catalog, "licences: unknown id ...")
+    assert line.startswith("error: software_licence: unknown id 'nvidia-ai-enterprize' in ")
+    assert "`tokenfab catalog licences`" in line
 
 
 @pytest.mark.parametrize("command", ["estimate", "project", "montecarlo", "breakeven"])
@@ -426,3 +428,131 @@ def test_a_bad_projection_block_is_refused_as_a_bad_distributions_block_is(
     assert one_line_error(run(command, *args, cwd=tmp_path)).startswith(
         f"error: p.yaml:5: {problem}"
     )
+
+
+# -- an unknown id names the option that gave it -------------------------------------------
+# The line named the catalog ("models: unknown id 'nosuch' ..."), a word the user never typed;
+# it names the option's field now, as every other bad value does, and how to list the ids.
+
+FACTORY = ["factory", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "value", "table"),
+    [
+        (
+            ["estimate", "--model", "nosuch", "--accelerator", "h100-sxm"],
+            "model",
+            "nosuch",
+            "models",
+        ),
+        ([*EST, "--region", "mars"], "region", "mars", "regions"),
+        ([*EST, "--workload", "nosuch"], "workload", "nosuch", "workloads"),
+        ([*EST, "--prefill-accelerator", "b2000"], "prefill_accelerator", "b2000", "accelerators"),
+        ([*EST, "--software-licence", "nosuch"], "software_licence", "nosuch", "licences"),
+        (
+            ["frontier", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm,b2000"],
+            "accelerator",
+            "b2000",
+            "accelerators",
+        ),
+        (
+            ["plan", "--model", "llama-3.1-8b", "--tokens-per-day", "1e8", "--region", "us,mars"],
+            "region",
+            "mars",
+            "regions",
+        ),
+        (
+            [*FACTORY, "--decode-accelerator", "b2000"],
+            "decode_accelerator",
+            "b2000",
+            "accelerators",
+        ),
+        (["market", "--energy-model", "nosuch"], "energy_model", "nosuch", "models"),
+        (["montecarlo", *EST[1:], "--region", "mars"], "region", "mars", "regions"),
+    ],
+)
+def test_an_unknown_id_names_the_option(args, field, value, table):
+    line = one_line_error(run(*args))
+    assert line.startswith(f"error: {field}: unknown id {value!r} in "), line
+    assert line.endswith(f"(list them with `tokenfab catalog {table}`)"), line
+
+
+def test_an_unknown_id_in_a_scenario_file_names_its_line(tmp_path):
+    # the file's field, with the file and line, as the file's other bad values are named
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("accelerator: h100-sxm\nmodel: llama-3.1-8bx\n")
+    line = one_line_error(run("estimate", "--scenario", str(scenario)))
+    assert line.startswith(f"error: {scenario}:2: model: unknown id 'llama-3.1-8bx' in models; ")
+    assert "did you mean: llama-3.1-8b" in line
+
+
+# -- a comma-separated list refuses an empty item --------------------------------------------
+# `frontier --accelerator h100-sxm,,b200` compared the two and dropped the empty item without
+# a word: an id left out (an unset shell variable, a typo) is refused, naming the option.
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["frontier", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm,,b200"],
+            "accelerator: an empty item in 'h100-sxm,,b200'; give comma-separated ids, none empty",
+        ),
+        (  # a trailing comma is an empty item too
+            ["frontier", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm,"],
+            "accelerator: an empty item in 'h100-sxm,'; give comma-separated ids, none empty",
+        ),
+        (  # a repeated option is joined with commas: an empty one is an empty item
+            [
+                "frontier",
+                "--model",
+                "llama-3.1-8b",
+                "--accelerator",
+                "h100-sxm",
+                "--accelerator",
+                "",
+            ],
+            "accelerator: an empty item in 'h100-sxm,'; give comma-separated ids, none empty",
+        ),
+        (
+            [
+                "plan",
+                "--model",
+                "llama-3.1-8b",
+                "--tokens-per-day",
+                "1e8",
+                "--ownership",
+                "buy,,rent",
+            ],
+            "ownership: an empty item in 'buy,,rent'; give comma-separated values, none empty; "
+            "allowed: buy, rent",
+        ),
+        (
+            [*FACTORY, "--shares", "free=0.5,,premium=0.5"],
+            "shares: an empty item; give comma-separated tier=share entries, none empty",
+        ),
+        (
+            ["demand", "--archetypes", "chat=100,,rag=5"],
+            "archetypes: an empty item; give comma-separated archetype=users entries, none empty",
+        ),
+        (
+            ["usage", "whatif", "log.jsonl", "--api", "gpt-4o,,gpt-4o-mini"],
+            "api: an empty item in 'gpt-4o,,gpt-4o-mini'; give comma-separated ids, none empty",
+        ),
+    ],
+)
+def test_a_comma_list_with_an_empty_item_is_refused(args, expected, tmp_path):
+    line = one_line_error(run(*args, cwd=tmp_path))
+    assert line.startswith(f"error: {expected}"), line
+
+
+def test_an_engine_version_without_major_minor_is_one_line(tmp_path):
+    # calibrate --engine-version abc fitted as era "unknown" without a word
+    fixture = Path(__file__).parent / "fixtures" / "calibrate" / "generic.csv"
+    line = one_line_error(run("calibrate", str(fixture), "--engine-version", "abc", cwd=tmp_path))
+    assert line == (
+        "error: engine_version: 'abc' has no major.minor; allowed: a version such as 0.11.0, "
+        "1.0 or v1.2.0rc6 (leave it out where the version is unknown)"
+    )
+    assert not list(tmp_path.iterdir())

@@ -201,7 +201,10 @@ REFUSALS = {
     ),
     "html suffix with --pdf": (["--out", "r.html", "--pdf"], "writes .pdf files; got .html"),
     "no --out": ([], "--out: give the file to write"),
-    "unknown region": (["--out", "r.html", "--region", "mars"], "regions: unknown id 'mars'"),
+    "unknown region": (
+        ["--out", "r.html", "--region", "mars"],
+        "region: unknown id 'mars' in regions",
+    ),
 }
 
 
