@@ -246,6 +246,18 @@ def test_bad_input_is_422_with_the_cli_message(client, case) -> None:
             "mix.0 (h100-sxm:nosuch:1): unknown id 'nosuch' in models (list them with "
             "`tokenfab catalog models`)",
         ),
+        (  # a field of a nested mapping: its path
+            "project",
+            {
+                "scenario": {
+                    "model": "nosuch",
+                    "accelerator": "h100-sxm",
+                    "tokens_per_day": 1e9,
+                }
+            },
+            "scenario.model: unknown id 'nosuch' in models (list them with `tokenfab catalog "
+            "models`)",
+        ),
         (  # a JSON list with an empty item was pydantic's "String should have at least 1 ..."
             "frontier",
             {"model": "llama-3.1-8b", "accelerator": ["h100-sxm", ""]},

@@ -434,6 +434,7 @@ def test_a_bad_projection_block_is_refused_as_a_bad_distributions_block_is(
 # The line named the catalog ("models: unknown id 'nosuch' ..."), a word the user never typed;
 # it names the option's field now, as every other bad value does, and how to list the ids.
 
+EXAMPLE_PROJECTION = Path(__file__).parents[1] / "examples" / "projection-llama-70b-h100.yaml"
 FACTORY = ["factory", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
 
 
@@ -470,6 +471,12 @@ FACTORY = ["factory", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
         ),
         (["market", "--energy-model", "nosuch"], "energy_model", "nosuch", "models"),
         (["montecarlo", *EST[1:], "--region", "mars"], "region", "mars", "regions"),
+        (  # the projection block's field, as a bad value there is named
+            ["project", str(EXAMPLE_PROJECTION), "--successor", "b2000"],
+            "projection.successor",
+            "b2000",
+            "accelerators",
+        ),
     ],
 )
 def test_an_unknown_id_names_the_option(args, field, value, table):
@@ -478,11 +485,19 @@ def test_an_unknown_id_names_the_option(args, field, value, table):
     assert line.endswith(f"(list them with `tokenfab catalog {table}`)"), line
 
 
-def test_an_unknown_id_in_a_scenario_file_names_its_line(tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate", "--scenario"],  # an option
+        ["montecarlo"],  # an argument, read with its distributions: block
+        ["project"],  # read by the operation itself
+    ],
+)
+def test_an_unknown_id_in_a_scenario_file_names_its_line(tmp_path, args):
     # the file's field, with the file and line, as the file's other bad values are named
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("accelerator: h100-sxm\nmodel: llama-3.1-8bx\n")
-    line = one_line_error(run("estimate", "--scenario", str(scenario)))
+    scenario.write_text("accelerator: h100-sxm\nmodel: llama-3.1-8bx\ntokens_per_day: 1e9\n")
+    line = one_line_error(run(*args, str(scenario)))
     assert line.startswith(f"error: {scenario}:2: model: unknown id 'llama-3.1-8bx' in models; ")
     assert "did you mean: llama-3.1-8b" in line
 

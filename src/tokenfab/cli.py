@@ -303,15 +303,35 @@ FILE_VALUES = "tokenfab.file_values"
 file's fields a command used (:func:`request_from`), so an unknown id there names its line."""
 
 
+def remember_file_values(path: Path, values: dict[str, Any]) -> None:
+    """Keep the scenario file's fields a command used (``path``, ``{field: value}``) on this
+    invocation's context, so an unknown id among them names its file line."""
+    ctx = _current_context()
+    if ctx is not None:
+        ctx.meta[FILE_VALUES] = (path, values)
+
+
 def _named(exc: UnknownIdError, ctx: typer.Context, given: dict[str, Any]) -> UnknownIdError:
-    """An unknown id naming the option that gave it, else the scenario file's line."""
+    """An unknown id naming the option that gave it, else the scenario file's line (a file
+    read by :func:`request_from`, or the scenario file ``project`` and ``roadmap`` take)."""
     named = name_unknown_id(exc, given)
-    if named is exc and FILE_VALUES in ctx.meta:
+    if named is not exc:
+        return named
+    if FILE_VALUES in ctx.meta:
         path, values = ctx.meta[FILE_VALUES]
-        named = name_unknown_id(exc, values)
-        if named is not exc:
-            named = in_file(named, path, values)  # type: ignore[arg-type]
-    return named
+    elif isinstance(given.get("scenario"), str) and Path(given["scenario"]).is_file():
+        from tokenfab.scenario import _read_mapping
+
+        path = given["scenario"]
+        try:
+            values, _ = _read_mapping(path)
+        except TokenfabError:  # not a scenario mapping: the catalog's line as it is
+            return exc
+        values = {k: v for k, v in values.items() if k not in given}
+    else:
+        return exc
+    named = name_unknown_id(exc, values)
+    return exc if named is exc else in_file(named, path, values)  # type: ignore[arg-type]
 
 
 def request_from(
@@ -336,9 +356,8 @@ def request_from(
             k: v for k, v in values.items() if k in model.model_fields and k not in ignore_from_file
         }
     from_file = set(base) - set(given)
-    ctx = _current_context()
-    if file is not None and ctx is not None:
-        ctx.meta[FILE_VALUES] = (file, {k: base[k] for k in from_file})
+    if file is not None:
+        remember_file_values(file, {k: base[k] for k in from_file})
     if demand is not None:
         from tokenfab.demand import demand_fields
 

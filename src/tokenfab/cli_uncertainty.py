@@ -68,6 +68,9 @@ def _request(
         if sf.distributions and "distributions" not in given:
             base["distributions"] = sf.distributions
             where = sf.where
+        from tokenfab.cli import remember_file_values
+
+        remember_file_values(path, {k: v for k, v in base.items() if k not in given})
     try:
         return model.parse(with_overrides(base, given)), where
     except ScenarioError as exc:  # a file's field refused beside an option: name its line

@@ -53,8 +53,9 @@ def name_unknown_id(exc: UnknownIdError, values: Mapping[str, Any]) -> UnknownId
     """``exc`` naming the field of ``values`` (a request's fields as given: options or a JSON
     body) that holds its id, else ``exc`` as it is (an error already naming its field too).
 
-    A value holds the id when it is the id, or one item of a comma-separated list, a list, a
-    ``MODEL:ACCELERATOR`` pair or a nested mapping (``mix`` entries). An error that wrapped
+    A value holds the id when it is the id, or one item of a comma-separated list, a list or
+    a ``MODEL:ACCELERATOR`` pair; in a nested mapping the path names it (``scenario.model``
+    of a ``project`` body's scenario). An error that wrapped
     the catalog's (``type(exc)(f"prefill_accelerator: {id}: {exc}")``) is named from the
     catalog's own error it was raised from.
 
@@ -63,6 +64,8 @@ def name_unknown_id(exc: UnknownIdError, values: Mapping[str, Any]) -> UnknownId
     "model: unknown id 'x' in models"
     >>> str(name_unknown_id(e, {"accelerator": "h100-sxm,x"}))
     "accelerator: unknown id 'x' in models"
+    >>> str(name_unknown_id(e, {"scenario": {"region": "us", "model": "x"}}))
+    "scenario.model: unknown id 'x' in models"
     """
     source: BaseException | None = exc
     while isinstance(source, UnknownIdError) and source.table is None and source.field is None:
@@ -70,21 +73,31 @@ def name_unknown_id(exc: UnknownIdError, values: Mapping[str, Any]) -> UnknownId
     if not isinstance(source, UnknownIdError) or source.field is not None:
         return exc
     for field, value in values.items():
-        if source.record_id in _items(value):
-            return source.named(field)
+        where = _path_to(source.record_id, value)
+        if where is not None:
+            return source.named(field + where)
     return exc
 
 
-def _items(value: Any) -> set[str]:
-    """The ids a field's value names: its text split at commas and colons, list items,
-    mapping values."""
+def _path_to(record_id: str | None, value: Any) -> str | None:
+    """Where in ``value`` the id is: ``""`` for the value itself (or an item of its
+    comma-separated text, a ``MODEL:ACCELERATOR`` pair or a list), ``".model"`` for a nested
+    mapping's key; None: not there."""
     if isinstance(value, str):
-        return {p.strip() for part in value.split(",") for p in part.split(":")}
+        parts = {p.strip() for part in value.split(",") for p in part.split(":")}
+        return "" if record_id in parts else None
     if isinstance(value, Mapping):
-        return set().union(*(_items(v) for v in value.values()))
+        for key, inner in value.items():
+            where = _path_to(record_id, inner)
+            if where is not None:
+                return f".{key}{where}"
+        return None
     if isinstance(value, list | tuple):
-        return set().union(*(_items(v) for v in value))
-    return set()
+        for i, inner in enumerate(value):
+            where = _path_to(record_id, inner)
+            if where is not None:
+                return where if isinstance(inner, str) else f".{i}{where}"
+    return None
 
 
 class ScenarioError(TokenfabError):

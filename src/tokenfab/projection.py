@@ -33,7 +33,13 @@ from tokenfab.cost import (
     default_cost_inputs,
     it_power_w,
 )
-from tokenfab.errors import CatalogError, InfeasibleError, ScenarioError, TokenfabError
+from tokenfab.errors import (
+    CatalogError,
+    InfeasibleError,
+    ScenarioError,
+    TokenfabError,
+    UnknownIdError,
+)
 from tokenfab.hostpower import host_power_w
 from tokenfab.scenario import (
     MAX_TOKENS_PER_DAY,
@@ -1822,6 +1828,10 @@ def project(
     if succ_id != "none":
         try:
             succ = successor_rates(scenario, succ_id, cat)
+        except UnknownIdError as exc:
+            if exc.record_id != succ_id:
+                raise
+            raise exc.named("projection.successor") from None
         except TokenfabError as exc:
             raise ScenarioError(f"projection.successor: {succ_id}: {exc}") from None
         if (
