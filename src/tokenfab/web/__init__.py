@@ -52,7 +52,7 @@ def install(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
     from starlette.concurrency import run_in_threadpool
 
-    from tokenfab.errors import TokenfabError
+    from tokenfab.errors import TokenfabError, UnknownIdError, name_unknown_id
     from tokenfab.fileio import keys_once
 
     @app.get("/", include_in_schema=False)
@@ -109,6 +109,8 @@ def install(app: Any) -> None:
 
         try:
             return await run_in_threadpool(render)  # ~1 s of CPU: off the event loop
+        except UnknownIdError as exc:  # the field that gave the id, as the other endpoints
+            return JSONResponse({"detail": str(name_unknown_id(exc, data))}, status_code=422)
         except TokenfabError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=422)
 
