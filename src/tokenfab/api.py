@@ -20,7 +20,8 @@ JSON object the CLI's ``--json`` prints.
 Errors are JSON ``{"detail": "<one line>"}``:
 
 - 422: bad input, with the line the CLI prints (it names the field and what is allowed),
-  including an unknown id (the line names the nearest ids) and a request above an HTTP
+  including an unknown id (the line names the field that gave it, ``model: unknown id
+  'nosuch' in models ...``, and the nearest ids) and a request above an HTTP
   limit (:data:`tokenfab.operations.MAX_HTTP_SAMPLES` and the plan and frontier grid
   limits; the line names the limit);
 - 422 too: a query parameter the route does not declare (the options go in the body);
