@@ -66,14 +66,20 @@ def name_unknown_id(exc: UnknownIdError, values: Mapping[str, Any]) -> UnknownId
     "accelerator: unknown id 'x' in models"
     >>> str(name_unknown_id(e, {"scenario": {"region": "us", "model": "x"}}))
     "scenario.model: unknown id 'x' in models"
+    >>> str(name_unknown_id(e, {"accelerator": "x", "model": "x"}))  # the models catalog's field
+    "model: unknown id 'x' in models"
     """
     source: BaseException | None = exc
     while isinstance(source, UnknownIdError) and source.table is None and source.field is None:
         source = source.__context__  # the catalog's own error a wrapper was raised from
     if not isinstance(source, UnknownIdError) or source.field is not None:
         return exc
-    for field, value in values.items():
-        where = _path_to(source.record_id, value)
+    # a field named for the catalog first (accelerator, prefill_accelerator for accelerators),
+    # so --model x --accelerator x names the field whose catalog lacks x
+    stem = (source.table or "").split("-")[0].removesuffix("s")
+    fields = sorted(values, key=lambda f: stem not in f)
+    for field in fields:
+        where = _path_to(source.record_id, values[field])
         if where is not None:
             return source.named(field + where)
     return exc
