@@ -323,7 +323,40 @@ def test_block_scaled_fp8_has_its_own_efficiency_where_tensor_cores_lack_block_s
             w.writeheader()
             w.writerow({**blank, **extra})
         mine = Catalog([folder])
-        eng = cal.choose_engine(
+        choice = cal.choose_engine(
             mine, mine.accelerator("h200-sxm"), "trtllm", precision="fp8", block_scaled=True
-        ).engine
-        assert float(eng.compute_efficiency) == (0.3 if extra else 0.6)
+        )
+        assert float(choice.engine.compute_efficiency) == (0.3 if extra else 0.6)
+        # the estimate names the column it read, not the one it asked for: a blank block
+        # column read 0.6 from compute_efficiency_8bit, and the basis must say so
+        read = "compute_efficiency_8bit_block" if extra else "compute_efficiency_8bit"
+        assert choice.compute_column == read
+        assert f"efficiency.csv {read} (block-scaled FP8" in choice.basis
+
+
+def test_the_basis_names_each_column_a_median_reads_and_the_fp8_scaling_assumed():
+    cat = default_catalog()
+    # L40S (Ada) has no fitted trtllm row and no prior_family: the median of the class's rows,
+    # blackwell-trtllm (block column blank: Blackwell applies block scales, so its 8-bit one)
+    # and hopper-trtllm (its block-scaled column); Qwen3-32B's FP8 release is block-scaled
+    model = cat.model("qwen3-32b")
+    choice = cal.choose_engine(
+        cat,
+        cat.accelerator("l40s"),
+        "trtllm",
+        precision="fp8",
+        block_scaled=cal.block_scaled_fp8(model, "fp8"),
+    )
+    rows = [r for r in cat.table("efficiency").values() if r.software == "trtllm"]
+    fams = sorted(r.family for r in rows)
+    assert fams == ["blackwell", "hopper"]  # the premise of the arithmetic below
+    assert choice.compute_column == (
+        "compute_efficiency_8bit (1 of 2 rows), compute_efficiency_8bit_block (1 of 2 rows)"
+    )
+    assert choice.block_scaled and "block-scaled FP8 weights" in choice.basis
+    # Llama 3.1's weights are published in BF16: its FP8 is no block-scaled checkpoint
+    llama = cal.choose_engine(
+        cat, cat.accelerator("h100-sxm"), "trtllm", precision="fp8", block_scaled=False
+    )
+    assert llama.compute_column == "compute_efficiency_8bit" and not llama.block_scaled
+    assert "block-scaled" not in llama.basis

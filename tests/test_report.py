@@ -83,6 +83,22 @@ def test_ledger_efficiencies_are_calibrated_with_their_held_out_error(h100):
         assert h100.band.largest == pytest.approx(float(row["cv_max_abs_error"]))
 
 
+def test_ledger_names_the_efficiency_column_the_estimate_read():
+    # Qwen3-32B's FP8 release is block-scaled (models.csv fp8_checkpoint_block 128) and MI300X
+    # (CDNA3) has no FP4 units, so the estimate asks for compute_efficiency_8bit_block; the
+    # cdna3-vllm row leaves it blank, so the value is the row's compute_efficiency_8bit
+    # (0.2592 in the shipped row) and the ledger must name that column, not the blank one
+    row = next(r for r in _csv("efficiency.csv") if r["id"] == "cdna3-vllm")
+    assert row["compute_efficiency_8bit_block"] == ""  # the premise
+    rep = report.build(
+        {"model": "qwen3-32b", "accelerator": "mi300x", "accelerators": 1, "precision": "fp8"}
+    )
+    eff = _rows(rep, "Engine vllm")["compute_efficiency"]
+    assert eff.value == pytest.approx(float(row["compute_efficiency_8bit"]))
+    assert "compute_efficiency_8bit (block-scaled FP8 weights" in eff.source
+    assert "compute_efficiency_8bit_block" not in eff.source
+
+
 def test_kpi_bands_bracket_the_kpi(h100):
     d = h100.result.model_dump()
     for key in report.BANDED:

@@ -278,11 +278,20 @@ def _band_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def weights_label(setup: Any) -> str:
+    """The weight format in a panel title: ``fp8 weights``, or ``fp8 weights (block-scaled)``
+    where the model's published FP8 checkpoint scales its weights per block (models.csv
+    ``fp8_checkpoint_block``), which on a chip without block-scale tensor cores takes its own
+    compute efficiency (``docs/method.md`` 6.1)."""
+    block = getattr(setup.engine, "block_scaled", False)
+    return f"{setup.precision} weights" + (" (block-scaled)" if block else "")
+
+
 def operating_point(op: Any) -> Panel:
     d = op.as_dict()
     s = op.setup
     head = (
-        f"{s.model.name} on {d['accelerators']:,} x {s.accelerator.name} — {d['precision']} weights, "
+        f"{s.model.name} on {d['accelerators']:,} x {s.accelerator.name} — {weights_label(s)}, "
         f"{d['kv_precision']} KV, {d['software']}"
         + (
             ""
@@ -668,7 +677,7 @@ def estimate(est: Any) -> Panel:
         panel = Panel(
             group,
             title=f"{s.model.name}: prefill on {p.accelerators:,} x {p.accelerator.name}, decode on "
-            f"{est.pools.decode.accelerators:,} x {s.accelerator.name} — {s.precision} weights, "
+            f"{est.pools.decode.accelerators:,} x {s.accelerator.name} — {weights_label(s)}, "
             f"{s.kv_precision} KV, {s.engine.software}",
         )
     if est.kpis is None:

@@ -162,7 +162,6 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
     """Every number the estimate rests on, labelled measured / calibrated / catalog /
     modelled / input, with its source."""
     from tokenfab.cost import default_cost_inputs  # noqa: F401 - the cost model's defaults
-    from tokenfab.perf.calibration import block_scaled_fp8, efficiency_column
     from tokenfab.perf.precision import precision_table
 
     setup = estimate.op.setup
@@ -253,12 +252,10 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
         ):
             value, src = getattr(eff, name), where
             if name == "compute_efficiency":
-                # the matrix rate the weight format runs at picks the column (the estimate's)
-                column = efficiency_column(
-                    acc, setup.precision, block_scaled_fp8(mdl, setup.precision)
-                )
+                # the matrix rate the weight format runs at picks the column (the estimate's;
+                # a blank one falls back, and the ledger names the column actually read)
                 value = float(engine.engine.compute_efficiency)
-                src = f"{where}; efficiency.csv column {column} ({setup.precision} products)"
+                src = f"{where}; {engine.compute_basis}, {setup.precision} products"
             add(f"Engine {engine.software}", name, value, unit, "calibrated", src)
     else:
         e = engine.engine
@@ -274,7 +271,8 @@ def ledger(estimate: Any, request: dict[str, Any], catalog: Catalog) -> list[Led
                 unit,
                 "modelled",
                 f"median of the calibrated families for {engine.software} (no fit for "
-                f"{acc.family})",
+                f"{acc.family})"
+                + (f"; {engine.compute_basis}" if name == "compute_efficiency" else ""),
             )
     if engine.record is not None:
         add(

@@ -557,7 +557,9 @@ class _EstimateCore(Result):
     )
     calibration_basis: str = out(
         "where the efficiencies come from: the fitted row, or what an uncalibrated family "
-        "borrows (the same architecture's row, or the median of its software class)"
+        "borrows (the same architecture's row, or the median of its software class); and the "
+        "efficiency.csv column the compute efficiency was read from, with block-scaled FP8 "
+        "weights named where the model's published FP8 checkpoint has them"
     )
     batch_size: int = out("sequences in flight per replica", "sequences")
     max_batch_size: int = out("most sequences the KV-cache memory holds per replica", "sequences")

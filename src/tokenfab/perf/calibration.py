@@ -86,21 +86,37 @@ class EngineChoice:
     first_wave_share: float = 0.0  # closed-loop TTFT: share of a run's requests in its first wave
     borrowed_id: str | None = None  # uncalibrated: the same-architecture row it borrows
     family: str | None = None  # the accelerator's family
+    # the efficiency.csv column the compute efficiency was read from, after a blank column's
+    # fallback (:func:`column_read`); a median over rows that read different ones names each
+    compute_column: str = "compute_efficiency"
+    block_scaled: bool = False  # FP8 weights with block scales (:func:`block_scaled_fp8`)
+
+    @property
+    def compute_basis(self) -> str:
+        """The compute efficiency's column in words, with the FP8 scaling it assumes."""
+        text = f"compute efficiency from efficiency.csv {self.compute_column}"
+        if self.block_scaled:
+            text += (
+                " (block-scaled FP8 weights, as the model's published FP8 checkpoint stores "
+                "them: models.csv fp8_checkpoint_block)"
+            )
+        return text
 
     @property
     def basis(self) -> str:
         """Where the factors come from, in words (the estimate's ``calibration_basis``)."""
         if self.calibrated:
-            return f"calibrated: efficiency row {self.efficiency_id}"
+            return f"calibrated: efficiency row {self.efficiency_id}; {self.compute_basis}"
         fam = self.family or "this"
         if self.borrowed_id:
             return (
                 f"uncalibrated: the {fam} family has no fitted {self.software} row; it borrows "
-                f"{self.borrowed_id}, the same architecture's (accelerators.csv prior_family)"
+                f"{self.borrowed_id}, the same architecture's (accelerators.csv prior_family); "
+                f"{self.compute_basis}"
             )
         return (
             f"uncalibrated: the {fam} family has no fitted {self.software} row; it takes the "
-            f"median of the {self.software} class's fitted rows"
+            f"median of the {self.software} class's fitted rows; {self.compute_basis}"
         )
 
 
@@ -184,14 +200,33 @@ def block_scaled_fp8(model: Model, precision: str | None) -> bool:
     return precision == "fp8" and bool(model.fp8_checkpoint_block)
 
 
+def column_read(row: Efficiency, column: str) -> str:
+    """The column a row's compute efficiency at the rate ``column`` is read from: ``column``
+    itself where the row fills it; blank, the block-scaled FP8 column falls back to the 8-bit
+    one and any rate to the 16-bit ``compute_efficiency`` (a user's older efficiency.csv
+    without a column reads as blank)."""
+    chain = [column]
+    if column == BLOCK_FP8_EFFICIENCY:
+        chain.append("compute_efficiency_8bit")
+    for name in chain:
+        if getattr(row, name, None) is not None:
+            return name
+    return "compute_efficiency"
+
+
+def _columns_read(rows: list[Efficiency], column: str) -> str:
+    """The column(s) :func:`_median_efficiency` reads over ``rows``, in words."""
+    read = [column_read(r, column) for r in rows]
+    names = list(dict.fromkeys(read))
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(f"{name} ({read.count(name)} of {len(read)} rows)" for name in names)
+
+
 def _factor(row: Efficiency, name: str, column: str) -> float:
-    """A row's factor; ``compute_efficiency`` at the rate ``column`` (blank: the 16-bit one;
-    the block-scaled FP8 column blank: the 8-bit one)."""
+    """A row's factor; ``compute_efficiency`` at the rate ``column`` (:func:`column_read`)."""
     if name == "compute_efficiency":
-        value = getattr(row, column, None)
-        if value is None and column == BLOCK_FP8_EFFICIENCY:
-            value = row.compute_efficiency_8bit
-        return float(row.compute_efficiency if value is None else value)
+        return float(getattr(row, column_read(row, column)))
     return float(getattr(row, name))
 
 
@@ -249,9 +284,11 @@ def choose_engine(
         eff = exact[-1]  # user catalog rows load after the built-in ones: the last one wins
         factors = _median_efficiency([eff], column)
         eff_id: str | None = eff.id
+        read = column_read(eff, column)
     elif prior:
         factors = _median_efficiency([prior[-1]], column)
         eff_id, borrowed_id = None, prior[-1].id
+        read = column_read(prior[-1], column)
     else:
         pool = fitted or list(catalog.table("efficiency").values())
         if not pool:
@@ -260,6 +297,7 @@ def choose_engine(
             )
         factors = _median_efficiency(pool, column)
         eff_id = None
+        read = _columns_read(pool, column)
     engine = Engine(
         compute_efficiency=np.asarray(factors["compute_efficiency"]),
         bw_efficiency=np.asarray(factors["bw_efficiency"]),
@@ -298,6 +336,8 @@ def choose_engine(
         first_wave_share,
         borrowed_id,
         acc.family,
+        read,
+        block_scaled and precision == "fp8",
     )
 
 
