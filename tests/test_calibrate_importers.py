@@ -240,3 +240,40 @@ def test_fp8_weight_scales_as_the_file_states_them(tmp_path):
     assert [m.fp8_block for m in kept] == [None, False, True, None, None]
     # DeepSeek-V3's own FP8 checkpoint scales 128 x 128 blocks (models.csv fp8_checkpoint_block)
     assert [block_scaled(m, CAT) for m in kept] == [True, False, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [
+        # the texts bench/data and the calibration corpus use, with what they state
+        ("fp8", None),
+        ("FP8 (FP8-KV checkpoint)", None),  # FP8-KV: the KV format, not a weight scaling
+        ("fp8_block", True),  # AIConfigurator gemm_quant_mode
+        ("FP8 (nvidia/Qwen3-235B-A22B-FP8: ModelOpt per-tensor scales)", False),
+        ("fp8 per_channel", False),
+        ("fp8_e4m3", None),
+    ],
+)
+def test_fp8_scaling_words_tokenfab_reads(text, block):
+    assert build({**VALID, "precision": text}, "x.csv:2", CAT).fp8_block is block
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a misspelt fp8_block read as plain "fp8" and the checkpoint decided, without a word
+        ("fp8_blok", "precision: 'fp8_blok' is not an FP8 name tokenfab knows"),
+        ("fp8xyz", "precision: 'fp8xyz' is not an FP8 name tokenfab knows"),
+        # both scalings named: read as block-scaled, the per-tensor word dropped
+        ("FP8 (per-tensor block)", "precision: 'FP8 (per-tensor block)' names both block and"),
+    ],
+)
+def test_an_fp8_scaling_tokenfab_cannot_read_is_named_not_guessed(text, message, tmp_path):
+    out = build({**VALID, "precision": text}, "x.csv:7", CAT)
+    assert str(out).startswith(f"x.csv:7: {message}")
+    assert "allowed" in str(out) and ": fp8, fp8_block" in str(out)
+    # the same text as the --precision fallback stops the run before a file is read
+    from tokenfab.calibrate.importers import check_defaults
+
+    with pytest.raises(MeasurementFileError, match=r"^precision: .*\(option --precision\)$"):
+        check_defaults({"precision": text}, CAT)

@@ -79,7 +79,8 @@ GENERIC_COLUMNS: dict[str, str] = {
     "precision": f"weight format, one of {', '.join(PRECISIONS)} or a name such as nvfp4; "
     'fp8_block or "FP8 (per-tensor)" state how FP8 weights are scaled, and where neither is '
     "said the model's published FP8 checkpoint decides (DeepSeek-V3/R1 and Qwen3: 128 × 128 "
-    "blocks) (required)",
+    "blocks); a text naming both scalings, or an unknown word glued to fp8 (fp8_blok), is "
+    "refused (required)",
     "kv_precision": f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (blank: the default)",
     "isl": "mean input tokens a request (required)",
     "osl": "mean output tokens a request (required)",
@@ -173,6 +174,15 @@ def build(
         return Issue(source, str(exc))
 
 
+def _fp8_problem(text: str) -> str | None:
+    """What is wrong with an FP8 precision's scaling words (:func:`fp8_block_of`), or None."""
+    try:
+        fp8_block_of(text)
+    except ValueError as exc:
+        return str(exc).split(": ", 1)[1].removeprefix(f"{text!r} ")
+    return None
+
+
 def check_defaults(defaults: Mapping[str, Any], catalog: Catalog) -> None:
     """Refuse an option (``--model``, ``--accelerator``, ``--precision``, ``--kv-precision``)
     whose value no record could use, before any file is read.
@@ -195,9 +205,11 @@ def check_defaults(defaults: Mapping[str, Any], catalog: Catalog) -> None:
             "accelerators`)"
         ),
         "precision": lambda v: (
-            None
-            if precision_of(v) is not None
-            else f"is not a known format; allowed: {', '.join(PRECISIONS)}"
+            f"is not a known format; allowed: {', '.join(PRECISIONS)}"
+            if precision_of(v) is None
+            else _fp8_problem(v)
+            if precision_of(v) == "fp8"
+            else None
         ),
         "kv_precision": lambda v: (
             None
@@ -245,6 +257,10 @@ def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement
             if prec_text
             else "precision: not stated (give --precision or a precision column)"
         )
+    try:
+        fp8_block = fp8_block_of(prec_text) if precision == "fp8" else None
+    except ValueError as exc:
+        raise _BadFieldError(str(exc)) from None
     kv_text = _text(raw, "kv_precision")
     kv = precision_of(kv_text) if kv_text else None
     if kv_text and kv not in KV_PRECISIONS:
@@ -310,7 +326,7 @@ def _build(raw: Mapping[str, Any], source: str, catalog: Catalog) -> Measurement
         output_tok_s=thr,
         notes=_text(raw, "notes"),
         extra={"load": load, "load_size": "" if load_size is None else f"{load_size:g}"},
-        fp8_block=fp8_block_of(prec_text) if precision == "fp8" else None,
+        fp8_block=fp8_block,
     )
 
 

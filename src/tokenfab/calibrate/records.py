@@ -261,17 +261,46 @@ def accelerator_id(name: str, catalog: Catalog) -> str | None:
     return _resolve(name, ACCELERATOR_PATTERNS, catalog.table("accelerators"))
 
 
+FP8_SUFFIXES = ("block", "kv", "e4m3", "e5m2", "per_tensor", "per_channel")
+"""What may follow ``fp8_`` (or ``fp8-``) in one name: AIConfigurator's ``fp8_block``
+(``gemm_quant_mode``), ``FP8-KV`` (a checkpoint with an FP8 KV cache), the two FP8 encodings
+and the two per-tensor / per-channel scalings; anything else there (``fp8_blok``) is a typo
+tokenfab will not guess at."""
+
+FP8_SCALINGS = "fp8, fp8_block, or free text naming per-tensor or per-channel scales"
+
+
 def fp8_block_of(text: str | None) -> bool | None:
     """Whether a free-text FP8 precision names block scales (``fp8_block``, AIConfigurator's
     ``gemm_quant_mode``), per-tensor or per-channel ones, or neither (``None``).
+
+    Raises
+    ------
+    ValueError
+        ``precision: ...`` where the text names both block and per-tensor (or per-channel)
+        scales, or glues an unknown word to ``fp8`` (``fp8_blok``; :data:`FP8_SUFFIXES`).
 
     >>> fp8_block_of("fp8_block"), fp8_block_of("FP8 (per-tensor scales)"), fp8_block_of("FP8")
     (True, False, None)
     """
     low = (text or "").lower()
-    if "block" in low:
+    for suffix in re.findall(r"fp8[_-]?([a-z0-9_-]*)", low):
+        word = suffix.replace("-", "_").strip("_")
+        if word and "block" not in word and word not in FP8_SUFFIXES:
+            raise ValueError(
+                f"precision: {text!r} is not an FP8 name tokenfab knows (unknown after fp8: "
+                f"{word!r}); allowed: {FP8_SCALINGS}"
+            )
+    block = "block" in low
+    tensor = bool(re.search(r"per[-_ ]?(tensor|channel)", low))
+    if block and tensor:
+        raise ValueError(
+            f"precision: {text!r} names both block and per-tensor (or per-channel) scales; "
+            f"allowed (one): {FP8_SCALINGS}"
+        )
+    if block:
         return True
-    if "per-tensor" in low or "per-channel" in low:
+    if tensor:
         return False
     return None
 
