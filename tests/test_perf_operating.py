@@ -476,3 +476,39 @@ def test_deepseek_fp8_on_hopper_runs_at_the_block_scaled_fp8_efficiency():
     # Blackwell applies block scales in its tensor cores: DeepSeek FP8 at the FP8 column there
     bw = cat.table("efficiency")["blackwell-trtllm"]
     assert ce("deepseek-v3", "b200") == bw.compute_efficiency_8bit
+
+
+def test_fp8_scales_names_the_checkpoint_a_user_runs():
+    from tokenfab.catalog import default_catalog
+
+    cat = default_catalog()
+    row = cat.table("efficiency")["hopper-trtllm"]
+
+    def ce(model: str, **extra) -> float:
+        sc = Scenario(
+            model=model,
+            accelerator="h200-sxm",
+            accelerators=8,
+            precision="fp8",
+            software="trtllm",
+            **extra,
+        )
+        return float(resolve(sc, cat).engine.engine.compute_efficiency)
+
+    # NVIDIA's nvidia/Qwen3-235B-A22B-FP8 is a Model Optimizer per-tensor checkpoint (the
+    # TensorRT-LLM performance overview; bench/data/measured_throughput_added.md): per_tensor
+    # runs it at the 8-bit column, where Qwen's own block-scaled release takes the block one
+    assert ce("qwen3-235b-a22b") == row.compute_efficiency_8bit_block
+    assert ce("qwen3-235b-a22b", fp8_scales="per_tensor") == row.compute_efficiency_8bit
+    # and block says so of a model whose published checkpoint is BF16 (Llama 3.1 70B)
+    assert ce("llama-3.1-70b", fp8_scales="block") == row.compute_efficiency_8bit_block
+    # the option describes FP8 weights: given with another format it is refused, named
+    with pytest.raises(ScenarioError, match=r"^fp8_scales: describes fp8 weights; precision is"):
+        Scenario.parse(
+            {
+                "model": "qwen3-32b",
+                "accelerator": "h100-sxm",
+                "precision": "bf16",
+                "fp8_scales": "block",
+            }
+        )

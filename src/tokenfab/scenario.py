@@ -152,6 +152,14 @@ class Scenario(BaseModel):
         None,
         description=f"KV-cache format, one of {', '.join(KV_PRECISIONS)} (default: fp8 with fp8 weights, else bf16)",
     )
+    fp8_scales: Literal["block", "per_tensor"] | None = Field(
+        None,
+        description="how fp8 weights are scaled: block (one scale per 128 x 128 block, as "
+        "DeepSeek-V3/R1's and Qwen3's own FP8 checkpoints) or per_tensor (Model Optimizer "
+        "checkpoints such as nvidia/Qwen3-235B-A22B-FP8); block-scaled FP8 has its own compute "
+        "efficiency on chips without block-scale tensor cores (default: the model's published "
+        "FP8 checkpoint's, models.csv fp8_checkpoint_block; fp8 weights only)",
+    )
     software: EngineId | None = Field(
         None,
         description="serving engine id from the software catalog, e.g. trtllm, trtllm-engine, "
@@ -265,6 +273,11 @@ class Scenario(BaseModel):
         if self.kv_precision is not None and self.kv_precision not in KV_PRECISIONS:
             raise ValueError(
                 f"kv_precision: unknown format {self.kv_precision!r}; allowed: {', '.join(KV_PRECISIONS)}"
+            )
+        if self.fp8_scales is not None and self.precision not in (None, "fp8"):
+            raise ValueError(
+                f"fp8_scales: describes fp8 weights; precision is {self.precision} (allowed: "
+                "precision fp8, or drop fp8_scales)"
             )
         if self.speculative_tokens and self.acceptance_rate is None:
             raise ValueError(

@@ -30,6 +30,7 @@ _EXAMPLES: dict[str, Any] = {
     "gpu_memory_utilization": 0.9,
     "precision": "fp8",
     "kv_precision": "fp8",
+    "fp8_scales": "per_tensor",
     "software": "vllm",
     "software_licence": "nvidia-ai-enterprise",
     "steps_per_task": 10,

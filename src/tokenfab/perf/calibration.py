@@ -97,8 +97,8 @@ class EngineChoice:
         text = f"compute efficiency from efficiency.csv {self.compute_column}"
         if self.block_scaled:
             text += (
-                " (block-scaled FP8 weights, as the model's published FP8 checkpoint stores "
-                "them: models.csv fp8_checkpoint_block)"
+                " (block-scaled FP8 weights: fp8_scales, by default the model's published FP8 "
+                "checkpoint's, models.csv fp8_checkpoint_block; per_tensor for another one)"
             )
         return text
 

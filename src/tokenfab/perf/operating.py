@@ -249,6 +249,7 @@ def resolve(scenario: Scenario, catalog: Catalog | None = None) -> Setup:
         scenario.software,
         scenario.gpu_memory_utilization,
         scenario.kv_precision,
+        scenario.fp8_scales,
     )
     refs = (cat, model, acc, *(cat.table(t) for t in ENGINE_TABLES))
     precision, engine, kv, shape, hw, band = _memo(
@@ -278,19 +279,21 @@ def _from_records(
     software: str | None,
     gpu_memory_utilization: float | None,
     kv_precision: str | None,
+    fp8_scales: str | None = None,
 ) -> tuple[str, EngineChoice, str, ModelShape, Hardware, ErrorBand | None]:
     """What :func:`resolve` takes from the catalog rows alone: the weight format, the engine,
-    the KV format, the model's shape, the accelerator's peaks and the error band."""
+    the KV format, the model's shape, the accelerator's peaks and the error band.
+
+    ``fp8_scales`` (``block``, ``per_tensor``; None: the published checkpoint's) says whether
+    FP8 weights carry block scales; a default precision other than fp8 ignores it."""
     precision = precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    engine = choose_engine(
-        cat,
-        acc,
-        software,
-        gpu_memory_utilization,
-        precision,
-        block_scaled=block_scaled_fp8(model, precision),
+    block = (
+        block_scaled_fp8(model, precision)
+        if fp8_scales is None
+        else precision == "fp8" and fp8_scales == "block"
     )
+    engine = choose_engine(cat, acc, software, gpu_memory_utilization, precision, block)
     if gpu_memory_utilization is None:
         engine = _vendor_memory_default(engine, model, acc)
     kv = kv_precision or engine_kv_default(engine, model, acc, precision)
