@@ -178,11 +178,7 @@ def block_scaled(m: Measurement, catalog: Catalog) -> bool:
     """Whether a run's FP8 weights carry block scales: as its file states
     (``Measurement.fp8_block``), else as the model's published FP8 checkpoint does
     (:func:`tokenfab.perf.calibration.block_scaled_fp8`)."""
-    if m.precision != "fp8":
-        return False
-    if m.fp8_block is not None:
-        return m.fp8_block
-    return pc.block_scaled_fp8(catalog.model(m.model), m.precision)
+    return pc.block_scaled_fp8(catalog.model(m.model), m.precision, m.fp8_block)
 
 
 def prepare(measurements: list[Measurement], catalog: Catalog) -> Prepared:

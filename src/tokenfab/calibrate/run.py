@@ -307,9 +307,9 @@ def group_reports(
     keys_arr = catalog_keys(keys)
     # the block-scaled FP8 column only where the group has such runs: a family whose tensor
     # cores apply block scales never reads it, and a blank one reads as the 8-bit column
-    measured_rates = {tuple(map(str, fit.tie_group(k))): set() for k in keys}
+    measured_rates: dict[tuple[str, ...], set[str | None]] = {}
     for k in keys:
-        measured_rates[tuple(map(str, fit.tie_group(k)))].add(fit.rate_of(k))
+        measured_rates.setdefault(tuple(map(str, fit.tie_group(k))), set()).add(fit.rate_of(k))
     rows_of: dict[tuple[str, ...], dict[str, float]] = {}
     for g, factors in sorted(final.groups.items(), key=lambda kv: str(kv[0])):
         if fit.partition(g) != "agg":

@@ -194,10 +194,13 @@ def efficiency_column(acc: Accelerator, precision: str | None, block_scaled: boo
     return column
 
 
-def block_scaled_fp8(model: Model, precision: str | None) -> bool:
-    """Whether a model served in ``precision`` runs its publisher's block-scaled FP8 weights
-    (``fp8`` and a catalog ``fp8_checkpoint_block``)."""
-    return precision == "fp8" and bool(model.fp8_checkpoint_block)
+def block_scaled_fp8(model: Model, precision: str | None, stated: bool | None = None) -> bool:
+    """Whether a model served in ``precision`` runs block-scaled FP8 weights: ``fp8`` and, as
+    ``stated`` (a scenario's ``fp8_scales``, a measurement file's words), else as the
+    publisher's FP8 checkpoint is (a catalog ``fp8_checkpoint_block``)."""
+    if precision != "fp8":
+        return False
+    return bool(model.fp8_checkpoint_block) if stated is None else stated
 
 
 def column_read(row: Efficiency, column: str) -> str:

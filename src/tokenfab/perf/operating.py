@@ -288,10 +288,8 @@ def _from_records(
     FP8 weights carry block scales; a default precision other than fp8 ignores it."""
     precision = precision or _default_precision(model, acc)
     peak_flops_per_s(acc, precision)  # unsupported format: clear error
-    block = (
-        block_scaled_fp8(model, precision)
-        if fp8_scales is None
-        else precision == "fp8" and fp8_scales == "block"
+    block = block_scaled_fp8(
+        model, precision, None if fp8_scales is None else fp8_scales == "block"
     )
     engine = choose_engine(cat, acc, software, gpu_memory_utilization, precision, block)
     if gpu_memory_utilization is None:
